@@ -1,0 +1,9 @@
+//! Domain rules as plain functions: no Leptos, no database, no HTTP. Everything here is shared by the server and
+//! the WASM client and is tested on its own.
+
+pub mod feedback;
+pub mod names;
+pub mod records;
+pub mod validation;
+
+pub use validation::FieldError;

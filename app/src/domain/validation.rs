@@ -1,0 +1,390 @@
+//! Validation of what people type: National Insurance numbers, TRNs, names, dates and free text.
+//!
+//! Each function returns the cleaned value or a [`FieldError`] whose message uses GOV.UK Design System wording, so
+//! the same message appears in the error summary and beside the field.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// The longest name we accept, in characters (DESIGN §4).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A problem with one form field: the id the error summary links to and the message shown in both places.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field_id: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field_id: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field_id: field_id.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A National Insurance number in its canonical form: upper case, no spaces, `AB123456C`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Nino(String);
+
+impl Nino {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a National Insurance number was refused. The wording is chosen at the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NinoError {
+    Empty,
+    Format,
+}
+
+const NINO_BAD_FIRST: &[u8] = b"DFIQUV";
+const NINO_BAD_SECOND: &[u8] = b"DFIOQUV";
+const NINO_BAD_PREFIXES: &[&str] = &["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"];
+
+/// Parses a National Insurance number by the rules in DESIGN §4: spaces and hyphens removed, upper-cased, two
+/// letters + six digits + a suffix A–D, with HMRC's disallowed letters and prefixes refused.
+pub fn parse_nino(input: &str) -> Result<Nino, NinoError> {
+    let cleaned: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if cleaned.is_empty() {
+        return Err(NinoError::Empty);
+    }
+    let b = cleaned.as_bytes();
+    let shape = b.len() == 9
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_uppercase()
+        && b[2..8].iter().all(u8::is_ascii_digit)
+        && (b'A'..=b'D').contains(&b[8]);
+    if !shape
+        || NINO_BAD_FIRST.contains(&b[0])
+        || NINO_BAD_SECOND.contains(&b[1])
+        || NINO_BAD_PREFIXES.contains(&&cleaned[..2])
+    {
+        return Err(NinoError::Format);
+    }
+    Ok(Nino(cleaned))
+}
+
+/// A teacher reference number: exactly seven digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Trn(String);
+
+impl Trn {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrnError {
+    Empty,
+    Format,
+}
+
+/// Parses a TRN: exactly 7 digits once spaces are removed, and not all zeros (DESIGN §4).
+pub fn parse_trn(input: &str) -> Result<Trn, TrnError> {
+    let cleaned: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    if cleaned.is_empty() {
+        return Err(TrnError::Empty);
+    }
+    if cleaned.len() != 7 || !cleaned.bytes().all(|b| b.is_ascii_digit()) || cleaned == "0000000" {
+        return Err(TrnError::Format);
+    }
+    Ok(Trn(cleaned))
+}
+
+/// Checks free text typed by a person: trimmed, required when `required`, at most `max_chars` characters, and no
+/// control characters other than line breaks and tabs. `label` is the lower-case field name used in messages.
+pub fn validate_text(
+    field_id: &str,
+    label: &str,
+    input: &str,
+    required: bool,
+    max_chars: usize,
+) -> Result<String, FieldError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return if required {
+            Err(FieldError::new(field_id, format!("Enter {label}")))
+        } else {
+            Ok(String::new())
+        };
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(FieldError::new(
+            field_id,
+            format!(
+                "{} must be {max_chars} characters or fewer",
+                capitalise(label)
+            ),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(FieldError::new(
+            field_id,
+            format!("{} must not contain special characters", capitalise(label)),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// A name: required, trimmed, at most [`MAX_NAME_CHARS`] characters, on one line.
+pub fn validate_name(field_id: &str, label: &str, input: &str) -> Result<String, FieldError> {
+    let name = validate_text(field_id, label, input, true, MAX_NAME_CHARS)?;
+    if name.contains(['\n', '\r', '\t']) {
+        return Err(FieldError::new(
+            field_id,
+            format!("{} must not contain special characters", capitalise(label)),
+        ));
+    }
+    Ok(name)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateError {
+    Empty,
+    /// Some of day, month, year are missing; the names of the missing parts.
+    Incomplete(&'static [&'static str]),
+    NotReal,
+    InFuture,
+    Before1900,
+}
+
+/// Parses the three boxes of a GOV.UK date input into a real date in the past, not before 1900.
+pub fn parse_past_date(
+    day: &str,
+    month: &str,
+    year: &str,
+    today: NaiveDate,
+) -> Result<NaiveDate, DateError> {
+    let (d, m, y) = (day.trim(), month.trim(), year.trim());
+    match (d.is_empty(), m.is_empty(), y.is_empty()) {
+        (true, true, true) => return Err(DateError::Empty),
+        (true, false, false) => return Err(DateError::Incomplete(&["day"])),
+        (false, true, false) => return Err(DateError::Incomplete(&["month"])),
+        (false, false, true) => return Err(DateError::Incomplete(&["year"])),
+        (true, true, false) => return Err(DateError::Incomplete(&["day", "month"])),
+        (true, false, true) => return Err(DateError::Incomplete(&["day", "year"])),
+        (false, true, true) => return Err(DateError::Incomplete(&["month", "year"])),
+        (false, false, false) => {}
+    }
+    let parse = |s: &str, max_len: usize| -> Option<u32> {
+        (s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (Some(d), Some(m), Some(y)) = (parse(d, 2), parse(m, 2), parse(y, 4)) else {
+        return Err(DateError::NotReal);
+    };
+    if y < 1000 {
+        return Err(DateError::NotReal);
+    }
+    let date = NaiveDate::from_ymd_opt(y as i32, m, d).ok_or(DateError::NotReal)?;
+    if date >= today {
+        return Err(DateError::InFuture);
+    }
+    if date.year() < 1900 {
+        return Err(DateError::Before1900);
+    }
+    Ok(date)
+}
+
+/// The GOV.UK wording for a date-of-birth error.
+pub fn date_of_birth_message(error: DateError) -> String {
+    match error {
+        DateError::Empty => "Enter your date of birth".into(),
+        DateError::Incomplete(parts) => {
+            format!("Date of birth must include a {}", parts.join(" and "))
+        }
+        DateError::NotReal => "Date of birth must be a real date".into(),
+        DateError::InFuture => "Date of birth must be in the past".into(),
+        DateError::Before1900 => "Date of birth must be the same as or after 1 January 1900".into(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nino_is_cleaned_and_upper_cased() {
+        assert_eq!(parse_nino(" ab 12-34-56 c ").unwrap().as_str(), "AB123456C");
+    }
+
+    #[test]
+    fn nino_refuses_disallowed_letters_prefixes_and_suffixes() {
+        for bad in [
+            "DA123456A",
+            "FA123456A",
+            "IA123456A",
+            "QA123456A",
+            "UA123456A",
+            "VA123456A",
+        ] {
+            assert_eq!(parse_nino(bad), Err(NinoError::Format), "{bad}");
+        }
+        for bad in [
+            "AD123456A",
+            "AF123456A",
+            "AI123456A",
+            "AO123456A",
+            "AQ123456A",
+            "AU123456A",
+            "AV123456A",
+        ] {
+            assert_eq!(parse_nino(bad), Err(NinoError::Format), "{bad}");
+        }
+        for bad in [
+            "BG123456A",
+            "GB123456A",
+            "KN123456A",
+            "NK123456A",
+            "NT123456A",
+            "TN123456A",
+            "ZZ123456A",
+        ] {
+            assert_eq!(parse_nino(bad), Err(NinoError::Format), "{bad}");
+        }
+        assert_eq!(parse_nino("AB123456E"), Err(NinoError::Format));
+        assert_eq!(parse_nino("AB12345C"), Err(NinoError::Format));
+        assert_eq!(parse_nino("AB1234567C"), Err(NinoError::Format));
+        assert!(parse_nino("AB123456D").is_ok());
+    }
+
+    #[test]
+    fn nino_empty_malformed_and_hostile_input_is_refused_without_panicking() {
+        assert_eq!(parse_nino("   "), Err(NinoError::Empty));
+        for hostile in [
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "ÅB123456C",
+            "AB12345６C",
+            "\u{0}AB123456C",
+            &"A".repeat(10_000),
+        ] {
+            assert_eq!(parse_nino(hostile), Err(NinoError::Format), "{hostile:?}");
+        }
+    }
+
+    #[test]
+    fn trn_is_seven_digits_not_all_zero() {
+        assert_eq!(parse_trn(" 123 4567 ").unwrap().as_str(), "1234567");
+        assert_eq!(parse_trn(""), Err(TrnError::Empty));
+        assert_eq!(parse_trn("0000000"), Err(TrnError::Format));
+        assert_eq!(parse_trn("123456"), Err(TrnError::Format));
+        assert_eq!(parse_trn("12345678"), Err(TrnError::Format));
+        assert_eq!(parse_trn("12345a7"), Err(TrnError::Format));
+        assert_eq!(parse_trn("１２３４５６７"), Err(TrnError::Format));
+        assert_eq!(
+            parse_trn("1234567; DROP TABLE persons"),
+            Err(TrnError::Format)
+        );
+    }
+
+    #[test]
+    fn text_is_trimmed_and_limited_by_characters_not_bytes() {
+        assert_eq!(
+            validate_text("f", "your name", "  Siân  ", true, 200).unwrap(),
+            "Siân"
+        );
+        assert!(validate_text("f", "your name", &"é".repeat(200), true, 200).is_ok());
+        let too_long = validate_text("f", "your name", &"é".repeat(201), true, 200).unwrap_err();
+        assert_eq!(
+            too_long.message,
+            "Your name must be 200 characters or fewer"
+        );
+        assert_eq!(
+            validate_text("f", "your name", " \t ", true, 200)
+                .unwrap_err()
+                .message,
+            "Enter your name"
+        );
+        assert_eq!(validate_text("f", "your name", "", false, 200).unwrap(), "");
+    }
+
+    #[test]
+    fn text_refuses_control_characters_but_keeps_markup_as_plain_text() {
+        assert!(validate_text("f", "details", "a\u{0}b", true, 200).is_err());
+        assert!(validate_text("f", "details", "a\u{1b}[31mb", true, 200).is_err());
+        assert_eq!(
+            validate_text("f", "details", "<b>hi</b>", true, 200).unwrap(),
+            "<b>hi</b>"
+        );
+        assert!(validate_text("f", "details", "line one\nline two", true, 200).is_ok());
+        assert!(validate_name("f", "first name", "line one\nline two").is_err());
+    }
+
+    #[test]
+    fn dates_must_be_real_past_and_after_1900() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(
+            parse_past_date("19", "4", "1955", today),
+            Ok(NaiveDate::from_ymd_opt(1955, 4, 19).unwrap())
+        );
+        assert_eq!(parse_past_date("", "", "", today), Err(DateError::Empty));
+        assert_eq!(
+            parse_past_date("", "4", "1955", today),
+            Err(DateError::Incomplete(&["day"]))
+        );
+        assert_eq!(
+            parse_past_date("31", "2", "1990", today),
+            Err(DateError::NotReal)
+        );
+        assert_eq!(
+            parse_past_date("29", "2", "1991", today),
+            Err(DateError::NotReal)
+        );
+        assert!(parse_past_date("29", "2", "1992", today).is_ok());
+        assert_eq!(
+            parse_past_date("1", "1", "2030", today),
+            Err(DateError::InFuture)
+        );
+        assert_eq!(
+            parse_past_date("23", "11", "2026", today),
+            Err(DateError::InFuture)
+        );
+        assert_eq!(
+            parse_past_date("31", "12", "1899", today),
+            Err(DateError::Before1900)
+        );
+        assert_eq!(
+            parse_past_date("1", "1", "99", today),
+            Err(DateError::NotReal)
+        );
+        assert_eq!(
+            parse_past_date("1", "1", "-1990", today),
+            Err(DateError::NotReal)
+        );
+        assert_eq!(
+            parse_past_date("<b>", "1", "1990", today),
+            Err(DateError::NotReal)
+        );
+        assert_eq!(
+            parse_past_date("99999999999999999999", "1", "1990", today),
+            Err(DateError::NotReal)
+        );
+        assert_eq!(
+            date_of_birth_message(DateError::Incomplete(&["day", "month"])),
+            "Date of birth must include a day and month"
+        );
+    }
+}

@@ -1,0 +1,74 @@
+#![recursion_limit = "256"]
+//! Teacher ID's pages, components and shared types. Compiled twice: for the server (`ssr`) and for the browser
+//! (`hydrate`). Domain rules live in [`domain`] and know nothing of either.
+
+pub mod components;
+pub mod domain;
+pub mod pages;
+pub mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use components::layout::Layout;
+use leptos::prelude::*;
+use leptos_meta::provide_meta_context;
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+/// The service's name as it appears in the header and page titles.
+pub const SERVICE_NAME: &str = "Teacher ID";
+
+/// The document around every page. Rendered only on the server; the browser hydrates `<body>`.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos::nonce::use_nonce;
+    use leptos_meta::MetaTags;
+    let assets = use_context::<ssr::AssetUrls>().unwrap_or_default();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" class="govuk-template">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+                <meta name="theme-color" content="#1d70b8" />
+                <link rel="icon" sizes="48x48" href="/assets/images/favicon.ico" />
+                <link rel="icon" sizes="any" href="/assets/images/favicon.svg" type="image/svg+xml" />
+                <link rel="mask-icon" href="/assets/images/govuk-icon-mask.svg" color="#1d70b8" />
+                <link rel="apple-touch-icon" href="/assets/images/govuk-icon-180.png" />
+                <link rel="stylesheet" href=assets.css />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="govuk-template__body">
+                <App />
+                // After <App/> so hydration sees the same children the server rendered.
+                <script nonce=use_nonce()>
+                    "document.body.className += ' js-enabled' + ('noModule' in HTMLScriptElement.prototype ? ' govuk-frontend-supported' : '');"
+                </script>
+            </body>
+        </html>
+    }
+}
+
+/// The router: every page of the service.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Router>
+            <Layout>
+                <Routes fallback=pages::problem::NotFoundPage>
+                    <Route path=path!("/") view=pages::start::StartPage />
+                    <Route path=path!("/accessibility") view=pages::info::AccessibilityPage />
+                    <Route path=path!("/cookies") view=pages::info::CookiesPage />
+                    <Route path=path!("/privacy") view=pages::info::PrivacyPage />
+                    <Route path=path!("/feedback") view=pages::feedback::FeedbackPage ssr=SsrMode::Async />
+                    <Route path=path!("/feedback/sent") view=pages::feedback::FeedbackSentPage />
+                    <Route path=path!("/problem/:status") view=pages::problem::ProblemPage />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,110 @@
+//! "Page not found" and "Sorry, there is a problem with the service", plus the other error pages the server shows
+//! instead of bare error text. The server renders `/problem/{status}` whenever it has to refuse a request.
+
+use crate::components::page_title::PageTitle;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The statuses that have their own page. Anything else is shown as a service problem.
+pub const PAGE_STATUSES: [u16; 9] = [400, 403, 404, 405, 413, 415, 422, 500, 503];
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    set_status(404);
+    view! { <ProblemContent status=404 /> }
+}
+
+#[component]
+pub fn ProblemPage() -> impl IntoView {
+    let params = use_params_map();
+    let status = params
+        .with_untracked(|p| p.get("status").and_then(|s| s.parse::<u16>().ok()))
+        .filter(|s| PAGE_STATUSES.contains(s))
+        .unwrap_or(404);
+    set_status(status);
+    view! { <ProblemContent status /> }
+}
+
+fn set_status(status: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(res), Ok(code)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        res.set_status(code);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = status;
+}
+
+/// "Sorry, there is a problem with the service", for pages whose data could not be loaded.
+#[component]
+pub fn ProblemPageContent() -> impl IntoView {
+    set_status(500);
+    view! { <ProblemContent status=500 /> }
+}
+
+#[component]
+fn ProblemContent(status: u16) -> impl IntoView {
+    let (title, body): (&str, AnyView) = match status {
+        404 | 405 => (
+            "Page not found",
+            view! {
+                <p class="govuk-body">"If you typed the web address, check it is correct."</p>
+                <p class="govuk-body">"If you pasted the web address, check you copied the entire address."</p>
+                <p class="govuk-body">
+                    "If the web address is correct or you selected a link or button, "
+                    <a class="govuk-link" href="/">"go to the start of the service"</a>
+                    "."
+                </p>
+            }
+            .into_any(),
+        ),
+        400 | 415 | 422 => (
+            "Sorry, there is a problem with your request",
+            view! {
+                <p class="govuk-body">"We could not understand the information you sent."</p>
+                <p class="govuk-body">"Go back, check your answers and try again."</p>
+            }
+            .into_any(),
+        ),
+        403 => (
+            "Sorry, we could not accept your form",
+            view! {
+                <p class="govuk-body">
+                    "This can happen if the page was open for a long time, or was opened in another window or tab."
+                </p>
+                <p class="govuk-body">
+                    "Go back, reload the page and try again. Check your answers before you send them."
+                </p>
+            }
+            .into_any(),
+        ),
+        413 => (
+            "The information you sent was too large",
+            view! {
+                <p class="govuk-body">"Go back and try again with less text or a smaller file."</p>
+            }
+            .into_any(),
+        ),
+        _ => (
+            "Sorry, there is a problem with the service",
+            view! {
+                <p class="govuk-body">"Try again later."</p>
+                <p class="govuk-body">
+                    "If you were filling in a form, go back to check your answers before you send it again."
+                </p>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <PageTitle text=title.to_string() />
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <h1 class="govuk-heading-l">{title}</h1>
+                {body}
+            </div>
+        </div>
+    }
+}

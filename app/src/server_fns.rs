@@ -1,0 +1,3 @@
+//! Server functions: thin wrappers that read the request context, call the domain and map errors.
+
+pub mod load_feedback_form;

@@ -1,0 +1,132 @@
+//! Server-only types the pages read from the request: asset URLs, the CSRF token and the server-side session.
+//! The server's middleware creates them for every request and saves the session afterwards.
+
+use crate::domain::FieldError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Versioned URLs of the stylesheet and scripts, so they can be cached for a year.
+#[derive(Clone, Debug)]
+pub struct AssetUrls {
+    pub css: String,
+}
+
+impl Default for AssetUrls {
+    fn default() -> Self {
+        Self {
+            css: "/assets/main.css".into(),
+        }
+    }
+}
+
+/// What a form sent and what was wrong with it, kept in the session between the POST and the GET that follows
+/// (post/redirect/get), so the page can show the errors and everything the person typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    pub form: String,
+    pub values: BTreeMap<String, String>,
+    pub errors: Vec<FieldError>,
+}
+
+/// Everything we keep about a browser between requests. Stored as JSON in the database, never in the cookie.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionData {
+    #[serde(default)]
+    pub flash: Option<Flash>,
+}
+
+/// The session as one request sees it, and what the request wants done with it afterwards.
+#[derive(Debug, Default)]
+pub struct SessionState {
+    pub data: SessionData,
+    /// True when the request loaded an existing session from its cookie.
+    pub exists: bool,
+    /// Save the data when the response is sent.
+    pub dirty: bool,
+    /// Give the session a new id (privilege changed, e.g. sign-in).
+    pub rotate: bool,
+    /// Delete the session and its cookie.
+    pub end: bool,
+}
+
+/// A shared handle to the request's session. Cheap to clone; changes are saved by the session middleware.
+#[derive(Clone, Debug, Default)]
+pub struct SessionHandle(Arc<Mutex<SessionState>>);
+
+impl SessionHandle {
+    pub fn new(state: SessionState) -> Self {
+        Self(Arc::new(Mutex::new(state)))
+    }
+
+    /// The state, for the middleware. A poisoned lock only means another task panicked mid-update; the data is
+    /// still the best we have, so we carry on with it.
+    pub fn lock(&self) -> MutexGuard<'_, SessionState> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Removes and returns the flash for `form`, if the last submission of that form left one.
+    pub fn take_flash(&self, form: &str) -> Option<Flash> {
+        let mut state = self.lock();
+        if state.data.flash.as_ref().is_some_and(|f| f.form == form) {
+            state.dirty = true;
+            state.data.flash.take()
+        } else {
+            None
+        }
+    }
+
+    pub fn set_flash(&self, flash: Flash) {
+        let mut state = self.lock();
+        state.data.flash = Some(flash);
+        state.dirty = true;
+    }
+
+    /// Asks for a new session id once this request ends: call whenever privilege changes.
+    pub fn rotate_id(&self) {
+        let mut state = self.lock();
+        state.rotate = true;
+        state.dirty = true;
+    }
+
+    /// Ends the session: its row and its cookie go once this request ends.
+    pub fn end(&self) {
+        self.lock().end = true;
+    }
+}
+
+/// Per-request context the middleware puts in the request's extensions.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    /// The token every form must send back as `csrf_token` (or the `x-csrf-token` header).
+    pub csrf_token: String,
+    pub session: SessionHandle,
+}
+
+/// The request context of the request being rendered or served.
+pub fn request_context() -> Option<RequestContext> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<RequestContext>().cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_is_taken_once_and_only_by_its_own_form() {
+        let session = SessionHandle::default();
+        session.set_flash(Flash {
+            form: "feedback".into(),
+            ..Flash::default()
+        });
+        session.lock().dirty = false;
+        assert!(session.take_flash("other").is_none());
+        assert!(!session.lock().dirty);
+        assert!(session.take_flash("feedback").is_some());
+        assert!(session.lock().dirty);
+        assert!(session.take_flash("feedback").is_none());
+    }
+}

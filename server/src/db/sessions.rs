@@ -1,0 +1,78 @@
+//! Server-side sessions. The cookie holds a random token; we store only its SHA-256, with the session's JSON.
+
+use super::{PgStore, SqliteStore, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A session row: its JSON data and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredSession {
+    pub data: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait SessionStore {
+    /// The session with this id hash, if it exists and has not expired at `now`.
+    async fn load_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>>;
+    /// Creates or replaces a session.
+    async fn save_session(
+        &self,
+        id_hash: &str,
+        data: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+macro_rules! session_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl SessionStore for $store {
+            async fn load_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
+                let row: Option<StoredSession> =
+                    sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id_hash = $1")
+                        .bind(id_hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.filter(|s| s.expires_at > now).map(|s| s.data))
+            }
+
+            async fn save_session(
+                &self,
+                id_hash: &str,
+                data: &str,
+                now: DateTime<Utc>,
+                expires_at: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, data, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                )
+                .bind(id_hash)
+                .bind(data)
+                .bind(now)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+session_store!(SqliteStore);
+session_store!(PgStore);

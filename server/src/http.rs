@@ -1,0 +1,115 @@
+//! The HTTP surface: routes, and the middleware every request passes through.
+//!
+//! Outermost first: request id and tracing, panics caught, security headers (with the CSP nonce), error pages in
+//! place of bare error text, the body size limit, then sessions and CSRF checks, then the routes.
+
+pub mod assets;
+pub mod cookies;
+pub mod error_pages;
+pub mod feedback;
+pub mod health;
+pub mod security;
+pub mod session;
+
+use crate::state::AppState;
+use app::{shell, App};
+use axum::extract::{Request, State};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// The routes without middleware: the Leptos pages and server functions, and the plain axum handlers.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let leptos_options = state.leptos_options.clone();
+    let route_list = generate_route_list(App);
+    let context_state = state.clone();
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/feedback", post(feedback::submit_feedback))
+        .leptos_routes_with_context(
+            state,
+            route_list,
+            move || provide_page_context(&context_state),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(fallback)
+}
+
+/// Adds the middleware stack to `routes`.
+pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let pages = routes.clone().with_state(state.clone());
+    routes
+        .layer(from_fn_with_state(state.clone(), session::session_and_csrf))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(from_fn_with_state(
+            error_pages::ErrorPages::new(pages),
+            error_pages::replace_error_text,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::make_span))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(error_pages::panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(30),
+                )),
+        )
+        .with_state(state)
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let routes = routes(&state);
+    with_middleware(routes, state)
+}
+
+/// Context every page and server function can read: the asset URLs and the CSP nonce of this request.
+fn provide_page_context(state: &AppState) {
+    provide_context(app::ssr::AssetUrls {
+        css: state.assets.versioned_url("/assets/main.css"),
+    });
+    if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        if let Some(nonce) = parts.extensions.get::<security::CspNonce>() {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+        }
+    }
+}
+
+/// Static files first; anything else is rendered by the Leptos router, which shows "Page not found".
+async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+    if let Some(response) = state.assets.respond(req.uri(), req.headers()) {
+        return response;
+    }
+    let handler = leptos_axum::render_app_to_stream_with_context(
+        {
+            let state = state.clone();
+            move || provide_page_context(&state)
+        },
+        {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        },
+    );
+    handler(req).await.into_response()
+}

@@ -1,0 +1,101 @@
+//! GOV.UK error pages in place of bare error text. Any response of 400 or above that is not already a page (a
+//! rejected form body, a 405, a 413 from the size limit, a 403 from the CSRF check, a 500 from a handler) is
+//! replaced by the `/problem/{status}` page, rendered by the Leptos router with this request's CSP nonce. Server
+//! function and probe responses keep their own bodies: their callers are programs.
+
+use super::security::CspNonce;
+use app::pages::problem::PAGE_STATUSES;
+use app::ssr::{RequestContext, SessionHandle};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::any::Any;
+use tower::ServiceExt;
+
+/// A handle on the page router, for rendering error pages from middleware.
+#[derive(Clone)]
+pub struct ErrorPages {
+    pages: Router,
+}
+
+impl ErrorPages {
+    pub fn new(pages: Router) -> Self {
+        Self { pages }
+    }
+
+    /// The page for `status`, with `nonce` for its scripts. Falls back to plain text only if rendering fails.
+    pub async fn render(&self, status: StatusCode, nonce: Option<CspNonce>) -> Response {
+        let page_status = if PAGE_STATUSES.contains(&status.as_u16()) {
+            status.as_u16()
+        } else {
+            500
+        };
+        let mut req = Request::builder()
+            .method(Method::GET)
+            .uri(format!("/problem/{page_status}"))
+            .body(Body::empty())
+            .expect("static request is valid");
+        if let Some(nonce) = nonce {
+            req.extensions_mut().insert(nonce);
+        }
+        req.extensions_mut().insert(RequestContext {
+            csrf_token: String::new(),
+            session: SessionHandle::default(),
+        });
+        match self.pages.clone().oneshot(req).await {
+            Ok(mut response) => {
+                *response.status_mut() = status;
+                response
+            }
+            Err(never) => match never {},
+        }
+    }
+}
+
+fn is_page(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"))
+}
+
+/// Paths whose callers are programs, not people: they keep their own error bodies.
+fn is_machine_path(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/health" || path == "/ready"
+}
+
+pub async fn replace_error_text(
+    State(pages): State<ErrorPages>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let nonce = req.extensions().get::<CspNonce>().cloned();
+    let machine = is_machine_path(req.uri().path());
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    let status = response.status();
+    if status.as_u16() < 400 || machine || is_page(&response) {
+        return response;
+    }
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), "request failed");
+    }
+    let mut page = pages.render(status, nonce).await;
+    if method == Method::HEAD {
+        *page.body_mut() = Body::empty();
+    }
+    page.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    page
+}
+
+/// A panic becomes a plain 500, which [`replace_error_text`] turns into the error page. The panic message may hold
+/// personal data, so it is not logged; the location is, by the panic hook.
+pub fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}

@@ -1,0 +1,200 @@
+//! The Teacher ID server: configuration, storage, HTTP, and the commands `main` offers.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod seed;
+pub mod state;
+pub mod telemetry;
+
+use crate::config::Config;
+use crate::db::DynStore;
+use crate::http::assets::Assets;
+use crate::state::AppState;
+use axum::serve::ListenerExt;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A failure that stops a command.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] db::StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("could not read static files: {0}")]
+    Assets(std::io::Error),
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The Leptos options: where the compiled site is (`LEPTOS_SITE_ROOT`, default `target/site`). Hashed bundle
+/// names are used when cargo-leptos left its `hash.txt` beside this binary.
+pub fn leptos_options() -> LeptosOptions {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt").is_file()))
+        .unwrap_or(false);
+    LeptosOptions::builder()
+        .output_name("teacher-id")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .hash_files(hash_files)
+        .build()
+}
+
+/// Builds the application state: opens (and migrates) the database and loads the static files.
+pub async fn build_state(
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, ServerError> {
+    let store = db::connect(&config.database_url, config.database_max_connections).await?;
+    let assets = Assets::load(std::path::Path::new(leptos_options.site_root.as_ref()))
+        .map_err(ServerError::Assets)?;
+    Ok(AppState {
+        leptos_options,
+        store,
+        config: Arc::new(config),
+        assets: Arc::new(assets),
+    })
+}
+
+pub async fn serve(config: Config) -> Result<(), ServerError> {
+    let addr = config.listen_addr;
+    let seed_records = config.seed_records;
+    tracing::info!(database = %config::redact_url(&config.database_url), "starting");
+    let state = build_state(config, leptos_options()).await?;
+    if state.assets.is_empty() {
+        tracing::warn!(site_root = %state.leptos_options.site_root, "no static files found: run `./run` to build them");
+    }
+    seed_if_empty(&state.store, seed_records).await?;
+    tokio::spawn(expire_sessions(state.store.clone()));
+    let app = http::app(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Listen { addr, source })?;
+    // Without TCP_NODELAY small responses wait ~40 ms for delayed ACKs (Nagle's algorithm).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    tracing::info!(%addr, "listening");
+    println!("Teacher ID is running at http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServerError::Serve)?;
+    tracing::info!("stopped after finishing in-flight requests");
+    Ok(())
+}
+
+pub async fn migrate(config: &Config) -> Result<(), ServerError> {
+    db::connect(&config.database_url, 1).await?;
+    tracing::info!("migrations are up to date");
+    Ok(())
+}
+
+/// Arguments of `server seed`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SeedArgs {
+    pub records: u64,
+    pub seed: u64,
+}
+
+impl SeedArgs {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let mut records = None;
+        let mut seed = 1;
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let number: u64 = value
+                .parse()
+                .map_err(|_| format!("{flag} must be a whole number, got `{value}`"))?;
+            match flag.as_str() {
+                "--records" if number <= 9_000_000 => records = Some(number),
+                "--records" => return Err("--records must be 9000000 or fewer".into()),
+                "--seed" => seed = number,
+                _ => {
+                    return Err(format!(
+                        "unknown option `{flag}`: expected --records N [--seed S]"
+                    ))
+                }
+            }
+        }
+        Ok(Self {
+            records: records.ok_or("seed needs --records N")?,
+            seed,
+        })
+    }
+}
+
+pub async fn seed(config: &Config, args: SeedArgs) -> Result<(), ServerError> {
+    let store = db::connect(&config.database_url, config.database_max_connections).await?;
+    let start = store.count_records().await? as u64;
+    let started = Instant::now();
+    seed::seed_store(&store, start, args.records, args.seed).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} records (indexes {start}..{}) with seed {} in {seconds:.1} s ({:.0} records/s)",
+        args.records,
+        start + args.records,
+        args.seed,
+        args.records as f64 / seconds.max(f64::EPSILON)
+    );
+    Ok(())
+}
+
+async fn seed_if_empty(store: &DynStore, records: u32) -> Result<(), ServerError> {
+    if records == 0 || store.count_records().await? > 0 {
+        return Ok(());
+    }
+    let started = Instant::now();
+    seed::seed_store(store, 0, records.into(), 1).await?;
+    tracing::info!(
+        records,
+        seconds = started.elapsed().as_secs_f64(),
+        "seeded synthetic teaching records"
+    );
+    Ok(())
+}
+
+async fn expire_sessions(store: DynStore) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match store.delete_expired_sessions(chrono::Utc::now()).await {
+            Ok(n) if n > 0 => tracing::info!(sessions = n, "deleted expired sessions"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,48 @@
+//! The Teacher ID server: serves the service, and offers commands to migrate and seed the database.
+//!
+//! ```text
+//! server                                   serve (the default)
+//! server migrate                           run database migrations and stop
+//! server seed --records N [--seed S]       add N synthetic teaching records (deterministic for a seed)
+//! ```
+
+use server::config::Config;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    server::telemetry::init(&config);
+    let result = match args.first().map(String::as_str) {
+        None | Some("serve") => server::serve(config).await,
+        Some("migrate") => server::migrate(&config).await,
+        Some("seed") => match server::SeedArgs::parse(&args[1..]) {
+            Ok(seed) => server::seed(&config, seed).await,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        Some(other) => {
+            eprintln!(
+                "unknown command `{other}`: expected serve, migrate or seed --records N [--seed S]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "stopped");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

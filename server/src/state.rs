@@ -1,0 +1,16 @@
+//! What every handler can reach.
+
+use crate::config::Config;
+use crate::db::DynStore;
+use crate::http::assets::Assets;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: DynStore,
+    pub config: Arc<Config>,
+    pub assets: Arc<Assets>,
+}

@@ -1,0 +1,203 @@
+//! The storage contract: the same tests, word for word, against SQLite and PostgreSQL.
+
+use crate::support::{postgres_store, sqlite_store};
+use app::domain::records::{PreviousName, RecordStatus, TeachingRecord};
+use chrono::{Duration, NaiveDate, Utc};
+use server::db::DynStore;
+use server::seed;
+
+/// Runs `$case(store)` once per backend, as two tests named `sqlite` and `postgres` in module `$case`.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test]
+            async fn sqlite() {
+                let (store, _dir) = crate::support::sqlite_store().await;
+                super::$case(store).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                match crate::support::postgres_store().await {
+                    Some((store, _url)) => super::$case(store).await,
+                    None => eprintln!("TEST_POSTGRES_URL is not set: PostgreSQL contract not run (./test sets it)"),
+                }
+            }
+        }
+    )*};
+}
+
+contract!(
+    records_round_trip_with_previous_names_and_qualifications,
+    records_are_found_by_date_of_birth_and_current_or_previous_last_name,
+    seeding_twice_appends_without_clashing,
+    sessions_save_load_expire_and_delete,
+    feedback_is_stored_newest_first,
+    ping_answers_when_the_database_is_up,
+);
+
+fn record(trn: &str, first: &str, last: &str, dob: NaiveDate) -> TeachingRecord {
+    TeachingRecord {
+        trn: trn.into(),
+        first_name: first.into(),
+        middle_name: None,
+        last_name: last.into(),
+        date_of_birth: dob,
+        nino: None,
+        email: None,
+        status: RecordStatus::Active,
+        previous_names: vec![],
+        qualifications: vec![],
+    }
+}
+
+async fn records_round_trip_with_previous_names_and_qualifications(store: DynStore) {
+    let original = seed::record(0, 7);
+    let mut with_history = seed::record(1, 7);
+    with_history.previous_names.push(PreviousName {
+        first_name: "Siân".into(),
+        middle_name: Some("Mair".into()),
+        last_name: "O’Brien-Llewelyn".into(),
+        valid_until: NaiveDate::from_ymd_opt(2015, 8, 1),
+    });
+    store
+        .insert_records(&[original.clone(), with_history.clone()], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(store.count_records().await.unwrap(), 2);
+    assert_eq!(
+        store.record_by_trn(&original.trn).await.unwrap(),
+        Some(original)
+    );
+    assert_eq!(
+        store.record_by_trn(&with_history.trn).await.unwrap(),
+        Some(with_history)
+    );
+    assert_eq!(store.record_by_trn("9999999").await.unwrap(), None);
+    assert_eq!(store.record_by_trn("' OR '1'='1").await.unwrap(), None);
+}
+
+async fn records_are_found_by_date_of_birth_and_current_or_previous_last_name(store: DynStore) {
+    let dob = NaiveDate::from_ymd_opt(1985, 3, 14).unwrap();
+    let mut married = record("1000001", "Zoë", "Smith-Jones", dob);
+    married.previous_names.push(PreviousName {
+        first_name: "Zoë".into(),
+        middle_name: None,
+        last_name: "O'Connor".into(),
+        valid_until: NaiveDate::from_ymd_opt(2012, 6, 30),
+    });
+    let namesake = record("1000002", "Zoe", "Smith Jones", dob);
+    let other_day = record("1000003", "Zoë", "Smith-Jones", dob + Duration::days(1));
+    store
+        .insert_records(&[married, namesake, other_day], Utc::now())
+        .await
+        .unwrap();
+
+    let trns =
+        |records: Vec<TeachingRecord>| records.into_iter().map(|r| r.trn).collect::<Vec<_>>();
+    let by_current = store
+        .records_by_date_of_birth_and_last_name(dob, "SMITH JONES")
+        .await
+        .unwrap();
+    assert_eq!(trns(by_current), ["1000001", "1000002"]);
+    let by_previous = store
+        .records_by_date_of_birth_and_last_name(dob, "o’connor")
+        .await
+        .unwrap();
+    assert_eq!(trns(by_previous), ["1000001"]);
+    assert!(store
+        .records_by_date_of_birth_and_last_name(dob, "Nobody")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn seeding_twice_appends_without_clashing(store: DynStore) {
+    seed::seed_store(&store, 0, 250, 3).await.unwrap();
+    seed::seed_store(&store, 250, 250, 3).await.unwrap();
+    assert_eq!(store.count_records().await.unwrap(), 500);
+    for i in [0, 249, 250, 499] {
+        let expected = seed::record(i, 3);
+        assert_eq!(
+            store.record_by_trn(&expected.trn).await.unwrap(),
+            Some(expected),
+            "record {i}"
+        );
+    }
+}
+
+async fn sessions_save_load_expire_and_delete(store: DynStore) {
+    let now = Utc::now();
+    store
+        .save_session("a", r#"{"flash":null}"#, now, now + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_session("a", now).await.unwrap().as_deref(),
+        Some(r#"{"flash":null}"#)
+    );
+    store
+        .save_session("a", "{}", now, now + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_session("a", now).await.unwrap().as_deref(),
+        Some("{}")
+    );
+    assert_eq!(
+        store
+            .load_session("a", now + Duration::hours(3))
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.load_session("unknown", now).await.unwrap(), None);
+
+    store
+        .save_session(
+            "old",
+            "{}",
+            now - Duration::hours(3),
+            now - Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1);
+    assert_eq!(
+        store.load_session("a", now).await.unwrap().as_deref(),
+        Some("{}")
+    );
+    store.delete_session("a").await.unwrap();
+    assert_eq!(store.load_session("a", now).await.unwrap(), None);
+}
+
+async fn feedback_is_stored_newest_first(store: DynStore) {
+    let at = Utc::now();
+    store
+        .insert_feedback("satisfied", "first", at)
+        .await
+        .unwrap();
+    store
+        .insert_feedback("dissatisfied", "<script>alert(1)</script>", at)
+        .await
+        .unwrap();
+    let stored = store.recent_feedback(10).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].details, "<script>alert(1)</script>");
+    assert_eq!(stored[1].satisfaction, "satisfied");
+    assert_eq!(store.recent_feedback(1).await.unwrap().len(), 1);
+}
+
+async fn ping_answers_when_the_database_is_up(store: DynStore) {
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn both_backends_are_what_they_say() {
+    let (sqlite, _dir) = sqlite_store().await;
+    assert_eq!(sqlite.backend(), server::db::Backend::Sqlite);
+    if let Some((pg, _)) = postgres_store().await {
+        assert_eq!(pg.backend(), server::db::Backend::Postgres);
+    }
+}
