@@ -4,6 +4,8 @@
 pub mod feedback;
 pub mod names;
 pub mod records;
+#[cfg(feature = "synthetic")]
+pub mod synthetic;
 pub mod validation;
 
 pub use validation::FieldError;

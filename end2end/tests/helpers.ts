@@ -1,8 +1,35 @@
 // Shared checks: an axe scan with the WCAG 2.2 AA rules that must find nothing, and the GOV.UK error pattern.
-import { expect, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 
+/**
+ * Scans the page with axe. axe runs as JavaScript in the page, so in the no-JavaScript project the page's HTML, as
+ * the browser received it, is replayed at the same URL in a JavaScript-enabled page with every script blocked, and
+ * scanned there: the markup, styles and fonts are the ones a no-JavaScript visitor gets.
+ */
 export async function expectNoAxeViolations(page: Page) {
+  if (test.info().project.use.javaScriptEnabled === false) {
+    const html = await page.content();
+    const url = page.url();
+    const context = await page.context().browser()!.newContext();
+    try {
+      const replay = await context.newPage();
+      await replay.route("**/*", (route) => {
+        if (route.request().url() === url) return route.fulfill({ body: html, contentType: "text/html; charset=utf-8" });
+        if (route.request().resourceType() === "script") return route.abort();
+        return route.continue();
+      });
+      await replay.goto(url);
+      await scan(replay);
+    } finally {
+      await context.close();
+    }
+    return;
+  }
+  await scan(page);
+}
+
+async function scan(page: Page) {
   const results = await new AxeBuilder({ page })
     .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
     .analyze();

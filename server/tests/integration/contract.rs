@@ -2,6 +2,7 @@
 
 use crate::support::{postgres_store, sqlite_store};
 use app::domain::records::{PreviousName, RecordStatus, TeachingRecord};
+use app::domain::synthetic;
 use chrono::{Duration, NaiveDate, Utc};
 use server::db::DynStore;
 use server::seed;
@@ -52,8 +53,8 @@ fn record(trn: &str, first: &str, last: &str, dob: NaiveDate) -> TeachingRecord 
 }
 
 async fn records_round_trip_with_previous_names_and_qualifications(store: DynStore) {
-    let original = seed::record(0, 7);
-    let mut with_history = seed::record(1, 7);
+    let original = synthetic::record(0, 7);
+    let mut with_history = synthetic::record(1, 7);
     with_history.previous_names.push(PreviousName {
         first_name: "Siân".into(),
         middle_name: Some("Mair".into()),
@@ -117,7 +118,7 @@ async fn seeding_twice_appends_without_clashing(store: DynStore) {
     seed::seed_store(&store, 250, 250, 3).await.unwrap();
     assert_eq!(store.count_records().await.unwrap(), 500);
     for i in [0, 249, 250, 499] {
-        let expected = seed::record(i, 3);
+        let expected = synthetic::record(i, 3);
         assert_eq!(
             store.record_by_trn(&expected.trn).await.unwrap(),
             Some(expected),
