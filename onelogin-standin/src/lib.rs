@@ -1,0 +1,293 @@
+//! A GOV.UK One Login stand-in: a real OpenID Connect provider on localhost that behaves like One Login and its
+//! official simulator (shapes in `shared/one-login-rp.md` §(c)), for development and tests.
+//!
+//! It is not a mock. It signs real ES256 ID tokens, core identity JWTs and logout tokens, publishes their keys in a
+//! JWKS and a DID document, and verifies the relying party's `private_key_jwt` client assertions against its
+//! registered RSA key. People sign in through a persona picker drawn from the service's synthetic teaching records,
+//! or a test decides the next sign-in in advance ([`Standin::set_next_login`], `POST /admin/next-login`), including
+//! deliberate faults ([`Misbehaviour`]) that a correct relying party must reject.
+//!
+//! ```no_run
+//! # async fn example(public_key_pem: String) {
+//! use onelogin_standin::{spawn, NextLogin, Outcome, StandinConfig};
+//! let standin = spawn(StandinConfig {
+//!     client_id: "teacher-id-test".into(),
+//!     redirect_uris: vec!["http://127.0.0.1:3000/auth/callback".into()],
+//!     post_logout_redirect_uris: vec!["http://127.0.0.1:3000/signed-out".into()],
+//!     client_public_key_pem: public_key_pem,
+//!     backchannel_logout_uri: None,
+//!     seed: 1,
+//! })
+//! .await;
+//! standin.set_next_login(NextLogin::new("exact-match", Outcome::IdentityVerified));
+//! let discovery_url = format!("{}.well-known/openid-configuration", standin.issuer());
+//! # }
+//! ```
+
+mod admin;
+mod authorize;
+mod control;
+mod jose;
+mod logout;
+mod personas;
+mod picker;
+mod state;
+mod token;
+mod userinfo;
+mod wellknown;
+
+pub use admin::NextLoginError;
+pub use control::{CustomPerson, Misbehaviour, NextLogin, Outcome};
+pub use personas::{Persona, PreviousName, CUSTOM};
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use state::{did_for_issuer, KeyRing, Provider, Store};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+
+/// Where GOV.UK Frontend's stylesheet is looked for, relative to the current directory, unless `STANDIN_GOVUK_CSS`
+/// names a file.
+const GOVUK_CSS: &str = "node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css";
+
+/// The one client the stand-in knows, as it would be registered with One Login.
+#[derive(Clone, Debug)]
+pub struct StandinConfig {
+    pub client_id: String,
+    /// Exact callback URLs the client may use.
+    pub redirect_uris: Vec<String>,
+    /// Exact URLs the client may be sent back to after logout.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The client's RSA public key, SPKI PEM (`-----BEGIN PUBLIC KEY-----`); PKCS#1 is accepted too.
+    pub client_public_key_pem: String,
+    /// Where `POST /admin/backchannel-logout` delivers logout tokens.
+    pub backchannel_logout_uri: Option<String>,
+    /// The synthetic data set the personas are drawn from (the service seeds 1 by default).
+    pub seed: u64,
+}
+
+/// Why the stand-in cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StandinError {
+    #[error("the client public key is not an RSA public key in PEM form")]
+    ClientKey,
+    #[error("the issuer {0:?} is not an http:// or https:// URL with a host")]
+    Issuer(String),
+    #[error("the client id must not be empty")]
+    ClientId,
+    #[error("could not set up the HTTP client: {0}")]
+    HttpClient(String),
+    #[error("could not listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the provider for `issuer` (a trailing slash is added if missing).
+fn provider(config: StandinConfig, issuer: &str) -> Result<Arc<Provider>, StandinError> {
+    let issuer = if issuer.ends_with('/') {
+        issuer.to_string()
+    } else {
+        format!("{issuer}/")
+    };
+    let did = did_for_issuer(&issuer).ok_or_else(|| StandinError::Issuer(issuer.clone()))?;
+    if config.client_id.trim().is_empty() {
+        return Err(StandinError::ClientId);
+    }
+    let client_key = jose::rsa_public_key_from_pem(&config.client_public_key_pem)
+        .ok_or(StandinError::ClientKey)?;
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("onelogin-standin/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StandinError::HttpClient(e.to_string()))?;
+    let identity_key = jose::EcKey::generate(format!("{did}#{}", uuid::Uuid::new_v4()));
+    Ok(Arc::new(Provider {
+        issuer,
+        client_id: config.client_id,
+        redirect_uris: config.redirect_uris,
+        post_logout_redirect_uris: config.post_logout_redirect_uris,
+        client_key,
+        backchannel_logout_uri: config.backchannel_logout_uri,
+        personas: personas::personas(config.seed),
+        did,
+        identity_key,
+        rogue_key: jose::EcKey::generate(uuid::Uuid::new_v4().to_string()),
+        keys: Mutex::new(KeyRing::new()),
+        store: Mutex::new(Store::default()),
+        css: load_govuk_css(),
+        http,
+    }))
+}
+
+fn load_govuk_css() -> Option<Vec<u8>> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("STANDIN_GOVUK_CSS") {
+        Some(path) => vec![PathBuf::from(path)],
+        // The parent too, so `cargo test` (run in this crate's folder) finds the workspace's node_modules.
+        None => vec![
+            PathBuf::from(GOVUK_CSS),
+            PathBuf::from("..").join(GOVUK_CSS),
+        ],
+    };
+    let css = candidates.iter().find_map(|path| std::fs::read(path).ok());
+    if css.is_none() {
+        tracing::warn!("GOV.UK Frontend CSS not found; the picker will be unstyled");
+    }
+    css
+}
+
+/// Logs each request's method, path and status: never the query or body, which carry tokens and personal data.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    response
+}
+
+fn routes(p: Arc<Provider>) -> Router {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(wellknown::discovery),
+        )
+        .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .route("/.well-known/did.json", get(wellknown::did_document))
+        .route("/trustmark", get(wellknown::trustmark))
+        .route("/assets/govuk-frontend.min.css", get(wellknown::govuk_css))
+        .route("/authorize", get(authorize::authorize))
+        .route("/authorize/submit", post(picker::submit))
+        .route("/token", post(token::token))
+        .route("/userinfo", get(userinfo::userinfo))
+        .route("/logout", get(logout::logout))
+        .route(
+            "/admin/next-login",
+            post(admin::next_login).delete(admin::clear_next_login),
+        )
+        .route("/admin/personas", get(admin::personas))
+        .route(
+            "/admin/backchannel-logout",
+            post(logout::send_backchannel_logout),
+        )
+        .layer(middleware::from_fn(log_request))
+        .with_state(p)
+}
+
+/// The stand-in's routes for `issuer`, to serve however the caller likes.
+pub fn router(config: StandinConfig, issuer: &str) -> Result<Router, StandinError> {
+    Ok(routes(provider(config, issuer)?))
+}
+
+/// Serves the stand-in on `listener` until the task is dropped or the server fails. The issuer defaults to
+/// `http://<listener address>/`.
+pub async fn run(
+    config: StandinConfig,
+    listener: TcpListener,
+    issuer: Option<String>,
+) -> Result<(), StandinError> {
+    let addr = listener.local_addr()?;
+    let issuer = issuer.unwrap_or_else(|| format!("http://{addr}/"));
+    let app = router(config, &issuer)?;
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// A stand-in running in the background of a tokio runtime, and the test controls for it. Dropping it stops the
+/// server.
+pub struct Standin {
+    provider: Arc<Provider>,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a stand-in on `127.0.0.1` on a free port, with issuer `http://127.0.0.1:<port>/`.
+///
+/// # Panics
+/// If the configuration is invalid or no port can be had: this is for tests, where that is a bug in the test.
+/// [`try_spawn`] returns the error instead.
+pub async fn spawn(config: StandinConfig) -> Standin {
+    match try_spawn(config).await {
+        Ok(standin) => standin,
+        Err(e) => panic!("the One Login stand-in could not start: {e}"),
+    }
+}
+
+/// [`spawn`], returning why it could not start.
+pub async fn try_spawn(config: StandinConfig) -> Result<Standin, StandinError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let provider = provider(config, &format!("http://{addr}/"))?;
+    let app = routes(provider.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the One Login stand-in stopped");
+        }
+    });
+    Ok(Standin {
+        provider,
+        addr,
+        task,
+    })
+}
+
+impl Standin {
+    /// `http://127.0.0.1:<port>/`, with the trailing slash One Login's issuers have.
+    pub fn issuer(&self) -> String {
+        self.provider.issuer.clone()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The DID document's URL: the trusted location the relying party fetches it from (rule 39).
+    pub fn did_url(&self) -> String {
+        self.provider.url(".well-known/did.json")
+    }
+
+    /// The DID (`did:web:127.0.0.1%3A<port>`), the controller of the core identity signing key.
+    pub fn did(&self) -> String {
+        self.provider.did.clone()
+    }
+
+    /// Decides the next sign-in: the next `/authorize` that passes validation skips the picker and ends this way.
+    /// Replaces any sign-in queued before.
+    ///
+    /// # Panics
+    /// If `next` names no persona, or is `custom` without details: a bug in the test. See [`Self::try_set_next_login`].
+    pub fn set_next_login(&self, next: NextLogin) {
+        if let Err(e) = self.try_set_next_login(next) {
+            panic!("cannot queue that next login: {e}");
+        }
+    }
+
+    /// [`Self::set_next_login`], returning what is wrong with `next`.
+    pub fn try_set_next_login(&self, next: NextLogin) -> Result<(), NextLoginError> {
+        admin::queue(&self.provider, next)
+    }
+
+    /// A logout token for `sub`, signed as One Login signs them, for a test to post to the relying party itself
+    /// (or to tamper with first).
+    pub fn logout_token(&self, sub: &str) -> String {
+        logout::logout_token(&self.provider, sub)
+    }
+
+    /// Everyone who can sign in, in the order the picker lists them.
+    pub fn personas(&self) -> Vec<Persona> {
+        self.provider.personas.clone()
+    }
+
+    /// The persona with this id.
+    pub fn persona(&self, id: &str) -> Option<Persona> {
+        self.provider.persona(id).cloned()
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
