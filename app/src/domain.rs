@@ -2,6 +2,7 @@
 //! the WASM client and is tested on its own.
 
 pub mod feedback;
+pub mod identity;
 pub mod names;
 pub mod records;
 #[cfg(feature = "synthetic")]

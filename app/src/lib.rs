@@ -67,6 +67,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/feedback") view=pages::feedback::FeedbackPage ssr=SsrMode::Async />
                     <Route path=path!("/feedback/sent") view=pages::feedback::FeedbackSentPage />
                     <Route path=path!("/problem/:status") view=pages::problem::ProblemPage />
+                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/identity-not-verified") view=pages::account::IdentityNotVerifiedPage />
+                    <Route path=path!("/sign-in/problem/:reason") view=pages::sign_in::SignInProblemPage />
+                    <Route path=path!("/signed-out/done") view=pages::sign_in::SignedOutPage />
                 </Routes>
             </Layout>
         </Router>

@@ -1,3 +1,4 @@
 //! Server functions: thin wrappers that read the request context, call the domain and map errors.
 
+pub mod load_account;
 pub mod load_feedback_form;

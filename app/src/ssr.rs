@@ -20,6 +20,12 @@ impl Default for AssetUrls {
     }
 }
 
+/// Links to GOV.UK One Login shown in the header once signed in.
+#[derive(Clone, Debug)]
+pub struct OneLoginLinks {
+    pub account_url: String,
+}
+
 /// What a form sent and what was wrong with it, kept in the session between the POST and the GET that follows
 /// (post/redirect/get), so the page can show the errors and everything the person typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +40,52 @@ pub struct Flash {
 pub struct SessionData {
     #[serde(default)]
     pub flash: Option<Flash>,
+    /// A One Login round trip in progress: what the callback must match.
+    #[serde(default)]
+    pub pending_auth: Option<PendingAuth>,
+    /// Who is signed in, if anyone.
+    #[serde(default)]
+    pub user: Option<SignedInUser>,
+    /// The `state` sent with the One Login logout request, checked on the signed-out page.
+    #[serde(default)]
+    pub logout_state: Option<String>,
+}
+
+/// Which One Login round trip: sign in (`Cl.Cm`) or prove identity (`Cl.Cm.P2`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthKind {
+    SignIn,
+    Identity,
+}
+
+/// The secrets of an authorize request, kept until its callback (rules 8, 9, 16).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuth {
+    pub kind: AuthKind,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Unix seconds; a callback for a request older than the session's life is refused with it.
+    pub started_at: i64,
+}
+
+/// Whether the signed-in person has proved their identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdentityStatus {
+    NotChecked,
+    Verified(crate::domain::identity::VerifiedIdentity),
+    NotVerified,
+}
+
+/// The signed-in person. `subject` (One Login's `sub`) maps to our own `user_id`, which is the key we use
+/// (rule 35). The ID token is kept for the logout request's `id_token_hint` (rule 32).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub user_id: i64,
+    pub subject: String,
+    pub email: String,
+    pub id_token: String,
+    pub identity: IdentityStatus,
 }
 
 /// The session as one request sees it, and what the request wants done with it afterwards.
@@ -91,9 +143,25 @@ impl SessionHandle {
         state.dirty = true;
     }
 
-    /// Ends the session: its row and its cookie go once this request ends.
+    /// The signed-in person, if any.
+    pub fn user(&self) -> Option<SignedInUser> {
+        self.lock().data.user.clone()
+    }
+
+    /// Changes the session's data and saves it once this request ends.
+    pub fn update(&self, change: impl FnOnce(&mut SessionData)) {
+        let mut state = self.lock();
+        change(&mut state.data);
+        state.dirty = true;
+    }
+
+    /// Ends the session: its row and its cookie go once this request ends. Data set after this goes into a new
+    /// session with a new id.
     pub fn end(&self) {
-        self.lock().end = true;
+        let mut state = self.lock();
+        state.end = true;
+        state.dirty = false;
+        state.data = SessionData::default();
     }
 }
 

@@ -11,7 +11,7 @@ export async function expectNoAxeViolations(page: Page) {
   if (test.info().project.use.javaScriptEnabled === false) {
     const html = await page.content();
     const url = page.url();
-    const context = await page.context().browser()!.newContext();
+    const context = await page.context().browser()!.newContext({ javaScriptEnabled: true });
     try {
       const replay = await context.newPage();
       await replay.route("**/*", (route) => {

@@ -24,6 +24,29 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const SEED_RECORDS: &str = "SEED_RECORDS";
 /// Largest request body accepted, in bytes. Env `MAX_BODY_BYTES`, default 65536.
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+/// One Login's OIDC issuer, with its trailing `/`; discovery is fetched from it. Env `ONE_LOGIN_ISSUER`, default
+/// `http://127.0.0.1:3900/` (the stand-in) in development; required in production.
+pub const ONE_LOGIN_ISSUER: &str = "ONE_LOGIN_ISSUER";
+/// Our client id at One Login. Env `ONE_LOGIN_CLIENT_ID`, default `teacher-id-dev` in development.
+pub const ONE_LOGIN_CLIENT_ID: &str = "ONE_LOGIN_CLIENT_ID";
+/// Our RSA private key (PEM) for `private_key_jwt`. Env `ONE_LOGIN_PRIVATE_KEY`, or a file named by
+/// `ONE_LOGIN_PRIVATE_KEY_FILE` (default `data/keys/one-login-rp.pem` in development).
+pub const ONE_LOGIN_PRIVATE_KEY: &str = "ONE_LOGIN_PRIVATE_KEY";
+pub const ONE_LOGIN_PRIVATE_KEY_FILE: &str = "ONE_LOGIN_PRIVATE_KEY_FILE";
+/// The `kid` of our key when One Login reads it from our JWKS (`/.well-known/jwks.json`); sent in every JWT we
+/// sign (rule 2). Env `ONE_LOGIN_KEY_ID`, default none (key registered as a static PEM).
+pub const ONE_LOGIN_KEY_ID: &str = "ONE_LOGIN_KEY_ID";
+/// The core identity credential's issuer (rule 42). Env `ONE_LOGIN_IDENTITY_ISSUER`, default the OIDC issuer in
+/// development; required in production (`https://identity.account.gov.uk/`).
+pub const ONE_LOGIN_IDENTITY_ISSUER: &str = "ONE_LOGIN_IDENTITY_ISSUER";
+/// The only place the DID document is fetched from (rule 39). Env `ONE_LOGIN_DID_URL`, default
+/// `<issuer>.well-known/did.json` in development; required in production.
+pub const ONE_LOGIN_DID_URL: &str = "ONE_LOGIN_DID_URL";
+/// Leeway for token times, in seconds. Env `ONE_LOGIN_CLOCK_SKEW_SECONDS`, default 30 (0 to 300).
+pub const ONE_LOGIN_CLOCK_SKEW_SECONDS: &str = "ONE_LOGIN_CLOCK_SKEW_SECONDS";
+/// Where the header's "GOV.UK One Login" link goes. Env `ONE_LOGIN_ACCOUNT_URL`, default
+/// `https://home.account.gov.uk`.
+pub const ONE_LOGIN_ACCOUNT_URL: &str = "ONE_LOGIN_ACCOUNT_URL";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
@@ -49,6 +72,38 @@ pub struct Config {
     pub log_level: String,
     pub seed_records: u32,
     pub max_body_bytes: usize,
+    pub one_login: OneLoginConfig,
+}
+
+/// How we reach GOV.UK One Login (one-login-rp.md rule 3: every URL configurable).
+#[derive(Clone)]
+pub struct OneLoginConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub private_key_pem: String,
+    pub key_id: Option<String>,
+    pub identity_issuer: String,
+    pub did_url: String,
+    pub clock_skew_seconds: u64,
+    pub account_url: String,
+    /// `<PUBLIC_BASE_URL>/auth/callback`, registered with One Login.
+    pub redirect_uri: String,
+    /// `<PUBLIC_BASE_URL>/signed-out`, registered with One Login.
+    pub post_logout_redirect_uri: String,
+}
+
+impl std::fmt::Debug for OneLoginConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneLoginConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("private_key_pem", &"***")
+            .field("key_id", &self.key_id)
+            .field("identity_issuer", &self.identity_issuer)
+            .field("did_url", &self.did_url)
+            .field("clock_skew_seconds", &self.clock_skew_seconds)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -63,6 +118,7 @@ impl std::fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("seed_records", &self.seed_records)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("one_login", &self.one_login)
             .finish()
     }
 }
@@ -136,6 +192,7 @@ impl Config {
         } else {
             0
         };
+        let one_login = one_login_config(&get, environment, &public_base_url)?;
         Ok(Self {
             listen_addr: parse(
                 &get,
@@ -151,6 +208,7 @@ impl Config {
             log_level,
             seed_records: parse_range(&get, SEED_RECORDS, default_seed, 0..=10_000_000)?,
             max_body_bytes: parse_range(&get, MAX_BODY_BYTES, 65_536, 1024..=50_000_000)?,
+            one_login,
         })
     }
 
@@ -158,6 +216,92 @@ impl Config {
     pub fn is_https(&self) -> bool {
         self.public_base_url.starts_with("https://")
     }
+}
+
+fn one_login_config(
+    get: &impl Fn(&'static str) -> Option<String>,
+    environment: Environment,
+    public_base_url: &str,
+) -> Result<OneLoginConfig, ConfigError> {
+    let development = environment == Environment::Development;
+    let required = |var: &'static str, dev_default: &str| -> Result<String, ConfigError> {
+        match get(var) {
+            Some(v) => Ok(v),
+            None if development => Ok(dev_default.to_string()),
+            None => Err(invalid(var, "must be set in production")),
+        }
+    };
+    let url = |var: &'static str, value: String| -> Result<String, ConfigError> {
+        if (value.starts_with("https://") || value.starts_with("http://"))
+            && url::Url::parse(&value).is_ok()
+        {
+            Ok(value)
+        } else {
+            Err(invalid(var, "must be an http:// or https:// URL"))
+        }
+    };
+    let issuer = url(
+        ONE_LOGIN_ISSUER,
+        required(ONE_LOGIN_ISSUER, "http://127.0.0.1:3900/")?,
+    )?;
+    if !issuer.ends_with('/') {
+        return Err(invalid(
+            ONE_LOGIN_ISSUER,
+            "must end with `/`, exactly as One Login's discovery gives it",
+        ));
+    }
+    let client_id = required(ONE_LOGIN_CLIENT_ID, "teacher-id-dev")?;
+    let private_key_pem = match (get(ONE_LOGIN_PRIVATE_KEY), get(ONE_LOGIN_PRIVATE_KEY_FILE)) {
+        (Some(pem), _) => pem,
+        (None, file) => {
+            let path = match file {
+                Some(path) => path,
+                None if development => "data/keys/one-login-rp.pem".to_string(),
+                None => {
+                    return Err(invalid(
+                        ONE_LOGIN_PRIVATE_KEY,
+                        "or ONE_LOGIN_PRIVATE_KEY_FILE must be set in production",
+                    ))
+                }
+            };
+            std::fs::read_to_string(&path).map_err(|e| {
+                invalid(
+                    ONE_LOGIN_PRIVATE_KEY_FILE,
+                    &format!("could not be read from {path}: {e}"),
+                )
+            })?
+        }
+    };
+    if jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).is_err() {
+        return Err(invalid(
+            ONE_LOGIN_PRIVATE_KEY,
+            "is not an RSA private key in PEM form",
+        ));
+    }
+    let identity_issuer = url(
+        ONE_LOGIN_IDENTITY_ISSUER,
+        required(ONE_LOGIN_IDENTITY_ISSUER, &issuer)?,
+    )?;
+    let did_url = url(
+        ONE_LOGIN_DID_URL,
+        required(ONE_LOGIN_DID_URL, &format!("{issuer}.well-known/did.json"))?,
+    )?;
+    let account_url = url(
+        ONE_LOGIN_ACCOUNT_URL,
+        get(ONE_LOGIN_ACCOUNT_URL).unwrap_or_else(|| "https://home.account.gov.uk".into()),
+    )?;
+    Ok(OneLoginConfig {
+        issuer,
+        client_id,
+        private_key_pem,
+        key_id: get(ONE_LOGIN_KEY_ID),
+        identity_issuer,
+        did_url,
+        clock_skew_seconds: parse_range(get, ONE_LOGIN_CLOCK_SKEW_SECONDS, 30, 0..=300)?,
+        account_url,
+        redirect_uri: format!("{public_base_url}/auth/callback"),
+        post_logout_redirect_uri: format!("{public_base_url}/signed-out"),
+    })
 }
 
 fn invalid(var: &'static str, reason: &str) -> ConfigError {
@@ -217,12 +361,35 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    const TEST_KEY: &str = include_str!("../tests/fixtures/rp-test-key.pem");
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
+        let mut map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        map.entry(ONE_LOGIN_PRIVATE_KEY.into())
+            .or_insert_with(|| TEST_KEY.into());
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars = vec![
+            (APP_ENV, "production"),
+            (PUBLIC_BASE_URL, "https://teacher-id.education.gov.uk/"),
+            (ONE_LOGIN_ISSUER, "https://oidc.account.gov.uk/"),
+            (ONE_LOGIN_CLIENT_ID, "abc123"),
+            (
+                ONE_LOGIN_IDENTITY_ISSUER,
+                "https://identity.account.gov.uk/",
+            ),
+            (
+                ONE_LOGIN_DID_URL,
+                "https://identity.account.gov.uk/.well-known/did.json",
+            ),
+        ];
+        vars.extend_from_slice(extra);
+        vars
     }
 
     #[test]
@@ -243,11 +410,7 @@ mod tests {
             err.to_string(),
             "configuration error: PUBLIC_BASE_URL must use https:// in production"
         );
-        let c = config(&[
-            (APP_ENV, "production"),
-            (PUBLIC_BASE_URL, "https://teacher-id.education.gov.uk/"),
-        ])
-        .unwrap();
+        let c = config(&production(&[])).unwrap();
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.seed_records, 0);
         assert_eq!(c.public_base_url, "https://teacher-id.education.gov.uk");
@@ -275,6 +438,75 @@ mod tests {
                 .to_string()
                 .starts_with(&format!("configuration error: {var} ")));
         }
+    }
+
+    #[test]
+    fn rule_3_one_login_urls_are_configuration_and_production_must_set_them() {
+        let dev = config(&[]).unwrap().one_login;
+        assert_eq!(dev.issuer, "http://127.0.0.1:3900/");
+        assert_eq!(dev.did_url, "http://127.0.0.1:3900/.well-known/did.json");
+        assert_eq!(dev.redirect_uri, "http://localhost:3000/auth/callback");
+        assert_eq!(
+            dev.post_logout_redirect_uri,
+            "http://localhost:3000/signed-out"
+        );
+        let prod = config(&production(&[])).unwrap().one_login;
+        assert_eq!(prod.identity_issuer, "https://identity.account.gov.uk/");
+        assert_ne!(
+            prod.identity_issuer, prod.issuer,
+            "pitfall 3: the identity issuer differs in the real service"
+        );
+        for var in [
+            ONE_LOGIN_ISSUER,
+            ONE_LOGIN_CLIENT_ID,
+            ONE_LOGIN_IDENTITY_ISSUER,
+            ONE_LOGIN_DID_URL,
+        ] {
+            let vars: Vec<_> = production(&[])
+                .into_iter()
+                .filter(|(k, _)| *k != var)
+                .collect();
+            assert_eq!(config(&vars).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
+    fn bad_one_login_settings_name_their_variable() {
+        let cases: &[(&str, &str)] = &[
+            (ONE_LOGIN_ISSUER, "http://127.0.0.1:3900"),
+            (ONE_LOGIN_ISSUER, "not a url"),
+            (
+                ONE_LOGIN_PRIVATE_KEY,
+                "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----",
+            ),
+            (ONE_LOGIN_DID_URL, "ftp://x"),
+            (ONE_LOGIN_CLOCK_SKEW_SECONDS, "3600"),
+        ];
+        for (var, value) in cases {
+            assert_eq!(
+                config(&[(var, value)]).unwrap_err().var,
+                *var,
+                "{var}={value}"
+            );
+        }
+        let missing_file = config(&[(ONE_LOGIN_PRIVATE_KEY_FILE, "/nonexistent/key.pem")]);
+        let vars: HashMap<String, String> = [(
+            ONE_LOGIN_PRIVATE_KEY_FILE.to_string(),
+            "/nonexistent/key.pem".to_string(),
+        )]
+        .into();
+        let without_key = Config::from_lookup(|k| vars.get(k).cloned()).unwrap_err();
+        assert_eq!(without_key.var, ONE_LOGIN_PRIVATE_KEY_FILE);
+        assert!(
+            missing_file.is_ok(),
+            "a key given directly wins over a file"
+        );
+    }
+
+    #[test]
+    fn the_private_key_never_reaches_the_logs() {
+        let shown = format!("{:?}", config(&[]).unwrap());
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
     }
 
     #[test]

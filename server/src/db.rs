@@ -5,10 +5,12 @@
 pub mod feedback;
 pub mod records;
 pub mod sessions;
+pub mod users;
 
 pub use feedback::FeedbackStore;
 pub use records::RecordStore;
 pub use sessions::SessionStore;
+pub use users::UserStore;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -56,7 +58,9 @@ pub enum Backend {
 
 /// Everything the service stores.
 #[async_trait]
-pub trait Store: RecordStore + SessionStore + FeedbackStore + Send + Sync + 'static {
+pub trait Store:
+    RecordStore + SessionStore + FeedbackStore + UserStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
     /// A round trip to the database, for `/ready`.
     async fn ping(&self) -> StoreResult<()>;

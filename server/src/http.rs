@@ -4,6 +4,7 @@
 //! place of bare error text, the body size limit, then sessions and CSRF checks, then the routes.
 
 pub mod assets;
+pub mod auth;
 pub mod cookies;
 pub mod error_pages;
 pub mod feedback;
@@ -37,6 +38,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/feedback", post(feedback::submit_feedback))
+        .route("/sign-in", get(auth::sign_in))
+        .route("/auth/identity", get(auth::verify_identity))
+        .route("/auth/callback", get(auth::callback))
+        .route("/sign-out", get(auth::sign_out))
+        .route("/signed-out", get(auth::signed_out_check))
+        .route("/auth/backchannel-logout", post(auth::backchannel_logout))
+        .route("/.well-known/jwks.json", get(auth::jwks))
         .leptos_routes_with_context(
             state,
             route_list,
@@ -88,6 +96,9 @@ pub fn app(state: AppState) -> Router {
 fn provide_page_context(state: &AppState) {
     provide_context(app::ssr::AssetUrls {
         css: state.assets.versioned_url("/assets/main.css"),
+    });
+    provide_context(app::ssr::OneLoginLinks {
+        account_url: state.config.one_login.account_url.clone(),
     });
     if let Some(parts) = use_context::<axum::http::request::Parts>() {
         if let Some(nonce) = parts.extensions.get::<security::CspNonce>() {

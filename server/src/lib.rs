@@ -3,6 +3,7 @@
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod onelogin;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
@@ -30,6 +31,8 @@ pub enum ServerError {
     Assets(std::io::Error),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("One Login client: {0}")]
+    OneLogin(#[from] onelogin::OneLoginError),
 }
 
 /// The Leptos options: where the compiled site is (`LEPTOS_SITE_ROOT`, default `target/site`). Hashed bundle
@@ -56,22 +59,36 @@ pub async fn build_state(
     let store = db::connect(&config.database_url, config.database_max_connections).await?;
     let assets = Assets::load(std::path::Path::new(leptos_options.site_root.as_ref()))
         .map_err(ServerError::Assets)?;
+    let one_login = onelogin::OneLoginClient::new(&config.one_login, &user_agent(&config))?;
     Ok(AppState {
         leptos_options,
         store,
         config: Arc::new(config),
         assets: Arc::new(assets),
+        one_login: Arc::new(one_login),
     })
+}
+
+/// Rule 23: who we are, on every call to One Login.
+pub fn user_agent(config: &Config) -> String {
+    format!(
+        "teacher-id/{} (+{})",
+        env!("CARGO_PKG_VERSION"),
+        config.public_base_url
+    )
 }
 
 pub async fn serve(config: Config) -> Result<(), ServerError> {
     let addr = config.listen_addr;
     let seed_records = config.seed_records;
+    let public_url = config.public_base_url.clone();
     tracing::info!(database = %config::redact_url(&config.database_url), "starting");
     let state = build_state(config, leptos_options()).await?;
     if state.assets.is_empty() {
         tracing::warn!(site_root = %state.leptos_options.site_root, "no static files found: run `./run` to build them");
     }
+    let assets = state.assets.clone();
+    std::thread::spawn(move || assets.compress_all());
     seed_if_empty(&state.store, seed_records).await?;
     tokio::spawn(expire_sessions(state.store.clone()));
     let app = http::app(state);
@@ -85,7 +102,7 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         }
     });
     tracing::info!(%addr, "listening");
-    println!("Teacher ID is running at http://{addr}");
+    println!("Teacher ID is running at {public_url} (listening on {addr})");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::db::DynStore;
 use crate::http::assets::Assets;
+use crate::onelogin::OneLoginClient;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -13,4 +14,5 @@ pub struct AppState {
     pub store: DynStore,
     pub config: Arc<Config>,
     pub assets: Arc<Assets>,
+    pub one_login: Arc<OneLoginClient>,
 }

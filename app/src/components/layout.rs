@@ -1,33 +1,84 @@
 //! The GOV.UK page template: skip link, header with service navigation, phase banner, main wrapper and footer.
 
-use super::artwork::{FOOTER_CROWN, GOVUK_LOGO, OGL_LOGO};
+use super::artwork::{
+    FOOTER_CROWN, GOVUK_LOGO, OGL_LOGO, ONE_LOGIN_HEADER_LOGO, ONE_LOGIN_LINK_ICON,
+    ONE_LOGIN_TOGGLE_ICON,
+};
 use crate::SERVICE_NAME;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the header needs to know: whether someone is signed in, and where One Login's account pages are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderState {
+    pub signed_in: bool,
+    pub account_url: String,
+}
+
+/// Read on the server from the request's session; the browser gets the same value with the page.
+fn header_state() -> HeaderState {
+    #[cfg(feature = "ssr")]
+    {
+        let signed_in =
+            crate::ssr::request_context().is_some_and(|ctx| ctx.session.user().is_some());
+        let account_url = use_context::<crate::ssr::OneLoginLinks>()
+            .map(|links| links.account_url)
+            .unwrap_or_else(|| "https://home.account.gov.uk".into());
+        HeaderState {
+            signed_in,
+            account_url,
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        HeaderState::default()
+    }
+}
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let header = SharedValue::new(header_state).into_inner();
+    let service_navigation = view! {
+        <section aria-label="Service information" class="govuk-service-navigation" data-module="govuk-service-navigation">
+            <div class="govuk-width-container">
+                <div class="govuk-service-navigation__container">
+                    <span class="govuk-service-navigation__service-name">
+                        <a href="/" class="govuk-service-navigation__link">{SERVICE_NAME}</a>
+                    </span>
+                </div>
+            </div>
+        </section>
+    };
+    let header = if header.signed_in {
+        view! {
+            <header class="govuk-template__header">
+                <div class="rebranded-cross-service-header" data-module="one-login-header">
+                    <OneLoginHeader account_url=header.account_url />
+                    {service_navigation}
+                </div>
+            </header>
+        }
+        .into_any()
+    } else {
+        view! {
+            <header class="govuk-template__header">
+                <div class="govuk-header">
+                    <div class="govuk-header__container govuk-width-container">
+                        <div class="govuk-header__logo">
+                            <a href="https://www.gov.uk/" class="govuk-header__homepage-link" inner_html=GOVUK_LOGO></a>
+                        </div>
+                    </div>
+                </div>
+                {service_navigation}
+            </header>
+        }
+        .into_any()
+    };
     view! {
         <a href="#main-content" class="govuk-skip-link" data-module="govuk-skip-link">
             "Skip to main content"
         </a>
-        <header class="govuk-template__header">
-            <div class="govuk-header">
-                <div class="govuk-header__container govuk-width-container">
-                    <div class="govuk-header__logo">
-                        <a href="https://www.gov.uk/" class="govuk-header__homepage-link" inner_html=GOVUK_LOGO></a>
-                    </div>
-                </div>
-            </div>
-            <section aria-label="Service information" class="govuk-service-navigation" data-module="govuk-service-navigation">
-                <div class="govuk-width-container">
-                    <div class="govuk-service-navigation__container">
-                        <span class="govuk-service-navigation__service-name">
-                            <a href="/" class="govuk-service-navigation__link">{SERVICE_NAME}</a>
-                        </span>
-                    </div>
-                </div>
-            </section>
-        </header>
+        {header}
         <div class="govuk-width-container">
             <div class="govuk-phase-banner">
                 <p class="govuk-phase-banner__content">
@@ -77,5 +128,62 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </div>
             </div>
         </footer>
+    }
+}
+
+/// The GOV.UK One Login service header's top bar (`@govuk-one-login/service-header` 5.0.0), with our sign-out.
+#[component]
+fn OneLoginHeader(account_url: String) -> impl IntoView {
+    view! {
+        <div class="rebranded-one-login-header" data-one-login-header-nav>
+            <div class="rebranded-one-login-header__container govuk-width-container">
+                <div class="rebranded-one-login-header__logo">
+                    <a
+                        href="https://www.gov.uk/"
+                        class="rebranded-one-login-header__link rebranded-one-login-header__link--homepage"
+                        inner_html=ONE_LOGIN_HEADER_LOGO
+                    ></a>
+                </div>
+                <button
+                    type="button"
+                    aria-controls="one-login-header__nav"
+                    aria-label="Show GOV.UK One Login menu"
+                    data-open-class="rebranded-cross-service-header__toggle--open"
+                    data-label-for-show="Show GOV.UK One Login menu"
+                    data-label-for-hide="Hide GOV.UK One Login menu"
+                    aria-expanded="false"
+                    class="rebranded-cross-service-header__toggle js-x-header-toggle"
+                >
+                    <span class="rebranded-cross-service-header__toggle-content-wrapper">
+                        <span inner_html=ONE_LOGIN_TOGGLE_ICON></span>
+                        <span class="rebranded-cross-service-header__toggle-content">"One Login"</span>
+                    </span>
+                </button>
+                <nav
+                    aria-label="GOV.UK One Login"
+                    class="rebranded-one-login-header__nav"
+                    data-open-class="rebranded-one-login-header__nav--open"
+                    id="one-login-header__nav"
+                >
+                    <ul class="rebranded-one-login-header__nav__list">
+                        <li class="rebranded-one-login-header__nav__list-item">
+                            <a class="rebranded-one-login-header__nav__link" href=account_url>
+                                <span class="rebranded-one-login-header__nav__text">
+                                    <span inner_html=ONE_LOGIN_LINK_ICON></span>
+                                    "GOV.UK One Login"
+                                </span>
+                            </a>
+                        </li>
+                        <li class="rebranded-one-login-header__nav__list-item">
+                            <a class="rebranded-one-login-header__nav__link" href="/sign-out" rel="external">
+                                <span class="rebranded-one-login-header__nav__text rebranded-one-login-header__nav__text--sign-out">
+                                    "Sign out"
+                                </span>
+                            </a>
+                        </li>
+                    </ul>
+                </nav>
+            </div>
+        </div>
     }
 }

@@ -15,15 +15,25 @@ pub struct StoredSession {
 pub trait SessionStore {
     /// The session with this id hash, if it exists and has not expired at `now`.
     async fn load_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>>;
-    /// Creates or replaces a session.
+    /// Creates or replaces a session. `subject` is the signed-in person's One Login `sub`, if any.
     async fn save_session(
         &self,
         id_hash: &str,
         data: &str,
+        subject: Option<&str>,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Ends every session of a One Login subject (back-channel logout); returns how many.
+    async fn delete_sessions_for_subject(&self, subject: &str) -> StoreResult<u64>;
+    /// Records a logout token's `jti`; false if it was already seen since `forget_before` (replay).
+    async fn remember_logout_token(
+        &self,
+        jti: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Deletes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
@@ -45,20 +55,45 @@ macro_rules! session_store {
                 &self,
                 id_hash: &str,
                 data: &str,
+                subject: Option<&str>,
                 now: DateTime<Utc>,
                 expires_at: DateTime<Utc>,
             ) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO sessions (id_hash, data, created_at, expires_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                    "INSERT INTO sessions (id_hash, data, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, subject = excluded.subject, \
+                     expires_at = excluded.expires_at",
                 )
                 .bind(id_hash)
                 .bind(data)
+                .bind(subject)
                 .bind(now)
                 .bind(expires_at)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn delete_sessions_for_subject(&self, subject: &str) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM sessions WHERE subject = $1").bind(subject).execute(&self.pool).await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn remember_logout_token(
+                &self,
+                jti: &str,
+                now: DateTime<Utc>,
+                forget_before: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                sqlx::query("DELETE FROM seen_logout_tokens WHERE seen_at < $1").bind(forget_before).execute(&self.pool).await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO seen_logout_tokens (jti, seen_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(jti)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(inserted.rows_affected() == 1)
             }
 
             async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {

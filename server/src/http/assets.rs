@@ -1,5 +1,6 @@
-//! Static files, served from memory. At start-up every file under the site root is read once, hashed, and
-//! compressed with brotli and gzip, so a request costs a map look-up and a copy. Fingerprinted files (the WASM
+//! Static files, served from memory. At start-up every file under the site root is read once and hashed; a
+//! background thread then compresses each with brotli and gzip (files are served uncompressed until their turn),
+//! so a request costs a map look-up and a copy. Fingerprinted files (the WASM
 //! bundle's hashed names, GOV.UK's hashed font names, or any URL carrying the file's `?v=` hash) are cached by
 //! browsers for a year; everything else is revalidated with its ETag.
 
@@ -11,6 +12,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// One file, with its compressed forms where they are smaller.
 #[derive(Debug)]
@@ -20,8 +22,19 @@ pub struct Asset {
     /// The first 16 hex digits of the file's SHA-256: the `v` in versioned URLs.
     pub hash: String,
     pub raw: Bytes,
-    pub gzip: Option<Bytes>,
-    pub brotli: Option<Bytes>,
+    compressible: bool,
+    /// Gzip and brotli forms, where smaller; set once by [`Assets::compress_all`].
+    compressed: OnceLock<(Option<Bytes>, Option<Bytes>)>,
+}
+
+impl Asset {
+    pub fn gzip(&self) -> Option<&Bytes> {
+        self.compressed.get().and_then(|(gz, _)| gz.as_ref())
+    }
+
+    pub fn brotli(&self) -> Option<&Bytes> {
+        self.compressed.get().and_then(|(_, br)| br.as_ref())
+    }
 }
 
 /// Every static file, keyed by URL path (`/assets/main.css`).
@@ -38,6 +51,21 @@ impl Assets {
             load_dir(root, root, &mut files)?;
         }
         Ok(Self { files })
+    }
+
+    /// Compresses every compressible file. Run once, off the request path.
+    pub fn compress_all(&self) {
+        for asset in self.files.values() {
+            let forms = if asset.compressible && asset.raw.len() > 512 {
+                (
+                    smaller(&asset.raw, gzip(&asset.raw)),
+                    smaller(&asset.raw, brotli(&asset.raw)),
+                )
+            } else {
+                (None, None)
+            };
+            let _ = asset.compressed.set(forms);
+        }
     }
 
     pub fn get(&self, path: &str) -> Option<&Asset> {
@@ -102,7 +130,7 @@ impl Assets {
                     parts.next() == Some(coding) && !parts.any(|p| p.trim() == "q=0")
                 })
         };
-        let (body, encoding) = match (&asset.brotli, &asset.gzip) {
+        let (body, encoding) = match (asset.brotli(), asset.gzip()) {
             (Some(br), _) if accepts("br") => (br.clone(), Some("br")),
             (_, Some(gz)) if accepts("gzip") => (gz.clone(), Some("gzip")),
             _ => (asset.raw.clone(), None),
@@ -157,19 +185,14 @@ fn build_asset(path: &Path, raw: Bytes) -> Asset {
             mime.subtype().as_str(),
             "javascript" | "json" | "wasm" | "svg" | "x-icon" | "vnd.microsoft.icon"
         );
-    let (gzip, brotli) = if compressible && raw.len() > 512 {
-        (smaller(&raw, gzip(&raw)), smaller(&raw, brotli(&raw)))
-    } else {
-        (None, None)
-    };
     Asset {
         content_type: HeaderValue::from_str(&content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
         etag: HeaderValue::from_str(&format!("\"{hash}\"")).expect("hex is a valid header"),
         hash,
         raw,
-        gzip,
-        brotli,
+        compressible,
+        compressed: OnceLock::new(),
     }
 }
 

@@ -65,7 +65,11 @@ fn is_page(response: &Response) -> bool {
 
 /// Paths whose callers are programs, not people: they keep their own error bodies.
 fn is_machine_path(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/health" || path == "/ready"
+    path.starts_with("/api/")
+        || matches!(
+            path,
+            "/health" | "/ready" | "/auth/backchannel-logout" | "/.well-known/jwks.json"
+        )
 }
 
 pub async fn replace_error_text(

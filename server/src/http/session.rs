@@ -28,9 +28,16 @@ pub const SESSION_LIFETIME: Duration = Duration::hours(2);
 fn is_sessionless(path: &str) -> bool {
     path.starts_with("/assets/")
         || path.starts_with("/pkg/")
-        || path == "/health"
-        || path == "/ready"
-        || path == "/favicon.ico"
+        || matches!(
+            path,
+            "/health" | "/ready" | "/favicon.ico" | "/.well-known/jwks.json"
+        )
+        || is_server_to_server(path)
+}
+
+/// Called by One Login, not a browser: authenticated by its signed token, so no session and no CSRF token.
+fn is_server_to_server(path: &str) -> bool {
+    path == "/auth/backchannel-logout"
 }
 
 /// The database key of a session token.
@@ -106,45 +113,44 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
         (s.end, s.dirty, s.rotate, s.data.clone())
     };
     let old_key = token.as_deref().filter(|_| exists).map(session_key);
-    if end {
+    let replaced = end || rotate;
+    if replaced {
         if let Some(key) = &old_key {
             if let Err(e) = state.store.delete_session(key).await {
-                tracing::error!(error = %e, "could not delete session");
+                tracing::error!(error = %e, "could not delete the session being ended or replaced");
             }
         }
+    }
+    if dirty {
+        let keep_token = token.filter(|_| exists && !replaced);
+        let new_token = keep_token.clone().unwrap_or_else(new_token);
+        let json = serde_json::to_string(&data).expect("session data serialises");
+        let subject = data.user.as_ref().map(|u| u.subject.as_str());
+        if let Err(e) = state
+            .store
+            .save_session(
+                &session_key(&new_token),
+                &json,
+                subject,
+                now,
+                now + SESSION_LIFETIME,
+            )
+            .await
+        {
+            tracing::error!(error = %e, "could not save session");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+        if keep_token.is_none() {
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &new_token, secure, None),
+            );
+        }
+    } else if end {
         response.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(SESSION_COOKIE, "", secure, Some(0)),
         );
-    } else if dirty {
-        let keep_token = token.filter(|_| exists && !rotate);
-        let new_token = keep_token.clone().unwrap_or_else(new_token);
-        let json = serde_json::to_string(&data).expect("session data serialises");
-        match state
-            .store
-            .save_session(&session_key(&new_token), &json, now, now + SESSION_LIFETIME)
-            .await
-        {
-            Ok(()) => {
-                if keep_token.is_none() {
-                    response.headers_mut().append(
-                        header::SET_COOKIE,
-                        set_cookie(SESSION_COOKIE, &new_token, secure, None),
-                    );
-                }
-                if rotate {
-                    if let Some(key) = &old_key {
-                        if let Err(e) = state.store.delete_session(key).await {
-                            tracing::error!(error = %e, "could not delete the session being replaced");
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not save session");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-        }
     }
     if existing_csrf.is_none() {
         response.headers_mut().append(

@@ -33,6 +33,9 @@ contract!(
     records_are_found_by_date_of_birth_and_current_or_previous_last_name,
     seeding_twice_appends_without_clashing,
     sessions_save_load_expire_and_delete,
+    every_session_of_a_subject_can_be_ended,
+    logout_token_ids_are_remembered_for_three_minutes,
+    users_are_keyed_by_our_id_and_keep_only_names_and_dates_of_birth,
     feedback_is_stored_newest_first,
     ping_answers_when_the_database_is_up,
 );
@@ -129,8 +132,9 @@ async fn seeding_twice_appends_without_clashing(store: DynStore) {
 
 async fn sessions_save_load_expire_and_delete(store: DynStore) {
     let now = Utc::now();
+    let later = now + Duration::hours(2);
     store
-        .save_session("a", r#"{"flash":null}"#, now, now + Duration::hours(2))
+        .save_session("a", r#"{"flash":null}"#, None, now, later)
         .await
         .unwrap();
     assert_eq!(
@@ -138,7 +142,7 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
         Some(r#"{"flash":null}"#)
     );
     store
-        .save_session("a", "{}", now, now + Duration::hours(2))
+        .save_session("a", "{}", None, now, later)
         .await
         .unwrap();
     assert_eq!(
@@ -159,6 +163,7 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
         .save_session(
             "old",
             "{}",
+            None,
             now - Duration::hours(3),
             now - Duration::hours(1),
         )
@@ -171,6 +176,120 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     );
     store.delete_session("a").await.unwrap();
     assert_eq!(store.load_session("a", now).await.unwrap(), None);
+}
+
+async fn every_session_of_a_subject_can_be_ended(store: DynStore) {
+    let now = Utc::now();
+    let later = now + Duration::hours(2);
+    store
+        .save_session("phone", "{}", Some("urn:fdc:a"), now, later)
+        .await
+        .unwrap();
+    store
+        .save_session("laptop", "{}", Some("urn:fdc:a"), now, later)
+        .await
+        .unwrap();
+    store
+        .save_session("other", "{}", Some("urn:fdc:b"), now, later)
+        .await
+        .unwrap();
+    store
+        .save_session("anonymous", "{}", None, now, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .delete_sessions_for_subject("urn:fdc:a")
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.load_session("phone", now).await.unwrap(), None);
+    assert_eq!(store.load_session("laptop", now).await.unwrap(), None);
+    assert!(store.load_session("other", now).await.unwrap().is_some());
+    assert!(store
+        .load_session("anonymous", now)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store
+            .delete_sessions_for_subject("urn:fdc:nobody")
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+async fn logout_token_ids_are_remembered_for_three_minutes(store: DynStore) {
+    let now = Utc::now();
+    let window = now - Duration::minutes(3);
+    assert!(store
+        .remember_logout_token("jti-1", now, window)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .remember_logout_token("jti-1", now, window)
+            .await
+            .unwrap(),
+        "replay"
+    );
+    assert!(store
+        .remember_logout_token("jti-2", now, window)
+        .await
+        .unwrap());
+    let much_later = now + Duration::minutes(4);
+    assert!(store
+        .remember_logout_token("jti-1", much_later, much_later - Duration::minutes(3))
+        .await
+        .unwrap());
+}
+
+async fn users_are_keyed_by_our_id_and_keep_only_names_and_dates_of_birth(store: DynStore) {
+    use app::domain::identity::{VerifiedIdentity, VerifiedName};
+    let now = Utc::now();
+    let first = store
+        .sign_in_user("urn:fdc:gov.uk:2022:abc", "old@example.com", now)
+        .await
+        .unwrap();
+    assert_eq!(first.verified_identity, None);
+    let again = store
+        .sign_in_user("urn:fdc:gov.uk:2022:abc", "new@example.com", now)
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.email, "new@example.com");
+    let other = store
+        .sign_in_user("urn:fdc:gov.uk:2022:xyz", "x@example.com", now)
+        .await
+        .unwrap();
+    assert_ne!(other.id, first.id);
+    let identity = VerifiedIdentity {
+        names: vec![VerifiedName {
+            given_names: vec!["Siân".into(), "Mair".into()],
+            family_name: "O’Brien-Llewelyn".into(),
+            valid_from: None,
+            valid_until: None,
+        }],
+        dates_of_birth: vec![NaiveDate::from_ymd_opt(1985, 3, 14).unwrap()],
+    };
+    store
+        .record_verified_identity(first.id, &identity, now)
+        .await
+        .unwrap();
+    let stored = store.user_by_id(first.id).await.unwrap().unwrap();
+    assert_eq!(stored.verified_identity, Some(identity));
+    assert_eq!(
+        store
+            .user_by_id(other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verified_identity,
+        None
+    );
+    assert_eq!(store.user_by_id(987_654).await.unwrap(), None);
 }
 
 async fn feedback_is_stored_newest_first(store: DynStore) {

@@ -5,5 +5,6 @@
 
 mod contract;
 mod http;
+mod onelogin;
 mod recovery;
 mod support;

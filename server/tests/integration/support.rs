@@ -47,11 +47,17 @@ pub async fn postgres_store() -> Option<(DynStore, String)> {
     Some((db::connect(&url, 5).await.expect("postgres opens"), url))
 }
 
+/// Our test RSA key pair for `private_key_jwt` (a fixture, used nowhere else).
+pub const RP_PRIVATE_KEY: &str = include_str!("../fixtures/rp-test-key.pem");
+pub const RP_PUBLIC_KEY: &str = include_str!("../fixtures/rp-test-key.pub.pem");
+
 pub fn test_config(vars: &[(&str, &str)]) -> Config {
-    let map: HashMap<String, String> = vars
+    let mut map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    map.entry("ONE_LOGIN_PRIVATE_KEY".into())
+        .or_insert_with(|| RP_PRIVATE_KEY.into());
     Config::from_lookup(|k| map.get(k).cloned()).expect("test configuration is valid")
 }
 
@@ -63,11 +69,16 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
         .site_pkg_dir("pkg")
         .build();
     let assets = server::http::assets::Assets::load(site_root).expect("assets load");
+    assets.compress_all();
+    let one_login =
+        server::onelogin::OneLoginClient::new(&config.one_login, &server::user_agent(&config))
+            .expect("One Login client");
     AppState {
         leptos_options,
         store,
         config: std::sync::Arc::new(config),
         assets: std::sync::Arc::new(assets),
+        one_login: std::sync::Arc::new(one_login),
     }
 }
 

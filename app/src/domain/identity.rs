@@ -1,0 +1,243 @@
+//! What GOV.UK One Login tells us about a person's identity, in our own types (one-login-rp.md rule 46): the
+//! verified names (current and previous, with their dates) and dates of birth, taken from the core identity
+//! credential. We keep these and nothing else of the credential.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// One name a person has been verified as having, with when it applied. No `valid_until` means it is current;
+/// no `valid_from` means it may date from birth.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedName {
+    pub given_names: Vec<String>,
+    pub family_name: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+}
+
+impl VerifiedName {
+    pub fn is_current(&self) -> bool {
+        self.valid_until.is_none()
+    }
+
+    /// Given names then family name, as one line.
+    pub fn full_name(&self) -> String {
+        let mut parts = self.given_names.clone();
+        parts.push(self.family_name.clone());
+        parts.join(" ")
+    }
+}
+
+/// A proven identity: the names and dates of birth from the core identity credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedIdentity {
+    /// Current names first, then previous names, newest first.
+    pub names: Vec<VerifiedName>,
+    /// The first is the one held with the most confidence.
+    pub dates_of_birth: Vec<NaiveDate>,
+}
+
+impl VerifiedIdentity {
+    pub fn current_name(&self) -> Option<&VerifiedName> {
+        self.names.iter().find(|n| n.is_current())
+    }
+
+    pub fn previous_names(&self) -> impl Iterator<Item = &VerifiedName> {
+        self.names.iter().filter(|n| !n.is_current())
+    }
+}
+
+/// Why a credential subject could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    #[error("the credential has no current name")]
+    NoCurrentName,
+    #[error("a name has no family name")]
+    NoFamilyName,
+    #[error("the credential has no valid date of birth")]
+    NoDateOfBirth,
+    #[error("the credential subject is not in the expected shape: {0}")]
+    Shape(String),
+}
+
+#[derive(Deserialize)]
+struct CredentialSubject {
+    #[serde(default)]
+    name: Vec<NameEntry>,
+    #[serde(default, rename = "birthDate")]
+    birth_date: Vec<BirthDate>,
+}
+
+#[derive(Deserialize)]
+struct NameEntry {
+    #[serde(default, rename = "nameParts")]
+    name_parts: Vec<NamePart>,
+    #[serde(default, rename = "validFrom")]
+    valid_from: Option<String>,
+    #[serde(default, rename = "validUntil")]
+    valid_until: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NamePart {
+    value: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct BirthDate {
+    value: String,
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// Reads `vc.credentialSubject` of a core identity JWT (as JSON). Name parts come in any order and there may be
+/// several given names; an entry without `validUntil` (or with a null one) is a current name; `birthDate` is a
+/// list whose first entry is the most confident. There is no length or character limit on names, so none is
+/// applied here.
+pub fn parse_credential_subject(
+    subject: &serde_json::Value,
+) -> Result<VerifiedIdentity, CredentialError> {
+    let subject: CredentialSubject = serde_json::from_value(subject.clone())
+        .map_err(|e| CredentialError::Shape(e.to_string()))?;
+    let mut names = Vec::new();
+    for entry in subject.name {
+        let given_names: Vec<String> = entry
+            .name_parts
+            .iter()
+            .filter(|p| p.kind == "GivenName")
+            .map(|p| p.value.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let family: Vec<&str> = entry
+            .name_parts
+            .iter()
+            .filter(|p| p.kind == "FamilyName")
+            .map(|p| p.value.trim())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if family.is_empty() {
+            return Err(CredentialError::NoFamilyName);
+        }
+        names.push(VerifiedName {
+            given_names,
+            family_name: family.join(" "),
+            valid_from: entry.valid_from.as_deref().and_then(parse_date),
+            valid_until: entry.valid_until.as_deref().and_then(parse_date),
+        });
+    }
+    if !names.iter().any(VerifiedName::is_current) {
+        return Err(CredentialError::NoCurrentName);
+    }
+    // Current names first, then previous names from the most recent.
+    names.sort_by(|a, b| match (a.valid_until, b.valid_until) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => y.cmp(&x),
+    });
+    let dates_of_birth: Vec<NaiveDate> = subject
+        .birth_date
+        .iter()
+        .filter_map(|d| parse_date(&d.value))
+        .collect();
+    if dates_of_birth.is_empty() {
+        return Err(CredentialError::NoDateOfBirth);
+    }
+    Ok(VerifiedIdentity {
+        names,
+        dates_of_birth,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_simulators_default_user_is_read() {
+        let subject = json!({"name":[{"nameParts":[{"value":"GEOFFREY","type":"GivenName"},{"value":"HEARNSHAW","type":"FamilyName"}]}],
+                             "birthDate":[{"value":"1955-04-19"}]});
+        let identity = parse_credential_subject(&subject).unwrap();
+        assert_eq!(
+            identity.current_name().unwrap().full_name(),
+            "GEOFFREY HEARNSHAW"
+        );
+        assert_eq!(
+            identity.dates_of_birth,
+            [NaiveDate::from_ymd_opt(1955, 4, 19).unwrap()]
+        );
+    }
+
+    #[test]
+    fn rule_46_name_parts_in_any_order_several_given_names_and_previous_names() {
+        let subject = json!({
+            "name": [
+                {"nameParts":[{"value":"Jones","type":"FamilyName"},{"value":"Mary","type":"GivenName"}],
+                 "validUntil":"2010-06-01"},
+                {"nameParts":[{"value":"Ann","type":"GivenName"},{"value":"Smith","type":"FamilyName"},{"value":"Mary","type":"GivenName"}],
+                 "validFrom":"2010-06-01","validUntil":null},
+                {"nameParts":[{"value":"Mary","type":"GivenName"},{"value":"Brown","type":"FamilyName"}],
+                 "validUntil":"2001-01-01"}
+            ],
+            "birthDate":[{"value":"1980-02-29"},{"value":"1980-03-01"}]
+        });
+        let identity = parse_credential_subject(&subject).unwrap();
+        let current = identity.current_name().unwrap();
+        assert_eq!(
+            current.given_names,
+            ["Ann", "Mary"],
+            "given names in the order they came"
+        );
+        assert_eq!(current.family_name, "Smith");
+        assert_eq!(current.valid_from, NaiveDate::from_ymd_opt(2010, 6, 1));
+        let previous: Vec<_> = identity
+            .previous_names()
+            .map(|n| n.family_name.as_str())
+            .collect();
+        assert_eq!(previous, ["Jones", "Brown"], "newest previous name first");
+        assert_eq!(identity.dates_of_birth.len(), 2);
+        assert_eq!(
+            identity.dates_of_birth[0],
+            NaiveDate::from_ymd_opt(1980, 2, 29).unwrap()
+        );
+    }
+
+    #[test]
+    fn long_and_unusual_names_are_kept_as_given() {
+        let long = "Ñ".repeat(500);
+        let subject = json!({"name":[{"nameParts":[{"value":long,"type":"GivenName"},{"value":"O’Brien-<b>","type":"FamilyName"}]}],
+                             "birthDate":[{"value":"1990-01-01"}]});
+        let identity = parse_credential_subject(&subject).unwrap();
+        assert_eq!(identity.names[0].given_names[0].chars().count(), 500);
+        assert_eq!(identity.names[0].family_name, "O’Brien-<b>");
+    }
+
+    #[test]
+    fn credentials_without_a_current_name_family_name_or_birth_date_are_refused() {
+        let only_previous = json!({"name":[{"nameParts":[{"value":"A","type":"GivenName"},{"value":"B","type":"FamilyName"}],"validUntil":"2000-01-01"}],
+                                   "birthDate":[{"value":"1990-01-01"}]});
+        assert_eq!(
+            parse_credential_subject(&only_previous),
+            Err(CredentialError::NoCurrentName)
+        );
+        let no_family = json!({"name":[{"nameParts":[{"value":"A","type":"GivenName"}]}],"birthDate":[{"value":"1990-01-01"}]});
+        assert_eq!(
+            parse_credential_subject(&no_family),
+            Err(CredentialError::NoFamilyName)
+        );
+        let bad_date = json!({"name":[{"nameParts":[{"value":"B","type":"FamilyName"}]}],"birthDate":[{"value":"1990-13-45"}]});
+        assert_eq!(
+            parse_credential_subject(&bad_date),
+            Err(CredentialError::NoDateOfBirth)
+        );
+        assert!(matches!(
+            parse_credential_subject(&json!({"name": "x"})),
+            Err(CredentialError::Shape(_))
+        ));
+    }
+}

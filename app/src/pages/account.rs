@@ -1,0 +1,123 @@
+//! Pages for a signed-in person: their account, and what happens when One Login could not verify them.
+
+use crate::components::page_title::PageTitle;
+use crate::server_fns::load_account::{load_account, AccountIdentity, AccountView};
+use leptos::prelude::*;
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let account = Resource::new_blocking(|| (), |_| load_account());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(Some(account)) => view! { <Account account /> }.into_any(),
+                    Ok(None) => view! { <SignInNeeded /> }.into_any(),
+                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SignInNeeded() -> impl IntoView {
+    view! {
+        <PageTitle text="Sign in".to_string() />
+        <h1 class="govuk-heading-l">"Sign in"</h1>
+        <p class="govuk-body"><a class="govuk-link" href="/sign-in" rel="external">"Sign in with GOV.UK One Login"</a></p>
+    }
+}
+
+#[component]
+fn Account(account: AccountView) -> impl IntoView {
+    let email_row = view! {
+        <div class="govuk-summary-list__row">
+            <dt class="govuk-summary-list__key">"Email address"</dt>
+            <dd class="govuk-summary-list__value">{account.email}</dd>
+        </div>
+    };
+    match account.identity {
+        AccountIdentity::Verified { name, previous_names, dates_of_birth } => view! {
+            <PageTitle text="You’ve signed in and proved your identity".to_string() />
+            <div class="govuk-grid-row">
+                <div class="govuk-grid-column-two-thirds">
+                    <h1 class="govuk-heading-l">"You’ve signed in and proved your identity"</h1>
+                    <p class="govuk-body">"GOV.UK One Login has confirmed these details:"</p>
+                    <dl class="govuk-summary-list">
+                        <div class="govuk-summary-list__row">
+                            <dt class="govuk-summary-list__key">"Name"</dt>
+                            <dd class="govuk-summary-list__value">{name}</dd>
+                        </div>
+                        {(!previous_names.is_empty()).then(|| view! {
+                            <div class="govuk-summary-list__row">
+                                <dt class="govuk-summary-list__key">"Previous names"</dt>
+                                <dd class="govuk-summary-list__value">
+                                    <ul class="govuk-list">
+                                        {previous_names.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                                    </ul>
+                                </dd>
+                            </div>
+                        })}
+                        <div class="govuk-summary-list__row">
+                            <dt class="govuk-summary-list__key">"Date of birth"</dt>
+                            <dd class="govuk-summary-list__value">{dates_of_birth.first().cloned().unwrap_or_default()}</dd>
+                        </div>
+                        {email_row}
+                    </dl>
+                    <p class="govuk-body">"We’ll use these details to find your teaching record."</p>
+                </div>
+            </div>
+        }
+        .into_any(),
+        AccountIdentity::NotChecked => view! {
+            <PageTitle text="Prove your identity".to_string() />
+            <div class="govuk-grid-row">
+                <div class="govuk-grid-column-two-thirds">
+                    <h1 class="govuk-heading-l">"Prove your identity"</h1>
+                    <p class="govuk-body">
+                        "You’ve signed in. Before we can find your teaching record, you need to prove your identity with GOV.UK One Login."
+                    </p>
+                    <a href="/auth/identity" rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">
+                        "Continue"
+                    </a>
+                </div>
+            </div>
+        }
+        .into_any(),
+        AccountIdentity::NotVerified => view! { <NotVerifiedContent /> }.into_any(),
+    }
+}
+
+#[component]
+pub fn IdentityNotVerifiedPage() -> impl IntoView {
+    view! { <NotVerifiedContent /> }
+}
+
+#[component]
+fn NotVerifiedContent() -> impl IntoView {
+    view! {
+        <PageTitle text="We could not verify your identity".to_string() />
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <h1 class="govuk-heading-l">"We could not verify your identity"</h1>
+                <p class="govuk-body">
+                    "GOV.UK One Login could not confirm who you are, so we cannot connect you to your teaching record yet."
+                </p>
+                <h2 class="govuk-heading-m">"Try again"</h2>
+                <p class="govuk-body">
+                    "You can try again with GOV.UK One Login, for example with a different kind of photo ID."
+                </p>
+                <a href="/auth/identity" rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">
+                    "Try again"
+                </a>
+                <h2 class="govuk-heading-m">"Ask for support"</h2>
+                <p class="govuk-body">
+                    "If you cannot prove your identity online, email "
+                    <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">"teacher.id@education.gov.uk"</a>
+                    " with your name, date of birth and, if you know them, your National Insurance number and teacher reference number (TRN). Our support team will reply within 5 working days."
+                </p>
+            </div>
+        </div>
+    }
+}

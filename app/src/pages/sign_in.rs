@@ -1,0 +1,77 @@
+//! What a person sees when signing in does not work out, and after signing out. Each page says what happened
+//! and what to do next; none shows technical detail.
+
+use crate::components::page_title::PageTitle;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// The reasons a sign-in can end on a problem page.
+pub const SIGN_IN_PROBLEMS: [&str; 6] = [
+    "expired",
+    "cancelled",
+    "unavailable",
+    "signed-out",
+    "deactivated",
+    "failed",
+];
+
+#[component]
+pub fn SignInProblemPage() -> impl IntoView {
+    let reason = use_params_map()
+        .with_untracked(|p| p.get("reason"))
+        .unwrap_or_default();
+    let (title, body, action): (&str, &str, Option<(&str, &str)>) = match reason.as_str() {
+        "expired" => (
+            "Your sign-in has expired",
+            "This can happen if signing in took a long time, if you used your browser’s back button, or if you started signing in in another tab or window.",
+            Some(("/sign-in", "Sign in again")),
+        ),
+        "cancelled" => (
+            "You did not finish signing in",
+            "To see your teaching record, you need to sign in with GOV.UK One Login.",
+            Some(("/sign-in", "Sign in")),
+        ),
+        "signed-out" => (
+            "You have been signed out",
+            "You were signed out of GOV.UK One Login, so you have been signed out of this service too.",
+            Some(("/sign-in", "Sign in again")),
+        ),
+        "deactivated" => (
+            "You cannot use this service at the moment",
+            "Signing in to this service is not available at the moment. Try again later.",
+            None,
+        ),
+        "unavailable" => ("Sorry, there is a problem with the service", "Try again later.", None),
+        _ => (
+            "Sorry, there is a problem with the service",
+            "We could not sign you in. Try again later.",
+            Some(("/sign-in", "Try signing in again")),
+        ),
+    };
+    view! {
+        <PageTitle text=title.to_string() />
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <h1 class="govuk-heading-l">{title}</h1>
+                <p class="govuk-body">{body}</p>
+                {action.map(|(href, text)| view! {
+                    <a href=href rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">{text}</a>
+                })}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn SignedOutPage() -> impl IntoView {
+    view! {
+        <PageTitle text="You have signed out".to_string() />
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <h1 class="govuk-heading-l">"You have signed out"</h1>
+                <p class="govuk-body">"You have signed out of Teacher ID and GOV.UK One Login."</p>
+                <p class="govuk-body"><a class="govuk-link" href="/sign-in" rel="external">"Sign in again"</a></p>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,55 @@
+//! The signed-in person's account summary: who One Login says they are.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+/// What the account page shows about the person's identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountIdentity {
+    NotChecked,
+    NotVerified,
+    Verified {
+        name: String,
+        previous_names: Vec<String>,
+        dates_of_birth: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub email: String,
+    pub identity: AccountIdentity,
+}
+
+/// `None`, with a redirect to sign in, when nobody is signed in.
+#[server(input = GetUrl)]
+pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
+    use crate::ssr::IdentityStatus;
+    let ctx =
+        crate::ssr::request_context().ok_or_else(|| ServerFnError::new("no request context"))?;
+    let Some(user) = ctx.session.user() else {
+        leptos_axum::redirect("/sign-in");
+        return Ok(None);
+    };
+    let identity = match user.identity {
+        IdentityStatus::NotChecked => AccountIdentity::NotChecked,
+        IdentityStatus::NotVerified => AccountIdentity::NotVerified,
+        IdentityStatus::Verified(identity) => AccountIdentity::Verified {
+            name: identity
+                .current_name()
+                .map(|n| n.full_name())
+                .unwrap_or_default(),
+            previous_names: identity.previous_names().map(|n| n.full_name()).collect(),
+            dates_of_birth: identity
+                .dates_of_birth
+                .iter()
+                .map(|d| d.format("%-d %B %Y").to_string())
+                .collect(),
+        },
+    };
+    Ok(Some(AccountView {
+        email: user.email,
+        identity,
+    }))
+}

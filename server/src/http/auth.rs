@@ -1,0 +1,354 @@
+//! Signing in and out with GOV.UK One Login: plain axum handlers around [`crate::onelogin`]. Every failure ends on
+//! a GOV.UK page that says what happened and what to do, with a log line naming the rule; none creates a session.
+
+use crate::onelogin::{Callback, IdentityOutcome, OneLoginError};
+use crate::state::AppState;
+use app::ssr::{AuthKind, IdentityStatus, RequestContext, SignedInUser};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use chrono::Utc;
+use serde::Deserialize;
+
+/// Where a signed-in person goes: their account (the connect journey starts there).
+pub const SIGNED_IN_HOME: &str = "/account";
+
+/// The reasons `/sign-in/problem/{reason}` explains.
+fn problem(reason: &str) -> Response {
+    Redirect::to(&format!("/sign-in/problem/{reason}")).into_response()
+}
+
+fn refused(error: &OneLoginError) -> Response {
+    if error.is_unavailable() {
+        tracing::warn!(rule = error.rule(), reason = %error, "One Login unavailable");
+        problem("unavailable")
+    } else {
+        tracing::warn!(rule = error.rule(), reason = %error, "sign-in refused");
+        problem("failed")
+    }
+}
+
+/// `GET /sign-in`: the start page's button. Sends the browser to One Login to authenticate (`Cl.Cm`).
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    if ctx.session.user().is_some() {
+        return Redirect::to(SIGNED_IN_HOME).into_response();
+    }
+    start(&state, &ctx, AuthKind::SignIn).await
+}
+
+/// `GET /auth/identity`: the second round trip, to prove identity (`Cl.Cm.P2`). Only once signed in (rule 11).
+pub async fn verify_identity(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    if ctx.session.user().is_none() {
+        return Redirect::to("/sign-in").into_response();
+    }
+    start(&state, &ctx, AuthKind::Identity).await
+}
+
+async fn start(state: &AppState, ctx: &RequestContext, kind: AuthKind) -> Response {
+    match state
+        .one_login
+        .authorize(kind, Utc::now().timestamp())
+        .await
+    {
+        Ok(request) => {
+            ctx.session
+                .update(|data| data.pending_auth = Some(request.pending));
+            Redirect::to(&request.url).into_response()
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+/// `GET /auth/callback`: where One Login sends the browser back.
+pub async fn callback(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(callback): Query<Callback>,
+) -> Response {
+    // Rule 18: the state must be the one stored for this browser; the pending request is used once.
+    let pending = ctx.session.lock().data.pending_auth.clone();
+    ctx.session.update(|data| data.pending_auth = None);
+    let Some(pending) = pending else {
+        tracing::warn!(
+            rule = 18,
+            reason = "no sign-in in progress for this browser",
+            "callback refused"
+        );
+        return problem("expired");
+    };
+    if callback.state.as_deref() != Some(pending.state.as_str()) {
+        tracing::warn!(
+            rule = 18,
+            reason = "state differs from the one sent",
+            "callback refused"
+        );
+        return problem("expired");
+    }
+    // Rule 19: each error One Login can send back.
+    if let Some(error) = callback.error.as_deref() {
+        let description = callback.error_description.as_deref().unwrap_or_default();
+        tracing::info!(rule = 19, error, "One Login returned an error");
+        return match (error, pending.kind) {
+            // Without return codes a failed identity check arrives as access_denied (rule 47).
+            ("access_denied", AuthKind::Identity) => {
+                ctx.session.update(|data| {
+                    if let Some(user) = data.user.as_mut() {
+                        user.identity = IdentityStatus::NotVerified;
+                    }
+                });
+                Redirect::to("/identity-not-verified").into_response()
+            }
+            ("access_denied", AuthKind::SignIn) => problem("cancelled"),
+            ("temporarily_unavailable", _) => problem("unavailable"),
+            // Rule 49: One Login says the person is not signed in there, so they are not signed in here either.
+            ("login_required", _) => {
+                ctx.session.end();
+                problem("signed-out")
+            }
+            ("unauthorized_client", _) if description.contains("deactivated") => {
+                problem("deactivated")
+            }
+            _ => problem("failed"),
+        };
+    }
+    let Some(code) = callback
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 512)
+    else {
+        tracing::warn!(
+            rule = 18,
+            reason = "callback without a code",
+            "callback refused"
+        );
+        return problem("failed");
+    };
+    let result = match state
+        .one_login
+        .complete(code, &pending, Utc::now().timestamp())
+        .await
+    {
+        Ok(result) => result,
+        Err(e) => return refused(&e),
+    };
+    let now = Utc::now();
+    match pending.kind {
+        AuthKind::SignIn => {
+            let user = match state
+                .store
+                .sign_in_user(&result.subject, &result.email, now)
+                .await
+            {
+                Ok(user) => user,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not record the sign-in");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            };
+            let identity = match user.verified_identity {
+                Some(identity) => IdentityStatus::Verified(identity),
+                None => IdentityStatus::NotChecked,
+            };
+            let next = if matches!(identity, IdentityStatus::Verified(_)) {
+                SIGNED_IN_HOME
+            } else {
+                "/auth/identity"
+            };
+            ctx.session.update(|data| {
+                data.user = Some(SignedInUser {
+                    user_id: user.id,
+                    subject: result.subject,
+                    email: result.email,
+                    id_token: result.id_token,
+                    identity,
+                })
+            });
+            // Privilege changed: a new session id, so one fixed before sign-in is worthless.
+            ctx.session.rotate_id();
+            Redirect::to(next).into_response()
+        }
+        AuthKind::Identity => {
+            let Some(signed_in) = ctx.session.user() else {
+                return problem("expired");
+            };
+            // Rule 11: the identity round trip is for the person who signed in.
+            if signed_in.subject != result.subject {
+                tracing::warn!(
+                    rule = 11,
+                    reason = "identity is for another subject",
+                    "callback refused"
+                );
+                return problem("failed");
+            }
+            match result.identity {
+                Some(IdentityOutcome::Verified(identity)) => {
+                    if let Err(e) = state
+                        .store
+                        .record_verified_identity(signed_in.user_id, &identity, now)
+                        .await
+                    {
+                        tracing::error!(error = %e, "could not record the verified identity");
+                        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                    }
+                    ctx.session.update(|data| {
+                        if let Some(user) = data.user.as_mut() {
+                            user.identity = IdentityStatus::Verified(identity);
+                            user.id_token = result.id_token;
+                        }
+                    });
+                    ctx.session.rotate_id();
+                    Redirect::to(SIGNED_IN_HOME).into_response()
+                }
+                Some(IdentityOutcome::NotVerified { return_codes }) => {
+                    tracing::info!(
+                        rule = 47,
+                        codes = return_codes.len(),
+                        "identity not verified"
+                    );
+                    ctx.session.update(|data| {
+                        if let Some(user) = data.user.as_mut() {
+                            user.identity = IdentityStatus::NotVerified;
+                        }
+                    });
+                    Redirect::to("/identity-not-verified").into_response()
+                }
+                None => problem("failed"),
+            }
+        }
+    }
+}
+
+/// `GET /sign-out`: ends our session, then One Login's (rule 48). A plain link in the One Login header, so it is
+/// refused when the browser says another site sent it.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+) -> Response {
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|s| s == "cross-site")
+    {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Some(user) = ctx.session.user() else {
+        return Redirect::to("/signed-out").into_response();
+    };
+    let logout_state = crate::onelogin::client::random_token();
+    ctx.session.end();
+    // A fresh session remembers the logout state, to check it on the page One Login sends the browser back to.
+    ctx.session
+        .update(|data| data.logout_state = Some(logout_state.clone()));
+    match state
+        .one_login
+        .logout_url(&user.id_token, &logout_state)
+        .await
+    {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => {
+            tracing::warn!(rule = e.rule(), reason = %e, "could not build the One Login logout URL; signed out here only");
+            Redirect::to("/signed-out").into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignedOutQuery {
+    state: Option<String>,
+}
+
+/// `GET /signed-out` checks One Login's `state` (rule 48) and shows the signed-out page.
+pub async fn signed_out_check(
+    Extension(ctx): Extension<RequestContext>,
+    Query(query): Query<SignedOutQuery>,
+) -> Response {
+    let expected = ctx.session.lock().data.logout_state.clone();
+    if query.state.is_some() && query.state != expected {
+        tracing::warn!(
+            rule = 48,
+            "signed-out page reached with a state we did not send"
+        );
+    }
+    if expected.is_some() {
+        ctx.session.update(|data| data.logout_state = None);
+    }
+    Redirect::to("/signed-out/done").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LogoutTokenForm {
+    logout_token: String,
+}
+
+/// `POST /auth/backchannel-logout`: One Login says this person signed out; every session of theirs ends (rule 50).
+pub async fn backchannel_logout(
+    State(state): State<AppState>,
+    Form(form): Form<LogoutTokenForm>,
+) -> Response {
+    let now = Utc::now();
+    let token = match state
+        .one_login
+        .validate_logout_token(&form.logout_token, now.timestamp())
+        .await
+    {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::warn!(rule = e.rule(), reason = %e, "back-channel logout refused");
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"error": "invalid_request"})),
+            )
+                .into_response();
+        }
+    };
+    match state
+        .store
+        .remember_logout_token(&token.jti, now, now - chrono::Duration::minutes(3))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(rule = 50, "back-channel logout token replayed");
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"error": "invalid_request"})),
+            )
+                .into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not record the logout token");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    match state
+        .store
+        .delete_sessions_for_subject(&token.subject)
+        .await
+    {
+        Ok(ended) => {
+            tracing::info!(
+                rule = 50,
+                sessions = ended,
+                "back-channel logout ended sessions"
+            );
+            StatusCode::OK.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not end sessions for a back-channel logout");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// `GET /.well-known/jwks.json`: our public key, for One Login to check our client assertions (rules 1, 2).
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    Json(state.one_login.public_jwks().clone()).into_response()
+}

@@ -1,0 +1,243 @@
+//! What we know about One Login: its discovery document, its signing keys (JWKS) and the DID document of its
+//! identity keys. Each is cached for the `Cache-Control: max-age` it was sent with, and a stale copy is kept in
+//! use when a refresh fails (rule 51). An unknown `kid` triggers one early JWKS refetch, at most once a minute.
+
+use super::OneLoginError;
+use openidconnect::core::CoreJsonWebKeySet;
+use openidconnect::ProviderMetadataWithLogout;
+use reqwest::header::CACHE_CONTROL;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Used when a response carries no usable `max-age`.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+/// An unknown `kid` may force a JWKS refetch no more often than this.
+const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// One Login's discovery document with its JWKS.
+#[derive(Clone)]
+pub struct Provider {
+    pub metadata: ProviderMetadataWithLogout,
+    /// The JWKS as sent, for checks `openidconnect` does not make (the logout token's key).
+    pub jwks_json: serde_json::Value,
+}
+
+/// The DID document of One Login's identity signing keys.
+#[derive(Clone, Debug)]
+pub struct DidDocument {
+    pub id: String,
+    pub json: serde_json::Value,
+}
+
+struct Cached<T> {
+    value: T,
+    expires: Instant,
+}
+
+/// The caches, shared by every request of this instance.
+pub struct ProviderCache {
+    http: reqwest::Client,
+    issuer: String,
+    did_url: String,
+    provider: Mutex<Option<Cached<Provider>>>,
+    did: Mutex<Option<Cached<DidDocument>>>,
+    last_jwks_refetch: Mutex<Option<Instant>>,
+}
+
+impl ProviderCache {
+    pub fn new(http: reqwest::Client, issuer: String, did_url: String) -> Arc<Self> {
+        Arc::new(Self {
+            http,
+            issuer,
+            did_url,
+            provider: Mutex::new(None),
+            did: Mutex::new(None),
+            last_jwks_refetch: Mutex::new(None),
+        })
+    }
+
+    /// The provider, from the cache when fresh.
+    pub async fn provider(&self) -> Result<Provider, OneLoginError> {
+        let mut cached = self.provider.lock().await;
+        if let Some(c) = cached.as_ref().filter(|c| c.expires > Instant::now()) {
+            return Ok(c.value.clone());
+        }
+        match self.fetch_provider().await {
+            Ok((provider, max_age)) => {
+                *cached = Some(Cached {
+                    value: provider.clone(),
+                    expires: Instant::now() + max_age,
+                });
+                Ok(provider)
+            }
+            Err(e) => match cached.as_ref() {
+                Some(stale) => {
+                    tracing::warn!(rule = 51, error = %e, "using the cached One Login discovery after a failed refresh");
+                    Ok(stale.value.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Fetches the JWKS again because a token named a key we do not have (rule 51). Returns the refreshed
+    /// provider, or `None` when a refetch happened too recently to try again.
+    pub async fn refetch_jwks(&self) -> Result<Option<Provider>, OneLoginError> {
+        {
+            let mut last = self.last_jwks_refetch.lock().await;
+            if last.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL) {
+                return Ok(None);
+            }
+            *last = Some(Instant::now());
+        }
+        let mut provider = self.provider().await?;
+        let (jwks, jwks_json, max_age) = self
+            .fetch_jwks(provider.metadata.jwks_uri().url().as_str())
+            .await?;
+        provider.metadata = provider.metadata.set_jwks(jwks);
+        provider.jwks_json = jwks_json;
+        *self.provider.lock().await = Some(Cached {
+            value: provider.clone(),
+            expires: Instant::now() + max_age,
+        });
+        tracing::info!(
+            rule = 51,
+            "refetched One Login's JWKS for an unknown key id"
+        );
+        Ok(Some(provider))
+    }
+
+    /// The DID document, only ever from the configured URL (rule 39).
+    pub async fn did_document(&self) -> Result<DidDocument, OneLoginError> {
+        let mut cached = self.did.lock().await;
+        if let Some(c) = cached.as_ref().filter(|c| c.expires > Instant::now()) {
+            return Ok(c.value.clone());
+        }
+        match self.fetch_did().await {
+            Ok((did, max_age)) => {
+                *cached = Some(Cached {
+                    value: did.clone(),
+                    expires: Instant::now() + max_age,
+                });
+                Ok(did)
+            }
+            Err(e) => match cached.as_ref() {
+                Some(stale) => {
+                    tracing::warn!(rule = 51, error = %e, "using the cached DID document after a failed refresh");
+                    Ok(stale.value.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    /// Forgets the DID document, so a credential naming an unknown key is checked against a fresh copy.
+    pub async fn forget_did_document(&self) {
+        *self.did.lock().await = None;
+    }
+
+    async fn fetch_provider(&self) -> Result<(Provider, Duration), OneLoginError> {
+        let url = format!("{}.well-known/openid-configuration", self.issuer);
+        let (json, max_age) = self.get_json(&url).await?;
+        let metadata: ProviderMetadataWithLogout =
+            serde_json::from_value(json).map_err(|e| OneLoginError::Discovery(e.to_string()))?;
+        // Rule 26 depends on this: the issuer must be exactly what we were configured with, trailing slash and all.
+        if metadata.issuer().as_str() != self.issuer {
+            return Err(OneLoginError::Discovery(format!(
+                "issuer is {}, expected {}",
+                metadata.issuer().as_str(),
+                self.issuer
+            )));
+        }
+        let (jwks, jwks_json, jwks_max_age) =
+            self.fetch_jwks(metadata.jwks_uri().url().as_str()).await?;
+        let metadata = metadata.set_jwks(jwks);
+        Ok((
+            Provider {
+                metadata,
+                jwks_json,
+            },
+            max_age.min(jwks_max_age),
+        ))
+    }
+
+    async fn fetch_jwks(
+        &self,
+        url: &str,
+    ) -> Result<(CoreJsonWebKeySet, serde_json::Value, Duration), OneLoginError> {
+        let (json, max_age) = self.get_json(url).await?;
+        let jwks: CoreJsonWebKeySet = serde_json::from_value(json.clone())
+            .map_err(|e| OneLoginError::Discovery(format!("JWKS: {e}")))?;
+        Ok((jwks, json, max_age))
+    }
+
+    async fn fetch_did(&self) -> Result<(DidDocument, Duration), OneLoginError> {
+        let (json, max_age) = self
+            .get_json(&self.did_url)
+            .await
+            .map_err(|e| OneLoginError::DidDocument(e.to_string()))?;
+        let id = json
+            .get("id")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| OneLoginError::DidDocument("no id".into()))?
+            .to_string();
+        Ok((DidDocument { id, json }, max_age))
+    }
+
+    async fn get_json(&self, url: &str) -> Result<(serde_json::Value, Duration), OneLoginError> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| OneLoginError::Unreachable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(OneLoginError::Unreachable(format!(
+                "{url} answered {}",
+                response.status()
+            )));
+        }
+        let max_age = response
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(max_age)
+            .unwrap_or(DEFAULT_MAX_AGE);
+        let json = response
+            .json()
+            .await
+            .map_err(|e| OneLoginError::Discovery(format!("{url}: {e}")))?;
+        Ok((json, max_age))
+    }
+}
+
+/// The `max-age` of a `Cache-Control` header.
+fn max_age(header: &str) -> Option<Duration> {
+    header
+        .split(',')
+        .filter_map(|d| d.trim().strip_prefix("max-age="))
+        .find_map(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_age;
+    use std::time::Duration;
+
+    #[test]
+    fn rule_51_max_age_is_read_from_cache_control() {
+        assert_eq!(max_age("max-age=86400"), Some(Duration::from_secs(86400)));
+        assert_eq!(
+            max_age("max-age=3600, private"),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            max_age("private, max-age=60"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(max_age("no-cache"), None);
+        assert_eq!(max_age("max-age=soon"), None);
+    }
+}
