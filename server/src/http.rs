@@ -1,7 +1,8 @@
 //! The HTTP surface: routes, and the middleware every request passes through.
 //!
-//! Outermost first: request id and tracing, panics caught, security headers (with the CSP nonce), error pages in
-//! place of bare error text, the body size limit, then sessions and CSRF checks, then the routes.
+//! Outermost first: request id and tracing, panics caught, security headers (with the CSP nonce), the cache of
+//! pages that are the same for every signed-out visitor, error pages in place of bare error text, the body size
+//! limit, then sessions and CSRF checks, then the routes.
 
 pub mod assets;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod cookies;
 pub mod error_pages;
 pub mod feedback;
 pub mod health;
+pub mod page_cache;
 pub mod security;
 pub mod session;
 
@@ -67,6 +69,10 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .layer(from_fn_with_state(
             error_pages::ErrorPages::new(pages),
             error_pages::replace_error_text,
+        ))
+        .layer(from_fn_with_state(
+            page_cache::PageCache::default(),
+            page_cache::serve_cached_pages,
         ))
         .layer(from_fn_with_state(
             state.clone(),

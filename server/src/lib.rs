@@ -215,3 +215,18 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down: finishing in-flight requests");
 }
+
+/// The ceiling for a dynamic response in `scripts/bench`: a bare axum handler returning fixed bytes, with the
+/// same listener settings as the service.
+pub async fn bench_baseline(file: &str, addr: std::net::SocketAddr) -> Result<(), ServerError> {
+    let body = bytes::Bytes::from(std::fs::read(file).map_err(ServerError::Assets)?);
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], body) }
+    });
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServerError::Listen { addr, source })?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(ServerError::Serve)
+}

@@ -4,6 +4,7 @@
 //! server                                   serve (the default)
 //! server migrate                           run database migrations and stop
 //! server seed --records N [--seed S]       add N synthetic teaching records (deterministic for a seed)
+//! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
 //! ```
 
 use server::config::Config;
@@ -27,6 +28,13 @@ async fn main() -> ExitCode {
             Ok(seed) => server::seed(&config, seed).await,
             Err(e) => {
                 eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        Some("bench-baseline") => match (args.get(1), args.get(2).and_then(|a| a.parse().ok())) {
+            (Some(file), Some(addr)) => server::bench_baseline(file, addr).await,
+            _ => {
+                eprintln!("usage: server bench-baseline FILE ADDR");
                 return ExitCode::from(2);
             }
         },

@@ -195,7 +195,8 @@ async fn over_https_cookies_are_secure_and_hsts_is_sent() {
 #[tokio::test]
 async fn cookies_are_http_only_and_lax_and_not_secure_on_local_http() {
     let app = TestApp::new().await;
-    let res = app.send(get("/")).await;
+    // A page with a form: pages without one are served from memory and set no cookies.
+    let res = app.send(get("/feedback")).await;
     let csrf = res
         .set_cookies()
         .into_iter()
@@ -602,4 +603,38 @@ async fn responses_with_pages_are_not_stored_by_caches() {
         app.send(get("/nope")).await.header("cache-control"),
         "no-store"
     );
+}
+
+#[tokio::test]
+async fn pages_the_same_for_everyone_are_served_from_memory_with_a_fresh_nonce() {
+    let app = TestApp::new().await;
+    let nonce_of = |res: &TestResponse| {
+        let csp = res.header("content-security-policy").to_string();
+        csp.split("'nonce-")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .unwrap()
+            .to_string()
+    };
+    let first = app.send(get("/cookies")).await;
+    let second = app.send(get("/cookies")).await;
+    let (n1, n2) = (nonce_of(&first), nonce_of(&second));
+    assert_ne!(n1, n2);
+    assert!(second.body.contains(&format!(r#"nonce="{n2}""#)));
+    assert!(!second.body.contains(&n1), "no other response's nonce");
+    assert_eq!(
+        first.body.replace(&n1, "N"),
+        second.body.replace(&n2, "N"),
+        "the same page otherwise"
+    );
+    assert_eq!(second.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(second.header("cache-control"), "no-store");
+    // Someone with a session (perhaps signed in) always gets a fresh render.
+    let with_session = Request::get("/cookies")
+        .header(header::COOKIE, format!("tid_session={}", "A".repeat(43)))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.send(with_session).await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains(&format!(r#"nonce="{}""#, nonce_of(&res))));
 }
