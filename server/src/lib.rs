@@ -222,11 +222,21 @@ pub async fn bench_baseline(file: &str, addr: std::net::SocketAddr) -> Result<()
     let body = bytes::Bytes::from(std::fs::read(file).map_err(ServerError::Assets)?);
     let app = axum::Router::new().fallback(move || {
         let body = body.clone();
-        async move { ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], body) }
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+        }
     });
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServerError::Listen { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Listen { addr, source })?;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(ServerError::Serve)
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServerError::Serve)
 }
