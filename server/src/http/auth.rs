@@ -11,6 +11,9 @@ use axum::{Extension, Form, Json};
 use chrono::Utc;
 use serde::Deserialize;
 
+/// How long a round trip to One Login may take before its callback is refused.
+const PENDING_AUTH_LIFETIME_SECONDS: i64 = 3600;
+
 /// Where a signed-in person goes: their account (the connect journey starts there).
 pub const SIGNED_IN_HOME: &str = "/account";
 
@@ -83,6 +86,15 @@ pub async fn callback(
         );
         return problem("expired");
     };
+    // One Login's own session lasts an hour, and an identity check can take that long; anything older is stale.
+    if Utc::now().timestamp() - pending.started_at > PENDING_AUTH_LIFETIME_SECONDS {
+        tracing::warn!(
+            rule = 18,
+            reason = "sign-in started too long ago",
+            "callback refused"
+        );
+        return problem("expired");
+    }
     if callback.state.as_deref() != Some(pending.state.as_str()) {
         tracing::warn!(
             rule = 18,

@@ -426,8 +426,7 @@ impl OneLoginClient {
         let mut did = self.cache.did_document().await?;
         if !core_identity::did_has_key(&did, &kid) {
             // Identity keys rotate weekly: one fresh look at the trusted document before calling it an incident.
-            self.cache.forget_did_document().await;
-            did = self.cache.did_document().await?;
+            did = self.cache.refetch_did_document().await?;
         }
         let expected = core_identity::Expected {
             issuer: &self.config.identity_issuer,
@@ -435,7 +434,19 @@ impl OneLoginClient {
             subject,
             leeway_seconds: self.config.clock_skew_seconds,
         };
-        let identity = core_identity::validate(&jwt, &did, &expected)?;
+        let identity = core_identity::validate(&jwt, &did, &expected).inspect_err(|e| {
+            if matches!(
+                e,
+                OneLoginError::CoreIdentityUnknownKey | OneLoginError::CoreIdentityController
+            ) {
+                // Rule 40: a credential signed with a key One Login does not publish is an incident, not a glitch.
+                tracing::error!(
+                    rule = e.rule(),
+                    incident = true,
+                    "core identity credential from an untrusted key"
+                );
+            }
+        })?;
         if !return_codes.is_empty() {
             // Rule 47: a code can come with a valid identity; it is recorded, not treated as failure.
             tracing::info!(

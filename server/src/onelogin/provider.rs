@@ -43,6 +43,7 @@ pub struct ProviderCache {
     provider: Mutex<Option<Cached<Provider>>>,
     did: Mutex<Option<Cached<DidDocument>>>,
     last_jwks_refetch: Mutex<Option<Instant>>,
+    last_did_refetch: Mutex<Option<Instant>>,
 }
 
 impl ProviderCache {
@@ -54,6 +55,7 @@ impl ProviderCache {
             provider: Mutex::new(None),
             did: Mutex::new(None),
             last_jwks_refetch: Mutex::new(None),
+            last_did_refetch: Mutex::new(None),
         })
     }
 
@@ -132,9 +134,33 @@ impl ProviderCache {
         }
     }
 
-    /// Forgets the DID document, so a credential naming an unknown key is checked against a fresh copy.
-    pub async fn forget_did_document(&self) {
-        *self.did.lock().await = None;
+    /// Fetches the DID document again because a credential named a key it lacks (identity keys rotate weekly).
+    /// At most once a minute; a failed fetch keeps the copy we had (rule 51).
+    pub async fn refetch_did_document(&self) -> Result<DidDocument, OneLoginError> {
+        let mut cached = self.did.lock().await;
+        let mut last = self.last_did_refetch.lock().await;
+        let recently = last.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL);
+        if let (true, Some(c)) = (recently, cached.as_ref()) {
+            return Ok(c.value.clone());
+        }
+        *last = Some(Instant::now());
+        match self.fetch_did().await {
+            Ok((did, max_age)) => {
+                *cached = Some(Cached {
+                    value: did.clone(),
+                    expires: Instant::now() + max_age,
+                });
+                tracing::info!(
+                    rule = 51,
+                    "refetched the DID document for an unknown key id"
+                );
+                Ok(did)
+            }
+            Err(e) => match cached.as_ref() {
+                Some(stale) => Ok(stale.value.clone()),
+                None => Err(e),
+            },
+        }
     }
 
     async fn fetch_provider(&self) -> Result<(Provider, Duration), OneLoginError> {

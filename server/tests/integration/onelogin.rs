@@ -416,34 +416,40 @@ async fn rule_20_a_code_is_exchanged_once() {
 #[tokio::test]
 async fn rules_21_to_34_every_id_token_and_userinfo_fault_is_refused() {
     let cases = [
-        (Misbehaviour::BadSignature, "rule 24"),
-        (Misbehaviour::UnknownKid, "rule 24"),
-        (Misbehaviour::AlgNone, "rule 25"),
-        (Misbehaviour::WrongIss, "rule 26"),
-        (Misbehaviour::WrongAud, "rule 27"),
-        (Misbehaviour::Expired, "rule 28"),
-        (Misbehaviour::NotYetValid, "rule 29"),
-        (Misbehaviour::WrongNonce, "rule 30"),
-        (Misbehaviour::LowerVot, "rule 31"),
-        (Misbehaviour::UserinfoSubMismatch, "rule 34"),
-        (Misbehaviour::TokenServerError, "rule 21"),
+        (Misbehaviour::BadSignature, 24),
+        (Misbehaviour::UnknownKid, 24),
+        (Misbehaviour::AlgNone, 25),
+        (Misbehaviour::WrongIss, 26),
+        (Misbehaviour::WrongAud, 27),
+        (Misbehaviour::Expired, 28),
+        (Misbehaviour::NotYetValid, 29),
+        (Misbehaviour::WrongNonce, 30),
+        (Misbehaviour::LowerVot, 31),
+        (Misbehaviour::UserinfoSubMismatch, 34),
+        (Misbehaviour::TokenServerError, 21),
     ];
     for (fault, rule) in cases {
         let mut rp = Rp::new().await;
+        let (_guard, rules) = record_rules();
         let res = rp
             .round_trip(
                 "/sign-in",
                 NextLogin::new("exact-match", Outcome::Authenticated).misbehaving([fault]),
             )
             .await;
-        assert!(
-            res.header("location").starts_with("/sign-in/problem/"),
-            "{rule} {fault:?}: {}",
-            res.header("location")
+        assert_eq!(
+            res.header("location"),
+            "/sign-in/problem/failed",
+            "rule {rule} {fault:?}"
         );
         assert!(
             rp.signed_in_user().await.is_none(),
-            "{rule} {fault:?}: no session"
+            "rule {rule} {fault:?}: no session"
+        );
+        let logged = rules.lock().unwrap().clone();
+        assert!(
+            logged.contains(&rule),
+            "{fault:?} must be refused by rule {rule}, logged {logged:?}"
         );
     }
 }
@@ -494,17 +500,18 @@ async fn rules_36_and_47_no_credential_means_not_verified() {
 #[tokio::test]
 async fn rules_37_to_45_every_core_identity_fault_is_refused() {
     let cases = [
-        (Misbehaviour::CoreIdentityAlgHs256, "rule 37"),
-        (Misbehaviour::CoreIdentityUnknownKid, "rule 40"),
-        (Misbehaviour::CoreIdentityBadSignature, "rule 41"),
-        (Misbehaviour::CoreIdentityWrongIss, "rule 42"),
-        (Misbehaviour::CoreIdentityWrongAud, "rule 43"),
-        (Misbehaviour::CoreIdentityWrongSub, "rule 44"),
-        (Misbehaviour::CoreIdentityExpired, "rule 45"),
-        (Misbehaviour::CoreIdentityVotP1, "rule 45"),
+        (Misbehaviour::CoreIdentityAlgHs256, 37),
+        (Misbehaviour::CoreIdentityUnknownKid, 40),
+        (Misbehaviour::CoreIdentityBadSignature, 41),
+        (Misbehaviour::CoreIdentityWrongIss, 42),
+        (Misbehaviour::CoreIdentityWrongAud, 43),
+        (Misbehaviour::CoreIdentityWrongSub, 44),
+        (Misbehaviour::CoreIdentityExpired, 45),
+        (Misbehaviour::CoreIdentityVotP1, 45),
     ];
     for (fault, rule) in cases {
         let mut rp = Rp::new().await;
+        let (_guard, rules) = record_rules();
         let res = rp
             .verify("exact-match", Outcome::IdentityVerified, vec![fault])
             .await;
@@ -531,6 +538,11 @@ async fn rules_37_to_45_every_core_identity_fault_is_refused() {
             .unwrap()
             .verified_identity
             .is_none());
+        let logged = rules.lock().unwrap().clone();
+        assert!(
+            logged.contains(&rule),
+            "{fault:?} must be refused by rule {rule}, logged {logged:?}"
+        );
     }
 }
 

@@ -151,3 +151,35 @@ pub fn post_form(path: &str, cookies: &str, fields: &[(&str, &str)]) -> Request<
         .body(Body::from(body))
         .expect("request")
 }
+
+/// The `rule` numbers logged while a guard from [`record_rules`] lives, so a test can check that a refusal
+/// happened for the right reason. Tests run on one thread each, so the thread's default subscriber sees
+/// everything the service and an in-process stand-in log.
+pub type Rules = std::sync::Arc<std::sync::Mutex<Vec<u64>>>;
+
+struct RuleRecorder(Rules);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RuleRecorder {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Visit<'a>(&'a Rules);
+        impl tracing::field::Visit for Visit<'_> {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                if field.name() == "rule" {
+                    self.0.lock().unwrap().push(value);
+                }
+            }
+            fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+                self.record_u64(field, value as u64);
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        event.record(&mut Visit(&self.0));
+    }
+}
+
+pub fn record_rules() -> (tracing::subscriber::DefaultGuard, Rules) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let rules = Rules::default();
+    let subscriber = tracing_subscriber::registry().with(RuleRecorder(rules.clone()));
+    (tracing::subscriber::set_default(subscriber), rules)
+}
