@@ -5,16 +5,6 @@ use crate::components::page_title::PageTitle;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-/// The reasons a sign-in can end on a problem page.
-pub const SIGN_IN_PROBLEMS: [&str; 6] = [
-    "expired",
-    "cancelled",
-    "unavailable",
-    "signed-out",
-    "deactivated",
-    "failed",
-];
-
 #[component]
 pub fn SignInProblemPage() -> impl IntoView {
     let reason = use_params_map()

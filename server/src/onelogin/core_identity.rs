@@ -22,6 +22,7 @@ pub struct Expected<'a> {
 struct Claims {
     vot: String,
     vc: Vc,
+    aud: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -102,8 +103,12 @@ pub fn validate(
             OneLoginError::CoreIdentityExpired
         }
         ErrorKind::InvalidAlgorithm => OneLoginError::CoreIdentityAlgorithm,
-        _ => OneLoginError::CoreIdentityCredential(e.to_string()),
+        _ => OneLoginError::CoreIdentityCredential("claims missing or malformed".into()),
     })?;
+    // Rule 43 says equal: a list that merely contains our client id is refused.
+    if data.claims.aud != serde_json::Value::String(expected.client_id.to_string()) {
+        return Err(OneLoginError::CoreIdentityAudience);
+    }
     // Rule 45: the level of confidence achieved must be the one we asked for.
     if data.claims.vot != "P2" {
         return Err(OneLoginError::CoreIdentityVot);

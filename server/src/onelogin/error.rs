@@ -62,8 +62,6 @@ pub enum OneLoginError {
     CoreIdentityCredential(String),
     #[error("logout token is invalid: {0}")]
     LogoutToken(String),
-    #[error("logout token was already used")]
-    LogoutTokenReplay,
 }
 
 impl OneLoginError {
@@ -96,7 +94,7 @@ impl OneLoginError {
             Self::CoreIdentitySubject => 44,
             Self::CoreIdentityExpired | Self::CoreIdentityVot => 45,
             Self::CoreIdentityCredential(_) => 46,
-            Self::LogoutToken(_) | Self::LogoutTokenReplay => 50,
+            Self::LogoutToken(_) => 50,
         }
     }
 

@@ -21,6 +21,7 @@ struct Claims {
     iat: Option<i64>,
     jti: Option<String>,
     events: Option<serde_json::Map<String, serde_json::Value>>,
+    aud: Option<serde_json::Value>,
 }
 
 fn invalid(reason: &str) -> OneLoginError {
@@ -89,6 +90,9 @@ pub fn validate(
             _ => invalid("unreadable"),
         })?
         .claims;
+    if claims.aud != Some(serde_json::Value::String(client_id.to_string())) {
+        return Err(invalid("aud is not exactly our client id"));
+    }
     match claims.iat {
         Some(iat) if iat <= now + leeway_seconds as i64 => {}
         _ => return Err(invalid("iat missing or in the future")),
