@@ -3,6 +3,7 @@
 
 pub mod feedback;
 pub mod identity;
+pub mod matching;
 pub mod names;
 pub mod records;
 #[cfg(feature = "synthetic")]

@@ -1,0 +1,1566 @@
+//! The record-matching policy (DESIGN §5): which teaching record, if any, a verified teacher is connected to.
+//!
+//! The [`Evidence`] is what GOV.UK One Login verified (names, current and previous, and dates of birth), the One
+//! Login email, and the National Insurance number and TRN the teacher typed. The [`Candidate`]s are whatever the
+//! storage query fetched: it over-fetches (by date of birth, names, NINO, TRN and email), so most candidates do not
+//! match at all, and some are deactivated.
+//!
+//! An active record is a **definite match** when
+//! - its date of birth is one of the verified dates of birth,
+//! - any TRN the teacher stated is the record's TRN, and
+//! - either (first name ∧ last name ∧ at least one of {email, NINO, TRN}) or (first name ∧ NINO ∧ TRN).
+//!
+//! Names compare by [`name_key`] (case, accents, hyphens, apostrophes and spaces ignored) against the record's
+//! current and previous names; first names also match through the shipped synonym list
+//! (`first_name_synonyms.txt`, e.g. Bill/William, Liz/Elizabeth, Dafydd/David).
+//!
+//! Exactly one definite match → connect; two or more → no connection, a possible duplicate. Because connecting
+//! the wrong person is the worst failure the service can have, three guards sit on top:
+//! 1. a NINO the teacher typed that differs from the record's NINO rules that record out;
+//! 2. when two or more active records agree with the verified first name, last name and date of birth (twins,
+//!    namesakes, duplicate records), only a record whose NINO **and** TRN both equal what the teacher typed may be
+//!    connected — otherwise a possible duplicate or namesake;
+//! 3. a record already connected to another One Login is never connected again.
+//!
+//! Everything here is pure: no database, no HTTP, no clock.
+
+use super::identity::{VerifiedIdentity, VerifiedName};
+use super::names::name_key;
+use super::records::{RecordStatus, TeachingRecord};
+use super::validation::{Nino, Trn};
+use chrono::NaiveDate;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
+
+/// What we know about the person trying to connect.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Evidence {
+    /// Verified names from One Login, current and previous.
+    pub names: Vec<VerifiedName>,
+    /// Verified dates of birth from One Login.
+    pub dates_of_birth: Vec<NaiveDate>,
+    /// The One Login account's email address. Not verified as the record's: it only counts as corroboration.
+    pub email: Option<String>,
+    /// The National Insurance number the teacher typed, already validated.
+    pub nino: Option<Nino>,
+    /// The TRN the teacher typed, already validated.
+    pub trn: Option<Trn>,
+}
+
+impl Evidence {
+    /// The evidence One Login gives us, before the teacher has typed anything. A blank email counts as none.
+    pub fn from_identity(identity: &VerifiedIdentity, email: Option<&str>) -> Self {
+        Self {
+            names: identity.names.clone(),
+            dates_of_birth: identity.dates_of_birth.clone(),
+            email: email
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_string),
+            nino: None,
+            trn: None,
+        }
+    }
+
+    /// The same evidence with the National Insurance number the teacher typed.
+    pub fn with_nino(mut self, nino: Nino) -> Self {
+        self.nino = Some(nino);
+        self
+    }
+
+    /// The same evidence with the TRN the teacher typed.
+    pub fn with_trn(mut self, trn: Trn) -> Self {
+        self.trn = Some(trn);
+        self
+    }
+}
+
+/// A record the storage query found, with whether some other One Login account is already connected to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub record: TeachingRecord,
+    /// True when a *different* One Login account is connected to this record.
+    pub connected_to_another_login: bool,
+}
+
+impl Candidate {
+    /// A record no other One Login account is connected to.
+    pub fn unconnected(record: TeachingRecord) -> Self {
+        Self {
+            record,
+            connected_to_another_login: false,
+        }
+    }
+}
+
+/// What made the match definite, for the audit trail and analytics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchedVia {
+    /// Names, date of birth and the One Login email: the teacher typed nothing.
+    Automatic,
+    /// The National Insurance number the teacher typed (with names and date of birth).
+    Nino,
+    /// The TRN the teacher typed, with the names and date of birth or with the NINO; also every connection made
+    /// under the namesake guard, which needs both NINO and TRN.
+    Trn,
+}
+
+/// The result of [`match_records`].
+///
+/// Only [`MatchOutcome::Connect`] concerns the teacher. The TRN lists in the other variants are for the support
+/// task and for support staff: they are other people's records, or records the teacher has not been shown to
+/// hold, so a page must never show them (or say which variant it was) to the teacher. For the same reason this
+/// type is deliberately not `Serialize`, so it cannot be sent to the browser by accident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatchOutcome {
+    /// Exactly one active definite match that passes every guard: connect the teacher to this record.
+    Connect { trn: String, via: MatchedVia },
+    /// No active definite match. The journey asks for a NINO, then a TRN, and after that opens a record-matching
+    /// support task without a flag.
+    NoMatch,
+    /// Two or more active definite matches (or one record listed twice): connect none, and flag the support task
+    /// "possible duplicate". `trns` are the matching records, sorted.
+    PossibleDuplicate { trns: Vec<String> },
+    /// One definite match, but two or more active records agree with the verified first name, last name and date
+    /// of birth, and the teacher has not typed both the record's NINO and its TRN. Connect none; if the teacher has
+    /// not yet typed both, the journey may ask for them and match again, and otherwise flags the support task
+    /// "possible duplicate or namesake". `trns` are the definite match and the records that agree, sorted.
+    PossibleDuplicateOrNamesake { trns: Vec<String> },
+    /// The one definite match is already connected to another One Login account: never connect it again; open a
+    /// support task with this record.
+    AlreadyConnected { trn: String },
+}
+
+/// The flag a record-matching support task carries, from the outcome that opened it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SupportFlag {
+    PossibleDuplicate,
+    PossibleDuplicateOrNamesake,
+    AlreadyConnected,
+}
+
+impl SupportFlag {
+    /// The flag as support staff read it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PossibleDuplicate => "possible duplicate",
+            Self::PossibleDuplicateOrNamesake => "possible duplicate or namesake",
+            Self::AlreadyConnected => "already connected to another One Login",
+        }
+    }
+}
+
+impl MatchOutcome {
+    /// The record to connect to, if any.
+    pub fn connected_trn(&self) -> Option<&str> {
+        match self {
+            Self::Connect { trn, .. } => Some(trn),
+            _ => None,
+        }
+    }
+
+    /// The flag for the support task this outcome leads to; `None` for a connection or a plain no-match.
+    pub fn support_flag(&self) -> Option<SupportFlag> {
+        match self {
+            Self::Connect { .. } | Self::NoMatch => None,
+            Self::PossibleDuplicate { .. } => Some(SupportFlag::PossibleDuplicate),
+            Self::PossibleDuplicateOrNamesake { .. } => {
+                Some(SupportFlag::PossibleDuplicateOrNamesake)
+            }
+            Self::AlreadyConnected { .. } => Some(SupportFlag::AlreadyConnected),
+        }
+    }
+}
+
+/// Applies the matching policy (module docs, DESIGN §5) to the candidates the storage query found.
+///
+/// Candidates are expected to have distinct TRNs; a TRN listed more than once is never connected (it is reported
+/// as a possible duplicate), because the storage is then contradicting itself. The result does not depend on the
+/// order of the candidates.
+pub fn match_records(evidence: &Evidence, candidates: &[Candidate]) -> MatchOutcome {
+    let keys = EvidenceKeys::new(evidence);
+    // Deactivated records are never connected and never counted, as duplicates or as namesakes.
+    let assessed: Vec<Assessment<'_>> = candidates
+        .iter()
+        .filter(|c| c.record.status == RecordStatus::Active)
+        .map(|c| Assessment::new(&keys, c))
+        .collect();
+    let definite: Vec<&Assessment<'_>> = assessed.iter().filter(|a| a.is_definite()).collect();
+    let only = match definite.as_slice() {
+        [] => return MatchOutcome::NoMatch,
+        [only] => *only,
+        several => {
+            return MatchOutcome::PossibleDuplicate {
+                trns: sorted_trns(several.iter().map(|a| a.trn)),
+            }
+        }
+    };
+    let trn = only.trn;
+
+    // The same TRN twice (in any status) means two records claim to be one; do not guess which is right.
+    if candidates
+        .iter()
+        .filter(|c| c.record.trn.trim() == trn)
+        .count()
+        > 1
+    {
+        return MatchOutcome::PossibleDuplicate {
+            trns: vec![trn.to_string()],
+        };
+    }
+
+    // Guard 2: twins, namesakes and duplicates look alike on name and date of birth, so when there are two or
+    // more of them only the two identifiers a namesake cannot share can decide. Records ruled out by guard 1 still
+    // count here: a twin with a different NINO is exactly the person we must not confuse with this one.
+    let namesakes: Vec<&str> = assessed
+        .iter()
+        .filter(|a| a.agrees_on_names_and_date_of_birth())
+        .map(|a| a.trn)
+        .collect();
+    let namesake_guard = namesakes.len() >= 2;
+    if namesake_guard && !(only.nino_matches && only.trn_matches) {
+        return MatchOutcome::PossibleDuplicateOrNamesake {
+            trns: sorted_trns(namesakes.into_iter().chain([trn])),
+        };
+    }
+
+    // Guard 3: checked after guard 2, so that a record we are not even sure is theirs is reported as a namesake
+    // question rather than as "your record is connected elsewhere".
+    if only.candidate.connected_to_another_login {
+        return MatchOutcome::AlreadyConnected {
+            trn: trn.to_string(),
+        };
+    }
+
+    // The least the teacher had to type, in the order the journey asks: nothing, then NINO, then TRN.
+    let via = if namesake_guard {
+        MatchedVia::Trn
+    } else if only.first_name && only.last_name && only.email_matches {
+        MatchedVia::Automatic
+    } else if only.first_name && only.last_name && only.nino_matches {
+        MatchedVia::Nino
+    } else {
+        MatchedVia::Trn
+    };
+    MatchOutcome::Connect {
+        trn: trn.to_string(),
+        via,
+    }
+}
+
+/// Whether two first names match: equal name keys, or in the same synonym group (either direction).
+pub fn first_names_match(a: &str, b: &str) -> bool {
+    let (a, b) = (name_key(a), name_key(b));
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    a == b
+        || SYNONYMS
+            .groups_of(&a)
+            .iter()
+            .any(|g| SYNONYMS.groups_of(&b).contains(g))
+}
+
+/// The evidence reduced to comparison keys, computed once per call rather than once per candidate.
+struct EvidenceKeys<'a> {
+    first_names: HashSet<String>,
+    /// Synonym groups of any verified first name.
+    first_name_groups: HashSet<usize>,
+    last_names: HashSet<String>,
+    dates_of_birth: &'a [NaiveDate],
+    email: Option<String>,
+    nino: Option<&'a str>,
+    trn: Option<&'a str>,
+}
+
+impl<'a> EvidenceKeys<'a> {
+    fn new(evidence: &'a Evidence) -> Self {
+        let first_names: HashSet<String> = evidence
+            .names
+            .iter()
+            .flat_map(verified_first_name_forms)
+            .filter(|k| !k.is_empty())
+            .collect();
+        let first_name_groups = first_names
+            .iter()
+            .flat_map(|k| SYNONYMS.groups_of(k).iter().copied())
+            .collect();
+        let last_names = evidence
+            .names
+            .iter()
+            .map(|n| name_key(&n.family_name))
+            .filter(|k| !k.is_empty())
+            .collect();
+        Self {
+            first_names,
+            first_name_groups,
+            last_names,
+            dates_of_birth: &evidence.dates_of_birth,
+            email: evidence.email.as_deref().and_then(email_key),
+            nino: evidence.nino.as_ref().map(Nino::as_str),
+            trn: evidence.trn.as_ref().map(Trn::as_str),
+        }
+    }
+
+    fn first_name_matches(&self, key: &str) -> bool {
+        !key.is_empty()
+            && (self.first_names.contains(key)
+                || SYNONYMS
+                    .groups_of(key)
+                    .iter()
+                    .any(|g| self.first_name_groups.contains(g)))
+    }
+}
+
+/// The forms a verified name's given names can take on a record's first name: any one given name, any word of
+/// one (One Login may send "Mary Ann" as one part), and all of them together (a record's "Mary-Jane" when One
+/// Login has "Mary" and "Jane").
+fn verified_first_name_forms(name: &VerifiedName) -> Vec<String> {
+    let mut forms: Vec<String> = Vec::new();
+    for given in &name.given_names {
+        forms.push(name_key(given));
+        forms.extend(given.split_whitespace().map(name_key));
+    }
+    forms.push(name_key(&name.given_names.concat()));
+    forms
+}
+
+/// The record's first-name forms: each current or previous first name, alone and followed by its middle name (so
+/// a record's "Mary" + "Jane" matches a verified "Mary-Jane").
+fn record_first_name_forms(record: &TeachingRecord) -> Vec<String> {
+    let current = std::iter::once((&record.first_name, &record.middle_name));
+    let previous = record
+        .previous_names
+        .iter()
+        .map(|p| (&p.first_name, &p.middle_name));
+    let mut forms = Vec::new();
+    for (first, middle) in current.chain(previous) {
+        forms.push(name_key(first));
+        if let Some(middle) = middle {
+            forms.push(name_key(&format!("{first}{middle}")));
+        }
+    }
+    forms.retain(|k| !k.is_empty());
+    forms
+}
+
+fn email_key(email: &str) -> Option<String> {
+    let key = email.trim().to_lowercase();
+    (!key.is_empty()).then_some(key)
+}
+
+/// A record's NINO in the canonical form [`Nino`] uses, so a stored "ab 12 34 56 c" still compares equal.
+fn nino_key(nino: &str) -> Option<String> {
+    let key: String = nino
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (!key.is_empty()).then_some(key)
+}
+
+/// One active candidate held against the evidence.
+struct Assessment<'a> {
+    candidate: &'a Candidate,
+    trn: &'a str,
+    date_of_birth: bool,
+    first_name: bool,
+    last_name: bool,
+    email_matches: bool,
+    nino_matches: bool,
+    trn_matches: bool,
+    /// Guard 1: the teacher typed a NINO and the record holds a different one.
+    nino_contradicts: bool,
+    /// The teacher typed a TRN and it is not this record's.
+    trn_contradicts: bool,
+}
+
+impl<'a> Assessment<'a> {
+    fn new(keys: &EvidenceKeys<'_>, candidate: &'a Candidate) -> Self {
+        let record = &candidate.record;
+        let trn = record.trn.trim();
+        let record_nino = record.nino.as_deref().and_then(nino_key);
+        let record_email = record.email.as_deref().and_then(email_key);
+        let last_name = std::iter::once(&record.last_name)
+            .chain(record.previous_names.iter().map(|p| &p.last_name))
+            .map(|n| name_key(n))
+            .any(|k| !k.is_empty() && keys.last_names.contains(&k));
+        Self {
+            candidate,
+            trn,
+            date_of_birth: keys.dates_of_birth.contains(&record.date_of_birth),
+            first_name: record_first_name_forms(record)
+                .iter()
+                .any(|k| keys.first_name_matches(k)),
+            last_name,
+            email_matches: keys.email.is_some() && keys.email == record_email,
+            nino_matches: keys.nino.is_some() && keys.nino == record_nino.as_deref(),
+            trn_matches: keys.trn.is_some_and(|t| t == trn),
+            // A record without a NINO is not ruled out: about 30% of records have none.
+            nino_contradicts: matches!((keys.nino, record_nino.as_deref()), (Some(typed), Some(held)) if typed != held),
+            trn_contradicts: keys.trn.is_some_and(|t| t != trn),
+        }
+    }
+
+    fn is_definite(&self) -> bool {
+        let names_and_one_identifier = self.first_name
+            && self.last_name
+            && (self.email_matches || self.nino_matches || self.trn_matches);
+        let first_name_and_both_identifiers =
+            self.first_name && self.nino_matches && self.trn_matches;
+        self.date_of_birth
+            && !self.trn_contradicts
+            && !self.nino_contradicts
+            && (names_and_one_identifier || first_name_and_both_identifiers)
+    }
+
+    fn agrees_on_names_and_date_of_birth(&self) -> bool {
+        self.first_name && self.last_name && self.date_of_birth
+    }
+}
+
+fn sorted_trns<'a>(trns: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let unique: BTreeSet<&str> = trns.into_iter().collect();
+    unique.into_iter().map(str::to_string).collect()
+}
+
+/// The shipped first-name synonym groups, by name key.
+struct Synonyms {
+    /// Each name key and the groups (line numbers among the groups) it belongs to. A key may be in several groups
+    /// (Sam: Samuel and Samantha); groups are never merged.
+    groups_by_key: HashMap<String, Vec<usize>>,
+}
+
+impl Synonyms {
+    fn parse(text: &str) -> Self {
+        let mut groups_by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        for (group, keys) in synonym_groups(text).into_iter().enumerate() {
+            for key in keys {
+                groups_by_key.entry(key).or_default().push(group);
+            }
+        }
+        Self { groups_by_key }
+    }
+
+    fn groups_of(&self, key: &str) -> &[usize] {
+        self.groups_by_key.get(key).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The groups of a synonym file (format in `first_name_synonyms.txt`), each as its distinct non-empty name keys.
+fn synonym_groups(text: &str) -> Vec<BTreeSet<String>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            line.split(',')
+                .map(name_key)
+                .filter(|k| !k.is_empty())
+                .collect()
+        })
+        .collect()
+}
+
+const FIRST_NAME_SYNONYMS: &str = include_str!("first_name_synonyms.txt");
+
+static SYNONYMS: LazyLock<Synonyms> = LazyLock::new(|| Synonyms::parse(FIRST_NAME_SYNONYMS));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::records::PreviousName;
+    use crate::domain::validation::{parse_nino, parse_trn};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    fn dob() -> NaiveDate {
+        date(1985, 6, 14)
+    }
+
+    fn nino(s: &str) -> Nino {
+        parse_nino(s).expect("valid NINO")
+    }
+
+    fn trn(s: &str) -> Trn {
+        parse_trn(s).expect("valid TRN")
+    }
+
+    /// An active record with no NINO, email or previous names.
+    fn record(trn: &str, first: &str, last: &str, date_of_birth: NaiveDate) -> TeachingRecord {
+        TeachingRecord {
+            trn: trn.into(),
+            first_name: first.into(),
+            middle_name: None,
+            last_name: last.into(),
+            date_of_birth,
+            nino: None,
+            email: None,
+            status: RecordStatus::Active,
+            previous_names: Vec::new(),
+            qualifications: Vec::new(),
+        }
+    }
+
+    fn with_nino(mut r: TeachingRecord, nino: &str) -> TeachingRecord {
+        r.nino = Some(nino.into());
+        r
+    }
+
+    fn with_email(mut r: TeachingRecord, email: &str) -> TeachingRecord {
+        r.email = Some(email.into());
+        r
+    }
+
+    fn current(given: &[&str], family: &str) -> VerifiedName {
+        VerifiedName {
+            given_names: given.iter().map(|g| g.to_string()).collect(),
+            family_name: family.into(),
+            valid_from: None,
+            valid_until: None,
+        }
+    }
+
+    fn previous(given: &[&str], family: &str, until: NaiveDate) -> VerifiedName {
+        VerifiedName {
+            valid_until: Some(until),
+            ..current(given, family)
+        }
+    }
+
+    /// Evidence for one current name and one date of birth, with no email and nothing typed.
+    fn evidence(first: &str, last: &str, date_of_birth: NaiveDate) -> Evidence {
+        Evidence {
+            names: vec![current(&[first], last)],
+            dates_of_birth: vec![date_of_birth],
+            ..Evidence::default()
+        }
+    }
+
+    fn with_evidence_email(mut e: Evidence, email: &str) -> Evidence {
+        e.email = Some(email.into());
+        e
+    }
+
+    fn candidates(records: impl IntoIterator<Item = TeachingRecord>) -> Vec<Candidate> {
+        records.into_iter().map(Candidate::unconnected).collect()
+    }
+
+    fn connect(trn: &str, via: MatchedVia) -> MatchOutcome {
+        MatchOutcome::Connect {
+            trn: trn.into(),
+            via,
+        }
+    }
+
+    fn trns(list: &[&str]) -> Vec<String> {
+        list.iter().map(|t| t.to_string()).collect()
+    }
+
+    const EMAIL: &str = "ann.lee@example.com";
+
+    fn ann_lee() -> TeachingRecord {
+        with_nino(
+            with_email(record("1234567", "Ann", "Lee", dob()), EMAIL),
+            "AB123456C",
+        )
+    }
+
+    // --- The definite-match clauses ---
+
+    #[test]
+    fn names_date_of_birth_and_email_connect_automatically() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn names_date_of_birth_and_a_typed_nino_connect_via_the_nino() {
+        let e = evidence("Ann", "Lee", dob()).with_nino(nino("ab 12 34 56 c"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            connect("1234567", MatchedVia::Nino)
+        );
+    }
+
+    #[test]
+    fn names_date_of_birth_and_a_typed_trn_connect_via_the_trn() {
+        let e = evidence("Ann", "Lee", dob()).with_trn(trn("1234567"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            connect("1234567", MatchedVia::Trn)
+        );
+    }
+
+    #[test]
+    fn a_record_nino_stored_with_spaces_still_compares_equal() {
+        let r = with_nino(record("1234567", "Ann", "Lee", dob()), " ab 12 34 56 c");
+        let e = evidence("Ann", "Lee", dob()).with_nino(nino("AB123456C"));
+        assert_eq!(
+            match_records(&e, &candidates([r])),
+            connect("1234567", MatchedVia::Nino)
+        );
+    }
+
+    #[test]
+    fn first_name_nino_and_trn_connect_even_when_the_last_name_differs() {
+        // Married since the record was made, and One Login does not know the old name.
+        let e = evidence("Ann", "Okafor", dob())
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("1234567"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            connect("1234567", MatchedVia::Trn)
+        );
+    }
+
+    #[test]
+    fn first_name_and_one_identifier_without_the_last_name_are_not_enough() {
+        let base = evidence("Ann", "Okafor", dob());
+        let cands = candidates([ann_lee()]);
+        for e in [
+            with_evidence_email(base.clone(), EMAIL),
+            base.clone().with_nino(nino("AB123456C")),
+            base.clone().with_trn(trn("1234567")),
+        ] {
+            assert_eq!(match_records(&e, &cands), MatchOutcome::NoMatch, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn names_and_date_of_birth_alone_are_not_enough() {
+        let e = evidence("Ann", "Lee", dob());
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            MatchOutcome::NoMatch
+        );
+    }
+
+    #[test]
+    fn a_date_of_birth_that_differs_never_matches_even_with_every_identifier() {
+        let e = with_evidence_email(evidence("Ann", "Lee", date(1985, 6, 15)), EMAIL)
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("1234567"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            MatchOutcome::NoMatch
+        );
+    }
+
+    #[test]
+    fn any_of_the_verified_dates_of_birth_can_match() {
+        let mut e = with_evidence_email(evidence("Ann", "Lee", date(1985, 6, 15)), EMAIL);
+        e.dates_of_birth.push(dob());
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn a_first_name_that_differs_never_matches_even_with_every_identifier() {
+        let e = with_evidence_email(evidence("Grace", "Lee", dob()), EMAIL)
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("1234567"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            MatchOutcome::NoMatch
+        );
+    }
+
+    #[test]
+    fn a_stated_trn_that_contradicts_the_record_rules_it_out_even_when_everything_else_matches() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL)
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("7654321"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            MatchOutcome::NoMatch
+        );
+    }
+
+    #[test]
+    fn a_stated_trn_picks_its_record_out_of_several_that_match_on_email() {
+        let other = with_email(record("2222222", "Ann", "Lee", dob()), EMAIL);
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        let cands = candidates([ann_lee(), other]);
+        assert_eq!(
+            match_records(&e, &cands).support_flag(),
+            Some(SupportFlag::PossibleDuplicate)
+        );
+        // The TRN rules the other record out of the definite matches, but both still agree on name and date of
+        // birth, so the namesake guard asks for the NINO too.
+        let with_trn = e.clone().with_trn(trn("1234567"));
+        assert_eq!(
+            match_records(&with_trn, &cands),
+            MatchOutcome::PossibleDuplicateOrNamesake {
+                trns: trns(&["1234567", "2222222"])
+            }
+        );
+        let with_both = with_trn.with_nino(nino("AB123456C"));
+        assert_eq!(
+            match_records(&with_both, &cands),
+            connect("1234567", MatchedVia::Trn)
+        );
+    }
+
+    #[test]
+    fn email_compares_case_insensitively_after_trimming() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), "  Ann.LEE@Example.COM ");
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn without_an_email_on_both_sides_there_is_no_email_match() {
+        let no_email = record("1234567", "Ann", "Lee", dob());
+        let blank_email = with_email(record("1234567", "Ann", "Lee", dob()), "  ");
+        for r in [no_email, blank_email] {
+            let cands = candidates([r]);
+            assert_eq!(
+                match_records(&evidence("Ann", "Lee", dob()), &cands),
+                MatchOutcome::NoMatch
+            );
+            let blank = with_evidence_email(evidence("Ann", "Lee", dob()), " ");
+            assert_eq!(match_records(&blank, &cands), MatchOutcome::NoMatch);
+            let other = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+            assert_eq!(match_records(&other, &cands), MatchOutcome::NoMatch);
+        }
+    }
+
+    #[test]
+    fn a_different_email_is_no_match_until_an_identifier_is_typed() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), "ann@elsewhere.example");
+        let cands = candidates([ann_lee()]);
+        assert_eq!(match_records(&e, &cands), MatchOutcome::NoMatch);
+        assert_eq!(
+            match_records(&e.with_nino(nino("AB123456C")), &cands),
+            connect("1234567", MatchedVia::Nino)
+        );
+    }
+
+    // --- Names ---
+
+    #[test]
+    fn first_name_synonyms_match_in_both_directions() {
+        for (on_record, verified) in [
+            ("William", "Bill"),
+            ("Bill", "William"),
+            ("Elizabeth", "Liz"),
+            ("Liz", "Elizabeth"),
+            ("Betty", "Elizabeth"),
+            ("David", "Dafydd"),
+            ("Dafydd", "Dai"),
+            ("Siân", "Jane"),
+            ("Jane", "Sian"),
+            ("MOHAMMED", "muhammad"),
+        ] {
+            let r = with_email(record("1234567", on_record, "Lee", dob()), EMAIL);
+            let e = with_evidence_email(evidence(verified, "Lee", dob()), EMAIL);
+            assert_eq!(
+                match_records(&e, &candidates([r])),
+                connect("1234567", MatchedVia::Automatic),
+                "{on_record} on the record, {verified} verified"
+            );
+            assert!(first_names_match(on_record, verified));
+            assert!(first_names_match(verified, on_record));
+        }
+    }
+
+    #[test]
+    fn synonym_groups_do_not_chain_into_each_other() {
+        // Sam is in both groups, but Samuel and Samantha are different names.
+        assert!(first_names_match("Sam", "Samuel"));
+        assert!(first_names_match("Sam", "Samantha"));
+        assert!(!first_names_match("Samuel", "Samantha"));
+        // Bethan shares Beth with Elizabeth, and is not Elizabeth.
+        assert!(first_names_match("Bethan", "Beth"));
+        assert!(!first_names_match("Bethan", "Elizabeth"));
+        let r = with_email(record("1234567", "Samuel", "Lee", dob()), EMAIL);
+        let e = with_evidence_email(evidence("Samantha", "Lee", dob()), EMAIL);
+        assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+    }
+
+    #[test]
+    fn similar_looking_first_names_are_not_synonyms() {
+        for (a, b) in [
+            ("Ann", "Anna"),
+            ("Joan", "Jon"),
+            ("William", "Wilma"),
+            ("John", "Joanne"),
+            ("Chris", "Christopher Robin"),
+        ] {
+            assert!(!first_names_match(a, b), "{a} / {b}");
+        }
+        assert!(!first_names_match("", ""));
+    }
+
+    #[test]
+    fn a_previous_last_name_on_the_record_matches_after_a_name_change() {
+        // The record was updated when she married; One Login only knows her maiden name.
+        let mut r = with_nino(record("1234567", "Ann", "Okafor", dob()), "AB123456C");
+        r.previous_names.push(PreviousName {
+            first_name: "Ann".into(),
+            middle_name: None,
+            last_name: "Lee".into(),
+            valid_until: Some(date(2015, 8, 1)),
+        });
+        let e = evidence("Ann", "Lee", dob()).with_nino(nino("AB123456C"));
+        assert_eq!(
+            match_records(&e, &candidates([r])),
+            connect("1234567", MatchedVia::Nino)
+        );
+    }
+
+    #[test]
+    fn a_previous_first_name_on_the_record_matches() {
+        let mut r = with_email(record("1234567", "Alex", "Lee", dob()), EMAIL);
+        r.previous_names.push(PreviousName {
+            first_name: "Grace".into(),
+            middle_name: None,
+            last_name: "Lee".into(),
+            valid_until: Some(date(2019, 1, 1)),
+        });
+        let e = with_evidence_email(evidence("Grace", "Lee", dob()), EMAIL);
+        assert_eq!(
+            match_records(&e, &candidates([r])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn a_previous_verified_name_matches_a_record_not_updated_after_marriage() {
+        // One Login knows both names; the record still has the maiden name.
+        let r = with_email(record("1234567", "Ann", "Lee", dob()), EMAIL);
+        let e = Evidence {
+            names: vec![
+                current(&["Ann"], "Okafor"),
+                previous(&["Ann"], "Lee", date(2015, 8, 1)),
+            ],
+            dates_of_birth: vec![dob()],
+            email: Some(EMAIL.into()),
+            ..Evidence::default()
+        };
+        assert_eq!(
+            match_records(&e, &candidates([r])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn accents_apostrophes_hyphens_spaces_and_case_are_ignored() {
+        let r = with_email(
+            record("1234567", "Siân", "O’Brien-Smith", dob()),
+            "sian@example.com",
+        );
+        for (first, last) in [
+            ("SIAN", "OBRIEN SMITH"),
+            ("sian", "o'brien smith"),
+            ("Sia\u{0302}n", "O Brien-Smith"),
+            (" Siân ", "obrien-smith"),
+        ] {
+            let e = with_evidence_email(evidence(first, last, dob()), "sian@example.com");
+            assert_eq!(
+                match_records(&e, &candidates([r.clone()])),
+                connect("1234567", MatchedVia::Automatic),
+                "{first} {last}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_verified_given_name_can_be_the_records_first_name() {
+        // Known by her middle name.
+        let r = with_email(record("1234567", "Mary", "Lee", dob()), EMAIL);
+        let e = Evidence {
+            names: vec![current(&["Ann", "Mary"], "Lee")],
+            dates_of_birth: vec![dob()],
+            email: Some(EMAIL.into()),
+            ..Evidence::default()
+        };
+        assert_eq!(
+            match_records(&e, &candidates([r.clone()])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+        // The same when One Login sends both given names as one part.
+        let e = Evidence {
+            names: vec![current(&["Ann Mary"], "Lee")],
+            ..e
+        };
+        assert_eq!(
+            match_records(&e, &candidates([r])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn double_barrelled_first_names_match_however_they_are_split() {
+        let e = Evidence {
+            names: vec![current(&["Mary", "Jane"], "Lee")],
+            dates_of_birth: vec![dob()],
+            email: Some(EMAIL.into()),
+            ..Evidence::default()
+        };
+        let hyphenated = with_email(record("1234567", "Mary-Jane", "Lee", dob()), EMAIL);
+        let mut first_and_middle = with_email(record("1234567", "Mary", "Lee", dob()), EMAIL);
+        first_and_middle.middle_name = Some("Jane".into());
+        for r in [hyphenated, first_and_middle] {
+            assert_eq!(
+                match_records(&e, &candidates([r])),
+                connect("1234567", MatchedVia::Automatic)
+            );
+        }
+        let one_part = evidence("Mary-Jane", "Lee", dob());
+        let mut r = with_email(record("1234567", "Mary", "Lee", dob()), EMAIL);
+        r.middle_name = Some("Jane".into());
+        assert_eq!(
+            match_records(&with_evidence_email(one_part, EMAIL), &candidates([r])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn a_records_middle_name_alone_is_not_its_first_name() {
+        let mut r = with_email(record("1234567", "Ann", "Lee", dob()), EMAIL);
+        r.middle_name = Some("Mary".into());
+        let e = with_evidence_email(evidence("Mary", "Lee", dob()), EMAIL);
+        assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+    }
+
+    #[test]
+    fn names_that_are_only_punctuation_never_match() {
+        let r = with_nino(
+            with_email(record("1234567", "-", "'", dob()), EMAIL),
+            "AB123456C",
+        );
+        let e = with_evidence_email(evidence("’", "-", dob()), EMAIL)
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("1234567"));
+        assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+    }
+
+    // --- Guard 1: a typed NINO that differs ---
+
+    #[test]
+    fn a_nino_that_differs_rules_the_record_out() {
+        // Names, date of birth and email all match, but the NINO the teacher typed is someone else's.
+        let e =
+            with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL).with_nino(nino("CE654321A"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            MatchOutcome::NoMatch
+        );
+        // Not even the TRN brings it back.
+        let e = e.with_trn(trn("1234567"));
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee()])),
+            MatchOutcome::NoMatch
+        );
+    }
+
+    #[test]
+    fn a_record_without_a_nino_is_not_ruled_out_by_a_typed_nino() {
+        let r = with_email(record("1234567", "Ann", "Lee", dob()), EMAIL);
+        let e =
+            with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL).with_nino(nino("CE654321A"));
+        assert_eq!(
+            match_records(&e, &candidates([r.clone()])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+        // …but its missing NINO is not a NINO match either.
+        let e = evidence("Ann", "Lee", dob()).with_nino(nino("CE654321A"));
+        assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+    }
+
+    // --- Guard 2: twins, namesakes and duplicates ---
+
+    fn twins() -> Vec<Candidate> {
+        // Same name and date of birth, different people: one NINO each, no email on either.
+        candidates([
+            with_nino(record("1111111", "Rhys", "Evans", dob()), "AB111111A"),
+            with_nino(record("2222222", "Rhys", "Evans", dob()), "AB222222B"),
+        ])
+    }
+
+    #[test]
+    fn twins_need_both_nino_and_trn_before_either_is_connected() {
+        let cands = twins();
+        let e = evidence("Rhys", "Evans", dob());
+        assert_eq!(match_records(&e, &cands), MatchOutcome::NoMatch);
+        // The NINO rules the other twin out of the definite matches, but the twin still agrees on name and date
+        // of birth, so a NINO alone is not enough.
+        let e = e.with_nino(nino("AB222222B"));
+        assert_eq!(
+            match_records(&e, &cands),
+            MatchOutcome::PossibleDuplicateOrNamesake {
+                trns: trns(&["1111111", "2222222"])
+            }
+        );
+        let e = e.with_trn(trn("2222222"));
+        assert_eq!(
+            match_records(&e, &cands),
+            connect("2222222", MatchedVia::Trn)
+        );
+    }
+
+    #[test]
+    fn a_twins_trn_alone_is_not_enough() {
+        let e = evidence("Rhys", "Evans", dob()).with_trn(trn("1111111"));
+        assert_eq!(
+            match_records(&e, &twins()).support_flag(),
+            Some(SupportFlag::PossibleDuplicateOrNamesake)
+        );
+    }
+
+    #[test]
+    fn one_twins_nino_with_the_other_twins_trn_connects_neither() {
+        let e = evidence("Rhys", "Evans", dob())
+            .with_nino(nino("AB111111A"))
+            .with_trn(trn("2222222"));
+        assert_eq!(match_records(&e, &twins()), MatchOutcome::NoMatch);
+    }
+
+    #[test]
+    fn namesakes_without_a_nino_are_never_connected_automatically() {
+        let cands = candidates([
+            with_email(record("1111111", "Ann", "Lee", dob()), EMAIL),
+            record("2222222", "Ann", "Lee", dob()),
+        ]);
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        assert_eq!(
+            match_records(&e, &cands),
+            MatchOutcome::PossibleDuplicateOrNamesake {
+                trns: trns(&["1111111", "2222222"])
+            }
+        );
+        // The record has no NINO, so NINO and TRN can never both equal what was typed.
+        let e = e.with_nino(nino("AB123456C")).with_trn(trn("1111111"));
+        assert_eq!(
+            match_records(&e, &cands).support_flag(),
+            Some(SupportFlag::PossibleDuplicateOrNamesake)
+        );
+    }
+
+    #[test]
+    fn namesakes_are_counted_through_synonyms_and_previous_names() {
+        let mut married = record("2222222", "Liz", "Okafor", dob());
+        married.previous_names.push(PreviousName {
+            first_name: "Liz".into(),
+            middle_name: None,
+            last_name: "Lee".into(),
+            valid_until: Some(date(2012, 1, 1)),
+        });
+        let cands = candidates([
+            with_email(record("1111111", "Elizabeth", "Lee", dob()), EMAIL),
+            married,
+        ]);
+        let e = with_evidence_email(evidence("Elizabeth", "Lee", dob()), EMAIL);
+        assert_eq!(
+            match_records(&e, &cands).support_flag(),
+            Some(SupportFlag::PossibleDuplicateOrNamesake)
+        );
+    }
+
+    #[test]
+    fn a_namesake_with_another_date_of_birth_does_not_engage_the_guard() {
+        let cands = candidates([ann_lee(), record("2222222", "Ann", "Lee", date(1990, 1, 1))]);
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        assert_eq!(
+            match_records(&e, &cands),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn the_namesake_guard_applies_even_to_a_match_on_first_name_nino_and_trn() {
+        // She matches by first name, NINO and TRN after a name change; two other active records share the new
+        // name and date of birth. NINO and TRN both equal, so she is connected.
+        let cands = candidates([
+            ann_lee(),
+            record("2222222", "Ann", "Okafor", dob()),
+            record("3333333", "Ann", "Okafor", dob()),
+        ]);
+        let e = evidence("Ann", "Okafor", dob())
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("1234567"));
+        assert_eq!(
+            match_records(&e, &cands),
+            connect("1234567", MatchedVia::Trn)
+        );
+    }
+
+    #[test]
+    fn a_duplicate_record_is_a_possible_duplicate() {
+        // The same person entered twice, both with her email.
+        let duplicate = with_email(record("7654321", "Ann", "Lee", dob()), EMAIL);
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        let outcome = match_records(&e, &candidates([duplicate, ann_lee()]));
+        assert_eq!(
+            outcome,
+            MatchOutcome::PossibleDuplicate {
+                trns: trns(&["1234567", "7654321"])
+            }
+        );
+        assert_eq!(
+            outcome.support_flag().map(SupportFlag::as_str),
+            Some("possible duplicate")
+        );
+        assert_eq!(outcome.connected_trn(), None);
+    }
+
+    #[test]
+    fn the_same_trn_listed_twice_is_never_connected() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        let mut deactivated_copy = ann_lee();
+        deactivated_copy.status = RecordStatus::Deactivated;
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee(), deactivated_copy])),
+            MatchOutcome::PossibleDuplicate {
+                trns: trns(&["1234567"])
+            }
+        );
+    }
+
+    // --- Guard 3: connected to another One Login ---
+
+    #[test]
+    fn a_record_connected_to_another_login_is_never_connected_again() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL)
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("1234567"));
+        let cands = [Candidate {
+            record: ann_lee(),
+            connected_to_another_login: true,
+        }];
+        let outcome = match_records(&e, &cands);
+        assert_eq!(
+            outcome,
+            MatchOutcome::AlreadyConnected {
+                trn: "1234567".into()
+            }
+        );
+        assert_eq!(outcome.support_flag(), Some(SupportFlag::AlreadyConnected));
+    }
+
+    #[test]
+    fn a_connected_record_among_namesakes_is_a_namesake_question_first() {
+        let mut cands = twins();
+        cands[0].connected_to_another_login = true;
+        let e = evidence("Rhys", "Evans", dob()).with_nino(nino("AB111111A"));
+        assert_eq!(
+            match_records(&e, &cands).support_flag(),
+            Some(SupportFlag::PossibleDuplicateOrNamesake)
+        );
+        let e = e.with_trn(trn("1111111"));
+        assert_eq!(
+            match_records(&e, &cands),
+            MatchOutcome::AlreadyConnected {
+                trn: "1111111".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_connected_record_still_counts_as_a_duplicate() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        let cands = [
+            Candidate {
+                record: with_email(record("7654321", "Ann", "Lee", dob()), EMAIL),
+                connected_to_another_login: true,
+            },
+            Candidate::unconnected(ann_lee()),
+        ];
+        assert_eq!(
+            match_records(&e, &cands).support_flag(),
+            Some(SupportFlag::PossibleDuplicate)
+        );
+    }
+
+    // --- Deactivated and unrelated records ---
+
+    #[test]
+    fn a_deactivated_record_is_never_connected() {
+        let mut r = ann_lee();
+        r.status = RecordStatus::Deactivated;
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL)
+            .with_nino(nino("AB123456C"))
+            .with_trn(trn("1234567"));
+        assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+    }
+
+    #[test]
+    fn deactivated_records_count_neither_as_duplicates_nor_as_namesakes() {
+        let mut duplicate = with_email(record("7654321", "Ann", "Lee", dob()), EMAIL);
+        duplicate.status = RecordStatus::Deactivated;
+        let mut namesake = record("2222222", "Ann", "Lee", dob());
+        namesake.status = RecordStatus::Deactivated;
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        assert_eq!(
+            match_records(&e, &candidates([duplicate, namesake, ann_lee()])),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn records_that_do_not_match_at_all_are_ignored() {
+        // What the storage query over-fetches: same date of birth, same email, same NINO or same last name.
+        let cands = candidates([
+            record("3000001", "Grace", "Hughes", dob()),
+            with_email(
+                record("3000002", "Tomasz", "Nowak", date(1970, 1, 1)),
+                EMAIL,
+            ),
+            with_nino(
+                record("3000003", "Priya", "Patel", date(1999, 9, 9)),
+                "AB123456C",
+            ),
+            record("3000004", "Oliver", "Lee", date(1960, 2, 2)),
+            ann_lee(),
+        ]);
+        let e =
+            with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL).with_nino(nino("AB123456C"));
+        assert_eq!(
+            match_records(&e, &cands),
+            connect("1234567", MatchedVia::Automatic)
+        );
+    }
+
+    #[test]
+    fn nothing_matches_without_candidates_or_without_evidence() {
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        assert_eq!(match_records(&e, &[]), MatchOutcome::NoMatch);
+        assert_eq!(
+            match_records(&Evidence::default(), &candidates([ann_lee()])),
+            MatchOutcome::NoMatch
+        );
+    }
+
+    // --- Evidence and the synonym list ---
+
+    #[test]
+    fn evidence_from_an_identity_keeps_every_name_and_date_and_a_trimmed_email() {
+        let identity = VerifiedIdentity {
+            names: vec![
+                current(&["Ann"], "Okafor"),
+                previous(&["Ann"], "Lee", date(2015, 8, 1)),
+            ],
+            dates_of_birth: vec![dob(), date(1985, 6, 15)],
+        };
+        let e = Evidence::from_identity(&identity, Some("  ann@example.com "));
+        assert_eq!(e.names, identity.names);
+        assert_eq!(e.dates_of_birth, identity.dates_of_birth);
+        assert_eq!(e.email.as_deref(), Some("ann@example.com"));
+        assert_eq!((e.nino, e.trn), (None, None));
+        assert_eq!(Evidence::from_identity(&identity, Some("  ")).email, None);
+        assert_eq!(Evidence::from_identity(&identity, None).email, None);
+    }
+
+    #[test]
+    fn the_shipped_synonym_list_is_well_formed() {
+        let groups = synonym_groups(FIRST_NAME_SYNONYMS);
+        assert!(groups.len() >= 60, "only {} groups", groups.len());
+        for (i, line) in FIRST_NAME_SYNONYMS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .enumerate()
+        {
+            let names: Vec<&str> = line.split(',').map(str::trim).collect();
+            assert!(
+                names.iter().all(|n| !name_key(n).is_empty()),
+                "empty name in {line:?}"
+            );
+            assert_eq!(
+                groups[i].len(),
+                names.len(),
+                "a name is listed twice (same key) in {line:?}"
+            );
+            assert!(groups[i].len() >= 2, "a group of one: {line:?}");
+        }
+        let mut seen = HashSet::new();
+        for group in &groups {
+            assert!(seen.insert(group.clone()), "group listed twice: {group:?}");
+        }
+    }
+
+    #[test]
+    fn synonym_files_ignore_comments_blank_lines_and_spacing() {
+        let groups = synonym_groups("# a comment\n\n  Bill ,William,, \n Siân, Jane\n");
+        assert_eq!(groups.len(), 2);
+        assert!(groups[0].contains("bill") && groups[0].contains("william"));
+        assert_eq!(groups[0].len(), 2);
+        assert!(groups[1].contains("sian"));
+    }
+
+    // --- Properties ---
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Names drawn mostly from a few spellings of a few people (so that cases match often), sometimes
+        /// punctuation only, and now and then any text at all.
+        fn name_from(pool: &'static [&'static str]) -> impl Strategy<Value = String> {
+            prop_oneof![
+                12 => prop::sample::select(pool).prop_map(String::from),
+                1 => prop::sample::select(vec!["", "-", "’"]).prop_map(String::from),
+                1 => "\\PC{0,6}",
+            ]
+        }
+
+        fn first_name() -> impl Strategy<Value = String> {
+            name_from(&["Ann", "ANNE", "Siân", "Sian", "Bill", "William"])
+        }
+
+        fn last_name() -> impl Strategy<Value = String> {
+            name_from(&["Lee", "LEE", "O’Brien", "OBrien"])
+        }
+
+        fn date_of_birth() -> impl Strategy<Value = NaiveDate> {
+            prop::sample::select(vec![date(1980, 1, 1), date(2000, 2, 29)])
+        }
+
+        fn email() -> impl Strategy<Value = Option<String>> {
+            prop::option::weighted(
+                0.8,
+                prop::sample::select(vec!["a@example.com", " A@Example.com", "b@example.com", ""])
+                    .prop_map(String::from),
+            )
+        }
+
+        const NINOS: [&str; 2] = ["AB123456C", "CE654321A"];
+        const TRNS: [&str; 5] = ["1000001", "1000002", "1000003", "1000004", "1000005"];
+
+        fn verified_name() -> impl Strategy<Value = VerifiedName> {
+            (
+                prop::collection::vec(first_name(), 0..3),
+                last_name(),
+                prop::option::of(date_of_birth()),
+            )
+                .prop_map(|(given_names, family_name, valid_until)| VerifiedName {
+                    given_names,
+                    family_name,
+                    valid_from: None,
+                    valid_until,
+                })
+        }
+
+        fn any_evidence() -> impl Strategy<Value = Evidence> {
+            (
+                prop::collection::vec(verified_name(), 1..3),
+                prop::collection::vec(date_of_birth(), 1..3),
+                email(),
+                prop::option::of(prop::sample::select(NINOS.to_vec())),
+                prop::option::of(prop::sample::select(TRNS.to_vec())),
+            )
+                .prop_map(|(names, dates_of_birth, email, n, t)| Evidence {
+                    names,
+                    dates_of_birth,
+                    email,
+                    nino: n.map(nino),
+                    trn: t.map(trn),
+                })
+        }
+
+        fn candidate() -> impl Strategy<Value = Candidate> {
+            (
+                (first_name(), prop::option::of(first_name()), last_name()),
+                date_of_birth(),
+                prop::sample::select(TRNS.to_vec()),
+                prop::option::of(prop::sample::select(NINOS.to_vec())),
+                email(),
+                prop::collection::vec((first_name(), last_name()), 0..2),
+                prop::bool::weighted(0.15),
+                prop::bool::weighted(0.15),
+            )
+                .prop_map(
+                    |(
+                        (first, middle, last),
+                        dob,
+                        t,
+                        n,
+                        email,
+                        previous,
+                        deactivated,
+                        connected,
+                    )| {
+                        Candidate {
+                            record: TeachingRecord {
+                                trn: t.into(),
+                                first_name: first,
+                                middle_name: middle,
+                                last_name: last,
+                                date_of_birth: dob,
+                                nino: n.map(String::from),
+                                email,
+                                status: if deactivated {
+                                    RecordStatus::Deactivated
+                                } else {
+                                    RecordStatus::Active
+                                },
+                                previous_names: previous
+                                    .into_iter()
+                                    .map(|(first_name, last_name)| PreviousName {
+                                        first_name,
+                                        middle_name: None,
+                                        last_name,
+                                        valid_until: None,
+                                    })
+                                    .collect(),
+                                qualifications: Vec::new(),
+                            },
+                            connected_to_another_login: connected,
+                        }
+                    },
+                )
+        }
+
+        /// Evidence and candidates. Half the time the evidence is partly copied from the first candidate (each of
+        /// its name, date of birth, email, NINO and TRN with probability 0.7), so near-misses and the guards are
+        /// exercised often; otherwise the two are independent.
+        fn case() -> impl Strategy<Value = (Evidence, Vec<Candidate>)> {
+            (
+                any_evidence(),
+                prop::collection::vec(candidate(), 0..5),
+                prop::bool::ANY,
+                prop::array::uniform5(prop::bool::weighted(0.7)),
+            )
+                .prop_map(|(mut e, cands, derive, [name, dob, email, ni, tr])| {
+                    if let (true, Some(c)) = (derive, cands.first()) {
+                        let r = &c.record;
+                        if name {
+                            e.names[0].given_names = vec![r.first_name.clone()];
+                            e.names[0].family_name = r.last_name.clone();
+                        }
+                        if dob {
+                            e.dates_of_birth.push(r.date_of_birth);
+                        }
+                        if email {
+                            e.email = r.email.clone();
+                        }
+                        if ni {
+                            e.nino = r.nino.as_deref().and_then(|n| parse_nino(n).ok());
+                        }
+                        if tr {
+                            e.trn = parse_trn(&r.trn).ok();
+                        }
+                    }
+                    (e, cands)
+                })
+        }
+
+        /// The properties below only mean something if the generated cases often reach each outcome.
+        #[test]
+        fn the_generated_cases_reach_every_outcome() {
+            use proptest::strategy::ValueTree;
+            use proptest::test_runner::TestRunner;
+
+            let mut runner = TestRunner::deterministic();
+            let strategy = case();
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for _ in 0..2000 {
+                let (e, cands) = strategy.new_tree(&mut runner).expect("a case").current();
+                let kind = match match_records(&e, &cands) {
+                    MatchOutcome::Connect { .. } => "connect",
+                    MatchOutcome::NoMatch => "no match",
+                    MatchOutcome::PossibleDuplicate { .. } => "duplicate",
+                    MatchOutcome::PossibleDuplicateOrNamesake { .. } => "namesake",
+                    MatchOutcome::AlreadyConnected { .. } => "already connected",
+                };
+                *seen.entry(kind).or_default() += 1;
+            }
+            // Deterministic, so these counts are stable: about 11% connect, and every guard is reached.
+            assert!(seen.get("connect").copied().unwrap_or(0) >= 100, "{seen:?}");
+            for kind in ["no match", "duplicate", "namesake", "already connected"] {
+                assert!(seen.get(kind).copied().unwrap_or(0) >= 10, "{seen:?}");
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn no_evidence_ever_connects_a_record_whose_date_of_birth_differs_a_deactivated_record_or_one_connected_elsewhere(
+                (e, cands) in case(),
+            ) {
+                let outcome = match_records(&e, &cands);
+                if let MatchOutcome::Connect { trn, .. } = &outcome {
+                    let holders: Vec<&Candidate> = cands.iter().filter(|c| &c.record.trn == trn).collect();
+                    prop_assert_eq!(holders.len(), 1, "a TRN listed twice was connected");
+                    let r = &holders[0].record;
+                    prop_assert!(e.dates_of_birth.contains(&r.date_of_birth), "date of birth differs: {:?}", r);
+                    prop_assert_eq!(r.status, RecordStatus::Active);
+                    prop_assert!(!holders[0].connected_to_another_login);
+                    if let Some(typed) = &e.trn {
+                        prop_assert_eq!(typed.as_str(), trn.as_str());
+                    }
+                    if let (Some(typed), Some(held)) = (&e.nino, &r.nino) {
+                        prop_assert_eq!(typed.as_str(), held.as_str());
+                    }
+                }
+            }
+
+            #[test]
+            fn the_outcome_does_not_depend_on_the_order_of_the_candidates(
+                (e, cands) in case(),
+            ) {
+                let mut reversed = cands.clone();
+                reversed.reverse();
+                prop_assert_eq!(match_records(&e, &cands), match_records(&e, &reversed));
+            }
+        }
+    }
+
+    // --- Against the synthetic data set ---
+
+    #[cfg(feature = "synthetic")]
+    #[test]
+    fn synthetic_records_are_only_ever_connected_to_themselves() {
+        use crate::domain::synthetic;
+
+        let records: Vec<TeachingRecord> = (0..3000).map(|i| synthetic::record(i, 1)).collect();
+        // As the storage query would: every record with the teacher's date of birth.
+        let mut by_date: HashMap<NaiveDate, Vec<Candidate>> = HashMap::new();
+        for r in &records {
+            by_date
+                .entry(r.date_of_birth)
+                .or_default()
+                .push(Candidate::unconnected(r.clone()));
+        }
+        let (mut connected, mut flagged) = (0, 0);
+        for r in records.iter().filter(|r| r.email.is_some()) {
+            let given: Vec<&str> = std::iter::once(r.first_name.as_str())
+                .chain(r.middle_name.as_deref())
+                .collect();
+            let e = Evidence {
+                names: vec![current(&given, &r.last_name)],
+                dates_of_birth: vec![r.date_of_birth],
+                email: r.email.clone(),
+                ..Evidence::default()
+            };
+            match match_records(&e, &by_date[&r.date_of_birth]) {
+                MatchOutcome::Connect { trn, via } => {
+                    assert_eq!(trn, r.trn, "connected to someone else's record");
+                    assert_eq!(via, MatchedVia::Automatic);
+                    assert_eq!(r.status, RecordStatus::Active);
+                    connected += 1;
+                }
+                MatchOutcome::NoMatch => assert_eq!(r.status, RecordStatus::Deactivated),
+                MatchOutcome::PossibleDuplicate { trns }
+                | MatchOutcome::PossibleDuplicateOrNamesake { trns } => {
+                    assert!(trns.contains(&r.trn), "{trns:?} without {}", r.trn);
+                    flagged += 1;
+                }
+                MatchOutcome::AlreadyConnected { .. } => unreachable!("nothing is connected"),
+            }
+        }
+        assert!(connected > 1500, "only {connected} connected");
+        assert!(flagged > 0, "the data set has duplicates and namesakes");
+    }
+}
