@@ -132,7 +132,10 @@ mod tests {
     fn key(seed: u8) -> (EncodingKey, serde_json::Value) {
         let secret = p256::SecretKey::from_slice(&[seed; 32]).expect("valid scalar");
         let der = secret.to_pkcs8_der().expect("pkcs8");
-        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&secret.public_key(), false);
+        let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+            &secret.public_key(),
+            false,
+        );
         let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
         let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
         (EncodingKey::from_ec_der(der.as_bytes()), jwk)
