@@ -61,26 +61,8 @@ impl ProviderCache {
 
     /// The provider, from the cache when fresh.
     pub async fn provider(&self) -> Result<Provider, OneLoginError> {
-        let mut cached = self.provider.lock().await;
-        if let Some(c) = cached.as_ref().filter(|c| c.expires > Instant::now()) {
-            return Ok(c.value.clone());
-        }
-        match self.fetch_provider().await {
-            Ok((provider, max_age)) => {
-                *cached = Some(Cached {
-                    value: provider.clone(),
-                    expires: Instant::now() + max_age,
-                });
-                Ok(provider)
-            }
-            Err(e) => match cached.as_ref() {
-                Some(stale) => {
-                    tracing::warn!(rule = 51, error = %e, "using the cached One Login discovery after a failed refresh");
-                    Ok(stale.value.clone())
-                }
-                None => Err(e),
-            },
-        }
+        let mut slot = self.provider.lock().await;
+        fresh_or_refetched(&mut slot, false, self.fetch_provider(), "discovery").await
     }
 
     /// Fetches the JWKS again because a token named a key we do not have (rule 51). Returns the refreshed
@@ -112,55 +94,20 @@ impl ProviderCache {
 
     /// The DID document, only ever from the configured URL (rule 39).
     pub async fn did_document(&self) -> Result<DidDocument, OneLoginError> {
-        let mut cached = self.did.lock().await;
-        if let Some(c) = cached.as_ref().filter(|c| c.expires > Instant::now()) {
-            return Ok(c.value.clone());
-        }
-        match self.fetch_did().await {
-            Ok((did, max_age)) => {
-                *cached = Some(Cached {
-                    value: did.clone(),
-                    expires: Instant::now() + max_age,
-                });
-                Ok(did)
-            }
-            Err(e) => match cached.as_ref() {
-                Some(stale) => {
-                    tracing::warn!(rule = 51, error = %e, "using the cached DID document after a failed refresh");
-                    Ok(stale.value.clone())
-                }
-                None => Err(e),
-            },
-        }
+        let mut slot = self.did.lock().await;
+        fresh_or_refetched(&mut slot, false, self.fetch_did(), "DID document").await
     }
 
     /// Fetches the DID document again because a credential named a key it lacks (identity keys rotate weekly).
     /// At most once a minute; a failed fetch keeps the copy we had (rule 51).
     pub async fn refetch_did_document(&self) -> Result<DidDocument, OneLoginError> {
-        let mut cached = self.did.lock().await;
+        let mut slot = self.did.lock().await;
         let mut last = self.last_did_refetch.lock().await;
-        let recently = last.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL);
-        if let (true, Some(c)) = (recently, cached.as_ref()) {
-            return Ok(c.value.clone());
+        let allowed = !last.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL);
+        if allowed {
+            *last = Some(Instant::now());
         }
-        *last = Some(Instant::now());
-        match self.fetch_did().await {
-            Ok((did, max_age)) => {
-                *cached = Some(Cached {
-                    value: did.clone(),
-                    expires: Instant::now() + max_age,
-                });
-                tracing::info!(
-                    rule = 51,
-                    "refetched the DID document for an unknown key id"
-                );
-                Ok(did)
-            }
-            Err(e) => match cached.as_ref() {
-                Some(stale) => Ok(stale.value.clone()),
-                None => Err(e),
-            },
-        }
+        fresh_or_refetched(&mut slot, allowed, self.fetch_did(), "DID document").await
     }
 
     async fn fetch_provider(&self) -> Result<(Provider, Duration), OneLoginError> {
@@ -235,6 +182,38 @@ impl ProviderCache {
             .await
             .map_err(|e| OneLoginError::Discovery(format!("{url}: {e}")))?;
         Ok((json, max_age))
+    }
+}
+
+/// The cached value while it is fresh (unless `force`), else a fetched one; if the fetch fails, the stale copy
+/// when there is one (rule 51).
+async fn fresh_or_refetched<T: Clone>(
+    slot: &mut Option<Cached<T>>,
+    force: bool,
+    fetch: impl std::future::Future<Output = Result<(T, Duration), OneLoginError>>,
+    what: &str,
+) -> Result<T, OneLoginError> {
+    if let Some(c) = slot
+        .as_ref()
+        .filter(|c| !force && c.expires > Instant::now())
+    {
+        return Ok(c.value.clone());
+    }
+    match fetch.await {
+        Ok((value, max_age)) => {
+            *slot = Some(Cached {
+                value: value.clone(),
+                expires: Instant::now() + max_age,
+            });
+            Ok(value)
+        }
+        Err(e) => match slot.as_ref() {
+            Some(stale) => {
+                tracing::warn!(rule = 51, error = %e, "using the cached One Login {what} after a failed refresh");
+                Ok(stale.value.clone())
+            }
+            None => Err(e),
+        },
     }
 }
 
