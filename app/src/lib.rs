@@ -68,6 +68,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/feedback/sent") view=pages::feedback::FeedbackSentPage />
                     <Route path=path!("/problem/:status") view=pages::problem::ProblemPage />
                     <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect") view=pages::connect::NeedMoreInformationPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect/nino") view=pages::connect::NinoPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect/trn") view=pages::connect::TrnPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect/not-found") view=pages::connect::NotFoundPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect/check-answers") view=pages::connect::CheckAnswersPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect/support-requested") view=pages::connect::SupportRequestedPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect/too-many-attempts") view=pages::connect::TooManyAttemptsPage ssr=SsrMode::Async />
+                    <Route path=path!("/connected") view=pages::connect::ConnectedPage ssr=SsrMode::Async />
+                    <Route path=path!("/record") view=pages::connect::RecordPage ssr=SsrMode::Async />
+                    <Route path=path!("/request-pending") view=pages::connect::AwaitingSupportPage ssr=SsrMode::Async />
                     <Route path=path!("/identity-not-verified") view=pages::account::IdentityNotVerifiedPage />
                     <Route path=path!("/sign-in/problem/:reason") view=pages::sign_in::SignInProblemPage />
                     <Route path=path!("/signed-out/done") view=pages::sign_in::SignedOutPage />

@@ -1,6 +1,7 @@
 //! One module per page or family of pages.
 
 pub mod account;
+pub mod connect;
 pub mod feedback;
 pub mod info;
 pub mod problem;

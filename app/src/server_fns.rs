@@ -2,3 +2,4 @@
 
 pub mod load_account;
 pub mod load_feedback_form;
+pub mod load_journey;

@@ -49,6 +49,9 @@ pub struct SessionData {
     /// The `state` sent with the One Login logout request, checked on the signed-out page.
     #[serde(default)]
     pub logout_state: Option<String>,
+    /// The connect journey's answers so far, for the signed-in person.
+    #[serde(default)]
+    pub connect: Option<crate::domain::journey::ConnectAnswers>,
 }
 
 /// Which One Login round trip: sign in (`Cl.Cm`) or prove identity (`Cl.Cm.P2`).
@@ -163,6 +166,65 @@ impl SessionHandle {
         state.dirty = false;
         state.data = SessionData::default();
     }
+}
+
+/// A support request the teacher is waiting on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenTask {
+    pub reference: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the database says about a signed-in teacher.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TeacherFacts {
+    pub record: Option<crate::domain::records::TeachingRecord>,
+    pub open_task: Option<OpenTask>,
+}
+
+/// The database could not answer; the page shows "Sorry, there is a problem with the service".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataUnavailable;
+
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// How pages read the teacher's record and support task. The server implements it over its storage and provides
+/// it as context, so the app crate needs no database code.
+pub trait TeacherData: Send + Sync {
+    fn facts(&self, user_id: i64) -> BoxFuture<'_, Result<TeacherFacts, DataUnavailable>>;
+}
+
+/// Where `session`'s person stands in the journey, with the facts it was worked out from.
+pub async fn position(
+    session: &SessionHandle,
+    data: &dyn TeacherData,
+) -> Result<(crate::domain::journey::Position, Option<SignedInUser>, TeacherFacts), DataUnavailable> {
+    use crate::domain::journey::Position;
+    let Some(user) = session.user() else {
+        return Ok((Position::SignedOut, None, TeacherFacts::default()));
+    };
+    let facts = match &user.identity {
+        IdentityStatus::NotChecked => return Ok((Position::IdentityNotChecked, Some(user), TeacherFacts::default())),
+        IdentityStatus::NotVerified => {
+            // They may have asked for support with their identity; then they wait for it like anyone else.
+            let facts = data.facts(user.user_id).await?;
+            let position = if facts.open_task.is_some() {
+                Position::AwaitingSupport
+            } else {
+                Position::IdentityNotVerified
+            };
+            return Ok((position, Some(user), facts));
+        }
+        IdentityStatus::Verified(_) => data.facts(user.user_id).await?,
+    };
+    let position = if facts.record.is_some() {
+        Position::Connected
+    } else if facts.open_task.is_some() {
+        Position::AwaitingSupport
+    } else {
+        Position::Answering(session.lock().data.connect.clone().unwrap_or_default())
+    };
+    Ok((position, Some(user), facts))
 }
 
 /// Per-request context the middleware puts in the request's extensions.

@@ -38,7 +38,7 @@ mod wellknown;
 
 pub use admin::NextLoginError;
 pub use control::{CustomPerson, Misbehaviour, NextLogin, Outcome};
-pub use personas::{Persona, PreviousName, CUSTOM};
+pub use personas::{Persona, PreviousName, CUSTOM, SCANNED_RECORDS};
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};

@@ -2,11 +2,13 @@
 //! SQL (a portable subset with `$N` placeholders), written once in macros so the two cannot drift. The backend is
 //! chosen from the URL scheme at start-up, and the same contract tests run against both.
 
+pub mod connect;
 pub mod feedback;
 pub mod records;
 pub mod sessions;
 pub mod users;
 
+pub use connect::ConnectStore;
 pub use feedback::FeedbackStore;
 pub use records::RecordStore;
 pub use sessions::SessionStore;
@@ -59,7 +61,7 @@ pub enum Backend {
 /// Everything the service stores.
 #[async_trait]
 pub trait Store:
-    RecordStore + SessionStore + FeedbackStore + UserStore + Send + Sync + 'static
+    RecordStore + SessionStore + FeedbackStore + UserStore + ConnectStore + Send + Sync + 'static
 {
     fn backend(&self) -> Backend;
     /// A round trip to the database, for `/ready`.

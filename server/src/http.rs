@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod connect;
 pub mod cookies;
 pub mod error_pages;
 pub mod feedback;
@@ -40,6 +41,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/feedback", post(feedback::submit_feedback))
+        .route("/continue", get(connect::continue_journey))
+        .route("/connect/nino", post(connect::answer_nino))
+        .route("/connect/trn", post(connect::answer_trn))
+        .route("/connect/support", post(connect::request_support))
         .route("/sign-in", get(auth::sign_in))
         .route("/auth/identity", get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))
@@ -103,6 +108,9 @@ fn provide_page_context(state: &AppState) {
     provide_context(app::ssr::AssetUrls {
         css: state.assets.versioned_url("/assets/main.css"),
     });
+    provide_context::<std::sync::Arc<dyn app::ssr::TeacherData>>(std::sync::Arc::new(
+        connect::StoreTeacherData(state.store.clone()),
+    ));
     provide_context(app::ssr::OneLoginLinks {
         account_url: state.config.one_login.account_url.clone(),
     });

@@ -103,6 +103,8 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     });
     tracing::info!(%addr, "listening");
     println!("Teacher ID is running at {public_url} (listening on {addr})");
+    // The client address feeds the per-address rate limit of the connect journey.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

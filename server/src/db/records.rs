@@ -31,8 +31,8 @@ pub trait RecordStore {
 }
 
 #[derive(sqlx::FromRow)]
-struct PersonRow {
-    id: i64,
+pub(super) struct PersonRow {
+    pub(super) id: i64,
     trn: String,
     first_name: String,
     middle_name: Option<String>,
@@ -101,13 +101,13 @@ fn to_record(
     })
 }
 
-const PERSON_COLUMNS: &str =
+pub(super) const PERSON_COLUMNS: &str =
     "id, trn, first_name, middle_name, last_name, date_of_birth, nino, email, status";
 
 macro_rules! record_store {
     ($store:ty, $db:ty, $after_bulk_insert:expr) => {
         impl $store {
-            async fn load_full(&self, person: PersonRow) -> StoreResult<TeachingRecord> {
+            pub(super) async fn load_full(&self, person: PersonRow) -> StoreResult<TeachingRecord> {
                 let previous = sqlx::query_as(
                     "SELECT first_name, middle_name, last_name, valid_until FROM previous_names \
                      WHERE person_id = $1 ORDER BY id",

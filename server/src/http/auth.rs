@@ -14,8 +14,8 @@ use serde::Deserialize;
 /// How long a round trip to One Login may take before its callback is refused.
 const PENDING_AUTH_LIFETIME_SECONDS: i64 = 3600;
 
-/// Where a signed-in person goes: their account (the connect journey starts there).
-pub const SIGNED_IN_HOME: &str = "/account";
+/// Where a signed-in person goes: the connect journey decides (their record, the questions, or support).
+pub const SIGNED_IN_HOME: &str = "/continue";
 
 /// The reasons `/sign-in/problem/{reason}` explains.
 fn problem(reason: &str) -> Response {

@@ -38,7 +38,184 @@ contract!(
     users_are_keyed_by_our_id_and_keep_only_names_and_dates_of_birth,
     feedback_is_stored_newest_first,
     ping_answers_when_the_database_is_up,
+    candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email,
+    candidates_connected_to_someone_else_are_marked,
+    a_user_is_connected_once_with_a_history_event,
+    one_open_support_task_per_user_whatever_the_number_of_submits,
+    attempts_are_counted_per_key_and_window,
 );
+
+fn verified(first: &str, last: &str, dob: NaiveDate) -> app::domain::identity::VerifiedIdentity {
+    app::domain::identity::VerifiedIdentity {
+        names: vec![app::domain::identity::VerifiedName {
+            given_names: vec![first.into()],
+            family_name: last.into(),
+            valid_from: None,
+            valid_until: None,
+        }],
+        dates_of_birth: vec![dob],
+    }
+}
+
+fn candidate_trns(candidates: &[app::domain::matching::Candidate]) -> Vec<&str> {
+    candidates.iter().map(|c| c.record.trn.as_str()).collect()
+}
+
+async fn candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email(store: DynStore) {
+    use app::domain::matching::Evidence;
+    use app::domain::validation::{parse_nino, parse_trn};
+    let dob = NaiveDate::from_ymd_opt(1980, 1, 2).unwrap();
+    let mut by_name = record("2000001", "Rhys", "Ap-Gwilym", dob);
+    by_name.previous_names.push(PreviousName {
+        first_name: "Rhys".into(),
+        middle_name: None,
+        last_name: "Jones".into(),
+        valid_until: None,
+    });
+    let mut by_nino = record("2000002", "Someone", "Else", dob);
+    by_nino.nino = Some("AB123456C".into());
+    let by_trn = record("2000003", "Another", "Person", dob);
+    let mut by_email = record("2000004", "Email", "Match", dob);
+    by_email.email = Some("Rhys@Example.com".into());
+    let other_day = record("2000005", "Rhys", "Ap Gwilym", dob + Duration::days(1));
+    let unrelated = record("2000006", "Nobody", "Related", dob);
+    store
+        .insert_records(&[by_name, by_nino, by_trn, by_email, other_day, unrelated], Utc::now())
+        .await
+        .unwrap();
+
+    let identity = verified("Rhys", "ap gwilym", dob);
+    let evidence = Evidence::from_identity(&identity, None);
+    let found = store.find_candidates(&evidence, 1).await.unwrap();
+    assert_eq!(candidate_trns(&found), ["2000001"]);
+
+    // By a previous name, and with everything the teacher may type.
+    let evidence = Evidence::from_identity(&verified("Rhys", "JONES", dob), Some("rhys@example.com"))
+        .with_nino(parse_nino("AB 12 34 56 C").unwrap())
+        .with_trn(parse_trn("2000003").unwrap());
+    let found = store.find_candidates(&evidence, 1).await.unwrap();
+    assert_eq!(candidate_trns(&found), ["2000001", "2000002", "2000003", "2000004"]);
+    assert!(found.iter().all(|c| !c.connected_to_another_login));
+
+    // Hostile input is only ever a bound value.
+    let evidence = Evidence::from_identity(&verified("x", "' OR 1=1 --", dob), Some("' OR '1'='1"));
+    assert!(store.find_candidates(&evidence, 1).await.unwrap().is_empty());
+    // Without a date of birth nothing can match, so nothing is fetched.
+    let mut no_dob = verified("Rhys", "Ap-Gwilym", dob);
+    no_dob.dates_of_birth.clear();
+    let evidence = Evidence::from_identity(&no_dob, None);
+    assert!(store.find_candidates(&evidence, 1).await.unwrap().is_empty());
+}
+
+async fn candidates_connected_to_someone_else_are_marked(store: DynStore) {
+    use app::domain::matching::{Evidence, MatchedVia};
+    use server::db::connect::ConnectResult;
+    let dob = NaiveDate::from_ymd_opt(1970, 5, 6).unwrap();
+    store
+        .insert_records(&[record("3000001", "Ann", "Lee", dob)], Utc::now())
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let first = store.sign_in_user("sub-first", "a@example.com", now).await.unwrap();
+    let second = store.sign_in_user("sub-second", "b@example.com", now).await.unwrap();
+    assert_eq!(
+        store
+            .connect_user(first.id, "3000001", MatchedVia::Automatic, "a@example.com", now)
+            .await
+            .unwrap(),
+        ConnectResult::Connected
+    );
+    let evidence = Evidence::from_identity(&verified("Ann", "Lee", dob), None);
+    let for_first = store.find_candidates(&evidence, first.id).await.unwrap();
+    assert!(!for_first[0].connected_to_another_login);
+    let for_second = store.find_candidates(&evidence, second.id).await.unwrap();
+    assert!(for_second[0].connected_to_another_login);
+}
+
+async fn a_user_is_connected_once_with_a_history_event(store: DynStore) {
+    use app::domain::matching::MatchedVia;
+    use server::db::connect::ConnectResult;
+    let dob = NaiveDate::from_ymd_opt(1975, 7, 8).unwrap();
+    store
+        .insert_records(
+            &[record("4000001", "Ann", "Lee", dob), record("4000002", "Bea", "Lee", dob)],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let ann = store.sign_in_user("sub-ann", "ann@example.com", now).await.unwrap();
+    let bea = store.sign_in_user("sub-bea", "bea@example.com", now).await.unwrap();
+    assert_eq!(store.connected_record(ann.id).await.unwrap(), None);
+    assert_eq!(
+        store.connect_user(ann.id, "4000001", MatchedVia::Nino, "ann@example.com", now).await.unwrap(),
+        ConnectResult::Connected
+    );
+    // Connecting again to the same record changes nothing and adds no second event.
+    assert_eq!(
+        store.connect_user(ann.id, "4000001", MatchedVia::Nino, "ann@example.com", now).await.unwrap(),
+        ConnectResult::Connected
+    );
+    // The record is taken, and Ann cannot hold a second record.
+    assert_eq!(
+        store.connect_user(bea.id, "4000001", MatchedVia::Trn, "bea@example.com", now).await.unwrap(),
+        ConnectResult::RecordTaken
+    );
+    assert_eq!(
+        store.connect_user(ann.id, "4000002", MatchedVia::Trn, "ann@example.com", now).await.unwrap(),
+        ConnectResult::RecordTaken
+    );
+    assert_eq!(
+        store.connect_user(bea.id, "9999999", MatchedVia::Trn, "bea@example.com", now).await.unwrap(),
+        ConnectResult::UnknownRecord
+    );
+    assert_eq!(store.connected_record(ann.id).await.unwrap().map(|r| r.trn), Some("4000001".into()));
+    assert_eq!(store.connected_record(bea.id).await.unwrap(), None);
+
+    let history = store.record_history("4000001").await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].kind, "one_login_connected");
+    assert_eq!(history[0].actor, "teacher");
+    assert_eq!(history[0].details["how"], "nino");
+    assert_eq!(history[0].details["one_login_email"], "ann@example.com");
+    assert_eq!(history[0].details["user_id"], ann.id);
+    assert!(store.record_history("4000002").await.unwrap().is_empty());
+}
+
+async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: DynStore) {
+    use server::db::connect::{NewSupportTask, TaskKind};
+    let now = Utc::now();
+    let ann = store.sign_in_user("sub-task-ann", "ann@example.com", now).await.unwrap();
+    let bea = store.sign_in_user("sub-task-bea", "bea@example.com", now).await.unwrap();
+    assert_eq!(store.open_task_for_user(ann.id).await.unwrap(), None);
+    let task = |user_id| NewSupportTask {
+        user_id,
+        kind: TaskKind::RecordMatching,
+        requester_name: "Ann <b>Lee</b>",
+        requester_email: "ann@example.com",
+        details: serde_json::json!({"nino": null}),
+        flag: Some("possible duplicate"),
+    };
+    // Ann's repeat and Bea's first try both draw a reference already taken.
+    let mut references = ["TRS-000001", "TRS-000001", "TRS-000001", "TRS-000002"].into_iter();
+    let mut next = || references.next().unwrap_or("TRS-999999").to_string();
+    let first = store.raise_support_task(&task(ann.id), &mut next, now).await.unwrap();
+    assert_eq!(first.reference, "TRS-000001");
+    let again = store.raise_support_task(&task(ann.id), &mut next, now).await.unwrap();
+    assert_eq!(again, first, "a repeated submit gives the same task");
+    let other = store.raise_support_task(&task(bea.id), &mut next, now).await.unwrap();
+    assert_eq!(other.reference, "TRS-000002", "a reference clash is retried with a new reference");
+    assert_eq!(store.open_task_for_user(ann.id).await.unwrap(), Some(first));
+}
+
+async fn attempts_are_counted_per_key_and_window(store: DynStore) {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-29T10:15:00Z").unwrap().to_utc();
+    assert_eq!(store.count_attempt("key-a", 3600, at).await.unwrap(), 1);
+    assert_eq!(store.count_attempt("key-a", 3600, at + Duration::minutes(44)).await.unwrap(), 2);
+    assert_eq!(store.count_attempt("key-b", 3600, at).await.unwrap(), 1);
+    // 11:00 starts a new hour.
+    assert_eq!(store.count_attempt("key-a", 3600, at + Duration::minutes(45)).await.unwrap(), 1);
+}
 
 fn record(trn: &str, first: &str, last: &str, dob: NaiveDate) -> TeachingRecord {
     TeachingRecord {

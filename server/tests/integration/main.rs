@@ -5,6 +5,7 @@
 
 mod contract;
 mod http;
+mod journey;
 mod onelogin;
 mod recovery;
 mod support;

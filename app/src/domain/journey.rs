@@ -1,0 +1,387 @@
+//! The connect journey (DESIGN §4): what the teacher has answered so far, how the National Insurance number and
+//! TRN questions are validated, and which step a person may be on, so that deep links, the back button and
+//! refresh always land somewhere sensible.
+//!
+//! Pure: the server works out the [`Position`] from the session and the database, and these functions decide.
+
+use super::validation::{parse_nino, parse_trn, FieldError, Nino, NinoError, Trn, TrnError};
+use serde::{Deserialize, Serialize};
+
+/// The longest NINO or TRN input we look at; anything longer is refused as the wrong format without parsing.
+pub const MAX_IDENTIFIER_INPUT: usize = 50;
+
+/// National Insurance number and TRN attempts one signed-in person may make in [`USER_WINDOW_SECONDS`].
+pub const USER_ATTEMPTS: i64 = 10;
+pub const USER_WINDOW_SECONDS: i64 = 24 * 3600;
+/// Attempts from one client address (many people may share one, e.g. a school) in [`ADDRESS_WINDOW_SECONDS`].
+pub const ADDRESS_ATTEMPTS: i64 = 50;
+pub const ADDRESS_WINDOW_SECONDS: i64 = 3600;
+
+/// An answer to "Do you know your National Insurance number?" or "Do you know your TRN?".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer<T> {
+    No,
+    Yes(T),
+}
+
+impl<T> Answer<T> {
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Self::No => None,
+            Self::Yes(v) => Some(v),
+        }
+    }
+}
+
+/// What the teacher has told us in the journey, kept in the server-side session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectAnswers {
+    pub nino: Option<Answer<Nino>>,
+    pub trn: Option<Answer<Trn>>,
+    /// The support flag of the latest match (e.g. "possible duplicate"), for the support task only.
+    pub flag: Option<String>,
+    /// Set when a rate limit stopped the last attempt: when they may try again ("in an hour").
+    #[serde(default)]
+    pub try_again: Option<String>,
+}
+
+/// The two identifier questions, which share their shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Question {
+    Nino,
+    Trn,
+}
+
+impl Question {
+    /// The radios' name and the id of the first radio (what the error summary links to).
+    pub fn choice_field(self) -> &'static str {
+        match self {
+            Self::Nino => "has_nino",
+            Self::Trn => "has_trn",
+        }
+    }
+    /// The text input's name and id.
+    pub fn value_field(self) -> &'static str {
+        match self {
+            Self::Nino => "nino",
+            Self::Trn => "trn",
+        }
+    }
+    fn choice_message(self) -> &'static str {
+        match self {
+            Self::Nino => "Select yes if you know your National Insurance number",
+            Self::Trn => "Select yes if you know your teacher reference number (TRN)",
+        }
+    }
+    fn empty_message(self) -> &'static str {
+        match self {
+            Self::Nino => "Enter your National Insurance number",
+            Self::Trn => "Enter your teacher reference number (TRN)",
+        }
+    }
+    fn format_message(self) -> &'static str {
+        match self {
+            Self::Nino => "Enter a National Insurance number in the correct format, like QQ 12 34 56 C",
+            Self::Trn => "Enter a TRN in the correct format, like 1234567",
+        }
+    }
+}
+
+/// The form as posted: `choice` is "yes", "no" or anything else; `value` is only read when the answer is yes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentifierInput {
+    #[serde(default)]
+    pub choice: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+fn parse_answer<T, E>(
+    question: Question,
+    input: &IdentifierInput,
+    parse: impl Fn(&str) -> Result<T, E>,
+    is_empty: impl Fn(&E) -> bool,
+) -> Result<Answer<T>, FieldError> {
+    match input.choice.as_str() {
+        "no" => Ok(Answer::No),
+        "yes" => {
+            let value_error = |message: &str| FieldError::new(question.value_field(), message);
+            if input.value.chars().count() > MAX_IDENTIFIER_INPUT {
+                return Err(value_error(question.format_message()));
+            }
+            parse(&input.value).map(Answer::Yes).map_err(|e| {
+                value_error(if is_empty(&e) {
+                    question.empty_message()
+                } else {
+                    question.format_message()
+                })
+            })
+        }
+        _ => Err(FieldError::new(
+            question.choice_field(),
+            question.choice_message(),
+        )),
+    }
+}
+
+/// "Do you know your National Insurance number?" with GOV.UK wording for each error.
+pub fn parse_nino_answer(input: &IdentifierInput) -> Result<Answer<Nino>, FieldError> {
+    parse_answer(Question::Nino, input, parse_nino, |e| {
+        *e == NinoError::Empty
+    })
+}
+
+/// "Do you know your TRN?" with GOV.UK wording for each error.
+pub fn parse_trn_answer(input: &IdentifierInput) -> Result<Answer<Trn>, FieldError> {
+    parse_answer(Question::Trn, input, parse_trn, |e| *e == TrnError::Empty)
+}
+
+/// Where a person stands, as the server sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Position {
+    SignedOut,
+    /// Signed in; identity not yet checked.
+    IdentityNotChecked,
+    /// One Login could not prove their identity.
+    IdentityNotVerified,
+    /// Connected to a teaching record: done.
+    Connected,
+    /// A support request is open: they wait for support.
+    AwaitingSupport,
+    /// Verified and not connected: answering questions.
+    Answering(ConnectAnswers),
+}
+
+/// The journey's pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// "We need more information" interruption.
+    NeedMoreInformation,
+    Nino,
+    Trn,
+    /// "We cannot find your teaching record" interruption.
+    NotFound,
+    CheckAnswers,
+    /// The confirmation panel after asking for support.
+    SupportRequested,
+    /// "Your GOV.UK One Login is connected" interruption.
+    Connected,
+    Record,
+    /// "We're still looking at your request".
+    AwaitingSupport,
+    /// Too many NINO or TRN attempts.
+    TooManyAttempts,
+}
+
+/// Where to send someone who asked for `step`, or `None` if they may see it.
+pub fn redirect_for(step: Step, position: &Position) -> Option<&'static str> {
+    use Step::*;
+    let allowed = match position {
+        Position::SignedOut => return Some("/sign-in"),
+        Position::IdentityNotChecked => return Some("/auth/identity"),
+        Position::IdentityNotVerified => return Some("/identity-not-verified"),
+        Position::Connected => return (!matches!(step, Connected | Record)).then_some("/record"),
+        Position::AwaitingSupport => {
+            return (!matches!(step, SupportRequested | AwaitingSupport))
+                .then_some("/request-pending")
+        }
+        Position::Answering(answers) => match step {
+            NeedMoreInformation | Nino => true,
+            TooManyAttempts => answers.try_again.is_some(),
+            Trn => answers.nino.is_some(),
+            NotFound | CheckAnswers => answers.nino.is_some() && answers.trn.is_some(),
+            SupportRequested | Connected | Record | AwaitingSupport => false,
+        },
+    };
+    if allowed {
+        return None;
+    }
+    let Position::Answering(answers) = position else {
+        unreachable!("returned above")
+    };
+    Some(if answers.nino.is_none() {
+        "/connect"
+    } else if answers.trn.is_none() {
+        "/connect/trn"
+    } else {
+        "/connect/check-answers"
+    })
+}
+
+/// A support request reference: `TRS-` and six digits, from a random number.
+pub fn support_reference(random: u32) -> String {
+    format!("TRS-{:06}", random % 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(choice: &str, value: &str) -> IdentifierInput {
+        IdentifierInput {
+            choice: choice.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn no_needs_no_value_and_ignores_whatever_was_typed() {
+        assert_eq!(parse_nino_answer(&input("no", "<script>")), Ok(Answer::No));
+        assert_eq!(parse_trn_answer(&input("no", "")), Ok(Answer::No));
+    }
+
+    #[test]
+    fn yes_with_a_valid_value_is_cleaned() {
+        let nino = parse_nino_answer(&input("yes", " ab-12 34 56c ")).unwrap();
+        assert_eq!(nino.value().map(Nino::as_str), Some("AB123456C"));
+        let trn = parse_trn_answer(&input("yes", "123 4567")).unwrap();
+        assert_eq!(trn.value().map(Trn::as_str), Some("1234567"));
+    }
+
+    #[test]
+    fn no_choice_or_a_forged_choice_asks_to_select() {
+        for choice in ["", "maybe", "YES", "<b>yes</b>", "yes' OR 1=1 --"] {
+            let e = parse_nino_answer(&input(choice, "AB123456C")).unwrap_err();
+            assert_eq!(e.field_id, "has_nino");
+            assert_eq!(
+                e.message,
+                "Select yes if you know your National Insurance number"
+            );
+            let e = parse_trn_answer(&input(choice, "1234567")).unwrap_err();
+            assert_eq!(e.field_id, "has_trn");
+        }
+    }
+
+    #[test]
+    fn yes_with_nothing_typed_asks_for_the_value() {
+        for blank in ["", "   ", "\t"] {
+            let e = parse_nino_answer(&input("yes", blank)).unwrap_err();
+            assert_eq!(
+                (e.field_id.as_str(), e.message.as_str()),
+                ("nino", "Enter your National Insurance number")
+            );
+            let e = parse_trn_answer(&input("yes", blank)).unwrap_err();
+            assert_eq!(
+                (e.field_id.as_str(), e.message.as_str()),
+                ("trn", "Enter your teacher reference number (TRN)")
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_too_long_and_hostile_values_are_the_wrong_format() {
+        let long = "1".repeat(MAX_IDENTIFIER_INPUT + 1);
+        for bad in [
+            "QQ12345",
+            "DA123456A",
+            "GB123456A",
+            "QQ123456E",
+            "<script>alert(1)</script>",
+            "'; DROP TABLE persons; --",
+            "QQ\u{0}123456C",
+            "ＱＱ１２３４５６Ｃ",
+            long.as_str(),
+        ] {
+            let e = parse_nino_answer(&input("yes", bad)).unwrap_err();
+            assert_eq!(e.field_id, "nino", "{bad:?}");
+            assert!(e.message.starts_with("Enter a National Insurance number in the correct format"));
+        }
+        for bad in ["123456", "12345678", "0000000", "123456a", "1234567'--", "١٢٣٤٥٦٧", long.as_str()] {
+            let e = parse_trn_answer(&input("yes", bad)).unwrap_err();
+            assert_eq!(
+                (e.field_id.as_str(), e.message.as_str()),
+                ("trn", "Enter a TRN in the correct format, like 1234567"),
+                "{bad:?}"
+            );
+        }
+    }
+
+    fn answering(nino: bool, trn: bool) -> Position {
+        Position::Answering(ConnectAnswers {
+            nino: nino.then_some(Answer::No),
+            trn: trn.then_some(Answer::No),
+            flag: None,
+            try_again: None,
+        })
+    }
+
+    #[test]
+    fn people_who_are_not_ready_for_the_journey_go_back_to_the_step_they_need() {
+        for step in [Step::Nino, Step::Record, Step::CheckAnswers] {
+            assert_eq!(redirect_for(step, &Position::SignedOut), Some("/sign-in"));
+            assert_eq!(
+                redirect_for(step, &Position::IdentityNotChecked),
+                Some("/auth/identity")
+            );
+            assert_eq!(
+                redirect_for(step, &Position::IdentityNotVerified),
+                Some("/identity-not-verified")
+            );
+        }
+    }
+
+    #[test]
+    fn a_connected_teacher_only_sees_their_record() {
+        assert_eq!(redirect_for(Step::Record, &Position::Connected), None);
+        assert_eq!(redirect_for(Step::Connected, &Position::Connected), None);
+        for step in [Step::NeedMoreInformation, Step::Nino, Step::Trn, Step::CheckAnswers, Step::AwaitingSupport] {
+            assert_eq!(redirect_for(step, &Position::Connected), Some("/record"));
+        }
+    }
+
+    #[test]
+    fn a_teacher_waiting_for_support_sees_the_waiting_page() {
+        assert_eq!(redirect_for(Step::AwaitingSupport, &Position::AwaitingSupport), None);
+        assert_eq!(redirect_for(Step::SupportRequested, &Position::AwaitingSupport), None);
+        for step in [Step::Nino, Step::Trn, Step::CheckAnswers, Step::Record, Step::Connected] {
+            assert_eq!(
+                redirect_for(step, &Position::AwaitingSupport),
+                Some("/request-pending")
+            );
+        }
+    }
+
+    #[test]
+    fn deep_links_into_the_questions_go_to_the_first_unanswered_question() {
+        assert_eq!(redirect_for(Step::Nino, &answering(false, false)), None);
+        assert_eq!(redirect_for(Step::Trn, &answering(false, false)), Some("/connect"));
+        assert_eq!(
+            redirect_for(Step::CheckAnswers, &answering(false, false)),
+            Some("/connect")
+        );
+        assert_eq!(redirect_for(Step::Trn, &answering(true, false)), None);
+        assert_eq!(
+            redirect_for(Step::NotFound, &answering(true, false)),
+            Some("/connect/trn")
+        );
+        assert_eq!(redirect_for(Step::CheckAnswers, &answering(true, true)), None);
+        // Going back to an earlier question is always allowed.
+        assert_eq!(redirect_for(Step::Nino, &answering(true, true)), None);
+        for step in [Step::Record, Step::Connected, Step::SupportRequested, Step::AwaitingSupport] {
+            assert_eq!(
+                redirect_for(step, &answering(true, true)),
+                Some("/connect/check-answers")
+            );
+        }
+    }
+
+    #[test]
+    fn the_too_many_attempts_page_is_only_for_people_who_were_stopped() {
+        assert_eq!(
+            redirect_for(Step::TooManyAttempts, &answering(false, false)),
+            Some("/connect")
+        );
+        let stopped = Position::Answering(ConnectAnswers {
+            try_again: Some("in an hour".into()),
+            ..ConnectAnswers::default()
+        });
+        assert_eq!(redirect_for(Step::TooManyAttempts, &stopped), None);
+    }
+
+    #[test]
+    fn references_are_trs_and_six_digits() {
+        assert_eq!(support_reference(7), "TRS-000007");
+        assert_eq!(support_reference(u32::MAX), "TRS-967295");
+        assert_eq!(support_reference(999_999), "TRS-999999");
+    }
+}

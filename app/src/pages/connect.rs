@@ -1,0 +1,434 @@
+//! The connect journey (DESIGN §4, seed 000): interruption pages, the National Insurance number and TRN questions,
+//! check answers, the support confirmation, the connected interruption, the record page and "we're still looking".
+//! Every form is a plain HTML form posting to a server handler, so the journey works without JavaScript.
+
+use crate::components::error_summary::{error_for, ErrorMessage, ErrorSummary};
+use crate::components::page_title::PageTitle;
+use crate::domain::journey::{Question, Step};
+use crate::server_fns::load_journey::{load_journey, JourneyView, RecordView};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// Loads the view for `step` (the server redirects anyone who should not be here) and renders it with `render`.
+#[component]
+fn Journey(step: Step, render: fn(JourneyView) -> AnyView) -> impl IntoView {
+    let view = Resource::new_blocking(move || (), move |_| load_journey(step));
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match view.await {
+                    Ok(Some(v)) => render(v),
+                    Ok(None) => ().into_any(),
+                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A GOV.UK start-style button that is a link to another page of the journey.
+#[component]
+fn ButtonLink(href: &'static str, text: &'static str) -> impl IntoView {
+    view! {
+        <a href=href rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">{text}</a>
+    }
+}
+
+#[component]
+fn BackLink(href: &'static str) -> impl IntoView {
+    view! { <a href=href rel="external" class="govuk-back-link">"Back"</a> }
+}
+
+/// A two-thirds column, the width of every page in the journey.
+#[component]
+fn Column(children: Children) -> impl IntoView {
+    view! {
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">{children()}</div>
+        </div>
+    }
+}
+
+#[component]
+pub fn NeedMoreInformationPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::NeedMoreInformation render=|_| view! {
+            <PageTitle text="You’ve signed in and verified your identity".to_string() />
+            <Column>
+                <h1 class="govuk-heading-l">"You’ve signed in and verified your identity"</h1>
+                <p class="govuk-body">"You can use your GOV.UK One Login to access other government services."</p>
+                <h2 class="govuk-heading-m">"We need more information to find your teaching record"</h2>
+                <p class="govuk-body">
+                    "We’ll ask for your National Insurance number and your teacher reference number (TRN), if you know them."
+                </p>
+                <ButtonLink href="/connect/nino" text="Continue" />
+            </Column>
+        }.into_any() />
+    }
+}
+
+/// What differs between the National Insurance number and TRN questions.
+struct QuestionText {
+    question: Question,
+    action: &'static str,
+    back: &'static str,
+    heading: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    input_class: &'static str,
+}
+
+/// "Do you know your …?": yes reveals the input, no moves on. The same markup as the Design System's radios with
+/// a conditional reveal; without JavaScript the input is simply always shown.
+fn identifier_question(view: JourneyView, text: QuestionText, details: Option<AnyView>) -> AnyView {
+    let change = use_query_map().with_untracked(|q| q.get("change").is_some_and(|c| c == "1"));
+    let choice_field = text.question.choice_field();
+    let value_field = text.question.value_field();
+    let choice = view.values.get(choice_field).cloned().unwrap_or_default();
+    let value = view.values.get(value_field).cloned().unwrap_or_default();
+    let choice_error = error_for(&view.errors, choice_field);
+    let value_error = error_for(&view.errors, value_field);
+    let has_errors = !view.errors.is_empty();
+    let group_class = if choice_error.is_some() {
+        "govuk-form-group govuk-form-group--error"
+    } else {
+        "govuk-form-group"
+    };
+    let value_group_class = if value_error.is_some() {
+        "govuk-form-group govuk-form-group--error"
+    } else {
+        "govuk-form-group"
+    };
+    let input_class = if value_error.is_some() {
+        format!("govuk-input {} govuk-input--error", text.input_class)
+    } else {
+        format!("govuk-input {}", text.input_class)
+    };
+    let reveal_id = format!("conditional-{choice_field}");
+    let reveal_class = if choice == "yes" {
+        "govuk-radios__conditional"
+    } else {
+        "govuk-radios__conditional govuk-radios__conditional--hidden"
+    };
+    let hint_id = format!("{value_field}-hint");
+    let error_id = format!("{value_field}-error");
+    let described_by = if value_error.is_some() {
+        format!("{hint_id} {error_id}")
+    } else {
+        hint_id.clone()
+    };
+    let choice_error_id = format!("{choice_field}-error");
+    let fieldset_described_by = choice_error.as_ref().map(|_| choice_error_id.clone());
+    let no_id = format!("{choice_field}-2");
+    view! {
+        <PageTitle text=text.heading.to_string() has_errors />
+        <BackLink href=text.back />
+        <Column>
+            <ErrorSummary errors=view.errors.clone() />
+            <form method="post" action=text.action novalidate>
+                <input type="hidden" name="csrf_token" value=view.csrf_token />
+                {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
+                <div class=group_class>
+                    <fieldset class="govuk-fieldset" aria-describedby=fieldset_described_by>
+                        <legend class="govuk-fieldset__legend govuk-fieldset__legend--l">
+                            <h1 class="govuk-fieldset__heading">{text.heading}</h1>
+                        </legend>
+                        <ErrorMessage id=choice_error_id message=choice_error />
+                        <div class="govuk-radios" data-module="govuk-radios">
+                            <div class="govuk-radios__item">
+                                <input class="govuk-radios__input" id=choice_field name=choice_field type="radio" value="yes"
+                                    checked=choice == "yes" aria-controls=reveal_id.clone() />
+                                <label class="govuk-label govuk-radios__label" for=choice_field>"Yes"</label>
+                            </div>
+                            <div class=reveal_class id=reveal_id>
+                                <div class=value_group_class>
+                                    <label class="govuk-label" for=value_field>{text.label}</label>
+                                    <div id=hint_id class="govuk-hint">{text.hint}</div>
+                                    <ErrorMessage id=error_id message=value_error />
+                                    <input class=input_class id=value_field name=value_field type="text" value=value
+                                        spellcheck="false" autocomplete="off" aria-describedby=described_by />
+                                </div>
+                            </div>
+                            <div class="govuk-radios__item">
+                                <input class="govuk-radios__input" id=no_id.clone() name=choice_field type="radio" value="no"
+                                    checked=choice == "no" />
+                                <label class="govuk-label govuk-radios__label" for=no_id>"No"</label>
+                            </div>
+                        </div>
+                    </fieldset>
+                </div>
+                {details}
+                <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                    "Continue"
+                </button>
+            </form>
+        </Column>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn NinoPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::Nino render=|view| identifier_question(view, QuestionText {
+            question: Question::Nino,
+            action: "/connect/nino",
+            back: "/connect",
+            heading: "Do you know your National Insurance number?",
+            label: "National Insurance number",
+            hint: "It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’.",
+            input_class: "govuk-input--width-10",
+        }, None) />
+    }
+}
+
+#[component]
+pub fn TrnPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::Trn render=|view| identifier_question(view, QuestionText {
+            question: Question::Trn,
+            action: "/connect/trn",
+            back: "/connect/nino",
+            heading: "Do you know your teacher reference number (TRN)?",
+            label: "Teacher reference number (TRN)",
+            hint: "Your TRN is 7 digits long, for example, 1234567.",
+            input_class: "govuk-input--width-10",
+        }, Some(view! {
+            <details class="govuk-details">
+                <summary class="govuk-details__summary">
+                    <span class="govuk-details__summary-text">"What is a TRN and how do I find it?"</span>
+                </summary>
+                <div class="govuk-details__text">
+                    <p class="govuk-body">
+                        "A TRN is a 7-digit number that identifies you on the teaching record. You get one when you start teacher training, and some teachers have one for other reasons."
+                    </p>
+                    <p class="govuk-body">
+                        "It may be on your payslip, your teachers’ pension documents, or letters and emails about your teacher training or qualified teacher status (QTS)."
+                    </p>
+                    <p class="govuk-body">
+                        "If you have lost your TRN, you can "
+                        <a class="govuk-link" href="https://www.gov.uk/guidance/teacher-reference-number-trn">"find a lost TRN"</a>
+                        ". If you do not know it, select ‘No’ and we’ll still try to find your record."
+                    </p>
+                </div>
+            </details>
+        }.into_any())) />
+    }
+}
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::NotFound render=|_| view! {
+            <PageTitle text="We cannot find your teaching record".to_string() />
+            <Column>
+                <h1 class="govuk-heading-l">"We cannot find your teaching record"</h1>
+                <p class="govuk-body">
+                    "We could not find a teaching record that matches your details. This can happen if your name or other details have changed."
+                </p>
+                <p class="govuk-body">
+                    "You can get support from our team. They’ll look for your record and email you when they have found it, or if they need more information."
+                </p>
+                <ButtonLink href="/connect/check-answers" text="Continue" />
+            </Column>
+        }.into_any() />
+    }
+}
+
+#[component]
+pub fn CheckAnswersPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::CheckAnswers render=|view| {
+            let row = |key: &'static str, value: String, href: &'static str, hidden: &'static str| view! {
+                <div class="govuk-summary-list__row">
+                    <dt class="govuk-summary-list__key">{key}</dt>
+                    <dd class="govuk-summary-list__value">{value}</dd>
+                    <dd class="govuk-summary-list__actions">
+                        <a class="govuk-link" href=href rel="external">
+                            "Change"<span class="govuk-visually-hidden">{hidden}</span>
+                        </a>
+                    </dd>
+                </div>
+            };
+            view! {
+                <PageTitle text="Check your answers before asking for support".to_string() />
+                <BackLink href="/connect/not-found" />
+                <Column>
+                    <h1 class="govuk-heading-l">"Check your answers before asking for support"</h1>
+                    <dl class="govuk-summary-list govuk-!-margin-bottom-9">
+                        {row("National Insurance number", view.nino_answer.unwrap_or_default(), "/connect/nino?change=1", " National Insurance number")}
+                        {row("Teacher reference number (TRN)", view.trn_answer.unwrap_or_default(), "/connect/trn?change=1", " teacher reference number")}
+                    </dl>
+                    <h2 class="govuk-heading-m">"Now ask for support"</h2>
+                    <p class="govuk-body">
+                        "We’ll send your answers and the details GOV.UK One Login verified to our support team. They’ll email you at "
+                        <strong>{view.email}</strong>"."
+                    </p>
+                    <form method="post" action="/connect/support" novalidate>
+                        <input type="hidden" name="csrf_token" value=view.csrf_token />
+                        <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                            "Get support"
+                        </button>
+                    </form>
+                </Column>
+            }.into_any()
+        } />
+    }
+}
+
+#[component]
+pub fn SupportRequestedPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::SupportRequested render=|view| view! {
+            <PageTitle text="You’ve asked for support".to_string() />
+            <Column>
+                <div class="govuk-panel govuk-panel--confirmation">
+                    <h1 class="govuk-panel__title">"You’ve asked for support"</h1>
+                    <div class="govuk-panel__body">"Your reference number"<br /><strong>{view.reference}</strong></div>
+                </div>
+                <p class="govuk-body">"We’ve sent your request to our support team."</p>
+                <h2 class="govuk-heading-m">"What happens next"</h2>
+                <p class="govuk-body">"We’ll email you at "<strong>{view.email}</strong>" within 5 working days to tell you either:"</p>
+                <ul class="govuk-list govuk-list--bullet">
+                    <li>"that you can now sign in and see your teaching record"</li>
+                    <li>"that we need more information from you"</li>
+                </ul>
+                <p class="govuk-body">"You do not need to do anything else until then."</p>
+            </Column>
+        }.into_any() />
+    }
+}
+
+#[component]
+pub fn AwaitingSupportPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::AwaitingSupport render=|view| view! {
+            <PageTitle text="We’re still looking at your request".to_string() />
+            <Column>
+                <h1 class="govuk-heading-l">"We’re still looking at your request"</h1>
+                <p class="govuk-body">
+                    "You asked for support on "{view.requested_on}". Your reference number is "<strong>{view.reference}</strong>"."
+                </p>
+                <p class="govuk-body">
+                    "We’ll email you at "<strong>{view.email}</strong>" when we’ve finished, or if we need more information."
+                </p>
+                <p class="govuk-body">
+                    "If it has been more than 5 working days, email "
+                    <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">"teacher.id@education.gov.uk"</a>
+                    " with your reference number."
+                </p>
+            </Column>
+        }.into_any() />
+    }
+}
+
+#[component]
+pub fn TooManyAttemptsPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::TooManyAttempts render=|view| view! {
+            <PageTitle text="You’ve tried too many times".to_string() />
+            <Column>
+                <h1 class="govuk-heading-l">"You’ve tried too many times"</h1>
+                <p class="govuk-body">
+                    "To protect teaching records, we limit how many National Insurance numbers and TRNs can be tried. You can try again "
+                    {view.try_again}"."
+                </p>
+                <p class="govuk-body">"Or you can ask our support team to find your record now."</p>
+                <form method="post" action="/connect/support" novalidate>
+                    <input type="hidden" name="csrf_token" value=view.csrf_token />
+                    <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button" data-prevent-double-click="true">
+                        "Get support"
+                    </button>
+                </form>
+            </Column>
+        }.into_any() />
+    }
+}
+
+#[component]
+pub fn ConnectedPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::Connected render=|_| view! {
+            <PageTitle text="Your GOV.UK One Login is connected to your teaching record".to_string() />
+            <Column>
+                <h1 class="govuk-heading-l">"Your GOV.UK One Login is connected to your teaching record"</h1>
+                <p class="govuk-body">"You will not need to do this again. Next time, sign in with GOV.UK One Login and you’ll go straight to your record."</p>
+                <ButtonLink href="/record" text="Continue" />
+            </Column>
+        }.into_any() />
+    }
+}
+
+#[component]
+pub fn RecordPage() -> impl IntoView {
+    view! {
+        <Journey step=Step::Record render=|view| match view.record {
+            Some(record) => view! { <Record record /> }.into_any(),
+            None => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
+        } />
+    }
+}
+
+#[component]
+fn Record(record: RecordView) -> impl IntoView {
+    let RecordView { name, date_of_birth, trn, cards } = record;
+    let cards = cards
+        .into_iter()
+        .map(|card| {
+            let body = if card.items.is_empty() {
+                view! { <p class="govuk-body">{card.empty}</p> }.into_any()
+            } else {
+                view! {
+                    <dl class="govuk-summary-list">
+                        {card.items.into_iter().map(|q| view! {
+                            <div class="govuk-summary-list__row">
+                                <dt class="govuk-summary-list__key">{q.name}</dt>
+                                <dd class="govuk-summary-list__value">
+                                    {q.status}
+                                    {q.awarded_on.map(|d| view! { <br /><span class="govuk-hint govuk-!-margin-bottom-0">{d}</span> })}
+                                </dd>
+                            </div>
+                        }).collect_view()}
+                    </dl>
+                }
+                .into_any()
+            };
+            view! {
+                <div class="govuk-summary-card">
+                    <div class="govuk-summary-card__title-wrapper">
+                        <h2 class="govuk-summary-card__title">{card.title}</h2>
+                    </div>
+                    <div class="govuk-summary-card__content">{body}</div>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <PageTitle text="Your teaching record".to_string() />
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <span class="govuk-caption-l">{name.clone()}</span>
+                <h1 class="govuk-heading-l">"Your teaching record"</h1>
+                <dl class="govuk-summary-list">
+                    <div class="govuk-summary-list__row">
+                        <dt class="govuk-summary-list__key">"Name"</dt>
+                        <dd class="govuk-summary-list__value">{name}</dd>
+                    </div>
+                    <div class="govuk-summary-list__row">
+                        <dt class="govuk-summary-list__key">"Date of birth"</dt>
+                        <dd class="govuk-summary-list__value">{date_of_birth}</dd>
+                    </div>
+                    <div class="govuk-summary-list__row">
+                        <dt class="govuk-summary-list__key">"Teacher reference number (TRN)"</dt>
+                        <dd class="govuk-summary-list__value">{trn}</dd>
+                    </div>
+                </dl>
+                {cards}
+                <p class="govuk-body govuk-!-display-none-print">
+                    "If something on your record is wrong, email "
+                    <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">"teacher.id@education.gov.uk"</a>"."
+                </p>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,158 @@
+//! What each page of the connect journey shows, after checking the person may be on that page: anyone else is
+//! redirected to the step they need (deep links, stale tabs, the back button after connecting).
+
+use crate::domain::journey::Step;
+use crate::domain::FieldError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One qualification line on the record page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualificationView {
+    pub name: String,
+    pub status: String,
+    pub awarded_on: Option<String>,
+}
+
+/// A summary card on the record page: a kind of qualification and what the record holds of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualificationCard {
+    pub title: String,
+    /// Shown when the record holds none of this kind.
+    pub empty: String,
+    pub items: Vec<QualificationView>,
+}
+
+/// The teacher's own record, as the record page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordView {
+    pub name: String,
+    pub date_of_birth: String,
+    pub trn: String,
+    pub cards: Vec<QualificationCard>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyView {
+    pub csrf_token: String,
+    /// What the last failed submission typed, or the answer already given.
+    pub values: BTreeMap<String, String>,
+    pub errors: Vec<FieldError>,
+    /// The answers as check answers shows them.
+    pub nino_answer: Option<String>,
+    pub trn_answer: Option<String>,
+    pub reference: Option<String>,
+    pub requested_on: Option<String>,
+    pub email: String,
+    pub record: Option<RecordView>,
+    /// "in 24 hours" or "in an hour": when a rate-limited person may try again.
+    pub try_again: Option<String>,
+}
+
+/// The page for `step`, or `None` with a redirect to where the person should be.
+#[server(input = GetUrl)]
+pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnError> {
+    use crate::domain::journey::{redirect_for, Answer, Position};
+    let ctx =
+        crate::ssr::request_context().ok_or_else(|| ServerFnError::new("no request context"))?;
+    let data = use_context::<std::sync::Arc<dyn crate::ssr::TeacherData>>()
+        .ok_or_else(|| ServerFnError::new("no teacher data"))?;
+    let (position, user, facts) = crate::ssr::position(&ctx.session, data.as_ref())
+        .await
+        .map_err(|_| ServerFnError::new("database unavailable"))?;
+    if let Some(to) = redirect_for(step, &position) {
+        leptos_axum::redirect(to);
+        return Ok(None);
+    }
+    let answers = match &position {
+        Position::Answering(answers) => answers.clone(),
+        _ => Default::default(),
+    };
+    let form = match step {
+        Step::Nino => "connect-nino",
+        Step::Trn => "connect-trn",
+        _ => "",
+    };
+    let (mut values, errors) = match ctx.session.take_flash(form) {
+        Some(flash) => (flash.values, flash.errors),
+        None => (BTreeMap::new(), Vec::new()),
+    };
+    // The answer already given, so the back button and change links show it.
+    if values.is_empty() {
+        let mut prefill = |field: &str, choice: &str, value: Option<&str>| {
+            values.insert(field.to_string(), choice.to_string());
+            if let Some(v) = value {
+                values.insert(field.trim_start_matches("has_").to_string(), v.to_string());
+            }
+        };
+        match (step, &answers.nino, &answers.trn) {
+            (Step::Nino, Some(Answer::No), _) => prefill("has_nino", "no", None),
+            (Step::Nino, Some(Answer::Yes(n)), _) => prefill("has_nino", "yes", Some(n.as_str())),
+            (Step::Trn, _, Some(Answer::No)) => prefill("has_trn", "no", None),
+            (Step::Trn, _, Some(Answer::Yes(t))) => prefill("has_trn", "yes", Some(t.as_str())),
+            _ => {}
+        }
+    }
+    let answer_text = |answer: Option<Option<&str>>| {
+        answer.map(|v| v.map_or_else(|| "No".to_string(), str::to_string))
+    };
+    Ok(Some(JourneyView {
+        csrf_token: ctx.csrf_token,
+        values,
+        errors,
+        nino_answer: answer_text(answers.nino.as_ref().map(|a| a.value().map(|n| n.as_str()))),
+        trn_answer: answer_text(answers.trn.as_ref().map(|a| a.value().map(|t| t.as_str()))),
+        reference: facts.open_task.as_ref().map(|t| t.reference.clone()),
+        requested_on: facts
+            .open_task
+            .as_ref()
+            .map(|t| t.requested_at.format("%-d %B %Y").to_string()),
+        email: user.map(|u| u.email).unwrap_or_default(),
+        record: facts.record.as_ref().map(record_view),
+        try_again: answers.try_again.clone(),
+    }))
+}
+
+#[cfg(feature = "ssr")]
+fn record_view(record: &crate::domain::records::TeachingRecord) -> RecordView {
+    use crate::domain::records::QualificationKind as Kind;
+    let date = |d: chrono::NaiveDate| d.format("%-d %B %Y").to_string();
+    let card = |kind: Kind, title: &str, empty: &str| QualificationCard {
+        title: title.into(),
+        empty: empty.into(),
+        items: record
+            .qualifications
+            .iter()
+            .filter(|q| q.kind == kind)
+            .map(|q| QualificationView {
+                name: q.name.clone(),
+                status: q.status.clone(),
+                awarded_on: q.awarded_on.map(date),
+            })
+            .collect(),
+    };
+    let name = [
+        Some(record.first_name.as_str()),
+        record.middle_name.as_deref(),
+        Some(record.last_name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    RecordView {
+        name,
+        date_of_birth: date(record.date_of_birth),
+        trn: record.trn.clone(),
+        cards: vec![
+            card(Kind::Qts, "Qualified teacher status (QTS)", "You do not have qualified teacher status."),
+            card(Kind::Induction, "Induction", "We do not hold an induction record for you."),
+            card(Kind::Itt, "Initial teacher training", "We do not hold a record of initial teacher training for you."),
+            card(Kind::Eyts, "Early years teacher status (EYTS)", "You do not have early years teacher status."),
+            card(Kind::Npq, "National professional qualifications (NPQs)", "You do not have any national professional qualifications."),
+            card(Kind::Mandatory, "Mandatory qualifications", "You do not have any mandatory qualifications for teaching pupils with sensory impairments."),
+        ],
+    }
+}

@@ -1,0 +1,24 @@
+-- The connect journey: which user is connected to which teaching record (one each way), support tasks that belong
+-- to a user (at most one open at a time), and attempt counters for rate limits.
+
+CREATE TABLE connections (
+    user_id BIGINT PRIMARY KEY REFERENCES users (id),
+    person_id BIGINT NOT NULL UNIQUE REFERENCES persons (id),
+    matched_via TEXT NOT NULL CHECK (matched_via IN ('automatic', 'nino', 'trn', 'support')),
+    connected_at TIMESTAMPTZ NOT NULL
+);
+
+ALTER TABLE support_tasks ADD COLUMN user_id BIGINT REFERENCES users (id);
+ALTER TABLE support_tasks ADD COLUMN flag TEXT;
+CREATE UNIQUE INDEX support_tasks_one_open_per_user ON support_tasks (user_id)
+    WHERE user_id IS NOT NULL AND status IN ('open', 'in_progress');
+
+
+-- Fixed windows: `window_start` is Unix seconds rounded down to the window. `key_hash` is a SHA-256, so no
+-- client address is stored.
+CREATE TABLE rate_limits (
+    key_hash TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits BIGINT NOT NULL,
+    PRIMARY KEY (key_hash, window_start)
+);

@@ -1,0 +1,358 @@
+//! The connect journey's storage: the candidate search for the matching policy, connecting a user to a record (with
+//! its change-history event, in one transaction), support tasks raised by teachers, and rate-limit counters.
+
+use super::records::{PersonRow, PERSON_COLUMNS};
+use super::{PgStore, SqliteStore, StoreError, StoreResult};
+use app::domain::matching::{Candidate, Evidence, MatchedVia};
+use app::domain::names::name_key;
+use app::domain::records::TeachingRecord;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+/// The kinds of support task (DESIGN §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    IdentityVerification,
+    RecordMatching,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IdentityVerification => "identity_verification",
+            Self::RecordMatching => "record_matching",
+        }
+    }
+}
+
+/// A support task a teacher raised, as the teacher sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeacherTask {
+    pub reference: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a teacher's support request holds.
+#[derive(Clone, Debug)]
+pub struct NewSupportTask<'a> {
+    pub user_id: i64,
+    pub kind: TaskKind,
+    pub requester_name: &'a str,
+    pub requester_email: &'a str,
+    /// JSON: what the teacher told us and what One Login verified.
+    pub details: serde_json::Value,
+    /// Why matching could not connect, for support staff (e.g. "possible duplicate").
+    pub flag: Option<&'a str>,
+}
+
+/// One entry in a record's change history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordEvent {
+    pub kind: String,
+    pub actor: String,
+    pub details: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordEventRow {
+    kind: String,
+    actor: String,
+    details: String,
+    occurred_at: DateTime<Utc>,
+}
+
+/// The result of [`ConnectStore::connect_user`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectResult {
+    /// The user is now connected to the record (or already was).
+    Connected,
+    /// The record is connected to another user, or this user to another record; nothing changed.
+    RecordTaken,
+    /// The TRN is not a record we hold; nothing changed.
+    UnknownRecord,
+}
+
+fn via_str(via: MatchedVia) -> &'static str {
+    match via {
+        MatchedVia::Automatic => "automatic",
+        MatchedVia::Nino => "nino",
+        MatchedVia::Trn => "trn",
+    }
+}
+
+#[async_trait]
+pub trait ConnectStore {
+    /// Every record that could be a definite match for `evidence` (DESIGN §5): born on a verified date of birth and
+    /// sharing a last name (current or previous), the NINO, the TRN or the email. Deactivated records are included;
+    /// the policy decides. `user_id` is the person asking, so records connected to *them* are not "another login".
+    async fn find_candidates(
+        &self,
+        evidence: &Evidence,
+        user_id: i64,
+    ) -> StoreResult<Vec<Candidate>>;
+    /// Connects the user to the record with this TRN and adds a change-history event, in one transaction.
+    async fn connect_user(
+        &self,
+        user_id: i64,
+        trn: &str,
+        via: MatchedVia,
+        one_login_email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConnectResult>;
+    /// The change history of the record with this TRN, oldest first.
+    async fn record_history(&self, trn: &str) -> StoreResult<Vec<RecordEvent>>;
+    /// The record the user is connected to.
+    async fn connected_record(&self, user_id: i64) -> StoreResult<Option<TeachingRecord>>;
+    /// The user's open (or in-progress) support task.
+    async fn open_task_for_user(&self, user_id: i64) -> StoreResult<Option<TeacherTask>>;
+    /// Raises a support task, unless the user already has an open one, which is returned instead: a repeated
+    /// submit or a double click gives one task and one reference. `reference` makes a new reference each call.
+    async fn raise_support_task(
+        &self,
+        task: &NewSupportTask<'_>,
+        reference: &mut (dyn FnMut() -> String + Send),
+        now: DateTime<Utc>,
+    ) -> StoreResult<TeacherTask>;
+    /// Counts one attempt against `key_hash` in the fixed window containing `now`; returns the attempts so far.
+    async fn count_attempt(
+        &self,
+        key_hash: &str,
+        window_seconds: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+}
+
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    reference: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<TaskRow> for TeacherTask {
+    fn from(row: TaskRow) -> Self {
+        Self {
+            reference: row.reference,
+            created_at: row.created_at,
+        }
+    }
+}
+
+const OPEN_TASK: &str = "SELECT reference, created_at FROM support_tasks \
+     WHERE user_id = $1 AND status IN ('open', 'in_progress')";
+
+macro_rules! connect_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait]
+        impl ConnectStore for $store {
+            async fn find_candidates(&self, evidence: &Evidence, user_id: i64) -> StoreResult<Vec<Candidate>> {
+                if evidence.dates_of_birth.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut last_names: Vec<String> =
+                    evidence.names.iter().map(|n| name_key(&n.family_name)).filter(|k| !k.is_empty()).collect();
+                last_names.sort();
+                last_names.dedup();
+                // A key no record has, so `IN ()` is never empty.
+                if last_names.is_empty() {
+                    last_names.push(String::new());
+                }
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT {PERSON_COLUMNS}, \
+                     (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
+                     FROM persons WHERE date_of_birth IN ("
+                ));
+                let mut dates = q.separated(", ");
+                for date in &evidence.dates_of_birth {
+                    dates.push_bind(*date);
+                }
+                q.push(") AND (last_name_key IN (");
+                let mut keys = q.separated(", ");
+                for key in &last_names {
+                    keys.push_bind(key.clone());
+                }
+                q.push(") OR EXISTS (SELECT 1 FROM previous_names pn WHERE pn.person_id = persons.id AND pn.last_name_key IN (");
+                let mut keys = q.separated(", ");
+                for key in &last_names {
+                    keys.push_bind(key.clone());
+                }
+                q.push("))");
+                if let Some(nino) = &evidence.nino {
+                    q.push(" OR nino = ").push_bind(nino.as_str().to_string());
+                }
+                if let Some(trn) = &evidence.trn {
+                    q.push(" OR trn = ").push_bind(trn.as_str().to_string());
+                }
+                if let Some(email) = &evidence.email {
+                    q.push(" OR email_key = ").push_bind(email.to_lowercase());
+                }
+                q.push(") ORDER BY trn LIMIT 200");
+                let rows: Vec<CandidateRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                let mut candidates = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let connected_to_another_login =
+                        row.connected_user_id.is_some_and(|id| id != user_id);
+                    candidates.push(Candidate {
+                        record: self.load_full(row.person).await?,
+                        connected_to_another_login,
+                    });
+                }
+                Ok(candidates)
+            }
+
+            async fn connect_user(
+                &self,
+                user_id: i64,
+                trn: &str,
+                via: MatchedVia,
+                one_login_email: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<ConnectResult> {
+                let mut tx = self.pool.begin().await?;
+                let person_id: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
+                    .bind(trn)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(person_id) = person_id else {
+                    return Ok(ConnectResult::UnknownRecord);
+                };
+                let inserted = sqlx::query(
+                    "INSERT INTO connections (user_id, person_id, matched_via, connected_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(user_id)
+                .bind(person_id)
+                .bind(via_str(via))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    let existing: Option<i64> =
+                        sqlx::query_scalar("SELECT person_id FROM connections WHERE user_id = $1")
+                            .bind(user_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    return Ok(if existing == Some(person_id) {
+                        ConnectResult::Connected
+                    } else {
+                        ConnectResult::RecordTaken
+                    });
+                }
+                let details = serde_json::json!({
+                    "how": via_str(via),
+                    "user_id": user_id,
+                    "one_login_email": one_login_email,
+                });
+                sqlx::query(
+                    "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) \
+                     VALUES ($1, 'one_login_connected', 'teacher', $2, $3)",
+                )
+                .bind(person_id)
+                .bind(details.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(ConnectResult::Connected)
+            }
+
+            async fn record_history(&self, trn: &str) -> StoreResult<Vec<RecordEvent>> {
+                let rows: Vec<RecordEventRow> = sqlx::query_as(
+                    "SELECT e.kind, e.actor, e.details, e.occurred_at FROM record_events e \
+                     JOIN persons p ON p.id = e.person_id WHERE p.trn = $1 ORDER BY e.occurred_at, e.id",
+                )
+                .bind(trn)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok(RecordEvent {
+                            details: serde_json::from_str(&r.details)
+                                .map_err(|e| StoreError::Corrupt(format!("event details: {e}")))?,
+                            kind: r.kind,
+                            actor: r.actor,
+                            occurred_at: r.occurred_at,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn connected_record(&self, user_id: i64) -> StoreResult<Option<TeachingRecord>> {
+                let person: Option<PersonRow> = sqlx::query_as(&format!(
+                    "SELECT {PERSON_COLUMNS} FROM persons \
+                     WHERE id = (SELECT person_id FROM connections WHERE user_id = $1)"
+                ))
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                match person {
+                    Some(p) => Ok(Some(self.load_full(p).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn open_task_for_user(&self, user_id: i64) -> StoreResult<Option<TeacherTask>> {
+                let row: Option<TaskRow> =
+                    sqlx::query_as(OPEN_TASK).bind(user_id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn raise_support_task(
+                &self,
+                task: &NewSupportTask<'_>,
+                reference: &mut (dyn FnMut() -> String + Send),
+                now: DateTime<Utc>,
+            ) -> StoreResult<TeacherTask> {
+                // A clash on the reference is retried with a new one; a clash on the open task returns it.
+                for _ in 0..5 {
+                    let row: Option<TaskRow> = sqlx::query_as(
+                        "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, details, \
+                         user_id, flag, created_at, updated_at) VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8) \
+                         ON CONFLICT DO NOTHING RETURNING reference, created_at",
+                    )
+                    .bind(reference())
+                    .bind(task.kind.as_str())
+                    .bind(task.requester_name)
+                    .bind(task.requester_email)
+                    .bind(task.details.to_string())
+                    .bind(task.user_id)
+                    .bind(task.flag)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if let Some(row) = row {
+                        return Ok(row.into());
+                    }
+                    if let Some(open) = self.open_task_for_user(task.user_id).await? {
+                        return Ok(open);
+                    }
+                }
+                Err(StoreError::Corrupt("no free support task reference after 5 tries".into()))
+            }
+
+            async fn count_attempt(&self, key_hash: &str, window_seconds: i64, now: DateTime<Utc>) -> StoreResult<i64> {
+                let window_start = now.timestamp() - now.timestamp().rem_euclid(window_seconds);
+                Ok(sqlx::query_scalar(
+                    "INSERT INTO rate_limits (key_hash, window_start, hits) VALUES ($1, $2, 1) \
+                     ON CONFLICT (key_hash, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+                )
+                .bind(key_hash)
+                .bind(window_start)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    #[sqlx(flatten)]
+    person: PersonRow,
+    connected_user_id: Option<i64>,
+}
+
+connect_store!(SqliteStore, sqlx::Sqlite);
+connect_store!(PgStore, sqlx::Postgres);
