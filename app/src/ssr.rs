@@ -198,13 +198,26 @@ pub trait TeacherData: Send + Sync {
 pub async fn position(
     session: &SessionHandle,
     data: &dyn TeacherData,
-) -> Result<(crate::domain::journey::Position, Option<SignedInUser>, TeacherFacts), DataUnavailable> {
+) -> Result<
+    (
+        crate::domain::journey::Position,
+        Option<SignedInUser>,
+        TeacherFacts,
+    ),
+    DataUnavailable,
+> {
     use crate::domain::journey::Position;
     let Some(user) = session.user() else {
         return Ok((Position::SignedOut, None, TeacherFacts::default()));
     };
     let facts = match &user.identity {
-        IdentityStatus::NotChecked => return Ok((Position::IdentityNotChecked, Some(user), TeacherFacts::default())),
+        IdentityStatus::NotChecked => {
+            return Ok((
+                Position::IdentityNotChecked,
+                Some(user),
+                TeacherFacts::default(),
+            ))
+        }
         IdentityStatus::NotVerified => {
             // They may have asked for support with their identity; then they wait for it like anyone else.
             let facts = data.facts(user.user_id).await?;

@@ -81,7 +81,9 @@ impl Question {
     }
     fn format_message(self) -> &'static str {
         match self {
-            Self::Nino => "Enter a National Insurance number in the correct format, like QQ 12 34 56 C",
+            Self::Nino => {
+                "Enter a National Insurance number in the correct format, like QQ 12 34 56 C"
+            }
             Self::Trn => "Enter a TRN in the correct format, like 1234567",
         }
     }
@@ -284,9 +286,19 @@ mod tests {
         ] {
             let e = parse_nino_answer(&input("yes", bad)).unwrap_err();
             assert_eq!(e.field_id, "nino", "{bad:?}");
-            assert!(e.message.starts_with("Enter a National Insurance number in the correct format"));
+            assert!(e
+                .message
+                .starts_with("Enter a National Insurance number in the correct format"));
         }
-        for bad in ["123456", "12345678", "0000000", "123456a", "1234567'--", "١٢٣٤٥٦٧", long.as_str()] {
+        for bad in [
+            "123456",
+            "12345678",
+            "0000000",
+            "123456a",
+            "1234567'--",
+            "١٢٣٤٥٦٧",
+            long.as_str(),
+        ] {
             let e = parse_trn_answer(&input("yes", bad)).unwrap_err();
             assert_eq!(
                 (e.field_id.as_str(), e.message.as_str()),
@@ -324,16 +336,34 @@ mod tests {
     fn a_connected_teacher_only_sees_their_record() {
         assert_eq!(redirect_for(Step::Record, &Position::Connected), None);
         assert_eq!(redirect_for(Step::Connected, &Position::Connected), None);
-        for step in [Step::NeedMoreInformation, Step::Nino, Step::Trn, Step::CheckAnswers, Step::AwaitingSupport] {
+        for step in [
+            Step::NeedMoreInformation,
+            Step::Nino,
+            Step::Trn,
+            Step::CheckAnswers,
+            Step::AwaitingSupport,
+        ] {
             assert_eq!(redirect_for(step, &Position::Connected), Some("/record"));
         }
     }
 
     #[test]
     fn a_teacher_waiting_for_support_sees_the_waiting_page() {
-        assert_eq!(redirect_for(Step::AwaitingSupport, &Position::AwaitingSupport), None);
-        assert_eq!(redirect_for(Step::SupportRequested, &Position::AwaitingSupport), None);
-        for step in [Step::Nino, Step::Trn, Step::CheckAnswers, Step::Record, Step::Connected] {
+        assert_eq!(
+            redirect_for(Step::AwaitingSupport, &Position::AwaitingSupport),
+            None
+        );
+        assert_eq!(
+            redirect_for(Step::SupportRequested, &Position::AwaitingSupport),
+            None
+        );
+        for step in [
+            Step::Nino,
+            Step::Trn,
+            Step::CheckAnswers,
+            Step::Record,
+            Step::Connected,
+        ] {
             assert_eq!(
                 redirect_for(step, &Position::AwaitingSupport),
                 Some("/request-pending")
@@ -344,7 +374,10 @@ mod tests {
     #[test]
     fn deep_links_into_the_questions_go_to_the_first_unanswered_question() {
         assert_eq!(redirect_for(Step::Nino, &answering(false, false)), None);
-        assert_eq!(redirect_for(Step::Trn, &answering(false, false)), Some("/connect"));
+        assert_eq!(
+            redirect_for(Step::Trn, &answering(false, false)),
+            Some("/connect")
+        );
         assert_eq!(
             redirect_for(Step::CheckAnswers, &answering(false, false)),
             Some("/connect")
@@ -354,10 +387,18 @@ mod tests {
             redirect_for(Step::NotFound, &answering(true, false)),
             Some("/connect/trn")
         );
-        assert_eq!(redirect_for(Step::CheckAnswers, &answering(true, true)), None);
+        assert_eq!(
+            redirect_for(Step::CheckAnswers, &answering(true, true)),
+            None
+        );
         // Going back to an earlier question is always allowed.
         assert_eq!(redirect_for(Step::Nino, &answering(true, true)), None);
-        for step in [Step::Record, Step::Connected, Step::SupportRequested, Step::AwaitingSupport] {
+        for step in [
+            Step::Record,
+            Step::Connected,
+            Step::SupportRequested,
+            Step::AwaitingSupport,
+        ] {
             assert_eq!(
                 redirect_for(step, &answering(true, true)),
                 Some("/connect/check-answers")

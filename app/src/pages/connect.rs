@@ -371,7 +371,12 @@ pub fn RecordPage() -> impl IntoView {
 
 #[component]
 fn Record(record: RecordView) -> impl IntoView {
-    let RecordView { name, date_of_birth, trn, cards } = record;
+    let RecordView {
+        name,
+        date_of_birth,
+        trn,
+        cards,
+    } = record;
     let cards = cards
         .into_iter()
         .map(|card| {

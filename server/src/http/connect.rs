@@ -37,7 +37,11 @@ fn unavailable(e: StoreError) -> DataUnavailable {
 impl TeacherData for StoreTeacherData {
     fn facts(&self, user_id: i64) -> BoxFuture<'_, Result<TeacherFacts, DataUnavailable>> {
         Box::pin(async move {
-            let record = self.0.connected_record(user_id).await.map_err(unavailable)?;
+            let record = self
+                .0
+                .connected_record(user_id)
+                .await
+                .map_err(unavailable)?;
             let open_task = match record {
                 Some(_) => None,
                 None => self
@@ -104,10 +108,7 @@ async fn try_to_connect(
     let Some(evidence) = evidence_for(user, answers) else {
         return Ok(false);
     };
-    let candidates = state
-        .store
-        .find_candidates(&evidence, user.user_id)
-        .await?;
+    let candidates = state.store.find_candidates(&evidence, user.user_id).await?;
     let outcome = match_records(&evidence, &candidates);
     if let MatchOutcome::Connect { trn, via } = &outcome {
         match state
@@ -210,7 +211,11 @@ async fn rate_limited(
     let now = Utc::now();
     let by_user = state
         .store
-        .count_attempt(&key_hash(&format!("user:{user_id}")), USER_WINDOW_SECONDS, now)
+        .count_attempt(
+            &key_hash(&format!("user:{user_id}")),
+            USER_WINDOW_SECONDS,
+            now,
+        )
         .await?;
     if by_user > USER_ATTEMPTS {
         return Ok(Some("in 24 hours"));
@@ -264,7 +269,11 @@ async fn answer(
             .collect(),
             errors: vec![error],
         });
-        let to = if change { format!("{page}?change=1") } else { page.to_string() };
+        let to = if change {
+            format!("{page}?change=1")
+        } else {
+            page.to_string()
+        };
         Redirect::to(&to).into_response()
     };
     let typed_something = match question {
@@ -316,7 +325,8 @@ async fn answer(
     } else {
         "/connect/not-found"
     };
-    ctx.session.update(|data| data.connect = (!connected).then_some(answers));
+    ctx.session
+        .update(|data| data.connect = (!connected).then_some(answers));
     Redirect::to(next).into_response()
 }
 
@@ -332,7 +342,15 @@ pub async fn answer_nino(
         value: form.nino,
     };
     let client = client.map(|Extension(ConnectInfo(addr))| addr);
-    answer(&state, &ctx, client, Question::Nino, input, form.change == "1").await
+    answer(
+        &state,
+        &ctx,
+        client,
+        Question::Nino,
+        input,
+        form.change == "1",
+    )
+    .await
 }
 
 /// `POST /connect/trn`.
@@ -347,7 +365,15 @@ pub async fn answer_trn(
         value: form.trn,
     };
     let client = client.map(|Extension(ConnectInfo(addr))| addr);
-    answer(&state, &ctx, client, Question::Trn, input, form.change == "1").await
+    answer(
+        &state,
+        &ctx,
+        client,
+        Question::Trn,
+        input,
+        form.change == "1",
+    )
+    .await
 }
 
 /// `POST /connect/support`: raises a record-matching support task with everything we know, once.
@@ -396,7 +422,10 @@ pub async fn request_support(
         .await
     {
         Ok(_) => {
-            tracing::info!(flag = task.flag.unwrap_or("none"), "record-matching support task raised");
+            tracing::info!(
+                flag = task.flag.unwrap_or("none"),
+                "record-matching support task raised"
+            );
             ctx.session.update(|data| data.connect = None);
             Redirect::to("/connect/support-requested").into_response()
         }

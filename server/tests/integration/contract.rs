@@ -80,7 +80,10 @@ async fn candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email(
     let other_day = record("2000005", "Rhys", "Ap Gwilym", dob + Duration::days(1));
     let unrelated = record("2000006", "Nobody", "Related", dob);
     store
-        .insert_records(&[by_name, by_nino, by_trn, by_email, other_day, unrelated], Utc::now())
+        .insert_records(
+            &[by_name, by_nino, by_trn, by_email, other_day, unrelated],
+            Utc::now(),
+        )
         .await
         .unwrap();
 
@@ -90,21 +93,33 @@ async fn candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email(
     assert_eq!(candidate_trns(&found), ["2000001"]);
 
     // By a previous name, and with everything the teacher may type.
-    let evidence = Evidence::from_identity(&verified("Rhys", "JONES", dob), Some("rhys@example.com"))
-        .with_nino(parse_nino("AB 12 34 56 C").unwrap())
-        .with_trn(parse_trn("2000003").unwrap());
+    let evidence =
+        Evidence::from_identity(&verified("Rhys", "JONES", dob), Some("rhys@example.com"))
+            .with_nino(parse_nino("AB 12 34 56 C").unwrap())
+            .with_trn(parse_trn("2000003").unwrap());
     let found = store.find_candidates(&evidence, 1).await.unwrap();
-    assert_eq!(candidate_trns(&found), ["2000001", "2000002", "2000003", "2000004"]);
+    assert_eq!(
+        candidate_trns(&found),
+        ["2000001", "2000002", "2000003", "2000004"]
+    );
     assert!(found.iter().all(|c| !c.connected_to_another_login));
 
     // Hostile input is only ever a bound value.
     let evidence = Evidence::from_identity(&verified("x", "' OR 1=1 --", dob), Some("' OR '1'='1"));
-    assert!(store.find_candidates(&evidence, 1).await.unwrap().is_empty());
+    assert!(store
+        .find_candidates(&evidence, 1)
+        .await
+        .unwrap()
+        .is_empty());
     // Without a date of birth nothing can match, so nothing is fetched.
     let mut no_dob = verified("Rhys", "Ap-Gwilym", dob);
     no_dob.dates_of_birth.clear();
     let evidence = Evidence::from_identity(&no_dob, None);
-    assert!(store.find_candidates(&evidence, 1).await.unwrap().is_empty());
+    assert!(store
+        .find_candidates(&evidence, 1)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn candidates_connected_to_someone_else_are_marked(store: DynStore) {
@@ -116,11 +131,23 @@ async fn candidates_connected_to_someone_else_are_marked(store: DynStore) {
         .await
         .unwrap();
     let now = Utc::now();
-    let first = store.sign_in_user("sub-first", "a@example.com", now).await.unwrap();
-    let second = store.sign_in_user("sub-second", "b@example.com", now).await.unwrap();
+    let first = store
+        .sign_in_user("sub-first", "a@example.com", now)
+        .await
+        .unwrap();
+    let second = store
+        .sign_in_user("sub-second", "b@example.com", now)
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .connect_user(first.id, "3000001", MatchedVia::Automatic, "a@example.com", now)
+            .connect_user(
+                first.id,
+                "3000001",
+                MatchedVia::Automatic,
+                "a@example.com",
+                now
+            )
             .await
             .unwrap(),
         ConnectResult::Connected
@@ -138,38 +165,65 @@ async fn a_user_is_connected_once_with_a_history_event(store: DynStore) {
     let dob = NaiveDate::from_ymd_opt(1975, 7, 8).unwrap();
     store
         .insert_records(
-            &[record("4000001", "Ann", "Lee", dob), record("4000002", "Bea", "Lee", dob)],
+            &[
+                record("4000001", "Ann", "Lee", dob),
+                record("4000002", "Bea", "Lee", dob),
+            ],
             Utc::now(),
         )
         .await
         .unwrap();
     let now = Utc::now();
-    let ann = store.sign_in_user("sub-ann", "ann@example.com", now).await.unwrap();
-    let bea = store.sign_in_user("sub-bea", "bea@example.com", now).await.unwrap();
+    let ann = store
+        .sign_in_user("sub-ann", "ann@example.com", now)
+        .await
+        .unwrap();
+    let bea = store
+        .sign_in_user("sub-bea", "bea@example.com", now)
+        .await
+        .unwrap();
     assert_eq!(store.connected_record(ann.id).await.unwrap(), None);
     assert_eq!(
-        store.connect_user(ann.id, "4000001", MatchedVia::Nino, "ann@example.com", now).await.unwrap(),
+        store
+            .connect_user(ann.id, "4000001", MatchedVia::Nino, "ann@example.com", now)
+            .await
+            .unwrap(),
         ConnectResult::Connected
     );
     // Connecting again to the same record changes nothing and adds no second event.
     assert_eq!(
-        store.connect_user(ann.id, "4000001", MatchedVia::Nino, "ann@example.com", now).await.unwrap(),
+        store
+            .connect_user(ann.id, "4000001", MatchedVia::Nino, "ann@example.com", now)
+            .await
+            .unwrap(),
         ConnectResult::Connected
     );
     // The record is taken, and Ann cannot hold a second record.
     assert_eq!(
-        store.connect_user(bea.id, "4000001", MatchedVia::Trn, "bea@example.com", now).await.unwrap(),
+        store
+            .connect_user(bea.id, "4000001", MatchedVia::Trn, "bea@example.com", now)
+            .await
+            .unwrap(),
         ConnectResult::RecordTaken
     );
     assert_eq!(
-        store.connect_user(ann.id, "4000002", MatchedVia::Trn, "ann@example.com", now).await.unwrap(),
+        store
+            .connect_user(ann.id, "4000002", MatchedVia::Trn, "ann@example.com", now)
+            .await
+            .unwrap(),
         ConnectResult::RecordTaken
     );
     assert_eq!(
-        store.connect_user(bea.id, "9999999", MatchedVia::Trn, "bea@example.com", now).await.unwrap(),
+        store
+            .connect_user(bea.id, "9999999", MatchedVia::Trn, "bea@example.com", now)
+            .await
+            .unwrap(),
         ConnectResult::UnknownRecord
     );
-    assert_eq!(store.connected_record(ann.id).await.unwrap().map(|r| r.trn), Some("4000001".into()));
+    assert_eq!(
+        store.connected_record(ann.id).await.unwrap().map(|r| r.trn),
+        Some("4000001".into())
+    );
     assert_eq!(store.connected_record(bea.id).await.unwrap(), None);
 
     let history = store.record_history("4000001").await.unwrap();
@@ -185,8 +239,14 @@ async fn a_user_is_connected_once_with_a_history_event(store: DynStore) {
 async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: DynStore) {
     use server::db::connect::{NewSupportTask, TaskKind};
     let now = Utc::now();
-    let ann = store.sign_in_user("sub-task-ann", "ann@example.com", now).await.unwrap();
-    let bea = store.sign_in_user("sub-task-bea", "bea@example.com", now).await.unwrap();
+    let ann = store
+        .sign_in_user("sub-task-ann", "ann@example.com", now)
+        .await
+        .unwrap();
+    let bea = store
+        .sign_in_user("sub-task-bea", "bea@example.com", now)
+        .await
+        .unwrap();
     assert_eq!(store.open_task_for_user(ann.id).await.unwrap(), None);
     let task = |user_id| NewSupportTask {
         user_id,
@@ -199,22 +259,48 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
     // Ann's repeat and Bea's first try both draw a reference already taken.
     let mut references = ["TRS-000001", "TRS-000001", "TRS-000001", "TRS-000002"].into_iter();
     let mut next = || references.next().unwrap_or("TRS-999999").to_string();
-    let first = store.raise_support_task(&task(ann.id), &mut next, now).await.unwrap();
+    let first = store
+        .raise_support_task(&task(ann.id), &mut next, now)
+        .await
+        .unwrap();
     assert_eq!(first.reference, "TRS-000001");
-    let again = store.raise_support_task(&task(ann.id), &mut next, now).await.unwrap();
+    let again = store
+        .raise_support_task(&task(ann.id), &mut next, now)
+        .await
+        .unwrap();
     assert_eq!(again, first, "a repeated submit gives the same task");
-    let other = store.raise_support_task(&task(bea.id), &mut next, now).await.unwrap();
-    assert_eq!(other.reference, "TRS-000002", "a reference clash is retried with a new reference");
+    let other = store
+        .raise_support_task(&task(bea.id), &mut next, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        other.reference, "TRS-000002",
+        "a reference clash is retried with a new reference"
+    );
     assert_eq!(store.open_task_for_user(ann.id).await.unwrap(), Some(first));
 }
 
 async fn attempts_are_counted_per_key_and_window(store: DynStore) {
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-29T10:15:00Z").unwrap().to_utc();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-29T10:15:00Z")
+        .unwrap()
+        .to_utc();
     assert_eq!(store.count_attempt("key-a", 3600, at).await.unwrap(), 1);
-    assert_eq!(store.count_attempt("key-a", 3600, at + Duration::minutes(44)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .count_attempt("key-a", 3600, at + Duration::minutes(44))
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(store.count_attempt("key-b", 3600, at).await.unwrap(), 1);
     // 11:00 starts a new hour.
-    assert_eq!(store.count_attempt("key-a", 3600, at + Duration::minutes(45)).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .count_attempt("key-a", 3600, at + Duration::minutes(45))
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 fn record(trn: &str, first: &str, last: &str, dob: NaiveDate) -> TeachingRecord {

@@ -5,14 +5,52 @@
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
 use onelogin_standin::Outcome;
+use server::db::Backend;
+
+/// Runs each `$case(backend)` on SQLite and on PostgreSQL, as tests `$case::sqlite` and `$case::postgres`.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$case(server::db::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$case(server::db::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    an_exact_match_is_connected_automatically_and_goes_straight_to_the_record_next_time,
+    a_record_without_email_is_connected_by_national_insurance_number,
+    a_record_without_nino_is_connected_by_trn,
+    no_match_leads_to_one_support_task_however_often_it_is_submitted,
+    namesakes_are_only_connected_with_both_nino_and_trn,
+    every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_nothing,
+    nino_and_trn_attempts_are_limited_per_person,
+    the_journey_needs_a_signed_in_verified_person,
+);
+
+/// Our service on `backend` with the personas' records, or `None` (with a note) when PostgreSQL is not set up.
+async fn service(backend: Backend) -> Option<Rp> {
+    let rp = Rp::seeded(backend).await;
+    if rp.is_none() {
+        eprintln!("TEST_POSTGRES_URL is not set: journey on PostgreSQL not run (./test sets it)");
+    }
+    rp
+}
 
 /// Signs in as `persona`, proves identity, and follows our redirect to `/continue`.
-async fn verified(persona: &str) -> (Rp, TestResponse) {
-    let mut rp = Rp::seeded().await;
+async fn verified(backend: Backend, persona: &str) -> Option<(Rp, TestResponse)> {
+    let mut rp = service(backend).await?;
     let back = rp.verify(persona, Outcome::IdentityVerified, vec![]).await;
     assert_eq!(back.header("location"), "/continue");
     let next = rp.get("/continue").await;
-    (rp, next)
+    Some((rp, next))
 }
 
 fn assert_redirect(res: &TestResponse, to: &str) {
@@ -36,9 +74,12 @@ async fn history_of(rp: &Rp, trn: &str) -> Vec<server::db::connect::RecordEvent>
     rp.state.store.record_history(trn).await.unwrap()
 }
 
-#[tokio::test]
-async fn an_exact_match_is_connected_automatically_and_goes_straight_to_the_record_next_time() {
-    let (mut rp, next) = verified("exact-match").await;
+async fn an_exact_match_is_connected_automatically_and_goes_straight_to_the_record_next_time(
+    backend: Backend,
+) {
+    let Some((mut rp, next)) = verified(backend, "exact-match").await else {
+        return;
+    };
     let persona = rp.standin.persona("exact-match").unwrap();
     let trn = persona.trn_hint.clone().unwrap();
     assert_redirect(&next, "/connected");
@@ -58,10 +99,18 @@ async fn an_exact_match_is_connected_automatically_and_goes_straight_to_the_reco
     let history = history_of(&rp, &trn).await;
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].details["how"], "automatic");
-    assert_eq!(history[0].details["one_login_email"], persona.email.as_str());
+    assert_eq!(
+        history[0].details["one_login_email"],
+        persona.email.as_str()
+    );
 
     // The questions are behind them now.
-    for page in ["/connect", "/connect/nino", "/connect/check-answers", "/request-pending"] {
+    for page in [
+        "/connect",
+        "/connect/nino",
+        "/connect/check-answers",
+        "/request-pending",
+    ] {
         assert_redirect(&rp.get(page).await, "/record");
     }
     rp.cookies.clear();
@@ -71,9 +120,10 @@ async fn an_exact_match_is_connected_automatically_and_goes_straight_to_the_reco
     assert_eq!(history_of(&rp, &trn).await.len(), 1, "no second event");
 }
 
-#[tokio::test]
-async fn a_record_without_email_is_connected_by_national_insurance_number() {
-    let (mut rp, next) = verified("nino-only").await;
+async fn a_record_without_email_is_connected_by_national_insurance_number(backend: Backend) {
+    let Some((mut rp, next)) = verified(backend, "nino-only").await else {
+        return;
+    };
     let persona = rp.standin.persona("nino-only").unwrap();
     assert_redirect(&next, "/connect");
     let interruption = rp.get("/connect").await;
@@ -87,10 +137,19 @@ async fn a_record_without_email_is_connected_by_national_insurance_number() {
     assert_redirect(&rp.get("/record").await, "/connect");
     let page = rp.get("/connect/nino").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("Do you know your National Insurance number?"));
+    assert!(page
+        .body
+        .contains("Do you know your National Insurance number?"));
     // Typed with spaces and in lower case, as people do.
     let nino = persona.nino_hint.clone().unwrap().to_lowercase();
-    let spaced = format!("{} {} {} {} {}", &nino[..2], &nino[2..4], &nino[4..6], &nino[6..8], &nino[8..]);
+    let spaced = format!(
+        "{} {} {} {} {}",
+        &nino[..2],
+        &nino[2..4],
+        &nino[4..6],
+        &nino[6..8],
+        &nino[8..]
+    );
     let answered = rp
         .post("/connect/nino", &[("has_nino", "yes"), ("nino", &spaced)])
         .await;
@@ -99,9 +158,10 @@ async fn a_record_without_email_is_connected_by_national_insurance_number() {
     assert_eq!(history_of(&rp, &trn).await[0].details["how"], "nino");
 }
 
-#[tokio::test]
-async fn a_record_without_nino_is_connected_by_trn() {
-    let (mut rp, next) = verified("trn-only").await;
+async fn a_record_without_nino_is_connected_by_trn(backend: Backend) {
+    let Some((mut rp, next)) = verified(backend, "trn-only").await else {
+        return;
+    };
     let persona = rp.standin.persona("trn-only").unwrap();
     assert_redirect(&next, "/connect");
     rp.get("/connect/nino").await;
@@ -113,19 +173,25 @@ async fn a_record_without_nino_is_connected_by_trn() {
     assert!(page.body.contains("What is a TRN and how do I find it?"));
     let trn = persona.trn_hint.unwrap();
     assert_redirect(
-        &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", &trn)]).await,
+        &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", &trn)])
+            .await,
         "/connected",
     );
     assert_eq!(history_of(&rp, &trn).await[0].details["how"], "trn");
 }
 
-#[tokio::test]
-async fn no_match_leads_to_one_support_task_however_often_it_is_submitted() {
-    let (mut rp, next) = verified("no-match").await;
+async fn no_match_leads_to_one_support_task_however_often_it_is_submitted(backend: Backend) {
+    let Some((mut rp, next)) = verified(backend, "no-match").await else {
+        return;
+    };
     assert_redirect(&next, "/connect");
     rp.get("/connect/nino").await;
     assert_redirect(
-        &rp.post("/connect/nino", &[("has_nino", "yes"), ("nino", "AB123456C")]).await,
+        &rp.post(
+            "/connect/nino",
+            &[("has_nino", "yes"), ("nino", "AB123456C")],
+        )
+        .await,
         "/connect/trn",
     );
     assert_redirect(
@@ -143,10 +209,18 @@ async fn no_match_leads_to_one_support_task_however_often_it_is_submitted() {
     let change = rp.get("/connect/trn?change=1").await;
     assert!(change.body.contains(r#"name="change" value="1""#));
     assert_redirect(
-        &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", "7654321"), ("change", "1")]).await,
+        &rp.post(
+            "/connect/trn",
+            &[("has_trn", "yes"), ("trn", "7654321"), ("change", "1")],
+        )
+        .await,
         "/connect/check-answers",
     );
-    assert!(rp.get("/connect/check-answers").await.body.contains("7654321"));
+    assert!(rp
+        .get("/connect/check-answers")
+        .await
+        .body
+        .contains("7654321"));
 
     assert_redirect(
         &rp.post("/connect/support", &[]).await,
@@ -180,20 +254,27 @@ async fn no_match_leads_to_one_support_task_however_often_it_is_submitted() {
 fn reference_in(body: &str) -> String {
     let at = body.find("TRS-").expect("a reference");
     let reference = &body[at..at + 10];
-    assert!(reference[4..].bytes().all(|b| b.is_ascii_digit()), "{reference}");
+    assert!(
+        reference[4..].bytes().all(|b| b.is_ascii_digit()),
+        "{reference}"
+    );
     reference.to_string()
 }
 
-#[tokio::test]
-async fn namesakes_are_only_connected_with_both_nino_and_trn() {
-    let (mut rp, next) = verified("possible-duplicate").await;
+async fn namesakes_are_only_connected_with_both_nino_and_trn(backend: Backend) {
+    let Some((mut rp, next)) = verified(backend, "possible-duplicate").await else {
+        return;
+    };
     let persona = rp.standin.persona("possible-duplicate").unwrap();
     assert_redirect(&next, "/connect");
     rp.get("/connect/nino").await;
     let nino = persona.nino_hint.clone();
     let trn = persona.trn_hint.clone().unwrap();
     let after_nino = match &nino {
-        Some(nino) => rp.post("/connect/nino", &[("has_nino", "yes"), ("nino", nino)]).await,
+        Some(nino) => {
+            rp.post("/connect/nino", &[("has_nino", "yes"), ("nino", nino)])
+                .await
+        }
         None => rp.post("/connect/nino", &[("has_nino", "no")]).await,
     };
     assert_redirect(&after_nino, "/connect/trn");
@@ -209,21 +290,56 @@ async fn namesakes_are_only_connected_with_both_nino_and_trn() {
     }
 }
 
-#[tokio::test]
-async fn every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_nothing() {
-    let (mut rp, next) = verified("no-match").await;
+async fn every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_nothing(
+    backend: Backend,
+) {
+    let Some((mut rp, next)) = verified(backend, "no-match").await else {
+        return;
+    };
     assert_redirect(&next, "/connect");
     rp.get("/connect/nino").await;
     let long = "A".repeat(51);
     let nino_cases: &[(&[(&str, &str)], &str, &str)] = &[
-        (&[], "has_nino", "Select yes if you know your National Insurance number"),
-        (&[("has_nino", "perhaps")], "has_nino", "Select yes if you know your National Insurance number"),
-        (&[("has_nino", "yes"), ("nino", "  ")], "nino", "Enter your National Insurance number"),
-        (&[("has_nino", "yes"), ("nino", "AB12345")], "nino", "Enter a National Insurance number in the correct format"),
-        (&[("has_nino", "yes"), ("nino", &long)], "nino", "Enter a National Insurance number in the correct format"),
-        (&[("has_nino", "yes"), ("nino", "<script>alert(1)</script>")], "nino", "Enter a National Insurance number in the correct format"),
-        (&[("has_nino", "yes"), ("nino", "'; DROP TABLE persons; --")], "nino", "Enter a National Insurance number in the correct format"),
-        (&[("has_nino", "yes"), ("nino", "AB\u{0}123456C")], "nino", "Enter a National Insurance number in the correct format"),
+        (
+            &[],
+            "has_nino",
+            "Select yes if you know your National Insurance number",
+        ),
+        (
+            &[("has_nino", "perhaps")],
+            "has_nino",
+            "Select yes if you know your National Insurance number",
+        ),
+        (
+            &[("has_nino", "yes"), ("nino", "  ")],
+            "nino",
+            "Enter your National Insurance number",
+        ),
+        (
+            &[("has_nino", "yes"), ("nino", "AB12345")],
+            "nino",
+            "Enter a National Insurance number in the correct format",
+        ),
+        (
+            &[("has_nino", "yes"), ("nino", &long)],
+            "nino",
+            "Enter a National Insurance number in the correct format",
+        ),
+        (
+            &[("has_nino", "yes"), ("nino", "<script>alert(1)</script>")],
+            "nino",
+            "Enter a National Insurance number in the correct format",
+        ),
+        (
+            &[("has_nino", "yes"), ("nino", "'; DROP TABLE persons; --")],
+            "nino",
+            "Enter a National Insurance number in the correct format",
+        ),
+        (
+            &[("has_nino", "yes"), ("nino", "AB\u{0}123456C")],
+            "nino",
+            "Enter a National Insurance number in the correct format",
+        ),
     ];
     for (fields, field, message) in nino_cases {
         let res = rp.post("/connect/nino", fields).await;
@@ -231,12 +347,22 @@ async fn every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_noth
         let page = rp.get("/connect/nino").await;
         assert_eq!(page.status, 200, "{fields:?}");
         assert!(page.body.contains("<title>Error: "), "{fields:?}");
-        assert!(page.body.contains(&format!(r##"href="#{field}""##)), "{fields:?}");
+        assert!(
+            page.body.contains(&format!(r##"href="#{field}""##)),
+            "{fields:?}"
+        );
         assert!(page.body.contains(message), "{fields:?}: {message}");
-        assert!(!page.body.contains("<script>alert"), "typed text is escaped");
+        assert!(
+            !page.body.contains("<script>alert"),
+            "typed text is escaped"
+        );
         if let Some((_, typed)) = fields.iter().find(|(k, _)| *k == "nino") {
-            if typed.len() < 60 && !typed.contains(['<', '\'', '\u{0}']) && !typed.trim().is_empty() {
-                assert!(page.body.contains(&format!(r#"value="{typed}""#)), "keeps {typed:?}");
+            if typed.len() < 60 && !typed.contains(['<', '\'', '\u{0}']) && !typed.trim().is_empty()
+            {
+                assert!(
+                    page.body.contains(&format!(r#"value="{typed}""#)),
+                    "keeps {typed:?}"
+                );
             }
         }
     }
@@ -244,24 +370,61 @@ async fn every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_noth
 
     rp.post("/connect/nino", &[("has_nino", "no")]).await;
     let trn_cases: &[(&[(&str, &str)], &str, &str)] = &[
-        (&[], "has_trn", "Select yes if you know your teacher reference number (TRN)"),
-        (&[("has_trn", "yes"), ("trn", "")], "trn", "Enter your teacher reference number (TRN)"),
-        (&[("has_trn", "yes"), ("trn", "0000000")], "trn", "Enter a TRN in the correct format, like 1234567"),
-        (&[("has_trn", "yes"), ("trn", "12345678")], "trn", "Enter a TRN in the correct format, like 1234567"),
-        (&[("has_trn", "yes"), ("trn", "1234-567")], "trn", "Enter a TRN in the correct format, like 1234567"),
-        (&[("has_trn", "yes"), ("trn", "<b>1234567</b>")], "trn", "Enter a TRN in the correct format, like 1234567"),
+        (
+            &[],
+            "has_trn",
+            "Select yes if you know your teacher reference number (TRN)",
+        ),
+        (
+            &[("has_trn", "yes"), ("trn", "")],
+            "trn",
+            "Enter your teacher reference number (TRN)",
+        ),
+        (
+            &[("has_trn", "yes"), ("trn", "0000000")],
+            "trn",
+            "Enter a TRN in the correct format, like 1234567",
+        ),
+        (
+            &[("has_trn", "yes"), ("trn", "12345678")],
+            "trn",
+            "Enter a TRN in the correct format, like 1234567",
+        ),
+        (
+            &[("has_trn", "yes"), ("trn", "1234-567")],
+            "trn",
+            "Enter a TRN in the correct format, like 1234567",
+        ),
+        (
+            &[("has_trn", "yes"), ("trn", "<b>1234567</b>")],
+            "trn",
+            "Enter a TRN in the correct format, like 1234567",
+        ),
     ];
     for (fields, field, message) in trn_cases {
         assert_redirect(&rp.post("/connect/trn", fields).await, "/connect/trn");
         let page = rp.get("/connect/trn").await;
-        assert!(page.body.contains(&format!(r##"href="#{field}""##)), "{fields:?}");
+        assert!(
+            page.body.contains(&format!(r##"href="#{field}""##)),
+            "{fields:?}"
+        );
         assert!(page.body.contains(message), "{fields:?}");
         assert!(!page.body.contains("<b>1234567"), "typed text is escaped");
     }
     // None of that raised a task or connected anything.
     let user = rp.signed_in_user().await.unwrap();
-    assert_eq!(rp.state.store.open_task_for_user(user.user_id).await.unwrap(), None);
-    assert_eq!(rp.state.store.connected_record(user.user_id).await.unwrap(), None);
+    assert_eq!(
+        rp.state
+            .store
+            .open_task_for_user(user.user_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        rp.state.store.connected_record(user.user_id).await.unwrap(),
+        None
+    );
 }
 
 /// After only bad NINO answers, the TRN question is still out of reach.
@@ -270,29 +433,41 @@ async fn page_says_trn_is_not_reachable(rp: &mut Rp) -> bool {
     (300..400).contains(&res.status) && res.header("location") == "/connect"
 }
 
-#[tokio::test]
-async fn nino_and_trn_attempts_are_limited_per_person() {
+async fn nino_and_trn_attempts_are_limited_per_person(backend: Backend) {
     use app::domain::journey::USER_ATTEMPTS;
-    let (mut rp, _) = verified("no-match").await;
+    let Some((mut rp, _)) = verified(backend, "no-match").await else {
+        return;
+    };
     rp.get("/connect/nino").await;
     for i in 0..USER_ATTEMPTS {
         let nino = format!("AB{:06}C", 100_000 + i);
-        let res = rp.post("/connect/nino", &[("has_nino", "yes"), ("nino", &nino)]).await;
+        let res = rp
+            .post("/connect/nino", &[("has_nino", "yes"), ("nino", &nino)])
+            .await;
         assert_redirect(&res, "/connect/trn");
     }
     let limited = rp
-        .post("/connect/nino", &[("has_nino", "yes"), ("nino", "AB999999C")])
+        .post(
+            "/connect/nino",
+            &[("has_nino", "yes"), ("nino", "AB999999C")],
+        )
         .await;
     assert_redirect(&limited, "/connect/too-many-attempts");
     let page = rp.get("/connect/too-many-attempts").await;
     assert_eq!(page.status, 200);
     assert_eq!(heading(&page), "You’ve tried too many times");
     assert!(page.body.contains("in 24 hours"));
-    assert!(page.body.contains(r#"action="/connect/support""#), "support is offered");
+    assert!(
+        page.body.contains(r#"action="/connect/support""#),
+        "support is offered"
+    );
     // Still limited with the right answer: the limit is not a hint.
     let persona = rp.standin.persona("exact-match").unwrap();
     let again = rp
-        .post("/connect/trn", &[("has_trn", "yes"), ("trn", &persona.trn_hint.unwrap())])
+        .post(
+            "/connect/trn",
+            &[("has_trn", "yes"), ("trn", &persona.trn_hint.unwrap())],
+        )
         .await;
     assert_redirect(&again, "/connect/too-many-attempts");
     // Answering "no" is not an attempt.
@@ -302,10 +477,18 @@ async fn nino_and_trn_attempts_are_limited_per_person() {
     );
 }
 
-#[tokio::test]
-async fn the_journey_needs_a_signed_in_verified_person() {
-    let mut rp = Rp::seeded().await;
-    for page in ["/connect", "/connect/nino", "/connect/check-answers", "/record", "/connected", "/request-pending"] {
+async fn the_journey_needs_a_signed_in_verified_person(backend: Backend) {
+    let Some(mut rp) = service(backend).await else {
+        return;
+    };
+    for page in [
+        "/connect",
+        "/connect/nino",
+        "/connect/check-answers",
+        "/record",
+        "/connected",
+        "/request-pending",
+    ] {
         assert_redirect(&rp.get(page).await, "/sign-in");
     }
     assert_redirect(&rp.get("/continue").await, "/sign-in");

@@ -28,22 +28,22 @@ impl Rp {
     }
 
     pub async fn with(change: impl FnOnce(&mut StandinConfig)) -> Self {
-        let mut config = StandinConfig {
-            client_id: CLIENT_ID.into(),
-            redirect_uris: vec![format!("{BASE}/auth/callback")],
-            post_logout_redirect_uris: vec![format!("{BASE}/signed-out")],
-            client_public_key_pem: RP_PUBLIC_KEY.into(),
-            backchannel_logout_uri: None,
-            seed: 1,
-        };
-        change(&mut config);
-        let standin = onelogin_standin::spawn(config).await;
+        let standin = onelogin_standin::spawn(standin_config(change)).await;
         Self::against(standin, None).await
     }
 
     /// Our service configured against `standin`, or against `issuer` when given (e.g. nothing listening).
     pub async fn against(standin: Standin, issuer: Option<String>) -> Self {
         let (store, dir) = sqlite_store().await;
+        Self::against_store(standin, issuer, store, dir)
+    }
+
+    fn against_store(
+        standin: Standin,
+        issuer: Option<String>,
+        store: server::db::DynStore,
+        dir: tempfile::TempDir,
+    ) -> Self {
         let issuer = issuer.unwrap_or_else(|| standin.issuer());
         let config = test_config(&[
             ("ONE_LOGIN_ISSUER", &issuer),
@@ -67,13 +67,20 @@ impl Rp {
         }
     }
 
-    /// Our service with the synthetic records the stand-in's personas are drawn from.
-    pub async fn seeded() -> Self {
-        let rp = Self::new().await;
-        server::seed::seed_store(&rp.state.store, 0, onelogin_standin::SCANNED_RECORDS, 1)
+    /// Our service on `backend`, with the synthetic records the stand-in's personas are drawn from; `None` when
+    /// that backend is PostgreSQL and no test server is configured.
+    pub async fn seeded(backend: server::db::Backend) -> Option<Self> {
+        let (store, dir) = match backend {
+            server::db::Backend::Sqlite => sqlite_store().await,
+            server::db::Backend::Postgres => {
+                (postgres_store().await?.0, tempfile::tempdir().unwrap())
+            }
+        };
+        server::seed::seed_store(&store, 0, onelogin_standin::SCANNED_RECORDS, 1)
             .await
             .unwrap();
-        rp
+        let standin = onelogin_standin::spawn(standin_config(|_| {})).await;
+        Some(Self::against_store(standin, None, store, dir))
     }
 
     fn cookie_header(&self) -> String {
@@ -97,7 +104,11 @@ impl Rp {
 
     /// POSTs a form as the browser would, with the CSRF token from our cookie.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
-        let token = self.cookies.get("tid_csrf").cloned().expect("a page was fetched first");
+        let token = self
+            .cookies
+            .get("tid_csrf")
+            .cloned()
+            .expect("a page was fetched first");
         let mut fields = fields.to_vec();
         fields.push(("csrf_token", &token));
         let req = post_form(path, &self.cookie_header(), &fields);
@@ -178,6 +189,20 @@ impl Rp {
             .unwrap()
             .user
     }
+}
+
+/// The stand-in as our tests register us with it, changed by `change`.
+fn standin_config(change: impl FnOnce(&mut StandinConfig)) -> StandinConfig {
+    let mut config = StandinConfig {
+        client_id: CLIENT_ID.into(),
+        redirect_uris: vec![format!("{BASE}/auth/callback")],
+        post_logout_redirect_uris: vec![format!("{BASE}/signed-out")],
+        client_public_key_pem: RP_PUBLIC_KEY.into(),
+        backchannel_logout_uri: None,
+        seed: 1,
+    };
+    change(&mut config);
+    config
 }
 
 fn query(url: &str) -> HashMap<String, String> {
