@@ -1,12 +1,39 @@
 // Browser tests in Debian's Chromium, each spec run twice: with JavaScript (the page hydrates) and without (the
 // server-rendered HTML and plain forms must do everything). `./test` builds the site and sets E2E_SERVER.
+// Each project has its own instance of the service and its own database, so a persona connected to a record in
+// one project is still unconnected in the other; both share one One Login stand-in.
 import { defineConfig } from "@playwright/test";
 import { execSync } from "node:child_process";
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 const standinPort = port + 1;
+const noJsPort = port + 2;
 const base = `http://127.0.0.1:${port}`;
+const noJsBase = `http://127.0.0.1:${noJsPort}`;
 const issuer = `http://127.0.0.1:${standinPort}/`;
+
+/** The service on `servicePort`, with its own database, registered with the stand-in. */
+function service(servicePort: number, database: string) {
+  const url = `http://127.0.0.1:${servicePort}`;
+  return {
+    command: process.env.E2E_SERVER ?? "target/debug/server",
+    cwd: "..",
+    url: `${url}/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      LISTEN_ADDR: `127.0.0.1:${servicePort}`,
+      PUBLIC_BASE_URL: url,
+      DATABASE_URL: process.env[`E2E_DATABASE_URL_${database.toUpperCase()}`] ?? `sqlite://target/e2e/${database}.sqlite`,
+      SEED_RECORDS: "3000",
+      LEPTOS_SITE_ROOT: "target/site",
+      LOG_LEVEL: "warn",
+      ONE_LOGIN_ISSUER: issuer,
+      ONE_LOGIN_CLIENT_ID: "teacher-id-e2e",
+      ONE_LOGIN_PRIVATE_KEY_FILE: "server/tests/fixtures/rp-test-key.pem",
+    },
+  };
+}
 const chromium = process.env.CHROMIUM_PATH ?? execSync("command -v chromium").toString().trim();
 
 export default defineConfig({
@@ -17,15 +44,14 @@ export default defineConfig({
   reporter: [["list"]],
   timeout: 30_000,
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
     launchOptions: {
       executablePath: chromium,
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     },
   },
   projects: [
-    { name: "js", use: { javaScriptEnabled: true }, grepInvert: /@no-js-only/ },
-    { name: "no-js", use: { javaScriptEnabled: false }, grepInvert: /@js-only/ },
+    { name: "js", use: { javaScriptEnabled: true, baseURL: base }, grepInvert: /@no-js-only/ },
+    { name: "no-js", use: { javaScriptEnabled: false, baseURL: noJsBase }, grepInvert: /@js-only/ },
   ],
   // The One Login stand-in (a real OpenID provider) and the service, with the test key pair from the Rust tests.
   webServer: [
@@ -38,29 +64,13 @@ export default defineConfig({
       env: {
         STANDIN_LISTEN: `127.0.0.1:${standinPort}`,
         STANDIN_CLIENT_ID: "teacher-id-e2e",
-        STANDIN_REDIRECT_URIS: `${base}/auth/callback`,
-        STANDIN_POST_LOGOUT_REDIRECT_URIS: `${base}/signed-out`,
+        STANDIN_REDIRECT_URIS: `${base}/auth/callback,${noJsBase}/auth/callback`,
+        STANDIN_POST_LOGOUT_REDIRECT_URIS: `${base}/signed-out,${noJsBase}/signed-out`,
         STANDIN_CLIENT_PUBLIC_KEY_FILE: "server/tests/fixtures/rp-test-key.pub.pem",
         RUST_LOG: "warn",
       },
     },
-    {
-      command: process.env.E2E_SERVER ?? "target/debug/server",
-      cwd: "..",
-      url: `${base}/health`,
-      reuseExistingServer: false,
-      timeout: 60_000,
-      env: {
-        LISTEN_ADDR: `127.0.0.1:${port}`,
-        PUBLIC_BASE_URL: base,
-        DATABASE_URL: process.env.E2E_DATABASE_URL ?? "sqlite://target/e2e/teacher-id.sqlite",
-        SEED_RECORDS: "3000",
-        LEPTOS_SITE_ROOT: "target/site",
-        LOG_LEVEL: "warn",
-        ONE_LOGIN_ISSUER: issuer,
-        ONE_LOGIN_CLIENT_ID: "teacher-id-e2e",
-        ONE_LOGIN_PRIVATE_KEY_FILE: "server/tests/fixtures/rp-test-key.pem",
-      },
-    },
+    service(port, "js"),
+    service(noJsPort, "nojs"),
   ],
 });

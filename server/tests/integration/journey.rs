@@ -251,6 +251,9 @@ async fn no_match_leads_to_one_support_task_however_often_it_is_submitted(backen
     }
 }
 
+/// The fields posted, the field the error belongs to, and its message.
+type BadAnswer<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 fn reference_in(body: &str) -> String {
     let at = body.find("TRS-").expect("a reference");
     let reference = &body[at..at + 10];
@@ -299,7 +302,7 @@ async fn every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_noth
     assert_redirect(&next, "/connect");
     rp.get("/connect/nino").await;
     let long = "A".repeat(51);
-    let nino_cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let nino_cases: &[BadAnswer] = &[
         (
             &[],
             "has_nino",
@@ -369,7 +372,7 @@ async fn every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_noth
     assert!(page_says_trn_is_not_reachable(&mut rp).await);
 
     rp.post("/connect/nino", &[("has_nino", "no")]).await;
-    let trn_cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let trn_cases: &[BadAnswer] = &[
         (
             &[],
             "has_trn",
