@@ -193,6 +193,14 @@ async fn expire_sessions(store: DynStore) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
         }
+        // Attempt counters older than the longest rate-limit window count for nothing.
+        let window = chrono::Duration::seconds(app::domain::journey::USER_WINDOW_SECONDS);
+        if let Err(e) = store
+            .forget_attempts_before(chrono::Utc::now() - window)
+            .await
+        {
+            tracing::warn!(error = %e, "could not delete old attempt counters");
+        }
     }
 }
 

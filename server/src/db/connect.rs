@@ -115,6 +115,8 @@ pub trait ConnectStore {
         reference: &mut (dyn FnMut() -> String + Send),
         now: DateTime<Utc>,
     ) -> StoreResult<TeacherTask>;
+    /// Deletes the counters of windows that started before `cutoff`.
+    async fn forget_attempts_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
     /// Counts one attempt against `key_hash` in the fixed window containing `now`; returns the attempts so far.
     async fn count_attempt(
         &self,
@@ -330,6 +332,14 @@ macro_rules! connect_store {
                     }
                 }
                 Err(StoreError::Corrupt("no free support task reference after 5 tries".into()))
+            }
+
+            async fn forget_attempts_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                    .bind(cutoff.timestamp())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
             }
 
             async fn count_attempt(&self, key_hash: &str, window_seconds: i64, now: DateTime<Utc>) -> StoreResult<i64> {
