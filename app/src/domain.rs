@@ -3,6 +3,7 @@
 
 pub mod feedback;
 pub mod identity;
+pub mod identity_support;
 pub mod journey;
 pub mod matching;
 pub mod names;

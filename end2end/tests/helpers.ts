@@ -26,14 +26,34 @@ export async function expectNoAxeViolations(page: Page) {
     }
     return;
   }
+  // With JavaScript, scan the finished page: hydrated, and GOV.UK Frontend started (the body says so).
+  await page.locator("body[data-ready]").waitFor({ state: "attached", timeout: 15_000 });
   await scan(page);
+}
+
+/**
+ * GOV.UK Frontend's radios put `aria-expanded` on a radio that reveals a question, which ARIA does not allow on
+ * radios; the Design System keeps it on purpose because screen readers announce it (govuk-frontend issue #979,
+ * listed as a known axe issue). Only that exact finding is set aside: any other attribute, or any other element,
+ * still fails.
+ */
+function isKnownRadiosFinding(id: string, html: string): boolean {
+  return (
+    id === "aria-allowed-attr" &&
+    /^<input[^>]*class="govuk-radios__input"/.test(html) &&
+    /aria-expanded="(true|false)"/.test(html) &&
+    !/aria-(?!expanded|controls)[a-z]+=/.test(html)
+  );
 }
 
 async function scan(page: Page) {
   const results = await new AxeBuilder({ page })
     .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
     .analyze();
-  const summary = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  const violations = results.violations
+    .map((v) => ({ ...v, nodes: v.nodes.filter((n) => !isKnownRadiosFinding(v.id, n.html)) }))
+    .filter((v) => v.nodes.length > 0);
+  const summary = violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
   expect(summary, "axe violations").toEqual([]);
 }
 

@@ -143,6 +143,7 @@ test("a possible duplicate is not connected and goes to support", async ({ page 
 });
 
 test("every bad answer to both questions gets its error and keeps what was typed", async ({ page }) => {
+  test.setTimeout(120_000);
   // Their only record is deactivated, so nothing they type can connect them.
   await signInVerified(page, "deactivated-record");
   await page.goto("/connect/nino");
@@ -188,6 +189,7 @@ test("every bad answer to both questions gets its error and keeps what was typed
 });
 
 test("too many National Insurance numbers: told when to try again, and offered support", async ({ page }) => {
+  test.setTimeout(120_000);
   // Someone else, so no other test's person is limited.
   await page.goto("/sign-in");
   for (const round of ["Signed in (no identity check)", "Signed in and identity proven"]) {

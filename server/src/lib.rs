@@ -1,5 +1,6 @@
 //! The Teacher ID server: configuration, storage, HTTP, and the commands `main` offers.
 
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod http;
@@ -33,6 +34,8 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("One Login client: {0}")]
     OneLogin(#[from] onelogin::OneLoginError),
+    #[error("benchmark failed: {0}")]
+    Bench(String),
 }
 
 /// The Leptos options: where the compiled site is (`LEPTOS_SITE_ROOT`, default `target/site`). Hashed bundle

@@ -5,6 +5,9 @@
 //! server migrate                           run database migrations and stop
 //! server seed --records N [--seed S]       add N synthetic teaching records (deterministic for a seed)
 //! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
+//! server bench-matching [--records N] [--sign-ins K] [--seed S]
+//!                                          time candidate search + matching over N records (seeding up to N)
+//!                                          and report matching quality over K simulated sign-ins
 //! ```
 
 use server::config::Config;
@@ -31,6 +34,13 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Some("bench-matching") => match server::bench::MatchingArgs::parse(&args[1..]) {
+            Ok(bench) => server::bench::matching(&config, bench).await,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
         Some("bench-baseline") => match (args.get(1), args.get(2).and_then(|a| a.parse().ok())) {
             (Some(file), Some(addr)) => server::bench_baseline(file, addr).await,
             _ => {
@@ -40,7 +50,7 @@ async fn main() -> ExitCode {
         },
         Some(other) => {
             eprintln!(
-                "unknown command `{other}`: expected serve, migrate or seed --records N [--seed S]"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], bench-matching or bench-baseline"
             );
             return ExitCode::from(2);
         }

@@ -376,6 +376,148 @@ fn date_between(rng: &mut ChaCha8Rng, from: NaiveDate, to: NaiveDate) -> NaiveDa
     date
 }
 
+/// A simulated sign-in for the matching-quality benchmark: who One Login verified, and what they type, with the
+/// noise real people bring (name changes, nicknames, dropped accents, missing or mistyped identifiers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimulatedSignIn {
+    /// The TRN of the person's own record, and whether that record is active; `None` when they have no record.
+    pub truth: Option<(String, bool)>,
+    pub identity: crate::domain::identity::VerifiedIdentity,
+    pub email: String,
+    /// What they would type at the National Insurance number question, if anything (possibly with a typo).
+    pub stated_nino: Option<String>,
+    /// What they would type at the TRN question, if anything (possibly with a typo).
+    pub stated_trn: Option<String>,
+}
+
+/// Informal first names people go by, for the simulation; every pair is in the shipped synonym list.
+pub const NICKNAMES: &[(&str, &str)] = &[
+    ("Elizabeth", "Liz"),
+    ("Margaret", "Maggie"),
+    ("Catherine", "Kate"),
+    ("Jennifer", "Jenny"),
+    ("Rebecca", "Becky"),
+    ("Oliver", "Ollie"),
+    ("Dafydd", "David"),
+];
+
+/// The `n`th simulated sign-in against the first `records` records of data set `seed`.
+pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
+    use crate::domain::identity::{VerifiedIdentity, VerifiedName};
+    use unicode_normalization::UnicodeNormalization;
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ n ^ (1 << 62));
+    let strip_accents = |s: &str| -> String {
+        s.nfd()
+            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+            .collect()
+    };
+    if rng.gen_bool(0.05) || records == 0 {
+        // Someone with no teaching record (they may still share a name and birthday with someone who has one).
+        let first = pick(&mut rng, FIRST_NAMES);
+        let last = pick(&mut rng, LAST_NAMES);
+        let dob = date_between(
+            &mut rng,
+            NaiveDate::from_ymd_opt(1958, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2003, 12, 31).unwrap(),
+        );
+        return SimulatedSignIn {
+            truth: None,
+            identity: VerifiedIdentity {
+                names: vec![VerifiedName {
+                    given_names: vec![first],
+                    family_name: last,
+                    valid_from: None,
+                    valid_until: None,
+                }],
+                dates_of_birth: vec![dob],
+            },
+            email: format!("person{n}@example.net"),
+            stated_nino: rng.gen_bool(0.5).then(|| nino(&mut rng)),
+            stated_trn: None,
+        };
+    }
+    let record = record(rng.gen_range(0..records), seed);
+    let mut first = record.first_name.clone();
+    if let Some((_, nick)) = NICKNAMES.iter().find(|(formal, _)| *formal == first) {
+        if rng.gen_bool(0.3) {
+            first = nick.to_string();
+        }
+    }
+    if rng.gen_bool(0.3) {
+        // Passports often drop accents.
+        first = strip_accents(&first);
+    }
+    let mut given_names = vec![first];
+    given_names.extend(record.middle_name.clone());
+    let mut names = vec![VerifiedName {
+        given_names,
+        family_name: record.last_name.clone(),
+        valid_from: None,
+        valid_until: None,
+    }];
+    if rng.gen_bool(0.12) {
+        // Changed their name since the record was last updated; One Login only sometimes knows the old one.
+        let old = std::mem::replace(&mut names[0].family_name, pick(&mut rng, LAST_NAMES));
+        if rng.gen_bool(0.5) {
+            names.push(VerifiedName {
+                given_names: names[0].given_names.clone(),
+                family_name: old,
+                valid_from: None,
+                valid_until: Some(last_day() - Duration::days(400)),
+            });
+        }
+    }
+    let mut dob = record.date_of_birth;
+    if rng.gen_bool(0.01) {
+        // The record's date of birth was entered wrongly: only support can connect this person.
+        dob += Duration::days(1);
+    }
+    let email = match &record.email {
+        Some(email) if rng.gen_bool(0.6) => email.to_uppercase(),
+        _ => format!("person{n}@example.net"),
+    };
+    let typo = |rng: &mut ChaCha8Rng, s: &str| -> String {
+        // One digit changed: the kind of slip people make.
+        let digits: Vec<usize> = s
+            .char_indices()
+            .filter(|(_, c)| c.is_ascii_digit())
+            .map(|(i, _)| i)
+            .collect();
+        let at = digits[rng.gen_range(0..digits.len())];
+        let old = s.as_bytes()[at] - b'0';
+        let new = (old + rng.gen_range(1..10)) % 10;
+        format!("{}{}{}", &s[..at], new, &s[at + 1..])
+    };
+    let stated_nino = match &record.nino {
+        Some(nino) if rng.gen_bool(0.85) => Some(if rng.gen_bool(0.04) {
+            typo(&mut rng, nino)
+        } else {
+            nino.clone()
+        }),
+        Some(_) => None,
+        // Their NINO is not on the record, but they know it.
+        None => rng.gen_bool(0.5).then(|| nino(&mut rng)),
+    };
+    let stated_trn = rng.gen_bool(0.6).then(|| {
+        if rng.gen_bool(0.05) {
+            typo(&mut rng, &record.trn)
+        } else {
+            record.trn.clone()
+        }
+    });
+    SimulatedSignIn {
+        truth: Some((record.trn.clone(), record.status == RecordStatus::Active)),
+        identity: VerifiedIdentity {
+            names,
+            dates_of_birth: vec![dob],
+        },
+        email,
+        stated_nino,
+        stated_trn,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,6 +592,37 @@ mod tests {
                 .email
                 .as_deref()
                 .is_none_or(|e| e.ends_with(".com") || e.ends_with(".org") || e.ends_with(".net")));
+        }
+    }
+
+    #[test]
+    fn every_simulated_nickname_is_a_synonym_the_matcher_knows() {
+        for (formal, nick) in NICKNAMES {
+            assert!(
+                crate::domain::matching::first_names_match(formal, nick),
+                "{formal}/{nick}"
+            );
+        }
+    }
+
+    #[test]
+    fn simulated_sign_ins_are_deterministic_and_mostly_have_a_record() {
+        assert_eq!(sign_in(5, 1, 1000), sign_in(5, 1, 1000));
+        let all: Vec<SimulatedSignIn> = (0..2000).map(|n| sign_in(n, 1, 1000)).collect();
+        let without = all.iter().filter(|s| s.truth.is_none()).count();
+        assert!((40..=160).contains(&without), "{without} without a record");
+        assert!(
+            all.iter().any(|s| s.identity.names.len() == 2),
+            "some name changes"
+        );
+        assert!(all.iter().any(|s| s.stated_trn.is_none()));
+        for s in &all {
+            if let Some(trn) = &s.stated_trn {
+                assert!(
+                    trn.len() == 7 && trn.bytes().all(|b| b.is_ascii_digit()),
+                    "{trn}"
+                );
+            }
         }
     }
 }

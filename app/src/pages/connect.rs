@@ -137,7 +137,7 @@ fn identifier_question(view: JourneyView, text: QuestionText, details: Option<An
                         <div class="govuk-radios" data-module="govuk-radios">
                             <div class="govuk-radios__item">
                                 <input class="govuk-radios__input" id=choice_field name=choice_field type="radio" value="yes"
-                                    checked=choice == "yes" aria-controls=reveal_id.clone() />
+                                    checked=choice == "yes" data-aria-controls=reveal_id.clone() />
                                 <label class="govuk-label govuk-radios__label" for=choice_field>"Yes"</label>
                             </div>
                             <div class=reveal_class id=reveal_id>

@@ -22,3 +22,6 @@ CREATE TABLE rate_limits (
     hits INTEGER NOT NULL,
     PRIMARY KEY (key_hash, window_start)
 );
+
+-- The candidate search asks "has this person had this last name?" for each person born on the day.
+CREATE INDEX previous_names_person_last_name ON previous_names (person_id, last_name_key);

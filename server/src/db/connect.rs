@@ -7,7 +7,7 @@ use app::domain::matching::{Candidate, Evidence, MatchedVia};
 use app::domain::names::name_key;
 use app::domain::records::TeachingRecord;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 /// The kinds of support task (DESIGN §6).
@@ -92,6 +92,8 @@ pub trait ConnectStore {
         evidence: &Evidence,
         user_id: i64,
     ) -> StoreResult<Vec<Candidate>>;
+    /// How the database runs the candidate search for `evidence` (its query plan, one line per row).
+    async fn candidate_plan(&self, evidence: &Evidence) -> StoreResult<Vec<String>>;
     /// Connects the user to the record with this TRN and adds a change-history event, in one transaction.
     async fn connect_user(
         &self,
@@ -144,52 +146,68 @@ impl From<TaskRow> for TeacherTask {
 const OPEN_TASK: &str = "SELECT reference, created_at FROM support_tasks \
      WHERE user_id = $1 AND status IN ('open', 'in_progress')";
 
+/// The candidate search of [`ConnectStore::find_candidates`], after `prefix` (e.g. `EXPLAIN`).
+fn candidate_query<'a, DB>(prefix: &str, evidence: &'a Evidence) -> QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut last_names: Vec<String> = evidence
+        .names
+        .iter()
+        .map(|n| name_key(&n.family_name))
+        .filter(|k| !k.is_empty())
+        .collect();
+    last_names.sort();
+    last_names.dedup();
+    // A key no record has, so `IN ()` is never empty.
+    if last_names.is_empty() {
+        last_names.push(String::new());
+    }
+    let mut q = QueryBuilder::<DB>::new(format!(
+                    "{prefix}SELECT {PERSON_COLUMNS}, \
+                     (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
+                     FROM persons WHERE date_of_birth IN ("
+                ));
+    let mut dates = q.separated(", ");
+    for date in &evidence.dates_of_birth {
+        dates.push_bind(*date);
+    }
+    q.push(") AND (last_name_key IN (");
+    let mut keys = q.separated(", ");
+    for key in &last_names {
+        keys.push_bind(key.clone());
+    }
+    q.push(") OR EXISTS (SELECT 1 FROM previous_names pn WHERE pn.person_id = persons.id AND pn.last_name_key IN (");
+    let mut keys = q.separated(", ");
+    for key in &last_names {
+        keys.push_bind(key.clone());
+    }
+    q.push("))");
+    if let Some(nino) = &evidence.nino {
+        q.push(" OR nino = ").push_bind(nino.as_str().to_string());
+    }
+    if let Some(trn) = &evidence.trn {
+        q.push(" OR trn = ").push_bind(trn.as_str().to_string());
+    }
+    if let Some(email) = &evidence.email {
+        q.push(" OR email_key = ").push_bind(email.to_lowercase());
+    }
+    q.push(") ORDER BY trn LIMIT 200");
+    q
+}
+
 macro_rules! connect_store {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $explain:expr, $plan_column:expr) => {
         #[async_trait]
         impl ConnectStore for $store {
             async fn find_candidates(&self, evidence: &Evidence, user_id: i64) -> StoreResult<Vec<Candidate>> {
                 if evidence.dates_of_birth.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut last_names: Vec<String> =
-                    evidence.names.iter().map(|n| name_key(&n.family_name)).filter(|k| !k.is_empty()).collect();
-                last_names.sort();
-                last_names.dedup();
-                // A key no record has, so `IN ()` is never empty.
-                if last_names.is_empty() {
-                    last_names.push(String::new());
-                }
-                let mut q = QueryBuilder::<$db>::new(format!(
-                    "SELECT {PERSON_COLUMNS}, \
-                     (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
-                     FROM persons WHERE date_of_birth IN ("
-                ));
-                let mut dates = q.separated(", ");
-                for date in &evidence.dates_of_birth {
-                    dates.push_bind(*date);
-                }
-                q.push(") AND (last_name_key IN (");
-                let mut keys = q.separated(", ");
-                for key in &last_names {
-                    keys.push_bind(key.clone());
-                }
-                q.push(") OR EXISTS (SELECT 1 FROM previous_names pn WHERE pn.person_id = persons.id AND pn.last_name_key IN (");
-                let mut keys = q.separated(", ");
-                for key in &last_names {
-                    keys.push_bind(key.clone());
-                }
-                q.push("))");
-                if let Some(nino) = &evidence.nino {
-                    q.push(" OR nino = ").push_bind(nino.as_str().to_string());
-                }
-                if let Some(trn) = &evidence.trn {
-                    q.push(" OR trn = ").push_bind(trn.as_str().to_string());
-                }
-                if let Some(email) = &evidence.email {
-                    q.push(" OR email_key = ").push_bind(email.to_lowercase());
-                }
-                q.push(") ORDER BY trn LIMIT 200");
+                let mut q = candidate_query::<$db>("", evidence);
                 let rows: Vec<CandidateRow> = q.build_query_as().fetch_all(&self.pool).await?;
                 let mut candidates = Vec::with_capacity(rows.len());
                 for row in rows {
@@ -201,6 +219,15 @@ macro_rules! connect_store {
                     });
                 }
                 Ok(candidates)
+            }
+
+            async fn candidate_plan(&self, evidence: &Evidence) -> StoreResult<Vec<String>> {
+                use sqlx::Row;
+                let mut q = candidate_query::<$db>($explain, evidence);
+                let rows = q.build().fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| Ok(row.try_get::<String, _>($plan_column)?))
+                    .collect()
             }
 
             async fn connect_user(
@@ -364,5 +391,5 @@ struct CandidateRow {
     connected_user_id: Option<i64>,
 }
 
-connect_store!(SqliteStore, sqlx::Sqlite);
-connect_store!(PgStore, sqlx::Postgres);
+connect_store!(SqliteStore, sqlx::Sqlite, "EXPLAIN QUERY PLAN ", "detail");
+connect_store!(PgStore, sqlx::Postgres, "EXPLAIN ", "QUERY PLAN");

@@ -1,0 +1,238 @@
+//! Asking for support when GOV.UK One Login could not prove who someone is (DESIGN §4 step 4): their name,
+//! previous names, date of birth, NINO and TRN if they know them, and a proof of identity file, checked by its
+//! content (PDF, JPG or PNG; at most 10 MB), never by its name.
+
+use super::validation::{
+    date_of_birth_message, parse_nino, parse_past_date, parse_trn, validate_name, FieldError,
+    NinoError, TrnError,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// The largest proof of identity we accept.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// How many previous names the form offers ("add another" stops here).
+pub const MAX_PREVIOUS_NAMES: usize = 5;
+
+/// The kinds of file we accept, told apart by their first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileKind {
+    Pdf,
+    Jpeg,
+    Png,
+}
+
+impl FileKind {
+    /// What the file's content says it is, whatever its name or declared type.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"%PDF-") {
+            Some(Self::Pdf)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else {
+            None
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+        }
+    }
+}
+
+/// The proof of identity field's id and name.
+pub const PROOF_FIELD: &str = "proof";
+
+/// Checks an uploaded file: present, not empty, at most [`MAX_UPLOAD_BYTES`], and a PDF, JPG or PNG by content.
+/// `too_big` is true when the upload was cut off at the limit.
+pub fn check_proof(bytes: Option<&[u8]>, too_big: bool) -> Result<FileKind, FieldError> {
+    let error = |message: &str| FieldError::new(PROOF_FIELD, message);
+    if too_big {
+        return Err(error("The selected file must be smaller than 10MB"));
+    }
+    match bytes {
+        None => Err(error("Select a file that proves your identity")),
+        Some([]) => Err(error("The selected file is empty")),
+        Some(b) if b.len() > MAX_UPLOAD_BYTES => {
+            Err(error("The selected file must be smaller than 10MB"))
+        }
+        Some(b) => FileKind::sniff(b).ok_or_else(|| error("The selected file must be a PDF, JPG or PNG")),
+    }
+}
+
+/// The form as typed. Previous names are the non-empty ones, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySupportInput {
+    pub name: String,
+    pub previous_names: Vec<String>,
+    pub dob_day: String,
+    pub dob_month: String,
+    pub dob_year: String,
+    pub nino: String,
+    pub trn: String,
+}
+
+/// A valid request, without the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySupportDetails {
+    pub name: String,
+    pub previous_names: Vec<String>,
+    pub date_of_birth: NaiveDate,
+    pub nino: Option<String>,
+    pub trn: Option<String>,
+}
+
+/// Validates everything but the file, in the order the fields appear, with GOV.UK wording.
+pub fn validate_identity_support(
+    input: &IdentitySupportInput,
+    today: NaiveDate,
+) -> Result<IdentitySupportDetails, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = validate_name("name", "your full name", &input.name)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let mut previous_names = Vec::new();
+    for (i, previous) in input.previous_names.iter().enumerate() {
+        if previous.trim().is_empty() {
+            continue;
+        }
+        match validate_name(&format!("previous-name-{}", i + 1), "the previous name", previous) {
+            Ok(n) => previous_names.push(n),
+            Err(e) => errors.push(e),
+        }
+    }
+    let date_of_birth = parse_past_date(&input.dob_day, &input.dob_month, &input.dob_year, today)
+        .map_err(|e| errors.push(FieldError::new("dob-day", date_of_birth_message(e))))
+        .ok();
+    let nino = match parse_nino(&input.nino) {
+        Ok(n) => Some(n.as_str().to_string()),
+        Err(NinoError::Empty) => None,
+        Err(NinoError::Format) => {
+            errors.push(FieldError::new(
+                "nino",
+                "Enter a National Insurance number in the correct format, like QQ 12 34 56 C",
+            ));
+            None
+        }
+    };
+    let trn = match parse_trn(&input.trn) {
+        Ok(t) => Some(t.as_str().to_string()),
+        Err(TrnError::Empty) => None,
+        Err(TrnError::Format) => {
+            errors.push(FieldError::new("trn", "Enter a TRN in the correct format, like 1234567"));
+            None
+        }
+    };
+    match (name, date_of_birth) {
+        (Some(name), Some(date_of_birth)) if errors.is_empty() => Ok(IdentitySupportDetails {
+            name,
+            previous_names,
+            date_of_birth,
+            nino,
+            trn,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
+    }
+
+    fn valid() -> IdentitySupportInput {
+        IdentitySupportInput {
+            name: "  Siân O’Brien-Llewelyn ".into(),
+            previous_names: vec!["".into(), "Siân Jones".into()],
+            dob_day: "14".into(),
+            dob_month: "3".into(),
+            dob_year: "1985".into(),
+            nino: "ab 12 34 56 c".into(),
+            trn: "".into(),
+        }
+    }
+
+    #[test]
+    fn a_valid_request_is_cleaned() {
+        let d = validate_identity_support(&valid(), today()).unwrap();
+        assert_eq!(d.name, "Siân O’Brien-Llewelyn");
+        assert_eq!(d.previous_names, ["Siân Jones"]);
+        assert_eq!(d.date_of_birth, NaiveDate::from_ymd_opt(1985, 3, 14).unwrap());
+        assert_eq!(d.nino.as_deref(), Some("AB123456C"));
+        assert_eq!(d.trn, None);
+    }
+
+    #[test]
+    fn every_field_reports_its_own_error_in_page_order() {
+        let input = IdentitySupportInput {
+            name: " ".into(),
+            previous_names: vec!["x".repeat(201)],
+            dob_day: "31".into(),
+            dob_month: "2".into(),
+            dob_year: "1990".into(),
+            nino: "<script>".into(),
+            trn: "0000000".into(),
+        };
+        let errors = validate_identity_support(&input, today()).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field_id.as_str()).collect();
+        assert_eq!(fields, ["name", "previous-name-1", "dob-day", "nino", "trn"]);
+        assert_eq!(errors[0].message, "Enter your full name");
+        assert_eq!(errors[1].message, "The previous name must be 200 characters or fewer");
+        assert_eq!(errors[2].message, "Date of birth must be a real date");
+    }
+
+    #[test]
+    fn future_and_ancient_dates_of_birth_are_refused() {
+        for (year, message) in [
+            ("2027", "Date of birth must be in the past"),
+            ("1899", "Date of birth must be the same as or after 1 January 1900"),
+            ("", "Date of birth must include a year"),
+        ] {
+            let input = IdentitySupportInput { dob_year: year.into(), ..valid() };
+            let errors = validate_identity_support(&input, today()).unwrap_err();
+            assert_eq!(errors[0].message, message);
+        }
+    }
+
+    #[test]
+    fn control_characters_in_names_are_refused() {
+        let input = IdentitySupportInput { name: "Ann\u{7}Lee".into(), ..valid() };
+        let errors = validate_identity_support(&input, today()).unwrap_err();
+        assert_eq!(errors[0].field_id, "name");
+    }
+
+    #[test]
+    fn files_are_judged_by_their_content() {
+        assert_eq!(check_proof(Some(b"%PDF-1.7 ..."), false), Ok(FileKind::Pdf));
+        assert_eq!(check_proof(Some(&[0xFF, 0xD8, 0xFF, 0xE0]), false), Ok(FileKind::Jpeg));
+        assert_eq!(check_proof(Some(b"\x89PNG\r\n\x1a\n...."), false), Ok(FileKind::Png));
+        let message = |r: Result<FileKind, FieldError>| r.unwrap_err().message;
+        // A script renamed to passport.pdf is still a script.
+        assert_eq!(
+            message(check_proof(Some(b"<script>alert(1)</script>"), false)),
+            "The selected file must be a PDF, JPG or PNG"
+        );
+        assert_eq!(message(check_proof(Some(b"GIF89a"), false)), "The selected file must be a PDF, JPG or PNG");
+        assert_eq!(message(check_proof(Some(b""), false)), "The selected file is empty");
+        assert_eq!(message(check_proof(None, false)), "Select a file that proves your identity");
+        assert_eq!(message(check_proof(Some(b"%PDF-"), true)), "The selected file must be smaller than 10MB");
+        let big = vec![0xFFu8; MAX_UPLOAD_BYTES + 1];
+        assert_eq!(message(check_proof(Some(&big), false)), "The selected file must be smaller than 10MB");
+    }
+}
