@@ -78,6 +78,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connected") view=pages::connect::ConnectedPage ssr=SsrMode::Async />
                     <Route path=path!("/record") view=pages::connect::RecordPage ssr=SsrMode::Async />
                     <Route path=path!("/request-pending") view=pages::connect::AwaitingSupportPage ssr=SsrMode::Async />
+                    <Route path=path!("/identity-support") view=pages::identity_support::IdentitySupportPage ssr=SsrMode::Async />
+                    <Route path=path!("/identity-support/check") view=pages::identity_support::IdentitySupportCheckPage ssr=SsrMode::Async />
                     <Route path=path!("/identity-not-verified") view=pages::account::IdentityNotVerifiedPage />
                     <Route path=path!("/sign-in/problem/:reason") view=pages::sign_in::SignInProblemPage />
                     <Route path=path!("/signed-out/done") view=pages::sign_in::SignedOutPage />

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod connect;
 pub mod feedback;
+pub mod identity_support;
 pub mod info;
 pub mod problem;
 pub mod sign_in;

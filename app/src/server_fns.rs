@@ -2,4 +2,5 @@
 
 pub mod load_account;
 pub mod load_feedback_form;
+pub mod load_identity_support;
 pub mod load_journey;

@@ -52,6 +52,9 @@ pub struct SessionData {
     /// The connect journey's answers so far, for the signed-in person.
     #[serde(default)]
     pub connect: Option<crate::domain::journey::ConnectAnswers>,
+    /// A support request for someone One Login could not verify, being written.
+    #[serde(default)]
+    pub identity_support: Option<crate::domain::identity_support::IdentitySupportDraft>,
 }
 
 /// Which One Login round trip: sign in (`Cl.Cm`) or prove identity (`Cl.Cm.P2`).

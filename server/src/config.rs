@@ -24,6 +24,10 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const SEED_RECORDS: &str = "SEED_RECORDS";
 /// Largest request body accepted, in bytes. Env `MAX_BODY_BYTES`, default 65536.
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+/// Where uploaded proof of identity is kept: a folder (`file:///…` or a plain path), `s3://bucket/prefix` or
+/// `az://container/prefix` (credentials from the usual `AWS_*` / `AZURE_*` variables). Env `UPLOADS_URL`, default
+/// the folder `data/uploads`. Files are never served publicly.
+pub const UPLOADS_URL: &str = "UPLOADS_URL";
 /// One Login's OIDC issuer, with its trailing `/`; discovery is fetched from it. Env `ONE_LOGIN_ISSUER`, default
 /// `http://127.0.0.1:3900/` (the stand-in) in development; required in production.
 pub const ONE_LOGIN_ISSUER: &str = "ONE_LOGIN_ISSUER";
@@ -72,6 +76,7 @@ pub struct Config {
     pub log_level: String,
     pub seed_records: u32,
     pub max_body_bytes: usize,
+    pub uploads_url: String,
     pub one_login: OneLoginConfig,
 }
 
@@ -118,6 +123,7 @@ impl std::fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("seed_records", &self.seed_records)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("uploads_url", &self.uploads_url)
             .field("one_login", &self.one_login)
             .finish()
     }
@@ -208,6 +214,7 @@ impl Config {
             log_level,
             seed_records: parse_range(&get, SEED_RECORDS, default_seed, 0..=10_000_000)?,
             max_body_bytes: parse_range(&get, MAX_BODY_BYTES, 65_536, 1024..=50_000_000)?,
+            uploads_url: uploads_url(get(UPLOADS_URL))?,
             one_login,
         })
     }
@@ -216,6 +223,22 @@ impl Config {
     pub fn is_https(&self) -> bool {
         self.public_base_url.starts_with("https://")
     }
+}
+
+fn uploads_url(value: Option<String>) -> Result<String, ConfigError> {
+    let value = value.unwrap_or_else(|| "data/uploads".into());
+    let scheme_ok = [
+        "file://", "s3://", "az://", "azure://", "abfs://", "abfss://",
+    ]
+    .iter()
+    .any(|s| value.starts_with(s));
+    if value.contains("://") && !scheme_ok {
+        return Err(invalid(
+            UPLOADS_URL,
+            "must be a folder, file://, s3:// or az:// URL",
+        ));
+    }
+    Ok(value)
 }
 
 fn one_login_config(

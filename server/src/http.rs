@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod error_pages;
 pub mod feedback;
 pub mod health;
+pub mod identity_support;
 pub mod page_cache;
 pub mod security;
 pub mod session;
@@ -18,7 +19,7 @@ pub mod session;
 use crate::state::AppState;
 use app::{shell, App};
 use axum::extract::{Request, State};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -27,7 +28,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -45,6 +45,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/connect/nino", post(connect::answer_nino))
         .route("/connect/trn", post(connect::answer_trn))
         .route("/connect/support", post(connect::request_support))
+        .route(
+            UPLOAD_PATH,
+            post(identity_support::submit_form)
+                .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
+        )
+        .route("/identity-support/send", post(identity_support::send))
         .route("/sign-in", get(auth::sign_in))
         .route("/auth/identity", get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))
@@ -70,7 +76,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let pages = routes.clone().with_state(state.clone());
     routes
         .layer(from_fn_with_state(state.clone(), session::session_and_csrf))
-        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(from_fn_with_state(max_body, limit_body))
         .layer(from_fn_with_state(
             error_pages::ErrorPages::new(pages),
             error_pages::replace_error_text,
@@ -95,6 +101,37 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// The proof-of-identity form: the one route whose body may hold a file.
+pub const UPLOAD_PATH: &str = "/identity-support";
+/// Its body limit: the largest file we accept and room for the other fields, so a file a little too big gets the
+/// form's own error message rather than a refusal.
+const UPLOAD_BODY_BYTES: usize = app::domain::identity_support::MAX_UPLOAD_BYTES + 1024 * 1024;
+
+/// The body limit for a request to `path`.
+pub fn body_limit_for(path: &str, max_body: usize) -> usize {
+    if path == UPLOAD_PATH {
+        UPLOAD_BODY_BYTES.max(max_body)
+    } else {
+        max_body
+    }
+}
+
+/// Refuses bodies over the limit for their path: 413 at once for a declared length over it, or when reading the
+/// body goes past it.
+async fn limit_body(State(max_body): State<usize>, req: Request, next: Next) -> Response {
+    let limit = body_limit_for(req.uri().path(), max_body);
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(req).await
 }
 
 /// The whole application.

@@ -8,6 +8,7 @@ pub mod onelogin;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
+pub mod uploads;
 
 use crate::config::Config;
 use crate::db::DynStore;
@@ -34,6 +35,8 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("One Login client: {0}")]
     OneLogin(#[from] onelogin::OneLoginError),
+    #[error("uploads store: {0}")]
+    Uploads(String),
     #[error("benchmark failed: {0}")]
     Bench(String),
 }
@@ -63,9 +66,11 @@ pub async fn build_state(
     let assets = Assets::load(std::path::Path::new(leptos_options.site_root.as_ref()))
         .map_err(ServerError::Assets)?;
     let one_login = onelogin::OneLoginClient::new(&config.one_login, &user_agent(&config))?;
+    let uploads = uploads::open(&config.uploads_url).map_err(ServerError::Uploads)?;
     Ok(AppState {
         leptos_options,
         store,
+        uploads,
         config: Arc::new(config),
         assets: Arc::new(assets),
         one_login: Arc::new(one_login),

@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: DynStore,
+    /// Proof of identity files.
+    pub uploads: crate::uploads::Uploads,
     pub config: Arc<Config>,
     pub assets: Arc<Assets>,
     pub one_login: Arc<OneLoginClient>,

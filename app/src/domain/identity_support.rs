@@ -69,7 +69,40 @@ pub fn check_proof(bytes: Option<&[u8]>, too_big: bool) -> Result<FileKind, Fiel
         Some(b) if b.len() > MAX_UPLOAD_BYTES => {
             Err(error("The selected file must be smaller than 10MB"))
         }
-        Some(b) => FileKind::sniff(b).ok_or_else(|| error("The selected file must be a PDF, JPG or PNG")),
+        Some(b) => {
+            FileKind::sniff(b).ok_or_else(|| error("The selected file must be a PDF, JPG or PNG"))
+        }
+    }
+}
+
+/// A proof of identity file, stored; what the session and the support task keep of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedProof {
+    /// Where it is in the uploads store.
+    pub key: String,
+    pub kind: FileKind,
+    /// The name it had on the person's device, for them to recognise (shown escaped, never used as a path).
+    pub file_name: String,
+    pub size: u64,
+}
+
+/// The request being written, kept in the server-side session until it is sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySupportDraft {
+    /// Set once every field is valid.
+    pub details: Option<IdentitySupportDetails>,
+    /// Kept even when other fields had errors, so the file need not be chosen again.
+    pub proof: Option<UploadedProof>,
+}
+
+/// A file name fit to show back: its last path segment, without control characters, at most 100 characters.
+pub fn display_file_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(100).collect();
+    if cleaned.trim().is_empty() {
+        "your file".into()
+    } else {
+        cleaned
     }
 }
 
@@ -109,7 +142,11 @@ pub fn validate_identity_support(
         if previous.trim().is_empty() {
             continue;
         }
-        match validate_name(&format!("previous-name-{}", i + 1), "the previous name", previous) {
+        match validate_name(
+            &format!("previous-name-{}", i + 1),
+            "the previous name",
+            previous,
+        ) {
             Ok(n) => previous_names.push(n),
             Err(e) => errors.push(e),
         }
@@ -132,7 +169,10 @@ pub fn validate_identity_support(
         Ok(t) => Some(t.as_str().to_string()),
         Err(TrnError::Empty) => None,
         Err(TrnError::Format) => {
-            errors.push(FieldError::new("trn", "Enter a TRN in the correct format, like 1234567"));
+            errors.push(FieldError::new(
+                "trn",
+                "Enter a TRN in the correct format, like 1234567",
+            ));
             None
         }
     };
@@ -173,7 +213,10 @@ mod tests {
         let d = validate_identity_support(&valid(), today()).unwrap();
         assert_eq!(d.name, "Siân O’Brien-Llewelyn");
         assert_eq!(d.previous_names, ["Siân Jones"]);
-        assert_eq!(d.date_of_birth, NaiveDate::from_ymd_opt(1985, 3, 14).unwrap());
+        assert_eq!(
+            d.date_of_birth,
+            NaiveDate::from_ymd_opt(1985, 3, 14).unwrap()
+        );
         assert_eq!(d.nino.as_deref(), Some("AB123456C"));
         assert_eq!(d.trn, None);
     }
@@ -191,9 +234,15 @@ mod tests {
         };
         let errors = validate_identity_support(&input, today()).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field_id.as_str()).collect();
-        assert_eq!(fields, ["name", "previous-name-1", "dob-day", "nino", "trn"]);
+        assert_eq!(
+            fields,
+            ["name", "previous-name-1", "dob-day", "nino", "trn"]
+        );
         assert_eq!(errors[0].message, "Enter your full name");
-        assert_eq!(errors[1].message, "The previous name must be 200 characters or fewer");
+        assert_eq!(
+            errors[1].message,
+            "The previous name must be 200 characters or fewer"
+        );
         assert_eq!(errors[2].message, "Date of birth must be a real date");
     }
 
@@ -201,10 +250,16 @@ mod tests {
     fn future_and_ancient_dates_of_birth_are_refused() {
         for (year, message) in [
             ("2027", "Date of birth must be in the past"),
-            ("1899", "Date of birth must be the same as or after 1 January 1900"),
+            (
+                "1899",
+                "Date of birth must be the same as or after 1 January 1900",
+            ),
             ("", "Date of birth must include a year"),
         ] {
-            let input = IdentitySupportInput { dob_year: year.into(), ..valid() };
+            let input = IdentitySupportInput {
+                dob_year: year.into(),
+                ..valid()
+            };
             let errors = validate_identity_support(&input, today()).unwrap_err();
             assert_eq!(errors[0].message, message);
         }
@@ -212,27 +267,63 @@ mod tests {
 
     #[test]
     fn control_characters_in_names_are_refused() {
-        let input = IdentitySupportInput { name: "Ann\u{7}Lee".into(), ..valid() };
+        let input = IdentitySupportInput {
+            name: "Ann\u{7}Lee".into(),
+            ..valid()
+        };
         let errors = validate_identity_support(&input, today()).unwrap_err();
         assert_eq!(errors[0].field_id, "name");
     }
 
     #[test]
+    fn file_names_are_shown_without_paths_or_control_characters() {
+        assert_eq!(
+            display_file_name("C:\\Users\\me\\passport.pdf"),
+            "passport.pdf"
+        );
+        assert_eq!(display_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(display_file_name("a\u{0}b\u{7}.png"), "ab.png");
+        assert_eq!(display_file_name(""), "your file");
+        assert_eq!(display_file_name(&"x".repeat(300)).chars().count(), 100);
+    }
+
+    #[test]
     fn files_are_judged_by_their_content() {
         assert_eq!(check_proof(Some(b"%PDF-1.7 ..."), false), Ok(FileKind::Pdf));
-        assert_eq!(check_proof(Some(&[0xFF, 0xD8, 0xFF, 0xE0]), false), Ok(FileKind::Jpeg));
-        assert_eq!(check_proof(Some(b"\x89PNG\r\n\x1a\n...."), false), Ok(FileKind::Png));
+        assert_eq!(
+            check_proof(Some(&[0xFF, 0xD8, 0xFF, 0xE0]), false),
+            Ok(FileKind::Jpeg)
+        );
+        assert_eq!(
+            check_proof(Some(b"\x89PNG\r\n\x1a\n...."), false),
+            Ok(FileKind::Png)
+        );
         let message = |r: Result<FileKind, FieldError>| r.unwrap_err().message;
         // A script renamed to passport.pdf is still a script.
         assert_eq!(
             message(check_proof(Some(b"<script>alert(1)</script>"), false)),
             "The selected file must be a PDF, JPG or PNG"
         );
-        assert_eq!(message(check_proof(Some(b"GIF89a"), false)), "The selected file must be a PDF, JPG or PNG");
-        assert_eq!(message(check_proof(Some(b""), false)), "The selected file is empty");
-        assert_eq!(message(check_proof(None, false)), "Select a file that proves your identity");
-        assert_eq!(message(check_proof(Some(b"%PDF-"), true)), "The selected file must be smaller than 10MB");
+        assert_eq!(
+            message(check_proof(Some(b"GIF89a"), false)),
+            "The selected file must be a PDF, JPG or PNG"
+        );
+        assert_eq!(
+            message(check_proof(Some(b""), false)),
+            "The selected file is empty"
+        );
+        assert_eq!(
+            message(check_proof(None, false)),
+            "Select a file that proves your identity"
+        );
+        assert_eq!(
+            message(check_proof(Some(b"%PDF-"), true)),
+            "The selected file must be smaller than 10MB"
+        );
         let big = vec![0xFFu8; MAX_UPLOAD_BYTES + 1];
-        assert_eq!(message(check_proof(Some(&big), false)), "The selected file must be smaller than 10MB");
+        assert_eq!(
+            message(check_proof(Some(&big), false)),
+            "The selected file must be smaller than 10MB"
+        );
     }
 }

@@ -113,10 +113,11 @@ fn NotVerifiedContent() -> impl IntoView {
                 </a>
                 <h2 class="govuk-heading-m">"Ask for support"</h2>
                 <p class="govuk-body">
-                    "If you cannot prove your identity online, email "
-                    <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">"teacher.id@education.gov.uk"</a>
-                    " with your name, date of birth and, if you know them, your National Insurance number and teacher reference number (TRN). Our support team will reply within 5 working days."
+                    "If you cannot prove your identity online, our support team can check your details and a photo or scan of your passport or driving licence instead. They’ll reply within 5 working days."
                 </p>
+                <a href="/identity-support" rel="external" role="button" draggable="false" class="govuk-button govuk-button--secondary" data-module="govuk-button">
+                    "Ask for support"
+                </a>
             </div>
         </div>
     }

@@ -1,7 +1,7 @@
 //! The connect journey's storage: the candidate search for the matching policy, connecting a user to a record (with
 //! its change-history event, in one transaction), support tasks raised by teachers, and rate-limit counters.
 
-use super::records::{PersonRow, PERSON_COLUMNS};
+use super::records::{to_record, PersonRow, PreviousNameRow, PERSON_COLUMNS};
 use super::{PgStore, SqliteStore, StoreError, StoreResult};
 use app::domain::matching::{Candidate, Evidence, MatchedVia};
 use app::domain::names::name_key;
@@ -84,7 +84,8 @@ fn via_str(via: MatchedVia) -> &'static str {
 
 #[async_trait]
 pub trait ConnectStore {
-    /// Every record that could be a definite match for `evidence` (DESIGN §5): born on a verified date of birth and
+    /// Every record that could be a definite match for `evidence` (DESIGN §5), with its names and previous names
+    /// but without its qualifications, which matching does not read: born on a verified date of birth and
     /// sharing a last name (current or previous), the NINO, the TRN or the email. Deactivated records are included;
     /// the policy decides. `user_id` is the person asking, so records connected to *them* are not "another login".
     async fn find_candidates(
@@ -209,16 +210,33 @@ macro_rules! connect_store {
                 }
                 let mut q = candidate_query::<$db>("", evidence);
                 let rows: Vec<CandidateRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                let mut candidates = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let connected_to_another_login =
-                        row.connected_user_id.is_some_and(|id| id != user_id);
-                    candidates.push(Candidate {
-                        record: self.load_full(row.person).await?,
-                        connected_to_another_login,
-                    });
+                if rows.is_empty() {
+                    return Ok(Vec::new());
                 }
-                Ok(candidates)
+                // Every candidate's previous names in one query (matching needs no qualifications).
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT person_id, first_name, middle_name, last_name, valid_until FROM previous_names \
+                     WHERE person_id IN (",
+                );
+                let mut ids = q.separated(", ");
+                for row in &rows {
+                    ids.push_bind(row.person.id);
+                }
+                q.push(") ORDER BY id");
+                let names: Vec<CandidateNameRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                let mut by_person: std::collections::HashMap<i64, Vec<PreviousNameRow>> = Default::default();
+                for n in names {
+                    by_person.entry(n.person_id).or_default().push(n.name);
+                }
+                rows.into_iter()
+                    .map(|row| {
+                        let previous = by_person.remove(&row.person.id).unwrap_or_default();
+                        Ok(Candidate {
+                            connected_to_another_login: row.connected_user_id.is_some_and(|id| id != user_id),
+                            record: to_record(row.person, previous, Vec::new())?,
+                        })
+                    })
+                    .collect()
             }
 
             async fn candidate_plan(&self, evidence: &Evidence) -> StoreResult<Vec<String>> {
@@ -382,6 +400,13 @@ macro_rules! connect_store {
             }
         }
     };
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateNameRow {
+    person_id: i64,
+    #[sqlx(flatten)]
+    name: PreviousNameRow,
 }
 
 #[derive(sqlx::FromRow)]

@@ -44,7 +44,7 @@ pub(super) struct PersonRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct PreviousNameRow {
+pub(super) struct PreviousNameRow {
     first_name: String,
     middle_name: Option<String>,
     last_name: String,
@@ -52,14 +52,14 @@ struct PreviousNameRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct QualificationRow {
+pub(super) struct QualificationRow {
     kind: String,
     name: String,
     status: String,
     awarded_on: Option<NaiveDate>,
 }
 
-fn to_record(
+pub(super) fn to_record(
     p: PersonRow,
     previous: Vec<PreviousNameRow>,
     quals: Vec<QualificationRow>,

@@ -59,12 +59,12 @@ impl TeacherData for StoreTeacherData {
     }
 }
 
-fn service_unavailable() -> Response {
+pub(super) fn service_unavailable() -> Response {
     StatusCode::SERVICE_UNAVAILABLE.into_response()
 }
 
 /// Where this person stands (`None` when the database could not say; it has logged why).
-async fn position(
+pub(super) async fn position(
     state: &AppState,
     ctx: &RequestContext,
 ) -> Option<(Position, Option<SignedInUser>)> {
@@ -74,7 +74,7 @@ async fn position(
 }
 
 /// Where each position without questions to answer goes.
-fn home_of(position: &Position) -> Option<&'static str> {
+pub(super) fn home_of(position: &Position) -> Option<&'static str> {
     match position {
         Position::SignedOut => Some("/sign-in"),
         Position::IdentityNotChecked => Some("/auth/identity"),

@@ -62,13 +62,8 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
             );
             return StatusCode::FORBIDDEN.into_response();
         }
-        let (checked, ok) = match check_csrf_token(
-            req,
-            existing_csrf.as_deref(),
-            state.config.max_body_bytes,
-        )
-        .await
-        {
+        let max_body = super::body_limit_for(req.uri().path(), state.config.max_body_bytes);
+        let (checked, ok) = match check_csrf_token(req, existing_csrf.as_deref(), max_body).await {
             Ok(pair) => pair,
             Err(response) => return response,
         };
@@ -205,12 +200,14 @@ async fn check_csrf_token(
         let ok = matches(header_token);
         return Ok((req, ok));
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_string();
+    let boundary = multer::parse_boundary(&content_type).ok();
+    if !content_type.starts_with("application/x-www-form-urlencoded") && boundary.is_none() {
         return Ok((req, false));
     }
     let (parts, body) = req.into_parts();
@@ -218,6 +215,24 @@ async fn check_csrf_token(
         Ok(bytes) => bytes,
         Err(_) => return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response()),
     };
-    let ok = form_urlencoded::parse(&bytes).any(|(k, v)| k == "csrf_token" && matches(&v));
+    let ok = match boundary {
+        // A file upload: the token is a field of its own, before the file in our forms.
+        Some(boundary) => multipart_token(bytes.clone(), boundary)
+            .await
+            .is_some_and(|t| matches(&t)),
+        None => form_urlencoded::parse(&bytes).any(|(k, v)| k == "csrf_token" && matches(&v)),
+    };
     Ok((Request::from_parts(parts, Body::from(bytes)), ok))
+}
+
+/// The `csrf_token` field of a buffered multipart body, if it has one.
+async fn multipart_token(body: bytes::Bytes, boundary: String) -> Option<String> {
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("csrf_token") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }

@@ -504,3 +504,185 @@ async fn the_journey_needs_a_signed_in_verified_person(backend: Backend) {
     );
     assert_redirect(&rp.post("/connect/support", &[]).await, "/auth/identity");
 }
+
+/// A multipart body as a browser sends it: text fields, then the file under `proof`.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----teacher-id-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    let (file_name, bytes) = file.unwrap_or(("", b""));
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"proof\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn as_refs<'a>(fields: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+on_both_backends!(cannot_verify_asks_for_support_with_proof_of_identity);
+
+async fn cannot_verify_asks_for_support_with_proof_of_identity(backend: Backend) {
+    let Some(mut rp) = service(backend).await else {
+        return;
+    };
+    let back = rp
+        .verify("cannot-verify", Outcome::IdentityNotVerified, vec![])
+        .await;
+    assert_redirect(&back, "/identity-not-verified");
+    let page = rp.get("/identity-support").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(heading(&page), "Ask for help to prove your identity");
+    let token = rp.cookies["tid_csrf"].clone();
+    let valid = |name: &'static str| {
+        vec![
+            ("csrf_token", token.clone()),
+            ("name", name.to_string()),
+            ("previous_name", "Ann Smith".to_string()),
+            ("dob-day", "14".to_string()),
+            ("dob-month", "3".to_string()),
+            ("dob-year", "1985".to_string()),
+            ("nino", "".to_string()),
+            ("trn", "1234567".to_string()),
+        ]
+    };
+
+    // A script renamed to passport.pdf, and hostile text in the name: both refused, the text kept and escaped.
+    let sent = valid("<script>alert(1)</script>\u{7}");
+    let refs = as_refs(&sent);
+    let res = rp
+        .post_multipart(
+            "/identity-support",
+            &refs,
+            Some(("passport.pdf", b"<script>x</script>")),
+        )
+        .await;
+    assert_redirect(&res, "/identity-support");
+    let page = rp.get("/identity-support").await;
+    assert!(
+        page.body
+            .contains("Your full name must not contain special characters"),
+        "name error"
+    );
+    assert!(
+        page.body
+            .contains("The selected file must be a PDF, JPG or PNG"),
+        "file error"
+    );
+    assert!(
+        page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "typed name kept, escaped"
+    );
+    assert!(!page.body.contains("<script>alert(1)"));
+
+    // A good file with a bad date: the file is kept, so it need not be chosen again.
+    let mut sent = valid("Ann Lee");
+    sent[5].1 = "2".to_string();
+    sent[4].1 = "30".to_string();
+    let refs = as_refs(&sent);
+    rp.post_multipart(
+        "/identity-support",
+        &refs,
+        Some(("C:\\scans\\passport.png", PNG)),
+    )
+    .await;
+    let page = rp.get("/identity-support").await;
+    assert!(page.body.contains("Date of birth must be a real date"));
+    assert!(page
+        .body
+        .contains("You’ve uploaded <strong>passport.png</strong>"));
+
+    // Now valid, with no new file: check answers shows everything.
+    let sent = valid("Ann Lee");
+    let refs = as_refs(&sent);
+    let res = rp.post_multipart("/identity-support", &refs, None).await;
+    assert_redirect(&res, "/identity-support/check");
+    let check = rp.get("/identity-support/check").await;
+    assert_eq!(
+        heading(&check),
+        "Check your answers before sending your request"
+    );
+    for shown in [
+        "Ann Lee",
+        "Ann Smith",
+        "14 March 1985",
+        "1234567",
+        "passport.png",
+    ] {
+        assert!(check.body.contains(shown), "{shown}");
+    }
+    assert_redirect(
+        &rp.post("/identity-support/send", &[]).await,
+        "/connect/support-requested",
+    );
+    let confirmation = rp.get("/connect/support-requested").await;
+    let reference = reference_in(&confirmation.body);
+    // Sent twice: still one task.
+    assert_redirect(
+        &rp.post("/identity-support/send", &[]).await,
+        "/request-pending",
+    );
+    let user = rp.signed_in_user().await.unwrap();
+    let task = rp
+        .state
+        .store
+        .open_task_for_user(user.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.reference, reference);
+    // The form is closed once the request is sent.
+    assert_redirect(&rp.get("/identity-support").await, "/request-pending");
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_are_refused_without_reading_them() {
+    let Some(mut rp) = service(Backend::Sqlite).await else {
+        return;
+    };
+    rp.verify("cannot-verify", Outcome::IdentityNotVerified, vec![])
+        .await;
+    rp.get("/identity-support").await;
+    let token = rp.cookies["tid_csrf"].clone();
+    // Just over 10 MB: the form's own message.
+    let mut big = PNG.to_vec();
+    big.resize(app::domain::identity_support::MAX_UPLOAD_BYTES + 10, 0);
+    let res = rp
+        .post_multipart(
+            "/identity-support",
+            &[("csrf_token", &token), ("name", "Ann Lee")],
+            Some(("big.png", &big)),
+        )
+        .await;
+    assert_redirect(&res, "/identity-support");
+    assert!(rp
+        .get("/identity-support")
+        .await
+        .body
+        .contains("The selected file must be smaller than 10MB"));
+    // Far over: refused outright with the GOV.UK page for it.
+    let mut huge = PNG.to_vec();
+    huge.resize(30 * 1024 * 1024, 0);
+    let res = rp
+        .post_multipart(
+            "/identity-support",
+            &[("csrf_token", &token)],
+            Some(("huge.png", &huge)),
+        )
+        .await;
+    assert_eq!(res.status, 413);
+    assert!(!res.body.contains("length limit"), "no internal error text");
+}

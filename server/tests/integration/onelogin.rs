@@ -115,6 +115,24 @@ impl Rp {
         self.send(req).await
     }
 
+    /// POSTs a multipart form (a file upload) as the browser would; `fields` must include `csrf_token`.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &[u8])>,
+    ) -> TestResponse {
+        let (content_type, body) = crate::journey::multipart(fields, file);
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::CONTENT_LENGTH, body.len())
+            .header(header::COOKIE, self.cookie_header())
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
     async fn send(&mut self, req: Request<Body>) -> TestResponse {
         let res = read(self.router.clone().oneshot(req).await.unwrap()).await;
         for set in res.set_cookies() {

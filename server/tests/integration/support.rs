@@ -73,9 +73,11 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
     let one_login =
         server::onelogin::OneLoginClient::new(&config.one_login, &server::user_agent(&config))
             .expect("One Login client");
+    let uploads_dir = site_root.parent().unwrap_or(site_root).join("uploads");
     AppState {
         leptos_options,
         store,
+        uploads: server::uploads::open(&uploads_dir.to_string_lossy()).expect("uploads folder"),
         config: std::sync::Arc::new(config),
         assets: std::sync::Arc::new(assets),
         one_login: std::sync::Arc::new(one_login),

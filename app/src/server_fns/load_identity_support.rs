@@ -1,0 +1,108 @@
+//! The proof-of-identity support request's pages: what was typed (or last failed), the file kept, and the answers
+//! to check. Only for someone signed in whom One Login could not verify, with no request open.
+
+use crate::domain::FieldError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySupportView {
+    pub csrf_token: String,
+    pub values: BTreeMap<String, String>,
+    pub errors: Vec<FieldError>,
+    /// How many previous-name boxes to show (at least one).
+    pub previous_name_boxes: usize,
+    /// The file already uploaded, by the name it had.
+    pub proof_name: Option<String>,
+    /// For check answers: the valid answers, once every field is valid and a file is kept.
+    pub answers: Option<Answers>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answers {
+    pub name: String,
+    pub previous_names: Vec<String>,
+    pub date_of_birth: String,
+    pub nino: Option<String>,
+    pub trn: Option<String>,
+}
+
+/// `None`, with a redirect, for anyone who should be elsewhere.
+#[server(input = GetUrl)]
+pub async fn load_identity_support() -> Result<Option<IdentitySupportView>, ServerFnError> {
+    use crate::domain::journey::Position;
+    let ctx =
+        crate::ssr::request_context().ok_or_else(|| ServerFnError::new("no request context"))?;
+    let data = use_context::<std::sync::Arc<dyn crate::ssr::TeacherData>>()
+        .ok_or_else(|| ServerFnError::new("no teacher data"))?;
+    let (position, _, _) = crate::ssr::position(&ctx.session, data.as_ref())
+        .await
+        .map_err(|_| ServerFnError::new("database unavailable"))?;
+    if position != Position::IdentityNotVerified {
+        leptos_axum::redirect(match position {
+            Position::SignedOut => "/sign-in",
+            Position::AwaitingSupport => "/request-pending",
+            _ => "/continue",
+        });
+        return Ok(None);
+    }
+    let draft = ctx
+        .session
+        .lock()
+        .data
+        .identity_support
+        .clone()
+        .unwrap_or_default();
+    let (values, errors) = match ctx.session.take_flash("identity-support") {
+        Some(flash) => (flash.values, flash.errors),
+        None => (
+            draft.details.as_ref().map(prefill).unwrap_or_default(),
+            Vec::new(),
+        ),
+    };
+    let previous_name_boxes = values
+        .keys()
+        .filter(|k| k.starts_with("previous-name-"))
+        .count()
+        .max(1);
+    let answers = match (&draft.details, &draft.proof) {
+        (Some(d), Some(_)) => Some(Answers {
+            name: d.name.clone(),
+            previous_names: d.previous_names.clone(),
+            date_of_birth: d.date_of_birth.format("%-d %B %Y").to_string(),
+            nino: d.nino.clone(),
+            trn: d.trn.clone(),
+        }),
+        _ => None,
+    };
+    Ok(Some(IdentitySupportView {
+        csrf_token: ctx.csrf_token,
+        values,
+        errors,
+        previous_name_boxes,
+        proof_name: draft.proof.map(|p| p.file_name),
+        answers,
+    }))
+}
+
+/// The form's values from answers already given (coming back from check answers to change something).
+#[cfg(feature = "ssr")]
+fn prefill(
+    d: &crate::domain::identity_support::IdentitySupportDetails,
+) -> BTreeMap<String, String> {
+    use chrono::Datelike;
+    let mut values = BTreeMap::from([
+        ("name".to_string(), d.name.clone()),
+        ("dob-day".to_string(), d.date_of_birth.day().to_string()),
+        ("dob-month".to_string(), d.date_of_birth.month().to_string()),
+        ("dob-year".to_string(), d.date_of_birth.year().to_string()),
+        ("nino".to_string(), d.nino.clone().unwrap_or_default()),
+        ("trn".to_string(), d.trn.clone().unwrap_or_default()),
+    ]);
+    for (i, name) in d.previous_names.iter().enumerate() {
+        values.insert(format!("previous-name-{}", i + 1), name.clone());
+    }
+    values
+}

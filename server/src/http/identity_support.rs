@@ -1,0 +1,253 @@
+//! Asking for support when One Login could not prove someone's identity (DESIGN §4 step 4): the form (a multipart
+//! POST with the proof of identity), check answers, and sending it as an identity-verification support task.
+//! Errors come back to the form with everything typed kept, and a valid file is kept even when other fields are
+//! wrong, so it need not be chosen again.
+
+use super::connect::{home_of, position, service_unavailable};
+use crate::db::connect::{NewSupportTask, TaskKind};
+use crate::state::AppState;
+use app::domain::identity_support::{
+    check_proof, display_file_name, validate_identity_support, IdentitySupportDraft,
+    IdentitySupportInput, UploadedProof, MAX_PREVIOUS_NAMES, MAX_UPLOAD_BYTES, PROOF_FIELD,
+};
+use app::domain::journey::{support_reference, Position};
+use app::ssr::{Flash, RequestContext};
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use chrono::Utc;
+use std::collections::BTreeMap;
+
+/// The flash form name the page reads.
+pub const FORM: &str = "identity-support";
+
+/// Only someone signed in whom One Login could not verify, with no open request, may use the form.
+async fn may_ask(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> Result<app::ssr::SignedInUser, Response> {
+    let Some((position, user)) = position(state, ctx).await else {
+        return Err(service_unavailable());
+    };
+    match (position, user) {
+        (Position::IdentityNotVerified, Some(user)) => Ok(user),
+        (position, _) => {
+            Err(Redirect::to(home_of(&position).unwrap_or("/continue")).into_response())
+        }
+    }
+}
+
+/// What the form sent.
+#[derive(Default)]
+struct Submitted {
+    input: IdentitySupportInput,
+    add_previous: bool,
+    file_name: Option<String>,
+    file: Option<Vec<u8>>,
+    file_too_big: bool,
+}
+
+async fn read_form(
+    mut multipart: Multipart,
+) -> Result<Submitted, axum::extract::multipart::MultipartError> {
+    let mut form = Submitted::default();
+    while let Some(mut field) = multipart.next_field().await? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == PROOF_FIELD {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await? {
+                if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                    // Read on to the end of the body, keeping nothing more.
+                    form.file_too_big = true;
+                } else if !form.file_too_big {
+                    bytes.extend_from_slice(&chunk);
+                }
+            }
+            // Browsers send an empty part with no name when no file was chosen.
+            if !file_name.is_empty() || !bytes.is_empty() || form.file_too_big {
+                form.file_name = Some(file_name);
+                form.file = Some(if form.file_too_big { Vec::new() } else { bytes });
+            }
+            continue;
+        }
+        let value = field.text().await?;
+        match name.as_str() {
+            "name" => form.input.name = value,
+            "previous_name" => form.input.previous_names.push(value),
+            "dob-day" => form.input.dob_day = value,
+            "dob-month" => form.input.dob_month = value,
+            "dob-year" => form.input.dob_year = value,
+            "nino" => form.input.nino = value,
+            "trn" => form.input.trn = value,
+            "action" => form.add_previous = value == "add-previous",
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+fn values_of(input: &IdentitySupportInput) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<String, String> = [
+        ("name", &input.name),
+        ("dob-day", &input.dob_day),
+        ("dob-month", &input.dob_month),
+        ("dob-year", &input.dob_year),
+        ("nino", &input.nino),
+        ("trn", &input.trn),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .collect();
+    for (i, name) in input.previous_names.iter().enumerate() {
+        values.insert(format!("previous-name-{}", i + 1), name.clone());
+    }
+    values
+}
+
+/// `POST /identity-support`.
+pub async fn submit_form(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    multipart: Multipart,
+) -> Response {
+    if let Err(response) = may_ask(&state, &ctx).await {
+        return response;
+    }
+    let mut form = match read_form(multipart).await {
+        Ok(form) => form,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable proof-of-identity form");
+            return StatusCode::BAD_REQUEST.into_response();
+        }
+    };
+    let mut draft = ctx
+        .session
+        .lock()
+        .data
+        .identity_support
+        .clone()
+        .unwrap_or_default();
+    let mut errors = Vec::new();
+
+    // A new file replaces any kept one, once it passes the checks.
+    if let Some(bytes) = form.file.take() {
+        match check_proof(Some(&bytes), form.file_too_big) {
+            Ok(kind) => {
+                let size = bytes.len() as u64;
+                match crate::uploads::put(&state.uploads, kind.extension(), bytes).await {
+                    Ok(key) => {
+                        draft.proof = Some(UploadedProof {
+                            key,
+                            kind,
+                            file_name: display_file_name(
+                                form.file_name.as_deref().unwrap_or_default(),
+                            ),
+                            size,
+                        });
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not store a proof of identity");
+                        return service_unavailable();
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+
+    if form.add_previous {
+        if form.input.previous_names.len() < MAX_PREVIOUS_NAMES {
+            form.input.previous_names.push(String::new());
+        }
+        ctx.session
+            .update(|data| data.identity_support = Some(draft));
+        ctx.session.set_flash(Flash {
+            form: FORM.into(),
+            values: values_of(&form.input),
+            errors,
+        });
+        let n = form.input.previous_names.len();
+        return Redirect::to(&format!("/identity-support#previous-name-{n}")).into_response();
+    }
+
+    let details = match validate_identity_support(&form.input, Utc::now().date_naive()) {
+        Ok(details) => Some(details),
+        Err(mut field_errors) => {
+            field_errors.append(&mut errors);
+            errors = field_errors;
+            None
+        }
+    };
+    if draft.proof.is_none() && !errors.iter().any(|e| e.field_id == PROOF_FIELD) {
+        errors.push(check_proof(None, false).expect_err("no file is an error"));
+    }
+    if !errors.is_empty() || details.is_none() {
+        draft.details = None;
+        ctx.session
+            .update(|data| data.identity_support = Some(draft));
+        ctx.session.set_flash(Flash {
+            form: FORM.into(),
+            values: values_of(&form.input),
+            errors,
+        });
+        return Redirect::to("/identity-support").into_response();
+    }
+    draft.details = details;
+    ctx.session
+        .update(|data| data.identity_support = Some(draft));
+    Redirect::to("/identity-support/check").into_response()
+}
+
+/// `POST /identity-support/send`: raises the identity-verification task, once.
+pub async fn send(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    let user = match may_ask(&state, &ctx).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let draft = ctx.session.lock().data.identity_support.clone();
+    let Some(IdentitySupportDraft {
+        details: Some(details),
+        proof: Some(proof),
+    }) = draft
+    else {
+        return Redirect::to("/identity-support").into_response();
+    };
+    let task = NewSupportTask {
+        user_id: user.user_id,
+        kind: TaskKind::IdentityVerification,
+        requester_name: &details.name,
+        requester_email: &user.email,
+        details: serde_json::json!({
+            "entered": details,
+            "proof": {
+                "key": proof.key,
+                "content_type": proof.kind.content_type(),
+                "file_name": proof.file_name,
+                "size": proof.size,
+            },
+            "one_login_email": user.email,
+        }),
+        flag: None,
+    };
+    let mut reference = || support_reference(rand::random());
+    match state
+        .store
+        .raise_support_task(&task, &mut reference, Utc::now())
+        .await
+    {
+        Ok(_) => {
+            tracing::info!("identity-verification support task raised");
+            ctx.session.update(|data| data.identity_support = None);
+            Redirect::to("/connect/support-requested").into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not raise a support task");
+            service_unavailable()
+        }
+    }
+}
