@@ -224,3 +224,67 @@ test("pages of the journey need a signed-in person", async ({ page }) => {
     await expect(page).toHaveURL(/\/authorize/);
   }
 });
+
+test("cannot verify: ask for support with proof of identity, with every bad input first", async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto("/sign-in");
+  await pick(page, "(cannot-verify)", "Signed in (no identity check)");
+  await pick(page, "(cannot-verify)", "Signed in but identity could not be proven");
+  await expect(page).toHaveURL(/\/identity-not-verified$/);
+  await page.getByRole("button", { name: "Ask for support" }).click();
+  await expectHeading(page, "Ask for help to prove your identity");
+  await expectNoAxeViolations(page);
+
+  // Nothing filled in.
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expectErrors(page, ["Enter your full name", "Enter your date of birth", "Select a file that proves your identity"]);
+  await expectNoAxeViolations(page);
+
+  // Too long, hostile, impossible and malformed values, and a script dressed as a PDF.
+  await page.getByLabel("Full name", { exact: true }).fill("<script>alert('x')</script>");
+  await page.getByRole("button", { name: "Add another previous name" }).click();
+  await page.getByLabel("Previous name (optional)", { exact: true }).fill("x".repeat(201));
+  await page.getByLabel("Day").fill("31");
+  await page.getByLabel("Month").fill("2");
+  await page.getByLabel("Year").fill("1985");
+  await page.getByLabel("National Insurance number (optional)").fill("GB123456A");
+  await page.getByLabel("Teacher reference number (TRN) (optional)").fill("0000000");
+  await page.getByLabel("Upload proof of your identity").setInputFiles({
+    name: "passport.pdf",
+    mimeType: "application/pdf",
+    buffer: Buffer.from("<script>alert(1)</script>"),
+  });
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expectErrors(page, [
+    "The previous name must be 200 characters or fewer",
+    "Date of birth must be a real date",
+    "Enter a National Insurance number in the correct format, like QQ 12 34 56 C",
+    "Enter a TRN in the correct format, like 1234567",
+    "The selected file must be a PDF, JPG or PNG",
+  ]);
+  await expect(page.getByLabel("Full name", { exact: true })).toHaveValue("<script>alert('x')</script>");
+  await expect(page.getByLabel("Day")).toHaveValue("31");
+  await expectNoAxeViolations(page);
+
+  // Put right, with a real PNG.
+  await page.getByLabel("Full name", { exact: true }).fill("Ann Lee");
+  await page.getByLabel("Previous name (optional)", { exact: true }).fill("Ann Smith");
+  await page.getByLabel("Day").fill("28");
+  await page.getByLabel("National Insurance number (optional)").fill("");
+  await page.getByLabel("Teacher reference number (TRN) (optional)").fill("1234567");
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: png });
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/identity-support\/check$/);
+  await expectHeading(page, "Check your answers before sending your request");
+  for (const shown of ["Ann Lee", "Ann Smith", "28 February 1985", "1234567", "passport.png"]) {
+    await expect(page.getByText(shown, { exact: true })).toBeVisible();
+  }
+  await expectNoAxeViolations(page);
+  await page.getByRole("button", { name: "Send request" }).click();
+  await expectHeading(page, "You’ve asked for support");
+  await expect(page.locator(".govuk-panel__body strong")).toHaveText(/^TRS-\d{6}$/);
+});

@@ -45,3 +45,13 @@ pub fn ErrorMessage(id: String, message: Option<String>) -> impl IntoView {
         }
     })
 }
+
+/// `base`, with `base--error` added when the field has an error: the GOV.UK way to mark a form group or input.
+pub fn with_error_class(base: &str, error: &Option<String>) -> String {
+    let block = base.split_whitespace().next().unwrap_or(base);
+    if error.is_some() {
+        format!("{base} {block}--error")
+    } else {
+        base.to_string()
+    }
+}

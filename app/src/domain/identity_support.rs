@@ -118,6 +118,43 @@ pub struct IdentitySupportInput {
     pub trn: String,
 }
 
+impl IdentitySupportInput {
+    /// The form's fields by id, as the page shows them.
+    pub fn values(&self) -> std::collections::BTreeMap<String, String> {
+        let mut values: std::collections::BTreeMap<String, String> = [
+            ("name", &self.name),
+            ("dob-day", &self.dob_day),
+            ("dob-month", &self.dob_month),
+            ("dob-year", &self.dob_year),
+            ("nino", &self.nino),
+            ("trn", &self.trn),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+        for (i, name) in self.previous_names.iter().enumerate() {
+            values.insert(format!("previous-name-{}", i + 1), name.clone());
+        }
+        values
+    }
+}
+
+impl From<&IdentitySupportDetails> for IdentitySupportInput {
+    /// The form filled in with answers already given (to change them from check answers).
+    fn from(d: &IdentitySupportDetails) -> Self {
+        use chrono::Datelike;
+        Self {
+            name: d.name.clone(),
+            previous_names: d.previous_names.clone(),
+            dob_day: d.date_of_birth.day().to_string(),
+            dob_month: d.date_of_birth.month().to_string(),
+            dob_year: d.date_of_birth.year().to_string(),
+            nino: d.nino.clone().unwrap_or_default(),
+            trn: d.trn.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// A valid request, without the file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentitySupportDetails {

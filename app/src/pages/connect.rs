@@ -2,7 +2,7 @@
 //! check answers, the support confirmation, the connected interruption, the record page and "we're still looking".
 //! Every form is a plain HTML form posting to a server handler, so the journey works without JavaScript.
 
-use crate::components::error_summary::{error_for, ErrorMessage, ErrorSummary};
+use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
 use crate::components::page_title::PageTitle;
 use crate::domain::journey::{Question, Step};
 use crate::server_fns::load_journey::{load_journey, JourneyView, RecordView};
@@ -89,21 +89,9 @@ fn identifier_question(view: JourneyView, text: QuestionText, details: Option<An
     let choice_error = error_for(&view.errors, choice_field);
     let value_error = error_for(&view.errors, value_field);
     let has_errors = !view.errors.is_empty();
-    let group_class = if choice_error.is_some() {
-        "govuk-form-group govuk-form-group--error"
-    } else {
-        "govuk-form-group"
-    };
-    let value_group_class = if value_error.is_some() {
-        "govuk-form-group govuk-form-group--error"
-    } else {
-        "govuk-form-group"
-    };
-    let input_class = if value_error.is_some() {
-        format!("govuk-input {} govuk-input--error", text.input_class)
-    } else {
-        format!("govuk-input {}", text.input_class)
-    };
+    let group_class = with_error_class("govuk-form-group", &choice_error);
+    let value_group_class = with_error_class("govuk-form-group", &value_error);
+    let input_class = with_error_class(&format!("govuk-input {}", text.input_class), &value_error);
     let reveal_id = format!("conditional-{choice_field}");
     let reveal_class = if choice == "yes" {
         "govuk-radios__conditional"

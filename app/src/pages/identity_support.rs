@@ -2,7 +2,7 @@
 //! (plain HTML, works without JavaScript) with "add another" previous names, a GOV.UK date input and a file
 //! upload; then check answers; then the same confirmation as any support request.
 
-use crate::components::error_summary::{error_for, ErrorMessage, ErrorSummary};
+use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
 use crate::components::page_title::PageTitle;
 use crate::domain::identity_support::MAX_PREVIOUS_NAMES;
 use crate::server_fns::load_identity_support::{load_identity_support, IdentitySupportView};
@@ -36,16 +36,8 @@ fn text_input(
 ) -> AnyView {
     let value = view.values.get(id).cloned().unwrap_or_default();
     let error = error_for(&view.errors, id);
-    let group = if error.is_some() {
-        "govuk-form-group govuk-form-group--error"
-    } else {
-        "govuk-form-group"
-    };
-    let class = if error.is_some() {
-        format!("govuk-input {width} govuk-input--error")
-    } else {
-        format!("govuk-input {width}")
-    };
+    let group = with_error_class("govuk-form-group", &error);
+    let class = with_error_class(&format!("govuk-input {width}"), &error);
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = [
@@ -78,23 +70,13 @@ fn identity_support_form(view: IdentitySupportView) -> AnyView {
     let has_errors = !view.errors.is_empty();
     let value = |k: &str| view.values.get(k).cloned().unwrap_or_default();
     let dob_error = error_for(&view.errors, "dob-day");
-    let dob_group = if dob_error.is_some() {
-        "govuk-form-group govuk-form-group--error"
-    } else {
-        "govuk-form-group"
-    };
+    let dob_group = with_error_class("govuk-form-group", &dob_error);
     let dob_input = |part: &str| {
-        if dob_error.is_some() {
-            format!(
-                "govuk-input govuk-date-input__input govuk-input--width-{} govuk-input--error",
-                if part == "year" { 4 } else { 2 }
-            )
-        } else {
-            format!(
-                "govuk-input govuk-date-input__input govuk-input--width-{}",
-                if part == "year" { 4 } else { 2 }
-            )
-        }
+        let width = if part == "year" { 4 } else { 2 };
+        with_error_class(
+            &format!("govuk-input govuk-date-input__input govuk-input--width-{width}"),
+            &dob_error,
+        )
     };
     let dob_described_by = if dob_error.is_some() {
         "dob-hint dob-error"
@@ -102,16 +84,8 @@ fn identity_support_form(view: IdentitySupportView) -> AnyView {
         "dob-hint"
     };
     let proof_error = error_for(&view.errors, "proof");
-    let proof_group = if proof_error.is_some() {
-        "govuk-form-group govuk-form-group--error"
-    } else {
-        "govuk-form-group"
-    };
-    let proof_class = if proof_error.is_some() {
-        "govuk-file-upload govuk-file-upload--error"
-    } else {
-        "govuk-file-upload"
-    };
+    let proof_group = with_error_class("govuk-form-group", &proof_error);
+    let proof_class = with_error_class("govuk-file-upload", &proof_error);
     let proof_described_by = if proof_error.is_some() {
         "proof-hint proof-error"
     } else {

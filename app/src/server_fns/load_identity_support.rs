@@ -58,7 +58,11 @@ pub async fn load_identity_support() -> Result<Option<IdentitySupportView>, Serv
     let (values, errors) = match ctx.session.take_flash("identity-support") {
         Some(flash) => (flash.values, flash.errors),
         None => (
-            draft.details.as_ref().map(prefill).unwrap_or_default(),
+            draft
+                .details
+                .as_ref()
+                .map(|d| crate::domain::identity_support::IdentitySupportInput::from(d).values())
+                .unwrap_or_default(),
             Vec::new(),
         ),
     };
@@ -85,24 +89,4 @@ pub async fn load_identity_support() -> Result<Option<IdentitySupportView>, Serv
         proof_name: draft.proof.map(|p| p.file_name),
         answers,
     }))
-}
-
-/// The form's values from answers already given (coming back from check answers to change something).
-#[cfg(feature = "ssr")]
-fn prefill(
-    d: &crate::domain::identity_support::IdentitySupportDetails,
-) -> BTreeMap<String, String> {
-    use chrono::Datelike;
-    let mut values = BTreeMap::from([
-        ("name".to_string(), d.name.clone()),
-        ("dob-day".to_string(), d.date_of_birth.day().to_string()),
-        ("dob-month".to_string(), d.date_of_birth.month().to_string()),
-        ("dob-year".to_string(), d.date_of_birth.year().to_string()),
-        ("nino".to_string(), d.nino.clone().unwrap_or_default()),
-        ("trn".to_string(), d.trn.clone().unwrap_or_default()),
-    ]);
-    for (i, name) in d.previous_names.iter().enumerate() {
-        values.insert(format!("previous-name-{}", i + 1), name.clone());
-    }
-    values
 }

@@ -415,18 +415,30 @@ pub async fn request_support(
         details,
         flag: answers.flag.as_deref(),
     };
+    raise_task(&state, &ctx, &task, |data| data.connect = None).await
+}
+
+/// Raises `task` (once, however often it is submitted), clears the journey's state with `clear`, and shows the
+/// confirmation.
+pub(super) async fn raise_task(
+    state: &AppState,
+    ctx: &RequestContext,
+    task: &NewSupportTask<'_>,
+    clear: impl FnOnce(&mut app::ssr::SessionData),
+) -> Response {
     let mut reference = || support_reference(rand::random());
     match state
         .store
-        .raise_support_task(&task, &mut reference, Utc::now())
+        .raise_support_task(task, &mut reference, Utc::now())
         .await
     {
         Ok(_) => {
             tracing::info!(
+                kind = task.kind.as_str(),
                 flag = task.flag.unwrap_or("none"),
-                "record-matching support task raised"
+                "support task raised"
             );
-            ctx.session.update(|data| data.connect = None);
+            ctx.session.update(clear);
             Redirect::to("/connect/support-requested").into_response()
         }
         Err(e) => {

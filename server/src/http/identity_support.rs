@@ -3,21 +3,20 @@
 //! Errors come back to the form with everything typed kept, and a valid file is kept even when other fields are
 //! wrong, so it need not be chosen again.
 
-use super::connect::{home_of, position, service_unavailable};
+use super::connect::{home_of, position, raise_task, service_unavailable};
 use crate::db::connect::{NewSupportTask, TaskKind};
 use crate::state::AppState;
 use app::domain::identity_support::{
     check_proof, display_file_name, validate_identity_support, IdentitySupportDraft,
     IdentitySupportInput, UploadedProof, MAX_PREVIOUS_NAMES, MAX_UPLOAD_BYTES, PROOF_FIELD,
 };
-use app::domain::journey::{support_reference, Position};
+use app::domain::journey::Position;
 use app::ssr::{Flash, RequestContext};
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use chrono::Utc;
-use std::collections::BTreeMap;
 
 /// The flash form name the page reads.
 pub const FORM: &str = "identity-support";
@@ -88,22 +87,20 @@ async fn read_form(
     Ok(form)
 }
 
-fn values_of(input: &IdentitySupportInput) -> BTreeMap<String, String> {
-    let mut values: BTreeMap<String, String> = [
-        ("name", &input.name),
-        ("dob-day", &input.dob_day),
-        ("dob-month", &input.dob_month),
-        ("dob-year", &input.dob_year),
-        ("nino", &input.nino),
-        ("trn", &input.trn),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.clone()))
-    .collect();
-    for (i, name) in input.previous_names.iter().enumerate() {
-        values.insert(format!("previous-name-{}", i + 1), name.clone());
-    }
-    values
+/// Keeps the draft (and its file) and what was typed, with the errors, for the form to show.
+fn back_to_form(
+    ctx: &RequestContext,
+    draft: IdentitySupportDraft,
+    input: &IdentitySupportInput,
+    errors: Vec<app::domain::FieldError>,
+) {
+    ctx.session
+        .update(|data| data.identity_support = Some(draft));
+    ctx.session.set_flash(Flash {
+        form: FORM.into(),
+        values: input.values(),
+        errors,
+    });
 }
 
 /// `POST /identity-support`.
@@ -161,13 +158,7 @@ pub async fn submit_form(
         if form.input.previous_names.len() < MAX_PREVIOUS_NAMES {
             form.input.previous_names.push(String::new());
         }
-        ctx.session
-            .update(|data| data.identity_support = Some(draft));
-        ctx.session.set_flash(Flash {
-            form: FORM.into(),
-            values: values_of(&form.input),
-            errors,
-        });
+        back_to_form(&ctx, draft, &form.input, errors);
         let n = form.input.previous_names.len();
         return Redirect::to(&format!("/identity-support#previous-name-{n}")).into_response();
     }
@@ -185,13 +176,7 @@ pub async fn submit_form(
     }
     if !errors.is_empty() || details.is_none() {
         draft.details = None;
-        ctx.session
-            .update(|data| data.identity_support = Some(draft));
-        ctx.session.set_flash(Flash {
-            form: FORM.into(),
-            values: values_of(&form.input),
-            errors,
-        });
+        back_to_form(&ctx, draft, &form.input, errors);
         return Redirect::to("/identity-support").into_response();
     }
     draft.details = details;
@@ -234,20 +219,5 @@ pub async fn send(
         }),
         flag: None,
     };
-    let mut reference = || support_reference(rand::random());
-    match state
-        .store
-        .raise_support_task(&task, &mut reference, Utc::now())
-        .await
-    {
-        Ok(_) => {
-            tracing::info!("identity-verification support task raised");
-            ctx.session.update(|data| data.identity_support = None);
-            Redirect::to("/connect/support-requested").into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not raise a support task");
-            service_unavailable()
-        }
-    }
+    raise_task(&state, &ctx, &task, |data| data.identity_support = None).await
 }
