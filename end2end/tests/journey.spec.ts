@@ -4,6 +4,10 @@
 import { test, expect, type Page } from "@playwright/test";
 import { expectErrors, expectNoAxeViolations } from "./helpers";
 
+// Each journey is several One Login round trips and pages, and without JavaScript each axe check replays the page:
+// more than the default 30 seconds on two cores.
+test.describe.configure({ timeout: 120_000 });
+
 const standin = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 1}`;
 
 type Persona = { id: string; trn_hint: string | null; nino_hint: string | null };
@@ -143,7 +147,6 @@ test("a possible duplicate is not connected and goes to support", async ({ page 
 });
 
 test("every bad answer to both questions gets its error and keeps what was typed", async ({ page }) => {
-  test.setTimeout(120_000);
   // Their only record is deactivated, so nothing they type can connect them.
   await signInVerified(page, "deactivated-record");
   await page.goto("/connect/nino");
@@ -189,7 +192,6 @@ test("every bad answer to both questions gets its error and keeps what was typed
 });
 
 test("too many National Insurance numbers: told when to try again, and offered support", async ({ page }) => {
-  test.setTimeout(120_000);
   // Someone else, so no other test's person is limited.
   await page.goto("/sign-in");
   for (const round of ["Signed in (no identity check)", "Signed in and identity proven"]) {
@@ -226,7 +228,6 @@ test("pages of the journey need a signed-in person", async ({ page }) => {
 });
 
 test("cannot verify: ask for support with proof of identity, with every bad input first", async ({ page }) => {
-  test.setTimeout(120_000);
   await page.goto("/sign-in");
   await pick(page, "(cannot-verify)", "Signed in (no identity check)");
   await pick(page, "(cannot-verify)", "Signed in but identity could not be proven");
