@@ -32,6 +32,7 @@ on_both_backends!(
     namesakes_are_only_connected_with_both_nino_and_trn,
     every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_nothing,
     nino_and_trn_attempts_are_limited_per_person,
+    a_restart_or_another_instance_mid_journey_loses_nothing,
     the_journey_needs_a_signed_in_verified_person,
 );
 
@@ -685,4 +686,36 @@ async fn uploads_over_the_limit_are_refused_without_reading_them() {
         .await;
     assert_eq!(res.status, 413);
     assert!(!res.body.contains("length limit"), "no internal error text");
+}
+
+async fn a_restart_or_another_instance_mid_journey_loses_nothing(backend: Backend) {
+    let Some((mut rp, next)) = verified(backend, "trn-only").await else {
+        return;
+    };
+    assert_redirect(&next, "/connect");
+    rp.get("/connect/nino").await;
+    assert_redirect(
+        &rp.post("/connect/nino", &[("has_nino", "no")]).await,
+        "/connect/trn",
+    );
+    rp.new_instance();
+    // The answer given on the first instance is still there, and the journey carries on.
+    let trn_page = rp.get("/connect/trn").await;
+    assert_eq!(
+        trn_page.status, 200,
+        "no redirect back to the first question"
+    );
+    rp.get("/connect/nino").await;
+    let nino_page = rp.get("/connect/nino").await;
+    assert!(
+        nino_page.body.contains(r#"value="no" checked"#),
+        "the answer is kept"
+    );
+    let trn = rp.standin.persona("trn-only").unwrap().trn_hint.unwrap();
+    rp.new_instance();
+    assert_redirect(
+        &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", &trn)])
+            .await,
+        "/connected",
+    );
 }

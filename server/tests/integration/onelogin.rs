@@ -83,6 +83,11 @@ impl Rp {
         Some(Self::against_store(standin, None, store, dir))
     }
 
+    /// Swaps our service for a new instance over the same database, as after a restart or on another server.
+    pub fn new_instance(&mut self) {
+        self.router = server::http::app(self.state.clone());
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()
