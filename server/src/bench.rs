@@ -18,29 +18,17 @@ pub struct MatchingArgs {
 
 impl MatchingArgs {
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut parsed = Self {
-            records: 2_000_000,
-            sign_ins: 10_000,
-            seed: 1,
-        };
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            let number: u64 = value
-                .parse()
-                .map_err(|_| format!("{flag} must be a whole number, got `{value}`"))?;
-            match flag.as_str() {
-                "--records" => parsed.records = number.min(9_000_000),
-                "--sign-ins" => parsed.sign_ins = number,
-                "--seed" => parsed.seed = number,
-                _ => {
-                    return Err(format!(
-                        "unknown option `{flag}`: expected --records N --sign-ins K --seed S"
-                    ))
-                }
-            }
-        }
-        Ok(parsed)
+        let flags = crate::number_flags(
+            args,
+            &["--records", "--sign-ins", "--seed"],
+            "--records N --sign-ins K --seed S",
+        )?;
+        let get = |flag: &str, default: u64| flags.get(flag).copied().unwrap_or(default);
+        Ok(Self {
+            records: get("--records", 2_000_000).min(9_000_000),
+            sign_ins: get("--sign-ins", 10_000),
+            seed: get("--seed", 1),
+        })
     }
 }
 

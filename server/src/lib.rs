@@ -134,27 +134,35 @@ pub struct SeedArgs {
     pub seed: u64,
 }
 
+/// Reads `--flag N` pairs where every value is a whole number; `usage` names the flags for error messages.
+pub fn number_flags(
+    args: &[String],
+    allowed: &[&str],
+    usage: &str,
+) -> Result<std::collections::HashMap<String, u64>, String> {
+    let mut flags = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if !allowed.contains(&flag.as_str()) {
+            return Err(format!("unknown option `{flag}`: expected {usage}"));
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number: u64 = value
+            .parse()
+            .map_err(|_| format!("{flag} must be a whole number, got `{value}`"))?;
+        flags.insert(flag.clone(), number);
+    }
+    Ok(flags)
+}
+
 impl SeedArgs {
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut records = None;
-        let mut seed = 1;
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            let number: u64 = value
-                .parse()
-                .map_err(|_| format!("{flag} must be a whole number, got `{value}`"))?;
-            match flag.as_str() {
-                "--records" if number <= 9_000_000 => records = Some(number),
-                "--records" => return Err("--records must be 9000000 or fewer".into()),
-                "--seed" => seed = number,
-                _ => {
-                    return Err(format!(
-                        "unknown option `{flag}`: expected --records N [--seed S]"
-                    ))
-                }
-            }
+        let flags = number_flags(args, &["--records", "--seed"], "--records N [--seed S]")?;
+        let records = flags.get("--records").copied();
+        if records.is_some_and(|n| n > 9_000_000) {
+            return Err("--records must be 9000000 or fewer".into());
         }
+        let seed = flags.get("--seed").copied().unwrap_or(1);
         Ok(Self {
             records: records.ok_or("seed needs --records N")?,
             seed,
@@ -257,4 +265,54 @@ pub async fn bench_baseline(file: &str, addr: std::net::SocketAddr) -> Result<()
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(ServerError::Serve)
+}
+
+#[cfg(test)]
+mod command_tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn seed_arguments_are_checked_with_a_clear_message() {
+        assert_eq!(
+            SeedArgs::parse(&args("--records 10 --seed 7")),
+            Ok(SeedArgs {
+                records: 10,
+                seed: 7
+            })
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records 10")).map(|a| a.seed),
+            Ok(1)
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--seed 7")),
+            Err("seed needs --records N".into())
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records ten")),
+            Err("--records must be a whole number, got `ten`".into())
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records")),
+            Err("--records needs a value".into())
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records 9000001")),
+            Err("--records must be 9000000 or fewer".into())
+        );
+        assert!(SeedArgs::parse(&args("--rm 1"))
+            .unwrap_err()
+            .starts_with("unknown option `--rm`"));
+    }
+
+    #[test]
+    fn bench_arguments_have_defaults() {
+        let a = bench::MatchingArgs::parse(&args("--sign-ins 5")).unwrap();
+        assert_eq!((a.records, a.sign_ins, a.seed), (2_000_000, 5, 1));
+        assert!(bench::MatchingArgs::parse(&args("--sign-ins -1")).is_err());
+    }
 }
