@@ -33,6 +33,7 @@ on_both_backends!(
     every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_nothing,
     nino_and_trn_attempts_are_limited_per_person,
     a_restart_or_another_instance_mid_journey_loses_nothing,
+    attempts_are_also_limited_per_client_address,
     the_journey_needs_a_signed_in_verified_person,
 );
 
@@ -717,5 +718,74 @@ async fn a_restart_or_another_instance_mid_journey_loses_nothing(backend: Backen
         &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", &trn)])
             .await,
         "/connected",
+    );
+}
+
+/// Many people behind one address (a school, say), each within their own limit: the address limit still stops them.
+async fn attempts_are_also_limited_per_client_address(backend: Backend) {
+    use app::domain::journey::{ADDRESS_ATTEMPTS, USER_ATTEMPTS};
+    let Some(mut rp) = service(backend).await else {
+        return;
+    };
+    rp.client_addr = Some("192.0.2.7:50000".parse().unwrap());
+    let mut attempts = 0;
+    let mut person = 0;
+    while attempts < ADDRESS_ATTEMPTS {
+        // A different custom person each time round, so no one reaches their own limit.
+        rp.cookies.clear();
+        let email = format!("shared-address-{person}@example.com");
+        person += 1;
+        let custom = onelogin_standin::CustomPerson {
+            first_name: "Morwenna".into(),
+            last_name: format!("Trevithick{person}"),
+            previous_first_name: None,
+            previous_last_name: None,
+            previous_name_valid_until: None,
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(1979, 10, 9).unwrap(),
+            email,
+        };
+        let next = |outcome| onelogin_standin::NextLogin {
+            custom: Some(custom.clone()),
+            ..onelogin_standin::NextLogin::new(onelogin_standin::CUSTOM, outcome)
+        };
+        rp.round_trip("/sign-in", next(Outcome::Authenticated))
+            .await;
+        rp.round_trip("/auth/identity", next(Outcome::IdentityVerified))
+            .await;
+        rp.get("/continue").await;
+        rp.get("/connect/nino").await;
+        for _ in 0..(USER_ATTEMPTS - 1).min(ADDRESS_ATTEMPTS - attempts) {
+            let res = rp
+                .post(
+                    "/connect/nino",
+                    &[("has_nino", "yes"), ("nino", "AB123456C")],
+                )
+                .await;
+            assert_redirect(&res, "/connect/trn");
+            attempts += 1;
+        }
+    }
+    // One more from the same address, by a person who has made only some attempts of their own.
+    let res = rp
+        .post(
+            "/connect/nino",
+            &[("has_nino", "yes"), ("nino", "AB123456C")],
+        )
+        .await;
+    assert_redirect(&res, "/connect/too-many-attempts");
+    assert!(rp
+        .get("/connect/too-many-attempts")
+        .await
+        .body
+        .contains("in an hour"));
+    // Another address is not affected.
+    rp.client_addr = Some("198.51.100.9:50000".parse().unwrap());
+    assert_redirect(
+        &rp.post(
+            "/connect/nino",
+            &[("has_nino", "yes"), ("nino", "AB123456C")],
+        )
+        .await,
+        "/connect/trn",
     );
 }

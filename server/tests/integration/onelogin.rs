@@ -18,6 +18,8 @@ pub struct Rp {
     pub state: server::state::AppState,
     pub standin: Standin,
     pub cookies: HashMap<String, String>,
+    /// The client address requests come from, if any.
+    pub client_addr: Option<std::net::SocketAddr>,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -62,6 +64,7 @@ impl Rp {
             state,
             standin,
             cookies: HashMap::new(),
+            client_addr: None,
             http,
             _dir: dir,
         }
@@ -138,7 +141,12 @@ impl Rp {
         self.send(req).await
     }
 
-    async fn send(&mut self, req: Request<Body>) -> TestResponse {
+    async fn send(&mut self, mut req: Request<Body>) -> TestResponse {
+        // Where the request comes from, as the server's listener would say.
+        if let Some(addr) = self.client_addr {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(addr));
+        }
         let res = read(self.router.clone().oneshot(req).await.unwrap()).await;
         for set in res.set_cookies() {
             let pair = set.split(';').next().unwrap_or_default();
