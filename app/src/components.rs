@@ -3,6 +3,7 @@
 pub mod artwork;
 pub mod error_summary;
 pub mod layout;
+pub mod loaded;
 pub mod page_title;
 
 /// The text to put inside a `<textarea>`. Leptos writes a textarea's children without escaping them (as it does

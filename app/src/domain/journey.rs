@@ -175,39 +175,51 @@ pub enum Step {
     TooManyAttempts,
 }
 
+impl ConnectAnswers {
+    /// Where someone answering the questions carries on: the first question not yet answered, or check answers.
+    pub fn resume_at(&self) -> &'static str {
+        if self.nino.is_none() {
+            "/connect"
+        } else if self.trn.is_none() {
+            "/connect/trn"
+        } else {
+            "/connect/check-answers"
+        }
+    }
+}
+
+impl Position {
+    /// Where someone in this position belongs; `None` while they are answering the questions.
+    pub fn home(&self) -> Option<&'static str> {
+        match self {
+            Self::SignedOut => Some("/sign-in"),
+            Self::IdentityNotChecked => Some("/auth/identity"),
+            Self::IdentityNotVerified => Some("/identity-not-verified"),
+            Self::Connected => Some("/record"),
+            Self::AwaitingSupport => Some("/request-pending"),
+            Self::Answering(_) => None,
+        }
+    }
+}
+
 /// Where to send someone who asked for `step`, or `None` if they may see it.
 pub fn redirect_for(step: Step, position: &Position) -> Option<&'static str> {
     use Step::*;
-    let allowed = match position {
-        Position::SignedOut => return Some("/sign-in"),
-        Position::IdentityNotChecked => return Some("/auth/identity"),
-        Position::IdentityNotVerified => return Some("/identity-not-verified"),
-        Position::Connected => return (!matches!(step, Connected | Record)).then_some("/record"),
-        Position::AwaitingSupport => {
-            return (!matches!(step, SupportRequested | AwaitingSupport))
-                .then_some("/request-pending")
+    match position {
+        Position::Answering(answers) => {
+            let allowed = match step {
+                NeedMoreInformation | Nino => true,
+                TooManyAttempts => answers.try_again.is_some(),
+                Trn => answers.nino.is_some(),
+                NotFound | CheckAnswers => answers.nino.is_some() && answers.trn.is_some(),
+                SupportRequested | Connected | Record | AwaitingSupport => false,
+            };
+            (!allowed).then(|| answers.resume_at())
         }
-        Position::Answering(answers) => match step {
-            NeedMoreInformation | Nino => true,
-            TooManyAttempts => answers.try_again.is_some(),
-            Trn => answers.nino.is_some(),
-            NotFound | CheckAnswers => answers.nino.is_some() && answers.trn.is_some(),
-            SupportRequested | Connected | Record | AwaitingSupport => false,
-        },
-    };
-    if allowed {
-        return None;
+        Position::Connected if matches!(step, Connected | Record) => None,
+        Position::AwaitingSupport if matches!(step, SupportRequested | AwaitingSupport) => None,
+        other => other.home(),
     }
-    let Position::Answering(answers) = position else {
-        unreachable!("returned above")
-    };
-    Some(if answers.nino.is_none() {
-        "/connect"
-    } else if answers.trn.is_none() {
-        "/connect/trn"
-    } else {
-        "/connect/check-answers"
-    })
 }
 
 /// A support request reference: `TRS-` and six digits, from a random number.

@@ -3,6 +3,7 @@
 //! Every form is a plain HTML form posting to a server handler, so the journey works without JavaScript.
 
 use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
+use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
 use crate::domain::journey::{Question, Step};
 use crate::server_fns::load_journey::{load_journey, JourneyView, RecordView};
@@ -12,18 +13,7 @@ use leptos_router::hooks::use_query_map;
 /// Loads the view for `step` (the server redirects anyone who should not be here) and renders it with `render`.
 #[component]
 fn Journey(step: Step, render: fn(JourneyView) -> AnyView) -> impl IntoView {
-    let view = Resource::new_blocking(move || (), move |_| load_journey(step));
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match view.await {
-                    Ok(Some(v)) => render(v),
-                    Ok(None) => ().into_any(),
-                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    view! { <Loaded load=move || load_journey(step) render /> }
 }
 
 /// A GOV.UK start-style button that is a link to another page of the journey.

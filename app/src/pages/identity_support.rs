@@ -3,26 +3,11 @@
 //! upload; then check answers; then the same confirmation as any support request.
 
 use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
+use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
 use crate::domain::identity_support::MAX_PREVIOUS_NAMES;
 use crate::server_fns::load_identity_support::{load_identity_support, IdentitySupportView};
 use leptos::prelude::*;
-
-#[component]
-fn Loaded(render: fn(IdentitySupportView) -> AnyView) -> impl IntoView {
-    let view = Resource::new_blocking(|| (), |_| load_identity_support());
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match view.await {
-                    Ok(Some(v)) => render(v),
-                    Ok(None) => ().into_any(),
-                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
 
 /// A GOV.UK text input with its label, optional hint and inline error.
 fn text_input(
@@ -63,7 +48,7 @@ fn text_input(
 
 #[component]
 pub fn IdentitySupportPage() -> impl IntoView {
-    view! { <Loaded render=identity_support_form /> }
+    view! { <Loaded load=load_identity_support render=identity_support_form /> }
 }
 
 fn identity_support_form(view: IdentitySupportView) -> AnyView {
@@ -186,7 +171,7 @@ fn identity_support_form(view: IdentitySupportView) -> AnyView {
 
 #[component]
 pub fn IdentitySupportCheckPage() -> impl IntoView {
-    view! { <Loaded render=check_answers /> }
+    view! { <Loaded load=load_identity_support render=check_answers /> }
 }
 
 fn check_answers(view: IdentitySupportView) -> AnyView {

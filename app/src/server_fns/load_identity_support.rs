@@ -41,11 +41,7 @@ pub async fn load_identity_support() -> Result<Option<IdentitySupportView>, Serv
         .await
         .map_err(|_| ServerFnError::new("database unavailable"))?;
     if position != Position::IdentityNotVerified {
-        leptos_axum::redirect(match position {
-            Position::SignedOut => "/sign-in",
-            Position::AwaitingSupport => "/request-pending",
-            _ => "/continue",
-        });
+        leptos_axum::redirect(position.home().unwrap_or("/continue"));
         return Ok(None);
     }
     let draft = ctx

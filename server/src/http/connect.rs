@@ -73,18 +73,6 @@ pub(super) async fn position(
     Some((position, user))
 }
 
-/// Where each position without questions to answer goes.
-pub(super) fn home_of(position: &Position) -> Option<&'static str> {
-    match position {
-        Position::SignedOut => Some("/sign-in"),
-        Position::IdentityNotChecked => Some("/auth/identity"),
-        Position::IdentityNotVerified => Some("/identity-not-verified"),
-        Position::Connected => Some("/record"),
-        Position::AwaitingSupport => Some("/request-pending"),
-        Position::Answering(_) => None,
-    }
-}
-
 fn verified_identity(user: &SignedInUser) -> Option<&VerifiedIdentity> {
     match &user.identity {
         IdentityStatus::Verified(identity) => Some(identity),
@@ -149,7 +137,7 @@ pub async fn continue_journey(
     let Some((position, user)) = position(&state, &ctx).await else {
         return service_unavailable();
     };
-    if let Some(home) = home_of(&position) {
+    if let Some(home) = position.home() {
         return Redirect::to(home).into_response();
     }
     let (Position::Answering(mut answers), Some(user)) = (position, user) else {
@@ -157,12 +145,7 @@ pub async fn continue_journey(
     };
     if answers.nino.is_some() {
         // Back in the middle of the questions: carry on where they were.
-        return Redirect::to(if answers.trn.is_some() {
-            "/connect/check-answers"
-        } else {
-            "/connect/trn"
-        })
-        .into_response();
+        return Redirect::to(answers.resume_at()).into_response();
     }
     match try_to_connect(&state, &user, &mut answers).await {
         Ok(true) => Redirect::to("/connected").into_response(),
@@ -248,7 +231,7 @@ async fn answer(
     let Some((position, user)) = position(state, ctx).await else {
         return service_unavailable();
     };
-    if let Some(home) = home_of(&position) {
+    if let Some(home) = position.home() {
         return Redirect::to(home).into_response();
     }
     let (Position::Answering(mut answers), Some(user)) = (position, user) else {
@@ -388,7 +371,7 @@ pub async fn request_support(
     if position == Position::AwaitingSupport {
         return Redirect::to("/connect/support-requested").into_response();
     }
-    if let Some(home) = home_of(&position) {
+    if let Some(home) = position.home() {
         return Redirect::to(home).into_response();
     }
     let (Position::Answering(answers), Some(user)) = (&position, &user) else {

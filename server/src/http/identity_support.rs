@@ -3,7 +3,7 @@
 //! Errors come back to the form with everything typed kept, and a valid file is kept even when other fields are
 //! wrong, so it need not be chosen again.
 
-use super::connect::{home_of, position, raise_task, service_unavailable};
+use super::connect::{position, raise_task, service_unavailable};
 use crate::db::connect::{NewSupportTask, TaskKind};
 use crate::state::AppState;
 use app::domain::identity_support::{
@@ -31,9 +31,7 @@ async fn may_ask(
     };
     match (position, user) {
         (Position::IdentityNotVerified, Some(user)) => Ok(user),
-        (position, _) => {
-            Err(Redirect::to(home_of(&position).unwrap_or("/continue")).into_response())
-        }
+        (position, _) => Err(Redirect::to(position.home().unwrap_or("/continue")).into_response()),
     }
 }
 
