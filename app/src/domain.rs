@@ -8,6 +8,7 @@ pub mod journey;
 pub mod matching;
 pub mod names;
 pub mod records;
+pub mod support;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 pub mod validation;

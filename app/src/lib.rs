@@ -83,6 +83,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/identity-not-verified") view=pages::account::IdentityNotVerifiedPage />
                     <Route path=path!("/sign-in/problem/:reason") view=pages::sign_in::SignInProblemPage />
                     <Route path=path!("/signed-out/done") view=pages::sign_in::SignedOutPage />
+                    <Route path=path!("/support") view=pages::support::DashboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/support/tasks/:reference") view=pages::support::TaskPage ssr=SsrMode::Async />
+                    <Route path=path!("/support/tasks/:reference/check") view=pages::support::CheckDecisionPage ssr=SsrMode::Async />
+                    <Route path=path!("/support/staff") view=pages::support::StaffPage ssr=SsrMode::Async />
+                    <Route path=path!("/support/audit") view=pages::support::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/support/signed-out") view=pages::support::StaffSignedOutPage />
+                    <Route path=path!("/support/sign-in/problem") view=pages::support::StaffSignInProblemPage />
+                    <Route path=path!("/dev/mailbox") view=pages::support::MailboxPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

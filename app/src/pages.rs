@@ -8,6 +8,7 @@ pub mod info;
 pub mod problem;
 pub mod sign_in;
 pub mod start;
+pub mod support;
 
 // Links to routes the server handles outside the Leptos router (sign-in, sign-out, One Login round trips) carry
 // `rel="external"`, so the client-side router lets the browser load them instead of rendering "Page not found".

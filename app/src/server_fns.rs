@@ -1,5 +1,6 @@
 //! Server functions: thin wrappers that read the request context, call the domain and map errors.
 
+pub mod console;
 pub mod load_account;
 pub mod load_feedback_form;
 pub mod load_identity_support;

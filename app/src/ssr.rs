@@ -55,6 +55,30 @@ pub struct SessionData {
     /// A support request for someone One Login could not verify, being written.
     #[serde(default)]
     pub identity_support: Option<crate::domain::identity_support::IdentitySupportDraft>,
+    /// In a staff session: who is signed in to the support console. Their role is read afresh on each request.
+    #[serde(default)]
+    pub staff: Option<SignedInStaff>,
+    /// In a staff session: a decision checked and waiting for "Confirm".
+    #[serde(default)]
+    pub pending_decision: Option<PendingDecision>,
+}
+
+/// A member of staff signed in to the support console.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInStaff {
+    pub staff_id: i64,
+    pub name: String,
+}
+
+/// A decision on the check page: what will be done if the officer confirms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingDecision {
+    pub reference: String,
+    /// The task's version when the decision form was sent.
+    pub version: i64,
+    pub decision: crate::domain::support::Decision,
+    /// The form as sent, to go back to it with "Change".
+    pub input: crate::domain::support::DecisionInput,
 }
 
 /// Which One Login round trip: sign in (`Cl.Cm`) or prove identity (`Cl.Cm.P2`).
@@ -243,12 +267,46 @@ pub async fn position(
     Ok((position, Some(user), facts))
 }
 
+/// How the support console's pages read what they show. The server implements it over its storage (writing the
+/// audit log for views of personal data) and provides it as context.
+pub trait SupportConsole: Send + Sync {
+    /// The member of staff with this id, with their current role.
+    fn staff(
+        &self,
+        staff_id: i64,
+    ) -> BoxFuture<'_, Result<Option<crate::domain::support::StaffMember>, DataUnavailable>>;
+    fn tasks(
+        &self,
+        query: crate::domain::support::TaskQuery,
+        me: i64,
+    ) -> BoxFuture<'_, Result<crate::domain::support::TaskPage, DataUnavailable>>;
+    /// The task page for `viewer`; the view is audited.
+    fn task(
+        &self,
+        reference: String,
+        viewer: crate::domain::support::StaffMember,
+    ) -> BoxFuture<'_, Result<Option<crate::domain::support::TaskView>, DataUnavailable>>;
+    fn staff_list(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::support::StaffMember>, DataUnavailable>>;
+    fn audit_log(
+        &self,
+        before: Option<i64>,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::support::AuditLine>, DataUnavailable>>;
+    /// The development mailbox, or `None` when the service does not run one.
+    fn mailbox(
+        &self,
+    ) -> BoxFuture<'_, Result<Option<Vec<crate::domain::support::MailboxEmail>>, DataUnavailable>>;
+}
+
 /// Per-request context the middleware puts in the request's extensions.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     /// The token every form must send back as `csrf_token` (or the `x-csrf-token` header).
     pub csrf_token: String,
     pub session: SessionHandle,
+    /// The support console's session (its own cookie): only `staff`, `pending_auth` and `flash` are used.
+    pub staff: SessionHandle,
 }
 
 /// The request context of the request being rendered or served.

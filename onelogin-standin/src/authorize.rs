@@ -109,6 +109,11 @@ pub fn query_params(raw: Option<&str>) -> HashMap<String, String> {
 
 pub async fn authorize(State(p): State<Arc<Provider>>, RawQuery(raw): RawQuery) -> Response {
     let params = query_params(raw.as_deref());
+    if let Some(staff) = &p.staff {
+        if params.get("client_id") == Some(&staff.client_id) {
+            return crate::staff::authorize(&p, staff, &params);
+        }
+    }
     let request = match validate(&p, params) {
         Ok(request) => request,
         Err(refusal) => {

@@ -7,9 +7,14 @@
 //! or a test decides the next sign-in in advance ([`Standin::set_next_login`], `POST /admin/next-login`), including
 //! deliberate faults ([`Misbehaviour`]) that a correct relying party must reject.
 //!
+//! It can also serve a second client, the support console's staff sign-in ([`StaffClient`]), standing in for
+//! Microsoft Entra ID at the same issuer: authorization code with PKCE (S256), a client secret, a staff picker of
+//! fixed [`StaffPersona`]s (or someone else), and an ES256 ID token with `email`, `name` and `preferred_username`.
+//! A test can decide the next staff sign-in too ([`Standin::set_next_staff_login`]).
+//!
 //! ```no_run
 //! # async fn example(public_key_pem: String) {
-//! use onelogin_standin::{spawn, NextLogin, Outcome, StandinConfig};
+//! use onelogin_standin::{spawn, NextLogin, Outcome, StaffClient, StandinConfig};
 //! let standin = spawn(StandinConfig {
 //!     client_id: "teacher-id-test".into(),
 //!     redirect_uris: vec!["http://127.0.0.1:3000/auth/callback".into()],
@@ -17,9 +22,15 @@
 //!     client_public_key_pem: public_key_pem,
 //!     backchannel_logout_uri: None,
 //!     seed: 1,
+//!     staff: Some(StaffClient {
+//!         client_id: "teacher-id-staff-test".into(),
+//!         client_secret: "test-staff-secret".into(),
+//!         redirect_uris: vec!["http://127.0.0.1:3000/support/auth/callback".into()],
+//!     }),
 //! })
 //! .await;
 //! standin.set_next_login(NextLogin::new("exact-match", Outcome::IdentityVerified));
+//! let ada = standin.set_next_staff_login("ada.adeyemi@education.gov.uk");
 //! let discovery_url = format!("{}.well-known/openid-configuration", standin.issuer());
 //! # }
 //! ```
@@ -31,6 +42,7 @@ mod jose;
 mod logout;
 mod personas;
 mod picker;
+mod staff;
 mod state;
 mod token;
 mod userinfo;
@@ -39,6 +51,10 @@ mod wellknown;
 pub use admin::NextLoginError;
 pub use control::{CustomPerson, Misbehaviour, NextLogin, Outcome};
 pub use personas::{Persona, PreviousName, CUSTOM, SCANNED_RECORDS};
+pub use staff::{
+    staff_member, staff_personas, staff_sub, StaffClient, StaffLoginError, StaffMember,
+    StaffPersona, STAFF_SUBMIT_PATH,
+};
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -55,7 +71,7 @@ use tokio::net::TcpListener;
 /// names a file.
 const GOVUK_CSS: &str = "node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css";
 
-/// The one client the stand-in knows, as it would be registered with One Login.
+/// The client the stand-in knows, as it would be registered with One Login, and optionally the staff client.
 #[derive(Clone, Debug)]
 pub struct StandinConfig {
     pub client_id: String,
@@ -69,6 +85,8 @@ pub struct StandinConfig {
     pub backchannel_logout_uri: Option<String>,
     /// The synthetic data set the personas are drawn from (the service seeds 1 by default).
     pub seed: u64,
+    /// The support console's staff client, served as Microsoft Entra ID would; `None` serves teachers only.
+    pub staff: Option<StaffClient>,
 }
 
 /// Why the stand-in cannot start.
@@ -80,6 +98,8 @@ pub enum StandinError {
     Issuer(String),
     #[error("the client id must not be empty")]
     ClientId,
+    #[error("the staff client {0}")]
+    StaffClient(&'static str),
     #[error("could not set up the HTTP client: {0}")]
     HttpClient(String),
     #[error("could not listen: {0}")]
@@ -97,6 +117,19 @@ fn provider(config: StandinConfig, issuer: &str) -> Result<Arc<Provider>, Standi
     if config.client_id.trim().is_empty() {
         return Err(StandinError::ClientId);
     }
+    if let Some(staff) = &config.staff {
+        if staff.client_id.trim().is_empty() {
+            return Err(StandinError::StaffClient("id must not be empty"));
+        }
+        if staff.client_id == config.client_id {
+            return Err(StandinError::StaffClient(
+                "id must differ from the teacher client's",
+            ));
+        }
+        if staff.client_secret.is_empty() {
+            return Err(StandinError::StaffClient("secret must not be empty"));
+        }
+    }
     let client_key = jose::rsa_public_key_from_pem(&config.client_public_key_pem)
         .ok_or(StandinError::ClientKey)?;
     let http = reqwest::Client::builder()
@@ -111,6 +144,7 @@ fn provider(config: StandinConfig, issuer: &str) -> Result<Arc<Provider>, Standi
         post_logout_redirect_uris: config.post_logout_redirect_uris,
         client_key,
         backchannel_logout_uri: config.backchannel_logout_uri,
+        staff: config.staff,
         personas: personas::personas(config.seed),
         did,
         identity_key,
@@ -159,6 +193,7 @@ fn routes(p: Arc<Provider>) -> Router {
         .route("/assets/govuk-frontend.min.css", get(wellknown::govuk_css))
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/submit", post(picker::submit))
+        .route(staff::STAFF_SUBMIT_PATH, post(staff::submit))
         .route("/token", post(token::token))
         .route("/userinfo", get(userinfo::userinfo))
         .route("/logout", get(logout::logout))
@@ -167,6 +202,11 @@ fn routes(p: Arc<Provider>) -> Router {
             post(admin::next_login).delete(admin::clear_next_login),
         )
         .route("/admin/personas", get(admin::personas))
+        .route(
+            "/admin/next-staff-login",
+            post(staff::admin_next_login).delete(staff::admin_clear_next_login),
+        )
+        .route("/admin/staff-personas", get(staff::admin_personas))
         .route(
             "/admin/backchannel-logout",
             post(logout::send_backchannel_logout),
@@ -283,6 +323,42 @@ impl Standin {
     /// The persona with this id.
     pub fn persona(&self, id: &str) -> Option<Persona> {
         self.provider.persona(id).cloned()
+    }
+
+    /// Decides the next staff sign-in: the next staff `/authorize` that passes validation skips the staff picker and
+    /// redirects straight back with a code for the member of staff with this email. A staff persona's email signs
+    /// in as that persona; any other email as someone whose name is made from it (`jo.bloggs@…` is "Jo Bloggs")
+    /// and whose `sub` is [`staff_sub`] of the email. Replaces any staff sign-in queued before, and never affects
+    /// the teacher client. Returns who will sign in.
+    ///
+    /// # Panics
+    /// If there is no staff client or `email` is not an email address: a bug in the test. See
+    /// [`Self::try_set_next_staff_login`].
+    pub fn set_next_staff_login(&self, email: &str) -> StaffMember {
+        match self.try_set_next_staff_login(email, None) {
+            Ok(member) => member,
+            Err(e) => panic!("cannot queue that next staff login: {e}"),
+        }
+    }
+
+    /// [`Self::set_next_staff_login`] with a name for someone who is not a persona (a persona keeps their own), and
+    /// returning what is wrong instead of panicking.
+    pub fn try_set_next_staff_login(
+        &self,
+        email: &str,
+        name: Option<&str>,
+    ) -> Result<StaffMember, StaffLoginError> {
+        staff::queue(&self.provider, email, name)
+    }
+
+    /// The staff personas, in the order the staff picker lists them.
+    pub fn staff_personas(&self) -> Vec<StaffPersona> {
+        staff_personas()
+    }
+
+    /// The staff persona with this id (`admin`, `officer`, `officer2`, `viewer`, `norole`).
+    pub fn staff_persona(&self, id: &str) -> Option<StaffPersona> {
+        staff_personas().into_iter().find(|p| p.id == id)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `onelogin-standin`: runs the GOV.UK One Login stand-in, configured from `STANDIN_*` environment variables.
 //! A bad value stops it with one line naming the variable, and exit status 2.
 
-use onelogin_standin::{router, StandinConfig, StandinError};
+use onelogin_standin::{router, StaffClient, StandinConfig, StandinError};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
@@ -73,6 +73,15 @@ fn settings() -> Result<Settings, String> {
             return Err("STANDIN_BACKCHANNEL_LOGOUT_URI must be an http:// or https:// URL".into())
         }
     };
+    let staff = StaffClient {
+        client_id: var("STANDIN_STAFF_CLIENT_ID").unwrap_or_else(|| "teacher-id-staff-dev".into()),
+        client_secret: var("STANDIN_STAFF_CLIENT_SECRET")
+            .unwrap_or_else(|| "dev-staff-secret".into()),
+        redirect_uris: url_list(
+            "STANDIN_STAFF_REDIRECT_URIS",
+            "http://localhost:3000/support/auth/callback,http://127.0.0.1:3000/support/auth/callback",
+        )?,
+    };
     let seed = match var("STANDIN_SEED") {
         None => 1,
         Some(s) => s
@@ -90,6 +99,7 @@ fn settings() -> Result<Settings, String> {
             client_public_key_pem,
             backchannel_logout_uri,
             seed,
+            staff: Some(staff),
         },
     })
 }
@@ -131,6 +141,10 @@ async fn main() -> ExitCode {
                     "STANDIN_ISSUER must be an http:// or https:// URL with a host".into()
                 }
                 StandinError::ClientId => "STANDIN_CLIENT_ID must not be empty".into(),
+                // Empty values fall back to the defaults, so only a clash with the teacher client gets here.
+                StandinError::StaffClient(problem) => {
+                    format!("STANDIN_STAFF_CLIENT_ID: the staff client {problem}")
+                }
                 other => other.to_string(),
             };
             eprintln!("configuration error: {message}");

@@ -37,15 +37,32 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A whole GOV.UK page around `main`.
+/// Who a page says it is from: the header's name and the phase banner's warning.
+pub struct Brand {
+    pub name: &'static str,
+    pub banner: &'static str,
+}
+
+/// The teacher-facing pages.
+pub const ONE_LOGIN: Brand = Brand {
+    name: "GOV.UK One Login stand-in",
+    banner: "This is not GOV.UK One Login. It stands in for it on this computer, for development and testing.",
+};
+
+/// A whole GOV.UK page around `main`, from the One Login stand-in.
 fn layout(title: &str, main: &str) -> String {
+    branded_layout(&ONE_LOGIN, title, main)
+}
+
+/// A whole GOV.UK page around `main`, from `brand`.
+pub fn branded_layout(brand: &Brand, title: &str, main: &str) -> String {
     format!(
         r##"<!DOCTYPE html>
 <html lang="en" class="govuk-template">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
-<title>{title} – GOV.UK One Login stand-in</title>
+<title>{title} – {name}</title>
 <link rel="stylesheet" href="/assets/govuk-frontend.min.css">
 </head>
 <body class="govuk-template__body">
@@ -53,13 +70,13 @@ fn layout(title: &str, main: &str) -> String {
 <header>
 <div class="govuk-header">
 <div class="govuk-header__container govuk-width-container">
-<div class="govuk-header__logo"><span class="govuk-header__link govuk-header__link--homepage">GOV.UK One Login stand-in</span></div>
+<div class="govuk-header__logo"><span class="govuk-header__link govuk-header__link--homepage">{name}</span></div>
 </div>
 </div>
 <div class="govuk-width-container">
 <div class="govuk-phase-banner">
 <p class="govuk-phase-banner__content"><strong class="govuk-tag govuk-phase-banner__content__tag">Test</strong>
-<span class="govuk-phase-banner__text">This is not GOV.UK One Login. It stands in for it on this computer, for development and testing.</span></p>
+<span class="govuk-phase-banner__text">{banner}</span></p>
 </div>
 </div>
 </header>
@@ -73,11 +90,13 @@ fn layout(title: &str, main: &str) -> String {
 </body>
 </html>
 "##,
-        title = escape(title)
+        title = escape(title),
+        name = escape(brand.name),
+        banner = escape(brand.banner)
     )
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub fn html(status: StatusCode, body: String) -> Response {
     (
         status,
         [
@@ -93,6 +112,26 @@ fn long_date(date: NaiveDate) -> String {
     date.format("%-d %B %Y").to_string()
 }
 
+/// A GOV.UK error summary listing `errors`, each linked to its field; nothing if there are none.
+pub fn error_summary(main: &mut String, errors: &[FieldError]) {
+    if errors.is_empty() {
+        return;
+    }
+    main.push_str(
+        r#"<div class="govuk-error-summary" data-module="govuk-error-summary"><div role="alert">
+<h2 class="govuk-error-summary__title">There is a problem</h2>
+<div class="govuk-error-summary__body"><ul class="govuk-list govuk-error-summary__list">"#,
+    );
+    for (id, message) in errors {
+        let _ = write!(
+            main,
+            r##"<li><a href="#{id}">{}</a></li>"##,
+            escape(message)
+        );
+    }
+    main.push_str("</ul></div></div></div>\n");
+}
+
 /// The picker for the waiting request `request_id`, with the values and errors of a failed submission if any.
 pub fn page(p: &Provider, request_id: &str, failed: Option<(&Values, &[FieldError])>) -> Response {
     let empty = Values::new();
@@ -106,21 +145,7 @@ pub fn page(p: &Provider, request_id: &str, failed: Option<(&Values, &[FieldErro
     };
     let mut main = String::new();
 
-    if !errors.is_empty() {
-        main.push_str(
-            r#"<div class="govuk-error-summary" data-module="govuk-error-summary"><div role="alert">
-<h2 class="govuk-error-summary__title">There is a problem</h2>
-<div class="govuk-error-summary__body"><ul class="govuk-list govuk-error-summary__list">"#,
-        );
-        for (id, message) in errors {
-            let _ = write!(
-                main,
-                r##"<li><a href="#{id}">{}</a></li>"##,
-                escape(message)
-            );
-        }
-        main.push_str("</ul></div></div></div>\n");
-    }
+    error_summary(&mut main, errors);
 
     main.push_str(r#"<h1 class="govuk-heading-l">Choose who signs in</h1>"#);
     let asked = {
@@ -286,7 +311,7 @@ fn persona_hint(p: &Persona) -> String {
 }
 
 /// A GOV.UK radios group. The first radio's id is `name`, so an error summary link to `#name` lands on it.
-fn radios(
+pub fn radios(
     out: &mut String,
     name: &str,
     legend: &str,
@@ -363,22 +388,57 @@ fn text_input(
     value: &str,
     error: Option<&str>,
 ) {
-    let (group, error_html, aria, input_class) = match error {
+    input(out, "text", name, label, None, autocomplete, value, error);
+}
+
+/// A GOV.UK text input of HTML `input_type` (`text`, `email`), whose id and name are both `name`. `value` must
+/// already be escaped.
+#[allow(clippy::too_many_arguments)]
+pub fn input(
+    out: &mut String,
+    input_type: &str,
+    name: &str,
+    label: &str,
+    hint: Option<&str>,
+    autocomplete: &str,
+    value: &str,
+    error: Option<&str>,
+) {
+    let (group, error_html, input_class) = match error {
         Some(e) => (
             " govuk-form-group--error",
             format!(
                 r#"<p id="{name}-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> {}</p>"#,
                 escape(e)
             ),
-            format!(r#" aria-describedby="{name}-error""#),
             " govuk-input--error",
         ),
-        None => ("", String::new(), String::new(), ""),
+        None => ("", String::new(), ""),
+    };
+    let hint_html = hint
+        .map(|h| {
+            format!(
+                r#"<div id="{name}-hint" class="govuk-hint">{}</div>"#,
+                escape(h)
+            )
+        })
+        .unwrap_or_default();
+    let described: Vec<String> = [
+        hint.map(|_| format!("{name}-hint")),
+        error.map(|_| format!("{name}-error")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let aria = if described.is_empty() {
+        String::new()
+    } else {
+        format!(r#" aria-describedby="{}""#, described.join(" "))
     };
     let _ = write!(
         out,
-        r#"<div class="govuk-form-group{group}"><label class="govuk-label" for="{name}">{}</label>{error_html}
-<input class="govuk-input{input_class}" id="{name}" name="{name}" type="text" spellcheck="false" autocomplete="{autocomplete}" value="{value}"{aria}></div>
+        r#"<div class="govuk-form-group{group}"><label class="govuk-label" for="{name}">{}</label>{hint_html}{error_html}
+<input class="govuk-input{input_class}" id="{name}" name="{name}" type="{input_type}" spellcheck="false" autocomplete="{autocomplete}" value="{value}"{aria}></div>
 "#,
         escape(label)
     );
@@ -614,7 +674,7 @@ fn read_date(values: &Values, prefix: &str) -> Result<Option<NaiveDate>, &'stati
     }
 }
 
-fn looks_like_email(email: &str) -> bool {
+pub fn looks_like_email(email: &str) -> bool {
     match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()

@@ -5,6 +5,9 @@
 use crate::control::{Misbehaviour, NextLogin};
 use crate::jose::EcKey;
 use crate::personas::Persona;
+use crate::staff::{
+    StaffClient, StaffGrant, StaffMember, StaffRequest, STAFF_ACCESS_TOKEN_TTL_SECS,
+};
 use rsa::RsaPublicKey;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -137,6 +140,14 @@ pub struct Store {
     pub access_tokens: HashMap<String, Grant>,
     /// Client-assertion `jti`s already used, with when they can be forgotten (after the assertion's `exp`).
     pub used_jtis: HashMap<String, i64>,
+    /// The staff client's next sign-in, decided in advance; never the teacher client's.
+    pub next_staff_login: Option<StaffMember>,
+    /// Staff requests waiting at the staff picker, by the id in its hidden field, with when they arrived.
+    pub staff_pending: HashMap<String, (StaffRequest, i64)>,
+    /// Staff codes: kept apart from the teacher client's, so neither client can redeem the other's.
+    pub staff_codes: HashMap<String, StaffGrant>,
+    /// Staff access tokens (for `/userinfo`), with who they stand for and when they were issued.
+    pub staff_access_tokens: HashMap<String, (StaffMember, i64)>,
 }
 
 impl Store {
@@ -149,6 +160,12 @@ impl Store {
             .retain(|_, g| now - g.issued_at < ACCESS_TOKEN_TTL_SECS);
         // Keep a jti a little past its exp, so an assertion replayed at the edge of its life is still caught.
         self.used_jtis.retain(|_, until| *until + 60 > now);
+        self.staff_pending
+            .retain(|_, (_, at)| now - *at < PICKER_TTL_SECS);
+        self.staff_codes
+            .retain(|_, g| now - g.issued_at < CODE_TTL_SECS);
+        self.staff_access_tokens
+            .retain(|_, (_, at)| now - *at < STAFF_ACCESS_TOKEN_TTL_SECS);
     }
 }
 
@@ -161,6 +178,8 @@ pub struct Provider {
     pub post_logout_redirect_uris: Vec<String>,
     pub client_key: RsaPublicKey,
     pub backchannel_logout_uri: Option<String>,
+    /// The second client, the support console's staff sign-in, if configured.
+    pub staff: Option<StaffClient>,
     pub personas: Vec<Persona>,
     /// `did:web:127.0.0.1%3A3900`.
     pub did: String,

@@ -1,12 +1,13 @@
 //! `POST /token`: authenticates the client by its `private_key_jwt` assertion (rules 21–22), exchanges the code
 //! exactly once, and issues the access token and the ES256 ID token, with any misbehaviour queued for the sign-in.
+//! Requests from the staff client (a client secret, no assertion) are handed to [`crate::staff::token`].
 
 use crate::control::Misbehaviour;
 use crate::jose;
 use crate::state::{now, Grant, Provider, CODE_TTL_SECS, ID_TOKEN_TTL_SECS};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -51,8 +52,13 @@ impl IntoResponse for TokenError {
     }
 }
 
-pub async fn token(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
+pub async fn token(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    if let Some(staff) = &p.staff {
+        if crate::staff::is_token_request(&p, &headers, &form) {
+            return crate::staff::token(&p, staff, &headers, &form);
+        }
+    }
     let grant = match exchange(&p, &form) {
         Ok(grant) => grant,
         Err(e) => {

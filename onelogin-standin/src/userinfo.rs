@@ -48,9 +48,12 @@ pub async fn userinfo(State(p): State<Arc<Provider>>, headers: HeaderMap) -> Res
             Json(Value::Object(claims(&p, &grant))),
         )
             .into_response(),
-        None => unauthorised(
-            r#"Bearer error="invalid_token", error_description="Invalid access token""#,
-        ),
+        None => match crate::staff::userinfo(&p, token) {
+            Some(body) => ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response(),
+            None => unauthorised(
+                r#"Bearer error="invalid_token", error_description="Invalid access token""#,
+            ),
+        },
     }
 }
 

@@ -23,15 +23,31 @@ pub async fn discovery(State(p): State<Arc<Provider>>) -> Response {
 }
 
 pub fn discovery_document(p: &Provider) -> Value {
+    // With the staff client, what it uses too: `profile` and client secrets sent either way.
+    let (scopes, auth_methods) = if p.staff.is_some() {
+        (
+            json!(["openid", "email", "phone", "profile"]),
+            json!([
+                "private_key_jwt",
+                "client_secret_basic",
+                "client_secret_post"
+            ]),
+        )
+    } else {
+        (
+            json!(["openid", "email", "phone"]),
+            json!(["private_key_jwt", "client_secret_post"]),
+        )
+    };
     json!({
         "authorization_endpoint": p.url("authorize"),
         "token_endpoint": p.url("token"),
         "issuer": p.issuer,
         "jwks_uri": p.url(".well-known/jwks.json"),
-        "scopes_supported": ["openid", "email", "phone"],
+        "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code"],
-        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
         "ui_locales_supported": ["en", "cy"],
         "service_documentation": "https://docs.sign-in.service.gov.uk/",

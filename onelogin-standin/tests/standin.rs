@@ -5,7 +5,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use onelogin_standin::{
-    spawn, CustomPerson, Misbehaviour, NextLogin, Outcome, Standin, StandinConfig,
+    spawn, staff_sub, CustomPerson, Misbehaviour, NextLogin, Outcome, StaffClient, Standin,
+    StandinConfig,
 };
 use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
@@ -26,6 +27,12 @@ const RETURN_CODE: &str = "https://vocab.account.gov.uk/v1/returnCode";
 /// Parameters to replace (`Some`) or drop (`None`) in an otherwise valid authorise request.
 type Changes = Vec<(&'static str, Option<&'static str>)>;
 
+const STAFF_CLIENT_ID: &str = "teacher-id-staff-test";
+/// With characters that HTTP Basic credentials must URL-encode (RFC 6749 §2.3.1).
+const STAFF_SECRET: &str = "s3cret: with/odd+chars%";
+const STAFF_CALLBACK: &str = "http://127.0.0.1:3000/support/auth/callback";
+const STAFF_VERIFIER: &str = "staff-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+
 const IDENTITY_CLAIMS: &str = r#"{"userinfo":{"https://vocab.account.gov.uk/v1/coreIdentityJWT":null,"https://vocab.account.gov.uk/v1/returnCode":null}}"#;
 
 /// The relying party's RSA key: generated once per test run, since generating is slow in debug builds.
@@ -45,6 +52,11 @@ fn config() -> StandinConfig {
             .expect("PEM"),
         backchannel_logout_uri: None,
         seed: 1,
+        staff: Some(StaffClient {
+            client_id: STAFF_CLIENT_ID.into(),
+            client_secret: STAFF_SECRET.into(),
+            redirect_uris: vec![STAFF_CALLBACK.into()],
+        }),
     }
 }
 
@@ -263,7 +275,18 @@ async fn discovery_is_shaped_like_one_logins() {
     ] {
         assert_eq!(d[key], format!("{issuer}{path}"), "{key}");
     }
-    assert_eq!(d["scopes_supported"], json!(["openid", "email", "phone"]));
+    assert_eq!(
+        d["scopes_supported"],
+        json!(["openid", "email", "phone", "profile"])
+    );
+    assert_eq!(
+        d["token_endpoint_auth_methods_supported"],
+        json!([
+            "private_key_jwt",
+            "client_secret_basic",
+            "client_secret_post"
+        ])
+    );
     assert_eq!(d["response_types_supported"], json!(["code"]));
     assert_eq!(d["grant_types_supported"], json!(["authorization_code"]));
     assert_eq!(
@@ -1430,4 +1453,807 @@ async fn signed_request_objects_are_verified_and_unpacked() {
     let (input, _) = good.rsplit_once('.').expect("signature");
     let response = get_authorize(&standin, &query(format!("{input}.{}", b64([1u8; 256])))).await;
     assert_eq!(response.status(), 400);
+}
+
+// The staff client: the support console's sign-in, standing in for Microsoft Entra ID.
+
+fn pkce_challenge(verifier: &str) -> String {
+    b64(Sha256::digest(verifier.as_bytes()))
+}
+
+fn staff_authorize_params() -> Vec<(&'static str, String)> {
+    vec![
+        ("response_type", "code".into()),
+        ("scope", "openid profile email".into()),
+        ("client_id", STAFF_CLIENT_ID.into()),
+        ("redirect_uri", STAFF_CALLBACK.into()),
+        ("state", "staff-st".into()),
+        ("nonce", "staff-n".into()),
+        ("code_challenge", pkce_challenge(STAFF_VERIFIER)),
+        ("code_challenge_method", "S256".into()),
+    ]
+}
+
+/// `params` with each named parameter replaced (`Some`) or dropped (`None`).
+fn changed(
+    mut params: Vec<(&'static str, String)>,
+    changes: &[(&'static str, Option<&str>)],
+) -> Vec<(&'static str, String)> {
+    for (name, value) in changes {
+        params.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            params.push((name, value.to_string()));
+        }
+    }
+    params
+}
+
+/// The hidden `request_id` of a picker page.
+fn request_id_in(page: &str) -> String {
+    page.split("name=\"request_id\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("request id")
+        .to_string()
+}
+
+/// The staff picker for a fresh staff sign-in, and its request id.
+async fn staff_picker(standin: &Standin) -> (String, String) {
+    let response = get_authorize(standin, &staff_authorize_params()).await;
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("HTML");
+    let id = request_id_in(&page);
+    (page, id)
+}
+
+async fn submit_staff(standin: &Standin, form: &[(&str, &str)]) -> reqwest::Response {
+    http()
+        .post(format!("{}authorize/staff/submit", standin.issuer()))
+        .form(form)
+        .send()
+        .await
+        .expect("staff submit")
+}
+
+/// The callback's parameters after a redirect to the staff callback.
+fn staff_callback(response: &reqwest::Response) -> HashMap<String, String> {
+    assert_eq!(response.status(), 302);
+    let (base, params) = location_params(response);
+    assert_eq!(base, STAFF_CALLBACK);
+    params
+}
+
+/// A staff code for `persona`, chosen in the staff picker.
+async fn staff_code(standin: &Standin, persona: &str) -> String {
+    let (_, id) = staff_picker(standin).await;
+    let response = submit_staff(standin, &[("request_id", &id), ("persona", persona)]).await;
+    let callback = staff_callback(&response);
+    assert_eq!(callback["state"], "staff-st");
+    callback["code"].clone()
+}
+
+/// An HTTP Basic header value, with id and secret URL-encoded first as RFC 6749 §2.3.1 requires.
+fn basic(id: &str, secret: &str) -> String {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = format!("{}:{}", encode(id), encode(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}
+
+/// A staff token request with `client_secret_basic`.
+async fn staff_token_basic(
+    standin: &Standin,
+    secret: &str,
+    code: &str,
+    verifier: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", STAFF_CALLBACK),
+    ];
+    if let Some(verifier) = verifier {
+        form.push(("code_verifier", verifier));
+    }
+    http()
+        .post(format!("{}token", standin.issuer()))
+        .header("authorization", basic(STAFF_CLIENT_ID, secret))
+        .form(&form)
+        .send()
+        .await
+        .expect("token")
+}
+
+/// A staff token request with `client_secret_post`.
+async fn staff_token_post(standin: &Standin, secret: &str, code: &str) -> reqwest::Response {
+    post_token(
+        standin,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", STAFF_CALLBACK),
+            ("code_verifier", STAFF_VERIFIER),
+            ("client_id", STAFF_CLIENT_ID),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+}
+
+/// Verifies a staff ID token against the JWKS and returns its claims.
+async fn verified_staff_claims(standin: &Standin, id_token: &str) -> Map<String, Value> {
+    let (header, claims) = decode(id_token);
+    assert_eq!(header["alg"], "ES256");
+    let keys = jwks(standin).await;
+    let key = keys
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("signed with a published key");
+    assert!(verifies_with(id_token, key));
+    claims
+}
+
+#[tokio::test]
+async fn a_staff_member_signs_in_through_the_staff_picker_over_http() {
+    let standin = spawn(config()).await;
+    let issuer = standin.issuer();
+    let (page, request_id) = staff_picker(&standin).await;
+    for needle in [
+        "<title>Sign in as a member of staff – Microsoft Entra ID stand-in</title>",
+        "Microsoft Entra ID stand-in</span>",
+        ">Sign in as a member of staff</h1>",
+        r#"<form method="post" action="/authorize/staff/submit" novalidate>"#,
+        r#"name="persona" type="radio" value="admin""#,
+        r#"name="persona" type="radio" value="norole""#,
+        r#"name="persona" type="radio" value="custom""#,
+        "Someone else",
+        "Ada Adeyemi",
+        "ada.adeyemi@education.gov.uk. Usually an administrator in development.",
+        "priya.shah@education.gov.uk",
+        r#"name="email" type="email""#,
+        r#"id="name" name="name" type="text""#,
+        "govuk-button",
+        ">Continue</button>",
+    ] {
+        assert!(page.contains(needle), "{needle}");
+    }
+    assert!(
+        !page.contains("Choose who signs in"),
+        "not the teacher picker"
+    );
+
+    let response = submit_staff(
+        &standin,
+        &[("request_id", &request_id), ("persona", "officer")],
+    )
+    .await;
+    let callback = staff_callback(&response);
+    assert_eq!(callback["state"], "staff-st");
+    let code = callback["code"].clone();
+
+    let response = staff_token_basic(&standin, STAFF_SECRET, &code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body = json_of(response).await;
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let access_token = body["access_token"].as_str().expect("access token");
+    assert!(!access_token.is_empty());
+
+    let officer = standin.staff_persona("officer").expect("persona");
+    assert_eq!(officer.name, "Sam Okafor");
+    assert!(uuid::Uuid::parse_str(&officer.sub).is_ok());
+    let claims =
+        verified_staff_claims(&standin, body["id_token"].as_str().expect("ID token")).await;
+    assert_eq!(claims["iss"], issuer);
+    assert_eq!(claims["aud"], STAFF_CLIENT_ID);
+    assert_eq!(claims["sub"], officer.sub);
+    assert_eq!(claims["nonce"], "staff-n");
+    assert_eq!(claims["email"], "sam.okafor@education.gov.uk");
+    assert_eq!(claims["name"], "Sam Okafor");
+    assert_eq!(claims["preferred_username"], "sam.okafor@education.gov.uk");
+    let iat = claims["iat"].as_i64().expect("iat");
+    assert!((iat - now()).abs() < 5);
+    assert_eq!(claims["exp"].as_i64(), Some(iat + 3600));
+    for absent in ["vot", "vtm", "sid", "roles"] {
+        assert!(claims.get(absent).is_none(), "{absent}");
+    }
+
+    // The access token works at userinfo, and says the same.
+    let info = json_of(userinfo(&standin, access_token).await).await;
+    assert_eq!(info["sub"], officer.sub);
+    assert_eq!(info["email"], "sam.okafor@education.gov.uk");
+    assert_eq!(info["name"], "Sam Okafor");
+}
+
+#[tokio::test]
+async fn the_staff_client_authenticates_with_its_secret_either_way() {
+    let standin = spawn(config()).await;
+    let error_of = |body: Value| body["error"].as_str().unwrap_or("").to_string();
+
+    // client_secret_post.
+    let code = staff_code(&standin, "admin").await;
+    let response = staff_token_post(&standin, STAFF_SECRET, &code).await;
+    assert_eq!(response.status(), 200);
+    let claims = verified_staff_claims(
+        &standin,
+        json_of(response).await["id_token"]
+            .as_str()
+            .expect("ID token"),
+    )
+    .await;
+    assert_eq!(claims["email"], "ada.adeyemi@education.gov.uk");
+
+    // Wrong secrets, either way, and none at all: 401 invalid_client, and the code is not spent.
+    let code = staff_code(&standin, "admin").await;
+    let response = staff_token_basic(&standin, "wrong", &code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+    assert_eq!(error_of(json_of(response).await), "invalid_client");
+    let response = staff_token_post(&standin, "wrong", &code).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(json_of(response).await), "invalid_client");
+    let response = post_token(
+        &standin,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", STAFF_CALLBACK),
+            ("code_verifier", STAFF_VERIFIER),
+            ("client_id", STAFF_CLIENT_ID),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(json_of(response).await), "invalid_client");
+    // Basic credentials must be URL-encoded: the raw secret, unencoded, is not the secret.
+    let raw = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{STAFF_CLIENT_ID}:{STAFF_SECRET}"))
+    );
+    let response = http()
+        .post(format!("{}token", standin.issuer()))
+        .header("authorization", raw)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", STAFF_CALLBACK),
+            ("code_verifier", STAFF_VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), 401);
+    // Both methods at once is not allowed.
+    let response = http()
+        .post(format!("{}token", standin.issuer()))
+        .header("authorization", basic(STAFF_CLIENT_ID, STAFF_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", STAFF_CALLBACK),
+            ("code_verifier", STAFF_VERIFIER),
+            ("client_secret", STAFF_SECRET),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(json_of(response).await), "invalid_request");
+
+    let response = staff_token_basic(&standin, STAFF_SECRET, &code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(response.status(), 200, "refused attempts did not spend it");
+}
+
+#[tokio::test]
+async fn the_staff_client_must_use_pkce_and_is_validated_like_entra() {
+    let standin = spawn(config()).await;
+    let cases: Vec<(Changes, &str)> = vec![
+        (vec![("code_challenge", None)], "invalid_request"),
+        (
+            vec![("code_challenge", None), ("code_challenge_method", None)],
+            "invalid_request",
+        ),
+        (vec![("code_challenge_method", None)], "invalid_request"),
+        (
+            vec![("code_challenge_method", Some("plain"))],
+            "invalid_request",
+        ),
+        (
+            vec![("code_challenge", Some("too-short"))],
+            "invalid_request",
+        ),
+        (vec![("nonce", None)], "invalid_request"),
+        (vec![("scope", Some("profile email"))], "invalid_request"),
+        (vec![("response_type", None)], "invalid_request"),
+        (
+            vec![("response_type", Some("token"))],
+            "unsupported_response_type",
+        ),
+        (
+            vec![("response_mode", Some("form_post"))],
+            "invalid_request",
+        ),
+    ];
+    for (changes, error) in cases {
+        let response = get_authorize(&standin, &changed(staff_authorize_params(), &changes)).await;
+        let callback = staff_callback(&response);
+        assert_eq!(callback["error"], error, "{changes:?}");
+        assert_eq!(callback["state"], "staff-st", "{changes:?}");
+        assert!(!callback.contains_key("code"), "{changes:?}");
+    }
+    let response = get_authorize(
+        &standin,
+        &changed(staff_authorize_params(), &[("code_challenge", None)]),
+    )
+    .await;
+    assert!(staff_callback(&response)["error_description"].contains("PKCE"));
+    // Without state there is none to send back.
+    let response = get_authorize(
+        &standin,
+        &changed(staff_authorize_params(), &[("state", None)]),
+    )
+    .await;
+    let callback = staff_callback(&response);
+    assert_eq!(callback["error"], "invalid_request");
+    assert!(!callback.contains_key("state"));
+
+    // Extra scopes and response_mode=query are fine; no vtr is needed.
+    let response = get_authorize(
+        &standin,
+        &changed(
+            staff_authorize_params(),
+            &[
+                ("scope", Some("openid profile email offline_access")),
+                ("response_mode", Some("query")),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_staff_code_needs_its_verifier_and_works_once() {
+    let standin = spawn(config()).await;
+    let error_of = |body: Value| body["error"].as_str().unwrap_or("").to_string();
+
+    // A wrong verifier spends the code.
+    let code = staff_code(&standin, "viewer").await;
+    let response = staff_token_basic(
+        &standin,
+        STAFF_SECRET,
+        &code,
+        Some("another-verifier-0123456789-abcdefghijklmnop"),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(json_of(response).await), "invalid_grant");
+    let response = staff_token_basic(&standin, STAFF_SECRET, &code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(error_of(json_of(response).await), "invalid_grant");
+
+    // No verifier at all.
+    let code = staff_code(&standin, "viewer").await;
+    let response = staff_token_basic(&standin, STAFF_SECRET, &code, None).await;
+    assert_eq!(error_of(json_of(response).await), "invalid_grant");
+
+    // A code works once.
+    let code = staff_code(&standin, "viewer").await;
+    let response = staff_token_basic(&standin, STAFF_SECRET, &code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(response.status(), 200);
+    let again = staff_token_basic(&standin, STAFF_SECRET, &code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(again.status(), 400);
+    assert_eq!(error_of(json_of(again).await), "invalid_grant");
+
+    // It is bound to its redirect URI.
+    let code = staff_code(&standin, "viewer").await;
+    let response = http()
+        .post(format!("{}token", standin.issuer()))
+        .header("authorization", basic(STAFF_CLIENT_ID, STAFF_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://127.0.0.1:3000/elsewhere"),
+            ("code_verifier", STAFF_VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(error_of(json_of(response).await), "invalid_grant");
+}
+
+#[tokio::test]
+async fn teacher_and_staff_clients_cannot_use_each_others_sign_ins() {
+    let standin = spawn(config()).await;
+    let error_of = |body: Value| body["error"].as_str().unwrap_or("").to_string();
+
+    // A teacher code at the staff token exchange, and a staff code at the teacher's.
+    let teacher_code = identity_code(
+        &standin,
+        NextLogin::new("exact-match", Outcome::Authenticated),
+    )
+    .await;
+    let response =
+        staff_token_basic(&standin, STAFF_SECRET, &teacher_code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(json_of(response).await), "invalid_grant");
+    let staff = staff_code(&standin, "admin").await;
+    let response = exchange(&standin, &staff, &assertion(&standin)).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_of(json_of(response).await), "invalid_grant");
+    // Each still works where it belongs: the wrong client's attempt did not spend it.
+    assert_eq!(
+        exchange(&standin, &teacher_code, &assertion(&standin))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        staff_token_basic(&standin, STAFF_SECRET, &staff, Some(STAFF_VERIFIER))
+            .await
+            .status(),
+        200
+    );
+
+    // A queued teacher sign-in is not used by the staff client, and a queued staff one not by the teacher client.
+    standin.set_next_login(NextLogin::new("exact-match", Outcome::Authenticated));
+    standin.set_next_staff_login("ada.adeyemi@education.gov.uk");
+    let teacher = get_authorize(&standin, &authorize_params(r#"["Cl.Cm"]"#)).await;
+    let (base, params) = location_params(&teacher);
+    assert_eq!(base, CALLBACK);
+    let teacher_code = params["code"].clone();
+    let response = get_authorize(&standin, &staff_authorize_params()).await;
+    let staff_code_queued = staff_callback(&response)["code"].clone();
+    let response = exchange(&standin, &teacher_code, &assertion(&standin)).await;
+    let claims = decode(json_of(response).await["id_token"].as_str().expect("token")).1;
+    assert_eq!(
+        claims["sub"],
+        standin.persona("exact-match").expect("persona").sub
+    );
+    let response = staff_token_basic(
+        &standin,
+        STAFF_SECRET,
+        &staff_code_queued,
+        Some(STAFF_VERIFIER),
+    )
+    .await;
+    let claims = decode(json_of(response).await["id_token"].as_str().expect("token")).1;
+    assert_eq!(
+        claims["sub"],
+        standin.staff_persona("admin").expect("persona").sub
+    );
+
+    // Neither picker takes the other's requests.
+    let teacher_page = get_authorize(&standin, &authorize_params(r#"["Cl.Cm"]"#))
+        .await
+        .text()
+        .await
+        .expect("HTML");
+    assert!(teacher_page.contains("Choose who signs in"));
+    assert!(!teacher_page.contains("member of staff"));
+    let teacher_request = request_id_in(&teacher_page);
+    let response = submit_staff(
+        &standin,
+        &[("request_id", &teacher_request), ("persona", "admin")],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .expect("HTML")
+        .contains("This sign-in has expired"));
+    let (_, staff_request) = staff_picker(&standin).await;
+    let response = http()
+        .post(format!("{}authorize/submit", standin.issuer()))
+        .form(&[
+            ("request_id", staff_request.as_str()),
+            ("persona", "exact-match"),
+        ])
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .expect("HTML")
+        .contains("This sign-in has expired"));
+    // The staff request is still waiting at its own picker.
+    let response = submit_staff(
+        &standin,
+        &[("request_id", &staff_request), ("persona", "norole")],
+    )
+    .await;
+    assert!(staff_callback(&response).contains_key("code"));
+
+    // The teacher client cannot authenticate as the staff client with a secret.
+    let code = staff_code(&standin, "admin").await;
+    let response = post_token(
+        &standin,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", STAFF_CALLBACK),
+            ("code_verifier", STAFF_VERIFIER),
+            ("client_id", CLIENT_ID),
+            ("client_secret", STAFF_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(json_of(response).await), "invalid_client");
+}
+
+#[tokio::test]
+async fn a_staff_request_with_an_unregistered_redirect_uri_gets_an_error_page() {
+    let standin = spawn(config()).await;
+    for redirect_uri in [
+        Some("http://127.0.0.1:3000/elsewhere"),
+        Some(CALLBACK),
+        None,
+    ] {
+        let response = get_authorize(
+            &standin,
+            &changed(staff_authorize_params(), &[("redirect_uri", redirect_uri)]),
+        )
+        .await;
+        assert_eq!(response.status(), 400, "{redirect_uri:?}");
+        assert!(
+            response.headers().get("location").is_none(),
+            "{redirect_uri:?}"
+        );
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .expect("ASCII")
+            .starts_with("text/html"));
+        let page = response.text().await.expect("HTML");
+        assert!(page.contains("Sorry, there is a problem signing you in"));
+        assert!(page.contains("AADSTS50011"));
+        if let Some(uri) = redirect_uri {
+            assert!(page.contains(uri), "names the URI sent");
+        }
+    }
+    // Even a queued staff sign-in is not used up by it.
+    standin.set_next_staff_login("vic.evans@education.gov.uk");
+    let response = get_authorize(
+        &standin,
+        &changed(
+            staff_authorize_params(),
+            &[("redirect_uri", Some("http://evil.example/cb"))],
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let response = get_authorize(&standin, &staff_authorize_params()).await;
+    assert!(staff_callback(&response).contains_key("code"));
+}
+
+#[tokio::test]
+async fn someone_else_needs_a_valid_email_and_name() {
+    let standin = spawn(config()).await;
+    let (_, id) = staff_picker(&standin).await;
+
+    let response = submit_staff(&standin, &[("request_id", &id)]).await;
+    assert_eq!(response.status(), 400);
+    let page = response.text().await.expect("HTML");
+    assert!(page.contains("<title>Error: Sign in as a member of staff"));
+    assert!(page.contains(r##"<a href="#persona">Select who signs in</a>"##));
+
+    let response = submit_staff(
+        &standin,
+        &[
+            ("request_id", &id),
+            ("persona", "custom"),
+            ("email", "not-an-email"),
+            ("name", "Jo Bloggs"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let page = response.text().await.expect("HTML");
+    assert!(page.contains("govuk-error-summary"));
+    assert!(page.contains(
+        r##"<a href="#email">Enter an email address in the correct format, like name@education.gov.uk</a>"##
+    ));
+    assert!(page.contains(r#"class="govuk-error-message""#));
+    assert!(
+        page.contains(r#"value="not-an-email""#),
+        "typed values are kept"
+    );
+    assert!(page.contains(r#"value="Jo Bloggs""#));
+
+    let long_name = "x".repeat(101);
+    let response = submit_staff(
+        &standin,
+        &[
+            ("request_id", &id),
+            ("persona", "custom"),
+            ("email", "jo.bloggs@example.com"),
+            ("name", &long_name),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .expect("HTML")
+        .contains(r##"<a href="#name">Full name must be 100 characters or fewer</a>"##));
+
+    let response = submit_staff(
+        &standin,
+        &[
+            ("request_id", &id),
+            ("persona", "custom"),
+            ("email", " Jo.Bloggs@Example.com "),
+            ("name", "Jo Bloggs"),
+        ],
+    )
+    .await;
+    let code = staff_callback(&response)["code"].clone();
+    let response = staff_token_basic(&standin, STAFF_SECRET, &code, Some(STAFF_VERIFIER)).await;
+    assert_eq!(response.status(), 200);
+    let claims = verified_staff_claims(
+        &standin,
+        json_of(response).await["id_token"]
+            .as_str()
+            .expect("ID token"),
+    )
+    .await;
+    assert_eq!(claims["email"], "Jo.Bloggs@Example.com");
+    assert_eq!(claims["preferred_username"], "Jo.Bloggs@Example.com");
+    assert_eq!(claims["name"], "Jo Bloggs");
+    let sub = claims["sub"].as_str().expect("sub");
+    assert!(uuid::Uuid::parse_str(sub).is_ok());
+    assert_eq!(
+        sub,
+        staff_sub("jo.bloggs@example.com"),
+        "same email, same sub"
+    );
+    assert!(standin.staff_personas().iter().all(|p| p.sub != sub));
+}
+
+#[tokio::test]
+async fn a_queued_staff_sign_in_skips_the_picker() {
+    let standin = spawn(config()).await;
+    let noor = standin.staff_persona("norole").expect("persona");
+    let member = standin.set_next_staff_login("NOOR.KHAN@education.gov.uk");
+    assert_eq!(member.sub, noor.sub);
+    let response = get_authorize(&standin, &staff_authorize_params()).await;
+    let callback = staff_callback(&response);
+    assert_eq!(callback["state"], "staff-st");
+    let response = staff_token_basic(
+        &standin,
+        STAFF_SECRET,
+        &callback["code"],
+        Some(STAFF_VERIFIER),
+    )
+    .await;
+    let claims = verified_staff_claims(
+        &standin,
+        json_of(response).await["id_token"]
+            .as_str()
+            .expect("ID token"),
+    )
+    .await;
+    assert_eq!(claims["sub"], noor.sub);
+    assert_eq!(claims["name"], "Noor Khan");
+    assert_eq!(claims["email"], "noor.khan@education.gov.uk");
+
+    // Only once: the next staff sign-in shows the picker.
+    let response = get_authorize(&standin, &staff_authorize_params()).await;
+    assert_eq!(response.status(), 200);
+
+    // Someone who is not a persona, named from the email or by the test.
+    let member = standin.set_next_staff_login("jo.bloggs@example.com");
+    assert_eq!(member.name, "Jo Bloggs");
+    assert_eq!(member.sub, staff_sub("jo.bloggs@example.com"));
+    let member = standin
+        .try_set_next_staff_login("jo.bloggs@example.com", Some("Joanna Bloggs"))
+        .expect("valid");
+    assert_eq!(member.name, "Joanna Bloggs");
+    assert!(standin.try_set_next_staff_login("nope", None).is_err());
+
+    // The same over HTTP, for tests in other languages.
+    let admin = format!("{}admin/next-staff-login", standin.issuer());
+    let response = http()
+        .post(&admin)
+        .json(&json!({ "email": "priya.shah@education.gov.uk" }))
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(response.status(), 200);
+    let priya = standin.staff_persona("officer2").expect("persona");
+    assert_eq!(json_of(response).await["sub"], priya.sub);
+    let response = get_authorize(&standin, &staff_authorize_params()).await;
+    let code = staff_callback(&response)["code"].clone();
+    let response = staff_token_post(&standin, STAFF_SECRET, &code).await;
+    let claims = decode(json_of(response).await["id_token"].as_str().expect("token")).1;
+    assert_eq!(claims["sub"], priya.sub);
+
+    let response = http()
+        .post(&admin)
+        .json(&json!({ "email": "x@example.com" }))
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(response.status(), 200);
+    let response = http().delete(&admin).send().await.expect("admin");
+    assert_eq!(response.status(), 204);
+    let response = get_authorize(&standin, &staff_authorize_params()).await;
+    assert_eq!(response.status(), 200, "cleared: the picker shows");
+    let response = http()
+        .post(&admin)
+        .json(&json!({ "email": "not an email" }))
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(response.status(), 400);
+
+    let (_, personas) = get_json(format!("{}admin/staff-personas", standin.issuer())).await;
+    let ids: Vec<&str> = personas
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["admin", "officer", "officer2", "viewer", "norole"]);
+}
+
+#[tokio::test]
+async fn the_staff_picker_can_cancel_the_sign_in() {
+    let standin = spawn(config()).await;
+    let (_, id) = staff_picker(&standin).await;
+    let response = submit_staff(&standin, &[("request_id", &id), ("action", "cancel")]).await;
+    let callback = staff_callback(&response);
+    assert_eq!(callback["error"], "access_denied");
+    assert_eq!(callback["state"], "staff-st");
+    assert!(!callback.contains_key("code"));
+    let response = submit_staff(&standin, &[("request_id", &id), ("persona", "admin")]).await;
+    assert_eq!(response.status(), 400, "the request is used up");
+}
+
+#[tokio::test]
+async fn without_a_staff_client_only_teachers_are_served() {
+    let standin = spawn(StandinConfig {
+        staff: None,
+        ..config()
+    })
+    .await;
+    let (_, d) = get_json(format!(
+        "{}.well-known/openid-configuration",
+        standin.issuer()
+    ))
+    .await;
+    assert_eq!(d["scopes_supported"], json!(["openid", "email", "phone"]));
+    assert_eq!(
+        d["token_endpoint_auth_methods_supported"],
+        json!(["private_key_jwt", "client_secret_post"])
+    );
+    let response = get_authorize(&standin, &staff_authorize_params()).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.text().await.expect("text"), "Invalid Request");
+    assert_eq!(
+        standin.try_set_next_staff_login("ada.adeyemi@education.gov.uk", None),
+        Err(onelogin_standin::StaffLoginError::NoStaffClient)
+    );
+
+    // A staff client must not reuse the teacher client's id.
+    let clash = onelogin_standin::try_spawn(StandinConfig {
+        staff: Some(StaffClient {
+            client_id: CLIENT_ID.into(),
+            client_secret: STAFF_SECRET.into(),
+            redirect_uris: vec![STAFF_CALLBACK.into()],
+        }),
+        ..config()
+    })
+    .await;
+    assert!(matches!(
+        clash,
+        Err(onelogin_standin::StandinError::StaffClient(_))
+    ));
 }

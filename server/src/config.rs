@@ -52,6 +52,71 @@ pub const ONE_LOGIN_CLOCK_SKEW_SECONDS: &str = "ONE_LOGIN_CLOCK_SKEW_SECONDS";
 /// `https://home.account.gov.uk`.
 pub const ONE_LOGIN_ACCOUNT_URL: &str = "ONE_LOGIN_ACCOUNT_URL";
 
+/// The staff identity provider's OIDC issuer (Microsoft Entra ID in production, e.g.
+/// `https://login.microsoftonline.com/<tenant>/v2.0`). Env `STAFF_OIDC_ISSUER`, default the stand-in
+/// `http://127.0.0.1:3900/` in development; required in production.
+pub const STAFF_OIDC_ISSUER: &str = "STAFF_OIDC_ISSUER";
+/// The support console's client id there. Env `STAFF_OIDC_CLIENT_ID`, default `teacher-id-staff-dev` in development.
+pub const STAFF_OIDC_CLIENT_ID: &str = "STAFF_OIDC_CLIENT_ID";
+/// Its client secret. Env `STAFF_OIDC_CLIENT_SECRET`, default `dev-staff-secret` in development.
+pub const STAFF_OIDC_CLIENT_SECRET: &str = "STAFF_OIDC_CLIENT_SECRET";
+/// A GOV.UK Notify API key. Env `NOTIFY_API_KEY`; required in production. Without it in development, emails go
+/// to the development mailbox at `/dev/mailbox` instead.
+pub const NOTIFY_API_KEY: &str = "NOTIFY_API_KEY";
+/// Notify's API. Env `NOTIFY_BASE_URL`, default `https://api.notifications.service.gov.uk`.
+pub const NOTIFY_BASE_URL: &str = "NOTIFY_BASE_URL";
+/// Notify template ids, one per email; required with `NOTIFY_API_KEY`.
+pub const NOTIFY_TEMPLATE_CONNECTED: &str = "NOTIFY_TEMPLATE_CONNECTED";
+pub const NOTIFY_TEMPLATE_IDENTITY_VERIFIED_CONNECTED: &str =
+    "NOTIFY_TEMPLATE_IDENTITY_VERIFIED_CONNECTED";
+pub const NOTIFY_TEMPLATE_REJECTED: &str = "NOTIFY_TEMPLATE_REJECTED";
+pub const NOTIFY_TEMPLATE_NOT_CONNECTED: &str = "NOTIFY_TEMPLATE_NOT_CONNECTED";
+
+/// How staff sign in to the support console.
+#[derive(Clone)]
+pub struct StaffOidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+}
+
+impl std::fmt::Debug for StaffOidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffOidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .finish()
+    }
+}
+
+/// Where emails go.
+#[derive(Clone)]
+pub enum EmailConfig {
+    /// GOV.UK Notify, with a template id per email.
+    Notify {
+        api_key: String,
+        base_url: String,
+        templates: std::collections::BTreeMap<app::domain::support::EmailTemplate, String>,
+    },
+    /// Development only: kept in the outbox and shown at `/dev/mailbox`.
+    DevMailbox,
+}
+
+impl std::fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Notify { base_url, .. } => f
+                .debug_struct("Notify")
+                .field("base_url", base_url)
+                .field("api_key", &"***")
+                .finish(),
+            Self::DevMailbox => f.write_str("DevMailbox"),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
     Development,
@@ -78,6 +143,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub uploads_url: String,
     pub one_login: OneLoginConfig,
+    pub staff_oidc: StaffOidcConfig,
+    pub email: EmailConfig,
 }
 
 /// How we reach GOV.UK One Login (one-login-rp.md rule 3: every URL configurable).
@@ -125,6 +192,8 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("uploads_url", &self.uploads_url)
             .field("one_login", &self.one_login)
+            .field("staff_oidc", &self.staff_oidc)
+            .field("email", &self.email)
             .finish()
     }
 }
@@ -199,6 +268,8 @@ impl Config {
             0
         };
         let one_login = one_login_config(&get, environment, &public_base_url)?;
+        let staff_oidc = staff_oidc_config(&get, environment, &public_base_url)?;
+        let email = email_config(&get, environment)?;
         Ok(Self {
             listen_addr: parse(
                 &get,
@@ -216,7 +287,14 @@ impl Config {
             max_body_bytes: parse_range(&get, MAX_BODY_BYTES, 65_536, 1024..=50_000_000)?,
             uploads_url: uploads_url(get(UPLOADS_URL))?,
             one_login,
+            staff_oidc,
+            email,
         })
+    }
+
+    /// Whether the development-only pages (the mailbox) are served.
+    pub fn is_development(&self) -> bool {
+        self.environment == Environment::Development
     }
 
     /// Whether the service is reached over HTTPS, so cookies must be `Secure` and HSTS sent.
@@ -327,6 +405,81 @@ fn one_login_config(
     })
 }
 
+fn http_url(var: &'static str, value: String) -> Result<String, ConfigError> {
+    if (value.starts_with("https://") || value.starts_with("http://"))
+        && url::Url::parse(&value).is_ok()
+    {
+        Ok(value)
+    } else {
+        Err(invalid(var, "must be an http:// or https:// URL"))
+    }
+}
+
+fn staff_oidc_config(
+    get: &impl Fn(&'static str) -> Option<String>,
+    environment: Environment,
+    public_base_url: &str,
+) -> Result<StaffOidcConfig, ConfigError> {
+    let required = |var: &'static str, dev_default: &str| match get(var) {
+        Some(v) => Ok(v),
+        None if environment == Environment::Development => Ok(dev_default.to_string()),
+        None => Err(invalid(var, "must be set in production")),
+    };
+    Ok(StaffOidcConfig {
+        issuer: http_url(
+            STAFF_OIDC_ISSUER,
+            required(STAFF_OIDC_ISSUER, "http://127.0.0.1:3900/")?,
+        )?,
+        client_id: required(STAFF_OIDC_CLIENT_ID, "teacher-id-staff-dev")?,
+        client_secret: required(STAFF_OIDC_CLIENT_SECRET, "dev-staff-secret")?,
+        redirect_uri: format!("{public_base_url}/support/auth/callback"),
+    })
+}
+
+fn email_config(
+    get: &impl Fn(&'static str) -> Option<String>,
+    environment: Environment,
+) -> Result<EmailConfig, ConfigError> {
+    use app::domain::support::EmailTemplate;
+    let Some(api_key) = get(NOTIFY_API_KEY) else {
+        return match environment {
+            Environment::Development => Ok(EmailConfig::DevMailbox),
+            Environment::Production => Err(invalid(NOTIFY_API_KEY, "must be set in production")),
+        };
+    };
+    let base_url = http_url(
+        NOTIFY_BASE_URL,
+        get(NOTIFY_BASE_URL).unwrap_or_else(|| "https://api.notifications.service.gov.uk".into()),
+    )?;
+    if notify::NotifyClient::new(&api_key, &base_url).is_err() {
+        return Err(invalid(
+            NOTIFY_API_KEY,
+            "is not a Notify API key (name, service id and secret)",
+        ));
+    }
+    let mut templates = std::collections::BTreeMap::new();
+    for (var, template) in [
+        (NOTIFY_TEMPLATE_CONNECTED, EmailTemplate::Connected),
+        (
+            NOTIFY_TEMPLATE_IDENTITY_VERIFIED_CONNECTED,
+            EmailTemplate::IdentityVerifiedAndConnected,
+        ),
+        (NOTIFY_TEMPLATE_REJECTED, EmailTemplate::Rejected),
+        (NOTIFY_TEMPLATE_NOT_CONNECTED, EmailTemplate::NotConnected),
+    ] {
+        let id = get(var).ok_or_else(|| invalid(var, "must be set when NOTIFY_API_KEY is"))?;
+        if uuid::Uuid::parse_str(&id).is_err() {
+            return Err(invalid(var, "must be a Notify template id (a UUID)"));
+        }
+        templates.insert(template, id);
+    }
+    Ok(EmailConfig::Notify {
+        api_key,
+        base_url,
+        templates,
+    })
+}
+
 fn invalid(var: &'static str, reason: &str) -> ConfigError {
     ConfigError {
         var,
@@ -409,6 +562,32 @@ mod tests {
             (
                 ONE_LOGIN_DID_URL,
                 "https://identity.account.gov.uk/.well-known/did.json",
+            ),
+            (
+                STAFF_OIDC_ISSUER,
+                "https://login.microsoftonline.com/tenant/v2.0",
+            ),
+            (STAFF_OIDC_CLIENT_ID, "staff-client"),
+            (STAFF_OIDC_CLIENT_SECRET, "staff-secret"),
+            (
+                NOTIFY_API_KEY,
+                "live-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0",
+            ),
+            (
+                NOTIFY_TEMPLATE_CONNECTED,
+                "f33517ff-2a88-4f6e-b855-c550268ce08a",
+            ),
+            (
+                NOTIFY_TEMPLATE_IDENTITY_VERIFIED_CONNECTED,
+                "f33517ff-2a88-4f6e-b855-c550268ce08b",
+            ),
+            (
+                NOTIFY_TEMPLATE_REJECTED,
+                "f33517ff-2a88-4f6e-b855-c550268ce08c",
+            ),
+            (
+                NOTIFY_TEMPLATE_NOT_CONNECTED,
+                "f33517ff-2a88-4f6e-b855-c550268ce08d",
             ),
         ];
         vars.extend_from_slice(extra);

@@ -6,12 +6,14 @@ pub mod connect;
 pub mod feedback;
 pub mod records;
 pub mod sessions;
+pub mod support;
 pub mod users;
 
 pub use connect::ConnectStore;
 pub use feedback::FeedbackStore;
 pub use records::RecordStore;
 pub use sessions::SessionStore;
+pub use support::SupportStore;
 pub use users::UserStore;
 
 use async_trait::async_trait;
@@ -61,7 +63,15 @@ pub enum Backend {
 /// Everything the service stores.
 #[async_trait]
 pub trait Store:
-    RecordStore + SessionStore + FeedbackStore + UserStore + ConnectStore + Send + Sync + 'static
+    RecordStore
+    + SessionStore
+    + FeedbackStore
+    + UserStore
+    + ConnectStore
+    + SupportStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
     /// A round trip to the database, for `/ready`.

@@ -15,6 +15,7 @@ pub mod identity_support;
 pub mod page_cache;
 pub mod security;
 pub mod session;
+pub mod support;
 
 use crate::state::AppState;
 use app::{shell, App};
@@ -58,6 +59,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/signed-out", get(auth::signed_out_check))
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/.well-known/jwks.json", get(auth::jwks))
+        .route(support::SIGN_IN_PATH, get(support::sign_in))
+        .route("/support/auth/callback", get(support::callback))
+        .route("/support/sign-out", post(support::sign_out))
+        .route("/support/staff", post(support::set_role))
+        .route("/support/tasks/events", get(support::events))
+        .route("/support/tasks/{reference}/assign", post(support::assign))
+        .route(
+            "/support/tasks/{reference}/decision",
+            post(support::decision),
+        )
+        .route("/support/tasks/{reference}/confirm", post(support::confirm))
+        .route("/support/tasks/{reference}/proof", get(support::proof))
         .leptos_routes_with_context(
             state,
             route_list,
@@ -147,6 +160,12 @@ fn provide_page_context(state: &AppState) {
     });
     provide_context::<std::sync::Arc<dyn app::ssr::TeacherData>>(std::sync::Arc::new(
         connect::StoreTeacherData(state.store.clone()),
+    ));
+    provide_context::<std::sync::Arc<dyn app::ssr::SupportConsole>>(std::sync::Arc::new(
+        crate::console::StoreConsole {
+            store: state.store.clone(),
+            email: state.config.email.clone(),
+        },
     ));
     provide_context(app::ssr::OneLoginLinks {
         account_url: state.config.one_login.account_url.clone(),

@@ -2,10 +2,13 @@
 
 pub mod bench;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod http;
 pub mod onelogin;
+pub mod outbox;
 pub mod seed;
+pub mod staff_auth;
 pub mod state;
 pub mod telemetry;
 pub mod uploads;
@@ -37,6 +40,10 @@ pub enum ServerError {
     OneLogin(#[from] onelogin::OneLoginError),
     #[error("uploads store: {0}")]
     Uploads(String),
+    #[error("staff sign-in: {0}")]
+    StaffAuth(#[from] staff_auth::StaffAuthError),
+    #[error("email: {0}")]
+    Email(String),
     #[error("benchmark failed: {0}")]
     Bench(String),
 }
@@ -67,6 +74,7 @@ pub async fn build_state(
         .map_err(ServerError::Assets)?;
     let one_login = onelogin::OneLoginClient::new(&config.one_login, &user_agent(&config))?;
     let uploads = uploads::open(&config.uploads_url).map_err(ServerError::Uploads)?;
+    let staff_oidc = staff_auth::StaffOidc::new(&config.staff_oidc, &user_agent(&config))?;
     Ok(AppState {
         leptos_options,
         store,
@@ -74,6 +82,9 @@ pub async fn build_state(
         config: Arc::new(config),
         assets: Arc::new(assets),
         one_login: Arc::new(one_login),
+        staff_oidc: Arc::new(staff_oidc),
+        live: tokio::sync::broadcast::channel(16).0,
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -99,6 +110,13 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     std::thread::spawn(move || assets.compress_all());
     seed_if_empty(&state.store, seed_records).await?;
     tokio::spawn(expire_sessions(state.store.clone()));
+    let sender = outbox::Sender::from_config(&state.config.email).map_err(ServerError::Email)?;
+    tokio::spawn(outbox::worker(
+        state.store.clone(),
+        Arc::new(sender),
+        state.outbox_wake.clone(),
+    ));
+    tokio::spawn(outbox::watch_tasks(state.store.clone(), state.live.clone()));
     let app = http::app(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -124,6 +142,62 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
 pub async fn migrate(config: &Config) -> Result<(), ServerError> {
     db::connect(&config.database_url, 1).await?;
     tracing::info!("migrations are up to date");
+    Ok(())
+}
+
+/// Arguments of `server staff add`: `--email E --role R [--name N]`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StaffAddArgs {
+    pub email: String,
+    pub role: app::domain::support::Role,
+    pub name: String,
+}
+
+impl StaffAddArgs {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        const USAGE: &str =
+            "usage: server staff add --email EMAIL --role viewer|support_officer|administrator [--name NAME]";
+        let (mut email, mut role, mut name) = (None, None, None);
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let value = it.next().ok_or(USAGE)?;
+            match flag.as_str() {
+                "--email" => email = Some(value.trim().to_string()),
+                "--role" => {
+                    role = Some(app::domain::support::Role::parse(value).ok_or_else(|| {
+                        format!("unknown role `{value}`: expected viewer, support_officer or administrator")
+                    })?)
+                }
+                "--name" => name = Some(value.trim().to_string()),
+                _ => return Err(USAGE.into()),
+            }
+        }
+        let email = email.filter(|e| {
+            e.len() <= 254
+                && e.split_once('@')
+                    .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+        });
+        let (Some(email), Some(role)) = (email, role) else {
+            return Err(USAGE.into());
+        };
+        let name = name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| email.clone());
+        Ok(Self { email, role, name })
+    }
+}
+
+/// `server staff add`: gives someone a role before they first sign in (how the first administrator is made).
+pub async fn staff_add(config: &Config, args: StaffAddArgs) -> Result<(), ServerError> {
+    let store = db::connect(&config.database_url, 1).await?;
+    let staff = store
+        .add_staff(&args.email, &args.name, args.role, chrono::Utc::now())
+        .await?;
+    println!(
+        "{} is now {}",
+        staff.email,
+        args.role.label().to_lowercase()
+    );
     Ok(())
 }
 

@@ -4,6 +4,8 @@
 //! server                                   serve (the default)
 //! server migrate                           run database migrations and stop
 //! server seed --records N [--seed S]       add N synthetic teaching records (deterministic for a seed)
+//! server staff add --email E --role R [--name N]
+//!                                          give a member of staff a role (viewer, support_officer, administrator)
 //! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
 //! server bench-matching [--records N] [--sign-ins K] [--seed S]
 //!                                          time candidate search + matching over N records (seeding up to N)
@@ -34,6 +36,15 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Some("staff") if args.get(1).map(String::as_str) == Some("add") => {
+            match server::StaffAddArgs::parse(&args[2..]) {
+                Ok(staff) => server::staff_add(&config, staff).await,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         Some("bench-matching") => match server::bench::MatchingArgs::parse(&args[1..]) {
             Ok(bench) => server::bench::matching(&config, bench).await,
             Err(e) => {
@@ -50,7 +61,7 @@ async fn main() -> ExitCode {
         },
         Some(other) => {
             eprintln!(
-                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], bench-matching or bench-baseline"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching or bench-baseline"
             );
             return ExitCode::from(2);
         }

@@ -17,4 +17,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub assets: Arc<Assets>,
     pub one_login: Arc<OneLoginClient>,
+    /// Staff sign-in to the support console.
+    pub staff_oidc: Arc<crate::staff_auth::StaffOidc>,
+    /// The newest task id, sent to open dashboards when tasks arrive.
+    pub live: tokio::sync::broadcast::Sender<i64>,
+    /// Wakes the email worker when an email is queued.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }

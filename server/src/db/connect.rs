@@ -10,21 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
-/// The kinds of support task (DESIGN §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskKind {
-    IdentityVerification,
-    RecordMatching,
-}
-
-impl TaskKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::IdentityVerification => "identity_verification",
-            Self::RecordMatching => "record_matching",
-        }
-    }
-}
+pub use app::domain::support::TaskKind;
 
 /// A support task a teacher raised, as the teacher sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +30,8 @@ pub struct NewSupportTask<'a> {
     pub details: serde_json::Value,
     /// Why matching could not connect, for support staff (e.g. "possible duplicate").
     pub flag: Option<&'a str>,
+    /// The TRN the teacher gave, if any: support staff search by it.
+    pub trn: Option<&'a str>,
 }
 
 /// One entry in a record's change history.
@@ -356,7 +344,8 @@ macro_rules! connect_store {
                 for _ in 0..5 {
                     let row: Option<TaskRow> = sqlx::query_as(
                         "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, details, \
-                         user_id, flag, created_at, updated_at) VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8) \
+                         user_id, flag, created_at, updated_at, name_key, last_name_key, email_key, trn) \
+                         VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
                          ON CONFLICT DO NOTHING RETURNING reference, created_at",
                     )
                     .bind(reference())
@@ -367,6 +356,10 @@ macro_rules! connect_store {
                     .bind(task.user_id)
                     .bind(task.flag)
                     .bind(now)
+                    .bind(name_key(task.requester_name))
+                    .bind(name_key(task.requester_name.rsplit(' ').next().unwrap_or("")))
+                    .bind(task.requester_email.trim().to_lowercase())
+                    .bind(task.trn)
                     .fetch_optional(&self.pool)
                     .await?;
                     if let Some(row) = row {

@@ -397,6 +397,11 @@ pub async fn request_support(
         requester_email: &user.email,
         details,
         flag: answers.flag.as_deref(),
+        trn: answers
+            .trn
+            .as_ref()
+            .and_then(|a| a.value())
+            .map(|t| t.as_str()),
     };
     raise_task(&state, &ctx, &task, |data| data.connect = None).await
 }

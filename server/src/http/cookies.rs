@@ -6,6 +6,8 @@ use rand::RngCore;
 
 pub const SESSION_COOKIE: &str = "tid_session";
 pub const CSRF_COOKIE: &str = "tid_csrf";
+/// The support console's session: separate from the teacher's, so one browser can hold both.
+pub const STAFF_SESSION_COOKIE: &str = "tid_staff";
 
 /// A new random token: 32 bytes, base64url without padding (43 characters).
 pub fn new_token() -> String {

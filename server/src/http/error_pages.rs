@@ -44,6 +44,7 @@ impl ErrorPages {
         req.extensions_mut().insert(RequestContext {
             csrf_token: String::new(),
             session: SessionHandle::default(),
+            staff: SessionHandle::default(),
         });
         match self.pages.clone().oneshot(req).await {
             Ok(mut response) => {

@@ -216,6 +216,7 @@ pub async fn send(
             "one_login_email": user.email,
         }),
         flag: None,
+        trn: details.trn.as_deref(),
     };
     raise_task(&state, &ctx, &task, |data| data.identity_support = None).await
 }

@@ -9,7 +9,9 @@
 //! `csrf_token` or the `x-csrf-token` header (double-submit), and must not come from another site (checked with
 //! `Sec-Fetch-Site` and `Origin`). Either failure gives the 403 page and changes nothing.
 
-use super::cookies::{new_token, set_cookie, token_cookie, CSRF_COOKIE, SESSION_COOKIE};
+use super::cookies::{
+    new_token, set_cookie, token_cookie, CSRF_COOKIE, SESSION_COOKIE, STAFF_SESSION_COOKIE,
+};
 use crate::state::AppState;
 use app::ssr::{RequestContext, SessionData, SessionHandle, SessionState};
 use axum::body::Body;
@@ -78,74 +80,20 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
     }
 
     let now = Utc::now();
-    let token = token_cookie(req.headers(), SESSION_COOKIE);
-    let mut loaded = None;
-    if let Some(token) = &token {
-        match state.store.load_session(&session_key(token), now).await {
-            Ok(Some(json)) => match serde_json::from_str::<SessionData>(&json) {
-                Ok(data) => loaded = Some(data),
-                Err(_) => tracing::warn!("session data unreadable; starting a new session"),
-            },
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "could not load session; carrying on without it"),
-        }
-    }
-    let exists = loaded.is_some();
-    let session = SessionHandle::new(SessionState {
-        data: loaded.unwrap_or_default(),
-        exists,
-        ..Default::default()
-    });
+    let teacher = LoadedSession::load(&state, req.headers(), SESSION_COOKIE, now).await;
+    let staff = LoadedSession::load(&state, req.headers(), STAFF_SESSION_COOKIE, now).await;
     req.extensions_mut().insert(RequestContext {
         csrf_token: csrf_token.clone(),
-        session: session.clone(),
+        session: teacher.handle.clone(),
+        staff: staff.handle.clone(),
     });
 
     let mut response = next.run(req).await;
 
-    let (end, dirty, rotate, data) = {
-        let s = session.lock();
-        (s.end, s.dirty, s.rotate, s.data.clone())
-    };
-    let old_key = token.as_deref().filter(|_| exists).map(session_key);
-    let replaced = end || rotate;
-    if replaced {
-        if let Some(key) = &old_key {
-            if let Err(e) = state.store.delete_session(key).await {
-                tracing::error!(error = %e, "could not delete the session being ended or replaced");
-            }
+    for session in [teacher, staff] {
+        if let Err(failed) = session.save(&state, now, secure, &mut response).await {
+            return failed;
         }
-    }
-    if dirty {
-        let keep_token = token.filter(|_| exists && !replaced);
-        let new_token = keep_token.clone().unwrap_or_else(new_token);
-        let json = serde_json::to_string(&data).expect("session data serialises");
-        let subject = data.user.as_ref().map(|u| u.subject.as_str());
-        if let Err(e) = state
-            .store
-            .save_session(
-                &session_key(&new_token),
-                &json,
-                subject,
-                now,
-                now + SESSION_LIFETIME,
-            )
-            .await
-        {
-            tracing::error!(error = %e, "could not save session");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
-        if keep_token.is_none() {
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, &new_token, secure, None),
-            );
-        }
-    } else if end {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, "", secure, Some(0)),
-        );
     }
     if existing_csrf.is_none() {
         response.headers_mut().append(
@@ -154,6 +102,109 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
         );
     }
     response
+}
+
+/// One of the two sessions a browser may have: the teacher's (`tid_session`) and, separately, a member of staff's
+/// (`tid_staff`), so signing in to one never signs in to the other.
+struct LoadedSession {
+    cookie: &'static str,
+    token: Option<String>,
+    exists: bool,
+    handle: SessionHandle,
+}
+
+impl LoadedSession {
+    async fn load(
+        state: &AppState,
+        headers: &HeaderMap,
+        cookie: &'static str,
+        now: chrono::DateTime<Utc>,
+    ) -> Self {
+        let token = token_cookie(headers, cookie);
+        let mut loaded = None;
+        if let Some(token) = &token {
+            match state.store.load_session(&session_key(token), now).await {
+                Ok(Some(json)) => match serde_json::from_str::<SessionData>(&json) {
+                    Ok(data) => loaded = Some(data),
+                    Err(_) => tracing::warn!("session data unreadable; starting a new session"),
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "could not load session; carrying on without it")
+                }
+            }
+        }
+        let exists = loaded.is_some();
+        Self {
+            cookie,
+            token,
+            exists,
+            handle: SessionHandle::new(SessionState {
+                data: loaded.unwrap_or_default(),
+                exists,
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Saves, replaces or ends the session as the request asked, setting or clearing its cookie.
+    async fn save(
+        self,
+        state: &AppState,
+        now: chrono::DateTime<Utc>,
+        secure: bool,
+        response: &mut Response,
+    ) -> Result<(), Response> {
+        let (end, dirty, rotate, data) = {
+            let s = self.handle.lock();
+            (s.end, s.dirty, s.rotate, s.data.clone())
+        };
+        let old_key = self
+            .token
+            .as_deref()
+            .filter(|_| self.exists)
+            .map(session_key);
+        let replaced = end || rotate;
+        if replaced {
+            if let Some(key) = &old_key {
+                if let Err(e) = state.store.delete_session(key).await {
+                    tracing::error!(error = %e, "could not delete the session being ended or replaced");
+                }
+            }
+        }
+        if dirty {
+            let keep_token = self.token.filter(|_| self.exists && !replaced);
+            let new_token = keep_token.clone().unwrap_or_else(new_token);
+            let json = serde_json::to_string(&data).expect("session data serialises");
+            let subject = data.user.as_ref().map(|u| u.subject.as_str());
+            if let Err(e) = state
+                .store
+                .save_session(
+                    &session_key(&new_token),
+                    &json,
+                    subject,
+                    now,
+                    now + SESSION_LIFETIME,
+                )
+                .await
+            {
+                tracing::error!(error = %e, "could not save session");
+                return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+            }
+            if keep_token.is_none() {
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    set_cookie(self.cookie, &new_token, secure, None),
+                );
+            }
+        } else if end {
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(self.cookie, "", secure, Some(0)),
+            );
+        }
+        Ok(())
+    }
 }
 
 fn is_state_changing(method: &Method) -> bool {

@@ -255,6 +255,7 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
         requester_email: "ann@example.com",
         details: serde_json::json!({"nino": null}),
         flag: Some("possible duplicate"),
+        trn: None,
     };
     // Ann's repeat and Bea's first try both draw a reference already taken.
     let mut references = ["TRS-000001", "TRS-000001", "TRS-000001", "TRS-000002"].into_iter();

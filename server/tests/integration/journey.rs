@@ -7,23 +7,6 @@ use crate::support::TestResponse;
 use onelogin_standin::Outcome;
 use server::db::Backend;
 
-/// Runs each `$case(backend)` on SQLite and on PostgreSQL, as tests `$case::sqlite` and `$case::postgres`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {$(
-        mod $case {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$case(server::db::Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$case(server::db::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
 on_both_backends!(
     an_exact_match_is_connected_automatically_and_goes_straight_to_the_record_next_time,
     a_record_without_email_is_connected_by_national_insurance_number,

@@ -3,6 +3,24 @@
 //! The storage contract runs against SQLite and PostgreSQL (`TEST_POSTGRES_URL`, which `./test` sets). HTTP tests
 //! drive the whole application in-process with `oneshot`.
 
+/// Runs each `$case(backend)` on SQLite and on PostgreSQL, as tests `$case::sqlite` and `$case::postgres`.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$case(server::db::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$case(server::db::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+mod console;
 mod contract;
 mod http;
 mod journey;

@@ -5,12 +5,14 @@ use crate::support::*;
 use axum::body::Body;
 use axum::http::{header, Request};
 use axum::Router;
-use onelogin_standin::{Misbehaviour, NextLogin, Outcome, Standin, StandinConfig};
+use onelogin_standin::{Misbehaviour, NextLogin, Outcome, StaffClient, Standin, StandinConfig};
 use std::collections::HashMap;
 use tower::ServiceExt;
 
 const CLIENT_ID: &str = "teacher-id-test";
 const BASE: &str = "http://localhost:3000";
+pub const STAFF_CLIENT_ID: &str = "teacher-id-staff-test";
+const STAFF_CLIENT_SECRET: &str = "staff-test-secret";
 
 /// A browser: keeps our cookies, follows nothing by itself.
 pub struct Rp {
@@ -52,6 +54,9 @@ impl Rp {
             ("ONE_LOGIN_CLIENT_ID", CLIENT_ID),
             ("ONE_LOGIN_IDENTITY_ISSUER", &standin.issuer()),
             ("ONE_LOGIN_DID_URL", &standin.did_url()),
+            ("STAFF_OIDC_ISSUER", &standin.issuer()),
+            ("STAFF_OIDC_CLIENT_ID", STAFF_CLIENT_ID),
+            ("STAFF_OIDC_CLIENT_SECRET", STAFF_CLIENT_SECRET),
         ]);
         let state = state_with(store, config, &dir.path().join("site"));
         let router = server::http::app(state.clone());
@@ -111,6 +116,16 @@ impl Rp {
     }
 
     /// POSTs a form as the browser would, with the CSRF token from our cookie.
+    /// A request as the hydrated page's server function calls make it (not a browser navigation).
+    pub async fn fetch(&mut self, path_and_query: &str) -> TestResponse {
+        let req = Request::get(path_and_query)
+            .header(header::ACCEPT, "application/json")
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        self.send(req).await
+    }
+
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let token = self
             .cookies
@@ -186,6 +201,22 @@ impl Rp {
     }
 
     /// Signs in as `persona` (authentication only) and returns the callback's response.
+    /// Signs in to the support console as `email` (a stand-in staff persona's, or anyone's).
+    pub async fn staff_sign_in(&mut self, email: &str) -> TestResponse {
+        self.standin.set_next_staff_login(email);
+        let start = self.get("/support/sign-in").await;
+        assert_eq!(
+            start.status, 303,
+            "/support/sign-in redirects to the provider"
+        );
+        let back = self.at_one_login(start.header("location")).await;
+        let callback = back
+            .strip_prefix(BASE)
+            .expect("back to our registered redirect URI")
+            .to_string();
+        self.get(&callback).await
+    }
+
     pub async fn sign_in(&mut self, persona: &str) -> TestResponse {
         self.round_trip("/sign-in", NextLogin::new(persona, Outcome::Authenticated))
             .await
@@ -231,6 +262,11 @@ fn standin_config(change: impl FnOnce(&mut StandinConfig)) -> StandinConfig {
         client_public_key_pem: RP_PUBLIC_KEY.into(),
         backchannel_logout_uri: None,
         seed: 1,
+        staff: Some(StaffClient {
+            client_id: STAFF_CLIENT_ID.into(),
+            client_secret: STAFF_CLIENT_SECRET.into(),
+            redirect_uris: vec![format!("{BASE}/support/auth/callback")],
+        }),
     };
     change(&mut config);
     config
@@ -726,6 +762,7 @@ async fn one_login_being_down_gives_a_problem_page_not_a_500_or_a_hang() {
         client_public_key_pem: RP_PUBLIC_KEY.into(),
         backchannel_logout_uri: None,
         seed: 1,
+        staff: None,
     })
     .await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -790,6 +827,7 @@ async fn rule_23_every_call_to_one_login_sends_a_user_agent() {
         client_public_key_pem: RP_PUBLIC_KEY.into(),
         backchannel_logout_uri: None,
         seed: 1,
+        staff: None,
     })
     .await;
     let mut rp = Rp::against(standin, Some(issuer)).await;

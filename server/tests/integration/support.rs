@@ -74,6 +74,7 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
         server::onelogin::OneLoginClient::new(&config.one_login, &server::user_agent(&config))
             .expect("One Login client");
     let uploads_dir = site_root.parent().unwrap_or(site_root).join("uploads");
+    let config_staff = config.staff_oidc.clone();
     AppState {
         leptos_options,
         store,
@@ -81,6 +82,12 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
         config: std::sync::Arc::new(config),
         assets: std::sync::Arc::new(assets),
         one_login: std::sync::Arc::new(one_login),
+        staff_oidc: std::sync::Arc::new(
+            server::staff_auth::StaffOidc::new(&config_staff, "teacher-id-test")
+                .expect("staff client"),
+        ),
+        live: tokio::sync::broadcast::channel(16).0,
+        outbox_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
     }
 }
 

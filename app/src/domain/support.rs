@@ -1,0 +1,1529 @@
+//! The support console's rules (DESIGN §6): staff roles and what each may do, the task dashboard's query (read from
+//! and written to the URL, so links can be shared and the back button works), decisions and their validation, and
+//! the emails a decision sends. Plain data and functions, shared by the server and the browser.
+
+use super::names::name_key;
+use super::validation::{parse_trn, validate_text, FieldError};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A member of staff's role, kept in our database (never taken from the identity provider).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    Viewer,
+    SupportOfficer,
+    Administrator,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::SupportOfficer, Role::Administrator];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::SupportOfficer => "support_officer",
+            Self::Administrator => "administrator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Viewer => "Viewer",
+            Self::SupportOfficer => "Support officer",
+            Self::Administrator => "Administrator",
+        }
+    }
+
+    /// Whether this role may do `what`. Each role can do everything the one below it can.
+    pub fn allows(self, what: Permission) -> bool {
+        match what {
+            Permission::ViewTasks => true,
+            Permission::WorkTasks => self >= Role::SupportOfficer,
+            Permission::ManageStaff | Permission::ReadAudit => self == Role::Administrator,
+        }
+    }
+}
+
+/// What the console lets staff do; every route and server function names the one it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// See the dashboard, tasks (with personal data) and proof files.
+    ViewTasks,
+    /// Assign tasks, save progress and decide.
+    WorkTasks,
+    /// Grant and remove roles.
+    ManageStaff,
+    /// Read the audit log.
+    ReadAudit,
+}
+
+/// The two kinds of support task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskKind {
+    IdentityVerification,
+    RecordMatching,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 2] = [TaskKind::IdentityVerification, TaskKind::RecordMatching];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IdentityVerification => "identity_verification",
+            Self::RecordMatching => "record_matching",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::IdentityVerification => "Identity verification",
+            Self::RecordMatching => "Record matching",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskStatus {
+    Open,
+    InProgress,
+    Done,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 3] = [TaskStatus::Open, TaskStatus::InProgress, TaskStatus::Done];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::InProgress => "in_progress",
+            Self::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::InProgress => "In progress",
+            Self::Done => "Done",
+        }
+    }
+}
+
+/// The dashboard's status filter. "Active" (open or in progress) is what support staff work from, so it is the
+/// default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusFilter {
+    #[default]
+    Active,
+    Only(TaskStatus),
+    All,
+}
+
+impl StatusFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Only(s) => s.as_str(),
+            Self::All => "all",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "all" => Some(Self::All),
+            other => TaskStatus::parse(other).map(Self::Only),
+        }
+    }
+
+    /// The statuses this filter lets through.
+    pub fn statuses(self) -> Vec<TaskStatus> {
+        match self {
+            Self::Active => vec![TaskStatus::Open, TaskStatus::InProgress],
+            Self::Only(s) => vec![s],
+            Self::All => TaskStatus::ALL.to_vec(),
+        }
+    }
+
+    pub const OPTIONS: [(&'static str, &'static str); 5] = [
+        ("active", "Open or in progress"),
+        ("open", "Open"),
+        ("in_progress", "In progress"),
+        ("done", "Done"),
+        ("all", "All"),
+    ];
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Me,
+    Unassigned,
+}
+
+impl AssigneeFilter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Anyone => "anyone",
+            Self::Me => "me",
+            Self::Unassigned => "unassigned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Anyone, Self::Me, Self::Unassigned]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+
+    pub const OPTIONS: [(&'static str, &'static str); 3] = [
+        ("anyone", "Anyone"),
+        ("me", "Assigned to me"),
+        ("unassigned", "Unassigned"),
+    ];
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortField {
+    #[default]
+    Requested,
+    Name,
+    Kind,
+    Status,
+}
+
+impl SortField {
+    pub const ALL: [SortField; 4] = [
+        SortField::Requested,
+        SortField::Name,
+        SortField::Kind,
+        SortField::Status,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Name => "name",
+            Self::Kind => "type",
+            Self::Status => "status",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Requested => "Requested",
+            Self::Name => "Name",
+            Self::Kind => "Type",
+            Self::Status => "Status",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortDirection {
+    /// Oldest request first: the queue order.
+    #[default]
+    Ascending,
+    Descending,
+}
+
+impl SortDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ascending => "asc",
+            Self::Descending => "desc",
+        }
+    }
+
+    /// The `aria-sort` value of a column sorted this way.
+    pub fn aria(self) -> &'static str {
+        match self {
+            Self::Ascending => "ascending",
+            Self::Descending => "descending",
+        }
+    }
+}
+
+/// What the search box was taken to mean.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Search {
+    None,
+    /// A support reference, `TRS-123456`.
+    Reference(String),
+    /// Seven digits: a TRN the teacher entered or was connected to.
+    Trn(String),
+    /// Something with an `@`: the start of an email address, lower case.
+    Email(String),
+    /// Anything else: the start of a name or of a last name, as a name key.
+    Name(String),
+}
+
+/// The longest search we accept, in characters.
+pub const MAX_SEARCH_CHARS: usize = 100;
+/// Rows on one page of the dashboard.
+pub const PAGE_SIZE: u32 = 25;
+/// The deepest page the dashboard serves; past it, people are asked to narrow the search.
+pub const MAX_PAGE: u32 = 4_000;
+
+/// The dashboard's query: every filter, the search, the sort and the page. It round-trips through the URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskQuery {
+    pub kind: Option<TaskKind>,
+    pub status: StatusFilter,
+    pub assignee: AssigneeFilter,
+    /// Requested on or after.
+    pub from: Option<NaiveDate>,
+    /// Requested on or before.
+    pub to: Option<NaiveDate>,
+    /// As typed, trimmed.
+    pub search: String,
+    pub sort: SortField,
+    pub direction: SortDirection,
+    /// From 1.
+    pub page: u32,
+}
+
+/// The query parameters of the dashboard's URL.
+pub mod params {
+    pub const KIND: &str = "type";
+    pub const STATUS: &str = "status";
+    pub const ASSIGNEE: &str = "assignee";
+    pub const FROM: &str = "from";
+    pub const TO: &str = "to";
+    pub const SEARCH: &str = "search";
+    pub const SORT: &str = "sort";
+    pub const DIRECTION: &str = "direction";
+    pub const PAGE: &str = "page";
+}
+
+impl TaskQuery {
+    /// Reads the query from URL parameters. Values that are not ours (an edited or old link) fall back to the
+    /// default quietly; what a person typed (dates, search) and got wrong comes back as errors, with the rest of
+    /// the query still applied.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<FieldError>) {
+        let mut errors = Vec::new();
+        let text = |name: &str| get(name).map(|v| v.trim().to_string()).unwrap_or_default();
+        let mut date = |name: &str, label: &str| {
+            let raw = text(name);
+            if raw.is_empty() {
+                return None;
+            }
+            match parse_filter_date(&raw) {
+                Some(d) => Some(d),
+                None => {
+                    errors.push(FieldError::new(
+                        name,
+                        format!("{label} must be a real date, like 27/3/2026"),
+                    ));
+                    None
+                }
+            }
+        };
+        let from = date(params::FROM, "Requested from");
+        let to = date(params::TO, "Requested to");
+        let mut search = text(params::SEARCH);
+        if search.chars().count() > MAX_SEARCH_CHARS {
+            errors.push(FieldError::new(
+                params::SEARCH,
+                format!("Search must be {MAX_SEARCH_CHARS} characters or fewer"),
+            ));
+            search.clear();
+        } else if search.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                params::SEARCH,
+                "Search must not contain special characters",
+            ));
+            search.clear();
+        }
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                errors.push(FieldError::new(
+                    params::TO,
+                    "Requested to must be the same as or after requested from",
+                ));
+            }
+        }
+        let sort = text(params::SORT);
+        let query = Self {
+            kind: TaskKind::parse(&text(params::KIND)),
+            status: StatusFilter::parse(&text(params::STATUS)).unwrap_or_default(),
+            assignee: AssigneeFilter::parse(&text(params::ASSIGNEE)).unwrap_or_default(),
+            from,
+            to,
+            search,
+            sort: SortField::parse(&sort).unwrap_or_default(),
+            direction: if text(params::DIRECTION) == "desc" {
+                SortDirection::Descending
+            } else {
+                SortDirection::Ascending
+            },
+            page: text(params::PAGE)
+                .parse::<u32>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .unwrap_or(1)
+                .min(MAX_PAGE),
+        };
+        (query, errors)
+    }
+
+    /// The URL parameters for this query, leaving out defaults so links stay short.
+    pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(kind) = self.kind {
+            out.push((params::KIND, kind.as_str().to_string()));
+        }
+        if self.status != StatusFilter::default() {
+            out.push((params::STATUS, self.status.as_str().to_string()));
+        }
+        if self.assignee != AssigneeFilter::default() {
+            out.push((params::ASSIGNEE, self.assignee.as_str().to_string()));
+        }
+        if let Some(from) = self.from {
+            out.push((params::FROM, from.format("%-d/%-m/%Y").to_string()));
+        }
+        if let Some(to) = self.to {
+            out.push((params::TO, to.format("%-d/%-m/%Y").to_string()));
+        }
+        if !self.search.is_empty() {
+            out.push((params::SEARCH, self.search.clone()));
+        }
+        if self.sort != SortField::default() {
+            out.push((params::SORT, self.sort.as_str().to_string()));
+        }
+        if self.direction != SortDirection::default() {
+            out.push((params::DIRECTION, self.direction.as_str().to_string()));
+        }
+        if self.page > 1 {
+            out.push((params::PAGE, self.page.to_string()));
+        }
+        out
+    }
+
+    /// The dashboard URL for this query.
+    pub fn href(&self) -> String {
+        let params = self.to_params();
+        if params.is_empty() {
+            return DASHBOARD_PATH.to_string();
+        }
+        let query: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode_component(v)))
+            .collect();
+        format!("{DASHBOARD_PATH}?{}", query.join("&"))
+    }
+
+    /// The same query on page `page`.
+    pub fn with_page(&self, page: u32) -> Self {
+        Self {
+            page: page.clamp(1, MAX_PAGE),
+            ..self.clone()
+        }
+    }
+
+    /// The query sorted by `field`: a column already sorted turns around; a new one starts in its natural order
+    /// (newest first for dates would hide the queue, so every column starts ascending). Back to page 1.
+    pub fn sorted_by(&self, field: SortField) -> Self {
+        let direction = if self.sort == field && self.direction == SortDirection::Ascending {
+            SortDirection::Descending
+        } else {
+            SortDirection::Ascending
+        };
+        Self {
+            sort: field,
+            direction,
+            page: 1,
+            ..self.clone()
+        }
+    }
+
+    /// What the search box means.
+    pub fn search(&self) -> Search {
+        classify_search(&self.search)
+    }
+}
+
+pub const DASHBOARD_PATH: &str = "/support";
+
+/// Dates in filters: `27/3/2026`, `27 3 2026`, `27-3-2026` or `2026-03-27`.
+pub fn parse_filter_date(raw: &str) -> Option<NaiveDate> {
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let parts: Vec<&str> = raw
+        .split(['/', ' ', '-', '.'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let [d, m, y] = parts.as_slice() else {
+        return None;
+    };
+    let (d, m, y) = (d.parse().ok()?, m.parse().ok()?, y.parse::<i32>().ok()?);
+    if !(1900..=9999).contains(&y) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+pub fn classify_search(raw: &str) -> Search {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Search::None;
+    }
+    let upper = trimmed.to_ascii_uppercase().replace(' ', "");
+    if let Some(digits) = upper.strip_prefix("TRS-") {
+        if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Search::Reference(upper);
+        }
+    }
+    if let Ok(trn) = parse_trn(trimmed) {
+        return Search::Trn(trn.as_str().to_string());
+    }
+    if trimmed.contains('@') {
+        return Search::Email(trimmed.to_lowercase());
+    }
+    let key = name_key(trimmed);
+    if key.is_empty() {
+        // Only punctuation: nothing can match, and nothing should error.
+        return Search::Name(String::from("\u{0}"));
+    }
+    Search::Name(key)
+}
+
+/// The smallest string greater than every string starting with `prefix`: `[prefix, upper)` is a prefix search
+/// an index can answer. Keys are letters and digits, so adding the last code point is enough.
+pub fn prefix_upper_bound(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// Percent-encodes a URL query value.
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One row of the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub reference: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
+    pub name: String,
+    pub email: String,
+    pub requested_at: DateTime<Utc>,
+    pub assignee: Option<String>,
+    /// Why matching could not connect, if it said.
+    pub flag: Option<String>,
+}
+
+/// How many tasks of each status the current filters (other than status) match.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub open: u64,
+    pub in_progress: u64,
+    pub done: u64,
+}
+
+impl StatusCounts {
+    pub fn of(&self, filter: StatusFilter) -> u64 {
+        match filter {
+            StatusFilter::Active => self.open + self.in_progress,
+            StatusFilter::Only(TaskStatus::Open) => self.open,
+            StatusFilter::Only(TaskStatus::InProgress) => self.in_progress,
+            StatusFilter::Only(TaskStatus::Done) => self.done,
+            StatusFilter::All => self.open + self.in_progress + self.done,
+        }
+    }
+}
+
+/// A page of the dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPage {
+    pub tasks: Vec<TaskSummary>,
+    pub counts: StatusCounts,
+    /// Tasks matching every filter.
+    pub total: u64,
+}
+
+impl TaskPage {
+    pub fn pages(&self) -> u32 {
+        (self.total.div_ceil(PAGE_SIZE as u64) as u32).clamp(1, MAX_PAGE)
+    }
+}
+
+/// A member of staff as the console shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Option<Role>,
+    pub last_signed_in_at: Option<DateTime<Utc>>,
+}
+
+impl StaffMember {
+    pub fn may(&self, what: Permission) -> bool {
+        self.role.is_some_and(|r| r.allows(what))
+    }
+}
+
+/// Why an identity-verification request is rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectReason {
+    ProofDoesNotMatch,
+    ProofUnclear,
+    WrongDocumentType,
+    Other,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 4] = [
+        RejectReason::ProofDoesNotMatch,
+        RejectReason::ProofUnclear,
+        RejectReason::WrongDocumentType,
+        RejectReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProofDoesNotMatch => "proof_does_not_match",
+            Self::ProofUnclear => "proof_unclear",
+            Self::WrongDocumentType => "wrong_document_type",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ProofDoesNotMatch => "The proof of identity does not match the details given",
+            Self::ProofUnclear => "The proof of identity is unclear",
+            Self::WrongDocumentType => "The wrong type of document was sent",
+            Self::Other => "Another reason",
+        }
+    }
+}
+
+/// Why a teacher is not connected to a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotConnectedReason {
+    NoMatchingRecord,
+    Other,
+}
+
+impl NotConnectedReason {
+    pub const ALL: [NotConnectedReason; 2] = [
+        NotConnectedReason::NoMatchingRecord,
+        NotConnectedReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoMatchingRecord => "no_matching_record",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NoMatchingRecord => "There is no matching teaching record",
+            Self::Other => "Another reason",
+        }
+    }
+}
+
+/// A support officer's decision on a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    /// Connect to the record with this TRN (for an identity task: verify the identity, then connect).
+    Connect { trn: String },
+    /// Do not connect (for an identity task: the identity is verified, but there is no record to connect).
+    DoNotConnect {
+        reason: NotConnectedReason,
+        detail: Option<String>,
+    },
+    /// Identity tasks only: the proof is not good enough.
+    Reject {
+        reason: RejectReason,
+        detail: Option<String>,
+    },
+}
+
+impl Decision {
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Connect { .. } => "connect",
+            Self::DoNotConnect { .. } => "do_not_connect",
+            Self::Reject { .. } => "reject",
+        }
+    }
+
+    /// In words, for the check page, the task page and the audit log.
+    pub fn summary(&self, kind: TaskKind) -> String {
+        match (self, kind) {
+            (Self::Connect { trn }, TaskKind::IdentityVerification) => {
+                format!("Identity verified and connected to the record with TRN {trn}")
+            }
+            (Self::Connect { trn }, TaskKind::RecordMatching) => {
+                format!("Connected to the record with TRN {trn}")
+            }
+            (Self::DoNotConnect { reason, .. }, TaskKind::IdentityVerification) => {
+                format!("Identity verified, not connected: {}", reason.label())
+            }
+            (Self::DoNotConnect { reason, .. }, TaskKind::RecordMatching) => {
+                format!("Not connected: {}", reason.label())
+            }
+            (Self::Reject { reason, .. }, _) => format!("Rejected: {}", reason.label()),
+        }
+    }
+
+    /// The reason in words for the teacher: the chosen reason, or what the officer wrote for "another reason".
+    pub fn reason_for_teacher(&self) -> Option<String> {
+        let (label, detail) = match self {
+            Self::Connect { .. } => return None,
+            Self::DoNotConnect { reason, detail } => (reason.label(), detail),
+            Self::Reject { reason, detail } => (reason.label(), detail),
+        };
+        Some(detail.clone().unwrap_or_else(|| label.to_string()))
+    }
+
+    pub fn email(&self, kind: TaskKind) -> EmailTemplate {
+        match (self, kind) {
+            (Self::Connect { .. }, TaskKind::RecordMatching) => EmailTemplate::Connected,
+            (Self::Connect { .. }, TaskKind::IdentityVerification) => {
+                EmailTemplate::IdentityVerifiedAndConnected
+            }
+            (Self::DoNotConnect { .. }, _) => EmailTemplate::NotConnected,
+            (Self::Reject { .. }, _) => EmailTemplate::Rejected,
+        }
+    }
+}
+
+/// The decision form as sent. Field names are the form's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionInput {
+    pub outcome: String,
+    /// A suggested record's TRN, or `other` to use `other_trn`.
+    pub trn: String,
+    pub other_trn: String,
+    pub reason: String,
+    pub reason_detail: String,
+}
+
+impl DecisionInput {
+    pub fn from_values(values: &BTreeMap<String, String>) -> Self {
+        let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+        Self {
+            outcome: get("outcome"),
+            trn: get("trn"),
+            other_trn: get("other_trn"),
+            reason: get("reason"),
+            reason_detail: get("reason_detail"),
+        }
+    }
+
+    pub fn values(&self) -> BTreeMap<String, String> {
+        [
+            ("outcome", &self.outcome),
+            ("trn", &self.trn),
+            ("other_trn", &self.other_trn),
+            ("reason", &self.reason),
+            ("reason_detail", &self.reason_detail),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+    }
+}
+
+/// The longest "another reason" we accept.
+pub const MAX_REASON_CHARS: usize = 1_000;
+/// The value of the TRN radio that reveals a field for a TRN not in the suggestions.
+pub const OTHER_TRN: &str = "other";
+
+/// Checks a decision for a task of `kind`, with GOV.UK wording. Whether a TRN is a record we hold is for the
+/// server to check.
+pub fn validate_decision(
+    kind: TaskKind,
+    input: &DecisionInput,
+) -> Result<Decision, Vec<FieldError>> {
+    let reason_detail = |required: bool| -> Result<Option<String>, FieldError> {
+        let text = validate_text(
+            "reason_detail",
+            "the reason",
+            &input.reason_detail,
+            required,
+            MAX_REASON_CHARS,
+        )?;
+        Ok(Some(text).filter(|t| !t.is_empty() && required))
+    };
+    let one = |e: FieldError| vec![e];
+    match input.outcome.as_str() {
+        "connect" => {
+            let raw = if input.trn == OTHER_TRN || input.trn.is_empty() {
+                if input.trn.is_empty() {
+                    return Err(one(FieldError::new("trn", "Select a record to connect")));
+                }
+                &input.other_trn
+            } else {
+                &input.trn
+            };
+            let field = if input.trn == OTHER_TRN {
+                "other_trn"
+            } else {
+                "trn"
+            };
+            match parse_trn(raw) {
+                Ok(trn) => Ok(Decision::Connect {
+                    trn: trn.as_str().to_string(),
+                }),
+                Err(super::validation::TrnError::Empty) => {
+                    Err(one(FieldError::new(field, "Enter a TRN")))
+                }
+                Err(_) => Err(one(FieldError::new(
+                    field,
+                    "Enter a TRN in the correct format, like 1234567",
+                ))),
+            }
+        }
+        "do_not_connect" => {
+            let Some(reason) = NotConnectedReason::parse(&input.reason) else {
+                return Err(one(FieldError::new(
+                    "reason",
+                    "Select why the record is not being connected",
+                )));
+            };
+            let detail = reason_detail(reason == NotConnectedReason::Other).map_err(one)?;
+            Ok(Decision::DoNotConnect { reason, detail })
+        }
+        "reject" if kind == TaskKind::IdentityVerification => {
+            let Some(reason) = RejectReason::parse(&input.reason) else {
+                return Err(one(FieldError::new(
+                    "reason",
+                    "Select why the request is being rejected",
+                )));
+            };
+            let detail = reason_detail(reason == RejectReason::Other).map_err(one)?;
+            Ok(Decision::Reject { reason, detail })
+        }
+        _ => Err(one(FieldError::new("outcome", "Select a decision"))),
+    }
+}
+
+/// The emails the service sends (GOV.UK Notify templates; the text lives here too, for the development mailbox
+/// and for tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum EmailTemplate {
+    Connected,
+    IdentityVerifiedAndConnected,
+    Rejected,
+    NotConnected,
+}
+
+impl EmailTemplate {
+    pub const ALL: [EmailTemplate; 4] = [
+        EmailTemplate::Connected,
+        EmailTemplate::IdentityVerifiedAndConnected,
+        EmailTemplate::Rejected,
+        EmailTemplate::NotConnected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::IdentityVerifiedAndConnected => "identity_verified_connected",
+            Self::Rejected => "rejected",
+            Self::NotConnected => "not_connected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The subject and body, with Notify's `((placeholder))` fields.
+    pub fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Connected => (
+                "You can now access your teaching record",
+                "Dear ((name))\n\nWe have connected your GOV.UK One Login to your teaching record.\n\nYou can now sign in to see your record: ((sign_in_url))\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::IdentityVerifiedAndConnected => (
+                "We have checked your identity and you can now access your teaching record",
+                "Dear ((name))\n\nWe have checked your proof of identity and connected your GOV.UK One Login to your teaching record.\n\nYou can now sign in to see your record: ((sign_in_url))\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::Rejected => (
+                "We could not check your identity",
+                "Dear ((name))\n\nWe could not check your identity from the proof you sent.\n\nThe reason: ((reason))\n\nYou can sign in and send another proof of identity: ((sign_in_url))\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::NotConnected => (
+                "We could not connect your teaching record",
+                "Dear ((name))\n\nWe could not connect your GOV.UK One Login to a teaching record.\n\nThe reason: ((reason))\n\nYou can sign in and try again with your National Insurance number or teacher reference number (TRN): ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+        }
+    }
+}
+
+/// Fills Notify-style `((field))` placeholders. A field missing from `values` is left as it is, so a gap is seen.
+pub fn render_template(text: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("((") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("))") {
+            Some(end) => {
+                let key = &after[..end];
+                match values.get(key) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        out.push_str("((");
+                        out.push_str(key);
+                        out.push_str("))");
+                    }
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One field of a suggested record beside what the teacher or One Login said.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldComparison {
+    pub label: String,
+    pub value: String,
+    pub matches: bool,
+}
+
+/// A record support staff might connect the teacher to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuggestedRecord {
+    pub trn: String,
+    pub name: String,
+    pub fields: Vec<FieldComparison>,
+    /// Already connected to another One Login.
+    pub connected_elsewhere: bool,
+    pub deactivated: bool,
+}
+
+/// What the teacher asked with: the facts support staff compare records against.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFacts {
+    pub names: Vec<String>,
+    pub dates_of_birth: Vec<NaiveDate>,
+    pub email: String,
+    pub nino: Option<String>,
+    pub trn: Option<String>,
+}
+
+/// Compares a record with the task's facts, field by field (names and emails case- and accent-insensitively).
+pub fn compare_record(
+    facts: &TaskFacts,
+    record: &super::records::TeachingRecord,
+) -> Vec<FieldComparison> {
+    let full_name = [
+        Some(record.first_name.as_str()),
+        record.middle_name.as_deref(),
+        Some(record.last_name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let record_names: Vec<String> = std::iter::once(name_key(&format!(
+        "{} {}",
+        record.first_name, record.last_name
+    )))
+    .chain(std::iter::once(name_key(&full_name)))
+    .chain(
+        record
+            .previous_names
+            .iter()
+            .map(|p| name_key(&format!("{} {}", p.first_name, p.last_name))),
+    )
+    .collect();
+    let name_matches = facts.names.iter().any(|n| {
+        let key = name_key(n);
+        record_names.contains(&key)
+    });
+    let mut fields = vec![
+        FieldComparison {
+            label: "Name".into(),
+            value: full_name,
+            matches: name_matches,
+        },
+        FieldComparison {
+            label: "Date of birth".into(),
+            value: record.date_of_birth.format("%-d %B %Y").to_string(),
+            matches: facts.dates_of_birth.contains(&record.date_of_birth),
+        },
+    ];
+    fields.push(FieldComparison {
+        label: "National Insurance number".into(),
+        value: record
+            .nino
+            .clone()
+            .unwrap_or_else(|| "Not on record".into()),
+        matches: record.nino.is_some() && record.nino == facts.nino,
+    });
+    fields.push(FieldComparison {
+        label: "TRN".into(),
+        value: record.trn.clone(),
+        matches: facts.trn.as_deref() == Some(record.trn.as_str()),
+    });
+    fields.push(FieldComparison {
+        label: "Email".into(),
+        value: record
+            .email
+            .clone()
+            .unwrap_or_else(|| "Not on record".into()),
+        matches: record
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(&facts.email)),
+    });
+    fields
+}
+
+/// A row of a summary list: a label and what we hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub label: String,
+    pub value: String,
+}
+
+impl Row {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// The proof of identity a teacher sent, as the task page links to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofView {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: String,
+    pub href: String,
+}
+
+/// A decision already made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedView {
+    pub summary: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything the task page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskView {
+    pub reference: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
+    pub requested_at: DateTime<Utc>,
+    pub version: i64,
+    pub assignee: Option<(i64, String)>,
+    pub flag: Option<String>,
+    /// What One Login gave us.
+    pub one_login: Vec<Row>,
+    /// What the teacher entered.
+    pub additional: Vec<Row>,
+    pub proof: Option<ProofView>,
+    pub suggestions: Vec<SuggestedRecord>,
+    pub decided: Option<DecidedView>,
+    /// A saved decision, to carry on with.
+    pub draft: Option<DecisionInput>,
+    /// Who the task can be assigned to: support officers and administrators.
+    pub assignable: Vec<(i64, String)>,
+}
+
+/// One line of the audit log page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub staff: String,
+    pub action: String,
+    pub task_reference: Option<String>,
+}
+
+/// An email in the development mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxEmail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub task_reference: Option<String>,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// Paths of the console.
+pub fn task_href(reference: &str) -> String {
+    format!("/support/tasks/{}", encode_component(reference))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> (TaskQuery, Vec<FieldError>) {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TaskQuery::from_params(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn each_role_can_do_what_the_one_below_can_and_more() {
+        use Permission::*;
+        let allowed = |r: Role| {
+            [ViewTasks, WorkTasks, ManageStaff, ReadAudit]
+                .into_iter()
+                .filter(|p| r.allows(*p))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(allowed(Role::Viewer), vec![ViewTasks]);
+        assert_eq!(allowed(Role::SupportOfficer), vec![ViewTasks, WorkTasks]);
+        assert_eq!(
+            allowed(Role::Administrator),
+            vec![ViewTasks, WorkTasks, ManageStaff, ReadAudit]
+        );
+        let no_role = StaffMember {
+            id: 1,
+            email: "a@b".into(),
+            name: "A".into(),
+            role: None,
+            last_signed_in_at: None,
+        };
+        assert!(!no_role.may(ViewTasks));
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn a_query_round_trips_through_its_url() {
+        let (q, errors) = query(&[
+            ("type", "record_matching"),
+            ("status", "done"),
+            ("assignee", "me"),
+            ("from", "1/3/2026"),
+            ("to", "2026-03-31"),
+            ("search", "O'Brien & co"),
+            ("sort", "name"),
+            ("direction", "desc"),
+            ("page", "3"),
+        ]);
+        assert!(errors.is_empty());
+        assert_eq!(q.kind, Some(TaskKind::RecordMatching));
+        assert_eq!(q.status, StatusFilter::Only(TaskStatus::Done));
+        assert_eq!(q.from, NaiveDate::from_ymd_opt(2026, 3, 1));
+        assert_eq!(q.page, 3);
+        let href = q.href();
+        assert!(href.starts_with("/support?type=record_matching&status=done&assignee=me"));
+        assert!(href.contains("search=O%27Brien+%26+co"), "{href}");
+        let pairs: Vec<(String, String)> = href
+            .split_once('?')
+            .unwrap()
+            .1
+            .split('&')
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap();
+                (k.to_string(), decode(v))
+            })
+            .collect();
+        let map: BTreeMap<String, String> = pairs.into_iter().collect();
+        let (again, _) = TaskQuery::from_params(|k| map.get(k).cloned());
+        assert_eq!(again, q);
+    }
+
+    fn decode(v: &str) -> String {
+        let bytes = v.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(
+                    u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16)
+                        .unwrap(),
+                );
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_default_query_is_the_bare_dashboard() {
+        let (q, errors) = query(&[]);
+        assert!(errors.is_empty());
+        assert_eq!(
+            q,
+            TaskQuery {
+                page: 1,
+                ..TaskQuery::default()
+            }
+        );
+        assert_eq!(q.href(), "/support");
+    }
+
+    #[test]
+    fn tampered_values_fall_back_quietly() {
+        let (q, errors) = query(&[
+            ("type", "<script>"),
+            ("status", "deleted"),
+            ("assignee", "1 OR 1=1"),
+            ("sort", "password"),
+            ("direction", "sideways"),
+            ("page", "-4"),
+        ]);
+        assert!(errors.is_empty());
+        assert_eq!(q.kind, None);
+        assert_eq!(q.status, StatusFilter::Active);
+        assert_eq!(q.sort, SortField::Requested);
+        assert_eq!(q.page, 1);
+        let (q, _) = query(&[("page", "99999999999")]);
+        assert_eq!(q.page, 1, "a number too big to read is page 1");
+        let (q, _) = query(&[("page", "9999999")]);
+        assert_eq!(q.page, MAX_PAGE);
+    }
+
+    #[test]
+    fn what_people_type_wrong_gets_a_message() {
+        let (q, errors) = query(&[("from", "31/2/2026"), ("to", "yesterday")]);
+        assert_eq!(q.from, None);
+        assert_eq!(
+            errors,
+            vec![
+                FieldError::new("from", "Requested from must be a real date, like 27/3/2026"),
+                FieldError::new("to", "Requested to must be a real date, like 27/3/2026"),
+            ]
+        );
+        let (_, errors) = query(&[("from", "2/3/2026"), ("to", "1/3/2026")]);
+        assert_eq!(errors[0].field_id, "to");
+        let long = "a".repeat(MAX_SEARCH_CHARS + 1);
+        let (q, errors) = query(&[("search", &long)]);
+        assert_eq!(q.search, "");
+        assert_eq!(errors[0].message, "Search must be 100 characters or fewer");
+        let (_, errors) = query(&[("search", "a\u{7}b")]);
+        assert_eq!(
+            errors[0].message,
+            "Search must not contain special characters"
+        );
+    }
+
+    #[test]
+    fn sorting_a_column_twice_turns_it_around_and_goes_to_page_one() {
+        let q = TaskQuery {
+            page: 4,
+            ..TaskQuery::default()
+        };
+        let by_name = q.sorted_by(SortField::Name);
+        assert_eq!(
+            (by_name.sort, by_name.direction, by_name.page),
+            (SortField::Name, SortDirection::Ascending, 1)
+        );
+        let again = by_name.sorted_by(SortField::Name);
+        assert_eq!(again.direction, SortDirection::Descending);
+        assert_eq!(
+            again.sorted_by(SortField::Name).direction,
+            SortDirection::Ascending
+        );
+        assert_eq!(
+            again.sorted_by(SortField::Status).direction,
+            SortDirection::Ascending
+        );
+    }
+
+    #[test]
+    fn the_search_box_understands_references_trns_emails_and_names() {
+        assert_eq!(
+            classify_search(" trs-012345 "),
+            Search::Reference("TRS-012345".into())
+        );
+        assert_eq!(classify_search("1234567"), Search::Trn("1234567".into()));
+        assert_eq!(
+            classify_search("Jo@Example.com"),
+            Search::Email("jo@example.com".into())
+        );
+        assert_eq!(classify_search("O’Brien"), Search::Name("obrien".into()));
+        assert_eq!(classify_search("TRS-12"), Search::Name("trs12".into()));
+        assert_eq!(classify_search("%_'"), Search::Name("\u{0}".into()));
+        assert_eq!(classify_search(""), Search::None);
+        assert!(prefix_upper_bound("ob").as_str() > "obrien");
+        assert!(prefix_upper_bound("ob").as_str() > "ob");
+        assert!(prefix_upper_bound("ob").as_str() < "oc");
+    }
+
+    #[test]
+    fn decisions_are_checked_with_govuk_messages() {
+        let input = |pairs: &[(&str, &str)]| {
+            DecisionInput::from_values(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        use TaskKind::*;
+        assert_eq!(
+            validate_decision(
+                RecordMatching,
+                &input(&[("outcome", "connect"), ("trn", "1234567")])
+            ),
+            Ok(Decision::Connect {
+                trn: "1234567".into()
+            })
+        );
+        assert_eq!(
+            validate_decision(
+                RecordMatching,
+                &input(&[
+                    ("outcome", "connect"),
+                    ("trn", "other"),
+                    ("other_trn", " 765 4321 ")
+                ])
+            ),
+            Ok(Decision::Connect {
+                trn: "7654321".into()
+            })
+        );
+        let err = |r: Result<Decision, Vec<FieldError>>| r.unwrap_err().remove(0);
+        assert_eq!(
+            err(validate_decision(RecordMatching, &input(&[]))).message,
+            "Select a decision"
+        );
+        assert_eq!(
+            err(validate_decision(
+                RecordMatching,
+                &input(&[("outcome", "connect")])
+            ))
+            .message,
+            "Select a record to connect"
+        );
+        assert_eq!(
+            err(validate_decision(
+                RecordMatching,
+                &input(&[
+                    ("outcome", "connect"),
+                    ("trn", "other"),
+                    ("other_trn", "12<b>")
+                ])
+            )),
+            FieldError::new(
+                "other_trn",
+                "Enter a TRN in the correct format, like 1234567"
+            )
+        );
+        assert_eq!(
+            err(validate_decision(
+                RecordMatching,
+                &input(&[("outcome", "reject"), ("reason", "proof_unclear")])
+            ))
+            .message,
+            "Select a decision",
+            "record-matching tasks cannot be rejected"
+        );
+        assert_eq!(
+            err(validate_decision(
+                IdentityVerification,
+                &input(&[("outcome", "reject")])
+            ))
+            .message,
+            "Select why the request is being rejected"
+        );
+        assert_eq!(
+            err(validate_decision(
+                IdentityVerification,
+                &input(&[("outcome", "reject"), ("reason", "other")])
+            ))
+            .message,
+            "Enter the reason"
+        );
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        assert_eq!(
+            err(validate_decision(
+                IdentityVerification,
+                &input(&[
+                    ("outcome", "reject"),
+                    ("reason", "other"),
+                    ("reason_detail", &long)
+                ])
+            ))
+            .message,
+            "The reason must be 1000 characters or fewer"
+        );
+        assert_eq!(
+            validate_decision(
+                IdentityVerification,
+                &input(&[
+                    ("outcome", "reject"),
+                    ("reason", "other"),
+                    ("reason_detail", "<b>blurred</b>")
+                ])
+            ),
+            Ok(Decision::Reject {
+                reason: RejectReason::Other,
+                detail: Some("<b>blurred</b>".into())
+            })
+        );
+        // Text sent with a reason that needs none is dropped, so the teacher is told the chosen reason.
+        assert_eq!(
+            validate_decision(
+                RecordMatching,
+                &input(&[
+                    ("outcome", "do_not_connect"),
+                    ("reason", "no_matching_record"),
+                    ("reason_detail", "ignored")
+                ])
+            ),
+            Ok(Decision::DoNotConnect {
+                reason: NotConnectedReason::NoMatchingRecord,
+                detail: None
+            })
+        );
+    }
+
+    #[test]
+    fn each_decision_sends_its_own_email() {
+        let connect = Decision::Connect {
+            trn: "1234567".into(),
+        };
+        assert_eq!(
+            connect.email(TaskKind::RecordMatching),
+            EmailTemplate::Connected
+        );
+        assert_eq!(
+            connect.email(TaskKind::IdentityVerification),
+            EmailTemplate::IdentityVerifiedAndConnected
+        );
+        let reject = Decision::Reject {
+            reason: RejectReason::ProofUnclear,
+            detail: None,
+        };
+        assert_eq!(
+            reject.email(TaskKind::IdentityVerification),
+            EmailTemplate::Rejected
+        );
+        assert_eq!(
+            reject.reason_for_teacher().unwrap(),
+            "The proof of identity is unclear"
+        );
+        let other = Decision::DoNotConnect {
+            reason: NotConnectedReason::Other,
+            detail: Some("Two records".into()),
+        };
+        assert_eq!(
+            other.email(TaskKind::RecordMatching),
+            EmailTemplate::NotConnected
+        );
+        assert_eq!(other.reason_for_teacher().unwrap(), "Two records");
+        for t in EmailTemplate::ALL {
+            assert_eq!(EmailTemplate::parse(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn templates_fill_their_placeholders_and_show_gaps() {
+        let values: BTreeMap<String, String> = [("name".to_string(), "Ada".to_string())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            render_template("Dear ((name)), ((missing)) ((", &values),
+            "Dear Ada, ((missing)) (("
+        );
+        let (_, body) = EmailTemplate::Rejected.text();
+        let rendered = render_template(body, &values);
+        assert!(rendered.starts_with("Dear Ada"));
+        assert!(rendered.contains("((reason))"));
+    }
+
+    #[test]
+    fn records_are_compared_field_by_field() {
+        use super::super::records::{RecordStatus, TeachingRecord};
+        let record = TeachingRecord {
+            trn: "1234567".into(),
+            first_name: "Siân".into(),
+            middle_name: None,
+            last_name: "O'Brien".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1990, 1, 2).unwrap(),
+            nino: Some("AB123456C".into()),
+            email: None,
+            status: RecordStatus::Active,
+            previous_names: vec![],
+            qualifications: vec![],
+        };
+        let facts = TaskFacts {
+            names: vec!["Sian OBrien".into()],
+            dates_of_birth: vec![NaiveDate::from_ymd_opt(1990, 2, 1).unwrap()],
+            email: "s@example.com".into(),
+            nino: Some("AB123456C".into()),
+            trn: None,
+        };
+        let matches: Vec<(String, bool)> = compare_record(&facts, &record)
+            .into_iter()
+            .map(|f| (f.label, f.matches))
+            .collect();
+        assert_eq!(
+            matches,
+            vec![
+                ("Name".into(), true),
+                ("Date of birth".into(), false),
+                ("National Insurance number".into(), true),
+                ("TRN".into(), false),
+                ("Email".into(), false),
+            ]
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! The support console's server functions. Each checks the staff session and the member's *current* role on the
+//! server before reading anything: the pages only show what these return.
+
+use crate::domain::support::{AuditLine, MailboxEmail, StaffMember, TaskPage, TaskQuery, TaskView};
+use crate::domain::FieldError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+/// What a console page gets: its data, or why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Console<T> {
+    Ok(T),
+    /// No staff session: sign in first.
+    SignedOut,
+    /// Signed in, but their role does not allow this (or they have none).
+    NoAccess,
+    NotFound,
+}
+
+/// The signed-in member of staff and what the page may show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub staff: StaffMember,
+    pub csrf_token: String,
+    /// A success banner to show once (after a decision, an assignment, a role change).
+    pub banner: Option<String>,
+    /// What the last failed form sent and what was wrong with it.
+    pub values: std::collections::BTreeMap<String, String>,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub me: Me,
+    pub query: TaskQuery,
+    pub errors: Vec<FieldError>,
+    pub page: TaskPage,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPageView {
+    pub me: Me,
+    pub task: TaskView,
+    /// The decision waiting on the check page, in words.
+    pub pending: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffView {
+    pub me: Me,
+    pub staff: Vec<StaffMember>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub me: Me,
+    pub lines: Vec<AuditLine>,
+    /// The id to page back from, when there may be older lines.
+    pub older: Option<i64>,
+}
+
+/// Rows on one page of the audit log.
+pub const AUDIT_PAGE: usize = 50;
+
+/// The flash form the console's success banners use.
+pub const BANNER_FORM: &str = "support-banner";
+
+#[cfg(feature = "ssr")]
+mod guard {
+    use super::*;
+    use crate::domain::support::Permission;
+    use crate::ssr::{DataUnavailable, SupportConsole};
+    use std::sync::Arc;
+
+    pub fn console() -> Result<Arc<dyn SupportConsole>, ServerFnError> {
+        use_context::<Arc<dyn SupportConsole>>()
+            .ok_or_else(|| ServerFnError::new("no support console"))
+    }
+
+    pub fn unavailable(_: DataUnavailable) -> ServerFnError {
+        ServerFnError::new("database unavailable")
+    }
+
+    /// Who is asking, if they are signed in to the console and may do `what`. Sets the page's status: 403 for
+    /// someone without the role, and a redirect to sign in for someone not signed in (when rendering a page).
+    pub async fn me<T>(
+        what: Permission,
+        form: &str,
+    ) -> Result<Result<Me, Console<T>>, ServerFnError> {
+        let ctx = crate::ssr::request_context()
+            .ok_or_else(|| ServerFnError::new("no request context"))?;
+        let Some(signed_in) = ctx.staff.lock().data.staff.clone() else {
+            leptos_axum::redirect("/support/sign-in");
+            return Ok(Err(Console::SignedOut));
+        };
+        let staff = console()?
+            .staff(signed_in.staff_id)
+            .await
+            .map_err(unavailable)?;
+        let Some(staff) = staff.filter(|s| s.may(what)) else {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::FORBIDDEN);
+            }
+            return Ok(Err(Console::NoAccess));
+        };
+        let banner = ctx
+            .staff
+            .take_flash(BANNER_FORM)
+            .and_then(|f| f.values.get("banner").cloned());
+        let (values, errors) = match ctx.staff.take_flash(form) {
+            Some(flash) => (flash.values, flash.errors),
+            None => Default::default(),
+        };
+        Ok(Ok(Me {
+            staff,
+            csrf_token: ctx.csrf_token,
+            banner,
+            values,
+            errors,
+        }))
+    }
+
+    pub fn not_found<T>() -> Console<T> {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
+        Console::NotFound
+    }
+}
+
+/// The dashboard for the URL's query string.
+#[server(input = GetUrl)]
+pub async fn load_dashboard(query: String) -> Result<Console<DashboardView>, ServerFnError> {
+    use crate::domain::support::Permission;
+    let me = match guard::me(Permission::ViewTasks, "").await? {
+        Ok(me) => me,
+        Err(denied) => return Ok(denied),
+    };
+    let params: Vec<(String, String)> = form_urlencoded_pairs(&query);
+    let (query, errors) = TaskQuery::from_params(|name| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    });
+    let page = guard::console()?
+        .tasks(query.clone(), me.staff.id)
+        .await
+        .map_err(guard::unavailable)?;
+    Ok(Console::Ok(DashboardView {
+        me,
+        query,
+        errors,
+        page,
+    }))
+}
+
+/// `a=1&b=x+y` as pairs, percent-decoded.
+#[cfg(feature = "ssr")]
+fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+#[cfg(feature = "ssr")]
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[server(input = GetUrl)]
+pub async fn load_task(reference: String) -> Result<Console<TaskPageView>, ServerFnError> {
+    use crate::domain::support::Permission;
+    let me = match guard::me(Permission::ViewTasks, &format!("decision-{reference}")).await? {
+        Ok(me) => me,
+        Err(denied) => return Ok(denied),
+    };
+    let task = guard::console()?
+        .task(reference.clone(), me.staff.clone())
+        .await
+        .map_err(guard::unavailable)?;
+    let Some(task) = task else {
+        return Ok(guard::not_found());
+    };
+    let pending = crate::ssr::request_context().and_then(|ctx| {
+        ctx.staff
+            .lock()
+            .data
+            .pending_decision
+            .clone()
+            .filter(|p| p.reference == reference)
+            .map(|p| p.decision.summary(task.kind))
+    });
+    Ok(Console::Ok(TaskPageView { me, task, pending }))
+}
+
+#[server(input = GetUrl)]
+pub async fn load_staff() -> Result<Console<StaffView>, ServerFnError> {
+    use crate::domain::support::Permission;
+    let me = match guard::me(Permission::ManageStaff, "staff-role").await? {
+        Ok(me) => me,
+        Err(denied) => return Ok(denied),
+    };
+    let staff = guard::console()?
+        .staff_list()
+        .await
+        .map_err(guard::unavailable)?;
+    Ok(Console::Ok(StaffView { me, staff }))
+}
+
+#[server(input = GetUrl)]
+pub async fn load_audit(before: Option<i64>) -> Result<Console<AuditView>, ServerFnError> {
+    use crate::domain::support::Permission;
+    let me = match guard::me(Permission::ReadAudit, "").await? {
+        Ok(me) => me,
+        Err(denied) => return Ok(denied),
+    };
+    let lines = guard::console()?
+        .audit_log(before)
+        .await
+        .map_err(guard::unavailable)?;
+    let older = (lines.len() == AUDIT_PAGE)
+        .then(|| lines.last().map(|l| l.id))
+        .flatten();
+    Ok(Console::Ok(AuditView { me, lines, older }))
+}
+
+/// The development mailbox: only when the service runs one (development without a Notify key).
+#[server(input = GetUrl)]
+pub async fn load_mailbox() -> Result<Console<Vec<MailboxEmail>>, ServerFnError> {
+    let emails = guard::console()?
+        .mailbox()
+        .await
+        .map_err(guard::unavailable)?;
+    Ok(match emails {
+        Some(emails) => Console::Ok(emails),
+        None => guard::not_found(),
+    })
+}

@@ -1,0 +1,406 @@
+//! The support console's reads, for its pages: the server side of [`app::ssr::SupportConsole`]. Building the task
+//! page means reading the task's details (what One Login gave, what the teacher typed), finding records support
+//! staff might connect to with the same candidate search the journey uses, and comparing them field by field.
+
+use crate::config::EmailConfig;
+use crate::db::support::StoredTask;
+use crate::db::DynStore;
+use app::domain::identity::{VerifiedIdentity, VerifiedName};
+use app::domain::identity_support::IdentitySupportDetails;
+use app::domain::matching::Evidence;
+use app::domain::records::RecordStatus;
+use app::domain::support::{
+    compare_record, render_template, AuditLine, DecidedView, EmailTemplate, MailboxEmail,
+    ProofView, Role, Row, StaffMember, SuggestedRecord, TaskFacts, TaskKind, TaskPage, TaskQuery,
+    TaskView,
+};
+use app::domain::validation::{parse_nino, parse_trn};
+use app::ssr::{BoxFuture, DataUnavailable, SupportConsole};
+use chrono::{NaiveDate, Utc};
+
+/// Suggested records shown on a task page, at most.
+const MAX_SUGGESTIONS: usize = 10;
+
+pub struct StoreConsole {
+    pub store: DynStore,
+    pub email: EmailConfig,
+}
+
+fn unavailable(e: crate::db::StoreError) -> DataUnavailable {
+    tracing::error!(error = %e, "support console could not read the database");
+    DataUnavailable
+}
+
+fn date(d: NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
+/// What a task says about the teacher, whichever kind it is.
+pub fn task_facts(task: &StoredTask) -> (TaskFacts, Vec<Row>, Vec<Row>) {
+    let details = &task.details;
+    let str_at = |key: &str| {
+        details
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let email = str_at("one_login_email").unwrap_or_else(|| task.requester_email.clone());
+    match task.kind {
+        TaskKind::RecordMatching => {
+            let verified: Option<VerifiedIdentity> = details
+                .get("verified")
+                .and_then(|v| serde_json::from_value(v.clone()).ok());
+            let verified = verified.unwrap_or(VerifiedIdentity {
+                names: vec![],
+                dates_of_birth: vec![],
+            });
+            let names: Vec<String> = verified.names.iter().map(VerifiedName::full_name).collect();
+            let current = verified
+                .current_name()
+                .map(VerifiedName::full_name)
+                .unwrap_or_else(|| task.requester_name.clone());
+            let previous: Vec<String> = verified
+                .previous_names()
+                .map(VerifiedName::full_name)
+                .collect();
+            let one_login = vec![
+                Row::new("Name", current),
+                Row::new(
+                    "Previous names",
+                    if previous.is_empty() {
+                        "None".to_string()
+                    } else {
+                        previous.join(", ")
+                    },
+                ),
+                Row::new(
+                    "Date of birth",
+                    verified
+                        .dates_of_birth
+                        .iter()
+                        .map(|d| date(*d))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                Row::new("Email address", email.clone()),
+            ];
+            let (nino, trn) = (str_at("nino"), str_at("trn"));
+            let additional = vec![
+                Row::new(
+                    "National Insurance number",
+                    nino.clone().unwrap_or_else(|| "Not given".into()),
+                ),
+                Row::new("TRN", trn.clone().unwrap_or_else(|| "Not given".into())),
+            ];
+            let facts = TaskFacts {
+                names,
+                dates_of_birth: verified.dates_of_birth,
+                email,
+                nino,
+                trn,
+            };
+            (facts, one_login, additional)
+        }
+        TaskKind::IdentityVerification => {
+            let entered: Option<IdentitySupportDetails> = details
+                .get("entered")
+                .and_then(|v| serde_json::from_value(v.clone()).ok());
+            let one_login = vec![
+                Row::new("Email address", email.clone()),
+                Row::new("Identity", "Not verified by GOV.UK One Login"),
+            ];
+            let Some(entered) = entered else {
+                return (
+                    TaskFacts {
+                        email,
+                        ..Default::default()
+                    },
+                    one_login,
+                    vec![],
+                );
+            };
+            let additional = vec![
+                Row::new("Name", entered.name.clone()),
+                Row::new(
+                    "Previous names",
+                    if entered.previous_names.is_empty() {
+                        "None".to_string()
+                    } else {
+                        entered.previous_names.join(", ")
+                    },
+                ),
+                Row::new("Date of birth", date(entered.date_of_birth)),
+                Row::new(
+                    "National Insurance number",
+                    entered.nino.clone().unwrap_or_else(|| "Not given".into()),
+                ),
+                Row::new(
+                    "TRN",
+                    entered.trn.clone().unwrap_or_else(|| "Not given".into()),
+                ),
+            ];
+            let facts = TaskFacts {
+                names: std::iter::once(entered.name.clone())
+                    .chain(entered.previous_names.iter().cloned())
+                    .collect(),
+                dates_of_birth: vec![entered.date_of_birth],
+                email,
+                nino: entered.nino,
+                trn: entered.trn,
+            };
+            (facts, one_login, additional)
+        }
+    }
+}
+
+/// A name typed as one line, split the way records hold names: the last word is the family name.
+fn split_name(full: &str) -> VerifiedName {
+    let mut words: Vec<String> = full.split_whitespace().map(str::to_string).collect();
+    let family_name = words.pop().unwrap_or_default();
+    VerifiedName {
+        given_names: words,
+        family_name,
+        valid_from: None,
+        valid_until: None,
+    }
+}
+
+fn evidence(facts: &TaskFacts) -> Evidence {
+    Evidence {
+        names: facts.names.iter().map(|n| split_name(n)).collect(),
+        dates_of_birth: facts.dates_of_birth.clone(),
+        email: Some(facts.email.clone()).filter(|e| !e.is_empty()),
+        nino: facts.nino.as_deref().and_then(|n| parse_nino(n).ok()),
+        trn: facts.trn.as_deref().and_then(|t| parse_trn(t).ok()),
+    }
+}
+
+/// Records support staff might connect the teacher to, best first (most fields matching).
+pub async fn suggestions(
+    store: &DynStore,
+    facts: &TaskFacts,
+    user_id: i64,
+) -> Result<Vec<SuggestedRecord>, crate::db::StoreError> {
+    let mut found = store.find_candidates(&evidence(facts), user_id).await?;
+    // A TRN the teacher typed finds its record even with another date of birth.
+    if let Some(trn) = facts.trn.as_deref() {
+        if !found.iter().any(|c| c.record.trn == trn) {
+            if let Some(record) = store.record_by_trn(trn).await? {
+                found.push(app::domain::matching::Candidate::unconnected(record));
+            }
+        }
+    }
+    let mut suggested: Vec<SuggestedRecord> = found
+        .into_iter()
+        .map(|c| {
+            let fields = compare_record(facts, &c.record);
+            SuggestedRecord {
+                name: fields[0].value.clone(),
+                trn: c.record.trn.clone(),
+                fields,
+                connected_elsewhere: c.connected_to_another_login,
+                deactivated: c.record.status == RecordStatus::Deactivated,
+            }
+        })
+        .collect();
+    suggested.sort_by_key(|s| std::cmp::Reverse(s.fields.iter().filter(|f| f.matches).count()));
+    suggested.truncate(MAX_SUGGESTIONS);
+    Ok(suggested)
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+/// Personalisation for `template` from the task and decision: what the email's placeholders are filled with.
+pub fn personalisation(
+    name: &str,
+    reference: &str,
+    reason: Option<String>,
+    sign_in_url: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut p = std::collections::BTreeMap::new();
+    p.insert("name".to_string(), name.to_string());
+    p.insert("reference".to_string(), reference.to_string());
+    p.insert("sign_in_url".to_string(), sign_in_url.to_string());
+    if let Some(reason) = reason {
+        p.insert("reason".to_string(), reason);
+    }
+    p
+}
+
+impl SupportConsole for StoreConsole {
+    fn staff(&self, staff_id: i64) -> BoxFuture<'_, Result<Option<StaffMember>, DataUnavailable>> {
+        Box::pin(async move { self.store.staff_by_id(staff_id).await.map_err(unavailable) })
+    }
+
+    fn tasks(&self, query: TaskQuery, me: i64) -> BoxFuture<'_, Result<TaskPage, DataUnavailable>> {
+        Box::pin(async move { self.store.list_tasks(&query, me).await.map_err(unavailable) })
+    }
+
+    fn task(
+        &self,
+        reference: String,
+        viewer: StaffMember,
+    ) -> BoxFuture<'_, Result<Option<TaskView>, DataUnavailable>> {
+        Box::pin(async move {
+            let Some(task) = self
+                .store
+                .task_by_reference(&reference)
+                .await
+                .map_err(unavailable)?
+            else {
+                return Ok(None);
+            };
+            let (facts, one_login, additional) = task_facts(&task);
+            let suggestions = if task.status == app::domain::support::TaskStatus::Done {
+                Vec::new()
+            } else {
+                suggestions(&self.store, &facts, task.user_id.unwrap_or(0))
+                    .await
+                    .map_err(unavailable)?
+            };
+            let proof = task.details.get("proof").and_then(|p| {
+                Some(ProofView {
+                    file_name: p.get("file_name")?.as_str()?.to_string(),
+                    content_type: p.get("content_type")?.as_str()?.to_string(),
+                    size: human_size(p.get("size")?.as_u64()?),
+                    href: format!("{}/proof", app::domain::support::task_href(&task.reference)),
+                })
+            });
+            let assignable = self
+                .store
+                .list_staff()
+                .await
+                .map_err(unavailable)?
+                .into_iter()
+                .filter(|s| s.role.is_some_and(|r| r >= Role::SupportOfficer))
+                .map(|s| (s.id, s.name))
+                .collect();
+            // Viewing a task shows personal data: who looked, and when, is audited.
+            self.store
+                .audit(
+                    Some(viewer.id),
+                    "viewed_task",
+                    Some(&task.reference),
+                    serde_json::json!({}),
+                    Utc::now(),
+                )
+                .await
+                .map_err(unavailable)?;
+            Ok(Some(TaskView {
+                decided: task.decision.as_ref().map(|d| DecidedView {
+                    summary: d.summary(task.kind),
+                    by: task.decided_by.clone().unwrap_or_default(),
+                    at: task.decided_at.unwrap_or(task.created_at),
+                }),
+                reference: task.reference,
+                kind: task.kind,
+                status: task.status,
+                requested_at: task.created_at,
+                version: task.version,
+                assignee: task.assignee,
+                flag: task.flag,
+                one_login,
+                additional,
+                proof,
+                suggestions,
+                draft: task.draft,
+                assignable,
+            }))
+        })
+    }
+
+    fn staff_list(&self) -> BoxFuture<'_, Result<Vec<StaffMember>, DataUnavailable>> {
+        Box::pin(async move { self.store.list_staff().await.map_err(unavailable) })
+    }
+
+    fn audit_log(
+        &self,
+        before: Option<i64>,
+    ) -> BoxFuture<'_, Result<Vec<AuditLine>, DataUnavailable>> {
+        Box::pin(async move {
+            let records = self
+                .store
+                .audit_log(before, app::server_fns::console::AUDIT_PAGE as i64)
+                .await
+                .map_err(unavailable)?;
+            Ok(records
+                .into_iter()
+                .map(|r| AuditLine {
+                    id: r.id,
+                    at: r.occurred_at,
+                    staff: r.staff.unwrap_or_else(|| "The service".into()),
+                    action: describe_action(&r.action, &r.details),
+                    task_reference: r.task_reference,
+                })
+                .collect())
+        })
+    }
+
+    fn mailbox(&self) -> BoxFuture<'_, Result<Option<Vec<MailboxEmail>>, DataUnavailable>> {
+        Box::pin(async move {
+            if !matches!(self.email, EmailConfig::DevMailbox) {
+                return Ok(None);
+            }
+            let emails = self.store.recent_emails(100).await.map_err(unavailable)?;
+            Ok(Some(
+                emails
+                    .into_iter()
+                    .map(|e| {
+                        let (subject, body) = EmailTemplate::parse(&e.email.template)
+                            .map(|t| t.text())
+                            .unwrap_or(("(unknown template)", ""));
+                        MailboxEmail {
+                            to: e.email.email_address,
+                            subject: render_template(subject, &e.email.personalisation),
+                            body: render_template(body, &e.email.personalisation),
+                            status: e.status,
+                            task_reference: e.email.task_reference,
+                            queued_at: e.created_at,
+                        }
+                    })
+                    .collect(),
+            ))
+        })
+    }
+}
+
+/// An audit entry in words.
+fn describe_action(action: &str, details: &serde_json::Value) -> String {
+    match action {
+        "signed_in" => "Signed in".into(),
+        "signed_out" => "Signed out".into(),
+        "viewed_task" => "Viewed the task".into(),
+        "viewed_proof" => "Viewed the proof of identity".into(),
+        "assigned" => match details.get("assignee_name").and_then(|v| v.as_str()) {
+            Some(name) => format!("Assigned the task to {name}"),
+            None => "Unassigned the task".into(),
+        },
+        "saved_draft" => "Saved a decision to come back to".into(),
+        "decided" => details
+            .get("summary")
+            .and_then(|v| v.as_str())
+            .map(|s| format!("Decided: {s}"))
+            .unwrap_or_else(|| "Decided the task".into()),
+        "role_changed" => {
+            let who = details
+                .get("staff_name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("someone");
+            match details
+                .get("role")
+                .and_then(|v| v.as_str())
+                .and_then(Role::parse)
+            {
+                Some(role) => format!("Gave {who} the role {}", role.label().to_lowercase()),
+                None => format!("Removed {who}’s role"),
+            }
+        }
+        other => other.replace('_', " "),
+    }
+}

@@ -1,0 +1,689 @@
+//! The support console's form handlers and files (DESIGN §6): staff sign-in and out, assigning, saving and
+//! deciding tasks (check, then confirm), proof of identity files, roles, and the live feed of new tasks. Every
+//! handler checks the staff session and the member's current role itself: the pages hiding a button is never the
+//! check.
+
+use crate::console::personalisation;
+use crate::db::support::{NewEmail, TaskChangeRefused};
+use crate::onelogin::Callback;
+use crate::state::AppState;
+use app::domain::support::{
+    task_href, validate_decision, DecisionInput, Permission, Role, StaffMember, DASHBOARD_PATH,
+};
+use app::domain::FieldError;
+use app::server_fns::console::BANNER_FORM;
+use app::ssr::{Flash, PendingDecision, RequestContext, SignedInStaff};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::Utc;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// How long a sign-in at the staff identity provider may take.
+const PENDING_AUTH_LIFETIME_SECONDS: i64 = 1800;
+
+pub const SIGN_IN_PATH: &str = "/support/sign-in";
+
+/// The signed-in member of staff, if their current role allows `what`; otherwise the response to send instead:
+/// sign in first, or 403.
+async fn staff_may(
+    state: &AppState,
+    ctx: &RequestContext,
+    what: Permission,
+) -> Result<StaffMember, Response> {
+    let Some(signed_in) = ctx.staff.lock().data.staff.clone() else {
+        return Err(Redirect::to(SIGN_IN_PATH).into_response());
+    };
+    match state.store.staff_by_id(signed_in.staff_id).await {
+        Ok(Some(staff)) if staff.may(what) => Ok(staff),
+        Ok(_) => {
+            tracing::warn!(
+                staff_id = signed_in.staff_id,
+                "staff action refused: role does not allow it"
+            );
+            Err(StatusCode::FORBIDDEN.into_response())
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+fn unavailable(e: crate::db::StoreError) -> Response {
+    tracing::error!(error = %e, "support console could not use the database");
+    StatusCode::SERVICE_UNAVAILABLE.into_response()
+}
+
+fn banner(ctx: &RequestContext, text: String) {
+    ctx.staff.set_flash(Flash {
+        form: BANNER_FORM.into(),
+        values: [("banner".to_string(), text)].into_iter().collect(),
+        errors: vec![],
+    });
+}
+
+/// Back to the task page with an error on the decision form (and what was typed).
+fn task_error(
+    ctx: &RequestContext,
+    reference: &str,
+    values: BTreeMap<String, String>,
+    error: FieldError,
+) -> Response {
+    ctx.staff.set_flash(Flash {
+        form: format!("decision-{reference}"),
+        values,
+        errors: vec![error],
+    });
+    Redirect::to(&format!("{}#decision", task_href(reference))).into_response()
+}
+
+/// What a refused change means, in words for the officer.
+fn refusal_message(refused: &TaskChangeRefused, trn: Option<&str>) -> (&'static str, String) {
+    match refused {
+        TaskChangeRefused::NoSuchTask => ("outcome", "This task no longer exists".into()),
+        TaskChangeRefused::Stale => (
+            "outcome",
+            "Someone else changed this task while you were working on it. Check the task and try again".into(),
+        ),
+        TaskChangeRefused::AlreadyDecided { by, .. } => (
+            "outcome",
+            match by {
+                Some(by) => format!("This task has already been decided by {by}"),
+                None => "This task has already been decided".into(),
+            },
+        ),
+        TaskChangeRefused::UnknownRecord => (
+            "trn",
+            format!("There is no teaching record with TRN {}", trn.unwrap_or_default()),
+        ),
+        TaskChangeRefused::RecordTaken => (
+            "trn",
+            "This record is already connected to another GOV.UK One Login, or the teacher is connected to another record".into(),
+        ),
+        TaskChangeRefused::NotAssignable => ("assignee", "Select someone who can work on tasks".into()),
+    }
+}
+
+/// `GET /support/sign-in`: to the staff identity provider.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    if ctx.staff.lock().data.staff.is_some() {
+        return Redirect::to(DASHBOARD_PATH).into_response();
+    }
+    match state.staff_oidc.authorize(Utc::now().timestamp()).await {
+        Ok((url, pending)) => {
+            ctx.staff.update(|d| d.pending_auth = Some(pending));
+            Redirect::to(&url).into_response()
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "staff sign-in could not start");
+            Redirect::to("/support/sign-in/problem").into_response()
+        }
+    }
+}
+
+/// `GET /support/auth/callback`: back from the identity provider.
+pub async fn callback(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(callback): Query<Callback>,
+) -> Response {
+    let pending = ctx.staff.lock().data.pending_auth.clone();
+    ctx.staff.update(|d| d.pending_auth = None);
+    let problem = |reason: &str| {
+        tracing::warn!(reason, "staff sign-in refused");
+        Redirect::to("/support/sign-in/problem").into_response()
+    };
+    let Some(pending) = pending else {
+        return problem("no sign-in in progress for this browser");
+    };
+    if Utc::now().timestamp() - pending.started_at > PENDING_AUTH_LIFETIME_SECONDS {
+        return problem("sign-in started too long ago");
+    }
+    if callback.state.as_deref() != Some(pending.state.as_str()) {
+        return problem("state differs from the one sent");
+    }
+    if callback.error.is_some() {
+        return problem("the identity provider returned an error");
+    }
+    let Some(code) = callback.code.as_deref() else {
+        return problem("no code");
+    };
+    let identity = match state.staff_oidc.complete(code, &pending).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            tracing::warn!(reason = %e, "staff sign-in failed");
+            return Redirect::to("/support/sign-in/problem").into_response();
+        }
+    };
+    let who = crate::db::support::StaffSignIn {
+        subject: &identity.subject,
+        email: &identity.email,
+        name: &identity.name,
+    };
+    let now = Utc::now();
+    let staff = match state.store.staff_signed_in(&who, now).await {
+        Ok(staff) => staff,
+        Err(e) => return unavailable(e),
+    };
+    if let Err(e) = state
+        .store
+        .audit(
+            Some(staff.id),
+            "signed_in",
+            None,
+            serde_json::json!({}),
+            now,
+        )
+        .await
+    {
+        return unavailable(e);
+    }
+    ctx.staff.rotate_id();
+    ctx.staff.update(|d| {
+        d.staff = Some(SignedInStaff {
+            staff_id: staff.id,
+            name: staff.name.clone(),
+        })
+    });
+    Redirect::to(DASHBOARD_PATH).into_response()
+}
+
+/// `POST /support/sign-out`.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    let staff = ctx.staff.lock().data.staff.clone();
+    if let Some(staff) = staff {
+        if let Err(e) = state
+            .store
+            .audit(
+                Some(staff.staff_id),
+                "signed_out",
+                None,
+                serde_json::json!({}),
+                Utc::now(),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "could not audit a staff sign-out");
+        }
+    }
+    ctx.staff.end();
+    Redirect::to("/support/signed-out").into_response()
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    version: String,
+    /// `me`, `none`, or a member of staff's id.
+    #[serde(default)]
+    assignee: String,
+}
+
+/// `POST /support/tasks/{reference}/assign`.
+pub async fn assign(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(reference): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    let me = match staff_may(&state, &ctx, Permission::WorkTasks).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    let assignee = match form.assignee.as_str() {
+        "me" => Some(me.id),
+        "none" => None,
+        other => match other.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return task_error(
+                    &ctx,
+                    &reference,
+                    BTreeMap::new(),
+                    FieldError::new("assignee", "Select who to assign the task to"),
+                );
+            }
+        },
+    };
+    let Ok(version) = form.version.parse::<i64>() else {
+        return task_error(
+            &ctx,
+            &reference,
+            BTreeMap::new(),
+            FieldError::new(
+                "assignee",
+                refusal_message(&TaskChangeRefused::Stale, None).1,
+            ),
+        );
+    };
+    match state
+        .store
+        .assign_task(&reference, version, assignee, me.id, Utc::now())
+        .await
+    {
+        Ok(Ok(())) => {
+            banner(
+                &ctx,
+                match assignee {
+                    Some(id) if id == me.id => format!("Task {reference} is assigned to you"),
+                    Some(_) => format!("Task {reference} has been assigned"),
+                    None => format!("Task {reference} is no longer assigned"),
+                },
+            );
+            Redirect::to(&task_href(&reference)).into_response()
+        }
+        Ok(Err(TaskChangeRefused::NoSuchTask)) => StatusCode::NOT_FOUND.into_response(),
+        Ok(Err(refused)) => {
+            let (_, message) = refusal_message(&refused, None);
+            task_error(
+                &ctx,
+                &reference,
+                BTreeMap::new(),
+                FieldError::new("assignee", message),
+            )
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    version: String,
+    /// `continue` (to the check page) or `save` (save and come back later).
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    trn: String,
+    #[serde(default)]
+    other_trn: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    reason_detail: String,
+}
+
+/// `POST /support/tasks/{reference}/decision`: check the decision, then show the check page; or save it.
+pub async fn decision(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(reference): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let me = match staff_may(&state, &ctx, Permission::WorkTasks).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    let input = DecisionInput {
+        outcome: form.outcome,
+        trn: form.trn,
+        other_trn: form.other_trn,
+        reason: form.reason,
+        reason_detail: form.reason_detail,
+    };
+    let values = input.values();
+    let task = match state.store.task_by_reference(&reference).await {
+        Ok(Some(task)) => task,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let Ok(version) = form.version.parse::<i64>() else {
+        return task_error(
+            &ctx,
+            &reference,
+            values,
+            FieldError::new(
+                "outcome",
+                refusal_message(&TaskChangeRefused::Stale, None).1,
+            ),
+        );
+    };
+    if form.action == "save" {
+        // Whatever has been chosen so far, even if incomplete: it is a draft. Only its length is limited.
+        if input.reason_detail.chars().count() > app::domain::support::MAX_REASON_CHARS {
+            return task_error(
+                &ctx,
+                &reference,
+                values,
+                FieldError::new(
+                    "reason_detail",
+                    "The reason must be 1000 characters or fewer",
+                ),
+            );
+        }
+        return match state
+            .store
+            .save_draft(&reference, version, &input, me.id, Utc::now())
+            .await
+        {
+            Ok(Ok(())) => {
+                banner(
+                    &ctx,
+                    format!("Your progress on task {reference} has been saved"),
+                );
+                Redirect::to(DASHBOARD_PATH).into_response()
+            }
+            Ok(Err(refused)) => {
+                let (field, message) = refusal_message(&refused, None);
+                task_error(&ctx, &reference, values, FieldError::new(field, message))
+            }
+            Err(e) => unavailable(e),
+        };
+    }
+    let decision = match validate_decision(task.kind, &input) {
+        Ok(decision) => decision,
+        Err(mut errors) => {
+            return task_error(&ctx, &reference, values, errors.remove(0));
+        }
+    };
+    if let app::domain::support::Decision::Connect { trn } = &decision {
+        match state.store.record_by_trn(trn).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let field = if input.trn == app::domain::support::OTHER_TRN {
+                    "other_trn"
+                } else {
+                    "trn"
+                };
+                return task_error(
+                    &ctx,
+                    &reference,
+                    values,
+                    FieldError::new(field, format!("There is no teaching record with TRN {trn}")),
+                );
+            }
+            Err(e) => return unavailable(e),
+        }
+    }
+    ctx.staff.update(|d| {
+        d.pending_decision = Some(PendingDecision {
+            reference: reference.clone(),
+            version,
+            decision,
+            input,
+        })
+    });
+    Redirect::to(&format!("{}/check", task_href(&reference))).into_response()
+}
+
+/// `POST /support/tasks/{reference}/confirm`: make the decision checked on the check page.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(reference): Path<String>,
+) -> Response {
+    let me = match staff_may(&state, &ctx, Permission::WorkTasks).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    let pending = ctx
+        .staff
+        .lock()
+        .data
+        .pending_decision
+        .clone()
+        .filter(|p| p.reference == reference);
+    let Some(pending) = pending else {
+        // A stale or replayed check page: nothing to confirm, so back to the task.
+        return Redirect::to(&task_href(&reference)).into_response();
+    };
+    ctx.staff.update(|d| d.pending_decision = None);
+    let task = match state.store.task_by_reference(&reference).await {
+        Ok(Some(task)) => task,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let template = pending.decision.email(task.kind);
+    let email = NewEmail {
+        reference: uuid::Uuid::new_v4().to_string(),
+        template: template.as_str().to_string(),
+        email_address: task.requester_email.clone(),
+        personalisation: personalisation(
+            &task.requester_name,
+            &reference,
+            pending.decision.reason_for_teacher(),
+            &format!("{}/sign-in", state.config.public_base_url),
+        ),
+        task_reference: Some(reference.clone()),
+    };
+    let trn = match &pending.decision {
+        app::domain::support::Decision::Connect { trn } => Some(trn.as_str()),
+        _ => None,
+    };
+    match state
+        .store
+        .decide_task(
+            &reference,
+            pending.version,
+            &pending.decision,
+            &me,
+            &email,
+            Utc::now(),
+        )
+        .await
+    {
+        Ok(Ok(())) => {
+            tracing::info!(outcome = pending.decision.outcome(), "support task decided");
+            state.outbox_wake.notify_one();
+            banner(
+                &ctx,
+                format!(
+                    "Task {reference}: {}. We’ve emailed the teacher.",
+                    pending.decision.summary(task.kind)
+                ),
+            );
+            Redirect::to(DASHBOARD_PATH).into_response()
+        }
+        Ok(Err(refused)) => {
+            let (field, message) = refusal_message(&refused, trn);
+            task_error(
+                &ctx,
+                &reference,
+                pending.input.values(),
+                FieldError::new(field, message),
+            )
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ProofQuery {
+    #[serde(default)]
+    download: Option<String>,
+}
+
+/// `GET /support/tasks/{reference}/proof`: the proof of identity, to staff who may see tasks, and only the file
+/// of this task (the key is read from the task, never from the request).
+pub async fn proof(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(reference): Path<String>,
+    Query(query): Query<ProofQuery>,
+) -> Response {
+    let me = match staff_may(&state, &ctx, Permission::ViewTasks).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    let task = match state.store.task_by_reference(&reference).await {
+        Ok(Some(task)) => task,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return unavailable(e),
+    };
+    let proof = &task.details["proof"];
+    let (Some(key), Some(content_type)) = (proof["key"].as_str(), proof["content_type"].as_str())
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // Only the three types we accept are ever served, whatever the details say.
+    if !matches!(content_type, "application/pdf" | "image/jpeg" | "image/png") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let bytes = match crate::uploads::get(&state.uploads, key).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::error!(error = %e, "proof of identity file could not be read");
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    };
+    if let Err(e) = state
+        .store
+        .audit(
+            Some(me.id),
+            "viewed_proof",
+            Some(&reference),
+            serde_json::json!({}),
+            Utc::now(),
+        )
+        .await
+    {
+        return unavailable(e);
+    }
+    let extension = match content_type {
+        "application/pdf" => "pdf",
+        "image/jpeg" => "jpg",
+        _ => "png",
+    };
+    // The teacher's file name is theirs to choose, so it is not put in a header: the reference names the file.
+    let disposition = if query.download.is_some() {
+        "attachment"
+    } else {
+        "inline"
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(match extension {
+            "pdf" => "application/pdf",
+            "jpg" => "image/jpeg",
+            _ => "image/png",
+        }),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{disposition}; filename=\"proof-of-identity-{}.{extension}\"",
+        reference.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "")
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src 'self'; object-src 'self'; plugin-types application/pdf; sandbox"),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    staff_id: String,
+    /// A role's name, or `none`.
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /support/staff`: an administrator grants or removes a role.
+pub async fn set_role(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let me = match staff_may(&state, &ctx, Permission::ManageStaff).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    let error = |message: &str| {
+        ctx.staff.set_flash(Flash {
+            form: "staff-role".into(),
+            values: BTreeMap::new(),
+            errors: vec![FieldError::new(format!("role-{}", form.staff_id), message)],
+        });
+        Redirect::to("/support/staff").into_response()
+    };
+    let Ok(staff_id) = form.staff_id.parse::<i64>() else {
+        return error("Select a member of staff");
+    };
+    let role = match form.role.as_str() {
+        "none" => None,
+        other => match Role::parse(other) {
+            Some(role) => Some(role),
+            None => return error("Select a role"),
+        },
+    };
+    // An administrator cannot remove their own access: someone must always be able to manage roles.
+    if staff_id == me.id && role != Some(Role::Administrator) {
+        return error("You cannot change your own role. Ask another administrator");
+    }
+    let target = match state.store.staff_by_id(staff_id).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return error("Select a member of staff"),
+        Err(e) => return unavailable(e),
+    };
+    let now = Utc::now();
+    match state.store.set_role(staff_id, role).await {
+        Ok(true) => {}
+        Ok(false) => return error("Select a member of staff"),
+        Err(e) => return unavailable(e),
+    }
+    let details = serde_json::json!({ "staff_id": staff_id, "staff_name": target.name, "role": role.map(Role::as_str) });
+    if let Err(e) = state
+        .store
+        .audit(Some(me.id), "role_changed", None, details, now)
+        .await
+    {
+        return unavailable(e);
+    }
+    banner(
+        &ctx,
+        match role {
+            Some(role) => format!("{} is now {}", target.name, role.label().to_lowercase()),
+            None => format!("{} no longer has a role", target.name),
+        },
+    );
+    Redirect::to("/support/staff").into_response()
+}
+
+/// `GET /support/tasks/events`: server-sent events, one `task` event when new tasks arrive, for the live
+/// dashboard. The data is only the newest task id: the page fetches what it shows through its own query.
+pub async fn events(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    if let Err(response) = staff_may(&state, &ctx, Permission::ViewTasks).await {
+        return response;
+    }
+    let receiver = state.live.subscribe();
+    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(latest) => {
+                    let event = Event::default().event("task").data(latest.to_string());
+                    return Some((Ok::<_, std::convert::Infallible>(event), receiver));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
