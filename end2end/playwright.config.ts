@@ -15,8 +15,18 @@ const issuer = `http://127.0.0.1:${standinPort}/`;
 /** The service on `servicePort`, with its own database, registered with the stand-in. */
 function service(servicePort: number, database: string) {
   const url = `http://127.0.0.1:${servicePort}`;
+  const server = process.env.E2E_SERVER ?? "target/debug/server";
+  // The stand-in's staff personas get the roles their names suggest before the service starts.
+  const staff = [
+    ["ada.adeyemi@education.gov.uk", "administrator", "Ada Adeyemi"],
+    ["sam.okafor@education.gov.uk", "support_officer", "Sam Okafor"],
+    ["priya.shah@education.gov.uk", "support_officer", "Priya Shah"],
+    ["vic.evans@education.gov.uk", "viewer", "Vic Evans"],
+  ]
+    .map(([email, role, name]) => `${server} staff add --email ${email} --role ${role} --name '${name}'`)
+    .join(" && ");
   return {
-    command: process.env.E2E_SERVER ?? "target/debug/server",
+    command: `sh -c "${server} migrate && ${staff} && exec ${server}"`,
     cwd: "..",
     url: `${url}/health`,
     reuseExistingServer: false,
@@ -31,6 +41,9 @@ function service(servicePort: number, database: string) {
       ONE_LOGIN_ISSUER: issuer,
       ONE_LOGIN_CLIENT_ID: "teacher-id-e2e",
       ONE_LOGIN_PRIVATE_KEY_FILE: "server/tests/fixtures/rp-test-key.pem",
+      STAFF_OIDC_ISSUER: issuer,
+      STAFF_OIDC_CLIENT_ID: "teacher-id-staff-e2e",
+      STAFF_OIDC_CLIENT_SECRET: "staff-e2e-secret",
     },
   };
 }
@@ -67,6 +80,9 @@ export default defineConfig({
         STANDIN_REDIRECT_URIS: `${base}/auth/callback,${noJsBase}/auth/callback`,
         STANDIN_POST_LOGOUT_REDIRECT_URIS: `${base}/signed-out,${noJsBase}/signed-out`,
         STANDIN_CLIENT_PUBLIC_KEY_FILE: "server/tests/fixtures/rp-test-key.pub.pem",
+        STANDIN_STAFF_CLIENT_ID: "teacher-id-staff-e2e",
+        STANDIN_STAFF_CLIENT_SECRET: "staff-e2e-secret",
+        STANDIN_STAFF_REDIRECT_URIS: `${base}/support/auth/callback,${noJsBase}/support/auth/callback`,
         RUST_LOG: "warn",
       },
     },

@@ -801,7 +801,7 @@ fn decision_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoV
             .map(|r| (r.as_str().to_string(), r.label().to_string()))
             .collect(),
         if get("outcome") == "do_not_connect" {
-            &values.get("reason").map(String::as_str).unwrap_or("")
+            values.get("reason").map(String::as_str).unwrap_or("")
         } else {
             ""
         },
@@ -851,7 +851,7 @@ fn decision_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoV
                 .map(|r| (r.as_str().to_string(), r.label().to_string()))
                 .collect(),
             if get("outcome") == "reject" {
-                &values.get("reason").map(String::as_str).unwrap_or("")
+                values.get("reason").map(String::as_str).unwrap_or("")
             } else {
                 ""
             },

@@ -207,6 +207,9 @@ async fn staff_without_a_role_see_nothing_until_an_administrator_gives_them_one(
     );
 }
 
+/// A form post in the access matrix: path, fields, and the least rank that may send it.
+type Post = (String, Vec<(&'static str, String)>, u8);
+
 /// Who is asking: nobody, a teacher, or staff with each role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Visitor {
@@ -259,7 +262,7 @@ async fn every_console_route_and_server_function_checks_the_role_on_the_server(b
         (LoadStaff::PATH.to_string(), 4),
         (LoadAudit::PATH.to_string(), 4),
     ];
-    let posts: Vec<(String, Vec<(&str, String)>, u8)> = vec![
+    let posts: Vec<Post> = vec![
         (
             format!("{task_path}/assign"),
             vec![("version", version.clone()), ("assignee", "none".into())],

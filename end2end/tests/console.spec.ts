@@ -1,0 +1,189 @@
+// The support console (DESIGN §6) as staff use it, JavaScript on and off, with axe on every page: signing in with
+// each role, access denied for lesser roles, the dashboard's filters, search, sort and paging in the URL, a
+// teacher's request arriving live (JavaScript), deciding a task with its email in the development mailbox, and a
+// second officer deciding the same task.
+import { test, expect, type Page, type Browser } from "@playwright/test";
+import { expectErrors, expectNoAxeViolations } from "./helpers";
+
+test.describe.configure({ timeout: 120_000 });
+
+/** Signs in to the console as a stand-in staff persona (`admin`, `officer`, `officer2`, `viewer`, `norole`). */
+async function staffSignIn(page: Page, persona: string) {
+  await page.goto("/support/sign-in");
+  await expect(page).toHaveURL(/\/authorize/);
+  await page.locator(`input[name="persona"][value="${persona}"]`).check();
+  await page.getByRole("button", { name: /continue/i }).click();
+}
+
+/** A teacher nobody can match (a new person each time) signs in, proves identity, and asks for support. */
+async function teacherAsksForSupport(browser: Browser, baseURL: string, lastName: string): Promise<string> {
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
+  const page = await context.newPage();
+  const email = `${lastName.toLowerCase()}@example.com`;
+  const pickCustom = async (outcome: string) => {
+    await expect(page).toHaveURL(/\/authorize/);
+    await page.locator('input[name="persona"][value="custom"]').check();
+    await page.getByLabel(outcome, { exact: false }).first().check();
+    await page.locator("#first_name").fill("Robin");
+    await page.locator("#last_name").fill(lastName);
+    await page.locator("#dob-day").fill("2");
+    await page.locator("#dob-month").fill("2");
+    await page.locator("#dob-year").fill("1962");
+    await page.locator("#email").fill(email);
+    await page.getByRole("button", { name: /continue/i }).click();
+  };
+  await page.goto("/sign-in");
+  await pickCustom("Signed in (no identity check)");
+  await pickCustom("Signed in and identity proven");
+  await expect(page).toHaveURL(/\/connect$/);
+  await page.goto("/connect/nino");
+  await page.getByRole("group").getByLabel("No", { exact: true }).check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/connect\/trn$/);
+  await page.getByRole("group").getByLabel("No", { exact: true }).check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/connect\/not-found$/);
+  await page.goto("/connect/check-answers");
+  await page.getByRole("button", { name: "Get support" }).click();
+  await expect(page).toHaveURL(/\/connect\/support-requested$/);
+  const text = await page.locator("main").innerText();
+  await context.close();
+  return text.match(/TRS-\d{6}/)![0];
+}
+
+function uniqueName(): string {
+  const letters = "abcdefghijklmnopqrstuvwxyz";
+  let s = "";
+  for (let i = 0; i < 8; i++) s += letters[Math.floor(Math.random() * 26)];
+  return "Zz" + s;
+}
+
+test("staff without a role, and every lesser role, are denied", async ({ page }) => {
+  await page.goto("/support");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(/Sign in to the support console|Sign in/);
+
+  await staffSignIn(page, "norole");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("You do not have access to this page");
+  await expect(page.getByRole("table")).toHaveCount(0);
+  await expectNoAxeViolations(page);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/support\/signed-out$/);
+
+  await staffSignIn(page, "viewer");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Support tasks");
+  await expect(page.getByRole("link", { name: "Staff" })).toHaveCount(0);
+  for (const path of ["/support/staff", "/support/audit"]) {
+    await page.goto(path);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("You do not have access to this page");
+  }
+  await page.goto("/support");
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  await staffSignIn(page, "admin");
+  await page.getByRole("link", { name: "Staff" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Staff");
+  await expectNoAxeViolations(page);
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Audit log");
+  await expect(page.getByTestId("audit")).toContainText("Signed in");
+  await expectNoAxeViolations(page);
+});
+
+test("the dashboard's filters, search, sort and paging live in the URL", async ({ page, browser, baseURL }) => {
+  const lastName = uniqueName();
+  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  await staffSignIn(page, "officer");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Support tasks");
+  await expectNoAxeViolations(page);
+
+  // Search by name: the URL says so, and a shared link shows the same list.
+  await page.getByLabel("Search").fill(lastName);
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await expect(page).toHaveURL(new RegExp(`search=${lastName}`));
+  await expect(page.getByTestId("tasks")).toContainText(reference);
+  await expect(page.getByTestId("task-count")).toHaveText("1 task");
+  const shared = page.url();
+  await page.goto("/support?status=done");
+  await page.goto(shared);
+  await expect(page.getByTestId("tasks")).toContainText(reference);
+
+  // Sort by name, then the other way; aria-sort says which.
+  await page.goto("/support?status=all");
+  await page.getByRole("link", { name: "Name" }).click();
+  await expect(page).toHaveURL(/sort=name/);
+  await expect(page.locator('th[aria-sort="ascending"]')).toHaveText("Name");
+  await page.getByRole("link", { name: "Name" }).click();
+  await expect(page).toHaveURL(/direction=desc/);
+  await expect(page.locator('th[aria-sort="descending"]')).toHaveText("Name");
+  // The back button returns to the previous sort.
+  await page.goBack();
+  await expect(page.locator('th[aria-sort="ascending"]')).toHaveText("Name");
+
+  // A bad date gets a GOV.UK error, and the rest of the filters still apply.
+  await page.goto(`/support?search=${lastName}&from=31/2/2026`);
+  await expectErrors(page, ["Requested from must be a real date, like 27/3/2026"]);
+  await expect(page.getByTestId("tasks")).toContainText(reference);
+  await expectNoAxeViolations(page);
+});
+
+test("a new request appears live on an open dashboard @js-only", async ({ page, browser, baseURL }) => {
+  await staffSignIn(page, "officer");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Support tasks");
+  await page.locator("body[data-ready]").waitFor({ state: "attached" });
+  await page.goto("/support?status=all&sort=requested&direction=desc");
+  await page.locator("body[data-ready]").waitFor({ state: "attached" });
+  const reference = await teacherAsksForSupport(browser, baseURL!, uniqueName());
+  // No reload: the row arrives by server-sent event, and screen readers hear about it.
+  await expect(page.getByTestId("tasks")).toContainText(reference, { timeout: 10_000 });
+  await expect(page.getByTestId("live-announcement")).toContainText("A new support task has arrived");
+});
+
+test("an officer decides a task: check, confirm, banner, email; a second officer is told it is decided", async ({ page, browser, baseURL }) => {
+  const lastName = uniqueName();
+  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+
+  // A second officer opens the same task first and chooses, but does not confirm yet.
+  const other = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
+  const second = await other.newPage();
+  await staffSignIn(second, "officer2");
+  await second.goto(`/support/tasks/${reference}`);
+
+  await staffSignIn(page, "officer");
+  await page.goto(`/support/tasks/${reference}`);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(reference);
+  await expect(page.getByRole("heading", { name: "What GOV.UK One Login gave us" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Additional information" })).toBeVisible();
+  await expectNoAxeViolations(page);
+
+  // Nothing chosen: an error, nothing lost.
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expectErrors(page, ["Select a decision"]);
+  await expectNoAxeViolations(page);
+
+  await page.getByLabel("Do not connect a record").check();
+  await page.getByLabel("There is no matching teaching record").check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/check$/);
+  await expect(page.getByTestId("pending-decision")).toHaveText("Not connected: There is no matching teaching record");
+  await expectNoAxeViolations(page);
+  await page.getByRole("button", { name: "Confirm decision" }).click();
+  await expect(page).toHaveURL(/\/support$/);
+  await expect(page.locator(".govuk-notification-banner--success")).toContainText(`Task ${reference}`);
+  await expectNoAxeViolations(page);
+
+  // The second officer's decision is refused, clearly.
+  await second.getByLabel("Do not connect a record").check();
+  await second.getByLabel("There is no matching teaching record").check();
+  await second.getByRole("button", { name: "Continue" }).click();
+  await second.getByRole("button", { name: "Confirm decision" }).click();
+  await expect(second.locator(".govuk-error-summary")).toContainText("This task has already been decided by Sam Okafor");
+  await other.close();
+
+  // The teacher's email, in the development mailbox.
+  await page.goto("/dev/mailbox");
+  const email = page.getByTestId("email").filter({ hasText: reference });
+  await expect(email).toHaveCount(1);
+  await expect(email).toContainText("We could not connect your teaching record");
+  await expect(email).toContainText("There is no matching teaching record");
+  await expectNoAxeViolations(page);
+});
