@@ -210,3 +210,421 @@ pub async fn matching(config: &Config, args: MatchingArgs) -> Result<(), ServerE
     }
     Ok(())
 }
+
+/// `server bench-console`: the dashboard's queries over many generated tasks, the live feed's latency, and the
+/// email outbox's throughput against a local Notify-compatible server.
+pub struct ConsoleArgs {
+    pub tasks: u64,
+    pub runs: u64,
+    pub emails: u64,
+}
+
+impl ConsoleArgs {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let flags = crate::number_flags(
+            args,
+            &["--tasks", "--runs", "--emails"],
+            "--tasks N --runs R --emails E",
+        )?;
+        let get = |flag: &str, default: u64| flags.get(flag).copied().unwrap_or(default);
+        Ok(Self {
+            tasks: get("--tasks", 1_000_000).min(5_000_000),
+            runs: get("--runs", 30).max(1),
+            emails: get("--emails", 2_000),
+        })
+    }
+}
+
+/// Tasks a support team might have: both kinds, a quarter open, a quarter in progress, half done, over two years.
+fn generated_tasks(from: u64, count: u64, staff: &[i64]) -> Vec<crate::db::support::GeneratedTask> {
+    use app::domain::support::{TaskKind, TaskStatus};
+    const FIRST: [&str; 8] = [
+        "Ann", "Bola", "Chen", "Dafydd", "Eilidh", "Femi", "Grace", "Hamza",
+    ];
+    // A fifth of people have one of the commonest surnames (each about 2%, like Smith in England); the rest one of
+    // about 4,700 rarer ones.
+    const LAST: [&str; 10] = [
+        "Smith",
+        "Jones",
+        "Okafor",
+        "Patel",
+        "Williams",
+        "O’Brien",
+        "Khan",
+        "Evans",
+        "Nowak",
+        "Taylor",
+    ];
+    const STEMS: [&str; 40] = [
+        "Ash", "Bel", "Car", "Dun", "Ell", "Fair", "Gar", "Hal", "Ing", "Jar", "Kel", "Lang",
+        "Mar", "Nor", "Ost", "Pen", "Quin", "Ros", "Sel", "Tre", "Ud", "Val", "Wes", "Yar", "Zel",
+        "Brad", "Cran", "Dal", "Eld", "Fen", "Glen", "Holt", "Kirk", "Lind", "Mel", "Ned", "Orm",
+        "Pol", "Rad", "Stan",
+    ];
+    const ENDS: &[&str] = &[
+        "ford",
+        "ton",
+        "ley",
+        "well",
+        "wood",
+        "by",
+        "ham",
+        "field",
+        "worth",
+        "combe",
+        "more",
+        "dale",
+        "stone",
+        "brook",
+        "bury",
+        "land",
+        "wick",
+        "ridge",
+        "shaw",
+        "thorpe",
+        "ville",
+        "son",
+        "er",
+        "man",
+        "ing",
+        "ett",
+        "ock",
+        "ard",
+        "ow",
+        "in",
+        "ey",
+        "ings",
+        "bridge",
+        "cote",
+        "den",
+        "don",
+        "fold",
+        "gate",
+        "hall",
+        "hurst",
+        "lake",
+        "low",
+        "mere",
+        "mouth",
+        "ney",
+        "over",
+        "pool",
+        "ring",
+        "sey",
+        "side",
+        "stead",
+        "stock",
+        "tree",
+        "wall",
+        "way",
+        "win",
+        "wold",
+        "worthy",
+        "yard",
+        "acre",
+        "bank",
+        "beck",
+        "burn",
+        "by-smith",
+        "cliff",
+        "croft",
+        "cross",
+        "dell",
+        "dyke",
+        "end",
+        "fell",
+        "firth",
+        "garth",
+        "gill",
+        "grove",
+        "haugh",
+        "hay",
+        "heath",
+        "hill",
+        "holm",
+        "hope",
+        "house",
+        "keld",
+        "knoll",
+        "lee",
+        "lock",
+        "marsh",
+        "mill",
+        "moor",
+        "ness",
+        "oak",
+        "port",
+        "rigg",
+        "rise",
+        "row",
+        "scale",
+        "scar",
+        "shore",
+        "slade",
+        "stow",
+        "strand",
+        "thwaite",
+        "toft",
+        "tor",
+        "vale",
+        "wade",
+        "water",
+        "well-jones",
+        "wich",
+        "worth-khan",
+        "wray",
+        "yate",
+        "zell",
+        "quist",
+        "berg",
+        "stein",
+        "ski",
+        "sen",
+    ];
+    let start = chrono::DateTime::parse_from_rfc3339("2024-11-01T00:00:00Z")
+        .expect("valid")
+        .with_timezone(&chrono::Utc);
+    (from..from + count)
+        .map(|i| {
+            let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let last = if (h >> 40) % 5 == 0 {
+                LAST[((h >> 8) % 10) as usize].to_string()
+            } else {
+                format!(
+                    "{}{}",
+                    STEMS[((h >> 8) % 40) as usize],
+                    ENDS[((h >> 44) % ENDS.len() as u64) as usize]
+                )
+            };
+            let name = format!("{} {last}", FIRST[(h % 8) as usize]);
+            let status = match (h >> 20) % 4 {
+                0 => TaskStatus::Open,
+                1 => TaskStatus::InProgress,
+                _ => TaskStatus::Done,
+            };
+            // Tasks being worked on or decided have someone assigned.
+            let assignee_id = (status != TaskStatus::Open && !staff.is_empty())
+                .then(|| staff[((h >> 28) % staff.len() as u64) as usize]);
+            crate::db::support::GeneratedTask {
+                // Six digits, as real references have, while they last.
+                reference: format!("TRS-{i:06}"),
+                kind: if (h >> 16) % 3 == 0 {
+                    TaskKind::IdentityVerification
+                } else {
+                    TaskKind::RecordMatching
+                },
+                status,
+                assignee_id,
+                email: format!("person{i}@example.com"),
+                trn: ((h >> 24) % 4 == 0).then(|| format!("{:07}", 3_000_000 + i % 6_000_000)),
+                name,
+                created_at: start + chrono::Duration::seconds((i * 63) as i64),
+            }
+        })
+        .collect()
+}
+
+pub async fn console(config: &Config, args: ConsoleArgs) -> Result<(), ServerError> {
+    use app::domain::support::TaskQuery;
+    let store = db::connect(&config.database_url, 4).await?;
+    let backend = format!("{:?}", store.backend());
+    let mut staff = Vec::new();
+    for n in 0..8 {
+        let member = store
+            .add_staff(
+                &format!("bench-officer-{n}@example.com"),
+                &format!("Officer {n}"),
+                app::domain::support::Role::SupportOfficer,
+                chrono::Utc::now(),
+            )
+            .await?;
+        staff.push(member.id);
+    }
+    let me = staff[0];
+    let have = store.latest_task_id().await?.max(0) as u64;
+    if have < args.tasks {
+        let started = Instant::now();
+        let mut next = have;
+        while next < args.tasks {
+            let n = (args.tasks - next).min(50_000);
+            store
+                .insert_generated_tasks(&generated_tasks(next, n, &staff))
+                .await?;
+            next += n;
+        }
+        println!(
+            "{backend}: generated {} tasks in {:.1} s",
+            args.tasks - have,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    // As the service's maintenance would have by now, read by fresh connections.
+    store.refresh_statistics().await?;
+    drop(store);
+    let store = db::connect(&config.database_url, 4).await?;
+    let query = |pairs: &[(&str, &str)]| {
+        let map: std::collections::HashMap<&str, &str> = pairs.iter().copied().collect();
+        TaskQuery::from_params(|k| map.get(k).map(|v| v.to_string())).0
+    };
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("default (open or in progress, oldest first)", vec![]),
+        (
+            "open, newest first",
+            vec![("status", "open"), ("direction", "desc")],
+        ),
+        ("done", vec![("status", "done")]),
+        ("all", vec![("status", "all")]),
+        ("type: identity", vec![("type", "identity_verification")]),
+        ("assigned to me", vec![("assignee", "me")]),
+        ("unassigned", vec![("assignee", "unassigned")]),
+        (
+            "date range (a month)",
+            vec![("status", "all"), ("from", "1/3/2025"), ("to", "31/3/2025")],
+        ),
+        ("sort by name", vec![("sort", "name")]),
+        (
+            "sort by name, descending",
+            vec![("sort", "name"), ("direction", "desc")],
+        ),
+        ("sort by type", vec![("sort", "type")]),
+        (
+            "sort by status",
+            vec![("status", "all"), ("sort", "status")],
+        ),
+        ("search: common last name (2%)", vec![("search", "okafor")]),
+        ("search: rarer last name", vec![("search", "ashford")]),
+        (
+            "search: full name, all",
+            vec![("status", "all"), ("search", "Ann Smith")],
+        ),
+        (
+            "search: email",
+            vec![("status", "all"), ("search", "person123456@example.com")],
+        ),
+        (
+            "search: reference",
+            vec![("status", "all"), ("search", "TRS-123456")],
+        ),
+        (
+            "search: TRN",
+            vec![("status", "all"), ("search", "3123456")],
+        ),
+    ];
+    println!(
+        "{backend}: {} tasks, {} runs each; page 1, page 40 (offset 975) and page {} (offset 9,975, the last served)",
+        args.tasks,
+        args.runs,
+        app::domain::support::MAX_PAGE
+    );
+    println!(
+        "{:<46} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "query", "p50 ms", "p99 ms", "p40 p50", "p40 p99", "last p50", "last p99"
+    );
+    for (label, pairs) in &cases {
+        let q = query(pairs);
+        let mut row = Vec::new();
+        for page in [1u32, 40, app::domain::support::MAX_PAGE] {
+            let q = q.with_page(page);
+            let mut times = Vec::new();
+            for _ in 0..args.runs {
+                let started = Instant::now();
+                store.list_tasks(&q, me).await?;
+                times.push(started.elapsed());
+            }
+            times.sort();
+            row.push((percentile(&times, 0.5), percentile(&times, 0.99)));
+        }
+        println!(
+            "{label:<46} {:>8.2} {:>8.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            row[0].0, row[0].1, row[1].0, row[1].1, row[2].0, row[2].1
+        );
+    }
+    println!("query plans (page query):");
+    for (label, pairs) in &cases {
+        let plan = store.task_query_plan(&query(pairs), me).await?;
+        println!("  {label}: {}", plan.join(" / "));
+    }
+
+    // Live: from a task's creation to its id reaching a subscriber of the feed the dashboard listens to.
+    let (live, _) = tokio::sync::broadcast::channel(16);
+    let watcher = tokio::spawn(crate::outbox::watch_tasks(store.clone(), live.clone()));
+    let mut receiver = live.subscribe();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut latencies = Vec::new();
+    let mut next = store.latest_task_id().await?.max(0) as u64;
+    for _ in 0..20 {
+        let started = Instant::now();
+        store
+            .insert_generated_tasks(&generated_tasks(next, 1, &[]))
+            .await?;
+        next += 1;
+        let _ = tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await;
+        latencies.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(137)).await;
+    }
+    watcher.abort();
+    latencies.sort();
+    println!(
+        "live feed: task created → event, 20 tasks: p50 {:.0} ms, max {:.0} ms (poll every {} ms)",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 1.0),
+        crate::outbox::LIVE_POLL.as_millis()
+    );
+
+    // The outbox against a local Notify-compatible server.
+    let fake = notify::fake::FakeNotify::new(
+        "26785a09-ab16-4eb0-8407-a37497a57506",
+        "3d844edf-8d35-48ac-975b-e847b4f122b0",
+    );
+    let template = "f33517ff-2a88-4f6e-b855-c550268ce08a";
+    let (subject, body) = app::domain::support::EmailTemplate::Connected.text();
+    fake.add_template(template, subject, body);
+    let api_key = fake.api_key("bench");
+    let (base_url, handle) = fake.spawn().await;
+    let sender = crate::outbox::Sender::Notify {
+        client: notify::NotifyClient::new(&api_key, &base_url)
+            .map_err(|e| ServerError::Bench(e.to_string()))?,
+        templates: [(
+            app::domain::support::EmailTemplate::Connected,
+            template.to_string(),
+        )]
+        .into_iter()
+        .collect(),
+    };
+    let now = chrono::Utc::now();
+    let run = uuid::Uuid::new_v4();
+    for i in 0..args.emails {
+        store
+            .queue_email(
+                &crate::db::support::NewEmail {
+                    reference: format!("bench-{run}-{i}"),
+                    template: "connected".into(),
+                    email_address: format!("teacher{i}@example.com"),
+                    personalisation: crate::console::personalisation(
+                        "Ann Lee",
+                        "TRS-123456",
+                        None,
+                        "https://example.com",
+                    ),
+                    task_reference: None,
+                },
+                now,
+            )
+            .await?;
+    }
+    let started = Instant::now();
+    let sent = crate::outbox::run_once(&store, &sender).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "outbox: {sent} emails claimed, sent and recorded in {seconds:.2} s: {:.0} emails/s (one worker; Notify's own limit is 3,000 a minute)",
+        sent as f64 / seconds
+    );
+    if handle.sent().len() < args.emails as usize {
+        return Err(ServerError::Bench(format!(
+            "only {} of {} emails reached Notify",
+            handle.sent().len(),
+            args.emails
+        )));
+    }
+    Ok(())
+}

@@ -76,6 +76,10 @@ pub trait Store:
     fn backend(&self) -> Backend;
     /// A round trip to the database, for `/ready`.
     async fn ping(&self) -> StoreResult<()>;
+    /// Keeps the query planner's statistics fresh. SQLite keeps none by itself, and without them it plans the
+    /// dashboard's queries badly once tables are large (connections read them when they open, and the pool
+    /// replaces its connections every 30 minutes).
+    async fn refresh_statistics(&self) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;
@@ -98,10 +102,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Opens the database named by `url`, creating a SQLite file (and its folder) if needed, and runs migrations.
 pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        // Plan each statement for its own values: the dashboard's searches and filters are so uneven (a rare name,
+        // a common one, everyone's tasks or one person's) that a generic plan, which PostgreSQL switches prepared
+        // statements to after five runs, can be a thousand times slower.
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?
+            .options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Arc::new(PgStore { pool }))
@@ -152,6 +161,13 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        // 0x10002: analyse every table whose statistics are missing or stale, however many there are.
+        sqlx::query("PRAGMA optimize=0x10002")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -161,6 +177,11 @@ impl Store for PgStore {
     }
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        // Autovacuum would get there; this makes it now (it samples, so it is quick even on large tables).
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
         Ok(())
     }
 }

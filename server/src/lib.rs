@@ -291,6 +291,9 @@ async fn expire_sessions(store: DynStore) {
         {
             tracing::warn!(error = %e, "could not delete old attempt counters");
         }
+        if let Err(e) = store.refresh_statistics().await {
+            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+        }
     }
 }
 

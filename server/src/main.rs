@@ -6,6 +6,9 @@
 //! server seed --records N [--seed S]       add N synthetic teaching records (deterministic for a seed)
 //! server staff add --email E --role R [--name N]
 //!                                          give a member of staff a role (viewer, support_officer, administrator)
+//! server bench-console [--tasks N] [--runs R] [--emails E]
+//!                                          time the support dashboard's queries over N tasks, the live feed's
+//!                                          latency and the email outbox's throughput
 //! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
 //! server bench-matching [--records N] [--sign-ins K] [--seed S]
 //!                                          time candidate search + matching over N records (seeding up to N)
@@ -52,6 +55,13 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Some("bench-console") => match server::bench::ConsoleArgs::parse(&args[1..]) {
+            Ok(bench) => server::bench::console(&config, bench).await,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
         Some("bench-baseline") => match (args.get(1), args.get(2).and_then(|a| a.parse().ok())) {
             (Some(file), Some(addr)) => server::bench_baseline(file, addr).await,
             _ => {
@@ -61,7 +71,7 @@ async fn main() -> ExitCode {
         },
         Some(other) => {
             eprintln!(
-                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching or bench-baseline"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching, bench-console or bench-baseline"
             );
             return ExitCode::from(2);
         }

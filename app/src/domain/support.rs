@@ -280,8 +280,9 @@ pub enum Search {
 pub const MAX_SEARCH_CHARS: usize = 100;
 /// Rows on one page of the dashboard.
 pub const PAGE_SIZE: u32 = 25;
-/// The deepest page the dashboard serves; past it, people are asked to narrow the search.
-pub const MAX_PAGE: u32 = 4_000;
+/// The deepest page the dashboard serves (the first 10,000 tasks of any list): nobody reads further, and offsets
+/// beyond it cost more than the dashboard's time budget. The results say to narrow the filters instead.
+pub const MAX_PAGE: u32 = 400;
 
 /// The dashboard's query: every filter, the search, the sort and the page. It round-trips through the URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -577,6 +578,31 @@ impl TaskPage {
     }
 }
 
+/// Counts past this are not worth their cost: a list is only served as far as its first `COUNT_CAP` tasks.
+pub const COUNT_CAP: u64 = PAGE_SIZE as u64 * MAX_PAGE as u64;
+
+/// A count for people: exact up to [`COUNT_CAP`], then "more than 10,000".
+pub fn count_text(n: u64) -> String {
+    if n > COUNT_CAP {
+        format!("more than {}", thousands(COUNT_CAP))
+    } else {
+        thousands(n)
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A member of staff as the console shows them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffMember {
@@ -732,7 +758,8 @@ impl Decision {
     }
 }
 
-/// The decision form as sent. Field names are the form's.
+/// The decision form as sent. Field names are the form's. "Do not connect" and "reject" each reveal their own
+/// reasons (`reason`, `reason_detail`; `reject_reason`, `reject_reason_detail`), so every field has its own id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionInput {
     pub outcome: String,
@@ -741,6 +768,10 @@ pub struct DecisionInput {
     pub other_trn: String,
     pub reason: String,
     pub reason_detail: String,
+    #[serde(default)]
+    pub reject_reason: String,
+    #[serde(default)]
+    pub reject_reason_detail: String,
 }
 
 impl DecisionInput {
@@ -752,6 +783,8 @@ impl DecisionInput {
             other_trn: get("other_trn"),
             reason: get("reason"),
             reason_detail: get("reason_detail"),
+            reject_reason: get("reject_reason"),
+            reject_reason_detail: get("reject_reason_detail"),
         }
     }
 
@@ -762,6 +795,8 @@ impl DecisionInput {
             ("other_trn", &self.other_trn),
             ("reason", &self.reason),
             ("reason_detail", &self.reason_detail),
+            ("reject_reason", &self.reject_reason),
+            ("reject_reason_detail", &self.reject_reason_detail),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -781,16 +816,11 @@ pub fn validate_decision(
     kind: TaskKind,
     input: &DecisionInput,
 ) -> Result<Decision, Vec<FieldError>> {
-    let reason_detail = |required: bool| -> Result<Option<String>, FieldError> {
-        let text = validate_text(
-            "reason_detail",
-            "the reason",
-            &input.reason_detail,
-            required,
-            MAX_REASON_CHARS,
-        )?;
-        Ok(Some(text).filter(|t| !t.is_empty() && required))
-    };
+    let reason_detail =
+        |field: &str, text: &str, required: bool| -> Result<Option<String>, FieldError> {
+            let text = validate_text(field, "the reason", text, required, MAX_REASON_CHARS)?;
+            Ok(Some(text).filter(|t| !t.is_empty() && required))
+        };
     let one = |e: FieldError| vec![e];
     match input.outcome.as_str() {
         "connect" => {
@@ -827,17 +857,27 @@ pub fn validate_decision(
                     "Select why the record is not being connected",
                 )));
             };
-            let detail = reason_detail(reason == NotConnectedReason::Other).map_err(one)?;
+            let detail = reason_detail(
+                "reason_detail",
+                &input.reason_detail,
+                reason == NotConnectedReason::Other,
+            )
+            .map_err(one)?;
             Ok(Decision::DoNotConnect { reason, detail })
         }
         "reject" if kind == TaskKind::IdentityVerification => {
-            let Some(reason) = RejectReason::parse(&input.reason) else {
+            let Some(reason) = RejectReason::parse(&input.reject_reason) else {
                 return Err(one(FieldError::new(
-                    "reason",
+                    "reject_reason",
                     "Select why the request is being rejected",
                 )));
             };
-            let detail = reason_detail(reason == RejectReason::Other).map_err(one)?;
+            let detail = reason_detail(
+                "reject_reason_detail",
+                &input.reject_reason_detail,
+                reason == RejectReason::Other,
+            )
+            .map_err(one)?;
             Ok(Decision::Reject { reason, detail })
         }
         _ => Err(one(FieldError::new("outcome", "Select a decision"))),
@@ -1235,7 +1275,7 @@ mod tests {
         assert_eq!(q.page, 1);
         let (q, _) = query(&[("page", "99999999999")]);
         assert_eq!(q.page, 1, "a number too big to read is page 1");
-        let (q, _) = query(&[("page", "9999999")]);
+        let (q, _) = query(&[("page", "401")]);
         assert_eq!(q.page, MAX_PAGE);
     }
 
@@ -1369,7 +1409,7 @@ mod tests {
         assert_eq!(
             err(validate_decision(
                 RecordMatching,
-                &input(&[("outcome", "reject"), ("reason", "proof_unclear")])
+                &input(&[("outcome", "reject"), ("reject_reason", "proof_unclear")])
             ))
             .message,
             "Select a decision",
@@ -1386,7 +1426,7 @@ mod tests {
         assert_eq!(
             err(validate_decision(
                 IdentityVerification,
-                &input(&[("outcome", "reject"), ("reason", "other")])
+                &input(&[("outcome", "reject"), ("reject_reason", "other")])
             ))
             .message,
             "Enter the reason"
@@ -1397,8 +1437,8 @@ mod tests {
                 IdentityVerification,
                 &input(&[
                     ("outcome", "reject"),
-                    ("reason", "other"),
-                    ("reason_detail", &long)
+                    ("reject_reason", "other"),
+                    ("reject_reason_detail", &long)
                 ])
             ))
             .message,
@@ -1409,8 +1449,8 @@ mod tests {
                 IdentityVerification,
                 &input(&[
                     ("outcome", "reject"),
-                    ("reason", "other"),
-                    ("reason_detail", "<b>blurred</b>")
+                    ("reject_reason", "other"),
+                    ("reject_reason_detail", "<b>blurred</b>")
                 ])
             ),
             Ok(Decision::Reject {
@@ -1472,6 +1512,15 @@ mod tests {
         for t in EmailTemplate::ALL {
             assert_eq!(EmailTemplate::parse(t.as_str()), Some(t));
         }
+    }
+
+    #[test]
+    fn counts_are_exact_up_to_the_cap() {
+        assert_eq!(count_text(0), "0");
+        assert_eq!(count_text(1234), "1,234");
+        assert_eq!(count_text(COUNT_CAP), "10,000");
+        assert_eq!(count_text(COUNT_CAP + 1), "more than 10,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]

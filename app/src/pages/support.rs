@@ -6,8 +6,9 @@
 use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
 use crate::components::page_title::PageTitle;
 use crate::domain::support::{
-    params, task_href, AssigneeFilter, NotConnectedReason, Permission, RejectReason, Role,
-    SortField, StatusFilter, TaskKind, TaskQuery, TaskStatus, OTHER_TRN,
+    count_text, params, task_href, AssigneeFilter, NotConnectedReason, Permission, RejectReason,
+    Role, SortField, StatusCounts, StatusFilter, TaskKind, TaskQuery, TaskStatus, COUNT_CAP,
+    OTHER_TRN,
 };
 use crate::server_fns::console::{
     load_audit, load_dashboard, load_mailbox, load_staff, load_task, Console, DashboardView, Me,
@@ -151,27 +152,61 @@ fn status_tag(status: TaskStatus) -> &'static str {
     }
 }
 
-/// `/support`: the task dashboard.
+/// `/support`: the task dashboard. The filter form is rendered once and kept: only the heading and the results
+/// change when the query does, so a search box keeps its focus (and what is being typed) while the list updates.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let location = use_location();
-    let search = move || location.search.get();
-    let data = Resource::new_blocking(search, load_dashboard);
+    let data = Resource::new_blocking(move || location.search.get(), load_dashboard);
     // New tasks: an announcement for screen readers, and the list fetched again.
     let announcement = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     live_updates(data, announcement);
+    let view_of = move || match data.get() {
+        Some(Ok(Console::Ok(view))) => Some(view),
+        _ => None,
+    };
+    // Once the page has loaded for someone allowed to see it, the filters stay.
+    let allowed = Memo::new(move |before: Option<&bool>| {
+        before.copied().unwrap_or(false) || view_of().is_some()
+    });
+    let counts = Memo::new(move |before: Option<&StatusCounts>| {
+        view_of()
+            .map(|v| v.page.counts)
+            .unwrap_or_else(|| before.copied().unwrap_or_default())
+    });
+    let query = Memo::new(move |_| {
+        let map = use_query_map().get();
+        TaskQuery::from_params(|name| map.get(name))
+    });
     view! {
         <PageTitle text="Support tasks".to_string() />
-        <Suspense>
+        <Transition>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Console::Ok(view)) => dashboard(view, announcement).into_any(),
+                    Ok(Console::Ok(view)) => dashboard_top(view).into_any(),
                     Ok(other) => denied_or(other, |_: DashboardView| ().into_any()),
                     Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+        <Show when=move || allowed.get()>
+            <div class="govuk-grid-row">
+                <div class="govuk-grid-column-one-quarter">
+                    <Filters query counts />
+                </div>
+                <div class="govuk-grid-column-three-quarters">
+                    <Transition>
+                        {move || Suspend::new(async move {
+                            match data.await {
+                                Ok(Console::Ok(view)) => dashboard_results(view).into_any(),
+                                _ => ().into_any(),
+                            }
+                        })}
+                    </Transition>
+                </div>
+            </div>
+        </Show>
         <div class="govuk-visually-hidden" aria-live="polite" data-testid="live-announcement">{move || announcement.get()}</div>
     }
 }
@@ -203,38 +238,36 @@ fn live_updates(
     });
 }
 
-fn dashboard(view: DashboardView, _announcement: RwSignal<String>) -> impl IntoView {
-    let DashboardView {
-        me,
-        query,
-        errors,
-        page,
-    } = view;
+/// Navigation, banner, errors and heading.
+fn dashboard_top(view: DashboardView) -> impl IntoView {
+    let DashboardView { me, errors, .. } = view;
     let has_errors = !errors.is_empty();
-    let total = page.total;
-    let pages = page.pages();
     view! {
         <PageTitle text="Support tasks".to_string() has_errors />
         <ConsoleNav me=me.clone() current="/support" />
         <Banner text=me.banner.clone() />
-        <ErrorSummary errors=errors.clone() />
+        <ErrorSummary errors=errors />
         <h1 class="govuk-heading-l">"Support tasks"</h1>
-        <div class="govuk-grid-row">
-            <div class="govuk-grid-column-one-quarter">
-                <Filters query=query.clone() errors=errors.clone() counts=page.counts />
-            </div>
-            <div class="govuk-grid-column-three-quarters">
-                <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
-                    {format!("{total} {}", if total == 1 { "task" } else { "tasks" })}
-                </h2>
-                {if page.tasks.is_empty() {
-                    view! { <p class="govuk-body">"No tasks match these filters."</p> }.into_any()
-                } else {
-                    task_table(&query, page.tasks).into_any()
-                }}
-                <Pagination query=query.clone() pages />
-            </div>
-        </div>
+    }
+}
+
+fn dashboard_results(view: DashboardView) -> impl IntoView {
+    let DashboardView { query, page, .. } = view;
+    let total = page.total;
+    let pages = page.pages();
+    view! {
+        <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
+            {format!("{} {}", count_text(total), if total == 1 { "task" } else { "tasks" })}
+        </h2>
+        {(total > COUNT_CAP).then(|| view! {
+            <p class="govuk-body">"Only the first 10,000 are listed. Search or filter to find a task."</p>
+        })}
+        {if page.tasks.is_empty() {
+            view! { <p class="govuk-body">"No tasks match these filters."</p> }.into_any()
+        } else {
+            task_table(&query, page.tasks).into_any()
+        }}
+        <Pagination query=query.clone() pages />
     }
 }
 
@@ -286,73 +319,78 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
 }
 
 /// The filters: a GET form, so they work without JavaScript and land in the URL. With JavaScript the router
-/// submits it without a page load, and the search box submits itself as you type (after a pause).
+/// submits it without a page load, and the search box submits itself as you type (after a pause). The fields follow
+/// the URL (the back button), except the search box, which keeps what is being typed.
 #[component]
 fn Filters(
-    query: TaskQuery,
-    errors: Vec<crate::domain::FieldError>,
-    counts: crate::domain::support::StatusCounts,
+    query: Memo<(TaskQuery, Vec<crate::domain::FieldError>)>,
+    counts: Memo<StatusCounts>,
 ) -> impl IntoView {
-    let select = |name: &'static str,
-                  label: &'static str,
-                  options: Vec<(String, String)>,
-                  selected: String| {
+    let (initial, _) = query.get_untracked();
+    let current = move || query.with(|(q, _)| q.clone());
+    let error = move |field: &'static str| query.with(|(_, errors)| error_for(errors, field));
+    let select = move |name: &'static str,
+                       label: &'static str,
+                       options: Vec<(String, String, Option<StatusFilter>)>,
+                       value: fn(&TaskQuery) -> String| {
+        let selected = value(&initial_of(query));
         view! {
             <div class="govuk-form-group">
                 <label class="govuk-label govuk-label--s" for=name>{label}</label>
-                <select class="govuk-select app-full-width" id=name name=name>
+                <select class="govuk-select app-full-width" id=name name=name prop:value=move || value(&current())>
                     {options
                         .into_iter()
-                        .map(|(value, text)| {
-                            let is = value == selected;
-                            view! { <option value=value selected=is>{text}</option> }
+                        .map(|(v, text, status)| {
+                            let is = v == selected;
+                            let text = move || match status {
+                                Some(filter) => format!("{text} ({})", count_text(counts.get().of(filter))),
+                                None => text.clone(),
+                            };
+                            view! { <option value=v selected=is>{text}</option> }
                         })
                         .collect_view()}
                 </select>
             </div>
         }
     };
-    let kinds: Vec<(String, String)> = std::iter::once(("".to_string(), "All types".to_string()))
-        .chain(
-            TaskKind::ALL
-                .iter()
-                .map(|k| (k.as_str().to_string(), k.label().to_string())),
-        )
-        .collect();
-    let statuses: Vec<(String, String)> = StatusFilter::OPTIONS
+    let kinds: Vec<(String, String, Option<StatusFilter>)> =
+        std::iter::once((String::new(), "All types".to_string(), None))
+            .chain(
+                TaskKind::ALL
+                    .iter()
+                    .map(|k| (k.as_str().to_string(), k.label().to_string(), None)),
+            )
+            .collect();
+    let statuses = StatusFilter::OPTIONS
         .iter()
-        .map(|(v, label)| {
-            let n = StatusFilter::parse(v).map(|f| counts.of(f)).unwrap_or(0);
-            (v.to_string(), format!("{label} ({n})"))
-        })
+        .map(|(v, label)| (v.to_string(), label.to_string(), StatusFilter::parse(v)))
         .collect();
-    let assignees: Vec<(String, String)> = AssigneeFilter::OPTIONS
+    let assignees = AssigneeFilter::OPTIONS
         .iter()
-        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .map(|(v, l)| (v.to_string(), l.to_string(), None))
         .collect();
-    let date = |name: &'static str, label: &'static str, value: Option<chrono::NaiveDate>| {
-        let error = error_for(&errors, name);
-        let group = with_error_class("govuk-form-group", &error);
-        let input = with_error_class("govuk-input app-full-width", &error);
-        let raw = use_query_map()
-            .with_untracked(|q| q.get(name))
-            .unwrap_or_default();
-        let shown = value
-            .map(|d| d.format("%-d/%-m/%Y").to_string())
-            .unwrap_or(raw);
+    let date = move |name: &'static str,
+                     label: &'static str,
+                     value: fn(&TaskQuery) -> Option<chrono::NaiveDate>| {
+        // What was typed stays in the box when it is not a date, so it can be corrected.
+        let shown = move || {
+            let typed = use_query_map().with(|q| q.get(name)).unwrap_or_default();
+            value(&current())
+                .map(|d| d.format("%-d/%-m/%Y").to_string())
+                .unwrap_or(typed)
+        };
+        let initial_value = shown();
         let hint = format!("{name}-hint");
         view! {
-            <div class=group>
+            <div class=move || with_error_class("govuk-form-group", &error(name))>
                 <label class="govuk-label govuk-label--s" for=name>{label}</label>
                 <div class="govuk-hint" id=hint.clone()>"For example, 27/3/2026"</div>
-                <ErrorMessage id=format!("{name}-error") message=error />
-                <input class=input id=name name=name type="text" value=shown aria-describedby=hint />
+                {move || view! { <ErrorMessage id=format!("{name}-error") message=error(name) /> }}
+                <input class=move || with_error_class("govuk-input app-full-width", &error(name)) id=name name=name
+                    type="text" value=initial_value prop:value=shown aria-describedby=hint />
             </div>
         }
     };
-    let search_error = error_for(&errors, params::SEARCH);
-    let search_group = with_error_class("govuk-form-group", &search_error);
-    let search_input = with_error_class("govuk-input app-full-width", &search_error);
     #[cfg(feature = "hydrate")]
     let on_search = {
         let pending = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
@@ -380,50 +418,44 @@ fn Filters(
     };
     #[cfg(not(feature = "hydrate"))]
     let on_search = |_: leptos::ev::Event| {};
-    let kind_select = select(
-        params::KIND,
-        "Type",
-        kinds,
-        query
-            .kind
-            .map(|k| k.as_str().to_string())
-            .unwrap_or_default(),
-    );
-    let status_select = select(
-        params::STATUS,
-        "Status",
-        statuses,
-        query.status.as_str().to_string(),
-    );
-    let assignee_select = select(
-        params::ASSIGNEE,
-        "Assigned to",
-        assignees,
-        query.assignee.as_str().to_string(),
-    );
-    let from_field = date(params::FROM, "Requested from", query.from);
-    let to_field = date(params::TO, "Requested to", query.to);
+    let kind_select = select(params::KIND, "Type", kinds, |q| {
+        q.kind.map(|k| k.as_str().to_string()).unwrap_or_default()
+    });
+    let status_select = select(params::STATUS, "Status", statuses, |q| {
+        q.status.as_str().to_string()
+    });
+    let assignee_select = select(params::ASSIGNEE, "Assigned to", assignees, |q| {
+        q.assignee.as_str().to_string()
+    });
+    let from_field = date(params::FROM, "Requested from", |q| q.from);
+    let to_field = date(params::TO, "Requested to", |q| q.to);
     view! {
         <Form action="/support" method="get" noscroll=true>
             <h2 class="govuk-heading-m">"Filter"</h2>
-            <div class=search_group>
+            <div class=move || with_error_class("govuk-form-group", &error(params::SEARCH))>
                 <label class="govuk-label govuk-label--s" for="search">"Search"</label>
                 <div class="govuk-hint" id="search-hint">"Name, email, reference or TRN"</div>
-                <ErrorMessage id="search-error".to_string() message=search_error />
-                <input class=search_input id="search" name="search" type="search" value=query.search.clone()
-                    aria-describedby="search-hint" autocomplete="off" spellcheck="false" on:input=on_search />
+                {move || view! { <ErrorMessage id="search-error".to_string() message=error(params::SEARCH) /> }}
+                <input class=move || with_error_class("govuk-input app-full-width", &error(params::SEARCH)) id="search"
+                    name="search" type="search" value=initial.search.clone() aria-describedby="search-hint"
+                    autocomplete="off" spellcheck="false" on:input=on_search />
             </div>
             {kind_select}
             {status_select}
             {assignee_select}
             {from_field}
             {to_field}
-            {(query.sort != SortField::default()).then(|| view! { <input type="hidden" name="sort" value=query.sort.as_str() /> })}
-            {(query.direction != Default::default()).then(|| view! { <input type="hidden" name="direction" value=query.direction.as_str() /> })}
+            // The sort survives filtering.
+            <input type="hidden" name="sort" value=initial.sort.as_str() prop:value=move || current().sort.as_str() />
+            <input type="hidden" name="direction" value=initial.direction.as_str() prop:value=move || current().direction.as_str() />
             <button type="submit" class="govuk-button" data-module="govuk-button">"Apply filters"</button>
             <p class="govuk-body"><a class="govuk-link" href="/support">"Clear filters"</a></p>
         </Form>
     }
+}
+
+fn initial_of(query: Memo<(TaskQuery, Vec<crate::domain::FieldError>)>) -> TaskQuery {
+    query.with_untracked(|(q, _)| q.clone())
 }
 
 /// GOV.UK pagination: previous, numbers around the current page, next.
@@ -781,14 +813,14 @@ fn decision_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoV
         vec![(OTHER_TRN.to_string(), other_trn)],
     )
     .into_any();
-    let detail = |reveal_for: &str| {
+    let detail = |field: &'static str| {
         (
-            reveal_for.to_string(),
+            "other".to_string(),
             text_field(
-                "reason_detail",
+                field,
                 "Give the reason",
-                get("reason_detail"),
-                error_for(errors, "reason_detail"),
+                get(field),
+                error_for(errors, field),
                 true,
             ),
         )
@@ -800,21 +832,9 @@ fn decision_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoV
             .iter()
             .map(|r| (r.as_str().to_string(), r.label().to_string()))
             .collect(),
-        if get("outcome") == "do_not_connect" {
-            values.get("reason").map(String::as_str).unwrap_or("")
-        } else {
-            ""
-        },
-        if get("outcome") == "do_not_connect" {
-            error_for(errors, "reason")
-        } else {
-            None
-        },
-        if get("outcome") == "do_not_connect" || get("outcome").is_empty() {
-            vec![detail("other")]
-        } else {
-            vec![]
-        },
+        &get("reason"),
+        error_for(errors, "reason"),
+        vec![detail("reason_detail")],
     )
     .into_any();
     let mut outcomes = vec![
@@ -844,27 +864,15 @@ fn decision_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoV
     if identity {
         outcomes.push(("reject".to_string(), "Reject the request".to_string()));
         let reject = radios(
-            "reason",
+            "reject_reason",
             "Why?",
             RejectReason::ALL
                 .iter()
                 .map(|r| (r.as_str().to_string(), r.label().to_string()))
                 .collect(),
-            if get("outcome") == "reject" {
-                values.get("reason").map(String::as_str).unwrap_or("")
-            } else {
-                ""
-            },
-            if get("outcome") == "reject" {
-                error_for(errors, "reason")
-            } else {
-                None
-            },
-            if get("outcome") == "reject" {
-                vec![detail("other")]
-            } else {
-                vec![]
-            },
+            &get("reject_reason"),
+            error_for(errors, "reject_reason"),
+            vec![detail("reject_reason_detail")],
         )
         .into_any();
         reveals.push(("reject".to_string(), reject));

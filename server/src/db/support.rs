@@ -5,8 +5,8 @@
 use super::{PgStore, SqliteStore, StoreError, StoreResult};
 use app::domain::support::{
     prefix_upper_bound, AssigneeFilter, Decision, DecisionInput, Role, Search, SortDirection,
-    SortField, StaffMember, StatusCounts, TaskKind, TaskPage, TaskQuery, TaskStatus, TaskSummary,
-    PAGE_SIZE,
+    SortField, StaffMember, StatusCounts, StatusFilter, TaskKind, TaskPage, TaskQuery, TaskStatus,
+    TaskSummary, COUNT_CAP, PAGE_SIZE,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -105,6 +105,7 @@ pub struct GeneratedTask {
     pub name: String,
     pub email: String,
     pub trn: Option<String>,
+    pub assignee_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -387,6 +388,14 @@ const TASK_SELECT: &str = "SELECT t.id, t.reference, t.kind, t.status, t.user_id
      LEFT JOIN staff a ON a.id = t.assignee_id LEFT JOIN staff d ON d.id = t.decided_by \
      WHERE t.reference = $1";
 
+/// Whether the counts per status can come from `task_counts`: no filter but status and type.
+fn only_kind_filtered(query: &TaskQuery) -> bool {
+    query.assignee == AssigneeFilter::Anyone
+        && query.from.is_none()
+        && query.to.is_none()
+        && query.search() == Search::None
+}
+
 /// The WHERE clause of the dashboard, without the status filter (counts group by status).
 fn push_filters<'a, DB>(q: &mut QueryBuilder<'a, DB>, query: &'a TaskQuery, me: i64)
 where
@@ -453,17 +462,22 @@ where
     }
 }
 
+/// The status filter, written so no status index is used for a set of statuses: "active" is "not done" and
+/// "all" is no condition, and each order's own index is walked instead, with no sort.
 fn push_status<'a, DB>(q: &mut QueryBuilder<'a, DB>, query: &TaskQuery)
 where
     DB: sqlx::Database,
     &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    q.push(" AND t.status IN (");
-    let mut s = q.separated(", ");
-    for status in query.status.statuses() {
-        s.push_bind(status.as_str());
+    match query.status {
+        StatusFilter::All => {}
+        StatusFilter::Active => {
+            q.push(" AND t.status <> 'done'");
+        }
+        StatusFilter::Only(status) => {
+            q.push(" AND t.status = ").push_bind(status.as_str());
+        }
     }
-    q.push(")");
 }
 
 /// The page query of the dashboard, after `prefix` (e.g. `EXPLAIN`).
@@ -485,14 +499,17 @@ where
         SortDirection::Ascending => "ASC",
         SortDirection::Descending => "DESC",
     };
-    // Status sorts by the work order (open, in progress, done), which is also alphabetical but for "done".
+    // Each order is an index walked forwards or backwards. Status sorts in the work order (open, in progress,
+    // done), which is its names' order reversed.
+    let reverse = match query.direction {
+        SortDirection::Ascending => "DESC",
+        SortDirection::Descending => "ASC",
+    };
     let order = match query.sort {
         SortField::Requested => format!("t.created_at {dir}, t.id {dir}"),
         SortField::Name => format!("t.name_key {dir}, t.id {dir}"),
         SortField::Kind => format!("t.kind {dir}, t.created_at {dir}, t.id {dir}"),
-        SortField::Status => format!(
-            "CASE t.status WHEN 'open' THEN 0 WHEN 'in_progress' THEN 1 ELSE 2 END {dir}, t.created_at {dir}, t.id {dir}"
-        ),
+        SortField::Status => format!("t.status {reverse}, t.created_at {dir}, t.id {dir}"),
     };
     q.push(format!(" ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET "));
     q.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(PAGE_SIZE));
@@ -594,12 +611,41 @@ macro_rules! support_store {
                     .fetch_all(&self.pool)
                     .await?;
                 let tasks = rows.into_iter().map(TryInto::try_into).collect::<StoreResult<Vec<_>>>()?;
-                let mut q = QueryBuilder::<$db>::new(
-                    "SELECT t.status, COUNT(*) AS n FROM support_tasks t",
-                );
-                push_filters(&mut q, query, me);
-                q.push(" GROUP BY t.status");
-                let counted: Vec<(String, i64)> = q.build_query_as().fetch_all(&self.pool).await?;
+                // Without filters other than type, the counts kept by triggers; otherwise counted.
+                let counted: Vec<(String, i64)> = if only_kind_filtered(query) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM task_counts WHERE 1 = 1",
+                    );
+                    if let Some(kind) = query.kind {
+                        q.push(" AND kind = ").push_bind(kind.as_str());
+                    }
+                    q.push(" GROUP BY status");
+                    q.build_query_as().fetch_all(&self.pool).await?
+                } else if query.search() != Search::None {
+                    // A search finds few tasks through its own index: count them all.
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT t.status, CAST(COUNT(*) AS BIGINT) AS n FROM support_tasks t",
+                    );
+                    push_filters(&mut q, query, me);
+                    q.push(" GROUP BY t.status");
+                    q.build_query_as().fetch_all(&self.pool).await?
+                } else {
+                    // Assignee and date filters can match most tasks: each status is counted only as far as one
+                    // past the cap, and the page says "more than" beyond it.
+                    let mut q = QueryBuilder::<$db>::new("");
+                    for (i, status) in TaskStatus::ALL.into_iter().enumerate() {
+                        if i > 0 {
+                            q.push(" UNION ALL ");
+                        }
+                        q.push("SELECT ").push_bind(status.as_str()).push(
+                            " AS status, CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT 1 AS one FROM support_tasks t",
+                        );
+                        push_filters(&mut q, query, me);
+                        q.push(" AND t.status = ").push_bind(status.as_str());
+                        q.push(format!(" LIMIT {}) counted", COUNT_CAP + 1));
+                    }
+                    q.build_query_as().fetch_all(&self.pool).await?
+                };
                 let mut counts = StatusCounts::default();
                 for (status, n) in counted {
                     let n = n as u64;
@@ -904,7 +950,7 @@ macro_rules! support_store {
                 for chunk in tasks.chunks(2000) {
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, \
-                         details, name_key, last_name_key, email_key, trn, created_at, updated_at) ",
+                         details, name_key, last_name_key, email_key, trn, assignee_id, created_at, updated_at) ",
                     );
                     q.push_values(chunk, |mut b, t| {
                         let name_key = app::domain::names::name_key(&t.name);
@@ -919,6 +965,7 @@ macro_rules! support_store {
                             .push_bind(last)
                             .push_bind(t.email.to_lowercase())
                             .push_bind(t.trn.clone())
+                            .push_bind(t.assignee_id)
                             .push_bind(t.created_at)
                             .push_bind(t.created_at);
                     });

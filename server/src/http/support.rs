@@ -310,6 +310,10 @@ pub struct DecisionForm {
     reason: String,
     #[serde(default)]
     reason_detail: String,
+    #[serde(default)]
+    reject_reason: String,
+    #[serde(default)]
+    reject_reason_detail: String,
 }
 
 /// `POST /support/tasks/{reference}/decision`: check the decision, then show the check page; or save it.
@@ -329,6 +333,8 @@ pub async fn decision(
         other_trn: form.other_trn,
         reason: form.reason,
         reason_detail: form.reason_detail,
+        reject_reason: form.reject_reason,
+        reject_reason_detail: form.reject_reason_detail,
     };
     let values = input.values();
     let task = match state.store.task_by_reference(&reference).await {

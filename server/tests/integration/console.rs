@@ -648,20 +648,28 @@ async fn bad_decisions_get_messages_and_change_nothing(backend: Backend) {
             "Select why the request is being rejected",
         ),
         (
-            vec![("outcome", "reject"), ("reason", "other")],
+            vec![("outcome", "reject"), ("reject_reason", "other")],
             "Enter the reason",
         ),
         (
             vec![
                 ("outcome", "reject"),
-                ("reason", "other"),
-                ("reason_detail", &long),
+                ("reject_reason", "other"),
+                ("reject_reason_detail", &long),
             ],
             "The reason must be 1000 characters or fewer",
         ),
         (
-            vec![("outcome", "reject"), ("reason", "<b>")],
+            vec![("outcome", "reject"), ("reject_reason", "<b>")],
             "Select why the request is being rejected",
+        ),
+        (
+            vec![
+                ("outcome", "do_not_connect"),
+                ("reason", "other"),
+                ("reason_detail", "a\u{7}b"),
+            ],
+            "The reason must not contain special characters",
         ),
     ];
     for (fields, message) in cases {
@@ -689,7 +697,7 @@ async fn bad_decisions_get_messages_and_change_nothing(backend: Backend) {
             ("version", &version),
             ("action", "continue"),
             ("outcome", "reject"),
-            ("reason", "proof_unclear"),
+            ("reject_reason", "proof_unclear"),
         ],
     )
     .await;
@@ -735,8 +743,8 @@ async fn bad_decisions_get_messages_and_change_nothing(backend: Backend) {
             ("version", &version),
             ("action", "continue"),
             ("outcome", "reject"),
-            ("reason", "other"),
-            ("reason_detail", "<script>alert(1)</script>"),
+            ("reject_reason", "other"),
+            ("reject_reason_detail", "<script>alert(1)</script>"),
         ],
     )
     .await;
@@ -843,6 +851,7 @@ async fn the_dashboard_filters_searches_sorts_and_pages(backend: Backend) {
             name: names[i % 5].to_string(),
             email: format!("person{i}@Example.com"),
             trn: (i % 10 == 0).then(|| format!("{:07}", 2_000_000 + i)),
+            assignee_id: None,
             created_at: base + chrono::Duration::hours(i as i64),
         })
         .collect();
