@@ -162,6 +162,28 @@ pub fn DashboardPage() -> impl IntoView {
     let announcement = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     live_updates(data, announcement);
+    view! {
+        <PageTitle text="Support tasks".to_string() />
+        <Transition>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Console::Ok(view)) => dashboard_top(view).into_any(),
+                    Ok(other) => denied_or(other, |_: DashboardView| ().into_any()),
+                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
+                }
+            })}
+            <DashboardBody data />
+        </Transition>
+        <div class="govuk-visually-hidden" aria-live="polite" data-testid="live-announcement">{move || announcement.get()}</div>
+    }
+}
+
+type DashboardData = Resource<Result<Console<DashboardView>, ServerFnError>>;
+
+/// The filters and the results. Created once inside the page's `<Transition>`: when the query changes only the
+/// results are rendered again.
+#[component]
+fn DashboardBody(data: DashboardData) -> impl IntoView {
     let view_of = move || match data.get() {
         Some(Ok(Console::Ok(view))) => Some(view),
         _ => None,
@@ -175,48 +197,33 @@ pub fn DashboardPage() -> impl IntoView {
             .map(|v| v.page.counts)
             .unwrap_or_else(|| before.copied().unwrap_or_default())
     });
+    let query_map = use_query_map();
     let query = Memo::new(move |_| {
-        let map = use_query_map().get();
+        let map = query_map.get();
         TaskQuery::from_params(|name| map.get(name))
     });
     view! {
-        <PageTitle text="Support tasks".to_string() />
-        <Transition>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Console::Ok(view)) => dashboard_top(view).into_any(),
-                    Ok(other) => denied_or(other, |_: DashboardView| ().into_any()),
-                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
-                }
-            })}
-        </Transition>
         <Show when=move || allowed.get()>
             <div class="govuk-grid-row">
                 <div class="govuk-grid-column-one-quarter">
                     <Filters query counts />
                 </div>
                 <div class="govuk-grid-column-three-quarters">
-                    <Transition>
-                        {move || Suspend::new(async move {
-                            match data.await {
-                                Ok(Console::Ok(view)) => dashboard_results(view).into_any(),
-                                _ => ().into_any(),
-                            }
-                        })}
-                    </Transition>
+                    {move || Suspend::new(async move {
+                        match data.await {
+                            Ok(Console::Ok(view)) => dashboard_results(view).into_any(),
+                            _ => ().into_any(),
+                        }
+                    })}
                 </div>
             </div>
         </Show>
-        <div class="govuk-visually-hidden" aria-live="polite" data-testid="live-announcement">{move || announcement.get()}</div>
     }
 }
 
 /// Listens for new tasks and fetches the list again when one arrives.
 #[cfg(feature = "hydrate")]
-fn live_updates(
-    data: Resource<Result<Console<DashboardView>, ServerFnError>>,
-    announcement: RwSignal<String>,
-) {
+fn live_updates(data: DashboardData, announcement: RwSignal<String>) {
     use futures::StreamExt;
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
@@ -327,6 +334,7 @@ fn Filters(
     counts: Memo<StatusCounts>,
 ) -> impl IntoView {
     let (initial, _) = query.get_untracked();
+    let query_map = use_query_map();
     let current = move || query.with(|(q, _)| q.clone());
     let error = move |field: &'static str| query.with(|(_, errors)| error_for(errors, field));
     let select = move |name: &'static str,
@@ -374,7 +382,7 @@ fn Filters(
                      value: fn(&TaskQuery) -> Option<chrono::NaiveDate>| {
         // What was typed stays in the box when it is not a date, so it can be corrected.
         let shown = move || {
-            let typed = use_query_map().with(|q| q.get(name)).unwrap_or_default();
+            let typed = query_map.with(|q| q.get(name)).unwrap_or_default();
             value(&current())
                 .map(|d| d.format("%-d/%-m/%Y").to_string())
                 .unwrap_or(typed)

@@ -28,11 +28,13 @@ impl CspNonce {
 
 /// The policy for a response whose inline scripts carry `nonce`. `wasm-unsafe-eval` lets the browser compile our
 /// WASM bundle and nothing else; there is no `unsafe-inline` and no `unsafe-eval`.
-pub fn content_security_policy(nonce: &str) -> String {
+/// `embeds` allows `<object>` from our own origin: only support task pages, which embed a PDF proof of identity.
+pub fn content_security_policy(nonce: &str, embeds: bool) -> String {
+    let object_src = if embeds { "'self'" } else { "'none'" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-         base-uri 'none'; object-src 'none'"
+         base-uri 'none'; object-src {object_src}"
     )
 }
 
@@ -43,16 +45,22 @@ pub async fn security_headers(
 ) -> Response {
     let nonce = CspNonce::generate();
     req.extensions_mut().insert(nonce.clone());
+    let embeds = req.uri().path().starts_with("/support/tasks/");
     let mut response = next.run(req).await;
     let h = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce.0)) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    // A response with a policy of its own (a proof of identity file) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce.0, embeds)) {
+            h.insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
     }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::X_FRAME_OPTIONS) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),

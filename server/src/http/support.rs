@@ -586,9 +586,20 @@ pub async fn proof(
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Nothing in the file may run or load anything. Only our task page may embed it; Chromium will not show a PDF
+    // in a sandbox, so PDFs are embeddable but scriptless, and images are fully sandboxed.
+    let policy = if extension == "pdf" {
+        "default-src 'none'; frame-ancestors 'self'"
+    } else {
+        "default-src 'none'; frame-ancestors 'self'; sandbox"
+    };
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; img-src 'self'; object-src 'self'; plugin-types application/pdf; sandbox"),
+        HeaderValue::from_static(policy),
+    );
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
     );
     response
 }

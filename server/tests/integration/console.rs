@@ -796,6 +796,21 @@ async fn identity_tasks_show_the_proof_only_to_staff(backend: Backend) {
         .header("content-disposition")
         .starts_with("inline; filename=\"proof-of-identity-TRS-"));
     assert_eq!(file.header("cache-control"), "no-store");
+    assert_eq!(
+        file.header("content-security-policy"),
+        "default-src 'none'; frame-ancestors 'self'; sandbox",
+        "nothing in an image runs, and only our pages may show it"
+    );
+    assert_eq!(file.header("x-frame-options"), "SAMEORIGIN");
+    assert!(
+        page.header("content-security-policy")
+            .contains("object-src 'self'"),
+        "task pages embed PDFs"
+    );
+    let dashboard = rp.get("/support").await;
+    assert!(dashboard
+        .header("content-security-policy")
+        .contains("object-src 'none'"));
     let download = rp.get(&format!("{task_path}/proof?download=1")).await;
     assert!(download
         .header("content-disposition")
