@@ -126,6 +126,25 @@ test("the dashboard's filters, search, sort and paging live in the URL", async (
   await expectNoAxeViolations(page);
 });
 
+test("searching as you type updates the list in place and keeps the search box's focus @js-only", async ({ page, browser, baseURL }) => {
+  const lastName = uniqueName();
+  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  await staffSignIn(page, "viewer");
+  await page.locator("body[data-ready]").waitFor({ state: "attached" });
+  // A mark on this document: a page load would lose it.
+  await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+  const search = page.getByLabel("Search");
+  await search.click();
+  await search.pressSequentially(lastName, { delay: 60 });
+  // After a pause the list follows the URL, with no page load: the box still has focus and everything typed.
+  await expect(page).toHaveURL(new RegExp(`search=${lastName}`));
+  await expect(page.getByTestId("tasks")).toContainText(reference);
+  await expect(page.getByTestId("task-count")).toHaveText("1 task");
+  await expect(search).toBeFocused();
+  await expect(search).toHaveValue(lastName);
+  expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+});
+
 test("a new request appears live on an open dashboard @js-only", async ({ page, browser, baseURL }) => {
   await staffSignIn(page, "officer");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Support tasks");
