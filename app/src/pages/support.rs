@@ -290,7 +290,7 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
         }
     };
     view! {
-        <table class="govuk-table" data-testid="tasks">
+        <table class="govuk-table app-task-table" data-testid="tasks">
             <caption class="govuk-table__caption govuk-visually-hidden">"Support tasks"</caption>
             <thead class="govuk-table__head">
                 <tr class="govuk-table__row">
@@ -309,11 +309,11 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
                         view! {
                             <tr class="govuk-table__row">
                                 <td class="govuk-table__cell">
-                                    <a class="govuk-link" href=task_href(&t.reference) rel="external">{t.reference.clone()}</a>
+                                    <a class="govuk-link app-nowrap" href=task_href(&t.reference) rel="external">{t.reference.clone()}</a>
                                 </td>
                                 <td class="govuk-table__cell">{t.name}<br /><span class="govuk-body-s govuk-!-margin-0">{t.email}</span></td>
                                 <td class="govuk-table__cell"><strong class=kind_tag(t.kind)>{t.kind.label()}</strong></td>
-                                <td class="govuk-table__cell">{t.requested_at.format("%-d %b %Y %H:%M").to_string()}</td>
+                                <td class="govuk-table__cell">{t.requested_at.format("%-d %b %Y").to_string()}<br />{t.requested_at.format("%H:%M").to_string()}</td>
                                 <td class="govuk-table__cell"><strong class=status_tag(t.status)>{t.status.label()}</strong></td>
                                 <td class="govuk-table__cell">{t.assignee.unwrap_or_else(|| "Unassigned".into())}</td>
                             </tr>
