@@ -163,6 +163,30 @@ pub fn resolve(p: &Provider, next: &NextLogin) -> Option<Persona> {
 }
 
 /// Checks an authorise request. Parameters inside a signed request object (JAR) take the place of the query's.
+/// The `state` (required) and `response_type=code` checks both clients' authorize requests share; the state.
+pub fn state_and_code_flow<R>(
+    params: &HashMap<String, String>,
+    refuse: impl Fn(&'static str, &'static str) -> R,
+) -> Result<String, R> {
+    let Some(state) = params.get("state").filter(|s| !s.is_empty()).cloned() else {
+        return Err(refuse(
+            "invalid_request",
+            "Request is missing state parameter",
+        ));
+    };
+    match params.get("response_type").map(String::as_str) {
+        None | Some("") => Err(refuse(
+            "invalid_request",
+            "Request is missing response_type parameter",
+        )),
+        Some("code") => Ok(state),
+        Some(_) => Err(refuse(
+            "unsupported_response_type",
+            "Unsupported response type",
+        )),
+    }
+}
+
 pub fn validate(p: &Provider, mut params: HashMap<String, String>) -> Result<AuthRequest, Refusal> {
     if params.get("client_id") != Some(&p.client_id) {
         return Err(Refusal::NoRedirect);
@@ -181,27 +205,7 @@ pub fn validate(p: &Provider, mut params: HashMap<String, String>) -> Result<Aut
         description,
         state: state.clone(),
     };
-    let Some(state_value) = state.clone() else {
-        return Err(refuse(
-            "invalid_request",
-            "Request is missing state parameter",
-        ));
-    };
-    match params.get("response_type").map(String::as_str) {
-        None | Some("") => {
-            return Err(refuse(
-                "invalid_request",
-                "Request is missing response_type parameter",
-            ))
-        }
-        Some("code") => {}
-        Some(_) => {
-            return Err(refuse(
-                "unsupported_response_type",
-                "Unsupported response type",
-            ))
-        }
-    }
+    let state_value = state_and_code_flow(&params, refuse)?;
     let Some(nonce) = params.get("nonce").filter(|n| !n.is_empty()).cloned() else {
         return Err(refuse(
             "invalid_request",

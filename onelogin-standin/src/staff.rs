@@ -323,27 +323,7 @@ fn validate(
             state: state.clone(),
         })
     };
-    let Some(state_value) = state.clone() else {
-        return Err(refuse(
-            "invalid_request",
-            "Request is missing state parameter",
-        ));
-    };
-    match params.get("response_type").map(String::as_str) {
-        None | Some("") => {
-            return Err(refuse(
-                "invalid_request",
-                "Request is missing response_type parameter",
-            ))
-        }
-        Some("code") => {}
-        Some(_) => {
-            return Err(refuse(
-                "unsupported_response_type",
-                "Only response_type=code is supported",
-            ))
-        }
-    }
+    let state_value = crate::authorize::state_and_code_flow(params, refuse)?;
     if params.contains_key("request") || params.contains_key("request_uri") {
         return Err(refuse(
             "request_not_supported",

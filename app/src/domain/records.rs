@@ -103,6 +103,21 @@ pub struct TeachingRecord {
     pub qualifications: Vec<Qualification>,
 }
 
+impl TeachingRecord {
+    /// First, middle and last name, as one line.
+    pub fn full_name(&self) -> String {
+        [
+            Some(self.first_name.as_str()),
+            self.middle_name.as_deref(),
+            Some(self.last_name.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

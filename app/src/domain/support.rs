@@ -1002,15 +1002,7 @@ pub fn compare_record(
     facts: &TaskFacts,
     record: &super::records::TeachingRecord,
 ) -> Vec<FieldComparison> {
-    let full_name = [
-        Some(record.first_name.as_str()),
-        record.middle_name.as_deref(),
-        Some(record.last_name.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
+    let full_name = record.full_name();
     let record_names: Vec<String> = std::iter::once(name_key(&format!(
         "{} {}",
         record.first_name, record.last_name

@@ -133,15 +133,7 @@ fn record_view(record: &crate::domain::records::TeachingRecord) -> RecordView {
             })
             .collect(),
     };
-    let name = [
-        Some(record.first_name.as_str()),
-        record.middle_name.as_deref(),
-        Some(record.last_name.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
+    let name = record.full_name();
     RecordView {
         name,
         date_of_birth: date(record.date_of_birth),

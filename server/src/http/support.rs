@@ -50,6 +50,18 @@ async fn staff_may(
     }
 }
 
+/// The task with this reference, or the 404 (or 503) to send instead.
+async fn stored_task(
+    state: &AppState,
+    reference: &str,
+) -> Result<crate::db::support::StoredTask, Response> {
+    match state.store.task_by_reference(reference).await {
+        Ok(Some(task)) => Ok(task),
+        Ok(None) => Err(StatusCode::NOT_FOUND.into_response()),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 fn unavailable(e: crate::db::StoreError) -> Response {
     tracing::error!(error = %e, "support console could not use the database");
     StatusCode::SERVICE_UNAVAILABLE.into_response()
@@ -337,10 +349,9 @@ pub async fn decision(
         reject_reason_detail: form.reject_reason_detail,
     };
     let values = input.values();
-    let task = match state.store.task_by_reference(&reference).await {
-        Ok(Some(task)) => task,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return unavailable(e),
+    let task = match stored_task(&state, &reference).await {
+        Ok(task) => task,
+        Err(response) => return response,
     };
     let Ok(version) = form.version.parse::<i64>() else {
         return task_error(
@@ -443,10 +454,9 @@ pub async fn confirm(
         return Redirect::to(&task_href(&reference)).into_response();
     };
     ctx.staff.update(|d| d.pending_decision = None);
-    let task = match state.store.task_by_reference(&reference).await {
-        Ok(Some(task)) => task,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return unavailable(e),
+    let task = match stored_task(&state, &reference).await {
+        Ok(task) => task,
+        Err(response) => return response,
     };
     let template = pending.decision.email(task.kind);
     let email = NewEmail {
@@ -520,10 +530,9 @@ pub async fn proof(
         Ok(me) => me,
         Err(response) => return response,
     };
-    let task = match state.store.task_by_reference(&reference).await {
-        Ok(Some(task)) => task,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return unavailable(e),
+    let task = match stored_task(&state, &reference).await {
+        Ok(task) => task,
+        Err(response) => return response,
     };
     let proof = &task.details["proof"];
     let (Some(key), Some(content_type)) = (proof["key"].as_str(), proof["content_type"].as_str())
