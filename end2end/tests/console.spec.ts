@@ -51,6 +51,50 @@ async function teacherAsksForSupport(browser: Browser, baseURL: string, lastName
   return text.match(/TRS-\d{6}/)![0];
 }
 
+const standin = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 1}`;
+
+/** The TRN of the record a stand-in persona was drawn from. */
+async function trnOf(persona: string): Promise<string> {
+  const all = (await (await fetch(`${standin}/admin/personas`)).json()) as { id: string; trn_hint: string | null }[];
+  return all.find((p) => p.id === persona)!.trn_hint!;
+}
+
+/** Someone One Login cannot verify asks for support with a proof of identity (a PNG). */
+async function teacherSendsProof(browser: Browser, baseURL: string, lastName: string): Promise<string> {
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
+  const page = await context.newPage();
+  const pickCustom = async (outcome: string) => {
+    await expect(page).toHaveURL(/\/authorize/);
+    await page.locator('input[name="persona"][value="custom"]').check();
+    await page.getByLabel(outcome, { exact: false }).first().check();
+    await page.locator("#first_name").fill("Sam");
+    await page.locator("#last_name").fill(lastName);
+    await page.locator("#dob-day").fill("9");
+    await page.locator("#dob-month").fill("9");
+    await page.locator("#dob-year").fill("1979");
+    await page.locator("#email").fill(`${lastName.toLowerCase()}@example.com`);
+    await page.getByRole("button", { name: /continue/i }).click();
+  };
+  await page.goto("/sign-in");
+  await pickCustom("Signed in (no identity check)");
+  await pickCustom("Signed in but identity could not be proven");
+  await page.getByRole("button", { name: "Ask for support" }).click();
+  await page.getByLabel("Full name", { exact: true }).fill(`Sam ${lastName}`);
+  await page.getByLabel("Day").fill("9");
+  await page.getByLabel("Month").fill("9");
+  await page.getByLabel("Year").fill("1979");
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: png });
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByRole("button", { name: "Send request" }).click();
+  const reference = (await page.locator(".govuk-panel__body strong").innerText()).trim();
+  await context.close();
+  return reference;
+}
+
 function uniqueName(): string {
   const letters = "abcdefghijklmnopqrstuvwxyz";
   let s = "";
@@ -205,4 +249,52 @@ test("an officer decides a task: check, confirm, banner, email; a second officer
   await expect(email).toContainText("We could not connect your teaching record");
   await expect(email).toContainText("There is no matching teaching record");
   await expectNoAxeViolations(page);
+});
+
+test("an officer connects a record: the change history names them, and the teacher is emailed", async ({ page, browser, baseURL }) => {
+  const reference = await teacherAsksForSupport(browser, baseURL!, uniqueName());
+  // A record nobody else connects in these tests: the one the cannot-verify persona was drawn from.
+  const trn = await trnOf("cannot-verify");
+  await staffSignIn(page, "officer");
+  await page.goto(`/support/tasks/${reference}`);
+  await page.getByLabel("Connect a record", { exact: true }).check();
+  await page.getByLabel("Another record (enter its TRN)").check();
+  await page.getByLabel("TRN", { exact: true }).fill(trn);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByTestId("pending-decision")).toHaveText(`Connected to the record with TRN ${trn}`);
+  await page.getByRole("button", { name: "Confirm decision" }).click();
+  await expect(page.locator(".govuk-notification-banner--success")).toContainText(`Task ${reference}`);
+
+  await page.goto(`/support/tasks/${reference}`);
+  await expect(page.getByTestId("history")).toContainText("connected by Sam Okafor");
+  await expect(page.getByTestId("history")).toContainText(reference);
+  await expectNoAxeViolations(page);
+  await page.goto("/dev/mailbox");
+  await expect(page.getByTestId("email").filter({ hasText: reference })).toContainText("You can now access your teaching record");
+});
+
+test("an officer rejects a proof of identity with their own words, and the teacher is told why", async ({ page, browser, baseURL }) => {
+  const reference = await teacherSendsProof(browser, baseURL!, uniqueName());
+  await staffSignIn(page, "officer");
+  await page.goto(`/support/tasks/${reference}`);
+  await expect(page.getByRole("heading", { name: "Proof of identity" })).toBeVisible();
+  await expect(page.getByRole("img", { name: "Proof of identity sent by the teacher" })).toBeVisible();
+  await expectNoAxeViolations(page);
+
+  await page.getByLabel("Reject the request").check();
+  await page.getByLabel("Another reason").last().check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expectErrors(page, ["Enter the reason"]);
+  await page.getByLabel("Reject the request").check();
+  await page.getByLabel("Another reason").last().check();
+  await page.locator("#reject_reason_detail").fill("The photo is of a <b>different</b> person");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByTestId("pending-decision")).toHaveText("Rejected: Another reason");
+  await page.getByRole("button", { name: "Confirm decision" }).click();
+  await expect(page.locator(".govuk-notification-banner--success")).toContainText(`Task ${reference}`);
+
+  await page.goto("/dev/mailbox");
+  const email = page.getByTestId("email").filter({ hasText: reference });
+  await expect(email).toContainText("We could not check your identity");
+  await expect(email).toContainText("The photo is of a <b>different</b> person");
 });

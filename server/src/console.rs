@@ -281,6 +281,18 @@ impl SupportConsole for StoreConsole {
                 .filter(|s| s.role.is_some_and(|r| r >= Role::SupportOfficer))
                 .map(|s| (s.id, s.name))
                 .collect();
+            let mut history = Vec::new();
+            if let Some(app::domain::support::Decision::Connect { trn }) = &task.decision {
+                let events = self.store.record_history(trn).await.map_err(unavailable)?;
+                history = events
+                    .iter()
+                    .rev()
+                    .map(|e| app::domain::support::HistoryLine {
+                        at: e.occurred_at,
+                        text: app::domain::support::describe_event(&e.kind, &e.actor, &e.details),
+                    })
+                    .collect();
+            }
             // Viewing a task shows personal data: who looked, and when, is audited.
             self.store
                 .audit(
@@ -311,6 +323,7 @@ impl SupportConsole for StoreConsole {
                 suggestions,
                 draft: task.draft,
                 assignable,
+                history,
             }))
         })
     }

@@ -1112,6 +1112,43 @@ pub struct TaskView {
     pub draft: Option<DecisionInput>,
     /// Who the task can be assigned to: support officers and administrators.
     pub assignable: Vec<(i64, String)>,
+    /// The change history of the record the task connected, newest first.
+    #[serde(default)]
+    pub history: Vec<HistoryLine>,
+}
+
+/// One event in a record's change history, in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub text: String,
+}
+
+/// A change-history event in words: what happened, how, by whom, and which One Login account and email.
+pub fn describe_event(kind: &str, actor: &str, details: &serde_json::Value) -> String {
+    let text = |key: &str| details.get(key).and_then(|v| v.as_str()).unwrap_or("");
+    match kind {
+        "one_login_connected" => {
+            let how = match text("how") {
+                "automatic" => "automatically".to_string(),
+                "nino" => "by National Insurance number".to_string(),
+                "trn" => "by TRN".to_string(),
+                "support" => format!(
+                    "by {} (support task {})",
+                    text("decided_by"),
+                    text("task_reference")
+                ),
+                other => other.to_string(),
+            };
+            format!(
+                "GOV.UK One Login {} connected {how}",
+                Some(text("one_login_email"))
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or("account")
+            )
+        }
+        other => format!("{} by {actor}", other.replace('_', " ")),
+    }
 }
 
 /// One line of the audit log page.
@@ -1504,6 +1541,27 @@ mod tests {
         for t in EmailTemplate::ALL {
             assert_eq!(EmailTemplate::parse(t.as_str()), Some(t));
         }
+    }
+
+    #[test]
+    fn history_events_say_how_and_by_whom() {
+        let support = serde_json::json!({
+            "how": "support", "decided_by": "Sam Okafor", "task_reference": "TRS-123456",
+            "one_login_email": "ann@example.com",
+        });
+        assert_eq!(
+            describe_event("one_login_connected", "support:sam@x", &support),
+            "GOV.UK One Login ann@example.com connected by Sam Okafor (support task TRS-123456)"
+        );
+        let nino = serde_json::json!({"how": "nino", "one_login_email": "ann@example.com"});
+        assert_eq!(
+            describe_event("one_login_connected", "teacher", &nino),
+            "GOV.UK One Login ann@example.com connected by National Insurance number"
+        );
+        assert_eq!(
+            describe_event("name_changed", "dqt", &serde_json::json!({})),
+            "name changed by dqt"
+        );
     }
 
     #[test]

@@ -578,6 +578,14 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
                 crate::domain::support::Row::new("Decided by", d.by.clone()),
                 crate::domain::support::Row::new("Decided on", when(d.at)),
             ])}
+            {(!task.history.is_empty()).then(|| view! {
+                <h2 class="govuk-heading-m">"Change history of the record"</h2>
+                <ul class="govuk-list" data-testid="history">
+                    {task.history.iter().map(|h| view! {
+                        <li><span class="govuk-body-s govuk-!-display-block">{when(h.at)}</span>{h.text.clone()}</li>
+                    }).collect_view()}
+                </ul>
+            })}
         }
         .into_any(),
         (None, true) => decision_form(&me, &task).into_any(),

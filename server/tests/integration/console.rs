@@ -459,6 +459,13 @@ async fn a_decision_connects_the_teacher_emails_them_and_writes_history_and_audi
         .any(|a| a.action == "decided" && a.task_reference.as_deref() == Some(&reference)));
     assert!(audit.iter().any(|a| a.action == "viewed_task"));
 
+    // The task page shows the record's change history with the officer's connection.
+    let decided = rp.get(&task_path).await;
+    assert!(decided.body.contains("Change history of the record"));
+    assert!(decided.body.contains(&format!(
+        "connected by Sam Okafor (support task {reference})"
+    )));
+
     // The development mailbox shows the email; the worker delivers it there.
     let sender = server::outbox::Sender::DevMailbox;
     assert_eq!(
