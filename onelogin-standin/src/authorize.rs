@@ -187,6 +187,31 @@ pub fn state_and_code_flow<R>(
     }
 }
 
+/// A PKCE challenge as both clients accept it: method S256 and 43 base64url characters (RFC 7636).
+pub fn s256_challenge<R>(
+    params: &HashMap<String, String>,
+    challenge: &str,
+    refuse: impl Fn(&'static str, &'static str) -> R,
+) -> Result<(), R> {
+    if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
+        return Err(refuse(
+            "invalid_request",
+            "Invalid value for code_challenge_method parameter.",
+        ));
+    }
+    let well_formed = challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(refuse(
+            "invalid_request",
+            "Invalid value for code_challenge parameter.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn validate(p: &Provider, mut params: HashMap<String, String>) -> Result<AuthRequest, Refusal> {
     if params.get("client_id") != Some(&p.client_id) {
         return Err(Refusal::NoRedirect);
@@ -265,23 +290,7 @@ pub fn validate(p: &Provider, mut params: HashMap<String, String>) -> Result<Aut
     let code_challenge = match params.get("code_challenge") {
         None => None,
         Some(challenge) => {
-            if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
-                return Err(refuse(
-                    "invalid_request",
-                    "Invalid value for code_challenge_method parameter.",
-                ));
-            }
-            // RFC 7636: the S256 challenge is 43 base64url characters.
-            let well_formed = challenge.len() == 43
-                && challenge
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !well_formed {
-                return Err(refuse(
-                    "invalid_request",
-                    "Invalid value for code_challenge parameter.",
-                ));
-            }
+            s256_challenge(&params, challenge, refuse)?;
             Some(challenge.clone())
         }
     };

@@ -357,23 +357,7 @@ fn validate(
             "PKCE is required: send code_challenge with code_challenge_method=S256",
         ));
     };
-    if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
-        return Err(refuse(
-            "invalid_request",
-            "Invalid value for code_challenge_method parameter: it must be S256",
-        ));
-    }
-    // RFC 7636: the S256 challenge is 43 base64url characters.
-    let well_formed = challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
-        return Err(refuse(
-            "invalid_request",
-            "Invalid value for code_challenge parameter",
-        ));
-    }
+    crate::authorize::s256_challenge(params, challenge, refuse)?;
     Ok(StaffRequest {
         client_id: staff.client_id.clone(),
         redirect_uri,
