@@ -61,6 +61,10 @@ pub struct SessionData {
     /// In a staff session: a decision checked and waiting for "Confirm".
     #[serde(default)]
     pub pending_decision: Option<PendingDecision>,
+    /// In a staff session: the dashboard list last shown (filters, search, sort and page), so "Back to tasks" and
+    /// the page after a decision return to it.
+    #[serde(default)]
+    pub last_task_list: Option<crate::domain::support::TaskQuery>,
 }
 
 /// A member of staff signed in to the support console.
@@ -113,7 +117,10 @@ pub enum IdentityStatus {
 pub struct SignedInUser {
     pub user_id: i64,
     pub subject: String,
-    pub email: String,
+    /// `None` when One Login has not verified the account's email address: then we neither keep it nor use it as
+    /// matching evidence, and have no address to write to.
+    #[serde(default)]
+    pub email: Option<crate::domain::identity::VerifiedEmail>,
     pub id_token: String,
     pub identity: IdentityStatus,
 }

@@ -112,10 +112,27 @@ pub enum Misbehaviour {
     CoreIdentityAlgHs256,
     /// coreIdentityJWT signed with a key that is not in the DID document.
     CoreIdentityUnknownKid,
+    /// ID token signed RS256 with the RSA key the JWKS publishes (the relying party registered ES256).
+    Rs256,
+    /// Core identity JWTs are signed from now on with a new identity key, which the DID document publishes only now
+    /// (beside the old one), as in One Login's weekly rotation. Like `RotateKeys`, it lasts.
+    RotateIdentityKey,
+    /// coreIdentityJWT names carry `validFrom`/`validUntil` as date-times (`2010-06-01T00:00:00Z`), not plain dates,
+    /// with previous names listed before the current one.
+    NameDatesNotPlain,
     /// The token endpoint answers 500.
     TokenServerError,
     /// The token endpoint takes 15 seconds to answer.
     SlowToken,
+}
+
+/// What is wrong with a logout token made by [`crate::Standin::faulty_logout_token`]; each one must be refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoutTokenFault {
+    /// Carries a `nonce` claim, which OpenID Back-Channel Logout 1.0 forbids (an ID token in disguise).
+    Nonce,
+    /// Signed RS256 with the RSA key the JWKS publishes, not ES256 as ID tokens are.
+    Rs256,
 }
 
 /// Someone who is not one of the built-in personas, typed into the picker or queued by a test.

@@ -58,6 +58,50 @@ impl EcKey {
     }
 }
 
+/// An RS256 key pair with its key id. Generating an RSA key takes a while, so every stand-in in a process shares
+/// one (each under its own `kid`).
+#[derive(Clone)]
+pub struct RsaKey {
+    pub kid: String,
+    key: &'static rsa::RsaPrivateKey,
+}
+
+impl RsaKey {
+    pub fn shared(kid: String) -> Self {
+        static KEY: std::sync::OnceLock<rsa::RsaPrivateKey> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(|| {
+            // 2048 bits, as One Login's; `OsRng` cannot fail on the platforms the stand-in runs on.
+            rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+                .unwrap_or_else(|e| panic!("cannot generate the stand-in's RSA key: {e}"))
+        });
+        Self { kid, key }
+    }
+
+    /// The public half as a JWK (`kty`, `n`, `e`).
+    pub fn public_jwk(&self) -> Map<String, Value> {
+        use rsa::traits::PublicKeyParts as _;
+        let mut jwk = Map::new();
+        jwk.insert("kty".into(), json!("RSA"));
+        jwk.insert("n".into(), json!(b64(self.key.n().to_bytes_be())));
+        jwk.insert("e".into(), json!(b64(self.key.e().to_bytes_be())));
+        jwk
+    }
+
+    /// Signs `header.payload` with RS256 (RSASSA-PKCS1-v1_5 with SHA-256).
+    pub fn sign(&self, header: &Value, payload: &Value) -> String {
+        use rsa::signature::{SignatureEncoding as _, Signer as _};
+        let input = signing_input(header, payload);
+        let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(self.key.clone());
+        let signature = signer.sign(input.as_bytes());
+        format!("{input}.{}", b64(signature.to_bytes()))
+    }
+
+    #[cfg(test)]
+    pub fn public_key(&self) -> RsaPublicKey {
+        self.key.to_public_key()
+    }
+}
+
 /// `base64url(header).base64url(payload)`.
 pub fn signing_input(header: &Value, payload: &Value) -> String {
     format!("{}.{}", b64(header.to_string()), b64(payload.to_string()))
@@ -182,6 +226,28 @@ pub fn rsa_public_key_from_pem(pem: &str) -> Option<RsaPublicKey> {
         .ok()
 }
 
+/// The RSA keys with a `kid` in a JWKS, by `kid`; anything else in it is ignored.
+pub fn rsa_public_keys_from_jwks(jwks: &Value) -> std::collections::HashMap<String, RsaPublicKey> {
+    let key = |jwk: &Value| -> Option<(String, RsaPublicKey)> {
+        let field = |name: &str| jwk.get(name).and_then(Value::as_str);
+        if field("kty")? != "RSA" {
+            return None;
+        }
+        let number = |name: &str| {
+            URL_SAFE_NO_PAD
+                .decode(field(name)?)
+                .ok()
+                .map(|b| rsa::BigUint::from_bytes_be(&b))
+        };
+        let key = RsaPublicKey::new(number("n")?, number("e")?).ok()?;
+        Some((field("kid")?.to_string(), key))
+    };
+    jwks.get("keys")
+        .and_then(Value::as_array)
+        .map(|keys| keys.iter().filter_map(key).collect())
+        .unwrap_or_default()
+}
+
 /// OIDC `at_hash`: the left half of SHA-256 of the access token, base64url.
 pub fn at_hash(access_token: &str) -> String {
     let digest = Sha256::digest(access_token.as_bytes());
@@ -216,6 +282,15 @@ mod tests {
         assert!(!parsed.verify_es256(other.verifying_key()));
         let broken = parse(&corrupt_signature(&jws)).expect("still parses");
         assert!(!broken.verify_es256(key.verifying_key()));
+    }
+
+    #[test]
+    fn rs256_tokens_verify_with_their_key_and_not_once_corrupted() {
+        let key = RsaKey::shared("r1".into());
+        let jws = key.sign(&json!({"alg": "RS256", "kid": "r1"}), &json!({"sub": "x"}));
+        assert!(parse(&jws).expect("parses").verify_rsa(&key.public_key()));
+        let broken = parse(&corrupt_signature(&jws)).expect("still parses");
+        assert!(!broken.verify_rsa(&key.public_key()));
     }
 
     #[test]

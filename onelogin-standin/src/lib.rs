@@ -49,7 +49,7 @@ mod userinfo;
 mod wellknown;
 
 pub use admin::NextLoginError;
-pub use control::{CustomPerson, Misbehaviour, NextLogin, Outcome};
+pub use control::{CustomPerson, LogoutTokenFault, Misbehaviour, NextLogin, Outcome};
 pub use personas::{Persona, PreviousName, CUSTOM, SCANNED_RECORDS};
 pub use staff::{
     staff_member, staff_personas, staff_sub, StaffClient, StaffLoginError, StaffMember,
@@ -61,7 +61,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use state::{did_for_issuer, KeyRing, Provider, Store};
+use state::{did_for_issuer, IdentityKeys, KeyRing, Provider, Store};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -106,14 +106,27 @@ pub enum StandinError {
     Io(#[from] std::io::Error),
 }
 
-/// Builds the provider for `issuer` (a trailing slash is added if missing).
-fn provider(config: StandinConfig, issuer: &str) -> Result<Arc<Provider>, StandinError> {
-    let issuer = if issuer.ends_with('/') {
+/// `issuer` with the trailing slash One Login's issuers have.
+fn with_slash(issuer: &str) -> String {
+    if issuer.ends_with('/') {
         issuer.to_string()
     } else {
         format!("{issuer}/")
-    };
-    let did = did_for_issuer(&issuer).ok_or_else(|| StandinError::Issuer(issuer.clone()))?;
+    }
+}
+
+/// Builds the provider for `issuer`, with the core identity credential's issuer and DID document on
+/// `identity_issuer`'s host when given (trailing slashes are added if missing).
+fn provider(
+    config: StandinConfig,
+    issuer: &str,
+    identity_issuer: Option<&str>,
+) -> Result<Arc<Provider>, StandinError> {
+    let issuer = with_slash(issuer);
+    did_for_issuer(&issuer).ok_or_else(|| StandinError::Issuer(issuer.clone()))?;
+    let identity_issuer = with_slash(identity_issuer.unwrap_or(&issuer));
+    let did = did_for_issuer(&identity_issuer)
+        .ok_or_else(|| StandinError::Issuer(identity_issuer.clone()))?;
     if config.client_id.trim().is_empty() {
         return Err(StandinError::ClientId);
     }
@@ -136,9 +149,10 @@ fn provider(config: StandinConfig, issuer: &str) -> Result<Arc<Provider>, Standi
         .user_agent(concat!("onelogin-standin/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| StandinError::HttpClient(e.to_string()))?;
-    let identity_key = jose::EcKey::generate(format!("{did}#{}", uuid::Uuid::new_v4()));
+    let identity_keys = Mutex::new(IdentityKeys::new(&did));
     Ok(Arc::new(Provider {
         issuer,
+        identity_issuer,
         client_id: config.client_id,
         redirect_uris: config.redirect_uris,
         post_logout_redirect_uris: config.post_logout_redirect_uris,
@@ -147,7 +161,9 @@ fn provider(config: StandinConfig, issuer: &str) -> Result<Arc<Provider>, Standi
         staff: config.staff,
         personas: personas::personas(config.seed),
         did,
-        identity_key,
+        identity_keys,
+        rsa_key: jose::RsaKey::shared(uuid::Uuid::new_v4().to_string()),
+        client_jwks: Mutex::new(None),
         rogue_key: jose::EcKey::generate(uuid::Uuid::new_v4().to_string()),
         keys: Mutex::new(KeyRing::new()),
         store: Mutex::new(Store::default()),
@@ -181,14 +197,27 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-fn routes(p: Arc<Provider>) -> Router {
+/// The identity host's routes, when it is separate: only the DID document.
+fn identity_routes(p: Arc<Provider>) -> Router {
     Router::new()
+        .route("/.well-known/did.json", get(wellknown::did_document))
+        .layer(middleware::from_fn(log_request))
+        .with_state(p)
+}
+
+fn routes(p: Arc<Provider>) -> Router {
+    let mut router = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(wellknown::discovery),
         )
-        .route("/.well-known/jwks.json", get(wellknown::jwks))
-        .route("/.well-known/did.json", get(wellknown::did_document))
+        .route("/.well-known/jwks.json", get(wellknown::jwks));
+    // With a separate identity host, the DID document is there only, so a relying party that looks for it on the
+    // OIDC host finds nothing, as with One Login.
+    if !p.separate_identity_host() {
+        router = router.route("/.well-known/did.json", get(wellknown::did_document));
+    }
+    router
         .route("/trustmark", get(wellknown::trustmark))
         .route("/assets/govuk-frontend.min.css", get(wellknown::govuk_css))
         .route("/authorize", get(authorize::authorize))
@@ -217,7 +246,18 @@ fn routes(p: Arc<Provider>) -> Router {
 
 /// The stand-in's routes for `issuer`, to serve however the caller likes.
 pub fn router(config: StandinConfig, issuer: &str) -> Result<Router, StandinError> {
-    Ok(routes(provider(config, issuer)?))
+    Ok(routes(provider(config, issuer, None)?))
+}
+
+/// The stand-in's routes for `issuer`, and those of a separate identity host for `identity_issuer` (the core
+/// identity credential's `iss`, serving the DID document), to serve on two addresses.
+pub fn routers_with_identity_host(
+    config: StandinConfig,
+    issuer: &str,
+    identity_issuer: &str,
+) -> Result<(Router, Router), StandinError> {
+    let p = provider(config, issuer, Some(identity_issuer))?;
+    Ok((routes(p.clone()), identity_routes(p)))
 }
 
 /// Serves the stand-in on `listener` until the task is dropped or the server fails. The issuer defaults to
@@ -240,6 +280,8 @@ pub struct Standin {
     provider: Arc<Provider>,
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// The separate identity host's server, if there is one.
+    identity_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Starts a stand-in on `127.0.0.1` on a free port, with issuer `http://127.0.0.1:<port>/`.
@@ -258,17 +300,49 @@ pub async fn spawn(config: StandinConfig) -> Standin {
 pub async fn try_spawn(config: StandinConfig) -> Result<Standin, StandinError> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let provider = provider(config, &format!("http://{addr}/"))?;
-    let app = routes(provider.clone());
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the One Login stand-in stopped");
-        }
-    });
+    let provider = provider(config, &format!("http://{addr}/"), None)?;
+    let task = serve_in_background(listener, routes(provider.clone()));
     Ok(Standin {
         provider,
         addr,
         task,
+        identity_task: None,
+    })
+}
+
+/// [`spawn`], with the identity issuer and DID document on a host of their own (`http://127.0.0.1:<another
+/// port>/`, so `did:web:127.0.0.1%3A<that port>`), as One Login's are. The OIDC host then has no DID document.
+///
+/// # Panics
+/// If the configuration is invalid or no port can be had.
+pub async fn spawn_with_identity_host(config: StandinConfig) -> Standin {
+    let started = async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let identity_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let identity_issuer = format!("http://{}/", identity_listener.local_addr()?);
+        let provider = provider(config, &format!("http://{addr}/"), Some(&identity_issuer))?;
+        let task = serve_in_background(listener, routes(provider.clone()));
+        let identity_task =
+            serve_in_background(identity_listener, identity_routes(provider.clone()));
+        Ok::<_, StandinError>(Standin {
+            provider,
+            addr,
+            task,
+            identity_task: Some(identity_task),
+        })
+    };
+    match started.await {
+        Ok(standin) => standin,
+        Err(e) => panic!("the One Login stand-in could not start: {e}"),
+    }
+}
+
+fn serve_in_background(listener: TcpListener, app: Router) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the One Login stand-in stopped");
+        }
     })
 }
 
@@ -283,9 +357,40 @@ impl Standin {
         self.addr
     }
 
-    /// The DID document's URL: the trusted location the relying party fetches it from (rule 39).
+    /// The core identity credential's issuer: [`Self::issuer`], or the separate identity host's
+    /// (see [`spawn_with_identity_host`]).
+    pub fn identity_issuer(&self) -> String {
+        self.provider.identity_issuer.clone()
+    }
+
+    /// The DID document's URL, on the identity issuer's host: the trusted location the relying party fetches it
+    /// from (rule 39).
     pub fn did_url(&self) -> String {
-        self.provider.url(".well-known/did.json")
+        self.provider.identity_url(".well-known/did.json")
+    }
+
+    /// Rotates the core identity signing key now, as One Login does weekly: credentials are signed with a new key,
+    /// which the DID document publishes from now on beside the old one.
+    pub fn rotate_identity_key(&self) {
+        self.provider.identity_keys().rotate(&self.provider.did);
+    }
+
+    /// A logout token for `sub` with `fault`, for a test to post to the relying party, which must refuse it.
+    pub fn faulty_logout_token(&self, sub: &str, fault: LogoutTokenFault) -> String {
+        logout::faulty_logout_token(&self.provider, sub, fault)
+    }
+
+    /// Registers the client's keys as a JWKS, as when the relying party gives One Login its JWKS URL instead of a
+    /// PEM: from now on a client assertion must name one of these keys in its `kid`, and is checked with that key.
+    /// `None` if `jwks` holds no usable RSA key with a `kid`.
+    pub fn register_client_jwks(&self, jwks: &serde_json::Value) -> Option<usize> {
+        let keys = jose::rsa_public_keys_from_jwks(jwks);
+        let count = keys.len();
+        if count == 0 {
+            return None;
+        }
+        *self.provider.client_jwks() = Some(keys);
+        Some(count)
     }
 
     /// The DID (`did:web:127.0.0.1%3A<port>`), the controller of the core identity signing key.
@@ -365,5 +470,8 @@ impl Standin {
 impl Drop for Standin {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(task) = &self.identity_task {
+            task.abort();
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! (rule 50), which the stand-in signs like One Login and can deliver to the relying party on request.
 
 use crate::authorize::{query_params, redirect};
+use crate::control::LogoutTokenFault;
 use crate::jose;
 use crate::state::{now, Provider, LOGOUT_TOKEN_TTL_SECS};
 use axum::extract::{RawQuery, State};
@@ -104,8 +105,31 @@ fn verified_hint_audience(p: &Provider, hint: &str) -> Option<String> {
 
 /// A logout token for `sub`, signed with the current ID-token key, as One Login sends to a back-channel logout URI.
 pub fn logout_token(p: &Provider, sub: &str) -> String {
+    let claims = logout_claims(p, sub);
+    let keys = p.keys();
+    let key = keys.active();
+    key.sign(&json!({ "alg": "ES256", "kid": key.kid }), &claims)
+}
+
+/// A logout token for `sub` that is wrong in the way `fault` says, and otherwise valid.
+pub fn faulty_logout_token(p: &Provider, sub: &str, fault: LogoutTokenFault) -> String {
+    let mut claims = logout_claims(p, sub);
+    match fault {
+        LogoutTokenFault::Nonce => {
+            claims["nonce"] = json!(jose::random_token(16));
+            let keys = p.keys();
+            let key = keys.active();
+            key.sign(&json!({ "alg": "ES256", "kid": key.kid }), &claims)
+        }
+        LogoutTokenFault::Rs256 => p
+            .rsa_key
+            .sign(&json!({ "alg": "RS256", "kid": p.rsa_key.kid }), &claims),
+    }
+}
+
+fn logout_claims(p: &Provider, sub: &str) -> Value {
     let iat = now();
-    let claims = json!({
+    json!({
         "iss": p.issuer,
         "aud": p.client_id,
         "iat": iat,
@@ -113,10 +137,7 @@ pub fn logout_token(p: &Provider, sub: &str) -> String {
         "jti": uuid::Uuid::new_v4().to_string(),
         "sub": sub,
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
-    });
-    let keys = p.keys();
-    let key = keys.active();
-    key.sign(&json!({ "alg": "ES256", "kid": key.kid }), &claims)
+    })
 }
 
 #[derive(Deserialize)]

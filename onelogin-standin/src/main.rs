@@ -1,7 +1,9 @@
 //! `onelogin-standin`: runs the GOV.UK One Login stand-in, configured from `STANDIN_*` environment variables.
 //! A bad value stops it with one line naming the variable, and exit status 2.
 
-use onelogin_standin::{router, StaffClient, StandinConfig, StandinError};
+use onelogin_standin::{
+    router, routers_with_identity_host, StaffClient, StandinConfig, StandinError,
+};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
@@ -11,6 +13,8 @@ use tracing_subscriber::EnvFilter;
 struct Settings {
     listen: SocketAddr,
     issuer: String,
+    /// A separate identity host (the DID document and the credential's `iss`), with its issuer.
+    identity: Option<(SocketAddr, String)>,
     key_file: String,
     config: StandinConfig,
 }
@@ -52,6 +56,18 @@ fn settings() -> Result<Settings, String> {
             "STANDIN_LISTEN must be an address and port, like 127.0.0.1:3900".to_string()
         })?;
     let issuer = var("STANDIN_ISSUER").unwrap_or_else(|| format!("http://{listen}/"));
+    let identity = match var("STANDIN_IDENTITY_LISTEN") {
+        None => None,
+        Some(address) => {
+            let address: SocketAddr = address.parse().map_err(|_| {
+                "STANDIN_IDENTITY_LISTEN must be an address and port, like 127.0.0.1:3901"
+                    .to_string()
+            })?;
+            let issuer =
+                var("STANDIN_IDENTITY_ISSUER").unwrap_or_else(|| format!("http://{address}/"));
+            Some((address, issuer))
+        }
+    };
     let client_id = var("STANDIN_CLIENT_ID").unwrap_or_else(|| "teacher-id-dev".into());
     let redirect_uris = url_list(
         "STANDIN_REDIRECT_URIS",
@@ -91,6 +107,7 @@ fn settings() -> Result<Settings, String> {
     Ok(Settings {
         listen,
         issuer,
+        identity,
         key_file,
         config: StandinConfig {
             client_id,
@@ -129,8 +146,27 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = match router(settings.config, &settings.issuer) {
-        Ok(app) => app,
+    let identity_listener = match settings.identity.as_ref() {
+        None => None,
+        Some((address, _)) => {
+            match TcpListener::bind(address).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    eprintln!("configuration error: STANDIN_IDENTITY_LISTEN {address} cannot be used: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let built = match &settings.identity {
+        None => router(settings.config, &settings.issuer).map(|app| (app, None)),
+        Some((_, identity_issuer)) => {
+            routers_with_identity_host(settings.config, &settings.issuer, identity_issuer)
+                .map(|(app, identity)| (app, Some(identity)))
+        }
+    };
+    let (app, identity_app) = match built {
+        Ok(apps) => apps,
         Err(e) => {
             let message = match e {
                 StandinError::ClientKey => format!(
@@ -138,7 +174,8 @@ async fn main() -> ExitCode {
                     settings.key_file
                 ),
                 StandinError::Issuer(_) => {
-                    "STANDIN_ISSUER must be an http:// or https:// URL with a host".into()
+                    "STANDIN_ISSUER and STANDIN_IDENTITY_ISSUER must be http:// or https:// URLs with a host"
+                        .into()
                 }
                 StandinError::ClientId => "STANDIN_CLIENT_ID must not be empty".into(),
                 // Empty values fall back to the defaults, so only a clash with the teacher client gets here.
@@ -157,6 +194,16 @@ async fn main() -> ExitCode {
         format!("{}/", settings.issuer)
     };
     println!("One Login stand-in is running at {issuer}");
+    if let (Some(listener), Some(identity_app)) = (identity_listener, identity_app) {
+        if let Some((_, identity_issuer)) = &settings.identity {
+            println!("Its identity host (DID document) is at {identity_issuer}");
+        }
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, identity_app).await {
+                eprintln!("the stand-in's identity host stopped: {e}");
+            }
+        });
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

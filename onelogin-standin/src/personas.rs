@@ -44,6 +44,9 @@ pub struct Persona {
     pub date_of_birth: NaiveDate,
     /// The One Login account's email address (not necessarily the record's).
     pub email: String,
+    /// What userinfo's `email_verified` says. One Login verifies every address, but its simulator can say `false`,
+    /// and then the address proves nothing.
+    pub email_verified: bool,
     pub previous_names: Vec<PreviousName>,
     /// The TRN of the record this persona should be connected to, for the tester to type.
     pub trn_hint: Option<String>,
@@ -91,6 +94,7 @@ impl Persona {
             last_name: custom.last_name.trim().to_string(),
             date_of_birth: custom.date_of_birth,
             email,
+            email_verified: true,
             previous_names,
             trn_hint: None,
             nino_hint: None,
@@ -109,6 +113,7 @@ impl Persona {
             last_name: r.last_name.clone(),
             date_of_birth: r.date_of_birth,
             email: r.email.clone().unwrap_or_else(|| made_up_email(id)),
+            email_verified: true,
             previous_names: Vec::new(),
             trn_hint: Some(r.trn.clone()),
             nino_hint: r.nino.clone(),
@@ -231,6 +236,7 @@ pub fn personas(seed: u64) -> Vec<Persona> {
         last_name: "Ashdown-Vale".into(),
         date_of_birth: NaiveDate::from_ymd_opt(1991, 3, 7).unwrap_or_default(),
         email: made_up_email("no-match"),
+        email_verified: true,
         previous_names: Vec::new(),
         trn_hint: None,
         nino_hint: None,
@@ -287,6 +293,26 @@ pub fn personas(seed: u64) -> Vec<Persona> {
         ));
     }
 
+    // Like exact-match, but One Login says it has not verified the email: without that, name and date of birth
+    // are not enough, so they must be asked for their NINO or TRN.
+    if let Some((i, r)) = find(&mut taken, &|r| {
+        active(r)
+            && unique(r)
+            && r.email.is_some()
+            && r.nino.is_some()
+            && r.previous_names.is_empty()
+    }) {
+        let mut p = Persona::from_record(
+            "unverified-email",
+            "Their One Login email is the record's, but One Login says it is not verified (email_verified: false)."
+                .into(),
+            i,
+            &r,
+        );
+        p.email_verified = false;
+        out.push(p);
+    }
+
     out
 }
 
@@ -308,7 +334,8 @@ mod tests {
                 "no-match",
                 "possible-duplicate",
                 "cannot-verify",
-                "deactivated-record"
+                "deactivated-record",
+                "unverified-email"
             ]
         );
         let get = |id: &str| all.iter().find(|p| p.id == id).expect("persona");
@@ -350,6 +377,13 @@ mod tests {
             rec(get("deactivated-record")).status,
             RecordStatus::Deactivated
         );
+        let unverified = get("unverified-email");
+        assert!(!unverified.email_verified);
+        assert_eq!(Some(&unverified.email), rec(unverified).email.as_ref());
+        assert!(all
+            .iter()
+            .filter(|p| p.id != "unverified-email")
+            .all(|p| p.email_verified));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! every sign-in, as a real provider's sessions would expire.
 
 use crate::control::{Misbehaviour, NextLogin};
-use crate::jose::EcKey;
+use crate::jose::{EcKey, RsaKey};
 use crate::personas::Persona;
 use crate::staff::{
     StaffClient, StaffGrant, StaffMember, StaffRequest, STAFF_ACCESS_TOKEN_TTL_SECS,
@@ -130,6 +130,37 @@ impl KeyRing {
     }
 }
 
+/// Core identity signing keys, named `<did>#<uuid>`: the one that signs now, and those it replaced, which the DID
+/// document keeps publishing so that credentials signed before a rotation still verify.
+pub struct IdentityKeys {
+    pub current: EcKey,
+    pub previous: Vec<EcKey>,
+}
+
+impl IdentityKeys {
+    pub fn new(did: &str) -> Self {
+        Self {
+            current: Self::generate(did),
+            previous: Vec::new(),
+        }
+    }
+
+    fn generate(did: &str) -> EcKey {
+        EcKey::generate(format!("{did}#{}", uuid::Uuid::new_v4()))
+    }
+
+    /// Signs with a new key from now on, as One Login's weekly identity-key rotation does.
+    pub fn rotate(&mut self, did: &str) {
+        let old = std::mem::replace(&mut self.current, Self::generate(did));
+        self.previous.push(old);
+    }
+
+    /// Every key the DID document publishes, newest first.
+    pub fn published(&self) -> impl Iterator<Item = &EcKey> {
+        std::iter::once(&self.current).chain(self.previous.iter().rev())
+    }
+}
+
 /// Sign-ins in flight.
 #[derive(Default)]
 pub struct Store {
@@ -173,6 +204,9 @@ impl Store {
 pub struct Provider {
     /// With a trailing slash, e.g. `http://127.0.0.1:3900/`.
     pub issuer: String,
+    /// The core identity credential's `iss`, whose host serves the DID document: the issuer, unless the stand-in
+    /// was started with a separate identity host (as One Login's `identity.` host is separate from `oidc.`).
+    pub identity_issuer: String,
     pub client_id: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
@@ -181,10 +215,15 @@ pub struct Provider {
     /// The second client, the support console's staff sign-in, if configured.
     pub staff: Option<StaffClient>,
     pub personas: Vec<Persona>,
-    /// `did:web:127.0.0.1%3A3900`.
+    /// `did:web:127.0.0.1%3A3900`: the identity issuer's host.
     pub did: String,
-    /// Signs core identity JWTs; its kid is `<did>#<uuid>`.
-    pub identity_key: EcKey,
+    /// Sign core identity JWTs.
+    pub identity_keys: Mutex<IdentityKeys>,
+    /// An RSA key published in the JWKS beside the EC ones, as One Login's is. It signs nothing a relying party
+    /// that registered ES256 should accept.
+    pub rsa_key: RsaKey,
+    /// The client's keys by `kid` when it registered a JWKS rather than a PEM ([`crate::Standin::register_client_jwks`]).
+    pub client_jwks: Mutex<Option<HashMap<String, RsaPublicKey>>>,
     /// A key published nowhere, for the unknown-kid misbehaviours.
     pub rogue_key: EcKey,
     pub keys: Mutex<KeyRing>,
@@ -207,6 +246,28 @@ impl Provider {
 
     pub fn keys(&self) -> MutexGuard<'_, KeyRing> {
         self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn client_jwks(&self) -> MutexGuard<'_, Option<HashMap<String, RsaPublicKey>>> {
+        self.client_jwks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn identity_keys(&self) -> MutexGuard<'_, IdentityKeys> {
+        self.identity_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A URL on the identity issuer's host.
+    pub fn identity_url(&self, path: &str) -> String {
+        format!("{}{path}", self.identity_issuer)
+    }
+
+    /// Whether the DID document is served from a host of its own.
+    pub fn separate_identity_host(&self) -> bool {
+        self.identity_issuer != self.issuer
     }
 
     pub fn persona(&self, id: &str) -> Option<&Persona> {

@@ -178,7 +178,13 @@ fn authenticate_client(
         Some(Value::String(aud)) => *aud == p.url("token") || *aud == p.issuer,
         _ => false,
     };
-    if !audience_ok || !parsed.verify_rsa(&p.client_key) {
+    // A client registered by JWKS is checked with the key its assertion's `kid` names; without one (or with one
+    // not in the JWKS) there is no key to check with.
+    let key = match p.client_jwks().as_ref() {
+        None => Some(p.client_key.clone()),
+        Some(keys) => parsed.kid().and_then(|kid| keys.get(kid)).cloned(),
+    };
+    if !audience_ok || !key.is_some_and(|key| parsed.verify_rsa(&key)) {
         return Err(TokenError::bad(
             "invalid_client",
             "Invalid signature in private_key_jwt",
@@ -235,6 +241,10 @@ pub fn id_token(p: &Provider, grant: &Grant, access_token: &str) -> String {
     if has(Misbehaviour::AlgNone) {
         let header = json!({ "alg": "HS256", "kid": uuid::Uuid::new_v4().to_string() });
         return jose::sign_hs256(&header, &claims, p.client_id.as_bytes());
+    }
+    if has(Misbehaviour::Rs256) {
+        let header = json!({ "alg": "RS256", "kid": p.rsa_key.kid });
+        return p.rsa_key.sign(&header, &claims);
     }
     if has(Misbehaviour::UnknownKid) {
         let header = json!({ "alg": "ES256", "kid": p.rogue_key.kid });

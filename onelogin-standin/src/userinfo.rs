@@ -70,7 +70,7 @@ pub fn claims(p: &Provider, grant: &Grant) -> Map<String, Value> {
     out.insert("sub".into(), json!(sub));
     if scopes.contains("email") {
         out.insert("email".into(), json!(person.email));
-        out.insert("email_verified".into(), json!(true));
+        out.insert("email_verified".into(), json!(person.email_verified));
     }
     if scopes.contains("phone") {
         out.insert("phone_number".into(), json!(PHONE_NUMBER));
@@ -103,6 +103,16 @@ pub fn claims(p: &Provider, grant: &Grant) -> Map<String, Value> {
 /// The `credentialSubject.name` list: the current name without `validUntil` (from the end of the previous name,
 /// if any), then previous names with it.
 fn names(grant: &Grant) -> Value {
+    // `NameDatesNotPlain`: date-times where plain dates belong, and the previous names first, where a relying party
+    // that drops an unreadable `validUntil` would take one for the current name.
+    let odd = grant.has(Misbehaviour::NameDatesNotPlain);
+    let date = |d: chrono::NaiveDate| {
+        if odd {
+            format!("{d}T00:00:00Z")
+        } else {
+            d.to_string()
+        }
+    };
     let person = &grant.person;
     let parts = |given: Vec<&str>, family: &str| -> Vec<Value> {
         given
@@ -116,15 +126,18 @@ fn names(grant: &Grant) -> Value {
     let mut current = json!({ "nameParts": parts(person.given_names(), &person.last_name) });
     if let Some(latest) = person.previous_names.iter().map(|n| n.valid_until).max() {
         if let Some(from) = latest.succ_opt() {
-            current["validFrom"] = json!(from.to_string());
+            current["validFrom"] = json!(date(from));
         }
     }
     let mut list = vec![current];
     for previous in &person.previous_names {
         list.push(json!({
             "nameParts": parts(previous.first_name.split_whitespace().collect(), &previous.last_name),
-            "validUntil": previous.valid_until.to_string(),
+            "validUntil": date(previous.valid_until),
         }));
+    }
+    if odd {
+        list.rotate_left(1);
     }
     Value::Array(list)
 }
@@ -146,23 +159,28 @@ pub fn core_identity_jwt(p: &Provider, grant: &Grant) -> String {
             }
         },
         "vtm": p.url("trustmark"),
-        "iss": if has(Misbehaviour::CoreIdentityWrongIss) { p.url("not-the-identity-issuer/") } else { p.issuer.clone() },
+        "iss": if has(Misbehaviour::CoreIdentityWrongIss) { p.identity_url("not-the-identity-issuer/") } else { p.identity_issuer.clone() },
         "sub": if has(Misbehaviour::CoreIdentityWrongSub) { crate::personas::sub_for("someone-else") } else { grant.person.sub.clone() },
         "nbf": iat,
         "exp": iat + CORE_IDENTITY_TTL_SECS,
         "aud": if has(Misbehaviour::CoreIdentityWrongAud) { "another-client".to_string() } else { grant.request.client_id.clone() },
         "iat": iat,
     });
+    let mut keys = p.identity_keys();
+    if has(Misbehaviour::RotateIdentityKey) {
+        keys.rotate(&p.did);
+    }
+    let key = &keys.current;
     if has(Misbehaviour::CoreIdentityAlgHs256) {
-        let header = json!({ "kid": p.identity_key.kid, "alg": "HS256" });
+        let header = json!({ "kid": key.kid, "alg": "HS256" });
         return jose::sign_hs256(&header, &claims, p.client_id.as_bytes());
     }
     if has(Misbehaviour::CoreIdentityUnknownKid) {
         let header = json!({ "kid": format!("{}#{}", p.did, p.rogue_key.kid), "alg": "ES256" });
         return p.rogue_key.sign(&header, &claims);
     }
-    let header = json!({ "kid": p.identity_key.kid, "alg": "ES256" });
-    let jwt = p.identity_key.sign(&header, &claims);
+    let header = json!({ "kid": key.kid, "alg": "ES256" });
+    let jwt = key.sign(&header, &claims);
     if has(Misbehaviour::CoreIdentityBadSignature) {
         jose::corrupt_signature(&jwt)
     } else {

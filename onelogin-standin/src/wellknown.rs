@@ -71,36 +71,46 @@ pub fn discovery_document(p: &Provider) -> Value {
     })
 }
 
+/// The ID-token keys (ES256), and an RSA key beside them as One Login publishes one: a relying party must pick
+/// keys by `kid` and algorithm, never by position.
 pub async fn jwks(State(p): State<Arc<Provider>>) -> Response {
-    let keys: Vec<Value> = p
-        .keys()
-        .published
-        .iter()
-        .map(|key| {
-            let mut jwk = key.public_jwk();
-            jwk.insert("kid".into(), json!(key.kid));
-            jwk.insert("alg".into(), json!("ES256"));
-            jwk.insert("use".into(), json!("sig"));
-            Value::Object(jwk)
-        })
-        .collect();
+    let mut rsa = p.rsa_key.public_jwk();
+    rsa.insert("kid".into(), json!(p.rsa_key.kid));
+    rsa.insert("alg".into(), json!("RS256"));
+    rsa.insert("use".into(), json!("sig"));
+    let mut keys = vec![Value::Object(rsa)];
+    keys.extend(p.keys().published.iter().map(|key| {
+        let mut jwk = key.public_jwk();
+        jwk.insert("kid".into(), json!(key.kid));
+        jwk.insert("alg".into(), json!("ES256"));
+        jwk.insert("use".into(), json!("sig"));
+        Value::Object(jwk)
+    }));
     cached("max-age=86400", json!({ "keys": keys }))
 }
 
+/// The identity signing keys, newest first: after a rotation the old key stays, so credentials it signed verify.
 pub async fn did_document(State(p): State<Arc<Provider>>) -> Response {
-    let mut jwk = p.identity_key.public_jwk();
-    jwk.insert("alg".into(), json!("ES256"));
+    let methods: Vec<Value> = p
+        .identity_keys()
+        .published()
+        .map(|key| {
+            let mut jwk = key.public_jwk();
+            jwk.insert("alg".into(), json!("ES256"));
+            json!({
+                "type": "JsonWebKey",
+                "id": key.kid,
+                "controller": p.did,
+                "publicKeyJwk": jwk
+            })
+        })
+        .collect();
     cached(
         "max-age=3600, private",
         json!({
             "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
             "id": p.did,
-            "assertionMethod": [{
-                "type": "JsonWebKey",
-                "id": p.identity_key.kid,
-                "controller": p.did,
-                "publicKeyJwk": jwk
-            }]
+            "assertionMethod": methods
         }),
     )
 }

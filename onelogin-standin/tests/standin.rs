@@ -5,8 +5,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use onelogin_standin::{
-    spawn, staff_sub, CustomPerson, Misbehaviour, NextLogin, Outcome, StaffClient, Standin,
-    StandinConfig,
+    spawn, spawn_with_identity_host, staff_sub, CustomPerson, LogoutTokenFault, Misbehaviour,
+    NextLogin, Outcome, StaffClient, Standin, StandinConfig,
 };
 use p256::ecdsa::signature::Verifier as _;
 use p256::ecdsa::{Signature, VerifyingKey};
@@ -234,9 +234,41 @@ async fn get_json(url: String) -> (reqwest::header::HeaderMap, Value) {
     (headers, json_of(response).await)
 }
 
+/// The ES256 keys the JWKS publishes (the ID-token keys), without the RSA key beside them.
 async fn jwks(standin: &Standin) -> Vec<Value> {
+    all_jwks(standin)
+        .await
+        .into_iter()
+        .filter(|k| k["kty"] == "EC")
+        .collect()
+}
+
+/// Every key the JWKS publishes.
+async fn all_jwks(standin: &Standin) -> Vec<Value> {
     let (_, body) = get_json(format!("{}.well-known/jwks.json", standin.issuer())).await;
     body["keys"].as_array().expect("keys").clone()
+}
+
+/// Whether `jwt` is RS256 and verifies with the RSA JWK `jwk`.
+fn verifies_with_rsa(jwt: &str, jwk: &Value) -> bool {
+    use rsa::signature::Verifier as _;
+    let number = |name: &str| {
+        rsa::BigUint::from_bytes_be(
+            &URL_SAFE_NO_PAD
+                .decode(jwk[name].as_str().expect("n and e"))
+                .expect("base64url"),
+        )
+    };
+    let key = rsa::RsaPublicKey::new(number("n"), number("e")).expect("RSA key");
+    let (input, signature) = jwt.rsplit_once('.').expect("signature");
+    let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature.as_slice()) else {
+        return false;
+    };
+    decode(jwt).0["alg"] == "RS256"
+        && rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key)
+            .verify(input.as_bytes(), &signature)
+            .is_ok()
 }
 
 async fn did_key(standin: &Standin) -> (String, Value) {
@@ -317,9 +349,18 @@ async fn jwks_and_did_document_publish_p256_keys_with_their_cache_lifetimes() {
     let standin = spawn(config()).await;
     let (headers, body) = get_json(format!("{}.well-known/jwks.json", standin.issuer())).await;
     assert_eq!(headers["cache-control"], "max-age=86400");
-    let keys = body["keys"].as_array().expect("keys");
+    let all = body["keys"].as_array().expect("keys");
+    assert_eq!(
+        all.len(),
+        2,
+        "one EC key and, as One Login has, one RSA key"
+    );
+    let rsa = all.iter().find(|k| k["kty"] == "RSA").expect("an RSA key");
+    assert_eq!((&rsa["alg"], &rsa["use"]), (&json!("RS256"), &json!("sig")));
+    assert!(rsa.get("d").is_none(), "never the private part");
+    let keys: Vec<&Value> = all.iter().filter(|k| k["kty"] == "EC").collect();
     assert_eq!(keys.len(), 1);
-    let key = &keys[0];
+    let key = keys[0];
     for (name, value) in [
         ("kty", "EC"),
         ("crv", "P-256"),
@@ -2256,4 +2297,213 @@ async fn without_a_staff_client_only_teachers_are_served() {
         clash,
         Err(onelogin_standin::StandinError::StaffClient(_))
     ));
+}
+
+#[tokio::test]
+async fn an_rsa_key_is_published_beside_the_ec_ones_and_can_sign_an_id_token() {
+    let standin = spawn(config()).await;
+    let rsa = all_jwks(&standin)
+        .await
+        .into_iter()
+        .find(|k| k["kty"] == "RSA")
+        .expect("an RSA key in the JWKS");
+    let body = tokens(
+        &standin,
+        NextLogin::new("exact-match", Outcome::Authenticated).misbehaving([Misbehaviour::Rs256]),
+    )
+    .await;
+    let id_token = body["id_token"].as_str().expect("ID token");
+    let (header, claims) = decode(id_token);
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], rsa["kid"]);
+    assert!(verifies_with_rsa(id_token, &rsa));
+    assert_eq!(claims["aud"], CLIENT_ID, "otherwise a valid ID token");
+}
+
+#[tokio::test]
+async fn the_unverified_email_persona_has_email_verified_false() {
+    let standin = spawn(config()).await;
+    let persona = standin.persona("unverified-email").expect("persona");
+    assert!(!persona.email_verified);
+    let body = tokens(
+        &standin,
+        NextLogin::new("unverified-email", Outcome::Authenticated),
+    )
+    .await;
+    let info =
+        json_of(userinfo(&standin, body["access_token"].as_str().expect("token")).await).await;
+    assert_eq!(info["email"], persona.email);
+    assert_eq!(info["email_verified"], false);
+}
+
+#[tokio::test]
+async fn name_dates_not_plain_gives_date_times_with_previous_names_first() {
+    let standin = spawn(config()).await;
+    let mut next = NextLogin::new("custom", Outcome::IdentityVerified)
+        .misbehaving([Misbehaviour::NameDatesNotPlain]);
+    next.custom = Some(CustomPerson {
+        first_name: "Carol".into(),
+        last_name: "Smith".into(),
+        previous_first_name: None,
+        previous_last_name: Some("Jones".into()),
+        previous_name_valid_until: chrono::NaiveDate::from_ymd_opt(2019, 8, 31),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1988, 12, 25).expect("date"),
+        email: "carol@example.com".into(),
+    });
+    let body = tokens(&standin, next).await;
+    let info =
+        json_of(userinfo(&standin, body["access_token"].as_str().expect("token")).await).await;
+    let (_, vc) = decode(info[CORE_IDENTITY].as_str().expect("jwt"));
+    let names = &vc["vc"]["credentialSubject"]["name"];
+    assert_eq!(names[0]["validUntil"], "2019-08-31T00:00:00Z");
+    assert_eq!(names[0]["nameParts"][1]["value"], "Jones");
+    assert_eq!(names[1]["validFrom"], "2019-09-01T00:00:00Z");
+    assert!(names[1].get("validUntil").is_none());
+    assert_eq!(
+        vc["vc"]["credentialSubject"]["birthDate"],
+        json!([{ "value": "1988-12-25" }]),
+        "only the names' dates change"
+    );
+}
+
+#[tokio::test]
+async fn a_separate_identity_host_serves_the_did_document_and_issues_the_credential() {
+    let standin = spawn_with_identity_host(config()).await;
+    assert_ne!(standin.identity_issuer(), standin.issuer());
+    assert!(standin.did_url().starts_with(&standin.identity_issuer()));
+    let identity_port = reqwest::Url::parse(&standin.identity_issuer())
+        .expect("URL")
+        .port()
+        .expect("port");
+    assert_eq!(
+        standin.did(),
+        format!("did:web:127.0.0.1%3A{identity_port}")
+    );
+    let on_oidc_host = http()
+        .get(format!("{}.well-known/did.json", standin.issuer()))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(on_oidc_host.status(), 404, "not on the OIDC host");
+
+    let (kid, did_jwk) = did_key(&standin).await;
+    assert!(kid.starts_with(&format!("{}#", standin.did())));
+    let body = tokens(
+        &standin,
+        NextLogin::new("exact-match", Outcome::IdentityVerified),
+    )
+    .await;
+    let info =
+        json_of(userinfo(&standin, body["access_token"].as_str().expect("token")).await).await;
+    let jwt = info[CORE_IDENTITY].as_str().expect("jwt");
+    assert!(verifies_with(jwt, &did_jwk));
+    assert_eq!(decode(jwt).1["iss"], standin.identity_issuer());
+    assert_eq!(
+        decode(body["id_token"].as_str().expect("ID token")).1["iss"],
+        standin.issuer(),
+        "ID tokens still come from the OIDC issuer"
+    );
+}
+
+#[tokio::test]
+async fn identity_key_rotation_publishes_the_new_key_beside_the_old() {
+    let standin = spawn(config()).await;
+    let (old_kid, old_jwk) = did_key(&standin).await;
+    let body = tokens(
+        &standin,
+        NextLogin::new("exact-match", Outcome::IdentityVerified)
+            .misbehaving([Misbehaviour::RotateIdentityKey]),
+    )
+    .await;
+    let info =
+        json_of(userinfo(&standin, body["access_token"].as_str().expect("token")).await).await;
+    let jwt = info[CORE_IDENTITY].as_str().expect("jwt");
+    let kid = decode(jwt).0["kid"].as_str().expect("kid").to_string();
+    assert_ne!(kid, old_kid, "signed with a new key");
+    assert!(kid.starts_with(&format!("{}#", standin.did())));
+    assert!(!verifies_with(jwt, &old_jwk));
+    let (_, did) = get_json(standin.did_url()).await;
+    let methods = did["assertionMethod"].as_array().expect("methods");
+    assert_eq!(methods.len(), 2);
+    assert_eq!(methods[0]["id"], kid, "newest first");
+    assert_eq!(methods[1]["id"], old_kid, "the old key stays published");
+    assert!(verifies_with(jwt, &methods[0]["publicKeyJwk"]));
+
+    standin.rotate_identity_key();
+    let (newest, _) = did_key(&standin).await;
+    assert_ne!(newest, kid);
+}
+
+#[tokio::test]
+async fn faulty_logout_tokens_are_otherwise_valid() {
+    let standin = spawn(config()).await;
+    let sub = standin.persona("exact-match").expect("persona").sub;
+    let good = decode(&standin.logout_token(&sub)).1;
+
+    let token = standin.faulty_logout_token(&sub, LogoutTokenFault::Nonce);
+    let (header, claims) = decode(&token);
+    assert!(claims["nonce"].as_str().is_some_and(|n| !n.is_empty()));
+    let key = jwks(&standin)
+        .await
+        .into_iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("signed with a published EC key");
+    assert!(verifies_with(&token, &key));
+
+    let token = standin.faulty_logout_token(&sub, LogoutTokenFault::Rs256);
+    let (header, claims) = decode(&token);
+    let rsa = all_jwks(&standin)
+        .await
+        .into_iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("signed with the published RSA key");
+    assert!(verifies_with_rsa(&token, &rsa));
+    for name in ["iss", "aud", "sub", "events"] {
+        assert_eq!(claims[name], good[name], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_registered_by_jwks_must_name_its_key_in_the_assertion() {
+    use rsa::traits::PublicKeyParts as _;
+    let standin = spawn(config()).await;
+    let public = client_key().to_public_key();
+    let jwks = json!({"keys": [{
+        "kty": "RSA", "kid": "rp-key-1", "alg": "RS256", "use": "sig",
+        "n": b64(public.n().to_bytes_be()), "e": b64(public.e().to_bytes_be()),
+    }]});
+    assert_eq!(standin.register_client_jwks(&jwks), Some(1));
+    assert_eq!(standin.register_client_jwks(&json!({"keys": []})), None);
+
+    let signed = |kid: Option<&str>| {
+        let mut header = json!({ "alg": "RS256", "typ": "JWT" });
+        if let Some(kid) = kid {
+            header["kid"] = json!(kid);
+        }
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string()),
+            b64(assertion_claims(&standin).to_string())
+        );
+        let signer = SigningKey::<Sha256>::new(client_key().clone());
+        let signature = signer.sign_with_rng(&mut rand::rngs::OsRng, input.as_bytes());
+        format!("{input}.{}", b64(signature.to_bytes()))
+    };
+    for kid in [None, Some("another-key")] {
+        let code = identity_code(
+            &standin,
+            NextLogin::new("exact-match", Outcome::Authenticated),
+        )
+        .await;
+        let response = exchange(&standin, &code, &signed(kid)).await;
+        assert_eq!(response.status(), 400, "{kid:?}");
+        assert_eq!(json_of(response).await["error"], "invalid_client");
+    }
+    let code = identity_code(
+        &standin,
+        NextLogin::new("exact-match", Outcome::Authenticated),
+    )
+    .await;
+    let response = exchange(&standin, &code, &signed(Some("rp-key-1"))).await;
+    assert_eq!(response.status(), 200);
 }

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::db::{self, DynStore};
 use crate::{seed, ServerError};
+use app::domain::identity::VerifiedEmail;
 use app::domain::matching::{match_records, Evidence, MatchOutcome, MatchedVia};
 use app::domain::synthetic::{sign_in, SimulatedSignIn};
 use app::domain::validation::{parse_nino, parse_trn};
@@ -65,7 +66,8 @@ async fn simulate(
     person: &SimulatedSignIn,
     times: &mut Vec<Duration>,
 ) -> Result<MatchOutcome, ServerError> {
-    let mut evidence = Evidence::from_identity(&person.identity, Some(&person.email));
+    let email = VerifiedEmail::verified_before(&person.email);
+    let mut evidence = Evidence::from_identity(&person.identity, email.as_ref());
     let outcome = decide(store, &evidence, times).await?;
     if outcome.connected_trn().is_some() {
         return Ok(outcome);
@@ -186,7 +188,8 @@ pub async fn matching(config: &Config, args: MatchingArgs) -> Result<(), ServerE
         .map(|n| sign_in(n, args.seed, args.records))
         .find(|p| p.truth.is_some() && p.stated_nino.is_some() && p.stated_trn.is_some())
     {
-        let mut evidence = Evidence::from_identity(&person.identity, Some(&person.email));
+        let email = VerifiedEmail::verified_before(&person.email);
+        let mut evidence = Evidence::from_identity(&person.identity, email.as_ref());
         if let Some(nino) = person
             .stated_nino
             .as_deref()

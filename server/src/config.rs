@@ -38,7 +38,7 @@ pub const ONE_LOGIN_CLIENT_ID: &str = "ONE_LOGIN_CLIENT_ID";
 pub const ONE_LOGIN_PRIVATE_KEY: &str = "ONE_LOGIN_PRIVATE_KEY";
 pub const ONE_LOGIN_PRIVATE_KEY_FILE: &str = "ONE_LOGIN_PRIVATE_KEY_FILE";
 /// The `kid` of our key when One Login reads it from our JWKS (`/.well-known/jwks.json`); sent in every JWT we
-/// sign (rule 2). Env `ONE_LOGIN_KEY_ID`, default none (key registered as a static PEM).
+/// sign (rule 2). Env `ONE_LOGIN_KEY_ID`, default none: the key's RFC 7638 thumbprint is used.
 pub const ONE_LOGIN_KEY_ID: &str = "ONE_LOGIN_KEY_ID";
 /// The core identity credential's issuer (rule 42). Env `ONE_LOGIN_IDENTITY_ISSUER`, default the OIDC issuer in
 /// development; required in production (`https://identity.account.gov.uk/`).

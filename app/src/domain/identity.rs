@@ -5,6 +5,34 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+/// An email address One Login has verified belongs to the account (`email_verified: true`). Only this kind of
+/// address is kept as the teacher's email or used as matching evidence: an unverified one could be anyone's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VerifiedEmail(String);
+
+impl VerifiedEmail {
+    /// From userinfo's `email` and `email_verified`: `None` unless One Login says `true` (a missing claim is not a
+    /// yes) and the address is not blank.
+    pub fn from_one_login(email: &str, email_verified: Option<bool>) -> Option<Self> {
+        if email_verified == Some(true) {
+            Self::verified_before(email)
+        } else {
+            None
+        }
+    }
+
+    /// An address that was verified when it was kept (the users table holds no other), or a test's. Blank is none.
+    pub fn verified_before(email: &str) -> Option<Self> {
+        let email = email.trim();
+        (!email.is_empty()).then(|| Self(email.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One name a person has been verified as having, with when it applied. No `valid_until` means it is current;
 /// no `valid_from` means it may date from birth.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +84,10 @@ pub enum CredentialError {
     NoFamilyName,
     #[error("the credential has no valid date of birth")]
     NoDateOfBirth,
+    /// A name's `validFrom` or `validUntil` that is not a plain `YYYY-MM-DD` date. Guessing would be worse than
+    /// refusing: a previous name whose end date is dropped would become a current name.
+    #[error("a name's validity date is not a plain date")]
+    NameDate,
     /// Deliberately without detail: parser messages can quote names, which must not reach the logs.
     #[error("the credential subject is not in the expected shape")]
     Shape,
@@ -91,13 +123,29 @@ struct BirthDate {
     value: String,
 }
 
+/// A plain calendar date, exactly `YYYY-MM-DD` (chrono alone would also take `2010-6-1`).
 fn parse_date(s: &str) -> Option<NaiveDate> {
+    let plain = s.len() == 10
+        && s.bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !plain {
+        return None;
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
+/// A name's optional validity date: absent or `null` is none; anything else must be a plain date.
+fn name_date(value: Option<&str>) -> Result<Option<NaiveDate>, CredentialError> {
+    value
+        .map(|s| parse_date(s).ok_or(CredentialError::NameDate))
+        .transpose()
+}
+
 /// Reads `vc.credentialSubject` of a core identity JWT (as JSON). Name parts come in any order and there may be
-/// several given names; an entry without `validUntil` (or with a null one) is a current name; `birthDate` is a
-/// list whose first entry is the most confident. There is no length or character limit on names, so none is
+/// several given names; an entry without `validUntil` (or with a null one) is a current name, and a `validFrom` or
+/// `validUntil` that is there must be a plain date, or the credential is refused; `birthDate` is a list whose first
+/// entry is the most confident. There is no length or character limit on names, so none is
 /// applied here.
 pub fn parse_credential_subject(
     subject: &serde_json::Value,
@@ -126,8 +174,8 @@ pub fn parse_credential_subject(
         names.push(VerifiedName {
             given_names,
             family_name: family.join(" "),
-            valid_from: entry.valid_from.as_deref().and_then(parse_date),
-            valid_until: entry.valid_until.as_deref().and_then(parse_date),
+            valid_from: name_date(entry.valid_from.as_deref())?,
+            valid_until: name_date(entry.valid_until.as_deref())?,
         });
     }
     if !names.iter().any(VerifiedName::is_current) {
@@ -206,6 +254,51 @@ mod tests {
             identity.dates_of_birth[0],
             NaiveDate::from_ymd_opt(1980, 2, 29).unwrap()
         );
+    }
+
+    #[test]
+    fn a_name_date_that_is_not_a_plain_date_is_refused() {
+        let with_until = |until: serde_json::Value| {
+            json!({"name": [
+                {"nameParts":[{"value":"Jones","type":"FamilyName"}], "validUntil": until},
+                {"nameParts":[{"value":"Smith","type":"FamilyName"}]}
+            ], "birthDate":[{"value":"1980-02-29"}]})
+        };
+        for odd in [
+            "2010-06-01T00:00:00Z",
+            "2010-6-1",
+            "01/06/2010",
+            "2010-06-01 ",
+            "+2010-06-01",
+            "",
+            "2010-02-30",
+        ] {
+            assert_eq!(
+                parse_credential_subject(&with_until(json!(odd))),
+                Err(CredentialError::NameDate),
+                "{odd:?}"
+            );
+        }
+        let odd_from = json!({"name": [{"nameParts":[{"value":"Smith","type":"FamilyName"}], "validFrom": "June 2010"}],
+                              "birthDate":[{"value":"1980-02-29"}]});
+        assert_eq!(
+            parse_credential_subject(&odd_from),
+            Err(CredentialError::NameDate)
+        );
+        let plain = parse_credential_subject(&with_until(json!("2010-06-01"))).unwrap();
+        assert_eq!(plain.current_name().unwrap().family_name, "Smith");
+        assert!(parse_credential_subject(&with_until(json!(null))).is_ok());
+    }
+
+    #[test]
+    fn only_an_email_one_login_verified_is_a_verified_email() {
+        assert_eq!(
+            VerifiedEmail::from_one_login(" ann@example.com ", Some(true)).map(|e| e.as_str().to_string()),
+            Some("ann@example.com".to_string())
+        );
+        assert_eq!(VerifiedEmail::from_one_login("ann@example.com", Some(false)), None);
+        assert_eq!(VerifiedEmail::from_one_login("ann@example.com", None), None);
+        assert_eq!(VerifiedEmail::from_one_login("  ", Some(true)), None);
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //!
 //! Everything here is pure: no database, no HTTP, no clock.
 
-use super::identity::{VerifiedIdentity, VerifiedName};
+use super::identity::{VerifiedEmail, VerifiedIdentity, VerifiedName};
 use super::names::name_key;
 use super::records::{RecordStatus, TeachingRecord};
 use super::validation::{Nino, Trn};
@@ -48,15 +48,13 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    /// The evidence One Login gives us, before the teacher has typed anything. A blank email counts as none.
-    pub fn from_identity(identity: &VerifiedIdentity, email: Option<&str>) -> Self {
+    /// The evidence One Login gives us, before the teacher has typed anything. Only an email One Login verified is
+    /// evidence, so the type takes nothing else.
+    pub fn from_identity(identity: &VerifiedIdentity, email: Option<&VerifiedEmail>) -> Self {
         Self {
             names: identity.names.clone(),
             dates_of_birth: identity.dates_of_birth.clone(),
-            email: email
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .map(str::to_string),
+            email: email.map(|e| e.as_str().to_string()),
             nino: None,
             trn: None,
         }
@@ -1252,12 +1250,12 @@ mod tests {
             ],
             dates_of_birth: vec![dob(), date(1985, 6, 15)],
         };
-        let e = Evidence::from_identity(&identity, Some("  ann@example.com "));
+        let email = VerifiedEmail::verified_before("  ann@example.com ");
+        let e = Evidence::from_identity(&identity, email.as_ref());
         assert_eq!(e.names, identity.names);
         assert_eq!(e.dates_of_birth, identity.dates_of_birth);
         assert_eq!(e.email.as_deref(), Some("ann@example.com"));
         assert_eq!((e.nino, e.trn), (None, None));
-        assert_eq!(Evidence::from_identity(&identity, Some("  ")).email, None);
         assert_eq!(Evidence::from_identity(&identity, None).email, None);
     }
 

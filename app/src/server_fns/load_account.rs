@@ -49,7 +49,11 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
         },
     };
     Ok(Some(AccountView {
-        email: user.email,
+        // An address One Login has not verified is not kept, so there is none to show.
+        email: user
+            .email
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_else(|| "Not verified by GOV.UK One Login".into()),
         identity,
     }))
 }

@@ -109,7 +109,10 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
             .open_task
             .as_ref()
             .map(|t| t.requested_at.format("%-d %B %Y").to_string()),
-        email: user.map(|u| u.email).unwrap_or_default(),
+        email: user
+            .and_then(|u| u.email)
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_default(),
         record: facts.record.as_ref().map(record_view),
         try_again: answers.try_again.clone(),
     }))

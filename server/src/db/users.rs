@@ -2,7 +2,7 @@
 //! only maps to it (rule 35), so an account recreated in One Login can be re-mapped.
 
 use super::{PgStore, SqliteStore, StoreError, StoreResult};
-use app::domain::identity::VerifiedIdentity;
+use app::domain::identity::{VerifiedEmail, VerifiedIdentity};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub id: i64,
-    pub email: String,
+    /// The email One Login last verified for the account; `None` if it had not verified the latest one.
+    pub email: Option<VerifiedEmail>,
     pub verified_identity: Option<VerifiedIdentity>,
 }
 
@@ -33,7 +34,8 @@ impl TryFrom<UserRow> for User {
         };
         Ok(Self {
             id: row.id,
-            email: row.email,
+            // Blank is how a sign-in without a verified email is stored (the column is NOT NULL).
+            email: VerifiedEmail::verified_before(&row.email),
             verified_identity,
         })
     }
@@ -41,11 +43,12 @@ impl TryFrom<UserRow> for User {
 
 #[async_trait]
 pub trait UserStore {
-    /// The user for this One Login subject, created on first sign-in; the email is updated every time.
+    /// The user for this One Login subject, created on first sign-in; the email is updated every time, and cleared
+    /// when One Login has not verified the account's latest one (never kept as the teacher's).
     async fn sign_in_user(
         &self,
         subject: &str,
-        email: &str,
+        email: Option<&VerifiedEmail>,
         now: DateTime<Utc>,
     ) -> StoreResult<User>;
     /// Keeps the names and dates of birth One Login verified (never the credential itself, rule 46).
@@ -62,7 +65,12 @@ macro_rules! user_store {
     ($store:ty) => {
         #[async_trait]
         impl UserStore for $store {
-            async fn sign_in_user(&self, subject: &str, email: &str, now: DateTime<Utc>) -> StoreResult<User> {
+            async fn sign_in_user(
+                &self,
+                subject: &str,
+                email: Option<&VerifiedEmail>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<User> {
                 let row: UserRow = sqlx::query_as(
                     "INSERT INTO users (one_login_sub, email, created_at, last_signed_in_at) VALUES ($1, $2, $3, $3) \
                      ON CONFLICT (one_login_sub) DO UPDATE SET email = excluded.email, \
@@ -70,7 +78,7 @@ macro_rules! user_store {
                      RETURNING id, email, verified_identity",
                 )
                 .bind(subject)
-                .bind(email)
+                .bind(email.map_or("", VerifiedEmail::as_str))
                 .bind(now)
                 .fetch_one(&self.pool)
                 .await?;

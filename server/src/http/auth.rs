@@ -155,7 +155,7 @@ pub async fn callback(
         AuthKind::SignIn => {
             let user = match state
                 .store
-                .sign_in_user(&result.subject, &result.email, now)
+                .sign_in_user(&result.subject, result.email.as_ref(), now)
                 .await
             {
                 Ok(user) => user,

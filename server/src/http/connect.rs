@@ -73,6 +73,12 @@ pub(super) async fn position(
     Some((position, user))
 }
 
+/// The One Login email to record with a connection or a support request: blank when One Login has not verified
+/// it, since we keep no other.
+pub(super) fn one_login_email(user: &SignedInUser) -> &str {
+    user.email.as_ref().map_or("", |e| e.as_str())
+}
+
 fn verified_identity(user: &SignedInUser) -> Option<&VerifiedIdentity> {
     match &user.identity {
         IdentityStatus::Verified(identity) => Some(identity),
@@ -81,7 +87,7 @@ fn verified_identity(user: &SignedInUser) -> Option<&VerifiedIdentity> {
 }
 
 fn evidence_for(user: &SignedInUser, answers: &ConnectAnswers) -> Option<Evidence> {
-    let mut evidence = Evidence::from_identity(verified_identity(user)?, Some(&user.email));
+    let mut evidence = Evidence::from_identity(verified_identity(user)?, user.email.as_ref());
     evidence.nino = answers.nino.as_ref().and_then(|a| a.value().cloned());
     evidence.trn = answers.trn.as_ref().and_then(|a| a.value().cloned());
     Some(evidence)
@@ -101,7 +107,7 @@ async fn try_to_connect(
     if let MatchOutcome::Connect { trn, via } = &outcome {
         match state
             .store
-            .connect_user(user.user_id, trn, *via, &user.email, Utc::now())
+            .connect_user(user.user_id, trn, *via, one_login_email(user), Utc::now())
             .await?
         {
             ConnectResult::Connected => {
@@ -394,7 +400,7 @@ pub async fn request_support(
         user_id: user.user_id,
         kind: TaskKind::RecordMatching,
         requester_name: &name,
-        requester_email: &user.email,
+        requester_email: one_login_email(user),
         details,
         flag: answers.flag.as_deref(),
         trn: answers

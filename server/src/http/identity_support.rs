@@ -3,7 +3,7 @@
 //! Errors come back to the form with everything typed kept, and a valid file is kept even when other fields are
 //! wrong, so it need not be chosen again.
 
-use super::connect::{position, raise_task, service_unavailable};
+use super::connect::{one_login_email, position, raise_task, service_unavailable};
 use crate::db::connect::{NewSupportTask, TaskKind};
 use crate::state::AppState;
 use app::domain::identity_support::{
@@ -204,7 +204,7 @@ pub async fn send(
         user_id: user.user_id,
         kind: TaskKind::IdentityVerification,
         requester_name: &details.name,
-        requester_email: &user.email,
+        requester_email: one_login_email(&user),
         details: serde_json::json!({
             "entered": details,
             "proof": {

@@ -3,10 +3,10 @@
 
 use super::core_identity;
 use super::logout_token::{self, LogoutToken};
-use super::provider::{Provider, ProviderCache};
+use super::provider::{Provider, ProviderCache, RefetchFor};
 use super::OneLoginError;
 use crate::config::OneLoginConfig;
-use app::domain::identity::VerifiedIdentity;
+use app::domain::identity::{VerifiedEmail, VerifiedIdentity};
 use app::ssr::{AuthKind, PendingAuth};
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -79,6 +79,8 @@ type OidcClient = Client<
 
 /// Rule 12: only the claims we need, and `returnCode` so a failed check comes back as a code (rule 47).
 const IDENTITY_CLAIMS_REQUEST: &str = r#"{"userinfo":{"https://vocab.account.gov.uk/v1/coreIdentityJWT":null,"https://vocab.account.gov.uk/v1/returnCode":null}}"#;
+/// Rule 25: the one algorithm we registered for ID tokens. Logout tokens use the same ([`logout_token::ALGORITHM`]).
+pub const ID_TOKEN_ALGORITHM: CoreJwsSigningAlgorithm = CoreJwsSigningAlgorithm::EcdsaP256Sha256;
 /// How long an outbound call to One Login may take before we tell the person to try later.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -110,7 +112,9 @@ pub enum IdentityOutcome {
 #[derive(Clone, Debug)]
 pub struct SignInResult {
     pub subject: String,
-    pub email: String,
+    /// `None` when One Login has not verified the address (`email_verified` is not `true`): it is then neither kept
+    /// as the teacher's email nor used as matching evidence.
+    pub email: Option<VerifiedEmail>,
     /// Kept for the logout request's `id_token_hint` (rule 32).
     pub id_token: String,
     /// Present for identity round trips only.
@@ -122,6 +126,8 @@ struct UserInfo {
     sub: String,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
     #[serde(default, rename = "https://vocab.account.gov.uk/v1/coreIdentityJWT")]
     core_identity: Option<String>,
     #[serde(default, rename = "https://vocab.account.gov.uk/v1/returnCode")]
@@ -149,6 +155,8 @@ pub struct OneLoginClient {
     http: reqwest::Client,
     cache: Arc<ProviderCache>,
     signing_key: EncodingKey,
+    /// The `kid` of our key: configured, or its RFC 7638 thumbprint.
+    key_id: String,
     public_jwks: serde_json::Value,
 }
 
@@ -171,13 +179,14 @@ impl OneLoginClient {
             .map_err(|e| OneLoginError::Unreachable(e.to_string()))?;
         let signing_key = EncodingKey::from_rsa_pem(config.private_key_pem.as_bytes())
             .map_err(|e| OneLoginError::ClientAssertion(e.to_string()))?;
-        let public_jwks = public_jwks(&config.private_key_pem, config.key_id.as_deref())?;
+        let (public_jwks, key_id) = public_jwks(&config.private_key_pem, config.key_id.as_deref())?;
         let cache = ProviderCache::new(http.clone(), config.issuer.clone(), config.did_url.clone());
         Ok(Self {
             config: config.clone(),
             http,
             cache,
             signing_key,
+            key_id,
             public_jwks,
         })
     }
@@ -234,14 +243,15 @@ impl OneLoginClient {
     }
 
     /// The `private_key_jwt` client assertion (rule 22): RS256, `iss` = `sub` = client id, `aud` the token
-    /// endpoint, five minutes to live, a unique `jti`, and our `kid` when keys are published as a JWKS (rule 2).
+    /// endpoint, five minutes to live, a unique `jti`, and always our `kid` (rule 2): One Login needs it to pick our
+    /// key when it is registered by JWKS URL, and ignores it when the key is registered as a PEM.
     pub fn client_assertion(
         &self,
         token_endpoint: &str,
         now: i64,
     ) -> Result<String, OneLoginError> {
         let mut header = Header::new(Algorithm::RS256);
-        header.kid = self.config.key_id.clone();
+        header.kid = Some(self.key_id.clone());
         let claims = AssertionClaims {
             iss: &self.config.client_id,
             sub: &self.config.client_id,
@@ -308,9 +318,16 @@ impl OneLoginClient {
         }
         let email = userinfo
             .email
-            .clone()
+            .as_deref()
             .filter(|e| !e.is_empty())
             .ok_or_else(|| OneLoginError::Userinfo("no email".into()))?;
+        let email = VerifiedEmail::from_one_login(email, userinfo.email_verified);
+        if email.is_none() {
+            tracing::info!(
+                rule = 35,
+                "One Login has not verified this email address; not kept"
+            );
+        }
         let identity = match pending.kind {
             AuthKind::SignIn => None,
             AuthKind::Identity => Some(self.identity_outcome(userinfo, &subject).await?),
@@ -333,7 +350,7 @@ impl OneLoginClient {
             // Rule 51: an unknown kid may mean One Login rotated its keys; look once more before refusing.
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
-            )) => match self.cache.refetch_jwks().await? {
+            )) => match self.cache.refetch_jwks(RefetchFor::IdToken).await? {
                 Some(fresh) => self
                     .check_id_token(id_token, nonce, &fresh)
                     .map_err(map_claims_error),
@@ -358,7 +375,7 @@ impl OneLoginClient {
         let verifier = client
             .id_token_verifier()
             // Rule 25: only the algorithm we registered; never none or HMAC.
-            .set_allowed_algs([CoreJwsSigningAlgorithm::EcdsaP256Sha256])
+            .set_allowed_algs([ID_TOKEN_ALGORITHM])
             // Rule 28, with a small leeway.
             .set_time_fn(move || chrono::Utc::now() - skew)
             // Rule 29.
@@ -480,7 +497,8 @@ impl OneLoginClient {
             .to_string())
     }
 
-    /// Validates a back-channel logout token (rule 50), fetching the JWKS again once for an unknown `kid`.
+    /// Validates a back-channel logout token (rule 50), fetching the JWKS again once for an unknown `kid`, on the
+    /// logout tokens' own allowance: these posts are unauthenticated, and must not use up the ID token's.
     pub async fn validate_logout_token(
         &self,
         token: &str,
@@ -489,7 +507,7 @@ impl OneLoginClient {
         let mut provider = self.cache.provider().await?;
         let kid = logout_token::key_id(token)?;
         if logout_token::find_key(&provider.jwks_json, &kid).is_none() {
-            if let Some(fresh) = self.cache.refetch_jwks().await? {
+            if let Some(fresh) = self.cache.refetch_jwks(RefetchFor::LogoutToken).await? {
                 provider = fresh;
             }
         }
@@ -525,11 +543,12 @@ fn map_claims_error(e: ClaimsVerificationError) -> OneLoginError {
     }
 }
 
-/// Our RSA public key as a JWKS (`kid` when configured), derived from the private key.
+/// Our RSA public key as a JWKS, derived from the private key, and its `kid`: the configured one, or else the key's
+/// RFC 7638 thumbprint, so the client assertion and the published JWKS always name the same key.
 fn public_jwks(
     private_key_pem: &str,
     kid: Option<&str>,
-) -> Result<serde_json::Value, OneLoginError> {
+) -> Result<(serde_json::Value, String), OneLoginError> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::traits::PublicKeyParts;
@@ -537,17 +556,37 @@ fn public_jwks(
         .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(private_key_pem))
         .map_err(|e| OneLoginError::ClientAssertion(e.to_string()))?;
     let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let mut jwk = serde_json::json!({
+    let (n, e) = (b64(key.n().to_bytes_be()), b64(key.e().to_bytes_be()));
+    let kid = match kid {
+        Some(kid) => kid.to_string(),
+        None => rsa_thumbprint(&n, &e),
+    };
+    let jwk = serde_json::json!({
         "kty": "RSA",
         "use": "sig",
         "alg": "RS256",
-        "n": b64(key.n().to_bytes_be()),
-        "e": b64(key.e().to_bytes_be()),
+        "kid": kid,
+        "n": n,
+        "e": e,
     });
-    if let Some(kid) = kid {
-        jwk["kid"] = serde_json::Value::String(kid.to_string());
-    }
-    Ok(serde_json::json!({ "keys": [jwk] }))
+    Ok((serde_json::json!({ "keys": [jwk] }), kid))
+}
+
+/// The RFC 7638 (JWK Thumbprint) SHA-256 thumbprint of the RSA public key with base64url modulus `n` and exponent
+/// `e`, computed by `jsonwebtoken`.
+fn rsa_thumbprint(n: &str, e: &str) -> String {
+    use jsonwebtoken::jwk::{
+        AlgorithmParameters, CommonParameters, Jwk, RSAKeyParameters, RSAKeyType, ThumbprintHash,
+    };
+    let jwk = Jwk {
+        common: CommonParameters::default(),
+        algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
+            key_type: RSAKeyType::RSA,
+            n: n.to_string(),
+            e: e.to_string(),
+        }),
+    };
+    jwk.thumbprint(ThumbprintHash::SHA256)
 }
 
 #[cfg(test)]
@@ -589,9 +628,10 @@ mod tests {
             .unwrap();
         let header = decode_part(&jwt, 0);
         assert_eq!(header["alg"], "RS256");
-        assert!(
-            header.get("kid").is_none(),
-            "no kid when the key is registered as a PEM"
+        assert_eq!(
+            header["kid"],
+            client.public_jwks()["keys"][0]["kid"],
+            "the kid our JWKS publishes, even without ONE_LOGIN_KEY_ID"
         );
         let claims = decode_part(&jwt, 1);
         assert_eq!(claims["iss"], "teacher-id-test");
@@ -621,6 +661,29 @@ mod tests {
         assert_eq!(jwks["keys"][0]["kty"], "RSA");
         assert_eq!(jwks["keys"][0]["alg"], "RS256");
         assert!(jwks["keys"][0].get("d").is_none(), "never the private part");
+    }
+
+    #[test]
+    fn rule_2_the_default_kid_is_the_rfc_7638_thumbprint() {
+        // RFC 7638 §3.1's example key and thumbprint.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        assert_eq!(
+            rsa_thumbprint(n, "AQAB"),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        let client = OneLoginClient::new(&config(None), "teacher-id-test").unwrap();
+        let jwk = &client.public_jwks()["keys"][0];
+        let expected =
+            rsa_thumbprint(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap());
+        assert_eq!(jwk["kid"], expected.as_str());
+    }
+
+    #[test]
+    fn rule_25_logout_tokens_and_id_tokens_allow_the_same_algorithm() {
+        assert_eq!(
+            serde_json::to_value(ID_TOKEN_ALGORITHM).unwrap(),
+            serde_json::to_value(logout_token::ALGORITHM).unwrap()
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What we know about One Login: its discovery document, its signing keys (JWKS) and the DID document of its
 //! identity keys. Each is cached for the `Cache-Control: max-age` it was sent with, and a stale copy is kept in
-//! use when a refresh fails (rule 51). An unknown `kid` triggers one early JWKS refetch, at most once a minute.
+//! use when a refresh fails (rule 51). An unknown `kid` triggers one early JWKS refetch, at most once a minute for
+//! each kind of token (see [`RefetchFor`]).
 
 use super::OneLoginError;
 use openidconnect::core::CoreJsonWebKeySet;
@@ -14,6 +15,15 @@ use tokio::sync::Mutex;
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 /// An unknown `kid` may force a JWKS refetch no more often than this.
 const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Which kind of token named a key we do not have. Each kind has its own once-a-minute allowance: back-channel
+/// logout posts are unauthenticated, so if they shared the ID token's, anyone could spend it with made-up `kid`s and
+/// make sign-ins fail for a minute whenever One Login rotates its keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefetchFor {
+    IdToken,
+    LogoutToken,
+}
 
 /// One Login's discovery document with its JWKS.
 #[derive(Clone)]
@@ -42,7 +52,8 @@ pub struct ProviderCache {
     did_url: String,
     provider: Mutex<Option<Cached<Provider>>>,
     did: Mutex<Option<Cached<DidDocument>>>,
-    last_jwks_refetch: Mutex<Option<Instant>>,
+    last_id_token_refetch: Mutex<Option<Instant>>,
+    last_logout_token_refetch: Mutex<Option<Instant>>,
     last_did_refetch: Mutex<Option<Instant>>,
 }
 
@@ -54,7 +65,8 @@ impl ProviderCache {
             did_url,
             provider: Mutex::new(None),
             did: Mutex::new(None),
-            last_jwks_refetch: Mutex::new(None),
+            last_id_token_refetch: Mutex::new(None),
+            last_logout_token_refetch: Mutex::new(None),
             last_did_refetch: Mutex::new(None),
         })
     }
@@ -66,10 +78,13 @@ impl ProviderCache {
     }
 
     /// Fetches the JWKS again because a token named a key we do not have (rule 51). Returns the refreshed
-    /// provider, or `None` when a refetch happened too recently to try again.
-    pub async fn refetch_jwks(&self) -> Result<Option<Provider>, OneLoginError> {
+    /// provider, or `None` when a refetch for this kind of token happened too recently to try again.
+    pub async fn refetch_jwks(&self, token: RefetchFor) -> Result<Option<Provider>, OneLoginError> {
         {
-            let mut last = self.last_jwks_refetch.lock().await;
+            let mut last = match token {
+                RefetchFor::IdToken => self.last_id_token_refetch.lock().await,
+                RefetchFor::LogoutToken => self.last_logout_token_refetch.lock().await,
+            };
             if last.is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL) {
                 return Ok(None);
             }
@@ -87,6 +102,7 @@ impl ProviderCache {
         });
         tracing::info!(
             rule = 51,
+            token = ?token,
             "refetched One Login's JWKS for an unknown key id"
         );
         Ok(Some(provider))

@@ -90,7 +90,7 @@ async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
     let store = &rp.state.store;
     let now = chrono::Utc::now();
     let user = store
-        .sign_in_user(sub, &format!("{sub}@example.com"), now)
+        .sign_in_user(sub, app::domain::identity::VerifiedEmail::verified_before(&format!("{sub}@example.com")).as_ref(), now)
         .await
         .unwrap();
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDRproof".to_vec();

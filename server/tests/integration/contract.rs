@@ -94,7 +94,7 @@ async fn candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email(
 
     // By a previous name, and with everything the teacher may type.
     let evidence =
-        Evidence::from_identity(&verified("Rhys", "JONES", dob), Some("rhys@example.com"))
+        Evidence::from_identity(&verified("Rhys", "JONES", dob), app::domain::identity::VerifiedEmail::verified_before("rhys@example.com").as_ref())
             .with_nino(parse_nino("AB 12 34 56 C").unwrap())
             .with_trn(parse_trn("2000003").unwrap());
     let found = store.find_candidates(&evidence, 1).await.unwrap();
@@ -105,7 +105,7 @@ async fn candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email(
     assert!(found.iter().all(|c| !c.connected_to_another_login));
 
     // Hostile input is only ever a bound value.
-    let evidence = Evidence::from_identity(&verified("x", "' OR 1=1 --", dob), Some("' OR '1'='1"));
+    let evidence = Evidence::from_identity(&verified("x", "' OR 1=1 --", dob), app::domain::identity::VerifiedEmail::verified_before("' OR '1'='1").as_ref());
     assert!(store
         .find_candidates(&evidence, 1)
         .await
@@ -132,11 +132,11 @@ async fn candidates_connected_to_someone_else_are_marked(store: DynStore) {
         .unwrap();
     let now = Utc::now();
     let first = store
-        .sign_in_user("sub-first", "a@example.com", now)
+        .sign_in_user("sub-first", app::domain::identity::VerifiedEmail::verified_before("a@example.com").as_ref(), now)
         .await
         .unwrap();
     let second = store
-        .sign_in_user("sub-second", "b@example.com", now)
+        .sign_in_user("sub-second", app::domain::identity::VerifiedEmail::verified_before("b@example.com").as_ref(), now)
         .await
         .unwrap();
     assert_eq!(
@@ -175,11 +175,11 @@ async fn a_user_is_connected_once_with_a_history_event(store: DynStore) {
         .unwrap();
     let now = Utc::now();
     let ann = store
-        .sign_in_user("sub-ann", "ann@example.com", now)
+        .sign_in_user("sub-ann", app::domain::identity::VerifiedEmail::verified_before("ann@example.com").as_ref(), now)
         .await
         .unwrap();
     let bea = store
-        .sign_in_user("sub-bea", "bea@example.com", now)
+        .sign_in_user("sub-bea", app::domain::identity::VerifiedEmail::verified_before("bea@example.com").as_ref(), now)
         .await
         .unwrap();
     assert_eq!(store.connected_record(ann.id).await.unwrap(), None);
@@ -240,11 +240,11 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
     use server::db::connect::{NewSupportTask, TaskKind};
     let now = Utc::now();
     let ann = store
-        .sign_in_user("sub-task-ann", "ann@example.com", now)
+        .sign_in_user("sub-task-ann", app::domain::identity::VerifiedEmail::verified_before("ann@example.com").as_ref(), now)
         .await
         .unwrap();
     let bea = store
-        .sign_in_user("sub-task-bea", "bea@example.com", now)
+        .sign_in_user("sub-task-bea", app::domain::identity::VerifiedEmail::verified_before("bea@example.com").as_ref(), now)
         .await
         .unwrap();
     assert_eq!(store.open_task_for_user(ann.id).await.unwrap(), None);
@@ -514,18 +514,18 @@ async fn users_are_keyed_by_our_id_and_keep_only_names_and_dates_of_birth(store:
     use app::domain::identity::{VerifiedIdentity, VerifiedName};
     let now = Utc::now();
     let first = store
-        .sign_in_user("urn:fdc:gov.uk:2022:abc", "old@example.com", now)
+        .sign_in_user("urn:fdc:gov.uk:2022:abc", app::domain::identity::VerifiedEmail::verified_before("old@example.com").as_ref(), now)
         .await
         .unwrap();
     assert_eq!(first.verified_identity, None);
     let again = store
-        .sign_in_user("urn:fdc:gov.uk:2022:abc", "new@example.com", now)
+        .sign_in_user("urn:fdc:gov.uk:2022:abc", app::domain::identity::VerifiedEmail::verified_before("new@example.com").as_ref(), now)
         .await
         .unwrap();
     assert_eq!(again.id, first.id);
-    assert_eq!(again.email, "new@example.com");
+    assert_eq!(again.email.as_ref().map(|e| e.as_str()), Some("new@example.com"));
     let other = store
-        .sign_in_user("urn:fdc:gov.uk:2022:xyz", "x@example.com", now)
+        .sign_in_user("urn:fdc:gov.uk:2022:xyz", app::domain::identity::VerifiedEmail::verified_before("x@example.com").as_ref(), now)
         .await
         .unwrap();
     assert_ne!(other.id, first.id);

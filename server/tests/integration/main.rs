@@ -22,6 +22,8 @@ macro_rules! on_both_backends {
 
 mod console;
 mod contract;
+mod fix_live;
+mod fix_onelogin;
 mod http;
 mod journey;
 mod onelogin;

@@ -16,7 +16,7 @@ const STAFF_CLIENT_SECRET: &str = "staff-test-secret";
 
 /// A browser: keeps our cookies, follows nothing by itself.
 pub struct Rp {
-    router: Router,
+    pub router: Router,
     pub state: server::state::AppState,
     pub standin: Standin,
     pub cookies: HashMap<String, String>,
@@ -52,7 +52,7 @@ impl Rp {
         let config = test_config(&[
             ("ONE_LOGIN_ISSUER", &issuer),
             ("ONE_LOGIN_CLIENT_ID", CLIENT_ID),
-            ("ONE_LOGIN_IDENTITY_ISSUER", &standin.issuer()),
+            ("ONE_LOGIN_IDENTITY_ISSUER", &standin.identity_issuer()),
             ("ONE_LOGIN_DID_URL", &standin.did_url()),
             ("STAFF_OIDC_ISSUER", &standin.issuer()),
             ("STAFF_OIDC_CLIENT_ID", STAFF_CLIENT_ID),
@@ -254,7 +254,7 @@ impl Rp {
 }
 
 /// The stand-in as our tests register us with it, changed by `change`.
-fn standin_config(change: impl FnOnce(&mut StandinConfig)) -> StandinConfig {
+pub fn standin_config(change: impl FnOnce(&mut StandinConfig)) -> StandinConfig {
     let mut config = StandinConfig {
         client_id: CLIENT_ID.into(),
         redirect_uris: vec![format!("{BASE}/auth/callback")],
