@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/identity-not-verified") view=pages::account::IdentityNotVerifiedPage />
                     <Route path=path!("/sign-in/problem/:reason") view=pages::sign_in::SignInProblemPage />
                     <Route path=path!("/signed-out/done") view=pages::sign_in::SignedOutPage />
+                    <Route path=path!("/sign-out/confirm") view=pages::sign_in::SignOutConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("/support") view=pages::support::DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/support/tasks/:reference") view=pages::support::TaskPage ssr=SsrMode::Async />
                     <Route path=path!("/support/tasks/:reference/check") view=pages::support::CheckDecisionPage ssr=SsrMode::Async />

@@ -5,3 +5,4 @@ pub mod load_account;
 pub mod load_feedback_form;
 pub mod load_identity_support;
 pub mod load_journey;
+pub mod load_sign_out;

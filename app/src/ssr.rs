@@ -35,6 +35,39 @@ pub struct Flash {
     pub errors: Vec<FieldError>,
 }
 
+/// The most a flash keeps of what was typed, in bytes: room for any of our forms, and a bound on what one request
+/// can make us store, whatever the handlers' own length checks do.
+pub const MAX_FLASH_BYTES: usize = 8 * 1024;
+/// The most a flash keeps of one value, in characters: above every field's own limit, so an answer that is too
+/// long comes back (cut short) beside its error.
+pub const MAX_FLASH_VALUE_CHARS: usize = 2_000;
+
+impl Flash {
+    /// This flash with each value cut to [`MAX_FLASH_VALUE_CHARS`] and all of them together to
+    /// [`MAX_FLASH_BYTES`], keys included (later values in key order give way first).
+    pub fn capped(mut self) -> Self {
+        let mut budget = MAX_FLASH_BYTES;
+        self.values.retain(|key, value| {
+            if key.len() > budget {
+                return false;
+            }
+            budget -= key.len();
+            let mut end = value
+                .char_indices()
+                .nth(MAX_FLASH_VALUE_CHARS)
+                .map_or(value.len(), |(i, _)| i)
+                .min(budget);
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            value.truncate(end);
+            budget -= value.len();
+            true
+        });
+        self
+    }
+}
+
 /// Everything we keep about a browser between requests. Stored as JSON in the database, never in the cookie.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionData {
@@ -167,9 +200,10 @@ impl SessionHandle {
         }
     }
 
+    /// Keeps `flash` for the next request, cut down to a few KB ([`Flash::capped`]).
     pub fn set_flash(&self, flash: Flash) {
         let mut state = self.lock();
-        state.data.flash = Some(flash);
+        state.data.flash = Some(flash.capped());
         state.dirty = true;
     }
 
@@ -341,3 +375,31 @@ mod tests {
         assert!(session.take_flash("feedback").is_none());
     }
 }
+
+    #[test]
+    fn a_flash_holds_a_few_kilobytes_at_most() {
+        let session = SessionHandle::default();
+        let mut values: BTreeMap<String, String> = (0..10)
+            .map(|i| (format!("field{i}"), "é".repeat(1_500)))
+            .collect();
+        values.insert("details".into(), "x".repeat(9_000_000));
+        session.set_flash(Flash {
+            form: "feedback".into(),
+            values,
+            errors: vec![],
+        });
+        let flash = session.take_flash("feedback").unwrap();
+        let kept: usize = flash.values.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(kept <= MAX_FLASH_BYTES, "kept {kept} bytes");
+        // The first value is cut to the per-value limit, keeping what was typed first.
+        assert_eq!(flash.values["details"], "x".repeat(MAX_FLASH_VALUE_CHARS));
+        // Multi-byte characters are never split.
+        assert!(flash.values.values().all(|v| v.chars().all(|c| c == 'x' || c == 'é')));
+        // A small flash is kept whole.
+        let small = Flash {
+            form: "feedback".into(),
+            values: [("details".to_string(), "Clear".to_string())].into(),
+            errors: vec![],
+        };
+        assert_eq!(small.clone().capped(), small);
+    }

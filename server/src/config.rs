@@ -351,7 +351,7 @@ fn one_login_config(
             "must end with `/`, exactly as One Login's discovery gives it",
         ));
     }
-    let client_id = required(ONE_LOGIN_CLIENT_ID, "teacher-id-dev")?;
+    let client_id = required(ONE_LOGIN_CLIENT_ID, DEV_ONE_LOGIN_CLIENT_ID)?;
     let private_key_pem = match (get(ONE_LOGIN_PRIVATE_KEY), get(ONE_LOGIN_PRIVATE_KEY_FILE)) {
         (Some(pem), _) => pem,
         (None, file) => {
@@ -430,8 +430,8 @@ fn staff_oidc_config(
             STAFF_OIDC_ISSUER,
             required(STAFF_OIDC_ISSUER, "http://127.0.0.1:3900/")?,
         )?,
-        client_id: required(STAFF_OIDC_CLIENT_ID, "teacher-id-staff-dev")?,
-        client_secret: required(STAFF_OIDC_CLIENT_SECRET, "dev-staff-secret")?,
+        client_id: required(STAFF_OIDC_CLIENT_ID, DEV_STAFF_CLIENT_ID)?,
+        client_secret: required(STAFF_OIDC_CLIENT_SECRET, DEV_STAFF_CLIENT_SECRET)?,
         redirect_uri: format!("{public_base_url}/support/auth/callback"),
     })
 }
@@ -602,6 +602,43 @@ mod tests {
         assert_eq!(c.environment, Environment::Development);
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert_eq!(c.seed_records, 3000);
+/// In production, the development client ids and secret (which the stand-in and this repository publish) and
+/// plain `http://` identity or Notify URLs are a mistake, never a choice: refuse to start with them.
+fn refuse_development_values(
+    one_login: &OneLoginConfig,
+    staff_oidc: &StaffOidcConfig,
+    email: &EmailConfig,
+) -> Result<(), ConfigError> {
+    for (var, value, dev_value) in [
+        (ONE_LOGIN_CLIENT_ID, &one_login.client_id, DEV_ONE_LOGIN_CLIENT_ID),
+        (STAFF_OIDC_CLIENT_ID, &staff_oidc.client_id, DEV_STAFF_CLIENT_ID),
+        (STAFF_OIDC_CLIENT_SECRET, &staff_oidc.client_secret, DEV_STAFF_CLIENT_SECRET),
+    ] {
+        if value == dev_value {
+            return Err(invalid(
+                var,
+                "is the development value; production must use its own",
+            ));
+        }
+    }
+    let mut urls = vec![
+        (ONE_LOGIN_ISSUER, one_login.issuer.as_str()),
+        (ONE_LOGIN_IDENTITY_ISSUER, one_login.identity_issuer.as_str()),
+        (ONE_LOGIN_DID_URL, one_login.did_url.as_str()),
+        (ONE_LOGIN_ACCOUNT_URL, one_login.account_url.as_str()),
+        (STAFF_OIDC_ISSUER, staff_oidc.issuer.as_str()),
+    ];
+    if let EmailConfig::Notify { base_url, .. } = email {
+        urls.push((NOTIFY_BASE_URL, base_url.as_str()));
+    }
+    for (var, url) in urls {
+        if !url.starts_with("https://") {
+            return Err(invalid(var, "must use https:// in production"));
+        }
+    }
+    Ok(())
+}
+
         assert!(!c.is_https());
     }
 

@@ -55,7 +55,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/sign-in", get(auth::sign_in))
         .route("/auth/identity", get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))
-        .route("/sign-out", get(auth::sign_out))
+        .route("/sign-out", get(auth::sign_out).post(auth::sign_out_confirmed))
         .route("/signed-out", get(auth::signed_out_check))
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/.well-known/jwks.json", get(auth::jwks))

@@ -65,3 +65,39 @@ pub fn SignedOutPage() -> impl IntoView {
         </div>
     }
 }
+
+/// "Sign out?": where a sign-out link followed from anywhere but our own pages lands, so that another site cannot
+/// sign someone out. The button posts (with the CSRF token); it works without JavaScript.
+#[component]
+pub fn SignOutConfirmPage() -> impl IntoView {
+    let csrf = Resource::new_blocking(
+        || (),
+        |_| crate::server_fns::load_sign_out::load_sign_out(),
+    );
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match csrf.await {
+                    Ok(csrf_token) => view! {
+                        <PageTitle text="Sign out?".to_string() />
+                        <div class="govuk-grid-row">
+                            <div class="govuk-grid-column-two-thirds">
+                                <h1 class="govuk-heading-l">"Sign out?"</h1>
+                                <p class="govuk-body">"You will be signed out of Teacher ID and GOV.UK One Login."</p>
+                                <form method="post" action="/sign-out" novalidate>
+                                    <input type="hidden" name="csrf_token" value=csrf_token />
+                                    <div class="govuk-button-group">
+                                        <button type="submit" class="govuk-button" data-module="govuk-button">"Sign out"</button>
+                                        <a class="govuk-link" href="/continue" rel="external">"Stay signed in"</a>
+                                    </div>
+                                </form>
+                            </div>
+                        </div>
+                    }
+                    .into_any(),
+                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

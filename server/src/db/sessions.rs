@@ -1,30 +1,56 @@
 //! Server-side sessions. The cookie holds a random token; we store only its SHA-256, with the session's JSON.
+//!
+//! A session is inserted once, when it is new, and after that only updated by its id: a request that loaded a
+//! session which sign-out or back-channel logout has since deleted finds no row to update, so it cannot bring the
+//! session back.
 
 use super::{PgStore, SqliteStore, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-/// A session row: its JSON data and when it expires.
+/// A live session row: its JSON data, when it began (for the absolute lifetime) and when it expires.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredSession {
     pub data: String,
+    pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
 #[async_trait]
 pub trait SessionStore {
     /// The session with this id hash, if it exists and has not expired at `now`.
-    async fn load_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>>;
-    /// Creates or replaces a session. `subject` is the signed-in person's One Login `sub`, if any.
-    async fn save_session(
+    async fn load_live_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredSession>>;
+    /// Just the data of [`SessionStore::load_live_session`].
+    async fn load_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
+        Ok(self.load_live_session(id_hash, now).await?.map(|s| s.data))
+    }
+    /// Creates a new session. `subject` is the signed-in person's One Login `sub`, if any. An id that is already
+    /// taken is an error: ids are random, so that never happens by chance.
+    async fn insert_session(
         &self,
         id_hash: &str,
         data: &str,
         subject: Option<&str>,
-        now: DateTime<Utc>,
+        created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    /// Replaces an existing session's data and expiry; false when there is no such session any more (it was
+    /// ended), in which case nothing is written.
+    async fn update_session(
+        &self,
+        id_hash: &str,
+        data: &str,
+        subject: Option<&str>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Moves an existing session's expiry (renewal on use); false when it has been ended.
+    async fn touch_session(&self, id_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Deletes a session; false when it was already gone.
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
     /// Ends every session of a One Login subject (back-channel logout); returns how many.
     async fn delete_sessions_for_subject(&self, subject: &str) -> StoreResult<u64>;
     /// Records a logout token's `jti`; false if it was already seen since `forget_before` (replay).
@@ -42,36 +68,66 @@ macro_rules! session_store {
     ($store:ty) => {
         #[async_trait]
         impl SessionStore for $store {
-            async fn load_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
+            async fn load_live_session(
+                &self,
+                id_hash: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<StoredSession>> {
                 let row: Option<StoredSession> =
-                    sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id_hash = $1")
+                    sqlx::query_as("SELECT data, created_at, expires_at FROM sessions WHERE id_hash = $1")
                         .bind(id_hash)
                         .fetch_optional(&self.pool)
                         .await?;
-                Ok(row.filter(|s| s.expires_at > now).map(|s| s.data))
+                Ok(row.filter(|s| s.expires_at > now))
             }
 
-            async fn save_session(
+            async fn insert_session(
                 &self,
                 id_hash: &str,
                 data: &str,
                 subject: Option<&str>,
-                now: DateTime<Utc>,
+                created_at: DateTime<Utc>,
                 expires_at: DateTime<Utc>,
             ) -> StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO sessions (id_hash, data, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, subject = excluded.subject, \
-                     expires_at = excluded.expires_at",
+                    "INSERT INTO sessions (id_hash, data, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(id_hash)
                 .bind(data)
                 .bind(subject)
-                .bind(now)
+                .bind(created_at)
                 .bind(expires_at)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn update_session(
+                &self,
+                id_hash: &str,
+                data: &str,
+                subject: Option<&str>,
+                expires_at: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE sessions SET data = $2, subject = $3, expires_at = $4 WHERE id_hash = $1",
+                )
+                .bind(id_hash)
+                .bind(data)
+                .bind(subject)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn touch_session(&self, id_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query("UPDATE sessions SET expires_at = $2 WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn delete_sessions_for_subject(&self, subject: &str) -> StoreResult<u64> {
@@ -96,9 +152,10 @@ macro_rules! session_store {
                 Ok(inserted.rows_affected() == 1)
             }
 
-            async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-                sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
-                Ok(())
+            async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+                let done =
+                    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {

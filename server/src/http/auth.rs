@@ -237,19 +237,26 @@ pub async fn callback(
     }
 }
 
-/// `GET /sign-out`: ends our session, then One Login's (rule 48). A plain link in the One Login header, so it is
-/// refused when the browser says another site sent it.
+/// Where a sign-out that needs confirming goes: a "Sign out?" page whose button posts to `/sign-out`.
+pub const SIGN_OUT_CONFIRM_PATH: &str = "/sign-out/confirm";
+
+/// `GET /sign-out`: the One Login header's "Sign out" link. Signing out changes state, so a GET does it only when
+/// the browser says it is a navigation from our own pages (`Sec-Fetch-Site: same-origin`). Anything else (another
+/// site, a sibling subdomain, a typed address, a browser that sends no such header) gets the "Sign out?" page.
 pub async fn sign_out(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
 ) -> Response {
-    if headers
+    if ctx.session.user().is_none() {
+        return Redirect::to("/signed-out").into_response();
+    }
+    let from_our_pages = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|s| s == "cross-site")
-    {
-        return StatusCode::FORBIDDEN.into_response();
+        .is_some_and(|s| s == "same-origin");
+    if !from_our_pages {
+        return Redirect::to(SIGN_OUT_CONFIRM_PATH).into_response();
     }
     let Some(user) = ctx.session.user() else {
         return Redirect::to("/signed-out").into_response();
@@ -289,6 +296,19 @@ pub async fn signed_out_check(
             "signed-out page reached with a state we did not send"
         );
     }
+    end_session(&state, &ctx).await
+}
+
+/// `POST /sign-out`: the "Sign out?" page's button (the session middleware has checked its CSRF token).
+pub async fn sign_out_confirmed(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    end_session(&state, &ctx).await
+}
+
+/// Ends our session, then One Login's (rule 48).
+async fn end_session(state: &AppState, ctx: &RequestContext) -> Response {
     if expected.is_some() {
         ctx.session.update(|data| data.logout_state = None);
     }

@@ -1,9 +1,17 @@
 //! Server-side sessions and CSRF protection.
 //!
 //! Sessions: the cookie holds a random token; the database holds the SHA-256 of it with the session's JSON. A
-//! session is created only when a request has something to keep, gets a new id when privilege changes, and
-//! expires two hours after it was last changed. A malformed cookie, an unknown or expired id, or unreadable data
-//! all mean "no session": never an error page.
+//! session is created only when a request has something to keep, gets a new id when privilege changes, and ends
+//! when it has not been used for the idle lifetime or, however busy, at its absolute lifetime from sign-in
+//! ([`crate::config::SessionLifetimes`]). Use renews the idle lifetime, but only once less than half of it is
+//! left, so reading pages does not write to the database on every request. A malformed cookie, an unknown or
+//! expired id, or unreadable data all mean "no session": never an error page.
+//!
+//! A session that sign-out or back-channel logout ended stays ended: a request that loaded it earlier only ever
+//! updates it by id, which finds no row, and never inserts it again.
+//!
+//! An anonymous visitor's form errors (post/redirect/get with only a flash to keep) are shown in the response to
+//! the POST itself, so an invalid anonymous post never creates a session row.
 //!
 //! CSRF: every state-changing request must send back the token from the `tid_csrf` cookie, as the form field
 //! `csrf_token` or the `x-csrf-token` header (double-submit), and must not come from another site (checked with
@@ -12,6 +20,7 @@
 use super::cookies::{
     new_token, set_cookie, token_cookie, CSRF_COOKIE, SESSION_COOKIE, STAFF_SESSION_COOKIE,
 };
+use crate::db::sessions::StoredSession;
 use crate::state::AppState;
 use app::ssr::{RequestContext, SessionData, SessionHandle, SessionState};
 use axum::body::Body;
@@ -19,12 +28,19 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, Utc};
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tower::ServiceExt;
 
-/// How long a session lasts after it was last changed.
-pub const SESSION_LIFETIME: Duration = Duration::hours(2);
+/// What the session middleware needs: the application state, and the page router (without middleware) to show an
+/// anonymous visitor's form errors in place of a redirect.
+#[derive(Clone)]
+pub struct SessionLayer {
+    pub state: AppState,
+    pub pages: Router,
+}
 
 /// Paths that never need a session: static files and probes. They skip the database entirely.
 fn is_sessionless(path: &str) -> bool {
@@ -47,10 +63,58 @@ pub fn session_key(token: &str) -> String {
     super::assets::hex(&Sha256::digest(token.as_bytes()))
 }
 
-pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn session_and_csrf(
+    State(layer): State<SessionLayer>,
+    req: Request,
+    next: Next,
+) -> Response {
     if is_sessionless(req.uri().path()) {
         return next.run(req).await;
     }
+    // The work before and after the handler is boxed (built in functions of their own, so not even a temporary
+    // copy lands in this frame): this future's frame stays on the stack while the rest of the request is served,
+    // and a page render can be deep, so it is kept small.
+    let (req, pending) = match before_handler_boxed(&layer.state, req).await {
+        Ok(pair) => pair,
+        Err(refused) => return refused,
+    };
+    let response = next.run(req).await;
+    after_handler_boxed(&layer.state, &layer.pages, pending, response).await
+}
+
+type BoxedFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+fn before_handler_boxed(
+    state: &AppState,
+    req: Request,
+) -> BoxedFuture<'_, Result<(Request, Pending), Response>> {
+    Box::pin(before_handler(state, req))
+}
+
+fn after_handler_boxed<'a>(
+    state: &'a AppState,
+    pages: &'a Router,
+    pending: Pending,
+    response: Response,
+) -> BoxedFuture<'a, Response> {
+    Box::pin(after_handler(state, pages, pending, response))
+}
+
+/// What [`after_handler`] needs from [`before_handler`].
+struct Pending {
+    teacher: LoadedSession,
+    staff: LoadedSession,
+    context: RequestContext,
+    /// For a state-changing request: what a page rendered in place of a redirect needs from it.
+    page_request: Option<(HeaderMap, Option<super::security::CspNonce>)>,
+    csrf_token: String,
+    set_csrf_cookie: bool,
+    now: DateTime<Utc>,
+    secure: bool,
+}
+
+/// Checks a state-changing request's origin and CSRF token, and loads both sessions into the request.
+async fn before_handler(state: &AppState, req: Request) -> Result<(Request, Pending), Response> {
     let secure = state.config.is_https();
     let existing_csrf = token_cookie(req.headers(), CSRF_COOKIE);
     let csrf_token = existing_csrf.clone().unwrap_or_else(new_token);
@@ -62,40 +126,108 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
                 reason = "cross-site request",
                 "refused a state-changing request"
             );
-            return StatusCode::FORBIDDEN.into_response();
+            return Err(StatusCode::FORBIDDEN.into_response());
         }
-        let max_body = super::body_limit_for(req.uri().path(), state.config.max_body_bytes);
-        let (checked, ok) = match check_csrf_token(req, existing_csrf.as_deref(), max_body).await {
-            Ok(pair) => pair,
-            Err(response) => return response,
-        };
-        if !ok {
-            tracing::warn!(
-                reason = "missing or wrong CSRF token",
-                "refused a state-changing request"
-            );
-            return StatusCode::FORBIDDEN.into_response();
+        if let Some(deferred) =
+            super::identity_support::deferred_csrf(&req, existing_csrf.as_deref())
+        {
+            // A file upload: its handler checks the token (the form's first field) after checking who is asking,
+            // so a large body from someone who may not upload is never read (issue 10 §3).
+            req.extensions_mut().insert(deferred);
+        } else {
+            let max_body = super::body_limit_for(req.uri().path(), state.config.max_body_bytes);
+            let (checked, ok) =
+                match check_csrf_token(req, existing_csrf.as_deref(), max_body).await {
+                    Ok(pair) => pair,
+                    Err(response) => return Err(response),
+                };
+            if !ok {
+                tracing::warn!(
+                    reason = "missing or wrong CSRF token",
+                    "refused a state-changing request"
+                );
+                return Err(StatusCode::FORBIDDEN.into_response());
+            }
+            req = checked;
         }
-        req = checked;
     }
 
     let now = Utc::now();
-    let teacher = LoadedSession::load(&state, req.headers(), SESSION_COOKIE, now).await;
-    let staff = LoadedSession::load(&state, req.headers(), STAFF_SESSION_COOKIE, now).await;
-    req.extensions_mut().insert(RequestContext {
+    let lifetimes = state.config.sessions;
+    let teacher = LoadedSession::load(
+        state,
+        req.headers(),
+        SESSION_COOKIE,
+        lifetimes.teacher_max,
+        now,
+    )
+    .await;
+    let staff = LoadedSession::load(
+        state,
+        req.headers(),
+        STAFF_SESSION_COOKIE,
+        lifetimes.staff_max,
+        now,
+    )
+    .await;
+    let context = RequestContext {
         csrf_token: csrf_token.clone(),
         session: teacher.handle.clone(),
         staff: staff.handle.clone(),
+    };
+    req.extensions_mut().insert(context.clone());
+    // What a page rendered in place of a redirect needs from this request (see `render_instead_of_redirect`).
+    let page_request = is_state_changing(req.method()).then(|| {
+        (
+            req.headers().clone(),
+            req.extensions().get::<super::security::CspNonce>().cloned(),
+        )
     });
 
-    let mut response = next.run(req).await;
+    Ok((
+        req,
+        Pending {
+            teacher,
+            staff,
+            context,
+            page_request,
+            csrf_token,
+            set_csrf_cookie: existing_csrf.is_none(),
+            now,
+            secure,
+        },
+    ))
+}
+
+/// Shows an anonymous visitor's form errors in place of a redirect, then saves both sessions and sets the cookies.
+async fn after_handler(
+    state: &AppState,
+    pages: &Router,
+    pending: Pending,
+    mut response: Response,
+) -> Response {
+    let Pending {
+        teacher,
+        staff,
+        context,
+        page_request,
+        csrf_token,
+        set_csrf_cookie,
+        now,
+        secure,
+    } = pending;
+    if let Some((headers, nonce)) = page_request {
+        if let Some(target) = anonymous_flash_redirect(&response, &teacher, &staff) {
+            response = render_instead_of_redirect(pages, &target, headers, nonce, context).await;
+        }
+    }
 
     for session in [teacher, staff] {
-        if let Err(failed) = session.save(&state, now, secure, &mut response).await {
+        if let Err(failed) = session.save(state, now, secure, &mut response).await {
             return failed;
         }
     }
-    if existing_csrf.is_none() {
+    if set_csrf_cookie {
         response.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(CSRF_COOKIE, &csrf_token, secure, None),
@@ -109,7 +241,10 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
 struct LoadedSession {
     cookie: &'static str,
     token: Option<String>,
-    exists: bool,
+    /// The row this request loaded, if the cookie named a live session.
+    loaded: Option<StoredSession>,
+    /// The absolute lifetime of this kind of session.
+    max: Duration,
     handle: SessionHandle,
 }
 
@@ -118,14 +253,21 @@ impl LoadedSession {
         state: &AppState,
         headers: &HeaderMap,
         cookie: &'static str,
-        now: chrono::DateTime<Utc>,
+        max: Duration,
+        now: DateTime<Utc>,
     ) -> Self {
         let token = token_cookie(headers, cookie);
         let mut loaded = None;
+        let mut data = None;
         if let Some(token) = &token {
-            match state.store.load_session(&session_key(token), now).await {
-                Ok(Some(json)) => match serde_json::from_str::<SessionData>(&json) {
-                    Ok(data) => loaded = Some(data),
+            match state.store.load_live_session(&session_key(token), now).await {
+                // Past its absolute lifetime (perhaps shortened since): ended, whatever its idle expiry says.
+                Ok(Some(row)) if row.created_at + max <= now => {}
+                Ok(Some(row)) => match serde_json::from_str::<SessionData>(&row.data) {
+                    Ok(parsed) => {
+                        data = Some(parsed);
+                        loaded = Some(row);
+                    }
                     Err(_) => tracing::warn!("session data unreadable; starting a new session"),
                 },
                 Ok(None) => {}
@@ -138,23 +280,50 @@ impl LoadedSession {
         Self {
             cookie,
             token,
-            exists,
+            loaded,
+            max,
             handle: SessionHandle::new(SessionState {
-                data: loaded.unwrap_or_default(),
+                data: data.unwrap_or_default(),
                 exists,
                 ..Default::default()
             }),
         }
     }
 
-    /// Saves, replaces or ends the session as the request asked, setting or clearing its cookie.
+    /// When a session used now should expire: the idle lifetime from now, but never past its absolute lifetime.
+    fn expiry(&self, created_at: DateTime<Utc>, now: DateTime<Utc>, idle: Duration) -> DateTime<Utc> {
+        (now + idle).min(created_at + self.max)
+    }
+
+    /// True when this request only left a flash in a session that did not exist before: post/redirect/get for an
+    /// anonymous visitor's form errors.
+    fn is_new_with_only_a_flash(&self) -> bool {
+        let state = self.handle.lock();
+        self.loaded.is_none()
+            && state.dirty
+            && !state.end
+            && state.data.flash.is_some()
+            && SessionData {
+                flash: None,
+                ..state.data.clone()
+            } == SessionData::default()
+    }
+
+    /// True when this request asked for nothing to be saved.
+    fn is_untouched(&self) -> bool {
+        let state = self.handle.lock();
+        !state.dirty && !state.end && !state.rotate
+    }
+
+    /// Saves, replaces, renews or ends the session as the request asked, setting or clearing its cookie.
     async fn save(
         self,
         state: &AppState,
-        now: chrono::DateTime<Utc>,
+        now: DateTime<Utc>,
         secure: bool,
         response: &mut Response,
     ) -> Result<(), Response> {
+        let idle = state.config.sessions.idle;
         let (end, dirty, rotate, data) = {
             let s = self.handle.lock();
             (s.end, s.dirty, s.rotate, s.data.clone())
@@ -162,48 +331,147 @@ impl LoadedSession {
         let old_key = self
             .token
             .as_deref()
-            .filter(|_| self.exists)
+            .filter(|_| self.loaded.is_some())
             .map(session_key);
         let replaced = end || rotate;
+        // Whether the session this request loaded was ended by another request meanwhile (sign-out elsewhere,
+        // back-channel logout): then it stays ended.
+        let mut ended_elsewhere = false;
         if replaced {
             if let Some(key) = &old_key {
-                if let Err(e) = state.store.delete_session(key).await {
-                    tracing::error!(error = %e, "could not delete the session being ended or replaced");
+                match state.store.delete_session(key).await {
+                    Ok(deleted) => ended_elsewhere = !deleted,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not delete the session being ended or replaced")
+                    }
                 }
             }
         }
-        if dirty {
-            let keep_token = self.token.filter(|_| self.exists && !replaced);
-            let new_token = keep_token.clone().unwrap_or_else(new_token);
-            let json = serde_json::to_string(&data).expect("session data serialises");
-            let subject = data.user.as_ref().map(|u| u.subject.as_str());
-            if let Err(e) = state
-                .store
-                .save_session(
-                    &session_key(&new_token),
-                    &json,
-                    subject,
-                    now,
-                    now + SESSION_LIFETIME,
-                )
-                .await
-            {
-                tracing::error!(error = %e, "could not save session");
-                return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+        let mut clear_cookie = end;
+        match (&old_key, &self.loaded) {
+            (Some(key), Some(loaded)) if dirty && !replaced => {
+                let json = serde_json::to_string(&data).expect("session data serialises");
+                let subject = data.user.as_ref().map(|u| u.subject.as_str());
+                let expires_at = self.expiry(loaded.created_at, now, idle);
+                match state.store.update_session(key, &json, subject, expires_at).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::info!("session ended by another request; not saved");
+                        clear_cookie = true;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not save session");
+                        return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+                    }
+                }
             }
-            if keep_token.is_none() {
+            (Some(key), Some(loaded)) if !dirty && !replaced => {
+                // Renewal on use, written only once less than half of the idle lifetime is left.
+                let renewed = self.expiry(loaded.created_at, now, idle);
+                if loaded.expires_at - now < idle / 2 && renewed > loaded.expires_at {
+                    match state.store.touch_session(key, renewed).await {
+                        Ok(true) => {}
+                        Ok(false) => clear_cookie = true,
+                        Err(e) => tracing::error!(error = %e, "could not renew session"),
+                    }
+                }
+            }
+            _ if !dirty => {}
+            // A session someone else ended is not replaced by a new id: privilege must not outlive a sign-out.
+            _ if rotate && !end && ended_elsewhere => {
+                tracing::info!("session ended by another request; not replaced");
+                clear_cookie = true;
+            }
+            // Nothing to keep for someone without a session (e.g. a flash already shown): no row.
+            (None, _) if data == SessionData::default() => {}
+            _ => {
+                let new_token = new_token();
+                let json = serde_json::to_string(&data).expect("session data serialises");
+                let subject = data.user.as_ref().map(|u| u.subject.as_str());
+                if let Err(e) = state
+                    .store
+                    .insert_session(
+                        &session_key(&new_token),
+                        &json,
+                        subject,
+                        now,
+                        self.expiry(now, now, idle),
+                    )
+                    .await
+                {
+                    tracing::error!(error = %e, "could not save session");
+                    return Err(StatusCode::SERVICE_UNAVAILABLE.into_response());
+                }
                 response.headers_mut().append(
                     header::SET_COOKIE,
                     set_cookie(self.cookie, &new_token, secure, None),
                 );
+                clear_cookie = false;
             }
-        } else if end {
+        }
+        if clear_cookie {
             response.headers_mut().append(
                 header::SET_COOKIE,
                 set_cookie(self.cookie, "", secure, Some(0)),
             );
         }
         Ok(())
+    }
+}
+
+/// The local page an anonymous form post redirects to with only a flash to keep, if that is what happened.
+fn anonymous_flash_redirect(
+    response: &Response,
+    teacher: &LoadedSession,
+    staff: &LoadedSession,
+) -> Option<axum::http::Uri> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let flash_only = |s: &LoadedSession| s.is_new_with_only_a_flash();
+    let ok = (flash_only(teacher) && (staff.is_untouched() || flash_only(staff)))
+        || (flash_only(staff) && teacher.is_untouched());
+    if !ok {
+        return None;
+    }
+    let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
+    let path = location.split('#').next().unwrap_or_default();
+    if !path.starts_with('/') || path.starts_with("//") || path.starts_with("/\\") {
+        return None;
+    }
+    path.parse().ok()
+}
+
+/// Renders `target` as its GET would, with this request's session handles (holding the flash), and returns that
+/// page as the POST's response. The body is read in full here, so the page has taken its flash before the session
+/// is saved, leaving nothing to keep.
+async fn render_instead_of_redirect(
+    pages: &Router,
+    target: &axum::http::Uri,
+    mut headers: HeaderMap,
+    nonce: Option<super::security::CspNonce>,
+    context: RequestContext,
+) -> Response {
+    headers.remove(header::CONTENT_TYPE);
+    headers.remove(header::CONTENT_LENGTH);
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri(target.clone())
+        .body(Body::empty())
+        .expect("a parsed URI makes a valid request");
+    *req.headers_mut() = headers;
+    if let Some(nonce) = nonce {
+        req.extensions_mut().insert(nonce);
+    }
+    req.extensions_mut().insert(context);
+    let response = match pages.clone().oneshot(req).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let (parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => Response::from_parts(parts, Body::from(bytes)),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

@@ -398,17 +398,14 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     let now = Utc::now();
     let later = now + Duration::hours(2);
     store
-        .save_session("a", r#"{"flash":null}"#, None, now, later)
+        .insert_session("a", r#"{"flash":null}"#, None, now, later)
         .await
         .unwrap();
     assert_eq!(
         store.load_session("a", now).await.unwrap().as_deref(),
         Some(r#"{"flash":null}"#)
     );
-    store
-        .save_session("a", "{}", None, now, later)
-        .await
-        .unwrap();
+    assert!(store.update_session("a", "{}", None, later).await.unwrap());
     assert_eq!(
         store.load_session("a", now).await.unwrap().as_deref(),
         Some("{}")
@@ -424,10 +421,15 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     assert_eq!(store.load_session("unknown", now).await.unwrap(), None);
 
     store
-        .save_session(
+        .insert_session(
             "old",
             "{}",
             None,
+    let live = store.load_live_session("a", now).await.unwrap().unwrap();
+    assert_eq!(
+        (live.created_at.timestamp(), live.expires_at.timestamp()),
+        (now.timestamp(), later.timestamp())
+    );
             now - Duration::hours(3),
             now - Duration::hours(1),
         )
@@ -437,8 +439,32 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     assert_eq!(
         store.load_session("a", now).await.unwrap().as_deref(),
         Some("{}")
+    // Only a new session is inserted, and an update or renewal never creates one.
+    assert!(store
+        .insert_session("a", "{}", None, now, later)
+        .await
+        .is_err());
+    assert!(!store
+        .update_session("unknown", "{}", None, later)
+        .await
+        .unwrap());
+    assert!(!store.touch_session("unknown", later).await.unwrap());
+    assert_eq!(store.load_session("unknown", now).await.unwrap(), None);
     );
-    store.delete_session("a").await.unwrap();
+    assert!(store
+        .touch_session("a", now + Duration::hours(4))
+        .await
+        .unwrap());
+    assert!(
+        store
+            .load_session("a", now + Duration::hours(3))
+            .await
+            .unwrap()
+            .is_some(),
+        "renewed"
+    );
+    assert!(store.delete_session("a").await.unwrap());
+    assert!(!store.delete_session("a").await.unwrap(), "already gone");
     assert_eq!(store.load_session("a", now).await.unwrap(), None);
 }
 
@@ -446,19 +472,21 @@ async fn every_session_of_a_subject_can_be_ended(store: DynStore) {
     let now = Utc::now();
     let later = now + Duration::hours(2);
     store
-        .save_session("phone", "{}", Some("urn:fdc:a"), now, later)
+        .insert_session("phone", "{}", Some("urn:fdc:a"), now, later)
         .await
         .unwrap();
     store
-        .save_session("laptop", "{}", Some("urn:fdc:a"), now, later)
+        .insert_session("laptop", "{}", Some("urn:fdc:a"), now, later)
         .await
         .unwrap();
     store
-        .save_session("other", "{}", Some("urn:fdc:b"), now, later)
+        .insert_session("other", "{}", Some("urn:fdc:b"), now, later)
+    assert!(!store.update_session("a", "{}", None, later).await.unwrap());
+    assert_eq!(store.load_session("a", now).await.unwrap(), None, "stays ended");
         .await
         .unwrap();
     store
-        .save_session("anonymous", "{}", None, now, later)
+        .insert_session("anonymous", "{}", None, now, later)
         .await
         .unwrap();
     assert_eq!(

@@ -670,7 +670,9 @@ async fn rule_48_sign_out_ends_our_session_then_one_logins() {
     rp.verify("exact-match", Outcome::IdentityVerified, vec![])
         .await;
     let id_token = rp.signed_in_user().await.unwrap().id_token;
-    let out = rp.get("/sign-out").await;
+    // A GET without `Sec-Fetch-Site: same-origin` asks first; the "Sign out?" page's button posts.
+    assert_eq!(rp.get("/sign-out").await.header("location"), "/sign-out/confirm");
+    let out = rp.post("/sign-out", &[]).await;
     let url = out.header("location").to_string();
     assert!(
         url.starts_with(&format!("{}logout?", rp.standin.issuer())),
