@@ -248,6 +248,9 @@ pub struct OpenTask {
 pub struct TeacherFacts {
     pub record: Option<crate::domain::records::TeachingRecord>,
     pub open_task: Option<OpenTask>,
+    /// Their verified identity as stored: One Login's, or the one support accepted (perhaps since this session
+    /// began).
+    pub verified_identity: Option<crate::domain::identity::IdentityVerification>,
 }
 
 /// The database could not answer; the page shows "Sorry, there is a problem with the service".
@@ -275,35 +278,36 @@ pub async fn position(
     DataUnavailable,
 > {
     use crate::domain::journey::Position;
-    let Some(user) = session.user() else {
+    let Some(mut user) = session.user() else {
         return Ok((Position::SignedOut, None, TeacherFacts::default()));
     };
-    let facts = match &user.identity {
-        IdentityStatus::NotChecked => {
-            return Ok((
-                Position::IdentityNotChecked,
-                Some(user),
-                TeacherFacts::default(),
-            ))
+    let facts = data.facts(user.user_id).await?;
+    // Support may have verified them since this session was told otherwise: from now on they are verified.
+    if !matches!(user.identity, IdentityStatus::Verified(_)) {
+        if let Some(verification) = &facts.verified_identity {
+            user.identity = IdentityStatus::Verified(verification.identity.clone());
+            let identity = user.identity.clone();
+            session.update(|data| {
+                if let Some(signed_in) = data.user.as_mut() {
+                    signed_in.identity = identity;
+                }
+            });
         }
-        IdentityStatus::NotVerified => {
-            // They may have asked for support with their identity; then they wait for it like anyone else.
-            let facts = data.facts(user.user_id).await?;
-            let position = if facts.open_task.is_some() {
-                Position::AwaitingSupport
-            } else {
-                Position::IdentityNotVerified
-            };
-            return Ok((position, Some(user), facts));
-        }
-        IdentityStatus::Verified(_) => data.facts(user.user_id).await?,
-    };
+    }
+    // Only a verified person is ever connected, so a record counts whatever this session says; and anyone with a
+    // support request open waits for it, whether it is about their identity or their record.
     let position = if facts.record.is_some() {
         Position::Connected
     } else if facts.open_task.is_some() {
         Position::AwaitingSupport
     } else {
-        Position::Answering(session.lock().data.connect.clone().unwrap_or_default())
+        match &user.identity {
+            IdentityStatus::Verified(_) => {
+                Position::Answering(session.lock().data.connect.clone().unwrap_or_default())
+            }
+            IdentityStatus::NotChecked => Position::IdentityNotChecked,
+            IdentityStatus::NotVerified => Position::IdentityNotVerified,
+        }
     };
     Ok((position, Some(user), facts))
 }

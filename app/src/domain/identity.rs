@@ -2,7 +2,7 @@
 //! verified names (current and previous, with their dates) and dates of birth, taken from the core identity
 //! credential. We keep these and nothing else of the credential.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// An email address One Login has verified belongs to the account (`email_verified: true`). Only this kind of
@@ -72,6 +72,75 @@ impl VerifiedIdentity {
 
     pub fn previous_names(&self) -> impl Iterator<Item = &VerifiedName> {
         self.names.iter().filter(|n| !n.is_current())
+    }
+}
+
+/// Who verified an identity. Kept with it, so that an identity support checked is never sent to One Login's
+/// identity check again, and so that the two can be told apart afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VerifiedBy {
+    /// GOV.UK One Login's identity check (the core identity credential).
+    OneLogin,
+    /// A support officer, from the proof of identity sent with a support task.
+    Support {
+        staff_id: i64,
+        task_reference: String,
+    },
+}
+
+/// A verified identity as we keep it: the names and dates of birth, who verified them, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityVerification {
+    pub identity: VerifiedIdentity,
+    pub by: VerifiedBy,
+    pub at: DateTime<Utc>,
+}
+
+/// Where a teacher goes straight after signing in with One Login (`Cl.Cm`), from what we already know about them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterSignIn {
+    /// Identity verified (by One Login or by support): on to where the journey says (their record, the
+    /// questions, or the page saying support is still looking), with no identity check.
+    Continue,
+    /// Not verified here but connected to a teaching record (so verified before we kept identities): to it.
+    Record,
+    /// A support request is open: "we're still looking at your request", with no identity check meanwhile.
+    AwaitingSupport,
+    /// Support could not check their proof of identity: try One Login again, or send another proof.
+    TryAgain,
+    /// Nothing known yet: prove their identity with One Login (`Cl.Cm.P2`).
+    CheckIdentity,
+}
+
+impl AfterSignIn {
+    /// `identity_rejected`: support's latest decision on their identity was to reject the proof.
+    pub fn decide(
+        verified: bool,
+        connected: bool,
+        open_task: bool,
+        identity_rejected: bool,
+    ) -> Self {
+        if verified {
+            Self::Continue
+        } else if connected {
+            Self::Record
+        } else if open_task {
+            Self::AwaitingSupport
+        } else if identity_rejected {
+            Self::TryAgain
+        } else {
+            Self::CheckIdentity
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Record => "/record",
+            Self::AwaitingSupport => "/request-pending",
+            Self::Continue => "/continue",
+            Self::TryAgain => "/identity-not-verified",
+            Self::CheckIdentity => "/auth/identity",
+        }
     }
 }
 
@@ -206,6 +275,32 @@ pub fn parse_credential_subject(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn after_sign_in_the_verified_skip_the_identity_check_and_only_the_unknown_are_sent_to_it() {
+        use AfterSignIn::*;
+        // (verified, connected, open task, rejected) → where they go
+        for (facts, expected) in [
+            ((true, true, false, false), Continue),
+            ((true, false, true, false), Continue),
+            ((true, false, false, false), Continue),
+            ((true, false, false, true), Continue),
+            ((false, true, false, false), Record),
+            ((false, false, true, false), AwaitingSupport),
+            ((false, false, true, true), AwaitingSupport),
+            ((false, false, false, true), TryAgain),
+            ((false, false, false, false), CheckIdentity),
+        ] {
+            let (verified, connected, open, rejected) = facts;
+            assert_eq!(
+                AfterSignIn::decide(verified, connected, open, rejected),
+                expected,
+                "{facts:?}"
+            );
+        }
+        assert_eq!(CheckIdentity.path(), "/auth/identity");
+        assert_eq!(TryAgain.path(), "/identity-not-verified");
+    }
 
     #[test]
     fn the_simulators_default_user_is_read() {

@@ -165,6 +165,37 @@ pub struct IdentitySupportDetails {
     pub trn: Option<String>,
 }
 
+/// The identity a support officer accepts by verifying a request: the names and date of birth the teacher gave
+/// with their proof. A name's last word is its family name (as the task's search keys take it). A previous name's
+/// end is not known, only that it ended by the time they asked (`asked_on`); that date marks it as previous.
+pub fn identity_accepted_by_support(
+    details: &IdentitySupportDetails,
+    asked_on: NaiveDate,
+) -> super::identity::VerifiedIdentity {
+    use super::identity::{VerifiedIdentity, VerifiedName};
+    let name = |full: &str, valid_until: Option<NaiveDate>| {
+        let mut words: Vec<String> = full.split_whitespace().map(str::to_string).collect();
+        let family_name = words.pop().unwrap_or_default();
+        VerifiedName {
+            given_names: words,
+            family_name,
+            valid_from: None,
+            valid_until,
+        }
+    };
+    let mut names = vec![name(&details.name, None)];
+    names.extend(
+        details
+            .previous_names
+            .iter()
+            .map(|previous| name(previous, Some(asked_on))),
+    );
+    VerifiedIdentity {
+        names,
+        dates_of_birth: vec![details.date_of_birth],
+    }
+}
+
 /// Validates everything but the file, in the order the fields appear, with GOV.UK wording.
 pub fn validate_identity_support(
     input: &IdentitySupportInput,
@@ -256,6 +287,21 @@ mod tests {
         );
         assert_eq!(d.nino.as_deref(), Some("AB123456C"));
         assert_eq!(d.trn, None);
+    }
+
+    #[test]
+    fn support_accepts_the_names_and_date_of_birth_the_teacher_gave() {
+        let d = validate_identity_support(&valid(), today()).unwrap();
+        let asked_on = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let identity = identity_accepted_by_support(&d, asked_on);
+        let current = identity.current_name().unwrap();
+        assert_eq!(current.given_names, ["Siân"]);
+        assert_eq!(current.family_name, "O’Brien-Llewelyn");
+        let previous: Vec<_> = identity.previous_names().collect();
+        assert_eq!(previous.len(), 1);
+        assert_eq!(previous[0].full_name(), "Siân Jones");
+        assert_eq!(previous[0].valid_until, Some(asked_on));
+        assert_eq!(identity.dates_of_birth, [d.date_of_birth]);
     }
 
     #[test]

@@ -717,6 +717,12 @@ impl Decision {
         }
     }
 
+    /// Whether this decision on a task of `kind` verifies the teacher's identity: support checked their proof
+    /// and accepted it, whether or not they also connected a record.
+    pub fn verifies_identity(&self, kind: TaskKind) -> bool {
+        kind == TaskKind::IdentityVerification && !matches!(self, Self::Reject { .. })
+    }
+
     /// In words, for the check page, the task page and the audit log.
     pub fn summary(&self, kind: TaskKind) -> String {
         match (self, kind) {

@@ -157,8 +157,8 @@ pub trait SupportStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Result<(), TaskChangeRefused>>;
     /// Decides the task if it is still at `version`, in one transaction: closes it with who and when; for a
-    /// connect, links the teacher's One Login to the record and adds a change-history event; queues `email`;
-    /// writes the audit log.
+    /// connect, links the teacher's One Login to the record and adds a change-history event; for an identity task
+    /// it verifies, records the identity as verified by this officer; queues `email`; writes the audit log.
     async fn decide_task(
         &self,
         reference: &str,
@@ -822,6 +822,10 @@ macro_rules! support_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                }
+                // Support checked the proof: the teacher's identity is verified from now on, by this officer.
+                if let (Some(user_id), true) = (user_id, decision.verifies_identity(kind_of(&kind)?)) {
+                    Self::verify_identity_by_support_in(&mut *tx, user_id, reference, actor.id, now).await?;
                 }
                 Self::insert_email(&mut *tx, email, now).await?;
                 Self::audit_in(

@@ -1,8 +1,10 @@
 //! Our users: one row per GOV.UK One Login account. Our own `id` is the key everything else uses; One Login's `sub`
-//! only maps to it (rule 35), so an account recreated in One Login can be re-mapped.
+//! only maps to it (rule 35), so an account recreated in One Login can be re-mapped. A user's verified identity
+//! is kept with who verified it: One Login's identity check, or a support officer deciding an identity task.
 
 use super::{PgStore, SqliteStore, StoreError, StoreResult};
-use app::domain::identity::{VerifiedEmail, VerifiedIdentity};
+use app::domain::identity::{IdentityVerification, VerifiedBy, VerifiedEmail, VerifiedIdentity};
+use app::domain::support::Decision;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -12,31 +14,66 @@ pub struct User {
     pub id: i64,
     /// The email One Login last verified for the account; `None` if it had not verified the latest one.
     pub email: Option<VerifiedEmail>,
-    pub verified_identity: Option<VerifiedIdentity>,
+    /// Their verified identity, with who verified it and when.
+    pub verification: Option<IdentityVerification>,
 }
+
+impl User {
+    /// The names and dates of birth verified, by whoever verified them.
+    pub fn verified_identity(&self) -> Option<&VerifiedIdentity> {
+        self.verification.as_ref().map(|v| &v.identity)
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, verified_identity, identity_verified_at, identity_verified_via, \
+     identity_verified_by, identity_verified_task";
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
     id: i64,
     email: String,
     verified_identity: Option<String>,
+    identity_verified_at: Option<DateTime<Utc>>,
+    identity_verified_via: Option<String>,
+    identity_verified_by: Option<i64>,
+    identity_verified_task: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
     fn try_from(row: UserRow) -> StoreResult<Self> {
-        let verified_identity = match row.verified_identity {
-            Some(json) => Some(
-                serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Corrupt(format!("identity: {e}")))?,
-            ),
+        let corrupt = |what: &str| StoreError::Corrupt(format!("user {}: {what}", row.id));
+        let verification = match row.verified_identity.as_deref() {
             None => None,
+            Some(json) => {
+                let identity: VerifiedIdentity = serde_json::from_str(json)
+                    .map_err(|e| StoreError::Corrupt(format!("identity: {e}")))?;
+                let by = match (
+                    row.identity_verified_via.as_deref(),
+                    row.identity_verified_by,
+                    &row.identity_verified_task,
+                ) {
+                    (Some("one_login"), _, _) => VerifiedBy::OneLogin,
+                    (Some("support"), Some(staff_id), Some(task_reference)) => {
+                        VerifiedBy::Support {
+                            staff_id,
+                            task_reference: task_reference.clone(),
+                        }
+                    }
+                    _ => return Err(corrupt("identity without who verified it")),
+                };
+                let at = row
+                    .identity_verified_at
+                    .ok_or_else(|| corrupt("identity without when it was verified"))?;
+                Some(IdentityVerification { identity, by, at })
+            }
         };
         Ok(Self {
             id: row.id,
             // Blank is how a sign-in without a verified email is stored (the column is NOT NULL).
             email: VerifiedEmail::verified_before(&row.email),
-            verified_identity,
+            verification,
         })
     }
 }
@@ -59,10 +96,35 @@ pub trait UserStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn user_by_id(&self, user_id: i64) -> StoreResult<Option<User>>;
+    /// Support's decision on the user's most recently decided identity-verification task, if any.
+    async fn latest_identity_decision(&self, user_id: i64) -> StoreResult<Option<Decision>>;
+}
+
+/// The identity support accepts when it verifies an identity task, from the task's details: the names and date
+/// of birth the teacher sent with their proof. `None` when the details hold no such request.
+fn accepted_identity(
+    details: &str,
+    asked_at: DateTime<Utc>,
+) -> StoreResult<Option<VerifiedIdentity>> {
+    #[derive(serde::Deserialize)]
+    struct IdentityTaskDetails {
+        entered: app::domain::identity_support::IdentitySupportDetails,
+    }
+    let details: serde_json::Value = serde_json::from_str(details)
+        .map_err(|e| StoreError::Corrupt(format!("task details: {e}")))?;
+    let Ok(details) = serde_json::from_value::<IdentityTaskDetails>(details) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        app::domain::identity_support::identity_accepted_by_support(
+            &details.entered,
+            asked_at.date_naive(),
+        ),
+    ))
 }
 
 macro_rules! user_store {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
         #[async_trait]
         impl UserStore for $store {
             async fn sign_in_user(
@@ -71,12 +133,12 @@ macro_rules! user_store {
                 email: Option<&VerifiedEmail>,
                 now: DateTime<Utc>,
             ) -> StoreResult<User> {
-                let row: UserRow = sqlx::query_as(
+                let row: UserRow = sqlx::query_as(&format!(
                     "INSERT INTO users (one_login_sub, email, created_at, last_signed_in_at) VALUES ($1, $2, $3, $3) \
                      ON CONFLICT (one_login_sub) DO UPDATE SET email = excluded.email, \
                      last_signed_in_at = excluded.last_signed_in_at \
-                     RETURNING id, email, verified_identity",
-                )
+                     RETURNING {USER_COLUMNS}"
+                ))
                 .bind(subject)
                 .bind(email.map_or("", VerifiedEmail::as_str))
                 .bind(now)
@@ -92,26 +154,84 @@ macro_rules! user_store {
                 now: DateTime<Utc>,
             ) -> StoreResult<()> {
                 let json = serde_json::to_string(identity).expect("identity serialises");
-                sqlx::query("UPDATE users SET verified_identity = $1, identity_verified_at = $2 WHERE id = $3")
-                    .bind(json)
-                    .bind(now)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await?;
+                sqlx::query(
+                    "UPDATE users SET verified_identity = $1, identity_verified_at = $2, \
+                     identity_verified_via = 'one_login', identity_verified_by = NULL, identity_verified_task = NULL \
+                     WHERE id = $3",
+                )
+                .bind(json)
+                .bind(now)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
                 Ok(())
             }
 
             async fn user_by_id(&self, user_id: i64) -> StoreResult<Option<User>> {
                 let row: Option<UserRow> =
-                    sqlx::query_as("SELECT id, email, verified_identity FROM users WHERE id = $1")
+                    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                         .bind(user_id)
                         .fetch_optional(&self.pool)
                         .await?;
                 row.map(User::try_from).transpose()
             }
+
+            async fn latest_identity_decision(&self, user_id: i64) -> StoreResult<Option<Decision>> {
+                let decision: Option<Option<String>> = sqlx::query_scalar(
+                    "SELECT decision FROM support_tasks WHERE user_id = $1 AND kind = 'identity_verification' \
+                     AND status = 'done' AND decided_at IS NOT NULL ORDER BY decided_at DESC, id DESC LIMIT 1",
+                )
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                decision
+                    .flatten()
+                    .map(|d| {
+                        serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("decision: {e}")))
+                    })
+                    .transpose()
+            }
+        }
+
+        impl $store {
+            /// Inside a decision's transaction: support verified the identity in task `task_reference`, so the
+            /// user's identity is what the teacher sent with their proof, verified by `staff_id` now. An identity
+            /// One Login verified meanwhile is kept: it came from a stronger check. Refused (nothing is decided)
+            /// if the task holds no identity request.
+            pub(super) async fn verify_identity_by_support_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                user_id: i64,
+                task_reference: &str,
+                staff_id: i64,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let (details, asked_at): (String, DateTime<Utc>) =
+                    sqlx::query_as("SELECT details, created_at FROM support_tasks WHERE reference = $1")
+                        .bind(task_reference)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                let Some(identity) = accepted_identity(&details, asked_at)? else {
+                    return Err(StoreError::Corrupt(format!(
+                        "identity task {task_reference} holds no identity request"
+                    )));
+                };
+                sqlx::query(
+                    "UPDATE users SET verified_identity = $1, identity_verified_at = $2, \
+                     identity_verified_via = 'support', identity_verified_by = $3, identity_verified_task = $4 \
+                     WHERE id = $5 AND (verified_identity IS NULL OR identity_verified_via = 'support')",
+                )
+                .bind(serde_json::to_string(&identity).expect("identity serialises"))
+                .bind(now)
+                .bind(staff_id)
+                .bind(task_reference)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
         }
     };
 }
 
-user_store!(SqliteStore);
-user_store!(PgStore);
+user_store!(SqliteStore, sqlx::Sqlite);
+user_store!(PgStore, sqlx::Postgres);

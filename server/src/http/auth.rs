@@ -3,6 +3,8 @@
 
 use crate::onelogin::{Callback, IdentityOutcome, OneLoginError};
 use crate::state::AppState;
+use app::domain::identity::{AfterSignIn, VerifiedBy};
+use app::domain::support::Decision;
 use app::ssr::{AuthKind, IdentityStatus, RequestContext, SignedInUser};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -66,6 +68,34 @@ async fn start(state: &AppState, ctx: &RequestContext, kind: AuthKind) -> Respon
             Redirect::to(&request.url).into_response()
         }
         Err(e) => refused(&e),
+    }
+}
+
+/// Where someone goes once One Login has authenticated them, from what we already know: a verified identity (One
+/// Login's or support's) is never checked again, and someone waiting for support, or whose proof support could
+/// not accept, is not sent round One Login's identity check first.
+async fn after_sign_in(
+    state: &AppState,
+    user: &crate::db::users::User,
+) -> Result<AfterSignIn, crate::db::StoreError> {
+    let verified = user.verification.is_some();
+    if verified {
+        return Ok(AfterSignIn::decide(true, false, false, false));
+    }
+    let connected = state.store.connected_record(user.id).await?.is_some();
+    let open_task = state.store.open_task_for_user(user.id).await?.is_some();
+    let rejected = matches!(
+        state.store.latest_identity_decision(user.id).await?,
+        Some(Decision::Reject { .. })
+    );
+    Ok(AfterSignIn::decide(false, connected, open_task, rejected))
+}
+
+/// Who verified an identity, for the logs (no personal data).
+fn verifier(by: &VerifiedBy) -> &'static str {
+    match by {
+        VerifiedBy::OneLogin => "one_login",
+        VerifiedBy::Support { .. } => "support",
     }
 }
 
@@ -164,15 +194,23 @@ pub async fn callback(
                     return StatusCode::SERVICE_UNAVAILABLE.into_response();
                 }
             };
-            let identity = match user.verified_identity {
-                Some(identity) => IdentityStatus::Verified(identity),
-                None => IdentityStatus::NotChecked,
+            let next = match after_sign_in(&state, &user).await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read what we know of the person signing in");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
             };
-            let next = if matches!(identity, IdentityStatus::Verified(_)) {
-                SIGNED_IN_HOME
-            } else {
-                "/auth/identity"
+            tracing::info!(next = ?next, verified_by = ?user.verification.as_ref().map(|v| verifier(&v.by)), "signed in");
+            let identity = match (user.verification, next) {
+                (Some(verification), _) => IdentityStatus::Verified(verification.identity),
+                // Support has their request, or could not check their proof: One Login could not verify them.
+                (None, AfterSignIn::AwaitingSupport | AfterSignIn::TryAgain) => {
+                    IdentityStatus::NotVerified
+                }
+                (None, _) => IdentityStatus::NotChecked,
             };
+            let next = next.path();
             ctx.session.update(|data| {
                 data.user = Some(SignedInUser {
                     user_id: user.id,

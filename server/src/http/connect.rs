@@ -54,7 +54,17 @@ impl TeacherData for StoreTeacherData {
                         requested_at: t.created_at,
                     }),
             };
-            Ok(TeacherFacts { record, open_task })
+            let verified_identity = self
+                .0
+                .user_by_id(user_id)
+                .await
+                .map_err(unavailable)?
+                .and_then(|user| user.verification);
+            Ok(TeacherFacts {
+                record,
+                open_task,
+                verified_identity,
+            })
         })
     }
 }

@@ -545,7 +545,7 @@ async fn users_are_keyed_by_our_id_and_keep_only_names_and_dates_of_birth(store:
         .sign_in_user("urn:fdc:gov.uk:2022:abc", app::domain::identity::VerifiedEmail::verified_before("old@example.com").as_ref(), now)
         .await
         .unwrap();
-    assert_eq!(first.verified_identity, None);
+    assert_eq!(first.verification, None);
     let again = store
         .sign_in_user("urn:fdc:gov.uk:2022:abc", app::domain::identity::VerifiedEmail::verified_before("new@example.com").as_ref(), now)
         .await
@@ -571,14 +571,18 @@ async fn users_are_keyed_by_our_id_and_keep_only_names_and_dates_of_birth(store:
         .await
         .unwrap();
     let stored = store.user_by_id(first.id).await.unwrap().unwrap();
-    assert_eq!(stored.verified_identity, Some(identity));
+    assert_eq!(stored.verified_identity(), Some(&identity));
+    assert_eq!(
+        stored.verification.map(|v| v.by),
+        Some(app::domain::identity::VerifiedBy::OneLogin)
+    );
     assert_eq!(
         store
             .user_by_id(other.id)
             .await
             .unwrap()
             .unwrap()
-            .verified_identity,
+            .verification,
         None
     );
     assert_eq!(store.user_by_id(987_654).await.unwrap(), None);

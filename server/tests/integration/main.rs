@@ -24,6 +24,7 @@ mod console;
 mod contract;
 mod fix_live;
 mod fix_onelogin;
+mod fix_support_verified;
 mod http;
 mod journey;
 mod onelogin;

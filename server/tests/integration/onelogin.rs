@@ -385,7 +385,7 @@ async fn rules_11_and_46_sign_in_then_prove_identity_stores_names_and_dates_of_b
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.verified_identity.as_ref(), Some(identity));
+    assert_eq!(stored.verified_identity(), Some(identity));
     let account = rp.get("/account").await;
     assert_eq!(account.status, 200);
     assert!(
@@ -608,7 +608,7 @@ async fn rules_36_and_47_no_credential_means_not_verified() {
         .await
         .unwrap()
         .unwrap()
-        .verified_identity
+        .verification
         .is_none());
     let page = rp.get("/identity-not-verified").await;
     assert!(page.body.contains("We could not verify your identity"));
@@ -654,7 +654,7 @@ async fn rules_37_to_45_every_core_identity_fault_is_refused() {
             .await
             .unwrap()
             .unwrap()
-            .verified_identity
+            .verification
             .is_none());
         let logged = rules.lock().unwrap().clone();
         assert!(
