@@ -203,7 +203,7 @@ pub async fn suggestions(
             }
         })
         .collect();
-    suggested.sort_by_key(|s| std::cmp::Reverse(s.fields.iter().filter(|f| f.matches).count()));
+    suggested.sort_by_key(|s| std::cmp::Reverse(s.fields.iter().filter(|f| f.outcome == app::domain::support::Comparison::Matches).count()));
     suggested.truncate(MAX_SUGGESTIONS);
     Ok(suggested)
 }

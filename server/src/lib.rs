@@ -83,7 +83,8 @@ pub async fn build_state(
         assets: Arc::new(assets),
         one_login: Arc::new(one_login),
         staff_oidc: Arc::new(staff_oidc),
-        live: tokio::sync::broadcast::channel(16).0,
+        live: tokio::sync::broadcast::channel(64).0,
+        live_recheck: crate::http::support::LIVE_ROLE_RECHECK,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }

@@ -1,4 +1,4 @@
-//! The email outbox's worker, and the live feed of new tasks.
+//! The email outbox's worker, and the live feed of new and changed tasks.
 //!
 //! Emails are written to `email_outbox` in the same transaction as the decision they announce, so a decision is
 //! never made without its email, nor an email sent for a decision that rolled back. The worker claims due emails
@@ -173,25 +173,66 @@ pub async fn worker(store: DynStore, sender: Arc<Sender>, wake: Arc<Notify>) {
     }
 }
 
-/// How often the live feed looks for new tasks while someone watches the dashboard.
+/// How often the live feed looks for new and changed tasks while someone watches the dashboard.
 pub const LIVE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// Task changes read at once; more wait for the next look.
+const LIVE_BATCH: i64 = 50;
 
-/// Watches for new tasks (from any instance, so it reads the database) and tells every open dashboard.
-pub async fn watch_tasks(store: DynStore, live: broadcast::Sender<i64>) {
-    let mut latest = store.latest_task_id().await.unwrap_or(0);
+/// What open dashboards are told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveEvent {
+    /// New tasks have arrived; the newest task's id.
+    NewTask(i64),
+    /// A task was assigned, saved or decided.
+    Changed(app::domain::support::TaskChanged),
+}
+
+/// Watches for new tasks and for changes to tasks (from any instance, so it reads the database) and tells every
+/// open dashboard. It reads nothing while nobody watches, and when someone starts watching it begins from now, so
+/// a new dashboard is not sent what happened before it opened.
+pub async fn watch_tasks(store: DynStore, live: broadcast::Sender<LiveEvent>) {
+    let mut positions: Option<(i64, i64)> = None;
     loop {
         tokio::time::sleep(LIVE_POLL).await;
         if live.receiver_count() == 0 {
+            positions = None;
             continue;
         }
+        let (latest_task, latest_change) = match positions {
+            Some(p) => p,
+            None => match (store.latest_task_id().await, store.latest_audit_id().await) {
+                (Ok(task), Ok(audit)) => {
+                    positions = Some((task, audit));
+                    continue;
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "live task feed could not read the database");
+                    continue;
+                }
+            },
+        };
+        let mut latest = (latest_task, latest_change);
         match store.latest_task_id().await {
-            Ok(now) if now > latest => {
-                latest = now;
-                let _ = live.send(now);
+            Ok(now) if now > latest_task => {
+                latest.0 = now;
+                let _ = live.send(LiveEvent::NewTask(now));
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "live task feed could not read the database"),
         }
+        match store.task_changes_since(latest_change, LIVE_BATCH).await {
+            Ok(changes) => {
+                for change in changes {
+                    latest.1 = change.id;
+                    let _ = live.send(LiveEvent::Changed(app::domain::support::TaskChanged {
+                        reference: change.reference,
+                        change: change.change,
+                    }));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "live task feed could not read the database"),
+        }
+        positions = Some(latest);
     }
 }
 

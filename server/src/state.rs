@@ -19,8 +19,10 @@ pub struct AppState {
     pub one_login: Arc<OneLoginClient>,
     /// Staff sign-in to the support console.
     pub staff_oidc: Arc<crate::staff_auth::StaffOidc>,
-    /// The newest task id, sent to open dashboards when tasks arrive.
-    pub live: tokio::sync::broadcast::Sender<i64>,
+    /// New and changed tasks, sent to open dashboards.
+    pub live: tokio::sync::broadcast::Sender<crate::outbox::LiveEvent>,
+    /// How often an open live feed checks that its member of staff still has a role that may see tasks.
+    pub live_recheck: std::time::Duration,
     /// Wakes the email worker when an email is queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
 }

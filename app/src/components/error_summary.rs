@@ -4,11 +4,17 @@ use crate::domain::FieldError;
 use leptos::prelude::*;
 
 /// "There is a problem", linking each message to its field. Renders nothing when there are no errors.
+/// GOV.UK Frontend moves the focus to it when it starts, unless `focus_by_page`: a page that shows the same summary
+/// again without a new submission (the live dashboard) moves the focus itself, once.
 #[component]
-pub fn ErrorSummary(errors: Vec<FieldError>) -> impl IntoView {
+pub fn ErrorSummary(
+    errors: Vec<FieldError>,
+    #[prop(optional)] focus_by_page: bool,
+) -> impl IntoView {
     (!errors.is_empty()).then(|| {
         view! {
-            <div class="govuk-error-summary" data-module="govuk-error-summary">
+            <div class="govuk-error-summary" data-module="govuk-error-summary"
+                data-disable-auto-focus=focus_by_page.then_some("true")>
                 <div role="alert">
                     <h2 class="govuk-error-summary__title">"There is a problem"</h2>
                     <div class="govuk-error-summary__body">

@@ -979,7 +979,34 @@ pub fn render_template(text: &str, values: &BTreeMap<String, String>) -> String 
 pub struct FieldComparison {
     pub label: String,
     pub value: String,
-    pub matches: bool,
+    pub outcome: Comparison,
+}
+
+/// How a record's field compares with what the task says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    Matches,
+    DoesNotMatch,
+    /// One side has no value (no NINO on the record, no TRN given, …): nothing to compare, so nothing is said.
+    NotCompared,
+}
+
+impl Comparison {
+    /// Compares two values only when both are there.
+    fn of<T: PartialEq>(ours: Option<T>, theirs: Option<T>) -> Self {
+        match (ours, theirs) {
+            (Some(a), Some(b)) => Self::when(a == b),
+            _ => Self::NotCompared,
+        }
+    }
+
+    fn when(equal: bool) -> Self {
+        if equal {
+            Self::Matches
+        } else {
+            Self::DoesNotMatch
+        }
+    }
 }
 
 /// A record support staff might connect the teacher to.
@@ -1025,16 +1052,25 @@ pub fn compare_record(
         let key = name_key(n);
         record_names.contains(&key)
     });
+    // "Does not match" only where both sides have a value: a NINO the teacher never gave is not a mismatch.
     let mut fields = vec![
         FieldComparison {
             label: "Name".into(),
             value: full_name,
-            matches: name_matches,
+            outcome: if facts.names.is_empty() {
+                Comparison::NotCompared
+            } else {
+                Comparison::when(name_matches)
+            },
         },
         FieldComparison {
             label: "Date of birth".into(),
             value: record.date_of_birth.format("%-d %B %Y").to_string(),
-            matches: facts.dates_of_birth.contains(&record.date_of_birth),
+            outcome: if facts.dates_of_birth.is_empty() {
+                Comparison::NotCompared
+            } else {
+                Comparison::when(facts.dates_of_birth.contains(&record.date_of_birth))
+            },
         },
     ];
     fields.push(FieldComparison {
@@ -1043,12 +1079,12 @@ pub fn compare_record(
             .nino
             .clone()
             .unwrap_or_else(|| "Not on record".into()),
-        matches: record.nino.is_some() && record.nino == facts.nino,
+        outcome: Comparison::of(record.nino.as_deref(), facts.nino.as_deref()),
     });
     fields.push(FieldComparison {
         label: "TRN".into(),
         value: record.trn.clone(),
-        matches: facts.trn.as_deref() == Some(record.trn.as_str()),
+        outcome: Comparison::of(Some(record.trn.as_str()), facts.trn.as_deref()),
     });
     fields.push(FieldComparison {
         label: "Email".into(),
@@ -1056,10 +1092,12 @@ pub fn compare_record(
             .email
             .clone()
             .unwrap_or_else(|| "Not on record".into()),
-        matches: record
-            .email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(&facts.email)),
+        outcome: Comparison::of(
+            record.email.as_deref().map(str::to_lowercase),
+            Some(facts.email.as_str())
+                .filter(|e| !e.is_empty())
+                .map(str::to_lowercase),
+        ),
     });
     fields
 }
@@ -1176,6 +1214,54 @@ pub struct MailboxEmail {
     pub status: String,
     pub task_reference: Option<String>,
     pub queued_at: DateTime<Utc>,
+}
+
+/// A change to a task that open dashboards are told about as it happens. Each is recorded in the audit log under
+/// its own action, which is where the live feed reads it from (any instance may have made it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskChange {
+    Assigned,
+    DraftSaved,
+    Decided,
+}
+
+impl TaskChange {
+    pub const ALL: [TaskChange; 3] = [
+        TaskChange::Assigned,
+        TaskChange::DraftSaved,
+        TaskChange::Decided,
+    ];
+
+    /// The audit log's action for this change.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Self::Assigned => "assigned",
+            Self::DraftSaved => "saved_draft",
+            Self::Decided => "decided",
+        }
+    }
+
+    pub fn from_audit_action(action: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.audit_action() == action)
+    }
+
+    /// What a screen reader hears when the dashboard updates itself.
+    pub fn announcement(self, reference: &str) -> String {
+        let what = match self {
+            Self::Assigned => "has been assigned",
+            Self::DraftSaved => "has been updated",
+            Self::Decided => "has been decided",
+        };
+        format!("Task {reference} {what}. The list has been updated.")
+    }
+}
+
+/// The live feed's message about a changed task (the `change` server-sent event's data, as JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskChanged {
+    pub reference: String,
+    pub change: TaskChange,
 }
 
 /// Paths of the console.
@@ -1616,19 +1702,93 @@ mod tests {
             nino: Some("AB123456C".into()),
             trn: None,
         };
-        let matches: Vec<(String, bool)> = compare_record(&facts, &record)
+        let outcomes: Vec<(String, Comparison)> = compare_record(&facts, &record)
             .into_iter()
-            .map(|f| (f.label, f.matches))
+            .map(|f| (f.label, f.outcome))
             .collect();
+        // No TRN given and no email on the record: nothing to compare, so neither "does not match".
         assert_eq!(
-            matches,
+            outcomes,
             vec![
-                ("Name".into(), true),
-                ("Date of birth".into(), false),
-                ("National Insurance number".into(), true),
-                ("TRN".into(), false),
-                ("Email".into(), false),
+                ("Name".into(), Comparison::Matches),
+                ("Date of birth".into(), Comparison::DoesNotMatch),
+                ("National Insurance number".into(), Comparison::Matches),
+                ("TRN".into(), Comparison::NotCompared),
+                ("Email".into(), Comparison::NotCompared),
             ]
         );
     }
+
+    #[test]
+    fn does_not_match_only_when_both_sides_have_a_value() {
+        use super::super::records::{RecordStatus, TeachingRecord};
+        let record = TeachingRecord {
+            trn: "7654321".into(),
+            first_name: "Ann".into(),
+            middle_name: None,
+            last_name: "Lee".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1985, 3, 14).unwrap(),
+            nino: None,
+            email: Some("Ann.Lee@Example.com".into()),
+            status: RecordStatus::Active,
+            previous_names: vec![],
+            qualifications: vec![],
+        };
+        let outcome = |facts: &TaskFacts, label: &str| {
+            compare_record(facts, &record)
+                .into_iter()
+                .find(|f| f.label == label)
+                .unwrap()
+                .outcome
+        };
+        // The teacher gave nothing but an email.
+        let bare = TaskFacts {
+            email: "ann.lee@example.com".into(),
+            ..TaskFacts::default()
+        };
+        assert_eq!(outcome(&bare, "Name"), Comparison::NotCompared);
+        assert_eq!(outcome(&bare, "Date of birth"), Comparison::NotCompared);
+        assert_eq!(outcome(&bare, "National Insurance number"), Comparison::NotCompared);
+        assert_eq!(outcome(&bare, "TRN"), Comparison::NotCompared);
+        assert_eq!(outcome(&bare, "Email"), Comparison::Matches);
+        // Both sides have a value and differ: now it does not match.
+        let given = TaskFacts {
+            names: vec!["Bo Kim".into()],
+            dates_of_birth: vec![NaiveDate::from_ymd_opt(1985, 3, 15).unwrap()],
+            email: "bo@example.com".into(),
+            nino: Some("AB123456C".into()),
+            trn: Some("1111111".into()),
+        };
+        assert_eq!(outcome(&given, "Name"), Comparison::DoesNotMatch);
+        assert_eq!(outcome(&given, "Date of birth"), Comparison::DoesNotMatch);
+        // The record has no NINO: still nothing to compare.
+        assert_eq!(outcome(&given, "National Insurance number"), Comparison::NotCompared);
+        assert_eq!(outcome(&given, "TRN"), Comparison::DoesNotMatch);
+        assert_eq!(outcome(&given, "Email"), Comparison::DoesNotMatch);
+    }
+
+    #[test]
+    fn task_changes_are_read_from_their_audit_actions_and_announced() {
+        for change in TaskChange::ALL {
+            assert_eq!(TaskChange::from_audit_action(change.audit_action()), Some(change));
+        }
+        // Looking at a task changes nothing.
+        assert_eq!(TaskChange::from_audit_action("viewed_task"), None);
+        assert_eq!(
+            TaskChange::Assigned.announcement("TRS-123456"),
+            "Task TRS-123456 has been assigned. The list has been updated."
+        );
+        let changed = TaskChanged {
+            reference: "TRS-123456".into(),
+            change: TaskChange::DraftSaved,
+        };
+        let json = serde_json::to_string(&changed).unwrap();
+        assert_eq!(json, r#"{"reference":"TRS-123456","change":"draft_saved"}"#);
+        assert_eq!(serde_json::from_str::<TaskChanged>(&json).unwrap(), changed);
+    }
+}
+
+#[cfg(test)]
+mod search_and_url_tests {
+    use super::*;
 }

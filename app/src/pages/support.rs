@@ -1,12 +1,12 @@
 //! The support console's pages (DESIGN §6, seed 001): the task dashboard, a task with its decision form, the check
 //! page, staff roles, the audit log, and the development mailbox. Every form is a plain HTML form; with JavaScript
 //! the dashboard's filters, sorting and paging update the list without a page load, a search updates as you type,
-//! and new tasks appear by themselves.
+//! and new and changed tasks appear by themselves.
 
 use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
 use crate::components::page_title::PageTitle;
 use crate::domain::support::{
-    count_text, params, task_href, AssigneeFilter, NotConnectedReason, Permission, RejectReason,
+    count_text, params, task_href, AssigneeFilter, Comparison, NotConnectedReason, Permission, RejectReason,
     Role, SortField, StatusCounts, StatusFilter, TaskKind, TaskQuery, TaskStatus, COUNT_CAP,
     OTHER_TRN,
 };
@@ -19,8 +19,9 @@ use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
 
+/// A moment as staff read it: UK time (GMT or BST), whatever the server's or the browser's zone.
 fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%-d %B %Y at %-I:%M%P").to_string()
+    crate::domain::uk_time::uk_date_time(at)
 }
 
 /// A console page: its data, or the sign-in prompt, "you do not have access", or "page not found".
@@ -158,16 +159,24 @@ fn status_tag(status: TaskStatus) -> &'static str {
 pub fn DashboardPage() -> impl IntoView {
     let location = use_location();
     let data = Resource::new_blocking(move || location.search.get(), load_dashboard);
-    // New tasks: an announcement for screen readers, and the list fetched again.
+    // New and changed tasks: an announcement for screen readers, and the list fetched again.
     let announcement = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     live_updates(data, announcement);
+    // The query whose errors were last shown: the error summary takes the focus when a new query has errors, not
+    // when the same list is fetched again because a task changed.
+    let shown = StoredValue::new(None::<String>);
     view! {
         <PageTitle text="Support tasks".to_string() />
         <Transition>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Console::Ok(view)) => dashboard_top(view).into_any(),
+                    Ok(Console::Ok(view)) => {
+                        let search = location.search.get_untracked();
+                        let fresh = shown.get_value().as_deref() != Some(search.as_str());
+                        shown.set_value(Some(search));
+                        dashboard_top(view, fresh).into_any()
+                    }
                     Ok(other) => denied_or(other, |_: DashboardView| ().into_any()),
                     Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
                 }
@@ -197,6 +206,13 @@ fn DashboardBody(data: DashboardData) -> impl IntoView {
             .map(|v| v.page.counts)
             .unwrap_or_else(|| before.copied().unwrap_or_default())
     });
+    // The number of results lives outside the part rendered again, in a live region, so a screen reader hears
+    // the new count when a filter or a search changes the list.
+    let total = Memo::new(move |before: Option<&Option<u64>>| {
+        view_of()
+            .map(|v| v.page.total)
+            .or_else(|| before.copied().flatten())
+    });
     let query_map = use_query_map();
     let query = Memo::new(move |_| {
         let map = query_map.get();
@@ -205,10 +221,15 @@ fn DashboardBody(data: DashboardData) -> impl IntoView {
     view! {
         <Show when=move || allowed.get()>
             <div class="govuk-grid-row">
-                <div class="govuk-grid-column-one-quarter">
+                <div class="govuk-grid-column-one-quarter-from-desktop">
                     <Filters query counts />
                 </div>
-                <div class="govuk-grid-column-three-quarters">
+                <div class="govuk-grid-column-three-quarters-from-desktop">
+                    <div aria-live="polite" aria-atomic="true" data-testid="results-count">
+                        <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
+                            {move || total.get().map(|total| format!("{} {}", count_text(total), if total == 1 { "task" } else { "tasks" }))}
+                        </h2>
+                    </div>
                     {move || Suspend::new(async move {
                         match data.await {
                             Ok(Console::Ok(view)) => dashboard_results(view).into_any(),
@@ -221,39 +242,85 @@ fn DashboardBody(data: DashboardData) -> impl IntoView {
     }
 }
 
-/// Listens for new tasks and fetches the list again when one arrives.
+/// Listens for new and changed tasks, fetches the list again when one arrives, and says what happened. The feed
+/// closes when the page goes (or the staff member loses their role: the server ends it).
 #[cfg(feature = "hydrate")]
 fn live_updates(data: DashboardData, announcement: RwSignal<String>) {
+    use crate::domain::support::TaskChanged;
     use futures::StreamExt;
     Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
+        let (feed, stop) = futures::future::abortable(async move {
             let Ok(mut source) =
                 gloo_net::eventsource::futures::EventSource::new("/support/tasks/events")
             else {
                 return;
             };
-            let Ok(mut events) = source.subscribe("task") else {
+            let (Ok(new_tasks), Ok(changes)) = (source.subscribe("task"), source.subscribe("change"))
+            else {
                 return;
             };
-            while let Some(Ok(_)) = events.next().await {
+            let new_tasks = new_tasks.map(|event| {
+                event.map(|_| "A new support task has arrived. The list has been updated.".to_string())
+            });
+            let changes = changes.map(|event| {
+                event.map(|(_, message)| {
+                    message
+                        .data()
+                        .as_string()
+                        .and_then(|data| serde_json::from_str::<TaskChanged>(&data).ok())
+                        .map(|c| c.change.announcement(&c.reference))
+                        .unwrap_or_else(|| "The list has been updated.".to_string())
+                })
+            });
+            let mut events = futures::stream::select(new_tasks, changes);
+            while let Some(Ok(text)) = events.next().await {
                 data.refetch();
-                announcement
-                    .set("A new support task has arrived. The list has been updated.".into());
+                announcement.set(text);
             }
             source.close();
         });
+        leptos::task::spawn_local(async move {
+            let _ = feed.await;
+        });
+        // Leaving the dashboard drops the feed, which closes its connection.
+        on_cleanup(move || stop.abort());
     });
 }
 
-/// Navigation, banner, errors and heading.
-fn dashboard_top(view: DashboardView) -> impl IntoView {
+/// Navigation, banner, errors and heading. `fresh`: this is a new query, so its errors (if any) take the focus.
+fn dashboard_top(view: DashboardView, fresh: bool) -> impl IntoView {
     let DashboardView { me, errors, .. } = view;
     let has_errors = !errors.is_empty();
+    let summary = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    if fresh && has_errors {
+        // GOV.UK Frontend would focus every error summary it starts, including one shown again for the same
+        // query after a live update; so the dashboard's own summary is focused here, once per query.
+        Effect::new(move |_| {
+            use web_sys::wasm_bindgen::JsCast;
+            let Some(wrapper) = summary.get() else {
+                return;
+            };
+            if let Some(element) = wrapper
+                .query_selector(".govuk-error-summary")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = element.set_attribute("tabindex", "-1");
+                let _ = element.focus();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = fresh;
     view! {
         <PageTitle text="Support tasks".to_string() has_errors />
         <ConsoleNav me=me.clone() current="/support" />
         <Banner text=me.banner.clone() />
-        <ErrorSummary errors=errors />
+        <div node_ref=summary>
+            <ErrorSummary errors=errors focus_by_page=true />
+        </div>
         <h1 class="govuk-heading-l">"Support tasks"</h1>
     }
 }
@@ -263,9 +330,6 @@ fn dashboard_results(view: DashboardView) -> impl IntoView {
     let total = page.total;
     let pages = page.pages();
     view! {
-        <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
-            {format!("{} {}", count_text(total), if total == 1 { "task" } else { "tasks" })}
-        </h2>
         {(total > COUNT_CAP).then(|| view! {
             <p class="govuk-body">"Only the first 10,000 are listed. Search or filter to find a task."</p>
         })}
@@ -284,38 +348,41 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
         let aria = sorted.then(|| query.direction.aria());
         let href = query.sorted_by(field).href();
         view! {
-            <th scope="col" class="govuk-table__header" aria-sort=aria.unwrap_or("none")>
+            <th scope="col" role="columnheader" class="govuk-table__header" aria-sort=aria.unwrap_or("none")>
                 <a class="govuk-link app-sort-link" href=href>{field.label()}</a>
             </th>
         }
     };
+    // On a narrow screen each row becomes a block with its headings beside the values (app-responsive-table);
+    // the explicit roles keep it a table for screen readers, whose browsers drop the table role with `display`.
     view! {
-        <table class="govuk-table app-task-table" data-testid="tasks">
+        <table class="govuk-table app-task-table app-responsive-table" role="table" data-testid="tasks">
             <caption class="govuk-table__caption govuk-visually-hidden">"Support tasks"</caption>
-            <thead class="govuk-table__head">
-                <tr class="govuk-table__row">
-                    <th scope="col" class="govuk-table__header">"Reference"</th>
+            <thead class="govuk-table__head" role="rowgroup">
+                <tr class="govuk-table__row" role="row">
+                    <th scope="col" role="columnheader" class="govuk-table__header">"Reference"</th>
                     {header(SortField::Name)}
                     {header(SortField::Kind)}
                     {header(SortField::Requested)}
                     {header(SortField::Status)}
-                    <th scope="col" class="govuk-table__header">"Assigned to"</th>
+                    <th scope="col" role="columnheader" class="govuk-table__header">"Assigned to"</th>
                 </tr>
             </thead>
-            <tbody class="govuk-table__body">
+            <tbody class="govuk-table__body" role="rowgroup">
                 {tasks
                     .into_iter()
                     .map(|t| {
                         view! {
-                            <tr class="govuk-table__row">
-                                <td class="govuk-table__cell">
+                            <tr class="govuk-table__row" role="row">
+                                <td class="govuk-table__cell" role="cell">
+                                    {cell_heading("Reference")}
                                     <a class="govuk-link app-nowrap" href=task_href(&t.reference) rel="external">{t.reference.clone()}</a>
                                 </td>
-                                <td class="govuk-table__cell">{t.name}<br /><span class="govuk-body-s govuk-!-margin-0">{t.email}</span></td>
-                                <td class="govuk-table__cell"><strong class=kind_tag(t.kind)>{t.kind.label()}</strong></td>
-                                <td class="govuk-table__cell">{t.requested_at.format("%-d %b %Y").to_string()}<br />{t.requested_at.format("%H:%M").to_string()}</td>
-                                <td class="govuk-table__cell"><strong class=status_tag(t.status)>{t.status.label()}</strong></td>
-                                <td class="govuk-table__cell">{t.assignee.unwrap_or_else(|| "Unassigned".into())}</td>
+                                <td class="govuk-table__cell app-break-anywhere" role="cell">{cell_heading(SortField::Name.label())}{t.name}<br /><span class="govuk-body-s govuk-!-margin-0">{t.email}</span></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Kind.label())}<strong class=kind_tag(t.kind)>{t.kind.label()}</strong></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Requested.label())}<span class="app-nowrap">{crate::domain::uk_time::uk_short_date(t.requested_at)}</span>" "<span class="app-nowrap">{crate::domain::uk_time::uk_clock(t.requested_at)}</span></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Status.label())}<strong class=status_tag(t.status)>{t.status.label()}</strong></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading("Assigned to")}{t.assignee.unwrap_or_else(|| "Unassigned".into())}</td>
                             </tr>
                         }
                     })
@@ -323,6 +390,12 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
             </tbody>
         </table>
     }
+}
+
+/// A cell's column heading, shown beside the value only when a narrow screen stacks the table's rows. Hidden from
+/// screen readers, which have the real column headers.
+fn cell_heading(text: &'static str) -> impl IntoView {
+    view! { <span class="app-responsive-table__heading" aria-hidden="true">{text}</span> }
 }
 
 /// The filters: a GET form, so they work without JavaScript and land in the URL. With JavaScript the router
@@ -435,6 +508,10 @@ fn Filters(
     let assignee_select = select(params::ASSIGNEE, "Assigned to", assignees, |q| {
         q.assignee.as_str().to_string()
     });
+    // What was typed, even when it was refused (too long, say), so it can be corrected rather than typed again.
+    let typed_search = query_map
+        .with_untracked(|q| q.get(params::SEARCH))
+        .unwrap_or_else(|| initial.search.clone());
     let from_field = date(params::FROM, "Requested from", |q| q.from);
     let to_field = date(params::TO, "Requested to", |q| q.to);
     view! {
@@ -445,7 +522,7 @@ fn Filters(
                 <div class="govuk-hint" id="search-hint">"Name, email, reference or TRN"</div>
                 {move || view! { <ErrorMessage id="search-error".to_string() message=error(params::SEARCH) /> }}
                 <input class=move || with_error_class("govuk-input app-full-width", &error(params::SEARCH)) id="search"
-                    name="search" type="search" value=initial.search.clone() aria-describedby="search-hint"
+                    name="search" type="search" value=typed_search aria-describedby="search-hint"
                     autocomplete="off" spellcheck="false" on:input=on_search />
             </div>
             {kind_select}
@@ -546,7 +623,12 @@ pub fn TaskPage() -> impl IntoView {
 }
 
 fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
-    let crate::server_fns::console::TaskPageView { me, task, pending } = v;
+    let crate::server_fns::console::TaskPageView {
+        me,
+        task,
+        pending,
+        pending_input,
+    } = v;
     let may_work = me.staff.may(Permission::WorkTasks);
     let title = format!("{} – {}", task.reference, task.kind.label());
     let has_errors = !me.errors.is_empty();
@@ -588,7 +670,7 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
             })}
         }
         .into_any(),
-        (None, true) => decision_form(&me, &task).into_any(),
+        (None, true) => decision_form(&me, &task, pending_input).into_any(),
         (None, false) => {
             view! { <p class="govuk-body">"You can view this task but not decide it."</p> }
                 .into_any()
@@ -597,7 +679,7 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
     view! {
         <PageTitle text=title has_errors />
         <ConsoleNav me=me.clone() current="" />
-        <a href="/support" class="govuk-back-link">"Back to tasks"</a>
+        <a href=me.tasks_href.clone() class="govuk-back-link">"Back to tasks"</a>
         <Banner text=me.banner.clone() />
         <ErrorSummary errors=me.errors.clone() />
         <span class="govuk-caption-l">{task.kind.label()}</span>
@@ -651,10 +733,11 @@ fn suggestions(task: &crate::domain::support::TaskView) -> impl IntoView {
                                             <dt class="govuk-summary-list__key">{f.label.clone()}</dt>
                                             <dd class="govuk-summary-list__value">{f.value.clone()}</dd>
                                             <dd class="govuk-summary-list__actions">
-                                                {if f.matches {
-                                                    view! { <strong class="govuk-tag govuk-tag--green">"Matches"</strong> }.into_any()
-                                                } else {
-                                                    view! { <strong class="govuk-tag govuk-tag--grey">"Does not match"</strong> }.into_any()
+                                                {match f.outcome {
+                                                    Comparison::Matches => view! { <strong class="govuk-tag govuk-tag--green">"Matches"</strong> }.into_any(),
+                                                    Comparison::DoesNotMatch => view! { <strong class="govuk-tag govuk-tag--grey">"Does not match"</strong> }.into_any(),
+                                                    // One side has no value: there is nothing to say.
+                                                    Comparison::NotCompared => ().into_any(),
                                                 }}
                                             </dd>
                                         </div>
@@ -793,12 +876,19 @@ fn text_field(
     .into_any()
 }
 
-fn decision_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoView {
-    // What was typed last (after an error), else the saved draft.
-    let values = if me.values.is_empty() {
-        task.draft.clone().map(|d| d.values()).unwrap_or_default()
-    } else {
+fn decision_form(
+    me: &Me,
+    task: &crate::domain::support::TaskView,
+    pending: Option<crate::domain::support::DecisionInput>,
+) -> impl IntoView {
+    // What was typed last (after an error), else the decision waiting on the check page ("Change" or "Back"
+    // from there), else the saved draft.
+    let values = if !me.values.is_empty() {
         me.values.clone()
+    } else if let Some(pending) = pending {
+        pending.values()
+    } else {
+        task.draft.clone().map(|d| d.values()).unwrap_or_default()
     };
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
     let errors = &me.errors;
@@ -925,7 +1015,9 @@ pub fn CheckDecisionPage() -> impl IntoView {
 }
 
 fn check_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
-    let crate::server_fns::console::TaskPageView { me, task, pending } = v;
+    let crate::server_fns::console::TaskPageView {
+        me, task, pending, ..
+    } = v;
     let back = task_href(&task.reference);
     let Some(pending) = pending else {
         return view! {
@@ -936,7 +1028,7 @@ fn check_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
         .into_any();
     };
     view! {
-        <PageTitle text="Check your decision".to_string() />
+        <PageTitle text=format!("Check your decision on task {}", task.reference) />
         <ConsoleNav me=me.clone() current="" />
         <a href=back.clone() class="govuk-back-link">"Back"</a>
         <div class="govuk-grid-row">
@@ -977,16 +1069,16 @@ pub fn StaffPage() -> impl IntoView {
                 <ErrorSummary errors=me.errors.clone() />
                 <h1 class="govuk-heading-l">"Staff"</h1>
                 <p class="govuk-body">"Everyone who has signed in, or been added. Someone without a role can sign in but sees nothing."</p>
-                <table class="govuk-table">
+                <table class="govuk-table app-responsive-table" role="table" data-testid="staff">
                     <caption class="govuk-table__caption govuk-visually-hidden">"Staff and their roles"</caption>
-                    <thead class="govuk-table__head">
-                        <tr class="govuk-table__row">
-                            <th scope="col" class="govuk-table__header">"Name"</th>
-                            <th scope="col" class="govuk-table__header">"Email"</th>
-                            <th scope="col" class="govuk-table__header">"Role"</th>
+                    <thead class="govuk-table__head" role="rowgroup">
+                        <tr class="govuk-table__row" role="row">
+                            <th scope="col" role="columnheader" class="govuk-table__header">"Name"</th>
+                            <th scope="col" role="columnheader" class="govuk-table__header">"Email"</th>
+                            <th scope="col" role="columnheader" class="govuk-table__header">"Role"</th>
                         </tr>
                     </thead>
-                    <tbody class="govuk-table__body">
+                    <tbody class="govuk-table__body" role="rowgroup">
                         {staff.into_iter().map(|s| {
                             let field = format!("role-{}", s.id);
                             let error = error_for(&me.errors, &field);
@@ -994,10 +1086,11 @@ pub fn StaffPage() -> impl IntoView {
                             let current = s.role.map(Role::as_str).unwrap_or("none");
                             let label = format!("Role for {}", s.name);
                             view! {
-                                <tr class="govuk-table__row">
-                                    <td class="govuk-table__cell">{s.name.clone()}</td>
-                                    <td class="govuk-table__cell">{s.email.clone()}</td>
-                                    <td class="govuk-table__cell">
+                                <tr class="govuk-table__row" role="row">
+                                    <td class="govuk-table__cell app-break-anywhere" role="cell">{cell_heading("Name")}{s.name.clone()}</td>
+                                    <td class="govuk-table__cell app-break-anywhere" role="cell">{cell_heading("Email")}{s.email.clone()}</td>
+                                    <td class="govuk-table__cell" role="cell">
+                                        {cell_heading("Role")}
                                         <form method="post" action="/support/staff" class="app-inline-form">
                                             <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
                                             <input type="hidden" name="staff_id" value=s.id.to_string() />

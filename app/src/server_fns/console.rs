@@ -28,6 +28,9 @@ pub struct Me {
     /// What the last failed form sent and what was wrong with it.
     pub values: std::collections::BTreeMap<String, String>,
     pub errors: Vec<FieldError>,
+    /// The dashboard list this member last looked at, for "Back to tasks".
+    #[serde(default)]
+    pub tasks_href: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +47,9 @@ pub struct TaskPageView {
     pub task: TaskView,
     /// The decision waiting on the check page, in words.
     pub pending: Option<String>,
+    /// The form as sent for that decision: "Change" on the check page brings it back.
+    #[serde(default)]
+    pub pending_input: Option<crate::domain::support::DecisionInput>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,12 +118,21 @@ mod guard {
             Some(flash) => (flash.values, flash.errors),
             None => Default::default(),
         };
+        let tasks_href = ctx
+            .staff
+            .lock()
+            .data
+            .last_task_list
+            .as_ref()
+            .map(TaskQuery::href)
+            .unwrap_or_else(|| crate::domain::support::DASHBOARD_PATH.to_string());
         Ok(Ok(Me {
             staff,
             csrf_token: ctx.csrf_token,
             banner,
             values,
             errors,
+            tasks_href,
         }))
     }
 
@@ -148,6 +163,14 @@ pub async fn load_dashboard(query: String) -> Result<Console<DashboardView>, Ser
         .tasks(query.clone(), me.staff.id)
         .await
         .map_err(guard::unavailable)?;
+    // Remembered for "Back to tasks" and the page after a decision (written only when it changes).
+    if let Some(ctx) = crate::ssr::request_context() {
+        let changed = ctx.staff.lock().data.last_task_list.as_ref() != Some(&query);
+        if changed {
+            ctx.staff
+                .update(|d| d.last_task_list = Some(query.clone()));
+        }
+    }
     Ok(Console::Ok(DashboardView {
         me,
         query,
@@ -211,16 +234,24 @@ pub async fn load_task(reference: String) -> Result<Console<TaskPageView>, Serve
     let Some(task) = task else {
         return Ok(guard::not_found());
     };
-    let pending = crate::ssr::request_context().and_then(|ctx| {
+    let pending_decision = crate::ssr::request_context().and_then(|ctx| {
         ctx.staff
             .lock()
             .data
             .pending_decision
             .clone()
             .filter(|p| p.reference == reference)
-            .map(|p| p.decision.summary(task.kind))
     });
-    Ok(Console::Ok(TaskPageView { me, task, pending }))
+    let pending = pending_decision
+        .as_ref()
+        .map(|p| p.decision.summary(task.kind));
+    let pending_input = pending_decision.map(|p| p.input);
+    Ok(Console::Ok(TaskPageView {
+        me,
+        task,
+        pending,
+        pending_input,
+    }))
 }
 
 #[server(input = GetUrl)]

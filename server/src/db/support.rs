@@ -96,6 +96,15 @@ pub struct AuditRecord {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// A change to a task, from the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskChangeRecord {
+    /// The audit entry's id: the feed's position.
+    pub id: i64,
+    pub reference: String,
+    pub change: app::domain::support::TaskChange,
+}
+
 /// A task for the benchmark's generator.
 #[derive(Clone, Debug)]
 pub struct GeneratedTask {
@@ -137,6 +146,11 @@ pub trait SupportStore {
     async fn task_query_plan(&self, query: &TaskQuery, me: i64) -> StoreResult<Vec<String>>;
     /// The id of the newest task: the live dashboard watches it.
     async fn latest_task_id(&self) -> StoreResult<i64>;
+    /// The id of the newest audit log entry: where the live dashboard starts watching for task changes.
+    async fn latest_audit_id(&self) -> StoreResult<i64>;
+    /// Task changes (assigned, draft saved, decided) recorded after audit entry `after`, oldest first, at most
+    /// `limit`: the live dashboard pushes them to open dashboards.
+    async fn task_changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<TaskChangeRecord>>;
     async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>>;
     /// Assigns the task (to nobody with `None`), if it is still at `version`.
     async fn assign_task(
@@ -669,6 +683,39 @@ macro_rules! support_store {
                     .fetch_one(&self.pool)
                     .await?
                     .unwrap_or(0))
+            }
+
+            async fn latest_audit_id(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM audit_log")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .unwrap_or(0))
+            }
+
+            async fn task_changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<TaskChangeRecord>> {
+                use app::domain::support::TaskChange;
+                // A range of the primary key, so this stays cheap however long the log grows.
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT id, action, task_reference FROM audit_log WHERE id > ",
+                );
+                q.push_bind(after).push(" AND task_reference IS NOT NULL AND action IN (");
+                let mut actions = q.separated(", ");
+                for change in TaskChange::ALL {
+                    actions.push_bind(change.audit_action());
+                }
+                q.push(") ORDER BY id LIMIT ").push_bind(limit);
+                let rows: Vec<(i64, String, Option<String>)> =
+                    q.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(id, action, reference)| {
+                        Some(TaskChangeRecord {
+                            id,
+                            reference: reference?,
+                            change: TaskChange::from_audit_action(&action)?,
+                        })
+                    })
+                    .collect())
             }
 
             async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>> {

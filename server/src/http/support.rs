@@ -67,6 +67,17 @@ fn unavailable(e: crate::db::StoreError) -> Response {
     StatusCode::SERVICE_UNAVAILABLE.into_response()
 }
 
+/// The dashboard list the officer last looked at (its filters, search, sort and page), to go back to.
+fn task_list(ctx: &RequestContext) -> String {
+    ctx.staff
+        .lock()
+        .data
+        .last_task_list
+        .as_ref()
+        .map(app::domain::support::TaskQuery::href)
+        .unwrap_or_else(|| DASHBOARD_PATH.to_string())
+}
+
 fn banner(ctx: &RequestContext, text: String) {
     ctx.staff.set_flash(Flash {
         form: BANNER_FORM.into(),
@@ -387,7 +398,7 @@ pub async fn decision(
                     &ctx,
                     format!("Your progress on task {reference} has been saved"),
                 );
-                Redirect::to(DASHBOARD_PATH).into_response()
+                Redirect::to(&task_list(&ctx)).into_response()
             }
             Ok(Err(refused)) => {
                 let (field, message) = refusal_message(&refused, None);
@@ -497,7 +508,7 @@ pub async fn confirm(
                     pending.decision.summary(task.kind)
                 ),
             );
-            Redirect::to(DASHBOARD_PATH).into_response()
+            Redirect::to(&task_list(&ctx)).into_response()
         }
         Ok(Err(refused)) => {
             let (field, message) = refusal_message(&refused, trn);
@@ -683,25 +694,68 @@ pub async fn set_role(
     Redirect::to("/support/staff").into_response()
 }
 
-/// `GET /support/tasks/events`: server-sent events, one `task` event when new tasks arrive, for the live
-/// dashboard. The data is only the newest task id: the page fetches what it shows through its own query.
+/// How often an open live feed checks that its member of staff still has a role that may see tasks.
+pub const LIVE_ROLE_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `GET /support/tasks/events`: server-sent events for the live dashboard: `task` when new tasks arrive (the data
+/// is the newest task's id) and `change` when a task is assigned, saved or decided (the data is a
+/// [`TaskChanged`](app::domain::support::TaskChanged) as JSON). The page fetches what it shows through its own
+/// query. The feed stays open for hours, so it checks the member's role again every
+/// [`AppState::live_recheck`] and ends when the role no longer allows seeing tasks (the browser then reconnects
+/// and is refused).
 pub async fn events(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
 ) -> Response {
-    if let Err(response) = staff_may(&state, &ctx, Permission::ViewTasks).await {
-        return response;
+    let me = match staff_may(&state, &ctx, Permission::ViewTasks).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    struct Feed {
+        receiver: tokio::sync::broadcast::Receiver<crate::outbox::LiveEvent>,
+        recheck: tokio::time::Interval,
+        store: crate::db::DynStore,
+        staff_id: i64,
     }
-    let receiver = state.live.subscribe();
-    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+    let every = state.live_recheck.max(std::time::Duration::from_millis(10));
+    let feed = Feed {
+        receiver: state.live.subscribe(),
+        recheck: tokio::time::interval_at(tokio::time::Instant::now() + every, every),
+        store: state.store.clone(),
+        staff_id: me.id,
+    };
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
         loop {
-            match receiver.recv().await {
-                Ok(latest) => {
-                    let event = Event::default().event("task").data(latest.to_string());
-                    return Some((Ok::<_, std::convert::Infallible>(event), receiver));
+            tokio::select! {
+                received = feed.receiver.recv() => match received {
+                    Ok(live) => {
+                        let event = match live {
+                            crate::outbox::LiveEvent::NewTask(latest) => {
+                                Event::default().event("task").data(latest.to_string())
+                            }
+                            crate::outbox::LiveEvent::Changed(changed) => Event::default()
+                                .event("change")
+                                .data(serde_json::to_string(&changed).unwrap_or_default()),
+                        };
+                        return Some((Ok::<_, std::convert::Infallible>(event), feed));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = feed.recheck.tick() => {
+                    match feed.store.staff_by_id(feed.staff_id).await {
+                        Ok(Some(staff)) if staff.may(Permission::ViewTasks) => continue,
+                        Ok(_) => {
+                            tracing::info!(staff_id = feed.staff_id, "live feed closed: role no longer allows it");
+                            return None;
+                        }
+                        // The database is away for a moment: keep the feed, and look again next time.
+                        Err(e) => {
+                            tracing::warn!(error = %e, "live feed could not check the role");
+                            continue;
+                        }
+                    }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
         }
     });

@@ -86,7 +86,8 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
             server::staff_auth::StaffOidc::new(&config_staff, "teacher-id-test")
                 .expect("staff client"),
         ),
-        live: tokio::sync::broadcast::channel(16).0,
+        live: tokio::sync::broadcast::channel(64).0,
+        live_recheck: server::http::support::LIVE_ROLE_RECHECK,
         outbox_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
     }
 }
