@@ -53,7 +53,7 @@ pub use control::{CustomPerson, LogoutTokenFault, Misbehaviour, NextLogin, Outco
 pub use personas::{Persona, PreviousName, CUSTOM, SCANNED_RECORDS};
 pub use staff::{
     staff_member, staff_personas, staff_sub, StaffClient, StaffLoginError, StaffMember,
-    StaffPersona, STAFF_SUBMIT_PATH,
+    StaffPersona, STAFF_SUBMIT_PATH, STANDIN_TENANT_ID,
 };
 
 use axum::extract::Request;
@@ -454,6 +454,18 @@ impl Standin {
         name: Option<&str>,
     ) -> Result<StaffMember, StaffLoginError> {
         staff::queue(&self.provider, email, name)
+    }
+
+    /// Queues the next staff sign-in exactly as `member` says: its `oid`, `tid` and whether its email is verified,
+    /// so a test can sign in the same person with a changed email, or someone from another tenant.
+    ///
+    /// # Panics
+    /// If there is no staff client or the email is not an email address: a bug in the test.
+    pub fn set_next_staff_member(&self, member: StaffMember) -> StaffMember {
+        match staff::queue_member(&self.provider, member) {
+            Ok(member) => member,
+            Err(e) => panic!("cannot queue that next staff login: {e}"),
+        }
     }
 
     /// The staff personas, in the order the staff picker lists them.

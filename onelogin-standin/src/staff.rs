@@ -1,8 +1,10 @@
 //! The staff client: the support console, whose people sign in with Microsoft Entra ID in production. The stand-in
 //! serves it at the same issuer, with the same discovery document and signing keys as the teacher client, but as
 //! Entra would treat such an app: authorization code with PKCE (S256, required), a client secret
-//! (`client_secret_basic` or `client_secret_post`), and an ID token with `email`, `name` and `preferred_username`.
-//! No identity and no roles: the service keeps staff roles in its own database.
+//! (`client_secret_basic` or `client_secret_post`), and an ID token with `email`, `name` and `preferred_username`,
+//! Entra's stable ids `tid` (the tenant, [`STANDIN_TENANT_ID`]) and `oid`, and whether the email is verified, both
+//! as `email_verified` and as Entra's optional `xms_edov` claim (always the same value). No identity and no roles:
+//! the service keeps staff roles in its own database.
 //!
 //! The two clients never meet: a staff `client_id` at `/authorize` gets the staff picker (or the queued staff
 //! sign-in) and nothing else, and staff requests and codes are kept apart from the teacher client's, so a code issued
@@ -41,6 +43,10 @@ const MAX_EMAIL_CHARS: usize = 254;
 /// Where the staff picker's form posts.
 pub const STAFF_SUBMIT_PATH: &str = "/authorize/staff/submit";
 
+/// The tenant id (`tid`) of every staff sign-in unless a test queues another: set `STAFF_OIDC_TENANT_ID` to it to
+/// try the tenant check in development.
+pub const STANDIN_TENANT_ID: &str = "0d9b3a5e-7c21-4f68-9e4b-3a1c5d7e9f02";
+
 /// The staff pages.
 const ENTRA: Brand = Brand {
     name: "Microsoft Entra ID stand-in",
@@ -76,6 +82,23 @@ pub struct StaffMember {
     pub sub: String,
     pub name: String,
     pub email: String,
+    /// Entra's object id: the person's id in the tenant, whatever their email.
+    #[serde(default)]
+    pub oid: String,
+    /// Entra's tenant id.
+    #[serde(default = "standin_tenant")]
+    pub tid: String,
+    /// Sent as `email_verified` and `xms_edov`.
+    #[serde(default = "verified")]
+    pub email_verified: bool,
+}
+
+fn standin_tenant() -> String {
+    STANDIN_TENANT_ID.to_string()
+}
+
+fn verified() -> bool {
+    true
 }
 
 impl From<&StaffPersona> for StaffMember {
@@ -84,6 +107,9 @@ impl From<&StaffPersona> for StaffMember {
             sub: p.sub.clone(),
             name: p.name.clone(),
             email: p.email.clone(),
+            oid: p.sub.clone(),
+            tid: standin_tenant(),
+            email_verified: true,
         }
     }
 }
@@ -225,6 +251,9 @@ pub fn staff_member(email: &str, name: Option<&str>) -> Result<StaffMember, Staf
         sub: derived_sub(email),
         name: name.map_or_else(|| name_from_email(email), String::from),
         email: email.to_string(),
+        oid: derived_sub(email),
+        tid: standin_tenant(),
+        email_verified: true,
     })
 }
 
@@ -238,6 +267,19 @@ pub fn queue(
         return Err(StaffLoginError::NoStaffClient);
     }
     let member = staff_member(email, name)?;
+    p.store().next_staff_login = Some(member.clone());
+    Ok(member)
+}
+
+/// Queues the next staff sign-in exactly as given (ids, tenant and whether the email is verified), for tests of the
+/// service's binding rules. Replaces any queued before.
+pub fn queue_member(p: &Provider, member: StaffMember) -> Result<StaffMember, StaffLoginError> {
+    if p.staff.is_none() {
+        return Err(StaffLoginError::NoStaffClient);
+    }
+    if !valid_email(&member.email) {
+        return Err(StaffLoginError::Email(member.email));
+    }
     p.store().next_staff_login = Some(member.clone());
     Ok(member)
 }
@@ -809,12 +851,15 @@ fn id_token(p: &Provider, grant: &StaffGrant) -> String {
         "iss": p.issuer,
         "aud": grant.request.client_id,
         "sub": member.sub,
-        "oid": member.sub,
+        "oid": member.oid,
+        "tid": member.tid,
         "nonce": grant.request.nonce,
         "iat": iat,
         "nbf": iat,
         "exp": iat + STAFF_ID_TOKEN_TTL_SECS,
         "email": member.email,
+        "email_verified": member.email_verified,
+        "xms_edov": member.email_verified,
         "name": member.name,
         "preferred_username": member.email,
     });

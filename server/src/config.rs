@@ -92,6 +92,32 @@ impl std::fmt::Debug for StaffOidcConfig {
 }
 
 /// Where emails go.
+pub const NOTIFY_TEMPLATE_DISCONNECTED: &str = "NOTIFY_TEMPLATE_DISCONNECTED";
+/// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
+/// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
+pub const STAFF_OIDC_TENANT_ID: &str = "STAFF_OIDC_TENANT_ID";
+/// How long a session lasts without being used, in minutes (teachers and staff). Each request renews it. Env
+/// `SESSION_IDLE_MINUTES`, default 120 (5 to 1440).
+pub const SESSION_IDLE_MINUTES: &str = "SESSION_IDLE_MINUTES";
+/// How long a teacher's session lasts at most from sign-in, however busy, in hours. Env
+/// `TEACHER_SESSION_MAX_HOURS`, default 12 (1 to 72).
+pub const TEACHER_SESSION_MAX_HOURS: &str = "TEACHER_SESSION_MAX_HOURS";
+/// The same for a member of staff's session in the support console. Env `STAFF_SESSION_MAX_HOURS`, default 8
+/// (1 to 72).
+pub const STAFF_SESSION_MAX_HOURS: &str = "STAFF_SESSION_MAX_HOURS";
+
+/// The development defaults that must never reach production: start-up refuses them there.
+const DEV_ONE_LOGIN_CLIENT_ID: &str = "teacher-id-dev";
+const DEV_STAFF_CLIENT_ID: &str = "teacher-id-staff-dev";
+const DEV_STAFF_CLIENT_SECRET: &str = "dev-staff-secret";
+
+/// How long sessions last: an idle limit renewed on use, and an absolute limit from sign-in that is not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    pub idle: chrono::Duration,
+    pub teacher_max: chrono::Duration,
+    pub staff_max: chrono::Duration,
+}
 #[derive(Clone)]
 pub enum EmailConfig {
     /// GOV.UK Notify, with a template id per email.
@@ -100,6 +126,8 @@ pub enum EmailConfig {
         base_url: String,
         templates: std::collections::BTreeMap<app::domain::support::EmailTemplate, String>,
     },
+    /// The only tenant (`tid`) whose staff may sign in, when set.
+    pub tenant_id: Option<String>,
     /// Development only: kept in the outbox and shown at `/dev/mailbox`.
     DevMailbox,
 }
@@ -108,6 +136,7 @@ impl std::fmt::Debug for EmailConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Notify { base_url, .. } => f
+            .field("tenant_id", &self.tenant_id)
                 .debug_struct("Notify")
                 .field("base_url", base_url)
                 .field("api_key", &"***")
@@ -520,6 +549,11 @@ fn parse_range<T: FromStr + PartialOrd + std::fmt::Display + Copy>(
 
 /// A database URL with any password replaced, for logs.
 pub fn redact_url(url: &str) -> String {
+        tenant_id: match get(STAFF_OIDC_TENANT_ID).filter(|t| !t.trim().is_empty()) {
+            Some(t) => Some(t.trim().to_string()),
+            None if environment == Environment::Development => None,
+            None => return Err(invalid(STAFF_OIDC_TENANT_ID, "must be set in production")),
+        },
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
@@ -553,6 +587,7 @@ mod tests {
         let mut vars = vec![
             (APP_ENV, "production"),
             (PUBLIC_BASE_URL, "https://teacher-id.education.gov.uk/"),
+        (NOTIFY_TEMPLATE_DISCONNECTED, EmailTemplate::Disconnected),
             (ONE_LOGIN_ISSUER, "https://oidc.account.gov.uk/"),
             (ONE_LOGIN_CLIENT_ID, "abc123"),
             (
@@ -693,6 +728,10 @@ fn refuse_development_values(
         assert_eq!(prod.identity_issuer, "https://identity.account.gov.uk/");
         assert_ne!(
             prod.identity_issuer, prod.issuer,
+            (
+                STAFF_OIDC_TENANT_ID,
+                "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            ),
             "pitfall 3: the identity issuer differs in the real service"
         );
         for var in [
@@ -713,6 +752,10 @@ fn refuse_development_values(
     fn bad_one_login_settings_name_their_variable() {
         let cases: &[(&str, &str)] = &[
             (ONE_LOGIN_ISSUER, "http://127.0.0.1:3900"),
+            (
+                NOTIFY_TEMPLATE_DISCONNECTED,
+                "f33517ff-2a88-4f6e-b855-c550268ce08e",
+            ),
             (ONE_LOGIN_ISSUER, "not a url"),
             (
                 ONE_LOGIN_PRIVATE_KEY,
@@ -756,3 +799,129 @@ fn refuse_development_values(
         assert!(shown.contains("postgres://teacher:***@db:5432/tid"));
     }
 }
+    #[test]
+    fn the_staff_tenant_and_the_disconnected_template_are_required_in_production() {
+        assert_eq!(config(&[]).unwrap().staff_oidc.tenant_id, None, "any tenant in development");
+        assert_eq!(
+            config(&production(&[])).unwrap().staff_oidc.tenant_id.as_deref(),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+        );
+        for var in [STAFF_OIDC_TENANT_ID, NOTIFY_TEMPLATE_DISCONNECTED] {
+            let vars: Vec<(&str, &str)> = production(&[])
+                .into_iter()
+                .filter(|(k, _)| *k != var)
+                .collect();
+            assert_eq!(config(&vars).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_development_client_ids_and_secret() {
+        for (var, dev_value) in [
+            (ONE_LOGIN_CLIENT_ID, "teacher-id-dev"),
+            (STAFF_OIDC_CLIENT_ID, "teacher-id-staff-dev"),
+            (STAFF_OIDC_CLIENT_SECRET, "dev-staff-secret"),
+        ] {
+            let err = config(&production(&[(var, dev_value)])).unwrap_err();
+            assert_eq!(err.var, var, "{var}={dev_value}");
+            assert!(err.reason.contains("development value"), "{err}");
+            // The same value is the default in development.
+            assert!(config(&[(var, dev_value)]).is_ok());
+        }
+    }
+
+    #[test]
+    fn production_refuses_plain_http_issuers_and_notify_url() {
+        for (var, url) in [
+            (ONE_LOGIN_ISSUER, "http://oidc.account.gov.uk/"),
+            (ONE_LOGIN_IDENTITY_ISSUER, "http://identity.account.gov.uk/"),
+            (
+                ONE_LOGIN_DID_URL,
+                "http://identity.account.gov.uk/.well-known/did.json",
+            ),
+            (ONE_LOGIN_ACCOUNT_URL, "http://home.account.gov.uk"),
+            (STAFF_OIDC_ISSUER, "http://127.0.0.1:3900/"),
+            (NOTIFY_BASE_URL, "http://127.0.0.1:3901"),
+        ] {
+            let err = config(&production(&[(var, url)])).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("configuration error: {var} must use https:// in production")
+            );
+            assert!(config(&[(var, url)]).is_ok(), "{var} may be http:// in development");
+        }
+    }
+
+    #[test]
+    fn session_lifetimes_default_to_two_hours_idle_and_12_or_8_hours_in_all() {
+        let c = config(&[]).unwrap().sessions;
+        assert_eq!(c.idle, chrono::Duration::hours(2));
+        assert_eq!(c.teacher_max, chrono::Duration::hours(12));
+        assert_eq!(c.staff_max, chrono::Duration::hours(8));
+        let c = config(&[
+            (SESSION_IDLE_MINUTES, "30"),
+            (TEACHER_SESSION_MAX_HOURS, "6"),
+            (STAFF_SESSION_MAX_HOURS, "4"),
+        ])
+        .unwrap()
+        .sessions;
+        assert_eq!(
+            (c.idle, c.teacher_max, c.staff_max),
+            (
+                chrono::Duration::minutes(30),
+                chrono::Duration::hours(6),
+                chrono::Duration::hours(4)
+            )
+        );
+        for var in [SESSION_IDLE_MINUTES, TEACHER_SESSION_MAX_HOURS, STAFF_SESSION_MAX_HOURS] {
+            assert_eq!(config(&[(var, "0")]).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
+    fn limits_behind_a_load_balancer_are_configuration() {
+        let c = config(&[]).unwrap();
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.rate_limits, app::domain::journey::RateLimits::default());
+        assert_eq!(c.max_connections, 512);
+        assert_eq!(c.header_read_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(c.proof_retention_days, 90);
+        let c = config(&[
+            (TRUSTED_PROXIES, "10.0.0.0/8, 192.0.2.1"),
+            (RATE_LIMIT_USER_ATTEMPTS, "1000"),
+            (RATE_LIMIT_USER_WINDOW_SECONDS, "60"),
+            (RATE_LIMIT_ADDRESS_ATTEMPTS, "100000"),
+            (RATE_LIMIT_ADDRESS_WINDOW_SECONDS, "120"),
+            (MAX_CONNECTIONS, "2000"),
+            (HEADER_READ_TIMEOUT_SECONDS, "5"),
+            (PROOF_RETENTION_DAYS, "30"),
+        ])
+        .unwrap();
+        assert!(c.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert!(c.trusted_proxies.trusts("192.0.2.1".parse().unwrap()));
+        assert!(!c.trusted_proxies.trusts("192.0.2.2".parse().unwrap()));
+        assert_eq!(
+            c.rate_limits,
+            app::domain::journey::RateLimits {
+                user_attempts: 1000,
+                user_window_seconds: 60,
+                address_attempts: 100_000,
+                address_window_seconds: 120,
+            }
+        );
+        assert_eq!(c.max_connections, 2000);
+        assert_eq!(c.header_read_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(c.proof_retention_days, 30);
+        for (var, value) in [
+            (TRUSTED_PROXIES, "10.0.0.0/40"),
+            (TRUSTED_PROXIES, "proxy.internal"),
+            (RATE_LIMIT_USER_ATTEMPTS, "0"),
+            (RATE_LIMIT_ADDRESS_WINDOW_SECONDS, "-5"),
+            (MAX_CONNECTIONS, "1"),
+            (HEADER_READ_TIMEOUT_SECONDS, "0"),
+            (PROOF_RETENTION_DAYS, "0"),
+        ] {
+            assert_eq!(config(&[(var, value)]).unwrap_err().var, var, "{var}={value}");
+        }
+    }
+

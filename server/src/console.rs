@@ -181,18 +181,34 @@ pub async fn suggestions(
     facts: &TaskFacts,
     user_id: i64,
 ) -> Result<Vec<SuggestedRecord>, crate::db::StoreError> {
-    let mut found = store.find_candidates(&evidence(facts), user_id).await?;
-    // A TRN the teacher typed finds its record even with another date of birth.
-    if let Some(trn) = facts.trn.as_deref() {
-        if !found.iter().any(|c| c.record.trn == trn) {
-            if let Some(record) = store.record_by_trn(trn).await? {
-                found.push(app::domain::matching::Candidate::unconnected(record));
-            }
+    let evidence = evidence(facts);
+    // Name and a verified date of birth (or an identifier with that date of birth): the journey's own search.
+    let mut found: Vec<(app::domain::matching::Candidate, bool)> = store
+        .find_candidates(&evidence, user_id)
+        .await?
+        .into_iter()
+        .map(|c| (c, false))
+        .collect();
+    // A TRN, National Insurance number or email alone finds its record too, whatever the date of birth (or with
+    // no verified date of birth at all): a typo in a record is what support is for. These are marked.
+    let nino = evidence.nino.as_ref().map(|n| n.as_str().to_string());
+    let trn = evidence.trn.as_ref().map(|t| t.as_str().to_string());
+    for candidate in store
+        .records_by_identifiers(
+            nino.as_deref(),
+            trn.as_deref(),
+            evidence.email.as_deref(),
+            user_id,
+        )
+        .await?
+    {
+        if !found.iter().any(|(c, _)| c.record.trn == candidate.record.trn) {
+            found.push((candidate, true));
         }
     }
     let mut suggested: Vec<SuggestedRecord> = found
         .into_iter()
-        .map(|c| {
+        .map(|(c, by_identifier_alone)| {
             let fields = compare_record(facts, &c.record);
             SuggestedRecord {
                 name: fields[0].value.clone(),
@@ -200,12 +216,43 @@ pub async fn suggestions(
                 fields,
                 connected_elsewhere: c.connected_to_another_login,
                 deactivated: c.record.status == RecordStatus::Deactivated,
+                found_by: by_identifier_alone.then(|| {
+                    found_by(&c.record, nino.as_deref(), trn.as_deref(), &facts.email)
+                }),
             }
         })
         .collect();
     suggested.sort_by_key(|s| std::cmp::Reverse(s.fields.iter().filter(|f| f.outcome == app::domain::support::Comparison::Matches).count()));
     suggested.truncate(MAX_SUGGESTIONS);
     Ok(suggested)
+}
+
+/// Which identifiers found a record on their own, in words for the page.
+fn found_by(
+    record: &app::domain::records::TeachingRecord,
+    nino: Option<&str>,
+    trn: Option<&str>,
+    email: &str,
+) -> String {
+    let mut by = Vec::new();
+    if trn == Some(record.trn.as_str()) {
+        by.push("TRN");
+    }
+    if nino.is_some() && record.nino.as_deref() == nino {
+        by.push("National Insurance number");
+    }
+    if !email.is_empty()
+        && record
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+    {
+        by.push("email address");
+    }
+    format!(
+        "Found by {} alone, not by name and a verified date of birth",
+        by.join(" and ")
+    )
 }
 
 fn human_size(bytes: u64) -> String {
@@ -294,6 +341,20 @@ impl SupportConsole for StoreConsole {
                     .collect();
             }
             // Viewing a task shows personal data: who looked, and when, is audited.
+            // The teacher's connection as it is now (whoever made it): administrators can undo it.
+            let connection = match task.user_id {
+                Some(user_id) => self
+                    .store
+                    .connected_record(user_id)
+                    .await
+                    .map_err(unavailable)?
+                    .map(|record| app::domain::support::ConnectionView {
+                        record_name: record.full_name(),
+                        trn: record.trn,
+                        one_login_email: facts.email.clone(),
+                    }),
+                None => None,
+            };
             self.store
                 .audit(
                     Some(viewer.id),
@@ -325,6 +386,7 @@ impl SupportConsole for StoreConsole {
                 assignable,
                 history,
             }))
+                connection,
         })
     }
 
@@ -400,6 +462,11 @@ fn describe_action(action: &str, details: &serde_json::Value) -> String {
             .and_then(|v| v.as_str())
             .map(|s| format!("Decided: {s}"))
             .unwrap_or_else(|| "Decided the task".into()),
+        "disconnected" => details
+            .get("trn")
+            .and_then(|v| v.as_str())
+            .map(|trn| format!("Disconnected the record with TRN {trn} from the teacher’s GOV.UK One Login"))
+            .unwrap_or_else(|| "Disconnected a record".into()),
         "role_changed" => {
             let who = details
                 .get("staff_name")

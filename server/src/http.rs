@@ -16,6 +16,7 @@ pub mod page_cache;
 pub mod security;
 pub mod session;
 pub mod support;
+pub mod server_fns;
 
 use crate::state::AppState;
 use app::{shell, App};
@@ -72,6 +73,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/support/tasks/{reference}/confirm", post(support::confirm))
         .route("/support/tasks/{reference}/proof", get(support::proof))
         .leptos_routes_with_context(
+        .route(
+            "/support/tasks/{reference}/disconnect",
+            post(support::disconnect),
+        )
             state,
             route_list,
             move || provide_page_context(&context_state),
@@ -88,7 +93,16 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let pages = routes.clone().with_state(state.clone());
     routes
-        .layer(from_fn_with_state(state.clone(), session::session_and_csrf))
+        .layer(axum::middleware::from_fn(
+            server_fns::argument_errors_are_bad_requests,
+        ))
+        .layer(from_fn_with_state(
+            session::SessionLayer {
+                state: state.clone(),
+                pages: pages.clone(),
+            },
+            session::session_and_csrf,
+        ))
         .layer(from_fn_with_state(max_body, limit_body))
         .layer(from_fn_with_state(
             error_pages::ErrorPages::new(pages),

@@ -2,6 +2,13 @@
 //! against the staff identity provider (Microsoft Entra ID in production; the stand-in's staff client in
 //! development and tests). Separate from One Login in every way: its own client, session and cookie. The provider
 //! says who someone is; what they may do is their role in our database.
+//!
+//! Who someone is, is the provider's stable ids: Entra's tenant id (`tid`) and object id (`oid`), which never change
+//! for a person, unlike their email or name. A member of staff is bound to them at their first sign-in. A role set up
+//! in advance for an email (`server staff add`) is claimed only by a sign-in whose email the provider vouches for:
+//! the `email` claim with `email_verified: true`, or with Entra's `xms_edov: true` (the email's domain is verified
+//! for the tenant; an optional claim to turn on in the app registration). `preferred_username` is never a verified
+//! email. With `STAFF_OIDC_TENANT_ID` set, a token from any other tenant is refused.
 
 use crate::config::StaffOidcConfig;
 use crate::onelogin::client::random_token;
@@ -29,14 +36,105 @@ pub enum StaffAuthError {
     IdToken(String),
     #[error("the ID token has no email")]
     NoEmail,
+    #[error("the ID token has no tid and oid")]
+    NoStableId,
+    #[error("the ID token is from another tenant")]
+    WrongTenant,
 }
 
 /// Who signed in.
 #[derive(Clone, Debug)]
 pub struct StaffIdentity {
     pub subject: String,
+    /// Entra's `tid` and `oid`: the person's stable ids.
+    pub tenant_id: String,
+    pub object_id: String,
     pub email: String,
+    /// See the module's documentation.
+    pub email_verified: bool,
     pub name: String,
+}
+
+/// The claims the standard set has no place for, read from the ID token's payload after the library has checked
+/// its signature, issuer, audience, expiry and nonce.
+#[derive(Debug, Default, serde::Deserialize)]
+struct EntraClaims {
+    #[serde(default)]
+    tid: Option<String>,
+    #[serde(default)]
+    oid: Option<String>,
+    #[serde(default)]
+    xms_edov: Option<serde_json::Value>,
+}
+
+impl EntraClaims {
+    fn from_token(token: &str) -> Self {
+        use base64::Engine as _;
+        token
+            .split('.')
+            .nth(1)
+            .and_then(|payload| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(payload.trim_end_matches('='))
+                    .ok()
+            })
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// `xms_edov` is a boolean; some tenants send it as `1` or `"true"`.
+    fn domain_verified(&self) -> bool {
+        use serde_json::Value;
+        match &self.xms_edov {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Number(n)) => n.as_u64() == Some(1),
+            Some(Value::String(s)) => s == "true" || s == "1",
+            _ => false,
+        }
+    }
+}
+
+/// The identity a sign-in's claims make, under the rule in the module's documentation.
+#[allow(clippy::too_many_arguments)]
+pub fn identity_from_claims(
+    subject: &str,
+    email_claim: Option<&str>,
+    email_verified_claim: Option<bool>,
+    preferred_username: Option<&str>,
+    name: Option<&str>,
+    tenant_id: Option<&str>,
+    object_id: Option<&str>,
+    xms_edov: bool,
+    required_tenant: Option<&str>,
+) -> Result<StaffIdentity, StaffAuthError> {
+    let (Some(tenant_id), Some(object_id)) = (
+        tenant_id.filter(|t| !t.is_empty()),
+        object_id.filter(|o| !o.is_empty()),
+    ) else {
+        return Err(StaffAuthError::NoStableId);
+    };
+    if required_tenant.is_some_and(|t| !t.eq_ignore_ascii_case(tenant_id)) {
+        return Err(StaffAuthError::WrongTenant);
+    }
+    let from_email_claim = email_claim.filter(|e| e.contains('@'));
+    let email_verified =
+        from_email_claim.is_some() && (email_verified_claim == Some(true) || xms_edov);
+    let email = from_email_claim
+        .or(preferred_username.filter(|u| u.contains('@')))
+        .ok_or(StaffAuthError::NoEmail)?
+        .to_string();
+    let name = name
+        .map(str::to_string)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| email.clone());
+    Ok(StaffIdentity {
+        subject: subject.to_string(),
+        tenant_id: tenant_id.to_lowercase(),
+        object_id: object_id.to_lowercase(),
+        email,
+        email_verified,
+        name,
+    })
 }
 
 pub struct StaffOidc {
@@ -156,22 +254,113 @@ impl StaffOidc {
                 &Nonce::new(pending.nonce.clone()),
             )
             .map_err(|e| StaffAuthError::IdToken(e.to_string()))?;
-        let email = claims
-            .email()
-            .map(|e| e.to_string())
-            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
-            .filter(|e| e.contains('@'))
-            .ok_or(StaffAuthError::NoEmail)?;
-        let name = claims
-            .name()
-            .and_then(|n| n.get(None))
-            .map(|n| n.to_string())
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| email.clone());
-        Ok(StaffIdentity {
-            subject: claims.subject().to_string(),
-            email,
-            name,
-        })
+        let entra = EntraClaims::from_token(&id_token.to_string());
+        identity_from_claims(
+            claims.subject().as_str(),
+            claims.email().map(|e| e.as_str()),
+            claims.email_verified(),
+            claims.preferred_username().map(|u| u.as_str()),
+            claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+            entra.tid.as_deref(),
+            entra.oid.as_deref(),
+            entra.domain_verified(),
+            self.config.tenant_id.as_deref(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    fn identity(
+        email_verified: Option<bool>,
+        xms_edov: bool,
+        tid: Option<&str>,
+        required: Option<&str>,
+    ) -> Result<StaffIdentity, StaffAuthError> {
+        identity_from_claims(
+            "sub-1",
+            Some("ada@education.gov.uk"),
+            email_verified,
+            Some("ada@education.gov.uk"),
+            Some("Ada"),
+            tid,
+            Some("OID-1"),
+            xms_edov,
+            required,
+        )
+    }
+
+    #[test]
+    fn an_email_is_verified_only_when_the_provider_says_so() {
+        assert!(
+            identity(Some(true), false, Some(TENANT), Some(TENANT))
+                .unwrap()
+                .email_verified
+        );
+        assert!(
+            identity(None, true, Some(TENANT), Some(TENANT))
+                .unwrap()
+                .email_verified
+        );
+        assert!(
+            !identity(None, false, Some(TENANT), Some(TENANT))
+                .unwrap()
+                .email_verified
+        );
+        assert!(
+            !identity(Some(false), false, Some(TENANT), None)
+                .unwrap()
+                .email_verified
+        );
+        // preferred_username alone names someone, and never vouches for an email.
+        let upn = identity_from_claims(
+            "s",
+            None,
+            Some(true),
+            Some("ada@education.gov.uk"),
+            None,
+            Some(TENANT),
+            Some("o"),
+            true,
+            None,
+        )
+        .unwrap();
+        assert_eq!(upn.email, "ada@education.gov.uk");
+        assert!(!upn.email_verified);
+        assert_eq!(
+            identity(None, false, Some(TENANT), None).unwrap().object_id,
+            "oid-1"
+        );
+    }
+
+    #[test]
+    fn another_tenant_or_no_stable_ids_are_refused() {
+        assert!(matches!(
+            identity(Some(true), false, Some("another-tenant"), Some(TENANT)),
+            Err(StaffAuthError::WrongTenant)
+        ));
+        assert!(matches!(
+            identity(Some(true), false, None, None),
+            Err(StaffAuthError::NoStableId)
+        ));
+        // Without a configured tenant (development), any tenant's ids bind.
+        assert!(identity(Some(true), false, Some("another-tenant"), None).is_ok());
+    }
+
+    #[test]
+    fn xms_edov_is_read_in_its_shapes() {
+        let claims = |v: serde_json::Value| EntraClaims {
+            xms_edov: Some(v),
+            ..Default::default()
+        };
+        assert!(claims(serde_json::json!(true)).domain_verified());
+        assert!(claims(serde_json::json!(1)).domain_verified());
+        assert!(claims(serde_json::json!("true")).domain_verified());
+        assert!(!claims(serde_json::json!(false)).domain_verified());
+        assert!(!EntraClaims::default().domain_verified());
     }
 }

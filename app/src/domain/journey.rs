@@ -222,9 +222,32 @@ pub fn redirect_for(step: Step, position: &Position) -> Option<&'static str> {
     }
 }
 
-/// A support request reference: `TRS-` and six digits, from a random number.
-pub fn support_reference(random: u32) -> String {
-    format!("TRS-{:06}", random % 1_000_000)
+/// The support request reference for number `n` of the reference counter (issue 10 §6). The store takes numbers
+/// from a counter that never hands one out twice, so references never run out or repeat, whatever the number of
+/// tasks. The first million numbers go through a fixed permutation of 0..1,000,000, so references keep the look
+/// they always had (`TRS-` and six digits that do not tell how many requests there have been, nor the next one by
+/// adding one); from a million on the number is used as it is and grows past six digits. References drawn at
+/// random before the counter existed may equal a permuted one: the store skips such a number and takes the next,
+/// which is why a permutation is safe here where "start above the largest" would have jumped to seven digits.
+pub fn support_reference(n: u64) -> String {
+    const MILLION: u64 = 1_000_000;
+    if n >= MILLION {
+        return format!("TRS-{n}");
+    }
+    format!("TRS-{:06}", permute_million(n))
+}
+
+/// A bijection on 0..1,000,000: a four-round Feistel network on the two three-digit halves. Each round maps
+/// `(l, r)` to `(r, (l + f(r)) mod 1000)`, which can be undone whatever `f` is, so no two numbers meet.
+fn permute_million(n: u64) -> u64 {
+    const KEYS: [u64; 4] = [0x5bd1_e995, 0x27d4_eb2f, 0x1656_67b1, 0x85eb_ca6b];
+    let (mut left, mut right) = (n / 1000, n % 1000);
+    for key in KEYS {
+        let mixed = (right ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let f = (mixed >> 40) % 1000;
+        (left, right) = (right, (left + f) % 1000);
+    }
+    left * 1000 + right
 }
 
 #[cfg(test)]
@@ -432,9 +455,24 @@ mod tests {
     }
 
     #[test]
-    fn references_are_trs_and_six_digits() {
-        assert_eq!(support_reference(7), "TRS-000007");
-        assert_eq!(support_reference(u32::MAX), "TRS-967295");
-        assert_eq!(support_reference(999_999), "TRS-999999");
+    fn references_are_trs_and_six_digits_each_once_then_grow() {
+        let mut seen = vec![false; 1_000_000];
+        for n in 0..1_000_000u64 {
+            let reference = support_reference(n);
+            let digits = reference.strip_prefix("TRS-").expect("TRS-");
+            assert_eq!(digits.len(), 6, "{reference}");
+            let value: usize = digits.parse().expect("digits");
+            assert!(!seen[value], "{reference} given twice");
+            seen[value] = true;
+        }
+        // Consecutive numbers do not give consecutive references.
+        let first: Vec<String> = (0..3).map(support_reference).collect();
+        assert!(first.windows(2).all(|w| {
+            let a: i64 = w[0][4..].parse().unwrap();
+            let b: i64 = w[1][4..].parse().unwrap();
+            (a - b).abs() > 1
+        }));
+        assert_eq!(support_reference(1_000_000), "TRS-1000000");
+        assert_eq!(support_reference(123_456_789), "TRS-123456789");
     }
 }

@@ -44,7 +44,9 @@ impl Role {
         match what {
             Permission::ViewTasks => true,
             Permission::WorkTasks => self >= Role::SupportOfficer,
-            Permission::ManageStaff | Permission::ReadAudit => self == Role::Administrator,
+            Permission::ManageStaff | Permission::ReadAudit | Permission::Disconnect => {
+                self == Role::Administrator
+            }
         }
     }
 }
@@ -60,6 +62,8 @@ pub enum Permission {
     ManageStaff,
     /// Read the audit log.
     ReadAudit,
+    /// Undo a connection between a teacher's One Login and a record.
+    Disconnect,
 }
 
 /// The two kinds of support task.
@@ -273,6 +277,9 @@ pub enum Search {
     /// Something with an `@`: the start of an email address, lower case.
     Email(String),
     /// Anything else: the start of a name or of a last name, as a name key.
+    /// `@` and what follows it, or something shaped like a domain (`education.gov.uk`): the start of the domain
+    /// of an email address, lower case.
+    EmailDomain(String),
     Name(String),
 }
 
@@ -488,27 +495,94 @@ pub fn classify_search(raw: &str) -> Search {
     if trimmed.is_empty() {
         return Search::None;
     }
-    let upper = trimmed.to_ascii_uppercase().replace(' ', "");
-    if let Some(digits) = upper.strip_prefix("TRS-") {
-        if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Search::Reference(upper);
-        }
+    // A reference with or without `TRS` and its hyphen: `TRS-123456`, `trs 123456`, `123456`. Seven bare digits
+    // are a TRN first (which finds a seven-digit reference too).
+    let compact = trimmed.to_ascii_uppercase().replace([' ', '-'], "");
+    let digits = compact.strip_prefix("TRS").unwrap_or(&compact);
+    let had_prefix = digits.len() != compact.len();
+    if digits.len() >= 6
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (had_prefix || digits.len() != 7)
+    {
+        return Search::Reference(format!("TRS-{digits}"));
     }
     if let Ok(trn) = parse_trn(trimmed) {
         return Search::Trn(trn.as_str().to_string());
     }
     if trimmed.contains('@') {
+    if let Some(domain) = trimmed.strip_prefix('@').filter(|d| !d.contains('@')) {
+        return Search::EmailDomain(domain.to_lowercase());
+    }
         return Search::Email(trimmed.to_lowercase());
     }
     let key = name_key(trimmed);
+    if looks_like_domain(trimmed) {
+        return Search::EmailDomain(trimmed.to_ascii_lowercase());
+    }
     if key.is_empty() {
-        // Only punctuation: nothing can match, and nothing should error.
-        return Search::Name(String::from("\u{0}"));
+        // Only punctuation: nothing can match, and nothing should error. Name keys are letters and digits, so
+        // a key of punctuation matches none (and, unlike a NUL, PostgreSQL takes it as text).
+        return Search::Name(String::from("!"));
     }
     Search::Name(key)
 }
 
 /// The smallest string greater than every string starting with `prefix`: `[prefix, upper)` is a prefix search
+impl TaskQuery {
+    /// The same query on its last page, when it asks for a page past the last of `pages` (an old link, or tasks
+    /// decided since): the list shows its last page rather than an empty one.
+    pub fn within(&self, pages: u32) -> Option<Self> {
+        let last = pages.max(1);
+        (self.page > last).then(|| self.with_page(last))
+    }
+}
+
+/// The dashboard URL a filter form's fields make: the fields as sent (so a date that is not one comes back with its
+/// message), without the empty ones and those at their default. Links stay short, with no `type=&from=&to=`.
+pub fn filter_href(fields: &[(String, String)]) -> String {
+    let kept: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| !left_out(k, v))
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v.trim())))
+        .collect();
+    if kept.is_empty() {
+        DASHBOARD_PATH.to_string()
+    } else {
+        format!("{DASHBOARD_PATH}?{}", kept.join("&"))
+    }
+}
+
+/// Whether [`filter_href`] would leave something out of `fields`: the URL is not the one to show.
+pub fn has_left_out_fields(fields: &[(String, String)]) -> bool {
+    fields.iter().any(|(k, v)| left_out(k, v))
+}
+
+fn left_out(name: &str, value: &str) -> bool {
+    let value = value.trim();
+    let default = match name {
+        params::STATUS => StatusFilter::default().as_str(),
+        params::ASSIGNEE => AssigneeFilter::default().as_str(),
+        params::SORT => SortField::default().as_str(),
+        params::DIRECTION => SortDirection::default().as_str(),
+        params::PAGE => "1",
+        _ => "",
+    };
+    value.is_empty() || value == default
+}
+
+/// Whether a search is shaped like an email domain (`education.gov.uk`): letters, digits, hyphens and inner dots,
+/// ending in a label of two or more letters. Names are searched with spaces, not dots.
+fn looks_like_domain(text: &str) -> bool {
+    let labels: Vec<&str> = text.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
+}
+
 /// an index can answer. Keys are letters and digits, so adding the last code point is enough.
 pub fn prefix_upper_bound(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
@@ -899,6 +973,8 @@ pub enum EmailTemplate {
     Rejected,
     NotConnected,
 }
+    /// An administrator undid a connection.
+    Disconnected,
 
 impl EmailTemplate {
     pub const ALL: [EmailTemplate; 4] = [
@@ -907,6 +983,7 @@ impl EmailTemplate {
         EmailTemplate::Rejected,
         EmailTemplate::NotConnected,
     ];
+        EmailTemplate::Disconnected,
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -915,6 +992,7 @@ impl EmailTemplate {
             Self::Rejected => "rejected",
             Self::NotConnected => "not_connected",
         }
+            Self::Disconnected => "disconnected",
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -941,6 +1019,10 @@ impl EmailTemplate {
                 "Dear ((name))\n\nWe could not connect your GOV.UK One Login to a teaching record.\n\nThe reason: ((reason))\n\nYou can sign in and try again with your National Insurance number or teacher reference number (TRN): ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
             ),
         }
+            Self::Disconnected => (
+                "We have disconnected your teaching record",
+                "Dear ((name))\n\nWe have disconnected your GOV.UK One Login from the teaching record it was connected to.\n\nThe reason: ((reason))\n\nYou can sign in and answer our questions again to connect your teaching record: ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
     }
 }
 
@@ -1019,6 +1101,10 @@ pub struct SuggestedRecord {
     pub connected_elsewhere: bool,
     pub deactivated: bool,
 }
+    /// Found by an identifier alone (TRN, National Insurance number or email), not by a name with a verified date
+    /// of birth: says which, for the page to mark it.
+    #[serde(default)]
+    pub found_by: Option<String>,
 
 /// What the teacher asked with: the facts support staff compare records against.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -1160,6 +1246,38 @@ pub struct TaskView {
     #[serde(default)]
     pub history: Vec<HistoryLine>,
 }
+    /// The record the teacher's One Login is connected to now, if any: administrators can undo the connection.
+    #[serde(default)]
+    pub connection: Option<ConnectionView>,
+}
+
+/// A teacher's current connection, as the task page shows it to administrators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub trn: String,
+    pub record_name: String,
+    pub one_login_email: String,
+}
+
+/// Where the disconnect form posts for the task `reference`; its check step posts to `…/disconnect/confirm`.
+pub fn disconnect_href(reference: &str) -> String {
+    format!("{}/disconnect", task_href(reference))
+}
+
+/// The flash form of the disconnect form and its check step on the task page.
+pub fn disconnect_form(reference: &str) -> String {
+    format!("disconnect-{reference}")
+}
+
+/// Checks why an administrator is undoing a connection: required, as the teacher is told it.
+pub fn validate_disconnect_reason(raw: &str) -> Result<String, FieldError> {
+    validate_text(
+        "disconnect_reason",
+        "the reason",
+        raw,
+        true,
+        MAX_REASON_CHARS,
+    )
 
 /// One event in a record's change history, in words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1192,6 +1310,15 @@ pub fn describe_event(kind: &str, actor: &str, details: &serde_json::Value) -> S
             )
         }
         other => format!("{} by {actor}", other.replace('_', " ")),
+        "one_login_disconnected" => format!(
+            "GOV.UK One Login {} disconnected by {} (support task {}): {}",
+            Some(text("one_login_email"))
+                .filter(|e| !e.is_empty())
+                .unwrap_or("account"),
+            text("decided_by"),
+            text("task_reference"),
+            text("reason")
+        ),
     }
 }
 
@@ -1460,7 +1587,7 @@ mod tests {
         );
         assert_eq!(classify_search("O’Brien"), Search::Name("obrien".into()));
         assert_eq!(classify_search("TRS-12"), Search::Name("trs12".into()));
-        assert_eq!(classify_search("%_'"), Search::Name("\u{0}".into()));
+        assert_eq!(classify_search("%_'"), Search::Name("!".into()));
         assert_eq!(classify_search(""), Search::None);
         assert!(prefix_upper_bound("ob").as_str() > "obrien");
         assert!(prefix_upper_bound("ob").as_str() > "ob");
@@ -1792,3 +1919,99 @@ mod tests {
 mod search_and_url_tests {
     use super::*;
 }
+
+    fn query(pairs: &[(&str, &str)]) -> TaskQuery {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TaskQuery::from_params(|k| map.get(k).cloned()).0
+    }
+
+    #[test]
+    fn a_reference_is_found_by_its_digits_and_an_email_by_its_domain() {
+        let reference = |s: &str| Search::Reference(s.to_string());
+        assert_eq!(classify_search("123456"), reference("TRS-123456"));
+        assert_eq!(classify_search(" trs 123456 "), reference("TRS-123456"));
+        assert_eq!(classify_search("TRS123456"), reference("TRS-123456"));
+        assert_eq!(classify_search("TRS-1234567"), reference("TRS-1234567"));
+        assert_eq!(classify_search("12345678"), reference("TRS-12345678"));
+        // Seven bare digits are a TRN (the store looks for a seven-digit reference too).
+        assert_eq!(classify_search("1234567"), Search::Trn("1234567".into()));
+        assert_eq!(classify_search("12345"), Search::Name("12345".into()));
+        let domain = |s: &str| Search::EmailDomain(s.to_string());
+        assert_eq!(classify_search("@Example.COM"), domain("example.com"));
+        assert_eq!(classify_search("@educat"), domain("educat"));
+        assert_eq!(classify_search("Education.gov.uk"), domain("education.gov.uk"));
+        assert_eq!(
+            classify_search("jo@example.com"),
+            Search::Email("jo@example.com".into())
+        );
+        assert_eq!(classify_search("Ann Lee"), Search::Name("annlee".into()));
+        assert_eq!(classify_search("O'Brien"), Search::Name("obrien".into()));
+        assert_eq!(classify_search("St. John"), Search::Name("stjohn".into()));
+        assert_eq!(classify_search("v1.2"), Search::Name("v12".into()));
+    }
+
+    #[test]
+    fn filter_urls_leave_out_empty_and_default_values() {
+        // What a filter form sends with nothing filled in: every field, most of them empty.
+        let q = query(&[
+            ("type", ""),
+            ("status", "active"),
+            ("assignee", "anyone"),
+            ("from", ""),
+            ("to", " "),
+            ("search", "  "),
+            ("sort", "requested"),
+            ("direction", "asc"),
+            ("page", ""),
+        ]);
+        assert_eq!(q.href(), "/support");
+        let q = query(&[("type", ""), ("search", "ann"), ("from", ""), ("page", "2")]);
+        let href = q.href();
+        assert_eq!(href, "/support?search=ann&page=2");
+        assert!(!href.contains("=&") && !href.ends_with('='), "{href}");
+    }
+
+    #[test]
+    fn a_filter_forms_fields_make_a_url_without_empty_or_default_values() {
+        let fields = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let sent = fields(&[
+            ("search", " O'Brien "),
+            ("type", ""),
+            ("status", "active"),
+            ("assignee", "me"),
+            ("from", "31/2/2026"),
+            ("to", ""),
+            ("sort", "requested"),
+            ("direction", "asc"),
+        ]);
+        assert!(has_left_out_fields(&sent));
+        let href = filter_href(&sent);
+        assert_eq!(href, "/support?search=O%27Brien&assignee=me&from=31%2F2%2F2026");
+        assert!(!href.contains("=&") && !href.ends_with('='));
+        // A date typed wrong stays in the URL, so its message is shown.
+        let map: BTreeMap<String, String> = sent.into_iter().collect();
+        let (_, errors) = TaskQuery::from_params(|k| map.get(k).cloned());
+        assert_eq!(errors[0].field_id, "from");
+        let clean = fields(&[("search", "ann"), ("status", "done")]);
+        assert!(!has_left_out_fields(&clean));
+        assert_eq!(filter_href(&clean), "/support?search=ann&status=done");
+        assert_eq!(filter_href(&fields(&[("type", "")])), "/support");
+    }
+
+    #[test]
+    fn a_page_past_the_last_is_the_last_page() {
+        let q = query(&[("search", "ann"), ("page", "9")]);
+        assert_eq!(q.within(3).map(|q| q.page), Some(3));
+        assert_eq!(q.within(0).map(|q| q.page), Some(1), "no results: page 1");
+        assert_eq!(q.within(3).unwrap().search, "ann", "the rest of the query kept");
+        assert_eq!(q.within(9), None);
+        assert_eq!(q.within(12), None);
+    }

@@ -14,7 +14,6 @@ use crate::server_fns::console::{
     load_audit, load_dashboard, load_mailbox, load_staff, load_task, Console, DashboardView, Me,
 };
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
@@ -499,6 +498,47 @@ fn Filters(
     };
     #[cfg(not(feature = "hydrate"))]
     let on_search = |_: leptos::ev::Event| {};
+    // With JavaScript the form moves to the URL its fields make, without the empty ones (no `type=&from=`); without
+    // it, the browser sends every field and the server moves to the same URL.
+    #[cfg(feature = "hydrate")]
+    let on_filter_submit = {
+        let navigate = leptos_router::hooks::use_navigate();
+        move |ev: leptos::ev::SubmitEvent| {
+            use web_sys::wasm_bindgen::JsCast;
+            let Some(form) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+            else {
+                return;
+            };
+            let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+                return;
+            };
+            ev.prevent_default();
+            let fields: Vec<(String, String)> = [
+                params::SEARCH,
+                params::KIND,
+                params::STATUS,
+                params::ASSIGNEE,
+                params::FROM,
+                params::TO,
+                params::SORT,
+                params::DIRECTION,
+            ]
+            .into_iter()
+            .filter_map(|name| Some((name.to_string(), data.get(name).as_string()?)))
+            .collect();
+            navigate(
+                &crate::domain::support::filter_href(&fields),
+                leptos_router::NavigateOptions {
+                    scroll: false,
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let on_filter_submit = |_: leptos::ev::SubmitEvent| {};
     let kind_select = select(params::KIND, "Type", kinds, |q| {
         q.kind.map(|k| k.as_str().to_string()).unwrap_or_default()
     });
@@ -514,8 +554,9 @@ fn Filters(
         .unwrap_or_else(|| initial.search.clone());
     let from_field = date(params::FROM, "Requested from", |q| q.from);
     let to_field = date(params::TO, "Requested to", |q| q.to);
-    view! {
-        <Form action="/support" method="get" noscroll=true>
+    // The form's fields as one erased view: rendered inline in one static type they make the page's render too
+    // deep for a test thread's stack in debug builds (the router's `Form` used to erase them).
+    let fields = view! {
             <h2 class="govuk-heading-m">"Filter"</h2>
             <div class=move || with_error_class("govuk-form-group", &error(params::SEARCH))>
                 <label class="govuk-label govuk-label--s" for="search">"Search"</label>
@@ -535,7 +576,12 @@ fn Filters(
             <input type="hidden" name="direction" value=initial.direction.as_str() prop:value=move || current().direction.as_str() />
             <button type="submit" class="govuk-button" data-module="govuk-button">"Apply filters"</button>
             <p class="govuk-body"><a class="govuk-link" href="/support">"Clear filters"</a></p>
-        </Form>
+    }
+    .into_any();
+    view! {
+        <form action="/support" method="get" on:submit=on_filter_submit>
+            {fields}
+        </form>
     }
 }
 
@@ -705,6 +751,7 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
                 {proof}
                 {suggestions(&task)}
                 {decision}
+                {disconnect_section(&me, &task)}
             </div>
             <div class="govuk-grid-column-one-third">{assign}</div>
         </div>
@@ -723,6 +770,7 @@ fn suggestions(task: &crate::domain::support::TaskView) -> impl IntoView {
                             <h3 class="govuk-summary-card__title">{format!("{} – TRN {}", s.name, s.trn)}</h3>
                             {s.connected_elsewhere.then(|| view! { <strong class="govuk-tag govuk-tag--red">"Connected to another One Login"</strong> })}
                             {s.deactivated.then(|| view! { <strong class="govuk-tag govuk-tag--grey">"Deactivated"</strong> })}
+                            {s.found_by.clone().map(|by| view! { <strong class="govuk-tag govuk-tag--yellow" data-testid="found-by">{by}</strong> })}
                         </div>
                         <div class="govuk-summary-card__content">
                             <dl class="govuk-summary-list">
@@ -847,6 +895,72 @@ fn radios(
             </fieldset>
         </div>
     }
+}
+
+/// For administrators, while the teacher is connected: undo the connection, with a reason the teacher is sent.
+/// A reason first, then a check step with what will happen, then the confirmation: plain forms, no JavaScript.
+fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Option<AnyView> {
+    use crate::domain::support::Row;
+    let connection = task.connection.clone()?;
+    if !me.staff.may(Permission::Disconnect) {
+        return None;
+    }
+    let action = crate::domain::support::disconnect_href(&task.reference);
+    let checking = me.values.get("disconnect_step").map(String::as_str) == Some("check");
+    let reason = me
+        .values
+        .get("disconnect_reason")
+        .cloned()
+        .unwrap_or_default();
+    let error = error_for(&me.errors, "disconnect_reason");
+    let csrf = me.csrf_token.clone();
+    let record = format!("{} – TRN {}", connection.record_name, connection.trn);
+    Some(if checking {
+        view! {
+            <div id="disconnect" data-testid="disconnect-check">
+                <h2 class="govuk-heading-m">"Check before you disconnect the record"</h2>
+                {summary_list(vec![
+                    Row::new("Record", record),
+                    Row::new("GOV.UK One Login", connection.one_login_email.clone()),
+                    Row::new("Reason", reason.clone()),
+                ])}
+                <div class="govuk-warning-text">
+                    <span class="govuk-warning-text__icon" aria-hidden="true">"!"</span>
+                    <strong class="govuk-warning-text__text">
+                        <span class="govuk-visually-hidden">"Warning"</span>
+                        "The teacher will no longer see this record. We will email them the reason, and they will need to answer our questions again to connect a record."
+                    </strong>
+                </div>
+                <form method="post" action=action>
+                    <input type="hidden" name="csrf_token" value=csrf />
+                    <input type="hidden" name="action" value="confirm" />
+                    <input type="hidden" name="disconnect_reason" value=reason />
+                    <input type="hidden" name="trn" value=connection.trn.clone() />
+                    <div class="govuk-button-group">
+                        <button type="submit" class="govuk-button govuk-button--warning" data-module="govuk-button">"Disconnect the record"</button>
+                        <a class="govuk-link" href=task_href(&task.reference) rel="external">"Cancel"</a>
+                    </div>
+                </form>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <div id="disconnect">
+                <h2 class="govuk-heading-m">"Disconnect the record"</h2>
+                <p class="govuk-body">{format!(
+                    "This teacher’s GOV.UK One Login is connected to the record of {record}. If that is wrong, you can undo the connection."
+                )}</p>
+                <form method="post" action=action novalidate>
+                    <input type="hidden" name="csrf_token" value=csrf />
+                    <input type="hidden" name="action" value="continue" />
+                    {text_field("disconnect_reason", "Why are you disconnecting the record? The teacher will be sent this", reason, error, true)}
+                    <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Continue"</button>
+                </form>
+            </div>
+        }
+        .into_any()
+    })
 }
 
 fn text_field(

@@ -153,16 +153,32 @@ pub async fn load_dashboard(query: String) -> Result<Console<DashboardView>, Ser
         Err(denied) => return Ok(denied),
     };
     let params: Vec<(String, String)> = form_urlencoded_pairs(&query);
+    // A filter form sent without JavaScript has every field, most of them empty: the page moves to the URL
+    // without them (as the form does with JavaScript), so the links people copy are clean.
+    let page_request = use_context::<http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path() == crate::domain::support::DASHBOARD_PATH);
+    if page_request && crate::domain::support::has_left_out_fields(&params) {
+        leptos_axum::redirect(&crate::domain::support::filter_href(&params));
+    }
     let (query, errors) = TaskQuery::from_params(|name| {
         params
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     });
-    let page = guard::console()?
+    let mut query = query;
+    let mut page = guard::console()?
         .tasks(query.clone(), me.staff.id)
         .await
         .map_err(guard::unavailable)?;
+    // A page past the last (an old link, or tasks decided since) shows the last page, not an empty list.
+    if let Some(last) = query.within(page.pages()) {
+        query = last;
+        page = guard::console()?
+            .tasks(query.clone(), me.staff.id)
+            .await
+            .map_err(guard::unavailable)?;
+    }
     // Remembered for "Back to tasks" and the page after a decision (written only when it changes).
     if let Some(ctx) = crate::ssr::request_context() {
         let changed = ctx.staff.lock().data.last_task_list.as_ref() != Some(&query);
@@ -288,6 +304,10 @@ pub async fn load_audit(before: Option<i64>) -> Result<Console<AuditView>, Serve
 /// The development mailbox: only when the service runs one (development without a Notify key).
 #[server(input = GetUrl)]
 pub async fn load_mailbox() -> Result<Console<Vec<MailboxEmail>>, ServerFnError> {
+    // Emails hold teachers' personal data: staff only, even in development.
+    if let Err(denied) = guard::me(crate::domain::support::Permission::ViewTasks, "").await? {
+        return Ok(denied);
+    }
     let emails = guard::console()?
         .mailbox()
         .await

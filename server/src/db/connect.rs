@@ -99,7 +99,8 @@ pub trait ConnectStore {
     /// The user's open (or in-progress) support task.
     async fn open_task_for_user(&self, user_id: i64) -> StoreResult<Option<TeacherTask>>;
     /// Raises a support task, unless the user already has an open one, which is returned instead: a repeated
-    /// submit or a double click gives one task and one reference. `reference` makes a new reference each call.
+    /// submit or a double click gives one task and one reference. References come from a counter (see
+    /// [`app::domain::journey::support_reference`]).
     async fn raise_support_task(
         &self,
         task: &NewSupportTask<'_>,
@@ -131,6 +132,9 @@ impl From<TaskRow> for TeacherTask {
         }
     }
 }
+/// How many counter numbers raising a task may use up on references already taken before the counter existed.
+const MAX_REFERENCE_TRIES: usize = 100;
+
 
 const OPEN_TASK: &str = "SELECT reference, created_at FROM support_tasks \
      WHERE user_id = $1 AND status IN ('open', 'in_progress')";
@@ -253,7 +257,8 @@ macro_rules! connect_store {
                     return Ok(ConnectResult::UnknownRecord);
                 };
                 let inserted = sqlx::query(
-                    "INSERT INTO connections (user_id, person_id, matched_via, connected_at) VALUES ($1, $2, $3, $4) \
+                    "INSERT INTO connections (user_id, person_id, matched_via, connected_at) SELECT $1, $2, $3, $4 \
+                     WHERE NOT EXISTS (SELECT 1 FROM disconnections d WHERE d.user_id = $1 AND d.person_id = $2) \
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(user_id)
@@ -340,15 +345,19 @@ macro_rules! connect_store {
                 reference: &mut (dyn FnMut() -> String + Send),
                 now: DateTime<Utc>,
             ) -> StoreResult<TeacherTask> {
-                // A clash on the reference is retried with a new one; a clash on the open task returns it.
-                for _ in 0..5 {
+                // The reference comes from the counter. A clash on it can only be with a reference drawn at random
+                // before the counter existed: the next number is taken (each try uses a number up). A clash on
+                // the open task returns it.
+                for _ in 0..MAX_REFERENCE_TRIES {
+                    let reference =
+                        app::domain::journey::support_reference(self.next_reference_number().await?);
                     let row: Option<TaskRow> = sqlx::query_as(
                         "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, details, \
                          user_id, flag, created_at, updated_at, name_key, last_name_key, email_key, trn) \
                          VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
                          ON CONFLICT DO NOTHING RETURNING reference, created_at",
                     )
-                    .bind(reference())
+                    .bind(reference)
                     .bind(task.kind.as_str())
                     .bind(task.requester_name)
                     .bind(task.requester_email)
@@ -369,7 +378,9 @@ macro_rules! connect_store {
                         return Ok(open);
                     }
                 }
-                Err(StoreError::Corrupt("no free support task reference after 5 tries".into()))
+                Err(StoreError::Corrupt(format!(
+                    "no free support task reference after {MAX_REFERENCE_TRIES} tries"
+                )))
             }
 
             async fn forget_attempts_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {

@@ -2,6 +2,7 @@
 //! version (optimistic concurrency), decisions (task, connection, change history, email and audit in one
 //! transaction), the audit log, and the email outbox.
 
+use super::records::{PersonRow, PERSON_COLUMNS};
 use super::{PgStore, SqliteStore, StoreError, StoreResult};
 use app::domain::support::{
     prefix_upper_bound, AssigneeFilter, Decision, DecisionInput, Role, Search, SortDirection,
@@ -17,8 +18,30 @@ use sqlx::QueryBuilder;
 #[derive(Clone, Debug)]
 pub struct StaffSignIn<'a> {
     pub subject: &'a str,
+    /// The provider's stable ids for the person: Entra's tenant id (`tid`) and object id (`oid`).
+    pub tenant_id: &'a str,
+    pub object_id: &'a str,
     pub email: &'a str,
+    /// Whether the provider vouches for the email (see [`crate::staff_auth`]); only then may it claim a role set
+    /// up in advance for that email, or become the member's email.
+    pub email_verified: bool,
     pub name: &'a str,
+}
+
+/// What came of a role change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleChange {
+    Changed,
+    NoSuchMember,
+    /// It would leave no administrator: refused, nothing changed.
+    LastAdministrator,
+}
+
+/// Why a connection could not be undone. Nothing changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisconnectRefused {
+    /// The teacher is not connected to that record (any more).
+    NotConnected,
 }
 
 /// A task as stored, for the task page and for decisions.
@@ -55,6 +78,8 @@ pub enum TaskChangeRefused {
     },
     /// Connect: no record has this TRN.
     UnknownRecord,
+    /// Connect: the record is deactivated, and a deactivated record is never connected.
+    RecordDeactivated,
     /// Connect: the record is connected to another One Login, or the teacher to another record.
     RecordTaken,
     /// The person to assign is not staff who can work on tasks.
@@ -136,8 +161,30 @@ pub trait SupportStore {
         role: Role,
         now: DateTime<Utc>,
     ) -> StoreResult<StaffMember>;
-    /// Sets (or removes) a role; false when there is no such member.
-    async fn set_role(&self, staff_id: i64, role: Option<Role>) -> StoreResult<bool>;
+    /// Sets (or removes) a role, in one transaction that refuses to leave no administrator.
+    async fn set_role(&self, staff_id: i64, role: Option<Role>) -> StoreResult<RoleChange>;
+    /// Undoes the connection of the teacher `user_id` to the record `trn`, in one transaction: deletes it, keeps
+    /// why (so the journey never makes it again by itself), adds a change-history event, queues `email` and
+    /// writes the audit log.
+    #[allow(clippy::too_many_arguments)]
+    async fn disconnect(
+        &self,
+        user_id: i64,
+        trn: &str,
+        reason: &str,
+        task_reference: &str,
+        actor: &StaffMember,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), DisconnectRefused>>;
+    /// Records with this NINO, TRN or email (any date of birth), for suggestions on a task page; at most 20.
+    async fn records_by_identifiers(
+        &self,
+        nino: Option<&str>,
+        trn: Option<&str>,
+        email: Option<&str>,
+        user_id: i64,
+    ) -> StoreResult<Vec<app::domain::matching::Candidate>>;
     async fn list_staff(&self) -> StoreResult<Vec<StaffMember>>;
 
     /// One page of the dashboard for `query`, with counts per status. `me` is the member asking.
@@ -257,6 +304,13 @@ const STAFF_COLUMNS: &str = "id, email, name, role, last_signed_in_at";
 
 #[derive(sqlx::FromRow)]
 struct SummaryRow {
+#[derive(sqlx::FromRow)]
+struct IdentifiedRow {
+    #[sqlx(flatten)]
+    person: PersonRow,
+    connected_user_id: Option<i64>,
+}
+
     reference: String,
     kind: String,
     status: String,
@@ -452,7 +506,19 @@ where
             q.push(" AND t.reference = ").push_bind(r);
         }
         Search::Trn(trn) => {
-            q.push(" AND t.trn = ").push_bind(trn);
+            // Seven digits are a TRN, or a reference from after the millionth.
+            q.push(" AND (t.trn = ")
+                .push_bind(trn.clone())
+                .push(" OR t.reference = ")
+                .push_bind(format!("TRS-{trn}"))
+                .push(")");
+        }
+        Search::EmailDomain(domain) => {
+            let upper = prefix_upper_bound(&domain);
+            q.push(" AND t.email_domain >= ")
+                .push_bind(domain)
+                .push(" AND t.email_domain < ")
+                .push_bind(upper);
         }
         Search::Email(e) => {
             let upper = prefix_upper_bound(&e);
@@ -536,46 +602,72 @@ macro_rules! support_store {
         impl SupportStore for $store {
             async fn staff_signed_in(&self, who: &StaffSignIn<'_>, now: DateTime<Utc>) -> StoreResult<StaffMember> {
                 let email = who.email.trim().to_lowercase();
-                let updated: Option<StaffRow> = sqlx::query_as(&format!(
-                    "UPDATE staff SET email = $2, name = $3, last_signed_in_at = $4 WHERE subject = $1 \
-                     RETURNING {STAFF_COLUMNS}"
+                // A bound member: their email follows a verified claim, unless another member has that email.
+                let bound: Option<StaffRow> = sqlx::query_as(&format!(
+                    "UPDATE staff SET name = $3, last_signed_in_at = $4, \
+                     email = CASE WHEN $6 AND NOT EXISTS (SELECT 1 FROM staff o WHERE o.email = $5 AND o.id <> staff.id) \
+                     THEN $5 ELSE email END \
+                     WHERE tenant_id = $1 AND object_id = $2 RETURNING {STAFF_COLUMNS}"
                 ))
-                .bind(who.subject)
-                .bind(&email)
+                .bind(who.tenant_id)
+                .bind(who.object_id)
                 .bind(who.name)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await?;
+                .bind(&email)
+                .bind(who.email_verified)
                 if let Some(row) = updated {
                     return row.try_into();
                 }
-                let claimed: Option<StaffRow> = sqlx::query_as(&format!(
-                    "UPDATE staff SET subject = $1, name = $3, last_signed_in_at = $4 \
-                     WHERE email = $2 AND subject IS NULL RETURNING {STAFF_COLUMNS}"
+                // Signed in before the ids were kept: bound by `sub` then, bound by the ids from now on.
+                let legacy: Option<StaffRow> = sqlx::query_as(&format!(
+                    "UPDATE staff SET tenant_id = $1, object_id = $2, name = $3, last_signed_in_at = $4 \
+                     WHERE subject = $5 AND object_id IS NULL RETURNING {STAFF_COLUMNS}"
                 ))
-                .bind(who.subject)
-                .bind(&email)
+                .bind(who.tenant_id)
+                .bind(who.object_id)
                 .bind(who.name)
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await?;
-                if let Some(row) = claimed {
+                if let Some(row) = legacy {
                     return row.try_into();
                 }
-                // Someone new: no role until an administrator gives one. An email already taken by another
-                // subject is not theirs to use, so they get a marked copy that cannot collide.
+                // A role set up in advance for an email is claimed only with an email the provider vouches for.
+                if who.email_verified {
+                    let claimed: Option<StaffRow> = sqlx::query_as(&format!(
+                        "UPDATE staff SET tenant_id = $1, object_id = $2, name = $3, last_signed_in_at = $4 \
+                         WHERE email = $5 AND subject IS NULL AND object_id IS NULL RETURNING {STAFF_COLUMNS}"
+                    ))
+                    .bind(who.tenant_id)
+                    .bind(who.object_id)
+                    .bind(who.name)
+                    .bind(now)
+                    .bind(&email)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if let Some(row) = claimed {
+                        return row.try_into();
+                    }
+                }
+                // Someone new: no role until an administrator gives one. An email that is taken, or that the
+                // provider does not vouch for, is not theirs to use: they get a marked copy that cannot collide
+                // (so `server staff add` with that email can never give them a role).
                 let row: StaffRow = sqlx::query_as(&format!(
-                    "INSERT INTO staff (subject, email, name, role, created_at, last_signed_in_at) \
-                     VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM staff WHERE email = $2) THEN $2 || '#' || $1 ELSE $2 END, \
-                     $3, NULL, $4, $4) RETURNING {STAFF_COLUMNS}"
+                    "INSERT INTO staff (tenant_id, object_id, email, name, role, created_at, last_signed_in_at) \
+                     VALUES ($1, $2, CASE WHEN $6 AND NOT EXISTS (SELECT 1 FROM staff WHERE email = $3) THEN $3 \
+                     ELSE $3 || '#' || $2 END, $4, NULL, $5, $5) RETURNING {STAFF_COLUMNS}"
                 ))
-                .bind(who.subject)
+                .bind(who.tenant_id)
+                .bind(who.object_id)
                 .bind(&email)
                 .bind(who.name)
                 .bind(now)
                 .fetch_one(&self.pool)
                 .await?;
                 row.try_into()
+                .bind(who.email_verified)
             }
 
             async fn staff_by_id(&self, id: i64) -> StoreResult<Option<StaffMember>> {
@@ -601,14 +693,134 @@ macro_rules! support_store {
                 row.try_into()
             }
 
-            async fn set_role(&self, staff_id: i64, role: Option<Role>) -> StoreResult<bool> {
-                Ok(sqlx::query("UPDATE staff SET role = $2 WHERE id = $1")
+            async fn set_role(&self, staff_id: i64, role: Option<Role>) -> StoreResult<RoleChange> {
+                let mut tx = self.pool.begin().await?;
+                // Every administrator row is locked first (on SQLite: the write lock), so two administrators
+                // removing each other at once go one after the other, and the second sees the first's change.
+                Self::lock_administrators(&mut tx).await?;
+                let changed = sqlx::query("UPDATE staff SET role = $2 WHERE id = $1")
                     .bind(staff_id)
                     .bind(role.map(Role::as_str))
                     .execute(&self.pool)
                     .await?
-                    .rows_affected()
-                    == 1)
+                    .rows_affected();
+                if changed == 0 {
+                    return Ok(RoleChange::NoSuchMember);
+                }
+                let administrators: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE role = 'administrator'")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if administrators == 0 {
+                    // Dropping the transaction rolls the change back.
+                    return Ok(RoleChange::LastAdministrator);
+                }
+                tx.commit().await?;
+                Ok(RoleChange::Changed)
+            }
+
+            async fn disconnect(
+                &self,
+                user_id: i64,
+                trn: &str,
+                reason: &str,
+                task_reference: &str,
+                actor: &StaffMember,
+                email: &NewEmail,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Result<(), DisconnectRefused>> {
+                let mut tx = self.pool.begin().await?;
+                // The delete comes first: a second administrator undoing the same connection at once finds none.
+                let removed: Option<i64> = sqlx::query_scalar(
+                    "DELETE FROM connections WHERE user_id = $1 \
+                     AND person_id = (SELECT id FROM persons WHERE trn = $2) RETURNING person_id",
+                )
+                .bind(user_id)
+                .bind(trn)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(person_id) = removed else {
+                    return Ok(Err(DisconnectRefused::NotConnected));
+                };
+                sqlx::query(
+                    "INSERT INTO disconnections (user_id, person_id, staff_id, reason, disconnected_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(user_id)
+                .bind(person_id)
+                .bind(actor.id)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let one_login_email: Option<String> =
+                    sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let details = serde_json::json!({
+                    "how": "support",
+                    "task_reference": task_reference,
+                    "decided_by": actor.name,
+                    "decided_by_email": actor.email,
+                    "user_id": user_id,
+                    "one_login_email": one_login_email.unwrap_or_default(),
+                    "reason": reason,
+                });
+                sqlx::query(
+                    "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) \
+                     VALUES ($1, 'one_login_disconnected', $2, $3, $4)",
+                )
+                .bind(person_id)
+                .bind(format!("support:{}", actor.email))
+                .bind(details.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                Self::insert_email(&mut *tx, email, now).await?;
+                Self::audit_in(
+                    &mut *tx,
+                    Some(actor.id),
+                    "disconnected",
+                    Some(task_reference),
+                    serde_json::json!({ "trn": trn, "reason": reason }),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(Ok(()))
+            }
+
+            async fn records_by_identifiers(
+                &self,
+                nino: Option<&str>,
+                trn: Option<&str>,
+                email: Option<&str>,
+                user_id: i64,
+            ) -> StoreResult<Vec<app::domain::matching::Candidate>> {
+                if nino.is_none() && trn.is_none() && email.is_none() {
+                    return Ok(Vec::new());
+                }
+                // Each identifier has its own index; an empty value, which no record has, stands in for a missing one.
+                let rows: Vec<IdentifiedRow> = sqlx::query_as(&format!(
+                    "SELECT {PERSON_COLUMNS}, \
+                     (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
+                     FROM persons WHERE nino = $1 OR trn = $2 OR email_key = $3 ORDER BY trn LIMIT 20"
+                ))
+                .bind(nino.unwrap_or(""))
+                .bind(trn.unwrap_or(""))
+                .bind(email.map(str::to_lowercase).unwrap_or_default())
+                .fetch_all(&self.pool)
+                .await?;
+                let mut found = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let connected_to_another_login = row.connected_user_id.is_some_and(|id| id != user_id);
+                    found.push(app::domain::matching::Candidate {
+                        record: self.load_full(row.person).await?,
+                        connected_to_another_login,
+                    });
+                }
+                Ok(found)
             }
 
             async fn list_staff(&self) -> StoreResult<Vec<StaffMember>> {
@@ -830,6 +1042,16 @@ macro_rules! support_store {
                 if let Decision::Connect { trn } = decision {
                     let Some(user_id) = user_id else {
                         return Ok(Err(TaskChangeRefused::RecordTaken));
+                // A deactivated record is never connected, whatever the form said (the task stays undecided).
+                if let Decision::Connect { trn } = decision {
+                    let status: Option<String> = sqlx::query_scalar("SELECT status FROM persons WHERE trn = $1")
+                        .bind(trn)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if status.as_deref() == Some("deactivated") {
+                        return Ok(Err(TaskChangeRefused::RecordDeactivated));
+                    }
+                }
                     };
                     let person: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
                         .bind(trn)
@@ -1108,3 +1330,43 @@ support_store!(
     "QUERY PLAN",
     " FOR UPDATE SKIP LOCKED"
 );
+
+// What differs between the backends, outside the shared macro.
+impl SqliteStore {
+    /// Takes SQLite's write lock at once (any write does): set_role's transactions then run one at a time.
+    async fn lock_administrators(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        sqlx::query("UPDATE staff SET role = role WHERE role = 'administrator'")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The next number of the reference counter: one row, moved on and read in one statement.
+    pub(super) async fn next_reference_number(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "UPDATE support_reference_counter SET next = next + 1 RETURNING next - 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as u64)
+    }
+}
+
+impl PgStore {
+    /// Locks every administrator's row, in id order so two transactions cannot deadlock. A transaction that waited
+    /// sees the rows as the other left them: one no longer an administrator is not locked or counted.
+    async fn lock_administrators(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        sqlx::query("SELECT id FROM staff WHERE role = 'administrator' ORDER BY id FOR UPDATE")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The next number of the reference counter (a sequence: never handed out twice, even when rolled back).
+    pub(super) async fn next_reference_number(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT nextval('support_reference_counter')")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+}

@@ -8,9 +8,8 @@ use crate::db::{DynStore, StoreError};
 use crate::state::AppState;
 use app::domain::identity::VerifiedIdentity;
 use app::domain::journey::{
-    parse_nino_answer, parse_trn_answer, support_reference, Answer, ConnectAnswers,
-    IdentifierInput, Position, Question, ADDRESS_ATTEMPTS, ADDRESS_WINDOW_SECONDS, USER_ATTEMPTS,
-    USER_WINDOW_SECONDS,
+    parse_nino_answer, parse_trn_answer, try_again_in, Answer, ConnectAnswers, IdentifierInput,
+    Position, Question, MAX_IDENTIFIER_INPUT,
 };
 use app::domain::matching::{match_records, Evidence, MatchOutcome};
 use app::ssr::{
@@ -430,10 +429,9 @@ pub(super) async fn raise_task(
     task: &NewSupportTask<'_>,
     clear: impl FnOnce(&mut app::ssr::SessionData),
 ) -> Response {
-    let mut reference = || support_reference(rand::random());
     match state
         .store
-        .raise_support_task(task, &mut reference, Utc::now())
+        .raise_support_task(task, Utc::now())
         .await
     {
         Ok(_) => {

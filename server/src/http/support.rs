@@ -125,7 +125,13 @@ fn refusal_message(refused: &TaskChangeRefused, trn: Option<&str>) -> (&'static 
             "This record is already connected to another GOV.UK One Login, or the teacher is connected to another record".into(),
         ),
         TaskChangeRefused::NotAssignable => ("assignee", "Select someone who can work on tasks".into()),
+        TaskChangeRefused::RecordDeactivated => ("trn", deactivated_message(trn.unwrap_or_default())),
     }
+}
+
+/// Why a deactivated record cannot be chosen.
+fn deactivated_message(trn: &str) -> String {
+    format!("The record with TRN {trn} is deactivated. You cannot connect a deactivated record")
 }
 
 /// `GET /support/sign-in`: to the staff identity provider.
@@ -184,7 +190,10 @@ pub async fn callback(
     };
     let who = crate::db::support::StaffSignIn {
         subject: &identity.subject,
+        tenant_id: &identity.tenant_id,
+        object_id: &identity.object_id,
         email: &identity.email,
+        email_verified: identity.email_verified,
         name: &identity.name,
     };
     let now = Utc::now();
@@ -420,6 +429,14 @@ pub async fn decision(
                 let field = if input.trn == app::domain::support::OTHER_TRN {
                     "other_trn"
                 } else {
+            Ok(Some(record)) if record.status == app::domain::records::RecordStatus::Deactivated => {
+                return task_error(
+                    &ctx,
+                    &reference,
+                    values,
+                    FieldError::new(field, deactivated_message(trn)),
+                );
+            }
                     "trn"
                 };
                 return task_error(
@@ -519,6 +536,126 @@ pub async fn confirm(
                 FieldError::new(field, message),
             )
         }
+        Err(e) => unavailable(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DisconnectForm {
+    /// `continue` (to the check step) or `confirm` (from it).
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    disconnect_reason: String,
+    /// The record the check step showed: confirming disconnects only that one.
+    #[serde(default)]
+    trn: String,
+}
+
+/// `POST /support/tasks/{reference}/disconnect`: an administrator undoes the connection of the task's teacher to
+/// their record, with a reason: first checked (the task page shows what will happen), then confirmed. The teacher is
+/// emailed, and goes through the journey again at their next sign-in.
+pub async fn disconnect(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(reference): Path<String>,
+    Form(form): Form<DisconnectForm>,
+) -> Response {
+    let me = match staff_may(&state, &ctx, Permission::Disconnect).await {
+        Ok(me) => me,
+        Err(response) => return response,
+    };
+    let task = match stored_task(&state, &reference).await {
+        Ok(task) => task,
+        Err(response) => return response,
+    };
+    let back = |values: BTreeMap<String, String>, errors: Vec<FieldError>| {
+        ctx.staff.set_flash(Flash {
+            form: format!("decision-{reference}"),
+            values,
+            errors,
+        });
+        Redirect::to(&format!("{}#disconnect", task_href(&reference))).into_response()
+    };
+    let typed: String = form.disconnect_reason.chars().take(2 * app::domain::support::MAX_REASON_CHARS).collect();
+    let reason = match app::domain::support::validate_disconnect_reason(&form.disconnect_reason) {
+        Ok(reason) => reason,
+        Err(error) => {
+            return back(
+                [("disconnect_reason".to_string(), typed)].into_iter().collect(),
+                vec![error],
+            )
+        }
+    };
+    let connected = match task.user_id {
+        Some(user_id) => match state.store.connected_record(user_id).await {
+            Ok(record) => record.map(|r| (user_id, r)),
+            Err(e) => return unavailable(e),
+        },
+        None => None,
+    };
+    let Some((user_id, record)) = connected else {
+        return back(
+            BTreeMap::new(),
+            vec![FieldError::new(
+                "disconnect_reason",
+                "The teacher is not connected to a record any more",
+            )],
+        );
+    };
+    if form.action != "confirm" {
+        let values = [
+            ("disconnect_reason".to_string(), reason),
+            ("disconnect_step".to_string(), "check".to_string()),
+        ];
+        return back(values.into_iter().collect(), vec![]);
+    }
+    if form.trn != record.trn {
+        // The connection changed since the check step was shown: show it again.
+        return back(
+            BTreeMap::new(),
+            vec![FieldError::new(
+                "disconnect_reason",
+                "The teacher’s connection changed while you were working on it. Check it and try again",
+            )],
+        );
+    }
+    let email = NewEmail {
+        reference: uuid::Uuid::new_v4().to_string(),
+        template: app::domain::support::EmailTemplate::Disconnected.as_str().to_string(),
+        email_address: task.requester_email.clone(),
+        personalisation: personalisation(
+            &task.requester_name,
+            &reference,
+            Some(reason.clone()),
+            &format!("{}/sign-in", state.config.public_base_url),
+        ),
+        task_reference: Some(reference.clone()),
+    };
+    match state
+        .store
+        .disconnect(user_id, &record.trn, &reason, &reference, &me, &email, Utc::now())
+        .await
+    {
+        Ok(Ok(())) => {
+            tracing::info!("support disconnected a record from a teacher");
+            state.outbox_wake.notify_one();
+            banner(
+                &ctx,
+                format!(
+                    "The record with TRN {} is no longer connected to the teacher’s GOV.UK One Login. We’ve emailed the teacher.",
+                    record.trn
+                ),
+            );
+            Redirect::to(&task_href(&reference)).into_response()
+        }
+        Ok(Err(crate::db::support::DisconnectRefused::NotConnected)) => back(
+            BTreeMap::new(),
+            vec![FieldError::new(
+                "disconnect_reason",
+                "The teacher is not connected to a record any more",
+            )],
+        ),
         Err(e) => unavailable(e),
     }
 }
@@ -672,8 +809,13 @@ pub async fn set_role(
     };
     let now = Utc::now();
     match state.store.set_role(staff_id, role).await {
-        Ok(true) => {}
-        Ok(false) => return error("Select a member of staff"),
+        Ok(crate::db::support::RoleChange::Changed) => {}
+        Ok(crate::db::support::RoleChange::NoSuchMember) => {
+            return error("Select a member of staff")
+        }
+        Ok(crate::db::support::RoleChange::LastAdministrator) => {
+            return error("There must always be an administrator. Make someone else an administrator first")
+        }
         Err(e) => return unavailable(e),
     }
     let details = serde_json::json!({ "staff_id": staff_id, "staff_name": target.name, "role": role.map(Role::as_str) });

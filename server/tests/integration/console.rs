@@ -12,11 +12,11 @@ use server::db::connect::{NewSupportTask, TaskKind};
 use server::db::support::{NewEmail, TaskChangeRefused};
 use server::db::Backend;
 
-const ADMIN: &str = "ada.adeyemi@education.gov.uk";
-const OFFICER: &str = "sam.okafor@education.gov.uk";
-const OFFICER2: &str = "priya.shah@education.gov.uk";
-const VIEWER: &str = "vic.evans@education.gov.uk";
-const NO_ROLE: &str = "noor.khan@education.gov.uk";
+pub(crate) const ADMIN: &str = "ada.adeyemi@education.gov.uk";
+pub(crate) const OFFICER: &str = "sam.okafor@education.gov.uk";
+pub(crate) const OFFICER2: &str = "priya.shah@education.gov.uk";
+pub(crate) const VIEWER: &str = "vic.evans@education.gov.uk";
+pub(crate) const NO_ROLE: &str = "noor.khan@education.gov.uk";
 
 on_both_backends!(
     staff_without_a_role_see_nothing_until_an_administrator_gives_them_one,
@@ -29,7 +29,7 @@ on_both_backends!(
 );
 
 /// The service with the personas' records and the staff roles of the development set-up.
-async fn console(backend: Backend) -> Option<Rp> {
+pub(crate) async fn console(backend: Backend) -> Option<Rp> {
     let Some(rp) = Rp::seeded(backend).await else {
         eprintln!("TEST_POSTGRES_URL is not set: console on PostgreSQL not run (./test sets it)");
         return None;
@@ -50,7 +50,7 @@ async fn console(backend: Backend) -> Option<Rp> {
     Some(rp)
 }
 
-fn assert_redirect(res: &TestResponse, to: &str) {
+pub(crate) fn assert_redirect(res: &TestResponse, to: &str) {
     assert!(
         (300..400).contains(&res.status),
         "expected a redirect to {to}, got {} {}",
@@ -61,13 +61,13 @@ fn assert_redirect(res: &TestResponse, to: &str) {
 }
 
 /// Signs in to the console as `email` in a browser with no other console session.
-async fn as_staff(rp: &mut Rp, email: &str) {
+pub(crate) async fn as_staff(rp: &mut Rp, email: &str) {
     rp.cookies.remove("tid_staff");
     assert_redirect(&rp.staff_sign_in(email).await, "/support");
 }
 
 /// A teacher the journey cannot match asks for support; the task's reference.
-async fn raise_record_matching_task(rp: &mut Rp) -> String {
+pub(crate) async fn raise_record_matching_task(rp: &mut Rp) -> String {
     let back = rp
         .verify("no-match", Outcome::IdentityVerified, vec![])
         .await;
@@ -86,7 +86,7 @@ async fn raise_record_matching_task(rp: &mut Rp) -> String {
 }
 
 /// An identity-verification task with a PNG proof, raised directly in storage; its reference.
-async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
+pub(crate) async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
     let store = &rp.state.store;
     let now = chrono::Utc::now();
     let user = store
@@ -117,13 +117,13 @@ async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
         format!("TRS-9{:05}", user.id * 10 + n)
     };
     store
-        .raise_support_task(&task, &mut reference, now)
+        .raise_support_task(&task, now)
         .await
         .unwrap()
         .reference
 }
 
-fn version_in(body: &str) -> String {
+pub(crate) fn version_in(body: &str) -> String {
     let at = body
         .find(r#"name="version" value=""#)
         .expect("a version field")
@@ -131,7 +131,7 @@ fn version_in(body: &str) -> String {
     body[at..at + body[at..].find('"').unwrap()].to_string()
 }
 
-async fn staff_id(rp: &Rp, email: &str) -> i64 {
+pub(crate) async fn staff_id(rp: &Rp, email: &str) -> i64 {
     let staff = rp.state.store.list_staff().await.unwrap();
     staff
         .into_iter()
@@ -246,9 +246,12 @@ async fn every_console_route_and_server_function_checks_the_role_on_the_server(b
         .unwrap()
         .unwrap()
         .version
+        // The development mailbox shows teachers' emails: staff only, even in development.
+        ("/dev/mailbox".into(), 2),
+        (LoadMailbox::PATH.to_string(), 2),
         .to_string();
     let task_path = app::domain::support::task_href(&task);
-    use app::server_fns::console::{LoadAudit, LoadDashboard, LoadStaff, LoadTask};
+    use app::server_fns::console::{LoadAudit, LoadDashboard, LoadMailbox, LoadStaff, LoadTask};
     // Each route: method, path, fields, the least rank that may use it.
     let gets: Vec<(String, u8)> = vec![
         ("/support".into(), 2),
@@ -274,6 +277,11 @@ async fn every_console_route_and_server_function_checks_the_role_on_the_server(b
             3,
         ),
         (format!("{task_path}/confirm"), vec![], 3),
+        (
+            format!("{task_path}/disconnect"),
+            vec![("action", "continue".into()), ("disconnect_reason", "".into())],
+            4,
+        ),
         (
             "/support/staff".into(),
             vec![("staff_id", "1".into()), ("role", "viewer".into())],
@@ -323,6 +331,24 @@ async fn every_console_route_and_server_function_checks_the_role_on_the_server(b
             if !allowed {
                 assert!(
                     !res.body.contains("Ann Lee"),
+        // The live feed never ends when allowed: only its status and type are read.
+        let (status, headers) = rp.get_head("/support/tasks/events").await;
+        let who = format!("{visitor:?} GET /support/tasks/events: {status}");
+        if visitor.rank() >= 2 {
+            assert_eq!(status, 200, "{who}");
+            assert!(
+                headers[axum::http::header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/event-stream"),
+                "{who}"
+            );
+        } else if visitor.rank() == 0 {
+            assert!([302, 303].contains(&status), "{who}");
+            assert_eq!(headers[axum::http::header::LOCATION], "/support/sign-in", "{who}");
+        } else {
+            assert_eq!(status, 403, "{who}");
+        }
                     "{who} must not show personal data"
                 );
                 assert!(!res.body.contains("PNG"), "{who} must not serve the file");

@@ -22,7 +22,7 @@ macro_rules! on_both_backends {
 
 mod console;
 mod contract;
-mod fix_live;
+mod fix_console;
 mod fix_onelogin;
 mod fix_support_verified;
 mod http;

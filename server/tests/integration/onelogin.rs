@@ -57,6 +57,7 @@ impl Rp {
             ("STAFF_OIDC_ISSUER", &standin.issuer()),
             ("STAFF_OIDC_CLIENT_ID", STAFF_CLIENT_ID),
             ("STAFF_OIDC_CLIENT_SECRET", STAFF_CLIENT_SECRET),
+            ("STAFF_OIDC_TENANT_ID", onelogin_standin::STANDIN_TENANT_ID),
         ]);
         let state = state_with(store, config, &dir.path().join("site"));
         let router = server::http::app(state.clone());
@@ -113,6 +114,18 @@ impl Rp {
             .body(Body::empty())
             .unwrap();
         self.send(req).await
+    }
+
+    /// GETs `path` with our cookies and returns the status and headers without reading the body: for a stream that
+    /// never ends, such as the live dashboard's events.
+    pub async fn get_head(&mut self, path: &str) -> (u16, axum::http::HeaderMap) {
+        let req = Request::get(path)
+            .header(header::ACCEPT, "text/event-stream")
+            .header(header::COOKIE, self.cookie_header())
+            .body(Body::empty())
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        (res.status().as_u16(), res.headers().clone())
     }
 
     /// POSTs a form as the browser would, with the CSRF token from our cookie.
@@ -204,6 +217,20 @@ impl Rp {
     /// Signs in to the support console as `email` (a stand-in staff persona's, or anyone's).
     pub async fn staff_sign_in(&mut self, email: &str) -> TestResponse {
         self.standin.set_next_staff_login(email);
+        self.staff_sign_in_queued().await
+    }
+
+    /// Signs in to the support console as `member`, exactly as given (its ids, tenant and email verification).
+    pub async fn staff_sign_in_as(
+        &mut self,
+        member: onelogin_standin::StaffMember,
+    ) -> TestResponse {
+        self.standin.set_next_staff_member(member);
+        self.staff_sign_in_queued().await
+    }
+
+    /// The staff sign-in round trip for whoever is queued at the stand-in.
+    async fn staff_sign_in_queued(&mut self) -> TestResponse {
         let start = self.get("/support/sign-in").await;
         assert_eq!(
             start.status, 303,
