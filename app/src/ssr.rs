@@ -378,7 +378,6 @@ mod tests {
         assert!(session.lock().dirty);
         assert!(session.take_flash("feedback").is_none());
     }
-}
 
     #[test]
     fn a_flash_holds_a_few_kilobytes_at_most() {
@@ -398,7 +397,10 @@ mod tests {
         // The first value is cut to the per-value limit, keeping what was typed first.
         assert_eq!(flash.values["details"], "x".repeat(MAX_FLASH_VALUE_CHARS));
         // Multi-byte characters are never split.
-        assert!(flash.values.values().all(|v| v.chars().all(|c| c == 'x' || c == 'é')));
+        assert!(flash
+            .values
+            .values()
+            .all(|v| v.chars().all(|c| c == 'x' || c == 'é')));
         // A small flash is kept whole.
         let small = Flash {
             form: "feedback".into(),
@@ -407,3 +409,4 @@ mod tests {
         };
         assert_eq!(small.clone().capped(), small);
     }
+}

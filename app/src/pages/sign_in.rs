@@ -70,10 +70,7 @@ pub fn SignedOutPage() -> impl IntoView {
 /// sign someone out. The button posts (with the CSRF token); it works without JavaScript.
 #[component]
 pub fn SignOutConfirmPage() -> impl IntoView {
-    let csrf = Resource::new_blocking(
-        || (),
-        |_| crate::server_fns::load_sign_out::load_sign_out(),
-    );
+    let csrf = Resource::new_blocking(|| (), |_| crate::server_fns::load_sign_out::load_sign_out());
     view! {
         <Suspense>
             {move || Suspend::new(async move {

@@ -260,7 +260,11 @@ impl LoadedSession {
         let mut loaded = None;
         let mut data = None;
         if let Some(token) = &token {
-            match state.store.load_live_session(&session_key(token), now).await {
+            match state
+                .store
+                .load_live_session(&session_key(token), now)
+                .await
+            {
                 // Past its absolute lifetime (perhaps shortened since): ended, whatever its idle expiry says.
                 Ok(Some(row)) if row.created_at + max <= now => {}
                 Ok(Some(row)) => match serde_json::from_str::<SessionData>(&row.data) {
@@ -291,7 +295,12 @@ impl LoadedSession {
     }
 
     /// When a session used now should expire: the idle lifetime from now, but never past its absolute lifetime.
-    fn expiry(&self, created_at: DateTime<Utc>, now: DateTime<Utc>, idle: Duration) -> DateTime<Utc> {
+    fn expiry(
+        &self,
+        created_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> DateTime<Utc> {
         (now + idle).min(created_at + self.max)
     }
 
@@ -353,7 +362,11 @@ impl LoadedSession {
                 let json = serde_json::to_string(&data).expect("session data serialises");
                 let subject = data.user.as_ref().map(|u| u.subject.as_str());
                 let expires_at = self.expiry(loaded.created_at, now, idle);
-                match state.store.update_session(key, &json, subject, expires_at).await {
+                match state
+                    .store
+                    .update_session(key, &json, subject, expires_at)
+                    .await
+                {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::info!("session ended by another request; not saved");

@@ -116,16 +116,20 @@ async fn an_ended_session_stays_ended(backend: Backend, ending: Ending, rotate: 
     } else {
         "/test/hold"
     };
-    let in_flight = tokio::spawn(
-        router
-            .clone()
-            .oneshot(get_with(path, &cookies, Some("same-origin"))),
-    );
+    let in_flight = tokio::spawn(router.clone().oneshot(get_with(
+        path,
+        &cookies,
+        Some("same-origin"),
+    )));
     hold.started.notified().await;
 
     match ending {
         Ending::SignOut => {
-            let out = send(&router, get_with("/sign-out", &cookies, Some("same-origin"))).await;
+            let out = send(
+                &router,
+                get_with("/sign-out", &cookies, Some("same-origin")),
+            )
+            .await;
             assert!(
                 out.header("location")
                     .starts_with(&format!("{}logout?", rp.standin.issuer())),
@@ -168,7 +172,11 @@ async fn an_ended_session_stays_ended(backend: Backend, ending: Ending, rotate: 
         "{ending:?}: the old session is not written back"
     );
     assert_eq!(
-        rp.state.store.delete_sessions_for_subject(&sub).await.unwrap(),
+        rp.state
+            .store
+            .delete_sessions_for_subject(&sub)
+            .await
+            .unwrap(),
         0,
         "{ending:?}: no session of that person exists"
     );
@@ -263,11 +271,31 @@ async fn sessions_end_at_their_absolute_lifetime_however_busy(backend: Backend) 
     let now = Utc::now();
     let idle_left = now + Duration::minutes(100);
     // Teachers: 12 hours from sign-in, even with idle time left.
-    let old = stored_session(&state, &teacher_data(), now - Duration::minutes(12 * 60 + 1), idle_left).await;
-    let res = send(&router, get_with("/test/whoami", &format!("tid_session={old}"), None)).await;
+    let old = stored_session(
+        &state,
+        &teacher_data(),
+        now - Duration::minutes(12 * 60 + 1),
+        idle_left,
+    )
+    .await;
+    let res = send(
+        &router,
+        get_with("/test/whoami", &format!("tid_session={old}"), None),
+    )
+    .await;
     assert!(res.body.contains("teacher=None"), "{}", res.body);
-    let young = stored_session(&state, &teacher_data(), now - Duration::minutes(11 * 60 + 50), now + Duration::minutes(5)).await;
-    let res = send(&router, get_with("/test/whoami", &format!("tid_session={young}"), None)).await;
+    let young = stored_session(
+        &state,
+        &teacher_data(),
+        now - Duration::minutes(11 * 60 + 50),
+        now + Duration::minutes(5),
+    )
+    .await;
+    let res = send(
+        &router,
+        get_with("/test/whoami", &format!("tid_session={young}"), None),
+    )
+    .await;
     assert!(res.body.contains("teacher=Some"), "{}", res.body);
     // Renewal on use stops at the absolute lifetime, not two hours on.
     let renewed = expiry_of(&state, &young).await.unwrap();
@@ -275,18 +303,51 @@ async fn sessions_end_at_their_absolute_lifetime_however_busy(backend: Backend) 
         renewed <= now - Duration::minutes(11 * 60 + 50) + Duration::hours(12),
         "renewed to {renewed}, past the absolute lifetime"
     );
-    assert!(renewed > now + Duration::minutes(5), "but renewed as far as it may");
+    assert!(
+        renewed > now + Duration::minutes(5),
+        "but renewed as far as it may"
+    );
 
     // Staff: 8 hours.
-    let old_staff = stored_session(&state, &staff_data(), now - Duration::minutes(8 * 60 + 1), idle_left).await;
-    let res = send(&router, get_with("/test/whoami", &format!("tid_staff={old_staff}"), None)).await;
+    let old_staff = stored_session(
+        &state,
+        &staff_data(),
+        now - Duration::minutes(8 * 60 + 1),
+        idle_left,
+    )
+    .await;
+    let res = send(
+        &router,
+        get_with("/test/whoami", &format!("tid_staff={old_staff}"), None),
+    )
+    .await;
     assert!(res.body.contains("staff=None"), "{}", res.body);
-    let staff = stored_session(&state, &staff_data(), now - Duration::minutes(7 * 60 + 59), idle_left).await;
-    let res = send(&router, get_with("/test/whoami", &format!("tid_staff={staff}"), None)).await;
+    let staff = stored_session(
+        &state,
+        &staff_data(),
+        now - Duration::minutes(7 * 60 + 59),
+        idle_left,
+    )
+    .await;
+    let res = send(
+        &router,
+        get_with("/test/whoami", &format!("tid_staff={staff}"), None),
+    )
+    .await;
     assert!(res.body.contains("staff=Some(7)"), "{}", res.body);
     // A teacher session of that age is fine: the lifetimes are separate.
-    let teacher = stored_session(&state, &teacher_data(), now - Duration::minutes(8 * 60 + 1), idle_left).await;
-    let res = send(&router, get_with("/test/whoami", &format!("tid_session={teacher}"), None)).await;
+    let teacher = stored_session(
+        &state,
+        &teacher_data(),
+        now - Duration::minutes(8 * 60 + 1),
+        idle_left,
+    )
+    .await;
+    let res = send(
+        &router,
+        get_with("/test/whoami", &format!("tid_session={teacher}"), None),
+    )
+    .await;
     assert!(res.body.contains("teacher=Some"), "{}", res.body);
 }
 
@@ -297,8 +358,18 @@ async fn using_a_session_renews_its_idle_time_without_writing_on_every_request(b
     let now = Utc::now();
     // A member of staff has read for almost two hours without saving anything: reading keeps them signed in.
     let nearly_idle = now + Duration::minutes(5);
-    let reader = stored_session(&state, &staff_data(), now - Duration::minutes(115), nearly_idle).await;
-    let res = send(&router, get_with("/test/whoami", &format!("tid_staff={reader}"), None)).await;
+    let reader = stored_session(
+        &state,
+        &staff_data(),
+        now - Duration::minutes(115),
+        nearly_idle,
+    )
+    .await;
+    let res = send(
+        &router,
+        get_with("/test/whoami", &format!("tid_staff={reader}"), None),
+    )
+    .await;
     assert!(res.body.contains("staff=Some(7)"), "{}", res.body);
     let renewed = expiry_of(&state, &reader).await.expect("still live");
     assert!(
@@ -306,13 +377,33 @@ async fn using_a_session_renews_its_idle_time_without_writing_on_every_request(b
         "idle time renewed on use: expires {renewed}"
     );
     // The same for a teacher.
-    let teacher = stored_session(&state, &teacher_data(), now - Duration::minutes(115), nearly_idle).await;
-    send(&router, get_with("/test/whoami", &format!("tid_session={teacher}"), None)).await;
+    let teacher = stored_session(
+        &state,
+        &teacher_data(),
+        now - Duration::minutes(115),
+        nearly_idle,
+    )
+    .await;
+    send(
+        &router,
+        get_with("/test/whoami", &format!("tid_session={teacher}"), None),
+    )
+    .await;
     assert!(expiry_of(&state, &teacher).await.unwrap() >= now + Duration::minutes(119));
     // With more than half the idle time left, reading writes nothing.
     let fresh_expiry = now + Duration::minutes(100);
-    let fresh = stored_session(&state, &staff_data(), now - Duration::minutes(20), fresh_expiry).await;
-    send(&router, get_with("/test/whoami", &format!("tid_staff={fresh}"), None)).await;
+    let fresh = stored_session(
+        &state,
+        &staff_data(),
+        now - Duration::minutes(20),
+        fresh_expiry,
+    )
+    .await;
+    send(
+        &router,
+        get_with("/test/whoami", &format!("tid_staff={fresh}"), None),
+    )
+    .await;
     assert_eq!(
         expiry_of(&state, &fresh).await.unwrap().timestamp_micros(),
         fresh_expiry.timestamp_micros(),
@@ -374,7 +465,11 @@ async fn a_flash_keeps_a_few_kilobytes_at_most(backend: Backend) {
         post_form(
             "/feedback",
             &cookie,
-            &[("satisfaction", "satisfied"), ("details", &huge), ("csrf_token", &token)],
+            &[
+                ("satisfaction", "satisfied"),
+                ("details", &huge),
+                ("csrf_token", &token),
+            ],
         ),
     )
     .await;
@@ -408,19 +503,39 @@ async fn sign_out_links_from_elsewhere_ask_first_and_the_button_signs_out(backen
             (303, "/sign-out/confirm"),
             "{site:?}"
         );
-        assert!(rp.signed_in_user().await.is_some(), "{site:?}: still signed in");
+        assert!(
+            rp.signed_in_user().await.is_some(),
+            "{site:?}: still signed in"
+        );
     }
-    let page = send(&router, get_with("/sign-out/confirm", &cookies, Some("cross-site"))).await;
+    let page = send(
+        &router,
+        get_with("/sign-out/confirm", &cookies, Some("cross-site")),
+    )
+    .await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("<h1 class=\"govuk-heading-l\">Sign out?</h1>"), "{}", page.body);
-    assert!(page.body.contains(r#"<form method="post" action="/sign-out""#));
+    assert!(
+        page.body
+            .contains("<h1 class=\"govuk-heading-l\">Sign out?</h1>"),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains(r#"<form method="post" action="/sign-out""#));
     let csrf = rp.cookies["tid_csrf"].clone();
-    assert!(page.body.contains(&format!(r#"name="csrf_token" value="{csrf}""#)));
+    assert!(page
+        .body
+        .contains(&format!(r#"name="csrf_token" value="{csrf}""#)));
     // The button's POST needs the CSRF token.
     let forged = send(&router, post_form("/sign-out", &cookies, &[])).await;
     assert_eq!(forged.status, 403);
     assert!(rp.signed_in_user().await.is_some());
-    let out = send(&router, post_form("/sign-out", &cookies, &[("csrf_token", &csrf)])).await;
+    let out = send(
+        &router,
+        post_form("/sign-out", &cookies, &[("csrf_token", &csrf)]),
+    )
+    .await;
     assert!(
         out.header("location")
             .starts_with(&format!("{}logout?", rp.standin.issuer())),
@@ -436,11 +551,19 @@ async fn the_header_link_still_signs_out_at_once(backend: Backend) {
     };
     rp.sign_in("exact-match").await;
     let router = test_router(&rp.state, Hold::default());
-    let page = send(&router, get_with("/test/whoami", &cookie_header(&rp.cookies), None)).await;
+    let page = send(
+        &router,
+        get_with("/test/whoami", &cookie_header(&rp.cookies), None),
+    )
+    .await;
     assert!(page.body.contains("teacher=Some"));
     let res = send(
         &router,
-        get_with("/sign-out", &cookie_header(&rp.cookies), Some("same-origin")),
+        get_with(
+            "/sign-out",
+            &cookie_header(&rp.cookies),
+            Some("same-origin"),
+        ),
     )
     .await;
     assert!(res
