@@ -296,6 +296,19 @@ pub async fn sign_out(
     if !from_our_pages {
         return Redirect::to(SIGN_OUT_CONFIRM_PATH).into_response();
     }
+    end_session(&state, &ctx).await
+}
+
+/// `POST /sign-out`: the "Sign out?" page's button (the session middleware has checked its CSRF token).
+pub async fn sign_out_confirmed(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
+    end_session(&state, &ctx).await
+}
+
+/// Ends our session, then One Login's (rule 48).
+async fn end_session(state: &AppState, ctx: &RequestContext) -> Response {
     let Some(user) = ctx.session.user() else {
         return Redirect::to("/signed-out").into_response();
     };
@@ -334,19 +347,6 @@ pub async fn signed_out_check(
             "signed-out page reached with a state we did not send"
         );
     }
-    end_session(&state, &ctx).await
-}
-
-/// `POST /sign-out`: the "Sign out?" page's button (the session middleware has checked its CSRF token).
-pub async fn sign_out_confirmed(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-) -> Response {
-    end_session(&state, &ctx).await
-}
-
-/// Ends our session, then One Login's (rule 48).
-async fn end_session(state: &AppState, ctx: &RequestContext) -> Response {
     if expected.is_some() {
         ctx.session.update(|data| data.logout_state = None);
     }

@@ -425,6 +425,11 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
         store.load_session("a", now).await.unwrap().as_deref(),
         Some("{}")
     );
+    let live = store.load_live_session("a", now).await.unwrap().unwrap();
+    assert_eq!(
+        (live.created_at.timestamp(), live.expires_at.timestamp()),
+        (now.timestamp(), later.timestamp())
+    );
     assert_eq!(
         store
             .load_session("a", now + Duration::hours(3))
@@ -434,26 +439,6 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
         "expired"
     );
     assert_eq!(store.load_session("unknown", now).await.unwrap(), None);
-
-    store
-        .insert_session(
-            "old",
-            "{}",
-            None,
-    let live = store.load_live_session("a", now).await.unwrap().unwrap();
-    assert_eq!(
-        (live.created_at.timestamp(), live.expires_at.timestamp()),
-        (now.timestamp(), later.timestamp())
-    );
-            now - Duration::hours(3),
-            now - Duration::hours(1),
-        )
-        .await
-        .unwrap();
-    assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1);
-    assert_eq!(
-        store.load_session("a", now).await.unwrap().as_deref(),
-        Some("{}")
     // Only a new session is inserted, and an update or renewal never creates one.
     assert!(store
         .insert_session("a", "{}", None, now, later)
@@ -465,6 +450,21 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
         .unwrap());
     assert!(!store.touch_session("unknown", later).await.unwrap());
     assert_eq!(store.load_session("unknown", now).await.unwrap(), None);
+
+    store
+        .insert_session(
+            "old",
+            "{}",
+            None,
+            now - Duration::hours(3),
+            now - Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 1);
+    assert_eq!(
+        store.load_session("a", now).await.unwrap().as_deref(),
+        Some("{}")
     );
     assert!(store
         .touch_session("a", now + Duration::hours(4))
@@ -481,6 +481,8 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     assert!(store.delete_session("a").await.unwrap());
     assert!(!store.delete_session("a").await.unwrap(), "already gone");
     assert_eq!(store.load_session("a", now).await.unwrap(), None);
+    assert!(!store.update_session("a", "{}", None, later).await.unwrap());
+    assert_eq!(store.load_session("a", now).await.unwrap(), None, "stays ended");
 }
 
 async fn every_session_of_a_subject_can_be_ended(store: DynStore) {
@@ -496,8 +498,6 @@ async fn every_session_of_a_subject_can_be_ended(store: DynStore) {
         .unwrap();
     store
         .insert_session("other", "{}", Some("urn:fdc:b"), now, later)
-    assert!(!store.update_session("a", "{}", None, later).await.unwrap());
-    assert_eq!(store.load_session("a", now).await.unwrap(), None, "stays ended");
         .await
         .unwrap();
     store
