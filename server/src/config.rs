@@ -24,6 +24,27 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const SEED_RECORDS: &str = "SEED_RECORDS";
 /// Largest request body accepted, in bytes. Env `MAX_BODY_BYTES`, default 65536.
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+/// The load balancers and proxies whose `X-Forwarded-For` entries say who the client is (for the per-address
+/// limit): addresses and CIDR ranges, separated by commas. Env `TRUSTED_PROXIES`, default none (the TCP peer is
+/// the client).
+pub const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
+/// NINO and TRN attempts one signed-in person may make per window, and the window in seconds. Env
+/// `RATE_LIMIT_USER_ATTEMPTS` (default 10) and `RATE_LIMIT_USER_WINDOW_SECONDS` (default 86400).
+pub const RATE_LIMIT_USER_ATTEMPTS: &str = "RATE_LIMIT_USER_ATTEMPTS";
+pub const RATE_LIMIT_USER_WINDOW_SECONDS: &str = "RATE_LIMIT_USER_WINDOW_SECONDS";
+/// The same per client address. Env `RATE_LIMIT_ADDRESS_ATTEMPTS` (default 50) and
+/// `RATE_LIMIT_ADDRESS_WINDOW_SECONDS` (default 3600).
+pub const RATE_LIMIT_ADDRESS_ATTEMPTS: &str = "RATE_LIMIT_ADDRESS_ATTEMPTS";
+pub const RATE_LIMIT_ADDRESS_WINDOW_SECONDS: &str = "RATE_LIMIT_ADDRESS_WINDOW_SECONDS";
+/// Most connections served at once; more wait in the listen queue. Env `MAX_CONNECTIONS`, default 512 (keep it
+/// below the open-files limit, `ulimit -n`).
+pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
+/// How long a connection may take to send a request's headers (and how long it may sit idle between requests)
+/// before it is closed, in seconds. Env `HEADER_READ_TIMEOUT_SECONDS`, default 10.
+pub const HEADER_READ_TIMEOUT_SECONDS: &str = "HEADER_READ_TIMEOUT_SECONDS";
+/// Days a decided identity task's proof of identity is kept before it is deleted (and the deletion audited). Env
+/// `PROOF_RETENTION_DAYS`, default 90.
+pub const PROOF_RETENTION_DAYS: &str = "PROOF_RETENTION_DAYS";
 /// Where uploaded proof of identity is kept: a folder (`file:///…` or a plain path), `s3://bucket/prefix` or
 /// `az://container/prefix` (credentials from the usual `AWS_*` / `AZURE_*` variables). Env `UPLOADS_URL`, default
 /// the folder `data/uploads`. Files are never served publicly.
@@ -71,27 +92,6 @@ pub const NOTIFY_TEMPLATE_IDENTITY_VERIFIED_CONNECTED: &str =
     "NOTIFY_TEMPLATE_IDENTITY_VERIFIED_CONNECTED";
 pub const NOTIFY_TEMPLATE_REJECTED: &str = "NOTIFY_TEMPLATE_REJECTED";
 pub const NOTIFY_TEMPLATE_NOT_CONNECTED: &str = "NOTIFY_TEMPLATE_NOT_CONNECTED";
-
-/// How staff sign in to the support console.
-#[derive(Clone)]
-pub struct StaffOidcConfig {
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
-    pub redirect_uri: String,
-}
-
-impl std::fmt::Debug for StaffOidcConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaffOidcConfig")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"***")
-            .finish()
-    }
-}
-
-/// Where emails go.
 pub const NOTIFY_TEMPLATE_DISCONNECTED: &str = "NOTIFY_TEMPLATE_DISCONNECTED";
 /// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
 /// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
@@ -118,6 +118,30 @@ pub struct SessionLifetimes {
     pub teacher_max: chrono::Duration,
     pub staff_max: chrono::Duration,
 }
+
+/// How staff sign in to the support console.
+#[derive(Clone)]
+pub struct StaffOidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    /// The only tenant (`tid`) whose staff may sign in, when set.
+    pub tenant_id: Option<String>,
+}
+
+impl std::fmt::Debug for StaffOidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffOidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("tenant_id", &self.tenant_id)
+            .finish()
+    }
+}
+
+/// Where emails go.
 #[derive(Clone)]
 pub enum EmailConfig {
     /// GOV.UK Notify, with a template id per email.
@@ -126,8 +150,6 @@ pub enum EmailConfig {
         base_url: String,
         templates: std::collections::BTreeMap<app::domain::support::EmailTemplate, String>,
     },
-    /// The only tenant (`tid`) whose staff may sign in, when set.
-    pub tenant_id: Option<String>,
     /// Development only: kept in the outbox and shown at `/dev/mailbox`.
     DevMailbox,
 }
@@ -136,7 +158,6 @@ impl std::fmt::Debug for EmailConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Notify { base_url, .. } => f
-            .field("tenant_id", &self.tenant_id)
                 .debug_struct("Notify")
                 .field("base_url", base_url)
                 .field("api_key", &"***")
@@ -174,6 +195,12 @@ pub struct Config {
     pub one_login: OneLoginConfig,
     pub staff_oidc: StaffOidcConfig,
     pub email: EmailConfig,
+    pub sessions: SessionLifetimes,
+    pub trusted_proxies: crate::http::client_addr::TrustedProxies,
+    pub rate_limits: app::domain::journey::RateLimits,
+    pub max_connections: usize,
+    pub header_read_timeout: std::time::Duration,
+    pub proof_retention_days: u32,
 }
 
 /// How we reach GOV.UK One Login (one-login-rp.md rule 3: every URL configurable).
@@ -223,6 +250,12 @@ impl std::fmt::Debug for Config {
             .field("one_login", &self.one_login)
             .field("staff_oidc", &self.staff_oidc)
             .field("email", &self.email)
+            .field("sessions", &self.sessions)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("rate_limits", &self.rate_limits)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("proof_retention_days", &self.proof_retention_days)
             .finish()
     }
 }
@@ -299,6 +332,19 @@ impl Config {
         let one_login = one_login_config(&get, environment, &public_base_url)?;
         let staff_oidc = staff_oidc_config(&get, environment, &public_base_url)?;
         let email = email_config(&get, environment)?;
+        if environment == Environment::Production {
+            refuse_development_values(&one_login, &staff_oidc, &email)?;
+        }
+        let sessions = SessionLifetimes {
+            idle: chrono::Duration::minutes(parse_range(&get, SESSION_IDLE_MINUTES, 120, 5..=1440)?),
+            teacher_max: chrono::Duration::hours(parse_range(
+                &get,
+                TEACHER_SESSION_MAX_HOURS,
+                12,
+                1..=72,
+            )?),
+            staff_max: chrono::Duration::hours(parse_range(&get, STAFF_SESSION_MAX_HOURS, 8, 1..=72)?),
+        };
         Ok(Self {
             listen_addr: parse(
                 &get,
@@ -318,6 +364,20 @@ impl Config {
             one_login,
             staff_oidc,
             email,
+            sessions,
+            trusted_proxies: crate::http::client_addr::TrustedProxies::parse(
+                &get(TRUSTED_PROXIES).unwrap_or_default(),
+            )
+            .map_err(|reason| invalid(TRUSTED_PROXIES, &reason))?,
+            rate_limits: rate_limits(&get)?,
+            max_connections: parse_range(&get, MAX_CONNECTIONS, 512, 2..=1_000_000)?,
+            header_read_timeout: std::time::Duration::from_secs(parse_range(
+                &get,
+                HEADER_READ_TIMEOUT_SECONDS,
+                10,
+                1..=300,
+            )?),
+            proof_retention_days: parse_range(&get, PROOF_RETENTION_DAYS, 90, 1..=3650)?,
         })
     }
 
@@ -330,6 +390,33 @@ impl Config {
     pub fn is_https(&self) -> bool {
         self.public_base_url.starts_with("https://")
     }
+}
+
+fn rate_limits(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<app::domain::journey::RateLimits, ConfigError> {
+    let default = app::domain::journey::RateLimits::default();
+    Ok(app::domain::journey::RateLimits {
+        user_attempts: parse_range(get, RATE_LIMIT_USER_ATTEMPTS, default.user_attempts, 1..=1_000_000)?,
+        user_window_seconds: parse_range(
+            get,
+            RATE_LIMIT_USER_WINDOW_SECONDS,
+            default.user_window_seconds,
+            1..=30 * 86_400,
+        )?,
+        address_attempts: parse_range(
+            get,
+            RATE_LIMIT_ADDRESS_ATTEMPTS,
+            default.address_attempts,
+            1..=1_000_000_000,
+        )?,
+        address_window_seconds: parse_range(
+            get,
+            RATE_LIMIT_ADDRESS_WINDOW_SECONDS,
+            default.address_window_seconds,
+            1..=30 * 86_400,
+        )?,
+    })
 }
 
 fn uploads_url(value: Option<String>) -> Result<String, ConfigError> {
@@ -462,6 +549,11 @@ fn staff_oidc_config(
         client_id: required(STAFF_OIDC_CLIENT_ID, DEV_STAFF_CLIENT_ID)?,
         client_secret: required(STAFF_OIDC_CLIENT_SECRET, DEV_STAFF_CLIENT_SECRET)?,
         redirect_uri: format!("{public_base_url}/support/auth/callback"),
+        tenant_id: match get(STAFF_OIDC_TENANT_ID).filter(|t| !t.trim().is_empty()) {
+            Some(t) => Some(t.trim().to_string()),
+            None if environment == Environment::Development => None,
+            None => return Err(invalid(STAFF_OIDC_TENANT_ID, "must be set in production")),
+        },
     })
 }
 
@@ -495,6 +587,7 @@ fn email_config(
         ),
         (NOTIFY_TEMPLATE_REJECTED, EmailTemplate::Rejected),
         (NOTIFY_TEMPLATE_NOT_CONNECTED, EmailTemplate::NotConnected),
+        (NOTIFY_TEMPLATE_DISCONNECTED, EmailTemplate::Disconnected),
     ] {
         let id = get(var).ok_or_else(|| invalid(var, "must be set when NOTIFY_API_KEY is"))?;
         if uuid::Uuid::parse_str(&id).is_err() {
@@ -507,6 +600,43 @@ fn email_config(
         base_url,
         templates,
     })
+}
+
+/// In production, the development client ids and secret (which the stand-in and this repository publish) and
+/// plain `http://` identity or Notify URLs are a mistake, never a choice: refuse to start with them.
+fn refuse_development_values(
+    one_login: &OneLoginConfig,
+    staff_oidc: &StaffOidcConfig,
+    email: &EmailConfig,
+) -> Result<(), ConfigError> {
+    for (var, value, dev_value) in [
+        (ONE_LOGIN_CLIENT_ID, &one_login.client_id, DEV_ONE_LOGIN_CLIENT_ID),
+        (STAFF_OIDC_CLIENT_ID, &staff_oidc.client_id, DEV_STAFF_CLIENT_ID),
+        (STAFF_OIDC_CLIENT_SECRET, &staff_oidc.client_secret, DEV_STAFF_CLIENT_SECRET),
+    ] {
+        if value == dev_value {
+            return Err(invalid(
+                var,
+                "is the development value; production must use its own",
+            ));
+        }
+    }
+    let mut urls = vec![
+        (ONE_LOGIN_ISSUER, one_login.issuer.as_str()),
+        (ONE_LOGIN_IDENTITY_ISSUER, one_login.identity_issuer.as_str()),
+        (ONE_LOGIN_DID_URL, one_login.did_url.as_str()),
+        (ONE_LOGIN_ACCOUNT_URL, one_login.account_url.as_str()),
+        (STAFF_OIDC_ISSUER, staff_oidc.issuer.as_str()),
+    ];
+    if let EmailConfig::Notify { base_url, .. } = email {
+        urls.push((NOTIFY_BASE_URL, base_url.as_str()));
+    }
+    for (var, url) in urls {
+        if !url.starts_with("https://") {
+            return Err(invalid(var, "must use https:// in production"));
+        }
+    }
+    Ok(())
 }
 
 fn invalid(var: &'static str, reason: &str) -> ConfigError {
@@ -549,11 +679,6 @@ fn parse_range<T: FromStr + PartialOrd + std::fmt::Display + Copy>(
 
 /// A database URL with any password replaced, for logs.
 pub fn redact_url(url: &str) -> String {
-        tenant_id: match get(STAFF_OIDC_TENANT_ID).filter(|t| !t.trim().is_empty()) {
-            Some(t) => Some(t.trim().to_string()),
-            None if environment == Environment::Development => None,
-            None => return Err(invalid(STAFF_OIDC_TENANT_ID, "must be set in production")),
-        },
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
@@ -587,7 +712,6 @@ mod tests {
         let mut vars = vec![
             (APP_ENV, "production"),
             (PUBLIC_BASE_URL, "https://teacher-id.education.gov.uk/"),
-        (NOTIFY_TEMPLATE_DISCONNECTED, EmailTemplate::Disconnected),
             (ONE_LOGIN_ISSUER, "https://oidc.account.gov.uk/"),
             (ONE_LOGIN_CLIENT_ID, "abc123"),
             (
@@ -604,6 +728,10 @@ mod tests {
             ),
             (STAFF_OIDC_CLIENT_ID, "staff-client"),
             (STAFF_OIDC_CLIENT_SECRET, "staff-secret"),
+            (
+                STAFF_OIDC_TENANT_ID,
+                "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            ),
             (
                 NOTIFY_API_KEY,
                 "live-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0",
@@ -624,6 +752,10 @@ mod tests {
                 NOTIFY_TEMPLATE_NOT_CONNECTED,
                 "f33517ff-2a88-4f6e-b855-c550268ce08d",
             ),
+            (
+                NOTIFY_TEMPLATE_DISCONNECTED,
+                "f33517ff-2a88-4f6e-b855-c550268ce08e",
+            ),
         ];
         vars.extend_from_slice(extra);
         vars
@@ -637,43 +769,6 @@ mod tests {
         assert_eq!(c.environment, Environment::Development);
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert_eq!(c.seed_records, 3000);
-/// In production, the development client ids and secret (which the stand-in and this repository publish) and
-/// plain `http://` identity or Notify URLs are a mistake, never a choice: refuse to start with them.
-fn refuse_development_values(
-    one_login: &OneLoginConfig,
-    staff_oidc: &StaffOidcConfig,
-    email: &EmailConfig,
-) -> Result<(), ConfigError> {
-    for (var, value, dev_value) in [
-        (ONE_LOGIN_CLIENT_ID, &one_login.client_id, DEV_ONE_LOGIN_CLIENT_ID),
-        (STAFF_OIDC_CLIENT_ID, &staff_oidc.client_id, DEV_STAFF_CLIENT_ID),
-        (STAFF_OIDC_CLIENT_SECRET, &staff_oidc.client_secret, DEV_STAFF_CLIENT_SECRET),
-    ] {
-        if value == dev_value {
-            return Err(invalid(
-                var,
-                "is the development value; production must use its own",
-            ));
-        }
-    }
-    let mut urls = vec![
-        (ONE_LOGIN_ISSUER, one_login.issuer.as_str()),
-        (ONE_LOGIN_IDENTITY_ISSUER, one_login.identity_issuer.as_str()),
-        (ONE_LOGIN_DID_URL, one_login.did_url.as_str()),
-        (ONE_LOGIN_ACCOUNT_URL, one_login.account_url.as_str()),
-        (STAFF_OIDC_ISSUER, staff_oidc.issuer.as_str()),
-    ];
-    if let EmailConfig::Notify { base_url, .. } = email {
-        urls.push((NOTIFY_BASE_URL, base_url.as_str()));
-    }
-    for (var, url) in urls {
-        if !url.starts_with("https://") {
-            return Err(invalid(var, "must use https:// in production"));
-        }
-    }
-    Ok(())
-}
-
         assert!(!c.is_https());
     }
 
@@ -728,10 +823,6 @@ fn refuse_development_values(
         assert_eq!(prod.identity_issuer, "https://identity.account.gov.uk/");
         assert_ne!(
             prod.identity_issuer, prod.issuer,
-            (
-                STAFF_OIDC_TENANT_ID,
-                "72f988bf-86f1-41af-91ab-2d7cd011db47",
-            ),
             "pitfall 3: the identity issuer differs in the real service"
         );
         for var in [
@@ -752,10 +843,6 @@ fn refuse_development_values(
     fn bad_one_login_settings_name_their_variable() {
         let cases: &[(&str, &str)] = &[
             (ONE_LOGIN_ISSUER, "http://127.0.0.1:3900"),
-            (
-                NOTIFY_TEMPLATE_DISCONNECTED,
-                "f33517ff-2a88-4f6e-b855-c550268ce08e",
-            ),
             (ONE_LOGIN_ISSUER, "not a url"),
             (
                 ONE_LOGIN_PRIVATE_KEY,
@@ -785,20 +872,6 @@ fn refuse_development_values(
         );
     }
 
-    #[test]
-    fn the_private_key_never_reaches_the_logs() {
-        let shown = format!("{:?}", config(&[]).unwrap());
-        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
-    }
-
-    #[test]
-    fn passwords_never_reach_the_logs() {
-        let c = config(&[(DATABASE_URL, "postgres://teacher:s3cret@db:5432/tid")]).unwrap();
-        let shown = format!("{c:?}");
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("postgres://teacher:***@db:5432/tid"));
-    }
-}
     #[test]
     fn the_staff_tenant_and_the_disconnected_template_are_required_in_production() {
         assert_eq!(config(&[]).unwrap().staff_oidc.tenant_id, None, "any tenant in development");
@@ -925,3 +998,17 @@ fn refuse_development_values(
         }
     }
 
+    #[test]
+    fn the_private_key_never_reaches_the_logs() {
+        let shown = format!("{:?}", config(&[]).unwrap());
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+
+    #[test]
+    fn passwords_never_reach_the_logs() {
+        let c = config(&[(DATABASE_URL, "postgres://teacher:s3cret@db:5432/tid")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://teacher:***@db:5432/tid"));
+    }
+}
