@@ -311,7 +311,8 @@ impl SupportConsole for StoreConsole {
                     .await
                     .map_err(unavailable)?
             };
-            let proof = task.details.get("proof").and_then(|p| {
+            // A proof deleted after the retention period has no key: nothing to show or link to.
+            let proof = task.details.get("proof").filter(|p| p.get("key").is_some()).and_then(|p| {
                 Some(ProofView {
                     file_name: p.get("file_name")?.as_str()?.to_string(),
                     content_type: p.get("content_type")?.as_str()?.to_string(),
@@ -452,6 +453,10 @@ fn describe_action(action: &str, details: &serde_json::Value) -> String {
         "signed_out" => "Signed out".into(),
         "viewed_task" => "Viewed the task".into(),
         "viewed_proof" => "Viewed the proof of identity".into(),
+        "deleted_proof" => match details.get("retention_days").and_then(|v| v.as_u64()) {
+            Some(days) => format!("Deleted the proof of identity, {days} days after the decision"),
+            None => "Deleted the proof of identity".into(),
+        },
         "assigned" => match details.get("assignee_name").and_then(|v| v.as_str()) {
             Some(name) => format!("Assigned the task to {name}"),
             None => "Unassigned the task".into(),

@@ -4,6 +4,7 @@
 
 pub mod connect;
 pub mod feedback;
+pub mod proofs;
 pub mod records;
 pub mod sessions;
 pub mod support;
@@ -11,6 +12,7 @@ pub mod users;
 
 pub use connect::ConnectStore;
 pub use feedback::FeedbackStore;
+pub use proofs::ProofStore;
 pub use records::RecordStore;
 pub use sessions::SessionStore;
 pub use support::SupportStore;
@@ -69,6 +71,7 @@ pub trait Store:
     + UserStore
     + ConnectStore
     + SupportStore
+    + ProofStore
     + Send
     + Sync
     + 'static

@@ -6,10 +6,12 @@
 
 pub mod assets;
 pub mod auth;
+pub mod client_addr;
 pub mod connect;
 pub mod cookies;
 pub mod error_pages;
 pub mod feedback;
+pub mod form_limit;
 pub mod health;
 pub mod identity_support;
 pub mod page_cache;
@@ -146,7 +148,8 @@ pub fn body_limit_for(path: &str, max_body: usize) -> usize {
 }
 
 /// Refuses bodies over the limit for their path: 413 at once for a declared length over it, or when reading the
-/// body goes past it.
+/// body goes past it. A urlencoded form that may be over the limit is read with each field cut short instead
+/// ([`form_limit`]), so the person gets their form back with an error rather than a 413 page.
 async fn limit_body(State(max_body): State<usize>, req: Request, next: Next) -> Response {
     let limit = body_limit_for(req.uri().path(), max_body);
     let declared = req
@@ -154,11 +157,41 @@ async fn limit_body(State(max_body): State<usize>, req: Request, next: Next) -> 
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let urlencoded = form_limit::is_urlencoded(
+        req.headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    if urlencoded && declared.is_none_or(|len| len > limit) {
+        if declared.is_some_and(|len| len > form_limit::FORM_READ_LIMIT) {
+            return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        }
+        // Boxed: every request passes through here, and the rare path should not widen its stack frame.
+        return Box::pin(shorten_form_then_run(req, limit, next)).await;
+    }
     if declared.is_some_and(|len| len > limit) {
         return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
     }
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     next.run(req).await
+}
+
+/// [`limit_body`] for a urlencoded form that may be over `limit`: read it with each field cut short, then go on.
+async fn shorten_form_then_run(req: Request, limit: usize, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    match form_limit::shorten_form(body, limit).await {
+        Ok(shortened) => {
+            parts
+                .headers
+                .insert(axum::http::header::CONTENT_LENGTH, shortened.len().into());
+            next.run(Request::from_parts(parts, axum::body::Body::from(shortened)))
+                .await
+        }
+        Err(form_limit::FormTooBig::TooBig) => {
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response()
+        }
+        Err(form_limit::FormTooBig::Unreadable) => axum::http::StatusCode::BAD_REQUEST.into_response(),
+    }
 }
 
 /// The whole application.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod http;
+pub mod listener;
 pub mod onelogin;
 pub mod outbox;
 pub mod seed;
@@ -110,7 +111,15 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let assets = state.assets.clone();
     std::thread::spawn(move || assets.compress_all());
     seed_if_empty(&state.store, seed_records).await?;
-    tokio::spawn(expire_sessions(state.store.clone()));
+    tokio::spawn(expire_sessions(
+        state.store.clone(),
+        state.config.rate_limits.longest_window_seconds(),
+    ));
+    tokio::spawn(uploads::housekeeping(
+        state.store.clone(),
+        state.uploads.clone(),
+        state.config.proof_retention_days,
+    ));
     let sender = outbox::Sender::from_config(&state.config.email).map_err(ServerError::Email)?;
     tokio::spawn(outbox::worker(
         state.store.clone(),
@@ -118,24 +127,16 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         state.outbox_wake.clone(),
     ));
     tokio::spawn(outbox::watch_tasks(state.store.clone(), state.live.clone()));
+    let limits = listener::ConnectionLimits::from_config(&state.config);
     let app = http::app(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Listen { addr, source })?;
-    // Without TCP_NODELAY small responses wait ~40 ms for delayed ACKs (Nagle's algorithm).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
     tracing::info!(%addr, "listening");
     println!("Teacher ID is running at {public_url} (listening on {addr})");
-    // The client address feeds the per-address rate limit of the connect journey.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServerError::Serve)?;
+    // With a header-read timeout, a cap on connections, TCP_NODELAY, and the peer address for the per-address
+    // rate limit of the connect journey.
+    listener::serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("stopped after finishing in-flight requests");
     Ok(())
 }
@@ -275,7 +276,7 @@ async fn seed_if_empty(store: &DynStore, records: u32) -> Result<(), ServerError
     Ok(())
 }
 
-async fn expire_sessions(store: DynStore) {
+async fn expire_sessions(store: DynStore, longest_window_seconds: i64) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -285,7 +286,7 @@ async fn expire_sessions(store: DynStore) {
             Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
         }
         // Attempt counters older than the longest rate-limit window count for nothing.
-        let window = chrono::Duration::seconds(app::domain::journey::USER_WINDOW_SECONDS);
+        let window = chrono::Duration::seconds(longest_window_seconds);
         if let Err(e) = store
             .forget_attempts_before(chrono::Utc::now() - window)
             .await

@@ -1,6 +1,7 @@
 //! Where proof of identity files are kept, through the `object_store` crate: a local folder by default, S3 or Azure
 //! Blob Storage by `UPLOADS_URL`. Files are written once under a random key and never served publicly; only the
-//! support console reads them back.
+//! support console reads them back. Housekeeping (issue 10 §4) deletes files nothing refers to any more, and the
+//! proofs of decided tasks once the retention period (`PROOF_RETENTION_DAYS`) has passed.
 
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
@@ -48,4 +49,112 @@ pub async fn put(
 /// Reads the file under `key`.
 pub async fn get(uploads: &Uploads, key: &str) -> Result<bytes::Bytes, object_store::Error> {
     uploads.get(&StorePath::from(key)).await?.bytes().await
+}
+
+/// Deletes the file under `key`. A file that is already gone counts as deleted.
+pub async fn delete(uploads: &Uploads, key: &str) -> Result<(), object_store::Error> {
+    match uploads.delete(&StorePath::from(key)).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// How old a file must be before the sweeper may call it an orphan. A request stores the file first and saves the
+/// session that refers to it as it finishes, so a brand-new file may not be referred to yet.
+pub const ORPHAN_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+/// How often [`housekeeping`] runs.
+pub const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// What went wrong in housekeeping (it logs and tries again next time).
+#[derive(Debug, thiserror::Error)]
+pub enum HousekeepingError {
+    #[error(transparent)]
+    Store(#[from] crate::db::StoreError),
+    #[error("uploads store: {0}")]
+    Uploads(#[from] object_store::Error),
+}
+
+/// What a sweep found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sweep {
+    pub kept: usize,
+    pub deleted: usize,
+}
+
+/// Deletes proof files that nothing refers to (issue 10 §4): no support task, and no live session's unsent
+/// request, once they are older than [`ORPHAN_GRACE`]. They are left by sessions that ended mid-request, and by
+/// requests that failed between storing a file and saving the session.
+pub async fn sweep_orphans(
+    store: &crate::db::DynStore,
+    uploads: &Uploads,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Sweep, HousekeepingError> {
+    use futures::TryStreamExt;
+    let in_sessions = store.proofs_in_live_sessions(now).await?;
+    let mut files = uploads.list(Some(&StorePath::from("proofs")));
+    let mut sweep = Sweep::default();
+    while let Some(file) = files.try_next().await? {
+        let key = file.location.to_string();
+        let referred_to = file.last_modified > now - ORPHAN_GRACE
+            || in_sessions.contains(&key)
+            || store.task_refers_to_proof(&key).await?;
+        if referred_to {
+            sweep.kept += 1;
+        } else {
+            delete(uploads, &key).await?;
+            sweep.deleted += 1;
+        }
+    }
+    Ok(sweep)
+}
+
+/// Deletes the proofs of tasks decided more than `retention_days` before `now` (issue 10 §4), recording each in
+/// the task and the audit log. Returns how many.
+pub async fn delete_expired_proofs(
+    store: &crate::db::DynStore,
+    uploads: &Uploads,
+    retention_days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, HousekeepingError> {
+    const BATCH: i64 = 100;
+    let before = now - chrono::Duration::days(retention_days.into());
+    let mut deleted = 0;
+    loop {
+        let batch = store.proofs_decided_before(before, BATCH).await?;
+        let mut progress = false;
+        for kept in &batch {
+            // The file first: if recording fails, the next run finds the task again and deleting twice is fine.
+            delete(uploads, &kept.proof_key).await?;
+            if store
+                .record_proof_deleted(&kept.reference, &kept.proof_key, retention_days, now)
+                .await?
+            {
+                deleted += 1;
+                progress = true;
+            }
+        }
+        if (batch.len() as i64) < BATCH || !progress {
+            return Ok(deleted);
+        }
+    }
+}
+
+/// Runs the retention rule and the orphan sweep every [`HOUSEKEEPING_EVERY`], like the email outbox's worker.
+pub async fn housekeeping(store: crate::db::DynStore, uploads: Uploads, retention_days: u32) {
+    let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        every.tick().await;
+        let now = chrono::Utc::now();
+        match delete_expired_proofs(&store, &uploads, retention_days, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(proofs = n, retention_days, "deleted proofs of identity past retention"),
+            Err(e) => tracing::warn!(error = %e, "could not delete proofs past retention"),
+        }
+        match sweep_orphans(&store, &uploads, now).await {
+            Ok(Sweep { deleted: 0, .. }) => {}
+            Ok(sweep) => tracing::info!(deleted = sweep.deleted, kept = sweep.kept, "deleted orphaned proof files"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep orphaned proof files"),
+        }
+    }
 }

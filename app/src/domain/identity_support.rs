@@ -3,8 +3,8 @@
 //! content (PDF, JPG or PNG; at most 10 MB), never by its name.
 
 use super::validation::{
-    date_of_birth_message, parse_nino, parse_past_date, parse_trn, validate_name, FieldError,
-    NinoError, TrnError,
+    date_of_birth_message, echo_limit, parse_nino, parse_past_date, parse_trn, truncate_chars,
+    validate_name, FieldError, NinoError, TrnError, MAX_IDENTIFIER_CHARS, MAX_NAME_CHARS,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,24 @@ impl IdentitySupportInput {
         .collect();
         for (i, name) in self.previous_names.iter().enumerate() {
             values.insert(format!("previous-name-{}", i + 1), name.clone());
+        }
+        values
+    }
+}
+
+impl IdentitySupportInput {
+    /// [`Self::values`] cut to what a form shows back (issue 10 §4): names to twice their limit, the date's parts
+    /// to 10 characters, the NINO and TRN to [`MAX_IDENTIFIER_CHARS`]. What was typed stays recognisable; a
+    /// pasted megabyte never reaches the session.
+    pub fn values_to_show(&self) -> std::collections::BTreeMap<String, String> {
+        let mut values = self.values();
+        for (field, value) in values.iter_mut() {
+            let limit = match field.as_str() {
+                "dob-day" | "dob-month" | "dob-year" => 10,
+                "nino" | "trn" => MAX_IDENTIFIER_CHARS,
+                _ => echo_limit(MAX_NAME_CHARS),
+            };
+            *value = truncate_chars(value, limit);
         }
         values
     }
@@ -346,6 +364,50 @@ mod tests {
             let errors = validate_identity_support(&input, today()).unwrap_err();
             assert_eq!(errors[0].message, message);
         }
+    }
+
+    #[test]
+    fn what_is_shown_back_is_cut_to_a_field_s_worth() {
+        let input = IdentitySupportInput {
+            name: "a".repeat(9_000_000),
+            previous_names: vec!["b".repeat(1000)],
+            dob_day: "1".repeat(50),
+            nino: " ".repeat(500),
+            ..valid()
+        };
+        let shown = input.values_to_show();
+        assert_eq!(shown["name"].chars().count(), 400);
+        assert_eq!(shown["previous-name-1"].chars().count(), 400);
+        assert_eq!(shown["dob-day"].chars().count(), 10);
+        assert_eq!(shown["nino"].chars().count(), 100);
+        assert_eq!(shown["dob-month"], "3");
+        // Over the limit but within what is shown back: kept whole, beside its error.
+        let errors = validate_identity_support(&IdentitySupportInput { name: "a".repeat(201), ..valid() }, today())
+            .unwrap_err();
+        assert_eq!(errors[0].message, "Your full name must be 200 characters or fewer");
+    }
+
+    #[test]
+    fn names_of_invisible_characters_or_emoji_are_refused_and_format_characters_removed() {
+        let errors = validate_identity_support(
+            &IdentitySupportInput { name: "\u{200b}\u{202e}\u{feff}".into(), ..valid() },
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].message, "Enter your full name");
+        let errors =
+            validate_identity_support(&IdentitySupportInput { name: "🙂🙂".into(), ..valid() }, today())
+                .unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "Your full name must only include letters, spaces, hyphens, apostrophes and full stops"
+        );
+        let d = validate_identity_support(
+            &IdentitySupportInput { name: "Ann\u{200b} Lee\u{202e}".into(), ..valid() },
+            today(),
+        )
+        .unwrap();
+        assert_eq!(d.name, "Ann Lee");
     }
 
     #[test]

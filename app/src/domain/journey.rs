@@ -7,8 +7,9 @@
 use super::validation::{parse_nino, parse_trn, FieldError, Nino, NinoError, Trn, TrnError};
 use serde::{Deserialize, Serialize};
 
-/// The longest NINO or TRN input we look at; anything longer is refused as the wrong format without parsing.
-pub const MAX_IDENTIFIER_INPUT: usize = 50;
+/// The longest NINO or TRN we look at once spaces and dashes are removed (DESIGN §4); anything longer is refused
+/// as the wrong format without parsing. Padding is removed first, so a pasted answer with spaces around it counts.
+pub const MAX_IDENTIFIER_INPUT: usize = super::validation::MAX_IDENTIFIER_CHARS;
 
 /// National Insurance number and TRN attempts one signed-in person may make in [`USER_WINDOW_SECONDS`].
 pub const USER_ATTEMPTS: i64 = 10;
@@ -16,6 +17,47 @@ pub const USER_WINDOW_SECONDS: i64 = 24 * 3600;
 /// Attempts from one client address (many people may share one, e.g. a school) in [`ADDRESS_WINDOW_SECONDS`].
 pub const ADDRESS_ATTEMPTS: i64 = 50;
 pub const ADDRESS_WINDOW_SECONDS: i64 = 3600;
+
+/// The limits on National Insurance number and TRN attempts (DESIGN §5): per signed-in person and per client
+/// address, each a number of attempts in a window. The constants above are the defaults; operators and load tests
+/// set others with the `RATE_LIMIT_*` variables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    pub user_attempts: i64,
+    pub user_window_seconds: i64,
+    pub address_attempts: i64,
+    pub address_window_seconds: i64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            user_attempts: USER_ATTEMPTS,
+            user_window_seconds: USER_WINDOW_SECONDS,
+            address_attempts: ADDRESS_ATTEMPTS,
+            address_window_seconds: ADDRESS_WINDOW_SECONDS,
+        }
+    }
+}
+
+impl RateLimits {
+    /// The longest window: attempt counters older than this count for nothing and may be forgotten.
+    pub fn longest_window_seconds(&self) -> i64 {
+        self.user_window_seconds.max(self.address_window_seconds)
+    }
+}
+
+/// When someone stopped by a limit whose window is `window_seconds` long may try again, as the page says it:
+/// "in an hour", "in 24 hours", "in 15 minutes".
+pub fn try_again_in(window_seconds: i64) -> String {
+    let minutes = (window_seconds.max(1) + 59) / 60;
+    match (minutes / 60, minutes % 60) {
+        (1, 0) => "in an hour".into(),
+        (hours, 0) => format!("in {hours} hours"),
+        _ if minutes == 1 => "in a minute".into(),
+        _ => format!("in {minutes} minutes"),
+    }
+}
 
 /// An answer to "Do you know your National Insurance number?" or "Do you know your TRN?".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,10 +150,11 @@ fn parse_answer<T, E>(
         "no" => Ok(Answer::No),
         "yes" => {
             let value_error = |message: &str| FieldError::new(question.value_field(), message);
-            if input.value.chars().count() > MAX_IDENTIFIER_INPUT {
+            let cleaned = super::validation::clean_identifier(&input.value);
+            if cleaned.chars().count() > MAX_IDENTIFIER_INPUT {
                 return Err(value_error(question.format_message()));
             }
-            parse(&input.value).map(Answer::Yes).map_err(|e| {
+            parse(&cleaned).map(Answer::Yes).map_err(|e| {
                 value_error(if is_empty(&e) {
                     question.empty_message()
                 } else {
@@ -272,6 +315,28 @@ mod tests {
         let nino = parse_nino_answer(&input("yes", " ab-12 34 56c ")).unwrap();
         assert_eq!(nino.value().map(Nino::as_str), Some("AB123456C"));
         let trn = parse_trn_answer(&input("yes", "123 4567")).unwrap();
+        assert_eq!(trn.value().map(Trn::as_str), Some("1234567"));
+    }
+
+    #[test]
+    fn the_try_again_time_is_said_from_the_window() {
+        assert_eq!(try_again_in(USER_WINDOW_SECONDS), "in 24 hours");
+        assert_eq!(try_again_in(ADDRESS_WINDOW_SECONDS), "in an hour");
+        assert_eq!(try_again_in(900), "in 15 minutes");
+        assert_eq!(try_again_in(30), "in a minute");
+        assert_eq!(try_again_in(5400), "in 90 minutes");
+        assert_eq!(RateLimits::default().longest_window_seconds(), USER_WINDOW_SECONDS);
+    }
+
+    #[test]
+    fn answers_padded_with_spaces_are_accepted_however_long_the_padding() {
+        let padding = " ".repeat(MAX_IDENTIFIER_INPUT * 3);
+        let nino = parse_nino_answer(&input("yes", &format!("{padding}AB 12 34 56 C{padding}"))).unwrap();
+        assert_eq!(nino.value().map(Nino::as_str), Some("AB123456C"));
+        let trn = parse_trn_answer(&input("yes", &format!("{padding}1234567{padding}"))).unwrap();
+        assert_eq!(trn.value().map(Trn::as_str), Some("1234567"));
+        // Dashes of every kind are removed too.
+        let trn = parse_trn_answer(&input("yes", "123–4567")).unwrap();
         assert_eq!(trn.value().map(Trn::as_str), Some("1234567"));
     }
 

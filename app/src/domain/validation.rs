@@ -8,6 +8,57 @@ use serde::{Deserialize, Serialize};
 
 /// The longest name we accept, in characters (DESIGN §4).
 pub const MAX_NAME_CHARS: usize = 200;
+/// The most characters of a NINO or TRN we look at once spaces and dashes are removed (DESIGN §4: "at most 100
+/// characters typed").
+pub const MAX_IDENTIFIER_CHARS: usize = 100;
+
+/// Unicode's format characters (general category Cf): invisible characters that change how text around them is
+/// shown (zero-width space and joiners, bidirectional marks, embeddings, overrides and isolates, the byte order
+/// mark, soft hyphen, invisible operators, tag characters). DESIGN §4 removes them from names and free text: they
+/// carry nothing a person meant to type, and can make a name look like another one.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}' | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}'
+        | '\u{E0020}'..='\u{E007F}')
+}
+
+/// `input` without format characters (see [`is_format_char`]).
+pub fn strip_format_chars(input: &str) -> String {
+    input.chars().filter(|c| !is_format_char(*c)).collect()
+}
+
+/// Whether `c` is one of the hyphens or dashes people type inside identifiers: `-`, `‐`, `‑`, `‒`, `–`, `—`, `―`
+/// and the minus sign `−` (word processors and phones turn one into another).
+pub fn is_dash(c: char) -> bool {
+    matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}')
+}
+
+/// An identifier (NINO or TRN) as typed, with every Unicode space, tab, no-break space, hyphen and dash removed,
+/// and format characters too (DESIGN §4: they are removed before anything is checked, so padding never matters).
+pub fn clean_identifier(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace() && !is_dash(*c) && !is_format_char(*c))
+        .collect()
+}
+
+/// At most `max_chars` characters of `s`: what a form shows back when the input was too long to keep whole
+/// (DESIGN §4 "what was typed (truncated) kept"), and the most of any field that is ever stored.
+pub fn truncate_chars(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((end, _)) => s[..end].to_string(),
+        None => s.to_string(),
+    }
+}
+
+/// How much of a field with a limit of `max_chars` a form shows back: twice the limit, so someone a little over
+/// sees all they typed and can shorten it, while a pasted megabyte is cut short before it reaches the session.
+pub fn echo_limit(max_chars: usize) -> usize {
+    max_chars.saturating_mul(2)
+}
 
 /// A problem with one form field: the id the error summary links to and the message shown in both places.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,12 +97,12 @@ const NINO_BAD_FIRST: &[u8] = b"DFIQUV";
 const NINO_BAD_SECOND: &[u8] = b"DFIOQUV";
 const NINO_BAD_PREFIXES: &[&str] = &["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"];
 
-/// Parses a National Insurance number by the rules in DESIGN §4: spaces and hyphens removed, upper-cased, two
-/// letters + six digits + a suffix A–D, with HMRC's disallowed letters and prefixes refused.
+/// Parses a National Insurance number by the rules in DESIGN §4: spaces, hyphens and dashes removed (see
+/// [`clean_identifier`]), upper-cased, two letters + six digits + a suffix A–D, with HMRC's disallowed letters and
+/// prefixes refused.
 pub fn parse_nino(input: &str) -> Result<Nino, NinoError> {
-    let cleaned: String = input
+    let cleaned: String = clean_identifier(input)
         .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| c.to_ascii_uppercase())
         .collect();
     if cleaned.is_empty() {
@@ -89,9 +140,9 @@ pub enum TrnError {
     Format,
 }
 
-/// Parses a TRN: exactly 7 digits once spaces are removed, and not all zeros (DESIGN §4).
+/// Parses a TRN: exactly 7 digits once spaces, hyphens and dashes are removed, and not all zeros (DESIGN §4).
 pub fn parse_trn(input: &str) -> Result<Trn, TrnError> {
-    let cleaned: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    let cleaned = clean_identifier(input);
     if cleaned.is_empty() {
         return Err(TrnError::Empty);
     }
@@ -101,8 +152,11 @@ pub fn parse_trn(input: &str) -> Result<Trn, TrnError> {
     Ok(Trn(cleaned))
 }
 
-/// Checks free text typed by a person: trimmed, required when `required`, at most `max_chars` characters, and no
-/// control characters other than line breaks and tabs. `label` is the lower-case field name used in messages.
+/// Checks free text typed by a person (DESIGN §4 "Free text"): format characters are removed (they are invisible,
+/// so nothing the person meant is lost); then it is trimmed, required when `required`, at most `max_chars`
+/// characters, with no control characters other than line breaks and tabs (refused, so NUL is never stored), and,
+/// when required, with at least one letter or digit (text made only of emoji or punctuation says nothing).
+/// `label` is the lower-case field name used in messages.
 pub fn validate_text(
     field_id: &str,
     label: &str,
@@ -110,7 +164,29 @@ pub fn validate_text(
     required: bool,
     max_chars: usize,
 ) -> Result<String, FieldError> {
-    let trimmed = input.trim();
+    let text = clean_text(field_id, label, input, required, max_chars)?;
+    if required && !text.chars().any(char::is_alphanumeric) {
+        return Err(FieldError::new(
+            field_id,
+            format!(
+                "{} must include at least one letter or number",
+                capitalise(label)
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// What names and free text share: format characters removed, trimmed, required, length and control characters.
+fn clean_text(
+    field_id: &str,
+    label: &str,
+    input: &str,
+    required: bool,
+    max_chars: usize,
+) -> Result<String, FieldError> {
+    let stripped = strip_format_chars(input);
+    let trimmed = stripped.trim();
     if trimmed.is_empty() {
         return if required {
             Err(FieldError::new(field_id, format!("Enter {label}")))
@@ -139,14 +215,38 @@ pub fn validate_text(
     Ok(trimmed.to_string())
 }
 
-/// A name: required, trimmed, at most [`MAX_NAME_CHARS`] characters, on one line.
+/// Whether `c` may be in a name besides letters (DESIGN §4 "Names"): spaces, hyphens, apostrophes (' and ’) and
+/// full stops.
+fn is_name_punctuation(c: char) -> bool {
+    matches!(c, ' ' | '-' | '\u{2010}' | '\u{2011}' | '\'' | '\u{2019}' | '.')
+}
+
+/// A name (DESIGN §4 "Names"): letters of any script (with the accents and marks that combine with them), with
+/// spaces, hyphens, apostrophes (' and ’) and full stops between them, and at least one letter. Format characters
+/// (zero-width spaces and joiners, bidirectional overrides, the byte order mark) are removed, not stored; any
+/// other control character, or a line break, is refused as a special character; digits, symbols and emoji are
+/// refused. Required, trimmed, at most [`MAX_NAME_CHARS`] characters.
 pub fn validate_name(field_id: &str, label: &str, input: &str) -> Result<String, FieldError> {
-    let name = validate_text(field_id, label, input, true, MAX_NAME_CHARS)?;
+    let name = clean_text(field_id, label, input, true, MAX_NAME_CHARS)?;
+    let error = |what: &str| Err(FieldError::new(field_id, format!("{} {what}", capitalise(label))));
     if name.contains(['\n', '\r', '\t']) {
-        return Err(FieldError::new(
-            field_id,
-            format!("{} must not contain special characters", capitalise(label)),
-        ));
+        return error("must not contain special characters");
+    }
+    // Any space a person could type (a no-break space, say) counts as a space.
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let allowed = |c: char| {
+        c.is_alphabetic()
+            || unicode_normalization::char::is_combining_mark(c)
+            || is_name_punctuation(c)
+    };
+    if !name.chars().all(allowed) {
+        return error("must only include letters, spaces, hyphens, apostrophes and full stops");
+    }
+    if !name.chars().any(char::is_alphabetic) {
+        return error("must include at least one letter");
     }
     Ok(name)
 }
@@ -331,6 +431,99 @@ mod tests {
         );
         assert!(validate_text("f", "details", "line one\nline two", true, 200).is_ok());
         assert!(validate_name("f", "first name", "line one\nline two").is_err());
+    }
+
+    #[test]
+    fn identifiers_padded_with_spaces_and_dashes_of_any_kind_are_cleaned_first() {
+        let padded = format!("{}AB 12 34 56 C{}", " ".repeat(200), "\u{a0}".repeat(200));
+        assert_eq!(parse_nino(&padded).unwrap().as_str(), "AB123456C");
+        assert_eq!(parse_nino("AB‐12–34—56−C").unwrap().as_str(), "AB123456C");
+        assert_eq!(parse_nino("\u{feff}AB123456C\u{200b}").unwrap().as_str(), "AB123456C");
+        assert_eq!(parse_trn(&format!("\t{}123-4567 ", " ".repeat(500))).unwrap().as_str(), "1234567");
+        assert_eq!(parse_trn("123–4567").unwrap().as_str(), "1234567");
+        assert_eq!(clean_identifier(" a\u{3000}b\u{2009}-c "), "abc");
+    }
+
+    #[test]
+    fn format_characters_are_removed_from_names_and_free_text() {
+        // Zero-width space, right-to-left override, byte order mark, zero-width joiner, left-to-right isolate.
+        assert_eq!(
+            validate_name("f", "your full name", "\u{feff}Ann\u{200b} Le\u{202e}e\u{200d}\u{2066}").unwrap(),
+            "Ann Lee"
+        );
+        assert_eq!(
+            validate_text("f", "details", "fine\u{200b} thanks\u{feff}", true, 200).unwrap(),
+            "fine thanks"
+        );
+        // They do not count towards the limit either.
+        assert!(validate_text("f", "details", &format!("{}\u{200b}", "a".repeat(200)), true, 200).is_ok());
+    }
+
+    #[test]
+    fn names_and_free_text_made_only_of_invisible_characters_or_emoji_are_refused() {
+        for invisible in ["\u{200b}", "\u{202e}\u{200b}\u{feff}", "\u{2066}\u{2069}", " \u{200d} "] {
+            assert_eq!(
+                validate_name("f", "your full name", invisible).unwrap_err().message,
+                "Enter your full name",
+                "{invisible:?}"
+            );
+            assert_eq!(
+                validate_text("f", "details", invisible, true, 200).unwrap_err().message,
+                "Enter details"
+            );
+        }
+        assert_eq!(
+            validate_name("f", "your full name", "😀😀").unwrap_err().message,
+            "Your full name must only include letters, spaces, hyphens, apostrophes and full stops"
+        );
+        assert_eq!(
+            validate_name("f", "your full name", "- . ’").unwrap_err().message,
+            "Your full name must include at least one letter"
+        );
+        assert_eq!(
+            validate_text("f", "details", "😀 👍 !!", true, 200).unwrap_err().message,
+            "Details must include at least one letter or number"
+        );
+        assert!(validate_text("f", "details", "5 stars 👍", true, 200).is_ok());
+        assert_eq!(validate_text("f", "details", "👍", false, 200).unwrap(), "👍");
+    }
+
+    #[test]
+    fn names_are_letters_of_any_script_with_spaces_hyphens_apostrophes_and_full_stops() {
+        for good in [
+            "Siân O’Brien-Llewelyn",
+            "Zoë d'Arcy",
+            "J. R. Smith",
+            "Łucja Wójcik",
+            "Νίκος Παπαδόπουλος",
+            "Иван Петров",
+            "محمد علي",
+            "李小龙",
+            "Nguyễn Văn An",
+            // An accent typed as a combining mark.
+            "Jose\u{301} Garci\u{301}a",
+        ] {
+            assert!(validate_name("f", "your full name", good).is_ok(), "{good}");
+        }
+        assert_eq!(
+            validate_name("f", "your full name", "Ann\u{a0}Lee").unwrap(),
+            "Ann Lee"
+        );
+        for bad in ["Ann 2", "Ann_Lee", "Ann@Lee", "<b>Ann</b>", "Ann 😀", "Ann; Lee"] {
+            assert_eq!(
+                validate_name("f", "your full name", bad).unwrap_err().message,
+                "Your full name must only include letters, spaces, hyphens, apostrophes and full stops",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncation_counts_characters_not_bytes() {
+        assert_eq!(truncate_chars("Siân", 3), "Siâ");
+        assert_eq!(truncate_chars("ab", 5), "ab");
+        assert_eq!(truncate_chars(&"é".repeat(10), 4), "éééé");
+        assert_eq!(echo_limit(200), 400);
     }
 
     #[test]

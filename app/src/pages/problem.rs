@@ -3,7 +3,7 @@
 
 use crate::components::page_title::PageTitle;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The statuses that have their own page. Anything else is shown as a service problem.
 pub const PAGE_STATUSES: [u16; 9] = [400, 403, 404, 405, 413, 415, 422, 500, 503];
@@ -21,9 +21,24 @@ pub fn ProblemPage() -> impl IntoView {
         .with_untracked(|p| p.get("status").and_then(|s| s.parse::<u16>().ok()))
         .filter(|s| PAGE_STATUSES.contains(s))
         .unwrap_or(404);
+    let from = use_query_map().with_untracked(|q| q.get("from").filter(|f| is_form_path(f)));
     set_status(status);
-    view! { <ProblemContent status /> }
+    view! { <ProblemContent status from /> }
 }
+
+/// The form a refused request came from (`?from=`), for the "Back" link: one of our own paths, never another
+/// site's address.
+pub fn is_form_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 100
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'))
+}
+
+/// The proof-of-identity form, whose refusals speak of the file.
+const UPLOAD_FORM: &str = "/identity-support";
 
 fn set_status(status: u16) {
     #[cfg(feature = "ssr")]
@@ -45,7 +60,8 @@ pub fn ProblemPageContent() -> impl IntoView {
 }
 
 #[component]
-fn ProblemContent(status: u16) -> impl IntoView {
+fn ProblemContent(status: u16, #[prop(default = None)] from: Option<String>) -> impl IntoView {
+    let upload = from.as_deref() == Some(UPLOAD_FORM);
     let (title, body): (&str, AnyView) = match status {
         404 | 405 => (
             "Page not found",
@@ -80,6 +96,18 @@ fn ProblemContent(status: u16) -> impl IntoView {
             }
             .into_any(),
         ),
+        // A file over 10 MB (10,485,760 bytes) is refused before it is read, so the form cannot show its error.
+        413 if upload => (
+            "The file you selected is too big",
+            view! {
+                <p class="govuk-body">"The selected file must be smaller than 10MB."</p>
+                <p class="govuk-body">
+                    <a class="govuk-link" href=UPLOAD_FORM>"Go back to the form"</a>
+                    " and choose a smaller file. Check your answers before you send the form again."
+                </p>
+            }
+            .into_any(),
+        ),
         413 => (
             "The information you sent was too large",
             view! {
@@ -98,8 +126,10 @@ fn ProblemContent(status: u16) -> impl IntoView {
             .into_any(),
         ),
     };
+    let back = from.map(|href| view! { <a href=href class="govuk-back-link">"Back"</a> });
     view! {
         <PageTitle text=title.to_string() />
+        {back}
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">{title}</h1>

@@ -11,19 +11,21 @@ use app::domain::journey::{
     parse_nino_answer, parse_trn_answer, try_again_in, Answer, ConnectAnswers, IdentifierInput,
     Position, Question, MAX_IDENTIFIER_INPUT,
 };
+use app::domain::validation::truncate_chars;
 use app::domain::matching::{match_records, Evidence, MatchOutcome};
 use app::ssr::{
     BoxFuture, DataUnavailable, Flash, IdentityStatus, OpenTask, RequestContext, SignedInUser,
     TeacherData, TeacherFacts,
 };
-use axum::extract::{ConnectInfo, State};
+use super::client_addr::{rate_limit_key, ClientAddress};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use chrono::Utc;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 /// The pages' view of the database.
 pub struct StoreTeacherData(pub DynStore);
@@ -200,35 +202,37 @@ fn key_hash(key: &str) -> String {
     super::assets::hex(&Sha256::digest(key.as_bytes()))
 }
 
-/// Counts an attempt against the user and the client address. `Some(when)` if either limit is now exceeded.
+/// Counts an attempt against the user and the client address (see [`super::client_addr`]), with the configured
+/// limits. `Some(when they may try again)` if either limit is now exceeded.
 async fn rate_limited(
     state: &AppState,
     user_id: i64,
-    client: Option<SocketAddr>,
-) -> Result<Option<&'static str>, StoreError> {
+    client: Option<IpAddr>,
+) -> Result<Option<String>, StoreError> {
     let now = Utc::now();
+    let limits = state.config.rate_limits;
     let by_user = state
         .store
         .count_attempt(
             &key_hash(&format!("user:{user_id}")),
-            USER_WINDOW_SECONDS,
+            limits.user_window_seconds,
             now,
         )
         .await?;
-    if by_user > USER_ATTEMPTS {
-        return Ok(Some("in 24 hours"));
+    if by_user > limits.user_attempts {
+        return Ok(Some(try_again_in(limits.user_window_seconds)));
     }
     if let Some(client) = client {
         let by_address = state
             .store
             .count_attempt(
-                &key_hash(&format!("address:{}", client.ip())),
-                ADDRESS_WINDOW_SECONDS,
+                &key_hash(&format!("address:{}", rate_limit_key(client))),
+                limits.address_window_seconds,
                 now,
             )
             .await?;
-        if by_address > ADDRESS_ATTEMPTS {
-            return Ok(Some("in an hour"));
+        if by_address > limits.address_attempts {
+            return Ok(Some(try_again_in(limits.address_window_seconds)));
         }
     }
     Ok(None)
@@ -238,7 +242,7 @@ async fn rate_limited(
 async fn answer(
     state: &AppState,
     ctx: &RequestContext,
-    client: Option<SocketAddr>,
+    client: Option<IpAddr>,
     question: Question,
     input: IdentifierInput,
     change: bool,
@@ -259,9 +263,13 @@ async fn answer(
     let back_with_errors = |error| {
         ctx.session.set_flash(Flash {
             form: form.into(),
+            // Shown back, never more than a form field's worth (issue 10 §4: a megabyte typed is not kept).
             values: [
-                (question.choice_field().to_string(), input.choice.clone()),
-                (question.value_field().to_string(), input.value.clone()),
+                (question.choice_field().to_string(), truncate_chars(&input.choice, 10)),
+                (
+                    question.value_field().to_string(),
+                    truncate_chars(&input.value, MAX_IDENTIFIER_INPUT),
+                ),
             ]
             .into_iter()
             .collect(),
@@ -297,7 +305,7 @@ async fn answer(
             Ok(None) => answers.try_again = None,
             Ok(Some(when)) => {
                 tracing::warn!(question = ?question, "connect attempts rate-limited");
-                answers.try_again = Some(when.into());
+                answers.try_again = Some(when);
                 ctx.session.update(|data| data.connect = Some(answers));
                 return Redirect::to("/connect/too-many-attempts").into_response();
             }
@@ -332,14 +340,13 @@ async fn answer(
 pub async fn answer_nino(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddress(client): ClientAddress,
     Form(form): Form<NinoForm>,
 ) -> Response {
     let input = IdentifierInput {
         choice: form.has_nino,
         value: form.nino,
     };
-    let client = client.map(|Extension(ConnectInfo(addr))| addr);
     answer(
         &state,
         &ctx,
@@ -355,14 +362,13 @@ pub async fn answer_nino(
 pub async fn answer_trn(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddress(client): ClientAddress,
     Form(form): Form<TrnForm>,
 ) -> Response {
     let input = IdentifierInput {
         choice: form.has_trn,
         value: form.trn,
     };
-    let client = client.map(|Extension(ConnectInfo(addr))| addr);
     answer(
         &state,
         &ctx,

@@ -28,6 +28,16 @@ impl ErrorPages {
 
     /// The page for `status`, with `nonce` for its scripts. Falls back to plain text only if rendering fails.
     pub async fn render(&self, status: StatusCode, nonce: Option<CspNonce>) -> Response {
+        self.render_from(status, nonce, None).await
+    }
+
+    /// [`Self::render`] for a request sent from the form at `from`: the page links back to it.
+    pub async fn render_from(
+        &self,
+        status: StatusCode,
+        nonce: Option<CspNonce>,
+        from: Option<&str>,
+    ) -> Response {
         let page_status = if PAGE_STATUSES.contains(&status.as_u16()) {
             status.as_u16()
         } else {
@@ -35,7 +45,10 @@ impl ErrorPages {
         };
         let mut req = Request::builder()
             .method(Method::GET)
-            .uri(format!("/problem/{page_status}"))
+            .uri(match from.filter(|f| app::pages::problem::is_form_path(f)) {
+                Some(from) => format!("/problem/{page_status}?from={from}"),
+                None => format!("/problem/{page_status}"),
+            })
             .body(Body::empty())
             .expect("static request is valid");
         if let Some(nonce) = nonce {
@@ -81,6 +94,9 @@ pub async fn replace_error_text(
     let nonce = req.extensions().get::<CspNonce>().cloned();
     let machine = is_machine_path(req.uri().path());
     let method = req.method().clone();
+    let from = (method == Method::POST)
+        .then(|| form_page(req.uri().path()))
+        .flatten();
     let response = next.run(req).await;
     let status = response.status();
     if status.as_u16() < 400 || machine || is_page(&response) {
@@ -89,13 +105,25 @@ pub async fn replace_error_text(
     if status.is_server_error() {
         tracing::error!(status = status.as_u16(), "request failed");
     }
-    let mut page = pages.render(status, nonce).await;
+    let mut page = pages.render_from(status, nonce, from.as_deref()).await;
     if method == Method::HEAD {
         *page.body_mut() = Body::empty();
     }
     page.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     page
+}
+
+/// The page whose form posts to `path`, for the error page's "Back" link: the teacher's forms post to their own
+/// page, a console decision to its task's page.
+fn form_page(path: &str) -> Option<String> {
+    match path {
+        super::UPLOAD_PATH | "/feedback" | "/connect/nino" | "/connect/trn" => Some(path.to_string()),
+        _ => path
+            .strip_prefix("/support/tasks/")
+            .and_then(|rest| rest.strip_suffix("/decision"))
+            .map(|reference| format!("/support/tasks/{reference}")),
+    }
 }
 
 /// A panic becomes a plain 500, which [`replace_error_text`] turns into the error page. The panic message may hold

@@ -2,7 +2,8 @@
 //! and the errors (post/redirect/get).
 
 use crate::state::AppState;
-use app::domain::feedback::{validate_feedback, FeedbackInput};
+use app::domain::feedback::{validate_feedback, FeedbackInput, MAX_FEEDBACK_CHARS};
+use app::domain::validation::{echo_limit, truncate_chars};
 use app::ssr::{Flash, RequestContext};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,9 +31,13 @@ pub async fn submit_feedback(
         Err(errors) => {
             ctx.session.set_flash(Flash {
                 form: "feedback".into(),
+                // Shown back cut to a field's worth (issue 10 §4): a megabyte typed never reaches the session.
                 values: [
-                    ("satisfaction".to_string(), input.satisfaction),
-                    ("details".to_string(), input.details),
+                    ("satisfaction".to_string(), truncate_chars(&input.satisfaction, 50)),
+                    (
+                        "details".to_string(),
+                        truncate_chars(&input.details, echo_limit(MAX_FEEDBACK_CHARS)),
+                    ),
                 ]
                 .into_iter()
                 .collect(),

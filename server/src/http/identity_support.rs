@@ -1,7 +1,7 @@
 //! Asking for support when One Login could not prove someone's identity (DESIGN §4 step 4): the form (a multipart
 //! POST with the proof of identity), check answers, and sending it as an identity-verification support task.
-//! Errors come back to the form with everything typed kept, and a valid file is kept even when other fields are
-//! wrong, so it need not be chosen again.
+//! Errors come back to the form with everything typed kept (cut short if it was far too long), and a valid file is
+//! kept even when other fields are wrong, so it need not be chosen again; a file it replaces is deleted.
 
 use super::connect::{one_login_email, position, raise_task, service_unavailable};
 use crate::db::connect::{NewSupportTask, TaskKind};
@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use chrono::Utc;
+use subtle::ConstantTimeEq;
 
 /// The flash form name the page reads.
 pub const FORM: &str = "identity-support";
@@ -35,6 +36,33 @@ async fn may_ask(
     }
 }
 
+/// The CSRF check of a file upload, left to its handler (see [`deferred_csrf`]): the token the browser's cookie
+/// holds, if any.
+#[derive(Clone, Debug)]
+pub struct DeferredCsrf {
+    expected: Option<String>,
+}
+
+/// Whether the session middleware should leave the CSRF check of `req` to [`submit_form`]: a multipart POST to
+/// the upload form with the token in the body rather than a header. The middleware would otherwise have to read
+/// the whole body (up to 11 MB) to find the token before anyone had checked who is asking (issue 10 §3).
+pub fn deferred_csrf(req: &axum::extract::Request, cookie_token: Option<&str>) -> Option<DeferredCsrf> {
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    (req.uri().path() == super::UPLOAD_PATH && multipart && !req.headers().contains_key("x-csrf-token"))
+        .then(|| DeferredCsrf {
+            expected: cookie_token.map(str::to_string),
+        })
+}
+
+/// The most of one text field we read: far more than any field may hold (a name is at most 200 characters, 800
+/// bytes), so an answer that is too long still gets its "must be N characters or fewer" error, and far less than
+/// the body may be, so a 9 MB "name" is never held, stored or shown back (issue 10 §4).
+const MAX_TEXT_FIELD_BYTES: usize = 4 * 1024;
+
 /// What the form sent.
 #[derive(Default)]
 struct Submitted {
@@ -45,10 +73,66 @@ struct Submitted {
     file_too_big: bool,
 }
 
+/// Why the form could not be read.
+enum Unreadable {
+    /// The first field was not the CSRF token the cookie holds: refused before reading on.
+    Csrf,
+    /// Over the body limit while reading (a body with no declared length).
+    TooLarge,
+    Malformed(axum::extract::multipart::MultipartError),
+}
+
+impl From<axum::extract::multipart::MultipartError> for Unreadable {
+    fn from(e: axum::extract::multipart::MultipartError) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::TooLarge
+        } else {
+            Self::Malformed(e)
+        }
+    }
+}
+
+/// Reads a text field's first [`MAX_TEXT_FIELD_BYTES`], and the rest without keeping it.
+async fn read_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<String, axum::extract::multipart::MultipartError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        let room = MAX_TEXT_FIELD_BYTES.saturating_sub(bytes.len());
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    // Cut at the last whole character if the cap split one.
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).unwrap_or_default()
+        }
+    })
+}
+
 async fn read_form(
     mut multipart: Multipart,
-) -> Result<Submitted, axum::extract::multipart::MultipartError> {
+    csrf: Option<&DeferredCsrf>,
+) -> Result<Submitted, Unreadable> {
     let mut form = Submitted::default();
+    if let Some(csrf) = csrf {
+        // Our form sends the token first; anything else is refused before the rest of the body is read.
+        let mut first = multipart.next_field().await?.ok_or(Unreadable::Csrf)?;
+        if first.name() != Some("csrf_token") {
+            return Err(Unreadable::Csrf);
+        }
+        let submitted = read_text(&mut first).await?;
+        let matches = csrf
+            .expected
+            .as_deref()
+            .is_some_and(|expected| bool::from(submitted.as_bytes().ct_eq(expected.as_bytes())));
+        if !matches {
+            return Err(Unreadable::Csrf);
+        }
+    }
     while let Some(mut field) = multipart.next_field().await? {
         let name = field.name().unwrap_or_default().to_string();
         if name == PROOF_FIELD {
@@ -69,10 +153,13 @@ async fn read_form(
             }
             continue;
         }
-        let value = field.text().await?;
+        let value = read_text(&mut field).await?;
         match name.as_str() {
             "name" => form.input.name = value,
-            "previous_name" => form.input.previous_names.push(value),
+            // A tampered form may repeat it any number of times: the page offers no more than this.
+            "previous_name" if form.input.previous_names.len() < MAX_PREVIOUS_NAMES => {
+                form.input.previous_names.push(value)
+            }
             "dob-day" => form.input.dob_day = value,
             "dob-month" => form.input.dob_month = value,
             "dob-year" => form.input.dob_year = value,
@@ -85,7 +172,8 @@ async fn read_form(
     Ok(form)
 }
 
-/// Keeps the draft (and its file) and what was typed, with the errors, for the form to show.
+/// Keeps the draft (and its file) and what was typed (cut to what a form shows back), with the errors, for the
+/// form to show.
 fn back_to_form(
     ctx: &RequestContext,
     draft: IdentitySupportDraft,
@@ -96,23 +184,34 @@ fn back_to_form(
         .update(|data| data.identity_support = Some(draft));
     ctx.session.set_flash(Flash {
         form: FORM.into(),
-        values: input.values(),
+        values: input.values_to_show(),
         errors,
     });
 }
 
-/// `POST /identity-support`.
+/// `POST /identity-support`. Who is asking is checked first, then the CSRF token (the first field), and only
+/// then is the rest of the body read. A new file that passes its checks is stored and replaces (and deletes) any
+/// kept one, so however often the form is sent with errors, one file at most waits in the session.
 pub async fn submit_form(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
+    csrf: Option<Extension<DeferredCsrf>>,
     multipart: Multipart,
 ) -> Response {
     if let Err(response) = may_ask(&state, &ctx).await {
         return response;
     }
-    let mut form = match read_form(multipart).await {
+    let mut form = match read_form(multipart, csrf.as_ref().map(|Extension(c)| c)).await {
         Ok(form) => form,
-        Err(e) => {
+        Err(Unreadable::Csrf) => {
+            tracing::warn!(
+                reason = "missing or wrong CSRF token",
+                "refused a state-changing request"
+            );
+            return StatusCode::FORBIDDEN.into_response();
+        }
+        Err(Unreadable::TooLarge) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        Err(Unreadable::Malformed(e)) => {
             tracing::warn!(error = %e, "unreadable proof-of-identity form");
             return StatusCode::BAD_REQUEST.into_response();
         }
@@ -133,7 +232,7 @@ pub async fn submit_form(
                 let size = bytes.len() as u64;
                 match crate::uploads::put(&state.uploads, kind.extension(), bytes).await {
                     Ok(key) => {
-                        draft.proof = Some(UploadedProof {
+                        let replaced = draft.proof.replace(UploadedProof {
                             key,
                             kind,
                             file_name: display_file_name(
@@ -141,6 +240,12 @@ pub async fn submit_form(
                             ),
                             size,
                         });
+                        if let Some(old) = replaced {
+                            // Only this session ever referred to it; if deleting fails, the sweeper will.
+                            if let Err(e) = crate::uploads::delete(&state.uploads, &old.key).await {
+                                tracing::warn!(error = %e, "could not delete a replaced proof of identity");
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "could not store a proof of identity");

@@ -379,7 +379,8 @@ async fn every_bad_answer_gets_its_message_keeps_what_was_typed_and_changes_noth
             "Enter a TRN in the correct format, like 1234567",
         ),
         (
-            &[("has_trn", "yes"), ("trn", "1234-567")],
+            // Spaces and dashes are removed (DESIGN §4), other punctuation is not.
+            &[("has_trn", "yes"), ("trn", "1234.567")],
             "trn",
             "Enter a TRN in the correct format, like 1234567",
         ),

@@ -24,6 +24,7 @@ mod console;
 mod contract;
 mod fix_console;
 mod fix_onelogin;
+mod fix_limits;
 mod fix_sessions;
 mod fix_support_verified;
 mod http;
