@@ -272,6 +272,7 @@ test("cannot verify: ask for support with proof of identity, with every bad inpu
   });
   await page.getByRole("button", { name: "Continue" }).click();
   await expectErrors(page, [
+    "Your full name must only include letters, spaces, hyphens, apostrophes and full stops",
     "The previous name must be 200 characters or fewer",
     "Date of birth must be a real date",
     "Enter a National Insurance number in the correct format, like QQ 12 34 56 C",
