@@ -341,7 +341,6 @@ impl SupportConsole for StoreConsole {
                     })
                     .collect();
             }
-            // Viewing a task shows personal data: who looked, and when, is audited.
             // The teacher's connection as it is now (whoever made it): administrators can undo it.
             let connection = match task.user_id {
                 Some(user_id) => self
@@ -356,6 +355,7 @@ impl SupportConsole for StoreConsole {
                     }),
                 None => None,
             };
+            // Viewing a task shows personal data: who looked, and when, is audited.
             self.store
                 .audit(
                     Some(viewer.id),
@@ -386,8 +386,8 @@ impl SupportConsole for StoreConsole {
                 draft: task.draft,
                 assignable,
                 history,
-            }))
                 connection,
+            }))
         })
     }
 
@@ -462,16 +462,16 @@ fn describe_action(action: &str, details: &serde_json::Value) -> String {
             None => "Unassigned the task".into(),
         },
         "saved_draft" => "Saved a decision to come back to".into(),
-        "decided" => details
-            .get("summary")
-            .and_then(|v| v.as_str())
-            .map(|s| format!("Decided: {s}"))
-            .unwrap_or_else(|| "Decided the task".into()),
         "disconnected" => details
             .get("trn")
             .and_then(|v| v.as_str())
             .map(|trn| format!("Disconnected the record with TRN {trn} from the teacher’s GOV.UK One Login"))
             .unwrap_or_else(|| "Disconnected a record".into()),
+        "decided" => details
+            .get("summary")
+            .and_then(|v| v.as_str())
+            .map(|s| format!("Decided: {s}"))
+            .unwrap_or_else(|| "Decided the task".into()),
         "role_changed" => {
             let who = details
                 .get("staff_name")

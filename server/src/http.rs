@@ -16,9 +16,9 @@ pub mod health;
 pub mod identity_support;
 pub mod page_cache;
 pub mod security;
+pub mod server_fns;
 pub mod session;
 pub mod support;
-pub mod server_fns;
 
 use crate::state::AppState;
 use app::{shell, App};
@@ -73,12 +73,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(support::decision),
         )
         .route("/support/tasks/{reference}/confirm", post(support::confirm))
-        .route("/support/tasks/{reference}/proof", get(support::proof))
-        .leptos_routes_with_context(
         .route(
             "/support/tasks/{reference}/disconnect",
             post(support::disconnect),
         )
+        .route("/support/tasks/{reference}/proof", get(support::proof))
+        .leptos_routes_with_context(
             state,
             route_list,
             move || provide_page_context(&context_state),

@@ -270,16 +270,17 @@ impl SortDirection {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Search {
     None,
-    /// A support reference, `TRS-123456`.
+    /// A support reference, `TRS-123456`: typed whole, or by its digits alone.
     Reference(String),
-    /// Seven digits: a TRN the teacher entered or was connected to.
+    /// Seven digits: a TRN the teacher entered or was connected to, or a reference with these digits (references
+    /// grow to seven digits after the millionth).
     Trn(String),
     /// Something with an `@`: the start of an email address, lower case.
     Email(String),
-    /// Anything else: the start of a name or of a last name, as a name key.
     /// `@` and what follows it, or something shaped like a domain (`education.gov.uk`): the start of the domain
     /// of an email address, lower case.
     EmailDomain(String),
+    /// Anything else: the start of a name or of a last name, as a name key.
     Name(String),
 }
 
@@ -509,16 +510,16 @@ pub fn classify_search(raw: &str) -> Search {
     if let Ok(trn) = parse_trn(trimmed) {
         return Search::Trn(trn.as_str().to_string());
     }
-    if trimmed.contains('@') {
     if let Some(domain) = trimmed.strip_prefix('@').filter(|d| !d.contains('@')) {
         return Search::EmailDomain(domain.to_lowercase());
     }
+    if trimmed.contains('@') {
         return Search::Email(trimmed.to_lowercase());
     }
-    let key = name_key(trimmed);
     if looks_like_domain(trimmed) {
         return Search::EmailDomain(trimmed.to_ascii_lowercase());
     }
+    let key = name_key(trimmed);
     if key.is_empty() {
         // Only punctuation: nothing can match, and nothing should error. Name keys are letters and digits, so
         // a key of punctuation matches none (and, unlike a NUL, PostgreSQL takes it as text).
@@ -527,7 +528,6 @@ pub fn classify_search(raw: &str) -> Search {
     Search::Name(key)
 }
 
-/// The smallest string greater than every string starting with `prefix`: `[prefix, upper)` is a prefix search
 impl TaskQuery {
     /// The same query on its last page, when it asks for a page past the last of `pages` (an old link, or tasks
     /// decided since): the list shows its last page rather than an empty one.
@@ -583,6 +583,7 @@ fn looks_like_domain(text: &str) -> bool {
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
+/// The smallest string greater than every string starting with `prefix`: `[prefix, upper)` is a prefix search
 /// an index can answer. Keys are letters and digits, so adding the last code point is enough.
 pub fn prefix_upper_bound(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
@@ -972,18 +973,18 @@ pub enum EmailTemplate {
     IdentityVerifiedAndConnected,
     Rejected,
     NotConnected,
-}
     /// An administrator undid a connection.
     Disconnected,
+}
 
 impl EmailTemplate {
-    pub const ALL: [EmailTemplate; 4] = [
+    pub const ALL: [EmailTemplate; 5] = [
         EmailTemplate::Connected,
         EmailTemplate::IdentityVerifiedAndConnected,
         EmailTemplate::Rejected,
         EmailTemplate::NotConnected,
-    ];
         EmailTemplate::Disconnected,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -991,8 +992,8 @@ impl EmailTemplate {
             Self::IdentityVerifiedAndConnected => "identity_verified_connected",
             Self::Rejected => "rejected",
             Self::NotConnected => "not_connected",
-        }
             Self::Disconnected => "disconnected",
+        }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -1018,11 +1019,11 @@ impl EmailTemplate {
                 "We could not connect your teaching record",
                 "Dear ((name))\n\nWe could not connect your GOV.UK One Login to a teaching record.\n\nThe reason: ((reason))\n\nYou can sign in and try again with your National Insurance number or teacher reference number (TRN): ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
             ),
-        }
             Self::Disconnected => (
                 "We have disconnected your teaching record",
                 "Dear ((name))\n\nWe have disconnected your GOV.UK One Login from the teaching record it was connected to.\n\nThe reason: ((reason))\n\nYou can sign in and answer our questions again to connect your teaching record: ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
             ),
+        }
     }
 }
 
@@ -1100,11 +1101,11 @@ pub struct SuggestedRecord {
     /// Already connected to another One Login.
     pub connected_elsewhere: bool,
     pub deactivated: bool,
-}
     /// Found by an identifier alone (TRN, National Insurance number or email), not by a name with a verified date
     /// of birth: says which, for the page to mark it.
     #[serde(default)]
     pub found_by: Option<String>,
+}
 
 /// What the teacher asked with: the facts support staff compare records against.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -1245,7 +1246,6 @@ pub struct TaskView {
     /// The change history of the record the task connected, newest first.
     #[serde(default)]
     pub history: Vec<HistoryLine>,
-}
     /// The record the teacher's One Login is connected to now, if any: administrators can undo the connection.
     #[serde(default)]
     pub connection: Option<ConnectionView>,
@@ -1278,6 +1278,7 @@ pub fn validate_disconnect_reason(raw: &str) -> Result<String, FieldError> {
         true,
         MAX_REASON_CHARS,
     )
+}
 
 /// One event in a record's change history, in words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1309,7 +1310,6 @@ pub fn describe_event(kind: &str, actor: &str, details: &serde_json::Value) -> S
                     .unwrap_or("account")
             )
         }
-        other => format!("{} by {actor}", other.replace('_', " ")),
         "one_login_disconnected" => format!(
             "GOV.UK One Login {} disconnected by {} (support task {}): {}",
             Some(text("one_login_email"))
@@ -1319,6 +1319,7 @@ pub fn describe_event(kind: &str, actor: &str, details: &serde_json::Value) -> S
             text("task_reference"),
             text("reason")
         ),
+        other => format!("{} by {actor}", other.replace('_', " ")),
     }
 }
 
@@ -1918,7 +1919,6 @@ mod tests {
 #[cfg(test)]
 mod search_and_url_tests {
     use super::*;
-}
 
     fn query(pairs: &[(&str, &str)]) -> TaskQuery {
         let map: BTreeMap<String, String> = pairs
@@ -2015,3 +2015,4 @@ mod search_and_url_tests {
         assert_eq!(q.within(9), None);
         assert_eq!(q.within(12), None);
     }
+}

@@ -104,7 +104,6 @@ pub trait ConnectStore {
     async fn raise_support_task(
         &self,
         task: &NewSupportTask<'_>,
-        reference: &mut (dyn FnMut() -> String + Send),
         now: DateTime<Utc>,
     ) -> StoreResult<TeacherTask>;
     /// Deletes the counters of windows that started before `cutoff`.
@@ -132,9 +131,9 @@ impl From<TaskRow> for TeacherTask {
         }
     }
 }
+
 /// How many counter numbers raising a task may use up on references already taken before the counter existed.
 const MAX_REFERENCE_TRIES: usize = 100;
-
 
 const OPEN_TASK: &str = "SELECT reference, created_at FROM support_tasks \
      WHERE user_id = $1 AND status IN ('open', 'in_progress')";
@@ -256,6 +255,7 @@ macro_rules! connect_store {
                 let Some(person_id) = person_id else {
                     return Ok(ConnectResult::UnknownRecord);
                 };
+                // A connection an administrator undid is never made again by the journey (only by support).
                 let inserted = sqlx::query(
                     "INSERT INTO connections (user_id, person_id, matched_via, connected_at) SELECT $1, $2, $3, $4 \
                      WHERE NOT EXISTS (SELECT 1 FROM disconnections d WHERE d.user_id = $1 AND d.person_id = $2) \
@@ -342,7 +342,6 @@ macro_rules! connect_store {
             async fn raise_support_task(
                 &self,
                 task: &NewSupportTask<'_>,
-                reference: &mut (dyn FnMut() -> String + Send),
                 now: DateTime<Utc>,
             ) -> StoreResult<TeacherTask> {
                 // The reference comes from the counter. A clash on it can only be with a reference drawn at random

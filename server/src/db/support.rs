@@ -145,8 +145,10 @@ pub struct GeneratedTask {
 
 #[async_trait]
 pub trait SupportStore {
-    /// Records a staff sign-in: the member with this subject, else the one added by email who has not signed in
-    /// yet (they take the subject), else a new member with no role.
+    /// Records a staff sign-in: the member bound to these provider ids (tenant and object id); else the member who
+    /// signed in with this subject before the ids were kept (now bound to them); else, with a verified email, the
+    /// member added by that email who has not signed in yet (now bound); else a new member with no role. A bound
+    /// member's email follows a verified email claim that no one else has.
     async fn staff_signed_in(
         &self,
         who: &StaffSignIn<'_>,
@@ -303,14 +305,14 @@ impl TryFrom<StaffRow> for StaffMember {
 const STAFF_COLUMNS: &str = "id, email, name, role, last_signed_in_at";
 
 #[derive(sqlx::FromRow)]
-struct SummaryRow {
-#[derive(sqlx::FromRow)]
 struct IdentifiedRow {
     #[sqlx(flatten)]
     person: PersonRow,
     connected_user_id: Option<i64>,
 }
 
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
     reference: String,
     kind: String,
     status: String,
@@ -613,11 +615,11 @@ macro_rules! support_store {
                 .bind(who.object_id)
                 .bind(who.name)
                 .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
                 .bind(&email)
                 .bind(who.email_verified)
-                if let Some(row) = updated {
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(row) = bound {
                     return row.try_into();
                 }
                 // Signed in before the ids were kept: bound by `sub` then, bound by the ids from now on.
@@ -629,6 +631,7 @@ macro_rules! support_store {
                 .bind(who.object_id)
                 .bind(who.name)
                 .bind(now)
+                .bind(who.subject)
                 .fetch_optional(&self.pool)
                 .await?;
                 if let Some(row) = legacy {
@@ -664,10 +667,10 @@ macro_rules! support_store {
                 .bind(&email)
                 .bind(who.name)
                 .bind(now)
+                .bind(who.email_verified)
                 .fetch_one(&self.pool)
                 .await?;
                 row.try_into()
-                .bind(who.email_verified)
             }
 
             async fn staff_by_id(&self, id: i64) -> StoreResult<Option<StaffMember>> {
@@ -701,7 +704,7 @@ macro_rules! support_store {
                 let changed = sqlx::query("UPDATE staff SET role = $2 WHERE id = $1")
                     .bind(staff_id)
                     .bind(role.map(Role::as_str))
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
                 if changed == 0 {
@@ -1039,9 +1042,6 @@ macro_rules! support_store {
                     drop(tx);
                     return Ok(Err(self.why_refused(reference, version, None).await?));
                 };
-                if let Decision::Connect { trn } = decision {
-                    let Some(user_id) = user_id else {
-                        return Ok(Err(TaskChangeRefused::RecordTaken));
                 // A deactivated record is never connected, whatever the form said (the task stays undecided).
                 if let Decision::Connect { trn } = decision {
                     let status: Option<String> = sqlx::query_scalar("SELECT status FROM persons WHERE trn = $1")
@@ -1052,6 +1052,9 @@ macro_rules! support_store {
                         return Ok(Err(TaskChangeRefused::RecordDeactivated));
                     }
                 }
+                if let Decision::Connect { trn } = decision {
+                    let Some(user_id) = user_id else {
+                        return Ok(Err(TaskChangeRefused::RecordTaken));
                     };
                     let person: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
                         .bind(trn)

@@ -423,12 +423,12 @@ pub async fn decision(
         }
     };
     if let app::domain::support::Decision::Connect { trn } = &decision {
+        let field = if input.trn == app::domain::support::OTHER_TRN {
+            "other_trn"
+        } else {
+            "trn"
+        };
         match state.store.record_by_trn(trn).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                let field = if input.trn == app::domain::support::OTHER_TRN {
-                    "other_trn"
-                } else {
             Ok(Some(record)) if record.status == app::domain::records::RecordStatus::Deactivated => {
                 return task_error(
                     &ctx,
@@ -437,8 +437,8 @@ pub async fn decision(
                     FieldError::new(field, deactivated_message(trn)),
                 );
             }
-                    "trn"
-                };
+            Ok(Some(_)) => {}
+            Ok(None) => {
                 return task_error(
                     &ctx,
                     &reference,

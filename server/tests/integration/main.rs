@@ -25,6 +25,7 @@ mod contract;
 mod fix_console;
 mod fix_onelogin;
 mod fix_limits;
+mod fix_live;
 mod fix_sessions;
 mod fix_support_verified;
 mod http;
