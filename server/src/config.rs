@@ -336,14 +336,24 @@ impl Config {
             refuse_development_values(&one_login, &staff_oidc, &email)?;
         }
         let sessions = SessionLifetimes {
-            idle: chrono::Duration::minutes(parse_range(&get, SESSION_IDLE_MINUTES, 120, 5..=1440)?),
+            idle: chrono::Duration::minutes(parse_range(
+                &get,
+                SESSION_IDLE_MINUTES,
+                120,
+                5..=1440,
+            )?),
             teacher_max: chrono::Duration::hours(parse_range(
                 &get,
                 TEACHER_SESSION_MAX_HOURS,
                 12,
                 1..=72,
             )?),
-            staff_max: chrono::Duration::hours(parse_range(&get, STAFF_SESSION_MAX_HOURS, 8, 1..=72)?),
+            staff_max: chrono::Duration::hours(parse_range(
+                &get,
+                STAFF_SESSION_MAX_HOURS,
+                8,
+                1..=72,
+            )?),
         };
         Ok(Self {
             listen_addr: parse(
@@ -397,7 +407,12 @@ fn rate_limits(
 ) -> Result<app::domain::journey::RateLimits, ConfigError> {
     let default = app::domain::journey::RateLimits::default();
     Ok(app::domain::journey::RateLimits {
-        user_attempts: parse_range(get, RATE_LIMIT_USER_ATTEMPTS, default.user_attempts, 1..=1_000_000)?,
+        user_attempts: parse_range(
+            get,
+            RATE_LIMIT_USER_ATTEMPTS,
+            default.user_attempts,
+            1..=1_000_000,
+        )?,
         user_window_seconds: parse_range(
             get,
             RATE_LIMIT_USER_WINDOW_SECONDS,
@@ -610,9 +625,21 @@ fn refuse_development_values(
     email: &EmailConfig,
 ) -> Result<(), ConfigError> {
     for (var, value, dev_value) in [
-        (ONE_LOGIN_CLIENT_ID, &one_login.client_id, DEV_ONE_LOGIN_CLIENT_ID),
-        (STAFF_OIDC_CLIENT_ID, &staff_oidc.client_id, DEV_STAFF_CLIENT_ID),
-        (STAFF_OIDC_CLIENT_SECRET, &staff_oidc.client_secret, DEV_STAFF_CLIENT_SECRET),
+        (
+            ONE_LOGIN_CLIENT_ID,
+            &one_login.client_id,
+            DEV_ONE_LOGIN_CLIENT_ID,
+        ),
+        (
+            STAFF_OIDC_CLIENT_ID,
+            &staff_oidc.client_id,
+            DEV_STAFF_CLIENT_ID,
+        ),
+        (
+            STAFF_OIDC_CLIENT_SECRET,
+            &staff_oidc.client_secret,
+            DEV_STAFF_CLIENT_SECRET,
+        ),
     ] {
         if value == dev_value {
             return Err(invalid(
@@ -623,7 +650,10 @@ fn refuse_development_values(
     }
     let mut urls = vec![
         (ONE_LOGIN_ISSUER, one_login.issuer.as_str()),
-        (ONE_LOGIN_IDENTITY_ISSUER, one_login.identity_issuer.as_str()),
+        (
+            ONE_LOGIN_IDENTITY_ISSUER,
+            one_login.identity_issuer.as_str(),
+        ),
         (ONE_LOGIN_DID_URL, one_login.did_url.as_str()),
         (ONE_LOGIN_ACCOUNT_URL, one_login.account_url.as_str()),
         (STAFF_OIDC_ISSUER, staff_oidc.issuer.as_str()),
@@ -728,10 +758,7 @@ mod tests {
             ),
             (STAFF_OIDC_CLIENT_ID, "staff-client"),
             (STAFF_OIDC_CLIENT_SECRET, "staff-secret"),
-            (
-                STAFF_OIDC_TENANT_ID,
-                "72f988bf-86f1-41af-91ab-2d7cd011db47",
-            ),
+            (STAFF_OIDC_TENANT_ID, "72f988bf-86f1-41af-91ab-2d7cd011db47"),
             (
                 NOTIFY_API_KEY,
                 "live-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0",
@@ -874,9 +901,17 @@ mod tests {
 
     #[test]
     fn the_staff_tenant_and_the_disconnected_template_are_required_in_production() {
-        assert_eq!(config(&[]).unwrap().staff_oidc.tenant_id, None, "any tenant in development");
         assert_eq!(
-            config(&production(&[])).unwrap().staff_oidc.tenant_id.as_deref(),
+            config(&[]).unwrap().staff_oidc.tenant_id,
+            None,
+            "any tenant in development"
+        );
+        assert_eq!(
+            config(&production(&[]))
+                .unwrap()
+                .staff_oidc
+                .tenant_id
+                .as_deref(),
             Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
         );
         for var in [STAFF_OIDC_TENANT_ID, NOTIFY_TEMPLATE_DISCONNECTED] {
@@ -921,7 +956,10 @@ mod tests {
                 err.to_string(),
                 format!("configuration error: {var} must use https:// in production")
             );
-            assert!(config(&[(var, url)]).is_ok(), "{var} may be http:// in development");
+            assert!(
+                config(&[(var, url)]).is_ok(),
+                "{var} may be http:// in development"
+            );
         }
     }
 
@@ -946,7 +984,11 @@ mod tests {
                 chrono::Duration::hours(4)
             )
         );
-        for var in [SESSION_IDLE_MINUTES, TEACHER_SESSION_MAX_HOURS, STAFF_SESSION_MAX_HOURS] {
+        for var in [
+            SESSION_IDLE_MINUTES,
+            TEACHER_SESSION_MAX_HOURS,
+            STAFF_SESSION_MAX_HOURS,
+        ] {
             assert_eq!(config(&[(var, "0")]).unwrap_err().var, var);
         }
     }
@@ -994,7 +1036,11 @@ mod tests {
             (HEADER_READ_TIMEOUT_SECONDS, "0"),
             (PROOF_RETENTION_DAYS, "0"),
         ] {
-            assert_eq!(config(&[(var, value)]).unwrap_err().var, var, "{var}={value}");
+            assert_eq!(
+                config(&[(var, value)]).unwrap_err().var,
+                var,
+                "{var}={value}"
+            );
         }
     }
 

@@ -202,7 +202,10 @@ pub async fn suggestions(
         )
         .await?
     {
-        if !found.iter().any(|(c, _)| c.record.trn == candidate.record.trn) {
+        if !found
+            .iter()
+            .any(|(c, _)| c.record.trn == candidate.record.trn)
+        {
             found.push((candidate, true));
         }
     }
@@ -216,13 +219,19 @@ pub async fn suggestions(
                 fields,
                 connected_elsewhere: c.connected_to_another_login,
                 deactivated: c.record.status == RecordStatus::Deactivated,
-                found_by: by_identifier_alone.then(|| {
-                    found_by(&c.record, nino.as_deref(), trn.as_deref(), &facts.email)
-                }),
+                found_by: by_identifier_alone
+                    .then(|| found_by(&c.record, nino.as_deref(), trn.as_deref(), &facts.email)),
             }
         })
         .collect();
-    suggested.sort_by_key(|s| std::cmp::Reverse(s.fields.iter().filter(|f| f.outcome == app::domain::support::Comparison::Matches).count()));
+    suggested.sort_by_key(|s| {
+        std::cmp::Reverse(
+            s.fields
+                .iter()
+                .filter(|f| f.outcome == app::domain::support::Comparison::Matches)
+                .count(),
+        )
+    });
     suggested.truncate(MAX_SUGGESTIONS);
     Ok(suggested)
 }
@@ -312,14 +321,18 @@ impl SupportConsole for StoreConsole {
                     .map_err(unavailable)?
             };
             // A proof deleted after the retention period has no key: nothing to show or link to.
-            let proof = task.details.get("proof").filter(|p| p.get("key").is_some()).and_then(|p| {
-                Some(ProofView {
-                    file_name: p.get("file_name")?.as_str()?.to_string(),
-                    content_type: p.get("content_type")?.as_str()?.to_string(),
-                    size: human_size(p.get("size")?.as_u64()?),
-                    href: format!("{}/proof", app::domain::support::task_href(&task.reference)),
-                })
-            });
+            let proof = task
+                .details
+                .get("proof")
+                .filter(|p| p.get("key").is_some())
+                .and_then(|p| {
+                    Some(ProofView {
+                        file_name: p.get("file_name")?.as_str()?.to_string(),
+                        content_type: p.get("content_type")?.as_str()?.to_string(),
+                        size: human_size(p.get("size")?.as_u64()?),
+                        href: format!("{}/proof", app::domain::support::task_href(&task.reference)),
+                    })
+                });
             let assignable = self
                 .store
                 .list_staff()
@@ -465,7 +478,11 @@ fn describe_action(action: &str, details: &serde_json::Value) -> String {
         "disconnected" => details
             .get("trn")
             .and_then(|v| v.as_str())
-            .map(|trn| format!("Disconnected the record with TRN {trn} from the teacher’s GOV.UK One Login"))
+            .map(|trn| {
+                format!(
+                    "Disconnected the record with TRN {trn} from the teacher’s GOV.UK One Login"
+                )
+            })
             .unwrap_or_else(|| "Disconnected a record".into()),
         "decided" => details
             .get("summary")

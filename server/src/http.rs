@@ -58,7 +58,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/sign-in", get(auth::sign_in))
         .route("/auth/identity", get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))
-        .route("/sign-out", get(auth::sign_out).post(auth::sign_out_confirmed))
+        .route(
+            "/sign-out",
+            get(auth::sign_out).post(auth::sign_out_confirmed),
+        )
         .route("/signed-out", get(auth::signed_out_check))
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/.well-known/jwks.json", get(auth::jwks))
@@ -184,13 +187,18 @@ async fn shorten_form_then_run(req: Request, limit: usize, next: Next) -> Respon
             parts
                 .headers
                 .insert(axum::http::header::CONTENT_LENGTH, shortened.len().into());
-            next.run(Request::from_parts(parts, axum::body::Body::from(shortened)))
-                .await
+            next.run(Request::from_parts(
+                parts,
+                axum::body::Body::from(shortened),
+            ))
+            .await
         }
         Err(form_limit::FormTooBig::TooBig) => {
             axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response()
         }
-        Err(form_limit::FormTooBig::Unreadable) => axum::http::StatusCode::BAD_REQUEST.into_response(),
+        Err(form_limit::FormTooBig::Unreadable) => {
+            axum::http::StatusCode::BAD_REQUEST.into_response()
+        }
     }
 }
 

@@ -148,12 +148,20 @@ pub async fn housekeeping(store: crate::db::DynStore, uploads: Uploads, retentio
         let now = chrono::Utc::now();
         match delete_expired_proofs(&store, &uploads, retention_days, now).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(proofs = n, retention_days, "deleted proofs of identity past retention"),
+            Ok(n) => tracing::info!(
+                proofs = n,
+                retention_days,
+                "deleted proofs of identity past retention"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not delete proofs past retention"),
         }
         match sweep_orphans(&store, &uploads, now).await {
             Ok(Sweep { deleted: 0, .. }) => {}
-            Ok(sweep) => tracing::info!(deleted = sweep.deleted, kept = sweep.kept, "deleted orphaned proof files"),
+            Ok(sweep) => tracing::info!(
+                deleted = sweep.deleted,
+                kept = sweep.kept,
+                "deleted orphaned proof files"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not sweep orphaned proof files"),
         }
     }

@@ -195,9 +195,13 @@ struct BirthDate {
 /// A plain calendar date, exactly `YYYY-MM-DD` (chrono alone would also take `2010-6-1`).
 fn parse_date(s: &str) -> Option<NaiveDate> {
     let plain = s.len() == 10
-        && s.bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !plain {
         return None;
     }
@@ -388,10 +392,14 @@ mod tests {
     #[test]
     fn only_an_email_one_login_verified_is_a_verified_email() {
         assert_eq!(
-            VerifiedEmail::from_one_login(" ann@example.com ", Some(true)).map(|e| e.as_str().to_string()),
+            VerifiedEmail::from_one_login(" ann@example.com ", Some(true))
+                .map(|e| e.as_str().to_string()),
             Some("ann@example.com".to_string())
         );
-        assert_eq!(VerifiedEmail::from_one_login("ann@example.com", Some(false)), None);
+        assert_eq!(
+            VerifiedEmail::from_one_login("ann@example.com", Some(false)),
+            None
+        );
         assert_eq!(VerifiedEmail::from_one_login("ann@example.com", None), None);
         assert_eq!(VerifiedEmail::from_one_login("  ", Some(true)), None);
     }

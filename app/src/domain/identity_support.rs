@@ -382,28 +382,48 @@ mod tests {
         assert_eq!(shown["nino"].chars().count(), 100);
         assert_eq!(shown["dob-month"], "3");
         // Over the limit but within what is shown back: kept whole, beside its error.
-        let errors = validate_identity_support(&IdentitySupportInput { name: "a".repeat(201), ..valid() }, today())
-            .unwrap_err();
-        assert_eq!(errors[0].message, "Your full name must be 200 characters or fewer");
+        let errors = validate_identity_support(
+            &IdentitySupportInput {
+                name: "a".repeat(201),
+                ..valid()
+            },
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "Your full name must be 200 characters or fewer"
+        );
     }
 
     #[test]
     fn names_of_invisible_characters_or_emoji_are_refused_and_format_characters_removed() {
         let errors = validate_identity_support(
-            &IdentitySupportInput { name: "\u{200b}\u{202e}\u{feff}".into(), ..valid() },
+            &IdentitySupportInput {
+                name: "\u{200b}\u{202e}\u{feff}".into(),
+                ..valid()
+            },
             today(),
         )
         .unwrap_err();
         assert_eq!(errors[0].message, "Enter your full name");
-        let errors =
-            validate_identity_support(&IdentitySupportInput { name: "🙂🙂".into(), ..valid() }, today())
-                .unwrap_err();
+        let errors = validate_identity_support(
+            &IdentitySupportInput {
+                name: "🙂🙂".into(),
+                ..valid()
+            },
+            today(),
+        )
+        .unwrap_err();
         assert_eq!(
             errors[0].message,
             "Your full name must only include letters, spaces, hyphens, apostrophes and full stops"
         );
         let d = validate_identity_support(
-            &IdentitySupportInput { name: "Ann\u{200b} Lee\u{202e}".into(), ..valid() },
+            &IdentitySupportInput {
+                name: "Ann\u{200b} Lee\u{202e}".into(),
+                ..valid()
+            },
             today(),
         )
         .unwrap();

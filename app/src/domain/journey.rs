@@ -325,13 +325,17 @@ mod tests {
         assert_eq!(try_again_in(900), "in 15 minutes");
         assert_eq!(try_again_in(30), "in a minute");
         assert_eq!(try_again_in(5400), "in 90 minutes");
-        assert_eq!(RateLimits::default().longest_window_seconds(), USER_WINDOW_SECONDS);
+        assert_eq!(
+            RateLimits::default().longest_window_seconds(),
+            USER_WINDOW_SECONDS
+        );
     }
 
     #[test]
     fn answers_padded_with_spaces_are_accepted_however_long_the_padding() {
         let padding = " ".repeat(MAX_IDENTIFIER_INPUT * 3);
-        let nino = parse_nino_answer(&input("yes", &format!("{padding}AB 12 34 56 C{padding}"))).unwrap();
+        let nino =
+            parse_nino_answer(&input("yes", &format!("{padding}AB 12 34 56 C{padding}"))).unwrap();
         assert_eq!(nino.value().map(Nino::as_str), Some("AB123456C"));
         let trn = parse_trn_answer(&input("yes", &format!("{padding}1234567{padding}"))).unwrap();
         assert_eq!(trn.value().map(Trn::as_str), Some("1234567"));

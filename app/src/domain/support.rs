@@ -575,9 +575,9 @@ fn left_out(name: &str, value: &str) -> bool {
 fn looks_like_domain(text: &str) -> bool {
     let labels: Vec<&str> = text.split('.').collect();
     labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         && labels
             .last()
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
@@ -1876,7 +1876,10 @@ mod tests {
         };
         assert_eq!(outcome(&bare, "Name"), Comparison::NotCompared);
         assert_eq!(outcome(&bare, "Date of birth"), Comparison::NotCompared);
-        assert_eq!(outcome(&bare, "National Insurance number"), Comparison::NotCompared);
+        assert_eq!(
+            outcome(&bare, "National Insurance number"),
+            Comparison::NotCompared
+        );
         assert_eq!(outcome(&bare, "TRN"), Comparison::NotCompared);
         assert_eq!(outcome(&bare, "Email"), Comparison::Matches);
         // Both sides have a value and differ: now it does not match.
@@ -1890,7 +1893,10 @@ mod tests {
         assert_eq!(outcome(&given, "Name"), Comparison::DoesNotMatch);
         assert_eq!(outcome(&given, "Date of birth"), Comparison::DoesNotMatch);
         // The record has no NINO: still nothing to compare.
-        assert_eq!(outcome(&given, "National Insurance number"), Comparison::NotCompared);
+        assert_eq!(
+            outcome(&given, "National Insurance number"),
+            Comparison::NotCompared
+        );
         assert_eq!(outcome(&given, "TRN"), Comparison::DoesNotMatch);
         assert_eq!(outcome(&given, "Email"), Comparison::DoesNotMatch);
     }
@@ -1898,7 +1904,10 @@ mod tests {
     #[test]
     fn task_changes_are_read_from_their_audit_actions_and_announced() {
         for change in TaskChange::ALL {
-            assert_eq!(TaskChange::from_audit_action(change.audit_action()), Some(change));
+            assert_eq!(
+                TaskChange::from_audit_action(change.audit_action()),
+                Some(change)
+            );
         }
         // Looking at a task changes nothing.
         assert_eq!(TaskChange::from_audit_action("viewed_task"), None);
@@ -1942,7 +1951,10 @@ mod search_and_url_tests {
         let domain = |s: &str| Search::EmailDomain(s.to_string());
         assert_eq!(classify_search("@Example.COM"), domain("example.com"));
         assert_eq!(classify_search("@educat"), domain("educat"));
-        assert_eq!(classify_search("Education.gov.uk"), domain("education.gov.uk"));
+        assert_eq!(
+            classify_search("Education.gov.uk"),
+            domain("education.gov.uk")
+        );
         assert_eq!(
             classify_search("jo@example.com"),
             Search::Email("jo@example.com".into())
@@ -1994,7 +2006,10 @@ mod search_and_url_tests {
         ]);
         assert!(has_left_out_fields(&sent));
         let href = filter_href(&sent);
-        assert_eq!(href, "/support?search=O%27Brien&assignee=me&from=31%2F2%2F2026");
+        assert_eq!(
+            href,
+            "/support?search=O%27Brien&assignee=me&from=31%2F2%2F2026"
+        );
         assert!(!href.contains("=&") && !href.ends_with('='));
         // A date typed wrong stays in the URL, so its message is shown.
         let map: BTreeMap<String, String> = sent.into_iter().collect();
@@ -2011,7 +2026,11 @@ mod search_and_url_tests {
         let q = query(&[("search", "ann"), ("page", "9")]);
         assert_eq!(q.within(3).map(|q| q.page), Some(3));
         assert_eq!(q.within(0).map(|q| q.page), Some(1), "no results: page 1");
-        assert_eq!(q.within(3).unwrap().search, "ann", "the rest of the query kept");
+        assert_eq!(
+            q.within(3).unwrap().search,
+            "ann",
+            "the rest of the query kept"
+        );
         assert_eq!(q.within(9), None);
         assert_eq!(q.within(12), None);
     }

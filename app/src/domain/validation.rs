@@ -33,7 +33,10 @@ pub fn strip_format_chars(input: &str) -> String {
 /// Whether `c` is one of the hyphens or dashes people type inside identifiers: `-`, `‐`, `‑`, `‒`, `–`, `—`, `―`
 /// and the minus sign `−` (word processors and phones turn one into another).
 pub fn is_dash(c: char) -> bool {
-    matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}')
+    matches!(
+        c,
+        '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}'
+    )
 }
 
 /// An identifier (NINO or TRN) as typed, with every Unicode space, tab, no-break space, hyphen and dash removed,
@@ -218,7 +221,10 @@ fn clean_text(
 /// Whether `c` may be in a name besides letters (DESIGN §4 "Names"): spaces, hyphens, apostrophes (' and ’) and
 /// full stops.
 fn is_name_punctuation(c: char) -> bool {
-    matches!(c, ' ' | '-' | '\u{2010}' | '\u{2011}' | '\'' | '\u{2019}' | '.')
+    matches!(
+        c,
+        ' ' | '-' | '\u{2010}' | '\u{2011}' | '\'' | '\u{2019}' | '.'
+    )
 }
 
 /// A name (DESIGN §4 "Names"): letters of any script (with the accents and marks that combine with them), with
@@ -228,7 +234,12 @@ fn is_name_punctuation(c: char) -> bool {
 /// refused. Required, trimmed, at most [`MAX_NAME_CHARS`] characters.
 pub fn validate_name(field_id: &str, label: &str, input: &str) -> Result<String, FieldError> {
     let name = clean_text(field_id, label, input, true, MAX_NAME_CHARS)?;
-    let error = |what: &str| Err(FieldError::new(field_id, format!("{} {what}", capitalise(label))));
+    let error = |what: &str| {
+        Err(FieldError::new(
+            field_id,
+            format!("{} {what}", capitalise(label)),
+        ))
+    };
     if name.contains(['\n', '\r', '\t']) {
         return error("must not contain special characters");
     }
@@ -438,8 +449,16 @@ mod tests {
         let padded = format!("{}AB 12 34 56 C{}", " ".repeat(200), "\u{a0}".repeat(200));
         assert_eq!(parse_nino(&padded).unwrap().as_str(), "AB123456C");
         assert_eq!(parse_nino("AB‐12–34—56−C").unwrap().as_str(), "AB123456C");
-        assert_eq!(parse_nino("\u{feff}AB123456C\u{200b}").unwrap().as_str(), "AB123456C");
-        assert_eq!(parse_trn(&format!("\t{}123-4567 ", " ".repeat(500))).unwrap().as_str(), "1234567");
+        assert_eq!(
+            parse_nino("\u{feff}AB123456C\u{200b}").unwrap().as_str(),
+            "AB123456C"
+        );
+        assert_eq!(
+            parse_trn(&format!("\t{}123-4567 ", " ".repeat(500)))
+                .unwrap()
+                .as_str(),
+            "1234567"
+        );
         assert_eq!(parse_trn("123–4567").unwrap().as_str(), "1234567");
         assert_eq!(clean_identifier(" a\u{3000}b\u{2009}-c "), "abc");
     }
@@ -448,7 +467,12 @@ mod tests {
     fn format_characters_are_removed_from_names_and_free_text() {
         // Zero-width space, right-to-left override, byte order mark, zero-width joiner, left-to-right isolate.
         assert_eq!(
-            validate_name("f", "your full name", "\u{feff}Ann\u{200b} Le\u{202e}e\u{200d}\u{2066}").unwrap(),
+            validate_name(
+                "f",
+                "your full name",
+                "\u{feff}Ann\u{200b} Le\u{202e}e\u{200d}\u{2066}"
+            )
+            .unwrap(),
             "Ann Lee"
         );
         assert_eq!(
@@ -456,36 +480,61 @@ mod tests {
             "fine thanks"
         );
         // They do not count towards the limit either.
-        assert!(validate_text("f", "details", &format!("{}\u{200b}", "a".repeat(200)), true, 200).is_ok());
+        assert!(validate_text(
+            "f",
+            "details",
+            &format!("{}\u{200b}", "a".repeat(200)),
+            true,
+            200
+        )
+        .is_ok());
     }
 
     #[test]
     fn names_and_free_text_made_only_of_invisible_characters_or_emoji_are_refused() {
-        for invisible in ["\u{200b}", "\u{202e}\u{200b}\u{feff}", "\u{2066}\u{2069}", " \u{200d} "] {
+        for invisible in [
+            "\u{200b}",
+            "\u{202e}\u{200b}\u{feff}",
+            "\u{2066}\u{2069}",
+            " \u{200d} ",
+        ] {
             assert_eq!(
-                validate_name("f", "your full name", invisible).unwrap_err().message,
+                validate_name("f", "your full name", invisible)
+                    .unwrap_err()
+                    .message,
                 "Enter your full name",
                 "{invisible:?}"
             );
             assert_eq!(
-                validate_text("f", "details", invisible, true, 200).unwrap_err().message,
+                validate_text("f", "details", invisible, true, 200)
+                    .unwrap_err()
+                    .message,
                 "Enter details"
             );
         }
         assert_eq!(
-            validate_name("f", "your full name", "😀😀").unwrap_err().message,
+            validate_name("f", "your full name", "😀😀")
+                .unwrap_err()
+                .message,
             "Your full name must only include letters, spaces, hyphens, apostrophes and full stops"
         );
         assert_eq!(
-            validate_name("f", "your full name", "- . ’").unwrap_err().message,
+            validate_name("f", "your full name", "- . ’")
+                .unwrap_err()
+                .message,
             "Your full name must include at least one letter"
         );
         assert_eq!(
-            validate_text("f", "details", "😀 👍 !!", true, 200).unwrap_err().message,
+            validate_text("f", "details", "😀 👍 !!", true, 200)
+                .unwrap_err()
+                .message,
             "Details must include at least one letter or number"
         );
         assert!(validate_text("f", "details", "5 stars 👍", true, 200).is_ok());
-        assert_eq!(validate_text("f", "details", "👍", false, 200).unwrap(), "👍");
+        assert_eq!(
+            validate_text("f", "details", "👍", false, 200).unwrap(),
+            "👍"
+        );
     }
 
     #[test]
@@ -509,7 +558,14 @@ mod tests {
             validate_name("f", "your full name", "Ann\u{a0}Lee").unwrap(),
             "Ann Lee"
         );
-        for bad in ["Ann 2", "Ann_Lee", "Ann@Lee", "<b>Ann</b>", "Ann 😀", "Ann; Lee"] {
+        for bad in [
+            "Ann 2",
+            "Ann_Lee",
+            "Ann@Lee",
+            "<b>Ann</b>",
+            "Ann 😀",
+            "Ann; Lee",
+        ] {
             assert_eq!(
                 validate_name("f", "your full name", bad).unwrap_err().message,
                 "Your full name must only include letters, spaces, hyphens, apostrophes and full stops",

@@ -6,9 +6,9 @@
 use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
 use crate::components::page_title::PageTitle;
 use crate::domain::support::{
-    count_text, params, task_href, AssigneeFilter, Comparison, NotConnectedReason, Permission, RejectReason,
-    Role, SortField, StatusCounts, StatusFilter, TaskKind, TaskQuery, TaskStatus, COUNT_CAP,
-    OTHER_TRN,
+    count_text, params, task_href, AssigneeFilter, Comparison, NotConnectedReason, Permission,
+    RejectReason, Role, SortField, StatusCounts, StatusFilter, TaskKind, TaskQuery, TaskStatus,
+    COUNT_CAP, OTHER_TRN,
 };
 use crate::server_fns::console::{
     load_audit, load_dashboard, load_mailbox, load_staff, load_task, Console, DashboardView, Me,
@@ -254,12 +254,15 @@ fn live_updates(data: DashboardData, announcement: RwSignal<String>) {
             else {
                 return;
             };
-            let (Ok(new_tasks), Ok(changes)) = (source.subscribe("task"), source.subscribe("change"))
+            let (Ok(new_tasks), Ok(changes)) =
+                (source.subscribe("task"), source.subscribe("change"))
             else {
                 return;
             };
             let new_tasks = new_tasks.map(|event| {
-                event.map(|_| "A new support task has arrived. The list has been updated.".to_string())
+                event.map(|_| {
+                    "A new support task has arrived. The list has been updated.".to_string()
+                })
             });
             let changes = changes.map(|event| {
                 event.map(|(_, message)| {

@@ -183,8 +183,7 @@ pub async fn load_dashboard(query: String) -> Result<Console<DashboardView>, Ser
     if let Some(ctx) = crate::ssr::request_context() {
         let changed = ctx.staff.lock().data.last_task_list.as_ref() != Some(&query);
         if changed {
-            ctx.staff
-                .update(|d| d.last_task_list = Some(query.clone()));
+            ctx.staff.update(|d| d.last_task_list = Some(query.clone()));
         }
     }
     Ok(Console::Ok(DashboardView {

@@ -199,7 +199,11 @@ pub trait SupportStore {
     async fn latest_audit_id(&self) -> StoreResult<i64>;
     /// Task changes (assigned, draft saved, decided) recorded after audit entry `after`, oldest first, at most
     /// `limit`: the live dashboard pushes them to open dashboards.
-    async fn task_changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<TaskChangeRecord>>;
+    async fn task_changes_since(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<TaskChangeRecord>>;
     async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>>;
     /// Assigns the task (to nobody with `None`), if it is still at `version`.
     async fn assign_task(
@@ -1358,7 +1362,9 @@ impl SqliteStore {
 impl PgStore {
     /// Locks every administrator's row, in id order so two transactions cannot deadlock. A transaction that waited
     /// sees the rows as the other left them: one no longer an administrator is not locked or counted.
-    async fn lock_administrators(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+    async fn lock_administrators(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    ) -> StoreResult<()> {
         sqlx::query("SELECT id FROM staff WHERE role = 'administrator' ORDER BY id FOR UPDATE")
             .execute(&mut **tx)
             .await?;

@@ -3,6 +3,7 @@
 //! raises a record-matching support task. Pages never say why there was no match (no page reveals whether some
 //! other record exists): a possible duplicate, a namesake and "nothing found" all read the same.
 
+use super::client_addr::{rate_limit_key, ClientAddress};
 use crate::db::connect::{ConnectResult, NewSupportTask, TaskKind};
 use crate::db::{DynStore, StoreError};
 use crate::state::AppState;
@@ -11,13 +12,12 @@ use app::domain::journey::{
     parse_nino_answer, parse_trn_answer, try_again_in, Answer, ConnectAnswers, IdentifierInput,
     Position, Question, MAX_IDENTIFIER_INPUT,
 };
-use app::domain::validation::truncate_chars;
 use app::domain::matching::{match_records, Evidence, MatchOutcome};
+use app::domain::validation::truncate_chars;
 use app::ssr::{
     BoxFuture, DataUnavailable, Flash, IdentityStatus, OpenTask, RequestContext, SignedInUser,
     TeacherData, TeacherFacts,
 };
-use super::client_addr::{rate_limit_key, ClientAddress};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -265,7 +265,10 @@ async fn answer(
             form: form.into(),
             // Shown back, never more than a form field's worth (issue 10 §4: a megabyte typed is not kept).
             values: [
-                (question.choice_field().to_string(), truncate_chars(&input.choice, 10)),
+                (
+                    question.choice_field().to_string(),
+                    truncate_chars(&input.choice, 10),
+                ),
                 (
                     question.value_field().to_string(),
                     truncate_chars(&input.value, MAX_IDENTIFIER_INPUT),
@@ -435,11 +438,7 @@ pub(super) async fn raise_task(
     task: &NewSupportTask<'_>,
     clear: impl FnOnce(&mut app::ssr::SessionData),
 ) -> Response {
-    match state
-        .store
-        .raise_support_task(task, Utc::now())
-        .await
-    {
+    match state.store.raise_support_task(task, Utc::now()).await {
         Ok(_) => {
             tracing::info!(
                 kind = task.kind.as_str(),

@@ -45,10 +45,12 @@ impl ErrorPages {
         };
         let mut req = Request::builder()
             .method(Method::GET)
-            .uri(match from.filter(|f| app::pages::problem::is_form_path(f)) {
-                Some(from) => format!("/problem/{page_status}?from={from}"),
-                None => format!("/problem/{page_status}"),
-            })
+            .uri(
+                match from.filter(|f| app::pages::problem::is_form_path(f)) {
+                    Some(from) => format!("/problem/{page_status}?from={from}"),
+                    None => format!("/problem/{page_status}"),
+                },
+            )
             .body(Body::empty())
             .expect("static request is valid");
         if let Some(nonce) = nonce {
@@ -118,7 +120,9 @@ pub async fn replace_error_text(
 /// page, a console decision to its task's page.
 fn form_page(path: &str) -> Option<String> {
     match path {
-        super::UPLOAD_PATH | "/feedback" | "/connect/nino" | "/connect/trn" => Some(path.to_string()),
+        super::UPLOAD_PATH | "/feedback" | "/connect/nino" | "/connect/trn" => {
+            Some(path.to_string())
+        }
         _ => path
             .strip_prefix("/support/tasks/")
             .and_then(|rest| rest.strip_suffix("/decision"))

@@ -33,7 +33,10 @@ pub async fn submit_feedback(
                 form: "feedback".into(),
                 // Shown back cut to a field's worth (issue 10 §4): a megabyte typed never reaches the session.
                 values: [
-                    ("satisfaction".to_string(), truncate_chars(&input.satisfaction, 50)),
+                    (
+                        "satisfaction".to_string(),
+                        truncate_chars(&input.satisfaction, 50),
+                    ),
                     (
                         "details".to_string(),
                         truncate_chars(&input.details, echo_limit(MAX_FEEDBACK_CHARS)),

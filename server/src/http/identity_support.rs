@@ -46,16 +46,21 @@ pub struct DeferredCsrf {
 /// Whether the session middleware should leave the CSRF check of `req` to [`submit_form`]: a multipart POST to
 /// the upload form with the token in the body rather than a header. The middleware would otherwise have to read
 /// the whole body (up to 11 MB) to find the token before anyone had checked who is asking (issue 10 §3).
-pub fn deferred_csrf(req: &axum::extract::Request, cookie_token: Option<&str>) -> Option<DeferredCsrf> {
+pub fn deferred_csrf(
+    req: &axum::extract::Request,
+    cookie_token: Option<&str>,
+) -> Option<DeferredCsrf> {
     let multipart = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("multipart/form-data"));
-    (req.uri().path() == super::UPLOAD_PATH && multipart && !req.headers().contains_key("x-csrf-token"))
-        .then(|| DeferredCsrf {
-            expected: cookie_token.map(str::to_string),
-        })
+    (req.uri().path() == super::UPLOAD_PATH
+        && multipart
+        && !req.headers().contains_key("x-csrf-token"))
+    .then(|| DeferredCsrf {
+        expected: cookie_token.map(str::to_string),
+    })
 }
 
 /// The most of one text field we read: far more than any field may hold (a name is at most 200 characters, 800

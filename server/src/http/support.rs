@@ -429,7 +429,9 @@ pub async fn decision(
             "trn"
         };
         match state.store.record_by_trn(trn).await {
-            Ok(Some(record)) if record.status == app::domain::records::RecordStatus::Deactivated => {
+            Ok(Some(record))
+                if record.status == app::domain::records::RecordStatus::Deactivated =>
+            {
                 return task_error(
                     &ctx,
                     &reference,
@@ -577,12 +579,18 @@ pub async fn disconnect(
         });
         Redirect::to(&format!("{}#disconnect", task_href(&reference))).into_response()
     };
-    let typed: String = form.disconnect_reason.chars().take(2 * app::domain::support::MAX_REASON_CHARS).collect();
+    let typed: String = form
+        .disconnect_reason
+        .chars()
+        .take(2 * app::domain::support::MAX_REASON_CHARS)
+        .collect();
     let reason = match app::domain::support::validate_disconnect_reason(&form.disconnect_reason) {
         Ok(reason) => reason,
         Err(error) => {
             return back(
-                [("disconnect_reason".to_string(), typed)].into_iter().collect(),
+                [("disconnect_reason".to_string(), typed)]
+                    .into_iter()
+                    .collect(),
                 vec![error],
             )
         }
@@ -622,7 +630,9 @@ pub async fn disconnect(
     }
     let email = NewEmail {
         reference: uuid::Uuid::new_v4().to_string(),
-        template: app::domain::support::EmailTemplate::Disconnected.as_str().to_string(),
+        template: app::domain::support::EmailTemplate::Disconnected
+            .as_str()
+            .to_string(),
         email_address: task.requester_email.clone(),
         personalisation: personalisation(
             &task.requester_name,
@@ -634,7 +644,15 @@ pub async fn disconnect(
     };
     match state
         .store
-        .disconnect(user_id, &record.trn, &reason, &reference, &me, &email, Utc::now())
+        .disconnect(
+            user_id,
+            &record.trn,
+            &reason,
+            &reference,
+            &me,
+            &email,
+            Utc::now(),
+        )
         .await
     {
         Ok(Ok(())) => {
@@ -814,7 +832,9 @@ pub async fn set_role(
             return error("Select a member of staff")
         }
         Ok(crate::db::support::RoleChange::LastAdministrator) => {
-            return error("There must always be an administrator. Make someone else an administrator first")
+            return error(
+                "There must always be an administrator. Make someone else an administrator first",
+            )
         }
         Err(e) => return unavailable(e),
     }

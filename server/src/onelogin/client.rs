@@ -673,8 +673,7 @@ mod tests {
         );
         let client = OneLoginClient::new(&config(None), "teacher-id-test").unwrap();
         let jwk = &client.public_jwks()["keys"][0];
-        let expected =
-            rsa_thumbprint(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap());
+        let expected = rsa_thumbprint(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap());
         assert_eq!(jwk["kid"], expected.as_str());
     }
 

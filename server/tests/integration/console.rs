@@ -90,7 +90,12 @@ pub(crate) async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
     let store = &rp.state.store;
     let now = chrono::Utc::now();
     let user = store
-        .sign_in_user(sub, app::domain::identity::VerifiedEmail::verified_before(&format!("{sub}@example.com")).as_ref(), now)
+        .sign_in_user(
+            sub,
+            app::domain::identity::VerifiedEmail::verified_before(&format!("{sub}@example.com"))
+                .as_ref(),
+            now,
+        )
         .await
         .unwrap();
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDRproof".to_vec();
@@ -279,7 +284,10 @@ async fn every_console_route_and_server_function_checks_the_role_on_the_server(b
         ),
         (
             format!("{task_path}/disconnect"),
-            vec![("action", "continue".into()), ("disconnect_reason", "".into())],
+            vec![
+                ("action", "continue".into()),
+                ("disconnect_reason", "".into()),
+            ],
             4,
         ),
     ];
@@ -345,7 +353,11 @@ async fn every_console_route_and_server_function_checks_the_role_on_the_server(b
             );
         } else if visitor.rank() == 0 {
             assert!([302, 303].contains(&status), "{who}");
-            assert_eq!(headers[axum::http::header::LOCATION], "/support/sign-in", "{who}");
+            assert_eq!(
+                headers[axum::http::header::LOCATION],
+                "/support/sign-in",
+                "{who}"
+            );
         } else {
             assert_eq!(status, 403, "{who}");
         }
@@ -407,7 +419,8 @@ async fn a_decision_connects_the_teacher_emails_them_and_writes_history_and_audi
             ],
         )
         .await,
-        "/support",
+        // Back to the list the officer came from.
+        &format!("/support?search={reference}"),
     );
     let mine = rp.get("/support?assignee=me").await;
     assert!(mine.body.contains(&reference), "assigned to me");

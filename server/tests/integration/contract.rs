@@ -93,10 +93,12 @@ async fn candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email(
     assert_eq!(candidate_trns(&found), ["2000001"]);
 
     // By a previous name, and with everything the teacher may type.
-    let evidence =
-        Evidence::from_identity(&verified("Rhys", "JONES", dob), app::domain::identity::VerifiedEmail::verified_before("rhys@example.com").as_ref())
-            .with_nino(parse_nino("AB 12 34 56 C").unwrap())
-            .with_trn(parse_trn("2000003").unwrap());
+    let evidence = Evidence::from_identity(
+        &verified("Rhys", "JONES", dob),
+        app::domain::identity::VerifiedEmail::verified_before("rhys@example.com").as_ref(),
+    )
+    .with_nino(parse_nino("AB 12 34 56 C").unwrap())
+    .with_trn(parse_trn("2000003").unwrap());
     let found = store.find_candidates(&evidence, 1).await.unwrap();
     assert_eq!(
         candidate_trns(&found),
@@ -105,7 +107,10 @@ async fn candidates_share_a_verified_date_of_birth_and_a_name_nino_trn_or_email(
     assert!(found.iter().all(|c| !c.connected_to_another_login));
 
     // Hostile input is only ever a bound value.
-    let evidence = Evidence::from_identity(&verified("x", "' OR 1=1 --", dob), app::domain::identity::VerifiedEmail::verified_before("' OR '1'='1").as_ref());
+    let evidence = Evidence::from_identity(
+        &verified("x", "' OR 1=1 --", dob),
+        app::domain::identity::VerifiedEmail::verified_before("' OR '1'='1").as_ref(),
+    );
     assert!(store
         .find_candidates(&evidence, 1)
         .await
@@ -132,11 +137,19 @@ async fn candidates_connected_to_someone_else_are_marked(store: DynStore) {
         .unwrap();
     let now = Utc::now();
     let first = store
-        .sign_in_user("sub-first", app::domain::identity::VerifiedEmail::verified_before("a@example.com").as_ref(), now)
+        .sign_in_user(
+            "sub-first",
+            app::domain::identity::VerifiedEmail::verified_before("a@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     let second = store
-        .sign_in_user("sub-second", app::domain::identity::VerifiedEmail::verified_before("b@example.com").as_ref(), now)
+        .sign_in_user(
+            "sub-second",
+            app::domain::identity::VerifiedEmail::verified_before("b@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -175,11 +188,19 @@ async fn a_user_is_connected_once_with_a_history_event(store: DynStore) {
         .unwrap();
     let now = Utc::now();
     let ann = store
-        .sign_in_user("sub-ann", app::domain::identity::VerifiedEmail::verified_before("ann@example.com").as_ref(), now)
+        .sign_in_user(
+            "sub-ann",
+            app::domain::identity::VerifiedEmail::verified_before("ann@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     let bea = store
-        .sign_in_user("sub-bea", app::domain::identity::VerifiedEmail::verified_before("bea@example.com").as_ref(), now)
+        .sign_in_user(
+            "sub-bea",
+            app::domain::identity::VerifiedEmail::verified_before("bea@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(store.connected_record(ann.id).await.unwrap(), None);
@@ -240,11 +261,19 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
     use server::db::connect::{NewSupportTask, TaskKind};
     let now = Utc::now();
     let ann = store
-        .sign_in_user("sub-task-ann", app::domain::identity::VerifiedEmail::verified_before("ann@example.com").as_ref(), now)
+        .sign_in_user(
+            "sub-task-ann",
+            app::domain::identity::VerifiedEmail::verified_before("ann@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     let bea = store
-        .sign_in_user("sub-task-bea", app::domain::identity::VerifiedEmail::verified_before("bea@example.com").as_ref(), now)
+        .sign_in_user(
+            "sub-task-bea",
+            app::domain::identity::VerifiedEmail::verified_before("bea@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(store.open_task_for_user(ann.id).await.unwrap(), None);
@@ -273,20 +302,11 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
         })
         .collect();
     store.insert_generated_tasks(&taken).await.unwrap();
-    let first = store
-        .raise_support_task(&task(ann.id), now)
-        .await
-        .unwrap();
+    let first = store.raise_support_task(&task(ann.id), now).await.unwrap();
     assert_eq!(first.reference, support_reference(2));
-    let again = store
-        .raise_support_task(&task(ann.id), now)
-        .await
-        .unwrap();
+    let again = store.raise_support_task(&task(ann.id), now).await.unwrap();
     assert_eq!(again, first, "a repeated submit gives the same task");
-    let other = store
-        .raise_support_task(&task(bea.id), now)
-        .await
-        .unwrap();
+    let other = store.raise_support_task(&task(bea.id), now).await.unwrap();
     assert_ne!(other.reference, first.reference);
     assert!(
         [support_reference(3), support_reference(4)].contains(&other.reference),
@@ -482,7 +502,11 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     assert!(!store.delete_session("a").await.unwrap(), "already gone");
     assert_eq!(store.load_session("a", now).await.unwrap(), None);
     assert!(!store.update_session("a", "{}", None, later).await.unwrap());
-    assert_eq!(store.load_session("a", now).await.unwrap(), None, "stays ended");
+    assert_eq!(
+        store.load_session("a", now).await.unwrap(),
+        None,
+        "stays ended"
+    );
 }
 
 async fn every_session_of_a_subject_can_be_ended(store: DynStore) {
@@ -557,18 +581,33 @@ async fn users_are_keyed_by_our_id_and_keep_only_names_and_dates_of_birth(store:
     use app::domain::identity::{VerifiedIdentity, VerifiedName};
     let now = Utc::now();
     let first = store
-        .sign_in_user("urn:fdc:gov.uk:2022:abc", app::domain::identity::VerifiedEmail::verified_before("old@example.com").as_ref(), now)
+        .sign_in_user(
+            "urn:fdc:gov.uk:2022:abc",
+            app::domain::identity::VerifiedEmail::verified_before("old@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(first.verification, None);
     let again = store
-        .sign_in_user("urn:fdc:gov.uk:2022:abc", app::domain::identity::VerifiedEmail::verified_before("new@example.com").as_ref(), now)
+        .sign_in_user(
+            "urn:fdc:gov.uk:2022:abc",
+            app::domain::identity::VerifiedEmail::verified_before("new@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(again.id, first.id);
-    assert_eq!(again.email.as_ref().map(|e| e.as_str()), Some("new@example.com"));
+    assert_eq!(
+        again.email.as_ref().map(|e| e.as_str()),
+        Some("new@example.com")
+    );
     let other = store
-        .sign_in_user("urn:fdc:gov.uk:2022:xyz", app::domain::identity::VerifiedEmail::verified_before("x@example.com").as_ref(), now)
+        .sign_in_user(
+            "urn:fdc:gov.uk:2022:xyz",
+            app::domain::identity::VerifiedEmail::verified_before("x@example.com").as_ref(),
+            now,
+        )
         .await
         .unwrap();
     assert_ne!(other.id, first.id);

@@ -329,7 +329,10 @@ async fn submit_and_follow(app: &TestApp, fields: &[(&str, &str)]) -> TestRespon
     let mut all = fields.to_vec();
     all.push(("csrf_token", &token));
     let res = app.send(post_form("/feedback", &cookie, &all)).await;
-    assert!(res.cookie("tid_session").is_none(), "no session for form errors");
+    assert!(
+        res.cookie("tid_session").is_none(),
+        "no session for form errors"
+    );
     res
 }
 

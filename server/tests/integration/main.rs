@@ -23,9 +23,9 @@ macro_rules! on_both_backends {
 mod console;
 mod contract;
 mod fix_console;
-mod fix_onelogin;
 mod fix_limits;
 mod fix_live;
+mod fix_onelogin;
 mod fix_sessions;
 mod fix_support_verified;
 mod http;

@@ -698,7 +698,10 @@ async fn rule_48_sign_out_ends_our_session_then_one_logins() {
         .await;
     let id_token = rp.signed_in_user().await.unwrap().id_token;
     // A GET without `Sec-Fetch-Site: same-origin` asks first; the "Sign out?" page's button posts.
-    assert_eq!(rp.get("/sign-out").await.header("location"), "/sign-out/confirm");
+    assert_eq!(
+        rp.get("/sign-out").await.header("location"),
+        "/sign-out/confirm"
+    );
     let out = rp.post("/sign-out", &[]).await;
     let url = out.header("location").to_string();
     assert!(
