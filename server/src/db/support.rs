@@ -1284,6 +1284,10 @@ macro_rules! support_store {
                 email: &NewEmail,
                 now: DateTime<Utc>,
             ) -> StoreResult<()> {
+                // A teacher whose email One Login did not verify has none with us: there is no one to write to.
+                if email.email_address.trim().is_empty() {
+                    return Ok(());
+                }
                 sqlx::query(
                     "INSERT INTO email_outbox (reference, template, email_address, personalisation, task_reference, \
                      status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",

@@ -452,7 +452,7 @@ async fn a_decision_connects_the_teacher_emails_them_and_writes_history_and_audi
         .contains(&format!("Connected to the record with TRN {trn}")));
     assert_redirect(
         &rp.post(&format!("{task_path}/confirm"), &[]).await,
-        "/support",
+        "/support?assignee=me", // the list the officer last looked at
     );
     let after = rp.get("/support?status=done").await;
     assert!(

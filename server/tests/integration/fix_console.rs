@@ -22,6 +22,7 @@ on_both_backends!(
     suggested_records_are_found_without_a_verified_date_of_birth_and_marked,
     an_administrator_can_undo_a_connection_and_the_teacher_starts_again,
     references_come_from_a_counter_and_skip_ones_taken_before,
+    a_teacher_without_a_verified_email_is_not_emailed_at_an_empty_address,
 );
 
 fn record(trn: &str, first: &str, last: &str, status: RecordStatus) -> TeachingRecord {
@@ -687,4 +688,62 @@ async fn references_come_from_a_counter_and_skip_ones_taken_before(backend: Back
     let second = raise_identity_task(&rp, "counter").await;
     assert_eq!(second, support_reference(2));
     assert!(second.len() == 10 && second.starts_with("TRS-"));
+}
+
+/// One Login did not verify this teacher's email, so we hold none for them: a decision on their request queues no
+/// email (an empty address would only fail at Notify), and the decision itself still goes through.
+async fn a_teacher_without_a_verified_email_is_not_emailed_at_an_empty_address(backend: Backend) {
+    let Some(mut rp) = console(backend).await else {
+        return;
+    };
+    rp.verify(
+        "unverified-email",
+        onelogin_standin::Outcome::IdentityVerified,
+        vec![],
+    )
+    .await;
+    rp.get("/continue").await;
+    rp.post("/connect/nino", &[("has_nino", "no")]).await;
+    rp.post("/connect/trn", &[("has_trn", "no")]).await;
+    assert_redirect(
+        &rp.post("/connect/support", &[]).await,
+        "/connect/support-requested",
+    );
+    let page = rp.get("/connect/support-requested").await;
+    let at = page.body.find("TRS-").expect("a reference");
+    let reference = page.body[at..at + 10].to_string();
+    let task_path = task_href(&reference);
+
+    as_staff(&mut rp, OFFICER).await;
+    let version = version_in(&rp.get(&task_path).await.body);
+    rp.post(
+        &format!("{task_path}/decision"),
+        &[
+            ("version", &version),
+            ("action", "continue"),
+            ("outcome", "do_not_connect"),
+            ("reason", "no_matching_record"),
+        ],
+    )
+    .await;
+    rp.post(&format!("{task_path}/confirm"), &[]).await;
+    let task = rp
+        .state
+        .store
+        .task_by_reference(&reference)
+        .await
+        .unwrap()
+        .expect("the task");
+    assert_eq!(
+        task.status,
+        app::domain::support::TaskStatus::Done,
+        "the decision went through"
+    );
+    let emails = rp.state.store.recent_emails(10).await.unwrap();
+    assert!(
+        emails
+            .iter()
+            .all(|e| !e.email.email_address.trim().is_empty()),
+        "no email to an empty address"
+    );
 }
