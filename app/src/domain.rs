@@ -11,6 +11,7 @@ pub mod records;
 pub mod support;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
+pub mod task_details;
 pub mod uk_time;
 pub mod validation;
 

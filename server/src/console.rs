@@ -5,16 +5,14 @@
 use crate::config::EmailConfig;
 use crate::db::support::StoredTask;
 use crate::db::DynStore;
-use app::domain::identity::{VerifiedIdentity, VerifiedName};
-use app::domain::identity_support::IdentitySupportDetails;
-use app::domain::matching::Evidence;
+use app::domain::identity::VerifiedName;
 use app::domain::records::RecordStatus;
 use app::domain::support::{
     compare_record, render_template, AuditLine, DecidedView, EmailTemplate, MailboxEmail,
-    ProofView, Role, Row, StaffMember, SuggestedRecord, TaskFacts, TaskKind, TaskPage, TaskQuery,
-    TaskView,
+    ProofView, Role, Row, StaffMember, SuggestedRecord, TaskFacts, TaskPage, TaskQuery, TaskView,
 };
-use app::domain::validation::{parse_nino, parse_trn};
+use app::domain::task_details::TaskDetails;
+use app::domain::validation::Nino;
 use app::ssr::{BoxFuture, DataUnavailable, SupportConsole};
 use chrono::{NaiveDate, Utc};
 
@@ -35,43 +33,37 @@ fn date(d: NaiveDate) -> String {
     d.format("%-d %B %Y").to_string()
 }
 
-/// What a task says about the teacher, whichever kind it is.
+/// What a task says about the teacher, whichever kind it is: the facts to compare records with, what One Login
+/// gave us and what the teacher entered, as rows for the task page.
 pub fn task_facts(task: &StoredTask) -> (TaskFacts, Vec<Row>, Vec<Row>) {
-    let details = &task.details;
-    let str_at = |key: &str| {
-        details
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
+    let facts = task.details.facts();
+    let given = |value: Option<&str>| value.unwrap_or("Not given").to_string();
+    let names_or_none = |names: Vec<String>| {
+        if names.is_empty() {
+            "None".to_string()
+        } else {
+            names.join(", ")
+        }
     };
-    let email = str_at("one_login_email").unwrap_or_else(|| task.requester_email.clone());
-    match task.kind {
-        TaskKind::RecordMatching => {
-            let verified: Option<VerifiedIdentity> = details
-                .get("verified")
-                .and_then(|v| serde_json::from_value(v.clone()).ok());
-            let verified = verified.unwrap_or(VerifiedIdentity {
-                names: vec![],
-                dates_of_birth: vec![],
-            });
-            let names: Vec<String> = verified.names.iter().map(VerifiedName::full_name).collect();
-            let current = verified
-                .current_name()
-                .map(VerifiedName::full_name)
-                .unwrap_or_else(|| task.requester_name.clone());
-            let previous: Vec<String> = verified
-                .previous_names()
-                .map(VerifiedName::full_name)
-                .collect();
+    match &task.details {
+        TaskDetails::RecordMatching(details) => {
+            let verified = &details.verified;
             let one_login = vec![
-                Row::new("Name", current),
+                Row::new(
+                    "Name",
+                    verified
+                        .current_name()
+                        .map(VerifiedName::full_name)
+                        .unwrap_or_else(|| task.requester_name.clone()),
+                ),
                 Row::new(
                     "Previous names",
-                    if previous.is_empty() {
-                        "None".to_string()
-                    } else {
-                        previous.join(", ")
-                    },
+                    names_or_none(
+                        verified
+                            .previous_names()
+                            .map(VerifiedName::full_name)
+                            .collect(),
+                    ),
                 ),
                 Row::new(
                     "Date of birth",
@@ -82,106 +74,43 @@ pub fn task_facts(task: &StoredTask) -> (TaskFacts, Vec<Row>, Vec<Row>) {
                         .collect::<Vec<_>>()
                         .join(", "),
                 ),
-                Row::new("Email address", email.clone()),
+                Row::new("Email address", facts.email.clone()),
             ];
-            let (nino, trn) = (str_at("nino"), str_at("trn"));
             let additional = vec![
-                Row::new(
-                    "National Insurance number",
-                    nino.clone().unwrap_or_else(|| "Not given".into()),
-                ),
-                Row::new("TRN", trn.clone().unwrap_or_else(|| "Not given".into())),
+                Row::new("National Insurance number", given(facts.nino.as_deref())),
+                Row::new("TRN", given(facts.trn.as_deref())),
             ];
-            let facts = TaskFacts {
-                names,
-                dates_of_birth: verified.dates_of_birth,
-                email,
-                nino,
-                trn,
-            };
             (facts, one_login, additional)
         }
-        TaskKind::IdentityVerification => {
-            let entered: Option<IdentitySupportDetails> = details
-                .get("entered")
-                .and_then(|v| serde_json::from_value(v.clone()).ok());
+        TaskDetails::IdentityVerification(details) => {
+            let entered = &details.entered;
             let one_login = vec![
-                Row::new("Email address", email.clone()),
+                Row::new("Email address", facts.email.clone()),
                 Row::new("Identity", "Not verified by GOV.UK One Login"),
             ];
-            let Some(entered) = entered else {
-                return (
-                    TaskFacts {
-                        email,
-                        ..Default::default()
-                    },
-                    one_login,
-                    vec![],
-                );
-            };
             let additional = vec![
                 Row::new("Name", entered.name.clone()),
                 Row::new(
                     "Previous names",
-                    if entered.previous_names.is_empty() {
-                        "None".to_string()
-                    } else {
-                        entered.previous_names.join(", ")
-                    },
+                    names_or_none(entered.previous_names.clone()),
                 ),
                 Row::new("Date of birth", date(entered.date_of_birth)),
-                Row::new(
-                    "National Insurance number",
-                    entered.nino.clone().unwrap_or_else(|| "Not given".into()),
-                ),
-                Row::new(
-                    "TRN",
-                    entered.trn.clone().unwrap_or_else(|| "Not given".into()),
-                ),
+                Row::new("National Insurance number", given(entered.nino.as_deref())),
+                Row::new("TRN", given(entered.trn.as_deref())),
             ];
-            let facts = TaskFacts {
-                names: std::iter::once(entered.name.clone())
-                    .chain(entered.previous_names.iter().cloned())
-                    .collect(),
-                dates_of_birth: vec![entered.date_of_birth],
-                email,
-                nino: entered.nino,
-                trn: entered.trn,
-            };
             (facts, one_login, additional)
         }
-    }
-}
-
-/// A name typed as one line, split the way records hold names: the last word is the family name.
-fn split_name(full: &str) -> VerifiedName {
-    let mut words: Vec<String> = full.split_whitespace().map(str::to_string).collect();
-    let family_name = words.pop().unwrap_or_default();
-    VerifiedName {
-        given_names: words,
-        family_name,
-        valid_from: None,
-        valid_until: None,
-    }
-}
-
-fn evidence(facts: &TaskFacts) -> Evidence {
-    Evidence {
-        names: facts.names.iter().map(|n| split_name(n)).collect(),
-        dates_of_birth: facts.dates_of_birth.clone(),
-        email: Some(facts.email.clone()).filter(|e| !e.is_empty()),
-        nino: facts.nino.as_deref().and_then(|n| parse_nino(n).ok()),
-        trn: facts.trn.as_deref().and_then(|t| parse_trn(t).ok()),
     }
 }
 
 /// Records support staff might connect the teacher to, best first (most fields matching).
 pub async fn suggestions(
     store: &DynStore,
-    facts: &TaskFacts,
+    details: &TaskDetails,
     user_id: i64,
 ) -> Result<Vec<SuggestedRecord>, crate::db::StoreError> {
-    let evidence = evidence(facts);
+    let facts = &details.facts();
+    let evidence = details.evidence();
     // Name and a verified date of birth (or an identifier with that date of birth): the journey's own search.
     let mut found: Vec<(app::domain::matching::Candidate, bool)> = store
         .find_candidates(&evidence, user_id)
@@ -247,7 +176,7 @@ fn found_by(
     if trn == Some(record.trn.as_str()) {
         by.push("TRN");
     }
-    if nino.is_some() && record.nino.as_deref() == nino {
+    if nino.is_some() && record.nino.as_deref().and_then(Nino::key).as_deref() == nino {
         by.push("National Insurance number");
     }
     if !email.is_empty()
@@ -316,22 +245,20 @@ impl SupportConsole for StoreConsole {
             let suggestions = if task.status == app::domain::support::TaskStatus::Done {
                 Vec::new()
             } else {
-                suggestions(&self.store, &facts, task.user_id.unwrap_or(0))
+                suggestions(&self.store, &task.details, task.user_id.unwrap_or(0))
                     .await
                     .map_err(unavailable)?
             };
             // A proof deleted after the retention period has no key: nothing to show or link to.
             let proof = task
                 .details
-                .get("proof")
-                .filter(|p| p.get("key").is_some())
-                .and_then(|p| {
-                    Some(ProofView {
-                        file_name: p.get("file_name")?.as_str()?.to_string(),
-                        content_type: p.get("content_type")?.as_str()?.to_string(),
-                        size: human_size(p.get("size")?.as_u64()?),
-                        href: format!("{}/proof", app::domain::support::task_href(&task.reference)),
-                    })
+                .proof()
+                .filter(|p| p.key.is_some())
+                .map(|p| ProofView {
+                    file_name: p.file_name.clone(),
+                    content_type: p.content_type.clone(),
+                    size: human_size(p.size),
+                    href: format!("{}/proof", app::domain::support::task_href(&task.reference)),
                 });
             let assignable = self
                 .store

@@ -4,6 +4,7 @@
 //!
 //! Pure: the server works out the [`Position`] from the session and the database, and these functions decide.
 
+use super::matching::IttIdentifier;
 use super::validation::{parse_nino, parse_trn, FieldError, Nino, NinoError, Trn, TrnError};
 use serde::{Deserialize, Serialize};
 
@@ -80,11 +81,19 @@ impl<T> Answer<T> {
 pub struct ConnectAnswers {
     pub nino: Option<Answer<Nino>>,
     pub trn: Option<Answer<Trn>>,
-    /// The support flag of the latest match (e.g. "possible duplicate"), for the support task only.
-    pub flag: Option<String>,
+    /// Every support flag matching raised so far (e.g. a possible duplicate), for the support task only.
+    #[serde(default)]
+    pub flags: std::collections::BTreeSet<super::matching::SupportFlag>,
     /// Set when a rate limit stopped the last attempt: when they may try again ("in an hour").
     #[serde(default)]
     pub try_again: Option<String>,
+    /// The third question's answer: "No" when they have no QTS, else the ITT provider and QTS year typed.
+    #[serde(default)]
+    pub itt: Option<Answer<IttIdentifier>>,
+    /// Whether the latest match found exactly one active record agreeing with the verified names and date of
+    /// birth ([`crate::domain::matching::third_question_applies`]); set by the server after every failed match.
+    #[serde(default)]
+    pub third_question: bool,
 }
 
 /// The two identifier questions, which share their shape.
@@ -181,6 +190,128 @@ pub fn parse_trn_answer(input: &IdentifierInput) -> Result<Answer<Trn>, FieldErr
     parse_answer(Question::Trn, input, parse_trn, |e| *e == TrnError::Empty)
 }
 
+/// The third question's fields: the QTS radios (which the error summary links to), the provider and the year.
+pub const QTS_CHOICE_FIELD: &str = "has_qts";
+pub const ITT_PROVIDER_FIELD: &str = "itt_provider";
+pub const QTS_YEAR_FIELD: &str = "qts_year";
+/// The longest provider name accepted: a name's limit (DESIGN §4), far above any provider's.
+pub const MAX_PROVIDER_CHARS: usize = super::validation::MAX_NAME_CHARS;
+/// The earliest QTS year accepted: nobody teaching now was awarded QTS before it.
+pub const EARLIEST_QTS_YEAR: i32 = 1900;
+
+/// The third question as posted: `qts` is "yes", "no" or anything else; `provider` and `year` are only read when
+/// the answer is yes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IttInput {
+    #[serde(default)]
+    pub qts: String,
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub year: String,
+}
+
+/// "Have you been awarded QTS?" and, when yes, "Where did you do your initial teacher training?" and the year of
+/// QTS. `this_year` is the current year (UK time), the latest accepted. Every field in error is reported, so the
+/// error summary lists the provider and the year together.
+pub fn parse_itt_answer(
+    input: &IttInput,
+    this_year: i32,
+) -> Result<Answer<IttIdentifier>, Vec<FieldError>> {
+    match input.qts.as_str() {
+        "no" => Ok(Answer::No),
+        "yes" => {
+            let provider = parse_provider(&input.provider);
+            let year = parse_qts_year(&input.year, this_year);
+            match (provider, year) {
+                (Ok(provider), Ok(qts_year)) => {
+                    Ok(Answer::Yes(IttIdentifier { provider, qts_year }))
+                }
+                (provider, year) => Err(provider.err().into_iter().chain(year.err()).collect()),
+            }
+        }
+        _ => Err(vec![FieldError::new(
+            QTS_CHOICE_FIELD,
+            "Select yes if you have been awarded qualified teacher status (QTS)",
+        )]),
+    }
+}
+
+/// A provider's name: format characters removed, any run of spaces (of any kind) made one space, trimmed;
+/// letters and digits of any script with the punctuation providers' names use; at least one letter.
+fn parse_provider(input: &str) -> Result<String, FieldError> {
+    let error = |message: &str| FieldError::new(ITT_PROVIDER_FIELD, message);
+    let cleaned = super::validation::strip_format_chars(input)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if cleaned.is_empty() {
+        return Err(error("Enter where you did your initial teacher training"));
+    }
+    if cleaned.chars().count() > MAX_PROVIDER_CHARS {
+        return Err(error(&format!(
+            "Initial teacher training provider must be {MAX_PROVIDER_CHARS} characters or fewer"
+        )));
+    }
+    let allowed = |c: char| {
+        c.is_alphanumeric()
+            || unicode_normalization::char::is_combining_mark(c)
+            || c == ' '
+            || super::validation::is_dash(c)
+            || matches!(
+                c,
+                '\'' | '\u{2019}' | '.' | ',' | '&' | '(' | ')' | '/' | ':'
+            )
+    };
+    if !cleaned.chars().all(allowed) {
+        return Err(error(
+            "Initial teacher training provider must only include letters, numbers, spaces and the characters ' - . , & ( ) / :",
+        ));
+    }
+    if !cleaned.chars().any(char::is_alphabetic) {
+        return Err(error(
+            "Initial teacher training provider must include at least one letter",
+        ));
+    }
+    Ok(cleaned)
+}
+
+/// The year QTS was awarded: four digits (spaces around them ignored), from [`EARLIEST_QTS_YEAR`] to `this_year`.
+fn parse_qts_year(input: &str, this_year: i32) -> Result<i32, FieldError> {
+    let error = |message: String| FieldError::new(QTS_YEAR_FIELD, message);
+    let cleaned: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && !super::validation::is_format_char(*c))
+        .collect();
+    if cleaned.is_empty() {
+        return Err(error("Enter the year you were awarded QTS".into()));
+    }
+    if !cleaned.chars().all(|c| c.is_ascii_digit()) {
+        return Err(error(
+            "Year you were awarded QTS must be a number, like 2015".into(),
+        ));
+    }
+    if cleaned.len() != 4 {
+        return Err(error(
+            "Year you were awarded QTS must include 4 numbers".into(),
+        ));
+    }
+    let year: i32 = cleaned
+        .parse()
+        .map_err(|_| error("Year you were awarded QTS must be a number, like 2015".into()))?;
+    if year > this_year {
+        return Err(error(
+            "Year you were awarded QTS must be this year or in the past".into(),
+        ));
+    }
+    if year < EARLIEST_QTS_YEAR {
+        return Err(error(format!(
+            "Year you were awarded QTS must be {EARLIEST_QTS_YEAR} or later"
+        )));
+    }
+    Ok(year)
+}
+
 /// Where a person stands, as the server sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Position {
@@ -216,6 +347,8 @@ pub enum Step {
     AwaitingSupport,
     /// Too many NINO or TRN attempts.
     TooManyAttempts,
+    /// The third question: QTS, ITT provider and QTS year.
+    Itt,
 }
 
 impl ConnectAnswers {
@@ -225,9 +358,24 @@ impl ConnectAnswers {
             "/connect"
         } else if self.trn.is_none() {
             "/connect/trn"
+        } else if self.needs_third_question() {
+            "/connect/itt"
         } else {
             "/connect/check-answers"
         }
+    }
+
+    /// The rule for the third question (DESIGN §5): the NINO and TRN questions are answered and have not
+    /// connected them, exactly one active record agrees with their verified names and date of birth, and they
+    /// have not answered it yet.
+    pub fn needs_third_question(&self) -> bool {
+        self.may_answer_third_question() && self.itt.is_none()
+    }
+
+    /// Whether the third question is theirs to answer (or to change): as [`Self::needs_third_question`], answered
+    /// or not.
+    pub fn may_answer_third_question(&self) -> bool {
+        self.nino.is_some() && self.trn.is_some() && self.third_question
     }
 }
 
@@ -254,7 +402,12 @@ pub fn redirect_for(step: Step, position: &Position) -> Option<&'static str> {
                 NeedMoreInformation | Nino => true,
                 TooManyAttempts => answers.try_again.is_some(),
                 Trn => answers.nino.is_some(),
-                NotFound | CheckAnswers => answers.nino.is_some() && answers.trn.is_some(),
+                Itt => answers.may_answer_third_question(),
+                NotFound | CheckAnswers => {
+                    answers.nino.is_some()
+                        && answers.trn.is_some()
+                        && !answers.needs_third_question()
+                }
                 SupportRequested | Connected | Record | AwaitingSupport => false,
             };
             (!allowed).then(|| answers.resume_at())
@@ -416,9 +569,179 @@ mod tests {
         Position::Answering(ConnectAnswers {
             nino: nino.then_some(Answer::No),
             trn: trn.then_some(Answer::No),
-            flag: None,
-            try_again: None,
+            ..ConnectAnswers::default()
         })
+    }
+
+    fn itt_input(qts: &str, provider: &str, year: &str) -> IttInput {
+        IttInput {
+            qts: qts.into(),
+            provider: provider.into(),
+            year: year.into(),
+        }
+    }
+
+    fn messages(errors: &[FieldError]) -> Vec<(&str, &str)> {
+        errors
+            .iter()
+            .map(|e| (e.field_id.as_str(), e.message.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_third_question_is_asked_only_after_nino_and_trn_with_exactly_one_lookalike() {
+        let mut answers = ConnectAnswers {
+            third_question: true,
+            ..ConnectAnswers::default()
+        };
+        assert!(!answers.needs_third_question(), "NINO not answered yet");
+        answers.nino = Some(Answer::No);
+        assert!(!answers.needs_third_question(), "TRN not answered yet");
+        answers.trn = Some(Answer::No);
+        assert!(answers.needs_third_question());
+        assert_eq!(answers.resume_at(), "/connect/itt");
+        let position = Position::Answering(answers.clone());
+        assert_eq!(redirect_for(Step::Itt, &position), None);
+        for step in [Step::NotFound, Step::CheckAnswers] {
+            assert_eq!(redirect_for(step, &position), Some("/connect/itt"));
+        }
+        // Answered: on to "cannot find", and they may still change the answer.
+        answers.itt = Some(Answer::No);
+        assert!(!answers.needs_third_question());
+        assert_eq!(answers.resume_at(), "/connect/check-answers");
+        let position = Position::Answering(answers.clone());
+        assert_eq!(redirect_for(Step::Itt, &position), None);
+        assert_eq!(redirect_for(Step::NotFound, &position), None);
+        // Without exactly one lookalike it is never asked, and its page sends them on.
+        answers.third_question = false;
+        answers.itt = None;
+        assert!(!answers.needs_third_question());
+        let position = Position::Answering(answers);
+        assert_eq!(
+            redirect_for(Step::Itt, &position),
+            Some("/connect/check-answers")
+        );
+        assert_eq!(redirect_for(Step::NotFound, &position), None);
+        assert_eq!(
+            redirect_for(Step::Itt, &answering(true, false)),
+            Some("/connect/trn")
+        );
+    }
+
+    #[test]
+    fn the_third_question_accepts_no_or_a_provider_and_year() {
+        assert_eq!(
+            parse_itt_answer(&itt_input("no", "<script>", "abc"), 2026),
+            Ok(Answer::No)
+        );
+        let yes = parse_itt_answer(
+            &itt_input("yes", "  University\u{200B} of\u{00A0}\tLeeds ", " 2015 "),
+            2026,
+        );
+        assert_eq!(
+            yes,
+            Ok(Answer::Yes(IttIdentifier {
+                provider: "University of Leeds".into(),
+                qts_year: 2015
+            }))
+        );
+        let edges = parse_itt_answer(
+            &itt_input("yes", "St Mary’s (Twickenham) & Co-op, 2/3", "1900"),
+            1900,
+        );
+        assert!(edges.is_ok(), "{edges:?}");
+        assert!(parse_itt_answer(&itt_input("yes", "Université de Lyon", "2026"), 2026).is_ok());
+    }
+
+    #[test]
+    fn the_third_question_without_a_choice_or_with_a_forged_one_asks_to_select() {
+        for choice in ["", "maybe", "YES", "yes' OR 1=1 --"] {
+            let errors = parse_itt_answer(&itt_input(choice, "Leeds", "2015"), 2026).unwrap_err();
+            assert_eq!(
+                messages(&errors),
+                [(
+                    "has_qts",
+                    "Select yes if you have been awarded qualified teacher status (QTS)"
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn bad_providers_and_years_are_both_reported() {
+        let errors = parse_itt_answer(&itt_input("yes", " \u{200B} ", ""), 2026).unwrap_err();
+        assert_eq!(
+            messages(&errors),
+            [
+                (
+                    "itt_provider",
+                    "Enter where you did your initial teacher training"
+                ),
+                ("qts_year", "Enter the year you were awarded QTS")
+            ]
+        );
+        let long = "a".repeat(MAX_PROVIDER_CHARS + 1);
+        for (provider, message) in [
+            (
+                long.as_str(),
+                "Initial teacher training provider must be 200 characters or fewer",
+            ),
+            (
+                "<script>alert(1)</script>",
+                "Initial teacher training provider must only include letters, numbers, spaces and the characters ' - . , & ( ) / :",
+            ),
+            (
+                "Leeds 🎓",
+                "Initial teacher training provider must only include letters, numbers, spaces and the characters ' - . , & ( ) / :",
+            ),
+            (
+                "Leeds\u{0}",
+                "Initial teacher training provider must only include letters, numbers, spaces and the characters ' - . , & ( ) / :",
+            ),
+            (
+                "12345",
+                "Initial teacher training provider must include at least one letter",
+            ),
+        ] {
+            let errors = parse_itt_answer(&itt_input("yes", provider, "2015"), 2026).unwrap_err();
+            assert_eq!(messages(&errors), [("itt_provider", message)], "{provider:?}");
+        }
+        // Exactly the limit is fine.
+        let limit = "a".repeat(MAX_PROVIDER_CHARS);
+        assert!(parse_itt_answer(&itt_input("yes", &limit, "2015"), 2026).is_ok());
+        for (year, message) in [
+            (
+                "twenty",
+                "Year you were awarded QTS must be a number, like 2015",
+            ),
+            (
+                "2015.0",
+                "Year you were awarded QTS must be a number, like 2015",
+            ),
+            (
+                "-2015",
+                "Year you were awarded QTS must be a number, like 2015",
+            ),
+            (
+                "２０１５",
+                "Year you were awarded QTS must be a number, like 2015",
+            ),
+            ("15", "Year you were awarded QTS must include 4 numbers"),
+            ("020150", "Year you were awarded QTS must include 4 numbers"),
+            (
+                "99999999999999999999",
+                "Year you were awarded QTS must include 4 numbers",
+            ),
+            (
+                "2027",
+                "Year you were awarded QTS must be this year or in the past",
+            ),
+            ("1899", "Year you were awarded QTS must be 1900 or later"),
+            ("0000", "Year you were awarded QTS must be 1900 or later"),
+        ] {
+            let errors = parse_itt_answer(&itt_input("yes", "Leeds", year), 2026).unwrap_err();
+            assert_eq!(messages(&errors), [("qts_year", message)], "{year:?}");
+        }
     }
 
     #[test]

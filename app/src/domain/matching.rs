@@ -8,7 +8,11 @@
 //! An active record is a **definite match** when
 //! - its date of birth is one of the verified dates of birth,
 //! - any TRN the teacher stated is the record's TRN, and
-//! - either (first name ∧ last name ∧ at least one of {email, NINO, TRN}) or (first name ∧ NINO ∧ TRN).
+//! - either (first name ∧ last name ∧ at least one of {email, NINO, TRN, ITT}) or (first name ∧ NINO ∧ TRN).
+//!
+//! ITT is the third question's answer ([`IttIdentifier`]): an initial teacher training provider and QTS year that
+//! both equal the record's count as one identifier, like a NINO or TRN. Providers compare by [`provider_key`].
+//! The journey asks it only when [`third_question_applies`].
 //!
 //! Names compare by [`name_key`] (case, accents, hyphens, apostrophes and spaces ignored) against the record's
 //! current and previous names; first names also match through the shipped synonym list
@@ -17,9 +21,10 @@
 //! Exactly one definite match → connect; two or more → no connection, a possible duplicate. Because connecting
 //! the wrong person is the worst failure the service can have, three guards sit on top:
 //! 1. a NINO the teacher typed that differs from the record's NINO rules that record out;
-//! 2. when two or more active records agree with the verified first name, last name and date of birth (twins,
-//!    namesakes, duplicate records), only a record whose NINO **and** TRN both equal what the teacher typed may be
-//!    connected — otherwise a possible duplicate or namesake;
+//! 2. when two or more records, **active or deactivated**, agree with the verified first name, last name and date
+//!    of birth (twins, namesakes, duplicate records), only a record whose NINO **and** TRN both equal what the
+//!    teacher typed may be connected — otherwise a possible duplicate or namesake. A deactivated lookalike still
+//!    counts: it shows the person is ambiguous even though it can never be connected itself;
 //! 3. a record already connected to another One Login is never connected again.
 //!
 //! Everything here is pure: no database, no HTTP, no clock.
@@ -45,6 +50,45 @@ pub struct Evidence {
     pub nino: Option<Nino>,
     /// The TRN the teacher typed, already validated.
     pub trn: Option<Trn>,
+    /// The initial teacher training provider and QTS year the teacher typed (the third question), validated.
+    pub itt: Option<IttIdentifier>,
+}
+
+/// The third question's answer (DESIGN §5): where the teacher did their initial teacher training and the year they
+/// were awarded QTS. Built only by validation ([`crate::domain::journey::parse_itt_answer`]) and tests.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IttIdentifier {
+    /// As typed, cleaned (spaces collapsed, format characters removed).
+    pub provider: String,
+    pub qts_year: i32,
+}
+
+/// The comparison key of an ITT provider: forgiving about what people change when they type a provider's name —
+/// case, accents, punctuation, spacing, "&" for "and", and a leading or trailing "The" ("The University of Leeds",
+/// "University of Leeds, The"). Anything else, such as word order, counts as a different provider.
+pub fn provider_key(provider: &str) -> String {
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    let spaced: String = provider
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| {
+            if c.is_alphanumeric() || c == '&' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .replace('&', " and ");
+    let mut words: Vec<&str> = spaced.split_whitespace().collect();
+    if words.first() == Some(&"the") {
+        words.remove(0);
+    }
+    if words.len() > 1 && words.last() == Some(&"the") {
+        words.pop();
+    }
+    words.concat()
 }
 
 impl Evidence {
@@ -57,6 +101,7 @@ impl Evidence {
             email: email.map(|e| e.as_str().to_string()),
             nino: None,
             trn: None,
+            itt: None,
         }
     }
 
@@ -101,6 +146,8 @@ pub enum MatchedVia {
     /// The TRN the teacher typed, with the names and date of birth or with the NINO; also every connection made
     /// under the namesake guard, which needs both NINO and TRN.
     Trn,
+    /// The ITT provider and QTS year the teacher gave at the third question (with the names and date of birth).
+    Itt,
 }
 
 /// The result of [`match_records`].
@@ -119,8 +166,8 @@ pub enum MatchOutcome {
     /// Two or more active definite matches (or one record listed twice): connect none, and flag the support task
     /// "possible duplicate". `trns` are the matching records, sorted.
     PossibleDuplicate { trns: Vec<String> },
-    /// One definite match, but two or more active records agree with the verified first name, last name and date
-    /// of birth, and the teacher has not typed both the record's NINO and its TRN. Connect none; if the teacher has
+    /// One definite match, but two or more records (active or deactivated) agree with the verified first name,
+    /// last name and date of birth, and the teacher has not typed both the record's NINO and its TRN. Connect none; if the teacher has
     /// not yet typed both, the journey may ask for them and match again, and otherwise flags the support task
     /// "possible duplicate or namesake". `trns` are the definite match and the records that agree, sorted.
     PossibleDuplicateOrNamesake { trns: Vec<String> },
@@ -129,8 +176,12 @@ pub enum MatchOutcome {
     AlreadyConnected { trn: String },
 }
 
-/// The flag a record-matching support task carries, from the outcome that opened it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The flag a record-matching support task carries, from the outcome that opened it. Declared weakest first: a
+/// task keeps every flag raised on the way, and the dashboard shows the strongest.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum SupportFlag {
     PossibleDuplicate,
     PossibleDuplicateOrNamesake,
@@ -177,13 +228,15 @@ impl MatchOutcome {
 /// order of the candidates.
 pub fn match_records(evidence: &Evidence, candidates: &[Candidate]) -> MatchOutcome {
     let keys = EvidenceKeys::new(evidence);
-    // Deactivated records are never connected and never counted, as duplicates or as namesakes.
     let assessed: Vec<Assessment<'_>> = candidates
         .iter()
-        .filter(|c| c.record.status == RecordStatus::Active)
         .map(|c| Assessment::new(&keys, c))
         .collect();
-    let definite: Vec<&Assessment<'_>> = assessed.iter().filter(|a| a.is_definite()).collect();
+    // Deactivated records are never connected and never counted as duplicates; they do count as namesakes below.
+    let definite: Vec<&Assessment<'_>> = assessed
+        .iter()
+        .filter(|a| a.candidate.record.status == RecordStatus::Active && a.is_definite())
+        .collect();
     let only = match definite.as_slice() {
         [] => return MatchOutcome::NoMatch,
         [only] => *only,
@@ -209,7 +262,9 @@ pub fn match_records(evidence: &Evidence, candidates: &[Candidate]) -> MatchOutc
 
     // Guard 2: twins, namesakes and duplicates look alike on name and date of birth, so when there are two or
     // more of them only the two identifiers a namesake cannot share can decide. Records ruled out by guard 1 still
-    // count here: a twin with a different NINO is exactly the person we must not confuse with this one.
+    // count here: a twin with a different NINO is exactly the person we must not confuse with this one. So do
+    // deactivated records: without them, a namesake who typed the TRN of a record with no NINO was connected
+    // whenever the other lookalike (their own record, or a relative's) had been deactivated.
     let namesakes: Vec<&str> = assessed
         .iter()
         .filter(|a| a.agrees_on_names_and_date_of_birth())
@@ -237,13 +292,29 @@ pub fn match_records(evidence: &Evidence, candidates: &[Candidate]) -> MatchOutc
         MatchedVia::Automatic
     } else if only.first_name && only.last_name && only.nino_matches {
         MatchedVia::Nino
-    } else {
+    } else if only.trn_matches {
         MatchedVia::Trn
+    } else {
+        // Neither email, NINO nor TRN: the third question's answer made it definite.
+        MatchedVia::Itt
     };
     MatchOutcome::Connect {
         trn: trn.to_string(),
         via,
     }
+}
+
+/// Whether the third question (ITT provider and QTS year, DESIGN §5) may be asked: exactly one active record agrees
+/// with the verified first name, last name and date of birth. Whether the NINO and TRN questions have already
+/// been answered is the journey's part ([`crate::domain::journey::ConnectAnswers::needs_third_question`]).
+pub fn third_question_applies(evidence: &Evidence, candidates: &[Candidate]) -> bool {
+    let keys = EvidenceKeys::new(evidence);
+    candidates
+        .iter()
+        .filter(|c| c.record.status == RecordStatus::Active)
+        .filter(|c| Assessment::new(&keys, c).agrees_on_names_and_date_of_birth())
+        .count()
+        == 1
 }
 
 /// Whether two first names match: equal name keys, or in the same synonym group (either direction).
@@ -269,6 +340,8 @@ struct EvidenceKeys<'a> {
     email: Option<String>,
     nino: Option<&'a str>,
     trn: Option<&'a str>,
+    /// The typed provider's [`provider_key`] and the QTS year.
+    itt: Option<(String, i32)>,
 }
 
 impl<'a> EvidenceKeys<'a> {
@@ -297,6 +370,11 @@ impl<'a> EvidenceKeys<'a> {
             email: evidence.email.as_deref().and_then(email_key),
             nino: evidence.nino.as_ref().map(Nino::as_str),
             trn: evidence.trn.as_ref().map(Trn::as_str),
+            itt: evidence
+                .itt
+                .as_ref()
+                .map(|i| (provider_key(&i.provider), i.qts_year))
+                .filter(|(key, _)| !key.is_empty()),
         }
     }
 
@@ -347,17 +425,7 @@ fn email_key(email: &str) -> Option<String> {
     (!key.is_empty()).then_some(key)
 }
 
-/// A record's NINO in the canonical form [`Nino`] uses, so a stored "ab 12 34 56 c" still compares equal.
-fn nino_key(nino: &str) -> Option<String> {
-    let key: String = nino
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (!key.is_empty()).then_some(key)
-}
-
-/// One active candidate held against the evidence.
+/// One candidate (active or deactivated) held against the evidence.
 struct Assessment<'a> {
     candidate: &'a Candidate,
     trn: &'a str,
@@ -367,6 +435,8 @@ struct Assessment<'a> {
     email_matches: bool,
     nino_matches: bool,
     trn_matches: bool,
+    /// The third question's provider and QTS year both equal the record's.
+    itt_matches: bool,
     /// Guard 1: the teacher typed a NINO and the record holds a different one.
     nino_contradicts: bool,
     /// The teacher typed a TRN and it is not this record's.
@@ -377,7 +447,7 @@ impl<'a> Assessment<'a> {
     fn new(keys: &EvidenceKeys<'_>, candidate: &'a Candidate) -> Self {
         let record = &candidate.record;
         let trn = record.trn.trim();
-        let record_nino = record.nino.as_deref().and_then(nino_key);
+        let record_nino = record.nino.as_deref().and_then(Nino::key);
         let record_email = record.email.as_deref().and_then(email_key);
         let last_name = std::iter::once(&record.last_name)
             .chain(record.previous_names.iter().map(|p| &p.last_name))
@@ -394,6 +464,10 @@ impl<'a> Assessment<'a> {
             email_matches: keys.email.is_some() && keys.email == record_email,
             nino_matches: keys.nino.is_some() && keys.nino == record_nino.as_deref(),
             trn_matches: keys.trn.is_some_and(|t| t == trn),
+            itt_matches: keys.itt.as_ref().is_some_and(|(provider, year)| {
+                record.qts_year() == Some(*year)
+                    && record.itt_providers().any(|p| provider_key(p) == *provider)
+            }),
             // A record without a NINO is not ruled out: about 30% of records have none.
             nino_contradicts: matches!((keys.nino, record_nino.as_deref()), (Some(typed), Some(held)) if typed != held),
             trn_contradicts: keys.trn.is_some_and(|t| t != trn),
@@ -403,7 +477,7 @@ impl<'a> Assessment<'a> {
     fn is_definite(&self) -> bool {
         let names_and_one_identifier = self.first_name
             && self.last_name
-            && (self.email_matches || self.nino_matches || self.trn_matches);
+            && (self.email_matches || self.nino_matches || self.trn_matches || self.itt_matches);
         let first_name_and_both_identifiers =
             self.first_name && self.nino_matches && self.trn_matches;
         self.date_of_birth
@@ -783,6 +857,73 @@ mod tests {
         let r = with_email(record("1234567", "Samuel", "Lee", dob()), EMAIL);
         let e = with_evidence_email(evidence("Samantha", "Lee", dob()), EMAIL);
         assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+    }
+
+    #[test]
+    fn a_diminutive_shared_by_two_names_does_not_join_them() {
+        // Sandy is short for Alexander, Alexandra and Sandra; none of those three is the other.
+        for name in ["Alexander", "Alexandra", "Sandra"] {
+            assert!(first_names_match("Sandy", name), "Sandy / {name}");
+        }
+        assert!(!first_names_match("Alexander", "Sandra"));
+        assert!(!first_names_match("Alexander", "Alexandra"));
+        assert!(!first_names_match("Alexandra", "Sandra"));
+        assert!(!first_names_match("Alex", "Sandra"));
+        for (shared, a, b) in [
+            ("Bert", "Robert", "Albert"),
+            ("Nell", "Helen", "Eleanor"),
+            ("Ted", "Edward", "Theodore"),
+            ("Jon", "John", "Jonathan"),
+            ("Jo", "Josephine", "Joanne"),
+            ("Pat", "Patrick", "Patricia"),
+            ("Mo", "Mohammed", "Maureen"),
+        ] {
+            assert!(first_names_match(shared, a) && first_names_match(shared, b));
+            assert!(!first_names_match(a, b), "{a} / {b} through {shared}");
+        }
+        let r = with_email(record("1234567", "Sandra", "Lee", dob()), EMAIL);
+        let e = with_evidence_email(evidence("Alexander", "Lee", dob()), EMAIL);
+        assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+    }
+
+    /// Every pair of names in the shipped list, both ways: they match exactly when one group holds both, so no
+    /// name reaches another through a third (no transitive closure across groups).
+    #[test]
+    fn shipped_names_match_exactly_when_one_group_holds_both() {
+        let groups = synonym_groups(FIRST_NAME_SYNONYMS);
+        let names: BTreeSet<&String> = groups.iter().flatten().collect();
+        for a in &names {
+            for b in &names {
+                let expected = a == b || groups.iter().any(|g| g.contains(*a) && g.contains(*b));
+                assert_eq!(first_names_match(a, b), expected, "{a} / {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn common_diminutives_on_records_match_the_formal_name() {
+        for (on_record, verified) in [
+            ("Sue", "Susan"),
+            ("Debbie", "Deborah"),
+            ("Vicky", "Victoria"),
+            ("Jackie", "Jacqueline"),
+            ("Nikki", "Nicola"),
+            ("Trish", "Patricia"),
+            ("Mandy", "Amanda"),
+            ("Steph", "Stephanie"),
+            ("Pippa", "Philippa"),
+            ("Ron", "Ronald"),
+            ("Reg", "Reginald"),
+            ("Wilf", "Wilfred"),
+            ("Tudur", "Tudor"),
+            ("Siarl", "Charles"),
+            ("Mererid", "Margaret"),
+        ] {
+            assert!(
+                first_names_match(on_record, verified),
+                "{on_record} / {verified}"
+            );
+        }
     }
 
     #[test]
@@ -1180,6 +1321,218 @@ mod tests {
         );
     }
 
+    // --- The third question: ITT provider and QTS year ---
+
+    /// An active record with ITT at `provider` and QTS awarded in `year`.
+    fn with_itt(mut r: TeachingRecord, provider: &str, year: i32) -> TeachingRecord {
+        use crate::domain::records::{Qualification, QualificationKind};
+        let on = date(year, 7, 1);
+        r.qualifications = vec![
+            Qualification {
+                kind: QualificationKind::Itt,
+                name: format!("PGCE – {provider}"),
+                status: "Passed".into(),
+                awarded_on: Some(on),
+                provider: Some(provider.into()),
+            },
+            Qualification {
+                kind: QualificationKind::Qts,
+                name: "Qualified teacher status".into(),
+                status: "Awarded".into(),
+                awarded_on: Some(on),
+                provider: None,
+            },
+        ];
+        r
+    }
+
+    fn with_itt_answer(mut e: Evidence, provider: &str, qts_year: i32) -> Evidence {
+        e.itt = Some(IttIdentifier {
+            provider: provider.into(),
+            qts_year,
+        });
+        e
+    }
+
+    fn ann_lee_trained() -> TeachingRecord {
+        with_itt(
+            record("1234567", "Ann", "Lee", dob()),
+            "University of Leeds",
+            2010,
+        )
+    }
+
+    #[test]
+    fn provider_keys_forgive_case_punctuation_the_and_spacing() {
+        let key = provider_key("University of Leeds");
+        for typed in [
+            "university of leeds",
+            "The University of Leeds",
+            "the  university\tof leeds ",
+            "University of Leeds, The",
+            "University-of-Leeds.",
+            "UNIVERSITY OF LEEDS",
+            "Universitý of Leeds",
+        ] {
+            assert_eq!(provider_key(typed), key, "{typed:?}");
+        }
+        assert_eq!(
+            provider_key("Bath & Wells SCITT"),
+            provider_key("Bath and Wells S.C.I.T.T.")
+        );
+        assert_eq!(provider_key("St Mary’s"), provider_key("St Marys"));
+    }
+
+    #[test]
+    fn provider_keys_keep_different_providers_apart() {
+        let leeds = provider_key("University of Leeds");
+        for other in [
+            "Leeds Beckett University",
+            "Leeds University",
+            "University of Leeds Trinity",
+            "Leeds",
+        ] {
+            assert_ne!(provider_key(other), leeds, "{other:?}");
+        }
+        // "The" inside a name is part of it.
+        assert_ne!(
+            provider_key("University of the Arts London"),
+            provider_key("University of Arts London")
+        );
+        // Nothing but punctuation or "The" is no provider at all.
+        assert_eq!(provider_key(" -- . "), "");
+        assert_eq!(provider_key("The"), "");
+    }
+
+    #[test]
+    fn a_right_provider_and_qts_year_connect_like_an_identifier() {
+        let e = with_itt_answer(
+            evidence("Ann", "Lee", dob()),
+            "the university of leeds",
+            2010,
+        );
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee_trained()])),
+            connect("1234567", MatchedVia::Itt)
+        );
+    }
+
+    #[test]
+    fn a_wrong_provider_or_year_is_no_identifier() {
+        for (provider, year) in [
+            ("Leeds Beckett University", 2010),
+            ("University of Leeds", 2011),
+            ("University of Leeds", 2009),
+        ] {
+            let e = with_itt_answer(evidence("Ann", "Lee", dob()), provider, year);
+            assert_eq!(
+                match_records(&e, &candidates([ann_lee_trained()])),
+                MatchOutcome::NoMatch,
+                "{provider} {year}"
+            );
+        }
+        // A record without QTS, or without a provider, cannot be matched this way.
+        let mut no_qts = ann_lee_trained();
+        no_qts.qualifications.truncate(1);
+        let mut no_provider = ann_lee_trained();
+        no_provider.qualifications[0].provider = None;
+        let e = with_itt_answer(evidence("Ann", "Lee", dob()), "University of Leeds", 2010);
+        for r in [no_qts, no_provider] {
+            assert_eq!(match_records(&e, &candidates([r])), MatchOutcome::NoMatch);
+        }
+    }
+
+    #[test]
+    fn the_itt_identifier_needs_the_names_and_date_of_birth() {
+        let right = |first: &str, last: &str, born: NaiveDate| {
+            with_itt_answer(evidence(first, last, born), "University of Leeds", 2010)
+        };
+        for e in [
+            right("Bea", "Lee", dob()),
+            right("Ann", "Smith", dob()),
+            right("Ann", "Lee", date(1985, 6, 15)),
+        ] {
+            assert_eq!(
+                match_records(&e, &candidates([ann_lee_trained()])),
+                MatchOutcome::NoMatch
+            );
+        }
+    }
+
+    #[test]
+    fn the_guards_still_apply_to_the_itt_identifier() {
+        let e = with_itt_answer(evidence("Ann", "Lee", dob()), "University of Leeds", 2010);
+        // Guard 1: a NINO typed that differs from the record's.
+        let with_other_nino = e.clone().with_nino(nino("AB999999D"));
+        assert_eq!(
+            match_records(
+                &with_other_nino,
+                &candidates([with_nino(ann_lee_trained(), "AB123456C")])
+            ),
+            MatchOutcome::NoMatch
+        );
+        // A TRN typed that is not the record's.
+        let with_other_trn = e.clone().with_trn(trn("7654321"));
+        assert_eq!(
+            match_records(&with_other_trn, &candidates([ann_lee_trained()])),
+            MatchOutcome::NoMatch
+        );
+        // Guard 2: a namesake (here with the same provider and year) makes it a namesake question.
+        let namesake = with_itt(
+            record("7654321", "Ann", "Lee", dob()),
+            "University of Leeds",
+            2012,
+        );
+        assert_eq!(
+            match_records(&e, &candidates([ann_lee_trained(), namesake])),
+            MatchOutcome::PossibleDuplicateOrNamesake {
+                trns: trns(&["1234567", "7654321"])
+            }
+        );
+        // Guard 3: connected to another One Login.
+        let taken = Candidate {
+            record: ann_lee_trained(),
+            connected_to_another_login: true,
+        };
+        assert_eq!(
+            match_records(&e, &[taken]),
+            MatchOutcome::AlreadyConnected {
+                trn: "1234567".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_third_question_applies_with_exactly_one_active_lookalike() {
+        let e = evidence("Ann", "Lee", dob());
+        assert!(!third_question_applies(&e, &[]));
+        assert!(third_question_applies(&e, &candidates([ann_lee_trained()])));
+        // Through a previous name too.
+        let mut renamed = record("1234567", "Ann", "Smith", dob());
+        renamed.previous_names.push(PreviousName {
+            first_name: "Ann".into(),
+            middle_name: None,
+            last_name: "Lee".into(),
+            valid_until: Some(date(2015, 1, 1)),
+        });
+        assert!(third_question_applies(&e, &candidates([renamed])));
+        // Two active lookalikes: a namesake question, never the third question.
+        let two = candidates([ann_lee_trained(), record("7654321", "Ann", "Lee", dob())]);
+        assert!(!third_question_applies(&e, &two));
+        // Deactivated records and records that do not agree on all three are not counted.
+        let mut gone = record("7654321", "Ann", "Lee", dob());
+        gone.status = RecordStatus::Deactivated;
+        assert!(!third_question_applies(&e, &candidates([gone.clone()])));
+        let others = candidates([
+            ann_lee_trained(),
+            gone,
+            record("2222222", "Ann", "Lee", date(1985, 6, 15)),
+            record("3333333", "Bea", "Lee", dob()),
+            record("4444444", "Ann", "Leigh", dob()),
+        ]);
+        assert!(third_question_applies(&e, &others));
+    }
+
     // --- Deactivated and unrelated records ---
 
     #[test]
@@ -1193,16 +1546,69 @@ mod tests {
     }
 
     #[test]
-    fn deactivated_records_count_neither_as_duplicates_nor_as_namesakes() {
+    fn deactivated_records_are_not_duplicates_but_count_as_namesakes() {
         let mut duplicate = with_email(record("7654321", "Ann", "Lee", dob()), EMAIL);
         duplicate.status = RecordStatus::Deactivated;
         let mut namesake = record("2222222", "Ann", "Lee", dob());
         namesake.status = RecordStatus::Deactivated;
         let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        // Not a possible duplicate (only one active definite match), but no longer an unambiguous person either.
+        for cands in [
+            candidates([duplicate.clone(), ann_lee()]),
+            candidates([namesake.clone(), ann_lee()]),
+            candidates([duplicate, namesake, ann_lee()]),
+        ] {
+            let outcome = match_records(&e, &cands);
+            assert_eq!(
+                outcome.support_flag(),
+                Some(SupportFlag::PossibleDuplicateOrNamesake),
+                "{cands:?}"
+            );
+            // Her own NINO and TRN together still connect her, and only to the active record.
+            let both = e
+                .clone()
+                .with_nino(nino("AB123456C"))
+                .with_trn(trn("1234567"));
+            assert_eq!(
+                match_records(&both, &cands),
+                connect("1234567", MatchedVia::Trn)
+            );
+        }
+    }
+
+    #[test]
+    fn a_deactivated_record_that_differs_on_name_or_date_of_birth_does_not_engage_the_guard() {
+        let mut other_birthday = record("2222222", "Ann", "Lee", date(1990, 1, 1));
+        other_birthday.status = RecordStatus::Deactivated;
+        let mut other_name = record("3333333", "Grace", "Lee", dob());
+        other_name.status = RecordStatus::Deactivated;
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
         assert_eq!(
-            match_records(&e, &candidates([duplicate, namesake, ann_lee()])),
+            match_records(&e, &candidates([other_birthday, other_name, ann_lee()])),
             connect("1234567", MatchedVia::Automatic)
         );
+    }
+
+    /// Issue 15: a namesake looked up their lost TRN by name and date of birth and was given their namesake's. The
+    /// namesake's record has no NINO, and the only other lookalike, the person's own record, is deactivated.
+    #[test]
+    fn a_namesake_typing_the_namesakes_trn_is_not_connected_when_the_other_lookalike_is_deactivated(
+    ) {
+        let mut own = with_nino(record("1111111", "Rhys", "Evans", dob()), "AB111111A");
+        own.status = RecordStatus::Deactivated;
+        let namesakes = record("2222222", "Rhys", "Evans", dob());
+        let cands = candidates([own, namesakes]);
+        let typed_trn = evidence("Rhys", "Evans", dob()).with_trn(trn("2222222"));
+        let typed_both = typed_trn.clone().with_nino(nino("AB111111A"));
+        for e in [typed_trn, typed_both] {
+            assert_eq!(
+                match_records(&e, &cands),
+                MatchOutcome::PossibleDuplicateOrNamesake {
+                    trns: trns(&["1111111", "2222222"])
+                },
+                "{e:?}"
+            );
+        }
     }
 
     #[test]
@@ -1363,6 +1769,7 @@ mod tests {
                     email,
                     nino: n.map(nino),
                     trn: t.map(trn),
+                    itt: None,
                 })
         }
 
@@ -1501,6 +1908,28 @@ mod tests {
                     if let (Some(typed), Some(held)) = (&e.nino, &r.nino) {
                         prop_assert_eq!(typed.as_str(), held.as_str());
                     }
+                }
+            }
+
+            /// Guard 2 with deactivated records: whenever two candidates of any status plainly share a verified
+            /// first name, last name and date of birth, a connection needs the record's NINO and TRN both typed.
+            #[test]
+            fn lookalikes_of_any_status_mean_a_connection_needs_both_nino_and_trn(
+                (e, cands) in case(),
+            ) {
+                let plainly_agrees = |r: &TeachingRecord| {
+                    e.dates_of_birth.contains(&r.date_of_birth)
+                        && e.names.iter().any(|n| {
+                            !name_key(&r.last_name).is_empty()
+                                && name_key(&n.family_name) == name_key(&r.last_name)
+                                && n.given_names.iter().any(|g| first_names_match(g, &r.first_name))
+                        })
+                };
+                let lookalikes = cands.iter().filter(|c| plainly_agrees(&c.record)).count();
+                if let (MatchOutcome::Connect { trn, .. }, true) = (match_records(&e, &cands), lookalikes >= 2) {
+                    let r = &cands.iter().find(|c| c.record.trn == trn).expect("a candidate").record;
+                    prop_assert_eq!(e.trn.as_ref().map(Trn::as_str), Some(r.trn.as_str()));
+                    prop_assert!(e.nino.is_some() && r.nino.as_deref().and_then(Nino::key).as_deref() == e.nino.as_ref().map(Nino::as_str));
                 }
             }
 

@@ -3,7 +3,7 @@
 //! the emails a decision sends. Plain data and functions, shared by the server and the browser.
 
 use super::names::name_key;
-use super::validation::{parse_trn, validate_text, FieldError};
+use super::validation::{parse_trn, validate_text, FieldError, Nino};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -1166,7 +1166,10 @@ pub fn compare_record(
             .nino
             .clone()
             .unwrap_or_else(|| "Not on record".into()),
-        outcome: Comparison::of(record.nino.as_deref(), facts.nino.as_deref()),
+        outcome: Comparison::of(
+            record.nino.as_deref().and_then(Nino::key),
+            facts.nino.as_deref().and_then(Nino::key),
+        ),
     });
     fields.push(FieldComparison {
         label: "TRN".into(),
@@ -1845,6 +1848,36 @@ mod tests {
                 ("Email".into(), Comparison::NotCompared),
             ]
         );
+    }
+
+    #[test]
+    fn a_record_nino_written_with_spaces_matches_the_typed_one() {
+        use super::super::records::{RecordStatus, TeachingRecord};
+        let record = TeachingRecord {
+            trn: "1234567".into(),
+            first_name: "Ann".into(),
+            middle_name: None,
+            last_name: "Lee".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1985, 3, 14).unwrap(),
+            nino: Some("ab 12 34 56 c".into()),
+            email: None,
+            status: RecordStatus::Active,
+            previous_names: vec![],
+            qualifications: vec![],
+        };
+        let nino = |typed: &str| {
+            let facts = TaskFacts {
+                nino: Some(typed.into()),
+                ..TaskFacts::default()
+            };
+            compare_record(&facts, &record)
+                .into_iter()
+                .find(|f| f.label == "National Insurance number")
+                .unwrap()
+                .outcome
+        };
+        assert_eq!(nino("AB123456C"), Comparison::Matches);
+        assert_eq!(nino("AB123456D"), Comparison::DoesNotMatch);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Each function returns the cleaned value or a [`FieldError`] whose message uses GOV.UK Design System wording, so
 //! the same message appears in the error summary and beside the field.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// The longest name we accept, in characters (DESIGN §4).
@@ -87,6 +87,19 @@ impl Nino {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Any National Insurance number as written (a record's may hold spaces, hyphens or lower case) in the form
+    /// this type holds, so that it compares equal to a typed one: upper case, no spaces or hyphens. `None` when
+    /// blank. Not validated: a record's NINO is compared as it is. The matcher, the console's record comparison
+    /// and storage all compare through this.
+    pub fn key(raw: &str) -> Option<String> {
+        let key: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        (!key.is_empty()).then_some(key)
+    }
 }
 
 /// Why a National Insurance number was refused. The wording is chosen at the page.
@@ -155,9 +168,9 @@ pub fn parse_trn(input: &str) -> Result<Trn, TrnError> {
     Ok(Trn(cleaned))
 }
 
-/// Checks free text typed by a person (DESIGN §4 "Free text"): format characters are removed (they are invisible,
-/// so nothing the person meant is lost); then it is trimmed, required when `required`, at most `max_chars`
-/// characters, with no control characters other than line breaks and tabs (refused, so NUL is never stored), and,
+/// Checks free text typed by a person (DESIGN §4 "Free text"): format characters and control characters other
+/// than line breaks and tabs are removed (they are invisible or unprintable, so nothing the person meant is lost,
+/// and NUL is never stored); then it is trimmed, required when `required`, at most `max_chars` characters, and,
 /// when required, with at least one letter or digit (text made only of emoji or punctuation says nothing).
 /// `label` is the lower-case field name used in messages.
 pub fn validate_text(
@@ -180,7 +193,7 @@ pub fn validate_text(
     Ok(text)
 }
 
-/// What names and free text share: format characters removed, trimmed, required, length and control characters.
+/// What names and free text share: format and control characters removed, trimmed, required, length.
 fn clean_text(
     field_id: &str,
     label: &str,
@@ -188,7 +201,10 @@ fn clean_text(
     required: bool,
     max_chars: usize,
 ) -> Result<String, FieldError> {
-    let stripped = strip_format_chars(input);
+    let stripped: String = input
+        .chars()
+        .filter(|&c| !is_format_char(c) && (!c.is_control() || matches!(c, '\n' | '\r' | '\t')))
+        .collect();
     let trimmed = stripped.trim();
     if trimmed.is_empty() {
         return if required {
@@ -206,15 +222,6 @@ fn clean_text(
             ),
         ));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(FieldError::new(
-            field_id,
-            format!("{} must not contain special characters", capitalise(label)),
-        ));
-    }
     Ok(trimmed.to_string())
 }
 
@@ -229,9 +236,9 @@ fn is_name_punctuation(c: char) -> bool {
 
 /// A name (DESIGN §4 "Names"): letters of any script (with the accents and marks that combine with them), with
 /// spaces, hyphens, apostrophes (' and ’) and full stops between them, and at least one letter. Format characters
-/// (zero-width spaces and joiners, bidirectional overrides, the byte order mark) are removed, not stored; any
-/// other control character, or a line break, is refused as a special character; digits, symbols and emoji are
-/// refused. Required, trimmed, at most [`MAX_NAME_CHARS`] characters.
+/// (zero-width spaces and joiners, bidirectional overrides, the byte order mark) and control characters are
+/// removed, not stored, but a line break or tab counts as a space; digits, symbols and emoji are refused.
+/// Required, trimmed, at most [`MAX_NAME_CHARS`] characters.
 pub fn validate_name(field_id: &str, label: &str, input: &str) -> Result<String, FieldError> {
     let name = clean_text(field_id, label, input, true, MAX_NAME_CHARS)?;
     let error = |what: &str| {
@@ -240,10 +247,7 @@ pub fn validate_name(field_id: &str, label: &str, input: &str) -> Result<String,
             format!("{} {what}", capitalise(label)),
         ))
     };
-    if name.contains(['\n', '\r', '\t']) {
-        return error("must not contain special characters");
-    }
-    // Any space a person could type (a no-break space, say) counts as a space.
+    // Any space a person could type (a no-break space, a line break pasted in, say) counts as a space.
     let name: String = name
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
@@ -269,10 +273,54 @@ pub enum DateError {
     Incomplete(&'static [&'static str]),
     NotReal,
     InFuture,
-    Before1900,
+    /// Less than [`MIN_AGE_YEARS`] ago: the latest date of birth allowed.
+    TooRecent(NaiveDate),
+    /// More than [`MAX_AGE_YEARS`] ago: the earliest date of birth allowed.
+    TooLongAgo(NaiveDate),
 }
 
-/// Parses the three boxes of a GOV.UK date input into a real date in the past, not before 1900.
+/// A date of birth is at least this many years ago (DESIGN §4 "Dates": nobody younger holds a teaching record)…
+pub const MIN_AGE_YEARS: u32 = 16;
+/// …and at most this many.
+pub const MAX_AGE_YEARS: u32 = 120;
+
+/// The month a person typed: a number from 1 to 12, or a month's name in full or its first three letters, in any
+/// case ("4", "04", "April", "apr"; GOV.UK's date input pattern accepts these). "Sept" is accepted too.
+fn parse_month(typed: &str) -> Option<u32> {
+    const NAMES: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if typed.len() <= 2 && typed.bytes().all(|b| b.is_ascii_digit()) {
+        return typed.parse().ok().filter(|m| (1..=12).contains(m));
+    }
+    let typed = typed.trim_end_matches('.').to_lowercase();
+    let position = NAMES.iter().position(|name| {
+        *name == typed
+            || (typed.len() == 3 && name.starts_with(&typed))
+            || (typed == "sept" && *name == "september")
+    })?;
+    Some(position as u32 + 1)
+}
+
+/// The date `years` years before `day` (29 February falls back to 28 February in a year without one).
+fn years_before(day: NaiveDate, years: u32) -> NaiveDate {
+    day.checked_sub_months(chrono::Months::new(12 * years))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// Parses the three boxes of a GOV.UK date-of-birth input into a real date in the past, at least
+/// [`MIN_AGE_YEARS`] and at most [`MAX_AGE_YEARS`] years before `today` (UK time).
 pub fn parse_past_date(
     day: &str,
     month: &str,
@@ -295,7 +343,7 @@ pub fn parse_past_date(
             .then(|| s.parse().ok())
             .flatten()
     };
-    let (Some(d), Some(m), Some(y)) = (parse(d, 2), parse(m, 2), parse(y, 4)) else {
+    let (Some(d), Some(m), Some(y)) = (parse(d, 2), parse_month(m), parse(y, 4)) else {
         return Err(DateError::NotReal);
     };
     if y < 1000 {
@@ -305,8 +353,13 @@ pub fn parse_past_date(
     if date >= today {
         return Err(DateError::InFuture);
     }
-    if date.year() < 1900 {
-        return Err(DateError::Before1900);
+    let latest = years_before(today, MIN_AGE_YEARS);
+    if date > latest {
+        return Err(DateError::TooRecent(latest));
+    }
+    let earliest = years_before(today, MAX_AGE_YEARS);
+    if date < earliest {
+        return Err(DateError::TooLongAgo(earliest));
     }
     Ok(date)
 }
@@ -320,7 +373,14 @@ pub fn date_of_birth_message(error: DateError) -> String {
         }
         DateError::NotReal => "Date of birth must be a real date".into(),
         DateError::InFuture => "Date of birth must be in the past".into(),
-        DateError::Before1900 => "Date of birth must be the same as or after 1 January 1900".into(),
+        DateError::TooRecent(latest) => format!(
+            "Date of birth must be the same as or before {}",
+            crate::domain::uk_time::long_date(latest)
+        ),
+        DateError::TooLongAgo(earliest) => format!(
+            "Date of birth must be the same as or after {}",
+            crate::domain::uk_time::long_date(earliest)
+        ),
     }
 }
 
@@ -339,6 +399,20 @@ mod tests {
     #[test]
     fn nino_is_cleaned_and_upper_cased() {
         assert_eq!(parse_nino(" ab 12-34-56 c ").unwrap().as_str(), "AB123456C");
+    }
+
+    #[test]
+    fn a_nino_written_with_spaces_or_lower_case_has_the_typed_ninos_key() {
+        let typed = parse_nino("AB123456C").unwrap();
+        for written in ["AB123456C", "ab 12 34 56 c", " AB-12-34-56-C "] {
+            assert_eq!(
+                Nino::key(written).as_deref(),
+                Some(typed.as_str()),
+                "{written}"
+            );
+        }
+        assert_eq!(Nino::key(" - "), None);
+        assert_eq!(Nino::key(""), None);
     }
 
     #[test]
@@ -433,15 +507,99 @@ mod tests {
     }
 
     #[test]
-    fn text_refuses_control_characters_but_keeps_markup_as_plain_text() {
-        assert!(validate_text("f", "details", "a\u{0}b", true, 200).is_err());
-        assert!(validate_text("f", "details", "a\u{1b}[31mb", true, 200).is_err());
+    fn text_removes_control_characters_but_keeps_markup_as_plain_text() {
+        assert_eq!(
+            validate_text("f", "details", "a\u{0}b", true, 200).unwrap(),
+            "ab"
+        );
+        assert_eq!(
+            validate_text("f", "details", "a\u{1b}[31mb\u{7f}\u{85}", true, 200).unwrap(),
+            "a[31mb"
+        );
         assert_eq!(
             validate_text("f", "details", "<b>hi</b>", true, 200).unwrap(),
             "<b>hi</b>"
         );
-        assert!(validate_text("f", "details", "line one\nline two", true, 200).is_ok());
-        assert!(validate_name("f", "first name", "line one\nline two").is_err());
+        assert_eq!(
+            validate_text("f", "details", "line one\r\n\tline two", true, 200).unwrap(),
+            "line one\r\n\tline two"
+        );
+        assert_eq!(
+            validate_text("f", "details", "\u{0}\u{7}", true, 200)
+                .unwrap_err()
+                .message,
+            "Enter details"
+        );
+        assert_eq!(
+            validate_name("f", "first name", "Mary\nJane\u{0}\u{1b}").unwrap(),
+            "Mary Jane"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever is typed, what is kept holds no control character but line breaks and tabs, and no NUL.
+        #[test]
+        fn kept_text_never_holds_a_control_character(typed in "\\PC*[\\x00-\\x1f\\x7f-\\x{9f}]\\PC*") {
+            if let Ok(kept) = validate_text("f", "details", &typed, false, 10_000) {
+                proptest::prop_assert!(kept.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')));
+            }
+            if let Ok(kept) = validate_name("f", "name", &typed) {
+                proptest::prop_assert!(!kept.chars().any(char::is_control));
+            }
+        }
+    }
+
+    #[test]
+    fn months_may_be_typed_as_names_or_their_first_three_letters() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let april = Ok(NaiveDate::from_ymd_opt(1985, 4, 19).unwrap());
+        for month in ["4", "04", "April", "april", "APR", "Apr.", " apr "] {
+            assert_eq!(
+                parse_past_date("19", month, "1985", today),
+                april,
+                "{month}"
+            );
+        }
+        assert_eq!(
+            parse_past_date("19", "Sept", "1985", today),
+            Ok(NaiveDate::from_ymd_opt(1985, 9, 19).unwrap())
+        );
+        for month in ["13", "0", "Ap", "Aprilx", "Avril", "4.5", "٤"] {
+            assert_eq!(
+                parse_past_date("19", month, "1985", today),
+                Err(DateError::NotReal),
+                "{month}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_date_of_birth_is_sixteen_to_a_hundred_and_twenty_years_ago() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let sixteen = NaiveDate::from_ymd_opt(2010, 11, 30).unwrap();
+        let oldest = NaiveDate::from_ymd_opt(1906, 11, 30).unwrap();
+        assert_eq!(parse_past_date("30", "11", "2010", today), Ok(sixteen));
+        assert_eq!(
+            parse_past_date("1", "12", "2010", today),
+            Err(DateError::TooRecent(sixteen))
+        );
+        assert_eq!(parse_past_date("30", "11", "1906", today), Ok(oldest));
+        assert_eq!(
+            parse_past_date("29", "11", "1906", today),
+            Err(DateError::TooLongAgo(oldest))
+        );
+        assert_eq!(
+            date_of_birth_message(DateError::TooRecent(sixteen)),
+            "Date of birth must be the same as or before 30 November 2010"
+        );
+        // Born on 29 February: sixteen years later there may be no 29 February.
+        let leap_today = NaiveDate::from_ymd_opt(2028, 2, 28).unwrap();
+        assert_eq!(
+            parse_past_date("29", "2", "2012", leap_today),
+            Err(DateError::TooRecent(
+                NaiveDate::from_ymd_opt(2012, 2, 28).unwrap()
+            ))
+        );
     }
 
     #[test]
@@ -611,10 +769,10 @@ mod tests {
             parse_past_date("23", "11", "2026", today),
             Err(DateError::InFuture)
         );
-        assert_eq!(
+        assert!(matches!(
             parse_past_date("31", "12", "1899", today),
-            Err(DateError::Before1900)
-        );
+            Err(DateError::TooLongAgo(_))
+        ));
         assert_eq!(
             parse_past_date("1", "1", "99", today),
             Err(DateError::NotReal)

@@ -1,9 +1,9 @@
 //! The connect journey's storage: the candidate search for the matching policy, connecting a user to a record (with
 //! its change-history event, in one transaction), support tasks raised by teachers, and rate-limit counters.
 
-use super::records::{to_record, PersonRow, PreviousNameRow, PERSON_COLUMNS};
+use super::records::{to_record, PersonRow, PreviousNameRow, QualificationRow, PERSON_COLUMNS};
 use super::{PgStore, SqliteStore, StoreError, StoreResult};
-use app::domain::matching::{Candidate, Evidence, MatchedVia};
+use app::domain::matching::{Candidate, Evidence, MatchedVia, SupportFlag};
 use app::domain::names::name_key;
 use app::domain::records::TeachingRecord;
 use async_trait::async_trait;
@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 pub use app::domain::support::TaskKind;
+pub use app::domain::task_details::TaskDetails;
 
 /// A support task a teacher raised, as the teacher sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,19 +20,12 @@ pub struct TeacherTask {
     pub created_at: DateTime<Utc>,
 }
 
-/// What a teacher's support request holds.
+/// What a teacher's support request holds. Its kind, the requester's name and email, the TRN support staff search
+/// by and the dashboard's flag (the strongest) all come from the details.
 #[derive(Clone, Debug)]
-pub struct NewSupportTask<'a> {
+pub struct NewSupportTask {
     pub user_id: i64,
-    pub kind: TaskKind,
-    pub requester_name: &'a str,
-    pub requester_email: &'a str,
-    /// JSON: what the teacher told us and what One Login verified.
-    pub details: serde_json::Value,
-    /// Why matching could not connect, for support staff (e.g. "possible duplicate").
-    pub flag: Option<&'a str>,
-    /// The TRN the teacher gave, if any: support staff search by it.
-    pub trn: Option<&'a str>,
+    pub details: TaskDetails,
 }
 
 /// One entry in a record's change history.
@@ -67,13 +61,15 @@ fn via_str(via: MatchedVia) -> &'static str {
         MatchedVia::Automatic => "automatic",
         MatchedVia::Nino => "nino",
         MatchedVia::Trn => "trn",
+        MatchedVia::Itt => "itt",
     }
 }
 
 #[async_trait]
 pub trait ConnectStore {
     /// Every record that could be a definite match for `evidence` (DESIGN §5), with its names and previous names
-    /// but without its qualifications, which matching does not read: born on a verified date of birth and
+    /// but without its qualifications, which matching reads only when the teacher answered the third question
+    /// (then with their ITT and QTS lines): born on a verified date of birth and
     /// sharing a last name (current or previous), the NINO, the TRN or the email. Deactivated records are included;
     /// the policy decides. `user_id` is the person asking, so records connected to *them* are not "another login".
     async fn find_candidates(
@@ -103,7 +99,7 @@ pub trait ConnectStore {
     /// [`app::domain::journey::support_reference`]).
     async fn raise_support_task(
         &self,
-        task: &NewSupportTask<'_>,
+        task: &NewSupportTask,
         now: DateTime<Utc>,
     ) -> StoreResult<TeacherTask>;
     /// Deletes the counters of windows that started before `cutoff`.
@@ -204,7 +200,7 @@ macro_rules! connect_store {
                 if rows.is_empty() {
                     return Ok(Vec::new());
                 }
-                // Every candidate's previous names in one query (matching needs no qualifications).
+                // Every candidate's previous names in one query.
                 let mut q = QueryBuilder::<$db>::new(
                     "SELECT person_id, first_name, middle_name, last_name, valid_until FROM previous_names \
                      WHERE person_id IN (",
@@ -219,12 +215,30 @@ macro_rules! connect_store {
                 for n in names {
                     by_person.entry(n.person_id).or_default().push(n.name);
                 }
+                // The ITT and QTS lines only when the third question was answered: the only time matching reads them.
+                let mut quals_by_person: std::collections::HashMap<i64, Vec<QualificationRow>> = Default::default();
+                if evidence.itt.is_some() {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT person_id, kind, name, status, awarded_on, provider FROM qualifications \
+                         WHERE kind IN ('itt', 'qts') AND person_id IN (",
+                    );
+                    let mut ids = q.separated(", ");
+                    for row in &rows {
+                        ids.push_bind(row.person.id);
+                    }
+                    q.push(") ORDER BY id");
+                    let quals: Vec<CandidateQualificationRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                    for qual in quals {
+                        quals_by_person.entry(qual.person_id).or_default().push(qual.qualification);
+                    }
+                }
                 rows.into_iter()
                     .map(|row| {
                         let previous = by_person.remove(&row.person.id).unwrap_or_default();
+                        let quals = quals_by_person.remove(&row.person.id).unwrap_or_default();
                         Ok(Candidate {
                             connected_to_another_login: row.connected_user_id.is_some_and(|id| id != user_id),
-                            record: to_record(row.person, previous, Vec::new())?,
+                            record: to_record(row.person, previous, quals)?,
                         })
                     })
                     .collect()
@@ -341,12 +355,15 @@ macro_rules! connect_store {
 
             async fn raise_support_task(
                 &self,
-                task: &NewSupportTask<'_>,
+                task: &NewSupportTask,
                 now: DateTime<Utc>,
             ) -> StoreResult<TeacherTask> {
                 // The reference comes from the counter. A clash on it can only be with a reference drawn at random
                 // before the counter existed: the next number is taken (each try uses a number up). A clash on
                 // the open task returns it.
+                let details = &task.details;
+                let requester_name = details.requester_name();
+                let requester_email = details.requester_email();
                 for _ in 0..MAX_REFERENCE_TRIES {
                     let reference =
                         app::domain::journey::support_reference(self.next_reference_number().await?);
@@ -357,17 +374,17 @@ macro_rules! connect_store {
                          ON CONFLICT DO NOTHING RETURNING reference, created_at",
                     )
                     .bind(reference)
-                    .bind(task.kind.as_str())
-                    .bind(task.requester_name)
-                    .bind(task.requester_email)
-                    .bind(task.details.to_string())
+                    .bind(details.kind().as_str())
+                    .bind(&requester_name)
+                    .bind(requester_email)
+                    .bind(details.to_json())
                     .bind(task.user_id)
-                    .bind(task.flag)
+                    .bind(details.strongest_flag().map(SupportFlag::as_str))
                     .bind(now)
-                    .bind(name_key(task.requester_name))
-                    .bind(name_key(task.requester_name.rsplit(' ').next().unwrap_or("")))
-                    .bind(task.requester_email.trim().to_lowercase())
-                    .bind(task.trn)
+                    .bind(name_key(&requester_name))
+                    .bind(name_key(requester_name.rsplit(' ').next().unwrap_or("")))
+                    .bind(requester_email.trim().to_lowercase())
+                    .bind(details.trn())
                     .fetch_optional(&self.pool)
                     .await?;
                     if let Some(row) = row {
@@ -410,6 +427,13 @@ struct CandidateNameRow {
     person_id: i64,
     #[sqlx(flatten)]
     name: PreviousNameRow,
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateQualificationRow {
+    person_id: i64,
+    #[sqlx(flatten)]
+    qualification: QualificationRow,
 }
 
 #[derive(sqlx::FromRow)]

@@ -28,6 +28,9 @@ pub trait RecordStore {
         date_of_birth: NaiveDate,
         last_name: &str,
     ) -> StoreResult<Vec<TeachingRecord>>;
+    /// Every initial teacher training provider the records name, once each, sorted: the suggestions of the third
+    /// question's provider field (DESIGN §5).
+    async fn itt_providers(&self) -> StoreResult<Vec<String>>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -57,6 +60,7 @@ pub(super) struct QualificationRow {
     name: String,
     status: String,
     awarded_on: Option<NaiveDate>,
+    provider: Option<String>,
 }
 
 pub(super) fn to_record(
@@ -76,6 +80,7 @@ pub(super) fn to_record(
                 name: q.name,
                 status: q.status,
                 awarded_on: q.awarded_on,
+                provider: q.provider,
             })
         })
         .collect::<StoreResult<_>>()?;
@@ -116,7 +121,7 @@ macro_rules! record_store {
                 .fetch_all(&self.pool)
                 .await?;
                 let quals = sqlx::query_as(
-                    "SELECT kind, name, status, awarded_on FROM qualifications WHERE person_id = $1 ORDER BY id",
+                    "SELECT kind, name, status, awarded_on, provider FROM qualifications WHERE person_id = $1 ORDER BY id",
                 )
                 .bind(person.id)
                 .fetch_all(&self.pool)
@@ -147,7 +152,8 @@ macro_rules! record_store {
                             .push_bind(name_key(&r.first_name))
                             .push_bind(name_key(&r.last_name))
                             .push_bind(r.date_of_birth)
-                            .push_bind(r.nino.as_deref())
+                            // In the form a typed NINO takes, so the candidate search's `nino = $1` finds it.
+                            .push_bind(r.nino.as_deref().and_then(app::domain::validation::Nino::key))
                             .push_bind(r.email.as_deref())
                             .push_bind(r.email.as_deref().map(str::to_lowercase))
                             .push_bind(r.status.as_str())
@@ -179,14 +185,15 @@ macro_rules! record_store {
                         chunk.iter().flat_map(|(id, r)| r.qualifications.iter().map(move |q| (*id, q))).collect();
                     for quals in quals.chunks(BATCH) {
                         let mut q = QueryBuilder::<$db>::new(
-                            "INSERT INTO qualifications (person_id, kind, name, status, awarded_on) ",
+                            "INSERT INTO qualifications (person_id, kind, name, status, awarded_on, provider) ",
                         );
                         q.push_values(quals, |mut b, (id, qual)| {
                             b.push_bind(*id)
                                 .push_bind(qual.kind.as_str())
                                 .push_bind(qual.name.as_str())
                                 .push_bind(qual.status.as_str())
-                                .push_bind(qual.awarded_on);
+                                .push_bind(qual.awarded_on)
+                                .push_bind(qual.provider.as_deref());
                         });
                         q.build().execute(&mut *tx).await?;
                     }
@@ -236,6 +243,15 @@ macro_rules! record_store {
                     records.push(self.load_full(p).await?);
                 }
                 Ok(records)
+            }
+
+            async fn itt_providers(&self) -> StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT DISTINCT provider FROM qualifications WHERE kind = 'itt' AND provider IS NOT NULL \
+                     ORDER BY provider",
+                )
+                .fetch_all(&self.pool)
+                .await?)
             }
         }
     };

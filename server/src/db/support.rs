@@ -9,6 +9,7 @@ use app::domain::support::{
     SortField, StaffMember, StatusCounts, StatusFilter, TaskKind, TaskPage, TaskQuery, TaskStatus,
     TaskSummary, COUNT_CAP, PAGE_SIZE,
 };
+use app::domain::task_details::TaskDetails;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -54,7 +55,9 @@ pub struct StoredTask {
     pub user_id: Option<i64>,
     pub requester_name: String,
     pub requester_email: String,
-    pub details: serde_json::Value,
+    /// What the teacher told us and what One Login verified, read by the task's kind.
+    pub details: TaskDetails,
+    /// The strongest flag matching raised, as the dashboard shows it (the details hold every one).
     pub flag: Option<String>,
     pub version: i64,
     pub assignee: Option<(i64, String)>,
@@ -141,6 +144,51 @@ pub struct GeneratedTask {
     pub trn: Option<String>,
     pub assignee_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Details of a generated task's kind, made up from its name, email and TRN (no date of birth is known: 1 January
+/// 1980 stands in; an identity task's proof reads as deleted), so the console can open it like any other.
+fn generated_details(t: &GeneratedTask) -> TaskDetails {
+    use app::domain::identity::{VerifiedEmail, VerifiedIdentity};
+    use app::domain::task_details::{
+        split_name, IdentityVerificationDetails, RecordMatchingDetails, StoredProof,
+    };
+    let one_login_email = VerifiedEmail::verified_before(&t.email);
+    match t.kind {
+        TaskKind::RecordMatching => TaskDetails::RecordMatching(RecordMatchingDetails {
+            verified: VerifiedIdentity {
+                names: vec![split_name(&t.name)],
+                dates_of_birth: vec![],
+            },
+            one_login_email,
+            nino: None,
+            trn: t
+                .trn
+                .as_deref()
+                .and_then(|trn| app::domain::validation::parse_trn(trn).ok()),
+            flags: Default::default(),
+        }),
+        TaskKind::IdentityVerification => {
+            TaskDetails::IdentityVerification(IdentityVerificationDetails {
+                entered: app::domain::identity_support::IdentitySupportDetails {
+                    name: t.name.clone(),
+                    previous_names: vec![],
+                    date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).expect("a date"),
+                    nino: None,
+                    trn: t.trn.clone(),
+                },
+                proof: StoredProof {
+                    key: None,
+                    content_type: "image/png".into(),
+                    file_name: "generated.png".into(),
+                    size: 0,
+                    deleted_at: None,
+                    deleted_after_days: None,
+                },
+                one_login_email,
+            })
+        }
+    }
 }
 
 #[async_trait]
@@ -379,15 +427,17 @@ fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
 impl TryFrom<TaskRow> for StoredTask {
     type Error = StoreError;
     fn try_from(r: TaskRow) -> StoreResult<Self> {
+        let kind = kind_of(&r.kind)?;
         Ok(StoredTask {
             id: r.id,
-            kind: kind_of(&r.kind)?,
+            kind,
             status: status_of(&r.status)?,
             reference: r.reference,
             user_id: r.user_id,
             requester_name: r.requester_name,
             requester_email: r.requester_email,
-            details: json("task details", &r.details)?,
+            details: TaskDetails::parse(kind, &r.details)
+                .map_err(|e| StoreError::Corrupt(format!("task details: {e}")))?,
             flag: r.flag,
             version: r.version,
             assignee: r.assignee_id.zip(r.assignee_name),
@@ -1240,7 +1290,7 @@ macro_rules! support_store {
                             .push_bind(t.status.as_str())
                             .push_bind(t.name.clone())
                             .push_bind(t.email.clone())
-                            .push_bind("{}")
+                            .push_bind(generated_details(t).to_json())
                             .push_bind(name_key)
                             .push_bind(last)
                             .push_bind(t.email.to_lowercase())

@@ -4,16 +4,20 @@
 //! other record exists): a possible duplicate, a namesake and "nothing found" all read the same.
 
 use super::client_addr::{rate_limit_key, ClientAddress};
-use crate::db::connect::{ConnectResult, NewSupportTask, TaskKind};
+use crate::db::connect::{ConnectResult, NewSupportTask};
 use crate::db::{DynStore, StoreError};
 use crate::state::AppState;
 use app::domain::identity::VerifiedIdentity;
 use app::domain::journey::{
-    parse_nino_answer, parse_trn_answer, try_again_in, Answer, ConnectAnswers, IdentifierInput,
-    Position, Question, MAX_IDENTIFIER_INPUT,
+    parse_itt_answer, parse_nino_answer, parse_trn_answer, try_again_in, Answer, ConnectAnswers,
+    IdentifierInput, IttInput, Position, Question, ITT_PROVIDER_FIELD, MAX_IDENTIFIER_INPUT,
+    MAX_PROVIDER_CHARS, QTS_CHOICE_FIELD, QTS_YEAR_FIELD,
 };
-use app::domain::matching::{match_records, Evidence, MatchOutcome};
-use app::domain::validation::truncate_chars;
+use app::domain::matching::{
+    match_records, third_question_applies, Evidence, MatchOutcome, SupportFlag,
+};
+use app::domain::task_details::{RecordMatchingDetails, TaskDetails};
+use app::domain::validation::{echo_limit, truncate_chars};
 use app::ssr::{
     BoxFuture, DataUnavailable, Flash, IdentityStatus, OpenTask, RequestContext, SignedInUser,
     TeacherData, TeacherFacts,
@@ -22,13 +26,38 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// The pages' view of the database.
-pub struct StoreTeacherData(pub DynStore);
+/// The pages' view of the database, with the cached ITT providers.
+pub struct StoreTeacherData(pub DynStore, pub Arc<ProviderCache>);
+
+/// How long the ITT providers are kept before they are read again: the list changes only when records are
+/// loaded, and reading it scans every ITT line.
+const PROVIDERS_KEPT_FOR: Duration = Duration::from_secs(600);
+
+/// The records' ITT providers, read at most once per [`PROVIDERS_KEPT_FOR`] (one reader at a time, so a burst of
+/// page views reads the database once).
+#[derive(Default)]
+pub struct ProviderCache(tokio::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>);
+
+impl ProviderCache {
+    pub async fn get(&self, store: &DynStore) -> Result<Arc<Vec<String>>, StoreError> {
+        let mut cached = self.0.lock().await;
+        if let Some((read_at, providers)) = cached.as_ref() {
+            if read_at.elapsed() < PROVIDERS_KEPT_FOR {
+                return Ok(providers.clone());
+            }
+        }
+        let providers = Arc::new(store.itt_providers().await?);
+        *cached = Some((Instant::now(), providers.clone()));
+        Ok(providers)
+    }
+}
 
 fn unavailable(e: StoreError) -> DataUnavailable {
     tracing::error!(error = %e, "could not read the teacher's record or task");
@@ -68,6 +97,10 @@ impl TeacherData for StoreTeacherData {
             })
         })
     }
+
+    fn itt_providers(&self) -> BoxFuture<'_, Result<Arc<Vec<String>>, DataUnavailable>> {
+        Box::pin(async move { self.1.get(&self.0).await.map_err(unavailable) })
+    }
 }
 
 pub(super) fn service_unavailable() -> Response {
@@ -79,7 +112,7 @@ pub(super) async fn position(
     state: &AppState,
     ctx: &RequestContext,
 ) -> Option<(Position, Option<SignedInUser>)> {
-    let data = StoreTeacherData(state.store.clone());
+    let data = StoreTeacherData(state.store.clone(), state.itt_providers.clone());
     let (position, user, _) = app::ssr::position(&ctx.session, &data).await.ok()?;
     Some((position, user))
 }
@@ -101,6 +134,7 @@ fn evidence_for(user: &SignedInUser, answers: &ConnectAnswers) -> Option<Evidenc
     let mut evidence = Evidence::from_identity(verified_identity(user)?, user.email.as_ref());
     evidence.nino = answers.nino.as_ref().and_then(|a| a.value().cloned());
     evidence.trn = answers.trn.as_ref().and_then(|a| a.value().cloned());
+    evidence.itt = answers.itt.as_ref().and_then(|a| a.value().cloned());
     Some(evidence)
 }
 
@@ -115,6 +149,7 @@ async fn try_to_connect(
     };
     let candidates = state.store.find_candidates(&evidence, user.user_id).await?;
     let outcome = match_records(&evidence, &candidates);
+    answers.third_question = third_question_applies(&evidence, &candidates);
     if let MatchOutcome::Connect { trn, via } = &outcome {
         match state
             .store
@@ -127,18 +162,16 @@ async fn try_to_connect(
             }
             // Someone else connected first, between the search and the write: treat as "connected elsewhere".
             ConnectResult::RecordTaken | ConnectResult::UnknownRecord => {
-                answers.flag = Some(
-                    app::domain::matching::SupportFlag::AlreadyConnected
-                        .as_str()
-                        .into(),
-                );
+                answers.flags.insert(SupportFlag::AlreadyConnected);
                 return Ok(false);
             }
         }
     }
-    answers.flag = outcome.support_flag().map(|f| f.as_str().to_string());
+    // Every flag raised on the way is kept: a later question that finds nothing does not clear an earlier doubt.
+    let flag = outcome.support_flag();
+    answers.flags.extend(flag);
     tracing::info!(
-        flag = answers.flag.as_deref().unwrap_or("none"),
+        flag = flag.map_or("none", SupportFlag::as_str),
         candidates = candidates.len(),
         "not connected"
     );
@@ -329,6 +362,8 @@ async fn answer(
         "/connected"
     } else if answers.trn.is_none() {
         "/connect/trn"
+    } else if answers.needs_third_question() {
+        "/connect/itt"
     } else if change {
         "/connect/check-answers"
     } else {
@@ -383,6 +418,109 @@ pub async fn answer_trn(
     .await
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct IttForm {
+    #[serde(default)]
+    has_qts: String,
+    #[serde(default)]
+    itt_provider: String,
+    #[serde(default)]
+    qts_year: String,
+    #[serde(default)]
+    change: String,
+}
+
+/// `POST /connect/itt`: the third question (DESIGN §5). Only for someone it applies to (NINO and TRN answered
+/// without a connection, exactly one active record agreeing with their names and date of birth); a provider and
+/// year typed count against the same limits as a NINO or TRN.
+pub async fn answer_itt(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    ClientAddress(client): ClientAddress,
+    Form(form): Form<IttForm>,
+) -> Response {
+    let Some((position, user)) = position(&state, &ctx).await else {
+        return service_unavailable();
+    };
+    if let Some(home) = position.home() {
+        return Redirect::to(home).into_response();
+    }
+    let (Position::Answering(mut answers), Some(user)) = (position, user) else {
+        return service_unavailable();
+    };
+    if !answers.may_answer_third_question() {
+        return Redirect::to(answers.resume_at()).into_response();
+    }
+    let change = form.change == "1";
+    let input = IttInput {
+        qts: form.has_qts,
+        provider: form.itt_provider,
+        year: form.qts_year,
+    };
+    let this_year = app::domain::uk_time::uk_time(Utc::now()).year();
+    let answer = match parse_itt_answer(&input, this_year) {
+        Ok(answer) => answer,
+        Err(errors) => {
+            ctx.session.set_flash(Flash {
+                form: "connect-itt".into(),
+                // Shown back, never more than a field's worth (issue 10 §4).
+                values: [
+                    (QTS_CHOICE_FIELD, truncate_chars(&input.qts, 10)),
+                    (
+                        ITT_PROVIDER_FIELD,
+                        truncate_chars(&input.provider, echo_limit(MAX_PROVIDER_CHARS)),
+                    ),
+                    (QTS_YEAR_FIELD, truncate_chars(&input.year, 20)),
+                ]
+                .into_iter()
+                .map(|(field, value)| (field.to_string(), value))
+                .collect(),
+                errors,
+            });
+            let to = if change {
+                "/connect/itt?change=1"
+            } else {
+                "/connect/itt"
+            };
+            return Redirect::to(to).into_response();
+        }
+    };
+    let typed_something = matches!(answer, Answer::Yes(_));
+    answers.itt = Some(answer);
+    if typed_something {
+        match rate_limited(&state, user.user_id, client).await {
+            Ok(None) => answers.try_again = None,
+            Ok(Some(when)) => {
+                tracing::warn!("third question rate-limited");
+                answers.try_again = Some(when);
+                ctx.session.update(|data| data.connect = Some(answers));
+                return Redirect::to("/connect/too-many-attempts").into_response();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not count an attempt");
+                return service_unavailable();
+            }
+        }
+    }
+    let connected = match try_to_connect(&state, &user, &mut answers).await {
+        Ok(connected) => connected,
+        Err(e) => {
+            tracing::error!(error = %e, "matching failed");
+            return service_unavailable();
+        }
+    };
+    let next = if connected {
+        "/connected"
+    } else if change {
+        "/connect/check-answers"
+    } else {
+        "/connect/not-found"
+    };
+    ctx.session
+        .update(|data| data.connect = (!connected).then_some(answers));
+    Redirect::to(next).into_response()
+}
+
 /// `POST /connect/support`: raises a record-matching support task with everything we know, once.
 pub async fn request_support(
     State(state): State<AppState>,
@@ -404,28 +542,15 @@ pub async fn request_support(
     let Some(identity) = verified_identity(user) else {
         return service_unavailable();
     };
-    let name = identity
-        .current_name()
-        .map(|n| n.full_name())
-        .unwrap_or_default();
-    let details = serde_json::json!({
-        "verified": identity,
-        "one_login_email": user.email,
-        "nino": answers.nino.as_ref().and_then(|a| a.value()).map(|n| n.as_str()),
-        "trn": answers.trn.as_ref().and_then(|a| a.value()).map(|t| t.as_str()),
-    });
     let task = NewSupportTask {
         user_id: user.user_id,
-        kind: TaskKind::RecordMatching,
-        requester_name: &name,
-        requester_email: one_login_email(user),
-        details,
-        flag: answers.flag.as_deref(),
-        trn: answers
-            .trn
-            .as_ref()
-            .and_then(|a| a.value())
-            .map(|t| t.as_str()),
+        details: TaskDetails::RecordMatching(RecordMatchingDetails {
+            verified: identity.clone(),
+            one_login_email: user.email.clone(),
+            nino: answers.nino.as_ref().and_then(|a| a.value()).cloned(),
+            trn: answers.trn.as_ref().and_then(|a| a.value()).cloned(),
+            flags: answers.flags.clone(),
+        }),
     };
     raise_task(&state, &ctx, &task, |data| data.connect = None).await
 }
@@ -435,14 +560,14 @@ pub async fn request_support(
 pub(super) async fn raise_task(
     state: &AppState,
     ctx: &RequestContext,
-    task: &NewSupportTask<'_>,
+    task: &NewSupportTask,
     clear: impl FnOnce(&mut app::ssr::SessionData),
 ) -> Response {
     match state.store.raise_support_task(task, Utc::now()).await {
         Ok(_) => {
             tracing::info!(
-                kind = task.kind.as_str(),
-                flag = task.flag.unwrap_or("none"),
+                kind = task.details.kind().as_str(),
+                flag = task.details.strongest_flag().map_or("none", |f| f.as_str()),
                 "support task raised"
             );
             ctx.session.update(clear);

@@ -3,14 +3,15 @@
 //! Errors come back to the form with everything typed kept (cut short if it was far too long), and a valid file is
 //! kept even when other fields are wrong, so it need not be chosen again; a file it replaces is deleted.
 
-use super::connect::{one_login_email, position, raise_task, service_unavailable};
-use crate::db::connect::{NewSupportTask, TaskKind};
+use super::connect::{position, raise_task, service_unavailable};
+use crate::db::connect::NewSupportTask;
 use crate::state::AppState;
 use app::domain::identity_support::{
     check_proof, display_file_name, validate_identity_support, IdentitySupportDraft,
     IdentitySupportInput, UploadedProof, MAX_PREVIOUS_NAMES, MAX_UPLOAD_BYTES, PROOF_FIELD,
 };
 use app::domain::journey::Position;
+use app::domain::task_details::{IdentityVerificationDetails, StoredProof, TaskDetails};
 use app::ssr::{Flash, RequestContext};
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -312,21 +313,11 @@ pub async fn send(
     };
     let task = NewSupportTask {
         user_id: user.user_id,
-        kind: TaskKind::IdentityVerification,
-        requester_name: &details.name,
-        requester_email: one_login_email(&user),
-        details: serde_json::json!({
-            "entered": details,
-            "proof": {
-                "key": proof.key,
-                "content_type": proof.kind.content_type(),
-                "file_name": proof.file_name,
-                "size": proof.size,
-            },
-            "one_login_email": user.email,
+        details: TaskDetails::IdentityVerification(IdentityVerificationDetails {
+            entered: details,
+            proof: StoredProof::new(&proof),
+            one_login_email: user.email.clone(),
         }),
-        flag: None,
-        trn: details.trn.as_deref(),
     };
     raise_task(&state, &ctx, &task, |data| data.identity_support = None).await
 }

@@ -700,8 +700,10 @@ pub async fn proof(
         Ok(task) => task,
         Err(response) => return response,
     };
-    let proof = &task.details["proof"];
-    let (Some(key), Some(content_type)) = (proof["key"].as_str(), proof["content_type"].as_str())
+    let Some((key, content_type)) = task
+        .details
+        .proof()
+        .and_then(|p| Some((p.key.as_deref()?, p.content_type.as_str())))
     else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -8,7 +8,7 @@ use crate::support::TestResponse;
 use app::domain::support::{Decision, Role, TaskQuery};
 use leptos::server_fn::ServerFn;
 use onelogin_standin::Outcome;
-use server::db::connect::{NewSupportTask, TaskKind};
+use server::db::connect::{NewSupportTask, TaskDetails, TaskKind};
 use server::db::support::{NewEmail, TaskChangeRefused};
 use server::db::Backend;
 
@@ -109,12 +109,7 @@ pub(crate) async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
     });
     let task = NewSupportTask {
         user_id: user.id,
-        kind: TaskKind::IdentityVerification,
-        requester_name: "Ann Lee",
-        requester_email: &format!("{sub}@example.com"),
-        details,
-        flag: None,
-        trn: Some("1234567"),
+        details: TaskDetails::parse(TaskKind::IdentityVerification, &details.to_string()).unwrap(),
     };
     store
         .raise_support_task(&task, now)
@@ -708,9 +703,9 @@ async fn bad_decisions_get_messages_and_change_nothing(backend: Backend) {
             vec![
                 ("outcome", "do_not_connect"),
                 ("reason", "other"),
-                ("reason_detail", "a\u{7}b"),
+                ("reason_detail", "\u{7}\u{0}\u{1b}"),
             ],
-            "The reason must not contain special characters",
+            "Enter the reason",
         ),
     ];
     for (fields, message) in cases {

@@ -258,7 +258,7 @@ async fn a_user_is_connected_once_with_a_history_event(store: DynStore) {
 }
 
 async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: DynStore) {
-    use server::db::connect::{NewSupportTask, TaskKind};
+    use server::db::connect::{NewSupportTask, TaskDetails, TaskKind};
     let now = Utc::now();
     let ann = store
         .sign_in_user(
@@ -277,14 +277,16 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
         .await
         .unwrap();
     assert_eq!(store.open_task_for_user(ann.id).await.unwrap(), None);
+    let details = serde_json::json!({
+        "verified": {"names": [{"given_names": ["Ann"], "family_name": "<b>Lee</b>", "valid_from": null, "valid_until": null}], "dates_of_birth": []},
+        "one_login_email": "ann@example.com",
+        "nino": null,
+        "trn": null,
+        "flags": ["possible_duplicate"],
+    });
     let task = |user_id| NewSupportTask {
         user_id,
-        kind: TaskKind::RecordMatching,
-        requester_name: "Ann <b>Lee</b>",
-        requester_email: "ann@example.com",
-        details: serde_json::json!({"nino": null}),
-        flag: Some("possible duplicate"),
-        trn: None,
+        details: TaskDetails::parse(TaskKind::RecordMatching, &details.to_string()).unwrap(),
     };
     // References come from a counter: the first two numbers' references were taken before the counter existed
     // (drawn at random then), so the counter skips them.

@@ -456,14 +456,12 @@ async fn suggested_records_are_found_without_a_verified_date_of_birth_and_marked
         .unwrap()
         .unwrap();
     let mut details = task.details.clone();
-    details["entered"]["nino"] = serde_json::json!("JK 12 34 56 C");
-    details["entered"]["trn"] = serde_json::Value::Null;
-    let facts = {
-        let mut t = task.clone();
-        t.details = details;
-        server::console::task_facts(&t).0
+    let server::db::connect::TaskDetails::IdentityVerification(entered) = &mut details else {
+        panic!("an identity task: {details:?}");
     };
-    let suggested = server::console::suggestions(&rp.state.store, &facts, task.user_id.unwrap())
+    entered.entered.nino = Some("JK 12 34 56 C".into());
+    entered.entered.trn = None;
+    let suggested = server::console::suggestions(&rp.state.store, &details, task.user_id.unwrap())
         .await
         .unwrap();
     let trns: Vec<&str> = suggested.iter().map(|s| s.trn.as_str()).collect();

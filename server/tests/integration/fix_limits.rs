@@ -425,10 +425,11 @@ async fn decided_proofs_are_deleted_after_the_retention_period_and_audited(backe
     );
     assert!(stored_files(&rp).await.is_empty(), "the file is gone");
     let after = store.task_by_reference(&reference).await.unwrap().unwrap();
-    assert!(after.details["proof"].get("key").is_none());
-    assert_eq!(after.details["proof"]["deleted_after_days"], 90);
+    let proof = after.details.proof().expect("an identity task's proof");
+    assert!(proof.key.is_none());
+    assert_eq!(proof.deleted_after_days, Some(90));
     assert_eq!(
-        after.details["proof"]["file_name"], "passport.png",
+        proof.file_name, "passport.png",
         "what the teacher said about it stays"
     );
     let audit = store.audit_log(None, 50).await.unwrap();

@@ -291,9 +291,14 @@ async fn rejected_by_support_the_teacher_signs_in_to_try_again_or_ask_again(back
     );
 
     // Coming back: the page to try One Login again or send another proof, as the email says.
-    teacher_signs_in_again(&mut rp, "/identity-not-verified").await;
-    let page = rp.get("/identity-not-verified").await;
+    teacher_signs_in_again(&mut rp, "/identity-not-verified?after=support").await;
+    let page = rp.get("/identity-not-verified?after=support").await;
     assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Our support team could not confirm who you are")
+            && !page.body.contains("GOV.UK One Login could not confirm"),
+        "the page says support decided, not One Login"
+    );
     assert!(page.body.contains(r#"href="/auth/identity""#), "try again");
     assert!(
         page.body.contains(r#"href="/identity-support""#),
@@ -438,17 +443,18 @@ async fn a_refused_decision_verifies_nothing_and_one_login_s_verification_is_kep
         .record_verified_identity(one_login.id, &identity, now)
         .await
         .unwrap();
+    let details = serde_json::json!({
+        "entered": {"name": "Ann Lee", "previous_names": [], "date_of_birth": "1985-03-14", "nino": null, "trn": null},
+        "proof": {"key": "x", "content_type": "image/png", "file_name": "p.png", "size": 1},
+        "one_login_email": "first@example.com",
+    });
     let task = server::db::connect::NewSupportTask {
         user_id: one_login.id,
-        kind: server::db::connect::TaskKind::IdentityVerification,
-        requester_name: "Ann Lee",
-        requester_email: "first@example.com",
-        details: serde_json::json!({
-            "entered": {"name": "Ann Lee", "previous_names": [], "date_of_birth": "1985-03-14", "nino": null, "trn": null},
-            "proof": {"key": "x", "content_type": "image/png", "file_name": "p.png", "size": 1},
-        }),
-        flag: None,
-        trn: None,
+        details: server::db::connect::TaskDetails::parse(
+            server::db::connect::TaskKind::IdentityVerification,
+            &details.to_string(),
+        )
+        .unwrap(),
     };
     let raised = store.raise_support_task(&task, now).await.unwrap();
     let version = store
