@@ -42,12 +42,20 @@ test("too long feedback is refused and the text is kept", async ({ page }) => {
   await expectNoAxeViolations(page);
 });
 
-test("control characters are refused as malformed", async ({ page }) => {
+test("control characters are removed and the rest is sent (DESIGN §4 free text)", async ({ page }) => {
   await page.goto("/feedback");
   await page.getByLabel("Satisfied", { exact: true }).check();
   await page.getByLabel("How could we improve this service?").fill("bell \u0007 here");
   await page.getByRole("button", { name: "Send feedback" }).click();
-  await expectErrors(page, ["How we could improve this service must not contain special characters"]);
+  await expect(page).toHaveURL(/\/feedback\/sent$/);
+});
+
+test("text made only of control characters counts as empty", async ({ page }) => {
+  await page.goto("/feedback");
+  await page.getByLabel("Satisfied", { exact: true }).check();
+  await page.getByLabel("How could we improve this service?").fill("\u0007\u0008");
+  await page.getByRole("button", { name: "Send feedback" }).click();
+  await expectErrors(page, ["Enter how we could improve this service"]);
 });
 
 test("hostile input is kept as text and never runs", async ({ page }) => {

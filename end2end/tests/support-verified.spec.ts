@@ -150,7 +150,8 @@ test("rejected by support: still looking while it is open, then try again or sen
   });
 
   const back = await teacherSignsInAgain(browser, baseURL!, teacher);
-  await expect(back).toHaveURL(/\/identity-not-verified$/);
+  await expect(back).toHaveURL(/\/identity-not-verified\?after=support$/);
+  await expect(back.getByText("Our support team could not confirm who you are", { exact: false })).toBeVisible();
   await expect(back.getByRole("button", { name: "Try again" })).toBeVisible();
   await expectNoAxeViolations(back);
   await back.getByRole("button", { name: "Ask for support" }).click();

@@ -138,7 +138,8 @@ impl AfterSignIn {
             Self::Record => "/record",
             Self::AwaitingSupport => "/request-pending",
             Self::Continue => "/continue",
-            Self::TryAgain => "/identity-not-verified",
+            // The page words it as support's decision, not One Login's.
+            Self::TryAgain => "/identity-not-verified?after=support",
             Self::CheckIdentity => "/auth/identity",
         }
     }
@@ -303,7 +304,7 @@ mod tests {
             );
         }
         assert_eq!(CheckIdentity.path(), "/auth/identity");
-        assert_eq!(TryAgain.path(), "/identity-not-verified");
+        assert_eq!(TryAgain.path(), "/identity-not-verified?after=support");
     }
 
     #[test]

@@ -352,8 +352,12 @@ mod tests {
         for (year, message) in [
             ("2027", "Date of birth must be in the past"),
             (
-                "1899",
-                "Date of birth must be the same as or after 1 January 1900",
+                "2011",
+                "Date of birth must be the same as or before 29 November 2010",
+            ),
+            (
+                "1906",
+                "Date of birth must be the same as or after 29 November 1906",
             ),
             ("", "Date of birth must include a year"),
         ] {
@@ -431,13 +435,19 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_in_names_are_refused() {
+    fn control_characters_in_names_are_removed_not_stored() {
         let input = IdentitySupportInput {
-            name: "Ann\u{7}Lee".into(),
+            name: "Ann\u{7}Lee\u{0}".into(),
+            ..valid()
+        };
+        let d = validate_identity_support(&input, today()).unwrap();
+        assert_eq!(d.name, "AnnLee");
+        let input = IdentitySupportInput {
+            name: "\u{7}\u{0}".into(),
             ..valid()
         };
         let errors = validate_identity_support(&input, today()).unwrap_err();
-        assert_eq!(errors[0].field_id, "name");
+        assert_eq!(errors[0].message, "Enter your full name");
     }
 
     #[test]

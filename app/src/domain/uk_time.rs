@@ -45,6 +45,11 @@ pub fn uk_date_time(at: DateTime<Utc>) -> String {
     uk_time(at).format("%-d %B %Y at %-I:%M%P").to_string()
 }
 
+/// "14 March 2026": a calendar date (a date of birth, an award) in GOV.UK's style.
+pub fn long_date(day: NaiveDate) -> String {
+    day.format("%-d %B %Y").to_string()
+}
+
 /// "14 Mar 2026": the day, short, in UK time.
 pub fn uk_short_date(at: DateTime<Utc>) -> String {
     uk_time(at).format("%-d %b %Y").to_string()

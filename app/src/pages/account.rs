@@ -96,14 +96,21 @@ pub fn IdentityNotVerifiedPage() -> impl IntoView {
 
 #[component]
 fn NotVerifiedContent() -> impl IntoView {
+    // After support turned down the proof sent, the page says so rather than blaming One Login; the query only
+    // chooses wording, so a tampered one changes nothing else.
+    let after_support = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("after").is_some_and(|a| a == "support"));
+    let why = if after_support {
+        "Our support team could not confirm who you are from what you sent, so we cannot connect you to your teaching record yet. We’ve emailed you to say why."
+    } else {
+        "GOV.UK One Login could not confirm who you are, so we cannot connect you to your teaching record yet."
+    };
     view! {
         <PageTitle text="We could not verify your identity".to_string() />
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">"We could not verify your identity"</h1>
-                <p class="govuk-body">
-                    "GOV.UK One Login could not confirm who you are, so we cannot connect you to your teaching record yet."
-                </p>
+                <p class="govuk-body">{why}</p>
                 <h2 class="govuk-heading-m">"Try again"</h2>
                 <p class="govuk-body">
                     "You can try again with GOV.UK One Login, for example with a different kind of photo ID."
