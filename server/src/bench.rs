@@ -6,9 +6,13 @@ use crate::config::Config;
 use crate::db::{self, DynStore};
 use crate::{seed, ServerError};
 use app::domain::identity::VerifiedEmail;
-use app::domain::matching::{match_records, Evidence, MatchOutcome, MatchedVia};
-use app::domain::synthetic::{sign_in, SimulatedSignIn};
+use app::domain::journey::{parse_itt_answer, Answer, IttInput};
+use app::domain::matching::{
+    match_records, third_question_applies, Candidate, Evidence, MatchOutcome, MatchedVia,
+};
+use app::domain::synthetic::{sign_in, SignInKind, SimulatedSignIn};
 use app::domain::validation::{parse_nino, parse_trn};
+use chrono::Datelike;
 use std::time::{Duration, Instant};
 
 pub struct MatchingArgs {
@@ -33,11 +37,16 @@ impl MatchingArgs {
     }
 }
 
-#[derive(Default)]
+/// What happened to the sign-ins of one kind (or to all of them).
+#[derive(Clone, Copy, Default)]
 struct Tally {
+    sign_ins: u64,
+    /// Sign-ins of people with an active record of their own.
+    with_record: u64,
     automatic: u64,
     by_nino: u64,
     by_trn: u64,
+    by_itt: u64,
     /// Connected to a record that is not theirs, or to a deactivated record. Must be zero.
     false_connections: u64,
     /// Sent to support although their active record exists (the cost of caution).
@@ -47,48 +56,100 @@ struct Tally {
     flagged: u64,
 }
 
+impl Tally {
+    fn add(&mut self, person: &SimulatedSignIn, outcome: &MatchOutcome) {
+        self.sign_ins += 1;
+        self.with_record += u64::from(person.has_active_record());
+        match outcome {
+            MatchOutcome::Connect { trn, via } => {
+                if !person.is_theirs(trn) {
+                    self.false_connections += 1;
+                } else {
+                    match via {
+                        MatchedVia::Automatic => self.automatic += 1,
+                        MatchedVia::Nino => self.by_nino += 1,
+                        MatchedVia::Trn => self.by_trn += 1,
+                        MatchedVia::Itt => self.by_itt += 1,
+                    }
+                }
+            }
+            other => {
+                self.flagged += u64::from(other.support_flag().is_some());
+                if person.has_active_record() {
+                    self.support_with_record += 1;
+                } else {
+                    self.support_without_record += 1;
+                }
+            }
+        }
+    }
+
+    fn connected_right(&self) -> u64 {
+        self.automatic + self.by_nino + self.by_trn + self.by_itt
+    }
+}
+
 /// Searches and decides once, timing it.
 async fn decide(
     store: &DynStore,
     evidence: &Evidence,
     times: &mut Vec<Duration>,
-) -> Result<MatchOutcome, ServerError> {
+) -> Result<(MatchOutcome, Vec<Candidate>), ServerError> {
     let started = Instant::now();
     let candidates = store.find_candidates(evidence, 0).await?;
     let outcome = match_records(evidence, &candidates);
     times.push(started.elapsed());
-    Ok(outcome)
+    Ok((outcome, candidates))
 }
 
-/// The journey without the pages: automatic, then with the NINO they would type, then with the TRN.
+/// The journey without the pages: automatic, then with the NINO they would type, then with the TRN, then (when it
+/// applies) with their answer to the third question. Returns the outcome before the third question and the final
+/// one.
 async fn simulate(
     store: &DynStore,
     person: &SimulatedSignIn,
     times: &mut Vec<Duration>,
-) -> Result<MatchOutcome, ServerError> {
+) -> Result<(MatchOutcome, MatchOutcome), ServerError> {
     let email = VerifiedEmail::verified_before(&person.email);
     let mut evidence = Evidence::from_identity(&person.identity, email.as_ref());
-    let outcome = decide(store, &evidence, times).await?;
-    if outcome.connected_trn().is_some() {
-        return Ok(outcome);
+    let (mut last, mut candidates) = decide(store, &evidence, times).await?;
+    if last.connected_trn().is_some() {
+        return Ok((last.clone(), last));
     }
-    let mut last = outcome;
     if let Some(nino) = person
         .stated_nino
         .as_deref()
         .and_then(|n| parse_nino(n).ok())
     {
         evidence = evidence.with_nino(nino);
-        last = decide(store, &evidence, times).await?;
+        (last, candidates) = decide(store, &evidence, times).await?;
         if last.connected_trn().is_some() {
-            return Ok(last);
+            return Ok((last.clone(), last));
         }
     }
     if let Some(trn) = person.stated_trn.as_deref().and_then(|t| parse_trn(t).ok()) {
         evidence = evidence.with_trn(trn);
-        last = decide(store, &evidence, times).await?;
+        (last, candidates) = decide(store, &evidence, times).await?;
+        if last.connected_trn().is_some() {
+            return Ok((last.clone(), last));
+        }
     }
-    Ok(last)
+    let before_third = last.clone();
+    if let (Some((provider, year)), true) = (
+        &person.stated_itt,
+        third_question_applies(&evidence, &candidates),
+    ) {
+        let input = IttInput {
+            qts: "yes".into(),
+            provider: provider.clone(),
+            year: year.clone(),
+        };
+        if let Ok(Answer::Yes(itt)) = parse_itt_answer(&input, chrono::Utc::now().year()) {
+            evidence.itt = Some(itt);
+            (last, _) = decide(store, &evidence, times).await?;
+        }
+    }
+    Ok((before_third, last))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -118,38 +179,27 @@ pub async fn matching(config: &Config, args: MatchingArgs) -> Result<(), ServerE
 
     let mut times = Vec::new();
     let mut tally = Tally::default();
+    let mut without_third = Tally::default();
+    let mut by_kind: std::collections::BTreeMap<SignInKind, Tally> = Default::default();
+    let mut plain = Tally::default();
     for n in 0..args.sign_ins {
         let person = sign_in(n, args.seed, args.records);
-        let outcome = simulate(&store, &person, &mut times).await?;
-        let theirs = person
-            .truth
-            .as_ref()
-            .filter(|(_, active)| *active)
-            .map(|(trn, _)| trn.as_str());
-        match &outcome {
-            MatchOutcome::Connect { trn, via } => {
-                if Some(trn.as_str()) != theirs {
-                    tally.false_connections += 1;
-                    eprintln!(
-                        "FALSE CONNECTION: sign-in {n} connected to {trn}, theirs is {theirs:?}"
-                    );
-                }
-                match via {
-                    MatchedVia::Automatic => tally.automatic += 1,
-                    MatchedVia::Nino => tally.by_nino += 1,
-                    MatchedVia::Trn => tally.by_trn += 1,
-                }
+        let (before_third, outcome) = simulate(&store, &person, &mut times).await?;
+        if let MatchOutcome::Connect { trn, .. } = &outcome {
+            if !person.is_theirs(trn) {
+                eprintln!(
+                    "FALSE CONNECTION: sign-in {n} ({:?}) connected to {trn}, theirs: {:?}",
+                    person.kinds, person.own_records
+                );
             }
-            other => {
-                if other.support_flag().is_some() {
-                    tally.flagged += 1;
-                }
-                if theirs.is_some() {
-                    tally.support_with_record += 1;
-                } else {
-                    tally.support_without_record += 1;
-                }
-            }
+        }
+        without_third.add(&person, &before_third);
+        tally.add(&person, &outcome);
+        for kind in &person.kinds {
+            by_kind.entry(*kind).or_default().add(&person, &outcome);
+        }
+        if person.kinds.is_empty() {
+            plain.add(&person, &outcome);
         }
     }
 
@@ -165,13 +215,15 @@ pub async fn matching(config: &Config, args: MatchingArgs) -> Result<(), ServerE
     );
     let share = |k: u64| 100.0 * k as f64 / args.sign_ins.max(1) as f64;
     println!(
-        "connected automatically: {} ({:.1}%); by NINO: {} ({:.1}%); by TRN: {} ({:.1}%)",
+        "connected automatically: {} ({:.1}%); by NINO: {} ({:.1}%); by TRN: {} ({:.1}%); by the third question: {} ({:.1}%)",
         tally.automatic,
         share(tally.automatic),
         tally.by_nino,
         share(tally.by_nino),
         tally.by_trn,
-        share(tally.by_trn)
+        share(tally.by_trn),
+        tally.by_itt,
+        share(tally.by_itt)
     );
     println!(
         "sent to support: {} ({:.1}%) — with an active record to find: {}, without: {}; flagged: {}",
@@ -181,12 +233,45 @@ pub async fn matching(config: &Config, args: MatchingArgs) -> Result<(), ServerE
         tally.support_without_record,
         tally.flagged
     );
-    println!("false connections: {}", tally.false_connections);
+    for (when, t) in [
+        ("with NINO and TRN only", without_third),
+        ("with the third question", tally),
+    ] {
+        println!(
+            "{when}: people with an active record connected correctly: {} of {} ({:.2}%); false connections: {}",
+            t.connected_right(),
+            t.with_record,
+            100.0 * t.connected_right() as f64 / t.with_record.max(1) as f64,
+            t.false_connections
+        );
+    }
+    println!("by kind, with the third question (a sign-in can be of several kinds):");
+    println!(
+        "  {:<48} {:>8} {:>11} {:>16} {:>18} {:>6}",
+        "kind", "sign-ins", "with record", "connected right", "support w/ record", "false"
+    );
+    let rows = SignInKind::ALL
+        .iter()
+        .map(|k| (k.label(), by_kind.get(k).copied().unwrap_or_default()))
+        .chain([("none of these", plain), ("all", tally)]);
+    for (label, t) in rows {
+        let of_record = |k: u64| 100.0 * k as f64 / t.with_record.max(1) as f64;
+        println!(
+            "  {label:<48} {:>8} {:>11} {:>8} ({:>5.1}%) {:>9} ({:>5.1}%) {:>6}",
+            t.sign_ins,
+            t.with_record,
+            t.connected_right(),
+            of_record(t.connected_right()),
+            t.support_with_record,
+            of_record(t.support_with_record),
+            t.false_connections
+        );
+    }
 
     // The plan of a search with every kind of evidence, from a sign-in that has a record.
     if let Some(person) = (0..args.sign_ins.min(1000))
         .map(|n| sign_in(n, args.seed, args.records))
-        .find(|p| p.truth.is_some() && p.stated_nino.is_some() && p.stated_trn.is_some())
+        .find(|p| p.has_active_record() && p.stated_nino.is_some() && p.stated_trn.is_some())
     {
         let email = VerifiedEmail::verified_before(&person.email);
         let mut evidence = Evidence::from_identity(&person.identity, email.as_ref());

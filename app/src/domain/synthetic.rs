@@ -4,8 +4,13 @@
 //! The same `(index, seed)` always gives the same record, so a test can ask for "record 17 of seed 1" and know
 //! what it holds. The mix follows DESIGN §3: hyphenated, apostrophe, accented and Welsh names; name changes with
 //! previous names; about 30% without a National Insurance number; shared names and dates of birth (namesakes,
-//! twins); some possible duplicate records; about 1% deactivated.
+//! twins); some duplicate records, most of them deactivated since; about 1% deactivated; diminutives on some
+//! records ("Liz" where the documents say "Elizabeth") and, rarely, a misspelt last name.
+//!
+//! [`sign_in`] simulates people signing in against such a data set, with the ground truth and what makes each
+//! sign-in hard ([`SignInKind`]), for `server bench-matching`.
 
+use crate::domain::names::name_key;
 use crate::domain::records::{
     PreviousName, Qualification, QualificationKind, RecordStatus, TeachingRecord,
 };
@@ -185,27 +190,144 @@ fn last_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 12, 31).expect("valid date")
 }
 
+/// What the `index`th record of a data set is to the record before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A person's own record, unrelated to the one before.
+    Own,
+    /// The person of record `index - 1` entered a second time, usually without the NINO; support has since
+    /// deactivated most of these.
+    Duplicate,
+    /// Someone else with the name and date of birth of record `index - 1`: a twin or a namesake.
+    Namesake,
+}
+
+/// The kind of the `index`th record of data set `seed`: about 1 in 100 is a namesake or twin of the record before,
+/// and 1 in 200 a duplicate of it. Only an own record is copied, so a pair never reaches a third record.
+pub fn record_kind(index: u64, seed: u64) -> RecordKind {
+    let copies = |i: u64| i > 0 && roll_for(i, seed).0 < 0.015;
+    if !copies(index) || copies(index - 1) {
+        RecordKind::Own
+    } else if roll_for(index, seed).0 < 0.005 {
+        RecordKind::Duplicate
+    } else {
+        RecordKind::Namesake
+    }
+}
+
+/// Diminutives some records carry instead of the name on the person's documents (a "known as" name given to the
+/// training provider). Most are in the shipped synonym list; the rest (other languages' pet forms, rarer English
+/// ones) are there so the simulation also shows what a list cannot cover.
+pub const RECORD_NICKNAMES: &[(&str, &[&str])] = &[
+    ("Olivia", &["Liv", "Livvy"]),
+    ("Amelia", &["Millie"]),
+    ("Emily", &["Em"]),
+    ("Elizabeth", &["Liz", "Beth", "Lizzie", "Lisa"]),
+    ("Margaret", &["Maggie", "Meg", "Peggy", "Greta"]),
+    ("Catherine", &["Kate", "Cath", "Katie"]),
+    ("Jennifer", &["Jenny", "Jen"]),
+    ("Rebecca", &["Becky", "Bex"]),
+    ("Agnieszka", &["Aga"]),
+    ("Oliver", &["Ollie"]),
+    ("George", &["Georgie"]),
+    ("Dafydd", &["Dai", "Dave"]),
+    ("Mohammed", &["Mo"]),
+    ("Tomasz", &["Tomek"]),
+    ("José", &["Pepe"]),
+    ("William", &["Will", "Bill", "Billy"]),
+    ("Robert", &["Rob", "Bob", "Robbie"]),
+    ("Richard", &["Rich", "Rick"]),
+    ("James", &["Jim", "Jamie", "Jimmy"]),
+    ("Michael", &["Mike", "Mick"]),
+    ("Thomas", &["Tom", "Tommy"]),
+    ("Edward", &["Ed", "Ted", "Eddie"]),
+    ("Daniel", &["Dan", "Danny", "Dani"]),
+    ("Samuel", &["Sam"]),
+    ("Joseph", &["Joe"]),
+];
+
 /// The `index`th record of the data set `seed`. Records `index` and `index - 1` may share details on purpose
-/// (twins, namesakes and duplicates).
+/// (twins, namesakes and duplicates: see [`record_kind`]).
 pub fn record(index: u64, seed: u64) -> TeachingRecord {
-    let (roll, mut rng) = roll_for(index, seed);
-    // About 1 in 100 records is a namesake or twin of the one before, and 1 in 200 a possible duplicate of it.
-    if index > 0 && roll < 0.015 {
+    drawn(index, seed).record
+}
+
+/// A record and the name on its person's identity documents, which the record may hold differently.
+struct Drawn {
+    record: TeachingRecord,
+    first_name: String,
+    last_name: String,
+}
+
+fn drawn(index: u64, seed: u64) -> Drawn {
+    let (_, mut rng) = roll_for(index, seed);
+    let kind = record_kind(index, seed);
+    let mut record = if kind == RecordKind::Own {
+        base_record(index, &mut rng)
+    } else {
         let (_, mut previous_rng) = roll_for(index - 1, seed);
         let mut twin = base_record(index - 1, &mut previous_rng);
         twin.trn = trn_for(index);
-        if roll < 0.005 {
-            // A possible duplicate: same person entered twice, usually without the NINO the first time.
+        if kind == RecordKind::Duplicate {
             twin.nino = None;
             twin.qualifications.truncate(1);
+            if rng.gen_bool(0.6) {
+                twin.status = RecordStatus::Deactivated;
+            }
         } else {
-            // A namesake or twin: same name and birthday, a different person.
             twin.nino = rng.gen_bool(0.7).then(|| nino(&mut rng));
             twin.email = None;
+            // A different person, so the record's status is their own.
+            twin.status = if rng.gen_bool(0.01) {
+                RecordStatus::Deactivated
+            } else {
+                RecordStatus::Active
+            };
         }
-        return twin;
+        twin
+    };
+    let (first_name, last_name) = (record.first_name.clone(), record.last_name.clone());
+    // What was typed onto the record differently, from a generator of its own so the rest stays as it was.
+    let mut clerk =
+        ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0xA076_1D64_78BD_642F) ^ index ^ (1 << 61));
+    if let Some((_, nicknames)) = RECORD_NICKNAMES.iter().find(|(f, _)| *f == first_name) {
+        if clerk.gen_bool(0.12) {
+            record.first_name = pick(&mut clerk, nicknames);
+        }
     }
-    base_record(index, &mut rng)
+    if clerk.gen_bool(0.005) {
+        record.last_name = misspelt(&mut clerk, &record.last_name);
+    }
+    Drawn {
+        record,
+        first_name,
+        last_name,
+    }
+}
+
+/// A name with one letter doubled, dropped or swapped with the next: the slips data entry makes.
+fn misspelt(rng: &mut ChaCha8Rng, name: &str) -> String {
+    let mut chars: Vec<char> = name.chars().collect();
+    let letters: Vec<usize> = (0..chars.len())
+        .filter(|&i| chars[i].is_alphabetic())
+        .collect();
+    if letters.len() < 3 {
+        return format!("{name}e");
+    }
+    let at = letters[rng.gen_range(1..letters.len() - 1)];
+    match rng.gen_range(0..3) {
+        0 => chars.insert(at, chars[at]),
+        1 => {
+            chars.remove(at);
+        }
+        _ => chars.swap(at, at + 1),
+    }
+    let typed: String = chars.into_iter().collect();
+    if name_key(&typed) == name_key(name) {
+        format!("{name}e")
+    } else {
+        typed
+    }
 }
 
 /// The TRN of the `index`th record: unique for every index below 9,000,000.
@@ -274,9 +396,11 @@ fn qualifications(rng: &mut ChaCha8Rng, date_of_birth: NaiveDate) -> Vec<Qualifi
     let today = last_day();
     let trained = (date_of_birth + Duration::days(rng.gen_range(22 * 365..35 * 365)))
         .min(today - Duration::days(60));
+    let provider = pick(rng, ITT_PROVIDERS);
     let mut quals = vec![Qualification {
         kind: QualificationKind::Itt,
-        name: format!("PGCE – {}", pick(rng, ITT_PROVIDERS)),
+        name: format!("PGCE – {provider}"),
+        provider: Some(provider),
         status: if rng.gen_bool(0.95) {
             "Passed".into()
         } else {
@@ -290,6 +414,7 @@ fn qualifications(rng: &mut ChaCha8Rng, date_of_birth: NaiveDate) -> Vec<Qualifi
             name: "Qualified teacher status".into(),
             status: "Awarded".into(),
             awarded_on: Some(trained),
+            provider: None,
         });
         let (status, date) = match rng.gen_range(0..10) {
             0 => ("In progress", None),
@@ -311,6 +436,7 @@ fn qualifications(rng: &mut ChaCha8Rng, date_of_birth: NaiveDate) -> Vec<Qualifi
             name: "Statutory induction".into(),
             status: status.into(),
             awarded_on: date,
+            provider: None,
         });
     }
     if rng.gen_bool(0.05) {
@@ -319,6 +445,7 @@ fn qualifications(rng: &mut ChaCha8Rng, date_of_birth: NaiveDate) -> Vec<Qualifi
             name: "Early years teacher status".into(),
             status: "Awarded".into(),
             awarded_on: Some(trained),
+            provider: None,
         });
     }
     if rng.gen_bool(0.15) {
@@ -329,6 +456,7 @@ fn qualifications(rng: &mut ChaCha8Rng, date_of_birth: NaiveDate) -> Vec<Qualifi
             name: pick(rng, NPQS),
             status: "Passed".into(),
             awarded_on: Some(on),
+            provider: None,
         });
     }
     if rng.gen_bool(0.02) {
@@ -339,6 +467,7 @@ fn qualifications(rng: &mut ChaCha8Rng, date_of_birth: NaiveDate) -> Vec<Qualifi
             name: pick(rng, MANDATORY),
             status: "Passed".into(),
             awarded_on: Some(on),
+            provider: None,
         });
     }
     quals
@@ -376,32 +505,122 @@ fn date_between(rng: &mut ChaCha8Rng, from: NaiveDate, to: NaiveDate) -> NaiveDa
     date
 }
 
+/// What makes a simulated sign-in hard, for the per-kind report of `server bench-matching`. A sign-in can be of
+/// several kinds, or of none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SignInKind {
+    /// They have no teaching record (they may still share a name and birthday with someone who has).
+    NoRecord,
+    /// Their only record (or both of their duplicates) is deactivated.
+    OwnRecordDeactivated,
+    /// Someone else with their name and date of birth has a record: a twin or a namesake.
+    TwinOrNamesake,
+    /// They did not know their TRN, looked it up by name and date of birth, and were given their namesake's.
+    TypedNamesakesTrn,
+    /// They changed their last name; the record keeps the old one and One Login knows only the new one.
+    RecordKeepsOldSurname,
+    /// They changed their last name; the record keeps the old one and One Login knows both.
+    OneLoginKnowsOldSurname,
+    /// The record holds a diminutive ("Liz"); One Login holds the name on their documents ("Elizabeth").
+    NicknameOnRecord,
+    /// The record has no National Insurance number.
+    RecordWithoutNino,
+    /// They have two records, one of them deactivated.
+    DuplicateOneDeactivated,
+    /// They have two active records.
+    DuplicateBothActive,
+    /// The record has an email address, but not the one they use with One Login now.
+    StaleEmail,
+    /// They mistyped their NINO or TRN.
+    MistypedIdentifier,
+    /// The record's last name was misspelt when it was typed in.
+    NameTypoOnRecord,
+    /// The record's date of birth was entered a day out.
+    DateOfBirthOut,
+}
+
+impl SignInKind {
+    pub const ALL: [Self; 14] = [
+        Self::NoRecord,
+        Self::OwnRecordDeactivated,
+        Self::TwinOrNamesake,
+        Self::TypedNamesakesTrn,
+        Self::RecordKeepsOldSurname,
+        Self::OneLoginKnowsOldSurname,
+        Self::NicknameOnRecord,
+        Self::RecordWithoutNino,
+        Self::DuplicateOneDeactivated,
+        Self::DuplicateBothActive,
+        Self::StaleEmail,
+        Self::MistypedIdentifier,
+        Self::NameTypoOnRecord,
+        Self::DateOfBirthOut,
+    ];
+
+    /// A short description for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NoRecord => "no record",
+            Self::OwnRecordDeactivated => "own record deactivated",
+            Self::TwinOrNamesake => "twin or namesake has a record",
+            Self::TypedNamesakesTrn => "typed the namesake's TRN (lost-TRN look-up)",
+            Self::RecordKeepsOldSurname => "record keeps old surname, One Login only new",
+            Self::OneLoginKnowsOldSurname => "record keeps old surname, One Login knows both",
+            Self::NicknameOnRecord => "nickname on the record",
+            Self::RecordWithoutNino => "record without NINO",
+            Self::DuplicateOneDeactivated => "duplicate records, one deactivated",
+            Self::DuplicateBothActive => "duplicate records, both active",
+            Self::StaleEmail => "stale email on the record",
+            Self::MistypedIdentifier => "mistyped NINO or TRN",
+            Self::NameTypoOnRecord => "typo in the record's last name",
+            Self::DateOfBirthOut => "record's date of birth a day out",
+        }
+    }
+}
+
 /// A simulated sign-in for the matching-quality benchmark: who One Login verified, and what they type, with the
-/// noise real people bring (name changes, nicknames, dropped accents, missing or mistyped identifiers).
+/// noise real people bring (name changes, nicknames on records, dropped accents, missing or mistyped identifiers,
+/// namesakes and duplicates), and the ground truth.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimulatedSignIn {
-    /// The TRN of the person's own record, and whether that record is active; `None` when they have no record.
-    pub truth: Option<(String, bool)>,
+    /// The TRNs of the person's own records (two for a duplicate), each with whether it is active; empty when they
+    /// have none. Connecting them to any other record is a false connection.
+    pub own_records: Vec<(String, bool)>,
+    /// What makes this sign-in hard, sorted.
+    pub kinds: Vec<SignInKind>,
     pub identity: crate::domain::identity::VerifiedIdentity,
     pub email: String,
     /// What they would type at the National Insurance number question, if anything (possibly with a typo).
     pub stated_nino: Option<String>,
-    /// What they would type at the TRN question, if anything (possibly with a typo).
+    /// What they would type at the TRN question, if anything (possibly with a typo, or someone else's).
     pub stated_trn: Option<String>,
+    /// What they would answer at the third question (DESIGN §5): their initial teacher training provider and the
+    /// year they were awarded QTS, as typed (the year sometimes a year out); `None` when they would answer that
+    /// they have not been awarded QTS.
+    pub stated_itt: Option<(String, String)>,
 }
 
-/// Informal first names people go by, for the simulation; every pair is in the shipped synonym list.
-pub const NICKNAMES: &[(&str, &str)] = &[
-    ("Elizabeth", "Liz"),
-    ("Margaret", "Maggie"),
-    ("Catherine", "Kate"),
-    ("Jennifer", "Jenny"),
-    ("Rebecca", "Becky"),
-    ("Oliver", "Ollie"),
-    ("Dafydd", "David"),
-];
+impl SimulatedSignIn {
+    /// Whether they have an active record we should find.
+    pub fn has_active_record(&self) -> bool {
+        self.own_records.iter().any(|(_, active)| *active)
+    }
+
+    /// Whether connecting them to `trn` is right: it is one of their own active records.
+    pub fn is_theirs(&self, trn: &str) -> bool {
+        self.own_records
+            .iter()
+            .any(|(t, active)| *active && t == trn)
+    }
+}
 
 /// The `n`th simulated sign-in against the first `records` records of data set `seed`.
+///
+/// Shares: 5% have no record; 12% changed their last name since the record was updated (One Login knows the old
+/// one for half of them); 30% have their accents dropped by their documents; 1% have a record whose date of birth
+/// is a day out; 40% use a One Login email that is not the record's; 15% do not know their NINO and 4% mistype it;
+/// 40% do not know their TRN (a quarter of those look it up by name and date of birth, which cannot tell namesakes
+/// apart) and 5% mistype it. The records bring the rest (see [`record_kind`] and [`RECORD_NICKNAMES`]).
 pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
     use crate::domain::identity::{VerifiedIdentity, VerifiedName};
     use unicode_normalization::UnicodeNormalization;
@@ -413,7 +632,6 @@ pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
             .collect()
     };
     if rng.gen_bool(0.05) || records == 0 {
-        // Someone with no teaching record (they may still share a name and birthday with someone who has one).
         let first = pick(&mut rng, FIRST_NAMES);
         let last = pick(&mut rng, LAST_NAMES);
         let dob = date_between(
@@ -422,7 +640,8 @@ pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
             NaiveDate::from_ymd_opt(2003, 12, 31).unwrap(),
         );
         return SimulatedSignIn {
-            truth: None,
+            own_records: Vec::new(),
+            kinds: vec![SignInKind::NoRecord],
             identity: VerifiedIdentity {
                 names: vec![VerifiedName {
                     given_names: vec![first],
@@ -435,15 +654,56 @@ pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
             email: format!("person{n}@example.net"),
             stated_nino: rng.gen_bool(0.5).then(|| nino(&mut rng)),
             stated_trn: None,
+            stated_itt: None,
         };
     }
-    let record = record(rng.gen_range(0..records), seed);
-    let mut first = record.first_name.clone();
-    if let Some((_, nick)) = NICKNAMES.iter().find(|(formal, _)| *formal == first) {
-        if rng.gen_bool(0.3) {
-            first = nick.to_string();
-        }
+    let index = rng.gen_range(0..records);
+    let Drawn {
+        record,
+        first_name,
+        last_name,
+    } = drawn(index, seed);
+    let mut kinds = Vec::new();
+
+    // Their other record, if the record before or after this one is a duplicate of theirs, and the record of a
+    // namesake or twin, if one of those is. Only records in the data set's first `records` exist.
+    let mut own = vec![record.clone()];
+    let mut namesake = None;
+    let neighbour = match record_kind(index, seed) {
+        RecordKind::Own if index + 1 < records => Some((record_kind(index + 1, seed), index + 1)),
+        RecordKind::Own => None,
+        kind => Some((kind, index - 1)),
+    };
+    match neighbour {
+        Some((RecordKind::Duplicate, i)) => own.push(self::record(i, seed)),
+        Some((RecordKind::Namesake, i)) => namesake = Some(self::record(i, seed)),
+        _ => {}
     }
+    let active = |r: &TeachingRecord| r.status == RecordStatus::Active;
+    if own.len() == 2 {
+        kinds.push(if own.iter().all(active) {
+            SignInKind::DuplicateBothActive
+        } else {
+            SignInKind::DuplicateOneDeactivated
+        });
+    }
+    if !own.iter().any(active) {
+        kinds.push(SignInKind::OwnRecordDeactivated);
+    }
+    if namesake.is_some() {
+        kinds.push(SignInKind::TwinOrNamesake);
+    }
+    if record.first_name != first_name {
+        kinds.push(SignInKind::NicknameOnRecord);
+    }
+    if record.last_name != last_name {
+        kinds.push(SignInKind::NameTypoOnRecord);
+    }
+    if record.nino.is_none() {
+        kinds.push(SignInKind::RecordWithoutNino);
+    }
+
+    let mut first = first_name;
     if rng.gen_bool(0.3) {
         // Passports often drop accents.
         first = strip_accents(&first);
@@ -452,7 +712,7 @@ pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
     given_names.extend(record.middle_name.clone());
     let mut names = vec![VerifiedName {
         given_names,
-        family_name: record.last_name.clone(),
+        family_name: last_name,
         valid_from: None,
         valid_until: None,
     }];
@@ -466,16 +726,24 @@ pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
                 valid_from: None,
                 valid_until: Some(last_day() - Duration::days(400)),
             });
+            kinds.push(SignInKind::OneLoginKnowsOldSurname);
+        } else {
+            kinds.push(SignInKind::RecordKeepsOldSurname);
         }
     }
     let mut dob = record.date_of_birth;
     if rng.gen_bool(0.01) {
         // The record's date of birth was entered wrongly: only support can connect this person.
         dob += Duration::days(1);
+        kinds.push(SignInKind::DateOfBirthOut);
     }
     let email = match &record.email {
         Some(email) if rng.gen_bool(0.6) => email.to_uppercase(),
-        _ => format!("person{n}@example.net"),
+        Some(_) => {
+            kinds.push(SignInKind::StaleEmail);
+            format!("person{n}@example.net")
+        }
+        None => format!("person{n}@example.net"),
     };
     let typo = |rng: &mut ChaCha8Rng, s: &str| -> String {
         // One digit changed: the kind of slip people make.
@@ -489,25 +757,56 @@ pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
         let new = (old + rng.gen_range(1..10)) % 10;
         format!("{}{}{}", &s[..at], new, &s[at + 1..])
     };
-    let stated_nino = match &record.nino {
+    // Their NINO is on one of their records, or on none (then most know it anyway).
+    let their_nino = own.iter().find_map(|r| r.nino.clone());
+    let stated_nino = match &their_nino {
         Some(nino) if rng.gen_bool(0.85) => Some(if rng.gen_bool(0.04) {
+            kinds.push(SignInKind::MistypedIdentifier);
             typo(&mut rng, nino)
         } else {
             nino.clone()
         }),
         Some(_) => None,
-        // Their NINO is not on the record, but they know it.
         None => rng.gen_bool(0.5).then(|| nino(&mut rng)),
     };
-    let stated_trn = rng.gen_bool(0.6).then(|| {
-        if rng.gen_bool(0.05) {
+    let stated_trn = if rng.gen_bool(0.6) {
+        Some(if rng.gen_bool(0.05) {
+            kinds.push(SignInKind::MistypedIdentifier);
             typo(&mut rng, &record.trn)
         } else {
             record.trn.clone()
+        })
+    } else if rng.gen_bool(0.25) {
+        // A lost-TRN look-up by name and date of birth: it finds active records only, and cannot tell a namesake
+        // from them.
+        let found: Vec<&TeachingRecord> = own
+            .iter()
+            .chain(namesake.as_ref())
+            .filter(|r| r.status == RecordStatus::Active)
+            .collect();
+        found.choose(&mut rng).map(|r| {
+            if namesake.as_ref().is_some_and(|n| n.trn == r.trn) {
+                kinds.push(SignInKind::TypedNamesakesTrn);
+            }
+            r.trn.clone()
+        })
+    } else {
+        None
+    };
+    // Most pick their provider from the list the autocomplete offers; some remember the year they finished
+    // training or started teaching instead of the year of QTS.
+    let stated_itt = match (record.itt_providers().next(), record.qts_year()) {
+        (Some(provider), Some(year)) if rng.gen_bool(0.9) => {
+            let year = if rng.gen_bool(0.15) { year + 1 } else { year };
+            Some((provider.to_string(), year.to_string()))
         }
-    });
+        _ => None,
+    };
+    kinds.sort();
+    kinds.dedup();
     SimulatedSignIn {
-        truth: Some((record.trn.clone(), record.status == RecordStatus::Active)),
+        own_records: own.iter().map(|r| (r.trn.clone(), active(r))).collect(),
+        kinds,
         identity: VerifiedIdentity {
             names,
             dates_of_birth: vec![dob],
@@ -515,6 +814,7 @@ pub fn sign_in(n: u64, seed: u64, records: u64) -> SimulatedSignIn {
         email,
         stated_nino,
         stated_trn,
+        stated_itt,
     }
 }
 
@@ -596,12 +896,52 @@ mod tests {
     }
 
     #[test]
-    fn every_simulated_nickname_is_a_synonym_the_matcher_knows() {
-        for (formal, nick) in NICKNAMES {
-            assert!(
-                crate::domain::matching::first_names_match(formal, nick),
-                "{formal}/{nick}"
+    fn most_nicknames_on_records_are_synonyms_the_matcher_knows_but_not_all() {
+        let pairs: Vec<(&str, &str)> = RECORD_NICKNAMES
+            .iter()
+            .flat_map(|(formal, nicks)| nicks.iter().map(move |n| (*formal, *n)))
+            .collect();
+        let known = pairs
+            .iter()
+            .filter(|(formal, nick)| crate::domain::matching::first_names_match(formal, nick))
+            .count();
+        assert!(known * 10 >= pairs.len() * 8, "{known} of {}", pairs.len());
+        assert!(
+            known < pairs.len(),
+            "the simulation should also hold nicknames no list has"
+        );
+    }
+
+    #[test]
+    fn the_population_has_every_hard_kind_with_its_ground_truth() {
+        let records = 100_000;
+        let all: Vec<SimulatedSignIn> = (0..20_000).map(|n| sign_in(n, 1, records)).collect();
+        let count = |kind: SignInKind| all.iter().filter(|s| s.kinds.contains(&kind)).count();
+        for kind in SignInKind::ALL {
+            assert!(count(kind) > 0, "no {kind:?}");
+        }
+        // Realistic shares, roughly.
+        let share = |kind| count(kind) as f64 / all.len() as f64;
+        assert!((0.25..0.36).contains(&share(SignInKind::RecordWithoutNino)));
+        assert!((0.03..0.09).contains(&share(SignInKind::RecordKeepsOldSurname)));
+        assert!((0.02..0.08).contains(&share(SignInKind::NicknameOnRecord)));
+        assert!((0.01..0.05).contains(&share(SignInKind::TwinOrNamesake)));
+        let index_of: std::collections::HashMap<String, u64> =
+            (0..records).map(|i| (trn_for(i), i)).collect();
+        for s in &all {
+            // Ground truth: their records are in the data set, with the status it says.
+            for (trn, active) in &s.own_records {
+                let r = record(index_of[trn], 1);
+                assert_eq!(r.status == RecordStatus::Active, *active);
+            }
+            assert_eq!(
+                s.own_records.is_empty(),
+                s.kinds.contains(&SignInKind::NoRecord)
             );
+            if s.kinds.contains(&SignInKind::TypedNamesakesTrn) {
+                let typed = s.stated_trn.as_deref().expect("a TRN");
+                assert!(!s.own_records.iter().any(|(t, _)| t == typed));
+            }
         }
     }
 
@@ -609,7 +949,7 @@ mod tests {
     fn simulated_sign_ins_are_deterministic_and_mostly_have_a_record() {
         assert_eq!(sign_in(5, 1, 1000), sign_in(5, 1, 1000));
         let all: Vec<SimulatedSignIn> = (0..2000).map(|n| sign_in(n, 1, 1000)).collect();
-        let without = all.iter().filter(|s| s.truth.is_none()).count();
+        let without = all.iter().filter(|s| s.own_records.is_empty()).count();
         assert!((40..=160).contains(&without), "{without} without a record");
         assert!(
             all.iter().any(|s| s.identity.names.len() == 2),
