@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connect") view=pages::connect::NeedMoreInformationPage ssr=SsrMode::Async />
                     <Route path=path!("/connect/nino") view=pages::connect::NinoPage ssr=SsrMode::Async />
                     <Route path=path!("/connect/trn") view=pages::connect::TrnPage ssr=SsrMode::Async />
+                    <Route path=path!("/connect/itt") view=pages::connect::IttPage ssr=SsrMode::Async />
                     <Route path=path!("/connect/not-found") view=pages::connect::NotFoundPage ssr=SsrMode::Async />
                     <Route path=path!("/connect/check-answers") view=pages::connect::CheckAnswersPage ssr=SsrMode::Async />
                     <Route path=path!("/connect/support-requested") view=pages::connect::SupportRequestedPage ssr=SsrMode::Async />

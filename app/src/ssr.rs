@@ -263,6 +263,8 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 /// it as context, so the app crate needs no database code.
 pub trait TeacherData: Send + Sync {
     fn facts(&self, user_id: i64) -> BoxFuture<'_, Result<TeacherFacts, DataUnavailable>>;
+    /// Every initial teacher training provider the records name, sorted: the third question's suggestions.
+    fn itt_providers(&self) -> BoxFuture<'_, Result<std::sync::Arc<Vec<String>>, DataUnavailable>>;
 }
 
 /// Where `session`'s person stands in the journey, with the facts it was worked out from.

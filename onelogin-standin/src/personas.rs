@@ -52,6 +52,12 @@ pub struct Persona {
     pub trn_hint: Option<String>,
     /// The National Insurance number to type when asked.
     pub nino_hint: Option<String>,
+    /// Where the record says they did their initial teacher training, and the year of QTS: the third question's
+    /// answers (DESIGN §5).
+    #[serde(default)]
+    pub itt_provider_hint: Option<String>,
+    #[serde(default)]
+    pub qts_year_hint: Option<i32>,
     /// The seeded record this persona was drawn from.
     pub record_index: Option<u64>,
     /// The outcome the picker preselects for this persona.
@@ -98,6 +104,8 @@ impl Persona {
             previous_names,
             trn_hint: None,
             nino_hint: None,
+            itt_provider_hint: None,
+            qts_year_hint: None,
             record_index: None,
             default_outcome: Outcome::IdentityVerified,
         }
@@ -117,6 +125,8 @@ impl Persona {
             previous_names: Vec::new(),
             trn_hint: Some(r.trn.clone()),
             nino_hint: r.nino.clone(),
+            itt_provider_hint: r.itt_providers().next().map(str::to_string),
+            qts_year_hint: r.qts_year(),
             record_index: Some(index),
             default_outcome: Outcome::IdentityVerified,
         }
@@ -240,6 +250,8 @@ pub fn personas(seed: u64) -> Vec<Persona> {
         previous_names: Vec::new(),
         trn_hint: None,
         nino_hint: None,
+        itt_provider_hint: None,
+        qts_year_hint: None,
         record_index: None,
         default_outcome: Outcome::IdentityVerified,
     });
@@ -313,6 +325,28 @@ pub fn personas(seed: u64) -> Vec<Persona> {
         out.push(p);
     }
 
+    // The third question (DESIGN §5): their One Login email is not the record's and the record has no NINO, so
+    // without their TRN only the ITT provider and QTS year can connect them.
+    if let Some((i, r)) = find(&mut taken, &|r| {
+        active(r)
+            && unique(r)
+            && r.nino.is_none()
+            && r.previous_names.is_empty()
+            && r.qts_year().is_some()
+            && r.itt_providers().next().is_some()
+    }) {
+        let mut p = Persona::from_record(
+            "itt-only",
+            "Does not know their TRN and the record has no National Insurance number: the ITT provider and QTS year \
+             connect them."
+                .into(),
+            i,
+            &r,
+        );
+        p.email = made_up_email("itt-only");
+        out.push(p);
+    }
+
     out
 }
 
@@ -335,7 +369,8 @@ mod tests {
                 "possible-duplicate",
                 "cannot-verify",
                 "deactivated-record",
-                "unverified-email"
+                "unverified-email",
+                "itt-only"
             ]
         );
         let get = |id: &str| all.iter().find(|p| p.id == id).expect("persona");
@@ -384,6 +419,14 @@ mod tests {
             .iter()
             .filter(|p| p.id != "unverified-email")
             .all(|p| p.email_verified));
+
+        let itt = get("itt-only");
+        let r = rec(itt);
+        assert!(r.nino.is_none());
+        assert_ne!(Some(&itt.email), r.email.as_ref());
+        assert_eq!(itt.qts_year_hint, r.qts_year());
+        assert!(itt.qts_year_hint.is_some());
+        assert_eq!(itt.itt_provider_hint.as_deref(), r.itt_providers().next());
     }
 
     #[test]

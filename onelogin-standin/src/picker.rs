@@ -307,6 +307,9 @@ fn persona_hint(p: &Persona) -> String {
     if let Some(nino) = &p.nino_hint {
         let _ = write!(hint, " National Insurance number {nino}.");
     }
+    if let (Some(provider), Some(year)) = (&p.itt_provider_hint, p.qts_year_hint) {
+        let _ = write!(hint, " Trained at {provider}, QTS {year}.");
+    }
     hint
 }
 

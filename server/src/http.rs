@@ -48,6 +48,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/continue", get(connect::continue_journey))
         .route("/connect/nino", post(connect::answer_nino))
         .route("/connect/trn", post(connect::answer_trn))
+        .route("/connect/itt", post(connect::answer_itt))
         .route("/connect/support", post(connect::request_support))
         .route(
             UPLOAD_PATH,
@@ -214,7 +215,7 @@ fn provide_page_context(state: &AppState) {
         css: state.assets.versioned_url("/assets/main.css"),
     });
     provide_context::<std::sync::Arc<dyn app::ssr::TeacherData>>(std::sync::Arc::new(
-        connect::StoreTeacherData(state.store.clone()),
+        connect::StoreTeacherData(state.store.clone(), state.itt_providers.clone()),
     ));
     provide_context::<std::sync::Arc<dyn app::ssr::SupportConsole>>(std::sync::Arc::new(
         crate::console::StoreConsole {

@@ -87,6 +87,7 @@ pub async fn build_state(
         live: tokio::sync::broadcast::channel(64).0,
         live_recheck: crate::http::support::LIVE_ROLE_RECHECK,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        itt_providers: Arc::default(),
     })
 }
 

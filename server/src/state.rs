@@ -25,4 +25,6 @@ pub struct AppState {
     pub live_recheck: std::time::Duration,
     /// Wakes the email worker when an email is queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// The records' ITT providers, for the third question's suggestions.
+    pub itt_providers: Arc<crate::http::connect::ProviderCache>,
 }

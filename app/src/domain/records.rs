@@ -86,6 +86,10 @@ pub struct Qualification {
     pub name: String,
     pub status: String,
     pub awarded_on: Option<NaiveDate>,
+    /// Who provided it: the initial teacher training provider on an ITT line (the third question of DESIGN §5
+    /// compares it), `None` where the record does not say.
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// A teaching record.
@@ -115,6 +119,24 @@ impl TeachingRecord {
         .flatten()
         .collect::<Vec<_>>()
         .join(" ")
+    }
+
+    /// The initial teacher training providers the record names (usually one).
+    pub fn itt_providers(&self) -> impl Iterator<Item = &str> {
+        self.qualifications
+            .iter()
+            .filter(|q| q.kind == QualificationKind::Itt)
+            .filter_map(|q| q.provider.as_deref())
+    }
+
+    /// The year qualified teacher status was awarded, if the record holds it with a date.
+    pub fn qts_year(&self) -> Option<i32> {
+        use chrono::Datelike;
+        self.qualifications
+            .iter()
+            .find(|q| q.kind == QualificationKind::Qts)
+            .and_then(|q| q.awarded_on)
+            .map(|d| d.year())
     }
 }
 

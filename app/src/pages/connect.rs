@@ -194,6 +194,109 @@ pub fn TrnPage() -> impl IntoView {
     }
 }
 
+/// The third question (DESIGN §5): "Have you been awarded QTS?", yes revealing where they did their initial
+/// teacher training and the year of QTS. The provider is a text input with a `<datalist>` of the records'
+/// providers: browsers suggest from it as people type, with or without JavaScript, and any name may be typed.
+#[component]
+pub fn IttPage() -> impl IntoView {
+    view! { <Journey step=Step::Itt render=itt_question /> }
+}
+
+fn itt_question(view: JourneyView) -> AnyView {
+    use crate::domain::journey::{ITT_PROVIDER_FIELD, QTS_CHOICE_FIELD, QTS_YEAR_FIELD};
+    const HEADING: &str = "Have you been awarded qualified teacher status (QTS)?";
+    let change = use_query_map().with_untracked(|q| q.get("change").is_some_and(|c| c == "1"));
+    let value = |field: &str| view.values.get(field).cloned().unwrap_or_default();
+    let choice = value(QTS_CHOICE_FIELD);
+    let provider = value(ITT_PROVIDER_FIELD);
+    let year = value(QTS_YEAR_FIELD);
+    let choice_error = error_for(&view.errors, QTS_CHOICE_FIELD);
+    let provider_error = error_for(&view.errors, ITT_PROVIDER_FIELD);
+    let year_error = error_for(&view.errors, QTS_YEAR_FIELD);
+    let described_by = |field: &str, error: &Option<String>| {
+        let hint = format!("{field}-hint");
+        match error {
+            Some(_) => format!("{hint} {field}-error"),
+            None => hint,
+        }
+    };
+    let reveal_class = if choice == "yes" {
+        "govuk-radios__conditional"
+    } else {
+        "govuk-radios__conditional govuk-radios__conditional--hidden"
+    };
+    let reveal_id = format!("conditional-{QTS_CHOICE_FIELD}");
+    let no_id = format!("{QTS_CHOICE_FIELD}-2");
+    let options = view
+        .itt_providers
+        .iter()
+        .map(|p| view! { <option value=p.clone()></option> })
+        .collect_view();
+    view! {
+        <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
+        <BackLink href="/connect/trn" />
+        <Column>
+            <ErrorSummary errors=view.errors.clone() />
+            <form method="post" action="/connect/itt" novalidate>
+                <input type="hidden" name="csrf_token" value=view.csrf_token.clone() />
+                {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
+                <div class=with_error_class("govuk-form-group", &choice_error)>
+                    <fieldset class="govuk-fieldset" aria-describedby=choice_error.as_ref().map(|_| format!("{QTS_CHOICE_FIELD}-error"))>
+                        <legend class="govuk-fieldset__legend govuk-fieldset__legend--l">
+                            <h1 class="govuk-fieldset__heading">{HEADING}</h1>
+                        </legend>
+                        <div id="has_qts-hint" class="govuk-hint">
+                            "If you have, we can look for your record with where you did your initial teacher training (ITT)."
+                        </div>
+                        <ErrorMessage id=format!("{QTS_CHOICE_FIELD}-error") message=choice_error.clone() />
+                        <div class="govuk-radios" data-module="govuk-radios">
+                            <div class="govuk-radios__item">
+                                <input class="govuk-radios__input" id=QTS_CHOICE_FIELD name=QTS_CHOICE_FIELD type="radio" value="yes"
+                                    checked=choice == "yes" data-aria-controls=reveal_id.clone() />
+                                <label class="govuk-label govuk-radios__label" for=QTS_CHOICE_FIELD>"Yes"</label>
+                            </div>
+                            <div class=reveal_class id=reveal_id>
+                                <div class=with_error_class("govuk-form-group", &provider_error)>
+                                    <label class="govuk-label govuk-label--s" for=ITT_PROVIDER_FIELD>
+                                        "Where did you do your initial teacher training?"
+                                    </label>
+                                    <div id="itt_provider-hint" class="govuk-hint">
+                                        "Start typing and choose your training provider, or type its name. For example, University of Leeds."
+                                    </div>
+                                    <ErrorMessage id=format!("{ITT_PROVIDER_FIELD}-error") message=provider_error.clone() />
+                                    <input class=with_error_class("govuk-input", &provider_error) id=ITT_PROVIDER_FIELD
+                                        name=ITT_PROVIDER_FIELD type="text" value=provider list="itt-providers"
+                                        autocomplete="off" spellcheck="false"
+                                        aria-describedby=described_by(ITT_PROVIDER_FIELD, &provider_error) />
+                                    <datalist id="itt-providers">{options}</datalist>
+                                </div>
+                                <div class=with_error_class("govuk-form-group", &year_error)>
+                                    <label class="govuk-label govuk-label--s" for=QTS_YEAR_FIELD>"Year you were awarded QTS"</label>
+                                    <div id="qts_year-hint" class="govuk-hint">"For example, 2015"</div>
+                                    <ErrorMessage id=format!("{QTS_YEAR_FIELD}-error") message=year_error.clone() />
+                                    <input class=with_error_class("govuk-input govuk-input--width-4", &year_error) id=QTS_YEAR_FIELD
+                                        name=QTS_YEAR_FIELD type="text" inputmode="numeric" value=year
+                                        autocomplete="off" spellcheck="false"
+                                        aria-describedby=described_by(QTS_YEAR_FIELD, &year_error) />
+                                </div>
+                            </div>
+                            <div class="govuk-radios__item">
+                                <input class="govuk-radios__input" id=no_id.clone() name=QTS_CHOICE_FIELD type="radio" value="no"
+                                    checked=choice == "no" />
+                                <label class="govuk-label govuk-radios__label" for=no_id>"No"</label>
+                            </div>
+                        </div>
+                    </fieldset>
+                </div>
+                <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                    "Continue"
+                </button>
+            </form>
+        </Column>
+    }
+    .into_any()
+}
+
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     view! {
@@ -236,6 +339,10 @@ pub fn CheckAnswersPage() -> impl IntoView {
                     <dl class="govuk-summary-list govuk-!-margin-bottom-9">
                         {row("National Insurance number", view.nino_answer.unwrap_or_default(), "/connect/nino?change=1", " National Insurance number")}
                         {row("Teacher reference number (TRN)", view.trn_answer.unwrap_or_default(), "/connect/trn?change=1", " teacher reference number")}
+                        // The third question's answers, only when it was asked.
+                        {view.qts_answer.map(|qts| row("Qualified teacher status (QTS)", qts, "/connect/itt?change=1", " whether you have qualified teacher status"))}
+                        {view.itt_provider_answer.map(|provider| row("Initial teacher training provider", provider, "/connect/itt?change=1", " initial teacher training provider"))}
+                        {view.qts_year_answer.map(|year| row("Year you were awarded QTS", year, "/connect/itt?change=1", " year you were awarded QTS"))}
                     </dl>
                     <h2 class="govuk-heading-m">"Now ask for support"</h2>
                     <p class="govuk-body">

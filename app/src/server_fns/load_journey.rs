@@ -43,6 +43,12 @@ pub struct JourneyView {
     /// The answers as check answers shows them.
     pub nino_answer: Option<String>,
     pub trn_answer: Option<String>,
+    /// The third question's answers, when it was asked: "Yes" or "No", then the provider and year if yes.
+    pub qts_answer: Option<String>,
+    pub itt_provider_answer: Option<String>,
+    pub qts_year_answer: Option<String>,
+    /// The ITT providers the records name: the third question's suggestions (empty on other pages).
+    pub itt_providers: Vec<String>,
     pub reference: Option<String>,
     pub requested_on: Option<String>,
     pub email: String,
@@ -73,6 +79,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
     let form = match step {
         Step::Nino => "connect-nino",
         Step::Trn => "connect-trn",
+        Step::Itt => "connect-itt",
         _ => "",
     };
     let (mut values, errors) = match ctx.session.take_flash(form) {
@@ -94,7 +101,31 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
             (Step::Trn, _, Some(Answer::Yes(t))) => prefill("has_trn", "yes", Some(t.as_str())),
             _ => {}
         }
+        if step == Step::Itt {
+            use crate::domain::journey::{ITT_PROVIDER_FIELD, QTS_CHOICE_FIELD, QTS_YEAR_FIELD};
+            match &answers.itt {
+                Some(Answer::No) => {
+                    values.insert(QTS_CHOICE_FIELD.into(), "no".into());
+                }
+                Some(Answer::Yes(itt)) => {
+                    values.insert(QTS_CHOICE_FIELD.into(), "yes".into());
+                    values.insert(ITT_PROVIDER_FIELD.into(), itt.provider.clone());
+                    values.insert(QTS_YEAR_FIELD.into(), itt.qts_year.to_string());
+                }
+                None => {}
+            }
+        }
     }
+    let itt_providers = if step == Step::Itt {
+        data.itt_providers()
+            .await
+            .map_err(|_| ServerFnError::new("database unavailable"))?
+            .as_ref()
+            .clone()
+    } else {
+        Vec::new()
+    };
+    let itt = answers.itt.as_ref();
     let answer_text = |answer: Option<Option<&str>>| {
         answer.map(|v| v.map_or_else(|| "No".to_string(), str::to_string))
     };
@@ -104,6 +135,10 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         errors,
         nino_answer: answer_text(answers.nino.as_ref().map(|a| a.value().map(|n| n.as_str()))),
         trn_answer: answer_text(answers.trn.as_ref().map(|a| a.value().map(|t| t.as_str()))),
+        qts_answer: itt.map(|a| if a.value().is_some() { "Yes" } else { "No" }.to_string()),
+        itt_provider_answer: itt.and_then(|a| a.value()).map(|i| i.provider.clone()),
+        qts_year_answer: itt.and_then(|a| a.value()).map(|i| i.qts_year.to_string()),
+        itt_providers,
         reference: facts.open_task.as_ref().map(|t| t.reference.clone()),
         requested_on: facts
             .open_task

@@ -23,11 +23,14 @@ macro_rules! on_both_backends {
 mod console;
 mod contract;
 mod fix_console;
+mod fix_flags;
 mod fix_limits;
 mod fix_live;
+mod fix_matching;
 mod fix_onelogin;
 mod fix_sessions;
 mod fix_support_verified;
+mod fix_third_question;
 mod http;
 mod journey;
 mod onelogin;

@@ -89,6 +89,7 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
         live: tokio::sync::broadcast::channel(64).0,
         live_recheck: server::http::support::LIVE_ROLE_RECHECK,
         outbox_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+        itt_providers: std::sync::Arc::default(),
     }
 }
 
