@@ -6,6 +6,7 @@ use crate::config::EmailConfig;
 use crate::db::support::StoredTask;
 use crate::db::DynStore;
 use app::domain::identity::VerifiedName;
+use app::domain::journey::Answer;
 use app::domain::records::RecordStatus;
 use app::domain::support::{
     compare_record, render_template, AuditLine, DecidedView, EmailTemplate, MailboxEmail,
@@ -76,10 +77,22 @@ pub fn task_facts(task: &StoredTask) -> (TaskFacts, Vec<Row>, Vec<Row>) {
                 ),
                 Row::new("Email address", facts.email.clone()),
             ];
-            let additional = vec![
+            let mut additional = vec![
                 Row::new("National Insurance number", given(facts.nino.as_deref())),
                 Row::new("TRN", given(facts.trn.as_deref())),
             ];
+            // The third question's answers, when it was asked (DESIGN §5).
+            match &details.itt {
+                None => {}
+                Some(Answer::No) => {
+                    additional.push(Row::new("Qualified teacher status (QTS)", "No"))
+                }
+                Some(Answer::Yes(itt)) => additional.extend([
+                    Row::new("Qualified teacher status (QTS)", "Yes"),
+                    Row::new("Initial teacher training provider", itt.provider.clone()),
+                    Row::new("Year QTS awarded", itt.qts_year.to_string()),
+                ]),
+            }
             (facts, one_login, additional)
         }
         TaskDetails::IdentityVerification(details) => {
@@ -277,7 +290,11 @@ impl SupportConsole for StoreConsole {
                     .rev()
                     .map(|e| app::domain::support::HistoryLine {
                         at: e.occurred_at,
-                        text: app::domain::support::describe_event(&e.kind, &e.actor, &e.details),
+                        text: app::domain::support::describe_event(
+                            &e.kind,
+                            &e.actor,
+                            e.details.as_ref(),
+                        ),
                     })
                     .collect();
             }
@@ -318,7 +335,16 @@ impl SupportConsole for StoreConsole {
                 requested_at: task.created_at,
                 version: task.version,
                 assignee: task.assignee,
-                flag: task.flag,
+                // Tasks raised before every flag was kept have only the one in the column.
+                flags: match task
+                    .details
+                    .flags()
+                    .map(|f| f.as_str().to_string())
+                    .collect::<Vec<_>>()
+                {
+                    flags if flags.is_empty() => task.flag.into_iter().collect(),
+                    flags => flags,
+                },
                 one_login,
                 additional,
                 proof,

@@ -9,7 +9,8 @@
 
 use super::identity::{VerifiedEmail, VerifiedIdentity, VerifiedName};
 use super::identity_support::{IdentitySupportDetails, UploadedProof};
-use super::matching::{Evidence, SupportFlag};
+use super::journey::Answer;
+use super::matching::{Evidence, IttIdentifier, SupportFlag};
 use super::support::{TaskFacts, TaskKind};
 use super::validation::{parse_nino, parse_trn, Nino, Trn};
 use chrono::{DateTime, Utc};
@@ -38,6 +39,9 @@ pub struct RecordMatchingDetails {
     /// Every flag matching raised on the way (each question matches again), not only the last one's.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub flags: BTreeSet<SupportFlag>,
+    /// The third question's answer (DESIGN §5), when it was asked: no QTS, or the ITT provider and QTS year typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub itt: Option<Answer<IttIdentifier>>,
 }
 
 /// An identity-verification task: One Login could not prove who they are, so they sent us a proof.
@@ -222,7 +226,7 @@ impl TaskDetails {
                 email: d.one_login_email.as_ref().map(|e| e.as_str().to_string()),
                 nino: d.nino.clone(),
                 trn: d.trn.clone(),
-                itt: None,
+                itt: d.itt.as_ref().and_then(|a| a.value().cloned()),
             },
             Self::IdentityVerification(d) => Evidence {
                 names: std::iter::once(&d.entered.name)

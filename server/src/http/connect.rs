@@ -550,6 +550,7 @@ pub async fn request_support(
             nino: answers.nino.as_ref().and_then(|a| a.value()).cloned(),
             trn: answers.trn.as_ref().and_then(|a| a.value()).cloned(),
             flags: answers.flags.clone(),
+            itt: answers.itt.clone(),
         }),
     };
     raise_task(&state, &ctx, &task, |data| data.connect = None).await

@@ -259,13 +259,38 @@ async fn a_wrong_provider_or_year_goes_to_support_with_the_answers_on_the_task(b
     assert_task_holds_the_answers(&task, other, year.parse().unwrap());
 }
 
-/// The record-matching task holds the third question's answers.
+/// The record-matching task holds the third question's answers, typed, and the console shows them.
 fn assert_task_holds_the_answers(
     task: &server::db::support::StoredTask,
     provider: &str,
     year: i32,
 ) {
-    let _ = (task, provider, year);
+    use app::domain::journey::Answer;
+    use app::domain::matching::IttIdentifier;
+    use app::domain::task_details::TaskDetails;
+    let TaskDetails::RecordMatching(details) = &task.details else {
+        panic!("a record-matching task: {:?}", task.details);
+    };
+    assert_eq!(
+        details.itt,
+        Some(Answer::Yes(IttIdentifier {
+            provider: provider.into(),
+            qts_year: year,
+        }))
+    );
+    let (_, _, additional) = server::console::task_facts(task);
+    let shown: Vec<(&str, &str)> = additional
+        .iter()
+        .map(|r| (r.label.as_str(), r.value.as_str()))
+        .collect();
+    let year = year.to_string();
+    for row in [
+        ("Qualified teacher status (QTS)", "Yes"),
+        ("Initial teacher training provider", provider),
+        ("Year QTS awarded", year.as_str()),
+    ] {
+        assert!(shown.contains(&row), "{row:?} in {shown:?}");
+    }
 }
 
 async fn bad_input_on_both_fields_gets_errors_and_keeps_what_was_typed(backend: Backend) {
