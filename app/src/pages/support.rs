@@ -736,7 +736,7 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
         <p class="govuk-body">
             <strong class=status_tag(task.status)>{task.status.label()}</strong>
             {format!(" Requested {}", when(task.requested_at))}
-            {task.flag.clone().map(|f| format!(". Matching said: {f}"))}
+            {(!task.flags.is_empty()).then(|| format!(". Matching said: {}", task.flags.join("; ")))}
         </p>
         {pending.map(|p| view! {
             <div class="govuk-inset-text">

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 
 pub use app::domain::support::TaskKind;
+use app::domain::support::{ConnectionEvent, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED};
 pub use app::domain::task_details::TaskDetails;
 
 /// A support task a teacher raised, as the teacher sees it.
@@ -33,7 +34,9 @@ pub struct NewSupportTask {
 pub struct RecordEvent {
     pub kind: String,
     pub actor: String,
-    pub details: serde_json::Value,
+    /// For the kinds this service writes (a One Login connected or disconnected); other kinds' details are not
+    /// read.
+    pub details: Option<ConnectionEvent>,
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -266,7 +269,10 @@ macro_rules! connect_store {
                     .bind(trn)
                     .fetch_optional(&mut *tx)
                     .await?;
+                // Early returns roll back explicitly: a transaction only dropped is rolled back when its connection
+                // is next used, and until then SQLite's write lock makes the next writer fail "database is locked".
                 let Some(person_id) = person_id else {
+                    tx.rollback().await?;
                     return Ok(ConnectResult::UnknownRecord);
                 };
                 // A connection an administrator undid is never made again by the journey (only by support).
@@ -288,26 +294,22 @@ macro_rules! connect_store {
                             .bind(user_id)
                             .fetch_optional(&mut *tx)
                             .await?;
+                    tx.rollback().await?;
                     return Ok(if existing == Some(person_id) {
                         ConnectResult::Connected
                     } else {
                         ConnectResult::RecordTaken
                     });
                 }
-                let details = serde_json::json!({
-                    "how": via_str(via),
-                    "user_id": user_id,
-                    "one_login_email": one_login_email,
-                });
-                sqlx::query(
-                    "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) \
-                     VALUES ($1, 'one_login_connected', 'teacher', $2, $3)",
-                )
-                .bind(person_id)
-                .bind(details.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                let details = ConnectionEvent {
+                    how: via.into(),
+                    user_id,
+                    one_login_email: one_login_email.to_string(),
+                    support: None,
+                    reason: None,
+                };
+                Self::insert_record_event(&mut *tx, person_id, ONE_LOGIN_CONNECTED, "teacher", &details, now)
+                    .await?;
                 tx.commit().await?;
                 Ok(ConnectResult::Connected)
             }
@@ -322,8 +324,11 @@ macro_rules! connect_store {
                 .await?;
                 rows.into_iter()
                     .map(|r| {
+                        let ours = [ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED].contains(&r.kind.as_str());
                         Ok(RecordEvent {
-                            details: serde_json::from_str(&r.details)
+                            details: ours
+                                .then(|| serde_json::from_str(&r.details))
+                                .transpose()
                                 .map_err(|e| StoreError::Corrupt(format!("event details: {e}")))?,
                             kind: r.kind,
                             actor: r.actor,

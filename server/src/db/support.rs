@@ -9,6 +9,9 @@ use app::domain::support::{
     SortField, StaffMember, StatusCounts, StatusFilter, TaskKind, TaskPage, TaskQuery, TaskStatus,
     TaskSummary, COUNT_CAP, PAGE_SIZE,
 };
+use app::domain::support::{
+    ConnectedHow, ConnectionEvent, SupportAction, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED,
+};
 use app::domain::task_details::TaskDetails;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -146,6 +149,19 @@ pub struct GeneratedTask {
     pub created_at: DateTime<Utc>,
 }
 
+/// A change-history event's actor when support staff act.
+fn support_actor(actor: &StaffMember) -> String {
+    format!("support:{}", actor.email)
+}
+
+fn support_action(task_reference: &str, actor: &StaffMember) -> SupportAction {
+    SupportAction {
+        task_reference: task_reference.to_string(),
+        decided_by: actor.name.clone(),
+        decided_by_email: actor.email.clone(),
+    }
+}
+
 /// Details of a generated task's kind, made up from its name, email and TRN (no date of birth is known: 1 January
 /// 1980 stands in; an identity task's proof reads as deleted), so the console can open it like any other.
 fn generated_details(t: &GeneratedTask) -> TaskDetails {
@@ -167,6 +183,7 @@ fn generated_details(t: &GeneratedTask) -> TaskDetails {
                 .as_deref()
                 .and_then(|trn| app::domain::validation::parse_trn(trn).ok()),
             flags: Default::default(),
+            itt: None,
         }),
         TaskKind::IdentityVerification => {
             TaskDetails::IdentityVerification(IdentityVerificationDetails {
@@ -815,25 +832,15 @@ macro_rules! support_store {
                         .bind(user_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                let details = serde_json::json!({
-                    "how": "support",
-                    "task_reference": task_reference,
-                    "decided_by": actor.name,
-                    "decided_by_email": actor.email,
-                    "user_id": user_id,
-                    "one_login_email": one_login_email.unwrap_or_default(),
-                    "reason": reason,
-                });
-                sqlx::query(
-                    "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) \
-                     VALUES ($1, 'one_login_disconnected', $2, $3, $4)",
-                )
-                .bind(person_id)
-                .bind(format!("support:{}", actor.email))
-                .bind(details.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                let details = ConnectionEvent {
+                    how: ConnectedHow::Support,
+                    user_id,
+                    one_login_email: one_login_email.unwrap_or_default(),
+                    support: Some(support_action(task_reference, actor)),
+                    reason: Some(reason.to_string()),
+                };
+                Self::insert_record_event(&mut *tx, person_id, ONE_LOGIN_DISCONNECTED, &support_actor(actor), &details, now)
+                    .await?;
                 Self::insert_email(&mut *tx, email, now).await?;
                 Self::audit_in(
                     &mut *tx,
@@ -1130,24 +1137,15 @@ macro_rules! support_store {
                     if inserted == 0 {
                         return Ok(Err(TaskChangeRefused::RecordTaken));
                     }
-                    let details = serde_json::json!({
-                        "how": "support",
-                        "task_reference": reference,
-                        "decided_by": actor.name,
-                        "decided_by_email": actor.email,
-                        "user_id": user_id,
-                        "one_login_email": one_login_email,
-                    });
-                    sqlx::query(
-                        "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) \
-                         VALUES ($1, 'one_login_connected', $2, $3, $4)",
-                    )
-                    .bind(person_id)
-                    .bind(format!("support:{}", actor.email))
-                    .bind(details.to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    let details = ConnectionEvent {
+                        how: ConnectedHow::Support,
+                        user_id,
+                        one_login_email: one_login_email.clone(),
+                        support: Some(support_action(reference, actor)),
+                        reason: None,
+                    };
+                    Self::insert_record_event(&mut *tx, person_id, ONE_LOGIN_CONNECTED, &support_actor(actor), &details, now)
+                        .await?;
                 }
                 // Support checked the proof: the teacher's identity is verified from now on, by this officer.
                 if let (Some(user_id), true) = (user_id, decision.verifies_identity(kind_of(&kind)?)) {
@@ -1307,6 +1305,29 @@ macro_rules! support_store {
         }
 
         impl $store {
+            /// Adds an event to a record's change history (a connection made or undone): one writer for all.
+            pub(super) async fn insert_record_event<'e, E: sqlx::Executor<'e, Database = $db>>(
+                exec: E,
+                person_id: i64,
+                kind: &str,
+                actor: &str,
+                details: &ConnectionEvent,
+                now: DateTime<Utc>,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(person_id)
+                .bind(kind)
+                .bind(actor)
+                .bind(serde_json::to_string(details).expect("event details serialise"))
+                .bind(now)
+                .execute(exec)
+                .await?;
+                Ok(())
+            }
+
             async fn audit_in<'e, E: sqlx::Executor<'e, Database = $db>>(
                 exec: E,
                 staff_id: Option<i64>,

@@ -468,13 +468,12 @@ async fn a_decision_connects_the_teacher_emails_them_and_writes_history_and_audi
     let history = rp.state.store.record_history(&trn).await.unwrap();
     let event = history.last().unwrap();
     assert_eq!(event.kind, "one_login_connected");
-    assert_eq!(event.details["how"], "support");
-    assert_eq!(event.details["decided_by"], "Sam Okafor");
-    assert_eq!(event.details["task_reference"], reference);
-    assert!(event.details["one_login_email"]
-        .as_str()
-        .unwrap()
-        .contains('@'));
+    let details = event.details.as_ref().expect("a connection's details");
+    assert_eq!(details.how, app::domain::support::ConnectedHow::Support);
+    let by = details.support.as_ref().expect("who in support");
+    assert_eq!(by.decided_by, "Sam Okafor");
+    assert_eq!(by.task_reference, reference);
+    assert!(details.one_login_email.contains('@'));
     let emails = rp.state.store.recent_emails(10).await.unwrap();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].email.template, "connected");

@@ -251,9 +251,10 @@ async fn a_user_is_connected_once_with_a_history_event(store: DynStore) {
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].kind, "one_login_connected");
     assert_eq!(history[0].actor, "teacher");
-    assert_eq!(history[0].details["how"], "nino");
-    assert_eq!(history[0].details["one_login_email"], "ann@example.com");
-    assert_eq!(history[0].details["user_id"], ann.id);
+    let details = history[0].details.as_ref().expect("a connection's details");
+    assert_eq!(details.how, app::domain::support::ConnectedHow::Nino);
+    assert_eq!(details.one_login_email, "ann@example.com");
+    assert_eq!(details.user_id, ann.id);
     assert!(store.record_history("4000002").await.unwrap().is_empty());
 }
 

@@ -609,9 +609,11 @@ async fn an_administrator_can_undo_a_connection_and_the_teacher_starts_again(bac
     let history = rp.state.store.record_history(&trn).await.unwrap();
     let event = history.last().unwrap();
     assert_eq!(event.kind, "one_login_disconnected");
-    assert_eq!(event.details["reason"], REASON);
-    assert_eq!(event.details["decided_by"], "Ada Adeyemi");
-    assert_eq!(event.details["task_reference"], reference);
+    let details = event.details.as_ref().expect("a disconnection's details");
+    assert_eq!(details.reason.as_deref(), Some(REASON));
+    let by = details.support.as_ref().expect("who in support");
+    assert_eq!(by.decided_by, "Ada Adeyemi");
+    assert_eq!(by.task_reference, reference);
     let emails = rp.state.store.recent_emails(10).await.unwrap();
     assert_eq!(emails[0].email.template, "disconnected");
     assert_eq!(emails[0].email.personalisation["reason"], REASON);

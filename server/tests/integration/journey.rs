@@ -4,6 +4,7 @@
 
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
+use app::domain::support::ConnectedHow;
 use onelogin_standin::Outcome;
 use server::db::Backend;
 
@@ -59,6 +60,11 @@ async fn history_of(rp: &Rp, trn: &str) -> Vec<server::db::connect::RecordEvent>
     rp.state.store.record_history(trn).await.unwrap()
 }
 
+/// How a connection event says the record was connected.
+fn how(event: &server::db::connect::RecordEvent) -> ConnectedHow {
+    event.details.as_ref().expect("a connection's details").how
+}
+
 async fn an_exact_match_is_connected_automatically_and_goes_straight_to_the_record_next_time(
     backend: Backend,
 ) {
@@ -83,11 +89,9 @@ async fn an_exact_match_is_connected_automatically_and_goes_straight_to_the_reco
 
     let history = history_of(&rp, &trn).await;
     assert_eq!(history.len(), 1);
-    assert_eq!(history[0].details["how"], "automatic");
-    assert_eq!(
-        history[0].details["one_login_email"],
-        persona.email.as_str()
-    );
+    let details = history[0].details.as_ref().expect("a connection's details");
+    assert_eq!(details.how, ConnectedHow::Automatic);
+    assert_eq!(details.one_login_email, persona.email.as_str());
 
     // The questions are behind them now.
     for page in [
@@ -140,7 +144,7 @@ async fn a_record_without_email_is_connected_by_national_insurance_number(backen
         .await;
     assert_redirect(&answered, "/connected");
     let trn = persona.trn_hint.unwrap();
-    assert_eq!(history_of(&rp, &trn).await[0].details["how"], "nino");
+    assert_eq!(how(&history_of(&rp, &trn).await[0]), ConnectedHow::Nino);
 }
 
 async fn a_record_without_nino_is_connected_by_trn(backend: Backend) {
@@ -162,7 +166,7 @@ async fn a_record_without_nino_is_connected_by_trn(backend: Backend) {
             .await,
         "/connected",
     );
-    assert_eq!(history_of(&rp, &trn).await[0].details["how"], "trn");
+    assert_eq!(how(&history_of(&rp, &trn).await[0]), ConnectedHow::Trn);
 }
 
 async fn no_match_leads_to_one_support_task_however_often_it_is_submitted(backend: Backend) {
@@ -271,7 +275,7 @@ async fn namesakes_are_only_connected_with_both_nino_and_trn(backend: Backend) {
         .await;
     if nino.is_some() {
         assert_redirect(&after_trn, "/connected");
-        assert_eq!(history_of(&rp, &trn).await[0].details["how"], "trn");
+        assert_eq!(how(&history_of(&rp, &trn).await[0]), ConnectedHow::Trn);
     } else {
         // Without a NINO on the record the guard can never be satisfied: support decides.
         assert_redirect(&after_trn, "/connect/not-found");
@@ -559,8 +563,9 @@ async fn cannot_verify_asks_for_support_with_proof_of_identity(backend: Backend)
     assert_redirect(&res, "/identity-support");
     let page = rp.get("/identity-support").await;
     assert!(
-        page.body
-            .contains("Your full name must not contain special characters"),
+        page.body.contains(
+            "Your full name must only include letters, spaces, hyphens, apostrophes and full stops"
+        ),
         "name error"
     );
     assert!(

@@ -1,0 +1,112 @@
+//! Keep every support flag (issue 15 item 5): a flag matching raised at one question stays on the support task
+//! when a later question finds nothing, and the console shows it.
+
+use crate::console::{as_staff, assert_redirect, console, OFFICER};
+use app::domain::matching::SupportFlag;
+use app::domain::records::{RecordStatus, TeachingRecord};
+use app::domain::support::task_href;
+use onelogin_standin::{CustomPerson, NextLogin, Outcome, CUSTOM};
+use server::db::Backend;
+
+on_both_backends!(a_flag_raised_at_the_nino_question_stays_when_the_trn_question_finds_nothing);
+
+fn namesake(trn: &str, nino: Option<&str>) -> TeachingRecord {
+    TeachingRecord {
+        trn: trn.into(),
+        first_name: "Gwenllian".into(),
+        middle_name: None,
+        last_name: "Tudur".into(),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1979, 11, 2).unwrap(),
+        nino: nino.map(String::from),
+        email: None,
+        status: RecordStatus::Active,
+        previous_names: vec![],
+        qualifications: vec![],
+    }
+}
+
+/// Two active records share Gwenllian's name and date of birth. Her NINO makes one a definite match, but the other
+/// lookalike makes it a possible duplicate or namesake; she then types a TRN no record has, which finds nothing.
+/// Before the fix the TRN question's "nothing" replaced the flag and the task reached support without it.
+async fn a_flag_raised_at_the_nino_question_stays_when_the_trn_question_finds_nothing(
+    backend: Backend,
+) {
+    let Some(mut rp) = console(backend).await else {
+        return;
+    };
+    let hers = namesake("9300001", Some("JK123456A"));
+    rp.state
+        .store
+        .insert_records(
+            &[hers.clone(), namesake("9300002", None)],
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let custom = CustomPerson {
+        first_name: hers.first_name.clone(),
+        last_name: hers.last_name.clone(),
+        previous_first_name: None,
+        previous_last_name: None,
+        previous_name_valid_until: None,
+        date_of_birth: hers.date_of_birth,
+        email: "gwenllian.t@example.com".into(),
+    };
+    let next = |outcome| NextLogin {
+        custom: Some(custom.clone()),
+        ..NextLogin::new(CUSTOM, outcome)
+    };
+    rp.round_trip("/sign-in", next(Outcome::Authenticated))
+        .await;
+    rp.round_trip("/auth/identity", next(Outcome::IdentityVerified))
+        .await;
+    assert_redirect(&rp.get("/continue").await, "/connect");
+    assert_redirect(
+        &rp.post(
+            "/connect/nino",
+            &[("has_nino", "yes"), ("nino", "JK123456A")],
+        )
+        .await,
+        "/connect/trn",
+    );
+    let after_trn = rp
+        .post("/connect/trn", &[("has_trn", "yes"), ("trn", "9399999")])
+        .await;
+    assert!(
+        (300..400).contains(&after_trn.status),
+        "{}",
+        after_trn.status
+    );
+    assert_ne!(after_trn.header("location"), "/connected");
+    assert_redirect(
+        &rp.post("/connect/support", &[]).await,
+        "/connect/support-requested",
+    );
+    let page = rp.get("/connect/support-requested").await;
+    let at = page.body.find("TRS-").expect("a reference");
+    let reference = page.body[at..at + 10].to_string();
+
+    let task = rp
+        .state
+        .store
+        .task_by_reference(&reference)
+        .await
+        .unwrap()
+        .expect("the task");
+    assert_eq!(
+        task.details.flags().collect::<Vec<_>>(),
+        [SupportFlag::PossibleDuplicateOrNamesake],
+        "the NINO question's flag is kept"
+    );
+    assert_eq!(task.flag.as_deref(), Some("possible duplicate or namesake"));
+
+    as_staff(&mut rp, OFFICER).await;
+    let task_page = rp.get(&task_href(&reference)).await;
+    assert_eq!(task_page.status, 200);
+    assert!(
+        task_page
+            .body
+            .contains("Matching said: possible duplicate or namesake"),
+        "the console shows the flag"
+    );
+}
