@@ -29,13 +29,24 @@ impl CspNonce {
 /// The policy for a response whose inline scripts carry `nonce`. `wasm-unsafe-eval` lets the browser compile our
 /// WASM bundle and nothing else; there is no `unsafe-inline` and no `unsafe-eval`.
 /// `embeds` allows `<object>` from our own origin: only support task pages, which embed a PDF proof of identity.
-pub fn content_security_policy(nonce: &str, embeds: bool) -> String {
+/// `one_login` (an origin) is allowed as a form's destination besides our own: browsers check `form-action` on
+/// every redirect of a form's submission, and the "Sign out?" page's button is sent on to One Login's logout.
+pub fn content_security_policy(nonce: &str, embeds: bool, one_login: &str) -> String {
     let object_src = if embeds { "'self'" } else { "'none'" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-         base-uri 'none'; object-src {object_src}"
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self' {one_login}; \
+         frame-ancestors 'none'; base-uri 'none'; object-src {object_src}"
     )
+}
+
+/// The origin of One Login's issuer (`scheme://host[:port]`), where its logout endpoint is; `'self'` if the
+/// configured issuer is not a URL (configuration has already refused that).
+fn one_login_origin(issuer: &str) -> String {
+    match url::Url::parse(issuer).map(|u| u.origin()) {
+        Ok(origin @ url::Origin::Tuple(..)) => origin.ascii_serialization(),
+        _ => "'self'".into(),
+    }
 }
 
 pub async fn security_headers(
@@ -50,7 +61,11 @@ pub async fn security_headers(
     let h = response.headers_mut();
     // A response with a policy of its own (a proof of identity file) keeps it.
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce.0, embeds)) {
+        if let Ok(csp) = HeaderValue::from_str(&content_security_policy(
+            &nonce.0,
+            embeds,
+            &one_login_origin(&state.config.one_login.issuer),
+        )) {
             h.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
     }
@@ -84,4 +99,25 @@ pub async fn security_headers(
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_may_end_at_one_login_and_nowhere_else() {
+        let origin = one_login_origin("https://oidc.account.gov.uk/");
+        assert_eq!(origin, "https://oidc.account.gov.uk");
+        assert_eq!(
+            one_login_origin("http://127.0.0.1:3101/"),
+            "http://127.0.0.1:3101"
+        );
+        assert_eq!(one_login_origin("not a url"), "'self'");
+        let csp = content_security_policy("n", false, &origin);
+        assert!(
+            csp.contains("form-action 'self' https://oidc.account.gov.uk;"),
+            "{csp}"
+        );
+    }
 }
