@@ -293,6 +293,13 @@ fn assert_task_holds_the_answers(
     }
 }
 
+/// The fields posted, each error as (field, message), and what is shown back.
+type BadItt<'a> = (
+    Vec<(&'a str, &'a str)>,
+    Vec<(&'a str, &'a str)>,
+    Vec<&'a str>,
+);
+
 async fn bad_input_on_both_fields_gets_errors_and_keeps_what_was_typed(backend: Backend) {
     let Some(mut rp) = service(backend).await else {
         return;
@@ -300,8 +307,7 @@ async fn bad_input_on_both_fields_gets_errors_and_keeps_what_was_typed(backend: 
     assert_redirect(&no_nino_no_trn(&mut rp, "itt-only").await, "/connect/itt");
     rp.get("/connect/itt").await;
     let long = "a".repeat(201);
-    // (fields, [(field, message)], what is shown back)
-    let cases: Vec<(Vec<(&str, &str)>, Vec<(&str, &str)>, Vec<&str>)> =
+    let cases: Vec<BadItt> =
         vec![
             (
                 vec![],
