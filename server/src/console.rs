@@ -31,7 +31,7 @@ fn unavailable(e: crate::db::StoreError) -> DataUnavailable {
 }
 
 fn date(d: NaiveDate) -> String {
-    d.format("%-d %B %Y").to_string()
+    app::domain::uk_time::long_date(d)
 }
 
 /// What a task says about the teacher, whichever kind it is: the facts to compare records with, what One Login

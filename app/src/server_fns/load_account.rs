@@ -44,7 +44,7 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
             dates_of_birth: identity
                 .dates_of_birth
                 .iter()
-                .map(|d| d.format("%-d %B %Y").to_string())
+                .map(|d| crate::domain::uk_time::long_date(*d))
                 .collect(),
         },
     };

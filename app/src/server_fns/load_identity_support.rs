@@ -71,7 +71,7 @@ pub async fn load_identity_support() -> Result<Option<IdentitySupportView>, Serv
         (Some(d), Some(_)) => Some(Answers {
             name: d.name.clone(),
             previous_names: d.previous_names.clone(),
-            date_of_birth: d.date_of_birth.format("%-d %B %Y").to_string(),
+            date_of_birth: crate::domain::uk_time::long_date(d.date_of_birth),
             nino: d.nino.clone(),
             trn: d.trn.clone(),
         }),

@@ -143,7 +143,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         requested_on: facts
             .open_task
             .as_ref()
-            .map(|t| t.requested_at.format("%-d %B %Y").to_string()),
+            .map(|t| crate::domain::uk_time::long_date(t.requested_at.date_naive())),
         email: user
             .and_then(|u| u.email)
             .map(|e| e.as_str().to_string())
@@ -156,7 +156,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
 #[cfg(feature = "ssr")]
 fn record_view(record: &crate::domain::records::TeachingRecord) -> RecordView {
     use crate::domain::records::QualificationKind as Kind;
-    let date = |d: chrono::NaiveDate| d.format("%-d %B %Y").to_string();
+    let date = crate::domain::uk_time::long_date;
     let card = |kind: Kind, title: &str, empty: &str| QualificationCard {
         title: title.into(),
         empty: empty.into(),

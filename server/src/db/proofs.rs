@@ -2,6 +2,8 @@
 //! task or a live session still refers to, and which decided tasks' proofs are past the retention period.
 
 use super::{PgStore, SqliteStore, StoreResult};
+use app::domain::support::TaskKind;
+use app::domain::task_details::TaskDetails;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -48,17 +50,17 @@ fn draft_proof_key(session_json: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The task's details once its proof is deleted.
+/// The task's details once its proof is deleted; `None` unless they are an identity task's.
 fn without_proof_key(details: &str, retention_days: u32, now: DateTime<Utc>) -> Option<String> {
-    let mut details: serde_json::Value = serde_json::from_str(details).ok()?;
-    let proof = details.get_mut("proof")?.as_object_mut()?;
-    proof.remove("key");
-    proof.insert("deleted_at".into(), serde_json::json!(now.to_rfc3339()));
-    proof.insert(
-        "deleted_after_days".into(),
-        serde_json::json!(retention_days),
-    );
-    Some(details.to_string())
+    let TaskDetails::IdentityVerification(mut details) =
+        TaskDetails::parse(TaskKind::IdentityVerification, details).ok()?
+    else {
+        return None;
+    };
+    details.proof.key = None;
+    details.proof.deleted_at = Some(now);
+    details.proof.deleted_after_days = Some(retention_days);
+    Some(TaskDetails::IdentityVerification(details).to_json())
 }
 
 macro_rules! proof_store {
@@ -170,7 +172,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2027-03-01T02:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let details = r#"{"entered":{"name":"Ann Lee"},"proof":{"key":"proofs/a.png","content_type":"image/png","file_name":"a.png","size":3}}"#;
+        let details = r#"{"entered":{"name":"Ann Lee","previous_names":[],"date_of_birth":"1985-03-14","nino":null,"trn":null},"proof":{"key":"proofs/a.png","content_type":"image/png","file_name":"a.png","size":3},"one_login_email":null}"#;
         let after: serde_json::Value =
             serde_json::from_str(&without_proof_key(details, 90, now).unwrap()).unwrap();
         assert!(after["proof"].get("key").is_none());
