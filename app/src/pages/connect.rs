@@ -415,7 +415,7 @@ pub fn TooManyAttemptsPage() -> impl IntoView {
             <Column>
                 <h1 class="govuk-heading-l">"You’ve tried too many times"</h1>
                 <p class="govuk-body">
-                    "To protect teaching records, we limit how many National Insurance numbers and TRNs can be tried. You can try again "
+                    "To protect teaching records, we limit how many National Insurance numbers, TRNs and training details can be tried. You can try again "
                     {view.try_again}"."
                 </p>
                 <p class="govuk-body">"Or you can ask our support team to find your record now."</p>
