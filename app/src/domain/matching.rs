@@ -1533,6 +1533,50 @@ mod tests {
         assert!(third_question_applies(&e, &others));
     }
 
+    mod itt_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const PROVIDERS: [&str; 5] = [
+            "University of Leeds",
+            "Leeds Beckett University",
+            "The Open University",
+            "Open University in Wales",
+            "Bath Spa University",
+        ];
+
+        proptest! {
+            /// However the provider is typed (case, "The", punctuation), the answer connects exactly when it names
+            /// the record's provider and its QTS year.
+            #[test]
+            fn the_itt_identifier_connects_exactly_when_provider_and_year_agree(
+                held in prop::sample::select(PROVIDERS.to_vec()),
+                typed in prop::sample::select(PROVIDERS.to_vec()),
+                held_year in 2008..2012i32,
+                typed_year in 2008..2012i32,
+                upper in any::<bool>(),
+                the in any::<bool>(),
+                dashes in any::<bool>(),
+            ) {
+                let bare = |p: &str| p.trim_start_matches("The ").to_string();
+                let mut shown = bare(typed);
+                if the {
+                    shown = format!("the {shown}");
+                }
+                if upper {
+                    shown = shown.to_uppercase();
+                }
+                if dashes {
+                    shown = shown.replace(' ', " - ");
+                }
+                let e = with_itt_answer(evidence("Ann", "Lee", dob()), &shown, typed_year);
+                let r = with_itt(record("1234567", "Ann", "Lee", dob()), held, held_year);
+                let connected = match_records(&e, &candidates([r])) == connect("1234567", MatchedVia::Itt);
+                prop_assert_eq!(connected, bare(held) == bare(typed) && held_year == typed_year, "{:?}", shown);
+            }
+        }
+    }
+
     // --- Deactivated and unrelated records ---
 
     #[test]
