@@ -277,12 +277,16 @@ fn drawn(index: u64, seed: u64) -> Drawn {
         } else {
             twin.nino = rng.gen_bool(0.7).then(|| nino(&mut rng));
             twin.email = None;
-            // A different person, so the record's status is their own.
+            // A different person, so the record's status is their own, and so is their training, except for a
+            // few twins who trained together (same provider, same year).
             twin.status = if rng.gen_bool(0.01) {
                 RecordStatus::Deactivated
             } else {
                 RecordStatus::Active
             };
+            if rng.gen_bool(0.8) {
+                twin.qualifications = qualifications(&mut rng, twin.date_of_birth);
+            }
         }
         twin
     };
