@@ -5,6 +5,7 @@
 
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
+use crate::util::TestApp;
 use app::domain::support::{Decision, Role, TaskQuery};
 use leptos::server_fn::ServerFn;
 use onelogin_standin::Outcome;
@@ -30,24 +31,13 @@ on_both_backends!(
 
 /// The service with the personas' records and the staff roles of the development set-up.
 pub(crate) async fn console(backend: Backend) -> Option<Rp> {
-    let Some(rp) = Rp::seeded(backend).await else {
-        eprintln!("TEST_POSTGRES_URL is not set: console on PostgreSQL not run (./test sets it)");
-        return None;
-    };
-    let now = chrono::Utc::now();
-    for (email, role) in [
-        (ADMIN, Role::Administrator),
-        (OFFICER, Role::SupportOfficer),
-        (OFFICER2, Role::SupportOfficer),
-        (VIEWER, Role::Viewer),
-    ] {
-        rp.state
-            .store
-            .add_staff(email, email, role, now)
-            .await
-            .unwrap();
-    }
-    Some(rp)
+    TestApp::new(backend, "console")
+        .staff(ADMIN, ADMIN, Role::Administrator)
+        .staff(OFFICER, OFFICER, Role::SupportOfficer)
+        .staff(OFFICER2, OFFICER2, Role::SupportOfficer)
+        .staff(VIEWER, VIEWER, Role::Viewer)
+        .build()
+        .await
 }
 
 pub(crate) fn assert_redirect(res: &TestResponse, to: &str) {
@@ -68,21 +58,7 @@ pub(crate) async fn as_staff(rp: &mut Rp, email: &str) {
 
 /// A teacher the journey cannot match asks for support; the task's reference.
 pub(crate) async fn raise_record_matching_task(rp: &mut Rp) -> String {
-    let back = rp
-        .verify("no-match", Outcome::IdentityVerified, vec![])
-        .await;
-    assert_eq!(back.header("location"), "/continue");
-    rp.get("/continue").await;
-    rp.get("/connect/nino").await;
-    rp.post("/connect/nino", &[("has_nino", "no")]).await;
-    rp.post("/connect/trn", &[("has_trn", "no")]).await;
-    assert_redirect(
-        &rp.post("/connect/support", &[]).await,
-        "/connect/support-requested",
-    );
-    let page = rp.get("/connect/support-requested").await;
-    let at = page.body.find("TRS-").expect("a reference");
-    page.body[at..at + 10].to_string()
+    crate::util::unmatched_teacher_asks_for_support(rp).await
 }
 
 /// An identity-verification task with a PNG proof, raised directly in storage; its reference.
@@ -118,13 +94,7 @@ pub(crate) async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
         .reference
 }
 
-pub(crate) fn version_in(body: &str) -> String {
-    let at = body
-        .find(r#"name="version" value=""#)
-        .expect("a version field")
-        + 22;
-    body[at..at + body[at..].find('"').unwrap()].to_string()
-}
+pub(crate) use crate::util::version_in;
 
 pub(crate) async fn staff_id(rp: &Rp, email: &str) -> i64 {
     let staff = rp.state.store.list_staff().await.unwrap();

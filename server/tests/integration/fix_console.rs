@@ -703,23 +703,15 @@ async fn a_teacher_without_a_verified_email_is_not_emailed_at_an_empty_address(b
     )
     .await;
     rp.get("/continue").await;
-    rp.post("/connect/nino", &[("has_nino", "no")]).await;
-    rp.post("/connect/trn", &[("has_trn", "no")]).await;
-    assert_redirect(
-        &rp.post("/connect/support", &[]).await,
-        "/connect/support-requested",
-    );
-    let page = rp.get("/connect/support-requested").await;
-    let at = page.body.find("TRS-").expect("a reference");
-    let reference = page.body[at..at + 10].to_string();
+    let reference = crate::util::answer_no_and_ask_for_support(&mut rp).await;
     let task_path = task_href(&reference);
 
     as_staff(&mut rp, OFFICER).await;
-    let version = version_in(&rp.get(&task_path).await.body);
-    rp.post(
-        &format!("{task_path}/decision"),
+    crate::util::post_task_form(
+        &mut rp,
+        &task_path,
+        "/decision",
         &[
-            ("version", &version),
             ("action", "continue"),
             ("outcome", "do_not_connect"),
             ("reason", "no_matching_record"),

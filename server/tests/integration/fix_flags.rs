@@ -82,9 +82,7 @@ async fn a_flag_raised_at_the_nino_question_stays_when_the_trn_question_finds_no
         &rp.post("/connect/support", &[]).await,
         "/connect/support-requested",
     );
-    let page = rp.get("/connect/support-requested").await;
-    let at = page.body.find("TRS-").expect("a reference");
-    let reference = page.body[at..at + 10].to_string();
+    let reference = crate::util::reference_on_confirmation(&mut rp).await;
 
     let task = rp
         .state

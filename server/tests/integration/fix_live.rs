@@ -4,11 +4,11 @@
 
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
+use crate::util::{version_in, TestApp};
 use app::domain::support::{Role, TaskChange, TaskChanged};
 use axum::body::Body;
 use axum::http::{header, Request};
 use http_body_util::BodyExt;
-use onelogin_standin::Outcome;
 use server::db::Backend;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -76,35 +76,14 @@ impl Feed {
 /// The service with an officer signed in and a task waiting; the task's reference. The feed checks the role every
 /// 100 ms here (a minute's wait has no place in a test).
 async fn officer_and_task(backend: Backend) -> Option<(Rp, String)> {
-    let Some(mut rp) = Rp::seeded(backend).await else {
-        eprintln!("TEST_POSTGRES_URL is not set: live feed on PostgreSQL not run (./test sets it)");
-        return None;
-    };
-    let now = chrono::Utc::now();
     // An administrator besides, so the officer's role may be removed (one administrator always remains).
-    rp.state
-        .store
-        .add_staff(ADMIN, "Ada Adeyemi", Role::Administrator, now)
-        .await
-        .unwrap();
-    rp.state
-        .store
-        .add_staff(OFFICER, "Sam Okafor", Role::SupportOfficer, now)
-        .await
-        .unwrap();
+    let mut rp = TestApp::new(backend, "live feed")
+        .staff(ADMIN, "Ada Adeyemi", Role::Administrator)
+        .staff(OFFICER, "Sam Okafor", Role::SupportOfficer)
+        .build()
+        .await?;
     // A teacher the journey cannot match asks for support.
-    let back = rp
-        .verify("no-match", Outcome::IdentityVerified, vec![])
-        .await;
-    assert_eq!(back.header("location"), "/continue");
-    rp.get("/continue").await;
-    rp.get("/connect/nino").await;
-    rp.post("/connect/nino", &[("has_nino", "no")]).await;
-    rp.post("/connect/trn", &[("has_trn", "no")]).await;
-    rp.post("/connect/support", &[]).await;
-    let page = rp.get("/connect/support-requested").await;
-    let at = page.body.find("TRS-").expect("a reference");
-    let reference = page.body[at..at + 10].to_string();
+    let reference = crate::util::unmatched_teacher_asks_for_support(&mut rp).await;
     rp.cookies.remove("tid_staff");
     let signed_in = rp.staff_sign_in(OFFICER).await;
     assert_eq!(signed_in.header("location"), "/support");
@@ -147,14 +126,6 @@ async fn open_feed(rp: &Rp) -> (Feed, tokio::task::JoinHandle<()>) {
         },
         watcher,
     )
-}
-
-fn version_in(body: &str) -> String {
-    let at = body
-        .find(r#"name="version" value=""#)
-        .expect("a version field")
-        + 22;
-    body[at..at + body[at..].find('"').unwrap()].to_string()
 }
 
 fn assert_redirect(res: &TestResponse, to: &str) {

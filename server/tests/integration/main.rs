@@ -36,3 +36,4 @@ mod journey;
 mod onelogin;
 mod recovery;
 mod support;
+mod util;
