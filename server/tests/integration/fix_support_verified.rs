@@ -295,7 +295,8 @@ async fn rejected_by_support_the_teacher_signs_in_to_try_again_or_ask_again(back
     let page = rp.get("/identity-not-verified?after=support").await;
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains("Our support team could not confirm who you are")
+        page.body
+            .contains("Our support team could not confirm who you are")
             && !page.body.contains("GOV.UK One Login could not confirm"),
         "the page says support decided, not One Login"
     );
