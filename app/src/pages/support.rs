@@ -303,15 +303,19 @@ fn dashboard_top(view: DashboardView, fresh: bool) -> impl IntoView {
             let Some(wrapper) = summary.get() else {
                 return;
             };
-            if let Some(element) = wrapper
-                .query_selector(".govuk-error-summary")
-                .ok()
-                .flatten()
-                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-            {
-                let _ = element.set_attribute("tabindex", "-1");
-                let _ = element.focus();
-            }
+            // On the next frame: inside a <Transition> the new summary may not be in the document yet when this
+            // runs, and focusing a detached element does nothing.
+            request_animation_frame(move || {
+                if let Some(element) = wrapper
+                    .query_selector(".govuk-error-summary")
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = element.set_attribute("tabindex", "-1");
+                    let _ = element.focus();
+                }
+            });
         });
     }
     #[cfg(not(feature = "hydrate"))]
