@@ -452,9 +452,9 @@ fn Filters(
         .iter()
         .map(|(v, label)| (v.to_string(), label.to_string(), StatusFilter::parse(v)))
         .collect();
-    let assignees = AssigneeFilter::OPTIONS
+    let assignees = AssigneeFilter::ALL
         .iter()
-        .map(|(v, l)| (v.to_string(), l.to_string(), None))
+        .map(|a| (a.as_str().to_string(), a.label().to_string(), None))
         .collect();
     let date = move |name: &'static str,
                      label: &'static str,

@@ -1,0 +1,137 @@
+//! The emails a decision sends: their text (GOV.UK Notify templates), what fills their placeholders, and the
+//! renderer the development mailbox and the tests use.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+named_enum! {
+    /// The emails the service sends (GOV.UK Notify templates; the text lives here too, for the development mailbox
+    /// and for tests).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub enum EmailTemplate {
+        Connected = "connected",
+        IdentityVerifiedAndConnected = "identity_verified_connected",
+        Rejected = "rejected",
+        NotConnected = "not_connected",
+        /// An administrator undid a connection.
+        Disconnected = "disconnected",
+    }
+}
+
+impl EmailTemplate {
+    /// The subject and body, with Notify's `((placeholder))` fields.
+    pub fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Connected => (
+                "You can now access your teaching record",
+                "Dear ((name))\n\nWe have connected your GOV.UK One Login to your teaching record.\n\nYou can now sign in to see your record: ((sign_in_url))\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::IdentityVerifiedAndConnected => (
+                "We have checked your identity and you can now access your teaching record",
+                "Dear ((name))\n\nWe have checked your proof of identity and connected your GOV.UK One Login to your teaching record.\n\nYou can now sign in to see your record: ((sign_in_url))\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::Rejected => (
+                "We could not check your identity",
+                "Dear ((name))\n\nWe could not check your identity from the proof you sent.\n\nThe reason: ((reason))\n\nYou can sign in and send another proof of identity: ((sign_in_url))\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::NotConnected => (
+                "We could not connect your teaching record",
+                "Dear ((name))\n\nWe could not connect your GOV.UK One Login to a teaching record.\n\nThe reason: ((reason))\n\nYou can sign in and try again with your National Insurance number or teacher reference number (TRN): ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::Disconnected => (
+                "We have disconnected your teaching record",
+                "Dear ((name))\n\nWe have disconnected your GOV.UK One Login from the teaching record it was connected to.\n\nThe reason: ((reason))\n\nYou can sign in and answer our questions again to connect your teaching record: ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+        }
+    }
+}
+
+/// Fills Notify-style `((field))` placeholders. A field missing from `values` is left as it is, so a gap is seen.
+pub fn render_template(text: &str, values: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("((") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("))") {
+            Some(end) => {
+                let key = &after[..end];
+                match values.get(key) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        out.push_str("((");
+                        out.push_str(key);
+                        out.push_str("))");
+                    }
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Decision, NotConnectedReason, RejectReason, TaskKind};
+    use super::*;
+
+    #[test]
+    fn each_decision_sends_its_own_email() {
+        let connect = Decision::Connect {
+            trn: "1234567".into(),
+        };
+        assert_eq!(
+            connect.email(TaskKind::RecordMatching),
+            EmailTemplate::Connected
+        );
+        assert_eq!(
+            connect.email(TaskKind::IdentityVerification),
+            EmailTemplate::IdentityVerifiedAndConnected
+        );
+        let reject = Decision::Reject {
+            reason: RejectReason::ProofUnclear,
+            detail: None,
+        };
+        assert_eq!(
+            reject.email(TaskKind::IdentityVerification),
+            EmailTemplate::Rejected
+        );
+        assert_eq!(
+            reject.reason_for_teacher().unwrap(),
+            "The proof of identity is unclear"
+        );
+        let other = Decision::DoNotConnect {
+            reason: NotConnectedReason::Other,
+            detail: Some("Two records".into()),
+        };
+        assert_eq!(
+            other.email(TaskKind::RecordMatching),
+            EmailTemplate::NotConnected
+        );
+        assert_eq!(other.reason_for_teacher().unwrap(), "Two records");
+        for t in EmailTemplate::ALL {
+            assert_eq!(EmailTemplate::parse(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn templates_fill_their_placeholders_and_show_gaps() {
+        let values: BTreeMap<String, String> = [("name".to_string(), "Ada".to_string())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            render_template("Dear ((name)), ((missing)) ((", &values),
+            "Dear Ada, ((missing)) (("
+        );
+        let (_, body) = EmailTemplate::Rejected.text();
+        let rendered = render_template(body, &values);
+        assert!(rendered.starts_with("Dear Ada"));
+        assert!(rendered.contains("((reason))"));
+    }
+}

@@ -1,0 +1,149 @@
+//! A record's change history: the connection events this service writes, and every event in words.
+
+use crate::domain::matching::MatchedVia;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One event in a record's change history, in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub text: String,
+}
+
+/// The change-history event kinds this service writes; other kinds (from the records' source) are only shown.
+pub const ONE_LOGIN_CONNECTED: &str = "one_login_connected";
+pub const ONE_LOGIN_DISCONNECTED: &str = "one_login_disconnected";
+
+/// How a One Login account came to be connected to a record (or, for a disconnection, who undid it: support).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectedHow {
+    Automatic,
+    Nino,
+    Trn,
+    Itt,
+    Support,
+}
+
+impl From<MatchedVia> for ConnectedHow {
+    fn from(via: MatchedVia) -> Self {
+        match via {
+            MatchedVia::Automatic => Self::Automatic,
+            MatchedVia::Nino => Self::Nino,
+            MatchedVia::Trn => Self::Trn,
+            MatchedVia::Itt => Self::Itt,
+        }
+    }
+}
+
+/// The details of a connection or disconnection event in a record's change history, as stored in
+/// `record_events.details`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionEvent {
+    pub how: ConnectedHow,
+    pub user_id: i64,
+    /// The account's One Login email then; blank when One Login had not verified one.
+    #[serde(default)]
+    pub one_login_email: String,
+    /// Set when support staff made or undid the connection.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<SupportAction>,
+    /// Why a connection was undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Who in support acted, on which task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportAction {
+    pub task_reference: String,
+    pub decided_by: String,
+    pub decided_by_email: String,
+}
+
+/// A change-history event in words: what happened, how, by whom, and which One Login account and email.
+/// `details` are there for the two kinds this service writes.
+pub fn describe_event(kind: &str, actor: &str, details: Option<&ConnectionEvent>) -> String {
+    let account = |d: &ConnectionEvent| {
+        Some(d.one_login_email.clone())
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| "account".into())
+    };
+    fn by_task(d: &ConnectionEvent) -> (&str, &str) {
+        d.support.as_ref().map_or(("", ""), |s| {
+            (s.decided_by.as_str(), s.task_reference.as_str())
+        })
+    }
+    match (kind, details) {
+        (ONE_LOGIN_CONNECTED, Some(d)) => {
+            let how = match d.how {
+                ConnectedHow::Automatic => "automatically".to_string(),
+                ConnectedHow::Nino => "by National Insurance number".to_string(),
+                ConnectedHow::Trn => "by TRN".to_string(),
+                ConnectedHow::Itt => "by teacher training details".to_string(),
+                ConnectedHow::Support => {
+                    let (by, task) = by_task(d);
+                    format!("by {by} (support task {task})")
+                }
+            };
+            format!("GOV.UK One Login {} connected {how}", account(d))
+        }
+        (ONE_LOGIN_DISCONNECTED, Some(d)) => {
+            let (by, task) = by_task(d);
+            format!(
+                "GOV.UK One Login {} disconnected by {by} (support task {task}): {}",
+                account(d),
+                d.reason.as_deref().unwrap_or("")
+            )
+        }
+        (other, _) => format!("{} by {actor}", other.replace('_', " ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_events_say_how_and_by_whom() {
+        // Details as the service has stored them.
+        let support: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"support","task_reference":"TRS-123456","decided_by":"Sam Okafor","decided_by_email":"sam@x","user_id":7,"one_login_email":"ann@example.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            describe_event("one_login_connected", "support:sam@x", Some(&support)),
+            "GOV.UK One Login ann@example.com connected by Sam Okafor (support task TRS-123456)"
+        );
+        let nino: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"nino","user_id":7,"one_login_email":"ann@example.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(nino.support, None);
+        assert_eq!(
+            describe_event("one_login_connected", "teacher", Some(&nino)),
+            "GOV.UK One Login ann@example.com connected by National Insurance number"
+        );
+        let undone: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"support","task_reference":"TRS-123456","decided_by":"Sam Okafor","decided_by_email":"sam@x","user_id":7,"one_login_email":"","reason":"Wrong person"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            describe_event("one_login_disconnected", "support:sam@x", Some(&undone)),
+            "GOV.UK One Login account disconnected by Sam Okafor (support task TRS-123456): Wrong person"
+        );
+        // Written back, each reads the same.
+        for event in [support, nino, undone] {
+            let json = serde_json::to_string(&event).unwrap();
+            assert_eq!(
+                serde_json::from_str::<ConnectionEvent>(&json).unwrap(),
+                event
+            );
+        }
+        assert_eq!(
+            describe_event("name_changed", "dqt", None),
+            "name changed by dqt"
+        );
+    }
+}

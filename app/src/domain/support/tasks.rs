@@ -1,0 +1,36 @@
+//! Support tasks: their kinds and statuses, and a dashboard row.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+named_enum! {
+    /// The two kinds of support task.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum TaskKind {
+        IdentityVerification = "identity_verification" => "Identity verification",
+        RecordMatching = "record_matching" => "Record matching",
+    }
+}
+
+named_enum! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum TaskStatus {
+        Open = "open" => "Open",
+        InProgress = "in_progress" => "In progress",
+        Done = "done" => "Done",
+    }
+}
+
+/// One row of the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub reference: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
+    pub name: String,
+    pub email: String,
+    pub requested_at: DateTime<Utc>,
+    pub assignee: Option<String>,
+    /// Why matching could not connect, if it said.
+    pub flag: Option<String>,
+}
