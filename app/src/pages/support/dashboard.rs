@@ -1,0 +1,489 @@
+//! `/support`: the task dashboard, its filters, live updates and pages.
+
+use super::*;
+
+/// `/support`: the task dashboard. The filter form is rendered once and kept: only the heading and the results
+/// change when the query does, so a search box keeps its focus (and what is being typed) while the list updates.
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let location = use_location();
+    let data = Resource::new_blocking(move || location.search.get(), load_dashboard);
+    // New and changed tasks: an announcement for screen readers, and the list fetched again.
+    let announcement = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    live_updates(data, announcement);
+    // The query whose errors were last shown: the error summary takes the focus when a new query has errors, not
+    // when the same list is fetched again because a task changed.
+    let shown = StoredValue::new(None::<String>);
+    view! {
+        <PageTitle text="Support tasks".to_string() />
+        <Transition>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Console::Ok(view)) => {
+                        let search = location.search.get_untracked();
+                        let fresh = shown.get_value().as_deref() != Some(search.as_str());
+                        shown.set_value(Some(search));
+                        dashboard_top(view, fresh).into_any()
+                    }
+                    Ok(other) => denied_or(other, |_: DashboardView| ().into_any()),
+                    Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
+                }
+            })}
+            <DashboardBody data />
+        </Transition>
+        <div class="govuk-visually-hidden" aria-live="polite" data-testid="live-announcement">{move || announcement.get()}</div>
+    }
+}
+
+type DashboardData = Resource<Result<Console<DashboardView>, ServerFnError>>;
+
+/// The filters and the results. Created once inside the page's `<Transition>`: when the query changes only the
+/// results are rendered again.
+#[component]
+fn DashboardBody(data: DashboardData) -> impl IntoView {
+    let view_of = move || match data.get() {
+        Some(Ok(Console::Ok(view))) => Some(view),
+        _ => None,
+    };
+    // Once the page has loaded for someone allowed to see it, the filters stay.
+    let allowed = Memo::new(move |before: Option<&bool>| {
+        before.copied().unwrap_or(false) || view_of().is_some()
+    });
+    let counts = Memo::new(move |before: Option<&StatusCounts>| {
+        view_of()
+            .map(|v| v.page.counts)
+            .unwrap_or_else(|| before.copied().unwrap_or_default())
+    });
+    // The number of results lives outside the part rendered again, in a live region, so a screen reader hears
+    // the new count when a filter or a search changes the list.
+    let total = Memo::new(move |before: Option<&Option<u64>>| {
+        view_of()
+            .map(|v| v.page.total)
+            .or_else(|| before.copied().flatten())
+    });
+    let query_map = use_query_map();
+    let query = Memo::new(move |_| {
+        let map = query_map.get();
+        TaskQuery::from_params(|name| map.get(name))
+    });
+    view! {
+        <Show when=move || allowed.get()>
+            <div class="govuk-grid-row">
+                <div class="govuk-grid-column-one-quarter-from-desktop">
+                    <Filters query counts />
+                </div>
+                <div class="govuk-grid-column-three-quarters-from-desktop">
+                    <div aria-live="polite" aria-atomic="true" data-testid="results-count">
+                        <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
+                            {move || total.get().map(|total| format!("{} {}", count_text(total), if total == 1 { "task" } else { "tasks" }))}
+                        </h2>
+                    </div>
+                    {move || Suspend::new(async move {
+                        match data.await {
+                            Ok(Console::Ok(view)) => dashboard_results(view).into_any(),
+                            _ => ().into_any(),
+                        }
+                    })}
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// Listens for new and changed tasks, fetches the list again when one arrives, and says what happened. The feed
+/// closes when the page goes (or the staff member loses their role: the server ends it).
+#[cfg(feature = "hydrate")]
+fn live_updates(data: DashboardData, announcement: RwSignal<String>) {
+    use crate::domain::support::TaskChanged;
+    use futures::StreamExt;
+    Effect::new(move |_| {
+        let (feed, stop) = futures::future::abortable(async move {
+            let Ok(mut source) =
+                gloo_net::eventsource::futures::EventSource::new("/support/tasks/events")
+            else {
+                return;
+            };
+            let (Ok(new_tasks), Ok(changes)) =
+                (source.subscribe("task"), source.subscribe("change"))
+            else {
+                return;
+            };
+            let new_tasks = new_tasks.map(|event| {
+                event.map(|_| {
+                    "A new support task has arrived. The list has been updated.".to_string()
+                })
+            });
+            let changes = changes.map(|event| {
+                event.map(|(_, message)| {
+                    message
+                        .data()
+                        .as_string()
+                        .and_then(|data| serde_json::from_str::<TaskChanged>(&data).ok())
+                        .map(|c| c.change.announcement(&c.reference))
+                        .unwrap_or_else(|| "The list has been updated.".to_string())
+                })
+            });
+            let mut events = futures::stream::select(new_tasks, changes);
+            while let Some(Ok(text)) = events.next().await {
+                data.refetch();
+                announcement.set(text);
+            }
+            source.close();
+        });
+        leptos::task::spawn_local(async move {
+            let _ = feed.await;
+        });
+        // Leaving the dashboard drops the feed, which closes its connection.
+        on_cleanup(move || stop.abort());
+    });
+}
+
+/// Navigation, banner, errors and heading. `fresh`: this is a new query, so its errors (if any) take the focus.
+fn dashboard_top(view: DashboardView, fresh: bool) -> impl IntoView {
+    let DashboardView { me, errors, .. } = view;
+    let has_errors = !errors.is_empty();
+    let summary = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    if fresh && has_errors {
+        // GOV.UK Frontend would focus every error summary it starts, including one shown again for the same
+        // query after a live update; so the dashboard's own summary is focused here, once per query.
+        Effect::new(move |_| {
+            use web_sys::wasm_bindgen::JsCast;
+            let Some(wrapper) = summary.get() else {
+                return;
+            };
+            // On the next frame: inside a <Transition> the new summary may not be in the document yet when this
+            // runs, and focusing a detached element does nothing.
+            request_animation_frame(move || {
+                if let Some(element) = wrapper
+                    .query_selector(".govuk-error-summary")
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = element.set_attribute("tabindex", "-1");
+                    let _ = element.focus();
+                }
+            });
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = fresh;
+    view! {
+        <PageTitle text="Support tasks".to_string() has_errors />
+        <ConsoleNav me=me.clone() current="/support" />
+        <Banner text=me.banner.clone() />
+        <div node_ref=summary>
+            <ErrorSummary errors=errors focus_by_page=true />
+        </div>
+        <h1 class="govuk-heading-l">"Support tasks"</h1>
+    }
+}
+
+fn dashboard_results(view: DashboardView) -> impl IntoView {
+    let DashboardView { query, page, .. } = view;
+    let total = page.total;
+    let pages = page.pages();
+    view! {
+        {(total > COUNT_CAP).then(|| view! {
+            <p class="govuk-body">"Only the first 10,000 are listed. Search or filter to find a task."</p>
+        })}
+        {if page.tasks.is_empty() {
+            view! { <p class="govuk-body">"No tasks match these filters."</p> }.into_any()
+        } else {
+            task_table(&query, page.tasks).into_any()
+        }}
+        <Pagination query=query.clone() pages />
+    }
+}
+
+fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>) -> impl IntoView {
+    let header = |field: SortField| {
+        let sorted = query.sort == field;
+        let aria = sorted.then(|| query.direction.aria());
+        let href = query.sorted_by(field).href();
+        view! {
+            <th scope="col" role="columnheader" class="govuk-table__header" aria-sort=aria.unwrap_or("none")>
+                <a class="govuk-link app-sort-link" href=href>{field.label()}</a>
+            </th>
+        }
+    };
+    // On a narrow screen each row becomes a block with its headings beside the values (app-responsive-table);
+    // the explicit roles keep it a table for screen readers, whose browsers drop the table role with `display`.
+    view! {
+        <table class="govuk-table app-task-table app-responsive-table" role="table" data-testid="tasks">
+            <caption class="govuk-table__caption govuk-visually-hidden">"Support tasks"</caption>
+            <thead class="govuk-table__head" role="rowgroup">
+                <tr class="govuk-table__row" role="row">
+                    <th scope="col" role="columnheader" class="govuk-table__header">"Reference"</th>
+                    {header(SortField::Name)}
+                    {header(SortField::Kind)}
+                    {header(SortField::Requested)}
+                    {header(SortField::Status)}
+                    <th scope="col" role="columnheader" class="govuk-table__header">"Assigned to"</th>
+                </tr>
+            </thead>
+            <tbody class="govuk-table__body" role="rowgroup">
+                {tasks
+                    .into_iter()
+                    .map(|t| {
+                        view! {
+                            <tr class="govuk-table__row" role="row">
+                                <td class="govuk-table__cell" role="cell">
+                                    {cell_heading("Reference")}
+                                    <a class="govuk-link app-nowrap" href=task_href(&t.reference) rel="external">{t.reference.clone()}</a>
+                                </td>
+                                <td class="govuk-table__cell app-break-anywhere" role="cell">{cell_heading(SortField::Name.label())}{t.name}<br /><span class="govuk-body-s govuk-!-margin-0">{t.email}</span></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Kind.label())}<strong class=kind_tag(t.kind)>{t.kind.label()}</strong></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Requested.label())}<span class="app-nowrap">{crate::domain::uk_time::uk_short_date(t.requested_at)}</span>" "<span class="app-nowrap">{crate::domain::uk_time::uk_clock(t.requested_at)}</span></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Status.label())}<strong class=status_tag(t.status)>{t.status.label()}</strong></td>
+                                <td class="govuk-table__cell" role="cell">{cell_heading("Assigned to")}{t.assignee.unwrap_or_else(|| "Unassigned".into())}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The filters: a GET form, so they work without JavaScript and land in the URL. With JavaScript the router
+/// submits it without a page load, and the search box submits itself as you type (after a pause). The fields follow
+/// the URL (the back button), except the search box, which keeps what is being typed.
+#[component]
+fn Filters(
+    query: Memo<(TaskQuery, Vec<crate::domain::FieldError>)>,
+    counts: Memo<StatusCounts>,
+) -> impl IntoView {
+    let (initial, _) = query.get_untracked();
+    let query_map = use_query_map();
+    let current = move || query.with(|(q, _)| q.clone());
+    let error = move |field: &'static str| query.with(|(_, errors)| error_for(errors, field));
+    let select = move |name: &'static str,
+                       label: &'static str,
+                       options: Vec<(String, String, Option<StatusFilter>)>,
+                       value: fn(&TaskQuery) -> String| {
+        let selected = value(&initial_of(query));
+        view! {
+            <div class="govuk-form-group">
+                <label class="govuk-label govuk-label--s" for=name>{label}</label>
+                <select class="govuk-select app-full-width" id=name name=name prop:value=move || value(&current())>
+                    {options
+                        .into_iter()
+                        .map(|(v, text, status)| {
+                            let is = v == selected;
+                            let text = move || match status {
+                                Some(filter) => format!("{text} ({})", count_text(counts.get().of(filter))),
+                                None => text.clone(),
+                            };
+                            view! { <option value=v selected=is>{text}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+        }
+    };
+    let kinds: Vec<(String, String, Option<StatusFilter>)> =
+        std::iter::once((String::new(), "All types".to_string(), None))
+            .chain(
+                TaskKind::ALL
+                    .iter()
+                    .map(|k| (k.as_str().to_string(), k.label().to_string(), None)),
+            )
+            .collect();
+    let statuses = StatusFilter::OPTIONS
+        .iter()
+        .map(|(v, label)| (v.to_string(), label.to_string(), StatusFilter::parse(v)))
+        .collect();
+    let assignees = AssigneeFilter::ALL
+        .iter()
+        .map(|a| (a.as_str().to_string(), a.label().to_string(), None))
+        .collect();
+    let date = move |name: &'static str,
+                     label: &'static str,
+                     value: fn(&TaskQuery) -> Option<chrono::NaiveDate>| {
+        // What was typed stays in the box when it is not a date, so it can be corrected.
+        let shown = move || {
+            let typed = query_map.with(|q| q.get(name)).unwrap_or_default();
+            value(&current())
+                .map(|d| d.format("%-d/%-m/%Y").to_string())
+                .unwrap_or(typed)
+        };
+        let initial_value = shown();
+        let hint = format!("{name}-hint");
+        view! {
+            <div class=move || with_error_class("govuk-form-group", &error(name))>
+                <label class="govuk-label govuk-label--s" for=name>{label}</label>
+                <div class="govuk-hint" id=hint.clone()>"For example, 27/3/2026"</div>
+                {move || view! { <ErrorMessage id=format!("{name}-error") message=error(name) /> }}
+                <input class=move || with_error_class("govuk-input app-full-width", &error(name)) id=name name=name
+                    type="text" value=initial_value prop:value=shown aria-describedby=hint />
+            </div>
+        }
+    };
+    #[cfg(feature = "hydrate")]
+    let on_search = {
+        let pending = StoredValue::new(None::<leptos::prelude::TimeoutHandle>);
+        move |ev: leptos::ev::Event| {
+            use web_sys::wasm_bindgen::JsCast;
+            let Some(form) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .and_then(|input| input.form())
+            else {
+                return;
+            };
+            if let Some(handle) = pending.get_value() {
+                handle.clear();
+            }
+            let handle = set_timeout_with_handle(
+                move || {
+                    let _ = form.request_submit();
+                },
+                std::time::Duration::from_millis(400),
+            )
+            .ok();
+            pending.set_value(handle);
+        }
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let on_search = |_: leptos::ev::Event| {};
+    // With JavaScript the form moves to the URL its fields make, without the empty ones (no `type=&from=`); without
+    // it, the browser sends every field and the server moves to the same URL.
+    #[cfg(feature = "hydrate")]
+    let on_filter_submit = {
+        let navigate = leptos_router::hooks::use_navigate();
+        move |ev: leptos::ev::SubmitEvent| {
+            use web_sys::wasm_bindgen::JsCast;
+            let Some(form) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+            else {
+                return;
+            };
+            let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+                return;
+            };
+            ev.prevent_default();
+            let fields: Vec<(String, String)> = [
+                params::SEARCH,
+                params::KIND,
+                params::STATUS,
+                params::ASSIGNEE,
+                params::FROM,
+                params::TO,
+                params::SORT,
+                params::DIRECTION,
+            ]
+            .into_iter()
+            .filter_map(|name| Some((name.to_string(), data.get(name).as_string()?)))
+            .collect();
+            navigate(
+                &crate::domain::support::filter_href(&fields),
+                leptos_router::NavigateOptions {
+                    scroll: false,
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let on_filter_submit = |_: leptos::ev::SubmitEvent| {};
+    let kind_select = select(params::KIND, "Type", kinds, |q| {
+        q.kind.map(|k| k.as_str().to_string()).unwrap_or_default()
+    });
+    let status_select = select(params::STATUS, "Status", statuses, |q| {
+        q.status.as_str().to_string()
+    });
+    let assignee_select = select(params::ASSIGNEE, "Assigned to", assignees, |q| {
+        q.assignee.as_str().to_string()
+    });
+    // What was typed, even when it was refused (too long, say), so it can be corrected rather than typed again.
+    let typed_search = query_map
+        .with_untracked(|q| q.get(params::SEARCH))
+        .unwrap_or_else(|| initial.search.clone());
+    let from_field = date(params::FROM, "Requested from", |q| q.from);
+    let to_field = date(params::TO, "Requested to", |q| q.to);
+    // The form's fields as one erased view: rendered inline in one static type they make the page's render too
+    // deep for a test thread's stack in debug builds (the router's `Form` used to erase them).
+    let fields = view! {
+            <h2 class="govuk-heading-m">"Filter"</h2>
+            <div class=move || with_error_class("govuk-form-group", &error(params::SEARCH))>
+                <label class="govuk-label govuk-label--s" for="search">"Search"</label>
+                <div class="govuk-hint" id="search-hint">"Name, email, reference or TRN"</div>
+                {move || view! { <ErrorMessage id="search-error".to_string() message=error(params::SEARCH) /> }}
+                <input class=move || with_error_class("govuk-input app-full-width", &error(params::SEARCH)) id="search"
+                    name="search" type="search" value=typed_search aria-describedby="search-hint"
+                    autocomplete="off" spellcheck="false" on:input=on_search />
+            </div>
+            {kind_select}
+            {status_select}
+            {assignee_select}
+            {from_field}
+            {to_field}
+            // The sort survives filtering.
+            <input type="hidden" name="sort" value=initial.sort.as_str() prop:value=move || current().sort.as_str() />
+            <input type="hidden" name="direction" value=initial.direction.as_str() prop:value=move || current().direction.as_str() />
+            <button type="submit" class="govuk-button" data-module="govuk-button">"Apply filters"</button>
+            <p class="govuk-body"><a class="govuk-link" href="/support">"Clear filters"</a></p>
+    }
+    .into_any();
+    view! {
+        <form action="/support" method="get" on:submit=on_filter_submit>
+            {fields}
+        </form>
+    }
+}
+
+fn initial_of(query: Memo<(TaskQuery, Vec<crate::domain::FieldError>)>) -> TaskQuery {
+    query.with_untracked(|(q, _)| q.clone())
+}
+
+/// GOV.UK pagination: previous, numbers around the current page, next.
+#[component]
+fn Pagination(query: TaskQuery, pages: u32) -> impl IntoView {
+    (pages > 1).then(|| {
+        let current = query.page.min(pages);
+        let mut numbers: Vec<u32> = vec![1, current.saturating_sub(1), current, current + 1, pages]
+            .into_iter()
+            .filter(|n| *n >= 1 && *n <= pages)
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        let mut items = Vec::new();
+        let mut last = 0;
+        for n in numbers {
+            if n > last + 1 {
+                items.push(view! { <li class="govuk-pagination__item govuk-pagination__item--ellipses">"⋯"</li> }.into_any());
+            }
+            let href = query.with_page(n).href();
+            let is_current = n == current;
+            items.push(view! {
+                <li class=if is_current { "govuk-pagination__item govuk-pagination__item--current" } else { "govuk-pagination__item" }>
+                    <a class="govuk-link govuk-pagination__link" href=href aria-label=format!("Page {n}") aria-current=is_current.then_some("page")>{n}</a>
+                </li>
+            }.into_any());
+            last = n;
+        }
+        view! {
+            <nav class="govuk-pagination" aria-label="Pages of tasks">
+                {(current > 1).then(|| view! {
+                    <div class="govuk-pagination__prev">
+                        <a class="govuk-link govuk-pagination__link" href=query.with_page(current - 1).href() rel="prev">
+                            <span class="govuk-pagination__link-title">"Previous"<span class="govuk-visually-hidden">" page"</span></span>
+                        </a>
+                    </div>
+                })}
+                <ul class="govuk-pagination__list">{items}</ul>
+                {(current < pages).then(|| view! {
+                    <div class="govuk-pagination__next">
+                        <a class="govuk-link govuk-pagination__link" href=query.with_page(current + 1).href() rel="next">
+                            <span class="govuk-pagination__link-title">"Next"<span class="govuk-visually-hidden">" page"</span></span>
+                        </a>
+                    </div>
+                })}
+            </nav>
+        }
+    })
+}

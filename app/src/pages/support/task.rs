@@ -1,0 +1,535 @@
+//! `/support/tasks/:reference`: a task, its decision form and the check page.
+
+use super::*;
+
+fn summary_list(rows: Vec<crate::domain::support::Row>) -> impl IntoView {
+    view! {
+        <dl class="govuk-summary-list">
+            {rows
+                .into_iter()
+                .map(|r| view! {
+                    <div class="govuk-summary-list__row">
+                        <dt class="govuk-summary-list__key">{r.label}</dt>
+                        <dd class="govuk-summary-list__value">{r.value}</dd>
+                    </div>
+                })
+                .collect_view()}
+        </dl>
+    }
+}
+
+fn reference_param() -> String {
+    use_params_map()
+        .with_untracked(|p| p.get("reference"))
+        .unwrap_or_default()
+}
+
+/// `/support/tasks/:reference`: what the teacher gave and typed, their proof, suggested records, and the decision.
+#[component]
+pub fn TaskPage() -> impl IntoView {
+    let reference = reference_param();
+    view! {
+        <ConsolePage load=move || load_task(reference.clone()) render=|v| task_page(v).into_any() />
+    }
+}
+
+fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
+    let crate::server_fns::console::TaskPageView {
+        me,
+        task,
+        pending,
+        pending_input,
+    } = v;
+    let may_work = me.staff.may(Permission::WorkTasks);
+    let title = format!("{} – {}", task.reference, task.kind.label());
+    let has_errors = !me.errors.is_empty();
+    let proof = task.proof.clone().map(|p| {
+        let inline = if p.content_type == "application/pdf" {
+            view! {
+                <object data=p.href.clone() type="application/pdf" class="app-proof" aria-label="Proof of identity (PDF)">
+                    <p class="govuk-body">"Your browser cannot show this PDF here."</p>
+                </object>
+            }
+            .into_any()
+        } else {
+            view! { <img src=p.href.clone() alt="Proof of identity sent by the teacher" class="app-proof" /> }.into_any()
+        };
+        view! {
+            <h2 class="govuk-heading-m">"Proof of identity"</h2>
+            {inline}
+            <p class="govuk-body">
+                <a class="govuk-link" href=format!("{}?download=1", p.href) rel="external">{format!("Download {} ({})", p.file_name, p.size)}</a>
+            </p>
+        }
+    });
+    let assign = (may_work && task.decided.is_none()).then(|| assign_form(&me, &task));
+    let decision = match (&task.decided, may_work) {
+        (Some(d), _) => view! {
+            <h2 class="govuk-heading-m">"Decision"</h2>
+            {summary_list(vec![
+                crate::domain::support::Row::new("Decision", d.summary.clone()),
+                crate::domain::support::Row::new("Decided by", d.by.clone()),
+                crate::domain::support::Row::new("Decided on", when(d.at)),
+            ])}
+            {(!task.history.is_empty()).then(|| view! {
+                <h2 class="govuk-heading-m">"Change history of the record"</h2>
+                <ul class="govuk-list" data-testid="history">
+                    {task.history.iter().map(|h| view! {
+                        <li><span class="govuk-body-s govuk-!-display-block">{when(h.at)}</span>{h.text.clone()}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+        }
+        .into_any(),
+        (None, true) => decision_form(&me, &task, pending_input).into_any(),
+        (None, false) => {
+            view! { <p class="govuk-body">"You can view this task but not decide it."</p> }
+                .into_any()
+        }
+    };
+    view! {
+        <PageTitle text=title has_errors />
+        <ConsoleNav me=me.clone() current="" />
+        <a href=me.tasks_href.clone() class="govuk-back-link">"Back to tasks"</a>
+        <Banner text=me.banner.clone() />
+        <ErrorSummary errors=me.errors.clone() />
+        <span class="govuk-caption-l">{task.kind.label()}</span>
+        <h1 class="govuk-heading-l">{task.reference.clone()}</h1>
+        <p class="govuk-body">
+            <strong class=status_tag(task.status)>{task.status.label()}</strong>
+            {format!(" Requested {}", when(task.requested_at))}
+            {(!task.flags.is_empty()).then(|| format!(". Matching said: {}", task.flags.join("; ")))}
+        </p>
+        {pending.map(|p| view! {
+            <div class="govuk-inset-text">
+                {format!("You have a decision waiting to be confirmed: {p}. ")}
+                <a class="govuk-link" href=format!("{}/check", task_href(&task.reference))>"Check and confirm it"</a>
+            </div>
+        })}
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <h2 class="govuk-heading-m">"What GOV.UK One Login gave us"</h2>
+                {summary_list(task.one_login.clone())}
+                <h2 class="govuk-heading-m">"Additional information"</h2>
+                <p class="govuk-body">"What the teacher entered."</p>
+                {summary_list(task.additional.clone())}
+                {proof}
+                {suggestions(&task)}
+                {decision}
+                {disconnect_section(&me, &task)}
+            </div>
+            <div class="govuk-grid-column-one-third">{assign}</div>
+        </div>
+    }
+}
+
+fn suggestions(task: &crate::domain::support::TaskView) -> impl IntoView {
+    (task.decided.is_none()).then(|| {
+        let cards = task
+            .suggestions
+            .iter()
+            .map(|s| {
+                view! {
+                    <div class="govuk-summary-card" data-testid="suggested-record">
+                        <div class="govuk-summary-card__title-wrapper">
+                            <h3 class="govuk-summary-card__title">{format!("{} – TRN {}", s.name, s.trn)}</h3>
+                            {s.connected_elsewhere.then(|| view! { <strong class="govuk-tag govuk-tag--red">"Connected to another One Login"</strong> })}
+                            {s.deactivated.then(|| view! { <strong class="govuk-tag govuk-tag--grey">"Deactivated"</strong> })}
+                            {s.found_by.clone().map(|by| view! { <strong class="govuk-tag govuk-tag--yellow" data-testid="found-by">{by}</strong> })}
+                        </div>
+                        <div class="govuk-summary-card__content">
+                            <dl class="govuk-summary-list">
+                                {s.fields
+                                    .iter()
+                                    .map(|f| view! {
+                                        <div class="govuk-summary-list__row">
+                                            <dt class="govuk-summary-list__key">{f.label.clone()}</dt>
+                                            <dd class="govuk-summary-list__value">{f.value.clone()}</dd>
+                                            <dd class="govuk-summary-list__actions">
+                                                {match f.outcome {
+                                                    Comparison::Matches => view! { <strong class="govuk-tag govuk-tag--green">"Matches"</strong> }.into_any(),
+                                                    Comparison::DoesNotMatch => view! { <strong class="govuk-tag govuk-tag--grey">"Does not match"</strong> }.into_any(),
+                                                    // One side has no value: there is nothing to say.
+                                                    Comparison::NotCompared => ().into_any(),
+                                                }}
+                                            </dd>
+                                        </div>
+                                    })
+                                    .collect_view()}
+                            </dl>
+                        </div>
+                    </div>
+                }
+            })
+            .collect_view();
+        view! {
+            <h2 class="govuk-heading-m">"Suggested records"</h2>
+            {if task.suggestions.is_empty() {
+                view! { <p class="govuk-body">"We found no records that could match. You can still connect a record by its TRN."</p> }.into_any()
+            } else {
+                cards.into_any()
+            }}
+        }
+    })
+}
+
+fn assign_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoView {
+    let action = format!("{}/assign", task_href(&task.reference));
+    let current = task
+        .assignee
+        .as_ref()
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_else(|| "none".into());
+    let error = error_for(&me.errors, "assignee");
+    let group = with_error_class("govuk-form-group", &error);
+    view! {
+        <h2 class="govuk-heading-m">"Assigned to"</h2>
+        <p class="govuk-body" data-testid="assignee">{task.assignee.as_ref().map(|(_, n)| n.clone()).unwrap_or_else(|| "Nobody".into())}</p>
+        {(task.assignee.as_ref().map(|(id, _)| *id) != Some(me.staff.id)).then(|| view! {
+            <form method="post" action=action.clone()>
+                <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
+                <input type="hidden" name="version" value=task.version.to_string() />
+                <input type="hidden" name="assignee" value="me" />
+                <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Assign to me"</button>
+            </form>
+        })}
+        <form method="post" action=action>
+            <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
+            <input type="hidden" name="version" value=task.version.to_string() />
+            <div class=group>
+                <label class="govuk-label" for="assignee">"Assign to someone else"</label>
+                <ErrorMessage id="assignee-error".to_string() message=error />
+                <select class="govuk-select" id="assignee" name="assignee">
+                    <option value="none" selected=current == "none">"Nobody"</option>
+                    {task.assignable
+                        .iter()
+                        .map(|(id, name)| {
+                            let v = id.to_string();
+                            let is = v == current;
+                            view! { <option value=v selected=is>{name.clone()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Assign"</button>
+        </form>
+    }
+}
+
+/// Radios with the Design System's markup; `reveal` is shown under the option whose value it names.
+fn radios(
+    name: &'static str,
+    legend: &'static str,
+    options: Vec<(String, String)>,
+    selected: &str,
+    error: Option<String>,
+    mut reveal: Vec<(String, AnyView)>,
+) -> impl IntoView {
+    let group = with_error_class("govuk-form-group", &error);
+    let error_id = format!("{name}-error");
+    let described = error.as_ref().map(|_| error_id.clone());
+    let items = options
+        .into_iter()
+        .enumerate()
+        .map(|(i, (value, label))| {
+            let id = if i == 0 { name.to_string() } else { format!("{name}-{}", i + 1) };
+            let checked = value == selected;
+            let conditional = reveal.iter().position(|(v, _)| *v == value).map(|p| reveal.remove(p).1);
+            let reveal_id = format!("conditional-{id}");
+            let has_reveal = conditional.is_some();
+            view! {
+                <div class="govuk-radios__item">
+                    <input class="govuk-radios__input" id=id.clone() name=name type="radio" value=value checked=checked
+                        data-aria-controls=has_reveal.then(|| reveal_id.clone()) />
+                    <label class="govuk-label govuk-radios__label" for=id>{label}</label>
+                </div>
+                {conditional.map(|c| view! {
+                    <div class=if checked { "govuk-radios__conditional" } else { "govuk-radios__conditional govuk-radios__conditional--hidden" } id=reveal_id>
+                        {c}
+                    </div>
+                })}
+            }
+        })
+        .collect_view();
+    view! {
+        <div class=group>
+            <fieldset class="govuk-fieldset" aria-describedby=described>
+                <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">{legend}</legend>
+                <ErrorMessage id=error_id message=error />
+                <div class="govuk-radios" data-module="govuk-radios">{items}</div>
+            </fieldset>
+        </div>
+    }
+}
+
+/// For administrators, while the teacher is connected: undo the connection, with a reason the teacher is sent.
+/// A reason first, then a check step with what will happen, then the confirmation: plain forms, no JavaScript.
+fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Option<AnyView> {
+    use crate::domain::support::Row;
+    let connection = task.connection.clone()?;
+    if !me.staff.may(Permission::Disconnect) {
+        return None;
+    }
+    let action = crate::domain::support::disconnect_href(&task.reference);
+    let checking = me.values.get("disconnect_step").map(String::as_str) == Some("check");
+    let reason = me
+        .values
+        .get("disconnect_reason")
+        .cloned()
+        .unwrap_or_default();
+    let error = error_for(&me.errors, "disconnect_reason");
+    let csrf = me.csrf_token.clone();
+    let record = format!("{} – TRN {}", connection.record_name, connection.trn);
+    Some(if checking {
+        view! {
+            <div id="disconnect" data-testid="disconnect-check">
+                <h2 class="govuk-heading-m">"Check before you disconnect the record"</h2>
+                {summary_list(vec![
+                    Row::new("Record", record),
+                    Row::new("GOV.UK One Login", connection.one_login_email.clone()),
+                    Row::new("Reason", reason.clone()),
+                ])}
+                <div class="govuk-warning-text">
+                    <span class="govuk-warning-text__icon" aria-hidden="true">"!"</span>
+                    <strong class="govuk-warning-text__text">
+                        <span class="govuk-visually-hidden">"Warning"</span>
+                        "The teacher will no longer see this record. We will email them the reason, and they will need to answer our questions again to connect a record."
+                    </strong>
+                </div>
+                <form method="post" action=action>
+                    <input type="hidden" name="csrf_token" value=csrf />
+                    <input type="hidden" name="action" value="confirm" />
+                    <input type="hidden" name="disconnect_reason" value=reason />
+                    <input type="hidden" name="trn" value=connection.trn.clone() />
+                    <div class="govuk-button-group">
+                        <button type="submit" class="govuk-button govuk-button--warning" data-module="govuk-button">"Disconnect the record"</button>
+                        <a class="govuk-link" href=task_href(&task.reference) rel="external">"Cancel"</a>
+                    </div>
+                </form>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <div id="disconnect">
+                <h2 class="govuk-heading-m">"Disconnect the record"</h2>
+                <p class="govuk-body">{format!(
+                    "This teacher’s GOV.UK One Login is connected to the record of {record}. If that is wrong, you can undo the connection."
+                )}</p>
+                <form method="post" action=action novalidate>
+                    <input type="hidden" name="csrf_token" value=csrf />
+                    <input type="hidden" name="action" value="continue" />
+                    {text_field("disconnect_reason", "Why are you disconnecting the record? The teacher will be sent this", reason, error, true)}
+                    <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Continue"</button>
+                </form>
+            </div>
+        }
+        .into_any()
+    })
+}
+
+fn text_field(
+    name: &'static str,
+    label: &'static str,
+    value: String,
+    error: Option<String>,
+    textarea: bool,
+) -> AnyView {
+    let group = with_error_class("govuk-form-group", &error);
+    let error_id = format!("{name}-error");
+    let described = error.as_ref().map(|_| error_id.clone());
+    let control = if textarea {
+        let class = with_error_class("govuk-textarea", &error);
+        view! { <textarea class=class id=name name=name rows="4" aria-describedby=described>{crate::components::textarea_text(value)}</textarea> }.into_any()
+    } else {
+        let class = with_error_class("govuk-input govuk-input--width-10", &error);
+        view! { <input class=class id=name name=name type="text" value=value spellcheck="false" autocomplete="off" aria-describedby=described /> }.into_any()
+    };
+    view! {
+        <div class=group>
+            <label class="govuk-label" for=name>{label}</label>
+            <ErrorMessage id=error_id message=error />
+            {control}
+        </div>
+    }
+    .into_any()
+}
+
+fn decision_form(
+    me: &Me,
+    task: &crate::domain::support::TaskView,
+    pending: Option<crate::domain::support::DecisionInput>,
+) -> impl IntoView {
+    // What was typed last (after an error), else the decision waiting on the check page ("Change" or "Back"
+    // from there), else the saved draft.
+    let values = if !me.values.is_empty() {
+        me.values.clone()
+    } else if let Some(pending) = pending {
+        pending.values()
+    } else {
+        task.draft.clone().map(|d| d.values()).unwrap_or_default()
+    };
+    let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let errors = &me.errors;
+    let identity = task.kind == TaskKind::IdentityVerification;
+    let mut records: Vec<(String, String)> = task
+        .suggestions
+        .iter()
+        .filter(|s| !s.connected_elsewhere && !s.deactivated)
+        .map(|s| (s.trn.clone(), format!("{} – TRN {}", s.name, s.trn)))
+        .collect();
+    records.push((
+        OTHER_TRN.to_string(),
+        "Another record (enter its TRN)".to_string(),
+    ));
+    let other_trn = text_field(
+        "other_trn",
+        "TRN",
+        get("other_trn"),
+        error_for(errors, "other_trn"),
+        false,
+    );
+    let record_radios = radios(
+        "trn",
+        "Which record?",
+        records,
+        &get("trn"),
+        error_for(errors, "trn"),
+        vec![(OTHER_TRN.to_string(), other_trn)],
+    )
+    .into_any();
+    let detail = |field: &'static str| {
+        (
+            "other".to_string(),
+            text_field(
+                field,
+                "Give the reason",
+                get(field),
+                error_for(errors, field),
+                true,
+            ),
+        )
+    };
+    let not_connected = radios(
+        "reason",
+        "Why not?",
+        NotConnectedReason::ALL
+            .iter()
+            .map(|r| (r.as_str().to_string(), r.label().to_string()))
+            .collect(),
+        &get("reason"),
+        error_for(errors, "reason"),
+        vec![detail("reason_detail")],
+    )
+    .into_any();
+    let mut outcomes = vec![
+        (
+            "connect".to_string(),
+            if identity {
+                "Verify their identity and connect a record"
+            } else {
+                "Connect a record"
+            }
+            .to_string(),
+        ),
+        (
+            "do_not_connect".to_string(),
+            if identity {
+                "Verify their identity but do not connect a record"
+            } else {
+                "Do not connect a record"
+            }
+            .to_string(),
+        ),
+    ];
+    let mut reveals = vec![
+        ("connect".to_string(), record_radios),
+        ("do_not_connect".to_string(), not_connected),
+    ];
+    if identity {
+        outcomes.push(("reject".to_string(), "Reject the request".to_string()));
+        let reject = radios(
+            "reject_reason",
+            "Why?",
+            RejectReason::ALL
+                .iter()
+                .map(|r| (r.as_str().to_string(), r.label().to_string()))
+                .collect(),
+            &get("reject_reason"),
+            error_for(errors, "reject_reason"),
+            vec![detail("reject_reason_detail")],
+        )
+        .into_any();
+        reveals.push(("reject".to_string(), reject));
+    }
+    let outcome_radios = radios(
+        "outcome",
+        "What is your decision?",
+        outcomes,
+        &get("outcome"),
+        error_for(errors, "outcome"),
+        reveals,
+    );
+    view! {
+        <h2 class="govuk-heading-m" id="decision">"Decision"</h2>
+        <form method="post" action=format!("{}/decision", task_href(&task.reference)) novalidate>
+            <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
+            <input type="hidden" name="version" value=task.version.to_string() />
+            {outcome_radios}
+            <div class="govuk-button-group">
+                <button type="submit" name="action" value="continue" class="govuk-button" data-module="govuk-button">"Continue"</button>
+                <button type="submit" name="action" value="save" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Save and come back later"</button>
+            </div>
+        </form>
+    }
+}
+
+/// `/support/tasks/:reference/check`: the decision in words, and "Confirm".
+#[component]
+pub fn CheckDecisionPage() -> impl IntoView {
+    let reference = reference_param();
+    view! {
+        <ConsolePage load=move || load_task(reference.clone()) render=|v| check_page(v).into_any() />
+    }
+}
+
+fn check_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
+    let crate::server_fns::console::TaskPageView {
+        me, task, pending, ..
+    } = v;
+    let back = task_href(&task.reference);
+    let Some(pending) = pending else {
+        return view! {
+            <PageTitle text="There is no decision to check".to_string() />
+            <h1 class="govuk-heading-l">"There is no decision to check"</h1>
+            <p class="govuk-body"><a class="govuk-link" href=back>"Go back to the task"</a></p>
+        }
+        .into_any();
+    };
+    view! {
+        <PageTitle text=format!("Check your decision on task {}", task.reference) />
+        <ConsoleNav me=me.clone() current="" />
+        <a href=back.clone() class="govuk-back-link">"Back"</a>
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <span class="govuk-caption-l">{task.reference.clone()}</span>
+                <h1 class="govuk-heading-l">"Check your decision"</h1>
+                <dl class="govuk-summary-list">
+                    <div class="govuk-summary-list__row">
+                        <dt class="govuk-summary-list__key">"Decision"</dt>
+                        <dd class="govuk-summary-list__value" data-testid="pending-decision">{pending}</dd>
+                        <dd class="govuk-summary-list__actions">
+                            <a class="govuk-link" href=format!("{back}#decision")>"Change"<span class="govuk-visually-hidden">" decision"</span></a>
+                        </dd>
+                    </div>
+                </dl>
+                <p class="govuk-body">"When you confirm, we’ll email the teacher to tell them."</p>
+                <form method="post" action=format!("{back}/confirm")>
+                    <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
+                    <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">"Confirm decision"</button>
+                </form>
+            </div>
+        </div>
+    }
+    .into_any()
+}
