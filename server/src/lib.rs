@@ -1,6 +1,7 @@
-//! The Teacher ID server: configuration, storage, HTTP, and the commands `main` offers.
+//! The Teacher ID server: configuration, storage, HTTP, and (in [`cli`]) the commands `main` offers.
 
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
@@ -18,10 +19,12 @@ use crate::config::Config;
 use crate::db::DynStore;
 use crate::http::assets::Assets;
 use crate::state::AppState;
-use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+// The commands were here once; their paths stay.
+pub use cli::{bench_baseline, migrate, number_flags, seed, staff_add, SeedArgs, StaffAddArgs};
 
 /// A failure that stops a command.
 #[derive(Debug, thiserror::Error)]
@@ -142,127 +145,6 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     Ok(())
 }
 
-pub async fn migrate(config: &Config) -> Result<(), ServerError> {
-    db::connect(&config.database_url, 1).await?;
-    tracing::info!("migrations are up to date");
-    Ok(())
-}
-
-/// Arguments of `server staff add`: `--email E --role R [--name N]`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct StaffAddArgs {
-    pub email: String,
-    pub role: app::domain::support::Role,
-    pub name: String,
-}
-
-impl StaffAddArgs {
-    pub fn parse(args: &[String]) -> Result<Self, String> {
-        const USAGE: &str =
-            "usage: server staff add --email EMAIL --role viewer|support_officer|administrator [--name NAME]";
-        let (mut email, mut role, mut name) = (None, None, None);
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            let value = it.next().ok_or(USAGE)?;
-            match flag.as_str() {
-                "--email" => email = Some(value.trim().to_string()),
-                "--role" => {
-                    role = Some(app::domain::support::Role::parse(value).ok_or_else(|| {
-                        format!("unknown role `{value}`: expected viewer, support_officer or administrator")
-                    })?)
-                }
-                "--name" => name = Some(value.trim().to_string()),
-                _ => return Err(USAGE.into()),
-            }
-        }
-        let email = email.filter(|e| {
-            e.len() <= 254
-                && e.split_once('@')
-                    .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
-        });
-        let (Some(email), Some(role)) = (email, role) else {
-            return Err(USAGE.into());
-        };
-        let name = name
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| email.clone());
-        Ok(Self { email, role, name })
-    }
-}
-
-/// `server staff add`: gives someone a role before they first sign in (how the first administrator is made).
-pub async fn staff_add(config: &Config, args: StaffAddArgs) -> Result<(), ServerError> {
-    let store = db::connect(&config.database_url, 1).await?;
-    let staff = store
-        .add_staff(&args.email, &args.name, args.role, chrono::Utc::now())
-        .await?;
-    println!(
-        "{} is now {}",
-        staff.email,
-        args.role.label().to_lowercase()
-    );
-    Ok(())
-}
-
-/// Arguments of `server seed`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct SeedArgs {
-    pub records: u64,
-    pub seed: u64,
-}
-
-/// Reads `--flag N` pairs where every value is a whole number; `usage` names the flags for error messages.
-pub fn number_flags(
-    args: &[String],
-    allowed: &[&str],
-    usage: &str,
-) -> Result<std::collections::HashMap<String, u64>, String> {
-    let mut flags = std::collections::HashMap::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        if !allowed.contains(&flag.as_str()) {
-            return Err(format!("unknown option `{flag}`: expected {usage}"));
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number: u64 = value
-            .parse()
-            .map_err(|_| format!("{flag} must be a whole number, got `{value}`"))?;
-        flags.insert(flag.clone(), number);
-    }
-    Ok(flags)
-}
-
-impl SeedArgs {
-    pub fn parse(args: &[String]) -> Result<Self, String> {
-        let flags = number_flags(args, &["--records", "--seed"], "--records N [--seed S]")?;
-        let records = flags.get("--records").copied();
-        if records.is_some_and(|n| n > 9_000_000) {
-            return Err("--records must be 9000000 or fewer".into());
-        }
-        let seed = flags.get("--seed").copied().unwrap_or(1);
-        Ok(Self {
-            records: records.ok_or("seed needs --records N")?,
-            seed,
-        })
-    }
-}
-
-pub async fn seed(config: &Config, args: SeedArgs) -> Result<(), ServerError> {
-    let store = db::connect(&config.database_url, config.database_max_connections).await?;
-    let start = store.count_records().await? as u64;
-    let started = Instant::now();
-    seed::seed_store(&store, start, args.records, args.seed).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "seeded {} records (indexes {start}..{}) with seed {} in {seconds:.1} s ({:.0} records/s)",
-        args.records,
-        start + args.records,
-        args.seed,
-        args.records as f64 / seconds.max(f64::EPSILON)
-    );
-    Ok(())
-}
-
 async fn seed_if_empty(store: &DynStore, records: u32) -> Result<(), ServerError> {
     if records == 0 || store.count_records().await? > 0 {
         return Ok(());
@@ -300,7 +182,7 @@ async fn expire_sessions(store: DynStore, longest_window_seconds: i64) {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -320,79 +202,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
-}
-
-/// The ceiling for a dynamic response in `scripts/bench`: a bare axum handler returning fixed bytes, with the
-/// same listener settings as the service.
-pub async fn bench_baseline(file: &str, addr: std::net::SocketAddr) -> Result<(), ServerError> {
-    let body = bytes::Bytes::from(std::fs::read(file).map_err(ServerError::Assets)?);
-    let app = axum::Router::new().fallback(move || {
-        let body = body.clone();
-        async move {
-            (
-                [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                body,
-            )
-        }
-    });
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Listen { addr, source })?;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServerError::Serve)
-}
-
-#[cfg(test)]
-mod command_tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn seed_arguments_are_checked_with_a_clear_message() {
-        assert_eq!(
-            SeedArgs::parse(&args("--records 10 --seed 7")),
-            Ok(SeedArgs {
-                records: 10,
-                seed: 7
-            })
-        );
-        assert_eq!(
-            SeedArgs::parse(&args("--records 10")).map(|a| a.seed),
-            Ok(1)
-        );
-        assert_eq!(
-            SeedArgs::parse(&args("--seed 7")),
-            Err("seed needs --records N".into())
-        );
-        assert_eq!(
-            SeedArgs::parse(&args("--records ten")),
-            Err("--records must be a whole number, got `ten`".into())
-        );
-        assert_eq!(
-            SeedArgs::parse(&args("--records")),
-            Err("--records needs a value".into())
-        );
-        assert_eq!(
-            SeedArgs::parse(&args("--records 9000001")),
-            Err("--records must be 9000000 or fewer".into())
-        );
-        assert!(SeedArgs::parse(&args("--rm 1"))
-            .unwrap_err()
-            .starts_with("unknown option `--rm`"));
-    }
-
-    #[test]
-    fn bench_arguments_have_defaults() {
-        let a = bench::MatchingArgs::parse(&args("--sign-ins 5")).unwrap();
-        assert_eq!((a.records, a.sign_ins, a.seed), (2_000_000, 5, 1));
-        assert!(bench::MatchingArgs::parse(&args("--sign-ins -1")).is_err());
-    }
 }

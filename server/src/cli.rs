@@ -1,0 +1,267 @@
+//! The commands `server` offers besides serving, and the command line that picks one.
+//!
+//! ```text
+//! server                                   serve (the default)
+//! server migrate                           run database migrations and stop
+//! server seed --records N [--seed S]       add N synthetic teaching records (deterministic for a seed)
+//! server staff add --email E --role R [--name N]
+//!                                          give a member of staff a role (viewer, support_officer, administrator)
+//! server bench-console [--tasks N] [--runs R] [--emails E]
+//!                                          time the support dashboard's queries over N tasks, the live feed's
+//!                                          latency and the email outbox's throughput
+//! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
+//! server bench-matching [--records N] [--sign-ins K] [--seed S]
+//!                                          time candidate search + matching over N records (seeding up to N)
+//!                                          and report matching quality over K simulated sign-ins
+//! ```
+
+use crate::config::Config;
+use crate::{bench, db, serve, shutdown_signal, ServerError};
+use axum::serve::ListenerExt;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Runs the command `args` names (without the program name) and says how it went as the process's exit code: 2
+/// for a command line we cannot read, 1 for a command that failed.
+pub async fn run(args: &[String], config: Config) -> ExitCode {
+    let result = match args.first().map(String::as_str) {
+        None | Some("serve") => serve(config).await,
+        Some("migrate") => migrate(&config).await,
+        Some("seed") => match SeedArgs::parse(&args[1..]) {
+            Ok(args) => seed(&config, args).await,
+            Err(e) => return usage_error(&e),
+        },
+        Some("staff") if args.get(1).map(String::as_str) == Some("add") => {
+            match StaffAddArgs::parse(&args[2..]) {
+                Ok(staff) => staff_add(&config, staff).await,
+                Err(e) => return usage_error(&e),
+            }
+        }
+        Some("bench-matching") => match bench::MatchingArgs::parse(&args[1..]) {
+            Ok(args) => bench::matching(&config, args).await,
+            Err(e) => return usage_error(&e),
+        },
+        Some("bench-console") => match bench::ConsoleArgs::parse(&args[1..]) {
+            Ok(args) => bench::console(&config, args).await,
+            Err(e) => return usage_error(&e),
+        },
+        Some("bench-baseline") => match (args.get(1), args.get(2).and_then(|a| a.parse().ok())) {
+            (Some(file), Some(addr)) => bench_baseline(file, addr).await,
+            _ => return usage_error("usage: server bench-baseline FILE ADDR"),
+        },
+        Some(other) => {
+            return usage_error(&format!(
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching, bench-console or bench-baseline"
+            ))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "stopped");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::from(2)
+}
+
+pub async fn migrate(config: &Config) -> Result<(), ServerError> {
+    db::connect(&config.database_url, 1).await?;
+    tracing::info!("migrations are up to date");
+    Ok(())
+}
+
+/// Arguments of `server staff add`: `--email E --role R [--name N]`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StaffAddArgs {
+    pub email: String,
+    pub role: app::domain::support::Role,
+    pub name: String,
+}
+
+impl StaffAddArgs {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        const USAGE: &str =
+            "usage: server staff add --email EMAIL --role viewer|support_officer|administrator [--name NAME]";
+        let (mut email, mut role, mut name) = (None, None, None);
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let value = it.next().ok_or(USAGE)?;
+            match flag.as_str() {
+                "--email" => email = Some(value.trim().to_string()),
+                "--role" => {
+                    role = Some(app::domain::support::Role::parse(value).ok_or_else(|| {
+                        format!("unknown role `{value}`: expected viewer, support_officer or administrator")
+                    })?)
+                }
+                "--name" => name = Some(value.trim().to_string()),
+                _ => return Err(USAGE.into()),
+            }
+        }
+        let email = email.filter(|e| {
+            e.len() <= 254
+                && e.split_once('@')
+                    .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+        });
+        let (Some(email), Some(role)) = (email, role) else {
+            return Err(USAGE.into());
+        };
+        let name = name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| email.clone());
+        Ok(Self { email, role, name })
+    }
+}
+
+/// `server staff add`: gives someone a role before they first sign in (how the first administrator is made).
+pub async fn staff_add(config: &Config, args: StaffAddArgs) -> Result<(), ServerError> {
+    let store = db::connect(&config.database_url, 1).await?;
+    let staff = store
+        .add_staff(&args.email, &args.name, args.role, chrono::Utc::now())
+        .await?;
+    println!(
+        "{} is now {}",
+        staff.email,
+        args.role.label().to_lowercase()
+    );
+    Ok(())
+}
+
+/// Arguments of `server seed`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SeedArgs {
+    pub records: u64,
+    pub seed: u64,
+}
+
+/// Reads `--flag N` pairs where every value is a whole number; `usage` names the flags for error messages.
+pub fn number_flags(
+    args: &[String],
+    allowed: &[&str],
+    usage: &str,
+) -> Result<std::collections::HashMap<String, u64>, String> {
+    let mut flags = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if !allowed.contains(&flag.as_str()) {
+            return Err(format!("unknown option `{flag}`: expected {usage}"));
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number: u64 = value
+            .parse()
+            .map_err(|_| format!("{flag} must be a whole number, got `{value}`"))?;
+        flags.insert(flag.clone(), number);
+    }
+    Ok(flags)
+}
+
+impl SeedArgs {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let flags = number_flags(args, &["--records", "--seed"], "--records N [--seed S]")?;
+        let records = flags.get("--records").copied();
+        if records.is_some_and(|n| n > 9_000_000) {
+            return Err("--records must be 9000000 or fewer".into());
+        }
+        let seed = flags.get("--seed").copied().unwrap_or(1);
+        Ok(Self {
+            records: records.ok_or("seed needs --records N")?,
+            seed,
+        })
+    }
+}
+
+pub async fn seed(config: &Config, args: SeedArgs) -> Result<(), ServerError> {
+    let store = db::connect(&config.database_url, config.database_max_connections).await?;
+    let start = store.count_records().await? as u64;
+    let started = Instant::now();
+    crate::seed::seed_store(&store, start, args.records, args.seed).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} records (indexes {start}..{}) with seed {} in {seconds:.1} s ({:.0} records/s)",
+        args.records,
+        start + args.records,
+        args.seed,
+        args.records as f64 / seconds.max(f64::EPSILON)
+    );
+    Ok(())
+}
+
+/// The ceiling for a dynamic response in `scripts/bench`: a bare axum handler returning fixed bytes, with the
+/// same listener settings as the service.
+pub async fn bench_baseline(file: &str, addr: std::net::SocketAddr) -> Result<(), ServerError> {
+    let body = bytes::Bytes::from(std::fs::read(file).map_err(ServerError::Assets)?);
+    let app = axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Listen { addr, source })?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServerError::Serve)
+}
+
+#[cfg(test)]
+mod command_tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn seed_arguments_are_checked_with_a_clear_message() {
+        assert_eq!(
+            SeedArgs::parse(&args("--records 10 --seed 7")),
+            Ok(SeedArgs {
+                records: 10,
+                seed: 7
+            })
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records 10")).map(|a| a.seed),
+            Ok(1)
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--seed 7")),
+            Err("seed needs --records N".into())
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records ten")),
+            Err("--records must be a whole number, got `ten`".into())
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records")),
+            Err("--records needs a value".into())
+        );
+        assert_eq!(
+            SeedArgs::parse(&args("--records 9000001")),
+            Err("--records must be 9000000 or fewer".into())
+        );
+        assert!(SeedArgs::parse(&args("--rm 1"))
+            .unwrap_err()
+            .starts_with("unknown option `--rm`"));
+    }
+
+    #[test]
+    fn bench_arguments_have_defaults() {
+        let a = bench::MatchingArgs::parse(&args("--sign-ins 5")).unwrap();
+        assert_eq!((a.records, a.sign_ins, a.seed), (2_000_000, 5, 1));
+        assert!(bench::MatchingArgs::parse(&args("--sign-ins -1")).is_err());
+    }
+}
