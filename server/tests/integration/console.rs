@@ -4,7 +4,6 @@
 //! Notify-compatible server.
 
 use crate::onelogin::Rp;
-use crate::support::TestResponse;
 use crate::util::TestApp;
 use app::domain::support::{Decision, Role, TaskQuery};
 use leptos::server_fn::ServerFn;
@@ -40,15 +39,7 @@ pub(crate) async fn console(backend: Backend) -> Option<Rp> {
         .await
 }
 
-pub(crate) fn assert_redirect(res: &TestResponse, to: &str) {
-    assert!(
-        (300..400).contains(&res.status),
-        "expected a redirect to {to}, got {} {}",
-        res.status,
-        res.body.chars().take(400).collect::<String>()
-    );
-    assert_eq!(res.header("location"), to);
-}
+pub(crate) use crate::util::assert_redirect;
 
 /// Signs in to the console as `email` in a browser with no other console session.
 pub(crate) async fn as_staff(rp: &mut Rp, email: &str) {

@@ -1,28 +1,23 @@
 //! Keep every support flag (issue 15 item 5): a flag matching raised at one question stays on the support task
 //! when a later question finds nothing, and the console shows it.
 
-use crate::console::{as_staff, assert_redirect, console, OFFICER};
+use crate::console::{as_staff, console, OFFICER};
+use crate::util::{answer_nino, answer_trn, assert_redirect, record, verified_as_the_person_of};
 use app::domain::matching::SupportFlag;
 use app::domain::records::{RecordStatus, TeachingRecord};
 use app::domain::support::task_href;
-use onelogin_standin::{CustomPerson, NextLogin, Outcome, CUSTOM};
 use server::db::Backend;
 
 on_both_backends!(a_flag_raised_at_the_nino_question_stays_when_the_trn_question_finds_nothing);
 
 fn namesake(trn: &str, nino: Option<&str>) -> TeachingRecord {
-    TeachingRecord {
-        trn: trn.into(),
-        first_name: "Gwenllian".into(),
-        middle_name: None,
-        last_name: "Tudur".into(),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1979, 11, 2).unwrap(),
-        nino: nino.map(String::from),
-        email: None,
-        status: RecordStatus::Active,
-        previous_names: vec![],
-        qualifications: vec![],
-    }
+    record(
+        trn,
+        ("Gwenllian", "Tudur"),
+        chrono::NaiveDate::from_ymd_opt(1979, 11, 2).unwrap(),
+        nino,
+        RecordStatus::Active,
+    )
 }
 
 /// Two active records share Gwenllian's name and date of birth. Her NINO makes one a definite match, but the other
@@ -43,35 +38,12 @@ async fn a_flag_raised_at_the_nino_question_stays_when_the_trn_question_finds_no
         )
         .await
         .unwrap();
-    let custom = CustomPerson {
-        first_name: hers.first_name.clone(),
-        last_name: hers.last_name.clone(),
-        previous_first_name: None,
-        previous_last_name: None,
-        previous_name_valid_until: None,
-        date_of_birth: hers.date_of_birth,
-        email: "gwenllian.t@example.com".into(),
-    };
-    let next = |outcome| NextLogin {
-        custom: Some(custom.clone()),
-        ..NextLogin::new(CUSTOM, outcome)
-    };
-    rp.round_trip("/sign-in", next(Outcome::Authenticated))
-        .await;
-    rp.round_trip("/auth/identity", next(Outcome::IdentityVerified))
-        .await;
-    assert_redirect(&rp.get("/continue").await, "/connect");
     assert_redirect(
-        &rp.post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "JK123456A")],
-        )
-        .await,
-        "/connect/trn",
+        &verified_as_the_person_of(&mut rp, &hers, "gwenllian.t@example.com").await,
+        "/connect",
     );
-    let after_trn = rp
-        .post("/connect/trn", &[("has_trn", "yes"), ("trn", "9399999")])
-        .await;
+    assert_redirect(&answer_nino(&mut rp, "JK123456A").await, "/connect/trn");
+    let after_trn = answer_trn(&mut rp, "9399999").await;
     assert!(
         (300..400).contains(&after_trn.status),
         "{}",

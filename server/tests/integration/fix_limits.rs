@@ -5,6 +5,7 @@
 
 use crate::onelogin::Rp;
 use crate::support::{read, TestResponse};
+use crate::util::{answer_nino, answer_trn, assert_redirect, TestApp};
 use axum::body::Body;
 use axum::http::{header, Request};
 use object_store::ObjectStore;
@@ -27,22 +28,8 @@ on_both_backends!(
     names_and_free_text_of_invisible_characters_or_emoji_are_refused,
 );
 
-fn assert_redirect(res: &TestResponse, to: &str) {
-    assert!(
-        (300..400).contains(&res.status),
-        "expected a redirect to {to}, got {} {}",
-        res.status,
-        res.body.chars().take(300).collect::<String>()
-    );
-    assert_eq!(res.header("location"), to);
-}
-
 async fn seeded(backend: Backend) -> Option<Rp> {
-    let rp = Rp::seeded(backend).await;
-    if rp.is_none() {
-        eprintln!("TEST_POSTGRES_URL is not set: not run on PostgreSQL (./test sets it)");
-    }
-    rp
+    TestApp::new(backend, "limits").build().await
 }
 
 /// Changes the running service's configuration, as a restart with other environment variables would.
@@ -170,20 +157,9 @@ async fn rate_limits_are_configuration(backend: Backend) {
         c.rate_limits.user_window_seconds = 900;
     });
     at_the_nino_question(&mut rp, "no-match").await;
+    assert_redirect(&answer_nino(&mut rp, "AB123456C").await, "/connect/trn");
     assert_redirect(
-        &rp.post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "AB123456C")],
-        )
-        .await,
-        "/connect/trn",
-    );
-    assert_redirect(
-        &rp.post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "AB123457C")],
-        )
-        .await,
+        &answer_nino(&mut rp, "AB123457C").await,
         "/connect/too-many-attempts",
     );
     let page = rp.get("/connect/too-many-attempts").await;
@@ -523,9 +499,7 @@ async fn a_form_over_64_kib_comes_back_with_its_error_and_what_was_typed_cut_sho
     // The NINO question too.
     at_the_nino_question(&mut rp, "no-match").await;
     let nino = "AB123456C".repeat(10_000);
-    let res = rp
-        .post("/connect/nino", &[("has_nino", "yes"), ("nino", &nino)])
-        .await;
+    let res = answer_nino(&mut rp, &nino).await;
     assert_redirect(&res, "/connect/nino");
     let page = rp.get("/connect/nino").await;
     assert!(page
@@ -561,18 +535,12 @@ async fn padded_nino_and_trn_answers_are_accepted(backend: Backend) {
     );
     let trn = rp.standin.persona("trn-only").unwrap().trn_hint.unwrap();
     let padded = format!("{padding}{}–{}{padding}", &trn[..3], &trn[3..]);
-    assert_redirect(
-        &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", &padded)])
-            .await,
-        "/connected",
-    );
+    assert_redirect(&answer_trn(&mut rp, &padded).await, "/connected");
 
     at_the_nino_question(&mut rp, "nino-only").await;
     let nino = rp.standin.persona("nino-only").unwrap().nino_hint.unwrap();
     let padded = format!("{padding}{nino}\u{a0}{padding}");
-    let res = rp
-        .post("/connect/nino", &[("has_nino", "yes"), ("nino", &padded)])
-        .await;
+    let res = answer_nino(&mut rp, &padded).await;
     assert_redirect(&res, "/connected");
 }
 

@@ -1,10 +1,11 @@
 //! Matching without false connections (issue 15 §1): guard 2 counts deactivated lookalikes, through the real
 //! candidate search on both backends and the connect journey over HTTP.
 
-use crate::onelogin::Rp;
-use crate::support::TestResponse;
+use crate::util::{
+    answer_nino, answer_trn, assert_redirect, reference_on_confirmation, verified_as_the_person_of,
+    TestApp,
+};
 use app::domain::records::{RecordStatus, TeachingRecord};
-use onelogin_standin::{CustomPerson, NextLogin, Outcome, CUSTOM};
 use server::db::Backend;
 
 on_both_backends!(
@@ -12,28 +13,13 @@ on_both_backends!(
 );
 
 fn record(trn: &str, nino: Option<&str>, status: RecordStatus) -> TeachingRecord {
-    TeachingRecord {
-        trn: trn.into(),
-        first_name: "Eluned".into(),
-        middle_name: None,
-        last_name: "Prydderch".into(),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1981, 3, 17).unwrap(),
-        nino: nino.map(String::from),
-        email: None,
+    crate::util::record(
+        trn,
+        ("Eluned", "Prydderch"),
+        chrono::NaiveDate::from_ymd_opt(1981, 3, 17).unwrap(),
+        nino,
         status,
-        previous_names: vec![],
-        qualifications: vec![],
-    }
-}
-
-fn assert_redirect(res: &TestResponse, to: &str) {
-    assert!(
-        (300..400).contains(&res.status),
-        "expected a redirect to {to}, got {} {}",
-        res.status,
-        res.body.chars().take(300).collect::<String>()
-    );
-    assert_eq!(res.header("location"), to);
+    )
 }
 
 /// The false connection issue 15 found: Eluned's own record is deactivated; her namesake (same name, same date of
@@ -43,8 +29,7 @@ fn assert_redirect(res: &TestResponse, to: &str) {
 async fn a_namesake_typing_the_namesakes_trn_is_sent_to_support_when_the_other_lookalike_is_deactivated(
     backend: Backend,
 ) {
-    let Some(mut rp) = Rp::seeded(backend).await else {
-        eprintln!("TEST_POSTGRES_URL is not set: not run on PostgreSQL");
+    let Some(mut rp) = TestApp::new(backend, "matching fixes").build().await else {
         return;
     };
     let own = record("9200001", Some("JK123456A"), RecordStatus::Deactivated);
@@ -55,43 +40,17 @@ async fn a_namesake_typing_the_namesakes_trn_is_sent_to_support_when_the_other_l
         .await
         .unwrap();
 
-    let custom = CustomPerson {
-        first_name: own.first_name.clone(),
-        last_name: own.last_name.clone(),
-        previous_first_name: None,
-        previous_last_name: None,
-        previous_name_valid_until: None,
-        date_of_birth: own.date_of_birth,
-        email: "eluned.p@example.com".into(),
-    };
-    let next = |outcome| NextLogin {
-        custom: Some(custom.clone()),
-        ..NextLogin::new(CUSTOM, outcome)
-    };
-    rp.round_trip("/sign-in", next(Outcome::Authenticated))
-        .await;
-    rp.round_trip("/auth/identity", next(Outcome::IdentityVerified))
-        .await;
-    assert_redirect(&rp.get("/continue").await, "/connect");
+    assert_redirect(
+        &verified_as_the_person_of(&mut rp, &own, "eluned.p@example.com").await,
+        "/connect",
+    );
     let user_id = rp.signed_in_user().await.unwrap().user_id;
 
     // Her own NINO (on her deactivated record; the namesake's record has none, so it rules nothing out)…
     rp.get("/connect/nino").await;
-    assert_redirect(
-        &rp.post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "JK123456A")],
-        )
-        .await,
-        "/connect/trn",
-    );
+    assert_redirect(&answer_nino(&mut rp, "JK123456A").await, "/connect/trn");
     // …then the namesake's TRN: before the fix this connected her to the namesake's record.
-    let after_trn = rp
-        .post(
-            "/connect/trn",
-            &[("has_trn", "yes"), ("trn", &namesakes.trn)],
-        )
-        .await;
+    let after_trn = answer_trn(&mut rp, &namesakes.trn).await;
     assert!(
         (300..400).contains(&after_trn.status),
         "{}",
@@ -121,13 +80,11 @@ async fn a_namesake_typing_the_namesakes_trn_is_sent_to_support_when_the_other_l
         &rp.post("/connect/support", &[]).await,
         "/connect/support-requested",
     );
-    let confirmation = rp.get("/connect/support-requested").await;
-    let at = confirmation.body.find("TRS-").expect("a reference");
-    let reference = &confirmation.body[at..at + 10];
+    let reference = reference_on_confirmation(&mut rp).await;
     let task = rp
         .state
         .store
-        .task_by_reference(reference)
+        .task_by_reference(&reference)
         .await
         .unwrap()
         .expect("the task");

@@ -5,7 +5,7 @@
 //! rejected proof goes to the page to try again or send another proof.
 
 use crate::onelogin::Rp;
-use crate::support::TestResponse;
+use crate::util::{assert_redirect, heading, TestApp};
 use app::domain::identity::VerifiedBy;
 use app::domain::support::Role;
 use onelogin_standin::Outcome;
@@ -25,38 +25,10 @@ on_both_backends!(
 );
 
 async fn service(backend: Backend) -> Option<Rp> {
-    let Some(rp) = Rp::seeded(backend).await else {
-        eprintln!("TEST_POSTGRES_URL is not set: support-verified identity on PostgreSQL not run");
-        return None;
-    };
-    rp.state
-        .store
-        .add_staff(
-            OFFICER,
-            "Sam Okafor",
-            Role::SupportOfficer,
-            chrono::Utc::now(),
-        )
+    TestApp::new(backend, "support-verified identity")
+        .staff(OFFICER, "Sam Okafor", Role::SupportOfficer)
+        .build()
         .await
-        .unwrap();
-    Some(rp)
-}
-
-fn assert_redirect(res: &TestResponse, to: &str) {
-    assert!(
-        (300..400).contains(&res.status),
-        "expected a redirect to {to}, got {} {}",
-        res.status,
-        res.body.chars().take(300).collect::<String>()
-    );
-    assert_eq!(res.header("location"), to);
-}
-
-fn heading(res: &TestResponse) -> String {
-    let start = res.body.find("<h1").expect("a heading");
-    let open_end = start + res.body[start..].find('>').unwrap() + 1;
-    let close = open_end + res.body[open_end..].find("</h1>").unwrap();
-    res.body[open_end..close].trim().to_string()
 }
 
 /// The teacher acts: signs in as the cannot-verify persona, fails One Login's identity check, and asks support

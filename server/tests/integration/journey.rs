@@ -4,6 +4,7 @@
 
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
+use crate::util::{answer_nino, answer_trn, assert_redirect, heading, TestApp};
 use app::domain::support::ConnectedHow;
 use onelogin_standin::Outcome;
 use server::db::Backend;
@@ -23,11 +24,7 @@ on_both_backends!(
 
 /// Our service on `backend` with the personas' records, or `None` (with a note) when PostgreSQL is not set up.
 async fn service(backend: Backend) -> Option<Rp> {
-    let rp = Rp::seeded(backend).await;
-    if rp.is_none() {
-        eprintln!("TEST_POSTGRES_URL is not set: journey on PostgreSQL not run (./test sets it)");
-    }
-    rp
+    TestApp::new(backend, "journey").build().await
 }
 
 /// Signs in as `persona`, proves identity, and follows our redirect to `/continue`.
@@ -37,23 +34,6 @@ async fn verified(backend: Backend, persona: &str) -> Option<(Rp, TestResponse)>
     assert_eq!(back.header("location"), "/continue");
     let next = rp.get("/continue").await;
     Some((rp, next))
-}
-
-fn assert_redirect(res: &TestResponse, to: &str) {
-    assert!(
-        (300..400).contains(&res.status),
-        "expected a redirect to {to}, got {} {}",
-        res.status,
-        res.body.chars().take(300).collect::<String>()
-    );
-    assert_eq!(res.header("location"), to);
-}
-
-fn heading(res: &TestResponse) -> String {
-    let start = res.body.find("<h1").expect("a heading");
-    let open_end = start + res.body[start..].find('>').unwrap() + 1;
-    let close = open_end + res.body[open_end..].find("</h1>").unwrap();
-    res.body[open_end..close].trim().to_string()
 }
 
 async fn history_of(rp: &Rp, trn: &str) -> Vec<server::db::connect::RecordEvent> {
@@ -139,9 +119,7 @@ async fn a_record_without_email_is_connected_by_national_insurance_number(backen
         &nino[6..8],
         &nino[8..]
     );
-    let answered = rp
-        .post("/connect/nino", &[("has_nino", "yes"), ("nino", &spaced)])
-        .await;
+    let answered = answer_nino(&mut rp, &spaced).await;
     assert_redirect(&answered, "/connected");
     let trn = persona.trn_hint.unwrap();
     assert_eq!(how(&history_of(&rp, &trn).await[0]), ConnectedHow::Nino);
@@ -161,11 +139,7 @@ async fn a_record_without_nino_is_connected_by_trn(backend: Backend) {
     let page = rp.get("/connect/trn").await;
     assert!(page.body.contains("What is a TRN and how do I find it?"));
     let trn = persona.trn_hint.unwrap();
-    assert_redirect(
-        &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", &trn)])
-            .await,
-        "/connected",
-    );
+    assert_redirect(&answer_trn(&mut rp, &trn).await, "/connected");
     assert_eq!(how(&history_of(&rp, &trn).await[0]), ConnectedHow::Trn);
 }
 
@@ -175,14 +149,7 @@ async fn no_match_leads_to_one_support_task_however_often_it_is_submitted(backen
     };
     assert_redirect(&next, "/connect");
     rp.get("/connect/nino").await;
-    assert_redirect(
-        &rp.post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "AB123456C")],
-        )
-        .await,
-        "/connect/trn",
-    );
+    assert_redirect(&answer_nino(&mut rp, "AB123456C").await, "/connect/trn");
     assert_redirect(
         &rp.post("/connect/trn", &[("has_trn", "no")]).await,
         "/connect/not-found",
@@ -263,16 +230,11 @@ async fn namesakes_are_only_connected_with_both_nino_and_trn(backend: Backend) {
     let nino = persona.nino_hint.clone();
     let trn = persona.trn_hint.clone().unwrap();
     let after_nino = match &nino {
-        Some(nino) => {
-            rp.post("/connect/nino", &[("has_nino", "yes"), ("nino", nino)])
-                .await
-        }
+        Some(nino) => answer_nino(&mut rp, nino).await,
         None => rp.post("/connect/nino", &[("has_nino", "no")]).await,
     };
     assert_redirect(&after_nino, "/connect/trn");
-    let after_trn = rp
-        .post("/connect/trn", &[("has_trn", "yes"), ("trn", &trn)])
-        .await;
+    let after_trn = answer_trn(&mut rp, &trn).await;
     if nino.is_some() {
         assert_redirect(&after_trn, "/connected");
         assert_eq!(how(&history_of(&rp, &trn).await[0]), ConnectedHow::Trn);
@@ -434,17 +396,10 @@ async fn nino_and_trn_attempts_are_limited_per_person(backend: Backend) {
     rp.get("/connect/nino").await;
     for i in 0..USER_ATTEMPTS {
         let nino = format!("AB{:06}C", 100_000 + i);
-        let res = rp
-            .post("/connect/nino", &[("has_nino", "yes"), ("nino", &nino)])
-            .await;
+        let res = answer_nino(&mut rp, &nino).await;
         assert_redirect(&res, "/connect/trn");
     }
-    let limited = rp
-        .post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "AB999999C")],
-        )
-        .await;
+    let limited = answer_nino(&mut rp, "AB999999C").await;
     assert_redirect(&limited, "/connect/too-many-attempts");
     let page = rp.get("/connect/too-many-attempts").await;
     assert_eq!(page.status, 200);
@@ -456,12 +411,7 @@ async fn nino_and_trn_attempts_are_limited_per_person(backend: Backend) {
     );
     // Still limited with the right answer: the limit is not a hint.
     let persona = rp.standin.persona("exact-match").unwrap();
-    let again = rp
-        .post(
-            "/connect/trn",
-            &[("has_trn", "yes"), ("trn", &persona.trn_hint.unwrap())],
-        )
-        .await;
+    let again = answer_trn(&mut rp, &persona.trn_hint.unwrap()).await;
     assert_redirect(&again, "/connect/too-many-attempts");
     // Answering "no" is not an attempt.
     assert_redirect(
@@ -703,11 +653,7 @@ async fn a_restart_or_another_instance_mid_journey_loses_nothing(backend: Backen
     );
     let trn = rp.standin.persona("trn-only").unwrap().trn_hint.unwrap();
     rp.new_instance();
-    assert_redirect(
-        &rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", &trn)])
-            .await,
-        "/connected",
-    );
+    assert_redirect(&answer_trn(&mut rp, &trn).await, "/connected");
 }
 
 /// Many people behind one address (a school, say), each within their own limit: the address limit still stops them.
@@ -744,23 +690,13 @@ async fn attempts_are_also_limited_per_client_address(backend: Backend) {
         rp.get("/continue").await;
         rp.get("/connect/nino").await;
         for _ in 0..(USER_ATTEMPTS - 1).min(ADDRESS_ATTEMPTS - attempts) {
-            let res = rp
-                .post(
-                    "/connect/nino",
-                    &[("has_nino", "yes"), ("nino", "AB123456C")],
-                )
-                .await;
+            let res = answer_nino(&mut rp, "AB123456C").await;
             assert_redirect(&res, "/connect/trn");
             attempts += 1;
         }
     }
     // One more from the same address, by a person who has made only some attempts of their own.
-    let res = rp
-        .post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "AB123456C")],
-        )
-        .await;
+    let res = answer_nino(&mut rp, "AB123456C").await;
     assert_redirect(&res, "/connect/too-many-attempts");
     assert!(rp
         .get("/connect/too-many-attempts")
@@ -769,12 +705,5 @@ async fn attempts_are_also_limited_per_client_address(backend: Backend) {
         .contains("in an hour"));
     // Another address is not affected.
     rp.client_addr = Some("198.51.100.9:50000".parse().unwrap());
-    assert_redirect(
-        &rp.post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "AB123456C")],
-        )
-        .await,
-        "/connect/trn",
-    );
+    assert_redirect(&answer_nino(&mut rp, "AB123456C").await, "/connect/trn");
 }

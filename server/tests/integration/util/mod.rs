@@ -3,8 +3,10 @@
 
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
+use app::domain::records::{RecordStatus, TeachingRecord};
 use app::domain::support::Role;
-use onelogin_standin::Outcome;
+use chrono::NaiveDate;
+use onelogin_standin::{CustomPerson, NextLogin, Outcome, CUSTOM};
 use server::db::Backend;
 
 /// The seeded service on one backend, with staff set up, for one test.
@@ -49,6 +51,87 @@ impl TestApp {
         }
         Some(rp)
     }
+}
+
+/// Asserts a redirect (any 3xx) to exactly `to`, showing the start of the page when it is not one.
+pub fn assert_redirect(res: &TestResponse, to: &str) {
+    assert!(
+        (300..400).contains(&res.status),
+        "expected a redirect to {to}, got {} {}",
+        res.status,
+        res.body.chars().take(400).collect::<String>()
+    );
+    assert_eq!(res.header("location"), to);
+}
+
+/// The text of the page's `<h1>`.
+pub fn heading(res: &TestResponse) -> String {
+    let start = res.body.find("<h1").expect("a heading");
+    let open_end = start + res.body[start..].find('>').unwrap() + 1;
+    let close = open_end + res.body[open_end..].find("</h1>").unwrap();
+    res.body[open_end..close].trim().to_string()
+}
+
+/// A teaching record of someone with no previous names, email or qualifications: the lookalikes matching tests
+/// set up (namesakes, twins, duplicates) differ only in these fields.
+pub fn record(
+    trn: &str,
+    (first_name, last_name): (&str, &str),
+    date_of_birth: NaiveDate,
+    nino: Option<&str>,
+    status: RecordStatus,
+) -> TeachingRecord {
+    TeachingRecord {
+        trn: trn.into(),
+        first_name: first_name.into(),
+        middle_name: None,
+        last_name: last_name.into(),
+        date_of_birth,
+        nino: nino.map(String::from),
+        email: None,
+        status,
+        previous_names: vec![],
+        qualifications: vec![],
+    }
+}
+
+/// Signs in through the stand-in as a person One Login knows by `record`'s name and date of birth, proves their
+/// identity and follows our redirect from `/continue`, which it returns.
+pub async fn verified_as_the_person_of(
+    rp: &mut Rp,
+    record: &TeachingRecord,
+    email: &str,
+) -> TestResponse {
+    let custom = CustomPerson {
+        first_name: record.first_name.clone(),
+        last_name: record.last_name.clone(),
+        previous_first_name: None,
+        previous_last_name: None,
+        previous_name_valid_until: None,
+        date_of_birth: record.date_of_birth,
+        email: email.into(),
+    };
+    let next = |outcome| NextLogin {
+        custom: Some(custom.clone()),
+        ..NextLogin::new(CUSTOM, outcome)
+    };
+    rp.round_trip("/sign-in", next(Outcome::Authenticated))
+        .await;
+    rp.round_trip("/auth/identity", next(Outcome::IdentityVerified))
+        .await;
+    rp.get("/continue").await
+}
+
+/// Answers "Yes" and `nino` at the NINO question.
+pub async fn answer_nino(rp: &mut Rp, nino: &str) -> TestResponse {
+    rp.post("/connect/nino", &[("has_nino", "yes"), ("nino", nino)])
+        .await
+}
+
+/// Answers "Yes" and `trn` at the TRN question.
+pub async fn answer_trn(rp: &mut Rp, trn: &str) -> TestResponse {
+    rp.post("/connect/trn", &[("has_trn", "yes"), ("trn", trn)])
+        .await
 }
 
 /// A verified teacher the journey cannot match ("no-match") answers no to both questions and asks for support;
