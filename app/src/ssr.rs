@@ -257,6 +257,20 @@ pub struct TeacherFacts {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DataUnavailable;
 
+impl DataUnavailable {
+    /// What pages, server functions and form posts all answer while the database is away (docs/operations.md).
+    pub const STATUS: http::StatusCode = http::StatusCode::SERVICE_UNAVAILABLE;
+
+    /// The server function's error for it: the response (a page being rendered, or the server function's own
+    /// reply) gets [`Self::STATUS`], as a form post would.
+    pub fn server_fn_error(self) -> leptos::prelude::ServerFnError {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(Self::STATUS);
+        }
+        leptos::prelude::ServerFnError::new("database unavailable")
+    }
+}
+
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// How pages read the teacher's record and support task. The server implements it over its storage and provides
@@ -344,6 +358,37 @@ pub trait SupportConsole: Send + Sync {
     fn mailbox(
         &self,
     ) -> BoxFuture<'_, Result<Option<Vec<crate::domain::support::MailboxEmail>>, DataUnavailable>>;
+}
+
+/// Why a member of staff may not do what they asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaffRefused {
+    /// No staff session: sign in first.
+    SignedOut,
+    /// Signed in, but their current role does not allow it (or they have none).
+    NoAccess {
+        staff_id: i64,
+    },
+    Unavailable(DataUnavailable),
+}
+
+/// The member of staff signed in to `staff_session`, if their *current* role (read afresh through `console`, never
+/// from the session) allows `what`. The one check of the console's form handlers and server functions alike.
+pub async fn signed_in_staff(
+    staff_session: &SessionHandle,
+    console: &dyn SupportConsole,
+    what: crate::domain::support::Permission,
+) -> Result<crate::domain::support::StaffMember, StaffRefused> {
+    let Some(signed_in) = staff_session.lock().data.staff.clone() else {
+        return Err(StaffRefused::SignedOut);
+    };
+    match console.staff(signed_in.staff_id).await {
+        Ok(Some(staff)) if staff.may(what) => Ok(staff),
+        Ok(_) => Err(StaffRefused::NoAccess {
+            staff_id: signed_in.staff_id,
+        }),
+        Err(e) => Err(StaffRefused::Unavailable(e)),
+    }
 }
 
 /// Per-request context the middleware puts in the request's extensions.

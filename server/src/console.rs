@@ -25,6 +25,16 @@ pub struct StoreConsole {
     pub email: EmailConfig,
 }
 
+impl StoreConsole {
+    /// The console over the service's storage.
+    pub fn new(state: &crate::state::AppState) -> Self {
+        Self {
+            store: state.store.clone(),
+            email: state.config.email.clone(),
+        }
+    }
+}
+
 fn unavailable(e: crate::db::StoreError) -> DataUnavailable {
     tracing::error!(error = %e, "support console could not read the database");
     DataUnavailable
@@ -314,11 +324,10 @@ impl SupportConsole for StoreConsole {
             };
             // Viewing a task shows personal data: who looked, and when, is audited.
             self.store
-                .audit(
+                .audit_event(
                     Some(viewer.id),
-                    "viewed_task",
                     Some(&task.reference),
-                    serde_json::json!({}),
+                    &crate::db::support::AuditEvent::ViewedTask,
                     Utc::now(),
                 )
                 .await
@@ -377,7 +386,7 @@ impl SupportConsole for StoreConsole {
                     id: r.id,
                     at: r.occurred_at,
                     staff: r.staff.unwrap_or_else(|| "The service".into()),
-                    action: describe_action(&r.action, &r.details),
+                    action: describe_action(&r.action, &r.event),
                     task_reference: r.task_reference,
                 })
                 .collect())
@@ -412,50 +421,36 @@ impl SupportConsole for StoreConsole {
     }
 }
 
-/// An audit entry in words.
-fn describe_action(action: &str, details: &serde_json::Value) -> String {
-    match action {
-        "signed_in" => "Signed in".into(),
-        "signed_out" => "Signed out".into(),
-        "viewed_task" => "Viewed the task".into(),
-        "viewed_proof" => "Viewed the proof of identity".into(),
-        "deleted_proof" => match details.get("retention_days").and_then(|v| v.as_u64()) {
-            Some(days) => format!("Deleted the proof of identity, {days} days after the decision"),
-            None => "Deleted the proof of identity".into(),
-        },
-        "assigned" => match details.get("assignee_name").and_then(|v| v.as_str()) {
-            Some(name) => format!("Assigned the task to {name}"),
-            None => "Unassigned the task".into(),
-        },
-        "saved_draft" => "Saved a decision to come back to".into(),
-        "disconnected" => details
-            .get("trn")
-            .and_then(|v| v.as_str())
-            .map(|trn| {
-                format!(
-                    "Disconnected the record with TRN {trn} from the teacher’s GOV.UK One Login"
-                )
-            })
-            .unwrap_or_else(|| "Disconnected a record".into()),
-        "decided" => details
-            .get("summary")
-            .and_then(|v| v.as_str())
-            .map(|s| format!("Decided: {s}"))
-            .unwrap_or_else(|| "Decided the task".into()),
-        "role_changed" => {
-            let who = details
-                .get("staff_name")
-                .and_then(|v| v.as_str())
-                .unwrap_or("someone");
-            match details
-                .get("role")
-                .and_then(|v| v.as_str())
-                .and_then(Role::parse)
-            {
-                Some(role) => format!("Gave {who} the role {}", role.label().to_lowercase()),
-                None => format!("Removed {who}’s role"),
-            }
+/// An audit entry in words; an action this version does not know is shown by its stored name.
+fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> String {
+    use crate::db::support::AuditEvent;
+    match event {
+        AuditEvent::SignedIn => "Signed in".into(),
+        AuditEvent::SignedOut => "Signed out".into(),
+        AuditEvent::ViewedTask => "Viewed the task".into(),
+        AuditEvent::ViewedProof => "Viewed the proof of identity".into(),
+        AuditEvent::DeletedProof { retention_days } => {
+            format!("Deleted the proof of identity, {retention_days} days after the decision")
         }
-        other => other.replace('_', " "),
+        AuditEvent::Assigned {
+            assignee_name: Some(name),
+            ..
+        } => format!("Assigned the task to {name}"),
+        AuditEvent::Assigned { .. } => "Unassigned the task".into(),
+        AuditEvent::SavedDraft => "Saved a decision to come back to".into(),
+        AuditEvent::Disconnected { trn, .. } => {
+            format!("Disconnected the record with TRN {trn} from the teacher’s GOV.UK One Login")
+        }
+        AuditEvent::Decided { summary, .. } => format!("Decided: {summary}"),
+        AuditEvent::RoleChanged {
+            staff_name, role, ..
+        } => match role {
+            Some(role) => format!(
+                "Gave {staff_name} the role {}",
+                role.label().to_lowercase()
+            ),
+            None => format!("Removed {staff_name}’s role"),
+        },
+        AuditEvent::Unknown => action.replace('_', " "),
     }
 }

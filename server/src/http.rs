@@ -9,6 +9,7 @@ pub mod auth;
 pub mod client_addr;
 pub mod connect;
 pub mod cookies;
+pub mod error;
 pub mod error_pages;
 pub mod feedback;
 pub mod form_limit;
@@ -218,10 +219,7 @@ fn provide_page_context(state: &AppState) {
         connect::StoreTeacherData(state.store.clone(), state.itt_providers.clone()),
     ));
     provide_context::<std::sync::Arc<dyn app::ssr::SupportConsole>>(std::sync::Arc::new(
-        crate::console::StoreConsole {
-            store: state.store.clone(),
-            email: state.config.email.clone(),
-        },
+        crate::console::StoreConsole::new(state),
     ));
     provide_context(app::ssr::OneLoginLinks {
         account_url: state.config.one_login.account_url.clone(),

@@ -52,11 +52,12 @@ fn set_status(status: u16) {
     let _ = status;
 }
 
-/// "Sorry, there is a problem with the service", for pages whose data could not be loaded.
+/// "Sorry, there is a problem with the service", for pages whose data could not be loaded: 503, as a form post
+/// answers when the database is away (`DataUnavailable::STATUS`).
 #[component]
 pub fn ProblemPageContent() -> impl IntoView {
-    set_status(500);
-    view! { <ProblemContent status=500 /> }
+    set_status(503);
+    view! { <ProblemContent status=503 /> }
 }
 
 #[component]

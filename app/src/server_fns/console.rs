@@ -76,7 +76,7 @@ pub const BANNER_FORM: &str = "support-banner";
 mod guard {
     use super::*;
     use crate::domain::support::Permission;
-    use crate::ssr::{DataUnavailable, SupportConsole};
+    use crate::ssr::{DataUnavailable, StaffRefused, SupportConsole};
     use std::sync::Arc;
 
     pub fn console() -> Result<Arc<dyn SupportConsole>, ServerFnError> {
@@ -84,8 +84,8 @@ mod guard {
             .ok_or_else(|| ServerFnError::new("no support console"))
     }
 
-    pub fn unavailable(_: DataUnavailable) -> ServerFnError {
-        ServerFnError::new("database unavailable")
+    pub fn unavailable(e: DataUnavailable) -> ServerFnError {
+        e.server_fn_error()
     }
 
     /// Who is asking, if they are signed in to the console and may do `what`. Sets the page's status: 403 for
@@ -96,19 +96,19 @@ mod guard {
     ) -> Result<Result<Me, Console<T>>, ServerFnError> {
         let ctx = crate::ssr::request_context()
             .ok_or_else(|| ServerFnError::new("no request context"))?;
-        let Some(signed_in) = ctx.staff.lock().data.staff.clone() else {
-            leptos_axum::redirect("/support/sign-in");
-            return Ok(Err(Console::SignedOut));
-        };
-        let staff = console()?
-            .staff(signed_in.staff_id)
-            .await
-            .map_err(unavailable)?;
-        let Some(staff) = staff.filter(|s| s.may(what)) else {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::FORBIDDEN);
+        let staff = match crate::ssr::signed_in_staff(&ctx.staff, console()?.as_ref(), what).await {
+            Ok(staff) => staff,
+            Err(StaffRefused::SignedOut) => {
+                leptos_axum::redirect("/support/sign-in");
+                return Ok(Err(Console::SignedOut));
             }
-            return Ok(Err(Console::NoAccess));
+            Err(StaffRefused::NoAccess { .. }) => {
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(http::StatusCode::FORBIDDEN);
+                }
+                return Ok(Err(Console::NoAccess));
+            }
+            Err(StaffRefused::Unavailable(e)) => return Err(unavailable(e)),
         };
         let banner = ctx
             .staff

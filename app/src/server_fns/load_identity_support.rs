@@ -39,7 +39,7 @@ pub async fn load_identity_support() -> Result<Option<IdentitySupportView>, Serv
         .ok_or_else(|| ServerFnError::new("no teacher data"))?;
     let (position, _, _) = crate::ssr::position(&ctx.session, data.as_ref())
         .await
-        .map_err(|_| ServerFnError::new("database unavailable"))?;
+        .map_err(crate::ssr::DataUnavailable::server_fn_error)?;
     if position != Position::IdentityNotVerified {
         leptos_axum::redirect(position.home().unwrap_or("/continue"));
         return Ok(None);

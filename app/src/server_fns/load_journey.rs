@@ -67,7 +67,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         .ok_or_else(|| ServerFnError::new("no teacher data"))?;
     let (position, user, facts) = crate::ssr::position(&ctx.session, data.as_ref())
         .await
-        .map_err(|_| ServerFnError::new("database unavailable"))?;
+        .map_err(crate::ssr::DataUnavailable::server_fn_error)?;
     if let Some(to) = redirect_for(step, &position) {
         leptos_axum::redirect(to);
         return Ok(None);
@@ -119,7 +119,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
     let itt_providers = if step == Step::Itt {
         data.itt_providers()
             .await
-            .map_err(|_| ServerFnError::new("database unavailable"))?
+            .map_err(crate::ssr::DataUnavailable::server_fn_error)?
             .as_ref()
             .clone()
     } else {

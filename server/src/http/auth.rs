@@ -1,6 +1,7 @@
 //! Signing in and out with GOV.UK One Login: plain axum handlers around [`crate::onelogin`]. Every failure ends on
 //! a GOV.UK page that says what happened and what to do, with a log line naming the rule; none creates a session.
 
+use super::error::{AppError, HandlerResult};
 use crate::onelogin::{Callback, IdentityOutcome, OneLoginError};
 use crate::state::AppState;
 use app::domain::identity::{AfterSignIn, VerifiedBy};
@@ -13,8 +14,50 @@ use axum::{Extension, Form, Json};
 use chrono::Utc;
 use serde::Deserialize;
 
-/// How long a round trip to One Login may take before its callback is refused.
-const PENDING_AUTH_LIFETIME_SECONDS: i64 = 3600;
+/// How long a round trip to One Login may take before its callback is refused: One Login's own session lasts an
+/// hour, and an identity check can take that long.
+pub(super) const ONE_LOGIN_ROUND_TRIP_SECONDS: i64 = 3600;
+
+/// Why a callback does not complete a round trip this browser started (rule 18).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PendingAuthRefused {
+    NotStarted,
+    TooOld,
+    StateDiffers,
+}
+
+impl PendingAuthRefused {
+    /// For the log.
+    pub(super) fn reason(self) -> &'static str {
+        match self {
+            PendingAuthRefused::NotStarted => "no sign-in in progress for this browser",
+            PendingAuthRefused::TooOld => "sign-in started too long ago",
+            PendingAuthRefused::StateDiffers => "state differs from the one sent",
+        }
+    }
+}
+
+/// The checks both sign-in callbacks (One Login's and the staff identity provider's) make first: the round trip
+/// kept in `session` is taken (used once, whatever happens next), and it must exist, have started at most
+/// `lifetime_seconds` before `now`, and have sent the `state` the callback brings back. The nonce and PKCE
+/// verifier it holds are checked when the code is exchanged.
+pub(super) fn take_pending_auth(
+    session: &app::ssr::SessionHandle,
+    returned_state: Option<&str>,
+    lifetime_seconds: i64,
+    now: i64,
+) -> Result<app::ssr::PendingAuth, PendingAuthRefused> {
+    let pending = session.lock().data.pending_auth.clone();
+    session.update(|data| data.pending_auth = None);
+    let pending = pending.ok_or(PendingAuthRefused::NotStarted)?;
+    if now - pending.started_at > lifetime_seconds {
+        return Err(PendingAuthRefused::TooOld);
+    }
+    if returned_state != Some(pending.state.as_str()) {
+        return Err(PendingAuthRefused::StateDiffers);
+    }
+    Ok(pending)
+}
 
 /// Where a signed-in person goes: the connect journey decides (their record, the questions, or support).
 pub const SIGNED_IN_HOME: &str = "/continue";
@@ -104,40 +147,25 @@ pub async fn callback(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Query(callback): Query<Callback>,
-) -> Response {
+) -> HandlerResult {
     // Rule 18: the state must be the one stored for this browser; the pending request is used once.
-    let pending = ctx.session.lock().data.pending_auth.clone();
-    ctx.session.update(|data| data.pending_auth = None);
-    let Some(pending) = pending else {
-        tracing::warn!(
-            rule = 18,
-            reason = "no sign-in in progress for this browser",
-            "callback refused"
-        );
-        return problem("expired");
+    let pending = match take_pending_auth(
+        &ctx.session,
+        callback.state.as_deref(),
+        ONE_LOGIN_ROUND_TRIP_SECONDS,
+        Utc::now().timestamp(),
+    ) {
+        Ok(pending) => pending,
+        Err(refused) => {
+            tracing::warn!(rule = 18, reason = refused.reason(), "callback refused");
+            return Ok(problem("expired"));
+        }
     };
-    // One Login's own session lasts an hour, and an identity check can take that long; anything older is stale.
-    if Utc::now().timestamp() - pending.started_at > PENDING_AUTH_LIFETIME_SECONDS {
-        tracing::warn!(
-            rule = 18,
-            reason = "sign-in started too long ago",
-            "callback refused"
-        );
-        return problem("expired");
-    }
-    if callback.state.as_deref() != Some(pending.state.as_str()) {
-        tracing::warn!(
-            rule = 18,
-            reason = "state differs from the one sent",
-            "callback refused"
-        );
-        return problem("expired");
-    }
     // Rule 19: each error One Login can send back.
     if let Some(error) = callback.error.as_deref() {
         let description = callback.error_description.as_deref().unwrap_or_default();
         tracing::info!(rule = 19, error, "One Login returned an error");
-        return match (error, pending.kind) {
+        return Ok(match (error, pending.kind) {
             // Without return codes a failed identity check arrives as access_denied (rule 47).
             ("access_denied", AuthKind::Identity) => {
                 ctx.session.update(|data| {
@@ -158,7 +186,7 @@ pub async fn callback(
                 problem("deactivated")
             }
             _ => problem("failed"),
-        };
+        });
     }
     let Some(code) = callback
         .code
@@ -170,7 +198,7 @@ pub async fn callback(
             reason = "callback without a code",
             "callback refused"
         );
-        return problem("failed");
+        return Ok(problem("failed"));
     };
     let result = match state
         .one_login
@@ -178,29 +206,19 @@ pub async fn callback(
         .await
     {
         Ok(result) => result,
-        Err(e) => return refused(&e),
+        Err(e) => return Ok(refused(&e)),
     };
     let now = Utc::now();
-    match pending.kind {
+    Ok(match pending.kind {
         AuthKind::SignIn => {
-            let user = match state
+            let user = state
                 .store
                 .sign_in_user(&result.subject, result.email.as_ref(), now)
                 .await
-            {
-                Ok(user) => user,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not record the sign-in");
-                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
-                }
-            };
-            let next = match after_sign_in(&state, &user).await {
-                Ok(next) => next,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not read what we know of the person signing in");
-                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
-                }
-            };
+                .map_err(AppError::store("recording the sign-in"))?;
+            let next = after_sign_in(&state, &user).await.map_err(AppError::store(
+                "reading what we know of the person signing in",
+            ))?;
             tracing::info!(next = ?next, verified_by = ?user.verification.as_ref().map(|v| verifier(&v.by)), "signed in");
             let identity = match (user.verification, next) {
                 (Some(verification), _) => IdentityStatus::Verified(verification.identity),
@@ -226,7 +244,7 @@ pub async fn callback(
         }
         AuthKind::Identity => {
             let Some(signed_in) = ctx.session.user() else {
-                return problem("expired");
+                return Ok(problem("expired"));
             };
             // Rule 11: the identity round trip is for the person who signed in.
             if signed_in.subject != result.subject {
@@ -235,18 +253,15 @@ pub async fn callback(
                     reason = "identity is for another subject",
                     "callback refused"
                 );
-                return problem("failed");
+                return Ok(problem("failed"));
             }
             match result.identity {
                 Some(IdentityOutcome::Verified(identity)) => {
-                    if let Err(e) = state
+                    state
                         .store
                         .record_verified_identity(signed_in.user_id, &identity, now)
                         .await
-                    {
-                        tracing::error!(error = %e, "could not record the verified identity");
-                        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-                    }
+                        .map_err(AppError::store("recording the verified identity"))?;
                     ctx.session.update(|data| {
                         if let Some(user) = data.user.as_mut() {
                             user.identity = IdentityStatus::Verified(identity);
@@ -272,7 +287,7 @@ pub async fn callback(
                 None => problem("failed"),
             }
         }
-    }
+    })
 }
 
 /// Where a sign-out that needs confirming goes: a "Sign out?" page whose button posts to `/sign-out`.
@@ -393,10 +408,7 @@ pub async fn backchannel_logout(
             )
                 .into_response();
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not record the logout token");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
+        Err(e) => return AppError::store("recording a logout token")(e).into_response(),
     }
     match state
         .store
@@ -411,10 +423,7 @@ pub async fn backchannel_logout(
             );
             StatusCode::OK.into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "could not end sessions for a back-channel logout");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
+        Err(e) => AppError::store("ending sessions for a back-channel logout")(e).into_response(),
     }
 }
 

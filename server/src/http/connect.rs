@@ -4,6 +4,7 @@
 //! other record exists): a possible duplicate, a namesake and "nothing found" all read the same.
 
 use super::client_addr::{rate_limit_key, ClientAddress};
+use super::error::{AppError, HandlerResult};
 use crate::db::connect::{ConnectResult, NewSupportTask};
 use crate::db::{DynStore, StoreError};
 use crate::state::AppState;
@@ -23,8 +24,7 @@ use app::ssr::{
     TeacherData, TeacherFacts,
 };
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::{Extension, Form};
 use chrono::{Datelike, Utc};
 use serde::Deserialize;
@@ -103,18 +103,66 @@ impl TeacherData for StoreTeacherData {
     }
 }
 
-pub(super) fn service_unavailable() -> Response {
-    StatusCode::SERVICE_UNAVAILABLE.into_response()
-}
-
-/// Where this person stands (`None` when the database could not say; it has logged why).
+/// Where this person stands.
 pub(super) async fn position(
     state: &AppState,
     ctx: &RequestContext,
-) -> Option<(Position, Option<SignedInUser>)> {
+) -> Result<(Position, Option<SignedInUser>), AppError> {
     let data = StoreTeacherData(state.store.clone(), state.itt_providers.clone());
-    let (position, user, _) = app::ssr::position(&ctx.session, &data).await.ok()?;
-    Some((position, user))
+    let (position, user, _) = app::ssr::position(&ctx.session, &data).await?;
+    Ok((position, user))
+}
+
+/// The person answering the connect questions, with their answers so far: what every question handler and
+/// `/continue` start from. Anyone else belongs at their [`Position::home`].
+async fn answering(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> Result<(ConnectAnswers, SignedInUser), AppError> {
+    let (position, user) = position(state, ctx).await?;
+    answering_at(position, user)
+}
+
+/// [`answering`] for a position already worked out.
+fn answering_at(
+    position: Position,
+    user: Option<SignedInUser>,
+) -> Result<(ConnectAnswers, SignedInUser), AppError> {
+    match (position, user) {
+        (Position::Answering(answers), Some(user)) => Ok((answers, user)),
+        (position, _) => Err(match position.home() {
+            Some(home) => AppError::Elsewhere(home),
+            // Answering without a signed-in person: a session that cannot be.
+            None => AppError::unavailable("reading the session"),
+        }),
+    }
+}
+
+/// Counts an attempt for `user` (see [`rate_limited`]): `Err` sends a rate-limited person to the
+/// too-many-attempts page, keeping `answers` (with when they may try again).
+async fn count_attempt(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &SignedInUser,
+    client: Option<IpAddr>,
+    answers: &mut ConnectAnswers,
+) -> Result<(), AppError> {
+    match rate_limited(state, user.user_id, client)
+        .await
+        .map_err(AppError::store("counting an attempt"))?
+    {
+        None => {
+            answers.try_again = None;
+            Ok(())
+        }
+        Some(when) => {
+            tracing::warn!("connect attempts rate-limited");
+            answers.try_again = Some(when);
+            let answers = answers.clone();
+            ctx.session.update(|data| data.connect = Some(answers));
+            Err(AppError::Elsewhere("/connect/too-many-attempts"))
+        }
+    }
 }
 
 /// The One Login email to record with a connection or a support request: blank when One Login has not verified
@@ -183,31 +231,20 @@ async fn try_to_connect(
 pub async fn continue_journey(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-) -> Response {
-    let Some((position, user)) = position(&state, &ctx).await else {
-        return service_unavailable();
-    };
-    if let Some(home) = position.home() {
-        return Redirect::to(home).into_response();
-    }
-    let (Position::Answering(mut answers), Some(user)) = (position, user) else {
-        return service_unavailable();
-    };
+) -> HandlerResult {
+    let (mut answers, user) = answering(&state, &ctx).await?;
     if answers.nino.is_some() {
         // Back in the middle of the questions: carry on where they were.
-        return Redirect::to(answers.resume_at()).into_response();
+        return Ok(Redirect::to(answers.resume_at()).into_response());
     }
-    match try_to_connect(&state, &user, &mut answers).await {
-        Ok(true) => Redirect::to("/connected").into_response(),
-        Ok(false) => {
-            ctx.session.update(|data| data.connect = Some(answers));
-            Redirect::to("/connect").into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "automatic matching failed");
-            service_unavailable()
-        }
+    if try_to_connect(&state, &user, &mut answers)
+        .await
+        .map_err(AppError::store("matching automatically"))?
+    {
+        return Ok(Redirect::to("/connected").into_response());
     }
+    ctx.session.update(|data| data.connect = Some(answers));
+    Ok(Redirect::to("/connect").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -279,22 +316,14 @@ async fn answer(
     question: Question,
     input: IdentifierInput,
     change: bool,
-) -> Response {
-    let Some((position, user)) = position(state, ctx).await else {
-        return service_unavailable();
-    };
-    if let Some(home) = position.home() {
-        return Redirect::to(home).into_response();
-    }
-    let (Position::Answering(mut answers), Some(user)) = (position, user) else {
-        return service_unavailable();
-    };
+) -> HandlerResult {
+    let (mut answers, user) = answering(state, ctx).await?;
     let (form, page) = match question {
         Question::Nino => ("connect-nino", "/connect/nino"),
         Question::Trn => ("connect-trn", "/connect/trn"),
     };
     let back_with_errors = |error| {
-        ctx.session.set_flash(Flash {
+        let flash = Flash {
             form: form.into(),
             // Shown back, never more than a form field's worth (issue 10 §4: a megabyte typed is not kept).
             values: [
@@ -310,13 +339,13 @@ async fn answer(
             .into_iter()
             .collect(),
             errors: vec![error],
-        });
+        };
         let to = if change {
             format!("{page}?change=1")
         } else {
             page.to_string()
         };
-        Redirect::to(&to).into_response()
+        Err(AppError::form(&ctx.session, flash, to))
     };
     let typed_something = match question {
         Question::Nino => match parse_nino_answer(&input) {
@@ -337,27 +366,11 @@ async fn answer(
         },
     };
     if typed_something {
-        match rate_limited(state, user.user_id, client).await {
-            Ok(None) => answers.try_again = None,
-            Ok(Some(when)) => {
-                tracing::warn!(question = ?question, "connect attempts rate-limited");
-                answers.try_again = Some(when);
-                ctx.session.update(|data| data.connect = Some(answers));
-                return Redirect::to("/connect/too-many-attempts").into_response();
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not count an attempt");
-                return service_unavailable();
-            }
-        }
+        count_attempt(state, ctx, &user, client, &mut answers).await?;
     }
-    let connected = match try_to_connect(state, &user, &mut answers).await {
-        Ok(connected) => connected,
-        Err(e) => {
-            tracing::error!(error = %e, "matching failed");
-            return service_unavailable();
-        }
-    };
+    let connected = try_to_connect(state, &user, &mut answers)
+        .await
+        .map_err(AppError::store("matching"))?;
     let next = if connected {
         "/connected"
     } else if answers.trn.is_none() {
@@ -371,7 +384,7 @@ async fn answer(
     };
     ctx.session
         .update(|data| data.connect = (!connected).then_some(answers));
-    Redirect::to(next).into_response()
+    Ok(Redirect::to(next).into_response())
 }
 
 /// `POST /connect/nino`.
@@ -380,7 +393,7 @@ pub async fn answer_nino(
     Extension(ctx): Extension<RequestContext>,
     ClientAddress(client): ClientAddress,
     Form(form): Form<NinoForm>,
-) -> Response {
+) -> HandlerResult {
     let input = IdentifierInput {
         choice: form.has_nino,
         value: form.nino,
@@ -402,7 +415,7 @@ pub async fn answer_trn(
     Extension(ctx): Extension<RequestContext>,
     ClientAddress(client): ClientAddress,
     Form(form): Form<TrnForm>,
-) -> Response {
+) -> HandlerResult {
     let input = IdentifierInput {
         choice: form.has_trn,
         value: form.trn,
@@ -438,18 +451,10 @@ pub async fn answer_itt(
     Extension(ctx): Extension<RequestContext>,
     ClientAddress(client): ClientAddress,
     Form(form): Form<IttForm>,
-) -> Response {
-    let Some((position, user)) = position(&state, &ctx).await else {
-        return service_unavailable();
-    };
-    if let Some(home) = position.home() {
-        return Redirect::to(home).into_response();
-    }
-    let (Position::Answering(mut answers), Some(user)) = (position, user) else {
-        return service_unavailable();
-    };
+) -> HandlerResult {
+    let (mut answers, user) = answering(&state, &ctx).await?;
     if !answers.may_answer_third_question() {
-        return Redirect::to(answers.resume_at()).into_response();
+        return Ok(Redirect::to(answers.resume_at()).into_response());
     }
     let change = form.change == "1";
     let input = IttInput {
@@ -461,7 +466,7 @@ pub async fn answer_itt(
     let answer = match parse_itt_answer(&input, this_year) {
         Ok(answer) => answer,
         Err(errors) => {
-            ctx.session.set_flash(Flash {
+            let flash = Flash {
                 form: "connect-itt".into(),
                 // Shown back, never more than a field's worth (issue 10 §4).
                 values: [
@@ -476,39 +481,23 @@ pub async fn answer_itt(
                 .map(|(field, value)| (field.to_string(), value))
                 .collect(),
                 errors,
-            });
+            };
             let to = if change {
                 "/connect/itt?change=1"
             } else {
                 "/connect/itt"
             };
-            return Redirect::to(to).into_response();
+            return Err(AppError::form(&ctx.session, flash, to));
         }
     };
     let typed_something = matches!(answer, Answer::Yes(_));
     answers.itt = Some(answer);
     if typed_something {
-        match rate_limited(&state, user.user_id, client).await {
-            Ok(None) => answers.try_again = None,
-            Ok(Some(when)) => {
-                tracing::warn!("third question rate-limited");
-                answers.try_again = Some(when);
-                ctx.session.update(|data| data.connect = Some(answers));
-                return Redirect::to("/connect/too-many-attempts").into_response();
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not count an attempt");
-                return service_unavailable();
-            }
-        }
+        count_attempt(&state, &ctx, &user, client, &mut answers).await?;
     }
-    let connected = match try_to_connect(&state, &user, &mut answers).await {
-        Ok(connected) => connected,
-        Err(e) => {
-            tracing::error!(error = %e, "matching failed");
-            return service_unavailable();
-        }
-    };
+    let connected = try_to_connect(&state, &user, &mut answers)
+        .await
+        .map_err(AppError::store("matching"))?;
     let next = if connected {
         "/connected"
     } else if change {
@@ -518,29 +507,23 @@ pub async fn answer_itt(
     };
     ctx.session
         .update(|data| data.connect = (!connected).then_some(answers));
-    Redirect::to(next).into_response()
+    Ok(Redirect::to(next).into_response())
 }
 
 /// `POST /connect/support`: raises a record-matching support task with everything we know, once.
 pub async fn request_support(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-) -> Response {
-    let Some((position, user)) = position(&state, &ctx).await else {
-        return service_unavailable();
-    };
+) -> HandlerResult {
+    let (position, user) = position(&state, &ctx).await?;
     // A repeated submit, after the task exists, lands on the confirmation again.
     if position == Position::AwaitingSupport {
-        return Redirect::to("/connect/support-requested").into_response();
+        return Ok(Redirect::to("/connect/support-requested").into_response());
     }
-    if let Some(home) = position.home() {
-        return Redirect::to(home).into_response();
-    }
-    let (Position::Answering(answers), Some(user)) = (&position, &user) else {
-        return service_unavailable();
-    };
-    let Some(identity) = verified_identity(user) else {
-        return service_unavailable();
+    let (answers, user) = answering_at(position, user)?;
+    let Some(identity) = verified_identity(&user) else {
+        // Only a verified person is ever answering.
+        return Err(AppError::unavailable("reading the verified identity"));
     };
     let task = NewSupportTask {
         user_id: user.user_id,
@@ -563,20 +546,17 @@ pub(super) async fn raise_task(
     ctx: &RequestContext,
     task: &NewSupportTask,
     clear: impl FnOnce(&mut app::ssr::SessionData),
-) -> Response {
-    match state.store.raise_support_task(task, Utc::now()).await {
-        Ok(_) => {
-            tracing::info!(
-                kind = task.details.kind().as_str(),
-                flag = task.details.strongest_flag().map_or("none", |f| f.as_str()),
-                "support task raised"
-            );
-            ctx.session.update(clear);
-            Redirect::to("/connect/support-requested").into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "could not raise a support task");
-            service_unavailable()
-        }
-    }
+) -> HandlerResult {
+    state
+        .store
+        .raise_support_task(task, Utc::now())
+        .await
+        .map_err(AppError::store("raising a support task"))?;
+    tracing::info!(
+        kind = task.details.kind().as_str(),
+        flag = task.details.strongest_flag().map_or("none", |f| f.as_str()),
+        "support task raised"
+    );
+    ctx.session.update(clear);
+    Ok(Redirect::to("/connect/support-requested").into_response())
 }

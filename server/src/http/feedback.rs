@@ -1,13 +1,13 @@
 //! `POST /feedback`: validate, then store and confirm, or send the person back to the form with their answers
 //! and the errors (post/redirect/get).
 
+use super::error::{AppError, HandlerResult};
 use crate::state::AppState;
 use app::domain::feedback::{validate_feedback, FeedbackInput, MAX_FEEDBACK_CHARS};
 use app::domain::validation::{echo_limit, truncate_chars};
 use app::ssr::{Flash, RequestContext};
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::{Extension, Form};
 use chrono::Utc;
 
@@ -15,21 +15,11 @@ pub async fn submit_feedback(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Form(input): Form<FeedbackInput>,
-) -> Response {
-    match validate_feedback(&input) {
-        Ok(feedback) => match state
-            .store
-            .insert_feedback(feedback.satisfaction, &feedback.details, Utc::now())
-            .await
-        {
-            Ok(_) => Redirect::to("/feedback/sent").into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "could not store feedback");
-                StatusCode::SERVICE_UNAVAILABLE.into_response()
-            }
-        },
-        Err(errors) => {
-            ctx.session.set_flash(Flash {
+) -> HandlerResult {
+    let feedback = validate_feedback(&input).map_err(|errors| {
+        AppError::form(
+            &ctx.session,
+            Flash {
                 form: "feedback".into(),
                 // Shown back cut to a field's worth (issue 10 §4): a megabyte typed never reaches the session.
                 values: [
@@ -45,8 +35,14 @@ pub async fn submit_feedback(
                 .into_iter()
                 .collect(),
                 errors,
-            });
-            Redirect::to("/feedback").into_response()
-        }
-    }
+            },
+            "/feedback",
+        )
+    })?;
+    state
+        .store
+        .insert_feedback(feedback.satisfaction, &feedback.details, Utc::now())
+        .await
+        .map_err(AppError::store("storing feedback"))?;
+    Ok(Redirect::to("/feedback/sent").into_response())
 }

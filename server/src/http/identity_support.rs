@@ -3,7 +3,8 @@
 //! Errors come back to the form with everything typed kept (cut short if it was far too long), and a valid file is
 //! kept even when other fields are wrong, so it need not be chosen again; a file it replaces is deleted.
 
-use super::connect::{position, raise_task, service_unavailable};
+use super::connect::{position, raise_task};
+use super::error::{AppError, HandlerResult};
 use crate::db::connect::NewSupportTask;
 use crate::state::AppState;
 use app::domain::identity_support::{
@@ -15,7 +16,7 @@ use app::domain::task_details::{IdentityVerificationDetails, StoredProof, TaskDe
 use app::ssr::{Flash, RequestContext};
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::Extension;
 use chrono::Utc;
 use subtle::ConstantTimeEq;
@@ -27,13 +28,10 @@ pub const FORM: &str = "identity-support";
 async fn may_ask(
     state: &AppState,
     ctx: &RequestContext,
-) -> Result<app::ssr::SignedInUser, Response> {
-    let Some((position, user)) = position(state, ctx).await else {
-        return Err(service_unavailable());
-    };
-    match (position, user) {
+) -> Result<app::ssr::SignedInUser, AppError> {
+    match position(state, ctx).await? {
         (Position::IdentityNotVerified, Some(user)) => Ok(user),
-        (position, _) => Err(Redirect::to(position.home().unwrap_or("/continue")).into_response()),
+        (position, _) => Err(AppError::Elsewhere(position.home().unwrap_or("/continue"))),
     }
 }
 
@@ -203,10 +201,8 @@ pub async fn submit_form(
     Extension(ctx): Extension<RequestContext>,
     csrf: Option<Extension<DeferredCsrf>>,
     multipart: Multipart,
-) -> Response {
-    if let Err(response) = may_ask(&state, &ctx).await {
-        return response;
-    }
+) -> HandlerResult {
+    may_ask(&state, &ctx).await?;
     let mut form = match read_form(multipart, csrf.as_ref().map(|Extension(c)| c)).await {
         Ok(form) => form,
         Err(Unreadable::Csrf) => {
@@ -214,12 +210,12 @@ pub async fn submit_form(
                 reason = "missing or wrong CSRF token",
                 "refused a state-changing request"
             );
-            return StatusCode::FORBIDDEN.into_response();
+            return Err(AppError::Forbidden);
         }
-        Err(Unreadable::TooLarge) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        Err(Unreadable::TooLarge) => return Err(AppError::TooLarge),
         Err(Unreadable::Malformed(e)) => {
             tracing::warn!(error = %e, "unreadable proof-of-identity form");
-            return StatusCode::BAD_REQUEST.into_response();
+            return Err(AppError::BadRequest);
         }
     };
     let mut draft = ctx
@@ -255,7 +251,7 @@ pub async fn submit_form(
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "could not store a proof of identity");
-                        return service_unavailable();
+                        return Err(AppError::unavailable("storing a proof of identity"));
                     }
                 }
             }
@@ -269,7 +265,7 @@ pub async fn submit_form(
         }
         back_to_form(&ctx, draft, &form.input, errors);
         let n = form.input.previous_names.len();
-        return Redirect::to(&format!("/identity-support#previous-name-{n}")).into_response();
+        return Ok(Redirect::to(&format!("/identity-support#previous-name-{n}")).into_response());
     }
 
     let details = match validate_identity_support(&form.input, Utc::now().date_naive()) {
@@ -286,30 +282,27 @@ pub async fn submit_form(
     if !errors.is_empty() || details.is_none() {
         draft.details = None;
         back_to_form(&ctx, draft, &form.input, errors);
-        return Redirect::to("/identity-support").into_response();
+        return Ok(Redirect::to("/identity-support").into_response());
     }
     draft.details = details;
     ctx.session
         .update(|data| data.identity_support = Some(draft));
-    Redirect::to("/identity-support/check").into_response()
+    Ok(Redirect::to("/identity-support/check").into_response())
 }
 
 /// `POST /identity-support/send`: raises the identity-verification task, once.
 pub async fn send(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-) -> Response {
-    let user = match may_ask(&state, &ctx).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let user = may_ask(&state, &ctx).await?;
     let draft = ctx.session.lock().data.identity_support.clone();
     let Some(IdentitySupportDraft {
         details: Some(details),
         proof: Some(proof),
     }) = draft
     else {
-        return Redirect::to("/identity-support").into_response();
+        return Ok(Redirect::to("/identity-support").into_response());
     };
     let task = NewSupportTask {
         user_id: user.user_id,

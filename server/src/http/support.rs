@@ -3,7 +3,8 @@
 //! handler checks the staff session and the member's current role itself: the pages hiding a button is never the
 //! check.
 
-use crate::console::personalisation;
+use super::error::{AppError, HandlerResult};
+use crate::console::{personalisation, StoreConsole};
 use crate::db::support::{NewEmail, TaskChangeRefused};
 use crate::onelogin::Callback;
 use crate::state::AppState;
@@ -14,7 +15,7 @@ use app::domain::FieldError;
 use app::server_fns::console::BANNER_FORM;
 use app::ssr::{Flash, PendingDecision, RequestContext, SignedInStaff};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -22,49 +23,33 @@ use chrono::Utc;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// How long a sign-in at the staff identity provider may take.
-const PENDING_AUTH_LIFETIME_SECONDS: i64 = 1800;
+/// How long a sign-in at the staff identity provider may take: half an hour, shorter than a One Login round trip
+/// ([`super::auth::ONE_LOGIN_ROUND_TRIP_SECONDS`]), which may include an identity check.
+const STAFF_SIGN_IN_ROUND_TRIP_SECONDS: i64 = 1800;
 
 pub const SIGN_IN_PATH: &str = "/support/sign-in";
 
-/// The signed-in member of staff, if their current role allows `what`; otherwise the response to send instead:
-/// sign in first, or 403.
-async fn staff_may(
+/// The signed-in member of staff, if their current role allows `what`: [`app::ssr::signed_in_staff`], the check
+/// the console's server functions make too. Otherwise sign in first, or 403.
+async fn signed_in_staff(
     state: &AppState,
     ctx: &RequestContext,
     what: Permission,
-) -> Result<StaffMember, Response> {
-    let Some(signed_in) = ctx.staff.lock().data.staff.clone() else {
-        return Err(Redirect::to(SIGN_IN_PATH).into_response());
-    };
-    match state.store.staff_by_id(signed_in.staff_id).await {
-        Ok(Some(staff)) if staff.may(what) => Ok(staff),
-        Ok(_) => {
-            tracing::warn!(
-                staff_id = signed_in.staff_id,
-                "staff action refused: role does not allow it"
-            );
-            Err(StatusCode::FORBIDDEN.into_response())
-        }
-        Err(e) => Err(unavailable(e)),
-    }
+) -> Result<StaffMember, AppError> {
+    Ok(app::ssr::signed_in_staff(&ctx.staff, &StoreConsole::new(state), what).await?)
 }
 
-/// The task with this reference, or the 404 (or 503) to send instead.
+/// The task with this reference, or 404.
 async fn stored_task(
     state: &AppState,
     reference: &str,
-) -> Result<crate::db::support::StoredTask, Response> {
-    match state.store.task_by_reference(reference).await {
-        Ok(Some(task)) => Ok(task),
-        Ok(None) => Err(StatusCode::NOT_FOUND.into_response()),
-        Err(e) => Err(unavailable(e)),
-    }
-}
-
-fn unavailable(e: crate::db::StoreError) -> Response {
-    tracing::error!(error = %e, "support console could not use the database");
-    StatusCode::SERVICE_UNAVAILABLE.into_response()
+) -> Result<crate::db::support::StoredTask, AppError> {
+    state
+        .store
+        .task_by_reference(reference)
+        .await
+        .map_err(AppError::store("reading a support task"))?
+        .ok_or(AppError::NotFound)
 }
 
 /// The dashboard list the officer last looked at (its filters, search, sort and page), to go back to.
@@ -92,13 +77,16 @@ fn task_error(
     reference: &str,
     values: BTreeMap<String, String>,
     error: FieldError,
-) -> Response {
-    ctx.staff.set_flash(Flash {
-        form: format!("decision-{reference}"),
-        values,
-        errors: vec![error],
-    });
-    Redirect::to(&format!("{}#decision", task_href(reference))).into_response()
+) -> AppError {
+    AppError::form(
+        &ctx.staff,
+        Flash {
+            form: format!("decision-{reference}"),
+            values,
+            errors: vec![error],
+        },
+        format!("{}#decision", task_href(reference)),
+    )
 }
 
 /// What a refused change means, in words for the officer.
@@ -159,22 +147,20 @@ pub async fn callback(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Query(callback): Query<Callback>,
-) -> Response {
-    let pending = ctx.staff.lock().data.pending_auth.clone();
-    ctx.staff.update(|d| d.pending_auth = None);
+) -> HandlerResult {
     let problem = |reason: &str| {
         tracing::warn!(reason, "staff sign-in refused");
-        Redirect::to("/support/sign-in/problem").into_response()
+        Ok(Redirect::to("/support/sign-in/problem").into_response())
     };
-    let Some(pending) = pending else {
-        return problem("no sign-in in progress for this browser");
+    let pending = match super::auth::take_pending_auth(
+        &ctx.staff,
+        callback.state.as_deref(),
+        STAFF_SIGN_IN_ROUND_TRIP_SECONDS,
+        Utc::now().timestamp(),
+    ) {
+        Ok(pending) => pending,
+        Err(refused) => return problem(refused.reason()),
     };
-    if Utc::now().timestamp() - pending.started_at > PENDING_AUTH_LIFETIME_SECONDS {
-        return problem("sign-in started too long ago");
-    }
-    if callback.state.as_deref() != Some(pending.state.as_str()) {
-        return problem("state differs from the one sent");
-    }
     if callback.error.is_some() {
         return problem("the identity provider returned an error");
     }
@@ -185,7 +171,7 @@ pub async fn callback(
         Ok(identity) => identity,
         Err(e) => {
             tracing::warn!(reason = %e, "staff sign-in failed");
-            return Redirect::to("/support/sign-in/problem").into_response();
+            return Ok(Redirect::to("/support/sign-in/problem").into_response());
         }
     };
     let who = crate::db::support::StaffSignIn {
@@ -197,23 +183,21 @@ pub async fn callback(
         name: &identity.name,
     };
     let now = Utc::now();
-    let staff = match state.store.staff_signed_in(&who, now).await {
-        Ok(staff) => staff,
-        Err(e) => return unavailable(e),
-    };
-    if let Err(e) = state
+    let staff = state
         .store
-        .audit(
+        .staff_signed_in(&who, now)
+        .await
+        .map_err(AppError::store("recording a staff sign-in"))?;
+    state
+        .store
+        .audit_event(
             Some(staff.id),
-            "signed_in",
             None,
-            serde_json::json!({}),
+            &crate::db::support::AuditEvent::SignedIn,
             now,
         )
         .await
-    {
-        return unavailable(e);
-    }
+        .map_err(AppError::store("auditing a staff sign-in"))?;
     ctx.staff.rotate_id();
     ctx.staff.update(|d| {
         d.staff = Some(SignedInStaff {
@@ -221,7 +205,7 @@ pub async fn callback(
             name: staff.name.clone(),
         })
     });
-    Redirect::to(DASHBOARD_PATH).into_response()
+    Ok(Redirect::to(DASHBOARD_PATH).into_response())
 }
 
 /// `POST /support/sign-out`.
@@ -233,11 +217,10 @@ pub async fn sign_out(
     if let Some(staff) = staff {
         if let Err(e) = state
             .store
-            .audit(
+            .audit_event(
                 Some(staff.staff_id),
-                "signed_out",
                 None,
-                serde_json::json!({}),
+                &crate::db::support::AuditEvent::SignedOut,
                 Utc::now(),
             )
             .await
@@ -264,28 +247,25 @@ pub async fn assign(
     Extension(ctx): Extension<RequestContext>,
     Path(reference): Path<String>,
     Form(form): Form<AssignForm>,
-) -> Response {
-    let me = match staff_may(&state, &ctx, Permission::WorkTasks).await {
-        Ok(me) => me,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let me = signed_in_staff(&state, &ctx, Permission::WorkTasks).await?;
     let assignee = match form.assignee.as_str() {
         "me" => Some(me.id),
         "none" => None,
         other => match other.parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => {
-                return task_error(
+                return Err(task_error(
                     &ctx,
                     &reference,
                     BTreeMap::new(),
                     FieldError::new("assignee", "Select who to assign the task to"),
-                );
+                ));
             }
         },
     };
     let Ok(version) = form.version.parse::<i64>() else {
-        return task_error(
+        return Err(task_error(
             &ctx,
             &reference,
             BTreeMap::new(),
@@ -293,14 +273,15 @@ pub async fn assign(
                 "assignee",
                 refusal_message(&TaskChangeRefused::Stale, None).1,
             ),
-        );
+        ));
     };
     match state
         .store
         .assign_task(&reference, version, assignee, me.id, Utc::now())
         .await
+        .map_err(AppError::store("assigning a task"))?
     {
-        Ok(Ok(())) => {
+        Ok(()) => {
             banner(
                 &ctx,
                 match assignee {
@@ -309,19 +290,18 @@ pub async fn assign(
                     None => format!("Task {reference} is no longer assigned"),
                 },
             );
-            Redirect::to(&task_href(&reference)).into_response()
+            Ok(Redirect::to(&task_href(&reference)).into_response())
         }
-        Ok(Err(TaskChangeRefused::NoSuchTask)) => StatusCode::NOT_FOUND.into_response(),
-        Ok(Err(refused)) => {
+        Err(TaskChangeRefused::NoSuchTask) => Err(AppError::NotFound),
+        Err(refused) => {
             let (_, message) = refusal_message(&refused, None);
-            task_error(
+            Err(task_error(
                 &ctx,
                 &reference,
                 BTreeMap::new(),
                 FieldError::new("assignee", message),
-            )
+            ))
         }
-        Err(e) => unavailable(e),
     }
 }
 
@@ -354,11 +334,8 @@ pub async fn decision(
     Extension(ctx): Extension<RequestContext>,
     Path(reference): Path<String>,
     Form(form): Form<DecisionForm>,
-) -> Response {
-    let me = match staff_may(&state, &ctx, Permission::WorkTasks).await {
-        Ok(me) => me,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let me = signed_in_staff(&state, &ctx, Permission::WorkTasks).await?;
     let input = DecisionInput {
         outcome: form.outcome,
         trn: form.trn,
@@ -369,12 +346,9 @@ pub async fn decision(
         reject_reason_detail: form.reject_reason_detail,
     };
     let values = input.values();
-    let task = match stored_task(&state, &reference).await {
-        Ok(task) => task,
-        Err(response) => return response,
-    };
+    let task = stored_task(&state, &reference).await?;
     let Ok(version) = form.version.parse::<i64>() else {
-        return task_error(
+        return Err(task_error(
             &ctx,
             &reference,
             values,
@@ -382,12 +356,12 @@ pub async fn decision(
                 "outcome",
                 refusal_message(&TaskChangeRefused::Stale, None).1,
             ),
-        );
+        ));
     };
     if form.action == "save" {
         // Whatever has been chosen so far, even if incomplete: it is a draft. Only its length is limited.
         if input.reason_detail.chars().count() > app::domain::support::MAX_REASON_CHARS {
-            return task_error(
+            return Err(task_error(
                 &ctx,
                 &reference,
                 values,
@@ -395,31 +369,36 @@ pub async fn decision(
                     "reason_detail",
                     "The reason must be 1000 characters or fewer",
                 ),
-            );
+            ));
         }
         return match state
             .store
             .save_draft(&reference, version, &input, me.id, Utc::now())
             .await
+            .map_err(AppError::store("saving a draft decision"))?
         {
-            Ok(Ok(())) => {
+            Ok(()) => {
                 banner(
                     &ctx,
                     format!("Your progress on task {reference} has been saved"),
                 );
-                Redirect::to(&task_list(&ctx)).into_response()
+                Ok(Redirect::to(&task_list(&ctx)).into_response())
             }
-            Ok(Err(refused)) => {
+            Err(refused) => {
                 let (field, message) = refusal_message(&refused, None);
-                task_error(&ctx, &reference, values, FieldError::new(field, message))
+                Err(task_error(
+                    &ctx,
+                    &reference,
+                    values,
+                    FieldError::new(field, message),
+                ))
             }
-            Err(e) => unavailable(e),
         };
     }
     let decision = match validate_decision(task.kind, &input) {
         Ok(decision) => decision,
         Err(mut errors) => {
-            return task_error(&ctx, &reference, values, errors.remove(0));
+            return Err(task_error(&ctx, &reference, values, errors.remove(0)));
         }
     };
     if let app::domain::support::Decision::Connect { trn } = &decision {
@@ -428,27 +407,29 @@ pub async fn decision(
         } else {
             "trn"
         };
-        match state.store.record_by_trn(trn).await {
-            Ok(Some(record))
-                if record.status == app::domain::records::RecordStatus::Deactivated =>
-            {
-                return task_error(
+        match state
+            .store
+            .record_by_trn(trn)
+            .await
+            .map_err(AppError::store("reading the chosen record"))?
+        {
+            Some(record) if record.status == app::domain::records::RecordStatus::Deactivated => {
+                return Err(task_error(
                     &ctx,
                     &reference,
                     values,
                     FieldError::new(field, deactivated_message(trn)),
-                );
+                ));
             }
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                return task_error(
+            Some(_) => {}
+            None => {
+                return Err(task_error(
                     &ctx,
                     &reference,
                     values,
                     FieldError::new(field, format!("There is no teaching record with TRN {trn}")),
-                );
+                ));
             }
-            Err(e) => return unavailable(e),
         }
     }
     ctx.staff.update(|d| {
@@ -459,7 +440,7 @@ pub async fn decision(
             input,
         })
     });
-    Redirect::to(&format!("{}/check", task_href(&reference))).into_response()
+    Ok(Redirect::to(&format!("{}/check", task_href(&reference))).into_response())
 }
 
 /// `POST /support/tasks/{reference}/confirm`: make the decision checked on the check page.
@@ -467,11 +448,8 @@ pub async fn confirm(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Path(reference): Path<String>,
-) -> Response {
-    let me = match staff_may(&state, &ctx, Permission::WorkTasks).await {
-        Ok(me) => me,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let me = signed_in_staff(&state, &ctx, Permission::WorkTasks).await?;
     let pending = ctx
         .staff
         .lock()
@@ -481,13 +459,10 @@ pub async fn confirm(
         .filter(|p| p.reference == reference);
     let Some(pending) = pending else {
         // A stale or replayed check page: nothing to confirm, so back to the task.
-        return Redirect::to(&task_href(&reference)).into_response();
+        return Ok(Redirect::to(&task_href(&reference)).into_response());
     };
     ctx.staff.update(|d| d.pending_decision = None);
-    let task = match stored_task(&state, &reference).await {
-        Ok(task) => task,
-        Err(response) => return response,
-    };
+    let task = stored_task(&state, &reference).await?;
     let template = pending.decision.email(task.kind);
     let email = NewEmail {
         reference: uuid::Uuid::new_v4().to_string(),
@@ -516,8 +491,9 @@ pub async fn confirm(
             Utc::now(),
         )
         .await
+        .map_err(AppError::store("deciding a task"))?
     {
-        Ok(Ok(())) => {
+        Ok(()) => {
             tracing::info!(outcome = pending.decision.outcome(), "support task decided");
             state.outbox_wake.notify_one();
             banner(
@@ -527,18 +503,17 @@ pub async fn confirm(
                     pending.decision.summary(task.kind)
                 ),
             );
-            Redirect::to(&task_list(&ctx)).into_response()
+            Ok(Redirect::to(&task_list(&ctx)).into_response())
         }
-        Ok(Err(refused)) => {
+        Err(refused) => {
             let (field, message) = refusal_message(&refused, trn);
-            task_error(
+            Err(task_error(
                 &ctx,
                 &reference,
                 pending.input.values(),
                 FieldError::new(field, message),
-            )
+            ))
         }
-        Err(e) => unavailable(e),
     }
 }
 
@@ -562,22 +537,19 @@ pub async fn disconnect(
     Extension(ctx): Extension<RequestContext>,
     Path(reference): Path<String>,
     Form(form): Form<DisconnectForm>,
-) -> Response {
-    let me = match staff_may(&state, &ctx, Permission::Disconnect).await {
-        Ok(me) => me,
-        Err(response) => return response,
-    };
-    let task = match stored_task(&state, &reference).await {
-        Ok(task) => task,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let me = signed_in_staff(&state, &ctx, Permission::Disconnect).await?;
+    let task = stored_task(&state, &reference).await?;
     let back = |values: BTreeMap<String, String>, errors: Vec<FieldError>| {
-        ctx.staff.set_flash(Flash {
-            form: format!("decision-{reference}"),
-            values,
-            errors,
-        });
-        Redirect::to(&format!("{}#disconnect", task_href(&reference))).into_response()
+        AppError::form(
+            &ctx.staff,
+            Flash {
+                form: format!("decision-{reference}"),
+                values,
+                errors,
+            },
+            format!("{}#disconnect", task_href(&reference)),
+        )
     };
     let typed: String = form
         .disconnect_reason
@@ -587,46 +559,48 @@ pub async fn disconnect(
     let reason = match app::domain::support::validate_disconnect_reason(&form.disconnect_reason) {
         Ok(reason) => reason,
         Err(error) => {
-            return back(
+            return Err(back(
                 [("disconnect_reason".to_string(), typed)]
                     .into_iter()
                     .collect(),
                 vec![error],
-            )
+            ))
         }
     };
     let connected = match task.user_id {
-        Some(user_id) => match state.store.connected_record(user_id).await {
-            Ok(record) => record.map(|r| (user_id, r)),
-            Err(e) => return unavailable(e),
-        },
+        Some(user_id) => state
+            .store
+            .connected_record(user_id)
+            .await
+            .map_err(AppError::store("reading the teacher's connection"))?
+            .map(|r| (user_id, r)),
         None => None,
     };
     let Some((user_id, record)) = connected else {
-        return back(
+        return Err(back(
             BTreeMap::new(),
             vec![FieldError::new(
                 "disconnect_reason",
                 "The teacher is not connected to a record any more",
             )],
-        );
+        ));
     };
     if form.action != "confirm" {
         let values = [
             ("disconnect_reason".to_string(), reason),
             ("disconnect_step".to_string(), "check".to_string()),
         ];
-        return back(values.into_iter().collect(), vec![]);
+        return Err(back(values.into_iter().collect(), vec![]));
     }
     if form.trn != record.trn {
         // The connection changed since the check step was shown: show it again.
-        return back(
+        return Err(back(
             BTreeMap::new(),
             vec![FieldError::new(
                 "disconnect_reason",
                 "The teacher’s connection changed while you were working on it. Check it and try again",
             )],
-        );
+        ));
     }
     let email = NewEmail {
         reference: uuid::Uuid::new_v4().to_string(),
@@ -654,8 +628,9 @@ pub async fn disconnect(
             Utc::now(),
         )
         .await
+        .map_err(AppError::store("disconnecting a record"))?
     {
-        Ok(Ok(())) => {
+        Ok(()) => {
             tracing::info!("support disconnected a record from a teacher");
             state.outbox_wake.notify_one();
             banner(
@@ -665,16 +640,15 @@ pub async fn disconnect(
                     record.trn
                 ),
             );
-            Redirect::to(&task_href(&reference)).into_response()
+            Ok(Redirect::to(&task_href(&reference)).into_response())
         }
-        Ok(Err(crate::db::support::DisconnectRefused::NotConnected)) => back(
+        Err(crate::db::support::DisconnectRefused::NotConnected) => Err(back(
             BTreeMap::new(),
             vec![FieldError::new(
                 "disconnect_reason",
                 "The teacher is not connected to a record any more",
             )],
-        ),
-        Err(e) => unavailable(e),
+        )),
     }
 }
 
@@ -691,46 +665,37 @@ pub async fn proof(
     Extension(ctx): Extension<RequestContext>,
     Path(reference): Path<String>,
     Query(query): Query<ProofQuery>,
-) -> Response {
-    let me = match staff_may(&state, &ctx, Permission::ViewTasks).await {
-        Ok(me) => me,
-        Err(response) => return response,
-    };
-    let task = match stored_task(&state, &reference).await {
-        Ok(task) => task,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let me = signed_in_staff(&state, &ctx, Permission::ViewTasks).await?;
+    let task = stored_task(&state, &reference).await?;
     let Some((key, content_type)) = task
         .details
         .proof()
         .and_then(|p| Some((p.key.as_deref()?, p.content_type.as_str())))
     else {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(AppError::NotFound);
     };
     // Only the three types we accept are ever served, whatever the details say.
     if !matches!(content_type, "application/pdf" | "image/jpeg" | "image/png") {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(AppError::NotFound);
     }
     let bytes = match crate::uploads::get(&state.uploads, key).await {
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::error!(error = %e, "proof of identity file could not be read");
-            return StatusCode::NOT_FOUND.into_response();
+            return Err(AppError::NotFound);
         }
     };
-    if let Err(e) = state
+    state
         .store
-        .audit(
+        .audit_event(
             Some(me.id),
-            "viewed_proof",
             Some(&reference),
-            serde_json::json!({}),
+            &crate::db::support::AuditEvent::ViewedProof,
             Utc::now(),
         )
         .await
-    {
-        return unavailable(e);
-    }
+        .map_err(AppError::store("auditing a view of a proof"))?;
     let extension = match content_type {
         "application/pdf" => "pdf",
         "image/jpeg" => "jpg",
@@ -778,7 +743,7 @@ pub async fn proof(
         header::X_FRAME_OPTIONS,
         HeaderValue::from_static("SAMEORIGIN"),
     );
-    response
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -795,18 +760,18 @@ pub async fn set_role(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Form(form): Form<RoleForm>,
-) -> Response {
-    let me = match staff_may(&state, &ctx, Permission::ManageStaff).await {
-        Ok(me) => me,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let me = signed_in_staff(&state, &ctx, Permission::ManageStaff).await?;
     let error = |message: &str| {
-        ctx.staff.set_flash(Flash {
-            form: "staff-role".into(),
-            values: BTreeMap::new(),
-            errors: vec![FieldError::new(format!("role-{}", form.staff_id), message)],
-        });
-        Redirect::to("/support/staff").into_response()
+        Err(AppError::form(
+            &ctx.staff,
+            Flash {
+                form: "staff-role".into(),
+                values: BTreeMap::new(),
+                errors: vec![FieldError::new(format!("role-{}", form.staff_id), message)],
+            },
+            "/support/staff",
+        ))
     };
     let Ok(staff_id) = form.staff_id.parse::<i64>() else {
         return error("Select a member of staff");
@@ -822,32 +787,39 @@ pub async fn set_role(
     if staff_id == me.id && role != Some(Role::Administrator) {
         return error("You cannot change your own role. Ask another administrator");
     }
-    let target = match state.store.staff_by_id(staff_id).await {
-        Ok(Some(target)) => target,
-        Ok(None) => return error("Select a member of staff"),
-        Err(e) => return unavailable(e),
+    let Some(target) = state
+        .store
+        .staff_by_id(staff_id)
+        .await
+        .map_err(AppError::store("reading a member of staff"))?
+    else {
+        return error("Select a member of staff");
     };
     let now = Utc::now();
-    match state.store.set_role(staff_id, role).await {
-        Ok(crate::db::support::RoleChange::Changed) => {}
-        Ok(crate::db::support::RoleChange::NoSuchMember) => {
-            return error("Select a member of staff")
-        }
-        Ok(crate::db::support::RoleChange::LastAdministrator) => {
+    match state
+        .store
+        .set_role(staff_id, role)
+        .await
+        .map_err(AppError::store("changing a role"))?
+    {
+        crate::db::support::RoleChange::Changed => {}
+        crate::db::support::RoleChange::NoSuchMember => return error("Select a member of staff"),
+        crate::db::support::RoleChange::LastAdministrator => {
             return error(
                 "There must always be an administrator. Make someone else an administrator first",
             )
         }
-        Err(e) => return unavailable(e),
     }
-    let details = serde_json::json!({ "staff_id": staff_id, "staff_name": target.name, "role": role.map(Role::as_str) });
-    if let Err(e) = state
+    let event = crate::db::support::AuditEvent::RoleChanged {
+        staff_id,
+        staff_name: target.name.clone(),
+        role,
+    };
+    state
         .store
-        .audit(Some(me.id), "role_changed", None, details, now)
+        .audit_event(Some(me.id), None, &event, now)
         .await
-    {
-        return unavailable(e);
-    }
+        .map_err(AppError::store("auditing a role change"))?;
     banner(
         &ctx,
         match role {
@@ -855,7 +827,7 @@ pub async fn set_role(
             None => format!("{} no longer has a role", target.name),
         },
     );
-    Redirect::to("/support/staff").into_response()
+    Ok(Redirect::to("/support/staff").into_response())
 }
 
 /// How often an open live feed checks that its member of staff still has a role that may see tasks.
@@ -870,11 +842,8 @@ pub const LIVE_ROLE_RECHECK: std::time::Duration = std::time::Duration::from_sec
 pub async fn events(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-) -> Response {
-    let me = match staff_may(&state, &ctx, Permission::ViewTasks).await {
-        Ok(me) => me,
-        Err(response) => return response,
-    };
+) -> HandlerResult {
+    let me = signed_in_staff(&state, &ctx, Permission::ViewTasks).await?;
     struct Feed {
         receiver: tokio::sync::broadcast::Receiver<crate::outbox::LiveEvent>,
         recheck: tokio::time::Interval,
@@ -929,5 +898,5 @@ pub async fn events(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
 }

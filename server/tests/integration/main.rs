@@ -23,6 +23,7 @@ macro_rules! on_both_backends {
 mod console;
 mod contract;
 mod fix_console;
+mod fix_errors;
 mod fix_flags;
 mod fix_limits;
 mod fix_live;

@@ -42,7 +42,7 @@ impl Rp {
         Self::against_store(standin, issuer, store, dir)
     }
 
-    fn against_store(
+    pub fn against_store(
         standin: Standin,
         issuer: Option<String>,
         store: server::db::DynStore,
