@@ -5,6 +5,10 @@ pub mod error_summary;
 pub mod layout;
 pub mod loaded;
 pub mod page_title;
+pub mod pagination;
+pub mod radios;
+pub mod summary_list;
+pub mod text_input;
 
 /// The text to put inside a `<textarea>`. Leptos writes a textarea's children without escaping them (as it does
 /// for `<script>`), so on the server we escape them ourselves; without that, `</textarea><script>` typed into a

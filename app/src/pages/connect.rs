@@ -2,9 +2,12 @@
 //! check answers, the support confirmation, the connected interruption, the record page and "we're still looking".
 //! Every form is a plain HTML form posting to a server handler, so the journey works without JavaScript.
 
-use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
+use crate::components::error_summary::{error_for, ErrorSummary};
 use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
+use crate::components::radios::{Legend, Radios};
+use crate::components::summary_list::{summary_list, SummaryRow};
+use crate::components::text_input::TextInput;
 use crate::domain::journey::{Question, Step};
 use crate::server_fns::load_journey::{load_journey, JourneyView, RecordView};
 use leptos::prelude::*;
@@ -68,73 +71,40 @@ struct QuestionText {
     input_class: &'static str,
 }
 
-/// "Do you know your …?": yes reveals the input, no moves on. The same markup as the Design System's radios with
-/// a conditional reveal; without JavaScript the input is simply always shown.
+/// "Do you know your …?": yes reveals the input, no moves on (GOV.UK radios with a conditional reveal; without
+/// JavaScript the input is simply always shown).
 fn identifier_question(view: JourneyView, text: QuestionText, details: Option<AnyView>) -> AnyView {
     let change = use_query_map().with_untracked(|q| q.get("change").is_some_and(|c| c == "1"));
     let choice_field = text.question.choice_field();
     let value_field = text.question.value_field();
-    let choice = view.values.get(choice_field).cloned().unwrap_or_default();
-    let value = view.values.get(value_field).cloned().unwrap_or_default();
-    let choice_error = error_for(&view.errors, choice_field);
-    let value_error = error_for(&view.errors, value_field);
-    let has_errors = !view.errors.is_empty();
-    let group_class = with_error_class("govuk-form-group", &choice_error);
-    let value_group_class = with_error_class("govuk-form-group", &value_error);
-    let input_class = with_error_class(&format!("govuk-input {}", text.input_class), &value_error);
-    let reveal_id = format!("conditional-{choice_field}");
-    let reveal_class = if choice == "yes" {
-        "govuk-radios__conditional"
-    } else {
-        "govuk-radios__conditional govuk-radios__conditional--hidden"
-    };
-    let hint_id = format!("{value_field}-hint");
-    let error_id = format!("{value_field}-error");
-    let described_by = if value_error.is_some() {
-        format!("{hint_id} {error_id}")
-    } else {
-        hint_id.clone()
-    };
-    let choice_error_id = format!("{choice_field}-error");
-    let fieldset_described_by = choice_error.as_ref().map(|_| choice_error_id.clone());
-    let no_id = format!("{choice_field}-2");
+    let value = |field: &str| view.values.get(field).cloned().unwrap_or_default();
+    let input = TextInput::new(
+        value_field,
+        text.label,
+        value(value_field),
+        error_for(&view.errors, value_field),
+    )
+    .hint(text.hint)
+    .width(text.input_class)
+    .render();
+    let question = Radios::new(
+        choice_field,
+        Legend::PageHeading(text.heading),
+        value(choice_field),
+        error_for(&view.errors, choice_field),
+    )
+    .revealing("yes", "Yes", input)
+    .item("no", "No")
+    .render();
     view! {
-        <PageTitle text=text.heading.to_string() has_errors />
+        <PageTitle text=text.heading.to_string() has_errors=!view.errors.is_empty() />
         <BackLink href=text.back />
         <Column>
             <ErrorSummary errors=view.errors.clone() />
             <form method="post" action=text.action novalidate>
-                <input type="hidden" name="csrf_token" value=view.csrf_token />
+                <input type="hidden" name="csrf_token" value=view.csrf_token.clone() />
                 {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
-                <div class=group_class>
-                    <fieldset class="govuk-fieldset" aria-describedby=fieldset_described_by>
-                        <legend class="govuk-fieldset__legend govuk-fieldset__legend--l">
-                            <h1 class="govuk-fieldset__heading">{text.heading}</h1>
-                        </legend>
-                        <ErrorMessage id=choice_error_id message=choice_error />
-                        <div class="govuk-radios" data-module="govuk-radios">
-                            <div class="govuk-radios__item">
-                                <input class="govuk-radios__input" id=choice_field name=choice_field type="radio" value="yes"
-                                    checked=choice == "yes" data-aria-controls=reveal_id.clone() />
-                                <label class="govuk-label govuk-radios__label" for=choice_field>"Yes"</label>
-                            </div>
-                            <div class=reveal_class id=reveal_id>
-                                <div class=value_group_class>
-                                    <label class="govuk-label" for=value_field>{text.label}</label>
-                                    <div id=hint_id class="govuk-hint">{text.hint}</div>
-                                    <ErrorMessage id=error_id message=value_error />
-                                    <input class=input_class id=value_field name=value_field type="text" value=value
-                                        spellcheck="false" autocomplete="off" aria-describedby=described_by />
-                                </div>
-                            </div>
-                            <div class="govuk-radios__item">
-                                <input class="govuk-radios__input" id=no_id.clone() name=choice_field type="radio" value="no"
-                                    checked=choice == "no" />
-                                <label class="govuk-label govuk-radios__label" for=no_id>"No"</label>
-                            </div>
-                        </div>
-                    </fieldset>
-                </div>
+                {question}
                 {details}
                 <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
                     "Continue"
@@ -207,31 +177,44 @@ fn itt_question(view: JourneyView) -> AnyView {
     const HEADING: &str = "Have you been awarded qualified teacher status (QTS)?";
     let change = use_query_map().with_untracked(|q| q.get("change").is_some_and(|c| c == "1"));
     let value = |field: &str| view.values.get(field).cloned().unwrap_or_default();
-    let choice = value(QTS_CHOICE_FIELD);
-    let provider = value(ITT_PROVIDER_FIELD);
-    let year = value(QTS_YEAR_FIELD);
-    let choice_error = error_for(&view.errors, QTS_CHOICE_FIELD);
-    let provider_error = error_for(&view.errors, ITT_PROVIDER_FIELD);
-    let year_error = error_for(&view.errors, QTS_YEAR_FIELD);
-    let described_by = |field: &str, error: &Option<String>| {
-        let hint = format!("{field}-hint");
-        match error {
-            Some(_) => format!("{hint} {field}-error"),
-            None => hint,
-        }
-    };
-    let reveal_class = if choice == "yes" {
-        "govuk-radios__conditional"
-    } else {
-        "govuk-radios__conditional govuk-radios__conditional--hidden"
-    };
-    let reveal_id = format!("conditional-{QTS_CHOICE_FIELD}");
-    let no_id = format!("{QTS_CHOICE_FIELD}-2");
+    let error = |field: &str| error_for(&view.errors, field);
     let options = view
         .itt_providers
         .iter()
         .map(|p| view! { <option value=p.clone()></option> })
         .collect_view();
+    let provider = TextInput::new(
+        ITT_PROVIDER_FIELD,
+        "Where did you do your initial teacher training?",
+        value(ITT_PROVIDER_FIELD),
+        error(ITT_PROVIDER_FIELD),
+    )
+    .small_label()
+    .hint("Start typing and choose your training provider, or type its name. For example, University of Leeds.")
+    .list("itt-providers")
+    .after(view! { <datalist id="itt-providers">{options}</datalist> }.into_any())
+    .render();
+    let year = TextInput::new(
+        QTS_YEAR_FIELD,
+        "Year you were awarded QTS",
+        value(QTS_YEAR_FIELD),
+        error(QTS_YEAR_FIELD),
+    )
+    .small_label()
+    .hint("For example, 2015")
+    .width("govuk-input--width-4")
+    .inputmode("numeric")
+    .render();
+    let question = Radios::new(
+        QTS_CHOICE_FIELD,
+        Legend::PageHeading(HEADING),
+        value(QTS_CHOICE_FIELD),
+        error(QTS_CHOICE_FIELD),
+    )
+    .hint("If you have, we can look for your record with where you did your initial teacher training (ITT).")
+    .revealing("yes", "Yes", view! { {provider} {year} }.into_any())
+    .item("no", "No")
+    .render();
     view! {
         <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
         <BackLink href="/connect/trn" />
@@ -240,54 +223,7 @@ fn itt_question(view: JourneyView) -> AnyView {
             <form method="post" action="/connect/itt" novalidate>
                 <input type="hidden" name="csrf_token" value=view.csrf_token.clone() />
                 {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
-                <div class=with_error_class("govuk-form-group", &choice_error)>
-                    <fieldset class="govuk-fieldset" aria-describedby=choice_error.as_ref().map(|_| format!("{QTS_CHOICE_FIELD}-error"))>
-                        <legend class="govuk-fieldset__legend govuk-fieldset__legend--l">
-                            <h1 class="govuk-fieldset__heading">{HEADING}</h1>
-                        </legend>
-                        <div id="has_qts-hint" class="govuk-hint">
-                            "If you have, we can look for your record with where you did your initial teacher training (ITT)."
-                        </div>
-                        <ErrorMessage id=format!("{QTS_CHOICE_FIELD}-error") message=choice_error.clone() />
-                        <div class="govuk-radios" data-module="govuk-radios">
-                            <div class="govuk-radios__item">
-                                <input class="govuk-radios__input" id=QTS_CHOICE_FIELD name=QTS_CHOICE_FIELD type="radio" value="yes"
-                                    checked=choice == "yes" data-aria-controls=reveal_id.clone() />
-                                <label class="govuk-label govuk-radios__label" for=QTS_CHOICE_FIELD>"Yes"</label>
-                            </div>
-                            <div class=reveal_class id=reveal_id>
-                                <div class=with_error_class("govuk-form-group", &provider_error)>
-                                    <label class="govuk-label govuk-label--s" for=ITT_PROVIDER_FIELD>
-                                        "Where did you do your initial teacher training?"
-                                    </label>
-                                    <div id="itt_provider-hint" class="govuk-hint">
-                                        "Start typing and choose your training provider, or type its name. For example, University of Leeds."
-                                    </div>
-                                    <ErrorMessage id=format!("{ITT_PROVIDER_FIELD}-error") message=provider_error.clone() />
-                                    <input class=with_error_class("govuk-input", &provider_error) id=ITT_PROVIDER_FIELD
-                                        name=ITT_PROVIDER_FIELD type="text" value=provider list="itt-providers"
-                                        autocomplete="off" spellcheck="false"
-                                        aria-describedby=described_by(ITT_PROVIDER_FIELD, &provider_error) />
-                                    <datalist id="itt-providers">{options}</datalist>
-                                </div>
-                                <div class=with_error_class("govuk-form-group", &year_error)>
-                                    <label class="govuk-label govuk-label--s" for=QTS_YEAR_FIELD>"Year you were awarded QTS"</label>
-                                    <div id="qts_year-hint" class="govuk-hint">"For example, 2015"</div>
-                                    <ErrorMessage id=format!("{QTS_YEAR_FIELD}-error") message=year_error.clone() />
-                                    <input class=with_error_class("govuk-input govuk-input--width-4", &year_error) id=QTS_YEAR_FIELD
-                                        name=QTS_YEAR_FIELD type="text" inputmode="numeric" value=year
-                                        autocomplete="off" spellcheck="false"
-                                        aria-describedby=described_by(QTS_YEAR_FIELD, &year_error) />
-                                </div>
-                            </div>
-                            <div class="govuk-radios__item">
-                                <input class="govuk-radios__input" id=no_id.clone() name=QTS_CHOICE_FIELD type="radio" value="no"
-                                    checked=choice == "no" />
-                                <label class="govuk-label govuk-radios__label" for=no_id>"No"</label>
-                            </div>
-                        </div>
-                    </fieldset>
-                </div>
+                {question}
                 <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
                     "Continue"
                 </button>
@@ -320,30 +256,27 @@ pub fn NotFoundPage() -> impl IntoView {
 pub fn CheckAnswersPage() -> impl IntoView {
     view! {
         <Journey step=Step::CheckAnswers render=|view| {
-            let row = |key: &'static str, value: String, href: &'static str, hidden: &'static str| view! {
-                <div class="govuk-summary-list__row">
-                    <dt class="govuk-summary-list__key">{key}</dt>
-                    <dd class="govuk-summary-list__value">{value}</dd>
-                    <dd class="govuk-summary-list__actions">
-                        <a class="govuk-link" href=href rel="external">
-                            "Change"<span class="govuk-visually-hidden">{hidden}</span>
-                        </a>
-                    </dd>
-                </div>
+            let row = |key: &'static str, value: String, href: &'static str, hidden: &'static str| {
+                SummaryRow::new(key, value).change(href, hidden, true)
             };
             view! {
                 <PageTitle text="Check your answers before asking for support".to_string() />
                 <BackLink href="/connect/not-found" />
                 <Column>
                     <h1 class="govuk-heading-l">"Check your answers before asking for support"</h1>
-                    <dl class="govuk-summary-list govuk-!-margin-bottom-9">
-                        {row("National Insurance number", view.nino_answer.unwrap_or_default(), "/connect/nino?change=1", " National Insurance number")}
-                        {row("Teacher reference number (TRN)", view.trn_answer.unwrap_or_default(), "/connect/trn?change=1", " teacher reference number")}
-                        // The third question's answers, only when it was asked.
-                        {view.qts_answer.map(|qts| row("Qualified teacher status (QTS)", qts, "/connect/itt?change=1", " whether you have qualified teacher status"))}
-                        {view.itt_provider_answer.map(|provider| row("Initial teacher training provider", provider, "/connect/itt?change=1", " initial teacher training provider"))}
-                        {view.qts_year_answer.map(|year| row("Year you were awarded QTS", year, "/connect/itt?change=1", " year you were awarded QTS"))}
-                    </dl>
+                    {summary_list(
+                        [
+                            Some(row("National Insurance number", view.nino_answer.unwrap_or_default(), "/connect/nino?change=1", " National Insurance number")),
+                            Some(row("Teacher reference number (TRN)", view.trn_answer.unwrap_or_default(), "/connect/trn?change=1", " teacher reference number")),
+                            // The third question's answers, only when it was asked.
+                            view.qts_answer.map(|qts| row("Qualified teacher status (QTS)", qts, "/connect/itt?change=1", " whether you have qualified teacher status")),
+                            view.itt_provider_answer.map(|provider| row("Initial teacher training provider", provider, "/connect/itt?change=1", " initial teacher training provider")),
+                            view.qts_year_answer.map(|year| row("Year you were awarded QTS", year, "/connect/itt?change=1", " year you were awarded QTS")),
+                        ]
+                        .into_iter()
+                        .flatten(),
+                        Some("govuk-!-margin-bottom-9"),
+                    )}
                     <h2 class="govuk-heading-m">"Now ask for support"</h2>
                     <p class="govuk-body">
                         "We’ll send your answers and the details GOV.UK One Login verified to our support team. They’ll email you at "
@@ -469,17 +402,16 @@ fn Record(record: RecordView) -> impl IntoView {
                 view! { <p class="govuk-body">{card.empty}</p> }.into_any()
             } else {
                 view! {
-                    <dl class="govuk-summary-list">
-                        {card.items.into_iter().map(|q| view! {
-                            <div class="govuk-summary-list__row">
-                                <dt class="govuk-summary-list__key">{q.name}</dt>
-                                <dd class="govuk-summary-list__value">
-                                    {q.status}
-                                    {q.awarded_on.map(|d| view! { <br /><span class="govuk-hint govuk-!-margin-bottom-0">{d}</span> })}
-                                </dd>
-                            </div>
-                        }).collect_view()}
-                    </dl>
+                    {summary_list(
+                        card.items.into_iter().map(|q| {
+                            let value = view! {
+                                {q.status}
+                                {q.awarded_on.map(|d| view! { <br /><span class="govuk-hint govuk-!-margin-bottom-0">{d}</span> })}
+                            };
+                            SummaryRow::new(q.name, value)
+                        }),
+                        None,
+                    )}
                 }
                 .into_any()
             };
@@ -499,20 +431,14 @@ fn Record(record: RecordView) -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <span class="govuk-caption-l">{name.clone()}</span>
                 <h1 class="govuk-heading-l">"Your teaching record"</h1>
-                <dl class="govuk-summary-list">
-                    <div class="govuk-summary-list__row">
-                        <dt class="govuk-summary-list__key">"Name"</dt>
-                        <dd class="govuk-summary-list__value">{name}</dd>
-                    </div>
-                    <div class="govuk-summary-list__row">
-                        <dt class="govuk-summary-list__key">"Date of birth"</dt>
-                        <dd class="govuk-summary-list__value">{date_of_birth}</dd>
-                    </div>
-                    <div class="govuk-summary-list__row">
-                        <dt class="govuk-summary-list__key">"Teacher reference number (TRN)"</dt>
-                        <dd class="govuk-summary-list__value">{trn}</dd>
-                    </div>
-                </dl>
+                {summary_list(
+                    [
+                        SummaryRow::new("Name", name),
+                        SummaryRow::new("Date of birth", date_of_birth),
+                        SummaryRow::new("Teacher reference number (TRN)", trn),
+                    ],
+                    None,
+                )}
                 {cards}
                 <p class="govuk-body govuk-!-display-none-print">
                     "If something on your record is wrong, email "

@@ -3,6 +3,7 @@
 
 use crate::components::error_summary::{error_for, ErrorMessage, ErrorSummary};
 use crate::components::page_title::PageTitle;
+use crate::components::radios::{Legend, Radios};
 use crate::domain::feedback::{MAX_FEEDBACK_CHARS, SATISFACTION};
 use crate::server_fns::load_feedback_form::{load_feedback_form, FeedbackFormState};
 use leptos::prelude::*;
@@ -32,7 +33,6 @@ fn FeedbackForm(state: FeedbackFormState) -> impl IntoView {
     let has_errors = !errors.is_empty();
     let satisfaction_error = error_for(&errors, "satisfaction");
     let details_error = error_for(&errors, "details");
-    let satisfaction_described_by = satisfaction_error.as_ref().map(|_| "satisfaction-error");
     let details_described_by = if details_error.is_some() {
         "details-hint details-info details-error"
     } else {
@@ -46,27 +46,26 @@ fn FeedbackForm(state: FeedbackFormState) -> impl IntoView {
         };
         format!("govuk-form-group{error_class}{extra}")
     };
-    let satisfaction_class = group_class(&satisfaction_error, "");
     let details_class = group_class(&details_error, " govuk-character-count");
     let textarea_class = if details_error.is_some() {
         "govuk-textarea govuk-js-character-count govuk-textarea--error"
     } else {
         "govuk-textarea govuk-js-character-count"
     };
-    let radios = SATISFACTION
+    let satisfaction = SATISFACTION
         .iter()
-        .enumerate()
-        .map(|(i, (value, label))| {
-            let id = if i == 0 { "satisfaction".to_string() } else { format!("satisfaction-{}", i + 1) };
-            let checked = values.satisfaction == *value;
-            view! {
-                <div class="govuk-radios__item">
-                    <input class="govuk-radios__input" id=id.clone() name="satisfaction" type="radio" value=*value checked=checked />
-                    <label class="govuk-label govuk-radios__label" for=id>{*label}</label>
-                </div>
-            }
-        })
-        .collect_view();
+        .fold(
+            Radios::new(
+                "satisfaction",
+                Legend::SectionHeading(
+                    "Overall, how did you feel about the service you received today?",
+                ),
+                values.satisfaction.clone(),
+                satisfaction_error,
+            ),
+            |radios, (value, label)| radios.item(*value, *label),
+        )
+        .render();
     view! {
         <PageTitle text="Give feedback on Teacher ID".to_string() has_errors />
         <div class="govuk-grid-row">
@@ -75,15 +74,7 @@ fn FeedbackForm(state: FeedbackFormState) -> impl IntoView {
                 <h1 class="govuk-heading-l">"Give feedback on Teacher ID"</h1>
                 <form method="post" action="/feedback" novalidate>
                     <input type="hidden" name="csrf_token" value=csrf_token />
-                    <div class=satisfaction_class>
-                        <fieldset class="govuk-fieldset" aria-describedby=satisfaction_described_by>
-                            <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">
-                                <h2 class="govuk-fieldset__heading">"Overall, how did you feel about the service you received today?"</h2>
-                            </legend>
-                            <ErrorMessage id="satisfaction-error".into() message=satisfaction_error />
-                            <div class="govuk-radios" data-module="govuk-radios">{radios}</div>
-                        </fieldset>
-                    </div>
+                    {satisfaction}
                     <div
                         class=details_class
                         data-module="govuk-character-count"

@@ -1,6 +1,7 @@
 //! `/support`: the task dashboard, its filters, live updates and pages.
 
 use super::*;
+use crate::components::pagination::pagination;
 
 /// `/support`: the task dashboard. The filter form is rendered once and kept: only the heading and the results
 /// change when the query does, so a search box keeps its focus (and what is being typed) while the list updates.
@@ -194,7 +195,7 @@ fn dashboard_results(view: DashboardView) -> impl IntoView {
         } else {
             task_table(&query, page.tasks).into_any()
         }}
-        <Pagination query=query.clone() pages />
+        {pagination(query.page, pages, "Pages of tasks", { let query = query.clone(); move |n| query.with_page(n).href() })}
     }
 }
 
@@ -438,52 +439,4 @@ fn Filters(
 
 fn initial_of(query: Memo<(TaskQuery, Vec<crate::domain::FieldError>)>) -> TaskQuery {
     query.with_untracked(|(q, _)| q.clone())
-}
-
-/// GOV.UK pagination: previous, numbers around the current page, next.
-#[component]
-fn Pagination(query: TaskQuery, pages: u32) -> impl IntoView {
-    (pages > 1).then(|| {
-        let current = query.page.min(pages);
-        let mut numbers: Vec<u32> = vec![1, current.saturating_sub(1), current, current + 1, pages]
-            .into_iter()
-            .filter(|n| *n >= 1 && *n <= pages)
-            .collect();
-        numbers.sort();
-        numbers.dedup();
-        let mut items = Vec::new();
-        let mut last = 0;
-        for n in numbers {
-            if n > last + 1 {
-                items.push(view! { <li class="govuk-pagination__item govuk-pagination__item--ellipses">"⋯"</li> }.into_any());
-            }
-            let href = query.with_page(n).href();
-            let is_current = n == current;
-            items.push(view! {
-                <li class=if is_current { "govuk-pagination__item govuk-pagination__item--current" } else { "govuk-pagination__item" }>
-                    <a class="govuk-link govuk-pagination__link" href=href aria-label=format!("Page {n}") aria-current=is_current.then_some("page")>{n}</a>
-                </li>
-            }.into_any());
-            last = n;
-        }
-        view! {
-            <nav class="govuk-pagination" aria-label="Pages of tasks">
-                {(current > 1).then(|| view! {
-                    <div class="govuk-pagination__prev">
-                        <a class="govuk-link govuk-pagination__link" href=query.with_page(current - 1).href() rel="prev">
-                            <span class="govuk-pagination__link-title">"Previous"<span class="govuk-visually-hidden">" page"</span></span>
-                        </a>
-                    </div>
-                })}
-                <ul class="govuk-pagination__list">{items}</ul>
-                {(current < pages).then(|| view! {
-                    <div class="govuk-pagination__next">
-                        <a class="govuk-link govuk-pagination__link" href=query.with_page(current + 1).href() rel="next">
-                            <span class="govuk-pagination__link-title">"Next"<span class="govuk-visually-hidden">" page"</span></span>
-                        </a>
-                    </div>
-                })}
-            </nav>
-        }
-    })
 }

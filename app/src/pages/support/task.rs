@@ -1,21 +1,13 @@
 //! `/support/tasks/:reference`: a task, its decision form and the check page.
 
 use super::*;
+use crate::components::radios::{Legend, Radios};
+use crate::components::summary_list::SummaryRow;
+use crate::components::text_input::TextInput;
 
-fn summary_list(rows: Vec<crate::domain::support::Row>) -> impl IntoView {
-    view! {
-        <dl class="govuk-summary-list">
-            {rows
-                .into_iter()
-                .map(|r| view! {
-                    <div class="govuk-summary-list__row">
-                        <dt class="govuk-summary-list__key">{r.label}</dt>
-                        <dd class="govuk-summary-list__value">{r.value}</dd>
-                    </div>
-                })
-                .collect_view()}
-        </dl>
-    }
+/// A summary list of what we hold, without change links.
+fn summary_list(rows: Vec<crate::domain::support::Row>) -> AnyView {
+    crate::components::summary_list::summary_list(rows.into_iter().map(SummaryRow::from), None)
 }
 
 fn reference_param() -> String {
@@ -138,25 +130,18 @@ fn suggestions(task: &crate::domain::support::TaskView) -> impl IntoView {
                             {s.found_by.clone().map(|by| view! { <strong class="govuk-tag govuk-tag--yellow" data-testid="found-by">{by}</strong> })}
                         </div>
                         <div class="govuk-summary-card__content">
-                            <dl class="govuk-summary-list">
-                                {s.fields
-                                    .iter()
-                                    .map(|f| view! {
-                                        <div class="govuk-summary-list__row">
-                                            <dt class="govuk-summary-list__key">{f.label.clone()}</dt>
-                                            <dd class="govuk-summary-list__value">{f.value.clone()}</dd>
-                                            <dd class="govuk-summary-list__actions">
-                                                {match f.outcome {
-                                                    Comparison::Matches => view! { <strong class="govuk-tag govuk-tag--green">"Matches"</strong> }.into_any(),
-                                                    Comparison::DoesNotMatch => view! { <strong class="govuk-tag govuk-tag--grey">"Does not match"</strong> }.into_any(),
-                                                    // One side has no value: there is nothing to say.
-                                                    Comparison::NotCompared => ().into_any(),
-                                                }}
-                                            </dd>
-                                        </div>
-                                    })
-                                    .collect_view()}
-                            </dl>
+                            {crate::components::summary_list::summary_list(
+                                s.fields.iter().map(|f| {
+                                    let tag = match f.outcome {
+                                        Comparison::Matches => view! { <strong class="govuk-tag govuk-tag--green">"Matches"</strong> }.into_any(),
+                                        Comparison::DoesNotMatch => view! { <strong class="govuk-tag govuk-tag--grey">"Does not match"</strong> }.into_any(),
+                                        // One side has no value: there is nothing to say.
+                                        Comparison::NotCompared => ().into_any(),
+                                    };
+                                    SummaryRow::new(f.label.clone(), f.value.clone()).action(tag)
+                                }),
+                                None,
+                            )}
                         </div>
                     </div>
                 }
@@ -213,52 +198,6 @@ fn assign_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoVie
             </div>
             <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Assign"</button>
         </form>
-    }
-}
-
-/// Radios with the Design System's markup; `reveal` is shown under the option whose value it names.
-fn radios(
-    name: &'static str,
-    legend: &'static str,
-    options: Vec<(String, String)>,
-    selected: &str,
-    error: Option<String>,
-    mut reveal: Vec<(String, AnyView)>,
-) -> impl IntoView {
-    let group = with_error_class("govuk-form-group", &error);
-    let error_id = format!("{name}-error");
-    let described = error.as_ref().map(|_| error_id.clone());
-    let items = options
-        .into_iter()
-        .enumerate()
-        .map(|(i, (value, label))| {
-            let id = if i == 0 { name.to_string() } else { format!("{name}-{}", i + 1) };
-            let checked = value == selected;
-            let conditional = reveal.iter().position(|(v, _)| *v == value).map(|p| reveal.remove(p).1);
-            let reveal_id = format!("conditional-{id}");
-            let has_reveal = conditional.is_some();
-            view! {
-                <div class="govuk-radios__item">
-                    <input class="govuk-radios__input" id=id.clone() name=name type="radio" value=value checked=checked
-                        data-aria-controls=has_reveal.then(|| reveal_id.clone()) />
-                    <label class="govuk-label govuk-radios__label" for=id>{label}</label>
-                </div>
-                {conditional.map(|c| view! {
-                    <div class=if checked { "govuk-radios__conditional" } else { "govuk-radios__conditional govuk-radios__conditional--hidden" } id=reveal_id>
-                        {c}
-                    </div>
-                })}
-            }
-        })
-        .collect_view();
-    view! {
-        <div class=group>
-            <fieldset class="govuk-fieldset" aria-describedby=described>
-                <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">{legend}</legend>
-                <ErrorMessage id=error_id message=error />
-                <div class="govuk-radios" data-module="govuk-radios">{items}</div>
-            </fieldset>
-        </div>
     }
 }
 
@@ -319,40 +258,13 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
                 <form method="post" action=action novalidate>
                     <input type="hidden" name="csrf_token" value=csrf />
                     <input type="hidden" name="action" value="continue" />
-                    {text_field("disconnect_reason", "Why are you disconnecting the record? The teacher will be sent this", reason, error, true)}
+                    {TextInput::new("disconnect_reason", "Why are you disconnecting the record? The teacher will be sent this", reason, error).textarea().render()}
                     <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Continue"</button>
                 </form>
             </div>
         }
         .into_any()
     })
-}
-
-fn text_field(
-    name: &'static str,
-    label: &'static str,
-    value: String,
-    error: Option<String>,
-    textarea: bool,
-) -> AnyView {
-    let group = with_error_class("govuk-form-group", &error);
-    let error_id = format!("{name}-error");
-    let described = error.as_ref().map(|_| error_id.clone());
-    let control = if textarea {
-        let class = with_error_class("govuk-textarea", &error);
-        view! { <textarea class=class id=name name=name rows="4" aria-describedby=described>{crate::components::textarea_text(value)}</textarea> }.into_any()
-    } else {
-        let class = with_error_class("govuk-input govuk-input--width-10", &error);
-        view! { <input class=class id=name name=name type="text" value=value spellcheck="false" autocomplete="off" aria-describedby=described /> }.into_any()
-    };
-    view! {
-        <div class=group>
-            <label class="govuk-label" for=name>{label}</label>
-            <ErrorMessage id=error_id message=error />
-            {control}
-        </div>
-    }
-    .into_any()
 }
 
 fn decision_form(
@@ -372,104 +284,106 @@ fn decision_form(
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
     let errors = &me.errors;
     let identity = task.kind == TaskKind::IdentityVerification;
-    let mut records: Vec<(String, String)> = task
-        .suggestions
-        .iter()
-        .filter(|s| !s.connected_elsewhere && !s.deactivated)
-        .map(|s| (s.trn.clone(), format!("{} – TRN {}", s.name, s.trn)))
-        .collect();
-    records.push((
-        OTHER_TRN.to_string(),
-        "Another record (enter its TRN)".to_string(),
-    ));
-    let other_trn = text_field(
+    let other_trn = TextInput::new(
         "other_trn",
         "TRN",
         get("other_trn"),
         error_for(errors, "other_trn"),
-        false,
-    );
-    let record_radios = radios(
-        "trn",
-        "Which record?",
-        records,
-        &get("trn"),
-        error_for(errors, "trn"),
-        vec![(OTHER_TRN.to_string(), other_trn)],
     )
-    .into_any();
-    let detail = |field: &'static str| {
-        (
-            "other".to_string(),
-            text_field(
-                field,
-                "Give the reason",
-                get(field),
-                error_for(errors, field),
-                true,
+    .width("govuk-input--width-10")
+    .render();
+    let record_radios = task
+        .suggestions
+        .iter()
+        .filter(|s| !s.connected_elsewhere && !s.deactivated)
+        .fold(
+            Radios::new(
+                "trn",
+                Legend::Small("Which record?"),
+                get("trn"),
+                error_for(errors, "trn"),
             ),
+            |radios, s| radios.item(s.trn.clone(), format!("{} – TRN {}", s.name, s.trn)),
         )
+        .revealing(OTHER_TRN, "Another record (enter its TRN)", other_trn)
+        .render();
+    // "Another reason" reveals a box for it.
+    let reasons = |name: &'static str,
+                   detail: &'static str,
+                   legend: &'static str,
+                   all: Vec<(&'static str, &'static str)>| {
+        all.into_iter()
+            .fold(
+                Radios::new(
+                    name,
+                    Legend::Small(legend),
+                    get(name),
+                    error_for(errors, name),
+                ),
+                |radios, (value, label)| {
+                    if value == "other" {
+                        let why = TextInput::new(
+                            detail,
+                            "Give the reason",
+                            get(detail),
+                            error_for(errors, detail),
+                        )
+                        .textarea()
+                        .render();
+                        radios.revealing(value, label, why)
+                    } else {
+                        radios.item(value, label)
+                    }
+                },
+            )
+            .render()
     };
-    let not_connected = radios(
+    let not_connected = reasons(
         "reason",
+        "reason_detail",
         "Why not?",
         NotConnectedReason::ALL
             .iter()
-            .map(|r| (r.as_str().to_string(), r.label().to_string()))
+            .map(|r| (r.as_str(), r.label()))
             .collect(),
-        &get("reason"),
-        error_for(errors, "reason"),
-        vec![detail("reason_detail")],
+    );
+    let mut outcome_radios = Radios::new(
+        "outcome",
+        Legend::Small("What is your decision?"),
+        get("outcome"),
+        error_for(errors, "outcome"),
     )
-    .into_any();
-    let mut outcomes = vec![
-        (
-            "connect".to_string(),
-            if identity {
-                "Verify their identity and connect a record"
-            } else {
-                "Connect a record"
-            }
-            .to_string(),
-        ),
-        (
-            "do_not_connect".to_string(),
-            if identity {
-                "Verify their identity but do not connect a record"
-            } else {
-                "Do not connect a record"
-            }
-            .to_string(),
-        ),
-    ];
-    let mut reveals = vec![
-        ("connect".to_string(), record_radios),
-        ("do_not_connect".to_string(), not_connected),
-    ];
+    .revealing(
+        "connect",
+        if identity {
+            "Verify their identity and connect a record"
+        } else {
+            "Connect a record"
+        },
+        record_radios,
+    )
+    .revealing(
+        "do_not_connect",
+        if identity {
+            "Verify their identity but do not connect a record"
+        } else {
+            "Do not connect a record"
+        },
+        not_connected,
+    );
     if identity {
-        outcomes.push(("reject".to_string(), "Reject the request".to_string()));
-        let reject = radios(
+        let reject = reasons(
             "reject_reason",
+            "reject_reason_detail",
             "Why?",
             RejectReason::ALL
                 .iter()
-                .map(|r| (r.as_str().to_string(), r.label().to_string()))
+                .map(|r| (r.as_str(), r.label()))
                 .collect(),
-            &get("reject_reason"),
-            error_for(errors, "reject_reason"),
-            vec![detail("reject_reason_detail")],
-        )
-        .into_any();
-        reveals.push(("reject".to_string(), reject));
+        );
+        outcome_radios = outcome_radios.revealing("reject", "Reject the request", reject);
     }
-    let outcome_radios = radios(
-        "outcome",
-        "What is your decision?",
-        outcomes,
-        &get("outcome"),
-        error_for(errors, "outcome"),
-        reveals,
-    );
+    let outcome_radios = outcome_radios.render();
     view! {
         <h2 class="govuk-heading-m" id="decision">"Decision"</h2>
         <form method="post" action=format!("{}/decision", task_href(&task.reference)) novalidate>
@@ -514,15 +428,12 @@ fn check_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <span class="govuk-caption-l">{task.reference.clone()}</span>
                 <h1 class="govuk-heading-l">"Check your decision"</h1>
-                <dl class="govuk-summary-list">
-                    <div class="govuk-summary-list__row">
-                        <dt class="govuk-summary-list__key">"Decision"</dt>
-                        <dd class="govuk-summary-list__value" data-testid="pending-decision">{pending}</dd>
-                        <dd class="govuk-summary-list__actions">
-                            <a class="govuk-link" href=format!("{back}#decision")>"Change"<span class="govuk-visually-hidden">" decision"</span></a>
-                        </dd>
-                    </div>
-                </dl>
+                {crate::components::summary_list::summary_list(
+                    [SummaryRow::new("Decision", pending)
+                        .value_testid("pending-decision")
+                        .change(format!("{back}#decision"), " decision", false)],
+                    None,
+                )}
                 <p class="govuk-body">"When you confirm, we’ll email the teacher to tell them."</p>
                 <form method="post" action=format!("{back}/confirm")>
                     <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
