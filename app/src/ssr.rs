@@ -328,8 +328,19 @@ pub async fn position(
     Ok((position, Some(user), facts))
 }
 
-/// How the support console's pages read what they show. The server implements it over its storage (writing the
-/// audit log for views of personal data) and provides it as context.
+/// Why the console did not make a change: the task is not there, or what to tell the member of staff on the form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeRefused {
+    NoSuchTask,
+    Field(FieldError),
+}
+
+/// What a console write did: done (with what it returns), refused, or the database could not answer.
+pub type Written<T> = Result<Result<T, ChangeRefused>, DataUnavailable>;
+
+/// How the support console reads what its pages show and makes the changes its forms ask for. The server implements
+/// it over its storage (writing the audit log for views of personal data and for every change) and provides it as
+/// context to pages; its form handlers use the same implementation, so a handler is form → port → redirect.
 pub trait SupportConsole: Send + Sync {
     /// The member of staff with this id, with their current role.
     fn staff(
@@ -358,6 +369,35 @@ pub trait SupportConsole: Send + Sync {
     fn mailbox(
         &self,
     ) -> BoxFuture<'_, Result<Option<Vec<crate::domain::support::MailboxEmail>>, DataUnavailable>>;
+    /// Assigns the task, if it is still at `version`, to `assignee` (or no one), as `by`.
+    fn assign(
+        &self,
+        reference: String,
+        version: i64,
+        assignee: Option<i64>,
+        by: crate::domain::support::StaffMember,
+    ) -> BoxFuture<'_, Written<()>>;
+    /// Saves an unfinished decision to come back to, if the task is still at `version`.
+    fn save_draft(
+        &self,
+        reference: String,
+        version: i64,
+        input: crate::domain::support::DecisionInput,
+        by: crate::domain::support::StaffMember,
+    ) -> BoxFuture<'_, Written<()>>;
+    /// Makes the decision checked on the check page and queues the teacher's email; the decision in words.
+    fn decide(
+        &self,
+        pending: PendingDecision,
+        by: crate::domain::support::StaffMember,
+    ) -> BoxFuture<'_, Written<String>>;
+    /// Gives member `staff_id` `role` (or none), as `by`; their name. Refusals are for the field `role-{staff_id}`.
+    fn set_role(
+        &self,
+        staff_id: i64,
+        role: Option<crate::domain::support::Role>,
+        by: crate::domain::support::StaffMember,
+    ) -> BoxFuture<'_, Written<String>>;
 }
 
 /// Why a member of staff may not do what they asked.

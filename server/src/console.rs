@@ -4,6 +4,7 @@
 
 use crate::config::EmailConfig;
 use crate::db::support::StoredTask;
+use crate::db::support::{NewEmail, RoleChange, TaskChangeRefused};
 use crate::db::DynStore;
 use app::domain::identity::VerifiedName;
 use app::domain::journey::Answer;
@@ -12,9 +13,13 @@ use app::domain::support::{
     compare_record, render_template, AuditLine, DecidedView, EmailTemplate, MailboxEmail,
     ProofView, Role, Row, StaffMember, SuggestedRecord, TaskFacts, TaskPage, TaskQuery, TaskView,
 };
+use app::domain::support::{Decision, DecisionInput};
 use app::domain::task_details::TaskDetails;
 use app::domain::validation::Nino;
-use app::ssr::{BoxFuture, DataUnavailable, SupportConsole};
+use app::domain::FieldError;
+use app::ssr::{
+    BoxFuture, ChangeRefused, DataUnavailable, PendingDecision, SupportConsole, Written,
+};
 use chrono::{NaiveDate, Utc};
 
 /// Suggested records shown on a task page, at most.
@@ -23,6 +28,10 @@ const MAX_SUGGESTIONS: usize = 10;
 pub struct StoreConsole {
     pub store: DynStore,
     pub email: EmailConfig,
+    /// Where the teacher signs in, for the emails decisions send.
+    pub sign_in_url: String,
+    /// Wakes the outbox once a decision has queued an email.
+    pub outbox_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl StoreConsole {
@@ -31,12 +40,47 @@ impl StoreConsole {
         Self {
             store: state.store.clone(),
             email: state.config.email.clone(),
+            sign_in_url: format!("{}/sign-in", state.config.public_base_url),
+            outbox_wake: state.outbox_wake.clone(),
         }
     }
 }
 
+/// What a refused change means, in words for the officer.
+pub fn refusal_message(refused: &TaskChangeRefused, trn: Option<&str>) -> (&'static str, String) {
+    match refused {
+        TaskChangeRefused::NoSuchTask => ("outcome", "This task no longer exists".into()),
+        TaskChangeRefused::Stale => (
+            "outcome",
+            "Someone else changed this task while you were working on it. Check the task and try again".into(),
+        ),
+        TaskChangeRefused::AlreadyDecided { by, .. } => (
+            "outcome",
+            match by {
+                Some(by) => format!("This task has already been decided by {by}"),
+                None => "This task has already been decided".into(),
+            },
+        ),
+        TaskChangeRefused::UnknownRecord => (
+            "trn",
+            format!("There is no teaching record with TRN {}", trn.unwrap_or_default()),
+        ),
+        TaskChangeRefused::RecordTaken => (
+            "trn",
+            "This record is already connected to another GOV.UK One Login, or the teacher is connected to another record".into(),
+        ),
+        TaskChangeRefused::NotAssignable => ("assignee", "Select someone who can work on tasks".into()),
+        TaskChangeRefused::RecordDeactivated => ("trn", deactivated_message(trn.unwrap_or_default())),
+    }
+}
+
+/// Why a deactivated record cannot be chosen.
+pub fn deactivated_message(trn: &str) -> String {
+    format!("The record with TRN {trn} is deactivated. You cannot connect a deactivated record")
+}
+
 fn unavailable(e: crate::db::StoreError) -> DataUnavailable {
-    tracing::error!(error = %e, "support console could not read the database");
+    tracing::error!(error = %e, "support console could not use the database");
     DataUnavailable
 }
 
@@ -241,6 +285,12 @@ pub fn personalisation(
     p
 }
 
+/// A refused change as the form shows it: on the field the refusal names, or on `field` when given.
+fn refused(refused: &TaskChangeRefused, trn: Option<&str>, field: Option<&str>) -> ChangeRefused {
+    let (named, message) = refusal_message(refused, trn);
+    ChangeRefused::Field(FieldError::new(field.unwrap_or(named), message))
+}
+
 impl SupportConsole for StoreConsole {
     fn staff(&self, staff_id: i64) -> BoxFuture<'_, Result<Option<StaffMember>, DataUnavailable>> {
         Box::pin(async move { self.store.staff_by_id(staff_id).await.map_err(unavailable) })
@@ -419,6 +469,140 @@ impl SupportConsole for StoreConsole {
             ))
         })
     }
+
+    fn assign(
+        &self,
+        reference: String,
+        version: i64,
+        assignee: Option<i64>,
+        by: StaffMember,
+    ) -> BoxFuture<'_, Written<()>> {
+        Box::pin(async move {
+            Ok(
+                match self
+                    .store
+                    .assign_task(&reference, version, assignee, by.id, Utc::now())
+                    .await
+                    .map_err(unavailable)?
+                {
+                    Ok(()) => Ok(()),
+                    Err(TaskChangeRefused::NoSuchTask) => Err(ChangeRefused::NoSuchTask),
+                    Err(other) => Err(refused(&other, None, Some("assignee"))),
+                },
+            )
+        })
+    }
+
+    fn save_draft(
+        &self,
+        reference: String,
+        version: i64,
+        input: DecisionInput,
+        by: StaffMember,
+    ) -> BoxFuture<'_, Written<()>> {
+        Box::pin(async move {
+            Ok(self
+                .store
+                .save_draft(&reference, version, &input, by.id, Utc::now())
+                .await
+                .map_err(unavailable)?
+                .map_err(|r| refused(&r, None, None)))
+        })
+    }
+
+    fn decide(&self, pending: PendingDecision, by: StaffMember) -> BoxFuture<'_, Written<String>> {
+        Box::pin(async move {
+            let reference = &pending.reference;
+            let Some(task) = self
+                .store
+                .task_by_reference(reference)
+                .await
+                .map_err(unavailable)?
+            else {
+                return Ok(Err(ChangeRefused::NoSuchTask));
+            };
+            let email = NewEmail {
+                reference: uuid::Uuid::new_v4().to_string(),
+                template: pending.decision.email(task.kind).as_str().to_string(),
+                email_address: task.requester_email.clone(),
+                personalisation: personalisation(
+                    &task.requester_name,
+                    reference,
+                    pending.decision.reason_for_teacher(),
+                    &self.sign_in_url,
+                ),
+                task_reference: Some(reference.clone()),
+            };
+            let trn = match &pending.decision {
+                Decision::Connect { trn } => Some(trn.as_str()),
+                _ => None,
+            };
+            match self
+                .store
+                .decide_task(
+                    reference,
+                    pending.version,
+                    &pending.decision,
+                    &by,
+                    &email,
+                    Utc::now(),
+                )
+                .await
+                .map_err(unavailable)?
+            {
+                Ok(()) => {
+                    tracing::info!(outcome = pending.decision.outcome(), "support task decided");
+                    self.outbox_wake.notify_one();
+                    Ok(Ok(pending.decision.summary(task.kind)))
+                }
+                Err(r) => Ok(Err(refused(&r, trn, None))),
+            }
+        })
+    }
+
+    fn set_role(
+        &self,
+        staff_id: i64,
+        role: Option<Role>,
+        by: StaffMember,
+    ) -> BoxFuture<'_, Written<String>> {
+        Box::pin(async move {
+            let field = format!("role-{staff_id}");
+            let refuse = |message: &str| {
+                Ok(Err(ChangeRefused::Field(FieldError::new(
+                    field.clone(),
+                    message,
+                ))))
+            };
+            let Some(target) = self
+                .store
+                .staff_by_id(staff_id)
+                .await
+                .map_err(unavailable)?
+            else {
+                return refuse("Select a member of staff");
+            };
+            match self.store.set_role(staff_id, role).await.map_err(unavailable)? {
+                RoleChange::Changed => {}
+                RoleChange::NoSuchMember => return refuse("Select a member of staff"),
+                RoleChange::LastAdministrator => {
+                    return refuse(
+                        "There must always be an administrator. Make someone else an administrator first",
+                    )
+                }
+            }
+            let event = crate::db::support::AuditEvent::RoleChanged {
+                staff_id,
+                staff_name: target.name.clone(),
+                role,
+            };
+            self.store
+                .audit_event(Some(by.id), None, &event, Utc::now())
+                .await
+                .map_err(unavailable)?;
+            Ok(Ok(target.name))
+        })
+    }
 }
 
 /// An audit entry in words; an action this version does not know is shown by its stored name.
@@ -445,10 +629,7 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
         AuditEvent::RoleChanged {
             staff_name, role, ..
         } => match role {
-            Some(role) => format!(
-                "Gave {staff_name} the role {}",
-                role.label().to_lowercase()
-            ),
+            Some(role) => format!("Gave {staff_name} the role {}", role.label().to_lowercase()),
             None => format!("Removed {staff_name}’s role"),
         },
         AuditEvent::Unknown => action.replace('_', " "),

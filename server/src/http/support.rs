@@ -4,7 +4,7 @@
 //! check.
 
 use super::error::{AppError, HandlerResult};
-use crate::console::{personalisation, StoreConsole};
+use crate::console::{deactivated_message, personalisation, refusal_message, StoreConsole};
 use crate::db::support::{NewEmail, TaskChangeRefused};
 use crate::onelogin::Callback;
 use crate::state::AppState;
@@ -13,7 +13,9 @@ use app::domain::support::{
 };
 use app::domain::FieldError;
 use app::server_fns::console::BANNER_FORM;
-use app::ssr::{Flash, PendingDecision, RequestContext, SignedInStaff};
+use app::ssr::{
+    ChangeRefused, Flash, PendingDecision, RequestContext, SignedInStaff, SupportConsole,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -71,6 +73,19 @@ fn banner(ctx: &RequestContext, text: String) {
     });
 }
 
+/// A change the console refused: back to the task's decision form with why, or 404 for a task that is not there.
+fn refused_on_task(
+    ctx: &RequestContext,
+    reference: &str,
+    values: BTreeMap<String, String>,
+    refused: ChangeRefused,
+) -> AppError {
+    match refused {
+        ChangeRefused::NoSuchTask => AppError::NotFound,
+        ChangeRefused::Field(error) => task_error(ctx, reference, values, error),
+    }
+}
+
 /// Back to the task page with an error on the decision form (and what was typed).
 fn task_error(
     ctx: &RequestContext,
@@ -87,39 +102,6 @@ fn task_error(
         },
         format!("{}#decision", task_href(reference)),
     )
-}
-
-/// What a refused change means, in words for the officer.
-fn refusal_message(refused: &TaskChangeRefused, trn: Option<&str>) -> (&'static str, String) {
-    match refused {
-        TaskChangeRefused::NoSuchTask => ("outcome", "This task no longer exists".into()),
-        TaskChangeRefused::Stale => (
-            "outcome",
-            "Someone else changed this task while you were working on it. Check the task and try again".into(),
-        ),
-        TaskChangeRefused::AlreadyDecided { by, .. } => (
-            "outcome",
-            match by {
-                Some(by) => format!("This task has already been decided by {by}"),
-                None => "This task has already been decided".into(),
-            },
-        ),
-        TaskChangeRefused::UnknownRecord => (
-            "trn",
-            format!("There is no teaching record with TRN {}", trn.unwrap_or_default()),
-        ),
-        TaskChangeRefused::RecordTaken => (
-            "trn",
-            "This record is already connected to another GOV.UK One Login, or the teacher is connected to another record".into(),
-        ),
-        TaskChangeRefused::NotAssignable => ("assignee", "Select someone who can work on tasks".into()),
-        TaskChangeRefused::RecordDeactivated => ("trn", deactivated_message(trn.unwrap_or_default())),
-    }
-}
-
-/// Why a deactivated record cannot be chosen.
-fn deactivated_message(trn: &str) -> String {
-    format!("The record with TRN {trn} is deactivated. You cannot connect a deactivated record")
 }
 
 /// `GET /support/sign-in`: to the staff identity provider.
@@ -275,34 +257,20 @@ pub async fn assign(
             ),
         ));
     };
-    match state
-        .store
-        .assign_task(&reference, version, assignee, me.id, Utc::now())
-        .await
-        .map_err(AppError::store("assigning a task"))?
-    {
-        Ok(()) => {
-            banner(
-                &ctx,
-                match assignee {
-                    Some(id) if id == me.id => format!("Task {reference} is assigned to you"),
-                    Some(_) => format!("Task {reference} has been assigned"),
-                    None => format!("Task {reference} is no longer assigned"),
-                },
-            );
-            Ok(Redirect::to(&task_href(&reference)).into_response())
-        }
-        Err(TaskChangeRefused::NoSuchTask) => Err(AppError::NotFound),
-        Err(refused) => {
-            let (_, message) = refusal_message(&refused, None);
-            Err(task_error(
-                &ctx,
-                &reference,
-                BTreeMap::new(),
-                FieldError::new("assignee", message),
-            ))
-        }
-    }
+    let me_id = me.id;
+    StoreConsole::new(&state)
+        .assign(reference.clone(), version, assignee, me)
+        .await?
+        .map_err(|refused| refused_on_task(&ctx, &reference, BTreeMap::new(), refused))?;
+    banner(
+        &ctx,
+        match assignee {
+            Some(id) if id == me_id => format!("Task {reference} is assigned to you"),
+            Some(_) => format!("Task {reference} has been assigned"),
+            None => format!("Task {reference} is no longer assigned"),
+        },
+    );
+    Ok(Redirect::to(&task_href(&reference)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -371,29 +339,15 @@ pub async fn decision(
                 ),
             ));
         }
-        return match state
-            .store
-            .save_draft(&reference, version, &input, me.id, Utc::now())
-            .await
-            .map_err(AppError::store("saving a draft decision"))?
-        {
-            Ok(()) => {
-                banner(
-                    &ctx,
-                    format!("Your progress on task {reference} has been saved"),
-                );
-                Ok(Redirect::to(&task_list(&ctx)).into_response())
-            }
-            Err(refused) => {
-                let (field, message) = refusal_message(&refused, None);
-                Err(task_error(
-                    &ctx,
-                    &reference,
-                    values,
-                    FieldError::new(field, message),
-                ))
-            }
-        };
+        StoreConsole::new(&state)
+            .save_draft(reference.clone(), version, input, me)
+            .await?
+            .map_err(|refused| refused_on_task(&ctx, &reference, values, refused))?;
+        banner(
+            &ctx,
+            format!("Your progress on task {reference} has been saved"),
+        );
+        return Ok(Redirect::to(&task_list(&ctx)).into_response());
     }
     let decision = match validate_decision(task.kind, &input) {
         Ok(decision) => decision,
@@ -462,59 +416,16 @@ pub async fn confirm(
         return Ok(Redirect::to(&task_href(&reference)).into_response());
     };
     ctx.staff.update(|d| d.pending_decision = None);
-    let task = stored_task(&state, &reference).await?;
-    let template = pending.decision.email(task.kind);
-    let email = NewEmail {
-        reference: uuid::Uuid::new_v4().to_string(),
-        template: template.as_str().to_string(),
-        email_address: task.requester_email.clone(),
-        personalisation: personalisation(
-            &task.requester_name,
-            &reference,
-            pending.decision.reason_for_teacher(),
-            &format!("{}/sign-in", state.config.public_base_url),
-        ),
-        task_reference: Some(reference.clone()),
-    };
-    let trn = match &pending.decision {
-        app::domain::support::Decision::Connect { trn } => Some(trn.as_str()),
-        _ => None,
-    };
-    match state
-        .store
-        .decide_task(
-            &reference,
-            pending.version,
-            &pending.decision,
-            &me,
-            &email,
-            Utc::now(),
-        )
-        .await
-        .map_err(AppError::store("deciding a task"))?
-    {
-        Ok(()) => {
-            tracing::info!(outcome = pending.decision.outcome(), "support task decided");
-            state.outbox_wake.notify_one();
-            banner(
-                &ctx,
-                format!(
-                    "Task {reference}: {}. We’ve emailed the teacher.",
-                    pending.decision.summary(task.kind)
-                ),
-            );
-            Ok(Redirect::to(&task_list(&ctx)).into_response())
-        }
-        Err(refused) => {
-            let (field, message) = refusal_message(&refused, trn);
-            Err(task_error(
-                &ctx,
-                &reference,
-                pending.input.values(),
-                FieldError::new(field, message),
-            ))
-        }
-    }
+    let values = pending.input.values();
+    let summary = StoreConsole::new(&state)
+        .decide(pending, me)
+        .await?
+        .map_err(|refused| refused_on_task(&ctx, &reference, values, refused))?;
+    banner(
+        &ctx,
+        format!("Task {reference}: {summary}. We’ve emailed the teacher."),
+    );
+    Ok(Redirect::to(&task_list(&ctx)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -787,44 +698,20 @@ pub async fn set_role(
     if staff_id == me.id && role != Some(Role::Administrator) {
         return error("You cannot change your own role. Ask another administrator");
     }
-    let Some(target) = state
-        .store
-        .staff_by_id(staff_id)
-        .await
-        .map_err(AppError::store("reading a member of staff"))?
-    else {
-        return error("Select a member of staff");
-    };
-    let now = Utc::now();
-    match state
-        .store
-        .set_role(staff_id, role)
-        .await
-        .map_err(AppError::store("changing a role"))?
+    let name = match StoreConsole::new(&state)
+        .set_role(staff_id, role, me)
+        .await?
     {
-        crate::db::support::RoleChange::Changed => {}
-        crate::db::support::RoleChange::NoSuchMember => return error("Select a member of staff"),
-        crate::db::support::RoleChange::LastAdministrator => {
-            return error(
-                "There must always be an administrator. Make someone else an administrator first",
-            )
-        }
-    }
-    let event = crate::db::support::AuditEvent::RoleChanged {
-        staff_id,
-        staff_name: target.name.clone(),
-        role,
+        Ok(name) => name,
+        // Shown on the field the form sent, as typed.
+        Err(ChangeRefused::Field(refused)) => return error(&refused.message),
+        Err(ChangeRefused::NoSuchTask) => return error("Select a member of staff"),
     };
-    state
-        .store
-        .audit_event(Some(me.id), None, &event, now)
-        .await
-        .map_err(AppError::store("auditing a role change"))?;
     banner(
         &ctx,
         match role {
-            Some(role) => format!("{} is now {}", target.name, role.label().to_lowercase()),
-            None => format!("{} no longer has a role", target.name),
+            Some(role) => format!("{name} is now {}", role.label().to_lowercase()),
+            None => format!("{name} no longer has a role"),
         },
     );
     Ok(Redirect::to("/support/staff").into_response())
