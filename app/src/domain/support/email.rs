@@ -76,6 +76,24 @@ pub fn render_template(text: &str, values: &BTreeMap<String, String>) -> String 
     out
 }
 
+/// What fills an email's placeholders: the teacher's name, the task's reference, where to sign in and, for the
+/// emails that give one (a refusal, a disconnection), the reason.
+pub fn personalisation(
+    name: &str,
+    reference: &str,
+    reason: Option<String>,
+    sign_in_url: &str,
+) -> BTreeMap<String, String> {
+    let mut p = BTreeMap::new();
+    p.insert("name".to_string(), name.to_string());
+    p.insert("reference".to_string(), reference.to_string());
+    p.insert("sign_in_url".to_string(), sign_in_url.to_string());
+    if let Some(reason) = reason {
+        p.insert("reason".to_string(), reason);
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Decision, NotConnectedReason, RejectReason, TaskKind};
@@ -133,5 +151,71 @@ mod tests {
         let rendered = render_template(body, &values);
         assert!(rendered.starts_with("Dear Ada"));
         assert!(rendered.contains("((reason))"));
+    }
+
+    /// The `((placeholder))` names in a template's text.
+    fn placeholders(text: &str) -> Vec<&str> {
+        text.split("((")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("))").map(|(name, _)| name))
+            .collect()
+    }
+
+    #[test]
+    fn every_placeholder_of_every_email_sent_is_supplied() {
+        let other = |detail: &str| Some(detail.to_string());
+        let decisions = [
+            Decision::Connect {
+                trn: "1234567".into(),
+            },
+            Decision::DoNotConnect {
+                reason: NotConnectedReason::NoMatchingRecord,
+                detail: None,
+            },
+            Decision::DoNotConnect {
+                reason: NotConnectedReason::Other,
+                detail: other("Two records"),
+            },
+            Decision::Reject {
+                reason: RejectReason::ProofUnclear,
+                detail: None,
+            },
+        ];
+        // What the decision and disconnect handlers send: each decision's email with its reason, and the
+        // disconnection with the administrator's reason.
+        let mut sent: Vec<(EmailTemplate, Option<String>)> = decisions
+            .iter()
+            .flat_map(|d| TaskKind::ALL.map(|kind| (d.email(kind), d.reason_for_teacher())))
+            .collect();
+        sent.push((EmailTemplate::Disconnected, other("Wrong person")));
+        for template in EmailTemplate::ALL {
+            assert!(
+                sent.iter().any(|(t, _)| *t == template),
+                "{template:?} is sent by something this test knows"
+            );
+        }
+        for (template, reason) in sent {
+            let values = personalisation(
+                "Ann Lee",
+                "TRS-123456",
+                reason,
+                "https://example.com/sign-in",
+            );
+            let (subject, body) = template.text();
+            for name in placeholders(subject).into_iter().chain(placeholders(body)) {
+                assert!(
+                    values.contains_key(name),
+                    "{template:?} needs (({name})), which its personalisation leaves out"
+                );
+            }
+            assert!(
+                !render_template(body, &values).contains("(("),
+                "{template:?}"
+            );
+        }
+        assert_eq!(
+            placeholders("Dear ((name)), ((reason)) (("),
+            vec!["name", "reason"]
+        );
     }
 }

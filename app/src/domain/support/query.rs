@@ -260,11 +260,10 @@ impl TaskQuery {
         if params.is_empty() {
             return DASHBOARD_PATH.to_string();
         }
-        let query: Vec<String> = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode_component(v)))
-            .collect();
-        format!("{DASHBOARD_PATH}?{}", query.join("&"))
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        format!("{DASHBOARD_PATH}?{query}")
     }
 
     /// The same query on page `page`.
@@ -367,16 +366,18 @@ impl TaskQuery {
 /// The dashboard URL a filter form's fields make: the fields as sent (so a date that is not one comes back with its
 /// message), without the empty ones and those at their default. Links stay short, with no `type=&from=&to=`.
 pub fn filter_href(fields: &[(String, String)]) -> String {
-    let kept: Vec<String> = fields
+    let kept: Vec<(&str, &str)> = fields
         .iter()
         .filter(|(k, v)| !left_out(k, v))
-        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v.trim())))
+        .map(|(k, v)| (k.as_str(), v.trim()))
         .collect();
     if kept.is_empty() {
-        DASHBOARD_PATH.to_string()
-    } else {
-        format!("{DASHBOARD_PATH}?{}", kept.join("&"))
+        return DASHBOARD_PATH.to_string();
     }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish();
+    format!("{DASHBOARD_PATH}?{query}")
 }
 
 /// Whether [`filter_href`] would leave something out of `fields`: the URL is not the one to show.
