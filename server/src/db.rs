@@ -1,28 +1,48 @@
-//! Storage. The traits say what the service needs; [`SqliteStore`] and [`PgStore`] implement them with the same
-//! SQL (a portable subset with `$N` placeholders), written once in macros so the two cannot drift. The backend is
-//! chosen from the URL scheme at start-up, and the same contract tests run against both.
+//! Storage. The traits say what the service needs; [`SqlStore`] implements each of them once, generic over the
+//! backend: [`SqliteStore`] and [`PgStore`] are the same code with the same SQL, a portable subset with `$N`
+//! placeholders, so the two cannot drift. The backend is chosen from the URL scheme at start-up, and the same
+//! contract tests run against both.
+//!
+//! What differs between the backends is named in one place, the [`Dialect`] trait: the prefix and column of a
+//! query plan, `FOR UPDATE SKIP LOCKED`, the support reference counter, the lock a role change takes, moving the
+//! id sequence after a bulk insert, refreshing statistics, and how a [`QueryBuilder`] is run.
+//!
+//! Why generic over `DB: sqlx::Database`, not `sqlx::Any` or macros: `Any` converts every value through its own
+//! types at run time; macros (as this was) are never formatted by rustfmt and passed the differences as unnamed
+//! arguments. The price is a `where` clause on each generic impl, the same one everywhere (records add dates that
+//! may be missing): it lists the column types sqlx must be able to bind and read on the backend, and Rust does not
+//! carry a trait's `where` clauses to its users, so it cannot be said once on [`Dialect`].
 
+pub mod audit;
 pub mod connect;
 pub mod feedback;
+pub mod generated;
+pub mod outbox;
 pub mod proofs;
 pub mod records;
 pub mod sessions;
+pub mod staff;
 pub mod support;
+pub mod tasks;
 pub mod users;
 
+pub use audit::AuditStore;
 pub use connect::ConnectStore;
 pub use feedback::FeedbackStore;
+pub use generated::BenchStore;
+pub use outbox::OutboxStore;
 pub use proofs::ProofStore;
 pub use records::RecordStore;
 pub use sessions::SessionStore;
-pub use support::SupportStore;
+pub use staff::StaffStore;
+pub use tasks::TaskStore;
 pub use users::UserStore;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use futures::future::BoxFuture;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Postgres, QueryBuilder, Row, Sqlite};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +76,11 @@ impl From<sqlx::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Reads a JSON column; what our types refuse is [`StoreError::Corrupt`], naming `what`.
+fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -70,7 +95,11 @@ pub trait Store:
     + FeedbackStore
     + UserStore
     + ConnectStore
-    + SupportStore
+    + StaffStore
+    + TaskStore
+    + AuditStore
+    + OutboxStore
+    + BenchStore
     + ProofStore
     + Send
     + Sync
@@ -87,16 +116,173 @@ pub trait Store:
 
 pub type DynStore = Arc<dyn Store>;
 
-/// SQLite, the default: one file, no server.
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// The service's storage on one SQL backend: every store trait is implemented once, generic over the backend's
+/// [`Dialect`].
+pub struct SqlStore<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
 }
 
+impl<DB: sqlx::Database> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+/// SQLite, the default: one file, no server.
+pub type SqliteStore = SqlStore<Sqlite>;
+
 /// PostgreSQL, for running many instances.
-#[derive(Clone)]
-pub struct PgStore {
-    pool: PgPool,
+pub type PgStore = SqlStore<Postgres>;
+
+/// What differs between the two backends. The SQL is otherwise the same: a portable subset, with `$N`
+/// placeholders (SQLite accepts them too), `ON CONFLICT … DO …` and `RETURNING` (both have them), timestamps bound
+/// from Rust (never the database's `now()`), and searches on keys normalised in Rust (no `ILIKE`).
+pub trait Dialect: sqlx::Database<QueryResult: RowsAffected> {
+    /// Put before a query to have its plan back instead of its rows …
+    const EXPLAIN: &'static str;
+    /// … and the column of each row of the plan that describes a step.
+    const PLAN_COLUMN: &'static str;
+    /// Ends the outbox's claim of due emails, so that two senders never claim the same row (SQLite needs none:
+    /// its writers take turns).
+    const SKIP_LOCKED: &'static str;
+    /// Run after a bulk insert of records in the same transaction: PostgreSQL's sequence must be moved past the
+    /// ids given (SQLite's rowid follows by itself).
+    const AFTER_BULK_INSERT: &'static [&'static str];
+    /// Moves the support reference counter on and reads the number it was at.
+    const NEXT_REFERENCE: &'static str;
+    /// Run first in a role change's transaction, so that two administrators removing each other at once go one
+    /// after the other and the second sees the first's change.
+    const LOCK_ADMINISTRATORS: &'static str;
+    /// Refreshes the query planner's statistics (see [`Store::refresh_statistics`]).
+    const REFRESH_STATISTICS: &'static str;
+    const BACKEND: Backend;
+
+    /// Runs a [`QueryBuilder`]'s query for its rows. These three are written for each backend because generic
+    /// code cannot borrow a `QueryBuilder<'args, DB>` to run it: its arguments' type is a projection, so the
+    /// borrow would have to outlive the builder (with a concrete backend the compiler sees they may dangle).
+    fn fetch_all_built<'q: 'e, 'e, T>(
+        q: QueryBuilder<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, sqlx::Result<Vec<T>>>
+    where
+        T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'e;
+    /// Runs a [`QueryBuilder`]'s query, which starts with [`Dialect::EXPLAIN`], for its plan: one line per step.
+    fn plan_of_built<'q: 'e, 'e>(
+        q: QueryBuilder<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, sqlx::Result<Vec<String>>>;
+    /// Runs a [`QueryBuilder`]'s statement on a connection (in a transaction).
+    fn execute_built<'q: 'e, 'e>(
+        q: QueryBuilder<'q, Self>,
+        conn: &'e mut Self::Connection,
+    ) -> BoxFuture<'e, sqlx::Result<()>>;
+}
+
+/// How many rows a statement changed: each backend's result has it, but sqlx names it in no trait.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::sqlite::SqliteQueryResult::rows_affected(self)
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        sqlx::postgres::PgQueryResult::rows_affected(self)
+    }
+}
+
+impl Dialect for Sqlite {
+    const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN ";
+    const PLAN_COLUMN: &'static str = "detail";
+    const SKIP_LOCKED: &'static str = "";
+    const AFTER_BULK_INSERT: &'static [&'static str] = &[];
+    /// One row, moved on and read in one statement.
+    const NEXT_REFERENCE: &'static str =
+        "UPDATE support_reference_counter SET next = next + 1 RETURNING next - 1";
+    /// Any write takes SQLite's write lock at once, so the transactions run one at a time.
+    const LOCK_ADMINISTRATORS: &'static str =
+        "UPDATE staff SET role = role WHERE role = 'administrator'";
+    /// 0x10002: analyse every table whose statistics are missing or stale, however many there are.
+    const REFRESH_STATISTICS: &'static str = "PRAGMA optimize=0x10002";
+    const BACKEND: Backend = Backend::Sqlite;
+
+    fn fetch_all_built<'q: 'e, 'e, T>(
+        mut q: QueryBuilder<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, sqlx::Result<Vec<T>>>
+    where
+        T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'e,
+    {
+        Box::pin(async move { q.build_query_as().fetch_all(pool).await })
+    }
+    fn plan_of_built<'q: 'e, 'e>(
+        mut q: QueryBuilder<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, sqlx::Result<Vec<String>>> {
+        Box::pin(async move {
+            let rows = q.build().fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| row.try_get(Self::PLAN_COLUMN))
+                .collect()
+        })
+    }
+    fn execute_built<'q: 'e, 'e>(
+        mut q: QueryBuilder<'q, Self>,
+        conn: &'e mut Self::Connection,
+    ) -> BoxFuture<'e, sqlx::Result<()>> {
+        Box::pin(async move { q.build().execute(conn).await.map(|_| ()) })
+    }
+}
+
+impl Dialect for Postgres {
+    const EXPLAIN: &'static str = "EXPLAIN ";
+    const PLAN_COLUMN: &'static str = "QUERY PLAN";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const AFTER_BULK_INSERT: &'static [&'static str] = &[
+        "SELECT setval(pg_get_serial_sequence('persons', 'id'), (SELECT COALESCE(MAX(id), 1) FROM persons))",
+    ];
+    /// A sequence: never handed out twice, even when rolled back.
+    const NEXT_REFERENCE: &'static str = "SELECT nextval('support_reference_counter')";
+    /// Every administrator's row, in id order so two transactions cannot deadlock. A transaction that waited sees
+    /// the rows as the other left them: one no longer an administrator is not locked or counted.
+    const LOCK_ADMINISTRATORS: &'static str =
+        "SELECT id FROM staff WHERE role = 'administrator' ORDER BY id FOR UPDATE";
+    /// Autovacuum would get there; this makes it now (it samples, so it is quick even on large tables).
+    const REFRESH_STATISTICS: &'static str = "ANALYZE";
+    const BACKEND: Backend = Backend::Postgres;
+
+    fn fetch_all_built<'q: 'e, 'e, T>(
+        mut q: QueryBuilder<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, sqlx::Result<Vec<T>>>
+    where
+        T: for<'r> sqlx::FromRow<'r, Self::Row> + Send + Unpin + 'e,
+    {
+        Box::pin(async move { q.build_query_as().fetch_all(pool).await })
+    }
+    fn plan_of_built<'q: 'e, 'e>(
+        mut q: QueryBuilder<'q, Self>,
+        pool: &'e Pool<Self>,
+    ) -> BoxFuture<'e, sqlx::Result<Vec<String>>> {
+        Box::pin(async move {
+            let rows = q.build().fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| row.try_get(Self::PLAN_COLUMN))
+                .collect()
+        })
+    }
+    fn execute_built<'q: 'e, 'e>(
+        mut q: QueryBuilder<'q, Self>,
+        conn: &'e mut Self::Connection,
+    ) -> BoxFuture<'e, sqlx::Result<()>> {
+        Box::pin(async move { q.build().execute(conn).await.map(|_| ()) })
+    }
 }
 
 /// How long a request waits for a database connection before the service says it is unavailable.
@@ -156,35 +342,33 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl<DB: Dialect> Store for SqlStore<DB>
+where
+    Self: RecordStore
+        + SessionStore
+        + FeedbackStore
+        + UserStore
+        + ConnectStore
+        + StaffStore
+        + TaskStore
+        + AuditStore
+        + OutboxStore
+        + BenchStore
+        + ProofStore,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
     fn backend(&self) -> Backend {
-        Backend::Sqlite
+        DB::BACKEND
     }
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
     async fn refresh_statistics(&self) -> StoreResult<()> {
-        // 0x10002: analyse every table whose statistics are missing or stale, however many there are.
-        sqlx::query("PRAGMA optimize=0x10002")
+        sqlx::query(DB::REFRESH_STATISTICS)
             .execute(&self.pool)
             .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Store for PgStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-    async fn refresh_statistics(&self) -> StoreResult<()> {
-        // Autovacuum would get there; this makes it now (it samples, so it is quick even on large tables).
-        sqlx::query("ANALYZE").execute(&self.pool).await?;
         Ok(())
     }
 }

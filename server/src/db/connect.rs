@@ -2,13 +2,14 @@
 //! its change-history event, in one transaction), support tasks raised by teachers, and rate-limit counters.
 
 use super::records::{to_record, PersonRow, PreviousNameRow, QualificationRow, PERSON_COLUMNS};
-use super::{PgStore, SqliteStore, StoreError, StoreResult};
-use app::domain::matching::{Candidate, Evidence, MatchedVia, SupportFlag};
+use super::{Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
+use app::domain::matching::{first_name_search_keys, Candidate, Evidence, MatchedVia, SupportFlag};
 use app::domain::names::name_key;
 use app::domain::records::TeachingRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 pub use app::domain::support::TaskKind;
 use app::domain::support::{ConnectionEvent, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED};
@@ -73,7 +74,8 @@ pub trait ConnectStore {
     /// Every record that could be a definite match for `evidence` (DESIGN §5), with its names and previous names
     /// but without its qualifications, which matching reads only when the teacher answered the third question
     /// (then with their ITT and QTS lines): born on a verified date of birth and
-    /// sharing a last name (current or previous), the NINO, the TRN or the email. Deactivated records are included;
+    /// sharing a last name (current or previous), the NINO, the TRN, the email or a first name (current or previous,
+    /// through [`app::domain::matching::first_name_search_keys`]). Deactivated records are included;
     /// the policy decides. `user_id` is the person asking, so records connected to *them* are not "another login".
     async fn find_candidates(
         &self,
@@ -177,6 +179,21 @@ where
         keys.push_bind(key.clone());
     }
     q.push("))");
+    // Guard 4's lookalikes: a shared first name, whatever the last name (the rows are those born that day anyway).
+    let first_names = first_name_search_keys(evidence);
+    if !first_names.is_empty() {
+        q.push(" OR first_name_key IN (");
+        let mut keys = q.separated(", ");
+        for key in &first_names {
+            keys.push_bind(key.clone());
+        }
+        q.push(") OR EXISTS (SELECT 1 FROM previous_names pn WHERE pn.person_id = persons.id AND pn.first_name_key IN (");
+        let mut keys = q.separated(", ");
+        for key in first_names {
+            keys.push_bind(key);
+        }
+        q.push("))");
+    }
     if let Some(nino) = &evidence.nino {
         q.push(" OR nino = ").push_bind(nino.as_str().to_string());
     }
@@ -190,241 +207,274 @@ where
     q
 }
 
-macro_rules! connect_store {
-    ($store:ty, $db:ty, $explain:expr, $plan_column:expr) => {
-        #[async_trait]
-        impl ConnectStore for $store {
-            async fn find_candidates(&self, evidence: &Evidence, user_id: i64) -> StoreResult<Vec<Candidate>> {
-                if evidence.dates_of_birth.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut q = candidate_query::<$db>("", evidence);
-                let rows: Vec<CandidateRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                if rows.is_empty() {
-                    return Ok(Vec::new());
-                }
-                // Every candidate's previous names in one query.
-                let mut q = QueryBuilder::<$db>::new(
-                    "SELECT person_id, first_name, middle_name, last_name, valid_until FROM previous_names \
-                     WHERE person_id IN (",
-                );
-                let mut ids = q.separated(", ");
-                for row in &rows {
-                    ids.push_bind(row.person.id);
-                }
-                q.push(") ORDER BY id");
-                let names: Vec<CandidateNameRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                let mut by_person: std::collections::HashMap<i64, Vec<PreviousNameRow>> = Default::default();
-                for n in names {
-                    by_person.entry(n.person_id).or_default().push(n.name);
-                }
-                // The ITT and QTS lines only when the third question was answered: the only time matching reads them.
-                let mut quals_by_person: std::collections::HashMap<i64, Vec<QualificationRow>> = Default::default();
-                if evidence.itt.is_some() {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "SELECT person_id, kind, name, status, awarded_on, provider FROM qualifications \
-                         WHERE kind IN ('itt', 'qts') AND person_id IN (",
-                    );
-                    let mut ids = q.separated(", ");
-                    for row in &rows {
-                        ids.push_bind(row.person.id);
-                    }
-                    q.push(") ORDER BY id");
-                    let quals: Vec<CandidateQualificationRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                    for qual in quals {
-                        quals_by_person.entry(qual.person_id).or_default().push(qual.qualification);
-                    }
-                }
-                rows.into_iter()
-                    .map(|row| {
-                        let previous = by_person.remove(&row.person.id).unwrap_or_default();
-                        let quals = quals_by_person.remove(&row.person.id).unwrap_or_default();
-                        Ok(Candidate {
-                            connected_to_another_login: row.connected_user_id.is_some_and(|id| id != user_id),
-                            record: to_record(row.person, previous, quals)?,
-                        })
-                    })
-                    .collect()
+#[async_trait]
+impl<DB: Dialect> ConnectStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn find_candidates(
+        &self,
+        evidence: &Evidence,
+        user_id: i64,
+    ) -> StoreResult<Vec<Candidate>> {
+        if evidence.dates_of_birth.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = candidate_query::<DB>("", evidence);
+        let rows: Vec<CandidateRow> = DB::fetch_all_built(q, &self.pool).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every candidate's previous names in one query.
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT person_id, first_name, middle_name, last_name, valid_until FROM previous_names \
+             WHERE person_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for row in &rows {
+            ids.push_bind(row.person.id);
+        }
+        q.push(") ORDER BY id");
+        let names: Vec<CandidateNameRow> = DB::fetch_all_built(q, &self.pool).await?;
+        let mut by_person: std::collections::HashMap<i64, Vec<PreviousNameRow>> =
+            Default::default();
+        for n in names {
+            by_person.entry(n.person_id).or_default().push(n.name);
+        }
+        // The ITT and QTS lines only when the third question was answered: the only time matching reads them.
+        let mut quals_by_person: std::collections::HashMap<i64, Vec<QualificationRow>> =
+            Default::default();
+        if evidence.itt.is_some() {
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT person_id, kind, name, status, awarded_on, provider FROM qualifications \
+                 WHERE kind IN ('itt', 'qts') AND person_id IN (",
+            );
+            let mut ids = q.separated(", ");
+            for row in &rows {
+                ids.push_bind(row.person.id);
             }
-
-            async fn candidate_plan(&self, evidence: &Evidence) -> StoreResult<Vec<String>> {
-                use sqlx::Row;
-                let mut q = candidate_query::<$db>($explain, evidence);
-                let rows = q.build().fetch_all(&self.pool).await?;
-                rows.iter()
-                    .map(|row| Ok(row.try_get::<String, _>($plan_column)?))
-                    .collect()
-            }
-
-            async fn connect_user(
-                &self,
-                user_id: i64,
-                trn: &str,
-                via: MatchedVia,
-                one_login_email: &str,
-                now: DateTime<Utc>,
-            ) -> StoreResult<ConnectResult> {
-                let mut tx = self.pool.begin().await?;
-                let person_id: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
-                    .bind(trn)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                // Early returns roll back explicitly: a transaction only dropped is rolled back when its connection
-                // is next used, and until then SQLite's write lock makes the next writer fail "database is locked".
-                let Some(person_id) = person_id else {
-                    tx.rollback().await?;
-                    return Ok(ConnectResult::UnknownRecord);
-                };
-                // A connection an administrator undid is never made again by the journey (only by support).
-                let inserted = sqlx::query(
-                    "INSERT INTO connections (user_id, person_id, matched_via, connected_at) SELECT $1, $2, $3, $4 \
-                     WHERE NOT EXISTS (SELECT 1 FROM disconnections d WHERE d.user_id = $1 AND d.person_id = $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(user_id)
-                .bind(person_id)
-                .bind(via_str(via))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if inserted == 0 {
-                    let existing: Option<i64> =
-                        sqlx::query_scalar("SELECT person_id FROM connections WHERE user_id = $1")
-                            .bind(user_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    tx.rollback().await?;
-                    return Ok(if existing == Some(person_id) {
-                        ConnectResult::Connected
-                    } else {
-                        ConnectResult::RecordTaken
-                    });
-                }
-                let details = ConnectionEvent {
-                    how: via.into(),
-                    user_id,
-                    one_login_email: one_login_email.to_string(),
-                    support: None,
-                    reason: None,
-                };
-                Self::insert_record_event(&mut *tx, person_id, ONE_LOGIN_CONNECTED, "teacher", &details, now)
-                    .await?;
-                tx.commit().await?;
-                Ok(ConnectResult::Connected)
-            }
-
-            async fn record_history(&self, trn: &str) -> StoreResult<Vec<RecordEvent>> {
-                let rows: Vec<RecordEventRow> = sqlx::query_as(
-                    "SELECT e.kind, e.actor, e.details, e.occurred_at FROM record_events e \
-                     JOIN persons p ON p.id = e.person_id WHERE p.trn = $1 ORDER BY e.occurred_at, e.id",
-                )
-                .bind(trn)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.into_iter()
-                    .map(|r| {
-                        let ours = [ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED].contains(&r.kind.as_str());
-                        Ok(RecordEvent {
-                            details: ours
-                                .then(|| serde_json::from_str(&r.details))
-                                .transpose()
-                                .map_err(|e| StoreError::Corrupt(format!("event details: {e}")))?,
-                            kind: r.kind,
-                            actor: r.actor,
-                            occurred_at: r.occurred_at,
-                        })
-                    })
-                    .collect()
-            }
-
-            async fn connected_record(&self, user_id: i64) -> StoreResult<Option<TeachingRecord>> {
-                let person: Option<PersonRow> = sqlx::query_as(&format!(
-                    "SELECT {PERSON_COLUMNS} FROM persons \
-                     WHERE id = (SELECT person_id FROM connections WHERE user_id = $1)"
-                ))
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
-                match person {
-                    Some(p) => Ok(Some(self.load_full(p).await?)),
-                    None => Ok(None),
-                }
-            }
-
-            async fn open_task_for_user(&self, user_id: i64) -> StoreResult<Option<TeacherTask>> {
-                let row: Option<TaskRow> =
-                    sqlx::query_as(OPEN_TASK).bind(user_id).fetch_optional(&self.pool).await?;
-                Ok(row.map(Into::into))
-            }
-
-            async fn raise_support_task(
-                &self,
-                task: &NewSupportTask,
-                now: DateTime<Utc>,
-            ) -> StoreResult<TeacherTask> {
-                // The reference comes from the counter. A clash on it can only be with a reference drawn at random
-                // before the counter existed: the next number is taken (each try uses a number up). A clash on
-                // the open task returns it.
-                let details = &task.details;
-                let requester_name = details.requester_name();
-                let requester_email = details.requester_email();
-                for _ in 0..MAX_REFERENCE_TRIES {
-                    let reference =
-                        app::domain::journey::support_reference(self.next_reference_number().await?);
-                    let row: Option<TaskRow> = sqlx::query_as(
-                        "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, details, \
-                         user_id, flag, created_at, updated_at, name_key, last_name_key, email_key, trn) \
-                         VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
-                         ON CONFLICT DO NOTHING RETURNING reference, created_at",
-                    )
-                    .bind(reference)
-                    .bind(details.kind().as_str())
-                    .bind(&requester_name)
-                    .bind(requester_email)
-                    .bind(details.to_json())
-                    .bind(task.user_id)
-                    .bind(details.strongest_flag().map(SupportFlag::as_str))
-                    .bind(now)
-                    .bind(name_key(&requester_name))
-                    .bind(name_key(requester_name.rsplit(' ').next().unwrap_or("")))
-                    .bind(requester_email.trim().to_lowercase())
-                    .bind(details.trn())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    if let Some(row) = row {
-                        return Ok(row.into());
-                    }
-                    if let Some(open) = self.open_task_for_user(task.user_id).await? {
-                        return Ok(open);
-                    }
-                }
-                Err(StoreError::Corrupt(format!(
-                    "no free support task reference after {MAX_REFERENCE_TRIES} tries"
-                )))
-            }
-
-            async fn forget_attempts_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-                Ok(sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
-                    .bind(cutoff.timestamp())
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
-            }
-
-            async fn count_attempt(&self, key_hash: &str, window_seconds: i64, now: DateTime<Utc>) -> StoreResult<i64> {
-                let window_start = now.timestamp() - now.timestamp().rem_euclid(window_seconds);
-                Ok(sqlx::query_scalar(
-                    "INSERT INTO rate_limits (key_hash, window_start, hits) VALUES ($1, $2, 1) \
-                     ON CONFLICT (key_hash, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
-                )
-                .bind(key_hash)
-                .bind(window_start)
-                .fetch_one(&self.pool)
-                .await?)
+            q.push(") ORDER BY id");
+            let quals: Vec<CandidateQualificationRow> = DB::fetch_all_built(q, &self.pool).await?;
+            for qual in quals {
+                quals_by_person
+                    .entry(qual.person_id)
+                    .or_default()
+                    .push(qual.qualification);
             }
         }
-    };
+        rows.into_iter()
+            .map(|row| {
+                let previous = by_person.remove(&row.person.id).unwrap_or_default();
+                let quals = quals_by_person.remove(&row.person.id).unwrap_or_default();
+                Ok(Candidate {
+                    connected_to_another_login: row
+                        .connected_user_id
+                        .is_some_and(|id| id != user_id),
+                    record: to_record(row.person, previous, quals)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn candidate_plan(&self, evidence: &Evidence) -> StoreResult<Vec<String>> {
+        let q = candidate_query::<DB>(DB::EXPLAIN, evidence);
+        Ok(DB::plan_of_built(q, &self.pool).await?)
+    }
+
+    async fn connect_user(
+        &self,
+        user_id: i64,
+        trn: &str,
+        via: MatchedVia,
+        one_login_email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConnectResult> {
+        let mut tx = self.pool.begin().await?;
+        let person_id: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
+            .bind(trn)
+            .fetch_optional(&mut *tx)
+            .await?;
+        // Early returns roll back explicitly: a transaction only dropped is rolled back when its connection
+        // is next used, and until then SQLite's write lock makes the next writer fail "database is locked".
+        let Some(person_id) = person_id else {
+            tx.rollback().await?;
+            return Ok(ConnectResult::UnknownRecord);
+        };
+        // A connection an administrator undid is never made again by the journey (only by support).
+        let inserted = sqlx::query(
+            "INSERT INTO connections (user_id, person_id, matched_via, connected_at) SELECT $1, $2, $3, $4 \
+             WHERE NOT EXISTS (SELECT 1 FROM disconnections d WHERE d.user_id = $1 AND d.person_id = $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(person_id)
+        .bind(via_str(via))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT person_id FROM connections WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            tx.rollback().await?;
+            return Ok(if existing == Some(person_id) {
+                ConnectResult::Connected
+            } else {
+                ConnectResult::RecordTaken
+            });
+        }
+        let details = ConnectionEvent {
+            how: via.into(),
+            user_id,
+            one_login_email: one_login_email.to_string(),
+            support: None,
+            reason: None,
+        };
+        Self::insert_record_event(
+            &mut *tx,
+            person_id,
+            ONE_LOGIN_CONNECTED,
+            "teacher",
+            &details,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ConnectResult::Connected)
+    }
+
+    async fn record_history(&self, trn: &str) -> StoreResult<Vec<RecordEvent>> {
+        let rows: Vec<RecordEventRow> = sqlx::query_as(
+            "SELECT e.kind, e.actor, e.details, e.occurred_at FROM record_events e \
+             JOIN persons p ON p.id = e.person_id WHERE p.trn = $1 ORDER BY e.occurred_at, e.id",
+        )
+        .bind(trn)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let ours = [ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED].contains(&r.kind.as_str());
+                Ok(RecordEvent {
+                    details: ours
+                        .then(|| serde_json::from_str(&r.details))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("event details: {e}")))?,
+                    kind: r.kind,
+                    actor: r.actor,
+                    occurred_at: r.occurred_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn connected_record(&self, user_id: i64) -> StoreResult<Option<TeachingRecord>> {
+        let person: Option<PersonRow> = sqlx::query_as(&format!(
+            "SELECT {PERSON_COLUMNS} FROM persons \
+             WHERE id = (SELECT person_id FROM connections WHERE user_id = $1)"
+        ))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match person {
+            Some(p) => Ok(Some(self.load_full(p).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn open_task_for_user(&self, user_id: i64) -> StoreResult<Option<TeacherTask>> {
+        let row: Option<TaskRow> = sqlx::query_as(OPEN_TASK)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn raise_support_task(
+        &self,
+        task: &NewSupportTask,
+        now: DateTime<Utc>,
+    ) -> StoreResult<TeacherTask> {
+        // The reference comes from the counter. A clash on it can only be with a reference drawn at random
+        // before the counter existed: the next number is taken (each try uses a number up). A clash on
+        // the open task returns it.
+        let details = &task.details;
+        let requester_name = details.requester_name();
+        let requester_email = details.requester_email();
+        for _ in 0..MAX_REFERENCE_TRIES {
+            let reference =
+                app::domain::journey::support_reference(self.next_reference_number().await?);
+            let row: Option<TaskRow> = sqlx::query_as(
+                "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, details, \
+                 user_id, flag, created_at, updated_at, name_key, last_name_key, email_key, trn) \
+                 VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
+                 ON CONFLICT DO NOTHING RETURNING reference, created_at",
+            )
+            .bind(reference)
+            .bind(details.kind().as_str())
+            .bind(&requester_name)
+            .bind(requester_email)
+            .bind(details.to_json())
+            .bind(task.user_id)
+            .bind(details.strongest_flag().map(SupportFlag::as_str))
+            .bind(now)
+            .bind(name_key(&requester_name))
+            .bind(name_key(requester_name.rsplit(' ').next().unwrap_or("")))
+            .bind(requester_email.trim().to_lowercase())
+            .bind(details.trn())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                return Ok(row.into());
+            }
+            if let Some(open) = self.open_task_for_user(task.user_id).await? {
+                return Ok(open);
+            }
+        }
+        Err(StoreError::Corrupt(format!(
+            "no free support task reference after {MAX_REFERENCE_TRIES} tries"
+        )))
+    }
+
+    async fn forget_attempts_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        Ok(
+            sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                .bind(cutoff.timestamp())
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    async fn count_attempt(
+        &self,
+        key_hash: &str,
+        window_seconds: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let window_start = now.timestamp() - now.timestamp().rem_euclid(window_seconds);
+        Ok(sqlx::query_scalar(
+            "INSERT INTO rate_limits (key_hash, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key_hash, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+        )
+        .bind(key_hash)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -447,6 +497,3 @@ struct CandidateRow {
     person: PersonRow,
     connected_user_id: Option<i64>,
 }
-
-connect_store!(SqliteStore, sqlx::Sqlite, "EXPLAIN QUERY PLAN ", "detail");
-connect_store!(PgStore, sqlx::Postgres, "EXPLAIN ", "QUERY PLAN");

@@ -1,11 +1,13 @@
 //! What the uploads housekeeping needs to know about proof of identity files (issue 10 §4): which files a support
 //! task or a live session still refers to, and which decided tasks' proofs are past the retention period.
 
-use super::{PgStore, SqliteStore, StoreResult};
+use super::audit::AuditEvent;
+use super::{Dialect, RowsAffected, SqlStore, StoreResult};
 use app::domain::support::TaskKind;
 use app::domain::task_details::TaskDetails;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use std::collections::HashSet;
 
 /// A decided task whose proof is still kept.
@@ -63,94 +65,97 @@ fn without_proof_key(details: &str, retention_days: u32, now: DateTime<Utc>) -> 
     Some(TaskDetails::IdentityVerification(details).to_json())
 }
 
-macro_rules! proof_store {
-    ($store:ty) => {
-        #[async_trait]
-        impl ProofStore for $store {
-            async fn task_refers_to_proof(&self, key: &str) -> StoreResult<bool> {
-                let found: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM support_tasks WHERE proof_key = $1 LIMIT 1")
-                        .bind(key)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                Ok(found.is_some())
-            }
-
-            async fn proofs_in_live_sessions(&self, now: DateTime<Utc>) -> StoreResult<HashSet<String>> {
-                // Only sessions mid-request hold a proof; the LIKE spares parsing all the others.
-                let rows: Vec<String> = sqlx::query_scalar(
-                    "SELECT data FROM sessions WHERE expires_at > $1 AND data LIKE '%\"identity_support\":{%'",
-                )
-                .bind(now)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.iter().filter_map(|json| draft_proof_key(json)).collect())
-            }
-
-            async fn proofs_decided_before(
-                &self,
-                before: DateTime<Utc>,
-                limit: i64,
-            ) -> StoreResult<Vec<KeptProof>> {
-                Ok(sqlx::query_as(
-                    "SELECT reference, proof_key, decided_at FROM support_tasks \
-                     WHERE proof_key IS NOT NULL AND decided_at IS NOT NULL AND decided_at < $1 \
-                     ORDER BY decided_at LIMIT $2",
-                )
-                .bind(before)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?)
-            }
-
-            async fn record_proof_deleted(
-                &self,
-                reference: &str,
-                key: &str,
-                retention_days: u32,
-                now: DateTime<Utc>,
-            ) -> StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
-                let details: Option<String> = sqlx::query_scalar(
-                    "SELECT details FROM support_tasks WHERE reference = $1 AND proof_key = $2",
-                )
-                .bind(reference)
+#[async_trait]
+impl<DB: Dialect> ProofStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn task_refers_to_proof(&self, key: &str) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM support_tasks WHERE proof_key = $1 LIMIT 1")
                 .bind(key)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&self.pool)
                 .await?;
-                let Some(details) = details.and_then(|d| without_proof_key(&d, retention_days, now)) else {
-                    return Ok(false);
-                };
-                let done = sqlx::query(
-                    "UPDATE support_tasks SET details = $2 WHERE reference = $1 AND proof_key = $3",
-                )
-                .bind(reference)
-                .bind(&details)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                // No member of staff did this: the service did, by its retention rule.
-                sqlx::query(
-                    "INSERT INTO audit_log (staff_id, action, task_reference, details, occurred_at) \
-                     VALUES (NULL, 'deleted_proof', $1, $2, $3)",
-                )
-                .bind(reference)
-                .bind(serde_json::json!({ "retention_days": retention_days }).to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(true)
-            }
+        Ok(found.is_some())
+    }
+
+    async fn proofs_in_live_sessions(&self, now: DateTime<Utc>) -> StoreResult<HashSet<String>> {
+        // Only sessions mid-request hold a proof; the LIKE spares parsing all the others.
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT data FROM sessions WHERE expires_at > $1 AND data LIKE '%\"identity_support\":{%'",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|json| draft_proof_key(json))
+            .collect())
+    }
+
+    async fn proofs_decided_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<KeptProof>> {
+        Ok(sqlx::query_as(
+            "SELECT reference, proof_key, decided_at FROM support_tasks \
+             WHERE proof_key IS NOT NULL AND decided_at IS NOT NULL AND decided_at < $1 \
+             ORDER BY decided_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn record_proof_deleted(
+        &self,
+        reference: &str,
+        key: &str,
+        retention_days: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let details: Option<String> = sqlx::query_scalar(
+            "SELECT details FROM support_tasks WHERE reference = $1 AND proof_key = $2",
+        )
+        .bind(reference)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(details) = details.and_then(|d| without_proof_key(&d, retention_days, now)) else {
+            return Ok(false);
+        };
+        let done = sqlx::query(
+            "UPDATE support_tasks SET details = $2 WHERE reference = $1 AND proof_key = $3",
+        )
+        .bind(reference)
+        .bind(&details)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
         }
-    };
+        // No member of staff did this: the service did, by its retention rule.
+        let event = AuditEvent::DeletedProof { retention_days };
+        Self::audit_in(&mut *tx, None, Some(reference), &event, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }
-
-proof_store!(SqliteStore);
-proof_store!(PgStore);
 
 #[cfg(test)]
 mod tests {

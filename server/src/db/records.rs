@@ -1,6 +1,6 @@
 //! Teaching records: bulk insert for the synthetic generator, and the look-ups the teacher journey needs.
 
-use super::{PgStore, SqliteStore, StoreError, StoreResult};
+use super::{Dialect, SqlStore, StoreError, StoreResult};
 use app::domain::names::name_key;
 use app::domain::records::{
     PreviousName, Qualification, QualificationKind, RecordStatus, TeachingRecord,
@@ -8,6 +8,7 @@ use app::domain::records::{
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 /// Rows per multi-row INSERT: under SQLite's 32,766 bound parameters for the widest table (14 columns).
 const BATCH: usize = 1000;
@@ -109,160 +110,194 @@ pub(super) fn to_record(
 pub(super) const PERSON_COLUMNS: &str =
     "id, trn, first_name, middle_name, last_name, date_of_birth, nino, email, status";
 
-macro_rules! record_store {
-    ($store:ty, $db:ty, $after_bulk_insert:expr) => {
-        impl $store {
-            pub(super) async fn load_full(&self, person: PersonRow) -> StoreResult<TeachingRecord> {
-                let previous = sqlx::query_as(
-                    "SELECT first_name, middle_name, last_name, valid_until FROM previous_names \
-                     WHERE person_id = $1 ORDER BY id",
-                )
-                .bind(person.id)
-                .fetch_all(&self.pool)
-                .await?;
-                let quals = sqlx::query_as(
-                    "SELECT kind, name, status, awarded_on, provider FROM qualifications WHERE person_id = $1 ORDER BY id",
-                )
-                .bind(person.id)
-                .fetch_all(&self.pool)
-                .await?;
-                to_record(person, previous, quals)
-            }
-        }
-
-        #[async_trait]
-        impl RecordStore for $store {
-            async fn insert_records(&self, records: &[TeachingRecord], now: DateTime<Utc>) -> StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
-                let max_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM persons").fetch_one(&mut *tx).await?;
-                let first_id = max_id.unwrap_or(0) + 1;
-                // Ids are given here, not by the database, so children can refer to parents within one batch.
-                let with_ids: Vec<(i64, &TeachingRecord)> = (first_id..).zip(records.iter()).collect();
-                for chunk in with_ids.chunks(BATCH) {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO persons (id, trn, first_name, middle_name, last_name, first_name_key, \
-                         last_name_key, date_of_birth, nino, email, email_key, status, created_at, updated_at) ",
-                    );
-                    q.push_values(chunk, |mut b, (id, r)| {
-                        b.push_bind(*id)
-                            .push_bind(r.trn.as_str())
-                            .push_bind(r.first_name.as_str())
-                            .push_bind(r.middle_name.as_deref())
-                            .push_bind(r.last_name.as_str())
-                            .push_bind(name_key(&r.first_name))
-                            .push_bind(name_key(&r.last_name))
-                            .push_bind(r.date_of_birth)
-                            // In the form a typed NINO takes, so the candidate search's `nino = $1` finds it.
-                            .push_bind(r.nino.as_deref().and_then(app::domain::validation::Nino::key))
-                            .push_bind(r.email.as_deref())
-                            .push_bind(r.email.as_deref().map(str::to_lowercase))
-                            .push_bind(r.status.as_str())
-                            .push_bind(now)
-                            .push_bind(now);
-                    });
-                    q.build().execute(&mut *tx).await?;
-
-                    let names: Vec<(i64, &PreviousName)> =
-                        chunk.iter().flat_map(|(id, r)| r.previous_names.iter().map(move |n| (*id, n))).collect();
-                    for names in names.chunks(BATCH) {
-                        let mut q = QueryBuilder::<$db>::new(
-                            "INSERT INTO previous_names (person_id, first_name, middle_name, last_name, \
-                             first_name_key, last_name_key, valid_until) ",
-                        );
-                        q.push_values(names, |mut b, (id, n)| {
-                            b.push_bind(*id)
-                                .push_bind(n.first_name.as_str())
-                                .push_bind(n.middle_name.as_deref())
-                                .push_bind(n.last_name.as_str())
-                                .push_bind(name_key(&n.first_name))
-                                .push_bind(name_key(&n.last_name))
-                                .push_bind(n.valid_until);
-                        });
-                        q.build().execute(&mut *tx).await?;
-                    }
-
-                    let quals: Vec<(i64, &Qualification)> =
-                        chunk.iter().flat_map(|(id, r)| r.qualifications.iter().map(move |q| (*id, q))).collect();
-                    for quals in quals.chunks(BATCH) {
-                        let mut q = QueryBuilder::<$db>::new(
-                            "INSERT INTO qualifications (person_id, kind, name, status, awarded_on, provider) ",
-                        );
-                        q.push_values(quals, |mut b, (id, qual)| {
-                            b.push_bind(*id)
-                                .push_bind(qual.kind.as_str())
-                                .push_bind(qual.name.as_str())
-                                .push_bind(qual.status.as_str())
-                                .push_bind(qual.awarded_on)
-                                .push_bind(qual.provider.as_deref());
-                        });
-                        q.build().execute(&mut *tx).await?;
-                    }
-                }
-                for statement in $after_bulk_insert {
-                    sqlx::query(statement).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn count_records(&self) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(&self.pool).await?)
-            }
-
-            async fn record_by_trn(&self, trn: &str) -> StoreResult<Option<TeachingRecord>> {
-                let person: Option<PersonRow> =
-                    sqlx::query_as(&format!("SELECT {PERSON_COLUMNS} FROM persons WHERE trn = $1"))
-                        .bind(trn)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                match person {
-                    Some(p) => Ok(Some(self.load_full(p).await?)),
-                    None => Ok(None),
-                }
-            }
-
-            async fn records_by_date_of_birth_and_last_name(
-                &self,
-                date_of_birth: NaiveDate,
-                last_name: &str,
-            ) -> StoreResult<Vec<TeachingRecord>> {
-                let key = name_key(last_name);
-                let people: Vec<PersonRow> = sqlx::query_as(&format!(
-                    "SELECT {PERSON_COLUMNS} FROM persons WHERE date_of_birth = $1 AND last_name_key = $2 \
-                     UNION \
-                     SELECT {PERSON_COLUMNS} FROM persons WHERE date_of_birth = $1 AND id IN \
-                     (SELECT person_id FROM previous_names WHERE last_name_key = $2) \
-                     ORDER BY trn"
-                ))
-                .bind(date_of_birth)
-                .bind(key)
-                .fetch_all(&self.pool)
-                .await?;
-                let mut records = Vec::with_capacity(people.len());
-                for p in people {
-                    records.push(self.load_full(p).await?);
-                }
-                Ok(records)
-            }
-
-            async fn itt_providers(&self) -> StoreResult<Vec<String>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT DISTINCT provider FROM qualifications WHERE kind = 'itt' AND provider IS NOT NULL \
-                     ORDER BY provider",
-                )
-                .fetch_all(&self.pool)
-                .await?)
-            }
-        }
-    };
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    /// The record of `person` with its previous names and qualifications.
+    pub(super) async fn load_full(&self, person: PersonRow) -> StoreResult<TeachingRecord> {
+        let previous = sqlx::query_as(
+            "SELECT first_name, middle_name, last_name, valid_until FROM previous_names \
+             WHERE person_id = $1 ORDER BY id",
+        )
+        .bind(person.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let quals = sqlx::query_as(
+            "SELECT kind, name, status, awarded_on, provider FROM qualifications \
+             WHERE person_id = $1 ORDER BY id",
+        )
+        .bind(person.id)
+        .fetch_all(&self.pool)
+        .await?;
+        to_record(person, previous, quals)
+    }
 }
 
-record_store!(SqliteStore, sqlx::Sqlite, [] as [&str; 0]);
-// Explicit ids leave the identity sequences behind; move them past the largest id.
-record_store!(
-    PgStore,
-    sqlx::Postgres,
-    [
-        "SELECT setval(pg_get_serial_sequence('persons', 'id'), (SELECT COALESCE(MAX(id), 1) FROM persons))",
-    ]
-);
+#[async_trait]
+impl<DB: Dialect> RecordStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> Option<NaiveDate>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn insert_records(
+        &self,
+        records: &[TeachingRecord],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let max_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM persons")
+            .fetch_one(&mut *tx)
+            .await?;
+        let first_id = max_id.unwrap_or(0) + 1;
+        // Ids are given here, not by the database, so children can refer to parents within one batch.
+        let with_ids: Vec<(i64, &TeachingRecord)> = (first_id..).zip(records.iter()).collect();
+        for chunk in with_ids.chunks(BATCH) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO persons (id, trn, first_name, middle_name, last_name, first_name_key, \
+                 last_name_key, date_of_birth, nino, email, email_key, status, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, (id, r)| {
+                b.push_bind(*id)
+                    .push_bind(r.trn.as_str())
+                    .push_bind(r.first_name.as_str())
+                    .push_bind(r.middle_name.as_deref())
+                    .push_bind(r.last_name.as_str())
+                    .push_bind(name_key(&r.first_name))
+                    .push_bind(name_key(&r.last_name))
+                    .push_bind(r.date_of_birth)
+                    // In the form a typed NINO takes, so the candidate search's `nino = $1` finds it.
+                    .push_bind(
+                        r.nino
+                            .as_deref()
+                            .and_then(app::domain::validation::Nino::key),
+                    )
+                    .push_bind(r.email.as_deref())
+                    .push_bind(r.email.as_deref().map(str::to_lowercase))
+                    .push_bind(r.status.as_str())
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            DB::execute_built(q, &mut *tx).await?;
+
+            let names: Vec<(i64, &PreviousName)> = chunk
+                .iter()
+                .flat_map(|(id, r)| r.previous_names.iter().map(move |n| (*id, n)))
+                .collect();
+            for names in names.chunks(BATCH) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO previous_names (person_id, first_name, middle_name, last_name, \
+                     first_name_key, last_name_key, valid_until) ",
+                );
+                q.push_values(names, |mut b, (id, n)| {
+                    b.push_bind(*id)
+                        .push_bind(n.first_name.as_str())
+                        .push_bind(n.middle_name.as_deref())
+                        .push_bind(n.last_name.as_str())
+                        .push_bind(name_key(&n.first_name))
+                        .push_bind(name_key(&n.last_name))
+                        .push_bind(n.valid_until);
+                });
+                DB::execute_built(q, &mut *tx).await?;
+            }
+
+            let quals: Vec<(i64, &Qualification)> = chunk
+                .iter()
+                .flat_map(|(id, r)| r.qualifications.iter().map(move |q| (*id, q)))
+                .collect();
+            for quals in quals.chunks(BATCH) {
+                let mut q = QueryBuilder::<DB>::new(
+                    "INSERT INTO qualifications (person_id, kind, name, status, awarded_on, provider) ",
+                );
+                q.push_values(quals, |mut b, (id, qual)| {
+                    b.push_bind(*id)
+                        .push_bind(qual.kind.as_str())
+                        .push_bind(qual.name.as_str())
+                        .push_bind(qual.status.as_str())
+                        .push_bind(qual.awarded_on)
+                        .push_bind(qual.provider.as_deref());
+                });
+                DB::execute_built(q, &mut *tx).await?;
+            }
+        }
+        for statement in DB::AFTER_BULK_INSERT {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn count_records(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM persons")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn record_by_trn(&self, trn: &str) -> StoreResult<Option<TeachingRecord>> {
+        let person: Option<PersonRow> = sqlx::query_as(&format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE trn = $1"
+        ))
+        .bind(trn)
+        .fetch_optional(&self.pool)
+        .await?;
+        match person {
+            Some(p) => Ok(Some(self.load_full(p).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn records_by_date_of_birth_and_last_name(
+        &self,
+        date_of_birth: NaiveDate,
+        last_name: &str,
+    ) -> StoreResult<Vec<TeachingRecord>> {
+        let key = name_key(last_name);
+        let people: Vec<PersonRow> = sqlx::query_as(&format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE date_of_birth = $1 AND last_name_key = $2 \
+             UNION \
+             SELECT {PERSON_COLUMNS} FROM persons WHERE date_of_birth = $1 AND id IN \
+             (SELECT person_id FROM previous_names WHERE last_name_key = $2) \
+             ORDER BY trn"
+        ))
+        .bind(date_of_birth)
+        .bind(key)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut records = Vec::with_capacity(people.len());
+        for p in people {
+            records.push(self.load_full(p).await?);
+        }
+        Ok(records)
+    }
+
+    async fn itt_providers(&self) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT provider FROM qualifications WHERE kind = 'itt' AND provider IS NOT NULL \
+             ORDER BY provider",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

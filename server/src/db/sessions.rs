@@ -4,9 +4,10 @@
 //! session which sign-out or back-channel logout has since deleted finds no row to update, so it cannot bring the
 //! session back.
 
-use super::{PgStore, SqliteStore, StoreResult};
+use super::{Dialect, RowsAffected, SqlStore, StoreResult};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 /// A live session row: its JSON data, when it began (for the absolute lifetime) and when it expires.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -64,107 +65,127 @@ pub trait SessionStore {
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-macro_rules! session_store {
-    ($store:ty) => {
-        #[async_trait]
-        impl SessionStore for $store {
-            async fn load_live_session(
-                &self,
-                id_hash: &str,
-                now: DateTime<Utc>,
-            ) -> StoreResult<Option<StoredSession>> {
-                let row: Option<StoredSession> =
-                    sqlx::query_as("SELECT data, created_at, expires_at FROM sessions WHERE id_hash = $1")
-                        .bind(id_hash)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                Ok(row.filter(|s| s.expires_at > now))
-            }
-
-            async fn insert_session(
-                &self,
-                id_hash: &str,
-                data: &str,
-                subject: Option<&str>,
-                created_at: DateTime<Utc>,
-                expires_at: DateTime<Utc>,
-            ) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO sessions (id_hash, data, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                )
+#[async_trait]
+impl<DB: Dialect> SessionStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn load_live_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredSession>> {
+        let row: Option<StoredSession> =
+            sqlx::query_as("SELECT data, created_at, expires_at FROM sessions WHERE id_hash = $1")
                 .bind(id_hash)
-                .bind(data)
-                .bind(subject)
-                .bind(created_at)
-                .bind(expires_at)
-                .execute(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?;
-                Ok(())
-            }
+        Ok(row.filter(|s| s.expires_at > now))
+    }
 
-            async fn update_session(
-                &self,
-                id_hash: &str,
-                data: &str,
-                subject: Option<&str>,
-                expires_at: DateTime<Utc>,
-            ) -> StoreResult<bool> {
-                let done = sqlx::query(
-                    "UPDATE sessions SET data = $2, subject = $3, expires_at = $4 WHERE id_hash = $1",
-                )
-                .bind(id_hash)
-                .bind(data)
-                .bind(subject)
-                .bind(expires_at)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
-            }
+    async fn insert_session(
+        &self,
+        id_hash: &str,
+        data: &str,
+        subject: Option<&str>,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, data, subject, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(data)
+        .bind(subject)
+        .bind(created_at)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 
-            async fn touch_session(&self, id_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<bool> {
-                let done = sqlx::query("UPDATE sessions SET expires_at = $2 WHERE id_hash = $1")
-                    .bind(id_hash)
-                    .bind(expires_at)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
+    async fn update_session(
+        &self,
+        id_hash: &str,
+        data: &str,
+        subject: Option<&str>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET data = $2, subject = $3, expires_at = $4 WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .bind(data)
+        .bind(subject)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
 
-            async fn delete_sessions_for_subject(&self, subject: &str) -> StoreResult<u64> {
-                let done = sqlx::query("DELETE FROM sessions WHERE subject = $1").bind(subject).execute(&self.pool).await?;
-                Ok(done.rows_affected())
-            }
+    async fn touch_session(&self, id_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE sessions SET expires_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 
-            async fn remember_logout_token(
-                &self,
-                jti: &str,
-                now: DateTime<Utc>,
-                forget_before: DateTime<Utc>,
-            ) -> StoreResult<bool> {
-                sqlx::query("DELETE FROM seen_logout_tokens WHERE seen_at < $1").bind(forget_before).execute(&self.pool).await?;
-                let inserted = sqlx::query(
-                    "INSERT INTO seen_logout_tokens (jti, seen_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-                )
-                .bind(jti)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(inserted.rows_affected() == 1)
-            }
+    async fn delete_sessions_for_subject(&self, subject: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE subject = $1")
+            .bind(subject)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 
-            async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
-                let done =
-                    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
-                Ok(done.rows_affected() == 1)
-            }
+    async fn remember_logout_token(
+        &self,
+        jti: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM seen_logout_tokens WHERE seen_at < $1")
+            .bind(forget_before)
+            .execute(&self.pool)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO seen_logout_tokens (jti, seen_at) VALUES ($1, $2) \
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
 
-            async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-                let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
-                Ok(done.rows_affected())
-            }
-        }
-    };
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }
-
-session_store!(SqliteStore);
-session_store!(PgStore);

@@ -2,11 +2,12 @@
 //! only maps to it (rule 35), so an account recreated in One Login can be re-mapped. A user's verified identity
 //! is kept with who verified it: One Login's identity check, or a support officer deciding an identity task.
 
-use super::{PgStore, SqliteStore, StoreError, StoreResult};
+use super::{Dialect, SqlStore, StoreError, StoreResult};
 use app::domain::identity::{IdentityVerification, VerifiedBy, VerifiedEmail, VerifiedIdentity};
 use app::domain::support::Decision;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 /// A user as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,115 +124,140 @@ fn accepted_identity(
     ))
 }
 
-macro_rules! user_store {
-    ($store:ty, $db:ty) => {
-        #[async_trait]
-        impl UserStore for $store {
-            async fn sign_in_user(
-                &self,
-                subject: &str,
-                email: Option<&VerifiedEmail>,
-                now: DateTime<Utc>,
-            ) -> StoreResult<User> {
-                let row: UserRow = sqlx::query_as(&format!(
-                    "INSERT INTO users (one_login_sub, email, created_at, last_signed_in_at) VALUES ($1, $2, $3, $3) \
-                     ON CONFLICT (one_login_sub) DO UPDATE SET email = excluded.email, \
-                     last_signed_in_at = excluded.last_signed_in_at \
-                     RETURNING {USER_COLUMNS}"
-                ))
-                .bind(subject)
-                .bind(email.map_or("", VerifiedEmail::as_str))
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await?;
-                row.try_into()
-            }
+#[async_trait]
+impl<DB: Dialect> UserStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn sign_in_user(
+        &self,
+        subject: &str,
+        email: Option<&VerifiedEmail>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let row: UserRow = sqlx::query_as(&format!(
+            "INSERT INTO users (one_login_sub, email, created_at, last_signed_in_at) \
+             VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (one_login_sub) DO UPDATE SET email = excluded.email, \
+             last_signed_in_at = excluded.last_signed_in_at \
+             RETURNING {USER_COLUMNS}"
+        ))
+        .bind(subject)
+        .bind(email.map_or("", VerifiedEmail::as_str))
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_into()
+    }
 
-            async fn record_verified_identity(
-                &self,
-                user_id: i64,
-                identity: &VerifiedIdentity,
-                now: DateTime<Utc>,
-            ) -> StoreResult<()> {
-                let json = serde_json::to_string(identity).expect("identity serialises");
-                sqlx::query(
-                    "UPDATE users SET verified_identity = $1, identity_verified_at = $2, \
-                     identity_verified_via = 'one_login', identity_verified_by = NULL, identity_verified_task = NULL \
-                     WHERE id = $3",
-                )
-                .bind(json)
-                .bind(now)
-                .bind(user_id)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
+    async fn record_verified_identity(
+        &self,
+        user_id: i64,
+        identity: &VerifiedIdentity,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let json = serde_json::to_string(identity).expect("identity serialises");
+        sqlx::query(
+            "UPDATE users SET verified_identity = $1, identity_verified_at = $2, \
+             identity_verified_via = 'one_login', identity_verified_by = NULL, \
+             identity_verified_task = NULL \
+             WHERE id = $3",
+        )
+        .bind(json)
+        .bind(now)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 
-            async fn user_by_id(&self, user_id: i64) -> StoreResult<Option<User>> {
-                let row: Option<UserRow> =
-                    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-                        .bind(user_id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                row.map(User::try_from).transpose()
-            }
-
-            async fn latest_identity_decision(&self, user_id: i64) -> StoreResult<Option<Decision>> {
-                let decision: Option<Option<String>> = sqlx::query_scalar(
-                    "SELECT decision FROM support_tasks WHERE user_id = $1 AND kind = 'identity_verification' \
-                     AND status = 'done' AND decided_at IS NOT NULL ORDER BY decided_at DESC, id DESC LIMIT 1",
-                )
+    async fn user_by_id(&self, user_id: i64) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                 .bind(user_id)
                 .fetch_optional(&self.pool)
                 .await?;
-                decision
-                    .flatten()
-                    .map(|d| {
-                        serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("decision: {e}")))
-                    })
-                    .transpose()
-            }
-        }
+        row.map(User::try_from).transpose()
+    }
 
-        impl $store {
-            /// Inside a decision's transaction: support verified the identity in task `task_reference`, so the
-            /// user's identity is what the teacher sent with their proof, verified by `staff_id` now. An identity
-            /// One Login verified meanwhile is kept: it came from a stronger check. Refused (nothing is decided)
-            /// if the task holds no identity request.
-            pub(super) async fn verify_identity_by_support_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                user_id: i64,
-                task_reference: &str,
-                staff_id: i64,
-                now: DateTime<Utc>,
-            ) -> StoreResult<()> {
-                let (details, asked_at): (String, DateTime<Utc>) =
-                    sqlx::query_as("SELECT details, created_at FROM support_tasks WHERE reference = $1")
-                        .bind(task_reference)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                let Some(identity) = accepted_identity(&details, asked_at)? else {
-                    return Err(StoreError::Corrupt(format!(
-                        "identity task {task_reference} holds no identity request"
-                    )));
-                };
-                sqlx::query(
-                    "UPDATE users SET verified_identity = $1, identity_verified_at = $2, \
-                     identity_verified_via = 'support', identity_verified_by = $3, identity_verified_task = $4 \
-                     WHERE id = $5 AND (verified_identity IS NULL OR identity_verified_via = 'support')",
-                )
-                .bind(serde_json::to_string(&identity).expect("identity serialises"))
-                .bind(now)
-                .bind(staff_id)
-                .bind(task_reference)
-                .bind(user_id)
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
-            }
-        }
-    };
+    async fn latest_identity_decision(&self, user_id: i64) -> StoreResult<Option<Decision>> {
+        let decision: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT decision FROM support_tasks WHERE user_id = $1 \
+             AND kind = 'identity_verification' AND status = 'done' AND decided_at IS NOT NULL \
+             ORDER BY decided_at DESC, id DESC LIMIT 1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        decision
+            .flatten()
+            .map(|d| {
+                serde_json::from_str(&d).map_err(|e| StoreError::Corrupt(format!("decision: {e}")))
+            })
+            .transpose()
+    }
 }
 
-user_store!(SqliteStore, sqlx::Sqlite);
-user_store!(PgStore, sqlx::Postgres);
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    /// Inside a decision's transaction: support verified the identity in task `task_reference`, so the user's
+    /// identity is what the teacher sent with their proof, verified by `staff_id` now. An identity One Login
+    /// verified meanwhile is kept: it came from a stronger check. Refused (nothing is decided) if the task holds no
+    /// identity request.
+    pub(super) async fn verify_identity_by_support_in(
+        conn: &mut DB::Connection,
+        user_id: i64,
+        task_reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (details, asked_at): (String, DateTime<Utc>) =
+            sqlx::query_as("SELECT details, created_at FROM support_tasks WHERE reference = $1")
+                .bind(task_reference)
+                .fetch_one(&mut *conn)
+                .await?;
+        let Some(identity) = accepted_identity(&details, asked_at)? else {
+            return Err(StoreError::Corrupt(format!(
+                "identity task {task_reference} holds no identity request"
+            )));
+        };
+        sqlx::query(
+            "UPDATE users SET verified_identity = $1, identity_verified_at = $2, \
+             identity_verified_via = 'support', identity_verified_by = $3, \
+             identity_verified_task = $4 \
+             WHERE id = $5 AND (verified_identity IS NULL OR identity_verified_via = 'support')",
+        )
+        .bind(serde_json::to_string(&identity).expect("identity serialises"))
+        .bind(now)
+        .bind(staff_id)
+        .bind(task_reference)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,241 @@
+//! The email outbox: emails queued in the same transaction as the change they tell of, sent by
+//! [`crate::outbox`].
+
+use super::{json, Dialect, SqlStore, StoreError, StoreResult};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+
+/// An email to queue with a change.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NewEmail {
+    /// Unique; sent to Notify as the notification's reference.
+    pub reference: String,
+    pub template: String,
+    pub email_address: String,
+    pub personalisation: std::collections::BTreeMap<String, String>,
+    pub task_reference: Option<String>,
+}
+
+/// An email in the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEmail {
+    pub id: i64,
+    pub email: NewEmail,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub delivered_via: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait OutboxStore {
+    /// Queues an email on its own (decisions queue theirs in their own transaction).
+    async fn queue_email(&self, email: &NewEmail, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Takes up to `limit` emails that are due (pending, or "sending" whose lease ran out after a crash), marks
+    /// them sending with a lease until `lease_until`, and counts the attempt.
+    async fn claim_due_emails(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEmail>>;
+    async fn mark_email_sent(
+        &self,
+        id: i64,
+        notify_id: Option<&str>,
+        via: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn mark_email_retry(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn mark_email_failed(&self, id: i64, error: &str) -> StoreResult<()>;
+    /// The newest emails, for the development mailbox and tests.
+    async fn recent_emails(&self, limit: i64) -> StoreResult<Vec<OutboxEmail>>;
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    reference: String,
+    template: String,
+    email_address: String,
+    personalisation: String,
+    task_reference: Option<String>,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    delivered_via: Option<String>,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<OutboxRow> for OutboxEmail {
+    type Error = StoreError;
+    fn try_from(r: OutboxRow) -> StoreResult<Self> {
+        Ok(OutboxEmail {
+            id: r.id,
+            email: NewEmail {
+                reference: r.reference,
+                template: r.template,
+                email_address: r.email_address,
+                personalisation: json("personalisation", &r.personalisation)?,
+                task_reference: r.task_reference,
+            },
+            status: r.status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            delivered_via: r.delivered_via,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        })
+    }
+}
+
+const OUTBOX_COLUMNS: &str =
+    "id, reference, template, email_address, personalisation, task_reference, status, \
+     CAST(attempts AS BIGINT) AS attempts, last_error, delivered_via, created_at, sent_at";
+
+#[async_trait]
+impl<DB: Dialect> OutboxStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn queue_email(&self, email: &NewEmail, now: DateTime<Utc>) -> StoreResult<()> {
+        Self::insert_email(&self.pool, email, now).await
+    }
+
+    async fn claim_due_emails(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEmail>> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "UPDATE email_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
+             WHERE id IN (SELECT id FROM email_outbox WHERE status IN ('pending', 'sending') \
+             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING {OUTBOX_COLUMNS}",
+            DB::SKIP_LOCKED
+        ))
+        .bind(now)
+        .bind(lease_until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn mark_email_sent(
+        &self,
+        id: i64,
+        notify_id: Option<&str>,
+        via: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE email_outbox SET status = 'sent', notify_id = $2, delivered_via = $3, sent_at = $4, \
+             last_error = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(notify_id)
+        .bind(via)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_email_retry(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE email_outbox SET status = 'pending', last_error = $2, next_attempt_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(next_attempt_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_email_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE email_outbox SET status = 'failed', last_error = $2 WHERE id = $1")
+            .bind(id)
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn recent_emails(&self, limit: i64) -> StoreResult<Vec<OutboxEmail>> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM email_outbox ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+}
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    pub(super) async fn insert_email<'e, E: Executor<'e, Database = DB>>(
+        exec: E,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        // A teacher whose email One Login did not verify has none with us: there is no one to write to.
+        if email.email_address.trim().is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO email_outbox (reference, template, email_address, personalisation, task_reference, \
+             status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+        )
+        .bind(&email.reference)
+        .bind(&email.template)
+        .bind(&email.email_address)
+        .bind(serde_json::to_string(&email.personalisation).expect("maps serialise"))
+        .bind(&email.task_reference)
+        .bind(now)
+        .execute(exec)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,835 @@
+//! Support tasks: the dashboard's query, task changes guarded by the task's version (optimistic concurrency),
+//! decisions (task, connection, change history, email and audit in one transaction), and undoing a connection.
+
+use super::audit::AuditEvent;
+use super::outbox::NewEmail;
+use super::records::{PersonRow, PERSON_COLUMNS};
+use super::{json, Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
+use app::domain::support::{
+    prefix_upper_bound, AssigneeFilter, Decision, DecisionInput, Search, SortDirection, SortField,
+    StaffMember, StatusCounts, StatusFilter, TaskKind, TaskPage, TaskQuery, TaskStatus,
+    TaskSummary, COUNT_CAP, PAGE_SIZE,
+};
+use app::domain::support::{
+    ConnectedHow, ConnectionEvent, SupportAction, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED,
+};
+use app::domain::task_details::TaskDetails;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::QueryBuilder;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+
+/// Why a connection could not be undone. Nothing changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisconnectRefused {
+    /// The teacher is not connected to that record (any more).
+    NotConnected,
+}
+
+/// A task as stored, for the task page and for decisions.
+#[derive(Clone, Debug)]
+pub struct StoredTask {
+    pub id: i64,
+    pub reference: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
+    pub user_id: Option<i64>,
+    pub requester_name: String,
+    pub requester_email: String,
+    /// What the teacher told us and what One Login verified, read by the task's kind.
+    pub details: TaskDetails,
+    /// The strongest flag matching raised, as the dashboard shows it (the details hold every one).
+    pub flag: Option<String>,
+    pub version: i64,
+    pub assignee: Option<(i64, String)>,
+    pub draft: Option<DecisionInput>,
+    pub decision: Option<Decision>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why a change to a task was refused. Nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskChangeRefused {
+    NoSuchTask,
+    /// Someone changed the task since the form was shown.
+    Stale,
+    /// The task was decided already: by whom and when.
+    AlreadyDecided {
+        by: Option<String>,
+        at: Option<DateTime<Utc>>,
+    },
+    /// Connect: no record has this TRN.
+    UnknownRecord,
+    /// Connect: the record is deactivated, and a deactivated record is never connected.
+    RecordDeactivated,
+    /// Connect: the record is connected to another One Login, or the teacher to another record.
+    RecordTaken,
+    /// The person to assign is not staff who can work on tasks.
+    NotAssignable,
+}
+
+/// A change-history event's actor when support staff act.
+fn support_actor(actor: &StaffMember) -> String {
+    format!("support:{}", actor.email)
+}
+
+fn support_action(task_reference: &str, actor: &StaffMember) -> SupportAction {
+    SupportAction {
+        task_reference: task_reference.to_string(),
+        decided_by: actor.name.clone(),
+        decided_by_email: actor.email.clone(),
+    }
+}
+
+#[async_trait]
+pub trait TaskStore {
+    /// One page of the dashboard for `query`, with counts per status. `me` is the member asking.
+    async fn list_tasks(&self, query: &TaskQuery, me: i64) -> StoreResult<TaskPage>;
+    /// How the database runs the dashboard query (for the benchmark).
+    async fn task_query_plan(&self, query: &TaskQuery, me: i64) -> StoreResult<Vec<String>>;
+    /// The id of the newest task: the live dashboard watches it.
+    async fn latest_task_id(&self) -> StoreResult<i64>;
+    async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>>;
+    /// Assigns the task (to nobody with `None`), if it is still at `version`.
+    async fn assign_task(
+        &self,
+        reference: &str,
+        version: i64,
+        assignee: Option<i64>,
+        actor: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), TaskChangeRefused>>;
+    /// Saves a draft decision and marks the task in progress with the actor, if it is still at `version`.
+    async fn save_draft(
+        &self,
+        reference: &str,
+        version: i64,
+        draft: &DecisionInput,
+        actor: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), TaskChangeRefused>>;
+    /// Decides the task if it is still at `version`, in one transaction: closes it with who and when; for a
+    /// connect, links the teacher's One Login to the record and adds a change-history event; for an identity task
+    /// it verifies, records the identity as verified by this officer; queues `email`; writes the audit log.
+    async fn decide_task(
+        &self,
+        reference: &str,
+        version: i64,
+        decision: &Decision,
+        actor: &StaffMember,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), TaskChangeRefused>>;
+    /// Undoes the connection of the teacher `user_id` to the record `trn`, in one transaction: deletes it, keeps
+    /// why (so the journey never makes it again by itself), adds a change-history event, queues `email` and
+    /// writes the audit log.
+    #[allow(clippy::too_many_arguments)]
+    async fn disconnect(
+        &self,
+        user_id: i64,
+        trn: &str,
+        reason: &str,
+        task_reference: &str,
+        actor: &StaffMember,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), DisconnectRefused>>;
+    /// Records with this NINO, TRN or email (any date of birth), for suggestions on a task page; at most 20.
+    async fn records_by_identifiers(
+        &self,
+        nino: Option<&str>,
+        trn: Option<&str>,
+        email: Option<&str>,
+        user_id: i64,
+    ) -> StoreResult<Vec<app::domain::matching::Candidate>>;
+}
+
+#[derive(sqlx::FromRow)]
+struct IdentifiedRow {
+    #[sqlx(flatten)]
+    person: PersonRow,
+    connected_user_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    reference: String,
+    kind: String,
+    status: String,
+    requester_name: String,
+    requester_email: String,
+    created_at: DateTime<Utc>,
+    assignee: Option<String>,
+    flag: Option<String>,
+}
+
+fn kind_of(s: &str) -> StoreResult<TaskKind> {
+    TaskKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("task kind {s:?}")))
+}
+
+fn status_of(s: &str) -> StoreResult<TaskStatus> {
+    TaskStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("task status {s:?}")))
+}
+
+impl TryFrom<SummaryRow> for TaskSummary {
+    type Error = StoreError;
+    fn try_from(r: SummaryRow) -> StoreResult<Self> {
+        Ok(TaskSummary {
+            kind: kind_of(&r.kind)?,
+            status: status_of(&r.status)?,
+            reference: r.reference,
+            name: r.requester_name,
+            email: r.requester_email,
+            requested_at: r.created_at,
+            assignee: r.assignee,
+            flag: r.flag,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    id: i64,
+    reference: String,
+    kind: String,
+    status: String,
+    user_id: Option<i64>,
+    requester_name: String,
+    requester_email: String,
+    details: String,
+    flag: Option<String>,
+    version: i64,
+    assignee_id: Option<i64>,
+    assignee_name: Option<String>,
+    draft: Option<String>,
+    decision: Option<String>,
+    decided_by_name: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<TaskRow> for StoredTask {
+    type Error = StoreError;
+    fn try_from(r: TaskRow) -> StoreResult<Self> {
+        let kind = kind_of(&r.kind)?;
+        Ok(StoredTask {
+            id: r.id,
+            kind,
+            status: status_of(&r.status)?,
+            reference: r.reference,
+            user_id: r.user_id,
+            requester_name: r.requester_name,
+            requester_email: r.requester_email,
+            details: TaskDetails::parse(kind, &r.details)
+                .map_err(|e| StoreError::Corrupt(format!("task details: {e}")))?,
+            flag: r.flag,
+            version: r.version,
+            assignee: r.assignee_id.zip(r.assignee_name),
+            draft: r.draft.as_deref().map(|d| json("draft", d)).transpose()?,
+            decision: r
+                .decision
+                .as_deref()
+                .map(|d| json("decision", d))
+                .transpose()?,
+            decided_by: r.decided_by_name,
+            decided_at: r.decided_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+const TASK_SELECT: &str = "SELECT t.id, t.reference, t.kind, t.status, t.user_id, t.requester_name, \
+     t.requester_email, t.details, t.flag, t.version, t.assignee_id, a.name AS assignee_name, t.draft, t.decision, \
+     d.name AS decided_by_name, t.decided_at, t.created_at FROM support_tasks t \
+     LEFT JOIN staff a ON a.id = t.assignee_id LEFT JOIN staff d ON d.id = t.decided_by \
+     WHERE t.reference = $1";
+
+/// Whether the counts per status can come from `task_counts`: no filter but status and type.
+fn only_kind_filtered(query: &TaskQuery) -> bool {
+    query.assignee == AssigneeFilter::Anyone
+        && query.from.is_none()
+        && query.to.is_none()
+        && query.search() == Search::None
+}
+
+/// The WHERE clause of the dashboard, without the status filter (counts group by status).
+fn push_filters<'a, DB>(q: &mut QueryBuilder<'a, DB>, query: &'a TaskQuery, me: i64)
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push(" WHERE 1 = 1");
+    if let Some(kind) = query.kind {
+        q.push(" AND t.kind = ").push_bind(kind.as_str());
+    }
+    match query.assignee {
+        AssigneeFilter::Anyone => {}
+        AssigneeFilter::Me => {
+            q.push(" AND t.assignee_id = ").push_bind(me);
+        }
+        AssigneeFilter::Unassigned => {
+            q.push(" AND t.assignee_id IS NULL");
+        }
+    }
+    if let Some(from) = query.from {
+        let start = from
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+        q.push(" AND t.created_at >= ").push_bind(start);
+    }
+    if let Some(to) = query.to {
+        let end = (to + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+        q.push(" AND t.created_at < ").push_bind(end);
+    }
+    match query.search() {
+        Search::None => {}
+        Search::Reference(r) => {
+            q.push(" AND t.reference = ").push_bind(r);
+        }
+        Search::Trn(trn) => {
+            // Seven digits are a TRN, or a reference from after the millionth.
+            q.push(" AND (t.trn = ")
+                .push_bind(trn.clone())
+                .push(" OR t.reference = ")
+                .push_bind(format!("TRS-{trn}"))
+                .push(")");
+        }
+        Search::EmailDomain(domain) => {
+            let upper = prefix_upper_bound(&domain);
+            q.push(" AND t.email_domain >= ")
+                .push_bind(domain)
+                .push(" AND t.email_domain < ")
+                .push_bind(upper);
+        }
+        Search::Email(e) => {
+            let upper = prefix_upper_bound(&e);
+            q.push(" AND t.email_key >= ")
+                .push_bind(e)
+                .push(" AND t.email_key < ")
+                .push_bind(upper);
+        }
+        Search::Name(key) => {
+            let upper = prefix_upper_bound(&key);
+            q.push(" AND ((t.name_key >= ")
+                .push_bind(key.clone())
+                .push(" AND t.name_key < ")
+                .push_bind(upper.clone())
+                .push(") OR (t.last_name_key >= ")
+                .push_bind(key)
+                .push(" AND t.last_name_key < ")
+                .push_bind(upper)
+                .push("))");
+        }
+    }
+}
+
+/// The status filter, written so no status index is used for a set of statuses: "active" is "not done" and
+/// "all" is no condition, and each order's own index is walked instead, with no sort.
+fn push_status<'a, DB>(q: &mut QueryBuilder<'a, DB>, query: &TaskQuery)
+where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    match query.status {
+        StatusFilter::All => {}
+        StatusFilter::Active => {
+            q.push(" AND t.status <> 'done'");
+        }
+        StatusFilter::Only(status) => {
+            q.push(" AND t.status = ").push_bind(status.as_str());
+        }
+    }
+}
+
+/// The page query of the dashboard, after `prefix` (e.g. `EXPLAIN`).
+fn page_query<'a, DB>(prefix: &str, query: &'a TaskQuery, me: i64) -> QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut q = QueryBuilder::new(format!(
+        "{prefix}SELECT t.reference, t.kind, t.status, t.requester_name, t.requester_email, t.created_at, \
+         a.name AS assignee, t.flag FROM support_tasks t LEFT JOIN staff a ON a.id = t.assignee_id"
+    ));
+    push_filters(&mut q, query, me);
+    push_status(&mut q, query);
+    let dir = match query.direction {
+        SortDirection::Ascending => "ASC",
+        SortDirection::Descending => "DESC",
+    };
+    // Each order is an index walked forwards or backwards. Status sorts in the work order (open, in progress,
+    // done), which is its names' order reversed.
+    let reverse = match query.direction {
+        SortDirection::Ascending => "DESC",
+        SortDirection::Descending => "ASC",
+    };
+    let order = match query.sort {
+        SortField::Requested => format!("t.created_at {dir}, t.id {dir}"),
+        SortField::Name => format!("t.name_key {dir}, t.id {dir}"),
+        SortField::Kind => format!("t.kind {dir}, t.created_at {dir}, t.id {dir}"),
+        SortField::Status => format!("t.status {reverse}, t.created_at {dir}, t.id {dir}"),
+    };
+    q.push(format!(" ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET "));
+    q.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(PAGE_SIZE));
+    q
+}
+
+#[async_trait]
+impl<DB: Dialect> TaskStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    async fn list_tasks(&self, query: &TaskQuery, me: i64) -> StoreResult<TaskPage> {
+        let rows: Vec<SummaryRow> =
+            DB::fetch_all_built(page_query::<DB>("", query, me), &self.pool).await?;
+        let tasks = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<StoreResult<Vec<_>>>()?;
+        // Without filters other than type, the counts kept by triggers; otherwise counted.
+        let counted: Vec<(String, i64)> = if only_kind_filtered(query) {
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT status, CAST(SUM(n) AS BIGINT) AS n FROM task_counts WHERE 1 = 1",
+            );
+            if let Some(kind) = query.kind {
+                q.push(" AND kind = ").push_bind(kind.as_str());
+            }
+            q.push(" GROUP BY status");
+            DB::fetch_all_built(q, &self.pool).await?
+        } else if query.search() != Search::None {
+            // A search finds few tasks through its own index: count them all.
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT t.status, CAST(COUNT(*) AS BIGINT) AS n FROM support_tasks t",
+            );
+            push_filters(&mut q, query, me);
+            q.push(" GROUP BY t.status");
+            DB::fetch_all_built(q, &self.pool).await?
+        } else {
+            // Assignee and date filters can match most tasks: each status is counted only as far as one
+            // past the cap, and the page says "more than" beyond it.
+            let mut q = QueryBuilder::<DB>::new("");
+            for (i, status) in TaskStatus::ALL.into_iter().enumerate() {
+                if i > 0 {
+                    q.push(" UNION ALL ");
+                }
+                q.push("SELECT ").push_bind(status.as_str()).push(
+                    " AS status, CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT 1 AS one FROM support_tasks t",
+                );
+                push_filters(&mut q, query, me);
+                q.push(" AND t.status = ").push_bind(status.as_str());
+                q.push(format!(" LIMIT {}) counted", COUNT_CAP + 1));
+            }
+            DB::fetch_all_built(q, &self.pool).await?
+        };
+        let mut counts = StatusCounts::default();
+        for (status, n) in counted {
+            let n = n as u64;
+            match status_of(&status)? {
+                TaskStatus::Open => counts.open = n,
+                TaskStatus::InProgress => counts.in_progress = n,
+                TaskStatus::Done => counts.done = n,
+            }
+        }
+        Ok(TaskPage {
+            tasks,
+            total: counts.of(query.status),
+            counts,
+        })
+    }
+
+    async fn task_query_plan(&self, query: &TaskQuery, me: i64) -> StoreResult<Vec<String>> {
+        let q = page_query::<DB>(DB::EXPLAIN, query, me);
+        Ok(DB::plan_of_built(q, &self.pool).await?)
+    }
+
+    async fn latest_task_id(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM support_tasks")
+                .fetch_one(&self.pool)
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
+    async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>> {
+        let row: Option<TaskRow> = sqlx::query_as(TASK_SELECT)
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn assign_task(
+        &self,
+        reference: &str,
+        version: i64,
+        assignee: Option<i64>,
+        actor: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), TaskChangeRefused>> {
+        let mut tx = self.pool.begin().await?;
+        // Assigning someone marks the task in progress; unassigning an undrafted task opens it again.
+        let changed = sqlx::query(
+            "UPDATE support_tasks SET assignee_id = $3, version = version + 1, updated_at = $4, \
+             status = CASE WHEN $3 IS NOT NULL THEN 'in_progress' WHEN draft IS NULL THEN 'open' ELSE status END \
+             WHERE reference = $1 AND version = $2 AND status <> 'done' \
+             AND ($3 IS NULL OR EXISTS (SELECT 1 FROM staff s WHERE s.id = $3 \
+                  AND s.role IN ('support_officer', 'administrator')))",
+        )
+        .bind(reference)
+        .bind(version)
+        .bind(assignee)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            drop(tx);
+            return Ok(Err(self.why_refused(reference, version, assignee).await?));
+        }
+        let assignee_name: Option<String> = match assignee {
+            Some(id) => {
+                sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        let event = AuditEvent::Assigned {
+            assignee_id: assignee,
+            assignee_name,
+        };
+        Self::audit_in(&mut *tx, Some(actor), Some(reference), &event, now).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn save_draft(
+        &self,
+        reference: &str,
+        version: i64,
+        draft: &DecisionInput,
+        actor: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), TaskChangeRefused>> {
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE support_tasks SET draft = $3, assignee_id = COALESCE(assignee_id, $4), \
+             status = 'in_progress', version = version + 1, updated_at = $5 \
+             WHERE reference = $1 AND version = $2 AND status <> 'done'",
+        )
+        .bind(reference)
+        .bind(version)
+        .bind(serde_json::to_string(draft).expect("drafts serialise"))
+        .bind(actor)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            drop(tx);
+            return Ok(Err(self.why_refused(reference, version, None).await?));
+        }
+        Self::audit_in(
+            &mut *tx,
+            Some(actor),
+            Some(reference),
+            &AuditEvent::SavedDraft,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn decide_task(
+        &self,
+        reference: &str,
+        version: i64,
+        decision: &Decision,
+        actor: &StaffMember,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), TaskChangeRefused>> {
+        let mut tx = self.pool.begin().await?;
+        // The write comes first, so a concurrent decision waits for this one's lock rather than
+        // failing on an upgrade, and the version check decides which of two goes through.
+        let closed: Option<(i64, Option<i64>, String, String)> = sqlx::query_as(
+            "UPDATE support_tasks SET status = 'done', decision = $3, decided_by = $4, decided_at = $5, \
+             assignee_id = COALESCE(assignee_id, $4), draft = NULL, version = version + 1, updated_at = $5 \
+             WHERE reference = $1 AND version = $2 AND status <> 'done' \
+             RETURNING id, user_id, requester_email, kind",
+        )
+        .bind(reference)
+        .bind(version)
+        .bind(serde_json::to_string(decision).expect("decisions serialise"))
+        .bind(actor.id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((_, user_id, one_login_email, kind)) = closed else {
+            drop(tx);
+            return Ok(Err(self.why_refused(reference, version, None).await?));
+        };
+        // A deactivated record is never connected, whatever the form said (the task stays undecided).
+        if let Decision::Connect { trn } = decision {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM persons WHERE trn = $1")
+                    .bind(trn)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if status.as_deref() == Some("deactivated") {
+                return Ok(Err(TaskChangeRefused::RecordDeactivated));
+            }
+        }
+        if let Decision::Connect { trn } = decision {
+            let Some(user_id) = user_id else {
+                return Ok(Err(TaskChangeRefused::RecordTaken));
+            };
+            let person: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
+                .bind(trn)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(person_id) = person else {
+                return Ok(Err(TaskChangeRefused::UnknownRecord));
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO connections (user_id, person_id, matched_via, connected_at) \
+                 VALUES ($1, $2, 'support', $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(person_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(Err(TaskChangeRefused::RecordTaken));
+            }
+            let details = ConnectionEvent {
+                how: ConnectedHow::Support,
+                user_id,
+                one_login_email: one_login_email.clone(),
+                support: Some(support_action(reference, actor)),
+                reason: None,
+            };
+            Self::insert_record_event(
+                &mut *tx,
+                person_id,
+                ONE_LOGIN_CONNECTED,
+                &support_actor(actor),
+                &details,
+                now,
+            )
+            .await?;
+        }
+        // Support checked the proof: the teacher's identity is verified from now on, by this officer.
+        if let (Some(user_id), true) = (user_id, decision.verifies_identity(kind_of(&kind)?)) {
+            Self::verify_identity_by_support_in(&mut *tx, user_id, reference, actor.id, now)
+                .await?;
+        }
+        Self::insert_email(&mut *tx, email, now).await?;
+        Self::audit_in(
+            &mut *tx,
+            Some(actor.id),
+            Some(reference),
+            &AuditEvent::decided(decision, kind_of(&kind)?),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn disconnect(
+        &self,
+        user_id: i64,
+        trn: &str,
+        reason: &str,
+        task_reference: &str,
+        actor: &StaffMember,
+        email: &NewEmail,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<(), DisconnectRefused>> {
+        let mut tx = self.pool.begin().await?;
+        // The delete comes first: a second administrator undoing the same connection at once finds none.
+        let removed: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM connections WHERE user_id = $1 \
+             AND person_id = (SELECT id FROM persons WHERE trn = $2) RETURNING person_id",
+        )
+        .bind(user_id)
+        .bind(trn)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(person_id) = removed else {
+            return Ok(Err(DisconnectRefused::NotConnected));
+        };
+        sqlx::query(
+            "INSERT INTO disconnections (user_id, person_id, staff_id, reason, disconnected_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user_id)
+        .bind(person_id)
+        .bind(actor.id)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let one_login_email: Option<String> =
+            sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let details = ConnectionEvent {
+            how: ConnectedHow::Support,
+            user_id,
+            one_login_email: one_login_email.unwrap_or_default(),
+            support: Some(support_action(task_reference, actor)),
+            reason: Some(reason.to_string()),
+        };
+        Self::insert_record_event(
+            &mut *tx,
+            person_id,
+            ONE_LOGIN_DISCONNECTED,
+            &support_actor(actor),
+            &details,
+            now,
+        )
+        .await?;
+        Self::insert_email(&mut *tx, email, now).await?;
+        let event = AuditEvent::Disconnected {
+            trn: trn.to_string(),
+            reason: reason.to_string(),
+        };
+        Self::audit_in(&mut *tx, Some(actor.id), Some(task_reference), &event, now).await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn records_by_identifiers(
+        &self,
+        nino: Option<&str>,
+        trn: Option<&str>,
+        email: Option<&str>,
+        user_id: i64,
+    ) -> StoreResult<Vec<app::domain::matching::Candidate>> {
+        if nino.is_none() && trn.is_none() && email.is_none() {
+            return Ok(Vec::new());
+        }
+        // Each identifier has its own index; an empty value, which no record has, stands in for a missing one.
+        let rows: Vec<IdentifiedRow> = sqlx::query_as(&format!(
+            "SELECT {PERSON_COLUMNS}, \
+             (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
+             FROM persons WHERE nino = $1 OR trn = $2 OR email_key = $3 ORDER BY trn LIMIT 20"
+        ))
+        .bind(nino.unwrap_or(""))
+        .bind(trn.unwrap_or(""))
+        .bind(email.map(str::to_lowercase).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let connected_to_another_login = row.connected_user_id.is_some_and(|id| id != user_id);
+            found.push(app::domain::matching::Candidate {
+                record: self.load_full(row.person).await?,
+                connected_to_another_login,
+            });
+        }
+        Ok(found)
+    }
+}
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    /// Adds an event to a record's change history (a connection made or undone): one writer for all.
+    pub(super) async fn insert_record_event<'e, E: Executor<'e, Database = DB>>(
+        exec: E,
+        person_id: i64,
+        kind: &str,
+        actor: &str,
+        details: &ConnectionEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(person_id)
+        .bind(kind)
+        .bind(actor)
+        .bind(serde_json::to_string(details).expect("event details serialise"))
+        .bind(now)
+        .execute(exec)
+        .await?;
+        Ok(())
+    }
+
+    /// Why a guarded change to a task touched no row.
+    async fn why_refused(
+        &self,
+        reference: &str,
+        version: i64,
+        assignee: Option<i64>,
+    ) -> StoreResult<TaskChangeRefused> {
+        let Some(task) = self.task_by_reference(reference).await? else {
+            return Ok(TaskChangeRefused::NoSuchTask);
+        };
+        Ok(if task.status == TaskStatus::Done {
+            TaskChangeRefused::AlreadyDecided {
+                by: task.decided_by,
+                at: task.decided_at,
+            }
+        } else if task.version != version {
+            TaskChangeRefused::Stale
+        } else if assignee.is_some() {
+            TaskChangeRefused::NotAssignable
+        } else {
+            TaskChangeRefused::Stale
+        })
+    }
+
+    /// The next number of the support reference counter: never handed out twice.
+    pub(super) async fn next_reference_number(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(DB::NEXT_REFERENCE)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+}
