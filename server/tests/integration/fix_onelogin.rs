@@ -3,6 +3,7 @@
 
 use crate::onelogin::{standin_config, Rp};
 use crate::support::*;
+use crate::util::TestApp;
 use axum::body::Body;
 use axum::http::{header, Request};
 use base64::Engine as _;
@@ -68,8 +69,7 @@ async fn logout_token_with_unknown_kid_does_not_starve_id_token_refetch() {
 }
 
 async fn email_one_login_has_not_verified_is_neither_kept_nor_matching_evidence(backend: Backend) {
-    let Some(mut rp) = Rp::seeded(backend).await else {
-        eprintln!("TEST_POSTGRES_URL is not set: not run on PostgreSQL");
+    let Some(mut rp) = TestApp::new(backend, "One Login fixes").build().await else {
         return;
     };
     let persona = rp.standin.persona("unverified-email").unwrap();

@@ -1,8 +1,8 @@
 //! Sessions that stay ended, expire on time and are not made for nothing; sign-out that another site cannot
 //! trigger (issue 10, §2 and §8).
 
-use crate::onelogin::Rp;
 use crate::support::*;
+use crate::util::TestApp;
 use app::ssr::{IdentityStatus, RequestContext, SessionData, SignedInStaff, SignedInUser};
 use axum::body::Body;
 use axum::extract::Query;
@@ -101,7 +101,7 @@ enum Ending {
 /// Request A loads the signed-in session and is held; B ends the session; A then finishes and writes. The session
 /// must stay ended: no row for the person, the old id dead, and A's response deletes the cookie.
 async fn an_ended_session_stays_ended(backend: Backend, ending: Ending, rotate: bool) {
-    let Some(mut rp) = Rp::seeded(backend).await else {
+    let Some(mut rp) = TestApp::new(backend, "sessions").build().await else {
         return;
     };
     rp.sign_in("exact-match").await;
@@ -489,7 +489,7 @@ async fn a_flash_keeps_a_few_kilobytes_at_most(backend: Backend) {
 }
 
 async fn sign_out_links_from_elsewhere_ask_first_and_the_button_signs_out(backend: Backend) {
-    let Some(mut rp) = Rp::seeded(backend).await else {
+    let Some(mut rp) = TestApp::new(backend, "sessions").build().await else {
         return;
     };
     rp.sign_in("exact-match").await;
@@ -546,7 +546,7 @@ async fn sign_out_links_from_elsewhere_ask_first_and_the_button_signs_out(backen
 }
 
 async fn the_header_link_still_signs_out_at_once(backend: Backend) {
-    let Some(mut rp) = Rp::seeded(backend).await else {
+    let Some(mut rp) = TestApp::new(backend, "sessions").build().await else {
         return;
     };
     rp.sign_in("exact-match").await;
