@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod domain;
+pub mod forms;
 pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]

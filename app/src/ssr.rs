@@ -30,7 +30,7 @@ pub struct OneLoginLinks {
 /// (post/redirect/get), so the page can show the errors and everything the person typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flash {
-    pub form: String,
+    pub form: crate::forms::FormId,
     pub values: BTreeMap<String, String>,
     pub errors: Vec<FieldError>,
 }
@@ -190,9 +190,9 @@ impl SessionHandle {
     }
 
     /// Removes and returns the flash for `form`, if the last submission of that form left one.
-    pub fn take_flash(&self, form: &str) -> Option<Flash> {
+    pub fn take_flash(&self, form: &crate::forms::FormId) -> Option<Flash> {
         let mut state = self.lock();
-        if state.data.flash.as_ref().is_some_and(|f| f.form == form) {
+        if state.data.flash.as_ref().is_some_and(|f| f.form == *form) {
             state.dirty = true;
             state.data.flash.take()
         } else {
@@ -450,20 +450,33 @@ pub fn request_context() -> Option<RequestContext> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forms::FormId;
 
     #[test]
     fn flash_is_taken_once_and_only_by_its_own_form() {
         let session = SessionHandle::default();
         session.set_flash(Flash {
-            form: "feedback".into(),
+            form: FormId::Feedback,
             ..Flash::default()
         });
         session.lock().dirty = false;
-        assert!(session.take_flash("other").is_none());
+        assert!(session.take_flash(&FormId::StaffRole).is_none());
         assert!(!session.lock().dirty);
-        assert!(session.take_flash("feedback").is_some());
+        assert!(session.take_flash(&FormId::Feedback).is_some());
         assert!(session.lock().dirty);
-        assert!(session.take_flash("feedback").is_none());
+        assert!(session.take_flash(&FormId::Feedback).is_none());
+    }
+
+    #[test]
+    fn a_flash_stored_before_forms_were_typed_still_reads() {
+        // As a session row held it before FormId.
+        let stored = r#"{"flash":{"form":"connect-nino","values":{"nino":"QQ"},"errors":[]}}"#;
+        let data: SessionData = serde_json::from_str(stored).unwrap();
+        let flash = data.flash.unwrap();
+        assert_eq!(flash.form, FormId::ConnectNino);
+        assert_eq!(flash.values["nino"], "QQ");
+        let json = serde_json::to_string(&flash).unwrap();
+        assert!(json.starts_with(r#"{"form":"connect-nino","#), "{json}");
     }
 
     #[test]
@@ -474,11 +487,11 @@ mod tests {
             .collect();
         values.insert("details".into(), "x".repeat(9_000_000));
         session.set_flash(Flash {
-            form: "feedback".into(),
+            form: FormId::Feedback,
             values,
             errors: vec![],
         });
-        let flash = session.take_flash("feedback").unwrap();
+        let flash = session.take_flash(&FormId::Feedback).unwrap();
         let kept: usize = flash.values.iter().map(|(k, v)| k.len() + v.len()).sum();
         assert!(kept <= MAX_FLASH_BYTES, "kept {kept} bytes");
         // The first value is cut to the per-value limit, keeping what was typed first.
@@ -490,7 +503,7 @@ mod tests {
             .all(|v| v.chars().all(|c| c == 'x' || c == 'é')));
         // A small flash is kept whole.
         let small = Flash {
-            form: "feedback".into(),
+            form: FormId::Feedback,
             values: [("details".to_string(), "Clear".to_string())].into(),
             errors: vec![],
         };

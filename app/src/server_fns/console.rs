@@ -66,11 +66,8 @@ pub struct AuditView {
     pub older: Option<i64>,
 }
 
-/// Rows on one page of the audit log.
-pub const AUDIT_PAGE: usize = 50;
-
-/// The flash form the console's success banners use.
-pub const BANNER_FORM: &str = "support-banner";
+// Where it was; it belongs beside the audit log's lines.
+pub use crate::domain::support::AUDIT_PAGE;
 
 #[cfg(feature = "ssr")]
 mod guard {
@@ -92,7 +89,7 @@ mod guard {
     /// someone without the role, and a redirect to sign in for someone not signed in (when rendering a page).
     pub async fn me<T>(
         what: Permission,
-        form: &str,
+        form: Option<crate::forms::FormId>,
     ) -> Result<Result<Me, Console<T>>, ServerFnError> {
         let ctx = crate::ssr::request_context()
             .ok_or_else(|| ServerFnError::new("no request context"))?;
@@ -112,9 +109,9 @@ mod guard {
         };
         let banner = ctx
             .staff
-            .take_flash(BANNER_FORM)
+            .take_flash(&crate::forms::FormId::SupportBanner)
             .and_then(|f| f.values.get("banner").cloned());
-        let (values, errors) = match ctx.staff.take_flash(form) {
+        let (values, errors) = match form.and_then(|form| ctx.staff.take_flash(&form)) {
             Some(flash) => (flash.values, flash.errors),
             None => Default::default(),
         };
@@ -148,7 +145,7 @@ mod guard {
 #[server(input = GetUrl)]
 pub async fn load_dashboard(query: String) -> Result<Console<DashboardView>, ServerFnError> {
     use crate::domain::support::Permission;
-    let me = match guard::me(Permission::ViewTasks, "").await? {
+    let me = match guard::me(Permission::ViewTasks, None).await? {
         Ok(me) => me,
         Err(denied) => return Ok(denied),
     };
@@ -205,7 +202,12 @@ fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
 #[server(input = GetUrl)]
 pub async fn load_task(reference: String) -> Result<Console<TaskPageView>, ServerFnError> {
     use crate::domain::support::Permission;
-    let me = match guard::me(Permission::ViewTasks, &format!("decision-{reference}")).await? {
+    let me = match guard::me(
+        Permission::ViewTasks,
+        Some(crate::forms::FormId::Decision(reference.clone())),
+    )
+    .await?
+    {
         Ok(me) => me,
         Err(denied) => return Ok(denied),
     };
@@ -239,7 +241,12 @@ pub async fn load_task(reference: String) -> Result<Console<TaskPageView>, Serve
 #[server(input = GetUrl)]
 pub async fn load_staff() -> Result<Console<StaffView>, ServerFnError> {
     use crate::domain::support::Permission;
-    let me = match guard::me(Permission::ManageStaff, "staff-role").await? {
+    let me = match guard::me(
+        Permission::ManageStaff,
+        Some(crate::forms::FormId::StaffRole),
+    )
+    .await?
+    {
         Ok(me) => me,
         Err(denied) => return Ok(denied),
     };
@@ -253,7 +260,7 @@ pub async fn load_staff() -> Result<Console<StaffView>, ServerFnError> {
 #[server(input = GetUrl)]
 pub async fn load_audit(before: Option<i64>) -> Result<Console<AuditView>, ServerFnError> {
     use crate::domain::support::Permission;
-    let me = match guard::me(Permission::ReadAudit, "").await? {
+    let me = match guard::me(Permission::ReadAudit, None).await? {
         Ok(me) => me,
         Err(denied) => return Ok(denied),
     };
@@ -271,7 +278,7 @@ pub async fn load_audit(before: Option<i64>) -> Result<Console<AuditView>, Serve
 #[server(input = GetUrl)]
 pub async fn load_mailbox() -> Result<Console<Vec<MailboxEmail>>, ServerFnError> {
     // Emails hold teachers' personal data: staff only, even in development.
-    if let Err(denied) = guard::me(crate::domain::support::Permission::ViewTasks, "").await? {
+    if let Err(denied) = guard::me(crate::domain::support::Permission::ViewTasks, None).await? {
         return Ok(denied);
     }
     let emails = guard::console()?

@@ -16,7 +16,10 @@ pub struct FeedbackFormState {
 pub async fn load_feedback_form() -> Result<FeedbackFormState, ServerFnError> {
     let ctx =
         crate::ssr::request_context().ok_or_else(|| ServerFnError::new("no request context"))?;
-    let flash = ctx.session.take_flash("feedback").unwrap_or_default();
+    let flash = ctx
+        .session
+        .take_flash(&crate::forms::FormId::Feedback)
+        .unwrap_or_default();
     let value = |key: &str| flash.values.get(key).cloned().unwrap_or_default();
     Ok(FeedbackFormState {
         csrf_token: ctx.csrf_token,

@@ -51,7 +51,10 @@ pub async fn load_identity_support() -> Result<Option<IdentitySupportView>, Serv
         .identity_support
         .clone()
         .unwrap_or_default();
-    let (values, errors) = match ctx.session.take_flash("identity-support") {
+    let (values, errors) = match ctx
+        .session
+        .take_flash(&crate::forms::FormId::IdentitySupport)
+    {
         Some(flash) => (flash.values, flash.errors),
         None => (
             draft

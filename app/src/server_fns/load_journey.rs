@@ -77,12 +77,12 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         _ => Default::default(),
     };
     let form = match step {
-        Step::Nino => "connect-nino",
-        Step::Trn => "connect-trn",
-        Step::Itt => "connect-itt",
-        _ => "",
+        Step::Nino => Some(crate::forms::FormId::ConnectNino),
+        Step::Trn => Some(crate::forms::FormId::ConnectTrn),
+        Step::Itt => Some(crate::forms::FormId::ConnectItt),
+        _ => None,
     };
-    let (mut values, errors) = match ctx.session.take_flash(form) {
+    let (mut values, errors) = match form.and_then(|form| ctx.session.take_flash(&form)) {
         Some(flash) => (flash.values, flash.errors),
         None => (BTreeMap::new(), Vec::new()),
     };

@@ -5,6 +5,7 @@ use super::error::{AppError, HandlerResult};
 use crate::state::AppState;
 use app::domain::feedback::{validate_feedback, FeedbackInput, MAX_FEEDBACK_CHARS};
 use app::domain::validation::{echo_limit, truncate_chars};
+use app::forms::FormId;
 use app::ssr::{Flash, RequestContext};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
@@ -20,7 +21,7 @@ pub async fn submit_feedback(
         AppError::form(
             &ctx.session,
             Flash {
-                form: "feedback".into(),
+                form: FormId::Feedback,
                 // Shown back cut to a field's worth (issue 10 §4): a megabyte typed never reaches the session.
                 values: [
                     (

@@ -13,6 +13,7 @@ use app::domain::identity_support::{
 };
 use app::domain::journey::Position;
 use app::domain::task_details::{IdentityVerificationDetails, StoredProof, TaskDetails};
+use app::forms::FormId;
 use app::ssr::{Flash, RequestContext};
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -20,9 +21,6 @@ use axum::response::{IntoResponse, Redirect};
 use axum::Extension;
 use chrono::Utc;
 use subtle::ConstantTimeEq;
-
-/// The flash form name the page reads.
-pub const FORM: &str = "identity-support";
 
 /// Only someone signed in whom One Login could not verify, with no open request, may use the form.
 async fn may_ask(
@@ -187,7 +185,7 @@ fn back_to_form(
     ctx.session
         .update(|data| data.identity_support = Some(draft));
     ctx.session.set_flash(Flash {
-        form: FORM.into(),
+        form: FormId::IdentitySupport,
         values: input.values_to_show(),
         errors,
     });

@@ -12,7 +12,7 @@ use app::domain::support::{
     task_href, validate_decision, DecisionInput, Permission, Role, StaffMember, DASHBOARD_PATH,
 };
 use app::domain::FieldError;
-use app::server_fns::console::BANNER_FORM;
+use app::forms::FormId;
 use app::ssr::{
     ChangeRefused, Flash, PendingDecision, RequestContext, SignedInStaff, SupportConsole,
 };
@@ -67,7 +67,7 @@ fn task_list(ctx: &RequestContext) -> String {
 
 fn banner(ctx: &RequestContext, text: String) {
     ctx.staff.set_flash(Flash {
-        form: BANNER_FORM.into(),
+        form: FormId::SupportBanner,
         values: [("banner".to_string(), text)].into_iter().collect(),
         errors: vec![],
     });
@@ -96,7 +96,7 @@ fn task_error(
     AppError::form(
         &ctx.staff,
         Flash {
-            form: format!("decision-{reference}"),
+            form: FormId::Decision(reference.to_string()),
             values,
             errors: vec![error],
         },
@@ -455,7 +455,7 @@ pub async fn disconnect(
         AppError::form(
             &ctx.staff,
             Flash {
-                form: format!("decision-{reference}"),
+                form: FormId::Decision(reference.to_string()),
                 values,
                 errors,
             },
@@ -677,7 +677,7 @@ pub async fn set_role(
         Err(AppError::form(
             &ctx.staff,
             Flash {
-                form: "staff-role".into(),
+                form: FormId::StaffRole,
                 values: BTreeMap::new(),
                 errors: vec![FieldError::new(format!("role-{}", form.staff_id), message)],
             },

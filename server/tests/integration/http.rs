@@ -47,7 +47,7 @@ impl TestApp {
             post(
                 |Extension(ctx): Extension<app::ssr::RequestContext>| async move {
                     ctx.session.set_flash(app::ssr::Flash {
-                        form: "rotated".into(),
+                        form: app::forms::FormId::Feedback,
                         ..Default::default()
                     });
                     ctx.session.rotate_id();

@@ -83,9 +83,12 @@ pub fn disconnect_href(reference: &str) -> String {
 }
 
 /// The flash form of the disconnect form and its check step on the task page.
-pub fn disconnect_form(reference: &str) -> String {
-    format!("disconnect-{reference}")
+pub fn disconnect_form(reference: &str) -> crate::forms::FormId {
+    crate::forms::FormId::Disconnect(reference.to_string())
 }
+/// Rows on one page of the audit log.
+pub const AUDIT_PAGE: usize = 50;
+
 /// One line of the audit log page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditLine {
