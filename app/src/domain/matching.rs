@@ -25,7 +25,14 @@
 //!    of birth (twins, namesakes, duplicate records), only a record whose NINO **and** TRN both equal what the
 //!    teacher typed may be connected — otherwise a possible duplicate or namesake. A deactivated lookalike still
 //!    counts: it shows the person is ambiguous even though it can never be connected itself;
-//! 3. a record already connected to another One Login is never connected again.
+//! 3. a record already connected to another One Login is never connected again;
+//! 4. the third question's answer, which many people share (a provider and a year, unlike a NINO or TRN),
+//!    connects only when no *other* record, active or deactivated, agrees with a verified first name (synonyms
+//!    included) and date of birth, **whatever its last name**. Otherwise the person is ambiguous: a record that
+//!    keeps an old surname One Login does not know (theirs) must not leave a namesake's record as the only
+//!    lookalike. For the same reason [`third_question_applies`] does not ask the question then.
+//!
+//! The storage's search fetches these first-name lookalikes through [`first_name_search_keys`].
 //!
 //! Everything here is pure: no database, no HTTP, no clock.
 
@@ -277,6 +284,21 @@ pub fn match_records(evidence: &Evidence, candidates: &[Candidate]) -> MatchOutc
         };
     }
 
+    // Guard 4: an ITT provider and QTS year are shared by many people. A record that agrees only on the first name
+    // and date of birth may be the person's own record under an old surname, which makes this one a namesake's.
+    if only.needs_the_itt_answer() {
+        let first_name_lookalikes: Vec<&str> = assessed
+            .iter()
+            .filter(|a| a.agrees_on_first_name_and_date_of_birth())
+            .map(|a| a.trn)
+            .collect();
+        if first_name_lookalikes.len() >= 2 {
+            return MatchOutcome::PossibleDuplicateOrNamesake {
+                trns: sorted_trns(first_name_lookalikes.into_iter().chain([trn])),
+            };
+        }
+    }
+
     // Guard 3: checked after guard 2, so that a record we are not even sure is theirs is reported as a namesake
     // question rather than as "your record is connected elsewhere".
     if only.candidate.connected_to_another_login {
@@ -305,16 +327,53 @@ pub fn match_records(evidence: &Evidence, candidates: &[Candidate]) -> MatchOutc
 }
 
 /// Whether the third question (ITT provider and QTS year, DESIGN §5) may be asked: exactly one active record agrees
-/// with the verified first name, last name and date of birth. Whether the NINO and TRN questions have already
-/// been answered is the journey's part ([`crate::domain::journey::ConnectAnswers::needs_third_question`]).
+/// with the verified first name, last name and date of birth, and no other record (of any status) agrees with the
+/// first name and date of birth whatever its last name (guard 4: the answer could not connect anyone then). Whether
+/// the NINO and TRN questions have already been answered is the journey's part
+/// ([`crate::domain::journey::ConnectAnswers::needs_third_question`]).
 pub fn third_question_applies(evidence: &Evidence, candidates: &[Candidate]) -> bool {
     let keys = EvidenceKeys::new(evidence);
-    candidates
+    let assessed: Vec<Assessment<'_>> = candidates
         .iter()
-        .filter(|c| c.record.status == RecordStatus::Active)
-        .filter(|c| Assessment::new(&keys, c).agrees_on_names_and_date_of_birth())
-        .count()
-        == 1
+        .map(|c| Assessment::new(&keys, c))
+        .collect();
+    let agreeing = assessed
+        .iter()
+        .filter(|a| a.candidate.record.status == RecordStatus::Active)
+        .filter(|a| a.agrees_on_names_and_date_of_birth())
+        .count();
+    let first_name_lookalikes = assessed
+        .iter()
+        .filter(|a| a.agrees_on_first_name_and_date_of_birth())
+        .count();
+    agreeing == 1 && first_name_lookalikes == 1
+}
+
+/// The first-name keys (as [`name_key`] makes them) a record must hold, as its current or a previous first name,
+/// for the matcher to find its first name agreeing with the evidence: the storage's search fetches every record
+/// born on a verified date of birth that holds one, so that guard 4 sees them whatever their last name. Over-fetches
+/// by design: each verified first-name form and every name in its synonym groups, and every beginning of those,
+/// since a record's first name followed by its middle name may make the form ("Mary" + "Jane" for "Mary-Jane"), down
+/// to the empty key (a first name of punctuation only, followed by a middle name). Sorted, without repeats; empty
+/// when the evidence has no first name.
+pub fn first_name_search_keys(evidence: &Evidence) -> Vec<String> {
+    let keys = EvidenceKeys::new(evidence);
+    let mut forms: BTreeSet<&str> = keys.first_names.iter().map(String::as_str).collect();
+    forms.extend(
+        keys.first_name_groups
+            .iter()
+            .flat_map(|g| SYNONYMS.members(*g))
+            .map(String::as_str),
+    );
+    let mut search: BTreeSet<String> = BTreeSet::new();
+    for form in forms {
+        search.insert(String::new());
+        // Whole characters: a key is letters and digits, not always ASCII.
+        for (end, c) in form.char_indices() {
+            search.insert(form[..end + c.len_utf8()].to_string());
+        }
+    }
+    search.into_iter().collect()
 }
 
 /// Whether two first names match: equal name keys, or in the same synonym group (either direction).
@@ -489,6 +548,21 @@ impl<'a> Assessment<'a> {
     fn agrees_on_names_and_date_of_birth(&self) -> bool {
         self.first_name && self.last_name && self.date_of_birth
     }
+
+    /// Guard 4's lookalike: whatever the last name.
+    fn agrees_on_first_name_and_date_of_birth(&self) -> bool {
+        self.first_name && self.date_of_birth
+    }
+
+    /// Whether this definite match is definite only through the third question's answer.
+    fn needs_the_itt_answer(&self) -> bool {
+        let names_and_another_identifier = self.first_name
+            && self.last_name
+            && (self.email_matches || self.nino_matches || self.trn_matches);
+        let first_name_and_both_identifiers =
+            self.first_name && self.nino_matches && self.trn_matches;
+        !(names_and_another_identifier || first_name_and_both_identifiers)
+    }
 }
 
 fn sorted_trns<'a>(trns: impl IntoIterator<Item = &'a str>) -> Vec<String> {
@@ -501,17 +575,27 @@ struct Synonyms {
     /// Each name key and the groups (line numbers among the groups) it belongs to. A key may be in several groups
     /// (Sam: Samuel and Samantha); groups are never merged.
     groups_by_key: HashMap<String, Vec<usize>>,
+    /// Each group's name keys, by line number.
+    groups: Vec<BTreeSet<String>>,
 }
 
 impl Synonyms {
     fn parse(text: &str) -> Self {
         let mut groups_by_key: HashMap<String, Vec<usize>> = HashMap::new();
-        for (group, keys) in synonym_groups(text).into_iter().enumerate() {
+        let groups = synonym_groups(text);
+        for (group, keys) in groups.iter().enumerate() {
             for key in keys {
-                groups_by_key.entry(key).or_default().push(group);
+                groups_by_key.entry(key.clone()).or_default().push(group);
             }
         }
-        Self { groups_by_key }
+        Self {
+            groups_by_key,
+            groups,
+        }
+    }
+
+    fn members(&self, group: usize) -> impl Iterator<Item = &String> {
+        self.groups.get(group).into_iter().flatten()
     }
 
     fn groups_of(&self, key: &str) -> &[usize] {
@@ -1519,18 +1603,150 @@ mod tests {
         // Two active lookalikes: a namesake question, never the third question.
         let two = candidates([ann_lee_trained(), record("7654321", "Ann", "Lee", dob())]);
         assert!(!third_question_applies(&e, &two));
-        // Deactivated records and records that do not agree on all three are not counted.
+        // A deactivated lookalike alone is no record to connect; beside an active one, it makes her ambiguous.
         let mut gone = record("7654321", "Ann", "Lee", dob());
         gone.status = RecordStatus::Deactivated;
         assert!(!third_question_applies(&e, &candidates([gone.clone()])));
+        assert!(!third_question_applies(
+            &e,
+            &candidates([ann_lee_trained(), gone])
+        ));
+        // Records born another day or with another first name are not counted.
         let others = candidates([
             ann_lee_trained(),
-            gone,
             record("2222222", "Ann", "Lee", date(1985, 6, 15)),
             record("3333333", "Bea", "Lee", dob()),
-            record("4444444", "Ann", "Leigh", dob()),
+            record("4444444", "Bea", "Leigh", dob()),
         ]);
         assert!(third_question_applies(&e, &others));
+    }
+
+    /// Issue 15's false connection with the third question: Ann's record keeps her old surname (Morgan), One Login
+    /// knows only Lee; a namesake Ann Lee born the same day has a record without a NINO, trained where and when Ann
+    /// did. Her own record shares her first name and date of birth, so the namesake's is not the only lookalike.
+    fn ann_morgan_trained() -> TeachingRecord {
+        with_itt(
+            with_nino(record("2345678", "Ann", "Morgan", dob()), "AB123456C"),
+            "University of Leeds",
+            2010,
+        )
+    }
+
+    #[test]
+    fn a_record_under_another_surname_sharing_first_name_and_date_of_birth_stops_the_third_question(
+    ) {
+        let e = evidence("Ann", "Lee", dob());
+        let namesake = ann_lee_trained();
+        assert!(third_question_applies(&e, &candidates([namesake.clone()])));
+        assert!(!third_question_applies(
+            &e,
+            &candidates([namesake.clone(), ann_morgan_trained()])
+        ));
+        // Deactivated, through a synonym, through a previous first name, or as first name and middle name: the
+        // same.
+        let mut gone = ann_morgan_trained();
+        gone.status = RecordStatus::Deactivated;
+        let annie = record("2345678", "Annie", "Morgan", dob());
+        let mut renamed = record("2345678", "Bea", "Morgan", dob());
+        renamed.previous_names.push(PreviousName {
+            first_name: "Nan".into(),
+            middle_name: None,
+            last_name: "Morgan".into(),
+            valid_until: None,
+        });
+        let mut split = record("2345678", "Mary", "Morgan", dob());
+        split.middle_name = Some("Ann".into());
+        let mary_ann = evidence("Mary-Ann", "Lee", dob());
+        let mary_ann_lee = record("1234567", "Mary-Ann", "Lee", dob());
+        assert!(third_question_applies(
+            &mary_ann,
+            &candidates([mary_ann_lee.clone()])
+        ));
+        assert!(!third_question_applies(
+            &mary_ann,
+            &candidates([mary_ann_lee, split])
+        ));
+        for other in [gone, annie, renamed] {
+            assert!(
+                !third_question_applies(&e, &candidates([namesake.clone(), other.clone()])),
+                "{other:?}"
+            );
+        }
+        // Another first name, or another day: still asked.
+        for other in [
+            record("2345678", "Bea", "Morgan", dob()),
+            record("2345678", "Ann", "Morgan", date(1985, 6, 15)),
+        ] {
+            assert!(third_question_applies(
+                &e,
+                &candidates([namesake.clone(), other])
+            ));
+        }
+    }
+
+    #[test]
+    fn an_itt_answer_never_connects_while_another_record_shares_first_name_and_date_of_birth() {
+        let e = with_itt_answer(evidence("Ann", "Lee", dob()), "University of Leeds", 2010);
+        let namesake = ann_lee_trained();
+        assert_eq!(
+            match_records(&e, &candidates([namesake.clone()])),
+            connect("1234567", MatchedVia::Itt)
+        );
+        let refused = MatchOutcome::PossibleDuplicateOrNamesake {
+            trns: trns(&["1234567", "2345678"]),
+        };
+        assert_eq!(
+            match_records(&e, &candidates([namesake.clone(), ann_morgan_trained()])),
+            refused
+        );
+        let mut gone = ann_morgan_trained();
+        gone.status = RecordStatus::Deactivated;
+        assert_eq!(
+            match_records(&e, &candidates([gone, namesake.clone()])),
+            refused
+        );
+        // An identifier a namesake cannot share still connects: the guard is the third question's only.
+        let with_email = with_email(namesake.clone(), EMAIL);
+        assert_eq!(
+            match_records(
+                &with_evidence_email(e.clone(), EMAIL),
+                &candidates([with_email, ann_morgan_trained()])
+            ),
+            connect("1234567", MatchedVia::Automatic)
+        );
+        assert_eq!(
+            match_records(
+                &e.clone().with_trn(trn("1234567")),
+                &candidates([namesake, ann_morgan_trained()])
+            ),
+            connect("1234567", MatchedVia::Trn)
+        );
+    }
+
+    #[test]
+    fn first_name_search_keys_hold_synonyms_and_their_beginnings() {
+        let keys = first_name_search_keys(&evidence("Liz", "Lee", dob()));
+        for key in [
+            "",
+            "l",
+            "li",
+            "liz",
+            "elizabeth",
+            "eliza",
+            "beth",
+            "b",
+            "libby",
+        ] {
+            assert!(keys.contains(&key.to_string()), "{key:?} in {keys:?}");
+        }
+        assert!(!keys.contains(&"ann".to_string()));
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+        let none = Evidence {
+            names: vec![current(&["-"], "Lee")],
+            ..evidence("x", "Lee", dob())
+        };
+        assert!(first_name_search_keys(&none).is_empty());
+        assert!(first_name_search_keys(&Evidence::default()).is_empty());
     }
 
     mod itt_properties {
@@ -1974,6 +2190,83 @@ mod tests {
                     let r = &cands.iter().find(|c| c.record.trn == trn).expect("a candidate").record;
                     prop_assert_eq!(e.trn.as_ref().map(Trn::as_str), Some(r.trn.as_str()));
                     prop_assert!(e.nino.is_some() && r.nino.as_deref().and_then(Nino::key).as_deref() == e.nino.as_ref().map(Nino::as_str));
+                }
+            }
+
+            /// Guard 4: whatever the candidates, when every record would take the third question's answer, it never
+            /// connects while another record of any status shares a verified first name (synonyms included) and a
+            /// date of birth, and the question is not asked then.
+            #[test]
+            fn the_third_question_never_connects_beside_another_record_sharing_first_name_and_date_of_birth(
+                (e, cands) in case(),
+                lookalike in prop::option::of((prop::bool::ANY, last_name())),
+            ) {
+                let mut e = e;
+                e.itt = Some(IttIdentifier { provider: "University of Leeds".into(), qts_year: 2010 });
+                let mut cands: Vec<Candidate> = cands
+                    .into_iter()
+                    .map(|mut c| {
+                        c.record = with_itt(c.record, "University of Leeds", 2010);
+                        c
+                    })
+                    .collect();
+                // Often, a record sharing the first candidate's first name and date of birth, under any last name
+                // (the person's own record keeping an old surname), active or deactivated.
+                if let (Some((deactivated, last)), Some(first)) = (lookalike, cands.first()) {
+                    let mut r = first.record.clone();
+                    r.trn = "1000009".into();
+                    r.last_name = last;
+                    r.nino = None;
+                    r.email = None;
+                    r.previous_names.clear();
+                    if deactivated {
+                        r.status = RecordStatus::Deactivated;
+                    }
+                    cands.push(Candidate::unconnected(r));
+                }
+                let shares = |r: &TeachingRecord| {
+                    e.dates_of_birth.contains(&r.date_of_birth)
+                        && e.names.iter().flat_map(|n| &n.given_names).any(|g| {
+                            std::iter::once(&r.first_name)
+                                .chain(r.previous_names.iter().map(|p| &p.first_name))
+                                .any(|f| first_names_match(g, f))
+                        })
+                };
+                let outcome = match_records(&e, &cands);
+                if let MatchOutcome::Connect { trn, via: MatchedVia::Itt } = &outcome {
+                    let others = cands.iter().filter(|c| &c.record.trn != trn && shares(&c.record)).count();
+                    prop_assert_eq!(others, 0, "{:?}", cands);
+                }
+                if third_question_applies(&e, &cands) {
+                    // The one record agreeing may agree through a form `shares` does not try (a middle name).
+                    prop_assert!(cands.iter().filter(|c| shares(&c.record)).count() <= 1);
+                }
+            }
+
+            /// The storage fetches guard 4's lookalikes by these keys: every record whose first name the matcher
+            /// finds agreeing holds one of them, as its current or a previous first name.
+            #[test]
+            fn first_name_search_keys_find_every_record_whose_first_name_agrees(
+                (e, cands) in case(),
+                joined in prop::bool::ANY,
+            ) {
+                let mut e = e;
+                // Often, One Login's one given name is the first candidate's first and middle names joined.
+                if let (true, Some(Candidate { record: TeachingRecord { first_name, middle_name: Some(middle), .. }, .. })) =
+                    (joined, cands.first())
+                {
+                    e.names[0].given_names = vec![format!("{first_name}-{middle}")];
+                }
+                let keys = EvidenceKeys::new(&e);
+                let search = first_name_search_keys(&e);
+                for c in &cands {
+                    if Assessment::new(&keys, c).first_name {
+                        let r = &c.record;
+                        let held = std::iter::once(&r.first_name)
+                            .chain(r.previous_names.iter().map(|p| &p.first_name))
+                            .any(|f| search.contains(&name_key(f)));
+                        prop_assert!(held, "{:?} not found by {:?}", r, search);
+                    }
                 }
             }
 

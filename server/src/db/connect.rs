@@ -3,7 +3,7 @@
 
 use super::records::{to_record, PersonRow, PreviousNameRow, QualificationRow, PERSON_COLUMNS};
 use super::{Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
-use app::domain::matching::{Candidate, Evidence, MatchedVia, SupportFlag};
+use app::domain::matching::{first_name_search_keys, Candidate, Evidence, MatchedVia, SupportFlag};
 use app::domain::names::name_key;
 use app::domain::records::TeachingRecord;
 use async_trait::async_trait;
@@ -74,7 +74,8 @@ pub trait ConnectStore {
     /// Every record that could be a definite match for `evidence` (DESIGN §5), with its names and previous names
     /// but without its qualifications, which matching reads only when the teacher answered the third question
     /// (then with their ITT and QTS lines): born on a verified date of birth and
-    /// sharing a last name (current or previous), the NINO, the TRN or the email. Deactivated records are included;
+    /// sharing a last name (current or previous), the NINO, the TRN, the email or a first name (current or previous,
+    /// through [`app::domain::matching::first_name_search_keys`]). Deactivated records are included;
     /// the policy decides. `user_id` is the person asking, so records connected to *them* are not "another login".
     async fn find_candidates(
         &self,
@@ -178,6 +179,21 @@ where
         keys.push_bind(key.clone());
     }
     q.push("))");
+    // Guard 4's lookalikes: a shared first name, whatever the last name (the rows are those born that day anyway).
+    let first_names = first_name_search_keys(evidence);
+    if !first_names.is_empty() {
+        q.push(" OR first_name_key IN (");
+        let mut keys = q.separated(", ");
+        for key in &first_names {
+            keys.push_bind(key.clone());
+        }
+        q.push(") OR EXISTS (SELECT 1 FROM previous_names pn WHERE pn.person_id = persons.id AND pn.first_name_key IN (");
+        let mut keys = q.separated(", ");
+        for key in first_names {
+            keys.push_bind(key);
+        }
+        q.push("))");
+    }
     if let Some(nino) = &evidence.nino {
         q.push(" OR nino = ").push_bind(nino.as_str().to_string());
     }

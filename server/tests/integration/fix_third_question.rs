@@ -5,6 +5,7 @@
 
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
+use crate::util::{answer_nino, assert_redirect, TestApp};
 use app::domain::support::ConnectedHow;
 use onelogin_standin::{Outcome, Persona};
 use server::db::Backend;
@@ -15,26 +16,11 @@ on_both_backends!(
     a_wrong_provider_or_year_goes_to_support_with_the_answers_on_the_task,
     bad_input_on_both_fields_gets_errors_and_keeps_what_was_typed,
     third_question_attempts_count_against_the_nino_and_trn_limit,
+    a_namesake_sharing_her_provider_and_year_is_not_connected_when_her_record_keeps_her_old_surname,
 );
 
 async fn service(backend: Backend) -> Option<Rp> {
-    let rp = Rp::seeded(backend).await;
-    if rp.is_none() {
-        eprintln!(
-            "TEST_POSTGRES_URL is not set: third question on PostgreSQL not run (./test sets it)"
-        );
-    }
-    rp
-}
-
-fn assert_redirect(res: &TestResponse, to: &str) {
-    assert!(
-        (300..400).contains(&res.status),
-        "expected a redirect to {to}, got {} {}",
-        res.status,
-        res.body.chars().take(300).collect::<String>()
-    );
-    assert_eq!(res.header("location"), to);
+    TestApp::new(backend, "third question").build().await
 }
 
 /// Signs in and verifies as `persona`, then answers "No" to the NINO and TRN questions; returns where the TRN
@@ -464,11 +450,7 @@ async fn third_question_attempts_count_against_the_nino_and_trn_limit(backend: B
     // A NINO attempt (going back to that question; all three are answered, so on to "cannot find") and the ITT
     // attempts share the person's limit.
     assert_redirect(
-        &rp.post(
-            "/connect/nino",
-            &[("has_nino", "yes"), ("nino", "AB123456C")],
-        )
-        .await,
+        &answer_nino(&mut rp, "AB123456C").await,
         "/connect/not-found",
     );
     for i in 1..USER_ATTEMPTS {
@@ -506,4 +488,99 @@ async fn third_question_attempts_count_against_the_nino_and_trn_limit(backend: B
         rp.state.store.connected_record(user.user_id).await.unwrap(),
         None
     );
+}
+
+/// The false connection issue 15's benchmark found with the third question: Gwenllian's record keeps her old
+/// surname (Morgan) and One Login knows only her new one (Price). A chance namesake, Gwenllian Price born the same
+/// day, has a record without a NINO, so it is the only record agreeing with her verified names and date of birth;
+/// the third question was asked, and her ITT provider and QTS year happened to equal the namesake's, which
+/// connected her to the namesake's record. Her own record shares her first name and date of birth, so she is
+/// ambiguous: the question is not asked, and an ITT answer sent anyway connects nobody.
+async fn a_namesake_sharing_her_provider_and_year_is_not_connected_when_her_record_keeps_her_old_surname(
+    backend: Backend,
+) {
+    use app::domain::records::{Qualification, QualificationKind, RecordStatus, TeachingRecord};
+    let Some(mut rp) = service(backend).await else {
+        return;
+    };
+    let born = chrono::NaiveDate::from_ymd_opt(1979, 11, 23).unwrap();
+    let trained = |mut r: TeachingRecord| {
+        let on = chrono::NaiveDate::from_ymd_opt(2004, 7, 1);
+        r.qualifications = vec![
+            Qualification {
+                kind: QualificationKind::Itt,
+                name: "PGCE".into(),
+                status: "Passed".into(),
+                awarded_on: on,
+                provider: Some("University of Leeds".into()),
+            },
+            Qualification {
+                kind: QualificationKind::Qts,
+                name: "Qualified teacher status".into(),
+                status: "Awarded".into(),
+                awarded_on: on,
+                provider: None,
+            },
+        ];
+        r
+    };
+    let hers = trained(crate::util::record(
+        "9300001",
+        ("Gwenllian", "Morgan"),
+        born,
+        Some("JK654321B"),
+        RecordStatus::Active,
+    ));
+    let namesakes = trained(crate::util::record(
+        "9300002",
+        ("Gwenllian", "Price"),
+        born,
+        None,
+        RecordStatus::Active,
+    ));
+    rp.state
+        .store
+        .insert_records(&[hers, namesakes.clone()], chrono::Utc::now())
+        .await
+        .unwrap();
+
+    // One Login knows her as Gwenllian Price; she knows neither her NINO nor her TRN.
+    assert_redirect(
+        &crate::util::verified_as_the_person_of(&mut rp, &namesakes, "gwen.price@example.com")
+            .await,
+        "/connect",
+    );
+    let user_id = rp.signed_in_user().await.unwrap().user_id;
+    rp.get("/connect/nino").await;
+    rp.post("/connect/nino", &[("has_nino", "no")]).await;
+    let after_trn = rp.post("/connect/trn", &[("has_trn", "no")]).await;
+    // Her own provider and year, which are also the namesake's, sent to the question (asked or not).
+    let res = rp
+        .post(
+            "/connect/itt",
+            &[
+                ("has_qts", "yes"),
+                ("itt_provider", "University of Leeds"),
+                ("qts_year", "2004"),
+            ],
+        )
+        .await;
+    assert_ne!(
+        res.header("location"),
+        "/connected",
+        "connected to the namesake's record"
+    );
+    assert_eq!(
+        rp.state.store.connected_record(user_id).await.unwrap(),
+        None
+    );
+    assert!(rp
+        .state
+        .store
+        .record_history(&namesakes.trn)
+        .await
+        .unwrap()
+        .is_empty());
+    // The question was never asked: straight to "cannot find".
+    assert_redirect(&after_trn, "/connect/not-found");
 }
