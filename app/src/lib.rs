@@ -6,6 +6,7 @@ pub mod components;
 pub mod domain;
 pub mod forms;
 pub mod pages;
+pub mod routes;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;

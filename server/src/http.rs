@@ -22,6 +22,7 @@ pub mod session;
 pub mod support;
 
 use crate::state::AppState;
+use app::routes;
 use app::{shell, App};
 use axum::extract::{Request, State};
 use axum::middleware::{from_fn_with_state, Next};
@@ -45,20 +46,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/feedback", post(feedback::submit_feedback))
-        .route("/continue", get(connect::continue_journey))
-        .route("/connect/nino", post(connect::answer_nino))
-        .route("/connect/trn", post(connect::answer_trn))
-        .route("/connect/itt", post(connect::answer_itt))
-        .route("/connect/support", post(connect::request_support))
+        .route(routes::FEEDBACK, post(feedback::submit_feedback))
+        .route(routes::CONTINUE, get(connect::continue_journey))
+        .route(routes::CONNECT_NINO, post(connect::answer_nino))
+        .route(routes::CONNECT_TRN, post(connect::answer_trn))
+        .route(routes::CONNECT_ITT, post(connect::answer_itt))
+        .route(routes::CONNECT_SUPPORT, post(connect::request_support))
         .route(
             UPLOAD_PATH,
             post(identity_support::submit_form)
                 .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
         )
         .route("/identity-support/send", post(identity_support::send))
-        .route("/sign-in", get(auth::sign_in))
-        .route("/auth/identity", get(auth::verify_identity))
+        .route(routes::SIGN_IN, get(auth::sign_in))
+        .route(routes::AUTH_IDENTITY, get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))
         .route(
             "/sign-out",
@@ -69,8 +70,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route(support::SIGN_IN_PATH, get(support::sign_in))
         .route("/support/auth/callback", get(support::callback))
-        .route("/support/sign-out", post(support::sign_out))
-        .route("/support/staff", post(support::set_role))
+        .route(routes::SUPPORT_SIGN_OUT, post(support::sign_out))
+        .route(routes::SUPPORT_STAFF, post(support::set_role))
         .route("/support/tasks/events", get(support::events))
         .route("/support/tasks/{reference}/assign", post(support::assign))
         .route(
@@ -138,7 +139,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
 }
 
 /// The proof-of-identity form: the one route whose body may hold a file.
-pub const UPLOAD_PATH: &str = "/identity-support";
+pub const UPLOAD_PATH: &str = routes::IDENTITY_SUPPORT;
 /// Its body limit: the largest file we accept and room for the other fields, so a file a little too big gets the
 /// form's own error message rather than a refusal.
 const UPLOAD_BODY_BYTES: usize = app::domain::identity_support::MAX_UPLOAD_BYTES + 1024 * 1024;

@@ -135,9 +135,9 @@ impl AfterSignIn {
 
     pub fn path(self) -> &'static str {
         match self {
-            Self::Record => "/record",
-            Self::AwaitingSupport => "/request-pending",
-            Self::Continue => "/continue",
+            Self::Record => crate::routes::RECORD,
+            Self::AwaitingSupport => crate::routes::REQUEST_PENDING,
+            Self::Continue => crate::routes::CONTINUE,
             // The page words it as support's decision, not One Login's.
             Self::TryAgain => "/identity-not-verified?after=support",
             Self::CheckIdentity => "/auth/identity",

@@ -6,6 +6,7 @@
 
 use super::matching::IttIdentifier;
 use super::validation::{parse_nino, parse_trn, FieldError, Nino, NinoError, Trn, TrnError};
+use crate::routes;
 use serde::{Deserialize, Serialize};
 
 /// The longest NINO or TRN we look at once spaces and dashes are removed (DESIGN §4); anything longer is refused
@@ -355,13 +356,13 @@ impl ConnectAnswers {
     /// Where someone answering the questions carries on: the first question not yet answered, or check answers.
     pub fn resume_at(&self) -> &'static str {
         if self.nino.is_none() {
-            "/connect"
+            routes::CONNECT
         } else if self.trn.is_none() {
-            "/connect/trn"
+            routes::CONNECT_TRN
         } else if self.needs_third_question() {
-            "/connect/itt"
+            routes::CONNECT_ITT
         } else {
-            "/connect/check-answers"
+            routes::CONNECT_CHECK_ANSWERS
         }
     }
 
@@ -383,11 +384,11 @@ impl Position {
     /// Where someone in this position belongs; `None` while they are answering the questions.
     pub fn home(&self) -> Option<&'static str> {
         match self {
-            Self::SignedOut => Some("/sign-in"),
-            Self::IdentityNotChecked => Some("/auth/identity"),
-            Self::IdentityNotVerified => Some("/identity-not-verified"),
-            Self::Connected => Some("/record"),
-            Self::AwaitingSupport => Some("/request-pending"),
+            Self::SignedOut => Some(routes::SIGN_IN),
+            Self::IdentityNotChecked => Some(routes::AUTH_IDENTITY),
+            Self::IdentityNotVerified => Some(routes::IDENTITY_NOT_VERIFIED),
+            Self::Connected => Some(routes::RECORD),
+            Self::AwaitingSupport => Some(routes::REQUEST_PENDING),
             Self::Answering(_) => None,
         }
     }

@@ -25,7 +25,7 @@ fn SignInNeeded() -> impl IntoView {
     view! {
         <PageTitle text="Sign in".to_string() />
         <h1 class="govuk-heading-l">"Sign in"</h1>
-        <p class="govuk-body"><a class="govuk-link" href="/sign-in" rel="external">"Sign in with GOV.UK One Login"</a></p>
+        <p class="govuk-body"><a class="govuk-link" href=crate::routes::SIGN_IN rel="external">"Sign in with GOV.UK One Login"</a></p>
     }
 }
 

@@ -9,6 +9,7 @@ use crate::components::radios::{Legend, Radios};
 use crate::components::summary_list::{summary_list, SummaryRow};
 use crate::components::text_input::TextInput;
 use crate::domain::journey::{Question, Step};
+use crate::routes;
 use crate::server_fns::load_journey::{load_journey, JourneyView, RecordView};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -54,7 +55,7 @@ pub fn NeedMoreInformationPage() -> impl IntoView {
                 <p class="govuk-body">
                     "We’ll ask for your National Insurance number and your teacher reference number (TRN), if you know them."
                 </p>
-                <ButtonLink href="/connect/nino" text="Continue" />
+                <ButtonLink href=routes::CONNECT_NINO text="Continue" />
             </Column>
         }.into_any() />
     }
@@ -120,8 +121,8 @@ pub fn NinoPage() -> impl IntoView {
     view! {
         <Journey step=Step::Nino render=|view| identifier_question(view, QuestionText {
             question: Question::Nino,
-            action: "/connect/nino",
-            back: "/connect",
+            action: routes::CONNECT_NINO,
+            back: routes::CONNECT,
             heading: "Do you know your National Insurance number?",
             label: "National Insurance number",
             hint: "It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’.",
@@ -135,8 +136,8 @@ pub fn TrnPage() -> impl IntoView {
     view! {
         <Journey step=Step::Trn render=|view| identifier_question(view, QuestionText {
             question: Question::Trn,
-            action: "/connect/trn",
-            back: "/connect/nino",
+            action: routes::CONNECT_TRN,
+            back: routes::CONNECT_NINO,
             heading: "Do you know your teacher reference number (TRN)?",
             label: "Teacher reference number (TRN)",
             hint: "Your TRN is 7 digits long, for example, 1234567.",
@@ -217,10 +218,10 @@ fn itt_question(view: JourneyView) -> AnyView {
     .render();
     view! {
         <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
-        <BackLink href="/connect/trn" />
+        <BackLink href=routes::CONNECT_TRN />
         <Column>
             <ErrorSummary errors=view.errors.clone() />
-            <form method="post" action="/connect/itt" novalidate>
+            <form method="post" action=routes::CONNECT_ITT novalidate>
                 <input type="hidden" name="csrf_token" value=view.csrf_token.clone() />
                 {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
                 {question}
@@ -246,7 +247,7 @@ pub fn NotFoundPage() -> impl IntoView {
                 <p class="govuk-body">
                     "You can get support from our team. They’ll look for your record and email you when they have found it, or if they need more information."
                 </p>
-                <ButtonLink href="/connect/check-answers" text="Continue" />
+                <ButtonLink href=routes::CONNECT_CHECK_ANSWERS text="Continue" />
             </Column>
         }.into_any() />
     }
@@ -261,7 +262,7 @@ pub fn CheckAnswersPage() -> impl IntoView {
             };
             view! {
                 <PageTitle text="Check your answers before asking for support".to_string() />
-                <BackLink href="/connect/not-found" />
+                <BackLink href=routes::CONNECT_NOT_FOUND />
                 <Column>
                     <h1 class="govuk-heading-l">"Check your answers before asking for support"</h1>
                     {summary_list(
@@ -282,7 +283,7 @@ pub fn CheckAnswersPage() -> impl IntoView {
                         "We’ll send your answers and the details GOV.UK One Login verified to our support team. They’ll email you at "
                         <strong>{view.email}</strong>"."
                     </p>
-                    <form method="post" action="/connect/support" novalidate>
+                    <form method="post" action=routes::CONNECT_SUPPORT novalidate>
                         <input type="hidden" name="csrf_token" value=view.csrf_token />
                         <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
                             "Get support"
@@ -352,7 +353,7 @@ pub fn TooManyAttemptsPage() -> impl IntoView {
                     {view.try_again}"."
                 </p>
                 <p class="govuk-body">"Or you can ask our support team to find your record now."</p>
-                <form method="post" action="/connect/support" novalidate>
+                <form method="post" action=routes::CONNECT_SUPPORT novalidate>
                     <input type="hidden" name="csrf_token" value=view.csrf_token />
                     <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button" data-prevent-double-click="true">
                         "Get support"
@@ -371,7 +372,7 @@ pub fn ConnectedPage() -> impl IntoView {
             <Column>
                 <h1 class="govuk-heading-l">"Your GOV.UK One Login is connected to your teaching record"</h1>
                 <p class="govuk-body">"You will not need to do this again. Next time, sign in with GOV.UK One Login and you’ll go straight to your record."</p>
-                <ButtonLink href="/record" text="Continue" />
+                <ButtonLink href=routes::RECORD text="Continue" />
             </Column>
         }.into_any() />
     }

@@ -2,6 +2,7 @@
 //! and what to do next; none shows technical detail.
 
 use crate::components::page_title::PageTitle;
+use crate::routes;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -14,17 +15,17 @@ pub fn SignInProblemPage() -> impl IntoView {
         "expired" => (
             "Your sign-in has expired",
             "This can happen if signing in took a long time, if you used your browser’s back button, or if you started signing in in another tab or window.",
-            Some(("/sign-in", "Sign in again")),
+            Some((routes::SIGN_IN, "Sign in again")),
         ),
         "cancelled" => (
             "You did not finish signing in",
             "To see your teaching record, you need to sign in with GOV.UK One Login.",
-            Some(("/sign-in", "Sign in")),
+            Some((routes::SIGN_IN, "Sign in")),
         ),
         "signed-out" => (
             "You have been signed out",
             "You were signed out of GOV.UK One Login, so you have been signed out of this service too.",
-            Some(("/sign-in", "Sign in again")),
+            Some((routes::SIGN_IN, "Sign in again")),
         ),
         "deactivated" => (
             "You cannot use this service at the moment",
@@ -35,7 +36,7 @@ pub fn SignInProblemPage() -> impl IntoView {
         _ => (
             "Sorry, there is a problem with the service",
             "We could not sign you in. Try again later.",
-            Some(("/sign-in", "Try signing in again")),
+            Some((routes::SIGN_IN, "Try signing in again")),
         ),
     };
     view! {
@@ -60,7 +61,7 @@ pub fn SignedOutPage() -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">"You have signed out"</h1>
                 <p class="govuk-body">"You have signed out of Teacher ID and GOV.UK One Login."</p>
-                <p class="govuk-body"><a class="govuk-link" href="/sign-in" rel="external">"Sign in again"</a></p>
+                <p class="govuk-body"><a class="govuk-link" href=routes::SIGN_IN rel="external">"Sign in again"</a></p>
             </div>
         </div>
     }

@@ -22,7 +22,7 @@ pub fn StartPage() -> impl IntoView {
                 <p class="govuk-body">
                     "The first time you sign in, you’ll need to prove your identity. This usually takes about 5 minutes if you have photo ID, such as a passport or driving licence."
                 </p>
-                <a href="/sign-in" rel="external" role="button" draggable="false" class="govuk-button govuk-button--start" data-module="govuk-button">
+                <a href=crate::routes::SIGN_IN rel="external" role="button" draggable="false" class="govuk-button govuk-button--start" data-module="govuk-button">
                     "Start now"
                     <svg class="govuk-button__start-icon" xmlns="http://www.w3.org/2000/svg" width="17.5" height="19" viewBox="0 0 33 40" aria-hidden="true" focusable="false">
                         <path fill="currentColor" d="M0 0h13l20 20-20 20H0l20-20z" />

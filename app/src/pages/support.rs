@@ -24,6 +24,7 @@ use crate::domain::support::{
     RejectReason, Role, SortField, StatusCounts, StatusFilter, TaskKind, TaskQuery, TaskStatus,
     COUNT_CAP, OTHER_TRN,
 };
+use crate::routes;
 use crate::server_fns::console::{
     load_audit, load_dashboard, load_mailbox, load_staff, load_task, Console, DashboardView, Me,
 };
@@ -64,7 +65,7 @@ fn denied_or<T>(console: Console<T>, render: impl FnOnce(T) -> AnyView) -> AnyVi
         Console::SignedOut => view! {
             <PageTitle text="Sign in to the support console".to_string() />
             <h1 class="govuk-heading-l">"Sign in to the support console"</h1>
-            <a href="/support/sign-in" rel="external" role="button" class="govuk-button" data-module="govuk-button">"Sign in"</a>
+            <a href=routes::SUPPORT_SIGN_IN rel="external" role="button" class="govuk-button" data-module="govuk-button">"Sign in"</a>
         }
         .into_any(),
         Console::NoAccess => view! { <NoAccess /> }.into_any(),
@@ -80,7 +81,7 @@ fn NoAccess() -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">"You do not have access to this page"</h1>
                 <p class="govuk-body">"Ask an administrator of the support console to give you a role."</p>
-                <form method="post" action="/support/sign-out">
+                <form method="post" action=routes::SUPPORT_SIGN_OUT>
                     <input type="hidden" name="csrf_token" value=csrf_token() />
                     <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Sign out"</button>
                 </form>
@@ -136,11 +137,11 @@ fn ConsoleNav(me: Me, current: &'static str) -> impl IntoView {
     view! {
         <nav aria-label="Support console" class="govuk-service-navigation govuk-!-margin-bottom-6">
             <ul class="govuk-service-navigation__list">
-                {item("/support", "Tasks")}
-                {admin.then(|| item("/support/staff", "Staff"))}
-                {admin.then(|| item("/support/audit", "Audit log"))}
+                {item(routes::SUPPORT, "Tasks")}
+                {admin.then(|| item(routes::SUPPORT_STAFF, "Staff"))}
+                {admin.then(|| item(routes::SUPPORT_AUDIT, "Audit log"))}
                 <li class="govuk-service-navigation__item">
-                    <form method="post" action="/support/sign-out" class="app-inline-form">
+                    <form method="post" action=routes::SUPPORT_SIGN_OUT class="app-inline-form">
                         <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
                         <span class="govuk-body-s govuk-!-margin-right-2">{format!("Signed in as {}", me.staff.name)}</span>
                         <button type="submit" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" data-module="govuk-button">"Sign out"</button>

@@ -96,7 +96,7 @@ mod guard {
         let staff = match crate::ssr::signed_in_staff(&ctx.staff, console()?.as_ref(), what).await {
             Ok(staff) => staff,
             Err(StaffRefused::SignedOut) => {
-                leptos_axum::redirect("/support/sign-in");
+                leptos_axum::redirect(crate::routes::SUPPORT_SIGN_IN);
                 return Ok(Err(Console::SignedOut));
             }
             Err(StaffRefused::NoAccess { .. }) => {

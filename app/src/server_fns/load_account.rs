@@ -29,7 +29,7 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
     let ctx =
         crate::ssr::request_context().ok_or_else(|| ServerFnError::new("no request context"))?;
     let Some(user) = ctx.session.user() else {
-        leptos_axum::redirect("/sign-in");
+        leptos_axum::redirect(crate::routes::SIGN_IN);
         return Ok(None);
     };
     let identity = match user.identity {

@@ -94,7 +94,7 @@ pub async fn verify_identity(
     Extension(ctx): Extension<RequestContext>,
 ) -> Response {
     if ctx.session.user().is_none() {
-        return Redirect::to("/sign-in").into_response();
+        return Redirect::to(app::routes::SIGN_IN).into_response();
     }
     start(&state, &ctx, AuthKind::Identity).await
 }

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 /// ([`super::auth::ONE_LOGIN_ROUND_TRIP_SECONDS`]), which may include an identity check.
 const STAFF_SIGN_IN_ROUND_TRIP_SECONDS: i64 = 1800;
 
-pub const SIGN_IN_PATH: &str = "/support/sign-in";
+pub const SIGN_IN_PATH: &str = app::routes::SUPPORT_SIGN_IN;
 
 /// The signed-in member of staff, if their current role allows `what`: [`app::ssr::signed_in_staff`], the check
 /// the console's server functions make too. Otherwise sign in first, or 403.

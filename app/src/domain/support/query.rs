@@ -296,7 +296,7 @@ impl TaskQuery {
     }
 }
 
-pub const DASHBOARD_PATH: &str = "/support";
+pub const DASHBOARD_PATH: &str = crate::routes::SUPPORT;
 
 /// Dates in filters: `27/3/2026`, `27 3 2026`, `27-3-2026` or `2026-03-27`.
 pub fn parse_filter_date(raw: &str) -> Option<NaiveDate> {

@@ -13,7 +13,7 @@ pub fn AuditPage() -> impl IntoView {
             let crate::server_fns::console::AuditView { me, lines, older } = v;
             view! {
                 <PageTitle text="Audit log".to_string() />
-                <ConsoleNav me=me.clone() current="/support/audit" />
+                <ConsoleNav me=me.clone() current=routes::SUPPORT_AUDIT />
                 <h1 class="govuk-heading-l">"Audit log"</h1>
                 <table class="govuk-table" data-testid="audit">
                     <caption class="govuk-table__caption govuk-visually-hidden">"Staff actions, newest first"</caption>

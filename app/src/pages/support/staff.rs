@@ -11,7 +11,7 @@ pub fn StaffPage() -> impl IntoView {
             let has_errors = !me.errors.is_empty();
             view! {
                 <PageTitle text="Staff".to_string() has_errors />
-                <ConsoleNav me=me.clone() current="/support/staff" />
+                <ConsoleNav me=me.clone() current=routes::SUPPORT_STAFF />
                 <Banner text=me.banner.clone() />
                 <ErrorSummary errors=me.errors.clone() />
                 <h1 class="govuk-heading-l">"Staff"</h1>
@@ -38,7 +38,7 @@ pub fn StaffPage() -> impl IntoView {
                                     <td class="govuk-table__cell app-break-anywhere" role="cell">{cell_heading("Email")}{s.email.clone()}</td>
                                     <td class="govuk-table__cell" role="cell">
                                         {cell_heading("Role")}
-                                        <form method="post" action="/support/staff" class="app-inline-form">
+                                        <form method="post" action=routes::SUPPORT_STAFF class="app-inline-form">
                                             <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
                                             <input type="hidden" name="staff_id" value=s.id.to_string() />
                                             <div class=group>
@@ -71,7 +71,7 @@ pub fn StaffSignedOutPage() -> impl IntoView {
     view! {
         <PageTitle text="You have signed out of the support console".to_string() />
         <h1 class="govuk-heading-l">"You have signed out of the support console"</h1>
-        <p class="govuk-body"><a class="govuk-link" href="/support/sign-in" rel="external">"Sign in again"</a></p>
+        <p class="govuk-body"><a class="govuk-link" href=routes::SUPPORT_SIGN_IN rel="external">"Sign in again"</a></p>
     }
 }
 
@@ -83,7 +83,7 @@ pub fn StaffSignInProblemPage() -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">"Sorry, there was a problem signing you in"</h1>
                 <p class="govuk-body">"Your sign-in may have taken too long, or the sign-in service may be having problems."</p>
-                <p class="govuk-body"><a class="govuk-link" href="/support/sign-in" rel="external">"Try signing in again"</a></p>
+                <p class="govuk-body"><a class="govuk-link" href=routes::SUPPORT_SIGN_IN rel="external">"Try signing in again"</a></p>
             </div>
         </div>
     }

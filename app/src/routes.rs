@@ -1,0 +1,87 @@
+//! The service's paths, named once: the router, links, form actions and redirects on both sides (these pages and
+//! the server's handlers) use these, so a path changes in one place.
+//!
+//! The Leptos router's `path!` needs literals, so `lib.rs` spells its routes out; a test checks that every page
+//! path here is one of them.
+
+/// Start page.
+pub const START: &str = "/";
+/// To GOV.UK One Login (a server route).
+pub const SIGN_IN: &str = "/sign-in";
+pub const SIGN_OUT: &str = "/sign-out";
+pub const SIGN_OUT_CONFIRM: &str = "/sign-out/confirm";
+pub const ACCOUNT: &str = "/account";
+/// The second One Login round trip, to prove identity (a server route).
+pub const AUTH_IDENTITY: &str = "/auth/identity";
+/// Where a signed-in teacher is sent on (a server route).
+pub const CONTINUE: &str = "/continue";
+pub const FEEDBACK: &str = "/feedback";
+pub const FEEDBACK_SENT: &str = "/feedback/sent";
+
+/// The connect journey's interruption page, its questions (each a page and the form's action) and what follows.
+pub const CONNECT: &str = "/connect";
+pub const CONNECT_NINO: &str = "/connect/nino";
+pub const CONNECT_TRN: &str = "/connect/trn";
+pub const CONNECT_ITT: &str = "/connect/itt";
+pub const CONNECT_NOT_FOUND: &str = "/connect/not-found";
+pub const CONNECT_CHECK_ANSWERS: &str = "/connect/check-answers";
+/// Where "Get support" posts (a server route).
+pub const CONNECT_SUPPORT: &str = "/connect/support";
+pub const CONNECT_SUPPORT_REQUESTED: &str = "/connect/support-requested";
+pub const CONNECT_TOO_MANY_ATTEMPTS: &str = "/connect/too-many-attempts";
+pub const CONNECTED: &str = "/connected";
+pub const RECORD: &str = "/record";
+pub const REQUEST_PENDING: &str = "/request-pending";
+
+pub const IDENTITY_SUPPORT: &str = "/identity-support";
+pub const IDENTITY_SUPPORT_CHECK: &str = "/identity-support/check";
+pub const IDENTITY_NOT_VERIFIED: &str = "/identity-not-verified";
+
+/// The support console.
+pub const SUPPORT: &str = "/support";
+/// To the staff identity provider (a server route).
+pub const SUPPORT_SIGN_IN: &str = "/support/sign-in";
+pub const SUPPORT_SIGN_OUT: &str = "/support/sign-out";
+pub const SUPPORT_STAFF: &str = "/support/staff";
+pub const SUPPORT_AUDIT: &str = "/support/audit";
+
+/// The pages the Leptos router serves (the rest are the server's own routes).
+#[cfg(test)]
+const PAGES: [&str; 22] = [
+    START,
+    SIGN_OUT_CONFIRM,
+    ACCOUNT,
+    FEEDBACK,
+    FEEDBACK_SENT,
+    CONNECT,
+    CONNECT_NINO,
+    CONNECT_TRN,
+    CONNECT_ITT,
+    CONNECT_NOT_FOUND,
+    CONNECT_CHECK_ANSWERS,
+    CONNECT_SUPPORT_REQUESTED,
+    CONNECT_TOO_MANY_ATTEMPTS,
+    CONNECTED,
+    RECORD,
+    REQUEST_PENDING,
+    IDENTITY_SUPPORT,
+    IDENTITY_SUPPORT_CHECK,
+    IDENTITY_NOT_VERIFIED,
+    SUPPORT,
+    SUPPORT_STAFF,
+    SUPPORT_AUDIT,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_page_path_is_a_route_of_the_router() {
+        let router = include_str!("lib.rs");
+        for path in super::PAGES {
+            assert!(
+                router.contains(&format!("<Route path=path!(\"{path}\")")),
+                "{path} is not routed in lib.rs"
+            );
+        }
+    }
+}
