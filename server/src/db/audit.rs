@@ -116,8 +116,6 @@ pub struct AuditRecord {
     pub action: String,
     pub task_reference: Option<String>,
     pub event: AuditEvent,
-    /// Transitional, for readers not yet moved to `event`: the stored details as JSON. Remove with them.
-    pub details: serde_json::Value,
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -141,20 +139,6 @@ pub trait AuditStore {
         event: &AuditEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Transitional, for callers not yet moved to [`AuditStore::audit_event`]: the action and details must make
-    /// an [`AuditEvent`] (else nothing is written and it is [`StoreError::Corrupt`]). Remove with them.
-    async fn audit(
-        &self,
-        staff_id: Option<i64>,
-        action: &str,
-        task_reference: Option<&str>,
-        details: serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let event = AuditEvent::from_columns(action, &details.to_string())?;
-        self.audit_event(staff_id, task_reference, &event, now)
-            .await
-    }
     /// The newest audit entries, before the entry with id `before` if given.
     async fn audit_log(&self, before: Option<i64>, limit: i64) -> StoreResult<Vec<AuditRecord>>;
     /// The id of the newest audit log entry: where the live dashboard starts watching for task changes.
@@ -220,7 +204,6 @@ where
                     id: r.id,
                     staff: r.staff,
                     event: AuditEvent::from_columns(&r.action, &r.details)?,
-                    details: json("audit details", &r.details)?,
                     action: r.action,
                     task_reference: r.task_reference,
                     occurred_at: r.occurred_at,
