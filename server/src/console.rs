@@ -79,11 +79,6 @@ pub fn deactivated_message(trn: &str) -> String {
     format!("The record with TRN {trn} is deactivated. You cannot connect a deactivated record")
 }
 
-fn unavailable(e: crate::db::StoreError) -> DataUnavailable {
-    tracing::error!(error = %e, "support console could not use the database");
-    DataUnavailable
-}
-
 fn date(d: NaiveDate) -> String {
     app::domain::uk_time::long_date(d)
 }
@@ -268,22 +263,8 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// Personalisation for `template` from the task and decision: what the email's placeholders are filled with.
-pub fn personalisation(
-    name: &str,
-    reference: &str,
-    reason: Option<String>,
-    sign_in_url: &str,
-) -> std::collections::BTreeMap<String, String> {
-    let mut p = std::collections::BTreeMap::new();
-    p.insert("name".to_string(), name.to_string());
-    p.insert("reference".to_string(), reference.to_string());
-    p.insert("sign_in_url".to_string(), sign_in_url.to_string());
-    if let Some(reason) = reason {
-        p.insert("reason".to_string(), reason);
-    }
-    p
-}
+// Beside the email templates now, where a test checks it fills every placeholder; the old path stays.
+pub use app::domain::support::personalisation;
 
 /// A refused change as the form shows it: on the field the refusal names, or on `field` when given.
 fn refused(refused: &TaskChangeRefused, trn: Option<&str>, field: Option<&str>) -> ChangeRefused {
@@ -293,11 +274,21 @@ fn refused(refused: &TaskChangeRefused, trn: Option<&str>, field: Option<&str>) 
 
 impl SupportConsole for StoreConsole {
     fn staff(&self, staff_id: i64) -> BoxFuture<'_, Result<Option<StaffMember>, DataUnavailable>> {
-        Box::pin(async move { self.store.staff_by_id(staff_id).await.map_err(unavailable) })
+        Box::pin(async move {
+            self.store
+                .staff_by_id(staff_id)
+                .await
+                .map_err(DataUnavailable::from)
+        })
     }
 
     fn tasks(&self, query: TaskQuery, me: i64) -> BoxFuture<'_, Result<TaskPage, DataUnavailable>> {
-        Box::pin(async move { self.store.list_tasks(&query, me).await.map_err(unavailable) })
+        Box::pin(async move {
+            self.store
+                .list_tasks(&query, me)
+                .await
+                .map_err(DataUnavailable::from)
+        })
     }
 
     fn task(
@@ -310,7 +301,7 @@ impl SupportConsole for StoreConsole {
                 .store
                 .task_by_reference(&reference)
                 .await
-                .map_err(unavailable)?
+                .map_err(DataUnavailable::from)?
             else {
                 return Ok(None);
             };
@@ -320,7 +311,7 @@ impl SupportConsole for StoreConsole {
             } else {
                 suggestions(&self.store, &task.details, task.user_id.unwrap_or(0))
                     .await
-                    .map_err(unavailable)?
+                    .map_err(DataUnavailable::from)?
             };
             // A proof deleted after the retention period has no key: nothing to show or link to.
             let proof = task
@@ -337,14 +328,18 @@ impl SupportConsole for StoreConsole {
                 .store
                 .list_staff()
                 .await
-                .map_err(unavailable)?
+                .map_err(DataUnavailable::from)?
                 .into_iter()
                 .filter(|s| s.role.is_some_and(|r| r >= Role::SupportOfficer))
                 .map(|s| (s.id, s.name))
                 .collect();
             let mut history = Vec::new();
             if let Some(app::domain::support::Decision::Connect { trn }) = &task.decision {
-                let events = self.store.record_history(trn).await.map_err(unavailable)?;
+                let events = self
+                    .store
+                    .record_history(trn)
+                    .await
+                    .map_err(DataUnavailable::from)?;
                 history = events
                     .iter()
                     .rev()
@@ -364,7 +359,7 @@ impl SupportConsole for StoreConsole {
                     .store
                     .connected_record(user_id)
                     .await
-                    .map_err(unavailable)?
+                    .map_err(DataUnavailable::from)?
                     .map(|record| app::domain::support::ConnectionView {
                         record_name: record.full_name(),
                         trn: record.trn,
@@ -381,7 +376,7 @@ impl SupportConsole for StoreConsole {
                     Utc::now(),
                 )
                 .await
-                .map_err(unavailable)?;
+                .map_err(DataUnavailable::from)?;
             Ok(Some(TaskView {
                 decided: task.decision.as_ref().map(|d| DecidedView {
                     summary: d.summary(task.kind),
@@ -417,7 +412,7 @@ impl SupportConsole for StoreConsole {
     }
 
     fn staff_list(&self) -> BoxFuture<'_, Result<Vec<StaffMember>, DataUnavailable>> {
-        Box::pin(async move { self.store.list_staff().await.map_err(unavailable) })
+        Box::pin(async move { self.store.list_staff().await.map_err(DataUnavailable::from) })
     }
 
     fn audit_log(
@@ -427,9 +422,9 @@ impl SupportConsole for StoreConsole {
         Box::pin(async move {
             let records = self
                 .store
-                .audit_log(before, app::server_fns::console::AUDIT_PAGE as i64)
+                .audit_log(before, app::domain::support::AUDIT_PAGE as i64)
                 .await
-                .map_err(unavailable)?;
+                .map_err(DataUnavailable::from)?;
             Ok(records
                 .into_iter()
                 .map(|r| AuditLine {
@@ -448,7 +443,11 @@ impl SupportConsole for StoreConsole {
             if !matches!(self.email, EmailConfig::DevMailbox) {
                 return Ok(None);
             }
-            let emails = self.store.recent_emails(100).await.map_err(unavailable)?;
+            let emails = self
+                .store
+                .recent_emails(100)
+                .await
+                .map_err(DataUnavailable::from)?;
             Ok(Some(
                 emails
                     .into_iter()
@@ -483,7 +482,7 @@ impl SupportConsole for StoreConsole {
                     .store
                     .assign_task(&reference, version, assignee, by.id, Utc::now())
                     .await
-                    .map_err(unavailable)?
+                    .map_err(DataUnavailable::from)?
                 {
                     Ok(()) => Ok(()),
                     Err(TaskChangeRefused::NoSuchTask) => Err(ChangeRefused::NoSuchTask),
@@ -505,7 +504,7 @@ impl SupportConsole for StoreConsole {
                 .store
                 .save_draft(&reference, version, &input, by.id, Utc::now())
                 .await
-                .map_err(unavailable)?
+                .map_err(DataUnavailable::from)?
                 .map_err(|r| refused(&r, None, None)))
         })
     }
@@ -517,7 +516,7 @@ impl SupportConsole for StoreConsole {
                 .store
                 .task_by_reference(reference)
                 .await
-                .map_err(unavailable)?
+                .map_err(DataUnavailable::from)?
             else {
                 return Ok(Err(ChangeRefused::NoSuchTask));
             };
@@ -548,7 +547,7 @@ impl SupportConsole for StoreConsole {
                     Utc::now(),
                 )
                 .await
-                .map_err(unavailable)?
+                .map_err(DataUnavailable::from)?
             {
                 Ok(()) => {
                     tracing::info!(outcome = pending.decision.outcome(), "support task decided");
@@ -578,11 +577,11 @@ impl SupportConsole for StoreConsole {
                 .store
                 .staff_by_id(staff_id)
                 .await
-                .map_err(unavailable)?
+                .map_err(DataUnavailable::from)?
             else {
                 return refuse("Select a member of staff");
             };
-            match self.store.set_role(staff_id, role).await.map_err(unavailable)? {
+            match self.store.set_role(staff_id, role).await.map_err(DataUnavailable::from)? {
                 RoleChange::Changed => {}
                 RoleChange::NoSuchMember => return refuse("Select a member of staff"),
                 RoleChange::LastAdministrator => {
@@ -599,7 +598,7 @@ impl SupportConsole for StoreConsole {
             self.store
                 .audit_event(Some(by.id), None, &event, Utc::now())
                 .await
-                .map_err(unavailable)?;
+                .map_err(DataUnavailable::from)?;
             Ok(Ok(target.name))
         })
     }

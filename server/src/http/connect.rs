@@ -19,6 +19,7 @@ use app::domain::matching::{
 };
 use app::domain::task_details::{RecordMatchingDetails, TaskDetails};
 use app::domain::validation::{echo_limit, truncate_chars};
+use app::forms::FormId;
 use app::ssr::{
     BoxFuture, DataUnavailable, Flash, IdentityStatus, OpenTask, RequestContext, SignedInUser,
     TeacherData, TeacherFacts,
@@ -59,11 +60,6 @@ impl ProviderCache {
     }
 }
 
-fn unavailable(e: StoreError) -> DataUnavailable {
-    tracing::error!(error = %e, "could not read the teacher's record or task");
-    DataUnavailable
-}
-
 impl TeacherData for StoreTeacherData {
     fn facts(&self, user_id: i64) -> BoxFuture<'_, Result<TeacherFacts, DataUnavailable>> {
         Box::pin(async move {
@@ -71,14 +67,14 @@ impl TeacherData for StoreTeacherData {
                 .0
                 .connected_record(user_id)
                 .await
-                .map_err(unavailable)?;
+                .map_err(DataUnavailable::from)?;
             let open_task = match record {
                 Some(_) => None,
                 None => self
                     .0
                     .open_task_for_user(user_id)
                     .await
-                    .map_err(unavailable)?
+                    .map_err(DataUnavailable::from)?
                     .map(|t| OpenTask {
                         reference: t.reference,
                         requested_at: t.created_at,
@@ -88,7 +84,7 @@ impl TeacherData for StoreTeacherData {
                 .0
                 .user_by_id(user_id)
                 .await
-                .map_err(unavailable)?
+                .map_err(DataUnavailable::from)?
                 .and_then(|user| user.verification);
             Ok(TeacherFacts {
                 record,
@@ -99,7 +95,7 @@ impl TeacherData for StoreTeacherData {
     }
 
     fn itt_providers(&self) -> BoxFuture<'_, Result<Arc<Vec<String>>, DataUnavailable>> {
-        Box::pin(async move { self.1.get(&self.0).await.map_err(unavailable) })
+        Box::pin(async move { self.1.get(&self.0).await.map_err(DataUnavailable::from) })
     }
 }
 
@@ -133,7 +129,10 @@ fn answering_at(
         (position, _) => Err(match position.home() {
             Some(home) => AppError::Elsewhere(home),
             // Answering without a signed-in person: a session that cannot be.
-            None => AppError::unavailable("reading the session"),
+            None => {
+                tracing::error!("answering the questions without a signed-in person");
+                AppError::unavailable("reading the session")
+            }
         }),
     }
 }
@@ -319,12 +318,12 @@ async fn answer(
 ) -> HandlerResult {
     let (mut answers, user) = answering(state, ctx).await?;
     let (form, page) = match question {
-        Question::Nino => ("connect-nino", "/connect/nino"),
-        Question::Trn => ("connect-trn", "/connect/trn"),
+        Question::Nino => (FormId::ConnectNino, "/connect/nino"),
+        Question::Trn => (FormId::ConnectTrn, "/connect/trn"),
     };
     let back_with_errors = |error| {
         let flash = Flash {
-            form: form.into(),
+            form,
             // Shown back, never more than a form field's worth (issue 10 §4: a megabyte typed is not kept).
             values: [
                 (
@@ -467,7 +466,7 @@ pub async fn answer_itt(
         Ok(answer) => answer,
         Err(errors) => {
             let flash = Flash {
-                form: "connect-itt".into(),
+                form: FormId::ConnectItt,
                 // Shown back, never more than a field's worth (issue 10 §4).
                 values: [
                     (QTS_CHOICE_FIELD, truncate_chars(&input.qts, 10)),
@@ -523,6 +522,7 @@ pub async fn request_support(
     let (answers, user) = answering_at(position, user)?;
     let Some(identity) = verified_identity(&user) else {
         // Only a verified person is ever answering.
+        tracing::error!("answering the questions without a verified identity");
         return Err(AppError::unavailable("reading the verified identity"));
     };
     let task = NewSupportTask {

@@ -20,8 +20,8 @@ pub enum AppError {
     Forbidden,
     NotFound,
     /// Storage could not answer: 503 with "Sorry, there is a problem with the service". `doing` says what failed,
-    /// for the log; `cause` is the store's error (its text never holds form values), `None` when a port
-    /// ([`app::ssr::TeacherData`], [`app::ssr::SupportConsole`]) has logged it already.
+    /// for the log; `cause` is the store's error (its text never holds form values), `None` when it has been
+    /// logged already (by a port, [`app::ssr::TeacherData`] or [`app::ssr::SupportConsole`], or by the caller).
     Unavailable {
         doing: &'static str,
         cause: Option<StoreError>,
@@ -48,7 +48,7 @@ impl AppError {
         }
     }
 
-    /// [`AppError::Unavailable`] without a store error of its own (the port has logged it already).
+    /// [`AppError::Unavailable`] without a store error of its own: the caller (or the port) has logged why.
     pub fn unavailable(doing: &'static str) -> AppError {
         AppError::Unavailable { doing, cause: None }
     }
@@ -72,6 +72,15 @@ impl From<StoreError> for AppError {
 impl From<DataUnavailable> for AppError {
     fn from(_: DataUnavailable) -> Self {
         AppError::unavailable("reading through a port")
+    }
+}
+
+/// How the ports ([`app::ssr::TeacherData`], [`app::ssr::SupportConsole`]) turn a store error into theirs: logged
+/// here, once, since their callers learn only that the database could not answer.
+impl From<StoreError> for DataUnavailable {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(error = %error, "the database could not answer");
+        DataUnavailable
     }
 }
 

@@ -5,6 +5,7 @@
 
 use super::security::CspNonce;
 use app::pages::problem::PAGE_STATUSES;
+use app::routes;
 use app::ssr::{RequestContext, SessionHandle};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -104,8 +105,10 @@ pub async fn replace_error_text(
     if status.as_u16() < 400 || machine || is_page(&response) {
         return response;
     }
+    // Each server error was logged where it happened (`AppError`, the ports, the session store, the panic
+    // handler), once, with its cause: here only the status, for tracing.
     if status.is_server_error() {
-        tracing::error!(status = status.as_u16(), "request failed");
+        tracing::debug!(status = status.as_u16(), "request failed");
     }
     let mut page = pages.render_from(status, nonce, from.as_deref()).await;
     if method == Method::HEAD {
@@ -120,7 +123,7 @@ pub async fn replace_error_text(
 /// page, a console decision to its task's page.
 fn form_page(path: &str) -> Option<String> {
     match path {
-        super::UPLOAD_PATH | "/feedback" | "/connect/nino" | "/connect/trn" => {
+        super::UPLOAD_PATH | routes::FEEDBACK | routes::CONNECT_NINO | routes::CONNECT_TRN => {
             Some(path.to_string())
         }
         _ => path
