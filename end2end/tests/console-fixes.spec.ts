@@ -2,61 +2,10 @@
 // form's reveals after "Back" and "Change" with the pending decision brought back, another officer's changes
 // reaching an open dashboard, the filter error and results count for screen readers, "Back to tasks" keeping the
 // filters, tables that fit from 320 px to 1280 px, and the search box keeping what was typed.
-import { test, expect, type Page, type Browser } from "@playwright/test";
-import { expectErrors, expectNoAxeViolations } from "./helpers";
+import { test, expect, type Page } from "@playwright/test";
+import { expectErrors, expectNoAxeViolations, staffSignIn, teacherInOwnBrowserAsksForSupport, uniqueName } from "./helpers";
 
 test.describe.configure({ timeout: 120_000 });
-
-/** Signs in to the console as a stand-in staff persona (`admin`, `officer`, `officer2`, `viewer`, `norole`). */
-async function staffSignIn(page: Page, persona: string) {
-  await page.goto("/support/sign-in");
-  await expect(page).toHaveURL(/\/authorize/);
-  await page.locator(`input[name="persona"][value="${persona}"]`).check();
-  await page.getByRole("button", { name: /continue/i }).click();
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Support tasks");
-}
-
-/** A teacher nobody can match (a new person each time) signs in, proves identity, and asks for support. */
-async function teacherAsksForSupport(browser: Browser, baseURL: string, lastName: string): Promise<string> {
-  const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
-  const page = await context.newPage();
-  const pickCustom = async (outcome: string) => {
-    await expect(page).toHaveURL(/\/authorize/);
-    await page.locator('input[name="persona"][value="custom"]').check();
-    await page.getByLabel(outcome, { exact: false }).first().check();
-    await page.locator("#first_name").fill("Robin");
-    await page.locator("#last_name").fill(lastName);
-    await page.locator("#dob-day").fill("2");
-    await page.locator("#dob-month").fill("2");
-    await page.locator("#dob-year").fill("1962");
-    await page.locator("#email").fill(`${lastName.toLowerCase()}@example.com`);
-    await page.getByRole("button", { name: /continue/i }).click();
-  };
-  await page.goto("/sign-in");
-  await pickCustom("Signed in (no identity check)");
-  await pickCustom("Signed in and identity proven");
-  await expect(page).toHaveURL(/\/connect$/);
-  await page.goto("/connect/nino");
-  await page.getByRole("group").getByLabel("No", { exact: true }).check();
-  await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/\/connect\/trn$/);
-  await page.getByRole("group").getByLabel("No", { exact: true }).check();
-  await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/\/connect\/not-found$/);
-  await page.goto("/connect/check-answers");
-  await page.getByRole("button", { name: "Get support" }).click();
-  await expect(page).toHaveURL(/\/connect\/support-requested$/);
-  const text = await page.locator("main").innerText();
-  await context.close();
-  return text.match(/TRS-\d{6,}/)![0];
-}
-
-function uniqueName(): string {
-  const letters = "abcdefghijklmnopqrstuvwxyz";
-  let s = "";
-  for (let i = 0; i < 8; i++) s += letters[Math.floor(Math.random() * 26)];
-  return "Zz" + s;
-}
 
 const javaScript = () => test.info().project.use.javaScriptEnabled !== false;
 
@@ -75,7 +24,7 @@ async function expectNoSidewaysScroll(page: Page) {
 }
 
 test("the decision's reveals work after Back and Change from the check page, which bring the pending decision back", async ({ page, browser, baseURL }) => {
-  const reference = await teacherAsksForSupport(browser, baseURL!, uniqueName());
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, uniqueName());
   await staffSignIn(page, "officer");
   await page.goto(`/support/tasks/${reference}`);
   if (javaScript()) await page.locator("body[data-ready]").waitFor({ state: "attached" });
@@ -120,7 +69,7 @@ test("the decision's reveals work after Back and Change from the check page, whi
 
 test("another officer's assignment and decision appear on an open dashboard, and are announced @js-only", async ({ page, browser, baseURL }) => {
   const lastName = uniqueName();
-  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, lastName);
   await staffSignIn(page, "officer");
   await page.goto(`/support?status=all&search=${lastName}`);
   await page.locator("body[data-ready]").waitFor({ state: "attached" });
@@ -155,7 +104,7 @@ test("another officer's assignment and decision appear on an open dashboard, and
 
 test("a filter error moves the focus to the error summary, and the number of results is announced @js-only", async ({ page, browser, baseURL }) => {
   const lastName = uniqueName();
-  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, lastName);
   await staffSignIn(page, "viewer");
   await page.locator("body[data-ready]").waitFor({ state: "attached" });
   // The count sits in a live region that stays on the page while the results change.
@@ -180,7 +129,7 @@ test("a filter error moves the focus to the error summary, and the number of res
 
 test("Back to tasks, and the page after a decision, return to the list the officer came from", async ({ page, browser, baseURL }) => {
   const lastName = uniqueName();
-  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, lastName);
   await staffSignIn(page, "officer");
   const list = `/support?status=all&search=${lastName}&sort=name&direction=desc`;
   await page.goto(list);
@@ -202,7 +151,7 @@ test("Back to tasks, and the page after a decision, return to the list the offic
 
 test("the task and staff tables fit from 320 px to 1280 px, with no sideways scroll", async ({ page, browser, baseURL }) => {
   const lastName = uniqueName();
-  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, lastName);
   await staffSignIn(page, "admin");
   const shots = process.env.E2E_SCREENSHOTS;
   const project = test.info().project.name;

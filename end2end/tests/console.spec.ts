@@ -3,53 +3,9 @@
 // teacher's request arriving live (JavaScript), deciding a task with its email in the development mailbox, and a
 // second officer deciding the same task.
 import { test, expect, type Page, type Browser } from "@playwright/test";
-import { expectErrors, expectNoAxeViolations } from "./helpers";
+import { expectErrors, expectNoAxeViolations, PNG, pickTeacher, newTeacher, staffSignIn, teacherInOwnBrowserAsksForSupport, uniqueName } from "./helpers";
 
 test.describe.configure({ timeout: 120_000 });
-
-/** Signs in to the console as a stand-in staff persona (`admin`, `officer`, `officer2`, `viewer`, `norole`). */
-async function staffSignIn(page: Page, persona: string) {
-  await page.goto("/support/sign-in");
-  await expect(page).toHaveURL(/\/authorize/);
-  await page.locator(`input[name="persona"][value="${persona}"]`).check();
-  await page.getByRole("button", { name: /continue/i }).click();
-}
-
-/** A teacher nobody can match (a new person each time) signs in, proves identity, and asks for support. */
-async function teacherAsksForSupport(browser: Browser, baseURL: string, lastName: string): Promise<string> {
-  const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
-  const page = await context.newPage();
-  const email = `${lastName.toLowerCase()}@example.com`;
-  const pickCustom = async (outcome: string) => {
-    await expect(page).toHaveURL(/\/authorize/);
-    await page.locator('input[name="persona"][value="custom"]').check();
-    await page.getByLabel(outcome, { exact: false }).first().check();
-    await page.locator("#first_name").fill("Robin");
-    await page.locator("#last_name").fill(lastName);
-    await page.locator("#dob-day").fill("2");
-    await page.locator("#dob-month").fill("2");
-    await page.locator("#dob-year").fill("1962");
-    await page.locator("#email").fill(email);
-    await page.getByRole("button", { name: /continue/i }).click();
-  };
-  await page.goto("/sign-in");
-  await pickCustom("Signed in (no identity check)");
-  await pickCustom("Signed in and identity proven");
-  await expect(page).toHaveURL(/\/connect$/);
-  await page.goto("/connect/nino");
-  await page.getByRole("group").getByLabel("No", { exact: true }).check();
-  await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/\/connect\/trn$/);
-  await page.getByRole("group").getByLabel("No", { exact: true }).check();
-  await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/\/connect\/not-found$/);
-  await page.goto("/connect/check-answers");
-  await page.getByRole("button", { name: "Get support" }).click();
-  await expect(page).toHaveURL(/\/connect\/support-requested$/);
-  const text = await page.locator("main").innerText();
-  await context.close();
-  return text.match(/TRS-\d{6}/)![0];
-}
 
 const standin = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 1}`;
 
@@ -63,31 +19,16 @@ async function trnOf(persona: string): Promise<string> {
 async function teacherSendsProof(browser: Browser, baseURL: string, lastName: string): Promise<string> {
   const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
   const page = await context.newPage();
-  const pickCustom = async (outcome: string) => {
-    await expect(page).toHaveURL(/\/authorize/);
-    await page.locator('input[name="persona"][value="custom"]').check();
-    await page.getByLabel(outcome, { exact: false }).first().check();
-    await page.locator("#first_name").fill("Sam");
-    await page.locator("#last_name").fill(lastName);
-    await page.locator("#dob-day").fill("9");
-    await page.locator("#dob-month").fill("9");
-    await page.locator("#dob-year").fill("1979");
-    await page.locator("#email").fill(`${lastName.toLowerCase()}@example.com`);
-    await page.getByRole("button", { name: /continue/i }).click();
-  };
+  const teacher = newTeacher("Sam", lastName, [9, 9, 1979]);
   await page.goto("/sign-in");
-  await pickCustom("Signed in (no identity check)");
-  await pickCustom("Signed in but identity could not be proven");
+  await pickTeacher(page, teacher, "Signed in (no identity check)");
+  await pickTeacher(page, teacher, "Signed in but identity could not be proven");
   await page.getByRole("button", { name: "Ask for support" }).click();
   await page.getByLabel("Full name", { exact: true }).fill(`Sam ${lastName}`);
   await page.getByLabel("Day").fill("9");
   await page.getByLabel("Month").fill("9");
   await page.getByLabel("Year").fill("1979");
-  const png = Buffer.from(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-    "base64",
-  );
-  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: png });
+  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: PNG });
   await page.getByRole("button", { name: "Continue" }).click();
   await page.getByRole("button", { name: "Send request" }).click();
   const reference = (await page.locator(".govuk-panel__body strong").innerText()).trim();
@@ -95,18 +36,11 @@ async function teacherSendsProof(browser: Browser, baseURL: string, lastName: st
   return reference;
 }
 
-function uniqueName(): string {
-  const letters = "abcdefghijklmnopqrstuvwxyz";
-  let s = "";
-  for (let i = 0; i < 8; i++) s += letters[Math.floor(Math.random() * 26)];
-  return "Zz" + s;
-}
-
 test("staff without a role, and every lesser role, are denied", async ({ page }) => {
   await page.goto("/support");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(/Sign in to the support console|Sign in/);
 
-  await staffSignIn(page, "norole");
+  await staffSignIn(page, "norole", "You do not have access to this page");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("You do not have access to this page");
   await expect(page.getByRole("table")).toHaveCount(0);
   await expectNoAxeViolations(page);
@@ -135,7 +69,7 @@ test("staff without a role, and every lesser role, are denied", async ({ page })
 
 test("the dashboard's filters, search, sort and paging live in the URL", async ({ page, browser, baseURL }) => {
   const lastName = uniqueName();
-  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, lastName);
   await staffSignIn(page, "officer");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Support tasks");
   await expectNoAxeViolations(page);
@@ -172,7 +106,7 @@ test("the dashboard's filters, search, sort and paging live in the URL", async (
 
 test("searching as you type updates the list in place and keeps the search box's focus @js-only", async ({ page, browser, baseURL }) => {
   const lastName = uniqueName();
-  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, lastName);
   await staffSignIn(page, "viewer");
   await page.locator("body[data-ready]").waitFor({ state: "attached" });
   // A mark on this document: a page load would lose it.
@@ -195,7 +129,7 @@ test("a new request appears live on an open dashboard @js-only", async ({ page, 
   await page.locator("body[data-ready]").waitFor({ state: "attached" });
   await page.goto("/support?status=all&sort=requested&direction=desc");
   await page.locator("body[data-ready]").waitFor({ state: "attached" });
-  const reference = await teacherAsksForSupport(browser, baseURL!, uniqueName());
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, uniqueName());
   // No reload: the row arrives by server-sent event, and screen readers hear about it.
   await expect(page.getByTestId("tasks")).toContainText(reference, { timeout: 10_000 });
   await expect(page.getByTestId("live-announcement")).toContainText("A new support task has arrived");
@@ -203,7 +137,7 @@ test("a new request appears live on an open dashboard @js-only", async ({ page, 
 
 test("an officer decides a task: check, confirm, banner, email; a second officer is told it is decided", async ({ page, browser, baseURL }) => {
   const lastName = uniqueName();
-  const reference = await teacherAsksForSupport(browser, baseURL!, lastName);
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, lastName);
 
   // A second officer opens the same task first and chooses, but does not confirm yet.
   const other = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
@@ -252,7 +186,7 @@ test("an officer decides a task: check, confirm, banner, email; a second officer
 });
 
 test("an officer connects a record: the change history names them, and the teacher is emailed", async ({ page, browser, baseURL }) => {
-  const reference = await teacherAsksForSupport(browser, baseURL!, uniqueName());
+  const reference = await teacherInOwnBrowserAsksForSupport(browser, baseURL!, uniqueName());
   // A record nobody else connects in these tests: the one the cannot-verify persona was drawn from.
   const trn = await trnOf("cannot-verify");
   await staffSignIn(page, "officer");

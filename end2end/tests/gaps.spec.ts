@@ -5,56 +5,26 @@
 // Each teacher is a new person of the stand-in's own ("custom", their One Login account follows from the email), so
 // no other test's connections or requests get in the way.
 import { test, expect, type Browser, type Page } from "@playwright/test";
-import { expectErrors, expectNoAxeViolations } from "./helpers";
+import {
+  PNG,
+  expectErrors,
+  expectNoAxeViolations,
+  newPage,
+  newTeacher,
+  pickTeacher,
+  signInVerified,
+  staffSignIn,
+  teacherAsksForSupport,
+  uniqueName,
+  type Teacher,
+} from "./helpers";
 
 // Several One Login round trips per test, and without JavaScript each axe check replays the page.
 test.describe.configure({ timeout: 120_000 });
 
-type Teacher = { first: string; last: string; email: string };
-
-function newTeacher(first: string): Teacher {
-  const letters = "abcdefghijklmnopqrstuvwxyz";
-  let s = "";
-  for (let i = 0; i < 8; i++) s += letters[Math.floor(Math.random() * 26)];
-  const last = "Zg" + s;
-  return { first, last, email: `${last.toLowerCase()}@example.com` };
-}
-
-/** At the stand-in's picker: sign in as `teacher` with `outcome`. */
-async function pickTeacher(page: Page, teacher: Teacher, outcome: string) {
-  await expect(page).toHaveURL(/\/authorize/);
-  await page.locator('input[name="persona"][value="custom"]').check();
-  await page.getByLabel(outcome, { exact: false }).first().check();
-  await page.locator("#first_name").fill(teacher.first);
-  await page.locator("#last_name").fill(teacher.last);
-  await page.locator("#dob-day").fill("4");
-  await page.locator("#dob-month").fill("8");
-  await page.locator("#dob-year").fill("1983");
-  await page.locator("#email").fill(teacher.email);
-  await page.getByRole("button", { name: /continue/i }).click();
-}
-
-/** Signs in and proves identity as `teacher`: One Login verified them, and nobody matches them, so /connect. */
-async function signInVerified(page: Page, teacher: Teacher) {
-  await page.goto("/sign-in");
-  await pickTeacher(page, teacher, "Signed in (no identity check)");
-  await pickTeacher(page, teacher, "Signed in and identity proven");
-  await expect(page).toHaveURL(/\/connect$/);
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("You’ve signed in and verified your identity");
-}
-
-async function newPage(browser: Browser, baseURL: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
-  return context.newPage();
-}
-
-/** Signs in to the console as a stand-in staff persona (`admin` is Ada Adeyemi, `officer` is Sam Okafor). */
-async function staffSignIn(page: Page, persona: string) {
-  await page.goto("/support/sign-in");
-  await expect(page).toHaveURL(/\/authorize/);
-  await page.locator(`input[name="persona"][value="${persona}"]`).check();
-  await page.getByRole("button", { name: /continue/i }).click();
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Support tasks");
+/** A new teacher of this spec's, born 4 August 1983. */
+function someone(first: string): Teacher {
+  return newTeacher(first, uniqueName("Zg"), [4, 8, 1983]);
 }
 
 /** With JavaScript, waits for the page to be hydrated and GOV.UK Frontend started, so reveals work. */
@@ -73,7 +43,7 @@ async function otherSite(page: Page, body: string) {
 }
 
 test("a sign-out link from another site asks first; Stay signed in keeps the session and the button signs out", async ({ page, baseURL }) => {
-  const teacher = newTeacher("Noor");
+  const teacher = someone("Noor");
   await signInVerified(page, teacher);
 
   // Another site's link: the question, still signed in.
@@ -110,7 +80,7 @@ test("a sign-out link from another site asks first; Stay signed in keeps the ses
 });
 
 test("the header's Sign out link signs out at once, without the question", async ({ page }) => {
-  const teacher = newTeacher("Ines");
+  const teacher = someone("Ines");
   await signInVerified(page, teacher);
   const visited: string[] = [];
   page.on("request", (request) => {
@@ -128,7 +98,7 @@ test("the header's Sign out link signs out at once, without the question", async
 });
 
 test("a proof over 10MB is refused on the form with what was typed kept, and exactly 10MB is accepted", async ({ page }) => {
-  const teacher = newTeacher("Amara");
+  const teacher = someone("Amara");
   await page.goto("/sign-in");
   await pickTeacher(page, teacher, "Signed in (no identity check)");
   await pickTeacher(page, teacher, "Signed in but identity could not be proven");
@@ -144,11 +114,7 @@ test("a proof over 10MB is refused on the form with what was typed kept, and exa
   await page.getByLabel("Year").fill("1983");
   await page.getByLabel("Teacher reference number (TRN) (optional)").fill("1234567");
   // A real PNG's first bytes, padded: 10,485,760 bytes is the most allowed.
-  const png = Buffer.from(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-    "base64",
-  );
-  const sized = (bytes: number) => Buffer.concat([png, Buffer.alloc(bytes - png.length)]);
+  const sized = (bytes: number) => Buffer.concat([PNG, Buffer.alloc(bytes - PNG.length)]);
   const limit = 10 * 1024 * 1024;
   await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: sized(limit + 1) });
   await page.getByRole("button", { name: "Continue" }).click();
@@ -180,22 +146,6 @@ test("a proof over 10MB is refused on the form with what was typed kept, and exa
  */
 const FREE_TRN = String(1_000_000 + ((2999 * 7919 + 1234) % 9_000_000));
 
-/** A teacher nobody can match signs in, proves identity and asks for support; the task's reference. */
-async function teacherAsksForSupport(page: Page, teacher: Teacher): Promise<string> {
-  await signInVerified(page, teacher);
-  await page.getByRole("button", { name: "Continue" }).click();
-  for (const question of ["nino", "trn"]) {
-    await expect(page).toHaveURL(new RegExp(`/connect/${question}$`));
-    await page.getByRole("group").getByLabel("No", { exact: true }).check();
-    await page.getByRole("button", { name: "Continue" }).click();
-  }
-  await expect(page).toHaveURL(/\/connect\/not-found$/);
-  await page.goto("/connect/check-answers");
-  await page.getByRole("button", { name: "Get support" }).click();
-  await expect(page).toHaveURL(/\/connect\/support-requested$/);
-  return (await page.locator("main").innerText()).match(/TRS-\d{6,}/)![0];
-}
-
 /** Posts the disconnect form as the signed-in staff member would, with their CSRF token; the response. */
 async function postDisconnect(page: Page, reference: string, fields: Record<string, string>) {
   const csrf = (await page.context().cookies()).find((c) => c.name === "tid_csrf")!.value;
@@ -206,7 +156,7 @@ async function postDisconnect(page: Page, reference: string, fields: Record<stri
 }
 
 test("an administrator undoes a connection with a reason and a check, and the teacher starts again; an officer cannot", async ({ page, browser, baseURL }) => {
-  const teacher = newTeacher("Robin");
+  const teacher = someone("Robin");
   const teacherPage = await newPage(browser, baseURL!);
   const reference = await teacherAsksForSupport(teacherPage, teacher);
   const taskPath = `/support/tasks/${reference}`;

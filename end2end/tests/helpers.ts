@@ -1,5 +1,7 @@
-// Shared checks: an axe scan with the WCAG 2.2 AA rules that must find nothing, and the GOV.UK error pattern.
-import { expect, test, type Page } from "@playwright/test";
+// Shared checks and people: an axe scan with the WCAG 2.2 AA rules that must find nothing, the GOV.UK error
+// pattern, and the teachers and staff the specs act as (each teacher a new person of the stand-in's own, so no
+// other test's connections or requests get in the way).
+import { expect, test, type Browser, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 
 /**
@@ -67,3 +69,93 @@ export async function expectErrors(page: Page, messages: string[]) {
     await expect(page.locator(".govuk-error-message", { hasText: message })).toBeVisible();
   }
 }
+
+/** A person of the stand-in's own ("custom" sign-in): their One Login account follows from the email. */
+export type Teacher = { first: string; last: string; email: string; dob: [day: number, month: number, year: number] };
+
+/** A surname no other run has: `prefix` and eight random letters. */
+export function uniqueName(prefix = "Zz"): string {
+  const letters = "abcdefghijklmnopqrstuvwxyz";
+  let s = "";
+  for (let i = 0; i < 8; i++) s += letters[Math.floor(Math.random() * 26)];
+  return prefix + s;
+}
+
+/** A new teacher nobody's record matches, with an email that follows from their surname. */
+export function newTeacher(first: string, last: string, dob: Teacher["dob"]): Teacher {
+  return { first, last, email: `${last.toLowerCase()}@example.com`, dob };
+}
+
+/** At the stand-in's picker: sign in as `teacher` with `outcome`. */
+export async function pickTeacher(page: Page, teacher: Teacher, outcome: string) {
+  await expect(page).toHaveURL(/\/authorize/);
+  await page.locator('input[name="persona"][value="custom"]').check();
+  await page.getByLabel(outcome, { exact: false }).first().check();
+  await page.locator("#first_name").fill(teacher.first);
+  await page.locator("#last_name").fill(teacher.last);
+  const [day, month, year] = teacher.dob;
+  await page.locator("#dob-day").fill(String(day));
+  await page.locator("#dob-month").fill(String(month));
+  await page.locator("#dob-year").fill(String(year));
+  await page.locator("#email").fill(teacher.email);
+  await page.getByRole("button", { name: /continue/i }).click();
+}
+
+/** Signs in and proves identity as `teacher`: One Login verified them, and nobody matches them, so /connect. */
+export async function signInVerified(page: Page, teacher: Teacher) {
+  await page.goto("/sign-in");
+  await pickTeacher(page, teacher, "Signed in (no identity check)");
+  await pickTeacher(page, teacher, "Signed in and identity proven");
+  await expect(page).toHaveURL(/\/connect$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("You’ve signed in and verified your identity");
+}
+
+/** A teacher nobody can match signs in, proves identity, answers "No" twice and asks for support; the reference. */
+export async function teacherAsksForSupport(page: Page, teacher: Teacher): Promise<string> {
+  await signInVerified(page, teacher);
+  await page.getByRole("button", { name: "Continue" }).click();
+  for (const question of ["nino", "trn"]) {
+    await expect(page).toHaveURL(new RegExp(`/connect/${question}$`));
+    await page.getByRole("group").getByLabel("No", { exact: true }).check();
+    await page.getByRole("button", { name: "Continue" }).click();
+  }
+  await expect(page).toHaveURL(/\/connect\/not-found$/);
+  await page.goto("/connect/check-answers");
+  await page.getByRole("button", { name: "Get support" }).click();
+  await expect(page).toHaveURL(/\/connect\/support-requested$/);
+  return (await page.locator("main").innerText()).match(/TRS-\d{6,}/)![0];
+}
+
+/** The same in a browser of its own, closed afterwards, for tests whose page is a member of staff's. */
+export async function teacherInOwnBrowserAsksForSupport(browser: Browser, baseURL: string, lastName: string) {
+  const page = await newPage(browser, baseURL);
+  try {
+    return await teacherAsksForSupport(page, newTeacher("Robin", lastName, [2, 2, 1962]));
+  } finally {
+    await page.context().close();
+  }
+}
+
+/** A page in a new browser context, with JavaScript as the project says. */
+export async function newPage(browser: Browser, baseURL: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
+  return context.newPage();
+}
+
+/**
+ * Signs in to the console as a stand-in staff persona (`admin` is Ada Adeyemi, `officer` Sam Okafor, also
+ * `officer2`, `viewer`, `norole`) and checks the page it lands on.
+ */
+export async function staffSignIn(page: Page, persona: string, landsOn = "Support tasks") {
+  await page.goto("/support/sign-in");
+  await expect(page).toHaveURL(/\/authorize/);
+  await page.locator(`input[name="persona"][value="${persona}"]`).check();
+  await page.getByRole("button", { name: /continue/i }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(landsOn);
+}
+
+/** A real PNG (one pixel), for proofs of identity. */
+export const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);

@@ -2,7 +2,7 @@
 // connection, by National Insurance number, by TRN, no match → support, possible duplicate → support, returning
 // connected, returning with an open request, rate limits, and every bad answer to both questions.
 import { test, expect, type Page } from "@playwright/test";
-import { expectErrors, expectNoAxeViolations } from "./helpers";
+import { PNG, expectErrors, expectNoAxeViolations, pickTeacher, type Teacher } from "./helpers";
 
 // Each journey is several One Login round trips and pages, and without JavaScript each axe check replays the page:
 // more than the default 30 seconds on two cores.
@@ -231,21 +231,10 @@ test("cannot verify: ask for support with proof of identity, with every bad inpu
   // Someone of the stand-in's own, new each run: the request stays open, and an open request sends its teacher
   // straight to "still looking" at sign-in, which would change what other tests of the cannot-verify persona see.
   const email = `cannot-verify-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-  const pickCustom = async (outcome: string) => {
-    await expect(page).toHaveURL(/\/authorize/);
-    await page.locator('input[name="persona"][value="custom"]').check();
-    await page.getByLabel(outcome, { exact: false }).first().check();
-    await page.locator("#first_name").fill("Ann");
-    await page.locator("#last_name").fill("Lee");
-    await page.locator("#dob-day").fill("28");
-    await page.locator("#dob-month").fill("2");
-    await page.locator("#dob-year").fill("1985");
-    await page.locator("#email").fill(email);
-    await page.getByRole("button", { name: /continue/i }).click();
-  };
+  const teacher: Teacher = { first: "Ann", last: "Lee", email, dob: [28, 2, 1985] };
   await page.goto("/sign-in");
-  await pickCustom("Signed in (no identity check)");
-  await pickCustom("Signed in but identity could not be proven");
+  await pickTeacher(page, teacher, "Signed in (no identity check)");
+  await pickTeacher(page, teacher, "Signed in but identity could not be proven");
   await expect(page).toHaveURL(/\/identity-not-verified$/);
   await page.getByRole("button", { name: "Ask for support" }).click();
   await expectHeading(page, "Ask for help to prove your identity");
@@ -289,11 +278,7 @@ test("cannot verify: ask for support with proof of identity, with every bad inpu
   await page.getByLabel("Day").fill("28");
   await page.getByLabel("National Insurance number (optional)").fill("");
   await page.getByLabel("Teacher reference number (TRN) (optional)").fill("1234567");
-  const png = Buffer.from(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-    "base64",
-  );
-  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: png });
+  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: PNG });
   await page.getByRole("button", { name: "Continue" }).click();
   await expect(page).toHaveURL(/\/identity-support\/check$/);
   await expectHeading(page, "Check your answers before sending your request");

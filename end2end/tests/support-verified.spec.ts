@@ -5,40 +5,16 @@
 // Each test is a new person of the stand-in's own (a "custom" sign-in, whose One Login account follows from the
 // email), so no other test's requests or connections get in the way.
 import { test, expect, type Page, type Browser } from "@playwright/test";
-import { expectNoAxeViolations } from "./helpers";
+import { PNG, expectNoAxeViolations, newPage, newTeacher, pickTeacher, staffSignIn, uniqueName, type Teacher } from "./helpers";
 
 test.describe.configure({ timeout: 120_000 });
 
+/** A new teacher of this spec's, born 9 October 1979. */
+function someone(): Teacher {
+  return newTeacher("Ola", uniqueName("Zv"), [9, 10, 1979]);
+}
+
 const standin = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 1}`;
-
-type Teacher = { first: string; last: string; email: string };
-
-function newTeacher(): Teacher {
-  const letters = "abcdefghijklmnopqrstuvwxyz";
-  let s = "";
-  for (let i = 0; i < 8; i++) s += letters[Math.floor(Math.random() * 26)];
-  const last = "Zv" + s;
-  return { first: "Ola", last, email: `${last.toLowerCase()}@example.com` };
-}
-
-/** At the stand-in's picker: sign in as `teacher` with `outcome`. */
-async function pickTeacher(page: Page, teacher: Teacher, outcome: string) {
-  await expect(page).toHaveURL(/\/authorize/);
-  await page.locator('input[name="persona"][value="custom"]').check();
-  await page.getByLabel(outcome, { exact: false }).first().check();
-  await page.locator("#first_name").fill(teacher.first);
-  await page.locator("#last_name").fill(teacher.last);
-  await page.locator("#dob-day").fill("9");
-  await page.locator("#dob-month").fill("10");
-  await page.locator("#dob-year").fill("1979");
-  await page.locator("#email").fill(teacher.email);
-  await page.getByRole("button", { name: /continue/i }).click();
-}
-
-async function newPage(browser: Browser, baseURL: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL, javaScriptEnabled: test.info().project.use.javaScriptEnabled });
-  return context.newPage();
-}
 
 /** The teacher acts: One Login cannot verify them, so they ask support with a PNG proof. The reference. */
 async function teacherSendsProof(page: Page, teacher: Teacher): Promise<string> {
@@ -51,11 +27,7 @@ async function teacherSendsProof(page: Page, teacher: Teacher): Promise<string> 
   await page.getByLabel("Day").fill("9");
   await page.getByLabel("Month").fill("10");
   await page.getByLabel("Year").fill("1979");
-  const png = Buffer.from(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-    "base64",
-  );
-  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: png });
+  await page.getByLabel("Upload proof of your identity").setInputFiles({ name: "passport.png", mimeType: "image/png", buffer: PNG });
   await page.getByRole("button", { name: "Continue" }).click();
   await page.getByRole("button", { name: "Send request" }).click();
   return (await page.locator(".govuk-panel__body strong").innerText()).trim();
@@ -71,10 +43,7 @@ async function teacherSignsInAgain(browser: Browser, baseURL: string, teacher: T
 
 /** The officer opens the task and decides with `choose`, then confirms. */
 async function officerDecides(page: Page, reference: string, choose: (page: Page) => Promise<void>) {
-  await page.goto("/support/sign-in");
-  await expect(page).toHaveURL(/\/authorize/);
-  await page.locator('input[name="persona"][value="officer"]').check();
-  await page.getByRole("button", { name: /continue/i }).click();
+  await staffSignIn(page, "officer");
   await page.goto(`/support/tasks/${reference}`);
   await expect(page.getByRole("heading", { name: "Proof of identity" })).toBeVisible();
   await choose(page);
@@ -95,7 +64,7 @@ async function freeRecordTrn(): Promise<string> {
 }
 
 test("verified and connected by support: the teacher signs in again and sees their record", async ({ page, browser, baseURL }) => {
-  const teacher = newTeacher();
+  const teacher = someone();
   const teacherPage = await newPage(browser, baseURL!);
   const reference = await teacherSendsProof(teacherPage, teacher);
   const trn = await freeRecordTrn();
@@ -118,7 +87,7 @@ test("verified and connected by support: the teacher signs in again and sees the
 });
 
 test("verified but not connected by support: the teacher signs in again to the record-matching questions", async ({ page, browser, baseURL }) => {
-  const teacher = newTeacher();
+  const teacher = someone();
   const reference = await teacherSendsProof(await newPage(browser, baseURL!), teacher);
 
   await officerDecides(page, reference, async (officer) => {
@@ -135,7 +104,7 @@ test("verified but not connected by support: the teacher signs in again to the r
 });
 
 test("rejected by support: still looking while it is open, then try again or send another proof", async ({ page, browser, baseURL }) => {
-  const teacher = newTeacher();
+  const teacher = someone();
   const reference = await teacherSendsProof(await newPage(browser, baseURL!), teacher);
 
   // Before anyone decides: straight to "still looking", with no identity check.
