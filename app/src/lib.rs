@@ -33,10 +33,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en" class="govuk-template">
             <head>
                 <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
+                <meta
+                    name="viewport"
+                    content="width=device-width, initial-scale=1, viewport-fit=cover"
+                />
                 <meta name="theme-color" content="#1d70b8" />
                 <link rel="icon" sizes="48x48" href="/assets/images/favicon.ico" />
-                <link rel="icon" sizes="any" href="/assets/images/favicon.svg" type="image/svg+xml" />
+                <link
+                    rel="icon"
+                    sizes="any"
+                    href="/assets/images/favicon.svg"
+                    type="image/svg+xml"
+                />
                 <link rel="mask-icon" href="/assets/images/govuk-icon-mask.svg" color="#1d70b8" />
                 <link rel="apple-touch-icon" href="/assets/images/govuk-icon-180.png" />
                 <link rel="stylesheet" href=assets.css />
@@ -66,35 +74,135 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/accessibility") view=pages::info::AccessibilityPage />
                     <Route path=path!("/cookies") view=pages::info::CookiesPage />
                     <Route path=path!("/privacy") view=pages::info::PrivacyPage />
-                    <Route path=path!("/feedback") view=pages::feedback::FeedbackPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/feedback")
+                        view=pages::feedback::FeedbackPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/feedback/sent") view=pages::feedback::FeedbackSentPage />
                     <Route path=path!("/problem/:status") view=pages::problem::ProblemPage />
-                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect") view=pages::connect::NeedMoreInformationPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect/nino") view=pages::connect::NinoPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect/trn") view=pages::connect::TrnPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect/itt") view=pages::connect::IttPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect/not-found") view=pages::connect::NotFoundPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect/check-answers") view=pages::connect::CheckAnswersPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect/support-requested") view=pages::connect::SupportRequestedPage ssr=SsrMode::Async />
-                    <Route path=path!("/connect/too-many-attempts") view=pages::connect::TooManyAttemptsPage ssr=SsrMode::Async />
-                    <Route path=path!("/connected") view=pages::connect::ConnectedPage ssr=SsrMode::Async />
-                    <Route path=path!("/record") view=pages::connect::RecordPage ssr=SsrMode::Async />
-                    <Route path=path!("/request-pending") view=pages::connect::AwaitingSupportPage ssr=SsrMode::Async />
-                    <Route path=path!("/identity-support") view=pages::identity_support::IdentitySupportPage ssr=SsrMode::Async />
-                    <Route path=path!("/identity-support/check") view=pages::identity_support::IdentitySupportCheckPage ssr=SsrMode::Async />
-                    <Route path=path!("/identity-not-verified") view=pages::account::IdentityNotVerifiedPage />
-                    <Route path=path!("/sign-in/problem/:reason") view=pages::sign_in::SignInProblemPage />
+                    <Route
+                        path=path!("/account")
+                        view=pages::account::AccountPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect")
+                        view=pages::connect::NeedMoreInformationPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect/nino")
+                        view=pages::connect::NinoPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect/trn")
+                        view=pages::connect::TrnPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect/itt")
+                        view=pages::connect::IttPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect/not-found")
+                        view=pages::connect::NotFoundPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect/check-answers")
+                        view=pages::connect::CheckAnswersPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect/support-requested")
+                        view=pages::connect::SupportRequestedPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connect/too-many-attempts")
+                        view=pages::connect::TooManyAttemptsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/connected")
+                        view=pages::connect::ConnectedPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/record")
+                        view=pages::connect::RecordPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/request-pending")
+                        view=pages::connect::AwaitingSupportPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/identity-support")
+                        view=pages::identity_support::IdentitySupportPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/identity-support/check")
+                        view=pages::identity_support::IdentitySupportCheckPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/identity-not-verified")
+                        view=pages::account::IdentityNotVerifiedPage
+                    />
+                    <Route
+                        path=path!("/sign-in/problem/:reason")
+                        view=pages::sign_in::SignInProblemPage
+                    />
                     <Route path=path!("/signed-out/done") view=pages::sign_in::SignedOutPage />
-                    <Route path=path!("/sign-out/confirm") view=pages::sign_in::SignOutConfirmPage ssr=SsrMode::Async />
-                    <Route path=path!("/support") view=pages::support::DashboardPage ssr=SsrMode::Async />
-                    <Route path=path!("/support/tasks/:reference") view=pages::support::TaskPage ssr=SsrMode::Async />
-                    <Route path=path!("/support/tasks/:reference/check") view=pages::support::CheckDecisionPage ssr=SsrMode::Async />
-                    <Route path=path!("/support/staff") view=pages::support::StaffPage ssr=SsrMode::Async />
-                    <Route path=path!("/support/audit") view=pages::support::AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/support/signed-out") view=pages::support::StaffSignedOutPage />
-                    <Route path=path!("/support/sign-in/problem") view=pages::support::StaffSignInProblemPage />
-                    <Route path=path!("/dev/mailbox") view=pages::support::MailboxPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/sign-out/confirm")
+                        view=pages::sign_in::SignOutConfirmPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support")
+                        view=pages::support::DashboardPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/tasks/:reference")
+                        view=pages::support::TaskPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/tasks/:reference/check")
+                        view=pages::support::CheckDecisionPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/staff")
+                        view=pages::support::StaffPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/audit")
+                        view=pages::support::AuditPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/signed-out")
+                        view=pages::support::StaffSignedOutPage
+                    />
+                    <Route
+                        path=path!("/support/sign-in/problem")
+                        view=pages::support::StaffSignInProblemPage
+                    />
+                    <Route
+                        path=path!("/dev/mailbox")
+                        view=pages::support::MailboxPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </Layout>
         </Router>

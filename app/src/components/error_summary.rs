@@ -13,15 +13,24 @@ pub fn ErrorSummary(
 ) -> impl IntoView {
     (!errors.is_empty()).then(|| {
         view! {
-            <div class="govuk-error-summary" data-module="govuk-error-summary"
-                data-disable-auto-focus=focus_by_page.then_some("true")>
+            <div
+                class="govuk-error-summary"
+                data-module="govuk-error-summary"
+                data-disable-auto-focus=focus_by_page.then_some("true")
+            >
                 <div role="alert">
                     <h2 class="govuk-error-summary__title">"There is a problem"</h2>
                     <div class="govuk-error-summary__body">
                         <ul class="govuk-list govuk-error-summary__list">
                             {errors
                                 .into_iter()
-                                .map(|e| view! { <li><a href=format!("#{}", e.field_id)>{e.message}</a></li> })
+                                .map(|e| {
+                                    view! {
+                                        <li>
+                                            <a href=format!("#{}", e.field_id)>{e.message}</a>
+                                        </li>
+                                    }
+                                })
                                 .collect_view()}
                         </ul>
                     </div>

@@ -39,11 +39,17 @@ fn header_state() -> HeaderState {
 pub fn Layout(children: Children) -> impl IntoView {
     let header = SharedValue::new(header_state).into_inner();
     let service_navigation = view! {
-        <section aria-label="Service information" class="govuk-service-navigation" data-module="govuk-service-navigation">
+        <section
+            aria-label="Service information"
+            class="govuk-service-navigation"
+            data-module="govuk-service-navigation"
+        >
             <div class="govuk-width-container">
                 <div class="govuk-service-navigation__container">
                     <span class="govuk-service-navigation__service-name">
-                        <a href="/" class="govuk-service-navigation__link">{SERVICE_NAME}</a>
+                        <a href="/" class="govuk-service-navigation__link">
+                            {SERVICE_NAME}
+                        </a>
                     </span>
                 </div>
             </div>
@@ -65,7 +71,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <div class="govuk-header">
                     <div class="govuk-header__container govuk-width-container">
                         <div class="govuk-header__logo">
-                            <a href="https://www.gov.uk/" class="govuk-header__homepage-link" inner_html=GOVUK_LOGO></a>
+                            <a
+                                href="https://www.gov.uk/"
+                                class="govuk-header__homepage-link"
+                                inner_html=GOVUK_LOGO
+                            ></a>
                         </div>
                     </div>
                 </div>
@@ -85,8 +95,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <strong class="govuk-tag govuk-phase-banner__content__tag">"Beta"</strong>
                     <span class="govuk-phase-banner__text">
                         "This is a new service. Help us improve it and "
-                        <a class="govuk-link" href="/feedback">"give your feedback"</a>
-                        "."
+                        <a class="govuk-link" href="/feedback">
+                            "give your feedback"
+                        </a> "."
                     </span>
                 </p>
             </div>
@@ -102,26 +113,38 @@ pub fn Layout(children: Children) -> impl IntoView {
                         <h2 class="govuk-visually-hidden">"Support links"</h2>
                         <ul class="govuk-footer__inline-list">
                             <li class="govuk-footer__inline-list-item">
-                                <a class="govuk-footer__link" href="/accessibility">"Accessibility statement"</a>
+                                <a class="govuk-footer__link" href="/accessibility">
+                                    "Accessibility statement"
+                                </a>
                             </li>
                             <li class="govuk-footer__inline-list-item">
-                                <a class="govuk-footer__link" href="/cookies">"Cookies"</a>
+                                <a class="govuk-footer__link" href="/cookies">
+                                    "Cookies"
+                                </a>
                             </li>
                             <li class="govuk-footer__inline-list-item">
-                                <a class="govuk-footer__link" href="/privacy">"Privacy"</a>
+                                <a class="govuk-footer__link" href="/privacy">
+                                    "Privacy"
+                                </a>
                             </li>
                         </ul>
                         <span inner_html=OGL_LOGO></span>
                         <span class="govuk-footer__licence-description">
                             "All content is available under the "
-                            <a class="govuk-footer__link" href="https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/" rel="license">
+                            <a
+                                class="govuk-footer__link"
+                                href="https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+                                rel="license"
+                            >
                                 "Open Government Licence v3.0"
-                            </a>
-                            ", except where otherwise stated"
+                            </a> ", except where otherwise stated"
                         </span>
                     </div>
                     <div class="govuk-footer__meta-item">
-                        <a class="govuk-footer__link govuk-footer__copyright-logo" href="https://www.nationalarchives.gov.uk/information-management/re-using-public-sector-information/uk-government-licensing-framework/crown-copyright/">
+                        <a
+                            class="govuk-footer__link govuk-footer__copyright-logo"
+                            href="https://www.nationalarchives.gov.uk/information-management/re-using-public-sector-information/uk-government-licensing-framework/crown-copyright/"
+                        >
                             "© Crown copyright"
                         </a>
                     </div>
@@ -156,7 +179,9 @@ fn OneLoginHeader(account_url: String) -> impl IntoView {
                 >
                     <span class="rebranded-cross-service-header__toggle-content-wrapper">
                         <span inner_html=ONE_LOGIN_TOGGLE_ICON></span>
-                        <span class="rebranded-cross-service-header__toggle-content">"One Login"</span>
+                        <span class="rebranded-cross-service-header__toggle-content">
+                            "One Login"
+                        </span>
                     </span>
                 </button>
                 <nav
@@ -175,7 +200,11 @@ fn OneLoginHeader(account_url: String) -> impl IntoView {
                             </a>
                         </li>
                         <li class="rebranded-one-login-header__nav__list-item">
-                            <a class="rebranded-one-login-header__nav__link" href="/sign-out" rel="external">
+                            <a
+                                class="rebranded-one-login-header__nav__link"
+                                href="/sign-out"
+                                rel="external"
+                            >
                                 <span class="rebranded-one-login-header__nav__text rebranded-one-login-header__nav__text--sign-out">
                                     "Sign out"
                                 </span>

@@ -41,8 +41,19 @@ pub fn pagination(
                 Some(n) => {
                     let is_current = n == current;
                     view! {
-                        <li class=if is_current { "govuk-pagination__item govuk-pagination__item--current" } else { "govuk-pagination__item" }>
-                            <a class="govuk-link govuk-pagination__link" href=href(n) aria-label=format!("Page {n}") aria-current=is_current.then_some("page")>{n}</a>
+                        <li class=if is_current {
+                            "govuk-pagination__item govuk-pagination__item--current"
+                        } else {
+                            "govuk-pagination__item"
+                        }>
+                            <a
+                                class="govuk-link govuk-pagination__link"
+                                href=href(n)
+                                aria-label=format!("Page {n}")
+                                aria-current=is_current.then_some("page")
+                            >
+                                {n}
+                            </a>
                         </li>
                     }
                     .into_any()
@@ -51,21 +62,39 @@ pub fn pagination(
             .collect_view();
         view! {
             <nav class="govuk-pagination" aria-label=label>
-                {(current > 1).then(|| view! {
-                    <div class="govuk-pagination__prev">
-                        <a class="govuk-link govuk-pagination__link" href=href(current - 1) rel="prev">
-                            <span class="govuk-pagination__link-title">"Previous"<span class="govuk-visually-hidden">" page"</span></span>
-                        </a>
-                    </div>
-                })}
+                {(current > 1)
+                    .then(|| {
+                        view! {
+                            <div class="govuk-pagination__prev">
+                                <a
+                                    class="govuk-link govuk-pagination__link"
+                                    href=href(current - 1)
+                                    rel="prev"
+                                >
+                                    <span class="govuk-pagination__link-title">
+                                        "Previous"<span class="govuk-visually-hidden">" page"</span>
+                                    </span>
+                                </a>
+                            </div>
+                        }
+                    })}
                 <ul class="govuk-pagination__list">{items}</ul>
-                {(current < pages).then(|| view! {
-                    <div class="govuk-pagination__next">
-                        <a class="govuk-link govuk-pagination__link" href=href(current + 1) rel="next">
-                            <span class="govuk-pagination__link-title">"Next"<span class="govuk-visually-hidden">" page"</span></span>
-                        </a>
-                    </div>
-                })}
+                {(current < pages)
+                    .then(|| {
+                        view! {
+                            <div class="govuk-pagination__next">
+                                <a
+                                    class="govuk-link govuk-pagination__link"
+                                    href=href(current + 1)
+                                    rel="next"
+                                >
+                                    <span class="govuk-pagination__link-title">
+                                        "Next"<span class="govuk-visually-hidden">" page"</span>
+                                    </span>
+                                </a>
+                            </div>
+                        }
+                    })}
             </nav>
         }
         .into_any()

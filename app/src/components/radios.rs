@@ -119,9 +119,7 @@ impl Radios {
                 </legend>
             }
             .into_any(),
-            Legend::Small(text) => view! {
-                <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">{text}</legend>
-            }
+            Legend::Small(text) => view! { <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">{text}</legend> }
             .into_any(),
         };
         let items = items
@@ -143,11 +141,28 @@ impl Radios {
                 };
                 view! {
                     <div class="govuk-radios__item">
-                        <input class="govuk-radios__input" id=id.clone() name=name type="radio" value=item.value
-                            checked=checked data-aria-controls=controls />
-                        <label class="govuk-label govuk-radios__label" for=id>{item.label}</label>
+                        <input
+                            class="govuk-radios__input"
+                            id=id.clone()
+                            name=name
+                            type="radio"
+                            value=item.value
+                            checked=checked
+                            data-aria-controls=controls
+                        />
+                        <label class="govuk-label govuk-radios__label" for=id>
+                            {item.label}
+                        </label>
                     </div>
-                    {item.reveal.map(|reveal| view! { <div class=reveal_class id=reveal_id>{reveal}</div> })}
+                    {item
+                        .reveal
+                        .map(|reveal| {
+                            view! {
+                                <div class=reveal_class id=reveal_id>
+                                    {reveal}
+                                </div>
+                            }
+                        })}
                 }
             })
             .collect_view();
@@ -155,9 +170,18 @@ impl Radios {
             <div class=group>
                 <fieldset class="govuk-fieldset" aria-describedby=described>
                     {legend}
-                    {hint.map(|text| view! { <div id=hint_id class="govuk-hint">{text}</div> })}
+                    {hint
+                        .map(|text| {
+                            view! {
+                                <div id=hint_id class="govuk-hint">
+                                    {text}
+                                </div>
+                            }
+                        })}
                     <ErrorMessage id=error_id message=error />
-                    <div class="govuk-radios" data-module="govuk-radios">{items}</div>
+                    <div class="govuk-radios" data-module="govuk-radios">
+                        {items}
+                    </div>
                 </fieldset>
             </div>
         }

@@ -31,7 +31,8 @@ impl SummaryRow {
         self.action = Some(
             view! {
                 <a class="govuk-link" href=href rel=external.then_some("external")>
-                    "Change"<span class="govuk-visually-hidden">{hidden}</span>
+                    "Change"
+                    <span class="govuk-visually-hidden">{hidden}</span>
                 </a>
             }
             .into_any(),
@@ -73,8 +74,14 @@ pub fn summary_list(
             view! {
                 <div class="govuk-summary-list__row">
                     <dt class="govuk-summary-list__key">{row.key}</dt>
-                    <dd class="govuk-summary-list__value" data-testid=row.value_testid>{row.value}</dd>
-                    {row.action.map(|action| view! { <dd class="govuk-summary-list__actions">{action}</dd> })}
+                    <dd class="govuk-summary-list__value" data-testid=row.value_testid>
+                        {row.value}
+                    </dd>
+                    {row
+                        .action
+                        .map(|action| {
+                            view! { <dd class="govuk-summary-list__actions">{action}</dd> }
+                        })}
                 </div>
             }
         })

@@ -117,7 +117,9 @@ impl TextInput {
         let control = if textarea {
             let class = with_error_class("govuk-textarea", &error);
             view! {
-                <textarea class=class id=name name=name rows="4" aria-describedby=described>{super::textarea_text(value)}</textarea>
+                <textarea class=class id=name name=name rows="4" aria-describedby=described>
+                    {super::textarea_text(value)}
+                </textarea>
             }
             .into_any()
         } else {
@@ -127,15 +129,34 @@ impl TextInput {
             };
             let class = with_error_class(&base, &error);
             view! {
-                <input class=class id=name name=name type="text" inputmode=inputmode value=value list=list
-                    spellcheck="false" autocomplete="off" aria-describedby=described />
+                <input
+                    class=class
+                    id=name
+                    name=name
+                    type="text"
+                    inputmode=inputmode
+                    value=value
+                    list=list
+                    spellcheck="false"
+                    autocomplete="off"
+                    aria-describedby=described
+                />
             }
             .into_any()
         };
         view! {
             <div class=group>
-                <label class=label_class for=name>{label}</label>
-                {hint.map(|text| view! { <div id=hint_id class="govuk-hint">{text}</div> })}
+                <label class=label_class for=name>
+                    {label}
+                </label>
+                {hint
+                    .map(|text| {
+                        view! {
+                            <div id=hint_id class="govuk-hint">
+                                {text}
+                            </div>
+                        }
+                    })}
                 <ErrorMessage id=error_id message=error />
                 {control}
                 {after}

@@ -25,7 +25,11 @@ fn SignInNeeded() -> impl IntoView {
     view! {
         <PageTitle text="Sign in".to_string() />
         <h1 class="govuk-heading-l">"Sign in"</h1>
-        <p class="govuk-body"><a class="govuk-link" href=crate::routes::SIGN_IN rel="external">"Sign in with GOV.UK One Login"</a></p>
+        <p class="govuk-body">
+            <a class="govuk-link" href=crate::routes::SIGN_IN rel="external">
+                "Sign in with GOV.UK One Login"
+            </a>
+        </p>
     }
 }
 
@@ -49,23 +53,33 @@ fn Account(account: AccountView) -> impl IntoView {
                             <dt class="govuk-summary-list__key">"Name"</dt>
                             <dd class="govuk-summary-list__value">{name}</dd>
                         </div>
-                        {(!previous_names.is_empty()).then(|| view! {
-                            <div class="govuk-summary-list__row">
-                                <dt class="govuk-summary-list__key">"Previous names"</dt>
-                                <dd class="govuk-summary-list__value">
-                                    <ul class="govuk-list">
-                                        {previous_names.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
-                                    </ul>
-                                </dd>
-                            </div>
-                        })}
+                        {(!previous_names.is_empty())
+                            .then(|| {
+                                view! {
+                                    <div class="govuk-summary-list__row">
+                                        <dt class="govuk-summary-list__key">"Previous names"</dt>
+                                        <dd class="govuk-summary-list__value">
+                                            <ul class="govuk-list">
+                                                {previous_names
+                                                    .into_iter()
+                                                    .map(|n| view! { <li>{n}</li> })
+                                                    .collect_view()}
+                                            </ul>
+                                        </dd>
+                                    </div>
+                                }
+                            })}
                         <div class="govuk-summary-list__row">
                             <dt class="govuk-summary-list__key">"Date of birth"</dt>
-                            <dd class="govuk-summary-list__value">{dates_of_birth.first().cloned().unwrap_or_default()}</dd>
+                            <dd class="govuk-summary-list__value">
+                                {dates_of_birth.first().cloned().unwrap_or_default()}
+                            </dd>
                         </div>
                         {email_row}
                     </dl>
-                    <p class="govuk-body">"We’ll use these details to find your teaching record."</p>
+                    <p class="govuk-body">
+                        "We’ll use these details to find your teaching record."
+                    </p>
                 </div>
             </div>
         }
@@ -78,7 +92,14 @@ fn Account(account: AccountView) -> impl IntoView {
                     <p class="govuk-body">
                         "You’ve signed in. Before we can find your teaching record, you need to prove your identity with GOV.UK One Login."
                     </p>
-                    <a href="/auth/identity" rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">
+                    <a
+                        href="/auth/identity"
+                        rel="external"
+                        role="button"
+                        draggable="false"
+                        class="govuk-button"
+                        data-module="govuk-button"
+                    >
                         "Continue"
                     </a>
                 </div>
@@ -115,14 +136,28 @@ fn NotVerifiedContent() -> impl IntoView {
                 <p class="govuk-body">
                     "You can try again with GOV.UK One Login, for example with a different kind of photo ID."
                 </p>
-                <a href="/auth/identity" rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">
+                <a
+                    href="/auth/identity"
+                    rel="external"
+                    role="button"
+                    draggable="false"
+                    class="govuk-button"
+                    data-module="govuk-button"
+                >
                     "Try again"
                 </a>
                 <h2 class="govuk-heading-m">"Ask for support"</h2>
                 <p class="govuk-body">
                     "If you cannot prove your identity online, our support team can check your details and a photo or scan of your passport or driving licence instead. They’ll reply within 5 working days."
                 </p>
-                <a href="/identity-support" rel="external" role="button" draggable="false" class="govuk-button govuk-button--secondary" data-module="govuk-button">
+                <a
+                    href="/identity-support"
+                    rel="external"
+                    role="button"
+                    draggable="false"
+                    class="govuk-button govuk-button--secondary"
+                    data-module="govuk-button"
+                >
                     "Ask for support"
                 </a>
             </div>

@@ -24,13 +24,26 @@ fn Journey(step: Step, render: fn(JourneyView) -> AnyView) -> impl IntoView {
 #[component]
 fn ButtonLink(href: &'static str, text: &'static str) -> impl IntoView {
     view! {
-        <a href=href rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">{text}</a>
+        <a
+            href=href
+            rel="external"
+            role="button"
+            draggable="false"
+            class="govuk-button"
+            data-module="govuk-button"
+        >
+            {text}
+        </a>
     }
 }
 
 #[component]
 fn BackLink(href: &'static str) -> impl IntoView {
-    view! { <a href=href rel="external" class="govuk-back-link">"Back"</a> }
+    view! {
+        <a href=href rel="external" class="govuk-back-link">
+            "Back"
+        </a>
+    }
 }
 
 /// A two-thirds column, the width of every page in the journey.
@@ -46,18 +59,30 @@ fn Column(children: Children) -> impl IntoView {
 #[component]
 pub fn NeedMoreInformationPage() -> impl IntoView {
     view! {
-        <Journey step=Step::NeedMoreInformation render=|_| view! {
-            <PageTitle text="You’ve signed in and verified your identity".to_string() />
-            <Column>
-                <h1 class="govuk-heading-l">"You’ve signed in and verified your identity"</h1>
-                <p class="govuk-body">"You can use your GOV.UK One Login to access other government services."</p>
-                <h2 class="govuk-heading-m">"We need more information to find your teaching record"</h2>
-                <p class="govuk-body">
-                    "We’ll ask for your National Insurance number and your teacher reference number (TRN), if you know them."
-                </p>
-                <ButtonLink href=routes::CONNECT_NINO text="Continue" />
-            </Column>
-        }.into_any() />
+        <Journey
+            step=Step::NeedMoreInformation
+            render=|_| {
+                view! {
+                    <PageTitle text="You’ve signed in and verified your identity".to_string() />
+                    <Column>
+                        <h1 class="govuk-heading-l">
+                            "You’ve signed in and verified your identity"
+                        </h1>
+                        <p class="govuk-body">
+                            "You can use your GOV.UK One Login to access other government services."
+                        </p>
+                        <h2 class="govuk-heading-m">
+                            "We need more information to find your teaching record"
+                        </h2>
+                        <p class="govuk-body">
+                            "We’ll ask for your National Insurance number and your teacher reference number (TRN), if you know them."
+                        </p>
+                        <ButtonLink href=routes::CONNECT_NINO text="Continue" />
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }
 
@@ -107,7 +132,12 @@ fn identifier_question(view: JourneyView, text: QuestionText, details: Option<An
                 {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
                 {question}
                 {details}
-                <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                <button
+                    type="submit"
+                    class="govuk-button"
+                    data-module="govuk-button"
+                    data-prevent-double-click="true"
+                >
                     "Continue"
                 </button>
             </form>
@@ -119,49 +149,73 @@ fn identifier_question(view: JourneyView, text: QuestionText, details: Option<An
 #[component]
 pub fn NinoPage() -> impl IntoView {
     view! {
-        <Journey step=Step::Nino render=|view| identifier_question(view, QuestionText {
-            question: Question::Nino,
-            action: routes::CONNECT_NINO,
-            back: routes::CONNECT,
-            heading: "Do you know your National Insurance number?",
-            label: "National Insurance number",
-            hint: "It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’.",
-            input_class: "govuk-input--width-10",
-        }, None) />
+        <Journey
+            step=Step::Nino
+            render=|view| identifier_question(
+                view,
+                QuestionText {
+                    question: Question::Nino,
+                    action: routes::CONNECT_NINO,
+                    back: routes::CONNECT,
+                    heading: "Do you know your National Insurance number?",
+                    label: "National Insurance number",
+                    hint: "It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’.",
+                    input_class: "govuk-input--width-10",
+                },
+                None,
+            )
+        />
     }
 }
 
 #[component]
 pub fn TrnPage() -> impl IntoView {
     view! {
-        <Journey step=Step::Trn render=|view| identifier_question(view, QuestionText {
-            question: Question::Trn,
-            action: routes::CONNECT_TRN,
-            back: routes::CONNECT_NINO,
-            heading: "Do you know your teacher reference number (TRN)?",
-            label: "Teacher reference number (TRN)",
-            hint: "Your TRN is 7 digits long, for example, 1234567.",
-            input_class: "govuk-input--width-10",
-        }, Some(view! {
-            <details class="govuk-details">
-                <summary class="govuk-details__summary">
-                    <span class="govuk-details__summary-text">"What is a TRN and how do I find it?"</span>
-                </summary>
-                <div class="govuk-details__text">
-                    <p class="govuk-body">
-                        "A TRN is a 7-digit number that identifies you on the teaching record. You get one when you start teacher training, and some teachers have one for other reasons."
-                    </p>
-                    <p class="govuk-body">
-                        "It may be on your payslip, your teachers’ pension documents, or letters and emails about your teacher training or qualified teacher status (QTS)."
-                    </p>
-                    <p class="govuk-body">
-                        "If you have lost your TRN, you can "
-                        <a class="govuk-link" href="https://www.gov.uk/guidance/teacher-reference-number-trn">"find a lost TRN"</a>
-                        ". If you do not know it, select ‘No’ and we’ll still try to find your record."
-                    </p>
-                </div>
-            </details>
-        }.into_any())) />
+        <Journey
+            step=Step::Trn
+            render=|view| identifier_question(
+                view,
+                QuestionText {
+                    question: Question::Trn,
+                    action: routes::CONNECT_TRN,
+                    back: routes::CONNECT_NINO,
+                    heading: "Do you know your teacher reference number (TRN)?",
+                    label: "Teacher reference number (TRN)",
+                    hint: "Your TRN is 7 digits long, for example, 1234567.",
+                    input_class: "govuk-input--width-10",
+                },
+                Some(
+                    view! {
+                        <details class="govuk-details">
+                            <summary class="govuk-details__summary">
+                                <span class="govuk-details__summary-text">
+                                    "What is a TRN and how do I find it?"
+                                </span>
+                            </summary>
+                            <div class="govuk-details__text">
+                                <p class="govuk-body">
+                                    "A TRN is a 7-digit number that identifies you on the teaching record. You get one when you start teacher training, and some teachers have one for other reasons."
+                                </p>
+                                <p class="govuk-body">
+                                    "It may be on your payslip, your teachers’ pension documents, or letters and emails about your teacher training or qualified teacher status (QTS)."
+                                </p>
+                                <p class="govuk-body">
+                                    "If you have lost your TRN, you can "
+                                    <a
+                                        class="govuk-link"
+                                        href="https://www.gov.uk/guidance/teacher-reference-number-trn"
+                                    >
+                                        "find a lost TRN"
+                                    </a>
+                                    ". If you do not know it, select ‘No’ and we’ll still try to find your record."
+                                </p>
+                            </div>
+                        </details>
+                    }
+                        .into_any(),
+                ),
+            )
+        />
     }
 }
 
@@ -213,7 +267,10 @@ fn itt_question(view: JourneyView) -> AnyView {
         error(QTS_CHOICE_FIELD),
     )
     .hint("If you have, we can look for your record with where you did your initial teacher training (ITT).")
-    .revealing("yes", "Yes", view! { {provider} {year} }.into_any())
+    .revealing("yes", "Yes", view! {
+        {provider}
+        {year}
+    }.into_any())
     .item("no", "No")
     .render();
     view! {
@@ -225,7 +282,12 @@ fn itt_question(view: JourneyView) -> AnyView {
                 <input type="hidden" name="csrf_token" value=view.csrf_token.clone() />
                 {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
                 {question}
-                <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                <button
+                    type="submit"
+                    class="govuk-button"
+                    data-module="govuk-button"
+                    data-prevent-double-click="true"
+                >
                     "Continue"
                 </button>
             </form>
@@ -237,154 +299,255 @@ fn itt_question(view: JourneyView) -> AnyView {
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     view! {
-        <Journey step=Step::NotFound render=|_| view! {
-            <PageTitle text="We cannot find your teaching record".to_string() />
-            <Column>
-                <h1 class="govuk-heading-l">"We cannot find your teaching record"</h1>
-                <p class="govuk-body">
-                    "We could not find a teaching record that matches your details. This can happen if your name or other details have changed."
-                </p>
-                <p class="govuk-body">
-                    "You can get support from our team. They’ll look for your record and email you when they have found it, or if they need more information."
-                </p>
-                <ButtonLink href=routes::CONNECT_CHECK_ANSWERS text="Continue" />
-            </Column>
-        }.into_any() />
+        <Journey
+            step=Step::NotFound
+            render=|_| {
+                view! {
+                    <PageTitle text="We cannot find your teaching record".to_string() />
+                    <Column>
+                        <h1 class="govuk-heading-l">"We cannot find your teaching record"</h1>
+                        <p class="govuk-body">
+                            "We could not find a teaching record that matches your details. This can happen if your name or other details have changed."
+                        </p>
+                        <p class="govuk-body">
+                            "You can get support from our team. They’ll look for your record and email you when they have found it, or if they need more information."
+                        </p>
+                        <ButtonLink href=routes::CONNECT_CHECK_ANSWERS text="Continue" />
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }
 
 #[component]
 pub fn CheckAnswersPage() -> impl IntoView {
     view! {
-        <Journey step=Step::CheckAnswers render=|view| {
-            let row = |key: &'static str, value: String, href: &'static str, hidden: &'static str| {
-                SummaryRow::new(key, value).change(href, hidden, true)
-            };
-            view! {
-                <PageTitle text="Check your answers before asking for support".to_string() />
-                <BackLink href=routes::CONNECT_NOT_FOUND />
-                <Column>
-                    <h1 class="govuk-heading-l">"Check your answers before asking for support"</h1>
-                    {summary_list(
-                        [
-                            Some(row("National Insurance number", view.nino_answer.unwrap_or_default(), "/connect/nino?change=1", " National Insurance number")),
-                            Some(row("Teacher reference number (TRN)", view.trn_answer.unwrap_or_default(), "/connect/trn?change=1", " teacher reference number")),
-                            // The third question's answers, only when it was asked.
-                            view.qts_answer.map(|qts| row("Qualified teacher status (QTS)", qts, "/connect/itt?change=1", " whether you have qualified teacher status")),
-                            view.itt_provider_answer.map(|provider| row("Initial teacher training provider", provider, "/connect/itt?change=1", " initial teacher training provider")),
-                            view.qts_year_answer.map(|year| row("Year you were awarded QTS", year, "/connect/itt?change=1", " year you were awarded QTS")),
-                        ]
-                        .into_iter()
-                        .flatten(),
-                        Some("govuk-!-margin-bottom-9"),
-                    )}
-                    <h2 class="govuk-heading-m">"Now ask for support"</h2>
-                    <p class="govuk-body">
-                        "We’ll send your answers and the details GOV.UK One Login verified to our support team. They’ll email you at "
-                        <strong>{view.email}</strong>"."
-                    </p>
-                    <form method="post" action=routes::CONNECT_SUPPORT novalidate>
-                        <input type="hidden" name="csrf_token" value=view.csrf_token />
-                        <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
-                            "Get support"
-                        </button>
-                    </form>
-                </Column>
-            }.into_any()
-        } />
+        <Journey
+            step=Step::CheckAnswers
+            render=|view| {
+                let row = |
+                    key: &'static str,
+                    value: String,
+                    href: &'static str,
+                    hidden: &'static str|
+                { SummaryRow::new(key, value).change(href, hidden, true) };
+                view! {
+                    <PageTitle text="Check your answers before asking for support".to_string() />
+                    <BackLink href=routes::CONNECT_NOT_FOUND />
+                    <Column>
+                        <h1 class="govuk-heading-l">
+                            "Check your answers before asking for support"
+                        </h1>
+                        {summary_list(
+                            [
+                                Some(
+                                    row(
+                                        "National Insurance number",
+                                        view.nino_answer.unwrap_or_default(),
+                                        "/connect/nino?change=1",
+                                        " National Insurance number",
+                                    ),
+                                ),
+                                Some(
+                                    row(
+                                        "Teacher reference number (TRN)",
+                                        view.trn_answer.unwrap_or_default(),
+                                        "/connect/trn?change=1",
+                                        " teacher reference number",
+                                    ),
+                                ),
+                                view
+                                    .qts_answer
+                                    .map(|qts| row(
+                                        "Qualified teacher status (QTS)",
+                                        qts,
+                                        "/connect/itt?change=1",
+                                        " whether you have qualified teacher status",
+                                    )),
+                                view
+                                    .itt_provider_answer
+                                    .map(|provider| row(
+                                        "Initial teacher training provider",
+                                        provider,
+                                        "/connect/itt?change=1",
+                                        " initial teacher training provider",
+                                    )),
+                                view
+                                    .qts_year_answer
+                                    .map(|year| row(
+                                        "Year you were awarded QTS",
+                                        year,
+                                        "/connect/itt?change=1",
+                                        " year you were awarded QTS",
+                                    )),
+                            ]
+                                .into_iter()
+                                .flatten(),
+                            Some("govuk-!-margin-bottom-9"),
+                        )}
+                        <h2 class="govuk-heading-m">"Now ask for support"</h2>
+                        <p class="govuk-body">
+                            "We’ll send your answers and the details GOV.UK One Login verified to our support team. They’ll email you at "
+                            <strong>{view.email}</strong>"."
+                        </p>
+                        <form method="post" action=routes::CONNECT_SUPPORT novalidate>
+                            <input type="hidden" name="csrf_token" value=view.csrf_token />
+                            <button
+                                type="submit"
+                                class="govuk-button"
+                                data-module="govuk-button"
+                                data-prevent-double-click="true"
+                            >
+                                "Get support"
+                            </button>
+                        </form>
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }
 
 #[component]
 pub fn SupportRequestedPage() -> impl IntoView {
     view! {
-        <Journey step=Step::SupportRequested render=|view| view! {
-            <PageTitle text="You’ve asked for support".to_string() />
-            <Column>
-                <div class="govuk-panel govuk-panel--confirmation">
-                    <h1 class="govuk-panel__title">"You’ve asked for support"</h1>
-                    <div class="govuk-panel__body">"Your reference number"<br /><strong>{view.reference}</strong></div>
-                </div>
-                <p class="govuk-body">"We’ve sent your request to our support team."</p>
-                <h2 class="govuk-heading-m">"What happens next"</h2>
-                <p class="govuk-body">"We’ll email you at "<strong>{view.email}</strong>" within 5 working days to tell you either:"</p>
-                <ul class="govuk-list govuk-list--bullet">
-                    <li>"that you can now sign in and see your teaching record"</li>
-                    <li>"that we need more information from you"</li>
-                </ul>
-                <p class="govuk-body">"You do not need to do anything else until then."</p>
-            </Column>
-        }.into_any() />
+        <Journey
+            step=Step::SupportRequested
+            render=|view| {
+                view! {
+                    <PageTitle text="You’ve asked for support".to_string() />
+                    <Column>
+                        <div class="govuk-panel govuk-panel--confirmation">
+                            <h1 class="govuk-panel__title">"You’ve asked for support"</h1>
+                            <div class="govuk-panel__body">
+                                "Your reference number"<br /><strong>{view.reference}</strong>
+                            </div>
+                        </div>
+                        <p class="govuk-body">"We’ve sent your request to our support team."</p>
+                        <h2 class="govuk-heading-m">"What happens next"</h2>
+                        <p class="govuk-body">
+                            "We’ll email you at "<strong>{view.email}</strong>
+                            " within 5 working days to tell you either:"
+                        </p>
+                        <ul class="govuk-list govuk-list--bullet">
+                            <li>"that you can now sign in and see your teaching record"</li>
+                            <li>"that we need more information from you"</li>
+                        </ul>
+                        <p class="govuk-body">"You do not need to do anything else until then."</p>
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }
 
 #[component]
 pub fn AwaitingSupportPage() -> impl IntoView {
     view! {
-        <Journey step=Step::AwaitingSupport render=|view| view! {
-            <PageTitle text="We’re still looking at your request".to_string() />
-            <Column>
-                <h1 class="govuk-heading-l">"We’re still looking at your request"</h1>
-                <p class="govuk-body">
-                    "You asked for support on "{view.requested_on}". Your reference number is "<strong>{view.reference}</strong>"."
-                </p>
-                <p class="govuk-body">
-                    "We’ll email you at "<strong>{view.email}</strong>" when we’ve finished, or if we need more information."
-                </p>
-                <p class="govuk-body">
-                    "If it has been more than 5 working days, email "
-                    <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">"teacher.id@education.gov.uk"</a>
-                    " with your reference number."
-                </p>
-            </Column>
-        }.into_any() />
+        <Journey
+            step=Step::AwaitingSupport
+            render=|view| {
+                view! {
+                    <PageTitle text="We’re still looking at your request".to_string() />
+                    <Column>
+                        <h1 class="govuk-heading-l">"We’re still looking at your request"</h1>
+                        <p class="govuk-body">
+                            "You asked for support on "{view.requested_on}
+                            ". Your reference number is "<strong>{view.reference}</strong>"."
+                        </p>
+                        <p class="govuk-body">
+                            "We’ll email you at "<strong>{view.email}</strong>
+                            " when we’ve finished, or if we need more information."
+                        </p>
+                        <p class="govuk-body">
+                            "If it has been more than 5 working days, email "
+                            <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">
+                                "teacher.id@education.gov.uk"
+                            </a> " with your reference number."
+                        </p>
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }
 
 #[component]
 pub fn TooManyAttemptsPage() -> impl IntoView {
     view! {
-        <Journey step=Step::TooManyAttempts render=|view| view! {
-            <PageTitle text="You’ve tried too many times".to_string() />
-            <Column>
-                <h1 class="govuk-heading-l">"You’ve tried too many times"</h1>
-                <p class="govuk-body">
-                    "To protect teaching records, we limit how many National Insurance numbers, TRNs and training details can be tried. You can try again "
-                    {view.try_again}"."
-                </p>
-                <p class="govuk-body">"Or you can ask our support team to find your record now."</p>
-                <form method="post" action=routes::CONNECT_SUPPORT novalidate>
-                    <input type="hidden" name="csrf_token" value=view.csrf_token />
-                    <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button" data-prevent-double-click="true">
-                        "Get support"
-                    </button>
-                </form>
-            </Column>
-        }.into_any() />
+        <Journey
+            step=Step::TooManyAttempts
+            render=|view| {
+                view! {
+                    <PageTitle text="You’ve tried too many times".to_string() />
+                    <Column>
+                        <h1 class="govuk-heading-l">"You’ve tried too many times"</h1>
+                        <p class="govuk-body">
+                            "To protect teaching records, we limit how many National Insurance numbers, TRNs and training details can be tried. You can try again "
+                            {view.try_again}"."
+                        </p>
+                        <p class="govuk-body">
+                            "Or you can ask our support team to find your record now."
+                        </p>
+                        <form method="post" action=routes::CONNECT_SUPPORT novalidate>
+                            <input type="hidden" name="csrf_token" value=view.csrf_token />
+                            <button
+                                type="submit"
+                                class="govuk-button govuk-button--secondary"
+                                data-module="govuk-button"
+                                data-prevent-double-click="true"
+                            >
+                                "Get support"
+                            </button>
+                        </form>
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }
 
 #[component]
 pub fn ConnectedPage() -> impl IntoView {
     view! {
-        <Journey step=Step::Connected render=|_| view! {
-            <PageTitle text="Your GOV.UK One Login is connected to your teaching record".to_string() />
-            <Column>
-                <h1 class="govuk-heading-l">"Your GOV.UK One Login is connected to your teaching record"</h1>
-                <p class="govuk-body">"You will not need to do this again. Next time, sign in with GOV.UK One Login and you’ll go straight to your record."</p>
-                <ButtonLink href=routes::RECORD text="Continue" />
-            </Column>
-        }.into_any() />
+        <Journey
+            step=Step::Connected
+            render=|_| {
+                view! {
+                    <PageTitle text="Your GOV.UK One Login is connected to your teaching record"
+                        .to_string() />
+                    <Column>
+                        <h1 class="govuk-heading-l">
+                            "Your GOV.UK One Login is connected to your teaching record"
+                        </h1>
+                        <p class="govuk-body">
+                            "You will not need to do this again. Next time, sign in with GOV.UK One Login and you’ll go straight to your record."
+                        </p>
+                        <ButtonLink href=routes::RECORD text="Continue" />
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }
 
 #[component]
 pub fn RecordPage() -> impl IntoView {
     view! {
-        <Journey step=Step::Record render=|view| match view.record {
-            Some(record) => view! { <Record record /> }.into_any(),
-            None => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
-        } />
+        <Journey
+            step=Step::Record
+            render=|view| match view.record {
+                Some(record) => view! { <Record record /> }.into_any(),
+                None => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
+            }
+        />
     }
 }
 
@@ -404,13 +567,23 @@ fn Record(record: RecordView) -> impl IntoView {
             } else {
                 view! {
                     {summary_list(
-                        card.items.into_iter().map(|q| {
-                            let value = view! {
-                                {q.status}
-                                {q.awarded_on.map(|d| view! { <br /><span class="govuk-hint govuk-!-margin-bottom-0">{d}</span> })}
-                            };
-                            SummaryRow::new(q.name, value)
-                        }),
+                        card
+                            .items
+                            .into_iter()
+                            .map(|q| {
+                                let value = view! {
+                                    {q.status}
+                                    {q
+                                        .awarded_on
+                                        .map(|d| {
+                                            view! {
+                                                <br />
+                                                <span class="govuk-hint govuk-!-margin-bottom-0">{d}</span>
+                                            }
+                                        })}
+                                };
+                                SummaryRow::new(q.name, value)
+                            }),
                         None,
                     )}
                 }
@@ -443,7 +616,9 @@ fn Record(record: RecordView) -> impl IntoView {
                 {cards}
                 <p class="govuk-body govuk-!-display-none-print">
                     "If something on your record is wrong, email "
-                    <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">"teacher.id@education.gov.uk"</a>"."
+                    <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">
+                        "teacher.id@education.gov.uk"
+                    </a>"."
                 </p>
             </div>
         </div>

@@ -81,7 +81,9 @@ fn FeedbackForm(state: FeedbackFormState) -> impl IntoView {
                         data-maxlength=MAX_FEEDBACK_CHARS.to_string()
                     >
                         <h2 class="govuk-label-wrapper">
-                            <label class="govuk-label govuk-label--m" for="details">"How could we improve this service?"</label>
+                            <label class="govuk-label govuk-label--m" for="details">
+                                "How could we improve this service?"
+                            </label>
                         </h2>
                         <div id="details-hint" class="govuk-hint">
                             "Do not include personal information, like your National Insurance number or teacher reference number."
@@ -100,7 +102,12 @@ fn FeedbackForm(state: FeedbackFormState) -> impl IntoView {
                             {format!("You can enter up to {MAX_FEEDBACK_CHARS} characters")}
                         </div>
                     </div>
-                    <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                    <button
+                        type="submit"
+                        class="govuk-button"
+                        data-module="govuk-button"
+                        data-prevent-double-click="true"
+                    >
                         "Send feedback"
                     </button>
                 </form>
@@ -117,10 +124,16 @@ pub fn FeedbackSentPage() -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <div class="govuk-panel govuk-panel--confirmation">
                     <h1 class="govuk-panel__title">"Feedback sent"</h1>
-                    <div class="govuk-panel__body">"Thank you for helping us improve Teacher ID"</div>
+                    <div class="govuk-panel__body">
+                        "Thank you for helping us improve Teacher ID"
+                    </div>
                 </div>
                 <p class="govuk-body">"We read all feedback, but we cannot reply to it."</p>
-                <p class="govuk-body"><a class="govuk-link" href="/">"Go to the start of the service"</a></p>
+                <p class="govuk-body">
+                    <a class="govuk-link" href="/">
+                        "Go to the start of the service"
+                    </a>
+                </p>
             </div>
         </div>
     }

@@ -36,11 +36,28 @@ fn text_input(
     let described_by = (!described_by.is_empty()).then_some(described_by);
     view! {
         <div class=group>
-            <label class="govuk-label" for=id.to_string()>{label}</label>
-            {hint.map(|h| view! { <div id=hint_id class="govuk-hint">{h}</div> })}
+            <label class="govuk-label" for=id.to_string()>
+                {label}
+            </label>
+            {hint
+                .map(|h| {
+                    view! {
+                        <div id=hint_id class="govuk-hint">
+                            {h}
+                        </div>
+                    }
+                })}
             <ErrorMessage id=error_id message=error />
-            <input class=class id=id.to_string() name=name type="text" value=value
-                spellcheck="false" autocomplete=autocomplete aria-describedby=described_by />
+            <input
+                class=class
+                id=id.to_string()
+                name=name
+                type="text"
+                value=value
+                spellcheck="false"
+                autocomplete=autocomplete
+                aria-describedby=described_by
+            />
         </div>
     }
     .into_any()
@@ -97,7 +114,9 @@ fn identity_support_form(view: IdentitySupportView) -> AnyView {
     let can_add = view.previous_name_boxes < MAX_PREVIOUS_NAMES;
     view! {
         <PageTitle text="Ask for help to prove your identity".to_string() has_errors />
-        <a href="/identity-not-verified" rel="external" class="govuk-back-link">"Back"</a>
+        <a href="/identity-not-verified" rel="external" class="govuk-back-link">
+            "Back"
+        </a>
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
                 <ErrorSummary errors=view.errors.clone() />
@@ -105,35 +124,81 @@ fn identity_support_form(view: IdentitySupportView) -> AnyView {
                 <p class="govuk-body">
                     "Our support team will check your details and your proof of identity, then find your teaching record."
                 </p>
-                <form method="post" action="/identity-support" enctype="multipart/form-data" novalidate>
+                <form
+                    method="post"
+                    action="/identity-support"
+                    enctype="multipart/form-data"
+                    novalidate
+                >
                     <input type="hidden" name="csrf_token" value=view.csrf_token.clone() />
-                    {text_input(&view, "name", "name", "Full name".into(), Some("As it appears on your passport or driving licence"), "", "name")}
+                    {text_input(
+                        &view,
+                        "name",
+                        "name",
+                        "Full name".into(),
+                        Some("As it appears on your passport or driving licence"),
+                        "",
+                        "name",
+                    )}
                     <h2 class="govuk-heading-m">"Previous names"</h2>
-                    <p class="govuk-body">"For example, a name you had before you married. Leave this blank if you have not changed your name."</p>
+                    <p class="govuk-body">
+                        "For example, a name you had before you married. Leave this blank if you have not changed your name."
+                    </p>
                     {previous}
-                    {can_add.then(|| view! {
-                        <button type="submit" name="action" value="add-previous" class="govuk-button govuk-button--secondary" data-module="govuk-button">
-                            "Add another previous name"
-                        </button>
-                    })}
+                    {can_add
+                        .then(|| {
+                            view! {
+                                <button
+                                    type="submit"
+                                    name="action"
+                                    value="add-previous"
+                                    class="govuk-button govuk-button--secondary"
+                                    data-module="govuk-button"
+                                >
+                                    "Add another previous name"
+                                </button>
+                            }
+                        })}
                     <div class=dob_group>
-                        <fieldset class="govuk-fieldset" role="group" aria-describedby=dob_described_by>
+                        <fieldset
+                            class="govuk-fieldset"
+                            role="group"
+                            aria-describedby=dob_described_by
+                        >
                             <legend class="govuk-fieldset__legend govuk-fieldset__legend--m">
                                 <h2 class="govuk-fieldset__heading">"Date of birth"</h2>
                             </legend>
-                            <div id="dob-hint" class="govuk-hint">"For example, 27 3 1985"</div>
+                            <div id="dob-hint" class="govuk-hint">
+                                "For example, 27 3 1985"
+                            </div>
                             <ErrorMessage id="dob-error".into() message=dob_error.clone() />
                             <div class="govuk-date-input" id="dob">
-                                {[("day", "Day", "bday-day"), ("month", "Month", "bday-month"), ("year", "Year", "bday-year")]
+                                {[
+                                    ("day", "Day", "bday-day"),
+                                    ("month", "Month", "bday-month"),
+                                    ("year", "Year", "bday-year"),
+                                ]
                                     .into_iter()
                                     .map(|(part, label, autocomplete)| {
                                         let id = format!("dob-{part}");
                                         view! {
                                             <div class="govuk-date-input__item">
                                                 <div class="govuk-form-group">
-                                                    <label class="govuk-label govuk-date-input__label" for=id.clone()>{label}</label>
-                                                    <input class=dob_input(part) id=id.clone() name=id.clone() type="text"
-                                                        inputmode="numeric" autocomplete=autocomplete value=value(&id) />
+                                                    <label
+                                                        class="govuk-label govuk-date-input__label"
+                                                        for=id.clone()
+                                                    >
+                                                        {label}
+                                                    </label>
+                                                    <input
+                                                        class=dob_input(part)
+                                                        id=id.clone()
+                                                        name=id.clone()
+                                                        type="text"
+                                                        inputmode="numeric"
+                                                        autocomplete=autocomplete
+                                                        value=value(&id)
+                                                    />
                                                 </div>
                                             </div>
                                         }
@@ -142,24 +207,64 @@ fn identity_support_form(view: IdentitySupportView) -> AnyView {
                             </div>
                         </fieldset>
                     </div>
-                    {text_input(&view, "nino", "nino", "National Insurance number (optional)".into(), Some("It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’."), "govuk-input--width-10", "off")}
-                    {text_input(&view, "trn", "trn", "Teacher reference number (TRN) (optional)".into(), Some("7 digits, for example, 1234567"), "govuk-input--width-10", "off")}
+                    {text_input(
+                        &view,
+                        "nino",
+                        "nino",
+                        "National Insurance number (optional)".into(),
+                        Some(
+                            "It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’.",
+                        ),
+                        "govuk-input--width-10",
+                        "off",
+                    )}
+                    {text_input(
+                        &view,
+                        "trn",
+                        "trn",
+                        "Teacher reference number (TRN) (optional)".into(),
+                        Some("7 digits, for example, 1234567"),
+                        "govuk-input--width-10",
+                        "off",
+                    )}
                     <div class=proof_group>
                         <h2 class="govuk-label-wrapper">
-                            <label class="govuk-label govuk-label--m" for="proof">"Upload proof of your identity"</label>
+                            <label class="govuk-label govuk-label--m" for="proof">
+                                "Upload proof of your identity"
+                            </label>
                         </h2>
                         <div id="proof-hint" class="govuk-hint">
                             "A photo or scan of your passport, driving licence or national identity card. It must be a PDF, JPG or PNG, smaller than 10MB."
                         </div>
-                        {view.proof_name.clone().map(|name| view! {
-                            <div class="govuk-inset-text">
-                                "You’ve uploaded "<strong>{name}</strong>". Only choose a file if you want to replace it."
-                            </div>
-                        })}
+                        {view
+                            .proof_name
+                            .clone()
+                            .map(|name| {
+                                view! {
+                                    <div class="govuk-inset-text">
+                                        "You’ve uploaded "<strong>{name}</strong>
+                                        ". Only choose a file if you want to replace it."
+                                    </div>
+                                }
+                            })}
                         <ErrorMessage id="proof-error".into() message=proof_error />
-                        <input class=proof_class id="proof" name="proof" type="file" accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png" aria-describedby=proof_described_by />
+                        <input
+                            class=proof_class
+                            id="proof"
+                            name="proof"
+                            type="file"
+                            accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+                            aria-describedby=proof_described_by
+                        />
                     </div>
-                    <button type="submit" name="action" value="continue" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                    <button
+                        type="submit"
+                        name="action"
+                        value="continue"
+                        class="govuk-button"
+                        data-module="govuk-button"
+                        data-prevent-double-click="true"
+                    >
                         "Continue"
                     </button>
                 </form>
@@ -180,7 +285,11 @@ fn check_answers(view: IdentitySupportView) -> AnyView {
         return view! {
             <PageTitle text="Ask for help to prove your identity".to_string() />
             <h1 class="govuk-heading-l">"Your request is not finished"</h1>
-            <p class="govuk-body"><a class="govuk-link" href="/identity-support" rel="external">"Go back to your request"</a></p>
+            <p class="govuk-body">
+                <a class="govuk-link" href="/identity-support" rel="external">
+                    "Go back to your request"
+                </a>
+            </p>
         }
         .into_any();
     };
@@ -190,7 +299,10 @@ fn check_answers(view: IdentitySupportView) -> AnyView {
                 <dt class="govuk-summary-list__key">{key}</dt>
                 <dd class="govuk-summary-list__value">{value}</dd>
                 <dd class="govuk-summary-list__actions">
-                    <a class="govuk-link" href="/identity-support" rel="external">"Change"<span class="govuk-visually-hidden">{hidden}</span></a>
+                    <a class="govuk-link" href="/identity-support" rel="external">
+                        "Change"
+                        <span class="govuk-visually-hidden">{hidden}</span>
+                    </a>
                 </dd>
             </div>
         }
@@ -198,11 +310,18 @@ fn check_answers(view: IdentitySupportView) -> AnyView {
     let previous = if answers.previous_names.is_empty() {
         "None".into_any()
     } else {
-        view! { <ul class="govuk-list">{answers.previous_names.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul> }.into_any()
+        view! {
+            <ul class="govuk-list">
+                {answers.previous_names.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+            </ul>
+        }
+        .into_any()
     };
     view! {
         <PageTitle text="Check your answers before sending your request".to_string() />
-        <a href="/identity-support" rel="external" class="govuk-back-link">"Back"</a>
+        <a href="/identity-support" rel="external" class="govuk-back-link">
+            "Back"
+        </a>
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">"Check your answers before sending your request"</h1>
@@ -210,13 +329,30 @@ fn check_answers(view: IdentitySupportView) -> AnyView {
                     {row("Full name", answers.name.into_any(), " full name")}
                     {row("Previous names", previous, " previous names")}
                     {row("Date of birth", answers.date_of_birth.into_any(), " date of birth")}
-                    {row("National Insurance number", answers.nino.unwrap_or_else(|| "Not given".into()).into_any(), " National Insurance number")}
-                    {row("Teacher reference number (TRN)", answers.trn.unwrap_or_else(|| "Not given".into()).into_any(), " teacher reference number")}
-                    {row("Proof of identity", view.proof_name.unwrap_or_default().into_any(), " proof of identity")}
+                    {row(
+                        "National Insurance number",
+                        answers.nino.unwrap_or_else(|| "Not given".into()).into_any(),
+                        " National Insurance number",
+                    )}
+                    {row(
+                        "Teacher reference number (TRN)",
+                        answers.trn.unwrap_or_else(|| "Not given".into()).into_any(),
+                        " teacher reference number",
+                    )}
+                    {row(
+                        "Proof of identity",
+                        view.proof_name.unwrap_or_default().into_any(),
+                        " proof of identity",
+                    )}
                 </dl>
                 <form method="post" action="/identity-support/send" novalidate>
                     <input type="hidden" name="csrf_token" value=view.csrf_token />
-                    <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">
+                    <button
+                        type="submit"
+                        class="govuk-button"
+                        data-module="govuk-button"
+                        data-prevent-double-click="true"
+                    >
                         "Send request"
                     </button>
                 </form>

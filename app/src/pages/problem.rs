@@ -68,11 +68,14 @@ fn ProblemContent(status: u16, #[prop(default = None)] from: Option<String>) -> 
             "Page not found",
             view! {
                 <p class="govuk-body">"If you typed the web address, check it is correct."</p>
-                <p class="govuk-body">"If you pasted the web address, check you copied the entire address."</p>
+                <p class="govuk-body">
+                    "If you pasted the web address, check you copied the entire address."
+                </p>
                 <p class="govuk-body">
                     "If the web address is correct or you selected a link or button, "
-                    <a class="govuk-link" href="/">"go to the start of the service"</a>
-                    "."
+                    <a class="govuk-link" href="/">
+                        "go to the start of the service"
+                    </a> "."
                 </p>
             }
             .into_any(),
@@ -103,7 +106,9 @@ fn ProblemContent(status: u16, #[prop(default = None)] from: Option<String>) -> 
             view! {
                 <p class="govuk-body">"The selected file must be smaller than 10MB."</p>
                 <p class="govuk-body">
-                    <a class="govuk-link" href=UPLOAD_FORM>"Go back to the form"</a>
+                    <a class="govuk-link" href=UPLOAD_FORM>
+                        "Go back to the form"
+                    </a>
                     " and choose a smaller file. Check your answers before you send the form again."
                 </p>
             }
@@ -111,9 +116,7 @@ fn ProblemContent(status: u16, #[prop(default = None)] from: Option<String>) -> 
         ),
         413 => (
             "The information you sent was too large",
-            view! {
-                <p class="govuk-body">"Go back and try again with less text or a smaller file."</p>
-            }
+            view! { <p class="govuk-body">"Go back and try again with less text or a smaller file."</p> }
             .into_any(),
         ),
         _ => (
@@ -127,7 +130,13 @@ fn ProblemContent(status: u16, #[prop(default = None)] from: Option<String>) -> 
             .into_any(),
         ),
     };
-    let back = from.map(|href| view! { <a href=href class="govuk-back-link">"Back"</a> });
+    let back = from.map(|href| {
+        view! {
+            <a href=href class="govuk-back-link">
+                "Back"
+            </a>
+        }
+    });
     view! {
         <PageTitle text=title.to_string() />
         {back}

@@ -45,9 +45,21 @@ pub fn SignInProblemPage() -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">{title}</h1>
                 <p class="govuk-body">{body}</p>
-                {action.map(|(href, text)| view! {
-                    <a href=href rel="external" role="button" draggable="false" class="govuk-button" data-module="govuk-button">{text}</a>
-                })}
+                {action
+                    .map(|(href, text)| {
+                        view! {
+                            <a
+                                href=href
+                                rel="external"
+                                role="button"
+                                draggable="false"
+                                class="govuk-button"
+                                data-module="govuk-button"
+                            >
+                                {text}
+                            </a>
+                        }
+                    })}
             </div>
         </div>
     }
@@ -61,7 +73,11 @@ pub fn SignedOutPage() -> impl IntoView {
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">"You have signed out"</h1>
                 <p class="govuk-body">"You have signed out of Teacher ID and GOV.UK One Login."</p>
-                <p class="govuk-body"><a class="govuk-link" href=routes::SIGN_IN rel="external">"Sign in again"</a></p>
+                <p class="govuk-body">
+                    <a class="govuk-link" href=routes::SIGN_IN rel="external">
+                        "Sign in again"
+                    </a>
+                </p>
             </div>
         </div>
     }
@@ -76,23 +92,35 @@ pub fn SignOutConfirmPage() -> impl IntoView {
         <Suspense>
             {move || Suspend::new(async move {
                 match csrf.await {
-                    Ok(csrf_token) => view! {
-                        <PageTitle text="Sign out?".to_string() />
-                        <div class="govuk-grid-row">
-                            <div class="govuk-grid-column-two-thirds">
-                                <h1 class="govuk-heading-l">"Sign out?"</h1>
-                                <p class="govuk-body">"You will be signed out of Teacher ID and GOV.UK One Login."</p>
-                                <form method="post" action="/sign-out" novalidate>
-                                    <input type="hidden" name="csrf_token" value=csrf_token />
-                                    <div class="govuk-button-group">
-                                        <button type="submit" class="govuk-button" data-module="govuk-button">"Sign out"</button>
-                                        <a class="govuk-link" href="/continue" rel="external">"Stay signed in"</a>
-                                    </div>
-                                </form>
+                    Ok(csrf_token) => {
+                        view! {
+                            <PageTitle text="Sign out?".to_string() />
+                            <div class="govuk-grid-row">
+                                <div class="govuk-grid-column-two-thirds">
+                                    <h1 class="govuk-heading-l">"Sign out?"</h1>
+                                    <p class="govuk-body">
+                                        "You will be signed out of Teacher ID and GOV.UK One Login."
+                                    </p>
+                                    <form method="post" action="/sign-out" novalidate>
+                                        <input type="hidden" name="csrf_token" value=csrf_token />
+                                        <div class="govuk-button-group">
+                                            <button
+                                                type="submit"
+                                                class="govuk-button"
+                                                data-module="govuk-button"
+                                            >
+                                                "Sign out"
+                                            </button>
+                                            <a class="govuk-link" href="/continue" rel="external">
+                                                "Stay signed in"
+                                            </a>
+                                        </div>
+                                    </form>
+                                </div>
                             </div>
-                        </div>
+                        }
+                            .into_any()
                     }
-                    .into_any(),
                     Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
                 }
             })}

@@ -12,9 +12,13 @@ pub fn StartPage() -> impl IntoView {
                 <h1 class="govuk-heading-xl">"Access your teaching record"</h1>
                 <p class="govuk-body">"Use this service to:"</p>
                 <ul class="govuk-list govuk-list--bullet">
-                    <li>"see your teaching qualifications, such as qualified teacher status (QTS) and induction"</li>
+                    <li>
+                        "see your teaching qualifications, such as qualified teacher status (QTS) and induction"
+                    </li>
                     <li>"find your teacher reference number (TRN)"</li>
-                    <li>"connect your GOV.UK One Login to your teaching record, so you only need to do it once"</li>
+                    <li>
+                        "connect your GOV.UK One Login to your teaching record, so you only need to do it once"
+                    </li>
                 </ul>
                 <p class="govuk-body">
                     "You’ll sign in with GOV.UK One Login. If you do not have a GOV.UK One Login, you can create one when you start."
@@ -22,9 +26,24 @@ pub fn StartPage() -> impl IntoView {
                 <p class="govuk-body">
                     "The first time you sign in, you’ll need to prove your identity. This usually takes about 5 minutes if you have photo ID, such as a passport or driving licence."
                 </p>
-                <a href=crate::routes::SIGN_IN rel="external" role="button" draggable="false" class="govuk-button govuk-button--start" data-module="govuk-button">
+                <a
+                    href=crate::routes::SIGN_IN
+                    rel="external"
+                    role="button"
+                    draggable="false"
+                    class="govuk-button govuk-button--start"
+                    data-module="govuk-button"
+                >
                     "Start now"
-                    <svg class="govuk-button__start-icon" xmlns="http://www.w3.org/2000/svg" width="17.5" height="19" viewBox="0 0 33 40" aria-hidden="true" focusable="false">
+                    <svg
+                        class="govuk-button__start-icon"
+                        xmlns="http://www.w3.org/2000/svg"
+                        width="17.5"
+                        height="19"
+                        viewBox="0 0 33 40"
+                        aria-hidden="true"
+                        focusable="false"
+                    >
                         <path fill="currentColor" d="M0 0h13l20 20-20 20H0l20-20z" />
                     </svg>
                 </a>

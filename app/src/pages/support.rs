@@ -65,7 +65,15 @@ fn denied_or<T>(console: Console<T>, render: impl FnOnce(T) -> AnyView) -> AnyVi
         Console::SignedOut => view! {
             <PageTitle text="Sign in to the support console".to_string() />
             <h1 class="govuk-heading-l">"Sign in to the support console"</h1>
-            <a href=routes::SUPPORT_SIGN_IN rel="external" role="button" class="govuk-button" data-module="govuk-button">"Sign in"</a>
+            <a
+                href=routes::SUPPORT_SIGN_IN
+                rel="external"
+                role="button"
+                class="govuk-button"
+                data-module="govuk-button"
+            >
+                "Sign in"
+            </a>
         }
         .into_any(),
         Console::NoAccess => view! { <NoAccess /> }.into_any(),
@@ -80,10 +88,18 @@ fn NoAccess() -> impl IntoView {
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
                 <h1 class="govuk-heading-l">"You do not have access to this page"</h1>
-                <p class="govuk-body">"Ask an administrator of the support console to give you a role."</p>
+                <p class="govuk-body">
+                    "Ask an administrator of the support console to give you a role."
+                </p>
                 <form method="post" action=routes::SUPPORT_SIGN_OUT>
                     <input type="hidden" name="csrf_token" value=csrf_token() />
-                    <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Sign out"</button>
+                    <button
+                        type="submit"
+                        class="govuk-button govuk-button--secondary"
+                        data-module="govuk-button"
+                    >
+                        "Sign out"
+                    </button>
                 </form>
             </div>
         </div>
@@ -109,10 +125,19 @@ fn csrf_token() -> String {
 fn Banner(text: Option<String>) -> impl IntoView {
     text.map(|text| {
         view! {
-            <div class="govuk-notification-banner govuk-notification-banner--success" role="alert"
-                aria-labelledby="govuk-notification-banner-title" data-module="govuk-notification-banner">
+            <div
+                class="govuk-notification-banner govuk-notification-banner--success"
+                role="alert"
+                aria-labelledby="govuk-notification-banner-title"
+                data-module="govuk-notification-banner"
+            >
                 <div class="govuk-notification-banner__header">
-                    <h2 class="govuk-notification-banner__title" id="govuk-notification-banner-title">"Success"</h2>
+                    <h2
+                        class="govuk-notification-banner__title"
+                        id="govuk-notification-banner-title"
+                    >
+                        "Success"
+                    </h2>
                 </div>
                 <div class="govuk-notification-banner__content">
                     <p class="govuk-notification-banner__heading">{text}</p>
@@ -129,8 +154,19 @@ fn ConsoleNav(me: Me, current: &'static str) -> impl IntoView {
     let item = move |href: &'static str, text: &'static str| {
         let active = href == current;
         view! {
-            <li class=if active { "govuk-service-navigation__item govuk-service-navigation__item--active" } else { "govuk-service-navigation__item" }>
-                <a class="govuk-service-navigation__link" href=href rel="external" aria-current=active.then_some("page")>{text}</a>
+            <li class=if active {
+                "govuk-service-navigation__item govuk-service-navigation__item--active"
+            } else {
+                "govuk-service-navigation__item"
+            }>
+                <a
+                    class="govuk-service-navigation__link"
+                    href=href
+                    rel="external"
+                    aria-current=active.then_some("page")
+                >
+                    {text}
+                </a>
             </li>
         }
     };
@@ -143,8 +179,16 @@ fn ConsoleNav(me: Me, current: &'static str) -> impl IntoView {
                 <li class="govuk-service-navigation__item">
                     <form method="post" action=routes::SUPPORT_SIGN_OUT class="app-inline-form">
                         <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
-                        <span class="govuk-body-s govuk-!-margin-right-2">{format!("Signed in as {}", me.staff.name)}</span>
-                        <button type="submit" class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0" data-module="govuk-button">"Sign out"</button>
+                        <span class="govuk-body-s govuk-!-margin-right-2">
+                            {format!("Signed in as {}", me.staff.name)}
+                        </span>
+                        <button
+                            type="submit"
+                            class="govuk-button govuk-button--secondary govuk-!-margin-bottom-0"
+                            data-module="govuk-button"
+                        >
+                            "Sign out"
+                        </button>
                     </form>
                 </li>
             </ul>
@@ -170,5 +214,9 @@ fn status_tag(status: TaskStatus) -> &'static str {
 /// A cell's column heading, shown beside the value only when a narrow screen stacks the table's rows. Hidden from
 /// screen readers, which have the real column headers.
 fn cell_heading(text: &'static str) -> impl IntoView {
-    view! { <span class="app-responsive-table__heading" aria-hidden="true">{text}</span> }
+    view! {
+        <span class="app-responsive-table__heading" aria-hidden="true">
+            {text}
+        </span>
+    }
 }

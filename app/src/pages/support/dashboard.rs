@@ -30,10 +30,11 @@ pub fn DashboardPage() -> impl IntoView {
                     Ok(other) => denied_or(other, |_: DashboardView| ().into_any()),
                     Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
                 }
-            })}
-            <DashboardBody data />
+            })} <DashboardBody data />
         </Transition>
-        <div class="govuk-visually-hidden" aria-live="polite" data-testid="live-announcement">{move || announcement.get()}</div>
+        <div class="govuk-visually-hidden" aria-live="polite" data-testid="live-announcement">
+            {move || announcement.get()}
+        </div>
     }
 }
 
@@ -77,7 +78,17 @@ fn DashboardBody(data: DashboardData) -> impl IntoView {
                 <div class="govuk-grid-column-three-quarters-from-desktop">
                     <div aria-live="polite" aria-atomic="true" data-testid="results-count">
                         <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
-                            {move || total.get().map(|total| format!("{} {}", count_text(total), if total == 1 { "task" } else { "tasks" }))}
+                            {move || {
+                                total
+                                    .get()
+                                    .map(|total| {
+                                        format!(
+                                            "{} {}",
+                                            count_text(total),
+                                            if total == 1 { "task" } else { "tasks" },
+                                        )
+                                    })
+                            }}
                         </h2>
                     </div>
                     {move || Suspend::new(async move {
@@ -187,15 +198,28 @@ fn dashboard_results(view: DashboardView) -> impl IntoView {
     let total = page.total;
     let pages = page.pages();
     view! {
-        {(total > COUNT_CAP).then(|| view! {
-            <p class="govuk-body">"Only the first 10,000 are listed. Search or filter to find a task."</p>
-        })}
+        {(total > COUNT_CAP)
+            .then(|| {
+                view! {
+                    <p class="govuk-body">
+                        "Only the first 10,000 are listed. Search or filter to find a task."
+                    </p>
+                }
+            })}
         {if page.tasks.is_empty() {
             view! { <p class="govuk-body">"No tasks match these filters."</p> }.into_any()
         } else {
             task_table(&query, page.tasks).into_any()
         }}
-        {pagination(query.page, pages, "Pages of tasks", { let query = query.clone(); move |n| query.with_page(n).href() })}
+        {pagination(
+            query.page,
+            pages,
+            "Pages of tasks",
+            {
+                let query = query.clone();
+                move |n| query.with_page(n).href()
+            },
+        )}
     }
 }
 
@@ -205,24 +229,39 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
         let aria = sorted.then(|| query.direction.aria());
         let href = query.sorted_by(field).href();
         view! {
-            <th scope="col" role="columnheader" class="govuk-table__header" aria-sort=aria.unwrap_or("none")>
-                <a class="govuk-link app-sort-link" href=href>{field.label()}</a>
+            <th
+                scope="col"
+                role="columnheader"
+                class="govuk-table__header"
+                aria-sort=aria.unwrap_or("none")
+            >
+                <a class="govuk-link app-sort-link" href=href>
+                    {field.label()}
+                </a>
             </th>
         }
     };
     // On a narrow screen each row becomes a block with its headings beside the values (app-responsive-table);
     // the explicit roles keep it a table for screen readers, whose browsers drop the table role with `display`.
     view! {
-        <table class="govuk-table app-task-table app-responsive-table" role="table" data-testid="tasks">
+        <table
+            class="govuk-table app-task-table app-responsive-table"
+            role="table"
+            data-testid="tasks"
+        >
             <caption class="govuk-table__caption govuk-visually-hidden">"Support tasks"</caption>
             <thead class="govuk-table__head" role="rowgroup">
                 <tr class="govuk-table__row" role="row">
-                    <th scope="col" role="columnheader" class="govuk-table__header">"Reference"</th>
+                    <th scope="col" role="columnheader" class="govuk-table__header">
+                        "Reference"
+                    </th>
                     {header(SortField::Name)}
                     {header(SortField::Kind)}
                     {header(SortField::Requested)}
                     {header(SortField::Status)}
-                    <th scope="col" role="columnheader" class="govuk-table__header">"Assigned to"</th>
+                    <th scope="col" role="columnheader" class="govuk-table__header">
+                        "Assigned to"
+                    </th>
                 </tr>
             </thead>
             <tbody class="govuk-table__body" role="rowgroup">
@@ -233,13 +272,42 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
                             <tr class="govuk-table__row" role="row">
                                 <td class="govuk-table__cell" role="cell">
                                     {cell_heading("Reference")}
-                                    <a class="govuk-link app-nowrap" href=task_href(&t.reference) rel="external">{t.reference.clone()}</a>
+                                    <a
+                                        class="govuk-link app-nowrap"
+                                        href=task_href(&t.reference)
+                                        rel="external"
+                                    >
+                                        {t.reference.clone()}
+                                    </a>
                                 </td>
-                                <td class="govuk-table__cell app-break-anywhere" role="cell">{cell_heading(SortField::Name.label())}{t.name}<br /><span class="govuk-body-s govuk-!-margin-0">{t.email}</span></td>
-                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Kind.label())}<strong class=kind_tag(t.kind)>{t.kind.label()}</strong></td>
-                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Requested.label())}<span class="app-nowrap">{crate::domain::uk_time::uk_short_date(t.requested_at)}</span>" "<span class="app-nowrap">{crate::domain::uk_time::uk_clock(t.requested_at)}</span></td>
-                                <td class="govuk-table__cell" role="cell">{cell_heading(SortField::Status.label())}<strong class=status_tag(t.status)>{t.status.label()}</strong></td>
-                                <td class="govuk-table__cell" role="cell">{cell_heading("Assigned to")}{t.assignee.unwrap_or_else(|| "Unassigned".into())}</td>
+                                <td class="govuk-table__cell app-break-anywhere" role="cell">
+                                    {cell_heading(SortField::Name.label())}
+                                    {t.name}
+                                    <br />
+                                    <span class="govuk-body-s govuk-!-margin-0">{t.email}</span>
+                                </td>
+                                <td class="govuk-table__cell" role="cell">
+                                    {cell_heading(SortField::Kind.label())}
+                                    <strong class=kind_tag(t.kind)>{t.kind.label()}</strong>
+                                </td>
+                                <td class="govuk-table__cell" role="cell">
+                                    {cell_heading(SortField::Requested.label())}
+                                    <span class="app-nowrap">
+                                        {crate::domain::uk_time::uk_short_date(t.requested_at)}
+                                    </span>
+                                    " "
+                                    <span class="app-nowrap">
+                                        {crate::domain::uk_time::uk_clock(t.requested_at)}
+                                    </span>
+                                </td>
+                                <td class="govuk-table__cell" role="cell">
+                                    {cell_heading(SortField::Status.label())}
+                                    <strong class=status_tag(t.status)>{t.status.label()}</strong>
+                                </td>
+                                <td class="govuk-table__cell" role="cell">
+                                    {cell_heading("Assigned to")}
+                                    {t.assignee.unwrap_or_else(|| "Unassigned".into())}
+                                </td>
                             </tr>
                         }
                     })
@@ -268,17 +336,30 @@ fn Filters(
         let selected = value(&initial_of(query));
         view! {
             <div class="govuk-form-group">
-                <label class="govuk-label govuk-label--s" for=name>{label}</label>
-                <select class="govuk-select app-full-width" id=name name=name prop:value=move || value(&current())>
+                <label class="govuk-label govuk-label--s" for=name>
+                    {label}
+                </label>
+                <select
+                    class="govuk-select app-full-width"
+                    id=name
+                    name=name
+                    prop:value=move || value(&current())
+                >
                     {options
                         .into_iter()
                         .map(|(v, text, status)| {
                             let is = v == selected;
                             let text = move || match status {
-                                Some(filter) => format!("{text} ({})", count_text(counts.get().of(filter))),
+                                Some(filter) => {
+                                    format!("{text} ({})", count_text(counts.get().of(filter)))
+                                }
                                 None => text.clone(),
                             };
-                            view! { <option value=v selected=is>{text}</option> }
+                            view! {
+                                <option value=v selected=is>
+                                    {text}
+                                </option>
+                            }
                         })
                         .collect_view()}
                 </select>
@@ -315,11 +396,22 @@ fn Filters(
         let hint = format!("{name}-hint");
         view! {
             <div class=move || with_error_class("govuk-form-group", &error(name))>
-                <label class="govuk-label govuk-label--s" for=name>{label}</label>
-                <div class="govuk-hint" id=hint.clone()>"For example, 27/3/2026"</div>
+                <label class="govuk-label govuk-label--s" for=name>
+                    {label}
+                </label>
+                <div class="govuk-hint" id=hint.clone()>
+                    "For example, 27/3/2026"
+                </div>
                 {move || view! { <ErrorMessage id=format!("{name}-error") message=error(name) /> }}
-                <input class=move || with_error_class("govuk-input app-full-width", &error(name)) id=name name=name
-                    type="text" value=initial_value prop:value=shown aria-describedby=hint />
+                <input
+                    class=move || with_error_class("govuk-input app-full-width", &error(name))
+                    id=name
+                    name=name
+                    type="text"
+                    value=initial_value
+                    prop:value=shown
+                    aria-describedby=hint
+                />
             </div>
         }
     };
@@ -409,25 +501,57 @@ fn Filters(
     // The form's fields as one erased view: rendered inline in one static type they make the page's render too
     // deep for a test thread's stack in debug builds (the router's `Form` used to erase them).
     let fields = view! {
-            <h2 class="govuk-heading-m">"Filter"</h2>
-            <div class=move || with_error_class("govuk-form-group", &error(params::SEARCH))>
-                <label class="govuk-label govuk-label--s" for="search">"Search"</label>
-                <div class="govuk-hint" id="search-hint">"Name, email, reference or TRN"</div>
-                {move || view! { <ErrorMessage id="search-error".to_string() message=error(params::SEARCH) /> }}
-                <input class=move || with_error_class("govuk-input app-full-width", &error(params::SEARCH)) id="search"
-                    name="search" type="search" value=typed_search aria-describedby="search-hint"
-                    autocomplete="off" spellcheck="false" on:input=on_search />
+        <h2 class="govuk-heading-m">"Filter"</h2>
+        <div class=move || with_error_class("govuk-form-group", &error(params::SEARCH))>
+            <label class="govuk-label govuk-label--s" for="search">
+                "Search"
+            </label>
+            <div class="govuk-hint" id="search-hint">
+                "Name, email, reference or TRN"
             </div>
-            {kind_select}
-            {status_select}
-            {assignee_select}
-            {from_field}
-            {to_field}
-            // The sort survives filtering.
-            <input type="hidden" name="sort" value=initial.sort.as_str() prop:value=move || current().sort.as_str() />
-            <input type="hidden" name="direction" value=initial.direction.as_str() prop:value=move || current().direction.as_str() />
-            <button type="submit" class="govuk-button" data-module="govuk-button">"Apply filters"</button>
-            <p class="govuk-body"><a class="govuk-link" href="/support">"Clear filters"</a></p>
+            {move || {
+                view! {
+                    <ErrorMessage id="search-error".to_string() message=error(params::SEARCH) />
+                }
+            }}
+            <input
+                class=move || with_error_class("govuk-input app-full-width", &error(params::SEARCH))
+                id="search"
+                name="search"
+                type="search"
+                value=typed_search
+                aria-describedby="search-hint"
+                autocomplete="off"
+                spellcheck="false"
+                on:input=on_search
+            />
+        </div>
+        {kind_select}
+        {status_select}
+        {assignee_select}
+        {from_field}
+        {to_field}
+        // The sort survives filtering.
+        <input
+            type="hidden"
+            name="sort"
+            value=initial.sort.as_str()
+            prop:value=move || current().sort.as_str()
+        />
+        <input
+            type="hidden"
+            name="direction"
+            value=initial.direction.as_str()
+            prop:value=move || current().direction.as_str()
+        />
+        <button type="submit" class="govuk-button" data-module="govuk-button">
+            "Apply filters"
+        </button>
+        <p class="govuk-body">
+            <a class="govuk-link" href="/support">
+                "Clear filters"
+            </a>
+        </p>
     }
     .into_any();
     view! {

@@ -38,7 +38,12 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
     let proof = task.proof.clone().map(|p| {
         let inline = if p.content_type == "application/pdf" {
             view! {
-                <object data=p.href.clone() type="application/pdf" class="app-proof" aria-label="Proof of identity (PDF)">
+                <object
+                    data=p.href.clone()
+                    type="application/pdf"
+                    class="app-proof"
+                    aria-label="Proof of identity (PDF)"
+                >
                     <p class="govuk-body">"Your browser cannot show this PDF here."</p>
                 </object>
             }
@@ -50,7 +55,9 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
             <h2 class="govuk-heading-m">"Proof of identity"</h2>
             {inline}
             <p class="govuk-body">
-                <a class="govuk-link" href=format!("{}?download=1", p.href) rel="external">{format!("Download {} ({})", p.file_name, p.size)}</a>
+                <a class="govuk-link" href=format!("{}?download=1", p.href) rel="external">
+                    {format!("Download {} ({})", p.file_name, p.size)}
+                </a>
             </p>
         }
     });
@@ -58,19 +65,35 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
     let decision = match (&task.decided, may_work) {
         (Some(d), _) => view! {
             <h2 class="govuk-heading-m">"Decision"</h2>
-            {summary_list(vec![
-                crate::domain::support::Row::new("Decision", d.summary.clone()),
-                crate::domain::support::Row::new("Decided by", d.by.clone()),
-                crate::domain::support::Row::new("Decided on", when(d.at)),
-            ])}
-            {(!task.history.is_empty()).then(|| view! {
-                <h2 class="govuk-heading-m">"Change history of the record"</h2>
-                <ul class="govuk-list" data-testid="history">
-                    {task.history.iter().map(|h| view! {
-                        <li><span class="govuk-body-s govuk-!-display-block">{when(h.at)}</span>{h.text.clone()}</li>
-                    }).collect_view()}
-                </ul>
-            })}
+            {summary_list(
+                vec![
+                    crate::domain::support::Row::new("Decision", d.summary.clone()),
+                    crate::domain::support::Row::new("Decided by", d.by.clone()),
+                    crate::domain::support::Row::new("Decided on", when(d.at)),
+                ],
+            )}
+            {(!task.history.is_empty())
+                .then(|| {
+                    view! {
+                        <h2 class="govuk-heading-m">"Change history of the record"</h2>
+                        <ul class="govuk-list" data-testid="history">
+                            {task
+                                .history
+                                .iter()
+                                .map(|h| {
+                                    view! {
+                                        <li>
+                                            <span class="govuk-body-s govuk-!-display-block">
+                                                {when(h.at)}
+                                            </span>
+                                            {h.text.clone()}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
         }
         .into_any(),
         (None, true) => decision_form(&me, &task, pending_input).into_any(),
@@ -82,7 +105,9 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
     view! {
         <PageTitle text=title has_errors />
         <ConsoleNav me=me.clone() current="" />
-        <a href=me.tasks_href.clone() class="govuk-back-link">"Back to tasks"</a>
+        <a href=me.tasks_href.clone() class="govuk-back-link">
+            "Back to tasks"
+        </a>
         <Banner text=me.banner.clone() />
         <ErrorSummary errors=me.errors.clone() />
         <span class="govuk-caption-l">{task.kind.label()}</span>
@@ -90,14 +115,20 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
         <p class="govuk-body">
             <strong class=status_tag(task.status)>{task.status.label()}</strong>
             {format!(" Requested {}", when(task.requested_at))}
-            {(!task.flags.is_empty()).then(|| format!(". Matching said: {}", task.flags.join("; ")))}
+            {(!task.flags.is_empty())
+                .then(|| format!(". Matching said: {}", task.flags.join("; ")))}
         </p>
-        {pending.map(|p| view! {
-            <div class="govuk-inset-text">
-                {format!("You have a decision waiting to be confirmed: {p}. ")}
-                <a class="govuk-link" href=format!("{}/check", task_href(&task.reference))>"Check and confirm it"</a>
-            </div>
-        })}
+        {pending
+            .map(|p| {
+                view! {
+                    <div class="govuk-inset-text">
+                        {format!("You have a decision waiting to be confirmed: {p}. ")}
+                        <a class="govuk-link" href=format!("{}/check", task_href(&task.reference))>
+                            "Check and confirm it"
+                        </a>
+                    </div>
+                }
+            })}
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
                 <h2 class="govuk-heading-m">"What GOV.UK One Login gave us"</h2>
@@ -124,22 +155,69 @@ fn suggestions(task: &crate::domain::support::TaskView) -> impl IntoView {
                 view! {
                     <div class="govuk-summary-card" data-testid="suggested-record">
                         <div class="govuk-summary-card__title-wrapper">
-                            <h3 class="govuk-summary-card__title">{format!("{} – TRN {}", s.name, s.trn)}</h3>
-                            {s.connected_elsewhere.then(|| view! { <strong class="govuk-tag govuk-tag--red">"Connected to another One Login"</strong> })}
-                            {s.deactivated.then(|| view! { <strong class="govuk-tag govuk-tag--grey">"Deactivated"</strong> })}
-                            {s.found_by.clone().map(|by| view! { <strong class="govuk-tag govuk-tag--yellow" data-testid="found-by">{by}</strong> })}
+                            <h3 class="govuk-summary-card__title">
+                                {format!("{} – TRN {}", s.name, s.trn)}
+                            </h3>
+                            {s
+                                .connected_elsewhere
+                                .then(|| {
+                                    view! {
+                                        <strong class="govuk-tag govuk-tag--red">
+                                            "Connected to another One Login"
+                                        </strong>
+                                    }
+                                })}
+                            {s
+                                .deactivated
+                                .then(|| {
+                                    view! {
+                                        <strong class="govuk-tag govuk-tag--grey">
+                                            "Deactivated"
+                                        </strong>
+                                    }
+                                })}
+                            {s
+                                .found_by
+                                .clone()
+                                .map(|by| {
+                                    view! {
+                                        <strong
+                                            class="govuk-tag govuk-tag--yellow"
+                                            data-testid="found-by"
+                                        >
+                                            {by}
+                                        </strong>
+                                    }
+                                })}
                         </div>
                         <div class="govuk-summary-card__content">
                             {crate::components::summary_list::summary_list(
-                                s.fields.iter().map(|f| {
-                                    let tag = match f.outcome {
-                                        Comparison::Matches => view! { <strong class="govuk-tag govuk-tag--green">"Matches"</strong> }.into_any(),
-                                        Comparison::DoesNotMatch => view! { <strong class="govuk-tag govuk-tag--grey">"Does not match"</strong> }.into_any(),
-                                        // One side has no value: there is nothing to say.
-                                        Comparison::NotCompared => ().into_any(),
-                                    };
-                                    SummaryRow::new(f.label.clone(), f.value.clone()).action(tag)
-                                }),
+                                s
+                                    .fields
+                                    .iter()
+                                    .map(|f| {
+                                        let tag = match f.outcome {
+                                            Comparison::Matches => {
+                                                view! {
+                                                    <strong class="govuk-tag govuk-tag--green">
+                                                        "Matches"
+                                                    </strong>
+                                                }
+                                                    .into_any()
+                                            }
+                                            Comparison::DoesNotMatch => {
+                                                view! {
+                                                    <strong class="govuk-tag govuk-tag--grey">
+                                                        "Does not match"
+                                                    </strong>
+                                                }
+                                                    .into_any()
+                                            }
+                                            Comparison::NotCompared => ().into_any(),
+                                        };
+                                        SummaryRow::new(f.label.clone(), f.value.clone())
+                                            .action(tag)
+                                    }),
                                 None,
                             )}
                         </div>
@@ -150,7 +228,12 @@ fn suggestions(task: &crate::domain::support::TaskView) -> impl IntoView {
         view! {
             <h2 class="govuk-heading-m">"Suggested records"</h2>
             {if task.suggestions.is_empty() {
-                view! { <p class="govuk-body">"We found no records that could match. You can still connect a record by its TRN."</p> }.into_any()
+                view! {
+                    <p class="govuk-body">
+                        "We found no records that could match. You can still connect a record by its TRN."
+                    </p>
+                }
+                    .into_any()
             } else {
                 cards.into_any()
             }}
@@ -169,34 +252,60 @@ fn assign_form(me: &Me, task: &crate::domain::support::TaskView) -> impl IntoVie
     let group = with_error_class("govuk-form-group", &error);
     view! {
         <h2 class="govuk-heading-m">"Assigned to"</h2>
-        <p class="govuk-body" data-testid="assignee">{task.assignee.as_ref().map(|(_, n)| n.clone()).unwrap_or_else(|| "Nobody".into())}</p>
-        {(task.assignee.as_ref().map(|(id, _)| *id) != Some(me.staff.id)).then(|| view! {
-            <form method="post" action=action.clone()>
-                <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
-                <input type="hidden" name="version" value=task.version.to_string() />
-                <input type="hidden" name="assignee" value="me" />
-                <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Assign to me"</button>
-            </form>
-        })}
+        <p class="govuk-body" data-testid="assignee">
+            {task.assignee.as_ref().map(|(_, n)| n.clone()).unwrap_or_else(|| "Nobody".into())}
+        </p>
+        {(task.assignee.as_ref().map(|(id, _)| *id) != Some(me.staff.id))
+            .then(|| {
+                view! {
+                    <form method="post" action=action.clone()>
+                        <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
+                        <input type="hidden" name="version" value=task.version.to_string() />
+                        <input type="hidden" name="assignee" value="me" />
+                        <button
+                            type="submit"
+                            class="govuk-button govuk-button--secondary"
+                            data-module="govuk-button"
+                        >
+                            "Assign to me"
+                        </button>
+                    </form>
+                }
+            })}
         <form method="post" action=action>
             <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
             <input type="hidden" name="version" value=task.version.to_string() />
             <div class=group>
-                <label class="govuk-label" for="assignee">"Assign to someone else"</label>
+                <label class="govuk-label" for="assignee">
+                    "Assign to someone else"
+                </label>
                 <ErrorMessage id="assignee-error".to_string() message=error />
                 <select class="govuk-select" id="assignee" name="assignee">
-                    <option value="none" selected=current == "none">"Nobody"</option>
-                    {task.assignable
+                    <option value="none" selected=current == "none">
+                        "Nobody"
+                    </option>
+                    {task
+                        .assignable
                         .iter()
                         .map(|(id, name)| {
                             let v = id.to_string();
                             let is = v == current;
-                            view! { <option value=v selected=is>{name.clone()}</option> }
+                            view! {
+                                <option value=v selected=is>
+                                    {name.clone()}
+                                </option>
+                            }
                         })
                         .collect_view()}
                 </select>
             </div>
-            <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Assign"</button>
+            <button
+                type="submit"
+                class="govuk-button govuk-button--secondary"
+                data-module="govuk-button"
+            >
+                "Assign"
+            </button>
         </form>
     }
 }
@@ -223,13 +332,17 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
         view! {
             <div id="disconnect" data-testid="disconnect-check">
                 <h2 class="govuk-heading-m">"Check before you disconnect the record"</h2>
-                {summary_list(vec![
-                    Row::new("Record", record),
-                    Row::new("GOV.UK One Login", connection.one_login_email.clone()),
-                    Row::new("Reason", reason.clone()),
-                ])}
+                {summary_list(
+                    vec![
+                        Row::new("Record", record),
+                        Row::new("GOV.UK One Login", connection.one_login_email.clone()),
+                        Row::new("Reason", reason.clone()),
+                    ],
+                )}
                 <div class="govuk-warning-text">
-                    <span class="govuk-warning-text__icon" aria-hidden="true">"!"</span>
+                    <span class="govuk-warning-text__icon" aria-hidden="true">
+                        "!"
+                    </span>
                     <strong class="govuk-warning-text__text">
                         <span class="govuk-visually-hidden">"Warning"</span>
                         "The teacher will no longer see this record. We will email them the reason, and they will need to answer our questions again to connect a record."
@@ -241,8 +354,16 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
                     <input type="hidden" name="disconnect_reason" value=reason />
                     <input type="hidden" name="trn" value=connection.trn.clone() />
                     <div class="govuk-button-group">
-                        <button type="submit" class="govuk-button govuk-button--warning" data-module="govuk-button">"Disconnect the record"</button>
-                        <a class="govuk-link" href=task_href(&task.reference) rel="external">"Cancel"</a>
+                        <button
+                            type="submit"
+                            class="govuk-button govuk-button--warning"
+                            data-module="govuk-button"
+                        >
+                            "Disconnect the record"
+                        </button>
+                        <a class="govuk-link" href=task_href(&task.reference) rel="external">
+                            "Cancel"
+                        </a>
                     </div>
                 </form>
             </div>
@@ -252,14 +373,29 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
         view! {
             <div id="disconnect">
                 <h2 class="govuk-heading-m">"Disconnect the record"</h2>
-                <p class="govuk-body">{format!(
-                    "This teacher’s GOV.UK One Login is connected to the record of {record}. If that is wrong, you can undo the connection."
-                )}</p>
+                <p class="govuk-body">
+                    {format!(
+                        "This teacher’s GOV.UK One Login is connected to the record of {record}. If that is wrong, you can undo the connection.",
+                    )}
+                </p>
                 <form method="post" action=action novalidate>
                     <input type="hidden" name="csrf_token" value=csrf />
                     <input type="hidden" name="action" value="continue" />
-                    {TextInput::new("disconnect_reason", "Why are you disconnecting the record? The teacher will be sent this", reason, error).textarea().render()}
-                    <button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Continue"</button>
+                    {TextInput::new(
+                            "disconnect_reason",
+                            "Why are you disconnecting the record? The teacher will be sent this",
+                            reason,
+                            error,
+                        )
+                        .textarea()
+                        .render()}
+                    <button
+                        type="submit"
+                        class="govuk-button govuk-button--secondary"
+                        data-module="govuk-button"
+                    >
+                        "Continue"
+                    </button>
                 </form>
             </div>
         }
@@ -385,14 +521,32 @@ fn decision_form(
     }
     let outcome_radios = outcome_radios.render();
     view! {
-        <h2 class="govuk-heading-m" id="decision">"Decision"</h2>
+        <h2 class="govuk-heading-m" id="decision">
+            "Decision"
+        </h2>
         <form method="post" action=format!("{}/decision", task_href(&task.reference)) novalidate>
             <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
             <input type="hidden" name="version" value=task.version.to_string() />
             {outcome_radios}
             <div class="govuk-button-group">
-                <button type="submit" name="action" value="continue" class="govuk-button" data-module="govuk-button">"Continue"</button>
-                <button type="submit" name="action" value="save" class="govuk-button govuk-button--secondary" data-module="govuk-button">"Save and come back later"</button>
+                <button
+                    type="submit"
+                    name="action"
+                    value="continue"
+                    class="govuk-button"
+                    data-module="govuk-button"
+                >
+                    "Continue"
+                </button>
+                <button
+                    type="submit"
+                    name="action"
+                    value="save"
+                    class="govuk-button govuk-button--secondary"
+                    data-module="govuk-button"
+                >
+                    "Save and come back later"
+                </button>
             </div>
         </form>
     }
@@ -403,7 +557,10 @@ fn decision_form(
 pub fn CheckDecisionPage() -> impl IntoView {
     let reference = reference_param();
     view! {
-        <ConsolePage load=move || load_task(reference.clone()) render=|v| check_page(v).into_any() />
+        <ConsolePage
+            load=move || load_task(reference.clone())
+            render=|v| check_page(v).into_any()
+        />
     }
 }
 
@@ -416,28 +573,45 @@ fn check_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
         return view! {
             <PageTitle text="There is no decision to check".to_string() />
             <h1 class="govuk-heading-l">"There is no decision to check"</h1>
-            <p class="govuk-body"><a class="govuk-link" href=back>"Go back to the task"</a></p>
+            <p class="govuk-body">
+                <a class="govuk-link" href=back>
+                    "Go back to the task"
+                </a>
+            </p>
         }
         .into_any();
     };
     view! {
         <PageTitle text=format!("Check your decision on task {}", task.reference) />
         <ConsoleNav me=me.clone() current="" />
-        <a href=back.clone() class="govuk-back-link">"Back"</a>
+        <a href=back.clone() class="govuk-back-link">
+            "Back"
+        </a>
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
                 <span class="govuk-caption-l">{task.reference.clone()}</span>
                 <h1 class="govuk-heading-l">"Check your decision"</h1>
                 {crate::components::summary_list::summary_list(
-                    [SummaryRow::new("Decision", pending)
-                        .value_testid("pending-decision")
-                        .change(format!("{back}#decision"), " decision", false)],
+                    [
+                        SummaryRow::new("Decision", pending)
+                            .value_testid("pending-decision")
+                            .change(format!("{back}#decision"), " decision", false),
+                    ],
                     None,
                 )}
-                <p class="govuk-body">"When you confirm, we’ll email the teacher to tell them."</p>
+                <p class="govuk-body">
+                    "When you confirm, we’ll email the teacher to tell them."
+                </p>
                 <form method="post" action=format!("{back}/confirm")>
                     <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />
-                    <button type="submit" class="govuk-button" data-module="govuk-button" data-prevent-double-click="true">"Confirm decision"</button>
+                    <button
+                        type="submit"
+                        class="govuk-button"
+                        data-module="govuk-button"
+                        data-prevent-double-click="true"
+                    >
+                        "Confirm decision"
+                    </button>
                 </form>
             </div>
         </div>
