@@ -10,6 +10,9 @@ pub const START: &str = "/";
 pub const SIGN_IN: &str = "/sign-in";
 pub const SIGN_OUT: &str = "/sign-out";
 pub const SIGN_OUT_CONFIRM: &str = "/sign-out/confirm";
+/// Back from One Login's sign-out (a server route), which ends at the page below.
+pub const SIGNED_OUT: &str = "/signed-out";
+pub const SIGNED_OUT_DONE: &str = "/signed-out/done";
 pub const ACCOUNT: &str = "/account";
 /// The second One Login round trip, to prove identity (a server route).
 pub const AUTH_IDENTITY: &str = "/auth/identity";
@@ -47,7 +50,8 @@ pub const SUPPORT_AUDIT: &str = "/support/audit";
 
 /// The pages the Leptos router serves (the rest are the server's own routes).
 #[cfg(test)]
-const PAGES: [&str; 22] = [
+const PAGES: [&str; 23] = [
+    SIGNED_OUT_DONE,
     START,
     SIGN_OUT_CONFIRM,
     ACCOUNT,

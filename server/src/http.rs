@@ -65,7 +65,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/sign-out",
             get(auth::sign_out).post(auth::sign_out_confirmed),
         )
-        .route("/signed-out", get(auth::signed_out_check))
+        .route(routes::SIGNED_OUT, get(auth::signed_out_check))
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route(support::SIGN_IN_PATH, get(support::sign_in))

@@ -173,7 +173,7 @@ pub async fn callback(
                         user.identity = IdentityStatus::NotVerified;
                     }
                 });
-                Redirect::to("/identity-not-verified").into_response()
+                Redirect::to(app::routes::IDENTITY_NOT_VERIFIED).into_response()
             }
             ("access_denied", AuthKind::SignIn) => problem("cancelled"),
             ("temporarily_unavailable", _) => problem("unavailable"),
@@ -282,7 +282,7 @@ pub async fn callback(
                             user.identity = IdentityStatus::NotVerified;
                         }
                     });
-                    Redirect::to("/identity-not-verified").into_response()
+                    Redirect::to(app::routes::IDENTITY_NOT_VERIFIED).into_response()
                 }
                 None => problem("failed"),
             }
@@ -291,7 +291,7 @@ pub async fn callback(
 }
 
 /// Where a sign-out that needs confirming goes: a "Sign out?" page whose button posts to `/sign-out`.
-pub const SIGN_OUT_CONFIRM_PATH: &str = "/sign-out/confirm";
+pub const SIGN_OUT_CONFIRM_PATH: &str = app::routes::SIGN_OUT_CONFIRM;
 
 /// `GET /sign-out`: the One Login header's "Sign out" link. Signing out changes state, so a GET does it only when
 /// the browser says it is a navigation from our own pages (`Sec-Fetch-Site: same-origin`). Anything else (another
@@ -302,7 +302,7 @@ pub async fn sign_out(
     headers: HeaderMap,
 ) -> Response {
     if ctx.session.user().is_none() {
-        return Redirect::to("/signed-out").into_response();
+        return Redirect::to(app::routes::SIGNED_OUT).into_response();
     }
     let from_our_pages = headers
         .get("sec-fetch-site")
@@ -325,7 +325,7 @@ pub async fn sign_out_confirmed(
 /// Ends our session, then One Login's (rule 48).
 async fn end_session(state: &AppState, ctx: &RequestContext) -> Response {
     let Some(user) = ctx.session.user() else {
-        return Redirect::to("/signed-out").into_response();
+        return Redirect::to(app::routes::SIGNED_OUT).into_response();
     };
     let logout_state = crate::onelogin::client::random_token();
     ctx.session.end();
@@ -340,7 +340,7 @@ async fn end_session(state: &AppState, ctx: &RequestContext) -> Response {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => {
             tracing::warn!(rule = e.rule(), reason = %e, "could not build the One Login logout URL; signed out here only");
-            Redirect::to("/signed-out").into_response()
+            Redirect::to(app::routes::SIGNED_OUT).into_response()
         }
     }
 }
@@ -365,7 +365,7 @@ pub async fn signed_out_check(
     if expected.is_some() {
         ctx.session.update(|data| data.logout_state = None);
     }
-    Redirect::to("/signed-out/done").into_response()
+    Redirect::to(app::routes::SIGNED_OUT_DONE).into_response()
 }
 
 #[derive(Deserialize)]

@@ -20,6 +20,7 @@ use app::domain::matching::{
 use app::domain::task_details::{RecordMatchingDetails, TaskDetails};
 use app::domain::validation::{echo_limit, truncate_chars};
 use app::forms::FormId;
+use app::routes;
 use app::ssr::{
     BoxFuture, DataUnavailable, Flash, IdentityStatus, OpenTask, RequestContext, SignedInUser,
     TeacherData, TeacherFacts,
@@ -159,7 +160,7 @@ async fn count_attempt(
             answers.try_again = Some(when);
             let answers = answers.clone();
             ctx.session.update(|data| data.connect = Some(answers));
-            Err(AppError::Elsewhere("/connect/too-many-attempts"))
+            Err(AppError::Elsewhere(routes::CONNECT_TOO_MANY_ATTEMPTS))
         }
     }
 }
@@ -240,10 +241,10 @@ pub async fn continue_journey(
         .await
         .map_err(AppError::store("matching automatically"))?
     {
-        return Ok(Redirect::to("/connected").into_response());
+        return Ok(Redirect::to(routes::CONNECTED).into_response());
     }
     ctx.session.update(|data| data.connect = Some(answers));
-    Ok(Redirect::to("/connect").into_response())
+    Ok(Redirect::to(routes::CONNECT).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -318,8 +319,8 @@ async fn answer(
 ) -> HandlerResult {
     let (mut answers, user) = answering(state, ctx).await?;
     let (form, page) = match question {
-        Question::Nino => (FormId::ConnectNino, "/connect/nino"),
-        Question::Trn => (FormId::ConnectTrn, "/connect/trn"),
+        Question::Nino => (FormId::ConnectNino, routes::CONNECT_NINO),
+        Question::Trn => (FormId::ConnectTrn, routes::CONNECT_TRN),
     };
     let back_with_errors = |error| {
         let flash = Flash {
@@ -371,15 +372,15 @@ async fn answer(
         .await
         .map_err(AppError::store("matching"))?;
     let next = if connected {
-        "/connected"
+        routes::CONNECTED
     } else if answers.trn.is_none() {
-        "/connect/trn"
+        routes::CONNECT_TRN
     } else if answers.needs_third_question() {
-        "/connect/itt"
+        routes::CONNECT_ITT
     } else if change {
-        "/connect/check-answers"
+        routes::CONNECT_CHECK_ANSWERS
     } else {
-        "/connect/not-found"
+        routes::CONNECT_NOT_FOUND
     };
     ctx.session
         .update(|data| data.connect = (!connected).then_some(answers));
@@ -484,7 +485,7 @@ pub async fn answer_itt(
             let to = if change {
                 "/connect/itt?change=1"
             } else {
-                "/connect/itt"
+                routes::CONNECT_ITT
             };
             return Err(AppError::form(&ctx.session, flash, to));
         }
@@ -498,11 +499,11 @@ pub async fn answer_itt(
         .await
         .map_err(AppError::store("matching"))?;
     let next = if connected {
-        "/connected"
+        routes::CONNECTED
     } else if change {
-        "/connect/check-answers"
+        routes::CONNECT_CHECK_ANSWERS
     } else {
-        "/connect/not-found"
+        routes::CONNECT_NOT_FOUND
     };
     ctx.session
         .update(|data| data.connect = (!connected).then_some(answers));
@@ -517,7 +518,7 @@ pub async fn request_support(
     let (position, user) = position(&state, &ctx).await?;
     // A repeated submit, after the task exists, lands on the confirmation again.
     if position == Position::AwaitingSupport {
-        return Ok(Redirect::to("/connect/support-requested").into_response());
+        return Ok(Redirect::to(routes::CONNECT_SUPPORT_REQUESTED).into_response());
     }
     let (answers, user) = answering_at(position, user)?;
     let Some(identity) = verified_identity(&user) else {
@@ -558,5 +559,5 @@ pub(super) async fn raise_task(
         "support task raised"
     );
     ctx.session.update(clear);
-    Ok(Redirect::to("/connect/support-requested").into_response())
+    Ok(Redirect::to(routes::CONNECT_SUPPORT_REQUESTED).into_response())
 }
