@@ -546,8 +546,9 @@ pub async fn console(config: &Config, args: ConsoleArgs) -> Result<(), ServerErr
             started.elapsed().as_secs_f64()
         );
     }
-    // As the service's maintenance would have by now, read by fresh connections.
+    // As the service's maintenance (and PostgreSQL's autovacuum) would have by now, read by fresh connections.
     store.refresh_statistics().await?;
+    store.settle_generated_tasks().await?;
     drop(store);
     let store = db::connect(&config.database_url, 4).await?;
     let query = |pairs: &[(&str, &str)]| {
@@ -627,6 +628,81 @@ pub async fn console(config: &Config, args: ConsoleArgs) -> Result<(), ServerErr
             row[0].0, row[0].1, row[1].0, row[1].1, row[2].0, row[2].1
         );
     }
+    // Every filter with every sort, both ways, on page 1 and page 400: the p99 of each.
+    let filters: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("open or in progress", vec![]),
+        ("open", vec![("status", "open")]),
+        ("in progress", vec![("status", "in_progress")]),
+        ("done", vec![("status", "done")]),
+        ("all", vec![("status", "all")]),
+        ("type: identity", vec![("type", "identity_verification")]),
+        (
+            "type: record, all",
+            vec![("type", "record_matching"), ("status", "all")],
+        ),
+        ("assigned to me", vec![("assignee", "me")]),
+        (
+            "assigned to me, all",
+            vec![("assignee", "me"), ("status", "all")],
+        ),
+        ("unassigned", vec![("assignee", "unassigned")]),
+        (
+            "a month",
+            vec![("status", "all"), ("from", "1/3/2025"), ("to", "31/3/2025")],
+        ),
+        ("common last name", vec![("search", "okafor")]),
+        ("rarer last name", vec![("search", "ashford")]),
+    ];
+    let sorts = ["requested", "name", "type", "status"];
+    println!(
+        "every filter × sort: p99 ms on page 1 / page {}",
+        app::domain::support::MAX_PAGE
+    );
+    print!("{:<22}", "filter");
+    for sort in sorts {
+        print!(
+            " {:>13} {:>13}",
+            format!("{sort} asc"),
+            format!("{sort} desc")
+        );
+    }
+    println!();
+    let (mut worst, mut over) = ((0.0f64, String::new()), 0);
+    for (label, pairs) in &filters {
+        print!("{label:<22}");
+        for sort in sorts {
+            for direction in ["asc", "desc"] {
+                let mut pairs = pairs.clone();
+                pairs.extend([("sort", sort), ("direction", direction)]);
+                let q = query(&pairs);
+                let mut cell = Vec::new();
+                for page in [1u32, app::domain::support::MAX_PAGE] {
+                    let q = q.with_page(page);
+                    let mut times = Vec::new();
+                    for _ in 0..args.runs {
+                        let started = Instant::now();
+                        store.list_tasks(&q, me).await?;
+                        times.push(started.elapsed());
+                    }
+                    times.sort();
+                    let p99 = percentile(&times, 0.99);
+                    if p99 > worst.0 {
+                        worst = (p99, format!("{label}, {sort} {direction}, page {page}"));
+                    }
+                    over += usize::from(p99 > 30.0);
+                    cell.push(p99);
+                }
+                print!(" {:>13}", format!("{:.1}/{:.1}", cell[0], cell[1]));
+            }
+        }
+        println!();
+    }
+    println!(
+        "{backend}: worst p99 {:.1} ms ({}); {over} of {} over 30 ms",
+        worst.0,
+        worst.1,
+        filters.len() * sorts.len() * 2 * 2
+    );
     println!("query plans (page query):");
     for (label, pairs) in &cases {
         let plan = store.task_query_plan(&query(pairs), me).await?;

@@ -71,6 +71,9 @@ fn generated_details(t: &GeneratedTask) -> TaskDetails {
 pub trait BenchStore {
     /// Inserts generated tasks (benchmark only).
     async fn insert_generated_tasks(&self, tasks: &[GeneratedTask]) -> StoreResult<()>;
+    /// Brings the tasks table to where PostgreSQL's autovacuum would have it a minute after a bulk insert: the
+    /// visibility map set (index-only scans need it) and statistics fresh. SQLite only refreshes statistics.
+    async fn settle_generated_tasks(&self) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -116,6 +119,15 @@ where
             DB::execute_built(q, &mut *tx).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn settle_generated_tasks(&self) -> StoreResult<()> {
+        let statement = match DB::BACKEND {
+            super::Backend::Postgres => "VACUUM (ANALYZE) support_tasks",
+            super::Backend::Sqlite => DB::REFRESH_STATISTICS,
+        };
+        sqlx::query(statement).execute(&self.pool).await?;
         Ok(())
     }
 }

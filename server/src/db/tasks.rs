@@ -359,9 +359,11 @@ where
     DateTime<Utc>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
+    // The page's ids first, from the sort's index alone (migration 0009 put every column a filter reads in each
+    // sort index), then the 25 rows: reading the rows skipped on the way to page 400 cost PostgreSQL 200 ms.
     let mut q = QueryBuilder::new(format!(
         "{prefix}SELECT t.reference, t.kind, t.status, t.requester_name, t.requester_email, t.created_at, \
-         a.name AS assignee, t.flag FROM support_tasks t LEFT JOIN staff a ON a.id = t.assignee_id"
+         a.name AS assignee, t.flag FROM (SELECT t.id FROM support_tasks t"
     ));
     push_filters(&mut q, query, me);
     push_status(&mut q, query);
@@ -383,6 +385,10 @@ where
     };
     q.push(format!(" ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET "));
     q.push_bind(i64::from(query.page.saturating_sub(1)) * i64::from(PAGE_SIZE));
+    q.push(format!(
+        ") page JOIN support_tasks t ON t.id = page.id LEFT JOIN staff a ON a.id = t.assignee_id \
+         ORDER BY {order}"
+    ));
     q
 }
 
