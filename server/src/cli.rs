@@ -10,6 +10,8 @@
 //!                                          time the support dashboard's queries over N tasks, the live feed's
 //!                                          latency and the email outbox's throughput
 //! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
+//! server bench-leptos ADDR                 serve a bare Leptos SSR page (benchmark reference)
+//! server bench-sessions                    make signed-in teachers and staff for scripts/bench; print their cookies
 //! server bench-matching [--records N] [--sign-ins K] [--seed S]
 //!                                          time candidate search + matching over N records (seeding up to N)
 //!                                          and report matching quality over K simulated sign-ins
@@ -49,9 +51,14 @@ pub async fn run(args: &[String], config: Config) -> ExitCode {
             (Some(file), Some(addr)) => bench_baseline(file, addr).await,
             _ => return usage_error("usage: server bench-baseline FILE ADDR"),
         },
+        Some("bench-leptos") => match args.get(1).and_then(|a| a.parse().ok()) {
+            Some(addr) => crate::bench_pages::bench_leptos(addr).await,
+            None => return usage_error("usage: server bench-leptos ADDR"),
+        },
+        Some("bench-sessions") => crate::bench_pages::bench_sessions(&config).await,
         Some(other) => {
             return usage_error(&format!(
-                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching, bench-console or bench-baseline"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching, bench-console, bench-baseline, bench-leptos or bench-sessions"
             ))
         }
     };

@@ -1,6 +1,7 @@
 //! The Teacher ID server: configuration, storage, HTTP, and (in [`cli`]) the commands `main` offers.
 
 pub mod bench;
+pub mod bench_pages;
 pub mod cli;
 pub mod config;
 pub mod console;
