@@ -42,7 +42,7 @@ use tower_http::trace::TraceLayer;
 pub fn routes(state: &AppState) -> Router<AppState> {
     let leptos_options = state.leptos_options.clone();
     let route_list = generate_route_list(App);
-    let context_state = state.clone();
+    let context = PageContext::new(state);
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
@@ -84,15 +84,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(support::disconnect),
         )
         .route("/support/tasks/{reference}/proof", get(support::proof))
-        .leptos_routes_with_context(
-            state,
-            route_list,
-            move || provide_page_context(&context_state),
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(state, route_list, move || context.provide(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(fallback)
 }
 
@@ -105,10 +100,10 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             server_fns::argument_errors_are_bad_requests,
         ))
         .layer(from_fn_with_state(
-            session::SessionLayer {
+            std::sync::Arc::new(session::SessionLayer {
                 state: state.clone(),
                 pages: pages.clone(),
-            },
+            }),
             session::session_and_csrf,
         ))
         .layer(from_fn_with_state(max_body, limit_body))
@@ -121,7 +116,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             page_cache::serve_cached_pages,
         ))
         .layer(from_fn_with_state(
-            state.clone(),
+            security::SecurityHeaders::new(&state),
             security::security_headers,
         ))
         .layer(
@@ -211,23 +206,42 @@ pub fn app(state: AppState) -> Router {
     with_middleware(routes, state)
 }
 
-/// Context every page and server function can read: the asset URLs and the CSP nonce of this request.
-fn provide_page_context(state: &AppState) {
-    provide_context(app::ssr::AssetUrls {
-        css: state.assets.versioned_url("/assets/main.css"),
-    });
-    provide_context::<std::sync::Arc<dyn app::ssr::TeacherData>>(std::sync::Arc::new(
-        connect::StoreTeacherData(state.store.clone(), state.itt_providers.clone()),
-    ));
-    provide_context::<std::sync::Arc<dyn app::ssr::SupportConsole>>(std::sync::Arc::new(
-        crate::console::StoreConsole::new(state),
-    ));
-    provide_context(app::ssr::OneLoginLinks {
-        account_url: state.config.one_login.account_url.clone(),
-    });
-    if let Some(parts) = use_context::<axum::http::request::Parts>() {
-        if let Some(nonce) = parts.extensions.get::<security::CspNonce>() {
-            provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+/// Context every page and server function can read: the asset URLs, the ports to the data and One Login's links,
+/// made once (this runs for every page), and the CSP nonce of this request.
+#[derive(Clone)]
+struct PageContext {
+    assets: app::ssr::AssetUrls,
+    teacher_data: std::sync::Arc<dyn app::ssr::TeacherData>,
+    console: std::sync::Arc<dyn app::ssr::SupportConsole>,
+    one_login: app::ssr::OneLoginLinks,
+}
+
+impl PageContext {
+    fn new(state: &AppState) -> Self {
+        Self {
+            assets: app::ssr::AssetUrls {
+                css: state.assets.versioned_url("/assets/main.css"),
+            },
+            teacher_data: std::sync::Arc::new(connect::StoreTeacherData(
+                state.store.clone(),
+                state.itt_providers.clone(),
+            )),
+            console: std::sync::Arc::new(crate::console::StoreConsole::new(state)),
+            one_login: app::ssr::OneLoginLinks {
+                account_url: state.config.one_login.account_url.clone(),
+            },
+        }
+    }
+
+    fn provide(&self) {
+        provide_context(self.assets.clone());
+        provide_context(self.teacher_data.clone());
+        provide_context(self.console.clone());
+        provide_context(self.one_login.clone());
+        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+            if let Some(nonce) = parts.extensions.get::<security::CspNonce>() {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+            }
         }
     }
 }
@@ -237,15 +251,10 @@ async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     if let Some(response) = state.assets.respond(req.uri(), req.headers()) {
         return response;
     }
-    let handler = leptos_axum::render_app_to_stream_with_context(
-        {
-            let state = state.clone();
-            move || provide_page_context(&state)
-        },
-        {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        },
-    );
+    let context = PageContext::new(&state);
+    let handler = leptos_axum::render_app_to_stream_with_context(move || context.provide(), {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    });
     handler(req).await.into_response()
 }

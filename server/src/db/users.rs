@@ -79,6 +79,43 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+/// A signed-in teacher as working out their place in the journey reads them on every page: the user, the record
+/// they are connected to (in full), and their open support task when they have no record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TeacherStanding {
+    pub user: User,
+    pub record: Option<app::domain::records::TeachingRecord>,
+    pub open_task: Option<super::connect::TeacherTask>,
+}
+
+/// The user, their connection's person and their open task in one row (at most one of each: `connections` is keyed
+/// by user, and `support_tasks_one_open_per_user` allows one open task). The person's columns keep their own names
+/// so the row also reads as a [`super::records::PersonRow`].
+const STANDING: &str = "SELECT u.id AS user_id, u.email AS user_email, u.verified_identity, \
+     u.identity_verified_at, u.identity_verified_via, u.identity_verified_by, u.identity_verified_task, \
+     p.id AS person_id, p.id, p.trn, p.first_name, p.middle_name, p.last_name, p.date_of_birth, p.nino, p.email, \
+     p.status, t.reference AS task_reference, t.created_at AS task_created_at \
+     FROM users u \
+     LEFT JOIN connections c ON c.user_id = u.id \
+     LEFT JOIN persons p ON p.id = c.person_id \
+     LEFT JOIN support_tasks t ON c.user_id IS NULL AND t.user_id = u.id \
+     AND t.status IN ('open', 'in_progress') \
+     WHERE u.id = $1";
+
+#[derive(sqlx::FromRow)]
+struct StandingRow {
+    user_id: i64,
+    user_email: String,
+    verified_identity: Option<String>,
+    identity_verified_at: Option<DateTime<Utc>>,
+    identity_verified_via: Option<String>,
+    identity_verified_by: Option<i64>,
+    identity_verified_task: Option<String>,
+    person_id: Option<i64>,
+    task_reference: Option<String>,
+    task_created_at: Option<DateTime<Utc>>,
+}
+
 #[async_trait]
 pub trait UserStore {
     /// The user for this One Login subject, created on first sign-in; the email is updated every time, and cleared
@@ -97,6 +134,10 @@ pub trait UserStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn user_by_id(&self, user_id: i64) -> StoreResult<Option<User>>;
+    /// The user with their connected record and open support task: one query, and the record's previous names and
+    /// qualifications when they are connected (where `user_by_id`, `connected_record` and `open_task_for_user`
+    /// took four or five).
+    async fn teacher_standing(&self, user_id: i64) -> StoreResult<Option<TeacherStanding>>;
     /// Support's decision on the user's most recently decided identity-verification task, if any.
     async fn latest_identity_decision(&self, user_id: i64) -> StoreResult<Option<Decision>>;
 }
@@ -189,6 +230,47 @@ where
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(User::try_from).transpose()
+    }
+
+    async fn teacher_standing(&self, user_id: i64) -> StoreResult<Option<TeacherStanding>> {
+        use sqlx::FromRow;
+        let Some(row) = sqlx::query(STANDING)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let standing = StandingRow::from_row(&row)?;
+        let person = match standing.person_id {
+            Some(_) => Some(super::records::PersonRow::from_row(&row)?),
+            None => None,
+        };
+        let user = User::try_from(UserRow {
+            id: standing.user_id,
+            email: standing.user_email,
+            verified_identity: standing.verified_identity,
+            identity_verified_at: standing.identity_verified_at,
+            identity_verified_via: standing.identity_verified_via,
+            identity_verified_by: standing.identity_verified_by,
+            identity_verified_task: standing.identity_verified_task,
+        })?;
+        let record = match person {
+            Some(person) => Some(self.load_full(person).await?),
+            None => None,
+        };
+        let open_task = match (standing.task_reference, standing.task_created_at) {
+            (Some(reference), Some(created_at)) => Some(super::connect::TeacherTask {
+                reference,
+                created_at,
+            }),
+            _ => None,
+        };
+        Ok(Some(TeacherStanding {
+            user,
+            record,
+            open_task,
+        }))
     }
 
     async fn latest_identity_decision(&self, user_id: i64) -> StoreResult<Option<Decision>> {

@@ -64,33 +64,22 @@ impl ProviderCache {
 impl TeacherData for StoreTeacherData {
     fn facts(&self, user_id: i64) -> BoxFuture<'_, Result<TeacherFacts, DataUnavailable>> {
         Box::pin(async move {
-            let record = self
+            // Read on every page a signed-in teacher sees: one query (two more for a connected record).
+            let standing = self
                 .0
-                .connected_record(user_id)
+                .teacher_standing(user_id)
                 .await
                 .map_err(DataUnavailable::from)?;
-            let open_task = match record {
-                Some(_) => None,
-                None => self
-                    .0
-                    .open_task_for_user(user_id)
-                    .await
-                    .map_err(DataUnavailable::from)?
-                    .map(|t| OpenTask {
+            Ok(match standing {
+                Some(standing) => TeacherFacts {
+                    record: standing.record,
+                    open_task: standing.open_task.map(|t| OpenTask {
                         reference: t.reference,
                         requested_at: t.created_at,
                     }),
-            };
-            let verified_identity = self
-                .0
-                .user_by_id(user_id)
-                .await
-                .map_err(DataUnavailable::from)?
-                .and_then(|user| user.verification);
-            Ok(TeacherFacts {
-                record,
-                open_task,
-                verified_identity,
+                    verified_identity: standing.user.verification,
+                },
+                None => TeacherFacts::default(),
             })
         })
     }

@@ -19,7 +19,38 @@ pub const CACHEABLE: [&str; 4] = ["/", "/accessibility", "/cookies", "/privacy"]
 #[derive(Clone)]
 pub struct PageCache {
     placeholder: Arc<str>,
-    pages: Arc<RwLock<HashMap<&'static str, Bytes>>>,
+    pages: Arc<RwLock<HashMap<&'static str, CachedPage>>>,
+}
+
+/// A page cut at each placeholder, so serving it is one copy with the nonce between the pieces (no search).
+#[derive(Clone)]
+struct CachedPage(Arc<[Bytes]>);
+
+impl CachedPage {
+    fn new(page: &Bytes, placeholder: &str) -> Self {
+        let mut pieces = Vec::new();
+        let mut rest = page.clone();
+        let needle = placeholder.as_bytes();
+        while let Some(at) = rest.windows(needle.len()).position(|w| w == needle) {
+            pieces.push(rest.slice(..at));
+            rest = rest.slice(at + needle.len()..);
+        }
+        pieces.push(rest);
+        Self(pieces.into())
+    }
+
+    fn with_nonce(&self, nonce: &str) -> Vec<u8> {
+        let length =
+            self.0.iter().map(Bytes::len).sum::<usize>() + nonce.len() * (self.0.len() - 1);
+        let mut html = Vec::with_capacity(length);
+        for (i, piece) in self.0.iter().enumerate() {
+            if i > 0 {
+                html.extend_from_slice(nonce.as_bytes());
+            }
+            html.extend_from_slice(piece);
+        }
+        html
+    }
 }
 
 impl Default for PageCache {
@@ -33,9 +64,8 @@ impl Default for PageCache {
 }
 
 impl PageCache {
-    fn respond(&self, cached: &Bytes, nonce: &CspNonce) -> Response {
-        let html = String::from_utf8_lossy(cached).replace(&*self.placeholder, &nonce.0);
-        let mut response = Response::new(Body::from(html));
+    fn respond(&self, cached: &CachedPage, nonce: &CspNonce) -> Response {
+        let mut response = Response::new(Body::from(cached.with_nonce(&nonce.0)));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
@@ -86,13 +116,33 @@ pub async fn serve_cached_pages(
     }
     match to_bytes(response.into_body(), 4 * 1024 * 1024).await {
         Ok(body) => {
+            let page = CachedPage::new(&body, &cache.placeholder);
             cache
                 .pages
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(path, body.clone());
-            cache.respond(&body, &nonce)
+                .insert(path, page.clone());
+            cache.respond(&page, &nonce)
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_gets_the_nonce_and_nothing_else_changes() {
+        for page in [
+            "<script nonce=\"PH\">a</script><p>é</p><script nonce=\"PH\">b</script>",
+            "PH at the start and the end PH",
+            "no placeholder at all",
+            "",
+        ] {
+            let cached = CachedPage::new(&Bytes::from(page), "PH");
+            let served = String::from_utf8(cached.with_nonce("n0nce")).unwrap();
+            assert_eq!(served, page.replace("PH", "n0nce"));
+        }
     }
 }

@@ -49,8 +49,27 @@ fn one_login_origin(issuer: &str) -> String {
     }
 }
 
+/// What [`security_headers`] needs, worked out once: it runs for every request, so it should not parse the
+/// issuer's URL or clone the application state each time.
+#[derive(Clone)]
+pub struct SecurityHeaders(Arc<SecuritySettings>);
+
+struct SecuritySettings {
+    one_login_origin: String,
+    https: bool,
+}
+
+impl SecurityHeaders {
+    pub fn new(state: &AppState) -> Self {
+        Self(Arc::new(SecuritySettings {
+            one_login_origin: one_login_origin(&state.config.one_login.issuer),
+            https: state.config.is_https(),
+        }))
+    }
+}
+
 pub async fn security_headers(
-    State(state): State<AppState>,
+    State(settings): State<SecurityHeaders>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -64,7 +83,7 @@ pub async fn security_headers(
         if let Ok(csp) = HeaderValue::from_str(&content_security_policy(
             &nonce.0,
             embeds,
-            &one_login_origin(&state.config.one_login.issuer),
+            &settings.0.one_login_origin,
         )) {
             h.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
@@ -88,7 +107,7 @@ pub async fn security_headers(
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
-    if state.config.is_https() {
+    if settings.0.https {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),

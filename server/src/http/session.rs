@@ -64,7 +64,8 @@ pub fn session_key(token: &str) -> String {
 }
 
 pub async fn session_and_csrf(
-    State(layer): State<SessionLayer>,
+    // Shared, not cloned: every request passes through here.
+    State(layer): State<std::sync::Arc<SessionLayer>>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -335,7 +336,13 @@ impl LoadedSession {
         let idle = state.config.sessions.idle;
         let (end, dirty, rotate, data) = {
             let s = self.handle.lock();
-            (s.end, s.dirty, s.rotate, s.data.clone())
+            // The data is read below only when something is to be written: most requests leave it alone.
+            let data = if s.dirty {
+                s.data.clone()
+            } else {
+                SessionData::default()
+            };
+            (s.end, s.dirty, s.rotate, data)
         };
         let old_key = self
             .token
