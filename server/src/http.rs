@@ -215,6 +215,7 @@ pub fn app(state: AppState) -> Router {
 fn provide_page_context(state: &AppState) {
     provide_context(app::ssr::AssetUrls {
         css: state.assets.versioned_url("/assets/main.css"),
+        script: state.assets.versioned_url("/assets/app.js"),
     });
     provide_context::<std::sync::Arc<dyn app::ssr::TeacherData>>(std::sync::Arc::new(
         connect::StoreTeacherData(state.store.clone(), state.itt_providers.clone()),
