@@ -6,6 +6,7 @@ pub mod layout;
 pub mod loaded;
 pub mod page_title;
 pub mod pagination;
+pub mod post_button;
 pub mod radios;
 pub mod summary_list;
 pub mod text_input;

@@ -38,6 +38,8 @@ pub const REQUEST_PENDING: &str = "/request-pending";
 
 pub const IDENTITY_SUPPORT: &str = "/identity-support";
 pub const IDENTITY_SUPPORT_CHECK: &str = "/identity-support/check";
+/// Where "Send request" posts (a server route).
+pub const IDENTITY_SUPPORT_SEND: &str = "/identity-support/send";
 pub const IDENTITY_NOT_VERIFIED: &str = "/identity-not-verified";
 
 /// The support console.

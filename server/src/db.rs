@@ -14,6 +14,7 @@
 //! carry a trait's `where` clauses to its users, so it cannot be said once on [`Dialect`].
 
 pub mod audit;
+mod bulk;
 pub mod connect;
 pub mod feedback;
 pub mod generated;
@@ -178,6 +179,13 @@ pub trait Dialect: sqlx::Database<QueryResult: RowsAffected> {
         q: QueryBuilder<'q, Self>,
         conn: &'e mut Self::Connection,
     ) -> BoxFuture<'e, sqlx::Result<()>>;
+    /// [`RecordStore::bulk_load_records`]: multi-row inserts on SQLite, `COPY` on PostgreSQL ([`bulk`]).
+    fn bulk_load_records(
+        pool: &Pool<Self>,
+        batches: tokio::sync::mpsc::Receiver<Vec<app::domain::records::TeachingRecord>>,
+        expected: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, StoreResult<()>>;
 }
 
 /// How many rows a statement changed: each backend's result has it, but sqlx names it in no trait.
@@ -238,6 +246,14 @@ impl Dialect for Sqlite {
     ) -> BoxFuture<'e, sqlx::Result<()>> {
         Box::pin(async move { q.build().execute(conn).await.map(|_| ()) })
     }
+    fn bulk_load_records(
+        pool: &Pool<Self>,
+        batches: tokio::sync::mpsc::Receiver<Vec<app::domain::records::TeachingRecord>>,
+        expected: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(bulk::sqlite(pool, batches, expected, now))
+    }
 }
 
 impl Dialect for Postgres {
@@ -282,6 +298,14 @@ impl Dialect for Postgres {
         conn: &'e mut Self::Connection,
     ) -> BoxFuture<'e, sqlx::Result<()>> {
         Box::pin(async move { q.build().execute(conn).await.map(|_| ()) })
+    }
+    fn bulk_load_records(
+        pool: &Pool<Self>,
+        batches: tokio::sync::mpsc::Receiver<Vec<app::domain::records::TeachingRecord>>,
+        expected: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(bulk::postgres(pool, batches, expected, now))
     }
 }
 

@@ -57,7 +57,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(identity_support::submit_form)
                 .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
         )
-        .route("/identity-support/send", post(identity_support::send))
+        .route(routes::IDENTITY_SUPPORT_SEND, post(identity_support::send))
         .route(routes::SIGN_IN, get(auth::sign_in))
         .route(routes::AUTH_IDENTITY, get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))

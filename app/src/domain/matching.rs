@@ -32,7 +32,8 @@
 //!    keeps an old surname One Login does not know (theirs) must not leave a namesake's record as the only
 //!    lookalike. For the same reason [`third_question_applies`] does not ask the question then.
 //!
-//! The storage's search fetches these first-name lookalikes through [`first_name_search_keys`].
+//! The storage's search fetches these first-name lookalikes through [`first_name_search_keys`], in a second query
+//! run only when [`first_name_lookalikes_matter`].
 //!
 //! Everything here is pure: no database, no HTTP, no clock.
 
@@ -347,6 +348,26 @@ pub fn third_question_applies(evidence: &Evidence, candidates: &[Candidate]) -> 
         .filter(|a| a.agrees_on_first_name_and_date_of_birth())
         .count();
     agreeing == 1 && first_name_lookalikes == 1
+}
+
+/// Whether the search must also fetch guard 4's first-name lookalikes (records born on a verified date of birth that
+/// share a verified first name whatever their last name, found by [`first_name_search_keys`]) to decide on
+/// `candidates`, the records it found by last name, NINO, TRN and email. A record it did not find that way agrees on
+/// no last name, NINO, TRN or email, so it is no definite match and no lookalike for guard 2; only guard 4 counts it.
+/// That makes it matter only when
+/// - the evidence carries the third question's answer ([`match_records`]' guard 4), or
+/// - nothing connects and the third question applies to `candidates` ([`third_question_applies`]): another
+///   lookalike stops the question.
+///
+/// In every other case (most searches) adding such records changes neither [`match_records`] nor, unless it
+/// connects, [`third_question_applies`], so the storage skips the second query. When the candidates connect, the
+/// third question is not worked out with them: a teacher who is connected is asked nothing more.
+pub fn first_name_lookalikes_matter(evidence: &Evidence, candidates: &[Candidate]) -> bool {
+    evidence.itt.is_some()
+        || (!matches!(
+            match_records(evidence, candidates),
+            MatchOutcome::Connect { .. }
+        ) && third_question_applies(evidence, candidates))
 }
 
 /// The first-name keys (as [`name_key`] makes them) a record must hold, as its current or a previous first name,
@@ -1749,6 +1770,30 @@ mod tests {
         assert!(first_name_search_keys(&Evidence::default()).is_empty());
     }
 
+    #[test]
+    fn the_first_name_search_runs_only_when_guard_4_can_decide() {
+        // The common case: her record connects on her names and email, or by her NINO. No second query.
+        let e = with_evidence_email(evidence("Ann", "Lee", dob()), EMAIL);
+        assert!(!first_name_lookalikes_matter(&e, &candidates([ann_lee()])));
+        let e = evidence("Ann", "Lee", dob()).with_nino(nino("AB123456C"));
+        assert!(!first_name_lookalikes_matter(&e, &candidates([ann_lee()])));
+        // Nothing agrees on names and date of birth, or two records do: the third question is not asked either way.
+        let e = evidence("Ann", "Lee", dob());
+        assert!(!first_name_lookalikes_matter(&e, &[]));
+        let twins = candidates([ann_lee(), record("7654321", "Ann", "Lee", dob())]);
+        assert!(!first_name_lookalikes_matter(&e, &twins));
+        // Her record alone agrees and nothing connects: one more lookalike under another surname stops the third
+        // question, so the search must look.
+        assert!(first_name_lookalikes_matter(&e, &candidates([ann_lee()])));
+        // An ITT answer always needs them (guard 4 in match_records), whatever the candidates.
+        let answered = with_itt_answer(evidence("Ann", "Lee", dob()), "University of Leeds", 2010);
+        assert!(first_name_lookalikes_matter(&answered, &[]));
+        assert!(first_name_lookalikes_matter(
+            &answered,
+            &candidates([ann_lee_trained()])
+        ));
+    }
+
     mod itt_properties {
         use super::*;
         use proptest::prelude::*;
@@ -2147,6 +2192,41 @@ mod tests {
             }
         }
 
+        /// The first query of the storage's search, as the matcher sees it: the records agreeing on a date of birth
+        /// and a last name, the NINO, the TRN or the email.
+        fn found_by_the_first_query(keys: &EvidenceKeys<'_>, c: &Candidate) -> bool {
+            let a = Assessment::new(keys, c);
+            a.date_of_birth && (a.last_name || a.nino_matches || a.trn_matches || a.email_matches)
+        }
+
+        /// `skipping_the_first_name_search_changes_no_decision` means something only if the generated cases often
+        /// skip the second query while a first-name lookalike is left out, and often run it.
+        #[test]
+        fn the_first_name_search_is_often_skipped_with_a_lookalike_left_out() {
+            use proptest::strategy::ValueTree;
+            use proptest::test_runner::TestRunner;
+
+            let mut runner = TestRunner::deterministic();
+            let strategy = case();
+            let (mut skipped, mut run) = (0, 0);
+            for _ in 0..2000 {
+                let (e, cands) = strategy.new_tree(&mut runner).expect("a case").current();
+                let keys = EvidenceKeys::new(&e);
+                let (first_query, left_out): (Vec<Candidate>, Vec<Candidate>) = cands
+                    .into_iter()
+                    .partition(|c| found_by_the_first_query(&keys, c));
+                if first_name_lookalikes_matter(&e, &first_query) {
+                    run += 1;
+                } else if left_out
+                    .iter()
+                    .any(|c| Assessment::new(&keys, c).agrees_on_first_name_and_date_of_birth())
+                {
+                    skipped += 1;
+                }
+            }
+            assert!(skipped >= 50 && run >= 50, "skipped {skipped}, run {run}");
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -2266,6 +2346,44 @@ mod tests {
                             .chain(r.previous_names.iter().map(|p| &p.first_name))
                             .any(|f| search.contains(&name_key(f)));
                         prop_assert!(held, "{:?} not found by {:?}", r, search);
+                    }
+                }
+            }
+
+            /// The storage fetches first-name lookalikes under another last name only when
+            /// [`first_name_lookalikes_matter`] for what its first query found (the records agreeing on date of birth
+            /// and a last name, the NINO, the TRN or the email). When it says no, the records left out change
+            /// neither the decision nor, unless it connects, whether the third question applies.
+            #[test]
+            fn skipping_the_first_name_search_changes_no_decision(
+                (e, cands) in case(),
+                itt in prop::bool::weighted(0.1),
+            ) {
+                let mut e = e;
+                let mut cands = cands;
+                if itt {
+                    e.itt = Some(IttIdentifier { provider: "University of Leeds".into(), qts_year: 2010 });
+                    for c in &mut cands {
+                        c.record = with_itt(c.record.clone(), "University of Leeds", 2010);
+                    }
+                }
+                // The database holds each TRN once.
+                let mut seen = HashSet::new();
+                cands.retain(|c| seen.insert(c.record.trn.clone()));
+                let keys = EvidenceKeys::new(&e);
+                let first_query: Vec<Candidate> = cands
+                    .iter()
+                    .filter(|c| found_by_the_first_query(&keys, c))
+                    .cloned()
+                    .collect();
+                if !first_name_lookalikes_matter(&e, &first_query) {
+                    let outcome = match_records(&e, &cands);
+                    prop_assert_eq!(&outcome, &match_records(&e, &first_query));
+                    if outcome.connected_trn().is_none() {
+                        prop_assert_eq!(
+                            third_question_applies(&e, &cands),
+                            third_question_applies(&e, &first_query)
+                        );
                     }
                 }
             }

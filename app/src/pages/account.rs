@@ -1,6 +1,7 @@
 //! Pages for a signed-in person: their account, and what happens when One Login could not verify them.
 
 use crate::components::page_title::PageTitle;
+use crate::components::summary_list::{summary_list, SummaryRow};
 use crate::server_fns::load_account::{load_account, AccountIdentity, AccountView};
 use leptos::prelude::*;
 
@@ -35,12 +36,6 @@ fn SignInNeeded() -> impl IntoView {
 
 #[component]
 fn Account(account: AccountView) -> impl IntoView {
-    let email_row = view! {
-        <div class="govuk-summary-list__row">
-            <dt class="govuk-summary-list__key">"Email address"</dt>
-            <dd class="govuk-summary-list__value">{account.email}</dd>
-        </div>
-    };
     match account.identity {
         AccountIdentity::Verified { name, previous_names, dates_of_birth } => view! {
             <PageTitle text="You’ve signed in and proved your identity".to_string() />
@@ -48,35 +43,35 @@ fn Account(account: AccountView) -> impl IntoView {
                 <div class="govuk-grid-column-two-thirds">
                     <h1 class="govuk-heading-l">"You’ve signed in and proved your identity"</h1>
                     <p class="govuk-body">"GOV.UK One Login has confirmed these details:"</p>
-                    <dl class="govuk-summary-list">
-                        <div class="govuk-summary-list__row">
-                            <dt class="govuk-summary-list__key">"Name"</dt>
-                            <dd class="govuk-summary-list__value">{name}</dd>
-                        </div>
-                        {(!previous_names.is_empty())
-                            .then(|| {
-                                view! {
-                                    <div class="govuk-summary-list__row">
-                                        <dt class="govuk-summary-list__key">"Previous names"</dt>
-                                        <dd class="govuk-summary-list__value">
+                    {summary_list(
+                        [
+                            Some(SummaryRow::new("Name", name)),
+                            (!previous_names.is_empty())
+                                .then(|| {
+                                    SummaryRow::new(
+                                        "Previous names",
+                                        view! {
                                             <ul class="govuk-list">
                                                 {previous_names
                                                     .into_iter()
                                                     .map(|n| view! { <li>{n}</li> })
                                                     .collect_view()}
                                             </ul>
-                                        </dd>
-                                    </div>
-                                }
-                            })}
-                        <div class="govuk-summary-list__row">
-                            <dt class="govuk-summary-list__key">"Date of birth"</dt>
-                            <dd class="govuk-summary-list__value">
-                                {dates_of_birth.first().cloned().unwrap_or_default()}
-                            </dd>
-                        </div>
-                        {email_row}
-                    </dl>
+                                        },
+                                    )
+                                }),
+                            Some(
+                                SummaryRow::new(
+                                    "Date of birth",
+                                    dates_of_birth.first().cloned().unwrap_or_default(),
+                                ),
+                            ),
+                            Some(SummaryRow::new("Email address", account.email)),
+                        ]
+                            .into_iter()
+                            .flatten(),
+                        None,
+                    )}
                     <p class="govuk-body">
                         "We’ll use these details to find your teaching record."
                     </p>

@@ -5,6 +5,7 @@
 use crate::components::error_summary::{error_for, ErrorSummary};
 use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
+use crate::components::post_button::PostButton;
 use crate::components::radios::{Legend, Radios};
 use crate::components::summary_list::{summary_list, SummaryRow};
 use crate::components::text_input::TextInput;
@@ -392,17 +393,11 @@ pub fn CheckAnswersPage() -> impl IntoView {
                             "We’ll send your answers and the details GOV.UK One Login verified to our support team. They’ll email you at "
                             <strong>{view.email}</strong>"."
                         </p>
-                        <form method="post" action=routes::CONNECT_SUPPORT novalidate>
-                            <input type="hidden" name="csrf_token" value=view.csrf_token />
-                            <button
-                                type="submit"
-                                class="govuk-button"
-                                data-module="govuk-button"
-                                data-prevent-double-click="true"
-                            >
-                                "Get support"
-                            </button>
-                        </form>
+                        <PostButton
+                            action=routes::CONNECT_SUPPORT
+                            csrf_token=view.csrf_token
+                            label="Get support"
+                        />
                     </Column>
                 }
                     .into_any()
@@ -494,17 +489,12 @@ pub fn TooManyAttemptsPage() -> impl IntoView {
                         <p class="govuk-body">
                             "Or you can ask our support team to find your record now."
                         </p>
-                        <form method="post" action=routes::CONNECT_SUPPORT novalidate>
-                            <input type="hidden" name="csrf_token" value=view.csrf_token />
-                            <button
-                                type="submit"
-                                class="govuk-button govuk-button--secondary"
-                                data-module="govuk-button"
-                                data-prevent-double-click="true"
-                            >
-                                "Get support"
-                            </button>
-                        </form>
+                        <PostButton
+                            action=routes::CONNECT_SUPPORT
+                            csrf_token=view.csrf_token
+                            label="Get support"
+                            secondary=true
+                        />
                     </Column>
                 }
                     .into_any()

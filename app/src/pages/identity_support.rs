@@ -5,7 +5,9 @@
 use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
 use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
+use crate::components::post_button::PostButton;
 use crate::domain::identity_support::MAX_PREVIOUS_NAMES;
+use crate::routes;
 use crate::server_fns::load_identity_support::{load_identity_support, IdentitySupportView};
 use leptos::prelude::*;
 
@@ -345,17 +347,11 @@ fn check_answers(view: IdentitySupportView) -> AnyView {
                         " proof of identity",
                     )}
                 </dl>
-                <form method="post" action="/identity-support/send" novalidate>
-                    <input type="hidden" name="csrf_token" value=view.csrf_token />
-                    <button
-                        type="submit"
-                        class="govuk-button"
-                        data-module="govuk-button"
-                        data-prevent-double-click="true"
-                    >
-                        "Send request"
-                    </button>
-                </form>
+                <PostButton
+                    action=routes::IDENTITY_SUPPORT_SEND
+                    csrf_token=view.csrf_token
+                    label="Send request"
+                />
             </div>
         </div>
     }

@@ -3,13 +3,17 @@
 
 use super::records::{to_record, PersonRow, PreviousNameRow, QualificationRow, PERSON_COLUMNS};
 use super::{Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
-use app::domain::matching::{first_name_search_keys, Candidate, Evidence, MatchedVia, SupportFlag};
+use app::domain::matching::{
+    first_name_lookalikes_matter, first_name_search_keys, Candidate, Evidence, MatchedVia,
+    SupportFlag,
+};
 use app::domain::names::name_key;
 use app::domain::records::TeachingRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::QueryBuilder;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use std::collections::{HashMap, HashSet};
 
 pub use app::domain::support::TaskKind;
 use app::domain::support::{ConnectionEvent, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED};
@@ -73,10 +77,11 @@ fn via_str(via: MatchedVia) -> &'static str {
 pub trait ConnectStore {
     /// Every record that could be a definite match for `evidence` (DESIGN §5), with its names and previous names
     /// but without its qualifications, which matching reads only when the teacher answered the third question
-    /// (then with their ITT and QTS lines): born on a verified date of birth and
-    /// sharing a last name (current or previous), the NINO, the TRN, the email or a first name (current or previous,
-    /// through [`app::domain::matching::first_name_search_keys`]). Deactivated records are included;
-    /// the policy decides. `user_id` is the person asking, so records connected to *them* are not "another login".
+    /// (then with their ITT and QTS lines): born on a verified date of birth and sharing a last name (current or
+    /// previous), the NINO, the TRN or the email; and, when [`app::domain::matching::first_name_lookalikes_matter`]
+    /// for those, a first name (current or previous, through [`app::domain::matching::first_name_search_keys`]).
+    /// Deactivated records are included; the policy decides. `user_id` is the person asking, so records connected
+    /// to *them* are not "another login".
     async fn find_candidates(
         &self,
         evidence: &Evidence,
@@ -179,21 +184,6 @@ where
         keys.push_bind(key.clone());
     }
     q.push("))");
-    // Guard 4's lookalikes: a shared first name, whatever the last name (the rows are those born that day anyway).
-    let first_names = first_name_search_keys(evidence);
-    if !first_names.is_empty() {
-        q.push(" OR first_name_key IN (");
-        let mut keys = q.separated(", ");
-        for key in &first_names {
-            keys.push_bind(key.clone());
-        }
-        q.push(") OR EXISTS (SELECT 1 FROM previous_names pn WHERE pn.person_id = persons.id AND pn.first_name_key IN (");
-        let mut keys = q.separated(", ");
-        for key in first_names {
-            keys.push_bind(key);
-        }
-        q.push("))");
-    }
     if let Some(nino) = &evidence.nino {
         q.push(" OR nino = ").push_bind(nino.as_str().to_string());
     }
@@ -205,6 +195,45 @@ where
     }
     q.push(") ORDER BY trn LIMIT 200");
     q
+}
+
+/// Guard 4's first-name lookalikes ([`app::domain::matching::first_name_lookalikes_matter`]): everyone born on a
+/// verified date of birth whose current or a previous first name has one of the evidence's
+/// [`first_name_search_keys`], whatever their last name. `None` when the evidence has no first name. The
+/// `(date_of_birth, first_name_key)` and `(person_id, first_name_key)` indexes answer it without reading the rows
+/// of the others born that day (migration 0007).
+fn lookalike_query<'a, DB>(evidence: &'a Evidence) -> Option<QueryBuilder<'a, DB>>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let first_names = first_name_search_keys(evidence);
+    if first_names.is_empty() {
+        return None;
+    }
+    let mut q = QueryBuilder::<DB>::new(format!(
+        "SELECT {PERSON_COLUMNS}, \
+         (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
+         FROM persons WHERE date_of_birth IN ("
+    ));
+    let mut dates = q.separated(", ");
+    for date in &evidence.dates_of_birth {
+        dates.push_bind(*date);
+    }
+    q.push(") AND (first_name_key IN (");
+    let mut keys = q.separated(", ");
+    for key in &first_names {
+        keys.push_bind(key.clone());
+    }
+    q.push(") OR EXISTS (SELECT 1 FROM previous_names pn WHERE pn.person_id = persons.id AND pn.first_name_key IN (");
+    let mut keys = q.separated(", ");
+    for key in first_names {
+        keys.push_bind(key);
+    }
+    q.push("))) ORDER BY trn LIMIT 200");
+    Some(q)
 }
 
 #[async_trait]
@@ -233,58 +262,21 @@ where
         }
         let q = candidate_query::<DB>("", evidence);
         let rows: Vec<CandidateRow> = DB::fetch_all_built(q, &self.pool).await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Every candidate's previous names in one query.
-        let mut q = QueryBuilder::<DB>::new(
-            "SELECT person_id, first_name, middle_name, last_name, valid_until FROM previous_names \
-             WHERE person_id IN (",
-        );
-        let mut ids = q.separated(", ");
-        for row in &rows {
-            ids.push_bind(row.person.id);
-        }
-        q.push(") ORDER BY id");
-        let names: Vec<CandidateNameRow> = DB::fetch_all_built(q, &self.pool).await?;
-        let mut by_person: std::collections::HashMap<i64, Vec<PreviousNameRow>> =
-            Default::default();
-        for n in names {
-            by_person.entry(n.person_id).or_default().push(n.name);
-        }
-        // The ITT and QTS lines only when the third question was answered: the only time matching reads them.
-        let mut quals_by_person: std::collections::HashMap<i64, Vec<QualificationRow>> =
-            Default::default();
-        if evidence.itt.is_some() {
-            let mut q = QueryBuilder::<DB>::new(
-                "SELECT person_id, kind, name, status, awarded_on, provider FROM qualifications \
-                 WHERE kind IN ('itt', 'qts') AND person_id IN (",
-            );
-            let mut ids = q.separated(", ");
-            for row in &rows {
-                ids.push_bind(row.person.id);
-            }
-            q.push(") ORDER BY id");
-            let quals: Vec<CandidateQualificationRow> = DB::fetch_all_built(q, &self.pool).await?;
-            for qual in quals {
-                quals_by_person
-                    .entry(qual.person_id)
-                    .or_default()
-                    .push(qual.qualification);
+        let mut found: HashSet<i64> = rows.iter().map(|r| r.person.id).collect();
+        let mut candidates = self.complete_candidates(rows, evidence, user_id).await?;
+        // A second query, only for the searches whose decision guard 4 can change (most connect, or cannot be
+        // asked the third question): fetching these in every search made it four times slower.
+        if first_name_lookalikes_matter(evidence, &candidates) {
+            if let Some(q) = lookalike_query::<DB>(evidence) {
+                let rows: Vec<CandidateRow> = DB::fetch_all_built(q, &self.pool).await?;
+                let rows: Vec<CandidateRow> = rows
+                    .into_iter()
+                    .filter(|r| found.insert(r.person.id))
+                    .collect();
+                candidates.extend(self.complete_candidates(rows, evidence, user_id).await?);
             }
         }
-        rows.into_iter()
-            .map(|row| {
-                let previous = by_person.remove(&row.person.id).unwrap_or_default();
-                let quals = quals_by_person.remove(&row.person.id).unwrap_or_default();
-                Ok(Candidate {
-                    connected_to_another_login: row
-                        .connected_user_id
-                        .is_some_and(|id| id != user_id),
-                    record: to_record(row.person, previous, quals)?,
-                })
-            })
-            .collect()
+        Ok(candidates)
     }
 
     async fn candidate_plan(&self, evidence: &Evidence) -> StoreResult<Vec<String>> {
@@ -474,6 +466,80 @@ where
         .bind(window_start)
         .fetch_one(&self.pool)
         .await?)
+    }
+}
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    /// The candidates of the search's `rows`, with every one's previous names (one query), and their ITT and QTS
+    /// lines only when the teacher answered the third question: the only time matching reads them.
+    async fn complete_candidates(
+        &self,
+        rows: Vec<CandidateRow>,
+        evidence: &Evidence,
+        user_id: i64,
+    ) -> StoreResult<Vec<Candidate>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<DB>::new(
+            "SELECT person_id, first_name, middle_name, last_name, valid_until FROM previous_names \
+             WHERE person_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for row in &rows {
+            ids.push_bind(row.person.id);
+        }
+        q.push(") ORDER BY id");
+        let names: Vec<CandidateNameRow> = DB::fetch_all_built(q, &self.pool).await?;
+        let mut by_person: HashMap<i64, Vec<PreviousNameRow>> = HashMap::new();
+        for n in names {
+            by_person.entry(n.person_id).or_default().push(n.name);
+        }
+        let mut quals_by_person: HashMap<i64, Vec<QualificationRow>> = HashMap::new();
+        if evidence.itt.is_some() {
+            let mut q = QueryBuilder::<DB>::new(
+                "SELECT person_id, kind, name, status, awarded_on, provider FROM qualifications \
+                 WHERE kind IN ('itt', 'qts') AND person_id IN (",
+            );
+            let mut ids = q.separated(", ");
+            for row in &rows {
+                ids.push_bind(row.person.id);
+            }
+            q.push(") ORDER BY id");
+            let quals: Vec<CandidateQualificationRow> = DB::fetch_all_built(q, &self.pool).await?;
+            for qual in quals {
+                quals_by_person
+                    .entry(qual.person_id)
+                    .or_default()
+                    .push(qual.qualification);
+            }
+        }
+        rows.into_iter()
+            .map(|row| {
+                let previous = by_person.remove(&row.person.id).unwrap_or_default();
+                let quals = quals_by_person.remove(&row.person.id).unwrap_or_default();
+                Ok(Candidate {
+                    connected_to_another_login: row
+                        .connected_user_id
+                        .is_some_and(|id| id != user_id),
+                    record: to_record(row.person, previous, quals)?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -21,6 +21,15 @@ pub trait RecordStore {
         records: &[TeachingRecord],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Loads the records `batches` brings, in order, in one transaction, the fastest way the backend has (seeding
+    /// millions: see `db/bulk.rs`). The records are stored exactly as [`Self::insert_records`] stores them. Commits
+    /// only if `expected` records came, so a generator that stopped early leaves nothing behind.
+    async fn bulk_load_records(
+        &self,
+        batches: tokio::sync::mpsc::Receiver<Vec<TeachingRecord>>,
+        expected: u64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn count_records(&self) -> StoreResult<i64>;
     async fn record_by_trn(&self, trn: &str) -> StoreResult<Option<TeachingRecord>>;
     /// Records born on `date_of_birth` whose current or a previous last name has the key of `last_name`.
@@ -174,79 +183,21 @@ where
         let first_id = max_id.unwrap_or(0) + 1;
         // Ids are given here, not by the database, so children can refer to parents within one batch.
         let with_ids: Vec<(i64, &TeachingRecord)> = (first_id..).zip(records.iter()).collect();
-        for chunk in with_ids.chunks(BATCH) {
-            let mut q = QueryBuilder::<DB>::new(
-                "INSERT INTO persons (id, trn, first_name, middle_name, last_name, first_name_key, \
-                 last_name_key, date_of_birth, nino, email, email_key, status, created_at, updated_at) ",
-            );
-            q.push_values(chunk, |mut b, (id, r)| {
-                b.push_bind(*id)
-                    .push_bind(r.trn.as_str())
-                    .push_bind(r.first_name.as_str())
-                    .push_bind(r.middle_name.as_deref())
-                    .push_bind(r.last_name.as_str())
-                    .push_bind(name_key(&r.first_name))
-                    .push_bind(name_key(&r.last_name))
-                    .push_bind(r.date_of_birth)
-                    // In the form a typed NINO takes, so the candidate search's `nino = $1` finds it.
-                    .push_bind(
-                        r.nino
-                            .as_deref()
-                            .and_then(app::domain::validation::Nino::key),
-                    )
-                    .push_bind(r.email.as_deref())
-                    .push_bind(r.email.as_deref().map(str::to_lowercase))
-                    .push_bind(r.status.as_str())
-                    .push_bind(now)
-                    .push_bind(now);
-            });
-            DB::execute_built(q, &mut *tx).await?;
-
-            let names: Vec<(i64, &PreviousName)> = chunk
-                .iter()
-                .flat_map(|(id, r)| r.previous_names.iter().map(move |n| (*id, n)))
-                .collect();
-            for names in names.chunks(BATCH) {
-                let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO previous_names (person_id, first_name, middle_name, last_name, \
-                     first_name_key, last_name_key, valid_until) ",
-                );
-                q.push_values(names, |mut b, (id, n)| {
-                    b.push_bind(*id)
-                        .push_bind(n.first_name.as_str())
-                        .push_bind(n.middle_name.as_deref())
-                        .push_bind(n.last_name.as_str())
-                        .push_bind(name_key(&n.first_name))
-                        .push_bind(name_key(&n.last_name))
-                        .push_bind(n.valid_until);
-                });
-                DB::execute_built(q, &mut *tx).await?;
-            }
-
-            let quals: Vec<(i64, &Qualification)> = chunk
-                .iter()
-                .flat_map(|(id, r)| r.qualifications.iter().map(move |q| (*id, q)))
-                .collect();
-            for quals in quals.chunks(BATCH) {
-                let mut q = QueryBuilder::<DB>::new(
-                    "INSERT INTO qualifications (person_id, kind, name, status, awarded_on, provider) ",
-                );
-                q.push_values(quals, |mut b, (id, qual)| {
-                    b.push_bind(*id)
-                        .push_bind(qual.kind.as_str())
-                        .push_bind(qual.name.as_str())
-                        .push_bind(qual.status.as_str())
-                        .push_bind(qual.awarded_on)
-                        .push_bind(qual.provider.as_deref());
-                });
-                DB::execute_built(q, &mut *tx).await?;
-            }
-        }
+        insert_rows::<DB>(&mut tx, &with_ids, now).await?;
         for statement in DB::AFTER_BULK_INSERT {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn bulk_load_records(
+        &self,
+        batches: tokio::sync::mpsc::Receiver<Vec<TeachingRecord>>,
+        expected: u64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        DB::bulk_load_records(&self.pool, batches, expected, now).await
     }
 
     async fn count_records(&self) -> StoreResult<i64> {
@@ -300,4 +251,93 @@ where
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// Inserts records with the ids given, with their previous names and qualifications, in multi-row statements of
+/// [`BATCH`] rows. Shared by [`RecordStore::insert_records`] and SQLite's bulk load, so both store the same rows.
+pub(super) async fn insert_rows<DB: Dialect>(
+    conn: &mut DB::Connection,
+    with_ids: &[(i64, &TeachingRecord)],
+    now: DateTime<Utc>,
+) -> StoreResult<()>
+where
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<NaiveDate>: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    for chunk in with_ids.chunks(BATCH) {
+        let mut q = QueryBuilder::<DB>::new(
+            "INSERT INTO persons (id, trn, first_name, middle_name, last_name, first_name_key, \
+             last_name_key, date_of_birth, nino, email, email_key, status, created_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut b, (id, r)| {
+            b.push_bind(*id)
+                .push_bind(r.trn.as_str())
+                .push_bind(r.first_name.as_str())
+                .push_bind(r.middle_name.as_deref())
+                .push_bind(r.last_name.as_str())
+                .push_bind(name_key(&r.first_name))
+                .push_bind(name_key(&r.last_name))
+                .push_bind(r.date_of_birth)
+                // In the form a typed NINO takes, so the candidate search's `nino = $1` finds it.
+                .push_bind(
+                    r.nino
+                        .as_deref()
+                        .and_then(app::domain::validation::Nino::key),
+                )
+                .push_bind(r.email.as_deref())
+                .push_bind(r.email.as_deref().map(str::to_lowercase))
+                .push_bind(r.status.as_str())
+                .push_bind(now)
+                .push_bind(now);
+        });
+        DB::execute_built(q, &mut *conn).await?;
+
+        let names: Vec<(i64, &PreviousName)> = chunk
+            .iter()
+            .flat_map(|(id, r)| r.previous_names.iter().map(move |n| (*id, n)))
+            .collect();
+        for names in names.chunks(BATCH) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO previous_names (person_id, first_name, middle_name, last_name, \
+                 first_name_key, last_name_key, valid_until) ",
+            );
+            q.push_values(names, |mut b, (id, n)| {
+                b.push_bind(*id)
+                    .push_bind(n.first_name.as_str())
+                    .push_bind(n.middle_name.as_deref())
+                    .push_bind(n.last_name.as_str())
+                    .push_bind(name_key(&n.first_name))
+                    .push_bind(name_key(&n.last_name))
+                    .push_bind(n.valid_until);
+            });
+            DB::execute_built(q, &mut *conn).await?;
+        }
+
+        let quals: Vec<(i64, &Qualification)> = chunk
+            .iter()
+            .flat_map(|(id, r)| r.qualifications.iter().map(move |q| (*id, q)))
+            .collect();
+        for quals in quals.chunks(BATCH) {
+            let mut q = QueryBuilder::<DB>::new(
+                "INSERT INTO qualifications (person_id, kind, name, status, awarded_on, provider) ",
+            );
+            q.push_values(quals, |mut b, (id, qual)| {
+                b.push_bind(*id)
+                    .push_bind(qual.kind.as_str())
+                    .push_bind(qual.name.as_str())
+                    .push_bind(qual.status.as_str())
+                    .push_bind(qual.awarded_on)
+                    .push_bind(qual.provider.as_deref());
+            });
+            DB::execute_built(q, &mut *conn).await?;
+        }
+    }
+    Ok(())
 }

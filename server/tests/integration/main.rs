@@ -29,6 +29,7 @@ mod fix_limits;
 mod fix_live;
 mod fix_matching;
 mod fix_onelogin;
+mod fix_seeding;
 mod fix_sessions;
 mod fix_support_verified;
 mod fix_third_question;
