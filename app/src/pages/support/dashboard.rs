@@ -432,12 +432,15 @@ fn Filters(
     shown: Shown,
 ) -> impl IntoView {
     let (initial, _) = query.get_untracked();
+    // A memo, so the same query drawn again (a live update) leaves the fields alone: a date being typed when a
+    // new task arrives is kept.
+    let params = Memo::new(move |_| shown.search.with(|s| params_of(s)));
     let typed = move |name: &str| {
-        shown.search.with(|s| {
-            params_of(s)
-                .into_iter()
+        params.with(|params| {
+            params
+                .iter()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| v)
+                .map(|(_, v)| v.clone())
         })
     };
     let current = move || query.with(|(q, _)| q.clone());
