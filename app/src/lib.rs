@@ -22,12 +22,25 @@ use leptos_router::{
 /// The service's name as it appears in the header and page titles.
 pub const SERVICE_NAME: &str = "Teacher ID";
 
-/// The document around every page. Rendered only on the server; the browser hydrates `<body>`.
+/// The document around every page. Rendered only on the server: the browser hydrates only islands, and only the
+/// console's pages have any ([`routes::is_console_page`]); the others get a few lines of script instead of WASM.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos::nonce::use_nonce;
     use leptos_meta::MetaTags;
     let assets = use_context::<ssr::AssetUrls>().unwrap_or_default();
+    let console = use_context::<http::request::Parts>()
+        .is_some_and(|parts| routes::is_console_page(parts.uri.path()));
+    let scripts = if console {
+        view! { <HydrationScripts options islands=true /> }.into_any()
+    } else {
+        // What `HydrationScripts` does in islands mode: outside islands nothing is hydrated, so nothing is written
+        // into the page for hydration (resources, markers).
+        if let Some(context) = Owner::current_shared_context() {
+            context.set_is_hydrating(false);
+        }
+        view! { <script type="module" src=assets.script nonce=use_nonce()></script> }.into_any()
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en" class="govuk-template">
@@ -48,12 +61,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="mask-icon" href="/assets/images/govuk-icon-mask.svg" color="#1d70b8" />
                 <link rel="apple-touch-icon" href="/assets/images/govuk-icon-180.png" />
                 <link rel="stylesheet" href=assets.css />
-                <HydrationScripts options />
+                {scripts}
                 <MetaTags />
             </head>
             <body class="govuk-template__body">
                 <App />
-                // After <App/> so hydration sees the same children the server rendered.
+                // After <App/>, whose islands are hydrated where the server rendered them.
                 <script nonce=use_nonce()>
                     "document.body.className += ' js-enabled' + ('noModule' in HTMLScriptElement.prototype ? ' govuk-frontend-supported' : '');"
                 </script>

@@ -49,10 +49,19 @@ pub const SUPPORT_SIGN_IN: &str = "/support/sign-in";
 pub const SUPPORT_SIGN_OUT: &str = "/support/sign-out";
 pub const SUPPORT_STAFF: &str = "/support/staff";
 pub const SUPPORT_AUDIT: &str = "/support/audit";
+/// The development mailbox, which staff read beside the console.
+pub const DEV_MAILBOX: &str = "/dev/mailbox";
+
+/// Whether `path` is a page of the support console. Only these load the WASM that hydrates islands (the task list's
+/// live updates, search as you type and filters without a page load); every other page is plain HTML and forms,
+/// with GOV.UK Frontend's script and a few lines of ours, so teachers download none of the console's code.
+pub fn is_console_page(path: &str) -> bool {
+    path == SUPPORT || path.starts_with("/support/") || path == DEV_MAILBOX
+}
 
 /// The pages the Leptos router serves (the rest are the server's own routes).
 #[cfg(test)]
-const PAGES: [&str; 23] = [
+const PAGES: [&str; 24] = [
     SIGNED_OUT_DONE,
     START,
     SIGN_OUT_CONFIRM,
@@ -76,10 +85,13 @@ const PAGES: [&str; 23] = [
     SUPPORT,
     SUPPORT_STAFF,
     SUPPORT_AUDIT,
+    DEV_MAILBOX,
 ];
 
 #[cfg(test)]
 mod tests {
+    use super::{DEV_MAILBOX, SUPPORT, SUPPORT_AUDIT, SUPPORT_STAFF};
+
     #[test]
     fn every_page_path_is_a_route_of_the_router() {
         // Whitespace collapsed, so a <Route> that leptosfmt spreads over several lines still counts.
@@ -92,6 +104,27 @@ mod tests {
                 router.contains(&format!("<Route path=path!(\"{path}\")")),
                 "{path} is not routed in lib.rs"
             );
+        }
+    }
+
+    #[test]
+    fn only_the_console_loads_islands() {
+        for path in [
+            SUPPORT,
+            SUPPORT_STAFF,
+            SUPPORT_AUDIT,
+            DEV_MAILBOX,
+            "/support/tasks/TRS-1",
+        ] {
+            assert!(super::is_console_page(path), "{path}");
+        }
+        // Every teacher page, and look-alikes of the console's paths.
+        for path in super::PAGES
+            .iter()
+            .filter(|p| !p.starts_with(SUPPORT) && **p != DEV_MAILBOX)
+            .chain(&["/supporter", "/dev/mailboxes", "/problem/404"])
+        {
+            assert!(!super::is_console_page(path), "{path}");
         }
     }
 }

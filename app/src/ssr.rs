@@ -10,12 +10,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Clone, Debug)]
 pub struct AssetUrls {
     pub css: String,
+    /// What starts GOV.UK Frontend on pages without islands.
+    pub script: String,
 }
 
 impl Default for AssetUrls {
     fn default() -> Self {
         Self {
             css: "/assets/main.css".into(),
+            script: "/assets/app.js".into(),
         }
     }
 }

@@ -221,6 +221,7 @@ impl PageContext {
         Self {
             assets: app::ssr::AssetUrls {
                 css: state.assets.versioned_url("/assets/main.css"),
+                script: state.assets.versioned_url("/assets/app.js"),
             },
             teacher_data: std::sync::Arc::new(connect::StoreTeacherData(
                 state.store.clone(),

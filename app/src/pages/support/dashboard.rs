@@ -3,157 +3,265 @@
 use super::*;
 use crate::components::pagination::pagination;
 
-/// `/support`: the task dashboard. The filter form is rendered once and kept: only the heading and the results
-/// change when the query does, so a search box keeps its focus (and what is being typed) while the list updates.
+/// `/support`: the task dashboard. The server renders the page; the list, its filters and its live updates are an
+/// island ([`TaskList`]), the only part of the service compiled to WASM.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let location = use_location();
     let data = Resource::new_blocking(move || location.search.get(), load_dashboard);
-    // New and changed tasks: an announcement for screen readers, and the list fetched again.
-    let announcement = RwSignal::new(String::new());
-    #[cfg(feature = "hydrate")]
-    live_updates(data, announcement);
-    // The query whose errors were last shown: the error summary takes the focus when a new query has errors, not
-    // when the same list is fetched again because a task changed.
-    let shown = StoredValue::new(None::<String>);
     view! {
         <PageTitle text="Support tasks".to_string() />
-        <Transition>
+        <Suspense>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(Console::Ok(view)) => {
+                        let me = view.me.clone();
+                        let has_errors = !view.errors.is_empty();
                         let search = location.search.get_untracked();
-                        let fresh = shown.get_value().as_deref() != Some(search.as_str());
-                        shown.set_value(Some(search));
-                        dashboard_top(view, fresh).into_any()
+                        view! {
+                            <PageTitle text="Support tasks".to_string() has_errors />
+                            <ConsoleNav me=me.clone() current="/support" />
+                            <Banner text=me.banner />
+                            <TaskList initial=view search />
+                        }
+                            .into_any()
                     }
                     Ok(other) => denied_or(other, |_: DashboardView| ().into_any()),
                     Err(_) => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
                 }
-            })} <DashboardBody data />
-        </Transition>
+            })}
+        </Suspense>
+    }
+}
+
+/// The list as the browser shows it: the view drawn, the query string it was drawn for, and whether it answers a
+/// new query (whose errors then take the focus) or is the same query fetched again after a live update.
+#[derive(Clone, Copy)]
+struct Shown {
+    view: RwSignal<DashboardView>,
+    search: RwSignal<String>,
+    fresh: RwSignal<bool>,
+    /// What the search box shows: set when the query comes from elsewhere (a link, the back button), never while
+    /// someone types.
+    search_box: RwSignal<String>,
+    /// The query string last asked for, a count of requests (a response overtaken by a newer request is dropped)
+    /// and whether a new query is among those not drawn yet (a live update may overtake it).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    wanted: StoredValue<(String, u64, bool)>,
+}
+
+impl Shown {
+    fn new(view: DashboardView, search: String) -> Self {
+        let typed = params_of(&search)
+            .into_iter()
+            .find(|(k, _)| k == params::SEARCH)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| view.query.search.clone());
+        Self {
+            view: RwSignal::new(view),
+            search: RwSignal::new(search.clone()),
+            fresh: RwSignal::new(true),
+            search_box: RwSignal::new(typed),
+            wanted: StoredValue::new((search, 0, false)),
+        }
+    }
+
+    /// Moves to `href`, a dashboard URL, without a page load: the address bar says it and the back button returns.
+    #[cfg(feature = "hydrate")]
+    fn navigate(self, href: &str, from_form: bool) {
+        if let Ok(history) = window().history() {
+            let _ =
+                history.push_state_with_url(&web_sys::wasm_bindgen::JsValue::NULL, "", Some(href));
+        }
+        let search = href.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        self.load(search.to_string(), true, !from_form);
+    }
+
+    /// Fetches the list for `search` and draws it. `fresh`: a new query. `from_elsewhere`: the search box follows.
+    #[cfg(feature = "hydrate")]
+    fn load(self, search: String, fresh: bool, from_elsewhere: bool) {
+        let (_, before, undrawn) = self.wanted.get_value();
+        let (request, fresh) = (before + 1, fresh || undrawn);
+        self.wanted.set_value((search.clone(), request, fresh));
+        leptos::task::spawn_local(async move {
+            let result = load_dashboard(search.clone()).await;
+            if self.wanted.get_value().1 != request {
+                return;
+            }
+            match result {
+                Ok(Console::Ok(view)) => {
+                    document().set_title(&crate::components::page_title::title_text(
+                        "Support tasks",
+                        !view.errors.is_empty(),
+                    ));
+                    if from_elsewhere {
+                        self.search_box.set(view.query.search.clone());
+                    }
+                    self.wanted.update_value(|w| w.2 = false);
+                    self.fresh.set(fresh);
+                    self.search.set(search);
+                    self.view.set(view);
+                }
+                // Signed out, or the role gone, or the server failing: a page load shows which. A live update
+                // that fails leaves the list as it was.
+                _ if fresh => {
+                    let _ = window().location().reload();
+                }
+                _ => {}
+            }
+        });
+    }
+}
+
+/// The query string's pairs, percent-decoded.
+fn params_of(search: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The task list with its filters (an island): with JavaScript, the filters, sorting and paging update the list
+/// without a page load (the URL follows, so links and the back button work), the search box submits itself as you
+/// type, and new and changed tasks appear by themselves. `initial` is the server's view for `search`, the query
+/// string; the browser draws the same from them.
+#[island]
+fn TaskList(initial: DashboardView, search: String) -> impl IntoView {
+    let shown = Shown::new(initial, search);
+    // New and changed tasks: an announcement for screen readers, and the list fetched again.
+    let announcement = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    live_updates(shown, announcement);
+    #[cfg(feature = "hydrate")]
+    let _ = window_event_listener(leptos::ev::popstate, move |_| {
+        let search = window().location().search().unwrap_or_default();
+        shown.load(search.trim_start_matches('?').to_string(), true, true);
+    });
+    // Links to other lists (sorting, pages, "Clear filters") are followed without a page load.
+    #[cfg(feature = "hydrate")]
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        use web_sys::wasm_bindgen::JsCast;
+        if ev.default_prevented()
+            || ev.button() != 0
+            || ev.ctrl_key()
+            || ev.meta_key()
+            || ev.shift_key()
+            || ev.alt_key()
+        {
+            return;
+        }
+        let Some(href) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("a[href]").ok().flatten())
+            .and_then(|a| a.get_attribute("href"))
+        else {
+            return;
+        };
+        let path = href.split_once('?').map(|(p, _)| p).unwrap_or(&href);
+        if path == crate::domain::support::DASHBOARD_PATH {
+            ev.prevent_default();
+            shown.navigate(&href, false);
+            window().scroll_to_with_x_and_y(0.0, 0.0);
+        }
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let on_click = |_: leptos::ev::MouseEvent| {};
+    view! {
+        <div on:click=on_click>
+            {move || {
+                let fresh = shown.fresh.get_untracked();
+                dashboard_top(shown.view.get(), fresh)
+            }} <DashboardBody shown />
+        </div>
         <div class="govuk-visually-hidden" aria-live="polite" data-testid="live-announcement">
             {move || announcement.get()}
         </div>
     }
 }
 
-type DashboardData = Resource<Result<Console<DashboardView>, ServerFnError>>;
-
-/// The filters and the results. Created once inside the page's `<Transition>`: when the query changes only the
-/// results are rendered again.
+/// The filters and the results. When the query changes only the results are drawn again: the filter form is kept,
+/// so a search box keeps its focus (and what is being typed) while the list updates.
 #[component]
-fn DashboardBody(data: DashboardData) -> impl IntoView {
-    let view_of = move || match data.get() {
-        Some(Ok(Console::Ok(view))) => Some(view),
-        _ => None,
-    };
-    // Once the page has loaded for someone allowed to see it, the filters stay.
-    let allowed = Memo::new(move |before: Option<&bool>| {
-        before.copied().unwrap_or(false) || view_of().is_some()
-    });
-    let counts = Memo::new(move |before: Option<&StatusCounts>| {
-        view_of()
-            .map(|v| v.page.counts)
-            .unwrap_or_else(|| before.copied().unwrap_or_default())
-    });
+fn DashboardBody(shown: Shown) -> impl IntoView {
+    let counts = Memo::new(move |_| shown.view.with(|v| v.page.counts));
     // The number of results lives outside the part rendered again, in a live region, so a screen reader hears
     // the new count when a filter or a search changes the list.
-    let total = Memo::new(move |before: Option<&Option<u64>>| {
-        view_of()
-            .map(|v| v.page.total)
-            .or_else(|| before.copied().flatten())
-    });
-    let query_map = use_query_map();
+    let total = Memo::new(move |_| shown.view.with(|v| v.page.total));
     let query = Memo::new(move |_| {
-        let map = query_map.get();
-        TaskQuery::from_params(|name| map.get(name))
+        let params = shown.search.with(|s| params_of(s));
+        TaskQuery::from_params(|name| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
     });
     view! {
-        <Show when=move || allowed.get()>
-            <div class="govuk-grid-row">
-                <div class="govuk-grid-column-one-quarter-from-desktop">
-                    <Filters query counts />
-                </div>
-                <div class="govuk-grid-column-three-quarters-from-desktop">
-                    <div aria-live="polite" aria-atomic="true" data-testid="results-count">
-                        <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
-                            {move || {
-                                total
-                                    .get()
-                                    .map(|total| {
-                                        format!(
-                                            "{} {}",
-                                            count_text(total),
-                                            if total == 1 { "task" } else { "tasks" },
-                                        )
-                                    })
-                            }}
-                        </h2>
-                    </div>
-                    {move || Suspend::new(async move {
-                        match data.await {
-                            Ok(Console::Ok(view)) => dashboard_results(view).into_any(),
-                            _ => ().into_any(),
-                        }
-                    })}
-                </div>
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-one-quarter-from-desktop">
+                <Filters query counts shown />
             </div>
-        </Show>
+            <div class="govuk-grid-column-three-quarters-from-desktop">
+                <div aria-live="polite" aria-atomic="true" data-testid="results-count">
+                    <h2 class="govuk-heading-m" id="results-heading" data-testid="task-count">
+                        {move || {
+                            let total = total.get();
+                            format!(
+                                "{} {}",
+                                count_text(total),
+                                if total == 1 { "task" } else { "tasks" },
+                            )
+                        }}
+                    </h2>
+                </div>
+                {move || dashboard_results(shown.view.get())}
+            </div>
+        </div>
     }
 }
 
 /// Listens for new and changed tasks, fetches the list again when one arrives, and says what happened. The feed
-/// closes when the page goes (or the staff member loses their role: the server ends it).
+/// closes when the staff member loses their role: the server ends it.
 #[cfg(feature = "hydrate")]
-fn live_updates(data: DashboardData, announcement: RwSignal<String>) {
+fn live_updates(shown: Shown, announcement: RwSignal<String>) {
     use crate::domain::support::TaskChanged;
     use futures::StreamExt;
-    Effect::new(move |_| {
-        let (feed, stop) = futures::future::abortable(async move {
-            let Ok(mut source) =
-                gloo_net::eventsource::futures::EventSource::new("/support/tasks/events")
-            else {
-                return;
-            };
-            let (Ok(new_tasks), Ok(changes)) =
-                (source.subscribe("task"), source.subscribe("change"))
-            else {
-                return;
-            };
-            let new_tasks = new_tasks.map(|event| {
-                event.map(|_| {
-                    "A new support task has arrived. The list has been updated.".to_string()
-                })
-            });
-            let changes = changes.map(|event| {
-                event.map(|(_, message)| {
-                    message
-                        .data()
-                        .as_string()
-                        .and_then(|data| serde_json::from_str::<TaskChanged>(&data).ok())
-                        .map(|c| c.change.announcement(&c.reference))
-                        .unwrap_or_else(|| "The list has been updated.".to_string())
-                })
-            });
-            let mut events = futures::stream::select(new_tasks, changes);
-            while let Some(Ok(text)) = events.next().await {
-                data.refetch();
-                announcement.set(text);
-            }
-            source.close();
+    leptos::task::spawn_local(async move {
+        let Ok(mut source) =
+            gloo_net::eventsource::futures::EventSource::new("/support/tasks/events")
+        else {
+            return;
+        };
+        let (Ok(new_tasks), Ok(changes)) = (source.subscribe("task"), source.subscribe("change"))
+        else {
+            return;
+        };
+        let new_tasks = new_tasks.map(|event| {
+            event.map(|_| "A new support task has arrived. The list has been updated.".to_string())
         });
-        leptos::task::spawn_local(async move {
-            let _ = feed.await;
+        let changes = changes.map(|event| {
+            event.map(|(_, message)| {
+                message
+                    .data()
+                    .as_string()
+                    .and_then(|data| serde_json::from_str::<TaskChanged>(&data).ok())
+                    .map(|c| c.change.announcement(&c.reference))
+                    .unwrap_or_else(|| "The list has been updated.".to_string())
+            })
         });
-        // Leaving the dashboard drops the feed, which closes its connection.
-        on_cleanup(move || stop.abort());
+        let mut events = futures::stream::select(new_tasks, changes);
+        while let Some(Ok(text)) = events.next().await {
+            // The query last asked for: a list still on its way is not overtaken by the one it replaces.
+            shown.load(shown.wanted.get_value().0, false, false);
+            announcement.set(text);
+        }
+        source.close();
     });
 }
 
-/// Navigation, banner, errors and heading. `fresh`: this is a new query, so its errors (if any) take the focus.
+/// Errors and heading (the navigation and banner are the server's, outside the island). `fresh`: this is a new query, so its errors (if any) take the focus.
 fn dashboard_top(view: DashboardView, fresh: bool) -> impl IntoView {
-    let DashboardView { me, errors, .. } = view;
+    let DashboardView { errors, .. } = view;
     let has_errors = !errors.is_empty();
     let summary = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
@@ -181,11 +289,8 @@ fn dashboard_top(view: DashboardView, fresh: bool) -> impl IntoView {
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = fresh;
+    let _ = (fresh, has_errors);
     view! {
-        <PageTitle text="Support tasks".to_string() has_errors />
-        <ConsoleNav me=me.clone() current="/support" />
-        <Banner text=me.banner.clone() />
         <div node_ref=summary>
             <ErrorSummary errors=errors focus_by_page=true />
         </div>
@@ -317,16 +422,27 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
     }
 }
 
-/// The filters: a GET form, so they work without JavaScript and land in the URL. With JavaScript the router
-/// submits it without a page load, and the search box submits itself as you type (after a pause). The fields follow
-/// the URL (the back button), except the search box, which keeps what is being typed.
+/// The filters: a GET form, so they work without JavaScript and land in the URL. With JavaScript the list moves
+/// to the form's URL without a page load, and the search box submits itself as you type (after a pause). The fields
+/// follow the URL (the back button), except the search box while someone types in it.
 #[component]
 fn Filters(
     query: Memo<(TaskQuery, Vec<crate::domain::FieldError>)>,
     counts: Memo<StatusCounts>,
+    shown: Shown,
 ) -> impl IntoView {
     let (initial, _) = query.get_untracked();
-    let query_map = use_query_map();
+    // A memo, so the same query drawn again (a live update) leaves the fields alone: a date being typed when a
+    // new task arrives is kept.
+    let params = Memo::new(move |_| shown.search.with(|s| params_of(s)));
+    let typed = move |name: &str| {
+        params.with(|params| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    };
     let current = move || query.with(|(q, _)| q.clone());
     let error = move |field: &'static str| query.with(|(_, errors)| error_for(errors, field));
     let select = move |name: &'static str,
@@ -387,7 +503,7 @@ fn Filters(
                      value: fn(&TaskQuery) -> Option<chrono::NaiveDate>| {
         // What was typed stays in the box when it is not a date, so it can be corrected.
         let shown = move || {
-            let typed = query_map.with(|q| q.get(name)).unwrap_or_default();
+            let typed = typed(name).unwrap_or_default();
             value(&current())
                 .map(|d| d.format("%-d/%-m/%Y").to_string())
                 .unwrap_or(typed)
@@ -446,7 +562,6 @@ fn Filters(
     // it, the browser sends every field and the server moves to the same URL.
     #[cfg(feature = "hydrate")]
     let on_filter_submit = {
-        let navigate = leptos_router::hooks::use_navigate();
         move |ev: leptos::ev::SubmitEvent| {
             use web_sys::wasm_bindgen::JsCast;
             let Some(form) = ev
@@ -472,13 +587,7 @@ fn Filters(
             .into_iter()
             .filter_map(|name| Some((name.to_string(), data.get(name).as_string()?)))
             .collect();
-            navigate(
-                &crate::domain::support::filter_href(&fields),
-                leptos_router::NavigateOptions {
-                    scroll: false,
-                    ..Default::default()
-                },
-            );
+            shown.navigate(&crate::domain::support::filter_href(&fields), true);
         }
     };
     #[cfg(not(feature = "hydrate"))]
@@ -493,9 +602,7 @@ fn Filters(
         q.assignee.as_str().to_string()
     });
     // What was typed, even when it was refused (too long, say), so it can be corrected rather than typed again.
-    let typed_search = query_map
-        .with_untracked(|q| q.get(params::SEARCH))
-        .unwrap_or_else(|| initial.search.clone());
+    let typed_search = shown.search_box.get_untracked();
     let from_field = date(params::FROM, "Requested from", |q| q.from);
     let to_field = date(params::TO, "Requested to", |q| q.to);
     // The form's fields as one erased view: rendered inline in one static type they make the page's render too
@@ -520,6 +627,7 @@ fn Filters(
                 name="search"
                 type="search"
                 value=typed_search
+                prop:value=move || shown.search_box.get()
                 aria-describedby="search-hint"
                 autocomplete="off"
                 spellcheck="false"
