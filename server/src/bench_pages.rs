@@ -14,14 +14,13 @@ use crate::db::connect::NewSupportTask;
 use crate::db::{self, DynStore};
 use crate::http::cookies::{new_token, CSRF_COOKIE, SESSION_COOKIE, STAFF_SESSION_COOKIE};
 use crate::http::session::session_key;
-use crate::{shutdown_signal, ServerError};
+use crate::ServerError;
 use app::domain::identity::VerifiedEmail;
 use app::domain::matching::MatchedVia;
 use app::domain::support::Role;
 use app::domain::synthetic;
 use app::domain::task_details::{RecordMatchingDetails, TaskDetails};
 use app::ssr::{IdentityStatus, SessionData, SignedInStaff, SignedInUser};
-use axum::serve::ListenerExt;
 use chrono::Utc;
 
 /// Records seeded first if the database has fewer (the pages read one record; the task page's suggestions search
@@ -183,16 +182,7 @@ pub async fn bench_leptos(addr: std::net::SocketAddr) -> Result<(), ServerError>
             move || bare::shell(options.clone())
         })
         .with_state(options);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Listen { addr, source })?;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServerError::Serve)
+    crate::cli::serve_reference(addr, app).await
 }
 
 mod bare {

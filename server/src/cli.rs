@@ -211,6 +211,14 @@ pub async fn bench_baseline(file: &str, addr: std::net::SocketAddr) -> Result<()
             )
         }
     });
+    serve_reference(addr, app).await
+}
+
+/// Serves a benchmark's reference router with the service's listener settings (`TCP_NODELAY`), until a signal.
+pub(crate) async fn serve_reference(
+    addr: std::net::SocketAddr,
+    app: axum::Router,
+) -> Result<(), ServerError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Listen { addr, source })?;
