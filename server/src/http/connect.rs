@@ -128,13 +128,15 @@ fn answering_at(
 }
 
 /// Counts an attempt for `user` (see [`rate_limited`]): `Err` sends a rate-limited person to the
-/// too-many-attempts page, keeping `answers` (with when they may try again).
+/// too-many-attempts page, keeping `answers` (with when they may try again). `question` names the question in
+/// the log ("nino", "trn", "itt"), never the answer.
 async fn count_attempt(
     state: &AppState,
     ctx: &RequestContext,
     user: &SignedInUser,
     client: Option<IpAddr>,
     answers: &mut ConnectAnswers,
+    question: &'static str,
 ) -> Result<(), AppError> {
     match rate_limited(state, user.user_id, client)
         .await
@@ -145,7 +147,7 @@ async fn count_attempt(
             Ok(())
         }
         Some(when) => {
-            tracing::warn!("connect attempts rate-limited");
+            tracing::warn!(question, "connect attempts rate-limited");
             answers.try_again = Some(when);
             let answers = answers.clone();
             ctx.session.update(|data| data.connect = Some(answers));
@@ -355,7 +357,11 @@ async fn answer(
         },
     };
     if typed_something {
-        count_attempt(state, ctx, &user, client, &mut answers).await?;
+        let name = match question {
+            Question::Nino => "nino",
+            Question::Trn => "trn",
+        };
+        count_attempt(state, ctx, &user, client, &mut answers, name).await?;
     }
     let connected = try_to_connect(state, &user, &mut answers)
         .await
@@ -482,7 +488,7 @@ pub async fn answer_itt(
     let typed_something = matches!(answer, Answer::Yes(_));
     answers.itt = Some(answer);
     if typed_something {
-        count_attempt(&state, &ctx, &user, client, &mut answers).await?;
+        count_attempt(&state, &ctx, &user, client, &mut answers, "itt").await?;
     }
     let connected = try_to_connect(&state, &user, &mut answers)
         .await
