@@ -84,11 +84,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(support::disconnect),
         )
         .route("/support/tasks/{reference}/proof", get(support::proof))
-        .leptos_routes_with_context(state, route_list, move || context.provide(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(fallback)
+        .leptos_routes_with_context(
+            state,
+            route_list,
+            {
+                let context = context.clone();
+                move || context.provide()
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(move |state: State<AppState>, req: Request| fallback(state, context, req))
 }
 
 /// Adds the middleware stack to `routes`.
@@ -248,11 +256,10 @@ impl PageContext {
 }
 
 /// Static files first; anything else is rendered by the Leptos router, which shows "Page not found".
-async fn fallback(State(state): State<AppState>, req: Request) -> Response {
+async fn fallback(State(state): State<AppState>, context: PageContext, req: Request) -> Response {
     if let Some(response) = state.assets.respond(req.uri(), req.headers()) {
         return response;
     }
-    let context = PageContext::new(&state);
     let handler = leptos_axum::render_app_to_stream_with_context(move || context.provide(), {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
