@@ -144,6 +144,29 @@ const MAX_REFERENCE_TRIES: usize = 100;
 const OPEN_TASK: &str = "SELECT reference, created_at FROM support_tasks \
      WHERE user_id = $1 AND status IN ('open', 'in_progress')";
 
+/// The start both candidate searches share, after `prefix` (e.g. `EXPLAIN`): the records among those born on a
+/// verified date of birth that meet the condition the caller pushes next (then closes with `))`). The condition
+/// is decided in a subquery that reads only the `persons_born` index (migration 0014), so only the rows returned
+/// are read, not one for each of the ~120 people born that day.
+fn born_on_query<'a, DB>(prefix: &str, evidence: &'a Evidence) -> QueryBuilder<'a, DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments<'a>: Default,
+    NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut q = QueryBuilder::<DB>::new(format!(
+        "{prefix}SELECT {PERSON_COLUMNS}, \
+         (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
+         FROM persons WHERE id IN (SELECT id FROM persons WHERE date_of_birth IN ("
+    ));
+    let mut dates = q.separated(", ");
+    for date in &evidence.dates_of_birth {
+        dates.push_bind(*date);
+    }
+    q.push(") AND (");
+    q
+}
+
 /// The candidate search of [`ConnectStore::find_candidates`], after `prefix` (e.g. `EXPLAIN`).
 fn candidate_query<'a, DB>(prefix: &str, evidence: &'a Evidence) -> QueryBuilder<'a, DB>
 where
@@ -164,16 +187,8 @@ where
     if last_names.is_empty() {
         last_names.push(String::new());
     }
-    let mut q = QueryBuilder::<DB>::new(format!(
-                    "{prefix}SELECT {PERSON_COLUMNS}, \
-                     (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
-                     FROM persons WHERE date_of_birth IN ("
-                ));
-    let mut dates = q.separated(", ");
-    for date in &evidence.dates_of_birth {
-        dates.push_bind(*date);
-    }
-    q.push(") AND (last_name_key IN (");
+    let mut q = born_on_query::<DB>(prefix, evidence);
+    q.push("last_name_key IN (");
     let mut keys = q.separated(", ");
     for key in &last_names {
         keys.push_bind(key.clone());
@@ -193,15 +208,15 @@ where
     if let Some(email) = &evidence.email {
         q.push(" OR email_key = ").push_bind(email.to_lowercase());
     }
-    q.push(") ORDER BY trn LIMIT 200");
+    q.push(")) ORDER BY trn LIMIT 200");
     q
 }
 
 /// Guard 4's first-name lookalikes ([`app::domain::matching::first_name_lookalikes_matter`]): everyone born on a
 /// verified date of birth whose current or a previous first name has one of the evidence's
 /// [`first_name_search_keys`], whatever their last name. `None` when the evidence has no first name. The
-/// `(date_of_birth, first_name_key)` and `(person_id, first_name_key)` indexes answer it without reading the rows
-/// of the others born that day (migration 0007).
+/// `persons_born` (migration 0014) and `(person_id, first_name_key)` (0007) indexes answer it without reading the
+/// rows of the others born that day.
 fn lookalike_query<'a, DB>(evidence: &'a Evidence) -> Option<QueryBuilder<'a, DB>>
 where
     DB: sqlx::Database,
@@ -213,16 +228,8 @@ where
     if first_names.is_empty() {
         return None;
     }
-    let mut q = QueryBuilder::<DB>::new(format!(
-        "SELECT {PERSON_COLUMNS}, \
-         (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
-         FROM persons WHERE date_of_birth IN ("
-    ));
-    let mut dates = q.separated(", ");
-    for date in &evidence.dates_of_birth {
-        dates.push_bind(*date);
-    }
-    q.push(") AND (first_name_key IN (");
+    let mut q = born_on_query::<DB>("", evidence);
+    q.push("first_name_key IN (");
     let mut keys = q.separated(", ");
     for key in &first_names {
         keys.push_bind(key.clone());
@@ -232,7 +239,7 @@ where
     for key in first_names {
         keys.push_bind(key);
     }
-    q.push("))) ORDER BY trn LIMIT 200");
+    q.push(")))) ORDER BY trn LIMIT 200");
     Some(q)
 }
 
