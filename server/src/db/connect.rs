@@ -267,22 +267,27 @@ where
         if evidence.dates_of_birth.is_empty() {
             return Ok(Vec::new());
         }
+        // One transaction on one connection: one connection taken from the pool, not one per query, and
+        // PostgreSQL's plans kept between runs (`Dialect::BEGIN_CANDIDATE_SEARCH`).
+        let mut tx = self.pool.begin_with(DB::BEGIN_CANDIDATE_SEARCH).await?;
         let q = candidate_query::<DB>("", evidence);
-        let rows: Vec<CandidateRow> = DB::fetch_all_built(q, &self.pool).await?;
+        let rows: Vec<CandidateRow> = DB::fetch_all_built_on(q, &mut tx).await?;
         let mut found: HashSet<i64> = rows.iter().map(|r| r.person.id).collect();
-        let mut candidates = self.complete_candidates(rows, evidence, user_id).await?;
+        let mut candidates = Self::complete_candidates(&mut tx, rows, evidence, user_id).await?;
         // A second query, only for the searches whose decision guard 4 can change (most connect, or cannot be
         // asked the third question): fetching these in every search made it four times slower.
         if first_name_lookalikes_matter(evidence, &candidates) {
             if let Some(q) = lookalike_query::<DB>(evidence) {
-                let rows: Vec<CandidateRow> = DB::fetch_all_built(q, &self.pool).await?;
+                let rows: Vec<CandidateRow> = DB::fetch_all_built_on(q, &mut tx).await?;
                 let rows: Vec<CandidateRow> = rows
                     .into_iter()
                     .filter(|r| found.insert(r.person.id))
                     .collect();
-                candidates.extend(self.complete_candidates(rows, evidence, user_id).await?);
+                candidates
+                    .extend(Self::complete_candidates(&mut tx, rows, evidence, user_id).await?);
             }
         }
+        tx.commit().await?;
         Ok(candidates)
     }
 
@@ -494,7 +499,7 @@ where
     /// The candidates of the search's `rows`, with every one's previous names (one query), and their ITT and QTS
     /// lines only when the teacher answered the third question: the only time matching reads them.
     async fn complete_candidates(
-        &self,
+        conn: &mut DB::Connection,
         rows: Vec<CandidateRow>,
         evidence: &Evidence,
         user_id: i64,
@@ -511,7 +516,7 @@ where
             ids.push_bind(row.person.id);
         }
         q.push(") ORDER BY id");
-        let names: Vec<CandidateNameRow> = DB::fetch_all_built(q, &self.pool).await?;
+        let names: Vec<CandidateNameRow> = DB::fetch_all_built_on(q, &mut *conn).await?;
         let mut by_person: HashMap<i64, Vec<PreviousNameRow>> = HashMap::new();
         for n in names {
             by_person.entry(n.person_id).or_default().push(n.name);
@@ -527,7 +532,7 @@ where
                 ids.push_bind(row.person.id);
             }
             q.push(") ORDER BY id");
-            let quals: Vec<CandidateQualificationRow> = DB::fetch_all_built(q, &self.pool).await?;
+            let quals: Vec<CandidateQualificationRow> = DB::fetch_all_built_on(q, conn).await?;
             for qual in quals {
                 quals_by_person
                     .entry(qual.person_id)
