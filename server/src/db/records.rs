@@ -58,10 +58,10 @@ pub(super) struct PersonRow {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct PreviousNameRow {
-    first_name: String,
-    middle_name: Option<String>,
-    last_name: String,
-    valid_until: Option<NaiveDate>,
+    pub(super) first_name: String,
+    pub(super) middle_name: Option<String>,
+    pub(super) last_name: String,
+    pub(super) valid_until: Option<NaiveDate>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -136,20 +136,46 @@ where
 {
     /// The record of `person` with its previous names and qualifications.
     pub(super) async fn load_full(&self, person: PersonRow) -> StoreResult<TeachingRecord> {
-        let previous = sqlx::query_as(
-            "SELECT first_name, middle_name, last_name, valid_until FROM previous_names \
-             WHERE person_id = $1 ORDER BY id",
+        use sqlx::Row;
+        // Previous names and qualifications in one round trip (a teacher's record page runs this on every view):
+        // `part` 0 is a previous name (a first, b middle, c last name, d valid until), 1 a qualification (a kind,
+        // b name, c status, d awarded on, e provider).
+        let rows = sqlx::query(
+            "SELECT CAST(0 AS BIGINT) AS part, id, first_name AS a, middle_name AS b, last_name AS c, \
+             valid_until AS d, NULL AS e FROM previous_names WHERE person_id = $1 \
+             UNION ALL \
+             SELECT CAST(1 AS BIGINT), id, kind, name, status, awarded_on, provider FROM qualifications \
+             WHERE person_id = $1 \
+             ORDER BY part, id",
         )
         .bind(person.id)
         .fetch_all(&self.pool)
         .await?;
-        let quals = sqlx::query_as(
-            "SELECT kind, name, status, awarded_on, provider FROM qualifications \
-             WHERE person_id = $1 ORDER BY id",
-        )
-        .bind(person.id)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut previous = Vec::new();
+        let mut quals = Vec::new();
+        for row in &rows {
+            let a: Option<String> = row.try_get(2)?;
+            let b: Option<String> = row.try_get(3)?;
+            let c: Option<String> = row.try_get(4)?;
+            let d: Option<NaiveDate> = row.try_get(5)?;
+            let missing = || StoreError::Corrupt("record part without a required column".into());
+            if row.try_get::<i64, _>(0)? == 0 {
+                previous.push(PreviousNameRow {
+                    first_name: a.ok_or_else(missing)?,
+                    middle_name: b,
+                    last_name: c.ok_or_else(missing)?,
+                    valid_until: d,
+                });
+            } else {
+                quals.push(QualificationRow {
+                    kind: a.ok_or_else(missing)?,
+                    name: b.ok_or_else(missing)?,
+                    status: c.ok_or_else(missing)?,
+                    awarded_on: d,
+                    provider: row.try_get(6)?,
+                });
+            }
+        }
         to_record(person, previous, quals)
     }
 }
