@@ -154,10 +154,20 @@ where
     DB::Arguments<'a>: Default,
     NaiveDate: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
+    let columns = PERSON_COLUMNS
+        .split(", ")
+        .map(|c| format!("persons.{c} AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Each person's previous names come joined, a row each (a person without any has one row of NULLs), rather
+    // than from a query of their own: a round trip less.
     let mut q = QueryBuilder::<DB>::new(format!(
-        "{prefix}SELECT {PERSON_COLUMNS}, \
-         (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id \
-         FROM persons WHERE id IN (SELECT id FROM persons WHERE date_of_birth IN ("
+        "{prefix}SELECT {columns}, \
+         (SELECT c.user_id FROM connections c WHERE c.person_id = persons.id) AS connected_user_id, \
+         previous.first_name AS previous_first_name, previous.middle_name AS previous_middle_name, \
+         previous.last_name AS previous_last_name, previous.valid_until AS previous_valid_until \
+         FROM persons LEFT JOIN previous_names previous ON previous.person_id = persons.id \
+         WHERE persons.id IN (SELECT id FROM persons WHERE date_of_birth IN ("
     ));
     let mut dates = q.separated(", ");
     for date in &evidence.dates_of_birth {
@@ -166,6 +176,10 @@ where
     q.push(") AND (");
     q
 }
+
+/// Closes [`born_on_query`]'s condition: at most 200 people, in TRN order, each with their previous names in the
+/// order they were stored.
+const CANDIDATE_SEARCH_END: &str = ") ORDER BY trn LIMIT 200) ORDER BY persons.trn, previous.id";
 
 /// The candidate search of [`ConnectStore::find_candidates`], after `prefix` (e.g. `EXPLAIN`).
 fn candidate_query<'a, DB>(prefix: &str, evidence: &'a Evidence) -> QueryBuilder<'a, DB>
@@ -208,7 +222,7 @@ where
     if let Some(email) = &evidence.email {
         q.push(" OR email_key = ").push_bind(email.to_lowercase());
     }
-    q.push(")) ORDER BY trn LIMIT 200");
+    q.push(CANDIDATE_SEARCH_END);
     q
 }
 
@@ -239,7 +253,8 @@ where
     for key in first_names {
         keys.push_bind(key);
     }
-    q.push(")))) ORDER BY trn LIMIT 200");
+    q.push("))");
+    q.push(CANDIDATE_SEARCH_END);
     Some(q)
 }
 
@@ -271,17 +286,16 @@ where
         // PostgreSQL's plans kept between runs (`Dialect::BEGIN_CANDIDATE_SEARCH`).
         let mut tx = self.pool.begin_with(DB::BEGIN_CANDIDATE_SEARCH).await?;
         let q = candidate_query::<DB>("", evidence);
-        let rows: Vec<CandidateRow> = DB::fetch_all_built_on(q, &mut tx).await?;
-        let mut found: HashSet<i64> = rows.iter().map(|r| r.person.id).collect();
+        let rows = by_person(DB::fetch_all_built_on(q, &mut tx).await?);
+        let mut found: HashSet<i64> = rows.iter().map(|(r, _)| r.person.id).collect();
         let mut candidates = Self::complete_candidates(&mut tx, rows, evidence, user_id).await?;
         // A second query, only for the searches whose decision guard 4 can change (most connect, or cannot be
         // asked the third question): fetching these in every search made it four times slower.
         if first_name_lookalikes_matter(evidence, &candidates) {
             if let Some(q) = lookalike_query::<DB>(evidence) {
-                let rows: Vec<CandidateRow> = DB::fetch_all_built_on(q, &mut tx).await?;
-                let rows: Vec<CandidateRow> = rows
+                let rows = by_person(DB::fetch_all_built_on(q, &mut tx).await?)
                     .into_iter()
-                    .filter(|r| found.insert(r.person.id))
+                    .filter(|(r, _)| found.insert(r.person.id))
                     .collect();
                 candidates
                     .extend(Self::complete_candidates(&mut tx, rows, evidence, user_id).await?);
@@ -500,26 +514,12 @@ where
     /// lines only when the teacher answered the third question: the only time matching reads them.
     async fn complete_candidates(
         conn: &mut DB::Connection,
-        rows: Vec<CandidateRow>,
+        rows: Vec<(CandidateRow, Vec<PreviousNameRow>)>,
         evidence: &Evidence,
         user_id: i64,
     ) -> StoreResult<Vec<Candidate>> {
         if rows.is_empty() {
             return Ok(Vec::new());
-        }
-        let mut q = QueryBuilder::<DB>::new(
-            "SELECT person_id, first_name, middle_name, last_name, valid_until FROM previous_names \
-             WHERE person_id IN (",
-        );
-        let mut ids = q.separated(", ");
-        for row in &rows {
-            ids.push_bind(row.person.id);
-        }
-        q.push(") ORDER BY id");
-        let names: Vec<CandidateNameRow> = DB::fetch_all_built_on(q, &mut *conn).await?;
-        let mut by_person: HashMap<i64, Vec<PreviousNameRow>> = HashMap::new();
-        for n in names {
-            by_person.entry(n.person_id).or_default().push(n.name);
         }
         let mut quals_by_person: HashMap<i64, Vec<QualificationRow>> = HashMap::new();
         if evidence.itt.is_some() {
@@ -528,7 +528,7 @@ where
                  WHERE kind IN ('itt', 'qts') AND person_id IN (",
             );
             let mut ids = q.separated(", ");
-            for row in &rows {
+            for (row, _) in &rows {
                 ids.push_bind(row.person.id);
             }
             q.push(") ORDER BY id");
@@ -541,8 +541,7 @@ where
             }
         }
         rows.into_iter()
-            .map(|row| {
-                let previous = by_person.remove(&row.person.id).unwrap_or_default();
+            .map(|(row, previous)| {
                 let quals = quals_by_person.remove(&row.person.id).unwrap_or_default();
                 Ok(Candidate {
                     connected_to_another_login: row
@@ -553,13 +552,6 @@ where
             })
             .collect()
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct CandidateNameRow {
-    person_id: i64,
-    #[sqlx(flatten)]
-    name: PreviousNameRow,
 }
 
 #[derive(sqlx::FromRow)]
@@ -574,4 +566,39 @@ struct CandidateRow {
     #[sqlx(flatten)]
     person: PersonRow,
     connected_user_id: Option<i64>,
+}
+
+/// A row of [`born_on_query`]: a person and one of their previous names, if they have any.
+#[derive(sqlx::FromRow)]
+struct CandidateNameRow {
+    #[sqlx(flatten)]
+    candidate: CandidateRow,
+    previous_first_name: Option<String>,
+    previous_middle_name: Option<String>,
+    previous_last_name: Option<String>,
+    previous_valid_until: Option<NaiveDate>,
+}
+
+/// Each person once, with their previous names, from rows in person order (as [`CANDIDATE_SEARCH_END`] sorts
+/// them).
+fn by_person(rows: Vec<CandidateNameRow>) -> Vec<(CandidateRow, Vec<PreviousNameRow>)> {
+    let mut people: Vec<(CandidateRow, Vec<PreviousNameRow>)> = Vec::new();
+    for row in rows {
+        let previous = match (row.previous_first_name, row.previous_last_name) {
+            (Some(first_name), Some(last_name)) => Some(PreviousNameRow {
+                first_name,
+                middle_name: row.previous_middle_name,
+                last_name,
+                valid_until: row.previous_valid_until,
+            }),
+            _ => None,
+        };
+        match people.last_mut() {
+            Some((last, names)) if last.person.id == row.candidate.person.id => {
+                names.extend(previous)
+            }
+            _ => people.push((row.candidate, previous.into_iter().collect())),
+        }
+    }
+    people
 }
