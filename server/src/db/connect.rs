@@ -145,9 +145,9 @@ const OPEN_TASK: &str = "SELECT reference, created_at FROM support_tasks \
      WHERE user_id = $1 AND status IN ('open', 'in_progress')";
 
 /// The start both candidate searches share, after `prefix` (e.g. `EXPLAIN`): the records among those born on a
-/// verified date of birth that meet the condition the caller pushes next (then closes with `))`). The condition
-/// is decided in a subquery that reads only the `persons_born` index (migration 0014), so only the rows returned
-/// are read, not one for each of the ~120 people born that day.
+/// verified date of birth that meet the condition the caller pushes next, then ends with [`CANDIDATE_SEARCH_END`].
+/// The condition is decided in a subquery that reads only the `persons_born` index (migration 0014), so only the
+/// rows returned are read, not one for each of the ~120 people born that day.
 fn born_on_query<'a, DB>(prefix: &str, evidence: &'a Evidence) -> QueryBuilder<'a, DB>
 where
     DB: sqlx::Database,
