@@ -196,3 +196,29 @@ test("the search box keeps what was typed when the search is refused", async ({ 
   await expectErrors(page, ["Search must be 100 characters or fewer"]);
   await expect(page.getByLabel("Search")).toHaveValue(typed);
 });
+
+test("what is typed and chosen before the page's script has started is kept when it starts @js-only", async ({ page }) => {
+  // The dashboard's script is held back until the fields are filled, as on a slow connection.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route("**/*.wasm", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await staffSignIn(page, "viewer");
+  const typed = "a".repeat(90) + " Robinson-Smythe";
+  await page.getByLabel("Search").fill(typed);
+  await page.getByLabel("Status").selectOption("all");
+  await page.getByLabel("Requested from").fill("1/1/2026");
+  release();
+  await page.locator("body[data-ready]").waitFor({ state: "attached", timeout: 15_000 });
+  await expect(page.getByLabel("Search")).toHaveValue(typed);
+  await expect(page.getByLabel("Status")).toHaveValue("all");
+  await expect(page.getByLabel("Requested from")).toHaveValue("1/1/2026");
+  // The started page sends what was kept.
+  await page.getByRole("button", { name: "Apply filters" }).click();
+  await expectErrors(page, ["Search must be 100 characters or fewer"]);
+  await expect(page).toHaveURL(/status=all/);
+  await expect(page).toHaveURL(/from=1%2F1%2F2026/);
+  await expect(page.getByLabel("Search")).toHaveValue(typed);
+});

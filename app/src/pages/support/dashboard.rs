@@ -48,6 +48,9 @@ struct Shown {
     /// and whether a new query is among those not drawn yet (a live update may overtake it).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     wanted: StoredValue<(String, u64, bool)>,
+    /// The filter fields as the page had them when the island started (see [`filled_before_hydration`]), each
+    /// taken by its field's first drawing.
+    kept: StoredValue<Vec<(String, String)>>,
 }
 
 impl Shown {
@@ -63,7 +66,23 @@ impl Shown {
             fresh: RwSignal::new(true),
             search_box: RwSignal::new(typed),
             wanted: StoredValue::new((search, 0, false)),
+            #[cfg(feature = "hydrate")]
+            kept: StoredValue::new(filled_before_hydration()),
+            #[cfg(not(feature = "hydrate"))]
+            kept: StoredValue::new(Vec::new()),
         }
+    }
+
+    /// What the filter field `name` shows: `value`, except on its first drawing in the browser, when the field
+    /// keeps what the page already had in it. `value` is computed either way, so the field follows it after.
+    fn field_value(self, name: &str, value: String) -> String {
+        let mut kept = None;
+        self.kept.update_value(|fields| {
+            if let Some(at) = fields.iter().position(|(k, _)| k == name) {
+                kept = Some(fields.swap_remove(at).1);
+            }
+        });
+        kept.unwrap_or(value)
     }
 
     /// Moves to `href`, a dashboard URL, without a page load: the address bar says it and the back button returns.
@@ -111,6 +130,43 @@ impl Shown {
             }
         });
     }
+}
+
+/// The id of the filter form.
+const FILTER_FORM: &str = "filters";
+
+/// The filter form's fields as the page has them now. The server-rendered page works while the WASM loads, so a
+/// search may be typed (or a filter chosen) before the island hydrates; hydrating sets each field's value from the
+/// query the server drew, which would throw that away, so each field's first value is what it had
+/// ([`Shown::field_value`]).
+#[cfg(feature = "hydrate")]
+fn filled_before_hydration() -> Vec<(String, String)> {
+    use web_sys::wasm_bindgen::JsCast;
+    document()
+        .get_element_by_id(FILTER_FORM)
+        .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
+        .and_then(|form| fields_of(&form))
+        .unwrap_or_default()
+}
+
+/// The filter form's named fields and their values.
+#[cfg(feature = "hydrate")]
+fn fields_of(form: &web_sys::HtmlFormElement) -> Option<Vec<(String, String)>> {
+    let data = web_sys::FormData::new_with_form(form).ok()?;
+    let fields = [
+        params::SEARCH,
+        params::KIND,
+        params::STATUS,
+        params::ASSIGNEE,
+        params::FROM,
+        params::TO,
+        params::SORT,
+        params::DIRECTION,
+    ]
+    .into_iter()
+    .filter_map(|name| Some((name.to_string(), data.get(name).as_string()?)))
+    .collect();
+    Some(fields)
 }
 
 /// The query string's pairs, percent-decoded.
@@ -459,7 +515,7 @@ fn Filters(
                     class="govuk-select app-full-width"
                     id=name
                     name=name
-                    prop:value=move || value(&current())
+                    prop:value=move || shown.field_value(name, value(&current()))
                 >
                     {options
                         .into_iter()
@@ -502,13 +558,13 @@ fn Filters(
                      label: &'static str,
                      value: fn(&TaskQuery) -> Option<chrono::NaiveDate>| {
         // What was typed stays in the box when it is not a date, so it can be corrected.
-        let shown = move || {
+        let text = move || {
             let typed = typed(name).unwrap_or_default();
             value(&current())
                 .map(|d| d.format("%-d/%-m/%Y").to_string())
                 .unwrap_or(typed)
         };
-        let initial_value = shown();
+        let initial_value = text();
         let hint = format!("{name}-hint");
         view! {
             <div class=move || with_error_class("govuk-form-group", &error(name))>
@@ -525,7 +581,7 @@ fn Filters(
                     name=name
                     type="text"
                     value=initial_value
-                    prop:value=shown
+                    prop:value=move || shown.field_value(name, text())
                     aria-describedby=hint
                 />
             </div>
@@ -570,23 +626,10 @@ fn Filters(
             else {
                 return;
             };
-            let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+            let Some(fields) = fields_of(&form) else {
                 return;
             };
             ev.prevent_default();
-            let fields: Vec<(String, String)> = [
-                params::SEARCH,
-                params::KIND,
-                params::STATUS,
-                params::ASSIGNEE,
-                params::FROM,
-                params::TO,
-                params::SORT,
-                params::DIRECTION,
-            ]
-            .into_iter()
-            .filter_map(|name| Some((name.to_string(), data.get(name).as_string()?)))
-            .collect();
             shown.navigate(&crate::domain::support::filter_href(&fields), true);
         }
     };
@@ -627,7 +670,7 @@ fn Filters(
                 name="search"
                 type="search"
                 value=typed_search
-                prop:value=move || shown.search_box.get()
+                prop:value=move || shown.field_value(params::SEARCH, shown.search_box.get())
                 aria-describedby="search-hint"
                 autocomplete="off"
                 spellcheck="false"
@@ -663,7 +706,7 @@ fn Filters(
     }
     .into_any();
     view! {
-        <form action="/support" method="get" on:submit=on_filter_submit>
+        <form id=FILTER_FORM action="/support" method="get" on:submit=on_filter_submit>
             {fields}
         </form>
     }
