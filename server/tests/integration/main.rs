@@ -1,7 +1,8 @@
 //! All server integration tests, in one binary to keep link time down.
 //!
 //! The storage contract runs against SQLite and PostgreSQL (`TEST_POSTGRES_URL`, which `./test` sets). HTTP tests
-//! drive the whole application in-process with `oneshot`.
+//! drive the whole application in-process with `oneshot`. The uploads store's S3 and Azure back ends run against
+//! moto and Azurite (`TEST_S3_ENDPOINT`, `TEST_AZURITE_ENDPOINT`, which `./test` also sets).
 
 /// Runs each `$case(backend)` on SQLite and on PostgreSQL, as tests `$case::sqlite` and `$case::postgres`.
 macro_rules! on_both_backends {
@@ -35,6 +36,7 @@ mod fix_support_verified;
 mod fix_third_question;
 mod http;
 mod journey;
+mod object_stores;
 mod onelogin;
 mod recovery;
 mod support;
