@@ -12,6 +12,8 @@
 //! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
 //! server bench-leptos ADDR                 serve a bare Leptos SSR page (benchmark reference)
 //! server bench-sessions                    make signed-in teachers and staff for scripts/bench; print their cookies
+//! server notify-fake ADDR                  serve a Notify-compatible fake that accepts NOTIFY_API_KEY and the
+//!                                          NOTIFY_TEMPLATE_* ids (scripts/cluster); GET /fake/sent lists what it took
 //! server bench-matching [--records N] [--sign-ins K] [--seed S]
 //!                                          time candidate search + matching over N records (seeding up to N)
 //!                                          and report matching quality over K simulated sign-ins
@@ -56,9 +58,13 @@ pub async fn run(args: &[String], config: Config) -> ExitCode {
             None => return usage_error("usage: server bench-leptos ADDR"),
         },
         Some("bench-sessions") => crate::bench_pages::bench_sessions(&config).await,
+        Some("notify-fake") => match args.get(1).and_then(|a| a.parse().ok()) {
+            Some(addr) => notify_fake(&config, addr).await,
+            None => return usage_error("usage: server notify-fake ADDR"),
+        },
         Some(other) => {
             return usage_error(&format!(
-                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching, bench-console, bench-baseline, bench-leptos or bench-sessions"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching, bench-console, bench-baseline, bench-leptos, bench-sessions or notify-fake"
             ))
         }
     };
@@ -212,6 +218,93 @@ pub async fn bench_baseline(file: &str, addr: std::net::SocketAddr) -> Result<()
         }
     });
     serve_reference(addr, app).await
+}
+
+/// The Notify-compatible fake (`notify::fake`) as a process of its own, for a cluster of instances that share one
+/// Notify: it accepts the key and templates the service is configured with. Instance N of a cluster may use the
+/// base URL `…/instance/N`, and `GET /fake/sent` lists every email accepted (its outbox reference, template,
+/// address, the task reference it names, and the instance that sent it), so a test can count each email.
+pub async fn notify_fake(config: &Config, addr: std::net::SocketAddr) -> Result<(), ServerError> {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::http::StatusCode;
+    use axum::middleware::Next;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    let crate::config::EmailConfig::Notify {
+        api_key, templates, ..
+    } = &config.email
+    else {
+        return Err(ServerError::Bench(
+            "notify-fake needs NOTIFY_API_KEY and the NOTIFY_TEMPLATE_* ids".into(),
+        ));
+    };
+    // `{name}-{service id}-{secret}`, the two UUIDs last (the configuration has checked it).
+    let uuid = 36;
+    let secret = &api_key[api_key.len() - uuid..];
+    let service_id = &api_key[api_key.len() - 2 * uuid - 1..api_key.len() - uuid - 1];
+    let fake = notify::fake::FakeNotify::new(service_id, secret);
+    for (template, id) in templates {
+        let (subject, body) = template.text();
+        fake.add_template(id, subject, body);
+    }
+
+    // Notification id -> the instance whose base URL it came through.
+    let via: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let mut app = fake.router();
+    for n in 1..=9 {
+        let via = via.clone();
+        let instance = n.to_string();
+        let tagged = fake.router().layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| {
+                let via = via.clone();
+                let instance = instance.clone();
+                async move {
+                    let response = next.run(request).await;
+                    if response.status() != StatusCode::CREATED {
+                        return response;
+                    }
+                    let (parts, body) = response.into_parts();
+                    let bytes = axum::body::to_bytes(body, usize::MAX)
+                        .await
+                        .unwrap_or_default();
+                    let id = serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .ok()
+                        .and_then(|v| v["id"].as_str().map(str::to_string));
+                    if let Some(id) = id {
+                        via.lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .insert(id, instance);
+                    }
+                    axum::response::Response::from_parts(parts, Body::from(bytes))
+                }
+            },
+        ));
+        app = app.nest(&format!("/instance/{n}"), tagged);
+    }
+    let accepted = fake.clone();
+    let listed = axum::routing::get(move || {
+        let via = via
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let sent: Vec<serde_json::Value> = accepted
+            .sent()
+            .into_iter()
+            .map(|s| {
+                serde_json::json!({
+                    "reference": s.reference,
+                    "template_id": s.template_id,
+                    "email_address": s.email_address,
+                    "task_reference": s.personalisation.get("reference"),
+                    "instance": via.get(&s.id),
+                })
+            })
+            .collect();
+        async move { axum::Json(sent) }
+    });
+    serve_reference(addr, app.route("/fake/sent", listed)).await
 }
 
 /// Serves a benchmark's reference router with the service's listener settings (`TCP_NODELAY`), until a signal.
