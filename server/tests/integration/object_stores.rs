@@ -328,7 +328,7 @@ async fn get_bytes(rp: &Rp, path: &str) -> (u16, String, bytes::Bytes) {
 }
 
 /// The whole life of a proof with the service's `UPLOADS_URL` in the cloud: a teacher One Login could not verify
-/// sends it through the support form, staff view it (byte for byte), the sweeper removes an orphan beside it and
+/// sends it through the support form (a 503 while the bucket is missing), staff view it (byte for byte), the sweeper removes an orphan beside it and
 /// keeps it, the retention rule deletes it once the task is decided, and a file gone from the store behind the
 /// service's back is a 404 rather than an error page.
 async fn a_proof_sent_through_the_form_is_stored_shown_to_staff_swept_and_deleted_after_retention(
@@ -347,8 +347,6 @@ async fn a_proof_sent_through_the_form_is_stored_shown_to_staff_swept_and_delete
         &endpoint,
         &format!("{}://{bucket}/teacher-id", cloud.scheme()),
     );
-    rp.state.uploads = store.clone();
-    rp.new_instance();
 
     // The teacher sends a 1 MiB PNG with the form.
     let back = rp
@@ -367,6 +365,19 @@ async fn a_proof_sent_through_the_form_is_stored_shown_to_staff_swept_and_delete
         ("nino", ""),
         ("trn", ""),
     ];
+    // A bucket that does not exist (or cannot be written): the service answers 503 and stores nothing.
+    rp.state.uploads = cloud.open(
+        &endpoint,
+        &format!("{}://{bucket}-missing/teacher-id", cloud.scheme()),
+    );
+    rp.new_instance();
+    let refused = rp
+        .post_multipart("/identity-support", &fields, Some(("passport.png", &file)))
+        .await;
+    assert_eq!(refused.status, 503);
+    rp.state.uploads = store.clone();
+    rp.new_instance();
+
     let answered = rp
         .post_multipart("/identity-support", &fields, Some(("passport.png", &file)))
         .await;
