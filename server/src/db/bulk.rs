@@ -138,6 +138,7 @@ impl SqliteRows {
                     name_key(&n.first_name),
                     name_key(&n.last_name),
                     n.valid_until.map(date),
+                    date(r.date_of_birth),
                 ),
             )?;
         }
@@ -174,9 +175,9 @@ impl SqliteRows {
             (
                 &mut self.names,
                 "INSERT INTO previous_names (person_id, first_name, middle_name, last_name, first_name_key, \
-                 last_name_key, valid_until) \
+                 last_name_key, valid_until, date_of_birth) \
                  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-                 value ->> 6 FROM json_each(?1)",
+                 value ->> 6, value ->> 7 FROM json_each(?1)",
             ),
             (
                 &mut self.quals,
@@ -300,6 +301,7 @@ pub(super) async fn postgres(
                         Some(&name_key(&n.first_name)),
                         Some(&name_key(&n.last_name)),
                         n.valid_until.map(date).as_deref(),
+                        Some(&date(r.date_of_birth)),
                     ],
                 );
             }
@@ -327,7 +329,7 @@ pub(super) async fn postgres(
         copy(
             &mut tx,
             "COPY previous_names (person_id, first_name, middle_name, last_name, first_name_key, \
-             last_name_key, valid_until) FROM STDIN",
+             last_name_key, valid_until, date_of_birth) FROM STDIN",
             &names,
         )
         .await?;

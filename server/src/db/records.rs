@@ -331,23 +331,29 @@ where
         });
         DB::execute_built(q, &mut *conn).await?;
 
-        let names: Vec<(i64, &PreviousName)> = chunk
+        // Each previous name with its person's date of birth, which the candidate search looks them up by.
+        let names: Vec<(i64, &PreviousName, NaiveDate)> = chunk
             .iter()
-            .flat_map(|(id, r)| r.previous_names.iter().map(move |n| (*id, n)))
+            .flat_map(|(id, r)| {
+                r.previous_names
+                    .iter()
+                    .map(move |n| (*id, n, r.date_of_birth))
+            })
             .collect();
         for names in names.chunks(BATCH) {
             let mut q = QueryBuilder::<DB>::new(
                 "INSERT INTO previous_names (person_id, first_name, middle_name, last_name, \
-                 first_name_key, last_name_key, valid_until) ",
+                 first_name_key, last_name_key, valid_until, date_of_birth) ",
             );
-            q.push_values(names, |mut b, (id, n)| {
+            q.push_values(names, |mut b, (id, n, born)| {
                 b.push_bind(*id)
                     .push_bind(n.first_name.as_str())
                     .push_bind(n.middle_name.as_deref())
                     .push_bind(n.last_name.as_str())
                     .push_bind(name_key(&n.first_name))
                     .push_bind(name_key(&n.last_name))
-                    .push_bind(n.valid_until);
+                    .push_bind(n.valid_until)
+                    .push_bind(*born);
             });
             DB::execute_built(q, &mut *conn).await?;
         }
