@@ -6,6 +6,10 @@ use std::str::FromStr;
 
 /// Where the service listens. Env `LISTEN_ADDR`, default `127.0.0.1:3000`.
 pub const LISTEN_ADDR: &str = "LISTEN_ADDR";
+/// Where the Prometheus metrics are served (`GET /metrics`), apart from the service: an address only the
+/// monitoring network reaches, never the public one. Env `METRICS_ADDR`, default none (no metrics are kept or
+/// served).
+pub const METRICS_ADDR: &str = "METRICS_ADDR";
 /// The address people use to reach the service, for links and cookie security. Env `PUBLIC_BASE_URL`, default
 /// `http://localhost:3000`. Cookies are `Secure` and HSTS is sent when it starts with `https://`.
 pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
@@ -183,6 +187,7 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct Config {
     pub listen_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
     pub public_base_url: String,
     pub database_url: String,
     pub database_max_connections: u32,
@@ -238,6 +243,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("listen_addr", &self.listen_addr)
+            .field("metrics_addr", &self.metrics_addr)
             .field("public_base_url", &self.public_base_url)
             .field("database_url", &redact_url(&self.database_url))
             .field("database_max_connections", &self.database_max_connections)
@@ -355,13 +361,16 @@ impl Config {
                 1..=72,
             )?),
         };
+        let listen_addr = parse(
+            &get,
+            LISTEN_ADDR,
+            "127.0.0.1:3000".parse().expect("valid default"),
+            "must be an address and port, e.g. 127.0.0.1:3000",
+        )?;
+        let metrics_addr = metrics_addr(get(METRICS_ADDR), listen_addr)?;
         Ok(Self {
-            listen_addr: parse(
-                &get,
-                LISTEN_ADDR,
-                "127.0.0.1:3000".parse().expect("valid default"),
-                "must be an address and port, e.g. 127.0.0.1:3000",
-            )?,
+            listen_addr,
+            metrics_addr,
             public_base_url,
             database_url,
             database_max_connections: parse_range(&get, DATABASE_MAX_CONNECTIONS, 10, 1..=1000)?,
@@ -432,6 +441,26 @@ fn rate_limits(
             1..=30 * 86_400,
         )?,
     })
+}
+
+fn metrics_addr(
+    value: Option<String>,
+    listen_addr: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = value.parse().map_err(|_| {
+        invalid(
+            METRICS_ADDR,
+            "must be an address and port, e.g. 127.0.0.1:9100",
+        )
+    })?;
+    // The same address would put the metrics on the public listener's port (or fail to bind at start-up).
+    if addr == listen_addr {
+        return Err(invalid(METRICS_ADDR, "must differ from LISTEN_ADDR"));
+    }
+    Ok(Some(addr))
 }
 
 fn uploads_url(value: Option<String>) -> Result<String, ConfigError> {
@@ -1042,6 +1071,29 @@ mod tests {
                 "{var}={value}"
             );
         }
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_of_their_own_is_given() {
+        assert_eq!(config(&[]).unwrap().metrics_addr, None);
+        assert_eq!(config(&[(METRICS_ADDR, "  ")]).unwrap().metrics_addr, None);
+        let c = config(&[(METRICS_ADDR, "10.0.0.5:9100")]).unwrap();
+        assert_eq!(c.metrics_addr, Some("10.0.0.5:9100".parse().unwrap()));
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:3000");
+        for value in ["9100", "localhost:9100", "127.0.0.1", "127.0.0.1:3000"] {
+            let err = config(&[(METRICS_ADDR, value)]).unwrap_err();
+            assert_eq!(err.var, METRICS_ADDR, "{value}");
+        }
+        assert!(config(&[
+            (LISTEN_ADDR, "0.0.0.0:8080"),
+            (METRICS_ADDR, "0.0.0.0:8080")
+        ])
+        .is_err());
+        assert!(config(&[
+            (LISTEN_ADDR, "0.0.0.0:8080"),
+            (METRICS_ADDR, "127.0.0.1:3000")
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod bulk;
 pub mod connect;
 pub mod feedback;
 pub mod generated;
+pub mod metrics;
 pub mod outbox;
 pub mod proofs;
 pub mod records;
@@ -31,6 +32,7 @@ pub use audit::AuditStore;
 pub use connect::ConnectStore;
 pub use feedback::FeedbackStore;
 pub use generated::BenchStore;
+pub use metrics::MetricsStore;
 pub use outbox::OutboxStore;
 pub use proofs::ProofStore;
 pub use records::RecordStore;
@@ -102,6 +104,7 @@ pub trait Store:
     + OutboxStore
     + BenchStore
     + ProofStore
+    + MetricsStore
     + Send
     + Sync
     + 'static
@@ -412,7 +415,8 @@ where
         + AuditStore
         + OutboxStore
         + BenchStore
-        + ProofStore,
+        + ProofStore
+        + MetricsStore,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, and the middleware every request passes through.
 //!
-//! Outermost first: request id and tracing, panics caught, security headers (with the CSP nonce), the cache of
+//! Outermost first: request counts and latency by route (only when `METRICS_ADDR` is set: [`crate::metrics`]),
+//! request id and tracing, panics caught, security headers (with the CSP nonce), the cache of
 //! pages that are the same for every signed-out visitor, error pages in place of bare error text, the body size
 //! limit, then sessions and CSRF checks, then the routes.
 
@@ -103,7 +104,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let pages = routes.clone().with_state(state.clone());
-    routes
+    let routes = routes
         .layer(axum::middleware::from_fn(
             server_fns::argument_errors_are_bad_requests,
         ))
@@ -137,8 +138,15 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
                     axum::http::StatusCode::SERVICE_UNAVAILABLE,
                     Duration::from_secs(30),
                 )),
-        )
-        .with_state(state)
+        );
+    // Outermost, so it counts every answer as sent (a timeout's 503, a panic's 500, a cached page) and times all
+    // of the work; it still runs after routing, so the route template is known. Left out when metrics are off.
+    let routes = if state.config.metrics_addr.is_some() {
+        routes.layer(axum::middleware::from_fn(crate::metrics::record_requests))
+    } else {
+        routes
+    };
+    routes.with_state(state)
 }
 
 /// The proof-of-identity form: the one route whose body may hold a file.

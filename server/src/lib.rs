@@ -8,6 +8,7 @@ pub mod console;
 pub mod db;
 pub mod http;
 pub mod listener;
+pub mod metrics;
 pub mod onelogin;
 pub mod outbox;
 pub mod seed;
@@ -139,6 +140,8 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
         state.outbox_wake.clone(),
     ));
     tokio::spawn(outbox::watch_tasks(state.store.clone(), state.live.clone()));
+    // Before the public listener, so that its first requests are counted; a separate port, never on `app`.
+    metrics::start(&state).await?;
     let limits = listener::ConnectionLimits::from_config(&state.config);
     let app = http::app(state);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -2,6 +2,7 @@
 //! a GOV.UK page that says what happened and what to do, with a log line naming the rule; none creates a session.
 
 use super::error::{AppError, HandlerResult};
+use crate::metrics::{Journey, SignInOutcome};
 use crate::onelogin::{Callback, IdentityOutcome, OneLoginError};
 use crate::state::AppState;
 use app::domain::identity::{AfterSignIn, VerifiedBy};
@@ -67,12 +68,14 @@ fn problem(reason: &str) -> Response {
     Redirect::to(&format!("/sign-in/problem/{reason}")).into_response()
 }
 
-fn refused(error: &OneLoginError) -> Response {
+fn refused(journey: Journey, error: &OneLoginError) -> Response {
     if error.is_unavailable() {
         tracing::warn!(rule = error.rule(), reason = %error, "One Login unavailable");
+        crate::metrics::sign_in(journey, SignInOutcome::Unavailable, Some(error.rule()));
         problem("unavailable")
     } else {
         tracing::warn!(rule = error.rule(), reason = %error, "sign-in refused");
+        crate::metrics::sign_in(journey, SignInOutcome::Refused, Some(error.rule()));
         problem("failed")
     }
 }
@@ -110,7 +113,7 @@ async fn start(state: &AppState, ctx: &RequestContext, kind: AuthKind) -> Respon
                 .update(|data| data.pending_auth = Some(request.pending));
             Redirect::to(&request.url).into_response()
         }
-        Err(e) => refused(&e),
+        Err(e) => refused(kind.into(), &e),
     }
 }
 
@@ -158,13 +161,24 @@ pub async fn callback(
         Ok(pending) => pending,
         Err(refused) => {
             tracing::warn!(rule = 18, reason = refused.reason(), "callback refused");
+            // Which journey it was is in the round trip we do not have.
+            crate::metrics::sign_in(Journey::Unknown, SignInOutcome::Expired, Some(18));
             return Ok(problem("expired"));
         }
     };
+    let journey = Journey::from(pending.kind);
     // Rule 19: each error One Login can send back.
     if let Some(error) = callback.error.as_deref() {
         let description = callback.error_description.as_deref().unwrap_or_default();
         tracing::info!(rule = 19, error, "One Login returned an error");
+        let (outcome, rule) = match (error, pending.kind) {
+            ("access_denied", AuthKind::Identity) => (SignInOutcome::IdentityNotVerified, 47),
+            ("access_denied", AuthKind::SignIn) => (SignInOutcome::Cancelled, 19),
+            ("temporarily_unavailable", _) => (SignInOutcome::Unavailable, 19),
+            ("login_required", _) => (SignInOutcome::OneLoginError, 49),
+            _ => (SignInOutcome::OneLoginError, 19),
+        };
+        crate::metrics::sign_in(journey, outcome, Some(rule));
         return Ok(match (error, pending.kind) {
             // Without return codes a failed identity check arrives as access_denied (rule 47).
             ("access_denied", AuthKind::Identity) => {
@@ -198,6 +212,7 @@ pub async fn callback(
             reason = "callback without a code",
             "callback refused"
         );
+        crate::metrics::sign_in(journey, SignInOutcome::Refused, Some(18));
         return Ok(problem("failed"));
     };
     let result = match state
@@ -206,7 +221,7 @@ pub async fn callback(
         .await
     {
         Ok(result) => result,
-        Err(e) => return Ok(refused(&e)),
+        Err(e) => return Ok(refused(journey, &e)),
     };
     let now = Utc::now();
     Ok(match pending.kind {
@@ -240,10 +255,12 @@ pub async fn callback(
             });
             // Privilege changed: a new session id, so one fixed before sign-in is worthless.
             ctx.session.rotate_id();
+            crate::metrics::sign_in(journey, SignInOutcome::Success, None);
             Redirect::to(next).into_response()
         }
         AuthKind::Identity => {
             let Some(signed_in) = ctx.session.user() else {
+                crate::metrics::sign_in(journey, SignInOutcome::Expired, Some(11));
                 return Ok(problem("expired"));
             };
             // Rule 11: the identity round trip is for the person who signed in.
@@ -253,6 +270,7 @@ pub async fn callback(
                     reason = "identity is for another subject",
                     "callback refused"
                 );
+                crate::metrics::sign_in(journey, SignInOutcome::Refused, Some(11));
                 return Ok(problem("failed"));
             }
             match result.identity {
@@ -269,6 +287,7 @@ pub async fn callback(
                         }
                     });
                     ctx.session.rotate_id();
+                    crate::metrics::sign_in(journey, SignInOutcome::Success, None);
                     Redirect::to(SIGNED_IN_HOME).into_response()
                 }
                 Some(IdentityOutcome::NotVerified { return_codes }) => {
@@ -277,6 +296,7 @@ pub async fn callback(
                         codes = return_codes.len(),
                         "identity not verified"
                     );
+                    crate::metrics::sign_in(journey, SignInOutcome::IdentityNotVerified, Some(47));
                     ctx.session.update(|data| {
                         if let Some(user) = data.user.as_mut() {
                             user.identity = IdentityStatus::NotVerified;
@@ -284,7 +304,10 @@ pub async fn callback(
                     });
                     Redirect::to(app::routes::IDENTITY_NOT_VERIFIED).into_response()
                 }
-                None => problem("failed"),
+                None => {
+                    crate::metrics::sign_in(journey, SignInOutcome::Refused, None);
+                    problem("failed")
+                }
             }
         }
     })

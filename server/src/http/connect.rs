@@ -197,10 +197,12 @@ async fn try_to_connect(
         {
             ConnectResult::Connected => {
                 tracing::info!(via = ?via, candidates = candidates.len(), "connected to a teaching record");
+                crate::metrics::matching("connected");
                 return Ok(true);
             }
             // Someone else connected first, between the search and the write: treat as "connected elsewhere".
             ConnectResult::RecordTaken | ConnectResult::UnknownRecord => {
+                crate::metrics::matching("record_taken");
                 answers.flags.insert(SupportFlag::AlreadyConnected);
                 return Ok(false);
             }
@@ -209,6 +211,13 @@ async fn try_to_connect(
     // Every flag raised on the way is kept: a later question that finds nothing does not clear an earlier doubt.
     let flag = outcome.support_flag();
     answers.flags.extend(flag);
+    crate::metrics::matching(match outcome {
+        MatchOutcome::Connect { .. } => "connected",
+        MatchOutcome::NoMatch => "no_match",
+        MatchOutcome::PossibleDuplicate { .. } => "possible_duplicate",
+        MatchOutcome::PossibleDuplicateOrNamesake { .. } => "possible_duplicate_or_namesake",
+        MatchOutcome::AlreadyConnected { .. } => "already_connected",
+    });
     tracing::info!(
         flag = flag.map_or("none", SupportFlag::as_str),
         candidates = candidates.len(),

@@ -36,6 +36,7 @@ mod fix_support_verified;
 mod fix_third_question;
 mod http;
 mod journey;
+mod metrics;
 mod object_stores;
 mod onelogin;
 mod recovery;
