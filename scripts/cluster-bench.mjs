@@ -6,7 +6,7 @@
 // pages, as people do. Reports per step: count, p50, p99, max, 5xx; the instances' RSS over time.
 //
 //   node scripts/cluster-bench.mjs BASE_URL SECONDS USERS RUN_DIR
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const [base, secondsArg, usersArg, runDir] = process.argv.slice(2);
 const seconds = Number(secondsArg);
@@ -209,6 +209,55 @@ function rss() {
   return out;
 }
 
+/** CPU seconds so far: the whole machine (busy, all cores) and each part of the cluster, from /proc. */
+const tick = 100; // USER_HZ on Linux
+function pidOf(name) {
+  try {
+    return Number(readFileSync(`${runDir}/${name}.pid`, "utf8").trim());
+  } catch {
+    return null;
+  }
+}
+function cpuOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // utime and stime, fields 14 and 15 of stat (counted after the command name).
+    return (Number(fields[11]) + Number(fields[12])) / tick;
+  } catch {
+    return 0;
+  }
+}
+function childrenOf(pid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ");
+      if (Number(fields[1]) === pid) out.push(Number(entry));
+    } catch {}
+  }
+  return out;
+}
+function cpu() {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = line[3] + line[4];
+  const total = line.slice(0, 8).reduce((a, b) => a + b, 0);
+  const parts = { machine: (total - idle) / tick };
+  for (const name of ["instance-1", "instance-2", "instance-3", "haproxy", "standin", "notify"]) parts[name] = cpuOf(pidOf(name));
+  try {
+    const pgDir = readFileSync(`${runDir}/pg_dir`, "utf8").trim();
+    const postmaster = Number(readFileSync(`${pgDir}/data/postmaster.pid`, "utf8").split("\n")[0]);
+    // Backends that have exited are counted in the postmaster's children times only at the end; live ones here.
+    parts.postgresql = [postmaster, ...childrenOf(postmaster)].reduce((n, p) => n + cpuOf(p), 0);
+  } catch {
+    parts.postgresql = 0;
+  }
+  const own = process.cpuUsage();
+  parts["load generator"] = (own.user + own.system) / 1e6;
+  return parts;
+}
+const cpuBefore = cpu();
+
 const memory = [];
 const started = Date.now();
 const sampler = setInterval(() => memory.push({ s: Math.round((Date.now() - started) / 1000), ...rss() }), 30_000);
@@ -235,9 +284,15 @@ for (const r of rows) {
 }
 console.log("RSS (MB) by instance over time:");
 for (const m of memory) console.log(`  ${String(m.s).padStart(4)} s  ${[1, 2, 3].map((n) => `i${n} ${m[`i${n}`] === null ? "-" : (m[`i${n}`] / 1024).toFixed(0)}`).join("  ")}`);
+const cpuAfter = cpu();
+const used = Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, cpuAfter[k] - cpuBefore[k]]));
+const ours = Object.entries(used).filter(([k]) => k !== "machine").reduce((n, [, v]) => n + v, 0);
+console.log(`CPU seconds over ${elapsed.toFixed(0)} s (2 cores = ${(2 * elapsed).toFixed(0)} available): machine busy ${used.machine.toFixed(0)}, of which`);
+for (const [k, v] of Object.entries(used)) if (k !== "machine") console.log(`  ${k.padEnd(16)} ${v.toFixed(1)}`);
+console.log(`  ${"anything else".padEnd(16)} ${(used.machine - ours).toFixed(1)} (other people's work on this machine, the kernel, exited database backends)`);
 if (errors.size) {
   console.log("journeys or visits that stopped early:");
   for (const [what, count] of errors) console.log(`  ${count} × ${what}`);
 }
-writeFileSync(`${runDir}/bench.json`, JSON.stringify({ users, seconds, think, completedJourneys, consoleVisits, rows, memory, errors: Object.fromEntries(errors) }, null, 1));
+writeFileSync(`${runDir}/bench.json`, JSON.stringify({ users, seconds, think, completedJourneys, consoleVisits, rows, memory, cpu: used, errors: Object.fromEntries(errors) }, null, 1));
 process.exit(total5xx === 0 && errors.size === 0 ? 0 : 1);
