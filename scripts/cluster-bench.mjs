@@ -106,7 +106,8 @@ function form(page, button) {
     }
     return { action: new URL(action.replaceAll("&amp;", "&"), page.url).toString(), hidden };
   }
-  throw new Error(`no form with "${button}" on ${page.url} (${page.status})`);
+  const h1 = page.text.match(/<h1[^>]*>([^<]*)/)?.[1]?.trim() ?? "no heading";
+  throw new Error(`no form with "${button}" on ${page.url} (${page.status}, "${h1}")`);
 }
 
 /** The radio field of the page's form (the question's name) and the value of the choice labelled `label`. */
