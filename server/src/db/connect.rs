@@ -333,22 +333,29 @@ where
         // PostgreSQL's plans kept between runs (`Dialect::BEGIN_CANDIDATE_SEARCH`).
         let mut tx = self.pool.begin_with(DB::BEGIN_CANDIDATE_SEARCH).await?;
         let q = candidate_query::<DB>("", evidence);
-        let rows = by_person(DB::fetch_all_built_on(q, &mut tx).await?);
+        let mut rows = by_person(DB::fetch_all_built_on(q, &mut tx).await?);
         let mut found: HashSet<i64> = rows.iter().map(|(r, _)| r.person.id).collect();
-        let mut candidates = Self::complete_candidates(&mut tx, rows, evidence, user_id).await?;
-        // A second query, only for the searches whose decision guard 4 can change (most connect, or cannot be
-        // asked the third question): fetching these in every search made it four times slower.
-        if first_name_lookalikes_matter(evidence, &candidates) {
-            if let Some(q) = lookalike_query::<DB>(evidence) {
-                let rows = by_person(DB::fetch_all_built_on(q, &mut tx).await?)
-                    .into_iter()
-                    .filter(|(r, _)| found.insert(r.person.id))
-                    .collect();
+        let candidates = if evidence.itt.is_some() {
+            // With an ITT answer guard 4 always needs the lookalikes (`first_name_lookalikes_matter` is true
+            // whatever was found), so both queries' people have their ITT and QTS lines read in one query.
+            rows.extend(Self::lookalike_rows(&mut tx, evidence, &mut found).await?);
+            Self::complete_candidates(&mut tx, rows, evidence, user_id).await?
+        } else {
+            let mut candidates =
+                Self::complete_candidates(&mut tx, rows, evidence, user_id).await?;
+            // A second query, only for the searches whose decision guard 4 can change (most connect, or cannot
+            // be asked the third question): fetching these in every search made it four times slower.
+            if first_name_lookalikes_matter(evidence, &candidates) {
+                let rows = Self::lookalike_rows(&mut tx, evidence, &mut found).await?;
                 candidates
                     .extend(Self::complete_candidates(&mut tx, rows, evidence, user_id).await?);
             }
-        }
-        tx.commit().await?;
+            candidates
+        };
+        // Not committed: the transaction only read, so rolling it back is the same, and dropping it leaves the
+        // rollback to be sent when the pool takes the connection back (it checks every connection returned to
+        // it with a round trip of its own), instead of the search waiting for a COMMIT's round trip.
+        drop(tx);
         Ok(candidates)
     }
 
@@ -557,6 +564,21 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    /// The people of [`lookalike_query`] not already `found` (who are added to it), with their previous names.
+    async fn lookalike_rows(
+        conn: &mut DB::Connection,
+        evidence: &Evidence,
+        found: &mut HashSet<i64>,
+    ) -> StoreResult<Vec<(CandidateRow, Vec<PreviousNameRow>)>> {
+        let Some(q) = lookalike_query::<DB>(evidence) else {
+            return Ok(Vec::new());
+        };
+        Ok(by_person(DB::fetch_all_built_on(q, conn).await?)
+            .into_iter()
+            .filter(|(r, _)| found.insert(r.person.id))
+            .collect())
+    }
+
     /// The candidates of the search's `rows`, with every one's previous names (one query), and their ITT and QTS
     /// lines only when the teacher answered the third question: the only time matching reads them.
     async fn complete_candidates(
