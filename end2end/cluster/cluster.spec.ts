@@ -3,27 +3,12 @@
 // the email outbox and the live feed: these tests check that this holds, through HAProxy, in Chromium.
 import { test, expect, type Page, type Browser } from "@playwright/test";
 import { createHash } from "node:crypto";
-import { newTeacher, pickTeacher, signInVerified, staffSignIn, teacherAsksForSupport, uniqueName, type Teacher } from "../tests/helpers";
+import { askForSupportFromConnect, newTeacher, pickTeacher, signInVerified, staffSignIn, teacherAsksForSupport, uniqueName, type Teacher } from "../tests/helpers";
 import { cluster, expectAllUp, instanceUrl, lastPageServedBy, notifySent, recordServed, sql, standinUrl } from "./cluster";
 
 test.beforeEach(async () => {
   await expectAllUp();
 });
-
-/** The rest of the journey from /connect: "No" to both questions, then ask for support; the task's reference. */
-async function askForSupportFromConnect(page: Page): Promise<string> {
-  await page.getByRole("button", { name: "Continue" }).click();
-  for (const question of ["nino", "trn"]) {
-    await expect(page).toHaveURL(new RegExp(`/connect/${question}$`));
-    await page.getByRole("group").getByLabel("No", { exact: true }).check();
-    await page.getByRole("button", { name: "Continue" }).click();
-  }
-  await expect(page).toHaveURL(/\/connect\/not-found$/);
-  await page.goto("/connect/check-answers");
-  await page.getByRole("button", { name: "Get support" }).click();
-  await expect(page).toHaveURL(/\/connect\/support-requested$/);
-  return (await page.locator("main").innerText()).match(/TRS-\d{6,}/)![0];
-}
 
 /** An officer decides task `reference` "not connected", stopping at the check page; the confirm button is next. */
 async function chooseNotConnected(page: Page, reference: string) {

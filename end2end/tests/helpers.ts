@@ -113,6 +113,11 @@ export async function signInVerified(page: Page, teacher: Teacher) {
 /** A teacher nobody can match signs in, proves identity, answers "No" twice and asks for support; the reference. */
 export async function teacherAsksForSupport(page: Page, teacher: Teacher): Promise<string> {
   await signInVerified(page, teacher);
+  return askForSupportFromConnect(page);
+}
+
+/** The rest of the journey from /connect: "No" to both questions, then ask for support; the task's reference. */
+export async function askForSupportFromConnect(page: Page): Promise<string> {
   await page.getByRole("button", { name: "Continue" }).click();
   for (const question of ["nino", "trn"]) {
     await expect(page).toHaveURL(new RegExp(`/connect/${question}$`));

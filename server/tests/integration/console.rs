@@ -418,13 +418,7 @@ async fn a_decision_connects_the_teacher_emails_them_and_writes_history_and_audi
     );
 
     // One transaction: the task, the connection, the history event, the email and the audit.
-    let task = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap();
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
     assert_eq!(task.decision, Some(Decision::Connect { trn: trn.clone() }));
     assert_eq!(task.decided_by.as_deref(), Some("Sam Okafor"));
     let history = rp.state.store.record_history(&trn).await.unwrap();
@@ -748,13 +742,7 @@ async fn bad_decisions_get_messages_and_change_nothing(backend: Backend) {
     let check = rp.get(&format!("{task_path}/check")).await;
     assert!(!check.body.contains("<script>alert(1)"));
     rp.post(&format!("{task_path}/confirm"), &[]).await;
-    let task = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap();
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
     assert!(
         matches!(task.decision, Some(Decision::Reject { .. })),
         "decided once the input was right"

@@ -78,13 +78,7 @@ async fn a_deactivated_record_is_never_connected(backend: Backend) {
         "the handler refuses it"
     );
     // And storage refuses it too, whatever reaches it: nothing decided, nothing connected, nothing emailed.
-    let task = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap();
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
     let officer = rp
         .state
         .store
@@ -115,13 +109,7 @@ async fn a_deactivated_record_is_never_connected(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(refused, Err(TaskChangeRefused::RecordDeactivated));
-    let after = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = crate::util::stored_task(&rp.state.store, &reference).await;
     assert!(after.decision.is_none(), "the task is still open");
     assert_eq!(after.version, task.version);
     assert_eq!(after.user_id, task.user_id);
@@ -448,13 +436,7 @@ async fn suggested_records_are_found_without_a_verified_date_of_birth_and_marked
         .unwrap();
     let reference = raise_identity_task(&rp, "suggest").await;
     // The identity task's teacher entered the NINO (its fixture has none): store it in the task's details.
-    let task = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap();
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
     let mut details = task.details.clone();
     let server::db::connect::TaskDetails::IdentityVerification(entered) = &mut details else {
         panic!("an identity task: {details:?}");
@@ -511,13 +493,8 @@ async fn an_administrator_can_undo_a_connection_and_the_teacher_starts_again(bac
     )
     .await;
     rp.post(&format!("{task_path}/confirm"), &[]).await;
-    let user_id = rp
-        .state
-        .store
-        .task_by_reference(&reference)
+    let user_id = crate::util::stored_task(&rp.state.store, &reference)
         .await
-        .unwrap()
-        .unwrap()
         .user_id
         .unwrap();
     assert_eq!(
@@ -719,13 +696,7 @@ async fn a_teacher_without_a_verified_email_is_not_emailed_at_an_empty_address(b
     )
     .await;
     rp.post(&format!("{task_path}/confirm"), &[]).await;
-    let task = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .expect("the task");
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
     assert_eq!(
         task.status,
         app::domain::support::TaskStatus::Done,

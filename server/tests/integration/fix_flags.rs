@@ -56,13 +56,7 @@ async fn a_flag_raised_at_the_nino_question_stays_when_the_trn_question_finds_no
     );
     let reference = crate::util::reference_on_confirmation(&mut rp).await;
 
-    let task = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .expect("the task");
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
     assert_eq!(
         task.details.flags().collect::<Vec<_>>(),
         [SupportFlag::PossibleDuplicateOrNamesake],

@@ -40,18 +40,10 @@ fn reconfigure(rp: &mut Rp, change: impl FnOnce(&mut server::config::Config)) {
     rp.new_instance();
 }
 
-fn cookie_header(rp: &Rp) -> String {
-    rp.cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// Sends `req` as `rp`'s browser would (its cookies, its client address), keeping the cookies it sets.
 async fn send(rp: &mut Rp, mut req: Request<Body>) -> TestResponse {
     req.headers_mut()
-        .insert(header::COOKIE, cookie_header(rp).parse().unwrap());
+        .insert(header::COOKIE, rp.cookie_header().parse().unwrap());
     if let Some(addr) = rp.client_addr {
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(addr));
@@ -327,13 +319,8 @@ async fn decided_proofs_are_deleted_after_the_retention_period_and_audited(backe
         &rp.post("/identity-support/send", &[]).await,
         "/connect/support-requested",
     );
-    let user = rp.signed_in_user().await.unwrap();
     let store = rp.state.store.clone();
-    let task = store
-        .open_task_for_user(user.user_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let task = crate::util::open_task_of_signed_in_teacher(&mut rp).await;
     let reference = task.reference.clone();
     let files = stored_files(&rp).await;
     assert_eq!(files.len(), 1);
@@ -361,23 +348,14 @@ async fn decided_proofs_are_deleted_after_the_retention_period_and_audited(backe
         )
         .await
         .unwrap();
-    let stored = store.task_by_reference(&reference).await.unwrap().unwrap();
-    let email = server::db::support::NewEmail {
-        reference: format!("retention-{reference}"),
-        template: "rejected".into(),
-        email_address: "cannot-verify@example.com".into(),
-        personalisation: Default::default(),
-        task_reference: Some(reference.clone()),
-    };
-    let decision = app::domain::support::Decision::Reject {
-        reason: app::domain::support::RejectReason::ProofUnclear,
-        detail: None,
-    };
-    store
-        .decide_task(&reference, stored.version, &decision, &officer, &email, now)
-        .await
-        .unwrap()
-        .unwrap();
+    crate::util::reject_as_proof_unclear(
+        &store,
+        &reference,
+        &officer,
+        format!("retention-{reference}"),
+        now,
+    )
+    .await;
 
     // 89 days on: kept. 91 days on: deleted, recorded in the task and the audit log.
     assert_eq!(
@@ -400,7 +378,7 @@ async fn decided_proofs_are_deleted_after_the_retention_period_and_audited(backe
         1
     );
     assert!(stored_files(&rp).await.is_empty(), "the file is gone");
-    let after = store.task_by_reference(&reference).await.unwrap().unwrap();
+    let after = crate::util::stored_task(&store, &reference).await;
     let proof = after.details.proof().expect("an identity task's proof");
     assert!(proof.key.is_none());
     assert_eq!(proof.deleted_after_days, Some(90));
@@ -674,7 +652,7 @@ async fn an_upload_from_someone_who_may_not_upload_is_refused_without_reading_it
     on_the_support_form(&mut rp).await;
     let read = Arc::new(AtomicUsize::new(0));
     let (chunks, total) = big_upload("wrong-token", 10 * 1024 * 1024);
-    let res = read_response(&rp, upload(cookie_header(&rp), chunks, total, read.clone())).await;
+    let res = read_response(&rp, upload(rp.cookie_header(), chunks, total, read.clone())).await;
     assert_eq!(res.status, 403);
     assert!(res.body.contains("govuk-header"));
     assert!(
@@ -687,7 +665,7 @@ async fn an_upload_from_someone_who_may_not_upload_is_refused_without_reading_it
     let token = rp.cookies["tid_csrf"].clone();
     let read = Arc::new(AtomicUsize::new(0));
     let (chunks, total) = big_upload(&token, 64 * 1024);
-    let res = read_response(&rp, upload(cookie_header(&rp), chunks, total, read.clone())).await;
+    let res = read_response(&rp, upload(rp.cookie_header(), chunks, total, read.clone())).await;
     assert_redirect(&res, "/identity-support");
     assert_eq!(read.load(Ordering::SeqCst), total);
     assert!(rp

@@ -97,12 +97,7 @@ async fn open_feed(rp: &Rp) -> (Feed, tokio::task::JoinHandle<()>) {
         rp.state.store.clone(),
         rp.state.live.clone(),
     ));
-    let cookies = rp
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookies = rp.cookie_header();
     let request = Request::get("/support/tasks/events")
         .header(header::ACCEPT, "text/event-stream")
         .header(header::COOKIE, cookies)

@@ -348,7 +348,7 @@ async fn a_refused_decision_verifies_nothing_and_one_login_s_verification_is_kep
     rp.cookies.remove("tid_session");
     let reference = teacher_asks_for_support(&mut rp, NOBODY.0, NOBODY.1).await;
     let user_id = rp.signed_in_user().await.unwrap().user_id;
-    let task = store.task_by_reference(&reference).await.unwrap().unwrap();
+    let task = crate::util::stored_task(&store, &reference).await;
     let refused = store
         .decide_task(
             &reference,

@@ -234,13 +234,7 @@ async fn a_wrong_provider_or_year_goes_to_support_with_the_answers_on_the_task(b
     let confirmation = rp.get("/connect/support-requested").await;
     let at = confirmation.body.find("TRS-").expect("a reference");
     let reference = confirmation.body[at..at + 10].to_string();
-    let task = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .expect("the task");
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
     assert_eq!(task.user_id, Some(user.user_id));
     assert_task_holds_the_answers(&task, other, year.parse().unwrap());
 }

@@ -576,14 +576,7 @@ async fn cannot_verify_asks_for_support_with_proof_of_identity(backend: Backend)
         &rp.post("/identity-support/send", &[]).await,
         "/request-pending",
     );
-    let user = rp.signed_in_user().await.unwrap();
-    let task = rp
-        .state
-        .store
-        .open_task_for_user(user.user_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let task = crate::util::open_task_of_signed_in_teacher(&mut rp).await;
     assert_eq!(task.reference, reference);
     // The form is closed once the request is sent.
     assert_redirect(&rp.get("/identity-support").await, "/request-pending");

@@ -227,15 +227,13 @@ async fn metrics_are_served_on_their_own_address_and_move_with_the_service(backe
     assert_eq!(moved("sign_in", "success", "none"), 1.0);
     assert_eq!(moved("identity", "success", "none"), 1.0);
     assert_eq!(moved("sign_in", "refused", "24"), 0.0);
-    let matched = |s: &Scrape, outcome| s.value(MATCHING, &[("outcome", outcome)]);
-    assert_eq!(
-        matched(&after, "connected") - matched(&before, "connected"),
-        1.0
-    );
-    assert_eq!(
-        matched(&after, "no_match") - matched(&before, "no_match"),
-        0.0
-    );
+    // How far a matching outcome's count moved between two scrapes.
+    let matched = |before: &Scrape, after: &Scrape, outcome| {
+        after.value(MATCHING, &[("outcome", outcome)])
+            - before.value(MATCHING, &[("outcome", outcome)])
+    };
+    assert_eq!(matched(&before, &after, "connected"), 1.0);
+    assert_eq!(matched(&before, &after, "no_match"), 0.0);
 
     // The outbox: an email queued two minutes ago and not sent, and one given up on.
     let now = chrono::Utc::now();
@@ -288,14 +286,8 @@ async fn metrics_are_served_on_their_own_address_and_move_with_the_service(backe
     let before = Scrape::of(addr).await;
     assert_redirect(&rp.get("/continue").await, "/connect");
     let after = Scrape::of(addr).await;
-    assert_eq!(
-        matched(&after, "no_match") - matched(&before, "no_match"),
-        1.0
-    );
-    assert_eq!(
-        matched(&after, "connected") - matched(&before, "connected"),
-        0.0
-    );
+    assert_eq!(matched(&before, &after, "no_match"), 1.0);
+    assert_eq!(matched(&before, &after, "connected"), 0.0);
     rp.get("/connect/nino").await;
     answer_no_and_ask_for_support(&mut rp).await;
     let after = Scrape::of(addr).await;

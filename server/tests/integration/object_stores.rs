@@ -305,12 +305,7 @@ async fn a_proof_is_stored_read_back_listed_and_deleted_under_the_urls_prefix(cl
 
 /// Sends `path` with `rp`'s cookies and returns the status, content type and body as bytes (the proof is binary).
 async fn get_bytes(rp: &Rp, path: &str) -> (u16, String, bytes::Bytes) {
-    let cookies = rp
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookies = rp.cookie_header();
     let req = Request::get(path)
         .header(header::COOKIE, cookies)
         .body(Body::empty())
@@ -390,22 +385,10 @@ async fn a_proof_sent_through_the_form_is_stored_shown_to_staff_swept_and_delete
         &rp.post("/identity-support/send", &[]).await,
         "/connect/support-requested",
     );
-    let user = rp.signed_in_user().await.unwrap();
-    let task = rp
-        .state
-        .store
-        .open_task_for_user(user.user_id)
-        .await
-        .unwrap()
-        .expect("the support task");
+    let task = crate::util::open_task_of_signed_in_teacher(&mut rp).await;
     let reference = task.reference.clone();
-    let key = rp
-        .state
-        .store
-        .task_by_reference(&reference)
+    let key = crate::util::stored_task(&rp.state.store, &reference)
         .await
-        .unwrap()
-        .expect("the task")
         .details
         .proof()
         .and_then(|p| p.key.clone())
@@ -442,30 +425,14 @@ async fn a_proof_sent_through_the_form_is_stored_shown_to_staff_swept_and_delete
         )
         .await
         .unwrap();
-    let stored = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap();
-    let email = server::db::support::NewEmail {
-        reference: format!("cloud-{reference}"),
-        template: "rejected".into(),
-        email_address: "cannot-verify@example.com".into(),
-        personalisation: Default::default(),
-        task_reference: Some(reference.clone()),
-    };
-    let decision = app::domain::support::Decision::Reject {
-        reason: app::domain::support::RejectReason::ProofUnclear,
-        detail: None,
-    };
-    rp.state
-        .store
-        .decide_task(&reference, stored.version, &decision, &officer, &email, now)
-        .await
-        .unwrap()
-        .unwrap();
+    crate::util::reject_as_proof_unclear(
+        &rp.state.store,
+        &reference,
+        &officer,
+        format!("cloud-{reference}"),
+        now,
+    )
+    .await;
     let deleted = uploads::delete_expired_proofs(
         &rp.state.store,
         &store,
@@ -475,13 +442,7 @@ async fn a_proof_sent_through_the_form_is_stored_shown_to_staff_swept_and_delete
     .await
     .unwrap();
     assert_eq!(deleted, 1);
-    let after = rp
-        .state
-        .store
-        .task_by_reference(&reference)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = crate::util::stored_task(&rp.state.store, &reference).await;
     assert!(after.details.proof().unwrap().key.is_none());
     assert!(keys_in(&store, Some("proofs")).await.is_empty());
     let (status, _, _) = get_bytes(&rp, &format!("{task_path}/proof")).await;

@@ -97,7 +97,8 @@ impl Rp {
         self.router = server::http::app(self.state.clone());
     }
 
-    fn cookie_header(&self) -> String {
+    /// The `Cookie` header our browser sends.
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

@@ -1,5 +1,6 @@
 //! Helpers the integration tests share: the service under test on a backend ([`TestApp`]), the journey's steps
-//! that end in a support task, and the console's version-guarded forms.
+//! that end in a support task, reading tasks back and deciding one in storage, and the console's version-guarded
+//! forms.
 
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
@@ -7,7 +8,8 @@ use app::domain::records::{RecordStatus, TeachingRecord};
 use app::domain::support::Role;
 use chrono::NaiveDate;
 use onelogin_standin::{CustomPerson, NextLogin, Outcome, CUSTOM};
-use server::db::Backend;
+use server::db::support::{NewEmail, StoredTask};
+use server::db::{Backend, DynStore};
 
 /// The seeded service on one backend, with staff set up, for one test.
 pub struct TestApp {
@@ -182,4 +184,52 @@ pub async fn post_task_form(
     let mut with_version = vec![("version", version.as_str())];
     with_version.extend_from_slice(fields);
     rp.post(&format!("{task_path}{form}"), &with_version).await
+}
+
+/// The task `reference` as stored now.
+pub async fn stored_task(store: &DynStore, reference: &str) -> StoredTask {
+    store
+        .task_by_reference(reference)
+        .await
+        .unwrap()
+        .expect("the task")
+}
+
+/// Decides task `reference` "rejected, proof unclear" in storage as `officer` at `now`, with the rejection email
+/// the console would queue (its reference `email_reference`), as a test that needs a decided task does.
+pub async fn reject_as_proof_unclear(
+    store: &DynStore,
+    reference: &str,
+    officer: &app::domain::support::StaffMember,
+    email_reference: String,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let stored = stored_task(store, reference).await;
+    let email = NewEmail {
+        reference: email_reference,
+        template: "rejected".into(),
+        email_address: "cannot-verify@example.com".into(),
+        personalisation: Default::default(),
+        task_reference: Some(reference.to_string()),
+    };
+    let decision = app::domain::support::Decision::Reject {
+        reason: app::domain::support::RejectReason::ProofUnclear,
+        detail: None,
+    };
+    store
+        .decide_task(reference, stored.version, &decision, officer, &email, now)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// The open support task of the teacher signed in now.
+pub async fn open_task_of_signed_in_teacher(rp: &mut Rp) -> server::db::connect::TeacherTask {
+    let user = rp.signed_in_user().await.unwrap();
+    rp.state
+        .store
+        .open_task_for_user(user.user_id)
+        .await
+        .unwrap()
+        .expect("the support task")
 }
