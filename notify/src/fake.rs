@@ -91,6 +91,12 @@ impl FakeNotify {
         }
     }
 
+    /// A fake that accepts `api_key` (`{key_name}-{service_id}-{secret_key}`, read as the client reads it).
+    pub fn for_key(api_key: &str) -> Result<FakeNotify, crate::KeyError> {
+        let key = crate::key::ApiKey::parse(api_key)?;
+        Ok(FakeNotify::new(&key.service_id, &key.secret))
+    }
+
     /// A valid API key for this fake, named `name`.
     pub fn api_key(&self, name: &str) -> String {
         format!("{name}-{}-{}", self.service_id, self.secret)
@@ -676,6 +682,19 @@ mod tests {
                 &values
             ),
             "Dear Ada, (Ada) shown (("
+        );
+    }
+
+    #[test]
+    fn a_fake_for_a_key_accepts_that_key_as_the_client_reads_it() {
+        let service = "26785a09-ab16-4eb0-8407-a37497a57506";
+        let secret = "3d844edf-8d35-48ac-975b-e847b4f122b0";
+        // A hyphenated key name and a trailing newline (a secrets file), as the client allows.
+        let fake = FakeNotify::for_key(&format!("my-service-{service}-{secret}\n")).unwrap();
+        assert_eq!(fake.api_key("k"), format!("k-{service}-{secret}"));
+        assert_eq!(
+            FakeNotify::for_key("too-short").err(),
+            Some(crate::KeyError::TooShort)
         );
     }
 

@@ -240,11 +240,8 @@ pub async fn notify_fake(config: &Config, addr: std::net::SocketAddr) -> Result<
             "notify-fake needs NOTIFY_API_KEY and the NOTIFY_TEMPLATE_* ids".into(),
         ));
     };
-    // `{name}-{service id}-{secret}`, the two UUIDs last (the configuration has checked it).
-    let uuid = 36;
-    let secret = &api_key[api_key.len() - uuid..];
-    let service_id = &api_key[api_key.len() - 2 * uuid - 1..api_key.len() - uuid - 1];
-    let fake = notify::fake::FakeNotify::new(service_id, secret);
+    let fake = notify::fake::FakeNotify::for_key(api_key)
+        .map_err(|e| ServerError::Bench(format!("NOTIFY_API_KEY: {e}")))?;
     for (template, id) in templates {
         let (subject, body) = template.text();
         fake.add_template(id, subject, body);

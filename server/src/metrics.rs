@@ -234,9 +234,49 @@ pub fn sign_in(journey: Journey, outcome: SignInOutcome, rule: Option<u8>) {
     .increment(1);
 }
 
-/// Counts one matching decision (`outcome` is one of a fixed set, see [`crate::http::connect`]).
-pub fn matching(outcome: &'static str) {
-    metrics::counter!(MATCHING_OUTCOMES, "outcome" => outcome).increment(1);
+/// What matching a verified teacher came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchingOutcome {
+    Connected,
+    /// The record matched, but someone else connected to it between the search and the write.
+    RecordTaken,
+    NoMatch,
+    PossibleDuplicate,
+    PossibleDuplicateOrNamesake,
+    AlreadyConnected,
+}
+
+impl MatchingOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchingOutcome::Connected => "connected",
+            MatchingOutcome::RecordTaken => "record_taken",
+            MatchingOutcome::NoMatch => "no_match",
+            MatchingOutcome::PossibleDuplicate => "possible_duplicate",
+            MatchingOutcome::PossibleDuplicateOrNamesake => "possible_duplicate_or_namesake",
+            MatchingOutcome::AlreadyConnected => "already_connected",
+        }
+    }
+}
+
+impl From<&app::domain::matching::MatchOutcome> for MatchingOutcome {
+    fn from(outcome: &app::domain::matching::MatchOutcome) -> Self {
+        use app::domain::matching::MatchOutcome;
+        match outcome {
+            MatchOutcome::Connect { .. } => MatchingOutcome::Connected,
+            MatchOutcome::NoMatch => MatchingOutcome::NoMatch,
+            MatchOutcome::PossibleDuplicate { .. } => MatchingOutcome::PossibleDuplicate,
+            MatchOutcome::PossibleDuplicateOrNamesake { .. } => {
+                MatchingOutcome::PossibleDuplicateOrNamesake
+            }
+            MatchOutcome::AlreadyConnected { .. } => MatchingOutcome::AlreadyConnected,
+        }
+    }
+}
+
+/// Counts one matching decision.
+pub fn matching(outcome: MatchingOutcome) {
+    metrics::counter!(MATCHING_OUTCOMES, "outcome" => outcome.as_str()).increment(1);
 }
 
 /// The metrics listener's router: `/metrics` and nothing else.

@@ -171,15 +171,7 @@ pub async fn callback(
     if let Some(error) = callback.error.as_deref() {
         let description = callback.error_description.as_deref().unwrap_or_default();
         tracing::info!(rule = 19, error, "One Login returned an error");
-        let (outcome, rule) = match (error, pending.kind) {
-            ("access_denied", AuthKind::Identity) => (SignInOutcome::IdentityNotVerified, 47),
-            ("access_denied", AuthKind::SignIn) => (SignInOutcome::Cancelled, 19),
-            ("temporarily_unavailable", _) => (SignInOutcome::Unavailable, 19),
-            ("login_required", _) => (SignInOutcome::OneLoginError, 49),
-            _ => (SignInOutcome::OneLoginError, 19),
-        };
-        crate::metrics::sign_in(journey, outcome, Some(rule));
-        return Ok(match (error, pending.kind) {
+        let (outcome, rule, response) = match (error, pending.kind) {
             // Without return codes a failed identity check arrives as access_denied (rule 47).
             ("access_denied", AuthKind::Identity) => {
                 ctx.session.update(|data| {
@@ -187,20 +179,30 @@ pub async fn callback(
                         user.identity = IdentityStatus::NotVerified;
                     }
                 });
-                Redirect::to(app::routes::IDENTITY_NOT_VERIFIED).into_response()
+                (
+                    SignInOutcome::IdentityNotVerified,
+                    47,
+                    Redirect::to(app::routes::IDENTITY_NOT_VERIFIED).into_response(),
+                )
             }
-            ("access_denied", AuthKind::SignIn) => problem("cancelled"),
-            ("temporarily_unavailable", _) => problem("unavailable"),
+            ("access_denied", AuthKind::SignIn) => {
+                (SignInOutcome::Cancelled, 19, problem("cancelled"))
+            }
+            ("temporarily_unavailable", _) => {
+                (SignInOutcome::Unavailable, 19, problem("unavailable"))
+            }
             // Rule 49: One Login says the person is not signed in there, so they are not signed in here either.
             ("login_required", _) => {
                 ctx.session.end();
-                problem("signed-out")
+                (SignInOutcome::OneLoginError, 49, problem("signed-out"))
             }
             ("unauthorized_client", _) if description.contains("deactivated") => {
-                problem("deactivated")
+                (SignInOutcome::OneLoginError, 19, problem("deactivated"))
             }
-            _ => problem("failed"),
-        });
+            _ => (SignInOutcome::OneLoginError, 19, problem("failed")),
+        };
+        crate::metrics::sign_in(journey, outcome, Some(rule));
+        return Ok(response);
     }
     let Some(code) = callback
         .code

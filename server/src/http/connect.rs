@@ -7,6 +7,7 @@ use super::client_addr::{rate_limit_key, ClientAddress};
 use super::error::{AppError, HandlerResult};
 use crate::db::connect::{ConnectResult, NewSupportTask};
 use crate::db::{DynStore, StoreError};
+use crate::metrics::MatchingOutcome;
 use crate::state::AppState;
 use app::domain::identity::VerifiedIdentity;
 use app::domain::journey::{
@@ -197,12 +198,12 @@ async fn try_to_connect(
         {
             ConnectResult::Connected => {
                 tracing::info!(via = ?via, candidates = candidates.len(), "connected to a teaching record");
-                crate::metrics::matching("connected");
+                crate::metrics::matching(MatchingOutcome::Connected);
                 return Ok(true);
             }
             // Someone else connected first, between the search and the write: treat as "connected elsewhere".
             ConnectResult::RecordTaken | ConnectResult::UnknownRecord => {
-                crate::metrics::matching("record_taken");
+                crate::metrics::matching(MatchingOutcome::RecordTaken);
                 answers.flags.insert(SupportFlag::AlreadyConnected);
                 return Ok(false);
             }
@@ -211,13 +212,7 @@ async fn try_to_connect(
     // Every flag raised on the way is kept: a later question that finds nothing does not clear an earlier doubt.
     let flag = outcome.support_flag();
     answers.flags.extend(flag);
-    crate::metrics::matching(match outcome {
-        MatchOutcome::Connect { .. } => "connected",
-        MatchOutcome::NoMatch => "no_match",
-        MatchOutcome::PossibleDuplicate { .. } => "possible_duplicate",
-        MatchOutcome::PossibleDuplicateOrNamesake { .. } => "possible_duplicate_or_namesake",
-        MatchOutcome::AlreadyConnected { .. } => "already_connected",
-    });
+    crate::metrics::matching(MatchingOutcome::from(&outcome));
     tracing::info!(
         flag = flag.map_or("none", SupportFlag::as_str),
         candidates = candidates.len(),
