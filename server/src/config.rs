@@ -28,6 +28,9 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const SEED_RECORDS: &str = "SEED_RECORDS";
 /// Largest request body accepted, in bytes. Env `MAX_BODY_BYTES`, default 65536.
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+/// How many of signed-in teachers' pages each instance keeps rendered (`http::personal_pages`); 0 keeps none. Env
+/// `PERSONAL_PAGES_KEPT`, default 2000 (about 30 MB at most).
+pub const PERSONAL_PAGES_KEPT: &str = "PERSONAL_PAGES_KEPT";
 /// The load balancers and proxies whose `X-Forwarded-For` entries say who the client is (for the per-address
 /// limit): addresses and CIDR ranges, separated by commas. Env `TRUSTED_PROXIES`, default none (the TCP peer is
 /// the client).
@@ -196,6 +199,7 @@ pub struct Config {
     pub log_level: String,
     pub seed_records: u32,
     pub max_body_bytes: usize,
+    pub personal_pages_kept: usize,
     pub uploads_url: String,
     pub one_login: OneLoginConfig,
     pub staff_oidc: StaffOidcConfig,
@@ -252,6 +256,7 @@ impl std::fmt::Debug for Config {
             .field("log_level", &self.log_level)
             .field("seed_records", &self.seed_records)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("personal_pages_kept", &self.personal_pages_kept)
             .field("uploads_url", &self.uploads_url)
             .field("one_login", &self.one_login)
             .field("staff_oidc", &self.staff_oidc)
@@ -379,6 +384,7 @@ impl Config {
             log_level,
             seed_records: parse_range(&get, SEED_RECORDS, default_seed, 0..=10_000_000)?,
             max_body_bytes: parse_range(&get, MAX_BODY_BYTES, 65_536, 1024..=50_000_000)?,
+            personal_pages_kept: parse_range(&get, PERSONAL_PAGES_KEPT, 2_000, 0..=1_000_000)?,
             uploads_url: uploads_url(get(UPLOADS_URL))?,
             one_login,
             staff_oidc,
@@ -854,6 +860,7 @@ mod tests {
             (LOG_LEVEL, "[[["),
             (SEED_RECORDS, "-1"),
             (MAX_BODY_BYTES, "1"),
+            (PERSONAL_PAGES_KEPT, "-1"),
             (PUBLIC_BASE_URL, "ftp://x"),
         ];
         for (var, value) in cases {

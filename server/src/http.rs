@@ -17,6 +17,7 @@ pub mod form_limit;
 pub mod health;
 pub mod identity_support;
 pub mod page_cache;
+pub mod personal_pages;
 pub mod security;
 pub mod server_fns;
 pub mod session;
@@ -112,6 +113,9 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             std::sync::Arc::new(session::SessionLayer {
                 state: state.clone(),
                 pages: pages.clone(),
+                personal_pages: personal_pages::PersonalPages::new(
+                    state.config.personal_pages_kept,
+                ),
             }),
             session::session_and_csrf,
         ))

@@ -31,6 +31,7 @@ pub const MATCHING_OUTCOMES: &str = "teacher_id_matching_outcomes_total";
 pub const SUPPORT_TASKS_OPEN: &str = "teacher_id_support_tasks_open";
 pub const SUPPORT_TASKS_OLDEST_AGE: &str = "teacher_id_support_tasks_oldest_age_seconds";
 pub const SCRAPE_ERRORS: &str = "teacher_id_metrics_scrape_errors_total";
+pub const PERSONAL_PAGES: &str = "teacher_id_personal_pages_total";
 
 /// The latency histogram's buckets, in seconds: the pages' targets are tens of milliseconds, and the request
 /// timeout is 30 s.
@@ -119,6 +120,10 @@ fn describe() {
         SUPPORT_TASKS_OLDEST_AGE,
         Unit::Seconds,
         "Age of the oldest support task not done, by kind and status; 0 when there is none."
+    );
+    describe_counter!(
+        PERSONAL_PAGES,
+        "Requests for a signed-in teacher's page that may be kept, by outcome: served (as kept), kept (rendered, then kept) or rendered (not kept: it changed the session, or was not a plain page)."
     );
     describe_counter!(
         SCRAPE_ERRORS,

@@ -15,6 +15,9 @@ pub struct StoredSession {
     pub data: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// For a teacher's session, their user's `page_version` (migration 0018), read in the same query: what a page
+    /// kept rendered for this session must still match ([`crate::http::personal_pages`]).
+    pub page_version: Option<i64>,
 }
 
 #[async_trait]
@@ -86,11 +89,13 @@ where
         id_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<StoredSession>> {
-        let row: Option<StoredSession> =
-            sqlx::query_as("SELECT data, created_at, expires_at FROM sessions WHERE id_hash = $1")
-                .bind(id_hash)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<StoredSession> = sqlx::query_as(
+            "SELECT s.data, s.created_at, s.expires_at, u.page_version FROM sessions s \
+                 LEFT JOIN users u ON u.one_login_sub = s.subject WHERE s.id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.filter(|s| s.expires_at > now))
     }
 

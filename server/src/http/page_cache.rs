@@ -24,10 +24,10 @@ pub struct PageCache {
 
 /// A page cut at each placeholder, so serving it is one copy with the nonce between the pieces (no search).
 #[derive(Clone)]
-struct CachedPage(Arc<[Bytes]>);
+pub(super) struct CachedPage(Arc<[Bytes]>);
 
 impl CachedPage {
-    fn new(page: &Bytes, placeholder: &str) -> Self {
+    pub(super) fn new(page: &Bytes, placeholder: &str) -> Self {
         let mut pieces = Vec::new();
         let mut rest = page.clone();
         let needle = placeholder.as_bytes();
@@ -39,7 +39,7 @@ impl CachedPage {
         Self(pieces.into())
     }
 
-    fn with_nonce(&self, nonce: &str) -> Vec<u8> {
+    pub(super) fn with_nonce(&self, nonce: &str) -> Vec<u8> {
         let length =
             self.0.iter().map(Bytes::len).sum::<usize>() + nonce.len() * (self.0.len() - 1);
         let mut html = Vec::with_capacity(length);

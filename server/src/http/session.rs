@@ -40,6 +40,8 @@ use tower::ServiceExt;
 pub struct SessionLayer {
     pub state: AppState,
     pub pages: Router,
+    /// Signed-in teachers' pages kept rendered, checked against the sessions loaded here.
+    pub personal_pages: super::personal_pages::PersonalPages,
 }
 
 /// Paths that never need a session: static files and probes. They skip the database entirely.
@@ -79,8 +81,38 @@ pub async fn session_and_csrf(
         Ok(pair) => pair,
         Err(refused) => return refused,
     };
-    let response = next.run(req).await;
+    let response = run_or_serve_kept_boxed(&layer.personal_pages, &pending, req, next).await;
     after_handler_boxed(&layer.state, &layer.pages, pending, response).await
+}
+
+/// The handler's response, or the teacher's page as kept from an earlier render of exactly the same state
+/// ([`super::personal_pages`]); a page the handler renders is kept if it may be served again.
+async fn run_or_serve_kept(
+    kept: &super::personal_pages::PersonalPages,
+    pending: &Pending,
+    req: Request,
+    next: Next,
+) -> Response {
+    let nonce = req.extensions().get::<super::security::CspNonce>().cloned();
+    let visit = nonce.as_ref().and_then(|_| pending.visit(&req));
+    let (Some(visit), Some(nonce)) = (visit, nonce) else {
+        return next.run(req).await;
+    };
+    if let Some(page) = kept.serve(&visit, &nonce.0) {
+        return page;
+    }
+    let response = next.run(req).await;
+    let changed_nothing = pending.teacher.is_untouched() && pending.staff.is_untouched();
+    kept.keep(visit, &nonce.0, changed_nothing, response).await
+}
+
+fn run_or_serve_kept_boxed<'a>(
+    kept: &'a super::personal_pages::PersonalPages,
+    pending: &'a Pending,
+    req: Request,
+    next: Next,
+) -> BoxedFuture<'a, Response> {
+    Box::pin(run_or_serve_kept(kept, pending, req, next))
 }
 
 type BoxedFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -112,6 +144,27 @@ struct Pending {
     set_csrf_cookie: bool,
     now: DateTime<Utc>,
     secure: bool,
+}
+
+impl Pending {
+    /// The visit to a teacher's page this request makes, if its page may be kept: a teacher's session (with its
+    /// version) and no member of staff's.
+    fn visit(&self, req: &Request) -> Option<super::personal_pages::Visit> {
+        let (Some(token), Some(loaded)) = (&self.teacher.token, &self.teacher.loaded) else {
+            return None;
+        };
+        if self.staff.token.is_some() {
+            return None;
+        }
+        super::personal_pages::Visit::of(
+            req.method(),
+            req.uri(),
+            &session_key(token),
+            &loaded.data,
+            loaded.page_version,
+            &self.csrf_token,
+        )
+    }
 }
 
 /// Checks a state-changing request's origin and CSRF token, and loads both sessions into the request.

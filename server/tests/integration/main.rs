@@ -26,6 +26,7 @@ mod contract;
 mod fix_console;
 mod fix_errors;
 mod fix_flags;
+mod fix_kept_pages;
 mod fix_limits;
 mod fix_live;
 mod fix_matching;
