@@ -983,6 +983,37 @@ async fn the_dashboard_filters_searches_sorts_and_pages(backend: Backend) {
     assert_eq!(by_type.tasks[0].kind, K::IdentityVerification);
     let newest = list(query(&[("status", "all"), ("direction", "desc")])).await;
     assert_eq!(newest.tasks[0].reference, "TRS-500059");
+    // Without JavaScript: the "next" link carries the last task shown (a cursor), and following it shows the next
+    // page; the page after's "previous" link carries its first task and comes back to the same page.
+    let mut rp = rp;
+    as_staff(&mut rp, OFFICER).await;
+    let first = rp.get("/support?status=all").await;
+    assert_eq!(first.status, 200);
+    let next = "/support?status=all&page=2&after=TRS-500024";
+    assert!(
+        first.body.contains(&next.replace('&', "&amp;")),
+        "{}",
+        first.body
+    );
+    let second = rp.get(next).await;
+    assert_eq!(second.status, 200);
+    // The rows shown, by their reference links' text (the island's props carry the cursor too).
+    let rows = |body: &str| {
+        (0..60)
+            .map(|i| format!("TRS-{:06}", 500_000 + i))
+            .filter(|r| body.contains(&format!(">{r}<")))
+            .collect::<Vec<_>>()
+    };
+    let page_two: Vec<String> = (25..50)
+        .map(|i| format!("TRS-{:06}", 500_000 + i))
+        .collect();
+    assert_eq!(rows(&second.body), page_two);
+    let third = rp.get("/support?status=all&page=3&after=TRS-500049").await;
+    assert_eq!(rows(&third.body).len(), 10);
+    assert_eq!(rows(&third.body)[0], "TRS-500050");
+    let previous = "/support?status=all&page=2&before=TRS-500050";
+    assert!(third.body.contains(&previous.replace('&', "&amp;")));
+    assert_eq!(rows(&rp.get(previous).await.body), page_two);
 }
 
 /// Every filter × sort × direction, page by page, against the order worked out here: the page query's shapes
@@ -1156,8 +1187,55 @@ async fn every_filter_and_sort_pages_in_the_same_order_on_both_backends(backend:
                     }
                 }
                 assert_eq!(shown, expected, "{all:?}");
+                // The same pages by their "next" links (each carries the last task shown: keyset pagination),
+                // then back from the last page by their "previous" links (the first task shown).
+                let mut pages: Vec<Vec<String>> = Vec::new();
+                let mut at = q.clone();
+                loop {
+                    let listed = rp.state.store.list_tasks(&at, me).await.unwrap();
+                    assert_eq!(listed.total as usize, expected.len(), "{all:?}");
+                    let shown: Vec<String> =
+                        listed.tasks.into_iter().map(|t| t.reference).collect();
+                    pages.push(shown.clone());
+                    if at.page >= listed.total.div_ceil(25).max(1) as u32 {
+                        break;
+                    }
+                    at = at.link_to_page(
+                        at.page + 1,
+                        shown.first().map(String::as_str),
+                        shown.last().map(String::as_str),
+                    );
+                    assert!(at.cursor.is_some(), "{all:?}");
+                }
+                assert_eq!(pages.concat(), expected, "next links {all:?}");
+                while at.page > 1 {
+                    let first = pages[at.page as usize - 1].first().cloned();
+                    at = at.link_to_page(at.page - 1, first.as_deref(), None);
+                    let listed = rp.state.store.list_tasks(&at, me).await.unwrap();
+                    let shown: Vec<String> =
+                        listed.tasks.into_iter().map(|t| t.reference).collect();
+                    assert_eq!(
+                        shown,
+                        pages[at.page as usize - 1],
+                        "previous links {all:?} {at:?}"
+                    );
+                }
             }
         }
+    }
+    // A cursor naming no task, or with nothing after it any more: the page by its number.
+    let all = query(&[("status", "all")]);
+    let second = rp
+        .state
+        .store
+        .list_tasks(&all.with_page(2), me)
+        .await
+        .unwrap();
+    for cursor in ["TRS-999999", "TRS-600149"] {
+        let mut linked = all.with_page(2);
+        linked.cursor = Some(app::domain::support::Cursor::After(cursor.into()));
+        let listed = rp.state.store.list_tasks(&linked, me).await.unwrap();
+        assert_eq!(listed.tasks, second.tasks, "{cursor}");
     }
 }
 

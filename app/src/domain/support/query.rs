@@ -135,6 +135,38 @@ pub struct TaskQuery {
     pub direction: SortDirection,
     /// From 1.
     pub page: u32,
+    /// Where the page starts when it was reached by a "next" or "previous" link (see [`Cursor`]); `None` for a
+    /// page asked for by its number, which is found by counting from the first.
+    #[serde(default)]
+    pub cursor: Option<Cursor>,
+}
+
+/// Keyset pagination: the page after (or before) a task, by the reference of the last (or first) task of the page
+/// the link was on. The database starts reading the sort's index at that task instead of counting past every
+/// task before the page, so page 400 reached by its "next" link costs what page 1 does. The URL stays shareable
+/// (`?page=5&after=TRS-123456`), works without JavaScript and the back button returns to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cursor {
+    /// The tasks after this one, in the list's order.
+    After(String),
+    /// The tasks before this one.
+    Before(String),
+}
+
+impl Cursor {
+    /// The task's reference.
+    pub fn reference(&self) -> &str {
+        match self {
+            Self::After(r) | Self::Before(r) => r,
+        }
+    }
+
+    /// A reference as a cursor carries it: `TRS-` and digits, anything else (an edited link) is no cursor.
+    fn parse_reference(raw: &str) -> Option<String> {
+        let digits = raw.strip_prefix("TRS-")?;
+        ((6..=12).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| raw.to_string())
+    }
 }
 
 /// The query parameters of the dashboard's URL.
@@ -148,6 +180,8 @@ pub mod params {
     pub const SORT: &str = "sort";
     pub const DIRECTION: &str = "direction";
     pub const PAGE: &str = "page";
+    pub const AFTER: &str = "after";
+    pub const BEFORE: &str = "before";
 }
 
 impl TaskQuery {
@@ -217,6 +251,15 @@ impl TaskQuery {
                 .filter(|p| *p >= 1)
                 .unwrap_or(1)
                 .min(MAX_PAGE),
+            cursor: match (
+                Cursor::parse_reference(&text(params::AFTER)),
+                Cursor::parse_reference(&text(params::BEFORE)),
+            ) {
+                (Some(after), None) => Some(Cursor::After(after)),
+                (None, Some(before)) => Some(Cursor::Before(before)),
+                // Both or neither: the page by its number.
+                _ => None,
+            },
         };
         (query, errors)
     }
@@ -251,6 +294,11 @@ impl TaskQuery {
         if self.page > 1 {
             out.push((params::PAGE, self.page.to_string()));
         }
+        match &self.cursor {
+            Some(Cursor::After(r)) => out.push((params::AFTER, r.clone())),
+            Some(Cursor::Before(r)) => out.push((params::BEFORE, r.clone())),
+            None => {}
+        }
         out
     }
 
@@ -266,12 +314,26 @@ impl TaskQuery {
         format!("{DASHBOARD_PATH}?{query}")
     }
 
-    /// The same query on page `page`.
+    /// The same query on page `page`, found by its number.
     pub fn with_page(&self, page: u32) -> Self {
         Self {
             page: page.clamp(1, MAX_PAGE),
+            cursor: None,
             ..self.clone()
         }
+    }
+
+    /// The same query on page `page`, reached from a neighbouring page whose first task is `first` and last task
+    /// is `last` (their references): the next page starts after `last`, the previous one ends before `first`.
+    /// Page 1 and pages further away are found by their number.
+    pub fn link_to_page(&self, page: u32, first: Option<&str>, last: Option<&str>) -> Self {
+        let mut to = self.with_page(page);
+        if to.page == self.page + 1 {
+            to.cursor = last.map(|r| Cursor::After(r.to_string()));
+        } else if to.page > 1 && to.page + 1 == self.page {
+            to.cursor = first.map(|r| Cursor::Before(r.to_string()));
+        }
+        to
     }
 
     /// The query sorted by `field`: a column already sorted turns around; a new one starts in its natural order
@@ -286,6 +348,7 @@ impl TaskQuery {
             sort: field,
             direction,
             page: 1,
+            cursor: None,
             ..self.clone()
         }
     }
@@ -663,6 +726,55 @@ mod search_and_url_tests {
         assert!(!has_left_out_fields(&clean));
         assert_eq!(filter_href(&clean), "/support?search=ann&status=done");
         assert_eq!(filter_href(&fields(&[("type", "")])), "/support");
+    }
+
+    #[test]
+    fn next_and_previous_links_carry_a_cursor_and_other_pages_their_number() {
+        let q = query(&[("status", "all"), ("page", "5"), ("after", "TRS-000123")]);
+        assert_eq!(q.cursor, Some(Cursor::After("TRS-000123".into())));
+        assert_eq!(q.href(), "/support?status=all&page=5&after=TRS-000123");
+        let (first, last) = (Some("TRS-000124"), Some("TRS-000148"));
+        assert_eq!(
+            q.link_to_page(6, first, last).href(),
+            "/support?status=all&page=6&after=TRS-000148"
+        );
+        assert_eq!(
+            q.link_to_page(4, first, last).href(),
+            "/support?status=all&page=4&before=TRS-000124"
+        );
+        assert_eq!(
+            q.link_to_page(400, first, last).href(),
+            "/support?status=all&page=400"
+        );
+        let second = q.with_page(2);
+        assert_eq!(
+            second.link_to_page(1, first, last).href(),
+            "/support?status=all"
+        );
+        // Sorting or filtering starts again at page 1, without the cursor.
+        assert_eq!(q.sorted_by(SortField::Name).cursor, None);
+        // An edited link: no cursor, the page by its number; never an error.
+        for bad in [
+            "1 OR 1=1",
+            "TRS-",
+            "TRS-12",
+            "trs-000123",
+            "TRS-0001234567890",
+        ] {
+            assert_eq!(
+                query(&[("page", "5"), ("after", bad)]).cursor,
+                None,
+                "{bad}"
+            );
+        }
+        let both = query(&[
+            ("page", "5"),
+            ("after", "TRS-000123"),
+            ("before", "TRS-000124"),
+        ]);
+        assert_eq!((both.cursor, both.page), (None, 5));
+        let before = query(&[("page", "5"), ("before", "TRS-000124")]);
+        assert_eq!(before.cursor, Some(Cursor::Before("TRS-000124".into())));
     }
 
     #[test]

@@ -358,6 +358,10 @@ fn dashboard_results(view: DashboardView) -> impl IntoView {
     let DashboardView { query, page, .. } = view;
     let total = page.total;
     let pages = page.pages();
+    // The neighbouring pages' links carry a cursor (the first or last task shown), so the database reads from
+    // there instead of counting from the first task; other page numbers are found by counting.
+    let first = page.tasks.first().map(|t| t.reference.clone());
+    let last = page.tasks.last().map(|t| t.reference.clone());
     view! {
         {(total > COUNT_CAP)
             .then(|| {
@@ -378,7 +382,7 @@ fn dashboard_results(view: DashboardView) -> impl IntoView {
             "Pages of tasks",
             {
                 let query = query.clone();
-                move |n| query.with_page(n).href()
+                move |n| query.link_to_page(n, first.as_deref(), last.as_deref()).href()
             },
         )}
     }
