@@ -553,7 +553,13 @@ where
     let dated = query.from.is_some() || query.to.is_some();
     if name_search {
         // A name search's two reads carry every column an order sorts by (both name indexes hold them); their
-        // matches are sorted, so the cursor is a condition on them.
+        // matches are sorted, so the cursor is a condition on them, after the reads. On PostgreSQL `OFFSET 0`
+        // keeps it there: pushed into the reads, the cursor's row comparison looked selective enough to read the
+        // surname's matches through the type index and the table instead (35-80 ms, sorted by type).
+        let fenced = start.is_some() && DB::BACKEND == super::Backend::Postgres;
+        if fenced {
+            q.push(" FROM (SELECT *");
+        }
         push_source(
             &mut q,
             query,
@@ -562,6 +568,9 @@ where
             true,
             hints,
         );
+        if fenced {
+            q.push(" OFFSET 0) t");
+        }
         if let Some(start) = start {
             q.push(" WHERE 1 = 1");
             push_after(&mut q, query.sort, start, direction);
