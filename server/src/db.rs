@@ -349,6 +349,28 @@ impl Dialect for Postgres {
 /// How long a request waits for a database connection before the service says it is unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A connection idle for this long is checked (a ping) before it is handed out again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// The pools' check before handing out a connection: only one that has been idle for [`IDLE_BEFORE_PING`] or
+/// more is pinged. sqlx's own check (`test_before_acquire`) pings before every query, and sqlx also pings every
+/// connection given back: three round trips (for SQLite three hops to its worker thread) where one does the work,
+/// which was most of a teacher's page (issue 16 §1). A connection in steady use was checked on its last return
+/// (a broken one is closed there), so a query can meet a broken connection only after the database went away in
+/// the last second: that query fails as any query does while the database is away, and the connection is closed
+/// when it is given back.
+fn ping_if_idle<DB: sqlx::Database>(
+    conn: &mut DB::Connection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for >= IDLE_BEFORE_PING {
+            sqlx::Connection::ping(conn).await?;
+        }
+        Ok(true)
+    })
+}
+
 /// Opens the database named by `url`, creating a SQLite file (and its folder) if needed, and runs migrations.
 pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -359,6 +381,8 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             .options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            .test_before_acquire(false)
+            .before_acquire(ping_if_idle::<Postgres>)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
@@ -394,6 +418,8 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             SqlitePoolOptions::new().max_connections(max_connections)
         };
         let pool = pool_options
+            .test_before_acquire(false)
+            .before_acquire(ping_if_idle::<Sqlite>)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
