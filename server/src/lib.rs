@@ -81,7 +81,7 @@ pub async fn build_state(
     let one_login = onelogin::OneLoginClient::new(&config.one_login, &user_agent(&config))?;
     let uploads = uploads::open(&config.uploads_url).map_err(ServerError::Uploads)?;
     let staff_oidc = staff_auth::StaffOidc::new(&config.staff_oidc, &user_agent(&config))?;
-    Ok(AppState {
+    Ok(AppState::from(crate::state::Services {
         leptos_options,
         store,
         uploads,
@@ -93,7 +93,7 @@ pub async fn build_state(
         live_recheck: crate::http::support::LIVE_ROLE_RECHECK,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         itt_providers: Arc::default(),
-    })
+    }))
 }
 
 /// Rule 23: who we are, on every call to One Login.

@@ -75,7 +75,7 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
             .expect("One Login client");
     let uploads_dir = site_root.parent().unwrap_or(site_root).join("uploads");
     let config_staff = config.staff_oidc.clone();
-    AppState {
+    AppState::from(server::state::Services {
         leptos_options,
         store,
         uploads: server::uploads::open(&uploads_dir.to_string_lossy()).expect("uploads folder"),
@@ -90,7 +90,7 @@ pub fn state_with(store: DynStore, config: Config, site_root: &std::path::Path) 
         live_recheck: server::http::support::LIVE_ROLE_RECHECK,
         outbox_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
         itt_providers: std::sync::Arc::default(),
-    }
+    })
 }
 
 /// A response with its body read.
