@@ -208,6 +208,84 @@ async fn the_seed_command_stores_the_generators_records_in_order(backend: Backen
     }
 }
 
+/// Bytes 18 and 19 of a SQLite file's header: 1 while it is in rollback-journal mode, 2 in WAL mode.
+fn journal_bytes(path: &std::path::Path) -> [u8; 2] {
+    let header = std::fs::read(path).unwrap();
+    [header[18], header[19]]
+}
+
+/// Into a new file that nothing else has open, the load leaves WAL for a rollback journal (each page written
+/// once). A load that fails there must still keep nothing: no rows, every index, a sound file that serves again,
+/// and a load after it that goes back to WAL.
+#[tokio::test]
+async fn a_failed_load_into_a_new_sqlite_file_keeps_nothing_and_the_file_serves_again() {
+    let (store, dir) = crate::support::sqlite_store().await;
+    let path = dir.path().join("test.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    // Closed, so the load can leave WAL.
+    pool.close().await;
+    assert_eq!(journal_bytes(&path), [2, 2], "a new file starts in WAL");
+
+    let (send, receive) = tokio::sync::mpsc::channel(1);
+    send.send((0..10).map(|i| synthetic::record(i, 1)).collect())
+        .await
+        .unwrap();
+    drop(send);
+    assert!(store
+        .bulk_load_records(receive, 20, chrono::Utc::now())
+        .await
+        .is_err());
+    assert_eq!(
+        journal_bytes(&path),
+        [1, 1],
+        "the load ran with a rollback journal"
+    );
+
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for table in TABLES {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "{table} is empty");
+    }
+    let after: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(after, indexes, "the indexes were not lost");
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    pool.close().await;
+
+    let (send, receive) = tokio::sync::mpsc::channel(1);
+    let records: Vec<TeachingRecord> = (0..10).map(|i| synthetic::record(i, 1)).collect();
+    send.send(records.clone()).await.unwrap();
+    drop(send);
+    store
+        .bulk_load_records(receive, 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(journal_bytes(&path), [2, 2], "back in WAL after a load");
+    assert_eq!(store.count_records().await.unwrap(), 10);
+    assert_eq!(
+        store.record_by_trn(&records[9].trn).await.unwrap().as_ref(),
+        Some(&records[9])
+    );
+}
+
 on_both_backends!(
     seeding_stores_exactly_what_inserting_stores_and_keeps_the_indexes,
     a_load_that_gets_fewer_records_than_expected_keeps_nothing,
