@@ -75,13 +75,7 @@ async fn a_kept_page_is_served_again_only_until_support_decides_or_the_teacher_s
     assert!(waiting.body.contains(&reference));
 
     // Support, through the storage the console writes with: the teacher's record is found and connected.
-    let officer = store
-        .list_staff()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.email == OFFICER)
-        .unwrap();
+    let officer = crate::util::staff_member(&store, OFFICER).await;
     let trn = rp.standin.persona("trn-only").unwrap().trn_hint.unwrap();
     let task = stored_task(&store, &reference).await;
     store

@@ -130,15 +130,7 @@ async fn verified_and_connected_by_support_the_teacher_signs_in_to_their_record(
     let user_id = rp.signed_in_user().await.unwrap().user_id;
     let user = rp.state.store.user_by_id(user_id).await.unwrap().unwrap();
     let verification = user.verification.expect("identity verified by support");
-    let officer = rp
-        .state
-        .store
-        .list_staff()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.email == OFFICER)
-        .unwrap();
+    let officer = crate::util::staff_member(&rp.state.store, OFFICER).await;
     assert_eq!(
         verification.by,
         VerifiedBy::Support {
@@ -322,13 +314,7 @@ async fn a_refused_decision_verifies_nothing_and_one_login_s_verification_is_kep
     };
     let store = rp.state.store.clone();
     let now = chrono::Utc::now();
-    let officer = store
-        .list_staff()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.email == OFFICER)
-        .unwrap();
+    let officer = crate::util::staff_member(&store, OFFICER).await;
     let email = |n: &str| NewEmail {
         reference: format!("verify-{n}"),
         template: "not_connected".into(),

@@ -233,3 +233,14 @@ pub async fn open_task_of_signed_in_teacher(rp: &mut Rp) -> server::db::connect:
         .unwrap()
         .expect("the support task")
 }
+
+/// The member of staff with this email, as the development set-up added them.
+pub async fn staff_member(store: &DynStore, email: &str) -> app::domain::support::StaffMember {
+    store
+        .list_staff()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.email == email)
+        .expect("that member of staff")
+}
