@@ -124,18 +124,20 @@ pub type DynStore = Arc<dyn Store>;
 /// [`Dialect`].
 pub struct SqlStore<DB: sqlx::Database> {
     pool: sqlx::Pool<DB>,
-    /// Where a session is read by its id, on every request. On PostgreSQL a pool of its own, whose connections
-    /// let PostgreSQL keep a generic plan for that one statement: the main pool plans every statement for its
-    /// values (see [`connect`]), which made planning three quarters of this lookup's cost (pgbench, prepared:
-    /// 25,100 tps planned each time, 106,700 with a generic plan). On SQLite the same pool.
-    sessions: sqlx::Pool<DB>,
+    /// Where the lookups by key that a teacher's pages make on every request run: the session by its id, the
+    /// teacher's standing by user id and their record's parts by person id. On PostgreSQL a pool of its own,
+    /// whose connections let PostgreSQL keep a generic plan for these statements: the main pool plans every
+    /// statement for its values (see [`connect`]), which made planning three quarters of the session lookup's
+    /// cost (pgbench, prepared: 25,100 tps planned each time, 106,700 with a generic plan). On SQLite the same
+    /// pool.
+    lookups: sqlx::Pool<DB>,
 }
 
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
-            sessions: self.sessions.clone(),
+            lookups: self.lookups.clone(),
         }
     }
 }
@@ -396,9 +398,9 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         };
         let pool = pool_options().connect_with(options).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        // Opened as sessions are read, so start-up still fails fast on the main pool alone.
-        let sessions = pool_options().connect_lazy_with(plain);
-        Ok(Arc::new(PgStore { pool, sessions }))
+        // Opened as pages are read, so start-up still fails fast on the main pool alone.
+        let lookups = pool_options().connect_lazy_with(plain);
+        Ok(Arc::new(PgStore { pool, lookups }))
     } else {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
@@ -436,7 +438,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Arc::new(SqliteStore {
-            sessions: pool.clone(),
+            lookups: pool.clone(),
             pool,
         }))
     }

@@ -149,7 +149,7 @@ where
              ORDER BY part, id",
         )
         .bind(person.id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lookups)
         .await?;
         let mut previous = Vec::new();
         let mut quals = Vec::new();

@@ -94,7 +94,7 @@ where
                  LEFT JOIN users u ON u.one_login_sub = s.subject WHERE s.id_hash = $1",
         )
         .bind(id_hash)
-        .fetch_optional(&self.sessions)
+        .fetch_optional(&self.lookups)
         .await?;
         Ok(row.filter(|s| s.expires_at > now))
     }

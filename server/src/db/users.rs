@@ -236,7 +236,7 @@ where
         use sqlx::FromRow;
         let Some(row) = sqlx::query(STANDING)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.lookups)
             .await?
         else {
             return Ok(None);
