@@ -74,6 +74,18 @@ impl PageCache {
     }
 }
 
+/// The most read of a rendered page to keep it: far above any of ours (the record page is about 16 KB).
+pub(super) const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Whether `response` is an HTML page (only those are kept).
+pub(super) fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"))
+}
+
 fn has_session(req: &Request) -> bool {
     req.headers()
         .get_all(header::COOKIE)
@@ -106,15 +118,10 @@ pub async fn serve_cached_pages(
     req.extensions_mut()
         .insert(CspNonce(cache.placeholder.clone()));
     let response = next.run(req).await;
-    let is_page = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html"));
-    if response.status() != StatusCode::OK || !is_page {
+    if response.status() != StatusCode::OK || !is_html(&response) {
         return response;
     }
-    match to_bytes(response.into_body(), 4 * 1024 * 1024).await {
+    match to_bytes(response.into_body(), MAX_PAGE_BYTES).await {
         Ok(body) => {
             let page = CachedPage::new(&body, &cache.placeholder);
             cache

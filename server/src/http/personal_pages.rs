@@ -23,7 +23,7 @@
 //! records' ITT providers, so it is not one of them). At most [`crate::config::Config::personal_pages_kept`]
 //! pages are held per instance; when that is reached the oldest half is dropped.
 
-use super::page_cache::CachedPage;
+use super::page_cache::{is_html, CachedPage, MAX_PAGE_BYTES};
 use axum::body::{to_bytes, Body};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -44,10 +44,6 @@ pub const KEPT: [&str; 11] = [
     app::routes::REQUEST_PENDING,
     app::routes::ACCOUNT,
 ];
-
-/// The most read of a rendered page, as for the shared pages' cache: far above any teacher page (the record page
-/// is about 16 KB).
-const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// What a request for a kept page must match: which session asked for which page, and what the page was
 /// rendered from.
@@ -148,15 +144,10 @@ impl PersonalPages {
         changed_nothing: bool,
         response: Response,
     ) -> Response {
-        let is_page = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("text/html"));
         if self.capacity == 0
             || !changed_nothing
             || response.status() != StatusCode::OK
-            || !is_page
+            || !is_html(&response)
             || response.headers().contains_key(header::SET_COOKIE)
         {
             counted("rendered");

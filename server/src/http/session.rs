@@ -94,8 +94,7 @@ async fn run_or_serve_kept(
     next: Next,
 ) -> Response {
     let nonce = req.extensions().get::<super::security::CspNonce>().cloned();
-    let visit = nonce.as_ref().and_then(|_| pending.visit(&req));
-    let (Some(visit), Some(nonce)) = (visit, nonce) else {
+    let (Some(nonce), Some(visit)) = (nonce, pending.visit(&req)) else {
         return next.run(req).await;
     };
     if let Some(page) = kept.serve(&visit, &nonce.0) {
@@ -150,16 +149,16 @@ impl Pending {
     /// The visit to a teacher's page this request makes, if its page may be kept: a teacher's session (with its
     /// version) and no member of staff's.
     fn visit(&self, req: &Request) -> Option<super::personal_pages::Visit> {
-        let (Some(token), Some(loaded)) = (&self.teacher.token, &self.teacher.loaded) else {
+        let (Some(key), Some(loaded)) = (&self.teacher.key, &self.teacher.loaded) else {
             return None;
         };
-        if self.staff.token.is_some() {
+        if self.staff.key.is_some() {
             return None;
         }
         super::personal_pages::Visit::of(
             req.method(),
             req.uri(),
-            &session_key(token),
+            key,
             &loaded.data,
             loaded.page_version,
             &self.csrf_token,
@@ -294,7 +293,8 @@ async fn after_handler(
 /// (`tid_staff`), so signing in to one never signs in to the other.
 struct LoadedSession {
     cookie: &'static str,
-    token: Option<String>,
+    /// The database key of the cookie's token, if there was one: worked out once per request.
+    key: Option<String>,
     /// The row this request loaded, if the cookie named a live session.
     loaded: Option<StoredSession>,
     /// The absolute lifetime of this kind of session.
@@ -310,15 +310,11 @@ impl LoadedSession {
         max: Duration,
         now: DateTime<Utc>,
     ) -> Self {
-        let token = token_cookie(headers, cookie);
+        let key = token_cookie(headers, cookie).map(|token| session_key(&token));
         let mut loaded = None;
         let mut data = None;
-        if let Some(token) = &token {
-            match state
-                .store
-                .load_live_session(&session_key(token), now)
-                .await
-            {
+        if let Some(key) = &key {
+            match state.store.load_live_session(key, now).await {
                 // Past its absolute lifetime (perhaps shortened since): ended, whatever its idle expiry says.
                 Ok(Some(row)) if row.created_at + max <= now => {}
                 Ok(Some(row)) => match serde_json::from_str::<SessionData>(&row.data) {
@@ -337,7 +333,7 @@ impl LoadedSession {
         let exists = loaded.is_some();
         Self {
             cookie,
-            token,
+            key,
             loaded,
             max,
             handle: SessionHandle::new(SessionState {
@@ -397,11 +393,7 @@ impl LoadedSession {
             };
             (s.end, s.dirty, s.rotate, data)
         };
-        let old_key = self
-            .token
-            .as_deref()
-            .filter(|_| self.loaded.is_some())
-            .map(session_key);
+        let old_key = self.key.clone().filter(|_| self.loaded.is_some());
         let replaced = end || rotate;
         // Whether the session this request loaded was ended by another request meanwhile (sign-out elsewhere,
         // back-channel logout): then it stays ended.
