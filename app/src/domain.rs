@@ -7,6 +7,7 @@ pub mod identity_support;
 pub mod journey;
 pub mod matching;
 pub mod names;
+pub mod provider;
 pub mod records;
 pub mod support;
 #[cfg(feature = "synthetic")]
