@@ -21,6 +21,7 @@ pub mod generated;
 pub mod metrics;
 pub mod outbox;
 pub mod proofs;
+pub mod provider;
 pub mod records;
 pub mod sessions;
 pub mod staff;
@@ -35,6 +36,7 @@ pub use generated::BenchStore;
 pub use metrics::MetricsStore;
 pub use outbox::OutboxStore;
 pub use proofs::ProofStore;
+pub use provider::ProviderStore;
 pub use records::RecordStore;
 pub use sessions::SessionStore;
 pub use staff::StaffStore;
@@ -104,6 +106,7 @@ pub trait Store:
     + OutboxStore
     + BenchStore
     + ProofStore
+    + ProviderStore
     + MetricsStore
     + Send
     + Sync
@@ -458,6 +461,7 @@ where
         + OutboxStore
         + BenchStore
         + ProofStore
+        + ProviderStore
         + MetricsStore,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
