@@ -6,6 +6,10 @@
 //! server seed --records N [--seed S]       add N synthetic teaching records (deterministic for a seed)
 //! server staff add --email E --role R [--name N]
 //!                                          give a member of staff a role (viewer, support_officer, administrator)
+//! server keys rotate                       make a new ID-token signing key current; the old one stays published
+//!                                          until the ID tokens it signed have expired
+//! server client add --client-id ID ...     register a service that signs teachers in through Teacher ID
+//!                                          (`server client add` alone prints every option)
 //! server bench-console [--tasks N] [--runs R] [--emails E]
 //!                                          time the support dashboard's queries over N tasks, the live feed's
 //!                                          latency and the email outbox's throughput
@@ -41,6 +45,19 @@ pub async fn run(args: &[String], config: Config) -> ExitCode {
                 Err(e) => return usage_error(&e),
             }
         }
+        Some("keys") if args.get(1).map(String::as_str) == Some("rotate") && args.len() == 2 => {
+            keys_rotate(&config).await
+        }
+        Some("client") if args.get(1).map(String::as_str) == Some("add") => {
+            match crate::provider::ClientAddArgs::parse(&args[2..]) {
+                Ok(client) => match client_add(&config, client).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => return ExitCode::from(2),
+                    Err(e) => Err(e),
+                },
+                Err(e) => return usage_error(&e),
+            }
+        }
         Some("bench-matching") => match bench::MatchingArgs::parse(&args[1..]) {
             Ok(args) => bench::matching(&config, args).await,
             Err(e) => return usage_error(&e),
@@ -64,7 +81,7 @@ pub async fn run(args: &[String], config: Config) -> ExitCode {
         },
         Some(other) => {
             return usage_error(&format!(
-                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, bench-matching, bench-console, bench-baseline, bench-leptos, bench-sessions or notify-fake"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, keys rotate, client add, bench-matching, bench-console, bench-baseline, bench-leptos, bench-sessions or notify-fake"
             ))
         }
     };
@@ -143,6 +160,42 @@ pub async fn staff_add(config: &Config, args: StaffAddArgs) -> Result<(), Server
         args.role.label().to_lowercase()
     );
     Ok(())
+}
+
+/// `server keys rotate`: a new ID-token signing key becomes current at once; the one it replaces stays published
+/// until every ID token it signed has expired ([`crate::provider::rotate_keys`]).
+pub async fn keys_rotate(config: &Config) -> Result<(), ServerError> {
+    let store = db::connect(&config.database_url, 1).await?;
+    let kid = crate::provider::rotate_keys(&store, chrono::Utc::now()).await?;
+    println!(
+        "ID tokens are now signed with key {kid}; the previous key stays published for {} minutes",
+        crate::provider::RETIRING_KEY_PUBLISHED.num_minutes()
+    );
+    Ok(())
+}
+
+/// `server client add`: registers a client and prints its secret, once, when it has one. False (exit code 2,
+/// nothing stored) when the client id is taken.
+pub async fn client_add(
+    config: &Config,
+    args: crate::provider::ClientAddArgs,
+) -> Result<bool, ServerError> {
+    use crate::provider::ClientAddOutcome;
+    let store = db::connect(&config.database_url, 1).await?;
+    let client_id = args.client.client_id.clone();
+    match crate::provider::client_add(&store, args, chrono::Utc::now()).await? {
+        ClientAddOutcome::Added { secret } => {
+            println!("registered client {client_id}");
+            if let Some(secret) = secret {
+                println!("client secret (shown only now; keep it safe): {secret}");
+            }
+            Ok(true)
+        }
+        ClientAddOutcome::DuplicateClientId => {
+            eprintln!("a client with id {client_id} is already registered: nothing was changed");
+            Ok(false)
+        }
+    }
 }
 
 /// Arguments of `server seed`.

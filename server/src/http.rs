@@ -18,6 +18,7 @@ pub mod health;
 pub mod identity_support;
 pub mod page_cache;
 pub mod personal_pages;
+pub mod provider;
 pub mod security;
 pub mod server_fns;
 pub mod session;
@@ -69,7 +70,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(routes::SIGNED_OUT, get(auth::signed_out_check))
         .route("/auth/backchannel-logout", post(auth::backchannel_logout))
-        .route("/.well-known/jwks.json", get(auth::jwks))
+        .route(crate::provider::JWKS_PATH, get(provider::jwks))
+        .route(
+            crate::provider::DISCOVERY_PATH,
+            get(provider::openid_configuration),
+        )
+        .route(crate::provider::AUTHORIZE_PATH, get(provider::authorize))
         .route(support::SIGN_IN_PATH, get(support::sign_in))
         .route("/support/auth/callback", get(support::callback))
         .route(routes::SUPPORT_SIGN_OUT, post(support::sign_out))

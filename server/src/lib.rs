@@ -11,6 +11,7 @@ pub mod listener;
 pub mod metrics;
 pub mod onelogin;
 pub mod outbox;
+pub mod provider;
 pub mod seed;
 pub mod staff_auth;
 pub mod state;
@@ -52,6 +53,8 @@ pub enum ServerError {
     Email(String),
     #[error("benchmark failed: {0}")]
     Bench(String),
+    #[error("OpenID provider: {0}")]
+    Provider(#[from] provider::ProviderError),
 }
 
 /// The Leptos options: where the compiled site is (`LEPTOS_SITE_ROOT`, default `target/site`). Hashed bundle
@@ -117,6 +120,10 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     let assets = state.assets.clone();
     std::thread::spawn(move || assets.compress_all());
     seed_if_empty(&state.store, seed_records).await?;
+    // ID tokens need a signing key; the first start makes one (`server keys rotate` replaces it).
+    if provider::ensure_signing_key(&state.store, chrono::Utc::now()).await? {
+        tracing::info!("made the first ID-token signing key");
+    }
     // The third question's provider list, read now so that the first teacher to reach it does not wait for it.
     let (providers, store) = (state.itt_providers.clone(), state.store.clone());
     tokio::spawn(async move {

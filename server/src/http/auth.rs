@@ -451,8 +451,3 @@ pub async fn backchannel_logout(
         Err(e) => AppError::store("ending sessions for a back-channel logout")(e).into_response(),
     }
 }
-
-/// `GET /.well-known/jwks.json`: our public key, for One Login to check our client assertions (rules 1, 2).
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    Json(state.one_login.public_jwks().clone()).into_response()
-}

@@ -40,6 +40,7 @@ mod journey;
 mod metrics;
 mod object_stores;
 mod onelogin;
+mod provider;
 mod recovery;
 mod support;
 mod util;

@@ -1,0 +1,639 @@
+//! Teacher ID as an OpenID Connect provider (issue 12, DESIGN §7.1): its ID-token signing keys and their rotation,
+//! the published JWKS, the discovery document, client secrets, and registering a client (`server client add`).
+//! The rules for an authorization request are in [`app::domain::provider`]; the storage in [`crate::db::provider`].
+//!
+//! **Keys.** ID tokens are signed RS256 with a 2048-bit RSA key of our own (never the key we sign One Login client
+//! assertions with). One key is current. `server keys rotate` ([`rotate_keys`]) makes a new current key at once and
+//! keeps the old one published for [`RETIRING_KEY_PUBLISHED`]: the longest an ID token it signed stays valid
+//! ([`ID_TOKEN_LIFETIME`]) and a margin for clocks and caches. A relying party that cached our JWKS meets the new
+//! `kid` and fetches the JWKS again (our `Cache-Control` keeps caches short too). If no key exists when the service
+//! starts, one is made ([`ensure_signing_key`]).
+//!
+//! The JOSE work is the `openidconnect` crate's (its `CoreRsaPrivateSigningKey`, `IdToken`, `CoreJsonWebKey`); the
+//! keys are made with `rsa`.
+
+use crate::db::provider::{ClientAdded, KeyState, SigningKey};
+use crate::db::{DynStore, StoreError};
+use app::domain::provider::{
+    Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnPolicy,
+};
+use chrono::{DateTime, Duration, Utc};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGenderClaim,
+    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
+    CoreRsaPrivateSigningKey, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalClaims, AdditionalProviderMetadata, AuthUrl, IdToken, IdTokenClaims, IssuerUrl,
+    JsonWebKeyId, JsonWebKeySetUrl, PrivateSigningKey, ProviderMetadata, ResponseTypes,
+};
+use serde::{Deserialize, Serialize};
+
+/// How long an ID token we sign is valid.
+pub const ID_TOKEN_LIFETIME: Duration = Duration::hours(1);
+/// How long a replaced key stays published: every ID token it signed has expired by then, with five minutes for
+/// clocks that differ and JWKS caches (we ask for [`JWKS_MAX_AGE_SECONDS`]).
+pub const RETIRING_KEY_PUBLISHED: Duration = Duration::minutes(65);
+/// `Cache-Control: max-age` of the JWKS: short, since a rotation uses its new key at once.
+pub const JWKS_MAX_AGE_SECONDS: u32 = 300;
+/// The ID-token keys' size: RS256 with 2048-bit keys, as One Login's own RSA keys.
+const RSA_BITS: usize = 2048;
+
+/// Paths of the provider's endpoints, below `PUBLIC_BASE_URL`.
+pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing key: {0}")]
+    Key(String),
+    #[error("there is no current signing key")]
+    NoCurrentKey,
+}
+
+/// A new ID-token signing key, current from `now`: RSA, its `kid` the RFC 7638 thumbprint of its public key.
+/// Slow (a large prime search): run it on a blocking thread.
+pub fn generate_signing_key(now: DateTime<Utc>) -> Result<SigningKey, ProviderError> {
+    use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
+    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS)
+        .map_err(|e| ProviderError::Key(e.to_string()))?;
+    let pem = key
+        .to_pkcs1_pem(LineEnding::LF)
+        .map_err(|e| ProviderError::Key(e.to_string()))?
+        .to_string();
+    let unnamed = CoreRsaPrivateSigningKey::from_pem(&pem, None).map_err(ProviderError::Key)?;
+    let public = serde_json::to_value(unnamed.as_verification_key()).expect("a JWK serialises");
+    let kid = thumbprint(&public)?;
+    Ok(SigningKey {
+        public_jwk: public_jwk(&pem, &kid)?,
+        kid,
+        private_key_pem: pem,
+        state: KeyState::Current,
+        created_at: now,
+    })
+}
+
+/// The RFC 7638 SHA-256 thumbprint of an RSA JWK, computed by `jsonwebtoken`.
+fn thumbprint(jwk: &serde_json::Value) -> Result<String, ProviderError> {
+    let jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(jwk.clone()).map_err(|e| ProviderError::Key(e.to_string()))?;
+    Ok(jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256))
+}
+
+/// The public JWK of the key in `pem`, as published: `openidconnect`'s, with the `alg` it signs with added so a
+/// relying party can check the token's header against it (One Login RP rule 25 asks the same of One Login's).
+fn public_jwk(pem: &str, kid: &str) -> Result<serde_json::Value, ProviderError> {
+    let named = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into())))
+        .map_err(ProviderError::Key)?;
+    let mut jwk = serde_json::to_value(named.as_verification_key()).expect("a JWK serialises");
+    jwk["alg"] = "RS256".into();
+    Ok(jwk)
+}
+
+async fn generate_off_thread(now: DateTime<Utc>) -> Result<SigningKey, ProviderError> {
+    tokio::task::spawn_blocking(move || generate_signing_key(now))
+        .await
+        .map_err(|e| ProviderError::Key(e.to_string()))?
+}
+
+/// Makes a current signing key if there is none (at start-up). True when one was made; when two instances start
+/// at once, one key is kept and the other instance's is dropped.
+pub async fn ensure_signing_key(
+    store: &DynStore,
+    now: DateTime<Utc>,
+) -> Result<bool, ProviderError> {
+    let has_current = |keys: &[SigningKey]| keys.iter().any(|k| k.state == KeyState::Current);
+    if has_current(&store.signing_keys().await?) {
+        return Ok(false);
+    }
+    let key = generate_off_thread(now).await?;
+    Ok(store.add_first_signing_key(&key).await?)
+}
+
+/// `server keys rotate`: a new key signs from `now`; the one it replaces stays published until
+/// `now + RETIRING_KEY_PUBLISHED`; keys retired before `now` are dropped. The new key's `kid`.
+pub async fn rotate_keys(store: &DynStore, now: DateTime<Utc>) -> Result<String, ProviderError> {
+    let key = generate_off_thread(now).await?;
+    store
+        .rotate_signing_key(&key, now, now + RETIRING_KEY_PUBLISHED)
+        .await?;
+    Ok(key.kid)
+}
+
+/// The ID-token keys to publish at `now`: the current one and any retiring one whose time has not passed.
+pub async fn published_keys(
+    store: &DynStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    Ok(store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .filter(|k| k.published_at(now))
+        .map(|k| k.public_jwk)
+        .collect())
+}
+
+/// The current signing key, ready to sign.
+pub async fn current_signing_key(
+    store: &DynStore,
+) -> Result<CoreRsaPrivateSigningKey, ProviderError> {
+    let key = store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .find(|k| k.state == KeyState::Current)
+        .ok_or(ProviderError::NoCurrentKey)?;
+    CoreRsaPrivateSigningKey::from_pem(&key.private_key_pem, Some(JsonWebKeyId::new(key.kid)))
+        .map_err(ProviderError::Key)
+}
+
+/// Signs `claims` as an ID token with `key`, RS256, its `kid` in the header.
+pub fn sign_id_token<AC: AdditionalClaims>(
+    claims: IdTokenClaims<AC, CoreGenderClaim>,
+    key: &CoreRsaPrivateSigningKey,
+) -> Result<
+    IdToken<AC, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    ProviderError,
+> {
+    IdToken::new(
+        claims,
+        key,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        None,
+        None,
+    )
+    .map_err(|e| ProviderError::Key(e.to_string()))
+}
+
+/// Discovery's fields beyond OIDC Discovery's own: PKCE's methods (RFC 8414 §2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PkceMetadata {
+    pub code_challenge_methods_supported: Vec<String>,
+}
+
+impl AdditionalProviderMetadata for PkceMetadata {}
+
+/// `openidconnect`'s `CoreProviderMetadata` with [`PkceMetadata`] added.
+pub type Discovery = ProviderMetadata<
+    PkceMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// The discovery document for the issuer `public_base_url`.
+///
+/// It lists only endpoints that exist. OIDC Discovery requires `authorization_endpoint`, and `/oauth2/authorize`
+/// exists: it checks every request and answers with the specification's errors (see
+/// [`crate::http::provider::authorize`]). The token, userinfo and logout endpoints, and what describes them
+/// (`token_endpoint_auth_methods_supported`: `private_key_jwt client_secret_post client_secret_basic`, and
+/// `grant_types_supported`), are added here when they are built, so that no client is sent to a 404.
+pub fn discovery(public_base_url: &str) -> Discovery {
+    let url = |path: &str| format!("{public_base_url}{path}");
+    let mut scopes: Vec<openidconnect::Scope> = Scope::ALL
+        .iter()
+        .map(|s| openidconnect::Scope::new(s.as_str().into()))
+        .collect();
+    scopes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    Discovery::new(
+        IssuerUrl::new(public_base_url.into()).expect("PUBLIC_BASE_URL is an http(s) URL"),
+        AuthUrl::new(url(AUTHORIZE_PATH)).expect("a URL below PUBLIC_BASE_URL"),
+        JsonWebKeySetUrl::new(url(JWKS_PATH)).expect("a URL below PUBLIC_BASE_URL"),
+        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+        vec![CoreSubjectIdentifierType::Public],
+        vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+        PkceMetadata {
+            code_challenge_methods_supported: vec!["S256".into()],
+        },
+    )
+    .set_scopes_supported(Some(scopes))
+    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
+    .set_claims_supported(Some(
+        [
+            "sub",
+            "email",
+            "name",
+            "birthdate",
+            "trn",
+            "trn_lookup_status",
+            "verified",
+        ]
+        .into_iter()
+        .map(|c| CoreClaimName::new(c.into()))
+        .collect(),
+    ))
+    .set_claims_parameter_supported(Some(false))
+    .set_request_parameter_supported(Some(false))
+    .set_request_uri_parameter_supported(Some(false))
+}
+
+/// A new client secret and the SHA-256 we keep of it (lowercase hex): 256 random bits, base64url. See
+/// [`crate::db::provider`] for why a plain hash is enough.
+pub fn new_client_secret() -> (String, String) {
+    let secret = crate::onelogin::client::random_token();
+    let hash = secret_sha256(&secret);
+    (secret, hash)
+}
+
+fn secret_sha256(secret: &str) -> String {
+    use sha2::Digest;
+    crate::http::assets::hex(&sha2::Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `presented` is the secret of a client that authenticates with one, compared in constant time.
+pub fn client_secret_matches(auth: &ClientAuth, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    match auth {
+        ClientAuth::ClientSecret { sha256 } => secret_sha256(presented)
+            .as_bytes()
+            .ct_eq(sha256.as_bytes())
+            .into(),
+        ClientAuth::PrivateKeyJwt(_) => false,
+    }
+}
+
+/// Arguments of `server client add`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientAddArgs {
+    /// The client, with a placeholder secret hash when [`ClientAddArgs::generate_secret`].
+    pub client: Client,
+    pub generate_secret: bool,
+}
+
+pub const CLIENT_ADD_USAGE: &str =
+    "usage: server client add --client-id ID --name NAME --service-url URL \
+--redirect-uri URI [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...] \
+--auth client_secret|private_key_jwt [--jwks-uri URL | --jwks JSON] \
+[--scopes \"openid email profile teaching_record\"] --sign-in one_login|one_login_or_account \
+--trn required|optional";
+
+impl ClientAddArgs {
+    /// Reads and checks the arguments; every problem is a message for the person typing them.
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let mut one: std::collections::HashMap<&str, String> = Default::default();
+        let (mut redirect, mut post_logout) = (Vec::new(), Vec::new());
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let value = it
+                .next()
+                .ok_or_else(|| format!("{flag} needs a value\n{CLIENT_ADD_USAGE}"))?;
+            match flag.as_str() {
+                "--redirect-uri" => redirect.push(checked_uri("--redirect-uri", value)?),
+                "--post-logout-redirect-uri" => {
+                    post_logout.push(checked_uri("--post-logout-redirect-uri", value)?)
+                }
+                "--client-id" | "--name" | "--service-url" | "--auth" | "--jwks-uri" | "--jwks"
+                | "--scopes" | "--sign-in" | "--trn" => {
+                    if one.insert(flag.as_str(), value.clone()).is_some() {
+                        return Err(format!("{flag} given twice"));
+                    }
+                }
+                _ => return Err(format!("unknown option `{flag}`\n{CLIENT_ADD_USAGE}")),
+            }
+        }
+        let mut take = |flag: &str| one.remove(flag);
+        let client_id =
+            take("--client-id").ok_or(format!("--client-id is needed\n{CLIENT_ADD_USAGE}"))?;
+        if client_id.is_empty()
+            || client_id.len() > 100
+            || !client_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err("--client-id must be 1 to 100 letters, digits, '-', '_' or '.'".into());
+        }
+        let display_name = take("--name")
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty() && n.chars().count() <= 200)
+            .ok_or(
+                "--name is needed: the service's name as teachers see it (at most 200 characters)",
+            )?;
+        let service_url = checked_uri(
+            "--service-url",
+            &take("--service-url").ok_or("--service-url is needed")?,
+        )?;
+        if redirect.is_empty() {
+            return Err(format!(
+                "at least one --redirect-uri is needed\n{CLIENT_ADD_USAGE}"
+            ));
+        }
+        let (auth, generate_secret) = match take("--auth").as_deref() {
+            Some("client_secret") => {
+                if take("--jwks-uri").is_some() || take("--jwks").is_some() {
+                    return Err("--jwks-uri and --jwks are for --auth private_key_jwt".into());
+                }
+                (
+                    ClientAuth::ClientSecret {
+                        sha256: String::new(),
+                    },
+                    true,
+                )
+            }
+            Some("private_key_jwt") => match (take("--jwks-uri"), take("--jwks")) {
+                (Some(uri), None) => (
+                    ClientAuth::PrivateKeyJwt(ClientKeys::JwksUri(checked_uri(
+                        "--jwks-uri",
+                        &uri,
+                    )?)),
+                    false,
+                ),
+                (None, Some(jwks)) => (
+                    ClientAuth::PrivateKeyJwt(ClientKeys::Jwks(checked_jwks(&jwks)?)),
+                    false,
+                ),
+                _ => return Err("--auth private_key_jwt needs either --jwks-uri or --jwks".into()),
+            },
+            Some(other) => {
+                return Err(format!(
+                    "unknown --auth `{other}`: expected client_secret or private_key_jwt"
+                ))
+            }
+            None => return Err("--auth is needed: client_secret or private_key_jwt".into()),
+        };
+        let allowed_scopes = match take("--scopes") {
+            None => Scopes::from([Scope::Openid, Scope::Email, Scope::Profile, Scope::TeachingRecord]),
+            Some(s) => Scopes::parse(&s).map_err(|_| {
+                format!("--scopes `{s}`: expected scopes from openid email profile teaching_record, one space apart")
+            })?,
+        };
+        if !allowed_scopes.contains(Scope::Openid) {
+            return Err("--scopes must include openid".into());
+        }
+        let sign_in = match take("--sign-in") {
+            Some(s) => SignInPolicy::parse(&s).ok_or(format!(
+                "unknown --sign-in `{s}`: expected one_login or one_login_or_account"
+            ))?,
+            None => return Err("--sign-in is needed: one_login or one_login_or_account".into()),
+        };
+        let trn = match take("--trn") {
+            Some(s) => TrnPolicy::parse(&s).ok_or(format!(
+                "unknown --trn `{s}`: expected required or optional"
+            ))?,
+            None => return Err("--trn is needed: required or optional".into()),
+        };
+        Ok(Self {
+            client: Client {
+                client_id,
+                display_name,
+                service_url,
+                redirect_uris: redirect,
+                post_logout_redirect_uris: post_logout,
+                auth,
+                allowed_scopes,
+                sign_in,
+                trn,
+                enabled: true,
+            },
+            generate_secret,
+        })
+    }
+}
+
+/// A URI a client registers: absolute, https (http only for this machine, for local services), no fragment
+/// (RFC 6749 §3.1.2), no user name or password. Kept exactly as typed: requests must match it character for
+/// character.
+fn checked_uri(flag: &str, value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value)
+        .map_err(|e| format!("{flag} `{value}` is not an absolute URL: {e}"))?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if local => {}
+        _ => {
+            return Err(format!(
+                "{flag} `{value}` must be https (http only for localhost)"
+            ))
+        }
+    }
+    if url.fragment().is_some() || value.contains('#') {
+        return Err(format!("{flag} `{value}` must not have a fragment (#...)"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{flag} `{value}` must not hold a user name or password"
+        ));
+    }
+    if value.len() > 2000 || value.chars().any(char::is_whitespace) {
+        return Err(format!("{flag} `{value}` is too long or has spaces"));
+    }
+    Ok(value.to_string())
+}
+
+/// A client's registered keys: a JWKS with at least one RSA signing key, each with a `kid`, read by `openidconnect`.
+fn checked_jwks(json: &str) -> Result<String, String> {
+    let jwks: openidconnect::core::CoreJsonWebKeySet =
+        serde_json::from_str(json).map_err(|e| format!("--jwks is not a JWKS: {e}"))?;
+    use openidconnect::JsonWebKey;
+    if jwks.keys().is_empty() || jwks.keys().iter().any(|k| k.key_id().is_none()) {
+        return Err("--jwks must hold at least one key, each with a kid".into());
+    }
+    Ok(json.to_string())
+}
+
+/// What `server client add` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientAddOutcome {
+    /// Registered; the secret (shown once) when one was made.
+    Added {
+        secret: Option<String>,
+    },
+    DuplicateClientId,
+}
+
+/// Registers the client `args` describe, making its secret if it uses one.
+pub async fn client_add(
+    store: &DynStore,
+    args: ClientAddArgs,
+    now: DateTime<Utc>,
+) -> Result<ClientAddOutcome, StoreError> {
+    let mut client = args.client;
+    let secret = if args.generate_secret {
+        let (secret, sha256) = new_client_secret();
+        client.auth = ClientAuth::ClientSecret { sha256 };
+        Some(secret)
+    } else {
+        None
+    };
+    Ok(match store.add_client(&client, now).await? {
+        ClientAdded::Added => ClientAddOutcome::Added { secret },
+        ClientAdded::DuplicateClientId => ClientAddOutcome::DuplicateClientId,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| a.to_string()).collect()
+    }
+
+    const GOOD: &[&str] = &[
+        "--client-id",
+        "npq",
+        "--name",
+        "Register for an NPQ",
+        "--service-url",
+        "https://npq.example",
+        "--redirect-uri",
+        "https://npq.example/callback",
+        "--auth",
+        "client_secret",
+        "--sign-in",
+        "one_login_or_account",
+        "--trn",
+        "optional",
+    ];
+
+    fn with(extra: &[&str]) -> Vec<String> {
+        let mut a = args(GOOD);
+        a.extend(args(extra));
+        a
+    }
+
+    fn replacing(flag: &str, value: &str) -> Vec<String> {
+        let mut a = args(GOOD);
+        let at = a.iter().position(|f| f == flag).unwrap();
+        a[at + 1] = value.into();
+        a
+    }
+
+    #[test]
+    fn client_add_reads_a_good_command_line() {
+        let parsed = ClientAddArgs::parse(&with(&[
+            "--post-logout-redirect-uri",
+            "http://localhost:3000/out",
+        ]))
+        .unwrap();
+        assert!(parsed.generate_secret);
+        let c = parsed.client;
+        assert_eq!(c.client_id, "npq");
+        assert_eq!(c.redirect_uris, vec!["https://npq.example/callback"]);
+        assert_eq!(
+            c.post_logout_redirect_uris,
+            vec!["http://localhost:3000/out"]
+        );
+        assert_eq!(
+            (c.sign_in, c.trn),
+            (SignInPolicy::OneLoginOrAccount, TrnPolicy::Optional)
+        );
+        assert_eq!(
+            c.allowed_scopes.to_param(),
+            "openid email profile teaching_record"
+        );
+        assert!(c.enabled);
+    }
+
+    #[test]
+    fn client_add_refuses_bad_input_with_a_message() {
+        for (bad, says) in [
+            (
+                replacing("--redirect-uri", "http://npq.example/callback"),
+                "must be https",
+            ),
+            (
+                replacing("--redirect-uri", "https://npq.example/cb#x"),
+                "fragment",
+            ),
+            (
+                replacing("--redirect-uri", "/callback"),
+                "not an absolute URL",
+            ),
+            (
+                replacing("--redirect-uri", "https://u:p@npq.example/cb"),
+                "user name",
+            ),
+            (replacing("--client-id", "has space"), "--client-id must be"),
+            (replacing("--auth", "magic"), "unknown --auth"),
+            (replacing("--sign-in", "account"), "unknown --sign-in"),
+            (replacing("--trn", "maybe"), "unknown --trn"),
+            (replacing("--name", "  "), "--name is needed"),
+            (with(&["--scopes", "email"]), "must include openid"),
+            (with(&["--scopes", "openid phone"]), "--scopes"),
+            (
+                with(&["--jwks-uri", "https://npq.example/jwks"]),
+                "are for --auth private_key_jwt",
+            ),
+            (with(&["--client-id", "again"]), "given twice"),
+            (with(&["--colour", "blue"]), "unknown option"),
+            (with(&["--trn"]), "needs a value"),
+        ] {
+            let e = ClientAddArgs::parse(&bad).unwrap_err();
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
+        let mut no_redirect = args(GOOD);
+        no_redirect.drain(6..8);
+        assert!(ClientAddArgs::parse(&no_redirect)
+            .unwrap_err()
+            .contains("--redirect-uri is needed"));
+    }
+
+    #[test]
+    fn a_private_key_jwt_client_names_its_keys_once() {
+        let jwt = replacing("--auth", "private_key_jwt");
+        assert!(ClientAddArgs::parse(&jwt)
+            .unwrap_err()
+            .contains("needs either"));
+        let mut both = jwt.clone();
+        both.extend(args(&[
+            "--jwks-uri",
+            "https://npq.example/jwks",
+            "--jwks",
+            "{}",
+        ]));
+        assert!(ClientAddArgs::parse(&both).is_err());
+        let mut by_url = jwt.clone();
+        by_url.extend(args(&["--jwks-uri", "https://npq.example/jwks"]));
+        let parsed = ClientAddArgs::parse(&by_url).unwrap();
+        assert!(!parsed.generate_secret);
+        assert_eq!(
+            parsed.client.auth,
+            ClientAuth::PrivateKeyJwt(ClientKeys::JwksUri("https://npq.example/jwks".into()))
+        );
+        let mut no_kid = jwt;
+        no_kid.extend(args(&[
+            "--jwks",
+            r#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}"#,
+        ]));
+        assert!(ClientAddArgs::parse(&no_kid).unwrap_err().contains("kid"));
+    }
+
+    #[test]
+    fn a_client_secret_is_checked_against_its_hash_only() {
+        let (secret, sha256) = new_client_secret();
+        assert_eq!(secret.len(), 43, "256 bits, base64url");
+        assert_ne!(secret, sha256);
+        let auth = ClientAuth::ClientSecret { sha256 };
+        assert!(client_secret_matches(&auth, &secret));
+        assert!(!client_secret_matches(&auth, &format!("{secret}x")));
+        assert!(!client_secret_matches(&auth, ""));
+        let jwt = ClientAuth::PrivateKeyJwt(ClientKeys::JwksUri("https://x".into()));
+        assert!(!client_secret_matches(&jwt, &secret));
+    }
+
+    #[test]
+    fn a_key_is_published_under_its_thumbprint_without_its_private_part() {
+        let key = generate_signing_key(Utc::now()).unwrap();
+        assert!(key
+            .private_key_pem
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        assert_eq!(key.public_jwk["kid"], key.kid.as_str());
+        assert_eq!(key.public_jwk["alg"], "RS256");
+        assert_eq!(key.public_jwk["use"], "sig");
+        assert!(key.public_jwk.get("d").is_none());
+        assert_eq!(key.kid.len(), 43, "a base64url SHA-256");
+    }
+}
