@@ -28,6 +28,7 @@ on_both_backends!(
     a_client_is_stored_once_and_read_back_whole,
     a_disabled_client_reads_back_disabled,
     two_first_signing_keys_never_make_two_current_keys,
+    keys_rotate_on_the_command_line_publishes_a_second_key,
     client_add_stores_a_client_and_shows_its_secret_only_as_a_hash,
     client_add_refuses_bad_input_with_exit_code_2_and_stores_nothing,
     authorize_answers_an_untrusted_redirect_uri_with_an_error_page,
@@ -453,6 +454,31 @@ async fn two_first_signing_keys_never_make_two_current_keys(backend: Backend) {
     let keys = store.signing_keys().await.unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].state, KeyState::Current);
+}
+
+async fn keys_rotate_on_the_command_line_publishes_a_second_key(backend: Backend) {
+    let Some(service) = Service::new(backend).await else {
+        return;
+    };
+    provider::ensure_signing_key(&service.store, Utc::now())
+        .await
+        .unwrap();
+    let before = service.id_token_kids().await;
+    assert_eq!(
+        server::cli::run(&args(&["keys", "rotate"]), service.config()).await,
+        ExitCode::SUCCESS
+    );
+    let after = service.id_token_kids().await;
+    assert_eq!(after.len(), 2);
+    assert!(after.contains(&before[0]));
+    for bad in [&["keys"][..], &["keys", "rotate", "now"], &["keys", "turn"]] {
+        assert_eq!(
+            server::cli::run(&args(bad), service.config()).await,
+            ExitCode::from(2),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(service.id_token_kids().await, after, "nothing changed");
 }
 
 fn args(s: &[&str]) -> Vec<String> {
