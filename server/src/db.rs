@@ -18,6 +18,7 @@ mod bulk;
 pub mod connect;
 pub mod feedback;
 pub mod generated;
+pub mod group_commit;
 pub mod metrics;
 pub mod outbox;
 pub mod proofs;
@@ -65,6 +66,9 @@ pub enum StoreError {
     /// A stored value that our types refuse, e.g. an unknown status.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// One failure given to several callers: a batch they were written in together failed ([`group_commit`]).
+    #[error(transparent)]
+    Shared(Arc<StoreError>),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -134,6 +138,9 @@ pub struct SqlStore<DB: sqlx::Database> {
     /// cost (pgbench, prepared: 25,100 tps planned each time, 106,700 with a generic plan). On SQLite the same
     /// pool.
     lookups: sqlx::Pool<DB>,
+    /// Audit entries written on their own (views, sign-ins) go through one writer that commits everything
+    /// waiting at once ([`group_commit`]).
+    audits: group_commit::GroupCommit<audit::NewAuditEntry>,
 }
 
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {
@@ -141,6 +148,7 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
         Self {
             pool: self.pool.clone(),
             lookups: self.lookups.clone(),
+            audits: self.audits.clone(),
         }
     }
 }
@@ -403,7 +411,11 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         // Opened as pages are read, so start-up still fails fast on the main pool alone.
         let lookups = pool_options().connect_lazy_with(plain);
-        Ok(Arc::new(PgStore { pool, lookups }))
+        Ok(Arc::new(PgStore {
+            audits: PgStore::audit_writer(&pool),
+            pool,
+            lookups,
+        }))
     } else {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
@@ -441,6 +453,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Arc::new(SqliteStore {
+            audits: SqliteStore::audit_writer(&pool),
             lookups: pool.clone(),
             pool,
         }))

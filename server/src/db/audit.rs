@@ -1,5 +1,6 @@
 //! The audit log: who did what to which task, and when, for support staff's actions and the service's own.
 
+use super::group_commit::GroupCommit;
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
 use app::domain::support::{Decision, Role, TaskKind};
 use async_trait::async_trait;
@@ -152,6 +153,21 @@ pub trait AuditStore {
     ) -> StoreResult<Vec<TaskChangeRecord>>;
 }
 
+/// An audit entry to be written, in its stored columns: what a request hands to the audit log's group-commit
+/// writer.
+#[derive(Clone, Debug)]
+pub struct NewAuditEntry {
+    staff_id: Option<i64>,
+    action: String,
+    task_reference: Option<String>,
+    details: String,
+    occurred_at: DateTime<Utc>,
+}
+
+/// Entries inserted by one statement at most: 5 parameters each, well under SQLite's limit of 32,766 (999 before
+/// 3.32). A batch is cut into statements of 128, 64, … 1 entries, so each connection prepares at most eight.
+const ENTRIES_PER_STATEMENT: usize = 128;
+
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     id: i64,
@@ -185,7 +201,17 @@ where
         event: &AuditEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        Self::audit_in(&self.pool, staff_id, task_reference, event, now).await
+        // Written with whatever other requests are writing at the same moment (see [`super::group_commit`]).
+        let (action, details) = event.to_columns();
+        self.audits
+            .write(NewAuditEntry {
+                staff_id,
+                action,
+                task_reference: task_reference.map(str::to_string),
+                details,
+                occurred_at: now,
+            })
+            .await
     }
 
     async fn audit_log(&self, before: Option<i64>, limit: i64) -> StoreResult<Vec<AuditRecord>> {
@@ -266,6 +292,37 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    /// The audit log's group-commit writer over `pool`, started on the current runtime.
+    pub(super) fn audit_writer(pool: &sqlx::Pool<DB>) -> GroupCommit<NewAuditEntry> {
+        let pool = pool.clone();
+        GroupCommit::spawn(Box::new(move |entries| {
+            let pool = pool.clone();
+            Box::pin(async move { Self::insert_audit_entries(&pool, &entries).await })
+        }))
+    }
+
+    /// Inserts `entries`, all or none: the audit log's group-commit writer's flush.
+    pub(super) async fn insert_audit_entries(
+        pool: &sqlx::Pool<DB>,
+        entries: &[NewAuditEntry],
+    ) -> StoreResult<()> {
+        if entries.len() <= ENTRIES_PER_STATEMENT && entries.len().is_power_of_two() {
+            // One statement: atomic by itself, no transaction's round trips.
+            let mut conn = pool.acquire().await?;
+            return Ok(DB::execute_built(insert_statement(entries), &mut *conn).await?);
+        }
+        let mut tx = pool.begin().await?;
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let n = 1 << rest.len().min(ENTRIES_PER_STATEMENT).ilog2();
+            let (these, after) = rest.split_at(n);
+            DB::execute_built(insert_statement(these), &mut *tx).await?;
+            rest = after;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds an audit entry with `exec`: the pool, or the transaction of the change it records.
     pub(super) async fn audit_in<'e, E: Executor<'e, Database = DB>>(
         exec: E,
@@ -288,6 +345,28 @@ where
         .await?;
         Ok(())
     }
+}
+
+/// One multi-row `INSERT` of `entries`.
+fn insert_statement<'q, DB: Dialect>(entries: &'q [NewAuditEntry]) -> QueryBuilder<'q, DB>
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<&'a str>: Encode<'a, DB>,
+    for<'a> Option<i64>: Encode<'a, DB>,
+    for<'a> i64: Type<DB>,
+    for<'a> DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(
+        "INSERT INTO audit_log (staff_id, action, task_reference, details, occurred_at) ",
+    );
+    q.push_values(entries, |mut row, e| {
+        row.push_bind(e.staff_id)
+            .push_bind(e.action.as_str())
+            .push_bind(e.task_reference.as_deref())
+            .push_bind(e.details.as_str())
+            .push_bind(e.occurred_at);
+    });
+    q
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ mod fix_seeding;
 mod fix_sessions;
 mod fix_support_verified;
 mod fix_third_question;
+mod fix_view_audits;
 mod http;
 mod journey;
 mod metrics;

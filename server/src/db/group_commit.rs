@@ -1,0 +1,228 @@
+//! Group commit: rows written on their own by many requests at once (an audit entry for each view of a task) go to
+//! the database together, one transaction for everything waiting, and each request is answered only once its row
+//! is committed.
+//!
+//! Why: every view of personal data is audited durably before it is shown (DESIGN), so a task page waits for its
+//! audit row. One transaction per row made that wait the page's cost under load: on PostgreSQL each row was a
+//! commit (a WAL flush), on SQLite each writer took the database's one write lock in turn, and the others slept in
+//! SQLite's busy handler (issue 16 §1). A commit costs about the same for one row as for a hundred, so concurrent
+//! views now share one.
+//!
+//! A request's row is handed to one writer task over a bounded channel (a full channel makes requests wait, never
+//! drops a row) with a oneshot for the answer. The writer takes everything waiting, up to [`MAX_BATCH`], and flushes
+//! it; the answer comes back only after the flush. A row handed over is written even if its request is dropped
+//! meanwhile (the client went away): the row belongs to the writer from then on. If a batch fails, every row of it
+//! is tried again on its own, so that one bad row cannot fail the others' requests and each caller gets its own
+//! row's result; while the database is unreachable every caller gets that error at once instead of waiting out a
+//! retry each. The writer ends when the last handle to it is dropped.
+
+use super::{StoreError, StoreResult};
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Rows flushed together at most.
+pub const MAX_BATCH: usize = 256;
+
+/// Rows (with their callers) waiting for the writer at most; more make their requests wait to hand theirs over.
+const QUEUE: usize = 1024;
+
+/// Writes a batch of rows, all or none.
+pub type Flush<T> = Box<dyn FnMut(Vec<T>) -> BoxFuture<'static, StoreResult<()>> + Send>;
+
+type Answer = oneshot::Sender<Result<(), Arc<StoreError>>>;
+
+/// A handle to a group-commit writer; clones share the writer.
+pub struct GroupCommit<T> {
+    rows: mpsc::Sender<(T, Answer)>,
+}
+
+impl<T> Clone for GroupCommit<T> {
+    fn clone(&self) -> Self {
+        Self {
+            rows: self.rows.clone(),
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> GroupCommit<T> {
+    /// Starts the writer on the current Tokio runtime, flushing with `flush`.
+    pub fn spawn(flush: Flush<T>) -> Self {
+        let (rows, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(queue, flush));
+        Self { rows }
+    }
+
+    /// Writes `row`, returning once it is committed (with others waiting at the same time) or has failed.
+    pub async fn write(&self, row: T) -> StoreResult<()> {
+        let (answer, answered) = oneshot::channel();
+        // Only when the runtime is shutting down is the writer gone.
+        let gone = || StoreError::Unavailable(sqlx::Error::PoolClosed);
+        self.rows.send((row, answer)).await.map_err(|_| gone())?;
+        match answered.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(StoreError::Shared(error)),
+            Err(_) => Err(gone()),
+        }
+    }
+}
+
+async fn writer<T: Clone + Send + 'static>(
+    mut queue: mpsc::Receiver<(T, Answer)>,
+    mut flush: Flush<T>,
+) {
+    let mut waiting = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut waiting, MAX_BATCH).await > 0 {
+        let (rows, answers): (Vec<T>, Vec<Answer>) = waiting.drain(..).unzip();
+        let alone = (rows.len() > 1).then(|| rows.clone());
+        match (flush_once(&mut flush, rows).await, alone) {
+            (Ok(()), _) => answers.into_iter().for_each(|a| drop(a.send(Ok(())))),
+            // Unreachable, or one row: the same answer for everyone.
+            (Err(error), None) | (Err(error @ StoreError::Unavailable(_)), Some(_)) => {
+                let error = Arc::new(error);
+                for answer in answers {
+                    let _ = answer.send(Err(error.clone()));
+                }
+            }
+            (Err(_), Some(rows)) => {
+                for (row, answer) in rows.into_iter().zip(answers) {
+                    let _ = answer.send(flush_once(&mut flush, vec![row]).await.map_err(Arc::new));
+                }
+            }
+        }
+    }
+}
+
+/// Runs `flush` on `rows`; a panic fails this batch's callers (as the database's failing would) and leaves the
+/// writer running for the next.
+async fn flush_once<T>(flush: &mut Flush<T>, rows: Vec<T>) -> StoreResult<()> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(flush(rows))
+        .catch_unwind()
+        .await
+        .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::WorkerCrashed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A flush that records each batch it was given and refuses any batch holding a negative number.
+    fn recording(batches: Arc<Mutex<Vec<Vec<i32>>>>) -> Flush<i32> {
+        Box::new(move |rows: Vec<i32>| {
+            let batches = batches.clone();
+            Box::pin(async move {
+                // Lets the other callers queue up behind this batch, as a database round trip would.
+                tokio::task::yield_now().await;
+                let refused = rows.iter().any(|r| *r < 0);
+                batches.lock().unwrap().push(rows);
+                if refused {
+                    Err(StoreError::Corrupt("refused".into()))
+                } else {
+                    Ok(())
+                }
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn concurrent_rows_share_batches_and_each_is_written_once() {
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let writer = GroupCommit::spawn(recording(batches.clone()));
+        let results = futures::future::join_all((0..100).map(|i| {
+            let writer = writer.clone();
+            async move { writer.write(i).await }
+        }))
+        .await;
+        assert!(results.iter().all(Result::is_ok));
+        let batches = batches.lock().unwrap();
+        let mut written: Vec<i32> = batches.iter().flatten().copied().collect();
+        written.sort();
+        assert_eq!(written, (0..100).collect::<Vec<_>>());
+        assert!(
+            batches.len() < 10,
+            "{} batches for 100 concurrent rows",
+            batches.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_row_fails_only_its_own_caller() {
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let writer = GroupCommit::spawn(recording(batches.clone()));
+        let results = futures::future::join_all([1, -1, 2, 3].map(|i| {
+            let writer = writer.clone();
+            async move { writer.write(i).await }
+        }))
+        .await;
+        let failed: Vec<bool> = results.iter().map(Result::is_err).collect();
+        assert_eq!(failed, [false, true, false, false]);
+        assert!(
+            matches!(&results[1], Err(StoreError::Shared(e)) if matches!(**e, StoreError::Corrupt(_)))
+        );
+        // Tried together first, then each alone.
+        assert_eq!(
+            *batches.lock().unwrap(),
+            [vec![1, -1, 2, 3], vec![1], vec![-1], vec![2], vec![3]]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_fails_every_caller_at_once() {
+        let flushes = Arc::new(Mutex::new(0));
+        let counted = flushes.clone();
+        let writer = GroupCommit::<i32>::spawn(Box::new(move |_rows| {
+            *counted.lock().unwrap() += 1;
+            Box::pin(async {
+                tokio::task::yield_now().await;
+                Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut))
+            })
+        }));
+        let results = futures::future::join_all((0..20).map(|i| {
+            let writer = writer.clone();
+            async move { writer.write(i).await }
+        }))
+        .await;
+        for result in &results {
+            assert!(
+                matches!(result, Err(StoreError::Shared(e)) if matches!(**e, StoreError::Unavailable(_))),
+                "{result:?}"
+            );
+        }
+        assert!(*flushes.lock().unwrap() < 20, "no retry row by row");
+    }
+
+    #[tokio::test]
+    async fn a_row_handed_over_is_written_even_if_its_caller_goes_away() {
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let writer = GroupCommit::spawn(recording(batches.clone()));
+        // The caller's future is polled until the row is handed over, then dropped.
+        let mut write = Box::pin(writer.write(7));
+        assert!(futures::poll!(write.as_mut()).is_pending());
+        drop(write);
+        // Later rows are written after it, so once one returns the dropped one has been written.
+        writer.write(8).await.unwrap();
+        let written: Vec<i32> = batches.lock().unwrap().iter().flatten().copied().collect();
+        assert_eq!(written, [7, 8]);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_flush_fails_its_callers_and_the_writer_goes_on() {
+        let mut first = true;
+        let writer = GroupCommit::<i32>::spawn(Box::new(move |_rows| {
+            let panics = std::mem::take(&mut first);
+            Box::pin(async move {
+                assert!(!panics, "a flush that panics");
+                Ok(())
+            })
+        }));
+        let wait = |write| tokio::time::timeout(std::time::Duration::from_secs(5), write);
+        let result = wait(writer.write(1)).await.expect("answered");
+        assert!(
+            matches!(&result, Err(StoreError::Shared(e)) if matches!(**e, StoreError::Unavailable(_))),
+            "{result:?}"
+        );
+        assert!(wait(writer.write(2)).await.expect("answered").is_ok());
+    }
+}
