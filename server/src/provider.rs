@@ -625,6 +625,18 @@ mod tests {
     }
 
     #[test]
+    fn a_retiring_key_outlives_every_id_token_it_signed() {
+        // Published past the last expiry by at least the clock leeway relying parties allow (One Login RP notes
+        // rule 28: small) and a JWKS cache's lifetime.
+        let margin = RETIRING_KEY_PUBLISHED - ID_TOKEN_LIFETIME;
+        assert!(margin >= Duration::seconds(JWKS_MAX_AGE_SECONDS.into()));
+        assert!(
+            margin <= Duration::minutes(15),
+            "not kept for long after it is needed"
+        );
+    }
+
+    #[test]
     fn a_key_is_published_under_its_thumbprint_without_its_private_part() {
         let key = generate_signing_key(Utc::now()).unwrap();
         assert!(key
