@@ -15,10 +15,12 @@
 
 pub mod audit;
 mod bulk;
+mod coalesce;
 pub mod connect;
 pub mod feedback;
 pub mod generated;
 pub mod group_commit;
+mod held;
 pub mod metrics;
 pub mod outbox;
 pub mod proofs;
@@ -136,8 +138,11 @@ pub struct SqlStore<DB: sqlx::Database> {
     /// whose connections let PostgreSQL keep a generic plan for these statements: the main pool plans every
     /// statement for its values (see [`connect`]), which made planning three quarters of the session lookup's
     /// cost (pgbench, prepared: 25,100 tps planned each time, 106,700 with a generic plan). On SQLite the same
-    /// pool.
-    lookups: sqlx::Pool<DB>,
+    /// pool. A few of its connections are held out of it ([`held`]), so these lookups skip the pool's ping on
+    /// every release.
+    lookups: held::Held<DB>,
+    /// Sessions by key, looked up for many requests in one query ([`coalesce`]), on `lookups`.
+    sessions: coalesce::Coalesced<String, sessions::StoredSession>,
     /// Audit entries written on their own (views, sign-ins) go through one writer that commits everything
     /// waiting at once ([`group_commit`]).
     audits: group_commit::GroupCommit<audit::NewAuditEntry>,
@@ -148,6 +153,7 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
         Self {
             pool: self.pool.clone(),
             lookups: self.lookups.clone(),
+            sessions: self.sessions.clone(),
             audits: self.audits.clone(),
         }
     }
@@ -180,6 +186,9 @@ pub trait Dialect: sqlx::Database<QueryResult: RowsAffected> {
     const LOCK_ADMINISTRATORS: &'static str;
     /// Refreshes the query planner's statistics (see [`Store::refresh_statistics`]).
     const REFRESH_STATISTICS: &'static str;
+    /// Compares a column with every element of the JSON array of texts bound as `$1`: one statement for any
+    /// number of values.
+    const IN_JSON_ARRAY: &'static str;
     /// Begins the read-only transaction of a candidate search ([`connect::ConnectStore::find_candidates`]).
     const BEGIN_CANDIDATE_SEARCH: &'static str;
     const BACKEND: Backend;
@@ -249,6 +258,7 @@ impl Dialect for Sqlite {
         "UPDATE staff SET role = role WHERE role = 'administrator'";
     /// 0x10002: analyse every table whose statistics are missing or stale, however many there are.
     const REFRESH_STATISTICS: &'static str = "PRAGMA optimize=0x10002";
+    const IN_JSON_ARRAY: &'static str = "IN (SELECT value FROM json_each($1))";
     const BEGIN_CANDIDATE_SEARCH: &'static str = "BEGIN";
     const BACKEND: Backend = Backend::Sqlite;
 
@@ -312,6 +322,8 @@ impl Dialect for Postgres {
         "SELECT id FROM staff WHERE role = 'administrator' ORDER BY id FOR UPDATE";
     /// Autovacuum would get there; this makes it now (it samples, so it is quick even on large tables).
     const REFRESH_STATISTICS: &'static str = "ANALYZE";
+    /// An array scan of the primary key, whatever number of keys the plan was made for.
+    const IN_JSON_ARRAY: &'static str = "= ANY(ARRAY(SELECT json_array_elements_text($1::json)))";
     /// The service plans each statement for its values (see [`connect`]); the candidate search is the exception.
     /// Its values are all alike to the planner (a date of birth picks ~120 rows whichever it is, and the names,
     /// NINO, TRN and email are filters on those), so planning it again on every run only costs time: about 0.6 ms
@@ -390,6 +402,12 @@ fn ping_if_idle<DB: sqlx::Database>(
     })
 }
 
+/// How many of the lookups pool's connections are held out of it ([`held`]): enough for the lookups two cores run
+/// at once, and at most half the pool, so the rest is always there for everything else.
+fn held_lookups(max_connections: u32) -> usize {
+    (max_connections as usize / 2).min(4)
+}
+
 /// Opens the database named by `url`, creating a SQLite file (and its folder) if needed, and runs migrations.
 pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -410,9 +428,13 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         let pool = pool_options().connect_with(options).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         // Opened as pages are read, so start-up still fails fast on the main pool alone.
-        let lookups = pool_options().connect_lazy_with(plain);
+        let lookups = held::Held::new(
+            pool_options().connect_lazy_with(plain),
+            held_lookups(max_connections),
+        );
         Ok(Arc::new(PgStore {
             audits: PgStore::audit_writer(&pool),
+            sessions: PgStore::session_lookups(&lookups),
             pool,
             lookups,
         }))
@@ -452,10 +474,20 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // An in-memory database has one connection, which must stay free for everything else.
+        let lookups = held::Held::new(
+            pool.clone(),
+            if in_memory {
+                0
+            } else {
+                held_lookups(max_connections)
+            },
+        );
         Ok(Arc::new(SqliteStore {
             audits: SqliteStore::audit_writer(&pool),
-            lookups: pool.clone(),
+            sessions: SqliteStore::session_lookups(&lookups),
             pool,
+            lookups,
         }))
     }
 }

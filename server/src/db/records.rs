@@ -140,7 +140,8 @@ where
         // Previous names and qualifications in one round trip (a teacher's record page runs this on every view):
         // `part` 0 is a previous name (a first, b middle, c last name, d valid until), 1 a qualification (a kind,
         // b name, c status, d awarded on, e provider).
-        let rows = sqlx::query(
+        let mut conn = self.lookups.get().await?;
+        let found = sqlx::query(
             "SELECT CAST(0 AS BIGINT) AS part, id, first_name AS a, middle_name AS b, last_name AS c, \
              valid_until AS d, NULL AS e FROM previous_names WHERE person_id = $1 \
              UNION ALL \
@@ -149,8 +150,9 @@ where
              ORDER BY part, id",
         )
         .bind(person.id)
-        .fetch_all(&self.lookups)
-        .await?;
+        .fetch_all(&mut *conn)
+        .await;
+        let rows = conn.check(found)?;
         let mut previous = Vec::new();
         let mut quals = Vec::new();
         for row in &rows {

@@ -4,7 +4,7 @@
 //! session which sign-out or back-channel logout has since deleted finds no row to update, so it cannot bring the
 //! session back.
 
-use super::{Dialect, RowsAffected, SqlStore, StoreResult};
+use super::{Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -68,6 +68,54 @@ pub trait SessionStore {
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// A session row with its key, as the coalesced lookup reads it.
+#[derive(sqlx::FromRow)]
+pub struct KeyedSession {
+    id_hash: String,
+    #[sqlx(flatten)]
+    session: StoredSession,
+}
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'r> KeyedSession: sqlx::FromRow<'r, DB::Row>,
+{
+    /// The sessions' lookup, by many requests at once ([`super::coalesce`]), on the lookups' connections.
+    pub(super) fn session_lookups(
+        lookups: &super::held::Held<DB>,
+    ) -> super::coalesce::Coalesced<String, StoredSession> {
+        let lookups = lookups.clone();
+        // One statement however many keys (they are bound as one JSON array), so it is prepared once.
+        let sql: std::sync::Arc<str> = format!(
+            "SELECT s.id_hash, s.data, s.created_at, s.expires_at, u.page_version FROM sessions s \
+             LEFT JOIN users u ON u.one_login_sub = s.subject WHERE s.id_hash {}",
+            DB::IN_JSON_ARRAY
+        )
+        .into();
+        super::coalesce::Coalesced::spawn(Box::new(move |keys: Vec<String>| {
+            let lookups = lookups.clone();
+            let sql = sql.clone();
+            Box::pin(async move {
+                let keys =
+                    serde_json::to_string(&keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let mut conn = lookups.get().await?;
+                let found = sqlx::query_as::<DB, KeyedSession>(&sql)
+                    .bind(keys)
+                    .fetch_all(&mut *conn)
+                    .await;
+                Ok(conn
+                    .check(found)?
+                    .into_iter()
+                    .map(|row| (row.id_hash, row.session))
+                    .collect())
+            })
+        }))
+    }
+}
+
 #[async_trait]
 impl<DB: Dialect> SessionStore for SqlStore<DB>
 where
@@ -89,13 +137,7 @@ where
         id_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<StoredSession>> {
-        let row: Option<StoredSession> = sqlx::query_as(
-            "SELECT s.data, s.created_at, s.expires_at, u.page_version FROM sessions s \
-                 LEFT JOIN users u ON u.one_login_sub = s.subject WHERE s.id_hash = $1",
-        )
-        .bind(id_hash)
-        .fetch_optional(&self.lookups)
-        .await?;
+        let row = self.sessions.get(id_hash.to_string()).await?;
         Ok(row.filter(|s| s.expires_at > now))
     }
 

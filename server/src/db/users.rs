@@ -234,11 +234,12 @@ where
 
     async fn teacher_standing(&self, user_id: i64) -> StoreResult<Option<TeacherStanding>> {
         use sqlx::FromRow;
-        let Some(row) = sqlx::query(STANDING)
+        let mut conn = self.lookups.get().await?;
+        let found = sqlx::query(STANDING)
             .bind(user_id)
-            .fetch_optional(&self.lookups)
-            .await?
-        else {
+            .fetch_optional(&mut *conn)
+            .await;
+        let Some(row) = conn.check(found)? else {
             return Ok(None);
         };
         let standing = StandingRow::from_row(&row)?;

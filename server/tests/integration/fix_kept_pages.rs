@@ -270,3 +270,79 @@ async fn the_page_version_moves_with_every_change_a_teacher_s_pages_read(backend
         .unwrap();
     assert_eq!(staff.page_version, None);
 }
+
+/// Ends every connection to the database at `url` but the one asking: what a PostgreSQL restart or a failover does
+/// to the service's connections.
+async fn drop_every_connection(url: &str) {
+    let admin = sqlx::PgPool::connect(url).await.expect("PostgreSQL is up");
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&admin)
+    .await
+    .expect("terminate");
+    admin.close().await;
+}
+
+/// The session lookup runs on connections held out of the pool (`server/src/db/held.rs`). When PostgreSQL drops
+/// them, a held connection fails at most the one lookup that meets it, as a pooled one would, and is replaced; after
+/// a second's quiet each is checked before use, so no lookup fails at all.
+#[tokio::test]
+async fn held_lookup_connections_recover_when_postgres_drops_them() {
+    use server::db::sessions::SessionStore;
+    let Some((store, url)) = crate::support::postgres_store().await else {
+        eprintln!(
+            "TEST_POSTGRES_URL is not set: held lookups on PostgreSQL not run (./test sets it)"
+        );
+        return;
+    };
+    let now = chrono::Utc::now();
+    let later = now + chrono::Duration::hours(1);
+    store
+        .insert_session("held", "{}", None, now, later)
+        .await
+        .unwrap();
+    let lookup = || async { store.load_live_session("held", now).await };
+    for _ in 0..8 {
+        assert!(
+            lookup().await.unwrap().is_some(),
+            "every held connection in use"
+        );
+    }
+
+    drop_every_connection(&url).await;
+    let failed = count_failures(&lookup, 8).await;
+    // The test pool holds two (half of five, at most four).
+    assert!(
+        failed <= 2,
+        "{failed} lookups failed, more than the held connections"
+    );
+    assert!(lookup().await.unwrap().is_some(), "lookups work again");
+
+    drop_every_connection(&url).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(
+        count_failures(&lookup, 8).await,
+        0,
+        "held connections idle for a second are checked before use"
+    );
+}
+
+/// Makes `times` lookups one after another and counts those that failed; each that worked found the session.
+async fn count_failures<F, Fut>(lookup: &F, times: usize) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<
+        Output = server::db::StoreResult<Option<server::db::sessions::StoredSession>>,
+    >,
+{
+    let mut failed = 0;
+    for _ in 0..times {
+        match lookup().await {
+            Ok(found) => assert!(found.is_some()),
+            Err(_) => failed += 1,
+        }
+    }
+    failed
+}

@@ -1,0 +1,264 @@
+//! Lookups by key that many requests make at once go to the database together: one query for every key waiting,
+//! and each request gets its own row (issue 16 §1).
+//!
+//! Why: every request of a signed-in teacher reads their session, and for a page kept rendered
+//! ([`crate::http::personal_pages`]) that read was nearly all the work: a round trip to PostgreSQL, or hops to
+//! SQLite's worker thread, each. Under load many are waiting at the same moment, and one query for twenty keys
+//! costs little more than one for one key.
+//!
+//! What a request reads stays exactly as fresh as its own query would be: a key joins only a query that has not
+//! been sent yet (the fetcher takes the keys waiting, then sends), so the rows it gets were read after the request
+//! asked. A session ended, or a decision committed, before the request arrived is always seen. One query runs at a
+//! time; keys that arrive meanwhile wait for the next, which starts as soon as it ends. A failed query fails every
+//! request that was waiting for it, with the same error, as each one's own query would have.
+
+use super::{StoreError, StoreResult};
+use futures::future::BoxFuture;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Keys looked up in one query at most.
+pub const MAX_KEYS: usize = 64;
+
+/// Times the fetcher lets other tasks run, to gather more keys, before it sends a query.
+const GATHER_YIELDS: usize = 2;
+
+/// Keys (with their callers) waiting at most; more make their requests wait to hand theirs over.
+const QUEUE: usize = 1024;
+
+/// Reads the rows of some keys (given without repeats): those found, with their keys.
+pub type Fetch<K, V> =
+    Box<dyn FnMut(Vec<K>) -> BoxFuture<'static, StoreResult<Vec<(K, V)>>> + Send>;
+
+type Answer<V> = oneshot::Sender<Result<Option<V>, Arc<StoreError>>>;
+
+/// A handle to a fetcher; clones share it.
+pub struct Coalesced<K, V> {
+    keys: mpsc::Sender<(K, Answer<V>)>,
+}
+
+impl<K, V> Clone for Coalesced<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            keys: self.keys.clone(),
+        }
+    }
+}
+
+impl<K, V> Coalesced<K, V>
+where
+    K: Clone + Eq + Hash + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    /// Starts the fetcher on the current Tokio runtime; it ends when the last handle is dropped.
+    pub fn spawn(fetch: Fetch<K, V>) -> Self {
+        let (keys, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(fetcher(queue, fetch));
+        Self { keys }
+    }
+
+    /// The row of `key`, read by a query sent after this call began.
+    pub async fn get(&self, key: K) -> StoreResult<Option<V>> {
+        let (answer, answered) = oneshot::channel();
+        // Only when the runtime is shutting down is the fetcher gone.
+        let gone = || StoreError::Unavailable(sqlx::Error::PoolClosed);
+        self.keys.send((key, answer)).await.map_err(|_| gone())?;
+        match answered.await {
+            Ok(Ok(row)) => Ok(row),
+            Ok(Err(error)) => Err(StoreError::Shared(error)),
+            Err(_) => Err(gone()),
+        }
+    }
+}
+
+async fn fetcher<K, V>(mut queue: mpsc::Receiver<(K, Answer<V>)>, mut fetch: Fetch<K, V>)
+where
+    K: Clone + Eq + Hash + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    use futures::FutureExt;
+    let mut waiting = Vec::with_capacity(MAX_KEYS);
+    while queue.recv_many(&mut waiting, MAX_KEYS).await > 0 {
+        // Lets the requests already running on this runtime reach their lookups before the query goes: a yield
+        // costs a microsecond, a query tens of them on the database's side.
+        for _ in 0..GATHER_YIELDS {
+            if waiting.len() >= MAX_KEYS {
+                break;
+            }
+            tokio::task::yield_now().await;
+            while waiting.len() < MAX_KEYS {
+                match queue.try_recv() {
+                    Ok(key) => waiting.push(key),
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut keys: Vec<K> = Vec::with_capacity(waiting.len());
+        for (key, _) in &waiting {
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        // A panic fails this query's callers, as the database's failing would, and the fetcher carries on.
+        let fetched = std::panic::AssertUnwindSafe(fetch(keys))
+            .catch_unwind()
+            .await
+            .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::WorkerCrashed)));
+        match fetched {
+            Ok(rows) => {
+                let rows: HashMap<K, V> = rows.into_iter().collect();
+                for (key, answer) in waiting.drain(..) {
+                    let _ = answer.send(Ok(rows.get(&key).cloned()));
+                }
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                for (_, answer) in waiting.drain(..) {
+                    let _ = answer.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A fetch over `table` that records the keys of each query it was asked.
+    fn over(
+        table: &'static [(u32, &'static str)],
+        queries: Arc<Mutex<Vec<Vec<u32>>>>,
+    ) -> Fetch<u32, String> {
+        Box::new(move |keys: Vec<u32>| {
+            let queries = queries.clone();
+            Box::pin(async move {
+                // Lets the other callers queue up behind this query, as a database round trip would.
+                tokio::task::yield_now().await;
+                let rows = table
+                    .iter()
+                    .filter(|(k, _)| keys.contains(k))
+                    .map(|(k, v)| (*k, v.to_string()))
+                    .collect();
+                queries.lock().unwrap().push(keys);
+                Ok(rows)
+            })
+        })
+    }
+
+    const TABLE: &[(u32, &str)] = &[(1, "one"), (2, "two"), (3, "three")];
+
+    #[tokio::test]
+    async fn concurrent_lookups_share_queries_and_each_gets_its_own_row() {
+        let queries = Arc::new(Mutex::new(Vec::new()));
+        let lookups = Coalesced::spawn(over(TABLE, queries.clone()));
+        let keys: Vec<u32> = (0..100).map(|i| i % 5).collect();
+        let found = futures::future::join_all(keys.iter().map(|&k| {
+            let lookups = lookups.clone();
+            async move { lookups.get(k).await.unwrap() }
+        }))
+        .await;
+        for (key, row) in keys.iter().zip(found) {
+            let expected = TABLE
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.to_string());
+            assert_eq!(row, expected, "key {key}");
+        }
+        let queries = queries.lock().unwrap();
+        assert!(
+            queries.len() < 10,
+            "{} queries for 100 lookups",
+            queries.len()
+        );
+        for keys in queries.iter() {
+            let mut unique = keys.clone();
+            unique.dedup();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                keys.len(),
+                "a key asked twice in one query: {keys:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lookup_never_joins_a_query_already_sent() {
+        // The first query waits until a second lookup has been made; that lookup must get a query of its own.
+        let (release, released) = oneshot::channel::<()>();
+        let released = Arc::new(Mutex::new(Some(released)));
+        let queries = Arc::new(Mutex::new(Vec::new()));
+        let seen = queries.clone();
+        let lookups = Coalesced::<u32, u32>::spawn(Box::new(move |keys: Vec<u32>| {
+            let released = released.lock().unwrap().take();
+            seen.lock().unwrap().push(keys.clone());
+            Box::pin(async move {
+                if let Some(released) = released {
+                    released.await.unwrap();
+                }
+                Ok(keys.into_iter().map(|k| (k, k)).collect())
+            })
+        }));
+        let first = tokio::spawn({
+            let lookups = lookups.clone();
+            async move { lookups.get(1).await }
+        });
+        while queries.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let second = tokio::spawn({
+            let lookups = lookups.clone();
+            async move { lookups.get(2).await }
+        });
+        tokio::task::yield_now().await;
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), Some(1));
+        assert_eq!(second.await.unwrap().unwrap(), Some(2));
+        assert_eq!(*queries.lock().unwrap(), [vec![1], vec![2]]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_query_fails_each_of_its_callers() {
+        let lookups = Coalesced::<u32, u32>::spawn(Box::new(|_keys| {
+            Box::pin(async {
+                tokio::task::yield_now().await;
+                Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut))
+            })
+        }));
+        let results = futures::future::join_all((0..20).map(|k| {
+            let lookups = lookups.clone();
+            async move { lookups.get(k).await }
+        }))
+        .await;
+        for result in results {
+            assert!(
+                matches!(&result, Err(StoreError::Shared(e)) if matches!(**e, StoreError::Unavailable(_))),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_query_fails_its_callers_and_the_next_query_still_runs() {
+        let calls = Arc::new(Mutex::new(0));
+        let counted = calls.clone();
+        let lookups = Coalesced::<u32, u32>::spawn(Box::new(move |keys: Vec<u32>| {
+            let call = {
+                let mut calls = counted.lock().unwrap();
+                *calls += 1;
+                *calls
+            };
+            Box::pin(async move {
+                assert!(call > 1, "the first query panics");
+                Ok(keys.into_iter().map(|k| (k, k)).collect())
+            })
+        }));
+        assert!(lookups.get(7).await.is_err());
+        assert_eq!(lookups.get(8).await.unwrap(), Some(8));
+    }
+}
