@@ -87,6 +87,7 @@ fn is_machine_path(path: &str) -> bool {
             path,
             "/health" | "/ready" | "/auth/backchannel-logout" | "/.well-known/jwks.json"
         )
+        || path == crate::provider::DISCOVERY_PATH
 }
 
 pub async fn replace_error_text(

@@ -52,6 +52,7 @@ fn is_sessionless(path: &str) -> bool {
             path,
             "/health" | "/ready" | "/favicon.ico" | "/.well-known/jwks.json"
         )
+        || path == crate::provider::DISCOVERY_PATH
         || is_server_to_server(path)
 }
 

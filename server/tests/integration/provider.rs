@@ -115,6 +115,8 @@ async fn discovery_is_core_provider_metadata_and_lists_only_endpoints_that_exist
     let res = service.get("/.well-known/openid-configuration").await;
     assert_eq!(res.status, 200);
     assert!(res.header("content-type").starts_with("application/json"));
+    // Read by programs: no session, no CSRF cookie.
+    assert_eq!(res.set_cookies(), Vec::<String>::new());
     let metadata: CoreProviderMetadata =
         serde_json::from_str(&res.body).expect("valid OIDC discovery");
     assert_eq!(metadata.issuer().as_str(), BASE);
