@@ -13,6 +13,7 @@ pub mod support;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;
 pub mod task_details;
+pub mod trn_tokens;
 pub mod uk_time;
 pub mod validation;
 

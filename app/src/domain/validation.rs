@@ -168,6 +168,17 @@ pub fn parse_trn(input: &str) -> Result<Trn, TrnError> {
     Ok(Trn(cleaned))
 }
 
+/// Whether `email` (already trimmed) looks like an email address: the service's one check, used for staff and
+/// for the TRN-token API. Deliberately loose (a local part, `@`, a domain with a dot, no spaces, at most 254
+/// characters): only sending to it proves an address.
+pub fn is_email_address(email: &str) -> bool {
+    email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+}
+
 /// Checks free text typed by a person (DESIGN §4 "Free text"): format characters and control characters other
 /// than line breaks and tabs are removed (they are invisible or unprintable, so nothing the person meant is lost,
 /// and NUL is never stored); then it is trimmed, required when `required`, at most `max_chars` characters, and,
