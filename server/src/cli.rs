@@ -10,6 +10,9 @@
 //!                                          until the ID tokens it signed have expired
 //! server client add --client-id ID ...     register a service that signs teachers in through Teacher ID
 //!                                          (`server client add` alone prints every option)
+//! server api-client add --name N --scope S [--scope S]
+//!                                          register a service that calls the API (scopes trn_tokens:write,
+//!                                          qts:write); prints its API key once
 //! server bench-console [--tasks N] [--runs R] [--emails E]
 //!                                          time the support dashboard's queries over N tasks, the live feed's
 //!                                          latency and the email outbox's throughput
@@ -58,6 +61,12 @@ pub async fn run(args: &[String], config: Config) -> ExitCode {
                 Err(e) => return usage_error(&e),
             }
         }
+        Some("api-client") if args.get(1).map(String::as_str) == Some("add") => {
+            match crate::api::ApiClientAddArgs::parse(&args[2..]) {
+                Ok(client) => api_client_add(&config, client).await,
+                Err(e) => return usage_error(&e),
+            }
+        }
         Some("bench-matching") => match bench::MatchingArgs::parse(&args[1..]) {
             Ok(args) => bench::matching(&config, args).await,
             Err(e) => return usage_error(&e),
@@ -81,7 +90,7 @@ pub async fn run(args: &[String], config: Config) -> ExitCode {
         },
         Some(other) => {
             return usage_error(&format!(
-                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, keys rotate, client add, bench-matching, bench-console, bench-baseline, bench-leptos, bench-sessions or notify-fake"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, keys rotate, client add, api-client add, bench-matching, bench-console, bench-baseline, bench-leptos, bench-sessions or notify-fake"
             ))
         }
     };
@@ -133,11 +142,7 @@ impl StaffAddArgs {
                 _ => return Err(USAGE.into()),
             }
         }
-        let email = email.filter(|e| {
-            e.len() <= 254
-                && e.split_once('@')
-                    .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
-        });
+        let email = email.filter(|e| app::domain::validation::is_email_address(e));
         let (Some(email), Some(role)) = (email, role) else {
             return Err(USAGE.into());
         };
@@ -196,6 +201,18 @@ pub async fn client_add(
             Ok(false)
         }
     }
+}
+
+/// `server api-client add`: registers an API client and prints its key, once.
+pub async fn api_client_add(
+    config: &Config,
+    args: crate::api::ApiClientAddArgs,
+) -> Result<(), ServerError> {
+    let store = db::connect(&config.database_url, 1).await?;
+    let (id, key) = crate::api::api_client_add(&store, &args, chrono::Utc::now()).await?;
+    println!("registered API client {} (id {id})", args.name);
+    println!("API key (shown only now; keep it safe): {key}");
+    Ok(())
 }
 
 /// Arguments of `server seed`.

@@ -43,6 +43,8 @@ pub const RATE_LIMIT_USER_WINDOW_SECONDS: &str = "RATE_LIMIT_USER_WINDOW_SECONDS
 /// `RATE_LIMIT_ADDRESS_WINDOW_SECONDS` (default 3600).
 pub const RATE_LIMIT_ADDRESS_ATTEMPTS: &str = "RATE_LIMIT_ADDRESS_ATTEMPTS";
 pub const RATE_LIMIT_ADDRESS_WINDOW_SECONDS: &str = "RATE_LIMIT_ADDRESS_WINDOW_SECONDS";
+/// Calls one API client may make to the API per minute (DESIGN §7.2). Env `API_RATE_LIMIT_PER_MINUTE` (default 600).
+pub const API_RATE_LIMIT_PER_MINUTE: &str = "API_RATE_LIMIT_PER_MINUTE";
 /// Most connections served at once; more wait in the listen queue. Env `MAX_CONNECTIONS`, default 512 (keep it
 /// below the open-files limit, `ulimit -n`).
 pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
@@ -207,6 +209,7 @@ pub struct Config {
     pub sessions: SessionLifetimes,
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
     pub rate_limits: app::domain::journey::RateLimits,
+    pub api_rate_limit_per_minute: i64,
     pub max_connections: usize,
     pub header_read_timeout: std::time::Duration,
     pub proof_retention_days: u32,
@@ -264,6 +267,7 @@ impl std::fmt::Debug for Config {
             .field("sessions", &self.sessions)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
+            .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_connections", &self.max_connections)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("proof_retention_days", &self.proof_retention_days)
@@ -395,6 +399,12 @@ impl Config {
             )
             .map_err(|reason| invalid(TRUSTED_PROXIES, &reason))?,
             rate_limits: rate_limits(&get)?,
+            api_rate_limit_per_minute: parse_range(
+                &get,
+                API_RATE_LIMIT_PER_MINUTE,
+                600,
+                1..=1_000_000,
+            )?,
             max_connections: parse_range(&get, MAX_CONNECTIONS, 512, 2..=1_000_000)?,
             header_read_timeout: std::time::Duration::from_secs(parse_range(
                 &get,

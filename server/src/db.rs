@@ -13,6 +13,7 @@
 //! may be missing): it lists the column types sqlx must be able to bind and read on the backend, and Rust does not
 //! carry a trait's `where` clauses to its users, so it cannot be said once on [`Dialect`].
 
+pub mod api;
 pub mod audit;
 mod bulk;
 mod coalesce;
@@ -32,6 +33,7 @@ pub mod support;
 pub mod tasks;
 pub mod users;
 
+pub use api::ApiStore;
 pub use audit::AuditStore;
 pub use connect::ConnectStore;
 pub use feedback::FeedbackStore;
@@ -113,6 +115,7 @@ pub trait Store:
     + BenchStore
     + ProofStore
     + ProviderStore
+    + ApiStore
     + MetricsStore
     + Send
     + Sync
@@ -507,6 +510,7 @@ where
         + BenchStore
         + ProofStore
         + ProviderStore
+        + ApiStore
         + MetricsStore,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,

@@ -76,6 +76,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(provider::openid_configuration),
         )
         .route(crate::provider::AUTHORIZE_PATH, get(provider::authorize))
+        .route(
+            crate::api::TRN_TOKENS_PATH,
+            post(crate::api::create_trn_token),
+        )
         .route(support::SIGN_IN_PATH, get(support::sign_in))
         .route("/support/auth/callback", get(support::callback))
         .route(routes::SUPPORT_SIGN_OUT, post(support::sign_out))
@@ -191,13 +195,13 @@ async fn limit_body(State(max_body): State<usize>, req: Request, next: Next) -> 
     );
     if urlencoded && declared.is_none_or(|len| len > limit) {
         if declared.is_some_and(|len| len > form_limit::FORM_READ_LIMIT) {
-            return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+            return crate::api::too_large(req.uri().path());
         }
         // Boxed: every request passes through here, and the rare path should not widen its stack frame.
         return Box::pin(shorten_form_then_run(req, limit, next)).await;
     }
     if declared.is_some_and(|len| len > limit) {
-        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        return crate::api::too_large(req.uri().path());
     }
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     next.run(req).await

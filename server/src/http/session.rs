@@ -56,9 +56,10 @@ fn is_sessionless(path: &str) -> bool {
         || is_server_to_server(path)
 }
 
-/// Called by One Login, not a browser: authenticated by its signed token, so no session and no CSRF token.
+/// Called by One Login or by other services' servers, not a browser: authenticated by a signed token or an API
+/// key, so no session and no CSRF token.
 fn is_server_to_server(path: &str) -> bool {
-    path == "/auth/backchannel-logout"
+    path == "/auth/backchannel-logout" || path.starts_with("/api/")
 }
 
 /// The database key of a session token.

@@ -44,4 +44,5 @@ mod onelogin;
 mod provider;
 mod recovery;
 mod support;
+mod trn_tokens;
 mod util;

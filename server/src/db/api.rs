@@ -1,0 +1,230 @@
+//! The API for other services (DESIGN §7.2): API clients, the TRN tokens they ask for, and the audit of every call.
+//!
+//! API keys and TRN tokens are kept as their SHA-256, never themselves, for the reason given for client secrets
+//! in [`super::provider`]: they are long random values (256 and 256 bits), so a slow hash would add nothing, and
+//! a plain one keeps each API call quick. A key is looked up by its hash, so no comparison of secrets happens in
+//! our code at all.
+
+use super::{json, Dialect, SqlStore, StoreResult};
+use app::domain::trn_tokens::{ApiScope, TrnToken};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use std::collections::BTreeSet;
+
+/// An API client as stored (without its key's hash, which only finds it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiClient {
+    pub id: i64,
+    pub name: String,
+    pub scopes: BTreeSet<ApiScope>,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A TRN token to store: its hash, never the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTrnToken {
+    pub token_sha256: String,
+    pub trn: String,
+    pub email: String,
+    pub api_client_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One audited API call: no personal data, only who called, what and how it was answered.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiCall {
+    /// `None` when the key was missing or unknown.
+    pub api_client_id: Option<i64>,
+    pub operation: String,
+    pub status: i64,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait ApiStore {
+    /// Stores a client whose key has this hash; its id.
+    async fn add_api_client(
+        &self,
+        name: &str,
+        scopes: &BTreeSet<ApiScope>,
+        key_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// How many clients are registered.
+    async fn count_api_clients(&self) -> StoreResult<i64>;
+    /// The client whose key has this hash, enabled or not.
+    async fn api_client_by_key(&self, key_sha256: &str) -> StoreResult<Option<ApiClient>>;
+    /// Enables or disables a client; false when there is no such client.
+    async fn set_api_client_enabled(&self, id: i64, enabled: bool) -> StoreResult<bool>;
+    async fn add_trn_token(&self, token: &NewTrnToken) -> StoreResult<()>;
+    /// The token with this hash.
+    async fn trn_token(&self, token_sha256: &str) -> StoreResult<Option<TrnToken>>;
+    /// How many tokens are stored (for tests that nothing was stored, and for operations).
+    async fn count_trn_tokens(&self) -> StoreResult<i64>;
+    /// Every token's stored hash (tests: that none is the token itself).
+    async fn trn_token_hashes(&self) -> StoreResult<Vec<String>>;
+    async fn record_api_call(&self, call: &ApiCall) -> StoreResult<()>;
+    /// The audited calls, oldest first.
+    async fn api_calls(&self) -> StoreResult<Vec<ApiCall>>;
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: i64,
+    name: String,
+    scopes: String,
+    enabled: bool,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    trn: String,
+    email: String,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+impl<DB: Dialect> ApiStore for SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Decode<'q, DB>,
+{
+    async fn add_api_client(
+        &self,
+        name: &str,
+        scopes: &BTreeSet<ApiScope>,
+        key_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_clients (name, scopes, key_sha256, enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(name)
+        .bind(serde_json::to_string(scopes).expect("scopes serialise"))
+        .bind(key_sha256)
+        .bind(true)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn count_api_clients(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM api_clients")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn api_client_by_key(&self, key_sha256: &str) -> StoreResult<Option<ApiClient>> {
+        let row: Option<ClientRow> = sqlx::query_as(
+            "SELECT id, name, scopes, enabled, created_at FROM api_clients WHERE key_sha256 = $1",
+        )
+        .bind(key_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(ApiClient {
+                scopes: json("api client scopes", &r.scopes)?,
+                id: r.id,
+                name: r.name,
+                enabled: r.enabled,
+                created_at: r.created_at,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_api_client_enabled(&self, id: i64, enabled: bool) -> StoreResult<bool> {
+        let changed: Option<i64> =
+            sqlx::query_scalar("UPDATE api_clients SET enabled = $2 WHERE id = $1 RETURNING id")
+                .bind(id)
+                .bind(enabled)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(changed.is_some())
+    }
+
+    async fn add_trn_token(&self, token: &NewTrnToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO trn_tokens (token_sha256, trn, email, api_client_id, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(&token.token_sha256)
+        .bind(&token.trn)
+        .bind(&token.email)
+        .bind(token.api_client_id)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn trn_token(&self, token_sha256: &str) -> StoreResult<Option<TrnToken>> {
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT trn, email, expires_at, used_at FROM trn_tokens WHERE token_sha256 = $1",
+        )
+        .bind(token_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| TrnToken {
+            trn: r.trn,
+            email: r.email,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        }))
+    }
+
+    async fn count_trn_tokens(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM trn_tokens")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn trn_token_hashes(&self) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT token_sha256 FROM trn_tokens ORDER BY created_at")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn record_api_call(&self, call: &ApiCall) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_calls (api_client_id, operation, status, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(call.api_client_id)
+        .bind(&call.operation)
+        .bind(call.status)
+        .bind(call.at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn api_calls(&self) -> StoreResult<Vec<ApiCall>> {
+        Ok(
+            sqlx::query_as(
+                "SELECT api_client_id, operation, status, at FROM api_calls ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        )
+    }
+}
