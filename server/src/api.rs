@@ -15,6 +15,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeSet;
 
+/// Where the API for other services' servers lives. Not all of `/api/`: the site's own server functions are
+/// there too (`server/src/http/server_fns.rs`), and they need the visitor's session and CSRF token.
+pub const API_PREFIX: &str = "/api/v1/";
 pub const TRN_TOKENS_PATH: &str = "/api/v1/trn-tokens";
 
 /// The largest body the API reads: a TRN and an email need a few hundred bytes.
@@ -61,7 +64,7 @@ pub fn problem(status: StatusCode, detail: &str, field: Option<&str>) -> Respons
 /// The 413 for a body over the limit: problem JSON on the API, the bare status elsewhere (the error pages
 /// middleware puts a GOV.UK page there).
 pub fn too_large(path: &str) -> Response {
-    if path.starts_with("/api/") {
+    if path.starts_with(API_PREFIX) {
         problem(
             StatusCode::PAYLOAD_TOO_LARGE,
             "The request body is too large",
@@ -261,7 +264,7 @@ async fn create(state: &AppState, req: Request, now: DateTime<Utc>) -> Answer {
     }
     let body = axum::body::to_bytes(req.into_body(), API_BODY_LIMIT)
         .await
-        .map_err(|_| (id, too_large("/api/")))?;
+        .map_err(|_| (id, too_large(API_PREFIX)))?;
     let request =
         read_request(&body).map_err(|b| (id, bad_request(&b.detail, b.field.as_deref())))?;
     let valid = request

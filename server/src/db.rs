@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod audit;
+mod batch;
 mod bulk;
 mod coalesce;
 pub mod connect;

@@ -12,12 +12,12 @@
 //! time; keys that arrive meanwhile wait for the next, which starts as soon as it ends. A failed query fails every
 //! request that was waiting for it, with the same error, as each one's own query would have.
 
-use super::{StoreError, StoreResult};
+use super::batch::{unless_panicked, Batched, Queue};
+use super::StoreResult;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
 
 /// Keys looked up in one query at most.
 pub const MAX_KEYS: usize = 64;
@@ -25,18 +25,13 @@ pub const MAX_KEYS: usize = 64;
 /// Times the fetcher lets other tasks run, to gather more keys, before it sends a query.
 const GATHER_YIELDS: usize = 2;
 
-/// Keys (with their callers) waiting at most; more make their requests wait to hand theirs over.
-const QUEUE: usize = 1024;
-
 /// Reads the rows of some keys (given without repeats): those found, with their keys.
 pub type Fetch<K, V> =
     Box<dyn FnMut(Vec<K>) -> BoxFuture<'static, StoreResult<Vec<(K, V)>>> + Send>;
 
-type Answer<V> = oneshot::Sender<Result<Option<V>, Arc<StoreError>>>;
-
 /// A handle to a fetcher; clones share it.
 pub struct Coalesced<K, V> {
-    keys: mpsc::Sender<(K, Answer<V>)>,
+    keys: Batched<K, Option<V>>,
 }
 
 impl<K, V> Clone for Coalesced<K, V> {
@@ -54,31 +49,22 @@ where
 {
     /// Starts the fetcher on the current Tokio runtime; it ends when the last handle is dropped.
     pub fn spawn(fetch: Fetch<K, V>) -> Self {
-        let (keys, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(fetcher(queue, fetch));
-        Self { keys }
+        Self {
+            keys: Batched::spawn(|queue| fetcher(queue, fetch)),
+        }
     }
 
     /// The row of `key`, read by a query sent after this call began.
     pub async fn get(&self, key: K) -> StoreResult<Option<V>> {
-        let (answer, answered) = oneshot::channel();
-        // Only when the runtime is shutting down is the fetcher gone.
-        let gone = || StoreError::Unavailable(sqlx::Error::PoolClosed);
-        self.keys.send((key, answer)).await.map_err(|_| gone())?;
-        match answered.await {
-            Ok(Ok(row)) => Ok(row),
-            Ok(Err(error)) => Err(StoreError::Shared(error)),
-            Err(_) => Err(gone()),
-        }
+        self.keys.call(key).await
     }
 }
 
-async fn fetcher<K, V>(mut queue: mpsc::Receiver<(K, Answer<V>)>, mut fetch: Fetch<K, V>)
+async fn fetcher<K, V>(mut queue: Queue<K, Option<V>>, mut fetch: Fetch<K, V>)
 where
     K: Clone + Eq + Hash + Send + 'static,
     V: Clone + Send + 'static,
 {
-    use futures::FutureExt;
     let mut waiting = Vec::with_capacity(MAX_KEYS);
     while queue.recv_many(&mut waiting, MAX_KEYS).await > 0 {
         // Lets the requests already running on this runtime reach their lookups before the query goes: a yield
@@ -101,12 +87,7 @@ where
                 keys.push(key.clone());
             }
         }
-        // A panic fails this query's callers, as the database's failing would, and the fetcher carries on.
-        let fetched = std::panic::AssertUnwindSafe(fetch(keys))
-            .catch_unwind()
-            .await
-            .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::WorkerCrashed)));
-        match fetched {
+        match unless_panicked(fetch(keys)).await {
             Ok(rows) => {
                 let rows: HashMap<K, V> = rows.into_iter().collect();
                 for (key, answer) in waiting.drain(..) {
@@ -126,6 +107,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::StoreError;
     use std::sync::Mutex;
 
     /// A fetch over `table` that records the keys of each query it was asked.
@@ -190,7 +172,7 @@ mod tests {
     #[tokio::test]
     async fn a_lookup_never_joins_a_query_already_sent() {
         // The first query waits until a second lookup has been made; that lookup must get a query of its own.
-        let (release, released) = oneshot::channel::<()>();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
         let released = Arc::new(Mutex::new(Some(released)));
         let queries = Arc::new(Mutex::new(Vec::new()));
         let seen = queries.clone();

@@ -16,25 +16,20 @@
 //! row's result; while the database is unreachable every caller gets that error at once instead of waiting out a
 //! retry each. The writer ends when the last handle to it is dropped.
 
+use super::batch::{unless_panicked, Answer, Batched, Queue};
 use super::{StoreError, StoreResult};
 use futures::future::BoxFuture;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
 
 /// Rows flushed together at most.
 pub const MAX_BATCH: usize = 256;
 
-/// Rows (with their callers) waiting for the writer at most; more make their requests wait to hand theirs over.
-const QUEUE: usize = 1024;
-
 /// Writes a batch of rows, all or none.
 pub type Flush<T> = Box<dyn FnMut(Vec<T>) -> BoxFuture<'static, StoreResult<()>> + Send>;
 
-type Answer = oneshot::Sender<Result<(), Arc<StoreError>>>;
-
 /// A handle to a group-commit writer; clones share the writer.
 pub struct GroupCommit<T> {
-    rows: mpsc::Sender<(T, Answer)>,
+    rows: Batched<T, ()>,
 }
 
 impl<T> Clone for GroupCommit<T> {
@@ -48,34 +43,23 @@ impl<T> Clone for GroupCommit<T> {
 impl<T: Clone + Send + 'static> GroupCommit<T> {
     /// Starts the writer on the current Tokio runtime, flushing with `flush`.
     pub fn spawn(flush: Flush<T>) -> Self {
-        let (rows, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(queue, flush));
-        Self { rows }
+        Self {
+            rows: Batched::spawn(|queue| writer(queue, flush)),
+        }
     }
 
     /// Writes `row`, returning once it is committed (with others waiting at the same time) or has failed.
     pub async fn write(&self, row: T) -> StoreResult<()> {
-        let (answer, answered) = oneshot::channel();
-        // Only when the runtime is shutting down is the writer gone.
-        let gone = || StoreError::Unavailable(sqlx::Error::PoolClosed);
-        self.rows.send((row, answer)).await.map_err(|_| gone())?;
-        match answered.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(StoreError::Shared(error)),
-            Err(_) => Err(gone()),
-        }
+        self.rows.call(row).await
     }
 }
 
-async fn writer<T: Clone + Send + 'static>(
-    mut queue: mpsc::Receiver<(T, Answer)>,
-    mut flush: Flush<T>,
-) {
+async fn writer<T: Clone + Send + 'static>(mut queue: Queue<T, ()>, mut flush: Flush<T>) {
     let mut waiting = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut waiting, MAX_BATCH).await > 0 {
-        let (rows, answers): (Vec<T>, Vec<Answer>) = waiting.drain(..).unzip();
+        let (rows, answers): (Vec<T>, Vec<Answer<()>>) = waiting.drain(..).unzip();
         let alone = (rows.len() > 1).then(|| rows.clone());
-        match (flush_once(&mut flush, rows).await, alone) {
+        match (unless_panicked(flush(rows)).await, alone) {
             (Ok(()), _) => answers.into_iter().for_each(|a| drop(a.send(Ok(())))),
             // Unreachable, or one row: the same answer for everyone.
             (Err(error), None) | (Err(error @ StoreError::Unavailable(_)), Some(_)) => {
@@ -86,21 +70,11 @@ async fn writer<T: Clone + Send + 'static>(
             }
             (Err(_), Some(rows)) => {
                 for (row, answer) in rows.into_iter().zip(answers) {
-                    let _ = answer.send(flush_once(&mut flush, vec![row]).await.map_err(Arc::new));
+                    let _ = answer.send(unless_panicked(flush(vec![row])).await.map_err(Arc::new));
                 }
             }
         }
     }
-}
-
-/// Runs `flush` on `rows`; a panic fails this batch's callers (as the database's failing would) and leaves the
-/// writer running for the next.
-async fn flush_once<T>(flush: &mut Flush<T>, rows: Vec<T>) -> StoreResult<()> {
-    use futures::FutureExt;
-    std::panic::AssertUnwindSafe(flush(rows))
-        .catch_unwind()
-        .await
-        .unwrap_or(Err(StoreError::Unavailable(sqlx::Error::WorkerCrashed)))
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ fn is_sessionless(path: &str) -> bool {
 /// Called by One Login or by other services' servers, not a browser: authenticated by a signed token or an API
 /// key, so no session and no CSRF token.
 fn is_server_to_server(path: &str) -> bool {
-    path == "/auth/backchannel-logout" || path.starts_with("/api/")
+    path == "/auth/backchannel-logout" || path.starts_with(crate::api::API_PREFIX)
 }
 
 /// The database key of a session token.

@@ -117,7 +117,11 @@ async fn a_database_failure_answers_the_same_on_a_page_and_a_post(backend: Backe
     assert_service_problem(&rp.get("/support").await, "dashboard");
     assert_service_problem(&rp.get(&task_path).await, "task page");
     let server_fn = rp.fetch(&format!("{}?query=", LoadDashboard::PATH)).await;
-    assert_eq!(server_fn.status, 503, "the dashboard's server function");
+    assert_eq!(
+        server_fn.status, 503,
+        "the dashboard's server function: {}",
+        server_fn.body
+    );
     assert_service_problem(
         &rp.post(
             &format!("{task_path}/assign"),

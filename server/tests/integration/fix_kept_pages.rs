@@ -290,7 +290,6 @@ async fn drop_every_connection(url: &str) {
 /// a second's quiet each is checked before use, so no lookup fails at all.
 #[tokio::test]
 async fn held_lookup_connections_recover_when_postgres_drops_them() {
-    use server::db::sessions::SessionStore;
     let Some((store, url)) = crate::support::postgres_store().await else {
         eprintln!(
             "TEST_POSTGRES_URL is not set: held lookups on PostgreSQL not run (./test sets it)"
