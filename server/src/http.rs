@@ -75,7 +75,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             crate::provider::DISCOVERY_PATH,
             get(provider::openid_configuration),
         )
-        .route(crate::provider::AUTHORIZE_PATH, get(provider::authorize))
+        .route(
+            crate::provider::AUTHORIZE_PATH,
+            get(provider::authorize).post(provider::authorize_post),
+        )
         .route(
             crate::api::TRN_TOKENS_PATH,
             post(crate::api::create_trn_token),

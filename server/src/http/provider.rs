@@ -95,6 +95,25 @@ pub async fn authorize(
     }))
 }
 
+/// `POST /oauth2/authorize`: the same request sent as a form, which OpenID Connect Core (§3.1.2.1) lets a client
+/// do. It is answered with a 303 to the same parameters as a GET, in the order sent (repeats kept, so the GET
+/// refuses them as it would): the GET is then checked as any other, and, being a top-level GET, carries the
+/// teacher's `SameSite=Lax` session cookie, which a post from another site does not. Nothing is stored or changed
+/// here, so it needs neither our origin nor a CSRF token ([`super::session`]).
+pub async fn authorize_post(axum::Form(params): axum::Form<Vec<(String, String)>>) -> Response {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish();
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            header::LOCATION,
+            format!("{}?{query}", crate::provider::AUTHORIZE_PATH),
+        )],
+    )
+        .into_response()
+}
+
 /// The error at the client's redirect URI (RFC 6749 §4.1.2.1: a 302 with the error in the query).
 fn refuse(e: &ErrorResponse) -> Response {
     tracing::info!(

@@ -175,7 +175,7 @@ async fn before_handler(state: &AppState, req: Request) -> Result<(Request, Pend
     let csrf_token = existing_csrf.clone().unwrap_or_else(new_token);
 
     let mut req = req;
-    if is_state_changing(req.method()) {
+    if is_state_changing(req.method()) && !is_entry_from_elsewhere(req.method(), req.uri().path()) {
         if !same_site(req.headers(), &state.config.public_base_url) {
             tracing::warn!(
                 reason = "cross-site request",
@@ -540,6 +540,13 @@ async fn render_instead_of_redirect(
         Ok(bytes) => Response::from_parts(parts, Body::from(bytes)),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+/// Posts other sites make on purpose, which change nothing here, so need neither our origin nor our CSRF token: an
+/// OpenID client's authorization request sent as a form (OpenID Connect Core §3.1.2.1), answered with a redirect to
+/// the same request as a GET ([`super::provider::authorize_post`]).
+fn is_entry_from_elsewhere(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == crate::provider::AUTHORIZE_PATH
 }
 
 fn is_state_changing(method: &Method) -> bool {

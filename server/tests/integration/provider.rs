@@ -33,6 +33,7 @@ on_both_backends!(
     client_add_refuses_bad_input_with_exit_code_2_and_stores_nothing,
     authorize_answers_an_untrusted_redirect_uri_with_an_error_page,
     authorize_answers_other_errors_at_the_redirect_uri,
+    authorize_sent_as_a_form_from_another_site_is_the_same_request_as_a_get,
 );
 
 const BASE: &str = "http://localhost:3000";
@@ -567,6 +568,13 @@ async fn client_add_refuses_bad_input_with_exit_code_2_and_stores_nothing(backen
 /// `/oauth2/authorize` with these parameters (`npq`'s good request with `changes`: a value, or `None` to leave it
 /// out), against a registered `npq`.
 async fn authorize(service: &Service, changes: &[(&str, Option<&str>)]) -> TestResponse {
+    service
+        .get(&format!("/oauth2/authorize?{}", request_query(changes)))
+        .await
+}
+
+/// The query of `npq`'s good request with `changes` (see [`authorize`]).
+fn request_query(changes: &[(&str, Option<&str>)]) -> String {
     let mut params: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("client_id", "npq"),
@@ -586,10 +594,9 @@ async fn authorize(service: &Service, changes: &[(&str, Option<&str>)]) -> TestR
             params.push((name, value));
         }
     }
-    let query = form_urlencoded::Serializer::new(String::new())
+    form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
-        .finish();
-    service.get(&format!("/oauth2/authorize?{query}")).await
+        .finish()
 }
 
 async fn with_npq(backend: Backend) -> Option<Service> {
@@ -691,4 +698,47 @@ async fn authorize_answers_other_errors_at_the_redirect_uri(backend: Backend) {
         .await
         .unwrap();
     assert_error_redirect(&authorize(&service, &[]).await, "unauthorized_client");
+}
+
+/// OpenID Connect Core §3.1.2.1: a client may send its authorization request as a form post, from its own site,
+/// with none of our cookies or CSRF token. It is answered with a 303 to the very same request as a GET (repeated
+/// parameters kept, for the GET to refuse), which is then answered as a GET sent directly is.
+async fn authorize_sent_as_a_form_from_another_site_is_the_same_request_as_a_get(backend: Backend) {
+    let Some(service) = with_npq(backend).await else {
+        return;
+    };
+    let post = |body: String| {
+        let req = axum::http::Request::post("/oauth2/authorize")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "cross-site")
+            .header("origin", "https://npq.example")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let router = service.router.clone();
+        async move { read(router.oneshot(req).await.unwrap()).await }
+    };
+    let direct = authorize(&service, &[]).await;
+    let query = request_query(&[]);
+    let posted = post(query.clone()).await;
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    assert_eq!(
+        posted.header("location"),
+        format!("/oauth2/authorize?{query}")
+    );
+    assert_eq!(posted.cookie("tid_session"), None, "no session made");
+    let followed = service.get(posted.header("location")).await;
+    assert_eq!(followed.status, direct.status);
+    assert_eq!(followed.header("location"), direct.header("location"));
+
+    // A parameter sent twice stays twice, and the GET refuses it at the redirect URI.
+    let twice = post(format!("{query}&state=st-2")).await;
+    assert_eq!(twice.status, 303);
+    assert_eq!(
+        twice.header("location"),
+        format!("/oauth2/authorize?{query}&state=st-2")
+    );
+    assert_error_redirect(
+        &service.get(twice.header("location")).await,
+        "invalid_request",
+    );
 }
