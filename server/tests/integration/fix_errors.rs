@@ -5,9 +5,9 @@
 //! The failure is made by moving the support tasks' table away under the running service, so sessions still load
 //! and each request reaches its page or handler, as when the database drops out in the middle of a request.
 
-use crate::onelogin::{standin_config, Rp};
-use crate::support::{postgres_store, sqlite_store, TestResponse};
-use crate::util::unmatched_teacher_asks_for_support;
+use crate::onelogin::Rp;
+use crate::support::TestResponse;
+use crate::util::{seeded_with_sql, unmatched_teacher_asks_for_support, Sql};
 use app::domain::support::Role;
 use app::server_fns::console::LoadDashboard;
 use leptos::server_fn::ServerFn;
@@ -19,52 +19,7 @@ const OFFICER: &str = "officer.errors@education.gov.uk";
 
 /// The seeded service on `backend`, with a way in to its database for the test (`None` without PostgreSQL).
 async fn service(backend: Backend) -> Option<(Rp, Sql)> {
-    let (store, dir, sql) = match backend {
-        Backend::Sqlite => {
-            let (store, dir) = sqlite_store().await;
-            let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
-            (
-                store,
-                dir,
-                Sql::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap()),
-            )
-        }
-        Backend::Postgres => {
-            let Some((store, url)) = postgres_store().await else {
-                eprintln!(
-                    "TEST_POSTGRES_URL is not set: errors on PostgreSQL not run (./test sets it)"
-                );
-                return None;
-            };
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            (store, tempfile::tempdir().unwrap(), Sql::Postgres(pool))
-        }
-    };
-    server::seed::seed_store(&store, 0, onelogin_standin::SCANNED_RECORDS, 1)
-        .await
-        .unwrap();
-    store
-        .add_staff(OFFICER, OFFICER, Role::SupportOfficer, chrono::Utc::now())
-        .await
-        .unwrap();
-    let standin = onelogin_standin::spawn(standin_config(|_| {})).await;
-    Some((Rp::against_store(standin, None, store, dir), sql))
-}
-
-/// A second connection to the service's database.
-enum Sql {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-}
-
-impl Sql {
-    async fn run(&self, statement: &str) {
-        match self {
-            Sql::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop),
-            Sql::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
-        }
-        .unwrap();
-    }
+    seeded_with_sql(backend, "errors", (OFFICER, OFFICER, Role::SupportOfficer)).await
 }
 
 fn assert_service_problem(res: &TestResponse, what: &str) {

@@ -3,9 +3,9 @@
 //! once each leave exactly one entry, shown in the audit log; when the entries cannot be written, every view
 //! waiting answers with the problem page, none hangs and none is shown.
 
-use crate::onelogin::{standin_config, Rp};
-use crate::support::{postgres_store, read, sqlite_store, TestResponse};
-use crate::util::unmatched_teacher_asks_for_support;
+use crate::onelogin::Rp;
+use crate::support::{read, TestResponse};
+use crate::util::{seeded_with_sql, unmatched_teacher_asks_for_support, Sql};
 use app::domain::support::Role;
 use axum::body::Body;
 use axum::http::{header, Request};
@@ -25,62 +25,26 @@ const VIEWS: usize = 40;
 
 /// The seeded service with an administrator, and a second connection to its database (`None` without PostgreSQL).
 async fn service(backend: Backend) -> Option<(Rp, Sql)> {
-    let (store, dir, sql) = match backend {
-        Backend::Sqlite => {
-            let (store, dir) = sqlite_store().await;
-            let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
-            let sql = Sql::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap());
-            (store, dir, sql)
-        }
-        Backend::Postgres => {
-            let Some((store, url)) = postgres_store().await else {
-                eprintln!(
-                    "TEST_POSTGRES_URL is not set: view audits on PostgreSQL not run (./test sets it)"
-                );
-                return None;
-            };
-            let sql = Sql::Postgres(sqlx::PgPool::connect(&url).await.unwrap());
-            (store, tempfile::tempdir().unwrap(), sql)
-        }
-    };
-    server::seed::seed_store(&store, 0, onelogin_standin::SCANNED_RECORDS, 1)
-        .await
-        .unwrap();
-    store
-        .add_staff(ADMIN, "Ada Views", Role::Administrator, chrono::Utc::now())
-        .await
-        .unwrap();
-    let standin = onelogin_standin::spawn(standin_config(|_| {})).await;
-    Some((Rp::against_store(standin, None, store, dir), sql))
+    seeded_with_sql(
+        backend,
+        "view audits",
+        (ADMIN, "Ada Views", Role::Administrator),
+    )
+    .await
 }
 
-enum Sql {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-}
-
-impl Sql {
-    async fn run(&self, statement: &str) {
-        match self {
-            Sql::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop),
-            Sql::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
-        }
-        .unwrap();
+/// The audit entries of views of task `reference`: who, what was noted, when; in the order written.
+async fn views_of(
+    sql: &Sql,
+    reference: &str,
+) -> Vec<(Option<i64>, String, chrono::DateTime<chrono::Utc>)> {
+    let query = "SELECT staff_id, details, occurred_at FROM audit_log \
+                 WHERE action = 'viewed_task' AND task_reference = $1 ORDER BY id";
+    match sql {
+        Sql::Sqlite(pool) => sqlx::query_as(query).bind(reference).fetch_all(pool).await,
+        Sql::Postgres(pool) => sqlx::query_as(query).bind(reference).fetch_all(pool).await,
     }
-
-    /// The audit entries for views of task `reference`: (staff id, details, when) of each.
-    async fn views_of(
-        &self,
-        reference: &str,
-    ) -> Vec<(Option<i64>, String, chrono::DateTime<chrono::Utc>)> {
-        let query = "SELECT staff_id, details, occurred_at FROM audit_log \
-                     WHERE action = 'viewed_task' AND task_reference = $1 ORDER BY id";
-        match self {
-            Sql::Sqlite(pool) => sqlx::query_as(query).bind(reference).fetch_all(pool).await,
-            Sql::Postgres(pool) => sqlx::query_as(query).bind(reference).fetch_all(pool).await,
-        }
-        .unwrap()
-    }
+    .unwrap()
 }
 
 /// The task page `path` viewed `VIEWS` times at once with the browser's cookies, each within 30 seconds.
@@ -125,7 +89,7 @@ async fn concurrent_views_of_a_task_each_leave_one_audit_entry(backend: Backend)
     }
 
     let after = chrono::Utc::now();
-    let entries = sql.views_of(&reference).await;
+    let entries = views_of(&sql, &reference).await;
     assert_eq!(entries.len(), VIEWS, "one entry for each view, no more");
     for (staff_id, details, at) in &entries {
         assert_eq!(*staff_id, Some(admin.id), "who looked");
@@ -175,5 +139,5 @@ async fn when_the_audit_log_cannot_be_written_every_waiting_view_fails_and_none_
     sql.run("ALTER TABLE audit_log_away RENAME TO audit_log")
         .await;
     assert_eq!(rp.get(&path).await.status, 200);
-    assert_eq!(sql.views_of(&reference).await.len(), 2);
+    assert_eq!(views_of(&sql, &reference).await.len(), 2);
 }

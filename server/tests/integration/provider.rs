@@ -2,11 +2,11 @@
 //! tokens checked by `openidconnect`'s verifier against what we publish, the client store, `server client add`,
 //! and the checking half of `/oauth2/authorize`; over HTTP in-process and on both backends.
 
-use crate::support::{get, postgres_store, read, state_with, test_config, TestResponse};
+use crate::support::{read, test_config, TestResponse};
+use crate::util::InProcess;
 use app::domain::provider::{
     Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnPolicy,
 };
-use axum::Router;
 use chrono::{Duration, Utc};
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreProviderMetadata,
@@ -15,7 +15,7 @@ use openidconnect::{
     Audience, ClientId, EmptyAdditionalClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
 };
 use server::db::provider::{ClientAdded, KeyState};
-use server::db::{Backend, DynStore};
+use server::db::Backend;
 use server::provider::{self, RETIRING_KEY_PUBLISHED};
 use std::process::ExitCode;
 use tower::ServiceExt;
@@ -39,43 +39,16 @@ on_both_backends!(
 const BASE: &str = "http://localhost:3000";
 const REDIRECT: &str = "https://npq.example/callback";
 
-/// The application on `backend` over a fresh database, and its database URL (`None` without PostgreSQL).
-struct Service {
-    router: Router,
-    store: DynStore,
-    url: String,
-    _dir: tempfile::TempDir,
+type Service = InProcess;
+
+/// What the provider's tests read of the service.
+trait ProviderService {
+    async fn jwks(&self) -> serde_json::Value;
+    async fn id_token_kids(&self) -> Vec<String>;
+    fn rp_kid(&self) -> serde_json::Value;
 }
 
-impl Service {
-    async fn new(backend: Backend) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, url) = match backend {
-            Backend::Sqlite => {
-                let url = format!("sqlite://{}", dir.path().join("provider.sqlite").display());
-                (server::db::connect(&url, 5).await.unwrap(), url)
-            }
-            Backend::Postgres => match postgres_store().await {
-                Some(pair) => pair,
-                None => {
-                    eprintln!("TEST_POSTGRES_URL is not set: provider tests on PostgreSQL not run (./test sets it)");
-                    return None;
-                }
-            },
-        };
-        let state = state_with(store.clone(), test_config(&[]), &dir.path().join("site"));
-        Some(Self {
-            router: server::http::app(state),
-            store,
-            url,
-            _dir: dir,
-        })
-    }
-
-    async fn get(&self, path: &str) -> TestResponse {
-        read(self.router.clone().oneshot(get(path)).await.unwrap()).await
-    }
-
+impl ProviderService for InProcess {
     /// The published JWKS as JSON.
     async fn jwks(&self) -> serde_json::Value {
         let res = self.get("/.well-known/jwks.json").await;
@@ -103,14 +76,10 @@ impl Service {
         let client = server::onelogin::OneLoginClient::new(&config.one_login, "t").unwrap();
         client.public_jwks()["keys"][0]["kid"].clone()
     }
-
-    fn config(&self) -> server::config::Config {
-        test_config(&[("DATABASE_URL", &self.url)])
-    }
 }
 
 async fn discovery_is_core_provider_metadata_and_lists_only_endpoints_that_exist(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let res = service.get("/.well-known/openid-configuration").await;
@@ -190,7 +159,7 @@ async fn discovery_is_core_provider_metadata_and_lists_only_endpoints_that_exist
 }
 
 async fn the_jwks_shows_one_id_token_key_then_two_during_a_rollover_then_one(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let store = &service.store;
@@ -239,7 +208,7 @@ async fn the_jwks_shows_one_id_token_key_then_two_during_a_rollover_then_one(bac
 }
 
 async fn a_retiring_key_drops_out_once_its_time_has_passed(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     // The rollover happened long enough ago that the old key's tokens have all expired.
@@ -271,7 +240,7 @@ fn claims(nonce: &Nonce, now: chrono::DateTime<Utc>) -> CoreIdTokenClaims {
 async fn an_id_token_signed_with_the_current_key_verifies_against_the_published_jwks(
     backend: Backend,
 ) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let store = &service.store;
@@ -355,7 +324,7 @@ fn npq(auth: ClientAuth) -> Client {
 }
 
 async fn a_client_is_stored_once_and_read_back_whole(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let store = &service.store;
@@ -404,7 +373,7 @@ async fn a_client_is_stored_once_and_read_back_whole(backend: Backend) {
 }
 
 async fn a_disabled_client_reads_back_disabled(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let store = &service.store;
@@ -437,7 +406,7 @@ async fn a_disabled_client_reads_back_disabled(backend: Backend) {
 }
 
 async fn two_first_signing_keys_never_make_two_current_keys(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let store = &service.store;
@@ -460,7 +429,7 @@ async fn two_first_signing_keys_never_make_two_current_keys(backend: Backend) {
 }
 
 async fn keys_rotate_on_the_command_line_publishes_a_second_key(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     provider::ensure_signing_key(&service.store, Utc::now())
@@ -508,7 +477,7 @@ const CLIENT_ADD: &[&str] = &[
 ];
 
 async fn client_add_stores_a_client_and_shows_its_secret_only_as_a_hash(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let code = server::cli::run(&args(CLIENT_ADD), service.config()).await;
@@ -535,7 +504,7 @@ async fn client_add_stores_a_client_and_shows_its_secret_only_as_a_hash(backend:
 }
 
 async fn client_add_refuses_bad_input_with_exit_code_2_and_stores_nothing(backend: Backend) {
-    let Some(service) = Service::new(backend).await else {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
         return;
     };
     let replaced = |flag: &str, value: &str| {
@@ -600,7 +569,7 @@ fn request_query(changes: &[(&str, Option<&str>)]) -> String {
 }
 
 async fn with_npq(backend: Backend) -> Option<Service> {
-    let service = Service::new(backend).await?;
+    let service = InProcess::new(backend, "provider tests", &[]).await?;
     let client = npq(ClientAuth::ClientSecret {
         sha256: "ab".repeat(32),
     });

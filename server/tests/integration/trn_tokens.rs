@@ -2,19 +2,17 @@
 //! over HTTP in-process: authentication and scopes, validation, sizes, the rate limit, the audit; on both
 //! backends. Every refusal is checked to have stored no token.
 
-use crate::support::{postgres_store, read, state_with, test_config, TestResponse};
-use crate::util::record;
+use crate::support::TestResponse;
+use crate::util::{record, InProcess};
 use app::domain::records::RecordStatus;
 use app::domain::trn_tokens::ApiScope;
 use axum::body::Body;
 use axum::http::Request;
-use axum::Router;
 use chrono::{Duration, NaiveDate, Utc};
 use server::api::sha256_hex;
-use server::db::{Backend, DynStore};
+use server::db::Backend;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
-use tower::ServiceExt;
 
 on_both_backends!(
     api_client_add_keeps_the_key_only_as_its_hash_with_typed_scopes,
@@ -32,55 +30,41 @@ const PATH: &str = "/api/v1/trn-tokens";
 const ACTIVE: &str = "3000001";
 const DEACTIVATED: &str = "3000002";
 
-struct Service {
-    router: Router,
-    store: DynStore,
-    url: String,
-    _dir: tempfile::TempDir,
+type Service = InProcess;
+
+/// The service with an active record (`ACTIVE`) and a deactivated one (`DEACTIVATED`).
+async fn service(backend: Backend, vars: &[(&str, &str)]) -> Option<Service> {
+    let service = InProcess::new(backend, "TRN-token tests", vars).await?;
+    let dob = NaiveDate::from_ymd_opt(1980, 1, 2).unwrap();
+    service
+        .store
+        .insert_records(
+            &[
+                record(ACTIVE, ("Ann", "Lee"), dob, None, RecordStatus::Active),
+                record(
+                    DEACTIVATED,
+                    ("Bo", "Kay"),
+                    dob,
+                    None,
+                    RecordStatus::Deactivated,
+                ),
+            ],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    Some(service)
 }
 
-impl Service {
-    async fn new(backend: Backend, vars: &[(&str, &str)]) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, url) = match backend {
-            Backend::Sqlite => {
-                let url = format!("sqlite://{}", dir.path().join("api.sqlite").display());
-                (server::db::connect(&url, 5).await.unwrap(), url)
-            }
-            Backend::Postgres => match postgres_store().await {
-                Some(pair) => pair,
-                None => {
-                    eprintln!("TEST_POSTGRES_URL is not set: TRN-token tests on PostgreSQL not run (./test sets it)");
-                    return None;
-                }
-            },
-        };
-        let dob = NaiveDate::from_ymd_opt(1980, 1, 2).unwrap();
-        store
-            .insert_records(
-                &[
-                    record(ACTIVE, ("Ann", "Lee"), dob, None, RecordStatus::Active),
-                    record(
-                        DEACTIVATED,
-                        ("Bo", "Kay"),
-                        dob,
-                        None,
-                        RecordStatus::Deactivated,
-                    ),
-                ],
-                Utc::now(),
-            )
-            .await
-            .unwrap();
-        let state = state_with(store.clone(), test_config(vars), &dir.path().join("site"));
-        Some(Self {
-            router: server::http::app(state),
-            store,
-            url,
-            _dir: dir,
-        })
-    }
+/// What the TRN-token tests do with the service.
+trait ApiService {
+    async fn client(&self, scopes: &[ApiScope]) -> (i64, String);
+    async fn post(&self, key: Option<&str>, content_type: &str, body: &str) -> TestResponse;
+    async fn post_json(&self, key: &str, body: &str) -> TestResponse;
+    async fn tokens(&self) -> i64;
+}
 
+impl ApiService for InProcess {
     /// A registered client with `scopes`, and its key.
     async fn client(&self, scopes: &[ApiScope]) -> (i64, String) {
         let args = server::api::ApiClientAddArgs {
@@ -90,10 +74,6 @@ impl Service {
         server::api::api_client_add(&self.store, &args, Utc::now())
             .await
             .unwrap()
-    }
-
-    async fn send(&self, req: Request<Body>) -> TestResponse {
-        read(self.router.clone().oneshot(req).await.unwrap()).await
     }
 
     async fn post(&self, key: Option<&str>, content_type: &str, body: &str) -> TestResponse {
@@ -111,10 +91,6 @@ impl Service {
 
     async fn tokens(&self) -> i64 {
         self.store.count_trn_tokens().await.unwrap()
-    }
-
-    fn config(&self) -> server::config::Config {
-        test_config(&[("DATABASE_URL", &self.url)])
     }
 }
 
@@ -139,7 +115,7 @@ fn args(a: &[&str]) -> Vec<String> {
 }
 
 async fn api_client_add_keeps_the_key_only_as_its_hash_with_typed_scopes(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     let (id, key) = service
@@ -182,7 +158,7 @@ async fn api_client_add_keeps_the_key_only_as_its_hash_with_typed_scopes(backend
 }
 
 async fn api_client_add_refuses_bad_input_with_exit_code_2_and_stores_nothing(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     for bad in [
@@ -219,7 +195,7 @@ async fn api_client_add_refuses_bad_input_with_exit_code_2_and_stores_nothing(ba
 }
 
 async fn a_token_is_created_for_an_active_record_and_stored_only_as_its_hash(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     let (id, key) = service.client(&[ApiScope::TrnTokensWrite]).await;
@@ -303,7 +279,7 @@ async fn a_token_is_created_for_an_active_record_and_stored_only_as_its_hash(bac
 }
 
 async fn a_missing_wrong_or_disabled_key_is_401_with_a_bearer_challenge(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     let (id, key) = service.client(&[ApiScope::TrnTokensWrite]).await;
@@ -339,7 +315,7 @@ async fn a_missing_wrong_or_disabled_key_is_401_with_a_bearer_challenge(backend:
 }
 
 async fn a_key_without_the_scope_is_403(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     let (id, key) = service.client(&[ApiScope::QtsWrite]).await;
@@ -353,7 +329,7 @@ async fn a_key_without_the_scope_is_403(backend: Backend) {
 }
 
 async fn an_unknown_or_deactivated_trn_is_404(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     let (_, key) = service.client(&[ApiScope::TrnTokensWrite]).await;
@@ -367,7 +343,7 @@ async fn an_unknown_or_deactivated_trn_is_404(backend: Backend) {
 }
 
 async fn bad_requests_are_400_problems_naming_the_field(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     let (_, key) = service.client(&[ApiScope::TrnTokensWrite]).await;
@@ -405,7 +381,7 @@ async fn bad_requests_are_400_problems_naming_the_field(backend: Backend) {
 }
 
 async fn a_huge_body_is_a_413_problem(backend: Backend) {
-    let Some(service) = Service::new(backend, &[]).await else {
+    let Some(service) = service(backend, &[]).await else {
         return;
     };
     let (_, key) = service.client(&[ApiScope::TrnTokensWrite]).await;
@@ -435,7 +411,7 @@ async fn a_huge_body_is_a_413_problem(backend: Backend) {
 }
 
 async fn calls_over_the_per_key_limit_are_429_with_retry_after(backend: Backend) {
-    let Some(service) = Service::new(backend, &[("API_RATE_LIMIT_PER_MINUTE", "3")]).await else {
+    let Some(service) = service(backend, &[("API_RATE_LIMIT_PER_MINUTE", "3")]).await else {
         return;
     };
     let (_, key) = service.client(&[ApiScope::TrnTokensWrite]).await;

@@ -244,3 +244,109 @@ pub async fn staff_member(store: &DynStore, email: &str) -> app::domain::support
         .find(|s| s.email == email)
         .expect("that member of staff")
 }
+
+/// The application on `backend` over a fresh database of its own, driven in-process, with the database's URL for
+/// the command-line functions the tests call. `None` when PostgreSQL is not there (`what` names the tests in the
+/// message printed then).
+pub struct InProcess {
+    pub router: axum::Router,
+    pub store: DynStore,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl InProcess {
+    pub async fn new(backend: Backend, what: &str, vars: &[(&str, &str)]) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, url) = match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+                (server::db::connect(&url, 5).await.unwrap(), url)
+            }
+            Backend::Postgres => match crate::support::postgres_store().await {
+                Some(pair) => pair,
+                None => {
+                    eprintln!("TEST_POSTGRES_URL is not set: {what} on PostgreSQL not run (./test sets it)");
+                    return None;
+                }
+            },
+        };
+        let state = crate::support::state_with(
+            store.clone(),
+            crate::support::test_config(vars),
+            &dir.path().join("site"),
+        );
+        Some(Self {
+            router: server::http::app(state),
+            store,
+            url,
+            _dir: dir,
+        })
+    }
+
+    pub async fn send(&self, req: axum::http::Request<axum::body::Body>) -> TestResponse {
+        use tower::ServiceExt;
+        crate::support::read(self.router.clone().oneshot(req).await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(crate::support::get(path)).await
+    }
+
+    /// The configuration a command-line function run against this database reads.
+    pub fn config(&self) -> server::config::Config {
+        crate::support::test_config(&[("DATABASE_URL", &self.url)])
+    }
+}
+
+/// A second connection to a service's database, for a test to change it behind the service's back.
+pub enum Sql {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Sql {
+    pub async fn run(&self, statement: &str) {
+        match self {
+            Sql::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop),
+            Sql::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
+        }
+        .unwrap();
+    }
+}
+
+/// The seeded service on `backend` with one member of staff (email, name, role), and a second connection to its
+/// database. `None` when PostgreSQL is not there (`what` names the tests in the message printed then).
+pub async fn seeded_with_sql(
+    backend: Backend,
+    what: &str,
+    (email, name, role): (&str, &str, Role),
+) -> Option<(Rp, Sql)> {
+    let (store, dir, sql) = match backend {
+        Backend::Sqlite => {
+            let (store, dir) = crate::support::sqlite_store().await;
+            let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+            let sql = Sql::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap());
+            (store, dir, sql)
+        }
+        Backend::Postgres => {
+            let Some((store, url)) = crate::support::postgres_store().await else {
+                eprintln!(
+                    "TEST_POSTGRES_URL is not set: {what} on PostgreSQL not run (./test sets it)"
+                );
+                return None;
+            };
+            let sql = Sql::Postgres(sqlx::PgPool::connect(&url).await.unwrap());
+            (store, tempfile::tempdir().unwrap(), sql)
+        }
+    };
+    server::seed::seed_store(&store, 0, onelogin_standin::SCANNED_RECORDS, 1)
+        .await
+        .unwrap();
+    store
+        .add_staff(email, name, role, chrono::Utc::now())
+        .await
+        .unwrap();
+    let standin = onelogin_standin::spawn(crate::onelogin::standin_config(|_| {})).await;
+    Some((Rp::against_store(standin, None, store, dir), sql))
+}
