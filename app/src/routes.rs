@@ -13,6 +13,8 @@ pub const SIGN_OUT_CONFIRM: &str = "/sign-out/confirm";
 /// Back from One Login's sign-out (a server route), which ends at the page below.
 pub const SIGNED_OUT: &str = "/signed-out";
 pub const SIGNED_OUT_DONE: &str = "/signed-out/done";
+/// Where other services send a teacher to sign in (a server route, the OpenID provider's authorization endpoint).
+pub const OAUTH_AUTHORIZE: &str = "/oauth2/authorize";
 pub const ACCOUNT: &str = "/account";
 /// The second One Login round trip, to prove identity (a server route).
 pub const AUTH_IDENTITY: &str = "/auth/identity";

@@ -41,7 +41,7 @@ pub const JWKS_MAX_AGE_SECONDS: u32 = 300;
 const RSA_BITS: usize = 2048;
 
 /// Paths of the provider's endpoints, below `PUBLIC_BASE_URL`.
-pub const AUTHORIZE_PATH: &str = "/oauth2/authorize";
+pub const AUTHORIZE_PATH: &str = app::routes::OAUTH_AUTHORIZE;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 

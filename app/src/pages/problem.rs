@@ -63,6 +63,9 @@ pub fn ProblemPageContent() -> impl IntoView {
 #[component]
 fn ProblemContent(status: u16, #[prop(default = None)] from: Option<String>) -> impl IntoView {
     let upload = from.as_deref() == Some(UPLOAD_FORM);
+    // Sent here by another service with a sign-in request we cannot trust: nothing of ours to go back to.
+    let from_service = from.as_deref() == Some(crate::routes::OAUTH_AUTHORIZE);
+    let from = from.filter(|_| !from_service);
     let (title, body): (&str, AnyView) = match status {
         404 | 405 => (
             "Page not found",
@@ -76,6 +79,18 @@ fn ProblemContent(status: u16, #[prop(default = None)] from: Option<String>) -> 
                     <a class="govuk-link" href="/">
                         "go to the start of the service"
                     </a> "."
+                </p>
+            }
+            .into_any(),
+        ),
+        400 if from_service => (
+            "Sorry, there is a problem with the service you came from",
+            view! {
+                <p class="govuk-body">
+                    "The service that sent you here asked Teacher ID to sign you in, but we could not accept its request. You cannot use Teacher ID to sign in to that service at the moment."
+                </p>
+                <p class="govuk-body">
+                    "Go back to the service you came from and try again. If this keeps happening, contact that service."
                 </p>
             }
             .into_any(),

@@ -98,9 +98,14 @@ pub async fn replace_error_text(
     let nonce = req.extensions().get::<CspNonce>().cloned();
     let machine = is_machine_path(req.uri().path());
     let method = req.method().clone();
-    let from = (method == Method::POST)
-        .then(|| form_page(req.uri().path()))
-        .flatten();
+    let from = match method {
+        Method::POST => form_page(req.uri().path()),
+        // Someone another service sent here with a request we cannot trust: the page speaks of that service.
+        _ if req.uri().path() == routes::OAUTH_AUTHORIZE => {
+            Some(routes::OAUTH_AUTHORIZE.to_string())
+        }
+        _ => None,
+    };
     let response = next.run(req).await;
     let status = response.status();
     if status.as_u16() < 400 || machine || is_page(&response) {

@@ -593,8 +593,13 @@ async fn authorize_answers_an_untrusted_redirect_uri_with_an_error_page(backend:
         assert_eq!(res.status, 400, "{changes:?}");
         assert_eq!(res.header("location"), "", "never a redirect: {changes:?}");
         assert!(
-            res.body.contains("govuk-heading-l") || res.body.contains("govuk-heading-xl"),
-            "a GOV.UK page"
+            res.body
+                .contains("Sorry, there is a problem with the service you came from"),
+            "a GOV.UK page about the service that sent them: {changes:?}"
+        );
+        assert!(
+            !res.body.contains("govuk-back-link"),
+            "nothing of ours to go back to"
         );
     }
     // The same parameter twice: which redirect URI would we trust?
