@@ -6,6 +6,8 @@
 
 use crate::db::api::{ApiCall, ApiClient, NewTrnToken};
 use crate::db::{DynStore, StoreError};
+use crate::http::assets::sha256_hex;
+use crate::http::cookies::new_secret;
 use crate::state::AppState;
 use app::domain::records::RecordStatus;
 use app::domain::trn_tokens::{self, ApiScope, TrnTokenRequest};
@@ -25,18 +27,6 @@ pub const API_BODY_LIMIT: usize = 16 * 1024;
 
 /// The rate-limit window: the configured limit is per minute.
 const RATE_WINDOW_SECONDS: i64 = 60;
-
-/// A new API key or TRN token and the SHA-256 we keep of it: 256 random bits, base64url (see [`crate::db::api`]).
-pub fn new_secret() -> (String, String) {
-    let secret = crate::onelogin::client::random_token();
-    let hash = sha256_hex(&secret);
-    (secret, hash)
-}
-
-pub fn sha256_hex(value: &str) -> String {
-    use sha2::Digest;
-    crate::http::assets::hex(&sha2::Sha256::digest(value.as_bytes()))
-}
 
 /// An RFC 9457 problem: `about:blank` with the status's own title, a `detail` for the caller's developer and,
 /// for a bad field, `field` (an extension member) naming it.
@@ -136,9 +126,10 @@ async fn authenticate(
 
 fn store_failed(e: StoreError) -> Response {
     tracing::error!(error = %e, "API call failed in storage");
-    let status = match e {
-        StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    let status = if e.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
     };
     problem(status, "Something went wrong; try again later", None)
 }

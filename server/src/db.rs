@@ -71,9 +71,21 @@ pub enum StoreError {
     /// A stored value that our types refuse, e.g. an unknown status.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
-    /// One failure given to several callers: a batch they were written in together failed ([`group_commit`]).
+    /// One failure given to several callers: a batch they were in together failed ([`group_commit`],
+    /// [`coalesce`]).
     #[error(transparent)]
     Shared(Arc<StoreError>),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached, however many callers share the failure.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Shared(inner) => inner.is_unavailable(),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -528,5 +540,19 @@ where
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_told_apart_even_when_the_failure_is_shared() {
+        let away = || StoreError::Unavailable(sqlx::Error::PoolClosed);
+        assert!(away().is_unavailable());
+        assert!(StoreError::Shared(Arc::new(away())).is_unavailable());
+        assert!(!StoreError::Corrupt("x".into()).is_unavailable());
+        assert!(!StoreError::Shared(Arc::new(StoreError::Corrupt("x".into()))).is_unavailable());
     }
 }

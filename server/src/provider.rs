@@ -240,24 +240,11 @@ pub fn discovery(public_base_url: &str) -> Discovery {
     .set_request_uri_parameter_supported(Some(false))
 }
 
-/// A new client secret and the SHA-256 we keep of it (lowercase hex): 256 random bits, base64url. See
-/// [`crate::db::provider`] for why a plain hash is enough.
-pub fn new_client_secret() -> (String, String) {
-    let secret = crate::onelogin::client::random_token();
-    let hash = secret_sha256(&secret);
-    (secret, hash)
-}
-
-fn secret_sha256(secret: &str) -> String {
-    use sha2::Digest;
-    crate::http::assets::hex(&sha2::Sha256::digest(secret.as_bytes()))
-}
-
 /// Whether `presented` is the secret of a client that authenticates with one, compared in constant time.
 pub fn client_secret_matches(auth: &ClientAuth, presented: &str) -> bool {
     use subtle::ConstantTimeEq;
     match auth {
-        ClientAuth::ClientSecret { sha256 } => secret_sha256(presented)
+        ClientAuth::ClientSecret { sha256 } => crate::http::assets::sha256_hex(presented)
             .as_bytes()
             .ct_eq(sha256.as_bytes())
             .into(),
@@ -461,7 +448,7 @@ pub async fn client_add(
 ) -> Result<ClientAddOutcome, StoreError> {
     let mut client = args.client;
     let secret = if args.generate_secret {
-        let (secret, sha256) = new_client_secret();
+        let (secret, sha256) = crate::http::cookies::new_secret();
         client.auth = ClientAuth::ClientSecret { sha256 };
         Some(secret)
     } else {
@@ -613,7 +600,7 @@ mod tests {
 
     #[test]
     fn a_client_secret_is_checked_against_its_hash_only() {
-        let (secret, sha256) = new_client_secret();
+        let (secret, sha256) = crate::http::cookies::new_secret();
         assert_eq!(secret.len(), 43, "256 bits, base64url");
         assert_ne!(secret, sha256);
         let auth = ClientAuth::ClientSecret { sha256 };

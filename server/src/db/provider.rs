@@ -2,7 +2,7 @@
 //!
 //! **Client secrets** are kept as the SHA-256 of the secret, never the secret. A slow password hash (argon2,
 //! bcrypt) exists to make guessing a *human-chosen* password expensive; our secrets are 256 random bits made by
-//! [`crate::provider::new_client_secret`], so no guess can succeed however fast the hash, and a plain SHA-256 keeps
+//! [`crate::http::cookies::new_secret`], so no guess can succeed however fast the hash, and a plain SHA-256 keeps
 //! the token endpoint quick (issue 12 asks for its p99 under 10 ms). Comparison is constant-time.
 //!
 //! **Signing keys**: one `current` key signs new ID tokens; `server keys rotate` makes a new current key and turns

@@ -220,3 +220,9 @@ fn brotli(raw: &[u8]) -> Vec<u8> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The SHA-256 of `value`, in lowercase hex: how sessions, rate-limit keys, client secrets, API keys and TRN
+/// tokens are kept (the values themselves never are).
+pub fn sha256_hex(value: &str) -> String {
+    hex(&Sha256::digest(value.as_bytes()))
+}

@@ -31,7 +31,6 @@ use axum::response::{IntoResponse, Redirect};
 use axum::{Extension, Form};
 use chrono::{Datelike, Utc};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -262,11 +261,6 @@ pub struct TrnForm {
     change: String,
 }
 
-/// The SHA-256 of a rate-limit key, so no client address is stored.
-fn key_hash(key: &str) -> String {
-    super::assets::hex(&Sha256::digest(key.as_bytes()))
-}
-
 /// Counts an attempt against the user and the client address (see [`super::client_addr`]), with the configured
 /// limits. `Some(when they may try again)` if either limit is now exceeded.
 async fn rate_limited(
@@ -279,7 +273,7 @@ async fn rate_limited(
     let by_user = state
         .store
         .count_attempt(
-            &key_hash(&format!("user:{user_id}")),
+            &super::assets::sha256_hex(&format!("user:{user_id}")),
             limits.user_window_seconds,
             now,
         )
@@ -291,7 +285,7 @@ async fn rate_limited(
         let by_address = state
             .store
             .count_attempt(
-                &key_hash(&format!("address:{}", rate_limit_key(client))),
+                &super::assets::sha256_hex(&format!("address:{}", rate_limit_key(client))),
                 limits.address_window_seconds,
                 now,
             )

@@ -16,6 +16,14 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A new secret to hand out once (a client secret, an API key, a TRN token) and the SHA-256 we keep of it: a
+/// [`new_token`], 256 random bits, so no guess can succeed however fast the hash.
+pub fn new_secret() -> (String, String) {
+    let secret = new_token();
+    let hash = super::assets::sha256_hex(&secret);
+    (secret, hash)
+}
+
 /// Whether `value` has the shape of a token we issued.
 pub fn is_token(value: &str) -> bool {
     value.len() == 43

@@ -30,7 +30,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tower::ServiceExt;
 
@@ -64,7 +63,7 @@ fn is_server_to_server(path: &str) -> bool {
 
 /// The database key of a session token.
 pub fn session_key(token: &str) -> String {
-    super::assets::hex(&Sha256::digest(token.as_bytes()))
+    super::assets::sha256_hex(token)
 }
 
 pub async fn session_and_csrf(

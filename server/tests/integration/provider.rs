@@ -328,7 +328,7 @@ async fn a_client_is_stored_once_and_read_back_whole(backend: Backend) {
         return;
     };
     let store = &service.store;
-    let (secret, sha256) = provider::new_client_secret();
+    let (secret, sha256) = server::http::cookies::new_secret();
     let client = npq(ClientAuth::ClientSecret { sha256 });
     assert_eq!(
         store.add_client(&client, Utc::now()).await.unwrap(),

@@ -9,8 +9,8 @@ use app::domain::trn_tokens::ApiScope;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{Duration, NaiveDate, Utc};
-use server::api::sha256_hex;
 use server::db::Backend;
+use server::http::assets::sha256_hex;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
