@@ -74,3 +74,18 @@ for (const status of [400, 403, 413, 500, 503]) {
     await expectNoAxeViolations(page);
   });
 }
+
+test("a service's sign-in request we cannot trust gets a page about that service, with a 400, and passes axe", async ({
+  page,
+}) => {
+  const response = await page.goto(
+    "/oauth2/authorize?client_id=nobody&redirect_uri=https%3A%2F%2Fevil.example%2Fcallback&response_type=code",
+  );
+  expect(response?.status()).toBe(400);
+  expect(page.url()).toContain("/oauth2/authorize");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(
+    "Sorry, there is a problem with the service you came from",
+  );
+  await expect(page.locator(".govuk-back-link")).toHaveCount(0);
+  await expectNoAxeViolations(page);
+});
