@@ -101,6 +101,9 @@ pub struct SessionData {
     /// the page after a decision return to it.
     #[serde(default)]
     pub last_task_list: Option<crate::domain::support::TaskQuery>,
+    /// A TRN token to redeem after identity is verified (§7.2)
+    #[serde(default)]
+    pub trn_token: Option<String>,
 }
 
 /// A member of staff signed in to the support console.
