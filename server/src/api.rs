@@ -1,26 +1,36 @@
-//! The API other DfE services call (DESIGN §7.2), authenticated with API keys: today `POST /api/v1/trn-tokens`.
+//! The API other DfE services call (DESIGN §7.2), authenticated with API keys: `POST /api/v1/trn-tokens` and
+//! `PUT /api/v1/teachers/{trn}/qts`.
 //!
-//! Every answer but a success is an RFC 9457 problem-details JSON (`application/problem+json`), naming the field
-//! when one is wrong. Every call is audited (`api_calls`: the client, the operation and the status, nothing
-//! personal) and counted against the client's per-minute limit in the service's rate-limit windows.
+//! Every call goes through the same checks first ([`accept`]: the key and its scope, the client's rate limit, the
+//! content type and the body's size), and every call is audited ([`audit`]: `api_calls`, the client, the operation
+//! and the status, nothing personal). Every answer but a success is an RFC 9457 problem-details JSON
+//! (`application/problem+json`), naming the field when one is wrong.
 
-use crate::db::api::{ApiCall, ApiClient, NewTrnToken};
+use crate::db::api::{ApiCall, ApiClient, NewQtsAward, NewTrnToken, QtsAwardOutcome};
+use crate::db::support::NewEmail;
 use crate::db::{DynStore, StoreError};
 use crate::http::assets::sha256_hex;
 use crate::http::cookies::new_secret;
 use crate::state::AppState;
-use app::domain::records::RecordStatus;
-use app::domain::trn_tokens::{self, ApiScope, TrnTokenRequest};
-use axum::extract::{Request, State};
+use app::domain::records::{RecordStatus, TeachingRecord};
+use app::domain::support::{qts_awarded_personalisation, EmailTemplate};
+use app::domain::trn_tokens::{self, ApiScope, QtsAwardRequest, TrnTokenRequest};
+use app::domain::validation::is_email_address;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// Where the API for other services' servers lives. Not all of `/api/`: the site's own server functions are
 /// there too (`server/src/http/server_fns.rs`), and they need the visitor's session and CSRF token.
 pub const API_PREFIX: &str = "/api/v1/";
 pub const TRN_TOKENS_PATH: &str = "/api/v1/trn-tokens";
+/// `PUT`: a QTS award (axum's path syntax; the OpenAPI description writes it the same way).
+pub const QTS_PATH: &str = "/api/v1/teachers/{trn}/qts";
 
 /// The largest body the API reads: a TRN and an email need a few hundred bytes.
 pub const API_BODY_LIMIT: usize = 16 * 1024;
@@ -28,25 +38,98 @@ pub const API_BODY_LIMIT: usize = 16 * 1024;
 /// The rate-limit window: the configured limit is per minute.
 const RATE_WINDOW_SECONDS: i64 = 60;
 
+/// `POST /api/v1/trn-tokens`'s body.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTrnToken {
+    /// The teacher's TRN: exactly 7 digits.
+    pub trn: String,
+    /// The email address the token is for.
+    pub email: String,
+}
+
+impl CreateTrnToken {
+    const FIELDS: &'static [&'static str] = &["trn", "email"];
+}
+
+/// `POST /api/v1/trn-tokens`'s answer (201).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrnTokenCreated {
+    pub trn: String,
+    pub email: String,
+    /// The token: 256 random bits, base64url. Shown once; we keep only its SHA-256.
+    pub trn_token: String,
+    /// When it stops working (RFC 3339, UTC, to the second).
+    pub expires_utc: String,
+}
+
+/// `PUT /api/v1/teachers/{trn}/qts`'s body.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwardQts {
+    /// The day QTS was awarded, `YYYY-MM-DD`: not in the future, not before 1900.
+    pub awarded: String,
+}
+
+impl AwardQts {
+    const FIELDS: &'static [&'static str] = &["awarded"];
+}
+
+/// `PUT /api/v1/teachers/{trn}/qts`'s answer: 201 when QTS was recorded by this call, 200 when it already was
+/// (on that day), with the same fields.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QtsAwarded {
+    pub trn: String,
+    pub awarded: NaiveDate,
+    /// Whether the teacher was emailed a sign-in link for this award: false when the record has no email address,
+    /// or when the record already held this award from its source.
+    pub email_sent: bool,
+}
+
 /// An RFC 9457 problem: `about:blank` with the status's own title, a `detail` for the caller's developer and,
 /// for a bad field, `field` (an extension member) naming it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An RFC 9457 problem answer (see [`Problem`]).
 pub fn problem(status: StatusCode, detail: &str, field: Option<&str>) -> Response {
-    let mut body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    if let Some(field) = field {
-        body["field"] = field.into();
-    }
+    let body = Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        field: field.map(String::from),
+    };
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         )],
-        body.to_string(),
+        serde_json::to_string(&body).expect("a problem serialises"),
+    )
+        .into_response()
+}
+
+/// A JSON answer.
+fn json_answer(status: StatusCode, body: &impl Serialize) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        serde_json::to_string(body).expect("an answer serialises"),
     )
         .into_response()
 }
@@ -88,13 +171,16 @@ fn bearer_key(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
+/// A refusal, with the client it is audited against (none when the key was missing or wrong).
+type Refused = (Option<i64>, Response);
+
 /// The API client the request's key belongs to, if it may use `scope`; otherwise the refusal (401 or 403). The
 /// client is returned with a 403 so the call is audited against it.
 async fn authenticate(
     store: &DynStore,
     headers: &HeaderMap,
     scope: ApiScope,
-) -> Result<ApiClient, (Option<i64>, Response)> {
+) -> Result<ApiClient, Refused> {
     let Some(key) = bearer_key(headers) else {
         return Err((
             None,
@@ -171,75 +257,28 @@ fn bad_request(detail: &str, field: Option<&str>) -> Response {
     problem(StatusCode::BAD_REQUEST, detail, field)
 }
 
-/// What is wrong with a request body, and the field when one is to blame.
-struct BadBody {
-    detail: String,
-    field: Option<String>,
+/// A call that passed the checks every call makes: who called, and the body it sent.
+struct Accepted {
+    client: ApiClient,
+    body: Bytes,
 }
 
-impl BadBody {
-    fn new(detail: impl Into<String>, field: Option<&str>) -> Self {
-        Self {
-            detail: detail.into(),
-            field: field.map(String::from),
-        }
+impl Accepted {
+    /// A refusal of this call, audited against its client.
+    fn refuse(&self, response: Response) -> Refused {
+        (Some(self.client.id), response)
     }
 }
 
-/// Reads `{trn, email}`, naming the field that is wrong: unknown fields, a missing one or one that is not a
-/// string are each refused before the values are checked.
-fn read_request(body: &[u8]) -> Result<TrnTokenRequest, BadBody> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|_| BadBody::new("The request body is not valid JSON", None))?;
-    let serde_json::Value::Object(fields) = value else {
-        return Err(BadBody::new(
-            "The request body must be a JSON object {\"trn\", \"email\"}",
-            None,
-        ));
-    };
-    if let Some(unknown) = fields
-        .keys()
-        .find(|k| !matches!(k.as_str(), "trn" | "email"))
-    {
-        return Err(BadBody::new(
-            format!("Unknown field {unknown:?}: only trn and email are allowed"),
-            Some(unknown),
-        ));
-    }
-    let text = |name: &'static str| match fields.get(name) {
-        Some(serde_json::Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(BadBody::new(format!("{name} must be a string"), Some(name))),
-        None => Err(BadBody::new(format!("{name} is required"), Some(name))),
-    };
-    Ok(TrnTokenRequest {
-        trn: text("trn")?,
-        email: text("email")?,
-    })
-}
-
-/// `POST /api/v1/trn-tokens` `{trn, email}` → 201 `{trn, email, trnToken, expiresUtc}` (DESIGN §7.2).
-pub async fn create_trn_token(State(state): State<AppState>, req: Request) -> Response {
-    let now = Utc::now();
-    let (client_id, response) = match create(&state, req, now).await {
-        Ok((client_id, res)) | Err((client_id, res)) => (client_id, res),
-    };
-    let call = ApiCall {
-        api_client_id: client_id,
-        operation: "create_trn_token".into(),
-        status: i64::from(response.status().as_u16()),
-        at: now,
-    };
-    if let Err(e) = state.store.record_api_call(&call).await {
-        // The answer stands (a token made is already stored); the failure is for operations to see.
-        tracing::error!(error = %e, status = call.status, "API call not audited");
-    }
-    response
-}
-
-type Answer = Result<(Option<i64>, Response), (Option<i64>, Response)>;
-
-async fn create(state: &AppState, req: Request, now: DateTime<Utc>) -> Answer {
-    let client = authenticate(&state.store, req.headers(), ApiScope::TrnTokensWrite).await?;
+/// The checks every API call makes first, in this order: the key (401) and its `scope` (403), the client's rate
+/// limit (429), the content type (400, only `application/json`) and the body's size (413).
+async fn accept(
+    state: &AppState,
+    req: Request,
+    scope: ApiScope,
+    now: DateTime<Utc>,
+) -> Result<Accepted, Refused> {
+    let client = authenticate(&state.store, req.headers(), scope).await?;
     let id = Some(client.id);
     rate_limit(state, client.id, now)
         .await
@@ -256,26 +295,136 @@ async fn create(state: &AppState, req: Request, now: DateTime<Utc>) -> Answer {
     let body = axum::body::to_bytes(req.into_body(), API_BODY_LIMIT)
         .await
         .map_err(|_| (id, too_large(API_PREFIX)))?;
-    let request =
-        read_request(&body).map_err(|b| (id, bad_request(&b.detail, b.field.as_deref())))?;
-    let valid = request
-        .validate()
-        .map_err(|p| (id, bad_request(p.detail, Some(p.field))))?;
+    Ok(Accepted { client, body })
+}
+
+/// Writes the audit row of a call answered with `status`. Its failure does not change the answer (what the call
+/// did is already stored); it is for operations to see.
+async fn audit(
+    state: &AppState,
+    operation: &str,
+    client_id: Option<i64>,
+    status: StatusCode,
+    now: DateTime<Utc>,
+) {
+    let call = ApiCall {
+        api_client_id: client_id,
+        operation: operation.into(),
+        status: i64::from(status.as_u16()),
+        at: now,
+    };
+    if let Err(e) = state.store.record_api_call(&call).await {
+        tracing::error!(error = %e, status = call.status, "API call not audited");
+    }
+}
+
+/// What is wrong with a request body, and the field when one is to blame.
+struct BadBody {
+    detail: String,
+    field: Option<String>,
+}
+
+impl BadBody {
+    fn new(detail: impl Into<String>, field: Option<&str>) -> Self {
+        Self {
+            detail: detail.into(),
+            field: field.map(String::from),
+        }
+    }
+}
+
+/// Reads a JSON object of string `fields` into `T`, naming the field that is wrong: a body that is not a JSON
+/// object, then an unknown field, then a missing one or one that is not a string, each before the values are
+/// checked (serde's own messages name fields only in prose).
+fn read_body<T: DeserializeOwned>(body: &[u8], fields: &[&str]) -> Result<T, BadBody> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| BadBody::new("The request body is not valid JSON", None))?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(BadBody::new(
+            format!(
+                "The request body must be a JSON object with {}",
+                fields.join(", ")
+            ),
+            None,
+        ));
+    };
+    if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(BadBody::new(
+            format!(
+                "Unknown field {unknown:?}: only {} allowed",
+                fields.join(", ")
+            ),
+            Some(unknown),
+        ));
+    }
+    for name in fields {
+        match object.get(*name) {
+            Some(serde_json::Value::String(_)) => {}
+            Some(_) => return Err(BadBody::new(format!("{name} must be a string"), Some(name))),
+            None => return Err(BadBody::new(format!("{name} is required"), Some(name))),
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|_| BadBody::new("The request body does not have the fields expected", None))
+}
+
+/// The active record with this TRN, or the 404.
+async fn active_record(
+    state: &AppState,
+    call: &Accepted,
+    trn: &str,
+) -> Result<TeachingRecord, Refused> {
     let record = state
         .store
-        .record_by_trn(valid.trn.as_str())
+        .record_by_trn(trn)
         .await
-        .map_err(|e| (id, store_failed(e)))?;
-    if !record.is_some_and(|r| r.status == RecordStatus::Active) {
-        return Err((
-            id,
-            problem(
+        .map_err(|e| call.refuse(store_failed(e)))?;
+    record
+        .filter(|r| r.status == RecordStatus::Active)
+        .ok_or_else(|| {
+            call.refuse(problem(
                 StatusCode::NOT_FOUND,
                 "There is no active teaching record with this TRN",
                 Some("trn"),
-            ),
-        ));
+            ))
+        })
+}
+
+/// `POST /api/v1/trn-tokens` `{trn, email}` → 201 `{trn, email, trnToken, expiresUtc}` (DESIGN §7.2).
+pub async fn create_trn_token(State(state): State<AppState>, req: Request) -> Response {
+    let now = Utc::now();
+    let (client_id, response) = match accept(&state, req, ApiScope::TrnTokensWrite, now).await {
+        Ok(call) => (
+            Some(call.client.id),
+            create(&state, &call, now).await.unwrap_or_else(|(_, r)| r),
+        ),
+        Err(refused) => refused,
+    };
+    audit(
+        &state,
+        "create_trn_token",
+        client_id,
+        response.status(),
+        now,
+    )
+    .await;
+    response
+}
+
+async fn create(
+    state: &AppState,
+    call: &Accepted,
+    now: DateTime<Utc>,
+) -> Result<Response, Refused> {
+    let body: CreateTrnToken = read_body(&call.body, CreateTrnToken::FIELDS)
+        .map_err(|b| call.refuse(bad_request(&b.detail, b.field.as_deref())))?;
+    let valid = TrnTokenRequest {
+        trn: body.trn,
+        email: body.email,
     }
+    .validate()
+    .map_err(|p| call.refuse(bad_request(p.detail, Some(p.field))))?;
+    active_record(state, call, valid.trn.as_str()).await?;
     let (token, token_sha256) = new_secret();
     let expires = trn_tokens::expires_at(now);
     state
@@ -284,30 +433,145 @@ async fn create(state: &AppState, req: Request, now: DateTime<Utc>) -> Answer {
             token_sha256,
             trn: valid.trn.as_str().to_string(),
             email: valid.email.clone(),
-            api_client_id: client.id,
+            api_client_id: call.client.id,
             created_at: now,
             expires_at: expires,
         })
         .await
-        .map_err(|e| (id, store_failed(e)))?;
-    let body = serde_json::json!({
-        "trn": valid.trn.as_str(),
-        "email": valid.email,
-        "trnToken": token,
-        "expiresUtc": expires.to_rfc3339_opts(SecondsFormat::Secs, true),
-    });
-    Ok((
-        id,
-        (
-            StatusCode::CREATED,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body.to_string(),
-        )
-            .into_response(),
+        .map_err(|e| call.refuse(store_failed(e)))?;
+    Ok(json_answer(
+        StatusCode::CREATED,
+        &TrnTokenCreated {
+            trn: valid.trn.as_str().to_string(),
+            email: valid.email,
+            trn_token: token,
+            expires_utc: expires.to_rfc3339_opts(SecondsFormat::Secs, true),
+        },
     ))
+}
+
+/// `PUT /api/v1/teachers/{trn}/qts` `{awarded}` → 201 (recorded now) or 200 (already recorded on that day)
+/// `{trn, awarded, emailSent}` (DESIGN §7.2). After the checks every call makes: the path's TRN (400), the body
+/// (400), the date (400), the record (404 unknown or deactivated), then 409 when the record holds QTS awarded on
+/// another day.
+pub async fn award_qts(
+    State(state): State<AppState>,
+    Path(trn): Path<String>,
+    req: Request,
+) -> Response {
+    let now = Utc::now();
+    let (client_id, response) = match accept(&state, req, ApiScope::QtsWrite, now).await {
+        Ok(call) => (
+            Some(call.client.id),
+            award(&state, &call, &trn, now)
+                .await
+                .unwrap_or_else(|(_, r)| r),
+        ),
+        Err(refused) => refused,
+    };
+    audit(&state, "award_qts", client_id, response.status(), now).await;
+    response
+}
+
+async fn award(
+    state: &AppState,
+    call: &Accepted,
+    trn: &str,
+    now: DateTime<Utc>,
+) -> Result<Response, Refused> {
+    let trn = trn_tokens::exact_trn(trn)
+        .map_err(|p| call.refuse(bad_request(p.detail, Some(p.field))))?;
+    let body: AwardQts = read_body(&call.body, AwardQts::FIELDS)
+        .map_err(|b| call.refuse(bad_request(&b.detail, b.field.as_deref())))?;
+    let today = app::domain::uk_time::uk_time(now).date_naive();
+    let awarded = QtsAwardRequest {
+        awarded: body.awarded,
+    }
+    .validate(today)
+    .map_err(|p| call.refuse(bad_request(p.detail, Some(p.field))))?;
+    let record = active_record(state, call, trn.as_str()).await?;
+    // The teacher is written to only at an address the service would accept; the link signs them in with a
+    // token for that address.
+    let address = record
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| is_email_address(e));
+    let (token, email) = match address {
+        Some(address) => {
+            let (token, token_sha256) = new_secret();
+            let link = format!(
+                "{}{}?trn_token={token}",
+                state.config.public_base_url,
+                app::routes::SIGN_IN
+            );
+            let name = format!("{} {}", record.first_name, record.last_name);
+            (
+                Some(NewTrnToken {
+                    token_sha256,
+                    trn: record.trn.clone(),
+                    email: address.to_string(),
+                    api_client_id: call.client.id,
+                    created_at: now,
+                    expires_at: trn_tokens::expires_at(now),
+                }),
+                Some(NewEmail {
+                    reference: uuid::Uuid::new_v4().to_string(),
+                    template: EmailTemplate::QtsAwarded.as_str().to_string(),
+                    email_address: address.to_string(),
+                    personalisation: qts_awarded_personalisation(&name, awarded, &link),
+                    task_reference: None,
+                }),
+            )
+        }
+        None => (None, None),
+    };
+    let outcome = state
+        .store
+        .award_qts(
+            &NewQtsAward {
+                trn: record.trn.clone(),
+                awarded,
+                api_client_id: call.client.id,
+                actor: format!("api:{}", call.client.name),
+                token,
+                email,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| call.refuse(store_failed(e)))?;
+    let answer = |status, email_sent| {
+        if status == StatusCode::CREATED {
+            tracing::info!(email_sent, "QTS award recorded");
+            if email_sent {
+                state.outbox_wake.notify_one();
+            }
+        }
+        json_answer(
+            status,
+            &QtsAwarded {
+                trn: record.trn.clone(),
+                awarded,
+                email_sent,
+            },
+        )
+    };
+    match outcome {
+        QtsAwardOutcome::Recorded { email_sent } => Ok(answer(StatusCode::CREATED, email_sent)),
+        QtsAwardOutcome::AlreadyRecorded { email_sent } => Ok(answer(StatusCode::OK, email_sent)),
+        QtsAwardOutcome::AwardedOnAnotherDay { awarded } => Err(call.refuse(problem(
+            StatusCode::CONFLICT,
+            &format!("The record already holds QTS awarded on {awarded}"),
+            Some("awarded"),
+        ))),
+        // Deactivated between the look-up and the write.
+        QtsAwardOutcome::NoActiveRecord => Err(call.refuse(problem(
+            StatusCode::NOT_FOUND,
+            "There is no active teaching record with this TRN",
+            Some("trn"),
+        ))),
+    }
 }
 
 /// Arguments of `server api-client add`.
@@ -321,36 +585,28 @@ pub const API_CLIENT_ADD_USAGE: &str =
     "usage: server api-client add --name NAME --scope trn_tokens:write|qts:write [--scope ...]";
 
 impl ApiClientAddArgs {
-    /// Reads and checks the arguments; every problem is a message for the person typing them.
+    /// Reads and checks the arguments; every problem is a message for the person typing them. The checks are
+    /// the console's too ([`crate::client_registration::check_api_client`]); only the flags are read here.
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let (mut name, mut scopes) = (None, BTreeSet::new());
+        use crate::client_registration::{check_api_client, ApiClientInput};
+        let mut input = ApiClientInput::default();
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let value = it
                 .next()
                 .ok_or_else(|| format!("{flag} needs a value\n{API_CLIENT_ADD_USAGE}"))?;
             match flag.as_str() {
-                "--name" if name.is_none() => name = Some(value.trim().to_string()),
+                "--name" if input.name.is_none() => input.name = Some(value.clone()),
                 "--name" => return Err("--name given twice".into()),
-                "--scope" => {
-                    scopes.insert(ApiScope::parse(value).ok_or_else(|| {
-                        format!("unknown scope `{value}`: expected trn_tokens:write or qts:write")
-                    })?);
-                }
+                "--scope" => input.scopes.push(value.clone()),
                 _ => return Err(format!("unknown option `{flag}`\n{API_CLIENT_ADD_USAGE}")),
             }
         }
-        let name = name
-            .filter(|n| !n.is_empty() && n.chars().count() <= 200)
-            .ok_or(format!(
-            "--name is needed: the service's name (at most 200 characters)\n{API_CLIENT_ADD_USAGE}"
-        ))?;
-        if scopes.is_empty() {
-            return Err(format!(
-                "at least one --scope is needed\n{API_CLIENT_ADD_USAGE}"
-            ));
-        }
-        Ok(Self { name, scopes })
+        check_api_client(&input).map_err(|problems| {
+            problems
+                .first()
+                .map_or_else(|| API_CLIENT_ADD_USAGE.to_string(), |p| p.cli())
+        })
     }
 }
 

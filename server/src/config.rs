@@ -102,6 +102,8 @@ pub const NOTIFY_TEMPLATE_IDENTITY_VERIFIED_CONNECTED: &str =
 pub const NOTIFY_TEMPLATE_REJECTED: &str = "NOTIFY_TEMPLATE_REJECTED";
 pub const NOTIFY_TEMPLATE_NOT_CONNECTED: &str = "NOTIFY_TEMPLATE_NOT_CONNECTED";
 pub const NOTIFY_TEMPLATE_DISCONNECTED: &str = "NOTIFY_TEMPLATE_DISCONNECTED";
+/// The "You have been awarded qualified teacher status" email (`PUT /api/v1/teachers/{trn}/qts`, DESIGN §7.2).
+pub const NOTIFY_TEMPLATE_QTS_AWARDED: &str = "NOTIFY_TEMPLATE_QTS_AWARDED";
 /// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
 /// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
 pub const STAFF_OIDC_TENANT_ID: &str = "STAFF_OIDC_TENANT_ID";
@@ -648,6 +650,7 @@ fn email_config(
         (NOTIFY_TEMPLATE_REJECTED, EmailTemplate::Rejected),
         (NOTIFY_TEMPLATE_NOT_CONNECTED, EmailTemplate::NotConnected),
         (NOTIFY_TEMPLATE_DISCONNECTED, EmailTemplate::Disconnected),
+        (NOTIFY_TEMPLATE_QTS_AWARDED, EmailTemplate::QtsAwarded),
     ] {
         let id = get(var).ok_or_else(|| invalid(var, "must be set when NOTIFY_API_KEY is"))?;
         if uuid::Uuid::parse_str(&id).is_err() {
@@ -828,6 +831,10 @@ mod tests {
                 NOTIFY_TEMPLATE_DISCONNECTED,
                 "f33517ff-2a88-4f6e-b855-c550268ce08e",
             ),
+            (
+                NOTIFY_TEMPLATE_QTS_AWARDED,
+                "f33517ff-2a88-4f6e-b855-c550268ce08f",
+            ),
         ];
         vars.extend_from_slice(extra);
         vars
@@ -960,7 +967,11 @@ mod tests {
                 .as_deref(),
             Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
         );
-        for var in [STAFF_OIDC_TENANT_ID, NOTIFY_TEMPLATE_DISCONNECTED] {
+        for var in [
+            STAFF_OIDC_TENANT_ID,
+            NOTIFY_TEMPLATE_DISCONNECTED,
+            NOTIFY_TEMPLATE_QTS_AWARDED,
+        ] {
             let vars: Vec<(&str, &str)> = production(&[])
                 .into_iter()
                 .filter(|(k, _)| *k != var)

@@ -83,6 +83,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             crate::api::TRN_TOKENS_PATH,
             post(crate::api::create_trn_token),
         )
+        .route(
+            crate::api::QTS_PATH,
+            axum::routing::put(crate::api::award_qts),
+        )
         .route(support::SIGN_IN_PATH, get(support::sign_in))
         .route("/support/auth/callback", get(support::callback))
         .route(routes::SUPPORT_SIGN_OUT, post(support::sign_out))

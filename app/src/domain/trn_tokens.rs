@@ -5,7 +5,7 @@ use super::identity::VerifiedIdentity;
 use super::names::name_key;
 use super::records::{RecordStatus, TeachingRecord};
 use super::validation::{is_email_address, parse_trn, Trn};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What an API key allows. Stored as a JSON array of these names and read back only through this type.
@@ -14,7 +14,7 @@ pub enum ApiScope {
     /// `POST /api/v1/trn-tokens`.
     #[serde(rename = "trn_tokens:write")]
     TrnTokensWrite,
-    /// `PUT /api/v1/teachers/{trn}/qts` (not built yet).
+    /// `PUT /api/v1/teachers/{trn}/qts`.
     #[serde(rename = "qts:write")]
     QtsWrite,
 }
@@ -72,14 +72,7 @@ impl TrnTokenRequest {
     /// The TRN must be exactly seven digits as sent (a program sends it; nothing is cleaned up), the email an
     /// address by the service's usual check ([`is_email_address`]), trimmed.
     pub fn validate(&self) -> Result<ValidTrnTokenRequest, FieldProblem> {
-        let trn = (self.trn.len() == 7)
-            .then(|| parse_trn(&self.trn).ok())
-            .flatten()
-            .filter(|t| t.as_str() == self.trn)
-            .ok_or(FieldProblem {
-                field: "trn",
-                detail: "trn must be exactly 7 digits",
-            })?;
+        let trn = exact_trn(&self.trn)?;
         let email = self.email.trim();
         if !is_email_address(email) {
             return Err(FieldProblem {
@@ -93,6 +86,75 @@ impl TrnTokenRequest {
         })
     }
 }
+
+/// A TRN sent by a program (in a body or a path): exactly seven digits as sent, nothing cleaned up.
+pub fn exact_trn(trn: &str) -> Result<Trn, FieldProblem> {
+    (trn.len() == 7)
+        .then(|| parse_trn(trn).ok())
+        .flatten()
+        .filter(|t| t.as_str() == trn)
+        .ok_or(FieldProblem {
+            field: "trn",
+            detail: "trn must be exactly 7 digits",
+        })
+}
+
+/// The earliest QTS award the API accepts: anything before is a mistake in the caller's data, not a real award.
+pub const EARLIEST_QTS_AWARD: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("a date");
+
+/// The body of `PUT /api/v1/teachers/{trn}/qts` as sent: the day QTS was awarded. Unknown fields are refused.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QtsAwardRequest {
+    pub awarded: String,
+}
+
+impl QtsAwardRequest {
+    /// `awarded` must be a calendar date written `YYYY-MM-DD` (ISO 8601, as sent: nothing is cleaned up), not
+    /// after `today` (the UK's date: an award is announced once made) and not before [`EARLIEST_QTS_AWARD`].
+    pub fn validate(&self, today: NaiveDate) -> Result<NaiveDate, FieldProblem> {
+        let well_formed = self.awarded.len() == 10
+            && self.awarded.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        let date = well_formed
+            .then(|| NaiveDate::parse_from_str(&self.awarded, "%Y-%m-%d").ok())
+            .flatten()
+            .ok_or(FieldProblem {
+                field: "awarded",
+                detail: "awarded must be a date written YYYY-MM-DD",
+            })?;
+        if date > today {
+            return Err(FieldProblem {
+                field: "awarded",
+                detail: "awarded must not be in the future",
+            });
+        }
+        if date < EARLIEST_QTS_AWARD {
+            return Err(FieldProblem {
+                field: "awarded",
+                detail: "awarded must not be before 1900",
+            });
+        }
+        Ok(date)
+    }
+}
+
+/// The change-history event of a QTS award the API recorded (kind [`QTS_AWARDED`]), as stored in
+/// `record_events.details`: the date, the API client that announced it, and whether the teacher was emailed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QtsAwardedEvent {
+    pub awarded: NaiveDate,
+    pub api_client_id: i64,
+    pub email_sent: bool,
+}
+
+/// The change-history event kind of a QTS award announced through the API.
+pub const QTS_AWARDED: &str = "qts_awarded";
 
 /// A stored TRN token, as the redemption rule needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,6 +434,57 @@ mod tests {
                 "email",
                 "{bad:?}"
             );
+        }
+    }
+
+    fn award(awarded: &str) -> Result<NaiveDate, FieldProblem> {
+        QtsAwardRequest {
+            awarded: awarded.into(),
+        }
+        .validate(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+    }
+
+    #[test]
+    fn a_qts_award_is_a_date_written_yyyy_mm_dd_up_to_today() {
+        assert_eq!(
+            award("2026-07-15"),
+            Ok(NaiveDate::from_ymd_opt(2026, 7, 15).unwrap())
+        );
+        assert_eq!(
+            award("2026-12-01"),
+            Ok(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+        );
+        assert_eq!(award("1900-01-01"), Ok(EARLIEST_QTS_AWARD));
+        for bad in [
+            "",
+            "2026-7-15",
+            "15/07/2026",
+            "2026-07-15T00:00:00Z",
+            " 2026-07-15",
+            "2026-02-30",
+            "2026-13-01",
+            "+2026-07-1",
+            "２０２６-07-15",
+        ] {
+            let problem = award(bad).unwrap_err();
+            assert_eq!(problem.field, "awarded", "{bad:?}");
+            assert!(problem.detail.contains("YYYY-MM-DD"), "{bad:?}");
+        }
+        assert_eq!(
+            award("2026-12-02").unwrap_err().detail,
+            "awarded must not be in the future"
+        );
+        assert_eq!(
+            award("1899-12-31").unwrap_err().detail,
+            "awarded must not be before 1900"
+        );
+    }
+
+    #[test]
+    fn a_trn_in_a_path_is_seven_digits_as_sent() {
+        assert_eq!(exact_trn("1234567").unwrap().as_str(), "1234567");
+        for bad in ["123456", "123-4567", "0000000", "12345678", "abcdefg"] {
+            assert_eq!(exact_trn(bad).unwrap_err().field, "trn", "{bad:?}");
         }
     }
 

@@ -5,8 +5,9 @@
 //! a plain one keeps each API call quick. A key is looked up by its hash, so no comparison of secrets happens in
 //! our code at all.
 
-use super::{json, Dialect, SqlStore, StoreResult};
-use app::domain::trn_tokens::{ApiScope, TrnToken};
+use super::outbox::NewEmail;
+use super::{json, Dialect, RowsAffected, SqlStore, StoreResult};
+use app::domain::trn_tokens::{ApiScope, QtsAwardedEvent, TrnToken, QTS_AWARDED};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -31,6 +32,33 @@ pub struct NewTrnToken {
     pub api_client_id: i64,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A QTS award to record (`PUT /api/v1/teachers/{trn}/qts`, DESIGN §7.2), with the TRN token and the email it
+/// brings when the record has an email address (both or neither).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewQtsAward {
+    pub trn: String,
+    pub awarded: NaiveDate,
+    pub api_client_id: i64,
+    /// Who the change history names (`api:<client name>`).
+    pub actor: String,
+    pub token: Option<NewTrnToken>,
+    pub email: Option<NewEmail>,
+}
+
+/// What [`ApiStore::award_qts`] found and did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QtsAwardOutcome {
+    /// QTS is recorded now, with its history event, and the token and email when there was an address.
+    Recorded { email_sent: bool },
+    /// The record already had QTS awarded on that day (an earlier call, or the record's source: then no email was
+    /// sent by us); nothing changed.
+    AlreadyRecorded { email_sent: bool },
+    /// The record already has QTS awarded on another day; nothing changed.
+    AwardedOnAnotherDay { awarded: NaiveDate },
+    /// No active record has this TRN; nothing changed.
+    NoActiveRecord,
 }
 
 /// One audited API call: no personal data, only who called, what and how it was answered.
@@ -66,6 +94,14 @@ pub trait ApiStore {
     async fn count_trn_tokens(&self) -> StoreResult<i64>;
     /// Every token's stored hash (tests: that none is the token itself).
     async fn trn_token_hashes(&self) -> StoreResult<Vec<String>>;
+    /// Records a QTS award (DESIGN §7.2) in one transaction, once per record: the qualification (a QTS line the
+    /// record has without a date is completed, otherwise one is added), a change-history event, and the token and
+    /// email when given. Whatever else it finds, nothing is written.
+    async fn award_qts(
+        &self,
+        award: &NewQtsAward,
+        now: DateTime<Utc>,
+    ) -> StoreResult<QtsAwardOutcome>;
     async fn record_api_call(&self, call: &ApiCall) -> StoreResult<()>;
     /// The audited calls, oldest first.
     async fn api_calls(&self) -> StoreResult<Vec<ApiCall>>;
@@ -161,19 +197,113 @@ where
     }
 
     async fn add_trn_token(&self, token: &NewTrnToken) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO trn_tokens (token_sha256, trn, email, api_client_id, created_at, expires_at, used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        Self::insert_trn_token(&self.pool, token).await
+    }
+
+    async fn award_qts(
+        &self,
+        award: &NewQtsAward,
+        now: DateTime<Utc>,
+    ) -> StoreResult<QtsAwardOutcome> {
+        let email_sent = award.email.is_some();
+        let mut tx = self.pool.begin().await?;
+        // The award's row is written first: a second call at the same moment waits on it (PostgreSQL's key, or
+        // SQLite's one writer) and then finds it, so the award is recorded once.
+        let person_id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO qts_awards (person_id, awarded_on, api_client_id, email_sent, created_at) \
+             SELECT id, $2, $3, $4, $5 FROM persons WHERE trn = $1 AND status = 'active' \
+             ON CONFLICT DO NOTHING RETURNING person_id",
         )
-        .bind(&token.token_sha256)
-        .bind(&token.trn)
-        .bind(&token.email)
-        .bind(token.api_client_id)
-        .bind(token.created_at)
-        .bind(token.expires_at)
-        .execute(&self.pool)
+        .bind(&award.trn)
+        .bind(award.awarded)
+        .bind(award.api_client_id)
+        .bind(email_sent)
+        .bind(now)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(())
+        let Some(person_id) = person_id else {
+            let earlier: Option<(NaiveDate, bool)> = sqlx::query_as(
+                "SELECT a.awarded_on, a.email_sent FROM qts_awards a JOIN persons p ON p.id = a.person_id \
+                 WHERE p.trn = $1 AND p.status = 'active'",
+            )
+            .bind(&award.trn)
+            .fetch_optional(&mut *tx)
+            .await?;
+            tx.rollback().await?;
+            return Ok(match earlier {
+                Some((day, email_sent)) if day == award.awarded => {
+                    QtsAwardOutcome::AlreadyRecorded { email_sent }
+                }
+                Some((day, _)) => QtsAwardOutcome::AwardedOnAnotherDay { awarded: day },
+                None => QtsAwardOutcome::NoActiveRecord,
+            });
+        };
+        // QTS the record already holds from its source is not recorded again, nor announced.
+        let held: Option<NaiveDate> = sqlx::query_scalar(
+            "SELECT awarded_on FROM qualifications \
+             WHERE person_id = $1 AND kind = 'qts' AND awarded_on IS NOT NULL ORDER BY id LIMIT 1",
+        )
+        .bind(person_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(day) = held {
+            tx.rollback().await?;
+            return Ok(if day == award.awarded {
+                QtsAwardOutcome::AlreadyRecorded { email_sent: false }
+            } else {
+                QtsAwardOutcome::AwardedOnAnotherDay { awarded: day }
+            });
+        }
+        let completed = sqlx::query(
+            "UPDATE qualifications SET status = 'Awarded', awarded_on = $2 WHERE person_id = $1 AND kind = 'qts'",
+        )
+        .bind(person_id)
+        .bind(award.awarded)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if completed == 0 {
+            sqlx::query(
+                "INSERT INTO qualifications (person_id, kind, name, status, awarded_on) \
+                 VALUES ($1, 'qts', 'Qualified teacher status', 'Awarded', $2)",
+            )
+            .bind(person_id)
+            .bind(award.awarded)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let details = QtsAwardedEvent {
+            awarded: award.awarded,
+            api_client_id: award.api_client_id,
+            email_sent,
+        };
+        sqlx::query(
+            "INSERT INTO record_events (person_id, kind, actor, details, occurred_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(person_id)
+        .bind(QTS_AWARDED)
+        .bind(&award.actor)
+        .bind(serde_json::to_string(&details).expect("event details serialise"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(token) = &award.token {
+            Self::insert_trn_token(&mut *tx, token).await?;
+        }
+        if let Some(email) = &award.email {
+            Self::insert_email(&mut *tx, email, now).await?;
+        }
+        // A qualification added is not seen by the page-version triggers (migration 0018: records are loaded
+        // whole), so the pages of whoever is connected to the record are moved on here.
+        sqlx::query(
+            "UPDATE users SET page_version = page_version + 1 \
+             WHERE id IN (SELECT user_id FROM connections WHERE person_id = $1)",
+        )
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(QtsAwardOutcome::Recorded { email_sent })
     }
 
     async fn trn_token(&self, token_sha256: &str) -> StoreResult<Option<TrnToken>> {
@@ -226,5 +356,34 @@ where
             .fetch_all(&self.pool)
             .await?,
         )
+    }
+}
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    async fn insert_trn_token<'e, E: Executor<'e, Database = DB>>(
+        exec: E,
+        token: &NewTrnToken,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO trn_tokens (token_sha256, trn, email, api_client_id, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(&token.token_sha256)
+        .bind(&token.trn)
+        .bind(&token.email)
+        .bind(token.api_client_id)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(exec)
+        .await?;
+        Ok(())
     }
 }

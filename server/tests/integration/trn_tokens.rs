@@ -1,10 +1,11 @@
-//! TRN tokens (issue 12, DESIGN §7.2): API clients and `server api-client add`, and `POST /api/v1/trn-tokens`
-//! over HTTP in-process: authentication and scopes, validation, sizes, the rate limit, the audit; on both
-//! backends. Every refusal is checked to have stored no token.
+//! TRN tokens (issue 12, DESIGN §7.2): API clients and `server api-client add`, `POST /api/v1/trn-tokens` and
+//! `PUT /api/v1/teachers/{trn}/qts` over HTTP in-process: authentication and scopes, validation, sizes, the rate
+//! limit, the audit, and the QTS award's idempotence and email; on both backends. Every refusal is checked to
+//! have stored nothing.
 
 use crate::support::TestResponse;
 use crate::util::{record, InProcess};
-use app::domain::records::RecordStatus;
+use app::domain::records::{Qualification, QualificationKind, RecordStatus};
 use app::domain::trn_tokens::ApiScope;
 use axum::body::Body;
 use axum::http::Request;
@@ -24,18 +25,40 @@ on_both_backends!(
     bad_requests_are_400_problems_naming_the_field,
     a_huge_body_is_a_413_problem,
     calls_over_the_per_key_limit_are_429_with_retry_after,
+    qts_is_recorded_once_with_one_token_and_one_email_however_often_it_is_sent,
+    a_record_without_an_email_gets_qts_and_the_answer_says_no_email_was_sent,
+    qts_needs_a_valid_key_with_the_qts_write_scope,
+    bad_qts_requests_are_problems_naming_the_field_and_store_nothing,
+    qts_already_held_from_the_records_source_is_not_recorded_or_announced_again,
 );
 
 const PATH: &str = "/api/v1/trn-tokens";
 const ACTIVE: &str = "3000001";
 const DEACTIVATED: &str = "3000002";
+/// An active record with an email address.
+const EMAILED: &str = "3000003";
+/// An active record holding QTS from its source, awarded on [`HELD_QTS`].
+const QUALIFIED: &str = "3000004";
+const HELD_QTS: &str = "2015-07-01";
 
 type Service = InProcess;
 
-/// The service with an active record (`ACTIVE`) and a deactivated one (`DEACTIVATED`).
+/// The service with an active record without an email (`ACTIVE`), a deactivated one (`DEACTIVATED`), one with an
+/// email (`EMAILED`) and one with QTS (`QUALIFIED`).
 async fn service(backend: Backend, vars: &[(&str, &str)]) -> Option<Service> {
     let service = InProcess::new(backend, "TRN-token tests", vars).await?;
     let dob = NaiveDate::from_ymd_opt(1980, 1, 2).unwrap();
+    let mut emailed = record(EMAILED, ("Cy", "Fox"), dob, None, RecordStatus::Active);
+    emailed.email = Some("cy.fox@school.example".into());
+    let mut qualified = record(QUALIFIED, ("Di", "Ng"), dob, None, RecordStatus::Active);
+    qualified.email = Some("di.ng@school.example".into());
+    qualified.qualifications.push(Qualification {
+        kind: QualificationKind::Qts,
+        name: "Qualified teacher status".into(),
+        status: "Awarded".into(),
+        awarded_on: Some(HELD_QTS.parse().unwrap()),
+        provider: None,
+    });
     service
         .store
         .insert_records(
@@ -48,6 +71,8 @@ async fn service(backend: Backend, vars: &[(&str, &str)]) -> Option<Service> {
                     None,
                     RecordStatus::Deactivated,
                 ),
+                emailed,
+                qualified,
             ],
             Utc::now(),
         )
@@ -62,6 +87,15 @@ trait ApiService {
     async fn post(&self, key: Option<&str>, content_type: &str, body: &str) -> TestResponse;
     async fn post_json(&self, key: &str, body: &str) -> TestResponse;
     async fn tokens(&self) -> i64;
+    async fn put_qts(
+        &self,
+        key: Option<&str>,
+        trn: &str,
+        content_type: &str,
+        body: &str,
+    ) -> TestResponse;
+    async fn qts_emails(&self) -> Vec<server::db::support::OutboxEmail>;
+    async fn qts_lines(&self, trn: &str) -> Vec<Qualification>;
 }
 
 impl ApiService for InProcess {
@@ -91,6 +125,40 @@ impl ApiService for InProcess {
 
     async fn tokens(&self) -> i64 {
         self.store.count_trn_tokens().await.unwrap()
+    }
+
+    async fn put_qts(
+        &self,
+        key: Option<&str>,
+        trn: &str,
+        content_type: &str,
+        body: &str,
+    ) -> TestResponse {
+        let mut req = Request::put(format!("/api/v1/teachers/{trn}/qts"))
+            .header("content-type", content_type);
+        if let Some(key) = key {
+            req = req.header("authorization", format!("Bearer {key}"));
+        }
+        self.send(req.body(Body::from(body.to_string())).unwrap())
+            .await
+    }
+
+    /// The QTS emails in the outbox.
+    async fn qts_emails(&self) -> Vec<server::db::support::OutboxEmail> {
+        let all = self.store.recent_emails(100).await.unwrap();
+        all.into_iter()
+            .filter(|e| e.email.template == "qts_awarded")
+            .collect()
+    }
+
+    /// The record's QTS lines.
+    async fn qts_lines(&self, trn: &str) -> Vec<Qualification> {
+        let record = self.store.record_by_trn(trn).await.unwrap().unwrap();
+        record
+            .qualifications
+            .into_iter()
+            .filter(|q| q.kind == QualificationKind::Qts)
+            .collect()
     }
 }
 
@@ -435,4 +503,279 @@ async fn calls_over_the_per_key_limit_are_429_with_retry_after(backend: Backend)
     assert_eq!(service.tokens().await, created);
     // The limit is per key.
     assert_eq!(service.post_json(&other, body).await.status, 201);
+}
+
+/// The fields of a JSON object answer.
+fn fields_of(body: &serde_json::Value) -> BTreeSet<&str> {
+    body.as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+async fn qts_is_recorded_once_with_one_token_and_one_email_however_often_it_is_sent(
+    backend: Backend,
+) {
+    let Some(service) = service(backend, &[]).await else {
+        return;
+    };
+    let (id, key) = service.client(&[ApiScope::QtsWrite]).await;
+    let body = r#"{"awarded":"2026-07-15"}"#;
+    let first = service
+        .put_qts(Some(&key), EMAILED, "application/json", body)
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.header("content-type"), "application/json");
+    assert_eq!(first.set_cookies(), Vec::<String>::new());
+    let answer = json(&first);
+    assert_eq!(
+        fields_of(&answer),
+        BTreeSet::from(["trn", "awarded", "emailSent"])
+    );
+    assert_eq!(answer["trn"], EMAILED);
+    assert_eq!(answer["awarded"], "2026-07-15");
+    assert_eq!(answer["emailSent"], true);
+
+    // Sent again (a retry, a duplicate notice): the same answer, as 200, and nothing more.
+    for _ in 0..2 {
+        let again = service
+            .put_qts(Some(&key), EMAILED, "application/json; charset=utf-8", body)
+            .await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert_eq!(json(&again), answer);
+    }
+
+    let lines = service.qts_lines(EMAILED).await;
+    assert_eq!(lines.len(), 1, "one qualification: {lines:?}");
+    assert_eq!(lines[0].status, "Awarded");
+    assert_eq!(lines[0].awarded_on, Some("2026-07-15".parse().unwrap()));
+    let history = service.store.record_history(EMAILED).await.unwrap();
+    assert_eq!(history.len(), 1, "one history event");
+    assert_eq!(history[0].kind, "qts_awarded");
+    assert_eq!(history[0].actor, "api:Find a lost TRN");
+
+    assert_eq!(service.tokens().await, 1, "one token");
+    let emails = service.qts_emails().await;
+    assert_eq!(emails.len(), 1, "one email");
+    let email = &emails[0].email;
+    assert_eq!(email.email_address, "cy.fox@school.example");
+    assert_eq!(email.personalisation["name"], "Cy Fox");
+    assert_eq!(email.personalisation["awarded"], "15 July 2026");
+    let link = &email.personalisation["sign_in_url"];
+    let token = link
+        .strip_prefix(&format!(
+            "{}/sign-in?trn_token=",
+            service.config().public_base_url
+        ))
+        .unwrap_or_else(|| panic!("a sign-in link with a token: {link}"));
+    let stored = service
+        .store
+        .trn_token(&sha256_hex(token))
+        .await
+        .unwrap()
+        .expect("the link's token is stored, as its hash");
+    assert_eq!(
+        (stored.trn.as_str(), stored.email.as_str(), stored.used_at),
+        (EMAILED, "cy.fox@school.example", None)
+    );
+    let (subject, text) = app::domain::support::EmailTemplate::QtsAwarded.text();
+    assert_eq!(subject, "You have been awarded qualified teacher status");
+    let rendered = app::domain::support::render_template(text, &email.personalisation);
+    assert!(
+        rendered.contains(link.as_str()) && !rendered.contains("(("),
+        "{rendered}"
+    );
+
+    let calls = service.store.api_calls().await.unwrap();
+    let seen: Vec<(Option<i64>, &str, i64)> = calls
+        .iter()
+        .map(|c| (c.api_client_id, c.operation.as_str(), c.status))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (Some(id), "award_qts", 201),
+            (Some(id), "award_qts", 200),
+            (Some(id), "award_qts", 200)
+        ]
+    );
+}
+
+async fn a_record_without_an_email_gets_qts_and_the_answer_says_no_email_was_sent(
+    backend: Backend,
+) {
+    let Some(service) = service(backend, &[]).await else {
+        return;
+    };
+    let (_, key) = service.client(&[ApiScope::QtsWrite]).await;
+    let body = r#"{"awarded":"2026-07-15"}"#;
+    let res = service
+        .put_qts(Some(&key), ACTIVE, "application/json", body)
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(json(&res)["emailSent"], false);
+    assert_eq!(service.qts_lines(ACTIVE).await.len(), 1);
+    assert_eq!(service.tokens().await, 0, "no token without an email");
+    assert!(service.qts_emails().await.is_empty());
+    let again = service
+        .put_qts(Some(&key), ACTIVE, "application/json", body)
+        .await;
+    assert_eq!((again.status, json(&again)), (200, json(&res)));
+    assert_eq!(service.qts_lines(ACTIVE).await.len(), 1);
+}
+
+async fn qts_needs_a_valid_key_with_the_qts_write_scope(backend: Backend) {
+    let Some(service) = service(backend, &[]).await else {
+        return;
+    };
+    let (tokens_only, key) = service.client(&[ApiScope::TrnTokensWrite]).await;
+    let body = r#"{"awarded":"2026-07-15"}"#;
+    let missing = service
+        .put_qts(None, EMAILED, "application/json", body)
+        .await;
+    assert_problem(&missing, 401, None);
+    assert_eq!(missing.header("www-authenticate"), "Bearer");
+    let wrong = service
+        .put_qts(Some("not-a-key"), EMAILED, "application/json", body)
+        .await;
+    assert_problem(&wrong, 401, None);
+    let forbidden = service
+        .put_qts(Some(&key), EMAILED, "application/json", body)
+        .await;
+    assert_problem(&forbidden, 403, None);
+    assert!(service.qts_lines(EMAILED).await.is_empty());
+    assert_eq!(service.tokens().await, 0);
+    assert!(service.qts_emails().await.is_empty());
+    let statuses: Vec<(Option<i64>, i64)> = service
+        .store
+        .api_calls()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| (c.api_client_id, c.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![(None, 401), (None, 401), (Some(tokens_only), 403)]
+    );
+    // The trn-tokens key's scope does not reach QTS, nor a QTS key's the tokens.
+    let (_, qts_key) = service.client(&[ApiScope::QtsWrite]).await;
+    assert_problem(
+        &service
+            .post_json(&qts_key, r#"{"trn":"3000003","email":"a@b.example"}"#)
+            .await,
+        403,
+        None,
+    );
+}
+
+async fn bad_qts_requests_are_problems_naming_the_field_and_store_nothing(backend: Backend) {
+    let Some(service) = service(backend, &[]).await else {
+        return;
+    };
+    let (_, key) = service.client(&[ApiScope::QtsWrite]).await;
+    let tomorrow = (app::domain::uk_time::uk_time(Utc::now()).date_naive() + Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let future = format!(r#"{{"awarded":"{tomorrow}"}}"#);
+    let cases: &[(&str, &str, u16, Option<&str>)] = &[
+        (EMAILED, r#"{"awarded":"2026-07-15""#, 400, None),
+        (EMAILED, "", 400, None),
+        (EMAILED, r#"["2026-07-15"]"#, 400, None),
+        (
+            EMAILED,
+            r#"{"awarded":"2026-07-15","by":"Leeds"}"#,
+            400,
+            Some("by"),
+        ),
+        (EMAILED, r#"{}"#, 400, Some("awarded")),
+        (EMAILED, r#"{"awarded":20260715}"#, 400, Some("awarded")),
+        (EMAILED, r#"{"awarded":null}"#, 400, Some("awarded")),
+        (EMAILED, r#"{"awarded":"15/07/2026"}"#, 400, Some("awarded")),
+        (EMAILED, r#"{"awarded":"2026-02-30"}"#, 400, Some("awarded")),
+        (
+            EMAILED,
+            r#"{"awarded":"2026-07-15T10:00:00Z"}"#,
+            400,
+            Some("awarded"),
+        ),
+        (EMAILED, r#"{"awarded":"1899-12-31"}"#, 400, Some("awarded")),
+        (EMAILED, future.as_str(), 400, Some("awarded")),
+        ("300000", r#"{"awarded":"2026-07-15"}"#, 400, Some("trn")),
+        ("30000031", r#"{"awarded":"2026-07-15"}"#, 400, Some("trn")),
+        ("300 003", r#"{"awarded":"2026-07-15"}"#, 400, Some("trn")),
+        ("3999999", r#"{"awarded":"2026-07-15"}"#, 404, Some("trn")),
+        (DEACTIVATED, r#"{"awarded":"2026-07-15"}"#, 404, Some("trn")),
+        (
+            QUALIFIED,
+            r#"{"awarded":"2026-07-15"}"#,
+            409,
+            Some("awarded"),
+        ),
+    ];
+    for (trn, body, status, field) in cases {
+        let path_trn = trn.replace(' ', "%20");
+        let res = service
+            .put_qts(Some(&key), &path_trn, "application/json", body)
+            .await;
+        assert_problem(&res, *status, *field);
+    }
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {
+        let res = service
+            .put_qts(
+                Some(&key),
+                EMAILED,
+                content_type,
+                r#"{"awarded":"2026-07-15"}"#,
+            )
+            .await;
+        assert_problem(&res, 400, Some("Content-Type"));
+    }
+    let huge = format!(
+        r#"{{"awarded":"2026-07-15","pad":"{}"}}"#,
+        "x".repeat(20_000)
+    );
+    assert_problem(
+        &service
+            .put_qts(Some(&key), EMAILED, "application/json", &huge)
+            .await,
+        413,
+        None,
+    );
+    for trn in [EMAILED, QUALIFIED, DEACTIVATED] {
+        assert!(service.store.record_history(trn).await.unwrap().is_empty());
+    }
+    assert!(service.qts_lines(EMAILED).await.is_empty());
+    assert_eq!(service.qts_lines(QUALIFIED).await.len(), 1);
+    assert_eq!(service.tokens().await, 0);
+    assert!(service.qts_emails().await.is_empty());
+}
+
+async fn qts_already_held_from_the_records_source_is_not_recorded_or_announced_again(
+    backend: Backend,
+) {
+    let Some(service) = service(backend, &[]).await else {
+        return;
+    };
+    let (_, key) = service.client(&[ApiScope::QtsWrite]).await;
+    let res = service
+        .put_qts(
+            Some(&key),
+            QUALIFIED,
+            "application/json",
+            &format!(r#"{{"awarded":"{HELD_QTS}"}}"#),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(json(&res)["emailSent"], false);
+    assert_eq!(service.qts_lines(QUALIFIED).await.len(), 1);
+    assert!(service
+        .store
+        .record_history(QUALIFIED)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(service.tokens().await, 0);
+    assert!(service.qts_emails().await.is_empty());
 }

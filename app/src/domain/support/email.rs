@@ -15,6 +15,9 @@ named_enum! {
         NotConnected = "not_connected",
         /// An administrator undid a connection.
         Disconnected = "disconnected",
+        /// The awarding service told us (through the API, DESIGN §7.2) that QTS was awarded; the link signs the
+        /// teacher in with a TRN token.
+        QtsAwarded = "qts_awarded",
     }
 }
 
@@ -41,6 +44,10 @@ impl EmailTemplate {
             Self::Disconnected => (
                 "We have disconnected your teaching record",
                 "Dear ((name))\n\nWe have disconnected your GOV.UK One Login from the teaching record it was connected to.\n\nThe reason: ((reason))\n\nYou can sign in and answer our questions again to connect your teaching record: ((sign_in_url))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::QtsAwarded => (
+                "You have been awarded qualified teacher status",
+                "Dear ((name))\n\nYou have been awarded qualified teacher status (QTS) on ((awarded)). It is now on your teaching record.\n\nSign in with GOV.UK One Login to see your teaching record: ((sign_in_url))\n\nThis link connects your GOV.UK One Login to your teaching record without further questions once you have proved your identity. It works once, for 180 days. Do not share it.\n\nTeaching Regulation Agency",
             ),
         }
     }
@@ -91,6 +98,23 @@ pub fn personalisation(
     if let Some(reason) = reason {
         p.insert("reason".to_string(), reason);
     }
+    p
+}
+
+/// What fills the QTS email's placeholders: the teacher's name, the day QTS was awarded in words, and the link that
+/// signs them in with a TRN token.
+pub fn qts_awarded_personalisation(
+    name: &str,
+    awarded: chrono::NaiveDate,
+    sign_in_url: &str,
+) -> BTreeMap<String, String> {
+    let mut p = BTreeMap::new();
+    p.insert("name".to_string(), name.to_string());
+    p.insert(
+        "awarded".to_string(),
+        crate::domain::uk_time::long_date(awarded),
+    );
+    p.insert("sign_in_url".to_string(), sign_in_url.to_string());
     p
 }
 
@@ -188,6 +212,8 @@ mod tests {
             .flat_map(|d| TaskKind::ALL.map(|kind| (d.email(kind), d.reason_for_teacher())))
             .collect();
         sent.push((EmailTemplate::Disconnected, other("Wrong person")));
+        // The QTS award's email, as the API queues it, with its own personalisation.
+        sent.push((EmailTemplate::QtsAwarded, None));
         for template in EmailTemplate::ALL {
             assert!(
                 sent.iter().any(|(t, _)| *t == template),
@@ -195,12 +221,20 @@ mod tests {
             );
         }
         for (template, reason) in sent {
-            let values = personalisation(
-                "Ann Lee",
-                "TRS-123456",
-                reason,
-                "https://example.com/sign-in",
-            );
+            let values = if template == EmailTemplate::QtsAwarded {
+                qts_awarded_personalisation(
+                    "Ann Lee",
+                    chrono::NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
+                    "https://example.com/sign-in?trn_token=abc",
+                )
+            } else {
+                personalisation(
+                    "Ann Lee",
+                    "TRS-123456",
+                    reason,
+                    "https://example.com/sign-in",
+                )
+            };
             let (subject, body) = template.text();
             for name in placeholders(subject).into_iter().chain(placeholders(body)) {
                 assert!(
