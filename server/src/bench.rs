@@ -70,6 +70,8 @@ impl Tally {
                         MatchedVia::Nino => self.by_nino += 1,
                         MatchedVia::Trn => self.by_trn += 1,
                         MatchedVia::Itt => self.by_itt += 1,
+                        // Matching never connects by token; only redeeming one does.
+                        MatchedVia::TrnToken => {}
                     }
                 }
             }

@@ -156,6 +156,9 @@ pub enum MatchedVia {
     Trn,
     /// The ITT provider and QTS year the teacher gave at the third question (with the names and date of birth).
     Itt,
+    /// A TRN token the teacher redeemed (DESIGN §7.2, [`crate::domain::trn_tokens::may_redeem`]): never an outcome
+    /// of [`match_records`].
+    TrnToken,
 }
 
 /// The result of [`match_records`].

@@ -64,12 +64,37 @@ pub enum ConnectResult {
     UnknownRecord,
 }
 
+/// The result of [`ConnectStore::redeem_trn_token`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// The token is used now, and the user connected to its record.
+    Connected,
+    /// No unused, unexpired token has this hash (any more); nothing changed.
+    TokenUnusable,
+    /// The record is connected to another user, this user to another record or already to this one, or an
+    /// administrator undid this connection before; nothing changed (the token stays unused).
+    RecordTaken,
+    /// The token's TRN is not a record we hold; nothing changed.
+    UnknownRecord,
+}
+
+/// What [`SqlStore::connect_in`] did.
+enum Connecting {
+    /// The connection and its event are written (the transaction's to commit).
+    Made,
+    /// Nothing was written: the user was already connected to this record.
+    AlreadyMade,
+    /// Nothing was written: the record or the user is connected elsewhere, or the connection was undone before.
+    Refused,
+}
+
 fn via_str(via: MatchedVia) -> &'static str {
     match via {
         MatchedVia::Automatic => "automatic",
         MatchedVia::Nino => "nino",
         MatchedVia::Trn => "trn",
         MatchedVia::Itt => "itt",
+        MatchedVia::TrnToken => "trn_token",
     }
 }
 
@@ -98,6 +123,19 @@ pub trait ConnectStore {
         one_login_email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<ConnectResult>;
+    /// Redeems the TRN token with this hash for `user_id` (DESIGN §7.2), in one transaction: marks it used, connects
+    /// the user to its record with `matched_via = trn_token` and adds the change-history event. Only an unused,
+    /// unexpired token is used, and only once: of two redemptions at once, one finds it used. Nothing is written
+    /// unless all of it is. The rule of who may redeem ([`app::domain::trn_tokens::may_redeem`]) is the caller's.
+    async fn redeem_trn_token(
+        &self,
+        token_sha256: &str,
+        user_id: i64,
+        one_login_email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Redemption>;
+    /// The user connected to the record with this TRN, if anyone.
+    async fn connected_user_of(&self, trn: &str) -> StoreResult<Option<i64>>;
     /// The change history of the record with this TRN, oldest first.
     async fn record_history(&self, trn: &str) -> StoreResult<Vec<RecordEvent>>;
     /// The record the user is connected to.
@@ -383,50 +421,75 @@ where
             tx.rollback().await?;
             return Ok(ConnectResult::UnknownRecord);
         };
-        // A connection an administrator undid is never made again by the journey (only by support).
-        let inserted = sqlx::query(
-            "INSERT INTO connections (user_id, person_id, matched_via, connected_at) SELECT $1, $2, $3, $4 \
-             WHERE NOT EXISTS (SELECT 1 FROM disconnections d WHERE d.user_id = $1 AND d.person_id = $2) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(person_id)
-        .bind(via_str(via))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT person_id FROM connections WHERE user_id = $1")
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+        let done =
+            Self::connect_in(&mut *tx, user_id, person_id, via, one_login_email, now).await?;
+        if matches!(done, Connecting::Made) {
+            tx.commit().await?;
+        } else {
             tx.rollback().await?;
-            return Ok(if existing == Some(person_id) {
-                ConnectResult::Connected
-            } else {
-                ConnectResult::RecordTaken
-            });
         }
-        let details = ConnectionEvent {
-            how: via.into(),
-            user_id,
-            one_login_email: one_login_email.to_string(),
-            support: None,
-            reason: None,
+        Ok(match done {
+            Connecting::Made | Connecting::AlreadyMade => ConnectResult::Connected,
+            Connecting::Refused => ConnectResult::RecordTaken,
+        })
+    }
+
+    async fn redeem_trn_token(
+        &self,
+        token_sha256: &str,
+        user_id: i64,
+        one_login_email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Redemption> {
+        let mut tx = self.pool.begin().await?;
+        // The write comes first, so the token's row is locked (PostgreSQL) or the database is (SQLite) before
+        // anything is read: a second redemption waits, then finds the token used.
+        let trn: Option<String> = sqlx::query_scalar(
+            "UPDATE trn_tokens SET used_at = $2 WHERE token_sha256 = $1 AND used_at IS NULL AND expires_at > $2 \
+             RETURNING trn",
+        )
+        .bind(token_sha256)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(trn) = trn else {
+            tx.rollback().await?;
+            return Ok(Redemption::TokenUnusable);
         };
-        Self::insert_record_event(
+        let person_id: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
+            .bind(&trn)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(person_id) = person_id else {
+            tx.rollback().await?;
+            return Ok(Redemption::UnknownRecord);
+        };
+        let done = Self::connect_in(
             &mut *tx,
+            user_id,
             person_id,
-            ONE_LOGIN_CONNECTED,
-            "teacher",
-            &details,
+            MatchedVia::TrnToken,
+            one_login_email,
             now,
         )
         .await?;
-        tx.commit().await?;
-        Ok(ConnectResult::Connected)
+        if matches!(done, Connecting::Made) {
+            tx.commit().await?;
+            Ok(Redemption::Connected)
+        } else {
+            // Connected already (to it or elsewhere): the token is not what connected them, so it stays unused.
+            tx.rollback().await?;
+            Ok(Redemption::RecordTaken)
+        }
+    }
+
+    async fn connected_user_of(&self, trn: &str) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.user_id FROM connections c JOIN persons p ON p.id = c.person_id WHERE p.trn = $1",
+        )
+        .bind(trn)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn record_history(&self, trn: &str) -> StoreResult<Vec<RecordEvent>> {
@@ -564,6 +627,59 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    /// Connects `user_id` to `person_id` in `conn` (a transaction) and adds the change-history event. A connection
+    /// an administrator undid is never made again this way (only by support).
+    async fn connect_in(
+        conn: &mut DB::Connection,
+        user_id: i64,
+        person_id: i64,
+        via: MatchedVia,
+        one_login_email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Connecting> {
+        let inserted = sqlx::query(
+            "INSERT INTO connections (user_id, person_id, matched_via, connected_at) SELECT $1, $2, $3, $4 \
+             WHERE NOT EXISTS (SELECT 1 FROM disconnections d WHERE d.user_id = $1 AND d.person_id = $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(person_id)
+        .bind(via_str(via))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT person_id FROM connections WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            return Ok(if existing == Some(person_id) {
+                Connecting::AlreadyMade
+            } else {
+                Connecting::Refused
+            });
+        }
+        let details = ConnectionEvent {
+            how: via.into(),
+            user_id,
+            one_login_email: one_login_email.to_string(),
+            support: None,
+            reason: None,
+        };
+        Self::insert_record_event(
+            &mut *conn,
+            person_id,
+            ONE_LOGIN_CONNECTED,
+            "teacher",
+            &details,
+            now,
+        )
+        .await?;
+        Ok(Connecting::Made)
+    }
+
     /// The people of [`lookalike_query`] not already `found` (who are added to it), with their previous names.
     async fn lookalike_rows(
         conn: &mut DB::Connection,

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use app::domain::identity::{AfterSignIn, VerifiedBy};
 use app::domain::support::Decision;
 use app::ssr::{AuthKind, IdentityStatus, RequestContext, SignedInUser};
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
@@ -81,14 +81,30 @@ fn refused(journey: Journey, error: &OneLoginError) -> Response {
 }
 
 /// `GET /sign-in`: the start page's button. Sends the browser to One Login to authenticate (`Cl.Cm`).
+///
+/// `?trn_token=` (the QTS email's link, DESIGN §7.2) is kept in the session, even for someone already signed in,
+/// to be redeemed once their identity is verified ([`super::connect::continue_journey`]). Only a value with the
+/// shape of a token we issue is kept; anything else is ignored, as is every other parameter.
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
+    RawQuery(query): RawQuery,
 ) -> Response {
+    if let Some(token) = trn_token_in(query.as_deref()) {
+        ctx.session.update(|data| data.trn_token = Some(token));
+    }
     if ctx.session.user().is_some() {
         return Redirect::to(SIGNED_IN_HOME).into_response();
     }
     start(&state, &ctx, AuthKind::SignIn).await
+}
+
+/// The first `trn_token` parameter of a query, when it has the shape of a token we issue.
+fn trn_token_in(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, _)| name == "trn_token")
+        .map(|(_, value)| value.into_owned())
+        .filter(|token| super::cookies::is_token(token))
 }
 
 /// `GET /auth/identity`: the second round trip, to prove identity (`Cl.Cm.P2`). Only once signed in (rule 11).
@@ -449,5 +465,35 @@ pub async fn backchannel_logout(
             StatusCode::OK.into_response()
         }
         Err(e) => AppError::store("ending sessions for a back-channel logout")(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trn_token_in;
+
+    #[test]
+    fn a_trn_token_is_taken_from_the_query_only_when_it_has_a_tokens_shape() {
+        let token = "a".repeat(43);
+        assert_eq!(
+            trn_token_in(Some(&format!("trn_token={token}"))),
+            Some(token.clone())
+        );
+        assert_eq!(
+            trn_token_in(Some(&format!("x=1&trn_token={token}&trn_token=b"))),
+            Some(token.clone()),
+            "the first one"
+        );
+        for query in [
+            None,
+            Some(""),
+            Some("trn_token="),
+            Some("trn_token=short"),
+            Some("token=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ] {
+            assert_eq!(trn_token_in(query), None, "{query:?}");
+        }
+        let with_bad_character = format!("trn_token={}%2B", "a".repeat(42));
+        assert_eq!(trn_token_in(Some(&with_bad_character)), None);
     }
 }

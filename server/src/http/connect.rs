@@ -5,7 +5,7 @@
 
 use super::client_addr::{rate_limit_key, ClientAddress};
 use super::error::{AppError, HandlerResult};
-use crate::db::connect::{ConnectResult, NewSupportTask};
+use crate::db::connect::{ConnectResult, NewSupportTask, Redemption};
 use crate::db::{DynStore, StoreError};
 use crate::metrics::MatchingOutcome;
 use crate::state::AppState;
@@ -19,6 +19,7 @@ use app::domain::matching::{
     match_records, third_question_applies, Evidence, MatchOutcome, SupportFlag,
 };
 use app::domain::task_details::{RecordMatchingDetails, TaskDetails};
+use app::domain::trn_tokens::may_redeem;
 use app::domain::validation::{echo_limit, truncate_chars};
 use app::forms::FormId;
 use app::routes;
@@ -220,13 +221,75 @@ async fn try_to_connect(
     Ok(false)
 }
 
-/// `GET /continue`: where a signed-in person goes next. A verified person who is not yet connected is matched
-/// automatically here, with what One Login gave us and nothing typed.
+/// Redeems the TRN token kept in the session (DESIGN §7.2), for a verified `user` not yet connected: when
+/// [`may_redeem`] allows, they are connected to the token's record without questions and the token is used. The
+/// token leaves the session either way (it has had its chance; the normal journey runs and it stays unused). A
+/// token that cannot be used is never explained to the teacher: the log says why, without the token.
+pub(crate) async fn redeem_trn_token(
+    state: &AppState,
+    ctx: &RequestContext,
+    user: &SignedInUser,
+) -> Result<bool, StoreError> {
+    let Some(token) = ctx.session.lock().data.trn_token.clone() else {
+        return Ok(false);
+    };
+    let Some(identity) = verified_identity(user) else {
+        return Ok(false);
+    };
+    ctx.session.update(|data| data.trn_token = None);
+    let now = Utc::now();
+    let hash = super::assets::sha256_hex(&token);
+    let Some(stored) = state.store.trn_token(&hash).await? else {
+        tracing::info!(reason = "unknown", "TRN token not redeemed");
+        return Ok(false);
+    };
+    let Some(record) = state.store.record_by_trn(&stored.trn).await? else {
+        tracing::warn!(reason = "no such record", "TRN token not redeemed");
+        return Ok(false);
+    };
+    let someone_else = state
+        .store
+        .connected_user_of(&record.trn)
+        .await?
+        .is_some_and(|other| other != user.user_id);
+    if let Err(refusal) = may_redeem(&stored, &record, someone_else, identity, now) {
+        tracing::info!(reason = ?refusal, "TRN token not redeemed");
+        return Ok(false);
+    }
+    match state
+        .store
+        .redeem_trn_token(&hash, user.user_id, one_login_email(user), now)
+        .await?
+    {
+        Redemption::Connected => {
+            tracing::info!("connected to a teaching record with a TRN token");
+            crate::metrics::matching(MatchingOutcome::Connected);
+            Ok(true)
+        }
+        // Used, or the record taken, between the check and the write.
+        other => {
+            tracing::info!(reason = ?other, "TRN token not redeemed");
+            Ok(false)
+        }
+    }
+}
+
+/// `GET /continue`: where a signed-in person goes next. A verified person who is not yet connected is connected
+/// here by a TRN token they brought (DESIGN §7.2), or else matched automatically, with what One Login gave us and
+/// nothing typed.
 pub async fn continue_journey(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
 ) -> HandlerResult {
     let (mut answers, user) = answering(&state, &ctx).await?;
+    // Before anything else, even in the middle of the questions: the token makes them unnecessary.
+    if redeem_trn_token(&state, &ctx, &user)
+        .await
+        .map_err(AppError::store("redeeming a TRN token"))?
+    {
+        ctx.session.update(|data| data.connect = None);
+        return Ok(Redirect::to(routes::CONNECTED).into_response());
+    }
     if answers.nino.is_some() {
         // Back in the middle of the questions: carry on where they were.
         return Ok(Redirect::to(answers.resume_at()).into_response());

@@ -44,5 +44,6 @@ mod onelogin;
 mod provider;
 mod recovery;
 mod support;
+mod trn_token_redemption;
 mod trn_tokens;
 mod util;

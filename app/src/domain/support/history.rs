@@ -23,6 +23,8 @@ pub enum ConnectedHow {
     Nino,
     Trn,
     Itt,
+    /// With a TRN token an API client asked for (DESIGN §7.2).
+    TrnToken,
     Support,
 }
 
@@ -33,6 +35,7 @@ impl From<MatchedVia> for ConnectedHow {
             MatchedVia::Nino => Self::Nino,
             MatchedVia::Trn => Self::Trn,
             MatchedVia::Itt => Self::Itt,
+            MatchedVia::TrnToken => Self::TrnToken,
         }
     }
 }
@@ -82,6 +85,7 @@ pub fn describe_event(kind: &str, actor: &str, details: Option<&ConnectionEvent>
                 ConnectedHow::Nino => "by National Insurance number".to_string(),
                 ConnectedHow::Trn => "by TRN".to_string(),
                 ConnectedHow::Itt => "by teacher training details".to_string(),
+                ConnectedHow::TrnToken => "with a TRN token".to_string(),
                 ConnectedHow::Support => {
                     let (by, task) = by_task(d);
                     format!("by {by} (support task {task})")
@@ -141,6 +145,15 @@ mod tests {
                 event
             );
         }
+        let token: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"trn_token","user_id":7,"one_login_email":"ann@example.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(token.how, ConnectedHow::from(MatchedVia::TrnToken));
+        assert_eq!(
+            describe_event("one_login_connected", "teacher", Some(&token)),
+            "GOV.UK One Login ann@example.com connected with a TRN token"
+        );
         assert_eq!(
             describe_event("name_changed", "dqt", None),
             "name changed by dqt"
