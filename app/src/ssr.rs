@@ -104,6 +104,14 @@ pub struct SessionData {
     /// A TRN token to redeem after identity is verified (§7.2)
     #[serde(default)]
     pub trn_token: Option<String>,
+    /// Another service's authorization request (DESIGN §7.1), kept while the teacher signs in and goes through the
+    /// journey, until a code takes them back to it.
+    #[serde(default)]
+    pub client_request: Option<crate::domain::provider::ClientRequest>,
+    /// When the signed-in person last authenticated with One Login (seconds since the epoch): a client's `max_age`
+    /// and the ID token's `auth_time`. `None` in sessions begun before it was kept.
+    #[serde(default)]
+    pub signed_in_at: Option<i64>,
 }
 
 /// A member of staff signed in to the support console.

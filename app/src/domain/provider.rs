@@ -285,6 +285,8 @@ pub enum ErrorCode {
     ServerError,
     TemporarilyUnavailable,
     LoginRequired,
+    /// `prompt=none`, signed in, but the journey still has pages to show them (OIDC Core §3.1.2.6).
+    InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
 }
@@ -300,6 +302,7 @@ impl ErrorCode {
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
+            Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
         }
@@ -605,6 +608,149 @@ pub fn sign_in_needed(
         });
     }
     Ok(needed)
+}
+
+/// A valid authorization request as the session keeps it while the teacher goes through the journey (DESIGN §7.1),
+/// with what the pages need of its client (its name for "Continue to <service>", its `trn` policy) so they need no
+/// database read. `/oauth2/continue` reads the client afresh before it issues a code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: String,
+    pub code_challenge: String,
+    pub scopes: Scopes,
+    pub trn: TrnPolicy,
+    /// When the request arrived (seconds since the epoch).
+    pub requested_at: i64,
+}
+
+impl ClientRequest {
+    pub fn new(request: &AuthorizationRequest, client: &Client, now: i64) -> Self {
+        Self {
+            client_id: request.client_id.clone(),
+            client_name: client.display_name.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            scopes: request.scopes.clone(),
+            trn: client.trn,
+            requested_at: now,
+        }
+    }
+
+    /// The redirect URI with `code` and `state` added to its query (RFC 6749 §4.1.2), keeping a registered query.
+    pub fn code_location(&self, code: &str) -> String {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("code", code)
+            .append_pair("state", &self.state)
+            .finish();
+        let separator = if self.redirect_uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!("{}{separator}{query}", self.redirect_uri)
+    }
+}
+
+/// What a client's request needs to know of the teacher to decide whether they may go back to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TeacherState {
+    pub signed_in: bool,
+    /// By One Login, or by support from their proof.
+    pub identity_verified: bool,
+    pub connected: bool,
+    pub open_support_task: bool,
+    /// They answered every question the journey asks without being connected (they are at check answers).
+    pub questions_finished: bool,
+}
+
+impl TeacherState {
+    /// The state of someone at `position` in the journey; `identity_verified` as their session (updated from the
+    /// database) says.
+    pub fn at(position: &crate::domain::journey::Position, identity_verified: bool) -> Self {
+        use crate::domain::journey::Position;
+        Self {
+            signed_in: !matches!(position, Position::SignedOut),
+            identity_verified,
+            connected: matches!(position, Position::Connected),
+            open_support_task: matches!(position, Position::AwaitingSupport),
+            questions_finished: matches!(
+                position,
+                Position::Answering(answers)
+                    if answers.nino.is_some() && answers.trn.is_some() && !answers.needs_third_question()
+            ),
+        }
+    }
+}
+
+/// `trn_lookup_status` (DESIGN §7.1): whether we found the teacher's record, are still looking, or have not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrnLookupStatus {
+    Found,
+    /// A support task is open.
+    Pending,
+    None,
+}
+
+impl TrnLookupStatus {
+    pub fn of(connected: bool, open_support_task: bool) -> Self {
+        match (connected, open_support_task) {
+            (true, _) => Self::Found,
+            (false, true) => Self::Pending,
+            (false, false) => Self::None,
+        }
+    }
+}
+
+/// Whether the teacher may go back to the client now, and if not, what they are waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MayReturn {
+    Now,
+    /// Not signed in to Teacher ID.
+    SignIn,
+    /// The client asked for `profile` or `teaching_record`, which only a verified identity gives.
+    VerifyIdentity,
+    /// The client asked for `teaching_record`: they go on through the journey to find it.
+    FindRecord,
+    /// `trn = required` and support is looking for their record: the service is available once it is found.
+    WaitForSupport,
+}
+
+/// Whether a teacher in `teacher`'s state may return to a client with policy `trn` that asked for `scopes`:
+/// - without `profile` and `teaching_record`, once signed in;
+/// - with either, once their identity is verified (by One Login or support);
+/// - with `teaching_record` and `trn = required`, only once connected to their record (a teacher waiting for
+///   support waits for it);
+/// - with `teaching_record` and `trn = optional`, once connected, once they have an open support task (they go
+///   back with `trn_lookup_status = pending`) or once they have finished the questions (`none`).
+pub fn may_return(trn: TrnPolicy, scopes: &Scopes, teacher: &TeacherState) -> MayReturn {
+    if !teacher.signed_in {
+        return MayReturn::SignIn;
+    }
+    let needs_identity = scopes.contains(Scope::Profile) || scopes.contains(Scope::TeachingRecord);
+    if !needs_identity {
+        return MayReturn::Now;
+    }
+    if !teacher.identity_verified {
+        return MayReturn::VerifyIdentity;
+    }
+    if !scopes.contains(Scope::TeachingRecord) || teacher.connected {
+        return MayReturn::Now;
+    }
+    match trn {
+        TrnPolicy::Required if teacher.open_support_task => MayReturn::WaitForSupport,
+        TrnPolicy::Required => MayReturn::FindRecord,
+        TrnPolicy::Optional if teacher.open_support_task || teacher.questions_finished => {
+            MayReturn::Now
+        }
+        TrnPolicy::Optional => MayReturn::FindRecord,
+    }
 }
 
 #[cfg(test)]
@@ -1130,6 +1276,137 @@ mod tests {
 
     fn verifier() -> impl Strategy<Value = String> {
         "[A-Za-z0-9._~-]{43,128}"
+    }
+
+    fn teacher(verified: bool, connected: bool, task: bool, finished: bool) -> TeacherState {
+        TeacherState {
+            signed_in: true,
+            identity_verified: verified,
+            connected,
+            open_support_task: task,
+            questions_finished: finished,
+        }
+    }
+
+    const RECORD: [Scope; 2] = [Scope::Openid, Scope::TeachingRecord];
+
+    #[test]
+    fn nobody_returns_before_signing_in() {
+        for trn in [TrnPolicy::Required, TrnPolicy::Optional] {
+            assert_eq!(
+                may_return(
+                    trn,
+                    &Scopes::from([Scope::Openid]),
+                    &TeacherState::default()
+                ),
+                MayReturn::SignIn
+            );
+        }
+    }
+
+    #[test]
+    fn without_profile_or_teaching_record_a_signed_in_teacher_returns_at_once() {
+        let unverified = teacher(false, false, false, false);
+        for scopes in [
+            Scopes::from([Scope::Openid]),
+            Scopes::from([Scope::Openid, Scope::Email]),
+        ] {
+            assert_eq!(
+                may_return(TrnPolicy::Required, &scopes, &unverified),
+                MayReturn::Now
+            );
+        }
+    }
+
+    #[test]
+    fn profile_or_teaching_record_needs_a_verified_identity() {
+        let unverified = teacher(false, false, true, false);
+        for scopes in [
+            Scopes::from([Scope::Openid, Scope::Profile]),
+            Scopes::from(RECORD),
+        ] {
+            for trn in [TrnPolicy::Required, TrnPolicy::Optional] {
+                assert_eq!(
+                    may_return(trn, &scopes, &unverified),
+                    MayReturn::VerifyIdentity
+                );
+            }
+        }
+        let verified = teacher(true, false, false, false);
+        assert_eq!(
+            may_return(
+                TrnPolicy::Required,
+                &Scopes::from([Scope::Openid, Scope::Profile]),
+                &verified
+            ),
+            MayReturn::Now,
+            "profile alone needs no record"
+        );
+    }
+
+    #[test]
+    fn trn_required_returns_only_once_connected() {
+        let scopes = Scopes::from(RECORD);
+        let r = |t| may_return(TrnPolicy::Required, &scopes, &t);
+        assert_eq!(r(teacher(true, true, false, false)), MayReturn::Now);
+        assert_eq!(r(teacher(true, false, false, false)), MayReturn::FindRecord);
+        assert_eq!(r(teacher(true, false, false, true)), MayReturn::FindRecord);
+        assert_eq!(
+            r(teacher(true, false, true, false)),
+            MayReturn::WaitForSupport
+        );
+    }
+
+    #[test]
+    fn trn_optional_returns_once_connected_waiting_for_support_or_done_with_the_questions() {
+        let scopes = Scopes::from(RECORD);
+        let o = |t| may_return(TrnPolicy::Optional, &scopes, &t);
+        assert_eq!(o(teacher(true, true, false, false)), MayReturn::Now);
+        assert_eq!(o(teacher(true, false, true, false)), MayReturn::Now);
+        assert_eq!(o(teacher(true, false, false, true)), MayReturn::Now);
+        assert_eq!(o(teacher(true, false, false, false)), MayReturn::FindRecord);
+    }
+
+    #[test]
+    fn the_teachers_state_is_read_from_their_position() {
+        use crate::domain::journey::{Answer, ConnectAnswers, Position};
+        assert!(!TeacherState::at(&Position::SignedOut, false).signed_in);
+        assert!(TeacherState::at(&Position::Connected, true).connected);
+        assert!(TeacherState::at(&Position::AwaitingSupport, true).open_support_task);
+        let mut answers = ConnectAnswers {
+            nino: Some(Answer::No),
+            ..Default::default()
+        };
+        assert!(!TeacherState::at(&Position::Answering(answers.clone()), true).questions_finished);
+        answers.trn = Some(Answer::No);
+        assert!(TeacherState::at(&Position::Answering(answers.clone()), true).questions_finished);
+        answers.third_question = true;
+        assert!(
+            !TeacherState::at(&Position::Answering(answers), true).questions_finished,
+            "the third question is still to answer"
+        );
+    }
+
+    #[test]
+    fn trn_lookup_status_is_found_pending_or_none() {
+        assert_eq!(TrnLookupStatus::of(true, true), TrnLookupStatus::Found);
+        assert_eq!(TrnLookupStatus::of(false, true), TrnLookupStatus::Pending);
+        assert_eq!(TrnLookupStatus::of(false, false), TrnLookupStatus::None);
+    }
+
+    #[test]
+    fn the_code_goes_back_with_the_state_keeping_a_registered_query() {
+        let mut request = ClientRequest::new(&validate(&good()).unwrap(), &client(), NOW);
+        assert_eq!(
+            request.code_location("c-1"),
+            "https://service.example/callback?code=c-1&state=st-1"
+        );
+        request.redirect_uri = "https://service.example/other?x=1".into();
+        request.state = "a&b".into();
+        assert_eq!(
+            request.code_location("c-1"),
+            "https://service.example/other?x=1&code=c-1&state=a%26b"
+        );
     }
 
     proptest! {
