@@ -1,6 +1,7 @@
 //! GOV.UK Design System components as Leptos components, with the Design System's markup.
 
 pub mod artwork;
+pub mod continue_to_service;
 pub mod error_summary;
 pub mod layout;
 pub mod loaded;

@@ -15,6 +15,11 @@ pub const SIGNED_OUT: &str = "/signed-out";
 pub const SIGNED_OUT_DONE: &str = "/signed-out/done";
 /// Where other services send a teacher to sign in (a server route, the OpenID provider's authorization endpoint).
 pub const OAUTH_AUTHORIZE: &str = "/oauth2/authorize";
+/// "Continue to <service>": back to the service that sent the teacher, with a code (a server route).
+pub const OAUTH_CONTINUE: &str = "/oauth2/continue";
+/// The provider's token and userinfo endpoints, which services' servers call (server routes).
+pub const OAUTH_TOKEN: &str = "/oauth2/token";
+pub const OAUTH_USERINFO: &str = "/oauth2/userinfo";
 pub const ACCOUNT: &str = "/account";
 /// The second One Login round trip, to prove identity (a server route).
 pub const AUTH_IDENTITY: &str = "/auth/identity";

@@ -79,6 +79,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             crate::provider::AUTHORIZE_PATH,
             get(provider::authorize).post(provider::authorize_post),
         )
+        .route(routes::OAUTH_CONTINUE, post(provider::continue_to_client))
+        .route(crate::provider::TOKEN_PATH, post(provider::token))
+        .route(
+            crate::provider::USERINFO_PATH,
+            get(provider::userinfo).post(provider::userinfo),
+        )
         .route(
             crate::api::TRN_TOKENS_PATH,
             post(crate::api::create_trn_token),
@@ -180,8 +186,19 @@ const UPLOAD_BODY_BYTES: usize = app::domain::identity_support::MAX_UPLOAD_BYTES
 pub fn body_limit_for(path: &str, max_body: usize) -> usize {
     if path == UPLOAD_PATH {
         UPLOAD_BODY_BYTES.max(max_body)
+    } else if crate::provider::is_client_endpoint(path) {
+        provider::TOKEN_BODY_LIMIT.min(max_body)
     } else {
         max_body
+    }
+}
+
+/// The 413 for `path`: the provider's endpoints answer in OAuth's JSON, the API in problem JSON.
+fn too_large(path: &str) -> Response {
+    if crate::provider::is_client_endpoint(path) {
+        provider::OAuthError::too_large()
+    } else {
+        crate::api::too_large(path)
     }
 }
 
@@ -195,20 +212,22 @@ async fn limit_body(State(max_body): State<usize>, req: Request, next: Next) -> 
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let urlencoded = form_limit::is_urlencoded(
-        req.headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    // The token endpoint's form is a program's, not a person's: over the limit is refused, not cut short.
+    let urlencoded = !crate::provider::is_client_endpoint(req.uri().path())
+        && form_limit::is_urlencoded(
+            req.headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
     if urlencoded && declared.is_none_or(|len| len > limit) {
         if declared.is_some_and(|len| len > form_limit::FORM_READ_LIMIT) {
-            return crate::api::too_large(req.uri().path());
+            return too_large(req.uri().path());
         }
         // Boxed: every request passes through here, and the rare path should not widen its stack frame.
         return Box::pin(shorten_form_then_run(req, limit, next)).await;
     }
     if declared.is_some_and(|len| len > limit) {
-        return crate::api::too_large(req.uri().path());
+        return too_large(req.uri().path());
     }
     let req = req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
     next.run(req).await

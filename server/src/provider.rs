@@ -13,9 +13,10 @@
 //! keys are made with `rsa`.
 
 use crate::db::provider::{ClientAdded, KeyState, SigningKey};
+use crate::db::users::TeacherStanding;
 use crate::db::{DynStore, StoreError};
 use app::domain::provider::{
-    Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnPolicy,
+    Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnLookupStatus, TrnPolicy,
 };
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::core::{
@@ -26,7 +27,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, AdditionalProviderMetadata, AuthUrl, IdToken, IdTokenClaims, IssuerUrl,
-    JsonWebKeyId, JsonWebKeySetUrl, PrivateSigningKey, ProviderMetadata, ResponseTypes,
+    JsonWebKeyId, JsonWebKeySetUrl, PrivateSigningKey, ProviderMetadata, ResponseTypes, TokenUrl,
+    UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +46,19 @@ const RSA_BITS: usize = 2048;
 pub const AUTHORIZE_PATH: &str = app::routes::OAUTH_AUTHORIZE;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+pub const TOKEN_PATH: &str = app::routes::OAUTH_TOKEN;
+pub const USERINFO_PATH: &str = app::routes::OAUTH_USERINFO;
+
+/// How long an authorization code may be exchanged (DESIGN §7.1).
+pub const CODE_LIFETIME: Duration = Duration::seconds(60);
+/// How long an access token is good at the userinfo endpoint.
+pub const ACCESS_TOKEN_LIFETIME: Duration = Duration::hours(1);
+
+/// The endpoints other services' servers call, not browsers: no session, no CSRF token, JSON errors.
+pub fn is_client_endpoint(path: &str) -> bool {
+    path == TOKEN_PATH || path == USERINFO_PATH
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -170,6 +185,111 @@ pub fn sign_id_token<AC: AdditionalClaims>(
     .map_err(|e| ProviderError::Key(e.to_string()))
 }
 
+/// Our claims beyond OpenID Connect's standard ones (DESIGN §7.1), in ID tokens and at userinfo.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeacherClaims {
+    /// With `profile`, when the identity was verified (by One Login or by support).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// With `teaching_record`, when connected to a record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trn: Option<String>,
+    /// With `teaching_record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trn_lookup_status: Option<TrnLookupStatus>,
+}
+
+impl AdditionalClaims for TeacherClaims {}
+
+/// Everything a client may learn of a teacher, for the scopes it was granted: the userinfo answer, and the ID
+/// token's claims beyond the token's own (`iss`, `aud`, `exp`, `iat`, `nonce`, `auth_time`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `YYYY-MM-DD` (OIDC Core §5.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    #[serde(flatten)]
+    pub teacher: TeacherClaims,
+}
+
+impl Claims {
+    /// The claims of `standing`'s teacher, known to clients as `sub`, for `scopes`: `email` with `email`; the
+    /// verified name and date of birth and `verified: true` with `profile` once verified; with `teaching_record`,
+    /// the TRN once connected and `trn_lookup_status`.
+    pub fn of(sub: String, scopes: &Scopes, standing: &TeacherStanding) -> Self {
+        let identity = standing
+            .user
+            .verified_identity()
+            .filter(|_| scopes.contains(Scope::Profile));
+        let record = scopes.contains(Scope::TeachingRecord);
+        Claims {
+            sub,
+            email: standing
+                .user
+                .email
+                .as_ref()
+                .filter(|_| scopes.contains(Scope::Email))
+                .map(|e| e.as_str().to_string()),
+            name: identity
+                .and_then(|i| i.current_name())
+                .map(|n| n.full_name()),
+            birthdate: identity
+                .and_then(|i| i.dates_of_birth.first())
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+            teacher: TeacherClaims {
+                verified: identity.map(|_| true),
+                trn: standing
+                    .record
+                    .as_ref()
+                    .filter(|_| record)
+                    .map(|r| r.trn.clone()),
+                trn_lookup_status: record.then(|| {
+                    TrnLookupStatus::of(standing.record.is_some(), standing.open_task.is_some())
+                }),
+            },
+        }
+    }
+
+    /// As ID-token claims for `client_id`, issued by `issuer` at `now` for a teacher who authenticated at
+    /// `auth_time`, with the authorization request's `nonce`.
+    pub fn id_token_claims(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        nonce: &str,
+        auth_time: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<IdTokenClaims<TeacherClaims, CoreGenderClaim>, ProviderError> {
+        use openidconnect::{
+            Audience, EndUserBirthday, EndUserEmail, EndUserName, LocalizedClaim, Nonce,
+            StandardClaims, SubjectIdentifier,
+        };
+        let mut standard = StandardClaims::new(SubjectIdentifier::new(self.sub.clone()))
+            .set_email(self.email.clone().map(EndUserEmail::new))
+            .set_birthdate(self.birthdate.clone().map(EndUserBirthday::new));
+        if let Some(name) = &self.name {
+            let mut localized = LocalizedClaim::new();
+            localized.insert(None, EndUserName::new(name.clone()));
+            standard = standard.set_name(Some(localized));
+        }
+        Ok(IdTokenClaims::new(
+            IssuerUrl::new(issuer.into()).map_err(|e| ProviderError::Key(e.to_string()))?,
+            vec![Audience::new(client_id.into())],
+            now + ID_TOKEN_LIFETIME,
+            now,
+            standard,
+            self.teacher.clone(),
+        )
+        .set_nonce(Some(Nonce::new(nonce.into())))
+        .set_auth_time(Some(auth_time)))
+    }
+}
+
 /// Discovery's fields beyond OIDC Discovery's own: PKCE's methods (RFC 8414 §2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PkceMetadata {
@@ -196,11 +316,8 @@ pub type Discovery = ProviderMetadata<
 
 /// The discovery document for the issuer `public_base_url`.
 ///
-/// It lists only endpoints that exist. OIDC Discovery requires `authorization_endpoint`, and `/oauth2/authorize`
-/// exists: it checks every request and answers with the specification's errors (see
-/// [`crate::http::provider::authorize`]). The token, userinfo and logout endpoints, and what describes them
-/// (`token_endpoint_auth_methods_supported`: `private_key_jwt client_secret_post client_secret_basic`, and
-/// `grant_types_supported`), are added here when they are built, so that no client is sent to a 404.
+/// It lists only endpoints that exist: authorization, token, userinfo and the JWKS. The logout endpoint
+/// (`end_session_endpoint`) is added here when it is built, so that no client is sent to a 404.
 pub fn discovery(public_base_url: &str) -> Discovery {
     let url = |path: &str| format!("{public_base_url}{path}");
     let mut scopes: Vec<openidconnect::Scope> = Scope::ALL
@@ -235,6 +352,22 @@ pub fn discovery(public_base_url: &str) -> Discovery {
         .map(|c| CoreClaimName::new(c.into()))
         .collect(),
     ))
+    .set_token_endpoint(Some(
+        TokenUrl::new(url(TOKEN_PATH)).expect("a URL below PUBLIC_BASE_URL"),
+    ))
+    .set_userinfo_endpoint(Some(
+        UserInfoUrl::new(url(USERINFO_PATH)).expect("a URL below PUBLIC_BASE_URL"),
+    ))
+    .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode]))
+    .set_token_endpoint_auth_methods_supported(Some(vec![
+        CoreClientAuthMethod::PrivateKeyJwt,
+        CoreClientAuthMethod::ClientSecretPost,
+        CoreClientAuthMethod::ClientSecretBasic,
+    ]))
+    .set_token_endpoint_auth_signing_alg_values_supported(Some(vec![
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    ]))
     .set_claims_parameter_supported(Some(false))
     .set_request_parameter_supported(Some(false))
     .set_request_uri_parameter_supported(Some(false))

@@ -2,6 +2,7 @@
 //! check answers, the support confirmation, the connected interruption, the record page and "we're still looking".
 //! Every form is a plain HTML form posting to a server handler, so the journey works without JavaScript.
 
+use crate::components::continue_to_service::ContinueToService;
 use crate::components::error_summary::{error_for, ErrorSummary};
 use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
@@ -412,6 +413,7 @@ pub fn SupportRequestedPage() -> impl IntoView {
         <Journey
             step=Step::SupportRequested
             render=|view| {
+                let back = view.clone();
                 view! {
                     <PageTitle text="You’ve asked for support".to_string() />
                     <Column>
@@ -432,6 +434,7 @@ pub fn SupportRequestedPage() -> impl IntoView {
                             <li>"that we need more information from you"</li>
                         </ul>
                         <p class="govuk-body">"You do not need to do anything else until then."</p>
+                        <BackToService view=back />
                     </Column>
                 }
                     .into_any()
@@ -446,6 +449,7 @@ pub fn AwaitingSupportPage() -> impl IntoView {
         <Journey
             step=Step::AwaitingSupport
             render=|view| {
+                let back = view.clone();
                 view! {
                     <PageTitle text="We’re still looking at your request".to_string() />
                     <Column>
@@ -464,6 +468,7 @@ pub fn AwaitingSupportPage() -> impl IntoView {
                                 "teacher.id@education.gov.uk"
                             </a> " with your reference number."
                         </p>
+                        <BackToService view=back />
                     </Column>
                 }
                     .into_any()
@@ -503,12 +508,41 @@ pub fn TooManyAttemptsPage() -> impl IntoView {
     }
 }
 
+/// Where the teacher stands with the service that sent them, if one did: "Continue to <service>" when they may go
+/// back now, or that it waits for support to find their record (`trn = required`).
+#[component]
+fn BackToService(view: JourneyView) -> impl IntoView {
+    match (view.continue_to, view.waiting_service) {
+        (Some(service), _) => {
+            view! { <ContinueToService service csrf_token=view.csrf_token /> }.into_any()
+        }
+        (None, Some(service)) => {
+            view! {
+                <p class="govuk-body">
+                    {format!(
+                        "You’ll be able to use {service} once our support team has found your teaching record.",
+                    )}
+                </p>
+            }
+                .into_any()
+        }
+        (None, None) => ().into_any(),
+    }
+}
+
 #[component]
 pub fn ConnectedPage() -> impl IntoView {
     view! {
         <Journey
             step=Step::Connected
-            render=|_| {
+            render=|view| {
+                let next = match view.continue_to.clone() {
+                    Some(service) => {
+                        view! { <ContinueToService service csrf_token=view.csrf_token.clone() /> }
+                            .into_any()
+                    }
+                    None => view! { <ButtonLink href=routes::RECORD text="Continue" /> }.into_any(),
+                };
                 view! {
                     <PageTitle text="Your GOV.UK One Login is connected to your teaching record"
                         .to_string() />
@@ -519,7 +553,7 @@ pub fn ConnectedPage() -> impl IntoView {
                         <p class="govuk-body">
                             "You will not need to do this again. Next time, sign in with GOV.UK One Login and you’ll go straight to your record."
                         </p>
-                        <ButtonLink href=routes::RECORD text="Continue" />
+                        {next}
                     </Column>
                 }
                     .into_any()
@@ -533,8 +567,14 @@ pub fn RecordPage() -> impl IntoView {
     view! {
         <Journey
             step=Step::Record
-            render=|view| match view.record {
-                Some(record) => view! { <Record record /> }.into_any(),
+            render=|view| match view.record.clone() {
+                Some(record) => {
+                    view! {
+                        <BackToService view />
+                        <Record record />
+                    }
+                        .into_any()
+                }
                 None => view! { <crate::pages::problem::ProblemPageContent /> }.into_any(),
             }
         />

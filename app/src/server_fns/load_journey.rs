@@ -55,6 +55,12 @@ pub struct JourneyView {
     pub record: Option<RecordView>,
     /// "in 24 hours" or "in an hour": when a rate-limited person may try again.
     pub try_again: Option<String>,
+    /// The service that sent the teacher here, when they may go back to it now: "Continue to <service>".
+    #[serde(default)]
+    pub continue_to: Option<String>,
+    /// The service that sent the teacher here, when it needs their TRN and support is still looking for it.
+    #[serde(default)]
+    pub waiting_service: Option<String>,
 }
 
 /// The page for `step`, or `None` with a redirect to where the person should be.
@@ -72,6 +78,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         leptos_axum::redirect(to);
         return Ok(None);
     }
+    let (continue_to, waiting_service) = client_return(&ctx.session, &position, user.as_ref());
     let answers = match &position {
         Position::Answering(answers) => answers.clone(),
         _ => Default::default(),
@@ -150,7 +157,33 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
             .unwrap_or_default(),
         record: facts.record.as_ref().map(record_view),
         try_again: answers.try_again.clone(),
+        continue_to,
+        waiting_service,
     }))
+}
+
+/// The name of the service that sent the teacher, as `(they may go back now, it waits for support)`.
+#[cfg(feature = "ssr")]
+fn client_return(
+    session: &crate::ssr::SessionHandle,
+    position: &crate::domain::journey::Position,
+    user: Option<&crate::ssr::SignedInUser>,
+) -> (Option<String>, Option<String>) {
+    use crate::domain::provider::{may_return, MayReturn, TeacherState};
+    let Some(request) = session.lock().data.client_request.clone() else {
+        return (None, None);
+    };
+    let verified =
+        user.is_some_and(|u| matches!(u.identity, crate::ssr::IdentityStatus::Verified(_)));
+    match may_return(
+        request.trn,
+        &request.scopes,
+        &TeacherState::at(position, verified),
+    ) {
+        MayReturn::Now => (Some(request.client_name), None),
+        MayReturn::WaitForSupport => (None, Some(request.client_name)),
+        _ => (None, None),
+    }
 }
 
 #[cfg(feature = "ssr")]

@@ -63,6 +63,72 @@ pub enum ClientAdded {
     DuplicateClientId,
 }
 
+/// An authorization code to store: everything the token request must match, kept under the code's SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAuthorizationCode {
+    pub code_sha256: String,
+    pub code: AuthorizationCode,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an authorization code was issued for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub nonce: String,
+    pub code_challenge: String,
+    pub scopes: Scopes,
+    pub user_id: i64,
+    /// When the teacher last authenticated (seconds since the epoch), the ID token's `auth_time`.
+    pub auth_time: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a code did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeExchange {
+    /// Unused until now, and now used.
+    Redeemed(AuthorizationCode),
+    /// Used before: every access token issued for it is now revoked (RFC 6749 §4.1.2).
+    Reused,
+    Unknown,
+}
+
+/// An access token as stored (found by its SHA-256).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessToken {
+    pub client_id: String,
+    pub user_id: i64,
+    pub scopes: Scopes,
+    pub expires_at: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+/// An access token to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAccessToken {
+    pub token_sha256: String,
+    /// The code it was issued for.
+    pub code_sha256: String,
+    pub client_id: String,
+    pub user_id: i64,
+    pub scopes: Scopes,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One line of the provider's audit: nothing personal.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProviderEvent {
+    /// The client, when it could be told.
+    pub client_id: Option<String>,
+    /// `authorize`, `continue`, `token` or `userinfo`.
+    pub event: String,
+    /// `code`, `sign_in`, `journey`, `tokens`, `claims`, or the OAuth error code answered.
+    pub outcome: String,
+}
+
 #[async_trait]
 pub trait ProviderStore {
     /// Registers `client`, unless its `client_id` is taken.
@@ -89,6 +155,32 @@ pub trait ProviderStore {
         now: DateTime<Utc>,
         retire_after: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// The `sub` clients know `user_id` by: made (random) the first time, the same ever after.
+    async fn provider_subject(&self, user_id: i64, now: DateTime<Utc>) -> StoreResult<String>;
+    async fn add_authorization_code(&self, code: &NewAuthorizationCode) -> StoreResult<()>;
+    /// Uses the code with this SHA-256 at `now`: once. A second time revokes the tokens issued for it.
+    async fn exchange_authorization_code(
+        &self,
+        code_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CodeExchange>;
+    async fn add_access_token(&self, token: &NewAccessToken) -> StoreResult<()>;
+    async fn access_token(&self, token_sha256: &str) -> StoreResult<Option<AccessToken>>;
+    /// Records a client assertion's `jti` until `expires_at`; false when it was seen before (a replay).
+    async fn first_use_of_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn record_provider_event(
+        &self,
+        event: &ProviderEvent,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Every audited event, oldest first.
+    async fn provider_events(&self) -> StoreResult<Vec<ProviderEvent>>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -153,6 +245,47 @@ impl TryFrom<KeyRow> for SigningKey {
             created_at: r.created_at,
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    client_id: String,
+    redirect_uri: String,
+    nonce: String,
+    code_challenge: String,
+    scopes: String,
+    user_id: i64,
+    auth_time: i64,
+    expires_at: DateTime<Utc>,
+}
+
+fn scopes(stored: &str) -> StoreResult<Scopes> {
+    Scopes::parse(stored).map_err(|_| StoreError::Corrupt(format!("scopes {stored:?}")))
+}
+
+impl TryFrom<CodeRow> for AuthorizationCode {
+    type Error = StoreError;
+    fn try_from(r: CodeRow) -> StoreResult<Self> {
+        Ok(AuthorizationCode {
+            scopes: scopes(&r.scopes)?,
+            client_id: r.client_id,
+            redirect_uri: r.redirect_uri,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            user_id: r.user_id,
+            auth_time: r.auth_time,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AccessTokenRow {
+    client_id: String,
+    user_id: i64,
+    scopes: String,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
 }
 
 const CLIENT_COLUMNS: &str =
@@ -290,5 +423,172 @@ where
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+    async fn provider_subject(&self, user_id: i64, now: DateTime<Utc>) -> StoreResult<String> {
+        // A random id of our own, made once: two requests at once agree on the first one stored.
+        sqlx::query(
+            "INSERT INTO provider_subjects (user_id, sub, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT sub FROM provider_subjects WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn add_authorization_code(&self, new: &NewAuthorizationCode) -> StoreResult<()> {
+        let code = &new.code;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_sha256, client_id, redirect_uri, nonce, code_challenge, scopes, \
+             user_id, auth_time, created_at, expires_at, used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)",
+        )
+        .bind(&new.code_sha256)
+        .bind(&code.client_id)
+        .bind(&code.redirect_uri)
+        .bind(&code.nonce)
+        .bind(&code.code_challenge)
+        .bind(code.scopes.to_param())
+        .bind(code.user_id)
+        .bind(code.auth_time)
+        .bind(new.created_at)
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn exchange_authorization_code(
+        &self,
+        code_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CodeExchange> {
+        let mut tx = self.pool.begin().await?;
+        // One statement marks it used and reads it, so of two exchanges at once only one gets it.
+        let used: Option<CodeRow> = sqlx::query_as(
+            "UPDATE authorization_codes SET used_at = $2 WHERE code_sha256 = $1 AND used_at IS NULL \
+             RETURNING client_id, redirect_uri, nonce, code_challenge, scopes, user_id, auth_time, expires_at",
+        )
+        .bind(code_sha256)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let exchange = match used {
+            Some(row) => CodeExchange::Redeemed(row.try_into()?),
+            None => {
+                let known: Option<String> = sqlx::query_scalar(
+                    "SELECT code_sha256 FROM authorization_codes WHERE code_sha256 = $1",
+                )
+                .bind(code_sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if known.is_none() {
+                    CodeExchange::Unknown
+                } else {
+                    sqlx::query(
+                        "UPDATE access_tokens SET revoked_at = $2 WHERE code_sha256 = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(code_sha256)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    CodeExchange::Reused
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(exchange)
+    }
+
+    async fn add_access_token(&self, token: &NewAccessToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_tokens (token_sha256, code_sha256, client_id, user_id, scopes, created_at, \
+             expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(&token.token_sha256)
+        .bind(&token.code_sha256)
+        .bind(&token.client_id)
+        .bind(token.user_id)
+        .bind(token.scopes.to_param())
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn access_token(&self, token_sha256: &str) -> StoreResult<Option<AccessToken>> {
+        let row: Option<AccessTokenRow> = sqlx::query_as(
+            "SELECT client_id, user_id, scopes, expires_at, revoked_at FROM access_tokens WHERE token_sha256 = $1",
+        )
+        .bind(token_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(AccessToken {
+                scopes: scopes(&r.scopes)?,
+                client_id: r.client_id,
+                user_id: r.user_id,
+                expires_at: r.expires_at,
+                revoked: r.revoked_at.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn first_use_of_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        // Assertions past their expiry are refused for that alone, so their ids need not be kept.
+        sqlx::query("DELETE FROM client_assertions_seen WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let added: Option<String> = sqlx::query_scalar(
+            "INSERT INTO client_assertions_seen (client_id, jti, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (client_id, jti) DO NOTHING RETURNING jti",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(added.is_some())
+    }
+
+    async fn record_provider_event(
+        &self,
+        event: &ProviderEvent,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO provider_events (client_id, event, outcome, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(event.client_id.as_deref())
+        .bind(&event.event)
+        .bind(&event.outcome)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn provider_events(&self) -> StoreResult<Vec<ProviderEvent>> {
+        Ok(
+            sqlx::query_as("SELECT client_id, event, outcome FROM provider_events ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 }

@@ -269,12 +269,17 @@ pub async fn callback(
                     email: result.email,
                     id_token: result.id_token,
                     identity,
-                })
+                });
+                data.signed_in_at = Some(now.timestamp());
             });
             // Privilege changed: a new session id, so one fixed before sign-in is worthless.
             ctx.session.rotate_id();
             crate::metrics::sign_in(journey, SignInOutcome::Success, None);
-            Redirect::to(next).into_response()
+            // Sent by another service, and nothing more to do here first: straight back to it.
+            match super::provider::return_if_ready(&state, &ctx, "sign_in").await? {
+                Some(back) => back,
+                None => Redirect::to(next).into_response(),
+            }
         }
         AuthKind::Identity => {
             let Some(signed_in) = ctx.session.user() else {
@@ -306,7 +311,10 @@ pub async fn callback(
                     });
                     ctx.session.rotate_id();
                     crate::metrics::sign_in(journey, SignInOutcome::Success, None);
-                    Redirect::to(SIGNED_IN_HOME).into_response()
+                    match super::provider::return_if_ready(&state, &ctx, "identity").await? {
+                        Some(back) => back,
+                        None => Redirect::to(SIGNED_IN_HOME).into_response(),
+                    }
                 }
                 Some(IdentityOutcome::NotVerified { return_codes }) => {
                     tracing::info!(

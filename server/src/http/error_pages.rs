@@ -88,6 +88,7 @@ fn is_machine_path(path: &str) -> bool {
             "/health" | "/ready" | "/auth/backchannel-logout" | "/.well-known/jwks.json"
         )
         || path == crate::provider::DISCOVERY_PATH
+        || crate::provider::is_client_endpoint(path)
 }
 
 pub async fn replace_error_text(

@@ -1,18 +1,40 @@
-//! Teacher ID's OpenID provider endpoints as they exist so far (issue 12): discovery, the JWKS, and the checking
-//! half of `/oauth2/authorize`. See [`crate::provider`] for the keys and the discovery document.
+//! Teacher ID's OpenID provider endpoints (issue 12, DESIGN §7.1): discovery, the JWKS, `/oauth2/authorize`, the
+//! "Continue to <service>" button's `/oauth2/continue`, `/oauth2/token` and `/oauth2/userinfo`. See
+//! [`crate::provider`] for the keys, the claims and the discovery document, and [`app::domain::provider`] for the
+//! rules.
+//!
+//! A valid authorization request is kept in the session ([`app::ssr::SessionData::client_request`]) while the
+//! teacher signs in and goes through the journey; once [`may_return`] says they may go back, a code (60 s, single
+//! use, kept as its SHA-256) takes them to the client's redirect URI. Every client request, token and refusal is
+//! audited in `provider_events` (the client and the outcome, nothing personal).
 
+use super::assets::sha256_hex;
+use super::auth::SIGNED_IN_HOME;
+use super::cookies::{is_token, new_secret};
 use super::error::AppError;
-use crate::provider::{discovery, published_keys, JWKS_MAX_AGE_SECONDS};
+use crate::db::provider::{
+    AuthorizationCode, CodeExchange, NewAccessToken, NewAuthorizationCode, ProviderEvent,
+};
+use crate::db::StoreError;
+use crate::provider::{
+    client_secret_matches, current_signing_key, discovery, ensure_signing_key, published_keys,
+    sign_id_token, Claims, ProviderError, ACCESS_TOKEN_LIFETIME, CODE_LIFETIME,
+    JWKS_MAX_AGE_SECONDS, TOKEN_PATH,
+};
 use crate::state::AppState;
 use app::domain::provider::{
-    sign_in_needed, validate_authorization_request, AuthorizeError, ErrorCode, ErrorResponse,
+    may_return, pkce_matches, sign_in_needed, validate_authorization_request, AuthorizeError,
+    Client, ClientAuth, ClientKeys, ClientRequest, ErrorCode, ErrorResponse, MayReturn, Prompt,
+    SignInNeeded, SignedIn, TeacherState,
 };
-use app::ssr::RequestContext;
+use app::ssr::{IdentityStatus, RequestContext, SessionData};
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// `GET /.well-known/openid-configuration`.
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
@@ -50,9 +72,10 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
 /// the specification says: a GOV.UK error page when the client or redirect URI cannot be trusted, otherwise the
 /// error at the client's redirect URI, `login_required` for `prompt=none` with nobody signed in.
 ///
-/// Signing a teacher in for a client (the journey, codes, tokens) is not built yet, so a request that passes
-/// every check is answered `temporarily_unavailable` at the client's redirect URI: the client learns it cannot
-/// sign anyone in through us yet, and nobody is led into a journey that cannot return them.
+/// A valid request is kept in the session (with its `trn_token`, for redemption after identity is verified).
+/// Nobody signed in: to One Login. `prompt=login`, or a sign-in older than `max_age`: the signed-in person's part
+/// of our session ends (the request is kept) and they sign in again. Signed in already (single sign-on): back to
+/// the client with a code at once if they may go back now, otherwise on through the journey.
 pub async fn authorize(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -71,6 +94,7 @@ pub async fn authorize(
             .map_err(AppError::store("reading a client"))?,
         _ => None,
     };
+    let client_id = client.as_ref().map(|c| c.client_id.clone());
     let request = match validate_authorization_request(&params, client.as_ref()) {
         Ok(request) => request,
         Err(AuthorizeError::Untrusted(why)) => {
@@ -78,21 +102,89 @@ pub async fn authorize(
                 reason = why.reason(),
                 "authorization request refused: redirect URI not trusted"
             );
+            audit(
+                &state,
+                client_id.as_deref(),
+                "authorize",
+                "untrusted_redirect_uri",
+            )
+            .await;
             return Ok(StatusCode::BAD_REQUEST.into_response());
         }
-        Err(AuthorizeError::Redirect(e)) => return Ok(refuse(&e)),
-    };
-    if ctx.session.user().is_none() {
-        if let Err(e) = sign_in_needed(&request, None, Utc::now().timestamp()) {
+        Err(AuthorizeError::Redirect(e)) => {
+            audit(&state, client_id.as_deref(), "authorize", e.error.as_str()).await;
             return Ok(refuse(&e));
         }
+    };
+    let Some(client) = client else {
+        // The rules accept a request only from a registered client.
+        return Err(AppError::BadRequest);
+    };
+    let now = Utc::now().timestamp();
+    let signed_in = ctx.session.user().map(|_| SignedIn {
+        // A session from before sign-in times were kept counts as an old sign-in.
+        auth_time: ctx.session.lock().data.signed_in_at.unwrap_or(0),
+    });
+    let needed = match sign_in_needed(&request, signed_in, now) {
+        Ok(needed) => needed,
+        Err(e) => {
+            audit(
+                &state,
+                Some(&client.client_id),
+                "authorize",
+                e.error.as_str(),
+            )
+            .await;
+            return Ok(refuse(&e));
+        }
+    };
+    let kept = ClientRequest::new(&request, &client, now);
+    ctx.session.update(|data| {
+        data.client_request = Some(kept);
+        if let Some(token) = request.trn_token.clone() {
+            data.trn_token = Some(token);
+        }
+    });
+    match needed {
+        SignInNeeded::Yes => {
+            if signed_in.is_some() {
+                // Signed out of Teacher ID, keeping only what this request brought, under a new session id.
+                ctx.session.update(|data| {
+                    *data = SessionData {
+                        client_request: data.client_request.take(),
+                        trn_token: data.trn_token.take(),
+                        ..SessionData::default()
+                    }
+                });
+                ctx.session.rotate_id();
+            }
+            audit(&state, Some(&client.client_id), "authorize", "sign_in").await;
+            Ok(Redirect::to(app::routes::SIGN_IN).into_response())
+        }
+        SignInNeeded::No => match return_if_ready(&state, &ctx, "authorize").await? {
+            Some(back) => Ok(back),
+            None if request.prompt == Prompt::None => {
+                ctx.session.update(|data| data.client_request = None);
+                audit(
+                    &state,
+                    Some(&client.client_id),
+                    "authorize",
+                    "interaction_required",
+                )
+                .await;
+                Ok(refuse(&ErrorResponse {
+                    redirect_uri: request.redirect_uri,
+                    error: ErrorCode::InteractionRequired,
+                    description: "The teacher has more to do at Teacher ID first",
+                    state: Some(request.state),
+                }))
+            }
+            None => {
+                audit(&state, Some(&client.client_id), "authorize", "journey").await;
+                Ok(Redirect::to(SIGNED_IN_HOME).into_response())
+            }
+        },
     }
-    Ok(refuse(&ErrorResponse {
-        redirect_uri: request.redirect_uri,
-        error: ErrorCode::TemporarilyUnavailable,
-        description: "Signing in to other services through Teacher ID is not available yet",
-        state: Some(request.state),
-    }))
 }
 
 /// `POST /oauth2/authorize`: the same request sent as a form, which OpenID Connect Core (§3.1.2.1) lets a client
@@ -121,4 +213,702 @@ fn refuse(e: &ErrorResponse) -> Response {
         "authorization request answered with an error"
     );
     (StatusCode::FOUND, [(header::LOCATION, e.location())]).into_response()
+}
+
+/// Records what a client asked and what it was answered, without personal data. An audit that cannot be written is
+/// logged and does not change the answer: the log line then stands in for it.
+async fn audit(state: &AppState, client_id: Option<&str>, event: &str, outcome: &str) {
+    let line = ProviderEvent {
+        client_id: client_id.map(str::to_string),
+        event: event.into(),
+        outcome: outcome.into(),
+    };
+    if let Err(e) = state.store.record_provider_event(&line, Utc::now()).await {
+        tracing::error!(error = %e, event, outcome, "could not audit a provider event");
+    }
+}
+
+/// Issues a code for the client request kept in the session and sends the teacher back to the client with it,
+/// if they may go back now ([`may_return`], with the client and the teacher's standing read afresh). `None` when
+/// there is no client request or the journey has more to show them first.
+pub(super) async fn return_if_ready(
+    state: &AppState,
+    ctx: &RequestContext,
+    event: &'static str,
+) -> Result<Option<Response>, AppError> {
+    let Some(request) = ctx.session.lock().data.client_request.clone() else {
+        return Ok(None);
+    };
+    let (position, user) = super::connect::position(state, ctx).await?;
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let client = state
+        .store
+        .client(&request.client_id)
+        .await
+        .map_err(AppError::store("reading a client"))?;
+    let Some(client) = client.filter(|c| c.enabled) else {
+        // Disabled (or removed) since the request came: the service is told it may not ask.
+        ctx.session.update(|data| data.client_request = None);
+        audit(
+            state,
+            Some(&request.client_id),
+            event,
+            "unauthorized_client",
+        )
+        .await;
+        return Ok(Some(refuse(&ErrorResponse {
+            redirect_uri: request.redirect_uri,
+            error: ErrorCode::UnauthorizedClient,
+            description: "The client is disabled",
+            state: Some(request.state),
+        })));
+    };
+    let verified = matches!(user.identity, IdentityStatus::Verified(_));
+    let teacher = TeacherState::at(&position, verified);
+    if may_return(client.trn, &request.scopes, &teacher) != MayReturn::Now {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let (code, code_sha256) = new_secret();
+    let auth_time = ctx
+        .session
+        .lock()
+        .data
+        .signed_in_at
+        .unwrap_or(now.timestamp());
+    state
+        .store
+        .add_authorization_code(&NewAuthorizationCode {
+            code_sha256,
+            code: AuthorizationCode {
+                client_id: request.client_id.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                nonce: request.nonce.clone(),
+                code_challenge: request.code_challenge.clone(),
+                scopes: request.scopes.clone(),
+                user_id: user.user_id,
+                auth_time,
+                expires_at: now + CODE_LIFETIME,
+            },
+            created_at: now,
+        })
+        .await
+        .map_err(AppError::store("storing an authorization code"))?;
+    ctx.session.update(|data| data.client_request = None);
+    audit(state, Some(&request.client_id), event, "code").await;
+    Ok(Some(
+        (
+            StatusCode::FOUND,
+            [(header::LOCATION, request.code_location(&code))],
+        )
+            .into_response(),
+    ))
+}
+
+/// `POST /oauth2/continue`: the "Continue to <service>" button (the session middleware has checked its CSRF
+/// token). Back to the service with a code when the teacher may go back now; otherwise on through the journey.
+pub async fn continue_to_client(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Result<Response, AppError> {
+    match return_if_ready(&state, &ctx, "continue").await? {
+        Some(back) => Ok(back),
+        None if ctx.session.user().is_none() => {
+            Ok(Redirect::to(app::routes::SIGN_IN).into_response())
+        }
+        None => Ok(Redirect::to(SIGNED_IN_HOME).into_response()),
+    }
+}
+
+/// The largest body the token endpoint reads: its parameters and a client assertion need a few kilobytes.
+pub const TOKEN_BODY_LIMIT: usize = 16 * 1024;
+
+/// An error answer of the token or userinfo endpoint (RFC 6749 §5.2, RFC 6750 §3), never cached.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+    /// `WWW-Authenticate`, for a 401.
+    challenge: Option<&'static str>,
+}
+
+impl OAuthError {
+    fn bad(error: &'static str, description: &'static str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description,
+            challenge: None,
+        }
+    }
+
+    fn invalid_request(description: &'static str) -> Self {
+        Self::bad("invalid_request", description)
+    }
+
+    fn invalid_grant(description: &'static str) -> Self {
+        Self::bad("invalid_grant", description)
+    }
+
+    /// RFC 6749 §5.2: 401 with a challenge for the scheme the client tried (Basic when it tried none).
+    fn invalid_client(description: &'static str) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description,
+            challenge: Some("Basic realm=\"Teacher ID\""),
+        }
+    }
+
+    /// RFC 6750 §3.1.
+    fn invalid_token(description: &'static str) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_token",
+            description,
+            challenge: Some("Bearer error=\"invalid_token\""),
+        }
+    }
+
+    /// The database could not answer: logged here, once.
+    fn unavailable(doing: &'static str) -> impl FnOnce(StoreError) -> Self {
+        move |e| {
+            tracing::error!(error = %e, doing, "provider endpoint could not reach the database");
+            Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: "temporarily_unavailable",
+                description: "The service cannot answer now; try again later",
+                challenge: None,
+            }
+        }
+    }
+
+    pub fn too_large() -> Response {
+        Self {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            error: "invalid_request",
+            description: "The request body is too large",
+            challenge: None,
+        }
+        .into_response()
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut res = (
+            self.status,
+            Json(serde_json::json!({
+                "error": self.error,
+                "error_description": self.description,
+            })),
+        )
+            .into_response();
+        no_store(&mut res);
+        if let Some(challenge) = self.challenge {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        res
+    }
+}
+
+fn no_store(res: &mut Response) {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    id_token: String,
+    scope: String,
+}
+
+/// The token request's parameters, each at most once (RFC 6749 §3.2).
+struct TokenParams(HashMap<String, String>);
+
+impl TokenParams {
+    fn read(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
+        let form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.split(';').next().is_some_and(|t| {
+                    t.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            });
+        if !form {
+            return Err(OAuthError::invalid_request(
+                "The body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let mut params = HashMap::new();
+        for (name, value) in form_urlencoded::parse(body).into_owned() {
+            if params.insert(name, value).is_some() {
+                return Err(OAuthError::invalid_request(
+                    "A parameter was sent more than once",
+                ));
+            }
+        }
+        Ok(Self(params))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// How the client authenticated (RFC 6749 §2.3, OIDC Core §9).
+enum ClientCredentials {
+    Secret {
+        client_id: String,
+        secret: String,
+    },
+    Assertion {
+        client_id: String,
+        assertion: String,
+    },
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The client's credentials from the `Authorization: Basic` header or the body: exactly one way.
+fn credentials(headers: &HeaderMap, params: &TokenParams) -> Result<ClientCredentials, OAuthError> {
+    let basic = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(basic_credentials(value).ok_or_else(|| {
+            OAuthError::invalid_client(
+                "The Authorization header is not HTTP Basic client credentials",
+            )
+        })?),
+    };
+    let post = params.get("client_secret");
+    let assertion = params.get("client_assertion");
+    let body_client_id = params.get("client_id");
+    match (basic, post, assertion) {
+        (Some((client_id, secret)), None, None) => {
+            if body_client_id.is_some_and(|id| id != client_id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id differs from the Authorization header's",
+                ));
+            }
+            Ok(ClientCredentials::Secret { client_id, secret })
+        }
+        (None, Some(secret), None) => Ok(ClientCredentials::Secret {
+            client_id: body_client_id
+                .ok_or_else(|| OAuthError::invalid_client("client_secret without client_id"))?
+                .to_string(),
+            secret: secret.to_string(),
+        }),
+        (None, None, Some(assertion)) => {
+            if params.get("client_assertion_type") != Some(JWT_BEARER) {
+                return Err(OAuthError::invalid_client(
+                    "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ));
+            }
+            // Which client it claims to be, to find its keys; nothing is trusted until the signature is.
+            let claimed: jsonwebtoken::TokenData<AssertionClaims> =
+                jsonwebtoken::dangerous::insecure_decode(assertion)
+                    .map_err(|_| OAuthError::invalid_client("client_assertion is not a JWT"))?;
+            let client_id = claimed.claims.sub;
+            if body_client_id.is_some_and(|id| id != client_id) {
+                return Err(OAuthError::invalid_client(
+                    "client_id differs from the client assertion's subject",
+                ));
+            }
+            Ok(ClientCredentials::Assertion {
+                client_id,
+                assertion: assertion.to_string(),
+            })
+        }
+        (None, None, None) => Err(OAuthError::invalid_client("No client authentication")),
+        _ => Err(OAuthError::invalid_request(
+            "More than one client authentication method was used",
+        )),
+    }
+}
+
+/// `Basic base64(urlencode(client_id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn basic_credentials(value: &HeaderValue) -> Option<(String, String)> {
+    use base64::Engine;
+    let encoded = value.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| -> String {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret))).filter(|(id, _)| !id.is_empty())
+}
+
+/// The claims of a client assertion (RFC 7523 §3) we read.
+#[derive(Debug, Deserialize)]
+struct AssertionClaims {
+    sub: String,
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default)]
+    exp: Option<i64>,
+}
+
+/// Fetches a client's JWKS from its registered URL: short timeouts, no redirects, a bounded body.
+async fn fetch_jwks(url: &str) -> Option<jsonwebtoken::jwk::JwkSet> {
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let http = HTTP.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .expect("a plain HTTP client builds")
+    });
+    let res = http.get(url).send().await.ok()?;
+    if !res.status().is_success() || res.content_length().is_some_and(|n| n > 256 * 1024) {
+        return None;
+    }
+    let body = res.bytes().await.ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// Checks a `private_key_jwt` client assertion (RFC 7523 §3): signed by one of the client's keys (RS256 or
+/// ES256), `iss` = `sub` = the client id, `aud` our token endpoint or issuer, unexpired, with a `jti` not seen
+/// before.
+async fn check_assertion(
+    state: &AppState,
+    client_id: &str,
+    keys: &ClientKeys,
+    assertion: &str,
+) -> Result<(), OAuthError> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let bad = || OAuthError::invalid_client("The client assertion could not be verified");
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| bad())?;
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+        return Err(OAuthError::invalid_client(
+            "The client assertion must be signed RS256 or ES256",
+        ));
+    }
+    let jwks = match keys {
+        ClientKeys::Jwks(json) => serde_json::from_str(json).ok(),
+        ClientKeys::JwksUri(url) => fetch_jwks(url).await,
+    }
+    .ok_or_else(|| OAuthError::invalid_client("The client's keys could not be read"))?;
+    let base = &state.config.public_base_url;
+    let mut validation = Validation::new(header.alg);
+    validation.set_audience(&[format!("{base}{TOKEN_PATH}"), base.clone()]);
+    validation.set_issuer(&[client_id]);
+    validation.sub = Some(client_id.to_string());
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let candidates: Vec<&jsonwebtoken::jwk::Jwk> = match &header.kid {
+        Some(kid) => jwks.find(kid).into_iter().collect(),
+        None => jwks.keys.iter().collect(),
+    };
+    let claims = candidates
+        .into_iter()
+        .filter_map(|jwk| DecodingKey::from_jwk(jwk).ok())
+        .find_map(|key| jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &validation).ok())
+        .ok_or_else(bad)?
+        .claims;
+    let (Some(jti), Some(exp)) = (
+        claims.jti.filter(|j| !j.is_empty() && j.len() <= 256),
+        claims.exp,
+    ) else {
+        return Err(OAuthError::invalid_client(
+            "The client assertion needs a jti",
+        ));
+    };
+    let expires_at = chrono::DateTime::from_timestamp(exp, 0).ok_or_else(bad)?;
+    let first = state
+        .store
+        .first_use_of_client_assertion(client_id, &jti, expires_at, Utc::now())
+        .await
+        .map_err(OAuthError::unavailable("recording a client assertion"))?;
+    if !first {
+        return Err(OAuthError::invalid_client(
+            "The client assertion was used before",
+        ));
+    }
+    Ok(())
+}
+
+/// The client the credentials authenticate, enabled.
+async fn authenticate(
+    state: &AppState,
+    credentials: &ClientCredentials,
+) -> Result<Client, OAuthError> {
+    let client_id = match credentials {
+        ClientCredentials::Secret { client_id, .. }
+        | ClientCredentials::Assertion { client_id, .. } => client_id,
+    };
+    let client = if client_id.len() <= 100 {
+        state
+            .store
+            .client(client_id)
+            .await
+            .map_err(OAuthError::unavailable("reading a client"))?
+    } else {
+        None
+    };
+    let Some(client) = client.filter(|c| c.enabled) else {
+        return Err(OAuthError::invalid_client("Unknown or disabled client"));
+    };
+    match (credentials, &client.auth) {
+        (ClientCredentials::Secret { secret, .. }, ClientAuth::ClientSecret { .. })
+            if client_secret_matches(&client.auth, secret) =>
+        {
+            Ok(client)
+        }
+        (ClientCredentials::Assertion { assertion, .. }, ClientAuth::PrivateKeyJwt(keys)) => {
+            check_assertion(state, &client.client_id, keys, assertion).await?;
+            Ok(client)
+        }
+        _ => Err(OAuthError::invalid_client("Client authentication failed")),
+    }
+}
+
+/// `POST /oauth2/token` (RFC 6749 §3.2, §4.1.3, §5; OIDC Core §3.1.3): the authorization code grant only. The
+/// client authenticates (secret, Basic or in the body, or a `private_key_jwt` assertion); the code must be one we
+/// issued to it, unused, under a minute old, for the same redirect URI, and the PKCE verifier must answer its
+/// challenge. A code presented a second time is refused and every token issued for it revoked.
+pub async fn token(State(state): State<AppState>, req: Request) -> Response {
+    let mut client_id = None;
+    let answer = exchange(&state, req, &mut client_id).await;
+    let outcome = match &answer {
+        Ok(_) => "tokens",
+        Err(e) => e.error,
+    };
+    audit(&state, client_id.as_deref(), "token", outcome).await;
+    match answer {
+        Ok(tokens) => {
+            let mut res = Json(tokens).into_response();
+            no_store(&mut res);
+            res
+        }
+        Err(e) => {
+            tracing::info!(
+                error = e.error,
+                reason = e.description,
+                "token request refused"
+            );
+            e.into_response()
+        }
+    }
+}
+
+async fn exchange(
+    state: &AppState,
+    req: Request,
+    authenticated: &mut Option<String>,
+) -> Result<TokenResponse, OAuthError> {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, TOKEN_BODY_LIMIT)
+        .await
+        .map_err(|_| OAuthError::invalid_request("The request body is too large or unreadable"))?;
+    let params = TokenParams::read(&parts.headers, &body)?;
+    let client = authenticate(state, &credentials(&parts.headers, &params)?).await?;
+    *authenticated = Some(client.client_id.clone());
+    match params.get("grant_type") {
+        None => return Err(OAuthError::invalid_request("grant_type is missing")),
+        Some("authorization_code") => {}
+        Some(_) => {
+            return Err(OAuthError::bad(
+                "unsupported_grant_type",
+                "Only the authorization_code grant is supported",
+            ))
+        }
+    }
+    let code = params
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or_else(|| OAuthError::invalid_request("redirect_uri is missing"))?;
+    let verifier = params
+        .get("code_verifier")
+        .ok_or_else(|| OAuthError::invalid_request("code_verifier is missing"))?;
+    let now = Utc::now();
+    let code_sha256 = sha256_hex(code);
+    let issued = match state
+        .store
+        .exchange_authorization_code(&code_sha256, now)
+        .await
+        .map_err(OAuthError::unavailable("exchanging a code"))?
+    {
+        CodeExchange::Redeemed(issued) => issued,
+        CodeExchange::Reused => {
+            tracing::warn!("an authorization code was presented twice; its tokens are revoked");
+            return Err(OAuthError::invalid_grant("The code has been used already"));
+        }
+        CodeExchange::Unknown => return Err(OAuthError::invalid_grant("Unknown code")),
+    };
+    if issued.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "The code was issued to another client",
+        ));
+    }
+    if issued.expires_at <= now {
+        return Err(OAuthError::invalid_grant("The code has expired"));
+    }
+    if issued.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request's",
+        ));
+    }
+    if !pkce_matches(verifier, &issued.code_challenge) {
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
+    }
+    let claims = claims_of(state, issued.user_id, &issued.scopes)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("The teacher is no longer known"))?;
+    let auth_time = chrono::DateTime::from_timestamp(issued.auth_time, 0).unwrap_or(now);
+    let id_token_claims = claims
+        .id_token_claims(
+            &state.config.public_base_url,
+            &client.client_id,
+            &issued.nonce,
+            auth_time,
+            now,
+        )
+        .map_err(signing_failed)?;
+    let key = match current_signing_key(&state.store).await {
+        Err(ProviderError::NoCurrentKey) => {
+            ensure_signing_key(&state.store, now)
+                .await
+                .map_err(signing_failed)?;
+            current_signing_key(&state.store).await
+        }
+        other => other,
+    }
+    .map_err(signing_failed)?;
+    let id_token = sign_id_token(id_token_claims, &key).map_err(signing_failed)?;
+    let (access_token, token_sha256) = new_secret();
+    state
+        .store
+        .add_access_token(&NewAccessToken {
+            token_sha256,
+            code_sha256,
+            client_id: client.client_id.clone(),
+            user_id: issued.user_id,
+            scopes: issued.scopes.clone(),
+            created_at: now,
+            expires_at: now + ACCESS_TOKEN_LIFETIME,
+        })
+        .await
+        .map_err(OAuthError::unavailable("storing an access token"))?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
+        id_token: id_token.to_string(),
+        scope: issued.scopes.to_param(),
+    })
+}
+
+fn signing_failed(e: ProviderError) -> OAuthError {
+    tracing::error!(error = %e, "could not sign an ID token");
+    OAuthError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        error: "temporarily_unavailable",
+        description: "The service cannot answer now; try again later",
+        challenge: None,
+    }
+}
+
+/// The teacher's claims for `scopes`, or `None` when the user is not there any more.
+async fn claims_of(
+    state: &AppState,
+    user_id: i64,
+    scopes: &app::domain::provider::Scopes,
+) -> Result<Option<Claims>, OAuthError> {
+    let Some(standing) = state
+        .store
+        .teacher_standing(user_id)
+        .await
+        .map_err(OAuthError::unavailable("reading the teacher's standing"))?
+    else {
+        return Ok(None);
+    };
+    let sub = state
+        .store
+        .provider_subject(user_id, Utc::now())
+        .await
+        .map_err(OAuthError::unavailable("reading the teacher's subject"))?;
+    Ok(Some(Claims::of(sub, scopes, &standing)))
+}
+
+/// `GET|POST /oauth2/userinfo` with `Authorization: Bearer <access token>` (OIDC Core §5.3): the claims of the
+/// scopes the token was issued for, as they are now. A missing, unknown, expired or revoked token is 401 with
+/// `WWW-Authenticate: Bearer` (and `error="invalid_token"` when a token was sent, RFC 6750 §3.1).
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut client_id = None;
+    let answer = userinfo_claims(&state, &headers, &mut client_id).await;
+    let outcome = match &answer {
+        Ok(_) => "claims",
+        Err(e) => e.error,
+    };
+    audit(&state, client_id.as_deref(), "userinfo", outcome).await;
+    match answer {
+        Ok(claims) => {
+            let mut res = Json(claims).into_response();
+            no_store(&mut res);
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn userinfo_claims(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_id: &mut Option<String>,
+) -> Result<Claims, OAuthError> {
+    let Some(authorization) = headers.get(header::AUTHORIZATION) else {
+        return Err(OAuthError {
+            challenge: Some("Bearer"),
+            ..OAuthError::invalid_token("No access token")
+        });
+    };
+    let token = authorization
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| is_token(t))
+        .ok_or_else(|| OAuthError::invalid_token("Not an access token"))?;
+    let stored = state
+        .store
+        .access_token(&sha256_hex(token))
+        .await
+        .map_err(OAuthError::unavailable("reading an access token"))?
+        .ok_or_else(|| OAuthError::invalid_token("Unknown access token"))?;
+    *client_id = Some(stored.client_id.clone());
+    if stored.revoked {
+        return Err(OAuthError::invalid_token("The access token was revoked"));
+    }
+    if stored.expires_at <= Utc::now() {
+        return Err(OAuthError::invalid_token("The access token has expired"));
+    }
+    claims_of(state, stored.user_id, &stored.scopes)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_token("The teacher is no longer known"))
 }

@@ -55,10 +55,13 @@ fn is_sessionless(path: &str) -> bool {
         || is_server_to_server(path)
 }
 
-/// Called by One Login or by other services' servers, not a browser: authenticated by a signed token or an API
-/// key, so no session and no CSRF token.
+/// Called by One Login or by other services' servers, not a browser: authenticated by a signed token, an API
+/// key, client credentials or an access token (the provider's token and userinfo endpoints), so no session and
+/// no CSRF token.
 fn is_server_to_server(path: &str) -> bool {
-    path == "/auth/backchannel-logout" || path.starts_with(crate::api::API_PREFIX)
+    path == "/auth/backchannel-logout"
+        || path.starts_with(crate::api::API_PREFIX)
+        || crate::provider::is_client_endpoint(path)
 }
 
 /// The database key of a session token.

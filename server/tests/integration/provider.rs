@@ -1,13 +1,17 @@
 //! Teacher ID as an OpenID provider, the foundations (issue 12): discovery, the JWKS through a key rotation, ID
 //! tokens checked by `openidconnect`'s verifier against what we publish, the client store, `server client add`,
-//! and the checking half of `/oauth2/authorize`; over HTTP in-process and on both backends.
+//! `/oauth2/authorize`, and signing a teacher in for a service through the journey, the token and userinfo
+//! endpoints; over HTTP in-process and on both backends.
 
-use crate::support::{read, test_config, TestResponse};
-use crate::util::InProcess;
+use crate::onelogin::Rp;
+use crate::support::{get, read, test_config, TestResponse};
+use crate::util::{assert_redirect, seeded_with_sql, InProcess, Sql};
 use app::domain::provider::{
     Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnPolicy,
 };
+use app::domain::support::Role;
 use chrono::{Duration, Utc};
+use onelogin_standin::{NextLogin, Outcome};
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreProviderMetadata,
 };
@@ -17,6 +21,7 @@ use openidconnect::{
 use server::db::provider::{ClientAdded, KeyState};
 use server::db::Backend;
 use server::provider::{self, RETIRING_KEY_PUBLISHED};
+use std::collections::HashMap;
 use std::process::ExitCode;
 use tower::ServiceExt;
 
@@ -149,13 +154,24 @@ async fn discovery_is_core_provider_metadata_and_lists_only_endpoints_that_exist
             "{field} {url} is advertised but not there"
         );
     }
-    for not_yet in [
-        "token_endpoint",
-        "userinfo_endpoint",
-        "end_session_endpoint",
-    ] {
-        assert!(raw.get(not_yet).is_none(), "{not_yet} is not built yet");
-    }
+    assert_eq!(raw["token_endpoint"], format!("{BASE}/oauth2/token"));
+    assert_eq!(raw["userinfo_endpoint"], format!("{BASE}/oauth2/userinfo"));
+    assert_eq!(
+        raw["grant_types_supported"],
+        serde_json::json!(["authorization_code"])
+    );
+    assert_eq!(
+        raw["token_endpoint_auth_methods_supported"],
+        serde_json::json!([
+            "private_key_jwt",
+            "client_secret_post",
+            "client_secret_basic"
+        ])
+    );
+    assert!(
+        raw.get("end_session_endpoint").is_none(),
+        "logout is not built yet"
+    );
 }
 
 async fn the_jwks_shows_one_id_token_key_then_two_during_a_rollover_then_one(backend: Backend) {
@@ -662,9 +678,9 @@ async fn authorize_answers_other_errors_at_the_redirect_uri(backend: Backend) {
     let none = authorize(&service, &[("prompt", Some("none"))]).await;
     assert_error_redirect(&none, "login_required");
     assert!(none.header("location").ends_with("&state=st-1"));
-    // A request that keeps every rule: signing in for a service is not built yet, and the client is told so.
+    // A request that keeps every rule, with nobody signed in: to sign in.
     let valid = authorize(&service, &[]).await;
-    assert_error_redirect(&valid, "temporarily_unavailable");
+    assert_eq!((valid.status, valid.header("location")), (303, "/sign-in"));
     // A disabled client is told it may not ask.
     service
         .store
@@ -714,5 +730,862 @@ async fn authorize_sent_as_a_form_from_another_site_is_the_same_request_as_a_get
     assert_error_redirect(
         &service.get(twice.header("location")).await,
         "invalid_request",
+    );
+}
+
+// --- Signing a teacher in for a service: the journey, codes, tokens and userinfo (DESIGN §7.1) ---
+
+on_both_backends!(
+    the_full_code_flow_for_a_signed_in_connected_teacher_returns_verified_tokens_and_claims,
+    a_teacher_not_signed_in_is_sent_to_sign_in_and_comes_back_with_a_code,
+    a_wrong_pkce_verifier_is_refused,
+    a_redirect_uri_differing_from_the_codes_is_refused,
+    a_code_used_twice_is_refused_and_its_access_token_no_longer_works,
+    a_code_older_than_60_seconds_is_refused,
+    client_secret_basic_and_post_both_authenticate_and_a_wrong_secret_is_invalid_client,
+    a_private_key_jwt_client_authenticates_with_a_signed_assertion_once,
+    the_id_token_is_for_the_client_that_asked_and_no_other,
+    prompt_login_signs_the_teacher_in_again,
+    max_age_signs_the_teacher_in_again_once_exceeded,
+    trn_required_teacher_not_connected_gets_no_code_and_waits_for_support,
+    trn_optional_teacher_with_a_support_task_returns_with_trn_lookup_status_pending,
+    userinfo_gives_the_claims_of_the_scopes_granted_and_refuses_bad_tokens,
+    bad_input_at_the_token_endpoint_gets_a_clear_error_never_a_5xx,
+    every_client_request_token_and_refusal_is_audited_without_personal_data,
+);
+
+/// RFC 7636 Appendix B: this verifier's S256 challenge is the one `request_query` sends.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+type IdTokenOf = openidconnect::IdToken<
+    server::provider::TeacherClaims,
+    openidconnect::core::CoreGenderClaim,
+    openidconnect::core::CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJwsSigningAlgorithm,
+>;
+
+/// The seeded service (the stand-in's personas' records) with `client` registered, and a second connection to its
+/// database.
+async fn flow(backend: Backend, client: Client) -> Option<(Rp, Sql)> {
+    let (rp, sql) = seeded_with_sql(
+        backend,
+        "provider flow tests",
+        ("admin@example.com", "Ada Admin", Role::Administrator),
+    )
+    .await?;
+    rp.state
+        .store
+        .add_client(&client, Utc::now())
+        .await
+        .unwrap();
+    Some((rp, sql))
+}
+
+/// `npq` with a client secret, allowed every scope, with `trn` policy `trn`; and its secret.
+fn secret_client(trn: TrnPolicy) -> (Client, String) {
+    let (secret, sha256) = server::http::cookies::new_secret();
+    let client = Client {
+        allowed_scopes: Scopes::from(Scope::ALL),
+        trn,
+        ..npq(ClientAuth::ClientSecret { sha256 })
+    };
+    (client, secret)
+}
+
+fn basic(client_id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+    )
+}
+
+/// A token request: a form body with `fields`, and `Authorization` when given.
+async fn token_request(
+    rp: &Rp,
+    authorization: Option<&str>,
+    fields: &[(&str, &str)],
+) -> TestResponse {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut req = axum::http::Request::post("/oauth2/token")
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(authorization) = authorization {
+        req = req.header("authorization", authorization);
+    }
+    read(
+        rp.router
+            .clone()
+            .oneshot(req.body(axum::body::Body::from(body)).unwrap())
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// The authorization code grant for `code` with the right redirect URI and verifier, by client secret Basic.
+async fn exchange(rp: &Rp, secret: &str, code: &str) -> TestResponse {
+    token_request(
+        rp,
+        Some(&basic("npq", secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await
+}
+
+async fn userinfo(rp: &Rp, access_token: &str) -> TestResponse {
+    let req = axum::http::Request::get("/oauth2/userinfo")
+        .header("authorization", format!("Bearer {access_token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    read(rp.router.clone().oneshot(req).await.unwrap()).await
+}
+
+/// The `code` a redirect to the client carries, checking it goes to the client with our `state`.
+#[track_caller]
+fn code_in(res: &TestResponse) -> String {
+    assert_eq!(res.status, 302, "{}", &res.body[..res.body.len().min(300)]);
+    let location = res.header("location");
+    let (to, query) = location.split_once('?').expect("a query");
+    assert_eq!(to, REDIRECT);
+    let pairs: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(pairs.get("state").map(String::as_str), Some("st-1"));
+    assert!(!pairs.contains_key("error"), "{location}");
+    pairs["code"].clone()
+}
+
+/// `/oauth2/authorize` for `npq` with `changes` (see [`request_query`]), as the teacher's browser.
+async fn authorize_as(rp: &mut Rp, changes: &[(&str, Option<&str>)]) -> TestResponse {
+    rp.get(&format!("/oauth2/authorize?{}", request_query(changes)))
+        .await
+}
+
+/// The exact-match persona signed in, verified and connected to their record, as the journey does it.
+async fn connected_teacher(rp: &mut Rp) {
+    let back = rp
+        .verify("exact-match", Outcome::IdentityVerified, vec![])
+        .await;
+    assert_eq!(back.header("location"), "/continue");
+    assert_redirect(&rp.get("/continue").await, "/connected");
+}
+
+const RECORD_SCOPES: &str = "openid email profile teaching_record";
+
+fn json(res: &TestResponse) -> serde_json::Value {
+    serde_json::from_str(&res.body).unwrap_or_else(|_| panic!("JSON: {}", res.body))
+}
+
+/// The ID token's claims, its signature checked against the published JWKS for `client_id` with `nonce`.
+async fn verified_id_token(
+    rp: &mut Rp,
+    id_token: &str,
+    client_id: &str,
+    nonce: &str,
+) -> Result<
+    openidconnect::IdTokenClaims<
+        server::provider::TeacherClaims,
+        openidconnect::core::CoreGenderClaim,
+    >,
+    String,
+> {
+    let jwks: CoreJsonWebKeySet =
+        serde_json::from_str(&rp.get("/.well-known/jwks.json").await.body).unwrap();
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(client_id.into()),
+        IssuerUrl::new(BASE.into()).unwrap(),
+        jwks,
+    );
+    let token: IdTokenOf = id_token.parse().map_err(|e| format!("{e:?}"))?;
+    token
+        .claims(&verifier, &Nonce::new(nonce.into()))
+        .cloned()
+        .map_err(|e| e.to_string())
+}
+
+async fn the_full_code_flow_for_a_signed_in_connected_teacher_returns_verified_tokens_and_claims(
+    backend: Backend,
+) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let persona = rp.standin.persona("exact-match").unwrap();
+    // Single sign-on: already signed in and connected, so straight back with a code, no page shown.
+    let back = authorize_as(&mut rp, &[("scope", Some(RECORD_SCOPES))]).await;
+    let code = code_in(&back);
+    let tokens = exchange(&rp, &secret, &code).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    assert_eq!(tokens.header("cache-control"), "no-store");
+    assert_eq!(tokens.set_cookies(), Vec::<String>::new(), "no session");
+    let body = json(&tokens);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], RECORD_SCOPES);
+    let claims = verified_id_token(&mut rp, body["id_token"].as_str().unwrap(), "npq", "n-1")
+        .await
+        .expect("signed with a published key, for npq, with our nonce");
+    assert_eq!(claims.nonce().unwrap().secret(), "n-1");
+    assert!(claims.auth_time().is_some());
+    let one_login_sub = rp.signed_in_user().await.unwrap().subject;
+    let sub = claims.subject().as_str().to_string();
+    assert_ne!(sub, one_login_sub, "our own sub, never One Login's");
+    assert_eq!(claims.email().unwrap().as_str(), persona.email);
+    assert!(claims
+        .name()
+        .unwrap()
+        .get(None)
+        .unwrap()
+        .as_str()
+        .contains(&persona.last_name));
+    assert_eq!(
+        claims.birthdate().unwrap().as_str(),
+        persona.date_of_birth.format("%Y-%m-%d").to_string()
+    );
+    let extra = claims.additional_claims();
+    assert_eq!(extra.verified, Some(true));
+    assert_eq!(extra.trn, persona.trn_hint);
+    assert_eq!(
+        extra.trn_lookup_status,
+        Some(app::domain::provider::TrnLookupStatus::Found)
+    );
+
+    let info = userinfo(&rp, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    let info = json(&info);
+    assert_eq!(info["sub"], sub.as_str());
+    assert_eq!(info["trn"], persona.trn_hint.clone().unwrap().as_str());
+    assert_eq!(info["trn_lookup_status"], "found");
+    assert_eq!(info["verified"], true);
+
+    // The same person gets the same sub the next time.
+    let again = code_in(&authorize_as(&mut rp, &[("scope", Some(RECORD_SCOPES))]).await);
+    let again = json(&exchange(&rp, &secret, &again).await);
+    let again = verified_id_token(&mut rp, again["id_token"].as_str().unwrap(), "npq", "n-1")
+        .await
+        .unwrap();
+    assert_eq!(again.subject().as_str(), sub);
+}
+
+async fn a_teacher_not_signed_in_is_sent_to_sign_in_and_comes_back_with_a_code(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Optional);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    // Only `openid email`: no verified identity needed, so back as soon as they have signed in.
+    let start = authorize_as(&mut rp, &[("trn_token", Some("tok-123"))]).await;
+    assert_redirect(&start, "/sign-in");
+    let back = rp
+        .round_trip(
+            "/sign-in",
+            NextLogin::new("no-match", Outcome::Authenticated),
+        )
+        .await;
+    let code = code_in(&back);
+    let tokens = exchange(&rp, &secret, &code).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let info = json(&userinfo(&rp, json(&tokens)["access_token"].as_str().unwrap()).await);
+    assert!(info["email"].is_string());
+    for absent in ["name", "birthdate", "trn", "trn_lookup_status", "verified"] {
+        assert!(info.get(absent).is_none(), "{absent} without its scope");
+    }
+}
+
+async fn a_wrong_pkce_verifier_is_refused(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let wrong = token_request(
+        &rp,
+        Some(&basic("npq", &secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &"a".repeat(43)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (wrong.status, json(&wrong)["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+async fn a_redirect_uri_differing_from_the_codes_is_refused(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let other = token_request(
+        &rp,
+        Some(&basic("npq", &secret)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://localhost:4000/callback?x=1"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (other.status, json(&other)["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+async fn a_code_used_twice_is_refused_and_its_access_token_no_longer_works(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let first = json(&exchange(&rp, &secret, &code).await);
+    let access_token = first["access_token"].as_str().unwrap().to_string();
+    assert_eq!(userinfo(&rp, &access_token).await.status, 200);
+    let second = exchange(&rp, &secret, &code).await;
+    assert_eq!(
+        (second.status, json(&second)["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let revoked = userinfo(&rp, &access_token).await;
+    assert_eq!(revoked.status, 401);
+    assert_eq!(
+        revoked.header("www-authenticate"),
+        "Bearer error=\"invalid_token\""
+    );
+}
+
+async fn a_code_older_than_60_seconds_is_refused(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    // Issued 61 seconds ago.
+    let issued = Utc::now() - Duration::seconds(61);
+    sql.run(&format!(
+        "UPDATE authorization_codes SET created_at = '{}', expires_at = '{}'",
+        issued.to_rfc3339(),
+        (issued + server::provider::CODE_LIFETIME).to_rfc3339()
+    ))
+    .await;
+    let old = exchange(&rp, &secret, &code).await;
+    assert_eq!(
+        (old.status, json(&old)["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // A fresh one, within its minute, is good.
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    assert_eq!(exchange(&rp, &secret, &code).await.status, 200);
+}
+
+async fn client_secret_basic_and_post_both_authenticate_and_a_wrong_secret_is_invalid_client(
+    backend: Backend,
+) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let grant = |code: &str| {
+        vec![
+            ("grant_type".to_string(), "authorization_code".to_string()),
+            ("code".to_string(), code.to_string()),
+            ("redirect_uri".to_string(), REDIRECT.to_string()),
+            ("code_verifier".to_string(), VERIFIER.to_string()),
+        ]
+    };
+    let as_pairs = |v: &Vec<(String, String)>| {
+        v.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    // client_secret_basic
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    assert_eq!(exchange(&rp, &secret, &code).await.status, 200);
+    // client_secret_post
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let mut fields = as_pairs(&grant(&code));
+    fields.push(("client_id".into(), "npq".into()));
+    fields.push(("client_secret".into(), secret.clone()));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let posted = token_request(&rp, None, &refs).await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    // A wrong secret, either way, and none at all.
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let fields = grant(&code);
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let wrong_basic = token_request(&rp, Some(&basic("npq", "not-the-secret")), &refs).await;
+    let mut with_post = refs.clone();
+    with_post.extend([("client_id", "npq"), ("client_secret", "not-the-secret")]);
+    let wrong_post = token_request(&rp, None, &with_post).await;
+    let none = token_request(&rp, None, &refs).await;
+    let unknown = token_request(&rp, Some(&basic("nobody", &secret)), &refs).await;
+    for refused in [wrong_basic, wrong_post, none, unknown] {
+        assert_eq!(refused.status, 401, "{}", refused.body);
+        assert_eq!(json(&refused)["error"], "invalid_client");
+        assert!(refused.header("www-authenticate").starts_with("Basic"));
+        assert_eq!(refused.header("cache-control"), "no-store");
+    }
+    // The code was not spent by the refusals.
+    assert_eq!(exchange(&rp, &secret, &code).await.status, 200);
+}
+
+/// A client assertion (RFC 7523) for `npq`, signed with `pem` under `kid`, for `aud`, with `jti`.
+fn assertion(pem: &str, kid: &str, aud: &str, jti: &str, exp_in: i64) -> String {
+    let now = Utc::now().timestamp();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(
+        &header,
+        &serde_json::json!({
+            "iss": "npq", "sub": "npq", "aud": aud, "jti": jti, "iat": now, "exp": now + exp_in,
+        }),
+        &jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The authorization code grant for `code`, the client authenticated by `assertion`.
+async fn with_assertion(rp: &Rp, code: &str, assertion: &str) -> TestResponse {
+    token_request(
+        rp,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion),
+        ],
+    )
+    .await
+}
+
+async fn a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(backend: Backend) {
+    // The client's own key pair: we hold only its public JWK.
+    let key = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let jwks = serde_json::json!({ "keys": [key.public_jwk] }).to_string();
+    let client = Client {
+        allowed_scopes: Scopes::from(Scope::ALL),
+        trn: TrnPolicy::Required,
+        ..npq(ClientAuth::PrivateKeyJwt(ClientKeys::Jwks(jwks)))
+    };
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let token_url = format!("{BASE}/oauth2/token");
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let good = assertion(&key.private_key_pem, &key.kid, &token_url, "jti-1", 60);
+    let ok = with_assertion(&rp, &code, &good).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    let another = server::provider::generate_signing_key(Utc::now()).unwrap();
+    for (what, refused) in [
+        ("replayed", good),
+        (
+            "for another audience",
+            assertion(
+                &key.private_key_pem,
+                &key.kid,
+                "https://elsewhere.example/token",
+                "jti-2",
+                60,
+            ),
+        ),
+        (
+            "expired",
+            assertion(&key.private_key_pem, &key.kid, &token_url, "jti-3", -120),
+        ),
+        (
+            "signed with a key not registered",
+            assertion(&another.private_key_pem, &key.kid, &token_url, "jti-4", 60),
+        ),
+    ] {
+        let code = code_in(&authorize_as(&mut rp, &[]).await);
+        let res = with_assertion(&rp, &code, &refused).await;
+        assert_eq!(res.status, 401, "{what}: {}", res.body);
+        assert_eq!(json(&res)["error"], "invalid_client", "{what}");
+    }
+    // The issuer as audience is accepted too.
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let by_issuer = assertion(&key.private_key_pem, &key.kid, BASE, "jti-5", 60);
+    assert_eq!(with_assertion(&rp, &code, &by_issuer).await.status, 200);
+}
+
+async fn the_id_token_is_for_the_client_that_asked_and_no_other(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let id_token = json(&exchange(&rp, &secret, &code).await)["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let claims = verified_id_token(&mut rp, &id_token, "npq", "n-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        claims
+            .audiences()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        vec!["npq"]
+    );
+    assert_eq!(claims.issuer().as_str(), BASE);
+    assert!(
+        verified_id_token(&mut rp, &id_token, "another-service", "n-1")
+            .await
+            .is_err()
+    );
+    assert!(
+        verified_id_token(&mut rp, &id_token, "npq", "another-nonce")
+            .await
+            .is_err(),
+        "the nonce is the request's"
+    );
+}
+
+async fn prompt_login_signs_the_teacher_in_again(backend: Backend) {
+    let (client, _secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let again = authorize_as(&mut rp, &[("prompt", Some("login"))]).await;
+    assert_redirect(&again, "/sign-in");
+    assert!(
+        rp.signed_in_user().await.is_none(),
+        "signed out of Teacher ID, the request kept"
+    );
+    let back = rp.sign_in("exact-match").await;
+    code_in(&back);
+}
+
+async fn max_age_signs_the_teacher_in_again_once_exceeded(backend: Backend) {
+    let (client, _secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    code_in(&authorize_as(&mut rp, &[("max_age", Some("3600"))]).await);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let stale = authorize_as(&mut rp, &[("max_age", Some("0"))]).await;
+    assert_redirect(&stale, "/sign-in");
+    assert!(rp.signed_in_user().await.is_none());
+    code_in(&rp.sign_in("exact-match").await);
+}
+
+/// A verified teacher the journey cannot match asks for support, having come from `npq`.
+async fn unmatched_teacher_from_npq_asks_for_support(rp: &mut Rp) {
+    assert_redirect(
+        &authorize_as(rp, &[("scope", Some(RECORD_SCOPES))]).await,
+        "/sign-in",
+    );
+    crate::util::unmatched_teacher_asks_for_support(rp).await;
+}
+
+async fn trn_required_teacher_not_connected_gets_no_code_and_waits_for_support(backend: Backend) {
+    let (client, _secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    unmatched_teacher_from_npq_asks_for_support(&mut rp).await;
+    let waiting = "You’ll be able to use Register for an NPQ (sample) once our support team has found your teaching record.";
+    let confirmation = rp.get("/connect/support-requested").await;
+    assert!(confirmation.body.contains(waiting), "{}", confirmation.body);
+    assert!(!confirmation.body.contains("Continue to"));
+    let pending = rp.get("/request-pending").await;
+    assert!(pending.body.contains(waiting));
+    // Neither the button's route nor a new request gives a code.
+    assert_redirect(&rp.post("/oauth2/continue", &[]).await, "/continue");
+    let again = authorize_as(&mut rp, &[("scope", Some(RECORD_SCOPES))]).await;
+    assert_redirect(&again, "/continue");
+    assert!(rp
+        .state
+        .store
+        .provider_events()
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.outcome != "code"));
+}
+
+async fn trn_optional_teacher_with_a_support_task_returns_with_trn_lookup_status_pending(
+    backend: Backend,
+) {
+    let (client, secret) = secret_client(TrnPolicy::Optional);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    unmatched_teacher_from_npq_asks_for_support(&mut rp).await;
+    let confirmation = rp.get("/connect/support-requested").await;
+    assert!(
+        confirmation
+            .body
+            .contains("Continue to Register for an NPQ (sample)"),
+        "{}",
+        confirmation.body
+    );
+    assert!(confirmation.body.contains(r#"action="/oauth2/continue""#));
+    let code = code_in(&rp.post("/oauth2/continue", &[]).await);
+    let tokens = json(&exchange(&rp, &secret, &code).await);
+    let claims = verified_id_token(&mut rp, tokens["id_token"].as_str().unwrap(), "npq", "n-1")
+        .await
+        .unwrap();
+    let extra = claims.additional_claims();
+    assert_eq!(
+        extra.trn_lookup_status,
+        Some(app::domain::provider::TrnLookupStatus::Pending)
+    );
+    assert_eq!(extra.trn, None);
+    assert_eq!(extra.verified, Some(true));
+    // The request is used up: the button no longer shows.
+    assert!(!rp
+        .get("/request-pending")
+        .await
+        .body
+        .contains("Continue to"));
+}
+
+async fn userinfo_gives_the_claims_of_the_scopes_granted_and_refuses_bad_tokens(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let code = code_in(&authorize_as(&mut rp, &[("scope", Some("openid profile"))]).await);
+    let access = json(&exchange(&rp, &secret, &code).await)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let info = userinfo(&rp, &access).await;
+    assert_eq!(info.status, 200);
+    assert_eq!(info.header("cache-control"), "no-store");
+    let info = json(&info);
+    assert!(info["sub"].is_string() && info["name"].is_string() && info["birthdate"].is_string());
+    assert_eq!(info["verified"], true);
+    for absent in ["email", "trn", "trn_lookup_status"] {
+        assert!(info.get(absent).is_none(), "{absent}: {info}");
+    }
+    // POST works as GET.
+    let post = axum::http::Request::post("/oauth2/userinfo")
+        .header("authorization", format!("Bearer {access}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(
+        read(rp.router.clone().oneshot(post).await.unwrap())
+            .await
+            .status,
+        200
+    );
+
+    let missing = read(
+        rp.router
+            .clone()
+            .oneshot(
+                axum::http::Request::get("/oauth2/userinfo")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.header("www-authenticate")),
+        (401, "Bearer")
+    );
+    for bad in ["nonsense", &"A".repeat(43)] {
+        let res = userinfo(&rp, bad).await;
+        assert_eq!(res.status, 401);
+        assert_eq!(
+            res.header("www-authenticate"),
+            "Bearer error=\"invalid_token\""
+        );
+    }
+    // An hour later the token has expired.
+    sql.run(&format!(
+        "UPDATE access_tokens SET expires_at = '{}'",
+        (Utc::now() - Duration::seconds(1)).to_rfc3339()
+    ))
+    .await;
+    let expired = userinfo(&rp, &access).await;
+    assert_eq!(
+        (expired.status, expired.header("www-authenticate")),
+        (401, "Bearer error=\"invalid_token\"")
+    );
+}
+
+async fn bad_input_at_the_token_endpoint_gets_a_clear_error_never_a_5xx(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    let auth = basic("npq", &secret);
+    let send = |content_type: &str, body: Vec<u8>| {
+        let req = axum::http::Request::post("/oauth2/token")
+            .header("content-type", content_type)
+            .header("authorization", auth.clone())
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let router = rp.router.clone();
+        async move { read(router.oneshot(req).await.unwrap()).await }
+    };
+    let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        (
+            "JSON, not a form",
+            "application/json",
+            br#"{"grant_type":"authorization_code"}"#.to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "a form without a grant",
+            "application/x-www-form-urlencoded",
+            b"code=x".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "an unknown grant",
+            "application/x-www-form-urlencoded",
+            b"grant_type=password&username=a&password=b".to_vec(),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "client credentials grant",
+            "application/x-www-form-urlencoded",
+            b"grant_type=client_credentials".to_vec(),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "a parameter twice",
+            "application/x-www-form-urlencoded",
+            b"grant_type=authorization_code&grant_type=authorization_code".to_vec(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "an unknown code",
+            "application/x-www-form-urlencoded",
+            format!(
+                "grant_type=authorization_code&code=nope&redirect_uri={}&code_verifier={VERIFIER}",
+                urlencode(REDIRECT)
+            )
+            .into_bytes(),
+            400,
+            "invalid_grant",
+        ),
+        (
+            "bytes that are not UTF-8",
+            "application/x-www-form-urlencoded",
+            vec![0xff, 0xfe, b'=', 0x80],
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (what, content_type, body, status, error) in cases {
+        let res = send(content_type, body).await;
+        assert_eq!(res.status, status, "{what}: {}", res.body);
+        assert_eq!(json(&res)["error"], error, "{what}");
+        assert!(json(&res)["error_description"].is_string(), "{what}");
+        assert_eq!(res.header("cache-control"), "no-store", "{what}");
+        assert_eq!(res.set_cookies(), Vec::<String>::new(), "{what}");
+    }
+    // A huge body, declared or streamed: refused before it is read, in OAuth's JSON.
+    let huge = send(
+        "application/x-www-form-urlencoded",
+        format!(
+            "grant_type=authorization_code&code={}",
+            "a".repeat(2 * 1024 * 1024)
+        )
+        .into_bytes(),
+    )
+    .await;
+    assert!(huge.status == 413 || huge.status == 400, "{}", huge.status);
+    assert_eq!(json(&huge)["error"], "invalid_request");
+    // Only POST.
+    assert_eq!(
+        rp.router
+            .clone()
+            .oneshot(get("/oauth2/token"))
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
+}
+
+async fn every_client_request_token_and_refusal_is_audited_without_personal_data(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    assert_error_redirect(
+        &authorize_as(&mut rp, &[("nonce", None)]).await,
+        "invalid_request",
+    );
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    exchange(&rp, &secret, &code).await;
+    exchange(&rp, &secret, &code).await;
+    token_request(
+        &rp,
+        Some(&basic("npq", "wrong")),
+        &[("grant_type", "authorization_code")],
+    )
+    .await;
+    let events: Vec<(Option<String>, String, String)> = rp
+        .state
+        .store
+        .provider_events()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.client_id, e.event, e.outcome))
+        .collect();
+    let npq = || Some("npq".to_string());
+    assert_eq!(
+        events,
+        vec![
+            (npq(), "authorize".into(), "invalid_request".into()),
+            (npq(), "authorize".into(), "code".into()),
+            (npq(), "token".into(), "tokens".into()),
+            (npq(), "token".into(), "invalid_grant".into()),
+            (None, "token".into(), "invalid_client".into()),
+        ]
     );
 }
