@@ -41,6 +41,8 @@ pub const CONNECT_SUPPORT_REQUESTED: &str = "/connect/support-requested";
 pub const CONNECT_TOO_MANY_ATTEMPTS: &str = "/connect/too-many-attempts";
 pub const CONNECTED: &str = "/connected";
 pub const RECORD: &str = "/record";
+/// The record page's QTS certificate, a PDF (a server route).
+pub const RECORD_QTS_CERTIFICATE: &str = "/record/qts-certificate.pdf";
 pub const REQUEST_PENDING: &str = "/request-pending";
 
 pub const IDENTITY_SUPPORT: &str = "/identity-support";

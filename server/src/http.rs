@@ -19,6 +19,7 @@ pub mod identity_support;
 pub mod page_cache;
 pub mod personal_pages;
 pub mod provider;
+pub mod record;
 pub mod security;
 pub mod server_fns;
 pub mod session;
@@ -55,6 +56,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(routes::CONNECT_TRN, post(connect::answer_trn))
         .route(routes::CONNECT_ITT, post(connect::answer_itt))
         .route(routes::CONNECT_SUPPORT, post(connect::request_support))
+        .route(routes::RECORD_QTS_CERTIFICATE, get(record::qts_certificate))
         .route(
             UPLOAD_PATH,
             post(identity_support::submit_form)

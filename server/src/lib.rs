@@ -3,6 +3,7 @@
 pub mod api;
 pub mod bench;
 pub mod bench_pages;
+pub mod certificate;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -588,6 +588,7 @@ fn Record(record: RecordView) -> impl IntoView {
         date_of_birth,
         trn,
         cards,
+        qts_certificate,
     } = record;
     let cards = cards
         .into_iter()
@@ -644,6 +645,20 @@ fn Record(record: RecordView) -> impl IntoView {
                     None,
                 )}
                 {cards}
+                {qts_certificate
+                    .then(|| {
+                        view! {
+                            <p class="govuk-body govuk-!-display-none-print">
+                                <a
+                                    class="govuk-link"
+                                    href=routes::RECORD_QTS_CERTIFICATE
+                                    rel="external"
+                                >
+                                    "Download your QTS certificate (PDF)"
+                                </a>
+                            </p>
+                        }
+                    })}
                 <p class="govuk-body govuk-!-display-none-print">
                     "If something on your record is wrong, email "
                     <a class="govuk-link" href="mailto:teacher.id@education.gov.uk">

@@ -32,6 +32,8 @@ pub struct RecordView {
     pub date_of_birth: String,
     pub trn: String,
     pub cards: Vec<QualificationCard>,
+    /// Whether the record holds QTS with its date, so the page offers the certificate.
+    pub qts_certificate: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +211,7 @@ fn record_view(record: &crate::domain::records::TeachingRecord) -> RecordView {
         name,
         date_of_birth: date(record.date_of_birth),
         trn: record.trn.clone(),
+        qts_certificate: crate::domain::certificate::QtsCertificate::of(record).is_some(),
         cards: vec![
             card(Kind::Qts, "Qualified teacher status (QTS)", "You do not have qualified teacher status."),
             card(Kind::Induction, "Induction", "We do not hold an induction record for you."),

@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
     )*};
 }
 
+mod certificate;
 mod console;
 mod contract;
 mod fix_console;
