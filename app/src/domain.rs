@@ -10,6 +10,7 @@ pub mod matching;
 pub mod names;
 pub mod provider;
 pub mod records;
+pub mod services;
 pub mod support;
 #[cfg(feature = "synthetic")]
 pub mod synthetic;

@@ -22,6 +22,12 @@ pub enum FormId {
     StaffRole,
     /// The console's success banner (not a form, but carried the same way).
     SupportBanner,
+    /// The console's forms for a service (an OpenID Connect client): adding one, changing its URIs.
+    ServiceForm,
+    /// The console's form for adding an API client.
+    ApiClientForm,
+    /// A new client secret or API key, carried to the one page that shows it, once (not a form either).
+    NewSecret,
     /// A task's decision, assignment and disconnect forms, by task reference.
     Decision(String),
     /// The disconnect form of a task, by task reference.
@@ -29,7 +35,7 @@ pub enum FormId {
 }
 
 impl FormId {
-    const FIXED: [(FormId, &'static str); 7] = [
+    const FIXED: [(FormId, &'static str); 10] = [
         (FormId::Feedback, "feedback"),
         (FormId::IdentitySupport, "identity-support"),
         (FormId::ConnectNino, "connect-nino"),
@@ -37,6 +43,9 @@ impl FormId {
         (FormId::ConnectItt, "connect-itt"),
         (FormId::StaffRole, "staff-role"),
         (FormId::SupportBanner, "support-banner"),
+        (FormId::ServiceForm, "service-form"),
+        (FormId::ApiClientForm, "api-client-form"),
+        (FormId::NewSecret, "new-secret"),
     ];
 
     /// The form's name as stored.

@@ -204,6 +204,36 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/support/services")
+                        view=pages::support::ServicesPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/services/new")
+                        view=pages::support::AddServicePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/services/:client_id/edit")
+                        view=pages::support::ServicePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/services/:client_id/secret")
+                        view=pages::support::ServiceSecretPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/api-clients/new")
+                        view=pages::support::AddApiClientPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/support/api-clients/:id/key")
+                        view=pages::support::ApiClientKeyPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/support/signed-out")
                         view=pages::support::StaffSignedOutPage
                     />

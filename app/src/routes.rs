@@ -58,6 +58,15 @@ pub const SUPPORT_SIGN_IN: &str = "/support/sign-in";
 pub const SUPPORT_SIGN_OUT: &str = "/support/sign-out";
 pub const SUPPORT_STAFF: &str = "/support/staff";
 pub const SUPPORT_AUDIT: &str = "/support/audit";
+/// The services that use Teacher ID and their API clients (administrators only); one service's pages are below
+/// it (`app::domain::services::service_href`).
+pub const SUPPORT_SERVICES: &str = "/support/services";
+/// The form for a new service, and where it posts.
+pub const SUPPORT_SERVICES_NEW: &str = "/support/services/new";
+/// API clients' pages are below this (`app::domain::services::api_client_href`).
+pub const SUPPORT_API_CLIENTS: &str = "/support/api-clients";
+/// The form for a new API client, and where it posts.
+pub const SUPPORT_API_CLIENTS_NEW: &str = "/support/api-clients/new";
 /// The development mailbox, which staff read beside the console.
 pub const DEV_MAILBOX: &str = "/dev/mailbox";
 
@@ -70,7 +79,7 @@ pub fn is_console_page(path: &str) -> bool {
 
 /// The pages the Leptos router serves (the rest are the server's own routes).
 #[cfg(test)]
-const PAGES: [&str; 24] = [
+const PAGES: [&str; 27] = [
     SIGNED_OUT_DONE,
     START,
     SIGN_OUT_CONFIRM,
@@ -94,6 +103,9 @@ const PAGES: [&str; 24] = [
     SUPPORT,
     SUPPORT_STAFF,
     SUPPORT_AUDIT,
+    SUPPORT_SERVICES,
+    SUPPORT_SERVICES_NEW,
+    SUPPORT_API_CLIENTS_NEW,
     DEV_MAILBOX,
 ];
 

@@ -6,3 +6,4 @@ pub mod load_feedback_form;
 pub mod load_identity_support;
 pub mod load_journey;
 pub mod load_sign_out;
+pub mod services;

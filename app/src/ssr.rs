@@ -412,6 +412,14 @@ pub trait SupportConsole: Send + Sync {
         role: Option<crate::domain::support::Role>,
         by: crate::domain::support::StaffMember,
     ) -> BoxFuture<'_, Written<String>>;
+    /// The services registered to sign teachers in (OpenID Connect clients), enabled or not, by name.
+    fn services(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::services::ServiceView>, DataUnavailable>>;
+    /// The API clients, enabled or not, oldest first.
+    fn api_clients(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::services::ApiClientView>, DataUnavailable>>;
 }
 
 /// Why a member of staff may not do what they asked.

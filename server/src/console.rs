@@ -602,6 +602,71 @@ impl SupportConsole for StoreConsole {
             Ok(Ok(target.name))
         })
     }
+
+    fn services(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<app::domain::services::ServiceView>, DataUnavailable>> {
+        Box::pin(async move {
+            let ids = self
+                .store
+                .client_ids()
+                .await
+                .map_err(DataUnavailable::from)?;
+            // One read per client: a handful of services, read the way the provider reads one.
+            let mut services = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(client) = self
+                    .store
+                    .client(&id)
+                    .await
+                    .map_err(DataUnavailable::from)?
+                {
+                    services.push(service_view(client));
+                }
+            }
+            Ok(services)
+        })
+    }
+
+    fn api_clients(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<app::domain::services::ApiClientView>, DataUnavailable>> {
+        Box::pin(async move {
+            Ok(self
+                .store
+                .api_clients()
+                .await
+                .map_err(DataUnavailable::from)?
+                .into_iter()
+                .map(|c| app::domain::services::ApiClientView {
+                    id: c.id,
+                    name: c.name,
+                    scopes: c.scopes.into_iter().collect(),
+                    enabled: c.enabled,
+                    created_at: c.created_at,
+                })
+                .collect())
+        })
+    }
+}
+
+/// A client as the console shows it: nothing of its secret or keys.
+fn service_view(client: app::domain::provider::Client) -> app::domain::services::ServiceView {
+    app::domain::services::ServiceView {
+        uses_secret: matches!(
+            client.auth,
+            app::domain::provider::ClientAuth::ClientSecret { .. }
+        ),
+        scopes: client.allowed_scopes.to_param(),
+        client_id: client.client_id,
+        display_name: client.display_name,
+        service_url: client.service_url,
+        redirect_uris: client.redirect_uris,
+        post_logout_redirect_uris: client.post_logout_redirect_uris,
+        sign_in: client.sign_in,
+        trn: client.trn,
+        enabled: client.enabled,
+    }
 }
 
 /// An audit entry in words; an action this version does not know is shown by its stored name.
@@ -631,6 +696,31 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
             Some(role) => format!("Gave {staff_name} the role {}", role.label().to_lowercase()),
             None => format!("Removed {staff_name}’s role"),
         },
+        AuditEvent::ServiceAdded { client_id } => format!("Added the service {client_id}"),
+        AuditEvent::ServiceUrisChanged { client_id } => {
+            format!("Changed the redirect URIs of the service {client_id}")
+        }
+        AuditEvent::ServiceSecretRotated { client_id } => {
+            format!("Replaced the client secret of the service {client_id}")
+        }
+        AuditEvent::ServiceEnabled { client_id, enabled } => format!(
+            "{} the service {client_id}",
+            if *enabled { "Enabled" } else { "Disabled" }
+        ),
+        AuditEvent::ApiClientAdded {
+            api_client_id,
+            name,
+        } => {
+            format!("Added the API client {name} ({api_client_id})")
+        }
+        AuditEvent::ApiClientEnabled {
+            api_client_id,
+            name,
+            enabled,
+        } => format!(
+            "{} the API client {name} ({api_client_id})",
+            if *enabled { "Enabled" } else { "Disabled" }
+        ),
         AuditEvent::Unknown => action.replace('_', " "),
     }
 }

@@ -17,6 +17,7 @@ pub mod api;
 pub mod audit;
 mod batch;
 mod bulk;
+pub mod client_admin;
 mod coalesce;
 pub mod connect;
 pub mod feedback;
@@ -36,6 +37,7 @@ pub mod users;
 
 pub use api::ApiStore;
 pub use audit::AuditStore;
+pub use client_admin::ClientAdminStore;
 pub use connect::ConnectStore;
 pub use feedback::FeedbackStore;
 pub use generated::BenchStore;
@@ -129,6 +131,7 @@ pub trait Store:
     + ProofStore
     + ProviderStore
     + ApiStore
+    + ClientAdminStore
     + MetricsStore
     + Send
     + Sync
@@ -524,6 +527,7 @@ where
         + ProofStore
         + ProviderStore
         + ApiStore
+        + ClientAdminStore
         + MetricsStore,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,

@@ -22,6 +22,7 @@ pub mod provider;
 pub mod record;
 pub mod security;
 pub mod server_fns;
+pub mod services;
 pub mod session;
 pub mod support;
 
@@ -99,6 +100,27 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/support/auth/callback", get(support::callback))
         .route(routes::SUPPORT_SIGN_OUT, post(support::sign_out))
         .route(routes::SUPPORT_STAFF, post(support::set_role))
+        .route(routes::SUPPORT_SERVICES_NEW, post(services::add_service))
+        .route(
+            "/support/services/{client_id}/uris",
+            post(services::set_uris),
+        )
+        .route(
+            "/support/services/{client_id}/rotate-secret",
+            post(services::rotate_secret),
+        )
+        .route(
+            "/support/services/{client_id}/enabled",
+            post(services::set_service_enabled),
+        )
+        .route(
+            routes::SUPPORT_API_CLIENTS_NEW,
+            post(services::add_api_client),
+        )
+        .route(
+            "/support/api-clients/{id}/enabled",
+            post(services::set_api_client_enabled),
+        )
         .route("/support/tasks/events", get(support::events))
         .route("/support/tasks/{reference}/assign", post(support::assign))
         .route(

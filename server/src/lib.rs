@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bench_pages;
 pub mod certificate;
 pub mod cli;
+pub mod client_registration;
 pub mod config;
 pub mod console;
 pub mod db;

@@ -15,9 +15,7 @@
 use crate::db::provider::{ClientAdded, KeyState, SigningKey};
 use crate::db::users::TeacherStanding;
 use crate::db::{DynStore, StoreError};
-use app::domain::provider::{
-    Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnLookupStatus, TrnPolicy,
-};
+use app::domain::provider::{Client, ClientAuth, Scope, Scopes, TrnLookupStatus};
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGenderClaim,
@@ -401,166 +399,46 @@ pub const CLIENT_ADD_USAGE: &str =
 --trn required|optional";
 
 impl ClientAddArgs {
-    /// Reads and checks the arguments; every problem is a message for the person typing them.
+    /// Reads and checks the arguments; every problem is a message for the person typing them. The checks are
+    /// the console's too ([`crate::client_registration::check_client`]); only the flags are read here.
     pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut one: std::collections::HashMap<&str, String> = Default::default();
-        let (mut redirect, mut post_logout) = (Vec::new(), Vec::new());
+        use crate::client_registration::{check_client, ClientInput};
+        let mut input = ClientInput::default();
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let value = it
                 .next()
                 .ok_or_else(|| format!("{flag} needs a value\n{CLIENT_ADD_USAGE}"))?;
-            match flag.as_str() {
-                "--redirect-uri" => redirect.push(checked_uri("--redirect-uri", value)?),
+            let one = match flag.as_str() {
+                "--redirect-uri" => {
+                    input.redirect_uris.push(value.clone());
+                    continue;
+                }
                 "--post-logout-redirect-uri" => {
-                    post_logout.push(checked_uri("--post-logout-redirect-uri", value)?)
+                    input.post_logout_redirect_uris.push(value.clone());
+                    continue;
                 }
-                "--client-id" | "--name" | "--service-url" | "--auth" | "--jwks-uri" | "--jwks"
-                | "--scopes" | "--sign-in" | "--trn" => {
-                    if one.insert(flag.as_str(), value.clone()).is_some() {
-                        return Err(format!("{flag} given twice"));
-                    }
-                }
+                "--client-id" => &mut input.client_id,
+                "--name" => &mut input.display_name,
+                "--service-url" => &mut input.service_url,
+                "--auth" => &mut input.auth,
+                "--jwks-uri" => &mut input.jwks_uri,
+                "--jwks" => &mut input.jwks,
+                "--scopes" => &mut input.scopes,
+                "--sign-in" => &mut input.sign_in,
+                "--trn" => &mut input.trn,
                 _ => return Err(format!("unknown option `{flag}`\n{CLIENT_ADD_USAGE}")),
+            };
+            if one.replace(value.clone()).is_some() {
+                return Err(format!("{flag} given twice"));
             }
         }
-        let mut take = |flag: &str| one.remove(flag);
-        let client_id =
-            take("--client-id").ok_or(format!("--client-id is needed\n{CLIENT_ADD_USAGE}"))?;
-        if client_id.is_empty()
-            || client_id.len() > 100
-            || !client_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
-            return Err("--client-id must be 1 to 100 letters, digits, '-', '_' or '.'".into());
-        }
-        let display_name = take("--name")
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty() && n.chars().count() <= 200)
-            .ok_or(
-                "--name is needed: the service's name as teachers see it (at most 200 characters)",
-            )?;
-        let service_url = checked_uri(
-            "--service-url",
-            &take("--service-url").ok_or("--service-url is needed")?,
-        )?;
-        if redirect.is_empty() {
-            return Err(format!(
-                "at least one --redirect-uri is needed\n{CLIENT_ADD_USAGE}"
-            ));
-        }
-        let (auth, generate_secret) = match take("--auth").as_deref() {
-            Some("client_secret") => {
-                if take("--jwks-uri").is_some() || take("--jwks").is_some() {
-                    return Err("--jwks-uri and --jwks are for --auth private_key_jwt".into());
-                }
-                (
-                    ClientAuth::ClientSecret {
-                        sha256: String::new(),
-                    },
-                    true,
-                )
-            }
-            Some("private_key_jwt") => match (take("--jwks-uri"), take("--jwks")) {
-                (Some(uri), None) => (
-                    ClientAuth::PrivateKeyJwt(ClientKeys::JwksUri(checked_uri(
-                        "--jwks-uri",
-                        &uri,
-                    )?)),
-                    false,
-                ),
-                (None, Some(jwks)) => (
-                    ClientAuth::PrivateKeyJwt(ClientKeys::Jwks(checked_jwks(&jwks)?)),
-                    false,
-                ),
-                _ => return Err("--auth private_key_jwt needs either --jwks-uri or --jwks".into()),
-            },
-            Some(other) => {
-                return Err(format!(
-                    "unknown --auth `{other}`: expected client_secret or private_key_jwt"
-                ))
-            }
-            None => return Err("--auth is needed: client_secret or private_key_jwt".into()),
-        };
-        let allowed_scopes = match take("--scopes") {
-            None => Scopes::from([Scope::Openid, Scope::Email, Scope::Profile, Scope::TeachingRecord]),
-            Some(s) => Scopes::parse(&s).map_err(|_| {
-                format!("--scopes `{s}`: expected scopes from openid email profile teaching_record, one space apart")
-            })?,
-        };
-        if !allowed_scopes.contains(Scope::Openid) {
-            return Err("--scopes must include openid".into());
-        }
-        let sign_in = match take("--sign-in") {
-            Some(s) => SignInPolicy::parse(&s).ok_or(format!(
-                "unknown --sign-in `{s}`: expected one_login or one_login_or_account"
-            ))?,
-            None => return Err("--sign-in is needed: one_login or one_login_or_account".into()),
-        };
-        let trn = match take("--trn") {
-            Some(s) => TrnPolicy::parse(&s).ok_or(format!(
-                "unknown --trn `{s}`: expected required or optional"
-            ))?,
-            None => return Err("--trn is needed: required or optional".into()),
-        };
-        Ok(Self {
-            client: Client {
-                client_id,
-                display_name,
-                service_url,
-                redirect_uris: redirect,
-                post_logout_redirect_uris: post_logout,
-                auth,
-                allowed_scopes,
-                sign_in,
-                trn,
-                enabled: true,
-            },
-            generate_secret,
+        check_client(&input).map_err(|problems| {
+            problems
+                .first()
+                .map_or_else(|| CLIENT_ADD_USAGE.to_string(), |p| p.cli())
         })
     }
-}
-
-/// A URI a client registers: absolute, https (http only for this machine, for local services), no fragment
-/// (RFC 6749 §3.1.2), no user name or password. Kept exactly as typed: requests must match it character for
-/// character.
-fn checked_uri(flag: &str, value: &str) -> Result<String, String> {
-    let url = url::Url::parse(value)
-        .map_err(|e| format!("{flag} `{value}` is not an absolute URL: {e}"))?;
-    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if local => {}
-        _ => {
-            return Err(format!(
-                "{flag} `{value}` must be https (http only for localhost)"
-            ))
-        }
-    }
-    if url.fragment().is_some() || value.contains('#') {
-        return Err(format!("{flag} `{value}` must not have a fragment (#...)"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "{flag} `{value}` must not hold a user name or password"
-        ));
-    }
-    if value.len() > 2000 || value.chars().any(char::is_whitespace) {
-        return Err(format!("{flag} `{value}` is too long or has spaces"));
-    }
-    Ok(value.to_string())
-}
-
-/// A client's registered keys: a JWKS with at least one RSA signing key, each with a `kid`, read by `openidconnect`.
-fn checked_jwks(json: &str) -> Result<String, String> {
-    let jwks: openidconnect::core::CoreJsonWebKeySet =
-        serde_json::from_str(json).map_err(|e| format!("--jwks is not a JWKS: {e}"))?;
-    use openidconnect::JsonWebKey;
-    if jwks.keys().is_empty() || jwks.keys().iter().any(|k| k.key_id().is_none()) {
-        return Err("--jwks must hold at least one key, each with a kid".into());
-    }
-    Ok(json.to_string())
 }
 
 /// What `server client add` did.
@@ -596,6 +474,7 @@ pub async fn client_add(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::domain::provider::{ClientKeys, SignInPolicy, TrnPolicy};
 
     fn args(s: &[&str]) -> Vec<String> {
         s.iter().map(|a| a.to_string()).collect()

@@ -8,12 +8,17 @@
 mod audit;
 mod dashboard;
 mod mailbox;
+mod services;
 mod staff;
 mod task;
 
 pub use audit::AuditPage;
 pub use dashboard::DashboardPage;
 pub use mailbox::MailboxPage;
+pub use services::{
+    AddApiClientPage, AddServicePage, ApiClientKeyPage, ServicePage, ServiceSecretPage,
+    ServicesPage,
+};
 pub use staff::{StaffPage, StaffSignInProblemPage, StaffSignedOutPage};
 pub use task::{CheckDecisionPage, TaskPage};
 
@@ -176,6 +181,10 @@ fn ConsoleNav(me: Me, current: &'static str) -> impl IntoView {
                 {item(routes::SUPPORT, "Tasks")}
                 {admin.then(|| item(routes::SUPPORT_STAFF, "Staff"))}
                 {admin.then(|| item(routes::SUPPORT_AUDIT, "Audit log"))}
+                {me
+                    .staff
+                    .may(Permission::ManageServices)
+                    .then(|| item(routes::SUPPORT_SERVICES, "Services"))}
                 <li class="govuk-service-navigation__item">
                     <form method="post" action=routes::SUPPORT_SIGN_OUT class="app-inline-form">
                         <input type="hidden" name="csrf_token" value=me.csrf_token.clone() />

@@ -70,7 +70,7 @@ pub struct AuditView {
 pub use crate::domain::support::AUDIT_PAGE;
 
 #[cfg(feature = "ssr")]
-mod guard {
+pub(super) mod guard {
     use super::*;
     use crate::domain::support::Permission;
     use crate::ssr::{DataUnavailable, StaffRefused, SupportConsole};

@@ -47,6 +47,34 @@ pub enum AuditEvent {
         #[serde(with = "role_name")]
         role: Option<Role>,
     },
+    /// An administrator registered a service that signs teachers in (an OpenID Connect client).
+    ServiceAdded {
+        client_id: String,
+    },
+    /// An administrator changed a service's redirect and post-logout URIs.
+    ServiceUrisChanged {
+        client_id: String,
+    },
+    /// An administrator replaced a service's client secret (never stored here, nor its hash).
+    ServiceSecretRotated {
+        client_id: String,
+    },
+    /// An administrator enabled or disabled a service.
+    ServiceEnabled {
+        client_id: String,
+        enabled: bool,
+    },
+    /// An administrator registered an API client (its key is never stored here, nor its hash).
+    ApiClientAdded {
+        api_client_id: i64,
+        name: String,
+    },
+    /// An administrator enabled or disabled an API client.
+    ApiClientEnabled {
+        api_client_id: i64,
+        name: String,
+        enabled: bool,
+    },
     /// An action this version does not know (none is written today): shown by its stored name.
     #[serde(other)]
     Unknown,

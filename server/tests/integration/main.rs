@@ -44,6 +44,7 @@ mod object_stores;
 mod onelogin;
 mod provider;
 mod recovery;
+mod services_console;
 mod support;
 mod trn_token_redemption;
 mod trn_tokens;

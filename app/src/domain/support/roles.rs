@@ -19,9 +19,10 @@ impl Role {
         match what {
             Permission::ViewTasks => true,
             Permission::WorkTasks => self >= Role::SupportOfficer,
-            Permission::ManageStaff | Permission::ReadAudit | Permission::Disconnect => {
-                self == Role::Administrator
-            }
+            Permission::ManageStaff
+            | Permission::ReadAudit
+            | Permission::Disconnect
+            | Permission::ManageServices => self == Role::Administrator,
         }
     }
 }
@@ -39,6 +40,8 @@ pub enum Permission {
     ReadAudit,
     /// Undo a connection between a teacher's One Login and a record.
     Disconnect,
+    /// Register, change, disable and enable the services that use Teacher ID, and their API clients.
+    ManageServices,
 }
 
 /// A member of staff as the console shows them.
@@ -65,7 +68,7 @@ mod tests {
     fn each_role_can_do_what_the_one_below_can_and_more() {
         use Permission::*;
         let allowed = |r: Role| {
-            [ViewTasks, WorkTasks, ManageStaff, ReadAudit]
+            [ViewTasks, WorkTasks, ManageStaff, ReadAudit, ManageServices]
                 .into_iter()
                 .filter(|p| r.allows(*p))
                 .collect::<Vec<_>>()
@@ -74,7 +77,7 @@ mod tests {
         assert_eq!(allowed(Role::SupportOfficer), vec![ViewTasks, WorkTasks]);
         assert_eq!(
             allowed(Role::Administrator),
-            vec![ViewTasks, WorkTasks, ManageStaff, ReadAudit]
+            vec![ViewTasks, WorkTasks, ManageStaff, ReadAudit, ManageServices]
         );
         let no_role = StaffMember {
             id: 1,
