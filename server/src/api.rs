@@ -24,6 +24,8 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{OpenApi, ToSchema};
 
 /// Where the API for other services' servers lives. Not all of `/api/`: the site's own server functions are
 /// there too (`server/src/http/server_fns.rs`), and they need the visitor's session and CSRF token.
@@ -39,12 +41,14 @@ pub const API_BODY_LIMIT: usize = 16 * 1024;
 const RATE_WINDOW_SECONDS: i64 = 60;
 
 /// `POST /api/v1/trn-tokens`'s body.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTrnToken {
     /// The teacher's TRN: exactly 7 digits.
+    #[schema(pattern = "^[0-9]{7}$", example = "1234567")]
     pub trn: String,
-    /// The email address the token is for.
+    /// The email address the token is for (at most 254 characters).
+    #[schema(example = "teacher@school.example", max_length = 254)]
     pub email: String,
 }
 
@@ -53,7 +57,7 @@ impl CreateTrnToken {
 }
 
 /// `POST /api/v1/trn-tokens`'s answer (201).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrnTokenCreated {
     pub trn: String,
@@ -65,10 +69,11 @@ pub struct TrnTokenCreated {
 }
 
 /// `PUT /api/v1/teachers/{trn}/qts`'s body.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AwardQts {
     /// The day QTS was awarded, `YYYY-MM-DD`: not in the future, not before 1900.
+    #[schema(format = Date, example = "2026-07-15")]
     pub awarded: String,
 }
 
@@ -78,7 +83,7 @@ impl AwardQts {
 
 /// `PUT /api/v1/teachers/{trn}/qts`'s answer: 201 when QTS was recorded by this call, 200 when it already was
 /// (on that day), with the same fields.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QtsAwarded {
     pub trn: String,
@@ -90,13 +95,15 @@ pub struct QtsAwarded {
 
 /// An RFC 9457 problem: `about:blank` with the status's own title, a `detail` for the caller's developer and,
 /// for a bad field, `field` (an extension member) naming it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Problem {
+    /// Always `about:blank`: the status says what kind of problem it is.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// The field (or header) that is wrong, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -391,6 +398,32 @@ async fn active_record(
 }
 
 /// `POST /api/v1/trn-tokens` `{trn, email}` → 201 `{trn, email, trnToken, expiresUtc}` (DESIGN §7.2).
+#[utoipa::path(
+    post,
+    path = "/api/v1/trn-tokens",
+    tag = "TRN tokens",
+    summary = "Create a TRN token for a teacher's email",
+    description = "A token that connects the teacher's GOV.UK One Login to their record without questions, once, \
+        within 180 days, when the identity One Login verifies agrees with the record. Needs the scope \
+        trn_tokens:write.",
+    request_body(content = CreateTrnToken, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The token, shown once", body = TrnTokenCreated),
+        (status = 400, description = "Wrong content type, not a JSON object, an unknown or missing field, \
+            or a TRN or email not accepted; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No API key, or one that is wrong or disabled", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope trn_tokens:write", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No active record has this TRN", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 16 KiB", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 429, description = "Over the key's limit per minute; see Retry-After", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create_trn_token(State(state): State<AppState>, req: Request) -> Response {
     let now = Utc::now();
     let (client_id, response) = match accept(&state, req, ApiScope::TrnTokensWrite, now).await {
@@ -454,6 +487,39 @@ async fn create(
 /// `{trn, awarded, emailSent}` (DESIGN §7.2). After the checks every call makes: the path's TRN (400), the body
 /// (400), the date (400), the record (404 unknown or deactivated), then 409 when the record holds QTS awarded on
 /// another day.
+#[utoipa::path(
+    put,
+    path = "/api/v1/teachers/{trn}/qts",
+    tag = "QTS",
+    summary = "Record that a teacher was awarded QTS",
+    description = "Records qualified teacher status on the record with a change-history event and, when the \
+        record has an email address, emails the teacher a link that signs them in with a new TRN token. \
+        Idempotent: the same award again answers 200 with the same body and records, makes and sends nothing \
+        more. Needs the scope qts:write.",
+    params(("trn" = String, Path, description = "The teacher's TRN: exactly 7 digits", example = "1234567")),
+    request_body(content = AwardQts, content_type = "application/json"),
+    responses(
+        (status = 201, description = "QTS recorded by this call", body = QtsAwarded),
+        (status = 200, description = "QTS was already recorded on that day (by an earlier call, or from the \
+            record's source); nothing changed", body = QtsAwarded),
+        (status = 400, description = "Wrong content type, not a JSON object, an unknown or missing field, a \
+            TRN that is not 7 digits, or a date not accepted; `field` names it", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 401, description = "No API key, or one that is wrong or disabled", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope qts:write", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No active record has this TRN", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The record holds QTS awarded on another day", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 16 KiB", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 429, description = "Over the key's limit per minute; see Retry-After", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn award_qts(
     State(state): State<AppState>,
     Path(trn): Path<String>,
@@ -572,6 +638,54 @@ async fn award(
             Some("trn"),
         ))),
     }
+}
+
+/// The API's OpenAPI description, public at `GET /api/v1/openapi.json`.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// The OpenAPI 3 description of the API, generated from the handlers' annotations and the body and answer types
+/// above, so it cannot drift from what they read and write.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Teacher ID API for DfE services",
+        version = "1",
+        description = "For other DfE services' servers (DESIGN §7.2). Every call needs an API key with the scope \
+            its operation names, sent as `Authorization: Bearer <key>`; keys are issued by an administrator. Every \
+            refusal is an RFC 9457 problem (`application/problem+json`)."
+    ),
+    paths(create_trn_token, award_qts),
+    components(schemas(CreateTrnToken, TrnTokenCreated, AwardQts, QtsAwarded, Problem)),
+    modifiers(&BearerKey)
+)]
+pub struct ApiDoc;
+
+/// Adds the `bearer` security scheme the operations name.
+struct BearerKey;
+
+impl utoipa::Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key issued by a Teacher ID administrator"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`: the description, with this service's address as its server. Public: it says only
+/// what the API is.
+pub async fn openapi(State(state): State<AppState>) -> Response {
+    let mut doc = ApiDoc::openapi();
+    doc.servers = Some(vec![utoipa::openapi::Server::new(
+        state.config.public_base_url.clone(),
+    )]);
+    json_answer(StatusCode::OK, &doc)
 }
 
 /// Arguments of `server api-client add`.

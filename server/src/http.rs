@@ -96,6 +96,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             crate::api::QTS_PATH,
             axum::routing::put(crate::api::award_qts),
         )
+        .route(crate::api::OPENAPI_PATH, get(crate::api::openapi))
         .route(support::SIGN_IN_PATH, get(support::sign_in))
         .route("/support/auth/callback", get(support::callback))
         .route(routes::SUPPORT_SIGN_OUT, post(support::sign_out))

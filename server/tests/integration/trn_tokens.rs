@@ -779,3 +779,104 @@ async fn qts_already_held_from_the_records_source_is_not_recorded_or_announced_a
     assert_eq!(service.tokens().await, 0);
     assert!(service.qts_emails().await.is_empty());
 }
+
+/// The OpenAPI description is generated from the code: both operations, their bodies' fields, the answers' and
+/// the bearer scheme are there, and it reads back as OpenAPI 3.
+#[tokio::test]
+async fn the_openapi_description_lists_both_operations_their_bodies_and_the_bearer_scheme() {
+    use utoipa::openapi::path::HttpMethod;
+    use utoipa::openapi::security::{HttpAuthScheme, SecurityScheme};
+    use utoipa::openapi::{RefOr, Schema};
+    let service = InProcess::new(Backend::Sqlite, "OpenAPI", &[])
+        .await
+        .unwrap();
+    let res = service.get("/api/v1/openapi.json").await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.header("content-type"), "application/json");
+    assert_eq!(res.set_cookies(), Vec::<String>::new(), "no session");
+    let doc: utoipa::openapi::OpenApi =
+        serde_json::from_str(&res.body).expect("an OpenAPI document");
+    assert!(
+        json(&res)["openapi"].as_str().unwrap().starts_with("3."),
+        "OpenAPI 3"
+    );
+    let operation = |path: &str, method: HttpMethod| {
+        let item = doc
+            .paths
+            .paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} described"));
+        match method {
+            HttpMethod::Post => item.post.clone(),
+            HttpMethod::Put => item.put.clone(),
+            _ => None,
+        }
+        .unwrap_or_else(|| panic!("{path}: its method described"))
+    };
+    for (path, method, request, statuses) in [
+        (
+            server::api::TRN_TOKENS_PATH,
+            HttpMethod::Post,
+            "CreateTrnToken",
+            &["201", "400", "401", "403", "404", "413", "429"][..],
+        ),
+        (
+            server::api::QTS_PATH,
+            HttpMethod::Put,
+            "AwardQts",
+            &[
+                "200", "201", "400", "401", "403", "404", "409", "413", "429",
+            ],
+        ),
+    ] {
+        let op = operation(path, method);
+        let body = op.request_body.expect("a request body");
+        let json_body = body.content.get("application/json").expect("JSON");
+        match json_body.schema.as_ref().expect("a schema") {
+            RefOr::Ref(r) => assert!(r.ref_location.ends_with(request), "{}", r.ref_location),
+            RefOr::T(_) => panic!("{path}: the body refers to {request}"),
+        }
+        let described: BTreeSet<&str> = op.responses.responses.keys().map(String::as_str).collect();
+        assert_eq!(described, statuses.iter().copied().collect(), "{path}");
+        let security = serde_json::to_value(op.security.expect("security")).unwrap();
+        assert_eq!(security, serde_json::json!([{"bearer": []}]), "{path}");
+    }
+    let qts = operation(server::api::QTS_PATH, HttpMethod::Put);
+    let params = qts.parameters.expect("the path parameter");
+    assert_eq!(params.len(), 1);
+    assert_eq!(params[0].name, "trn");
+
+    let components = doc.components.expect("components");
+    let fields = |name: &str| -> (BTreeSet<String>, BTreeSet<String>) {
+        match components.schemas.get(name) {
+            Some(RefOr::T(Schema::Object(o))) => (
+                o.properties.keys().cloned().collect(),
+                o.required.iter().cloned().collect(),
+            ),
+            _ => panic!("{name}: an object schema"),
+        }
+    };
+    let both = |names: &[&str]| -> (BTreeSet<String>, BTreeSet<String>) {
+        let set: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
+        (set.clone(), set)
+    };
+    assert_eq!(fields("CreateTrnToken"), both(&["trn", "email"]));
+    assert_eq!(fields("AwardQts"), both(&["awarded"]));
+    assert_eq!(
+        fields("TrnTokenCreated"),
+        both(&["trn", "email", "trnToken", "expiresUtc"])
+    );
+    assert_eq!(fields("QtsAwarded"), both(&["trn", "awarded", "emailSent"]));
+    assert_eq!(
+        fields("Problem").0,
+        ["type", "title", "status", "detail", "field"]
+            .map(String::from)
+            .into()
+    );
+    match components.security_schemes.get("bearer") {
+        Some(SecurityScheme::Http(http)) => {
+            assert!(http.scheme == HttpAuthScheme::Bearer, "bearer")
+        }
+        _ => panic!("an HTTP bearer scheme"),
+    }
+}
