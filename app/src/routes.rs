@@ -20,6 +20,8 @@ pub const OAUTH_CONTINUE: &str = "/oauth2/continue";
 /// The provider's token and userinfo endpoints, which services' servers call (server routes).
 pub const OAUTH_TOKEN: &str = "/oauth2/token";
 pub const OAUTH_USERINFO: &str = "/oauth2/userinfo";
+/// Where a service signs the teacher out (RP-initiated logout, a server route).
+pub const OAUTH_LOGOUT: &str = "/oauth2/logout";
 pub const ACCOUNT: &str = "/account";
 /// The second One Login round trip, to prove identity (a server route).
 pub const AUTH_IDENTITY: &str = "/auth/identity";

@@ -112,6 +112,10 @@ pub struct SessionData {
     /// and the ID token's `auth_time`. `None` in sessions begun before it was kept.
     #[serde(default)]
     pub signed_in_at: Option<i64>,
+    /// Where a service's logout request (`/oauth2/logout`) ends once One Login has signed the teacher out: the
+    /// service's registered post-logout URI, with its state.
+    #[serde(default)]
+    pub post_logout_redirect: Option<String>,
 }
 
 /// A member of staff signed in to the support console.

@@ -83,6 +83,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(provider::authorize).post(provider::authorize_post),
         )
         .route(routes::OAUTH_CONTINUE, post(provider::continue_to_client))
+        .route(
+            routes::OAUTH_LOGOUT,
+            get(provider::logout).post(provider::logout_post),
+        )
         .route(crate::provider::TOKEN_PATH, post(provider::token))
         .route(
             crate::provider::USERINFO_PATH,

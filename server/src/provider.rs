@@ -44,9 +44,9 @@ const RSA_BITS: usize = 2048;
 pub const AUTHORIZE_PATH: &str = app::routes::OAUTH_AUTHORIZE;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
-
 pub const TOKEN_PATH: &str = app::routes::OAUTH_TOKEN;
 pub const USERINFO_PATH: &str = app::routes::OAUTH_USERINFO;
+pub const END_SESSION_PATH: &str = app::routes::OAUTH_LOGOUT;
 
 /// How long an authorization code may be exchanged (DESIGN §7.1).
 pub const CODE_LIFETIME: Duration = Duration::seconds(60);
@@ -288,10 +288,13 @@ impl Claims {
     }
 }
 
-/// Discovery's fields beyond OIDC Discovery's own: PKCE's methods (RFC 8414 §2).
+/// Discovery's fields beyond OIDC Discovery's own: PKCE's methods (RFC 8414 §2) and the logout endpoint
+/// (RP-Initiated Logout 1.0 §2.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PkceMetadata {
     pub code_challenge_methods_supported: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
 }
 
 impl AdditionalProviderMetadata for PkceMetadata {}
@@ -314,8 +317,8 @@ pub type Discovery = ProviderMetadata<
 
 /// The discovery document for the issuer `public_base_url`.
 ///
-/// It lists only endpoints that exist: authorization, token, userinfo and the JWKS. The logout endpoint
-/// (`end_session_endpoint`) is added here when it is built, so that no client is sent to a 404.
+/// It lists only endpoints that exist: authorization, token, userinfo, logout (`end_session_endpoint`) and the
+/// JWKS, so that no client is sent to a 404.
 pub fn discovery(public_base_url: &str) -> Discovery {
     let url = |path: &str| format!("{public_base_url}{path}");
     let mut scopes: Vec<openidconnect::Scope> = Scope::ALL
@@ -332,6 +335,7 @@ pub fn discovery(public_base_url: &str) -> Discovery {
         vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
         PkceMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
+            end_session_endpoint: Some(url(END_SESSION_PATH)),
         },
     )
     .set_scopes_supported(Some(scopes))

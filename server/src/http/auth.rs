@@ -372,7 +372,7 @@ pub async fn sign_out_confirmed(
 }
 
 /// Ends our session, then One Login's (rule 48).
-async fn end_session(state: &AppState, ctx: &RequestContext) -> Response {
+pub(super) async fn end_session(state: &AppState, ctx: &RequestContext) -> Response {
     let Some(user) = ctx.session.user() else {
         return Redirect::to(app::routes::SIGNED_OUT).into_response();
     };
@@ -399,7 +399,8 @@ pub struct SignedOutQuery {
     state: Option<String>,
 }
 
-/// `GET /signed-out` checks One Login's `state` (rule 48) and shows the signed-out page.
+/// `GET /signed-out` checks One Login's `state` (rule 48) and shows the signed-out page, or, when a service asked
+/// for the sign-out (`/oauth2/logout`), goes back to the service.
 pub async fn signed_out_check(
     Extension(ctx): Extension<RequestContext>,
     Query(query): Query<SignedOutQuery>,
@@ -411,10 +412,21 @@ pub async fn signed_out_check(
             "signed-out page reached with a state we did not send"
         );
     }
-    if expected.is_some() {
-        ctx.session.update(|data| data.logout_state = None);
+    let back_to = ctx.session.lock().data.post_logout_redirect.clone();
+    if expected.is_some() || back_to.is_some() {
+        ctx.session.update(|data| {
+            data.logout_state = None;
+            data.post_logout_redirect = None;
+        });
     }
-    Redirect::to(app::routes::SIGNED_OUT_DONE).into_response()
+    match back_to {
+        Some(uri) => (
+            axum::http::StatusCode::FOUND,
+            [(axum::http::header::LOCATION, uri)],
+        )
+            .into_response(),
+        None => Redirect::to(app::routes::SIGNED_OUT_DONE).into_response(),
+    }
 }
 
 #[derive(Deserialize)]

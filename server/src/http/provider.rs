@@ -912,3 +912,168 @@ async fn userinfo_claims(
         .await?
         .ok_or_else(|| OAuthError::invalid_token("The teacher is no longer known"))
 }
+
+/// `GET /oauth2/logout` (OpenID Connect RP-Initiated Logout 1.0): a service signs the teacher out of Teacher ID.
+///
+/// `id_token_hint` (an ID token we issued, expired or not) says whom and for which client; `client_id` may say the
+/// client instead. `post_logout_redirect_uri`, when given, must be one the client registered, and gets `state`
+/// back. A hint for the teacher signed in here ends our session and then One Login's (the sign-out of
+/// [`super::auth`]), ending at the client's URI. Without such a hint a signed-in teacher is asked first ("Sign
+/// out?"), since any site could send them here. Nobody signed in: straight to the client's URI. A hint we did not
+/// sign, a client we do not know or a URI it did not register gets the GOV.UK error page and no redirect.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (name, value) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
+        if value.len() > 8 * 1024
+            || params
+                .insert(name.into_owned(), value.into_owned())
+                .is_some()
+        {
+            return Ok(logout_refused(&state, None, "invalid_request").await);
+        }
+    }
+    let hint = match params.get("id_token_hint") {
+        None => None,
+        Some(token) => match verify_hint(&state, token).await? {
+            Some(hint) => Some(hint),
+            None => return Ok(logout_refused(&state, None, "invalid_id_token_hint").await),
+        },
+    };
+    let client_id = match (params.get("client_id"), &hint) {
+        (Some(id), Some(hint)) if *id != hint.client_id => {
+            return Ok(logout_refused(&state, None, "client_id_differs").await)
+        }
+        (Some(id), _) => Some(id.clone()),
+        (None, Some(hint)) => Some(hint.client_id.clone()),
+        (None, None) => None,
+    };
+    let client = match &client_id {
+        Some(id) if id.len() <= 100 => state
+            .store
+            .client(id)
+            .await
+            .map_err(AppError::store("reading a client"))?,
+        _ => None,
+    };
+    let back_to = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => match &client {
+            Some(client) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => {
+                Some(post_logout_location(uri, params.get("state")))
+            }
+            _ => return Ok(logout_refused(&state, client_id.as_deref(), "unregistered_uri").await),
+        },
+    };
+    let Some(user) = ctx.session.user() else {
+        audit(&state, client_id.as_deref(), "logout", "not_signed_in").await;
+        return Ok(
+            Redirect::to(back_to.as_deref().unwrap_or(app::routes::SIGNED_OUT_DONE))
+                .into_response(),
+        );
+    };
+    let ours = state
+        .store
+        .provider_subject(user.user_id, Utc::now())
+        .await
+        .map_err(AppError::store("reading the teacher's subject"))?;
+    if hint.as_ref().is_none_or(|hint| hint.sub != ours) {
+        audit(&state, client_id.as_deref(), "logout", "confirm").await;
+        return Ok(Redirect::to(super::auth::SIGN_OUT_CONFIRM_PATH).into_response());
+    }
+    audit(&state, client_id.as_deref(), "logout", "signed_out").await;
+    let response = super::auth::end_session(&state, &ctx).await;
+    // Kept in the new session for the page One Login sends the browser back to.
+    ctx.session
+        .update(|data| data.post_logout_redirect = back_to);
+    Ok(response)
+}
+
+/// `POST /oauth2/logout`: the same request as a form (RP-Initiated Logout 1.0 §2), answered with a 303 to the
+/// same parameters as a GET, which carries the teacher's `SameSite=Lax` cookie.
+pub async fn logout_post(axum::Form(params): axum::Form<Vec<(String, String)>>) -> Response {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&params)
+        .finish();
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            header::LOCATION,
+            format!("{}?{query}", app::routes::OAUTH_LOGOUT),
+        )],
+    )
+        .into_response()
+}
+
+async fn logout_refused(state: &AppState, client_id: Option<&str>, why: &str) -> Response {
+    tracing::warn!(reason = why, "logout request refused");
+    audit(state, client_id, "logout", why).await;
+    StatusCode::BAD_REQUEST.into_response()
+}
+
+/// The registered post-logout URI with `state` added to its query, when one was sent.
+fn post_logout_location(uri: &str, state: Option<&String>) -> String {
+    match state {
+        None => uri.to_string(),
+        Some(state) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("state", state)
+                .finish();
+            let separator = if uri.contains('?') { '&' } else { '?' };
+            format!("{uri}{separator}{query}")
+        }
+    }
+}
+
+/// Who an `id_token_hint` names.
+struct Hint {
+    client_id: String,
+    sub: String,
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    sub: String,
+    aud: serde_json::Value,
+}
+
+/// The client and subject of an ID token we signed with a key still published, expired or not (a hint may be old);
+/// `None` for anything else.
+async fn verify_hint(state: &AppState, token: &str) -> Result<Option<Hint>, AppError> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let keys = published_keys(&state.store, Utc::now())
+        .await
+        .map_err(AppError::store("reading the ID-token signing keys"))?;
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return Ok(None);
+    };
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_issuer(&[&state.config.public_base_url]);
+    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+    let claims = keys
+        .iter()
+        .filter(|jwk| header.kid.is_none() || jwk["kid"].as_str() == header.kid.as_deref())
+        .filter_map(|jwk| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(jwk.clone()).ok())
+        .filter_map(|jwk| DecodingKey::from_jwk(&jwk).ok())
+        .find_map(|key| jsonwebtoken::decode::<HintClaims>(token, &key, &validation).ok())
+        .map(|data| data.claims);
+    Ok(claims.and_then(|c| {
+        let client_id = match c.aud {
+            serde_json::Value::String(aud) => Some(aud),
+            serde_json::Value::Array(auds) => match auds.as_slice() {
+                [serde_json::Value::String(aud)] => Some(aud.clone()),
+                _ => None,
+            },
+            _ => None,
+        }?;
+        Some(Hint {
+            client_id,
+            sub: c.sub,
+        })
+    }))
+}

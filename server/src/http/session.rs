@@ -545,10 +545,12 @@ async fn render_instead_of_redirect(
 }
 
 /// Posts other sites make on purpose, which change nothing here, so need neither our origin nor our CSRF token: an
-/// OpenID client's authorization request sent as a form (OpenID Connect Core §3.1.2.1), answered with a redirect to
-/// the same request as a GET ([`super::provider::authorize_post`]).
+/// OpenID client's authorization or logout request sent as a form (OpenID Connect Core §3.1.2.1, RP-Initiated
+/// Logout §2), answered with a redirect to the same request as a GET ([`super::provider::authorize_post`],
+/// [`super::provider::logout_post`]).
 fn is_entry_from_elsewhere(method: &Method, path: &str) -> bool {
-    method == Method::POST && path == crate::provider::AUTHORIZE_PATH
+    method == Method::POST
+        && (path == crate::provider::AUTHORIZE_PATH || path == crate::provider::END_SESSION_PATH)
 }
 
 fn is_state_changing(method: &Method) -> bool {

@@ -168,10 +168,7 @@ async fn discovery_is_core_provider_metadata_and_lists_only_endpoints_that_exist
             "client_secret_basic"
         ])
     );
-    assert!(
-        raw.get("end_session_endpoint").is_none(),
-        "logout is not built yet"
-    );
+    assert_eq!(raw["end_session_endpoint"], format!("{BASE}/oauth2/logout"));
 }
 
 async fn the_jwks_shows_one_id_token_key_then_two_during_a_rollover_then_one(backend: Backend) {
@@ -752,6 +749,8 @@ on_both_backends!(
     userinfo_gives_the_claims_of_the_scopes_granted_and_refuses_bad_tokens,
     bad_input_at_the_token_endpoint_gets_a_clear_error_never_a_5xx,
     every_client_request_token_and_refusal_is_audited_without_personal_data,
+    logout_with_the_teachers_id_token_ends_both_sessions_and_returns_to_the_service,
+    logout_to_an_unregistered_uri_or_with_a_forged_hint_is_refused_and_changes_nothing,
 );
 
 /// RFC 7636 Appendix B: this verifier's S256 challenge is the one `request_query` sends.
@@ -1588,4 +1587,115 @@ async fn every_client_request_token_and_refusal_is_audited_without_personal_data
             (None, "token".into(), "invalid_client".into()),
         ]
     );
+}
+
+/// A connected teacher signed in to `npq`: their ID token.
+async fn id_token_of_connected_teacher(rp: &mut Rp, secret: &str) -> String {
+    connected_teacher(rp).await;
+    let code = code_in(&authorize_as(rp, &[]).await);
+    json(&exchange(rp, secret, &code).await)["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const SIGNED_OUT_AT_NPQ: &str = "https://npq.example/signed-out";
+
+fn logout_query(id_token: &str, post_logout: &str) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("id_token_hint", id_token)
+        .append_pair("post_logout_redirect_uri", post_logout)
+        .append_pair("state", "bye-1")
+        .finish();
+    format!("/oauth2/logout?{query}")
+}
+
+async fn logout_with_the_teachers_id_token_ends_both_sessions_and_returns_to_the_service(
+    backend: Backend,
+) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    let id_token = id_token_of_connected_teacher(&mut rp, &secret).await;
+    let out = rp.get(&logout_query(&id_token, SIGNED_OUT_AT_NPQ)).await;
+    let url = out.header("location").to_string();
+    assert!(
+        url.starts_with(&format!("{}logout?", rp.standin.issuer())),
+        "to One Login's logout: {url}"
+    );
+    assert!(
+        rp.signed_in_user().await.is_none(),
+        "our session ended first"
+    );
+    let back = rp.at_one_login(&url).await;
+    let landing = rp.get(back.strip_prefix(BASE).unwrap()).await;
+    assert_eq!(landing.status, 302);
+    assert_eq!(
+        landing.header("location"),
+        format!("{SIGNED_OUT_AT_NPQ}?state=bye-1")
+    );
+    // Nobody is signed in now: a second logout goes straight back.
+    let again = rp.get(&logout_query(&id_token, SIGNED_OUT_AT_NPQ)).await;
+    assert_redirect(&again, &format!("{SIGNED_OUT_AT_NPQ}?state=bye-1"));
+    // POST is the same request as a GET.
+    let body = logout_query(&id_token, SIGNED_OUT_AT_NPQ);
+    let posted = axum::http::Request::post("/oauth2/logout")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(axum::body::Body::from(
+            body.trim_start_matches("/oauth2/logout?").to_string(),
+        ))
+        .unwrap();
+    let posted = read(rp.router.clone().oneshot(posted).await.unwrap()).await;
+    assert_eq!(
+        (posted.status, posted.header("location")),
+        (303, body.as_str())
+    );
+}
+
+async fn logout_to_an_unregistered_uri_or_with_a_forged_hint_is_refused_and_changes_nothing(
+    backend: Backend,
+) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    let id_token = id_token_of_connected_teacher(&mut rp, &secret).await;
+    let forged = {
+        let key = server::provider::generate_signing_key(Utc::now()).unwrap();
+        let key = openidconnect::core::CoreRsaPrivateSigningKey::from_pem(
+            &key.private_key_pem,
+            Some(openidconnect::JsonWebKeyId::new(key.kid)),
+        )
+        .unwrap();
+        provider::sign_id_token(claims(&Nonce::new("n".into()), Utc::now()), &key)
+            .unwrap()
+            .to_string()
+    };
+    for (what, path) in [
+        (
+            "unregistered URI",
+            logout_query(&id_token, "https://evil.example/"),
+        ),
+        ("forged hint", logout_query(&forged, SIGNED_OUT_AT_NPQ)),
+        ("not a JWT", logout_query("nonsense", SIGNED_OUT_AT_NPQ)),
+    ] {
+        let res = rp.get(&path).await;
+        assert_eq!(res.status, 400, "{what}");
+        assert_eq!(res.header("location"), "", "{what}: never redirected");
+        assert!(
+            rp.signed_in_user().await.is_some(),
+            "{what}: still signed in"
+        );
+    }
+    // Without a hint for them, a signed-in teacher is asked first.
+    let unhinted = rp
+        .get(&format!(
+            "/oauth2/logout?client_id=npq&post_logout_redirect_uri={}",
+            urlencode(SIGNED_OUT_AT_NPQ)
+        ))
+        .await;
+    assert_redirect(&unhinted, "/sign-out/confirm");
+    assert!(rp.signed_in_user().await.is_some());
 }
