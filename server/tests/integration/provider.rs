@@ -751,6 +751,7 @@ on_both_backends!(
     every_client_request_token_and_refusal_is_audited_without_personal_data,
     logout_with_the_teachers_id_token_ends_both_sessions_and_returns_to_the_service,
     logout_to_an_unregistered_uri_or_with_a_forged_hint_is_refused_and_changes_nothing,
+    a_private_key_jwt_client_with_a_jwks_url_is_checked_against_the_keys_it_serves,
 );
 
 /// RFC 7636 Appendix B: this verifier's S256 challenge is the one `request_query` sends.
@@ -1698,4 +1699,60 @@ async fn logout_to_an_unregistered_uri_or_with_a_forged_hint_is_refused_and_chan
         .await;
     assert_redirect(&unhinted, "/sign-out/confirm");
     assert!(rp.signed_in_user().await.is_some());
+}
+
+/// The client's JWKS served over HTTP on a port of this test's own (one per backend, so both may run at once).
+async fn serve_jwks(backend: Backend, jwks: serde_json::Value) -> String {
+    let port = match backend {
+        Backend::Sqlite => 57150,
+        Backend::Postgres => 57151,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let jwks = jwks.clone();
+            async move { axum::Json(jwks) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://127.0.0.1:{port}/jwks.json")
+}
+
+async fn a_private_key_jwt_client_with_a_jwks_url_is_checked_against_the_keys_it_serves(
+    backend: Backend,
+) {
+    if crate::support::postgres_url().is_none() && backend == Backend::Postgres {
+        return;
+    }
+    let key = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let url = serve_jwks(backend, serde_json::json!({ "keys": [key.public_jwk] })).await;
+    let client = Client {
+        allowed_scopes: Scopes::from(Scope::ALL),
+        trn: TrnPolicy::Required,
+        ..npq(ClientAuth::PrivateKeyJwt(ClientKeys::JwksUri(url)))
+    };
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let token_url = format!("{BASE}/oauth2/token");
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let good = assertion(&key.private_key_pem, &key.kid, &token_url, "jti-url-1", 60);
+    let ok = with_assertion(&rp, &code, &good).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let other = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let code = code_in(&authorize_as(&mut rp, &[]).await);
+    let not_served = assertion(
+        &other.private_key_pem,
+        &key.kid,
+        &token_url,
+        "jti-url-2",
+        60,
+    );
+    let refused = with_assertion(&rp, &code, &not_served).await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(json(&refused)["error"], "invalid_client");
 }
