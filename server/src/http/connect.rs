@@ -222,9 +222,10 @@ async fn try_to_connect(
 }
 
 /// Redeems the TRN token kept in the session (DESIGN §7.2), for a verified `user` not yet connected: when
-/// [`may_redeem`] allows, they are connected to the token's record without questions and the token is used. The
-/// token leaves the session either way (it has had its chance; the normal journey runs and it stays unused). A
-/// token that cannot be used is never explained to the teacher: the log says why, without the token.
+/// [`may_redeem`] allows, they are connected to the token's record without questions and the token is used. Once
+/// decided, the token leaves the session either way (it has had its chance; otherwise the normal journey runs and
+/// it stays unused); a storage failure leaves it there for the next try. A token that cannot be used is never
+/// explained to the teacher: the log says why, without the token.
 pub(crate) async fn redeem_trn_token(
     state: &AppState,
     ctx: &RequestContext,
@@ -236,9 +237,20 @@ pub(crate) async fn redeem_trn_token(
     let Some(identity) = verified_identity(user) else {
         return Ok(false);
     };
+    let connected = try_trn_token(state, user, identity, &token).await?;
     ctx.session.update(|data| data.trn_token = None);
+    Ok(connected)
+}
+
+/// [`redeem_trn_token`]'s decision and, when it allows, the redemption.
+async fn try_trn_token(
+    state: &AppState,
+    user: &SignedInUser,
+    identity: &VerifiedIdentity,
+    token: &str,
+) -> Result<bool, StoreError> {
     let now = Utc::now();
-    let hash = super::assets::sha256_hex(&token);
+    let hash = super::assets::sha256_hex(token);
     let Some(stored) = state.store.trn_token(&hash).await? else {
         tracing::info!(reason = "unknown", "TRN token not redeemed");
         return Ok(false);

@@ -23,6 +23,7 @@ on_both_backends!(
     one_token_connects_one_person_only,
     a_teacher_already_signed_in_may_bring_a_token_mid_journey,
     the_qts_emails_link_signs_the_teacher_in_and_connects_them,
+    a_connected_teacher_sees_qts_on_their_record_page_once_it_is_awarded,
 );
 
 /// Our service with the personas' records, an API client, and a second connection to its database.
@@ -415,4 +416,47 @@ async fn the_qts_emails_link_signs_the_teacher_in_and_connects_them(backend: Bac
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Qualified teacher status"), "QTS shown");
     assert!(page.body.contains("15 July 2026"), "with its date");
+}
+
+async fn a_connected_teacher_sees_qts_on_their_record_page_once_it_is_awarded(backend: Backend) {
+    let Some((mut rp, _, client)) = service(backend).await else {
+        return;
+    };
+    let r = stored_record(&rp, "3100051", ("Di", "Ng"), RecordStatus::Active).await;
+    let token = token_for(&rp, client, &r.trn, in_180_days()).await;
+    let who = person(("Di", "Ng"), dob(), "di@example.com");
+    let next = verified_from(&mut rp, &format!("/sign-in?trn_token={token}"), &who).await;
+    assert_redirect(&next, "/connected");
+    // Seen once, so the page is kept (issue 16 §1); the award must move it on.
+    for _ in 0..2 {
+        let page = rp.get("/record").await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("15 July 2026"));
+    }
+    let args = server::api::ApiClientAddArgs {
+        name: "Award QTS".into(),
+        scopes: [ApiScope::QtsWrite].into(),
+    };
+    let (_, key) = server::api::api_client_add(&rp.state.store, &args, Utc::now())
+        .await
+        .unwrap();
+    let put = axum::http::Request::put("/api/v1/teachers/3100051/qts")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .body(axum::body::Body::from(r#"{"awarded":"2026-07-15"}"#))
+        .unwrap();
+    let awarded = {
+        use tower::ServiceExt;
+        crate::support::read(rp.router.clone().oneshot(put).await.unwrap()).await
+    };
+    assert_eq!(awarded.status, 201, "{}", awarded.body);
+    assert!(
+        awarded.body.contains(r#""emailSent":false"#),
+        "no email on the record"
+    );
+    let page = rp.get("/record").await;
+    assert!(
+        page.body.contains("15 July 2026"),
+        "the award on the page at once"
+    );
 }
