@@ -11,9 +11,13 @@ const noJsPort = port + 2;
 const base = `http://127.0.0.1:${port}`;
 const noJsBase = `http://127.0.0.1:${noJsPort}`;
 const issuer = `http://127.0.0.1:${standinPort}/`;
+// The sample services, one per project: their own ports and the test key pair of the Rust tests.
+const samplePort = port + 3;
+const noJsSamplePort = port + 4;
+const sampleKey = "server/tests/fixtures/rp-test-key.pem";
 
 /** The service on `servicePort`, with its own database, registered with the stand-in. */
-function service(servicePort: number, database: string) {
+function service(servicePort: number, database: string, samplePort: number) {
   const url = `http://127.0.0.1:${servicePort}`;
   const server = process.env.E2E_SERVER ?? "target/debug/server";
   // The stand-in's staff personas get the roles their names suggest before the service starts.
@@ -26,7 +30,7 @@ function service(servicePort: number, database: string) {
     .map(([email, role, name]) => `${server} staff add --email ${email} --role ${role} --name '${name}'`)
     .join(" && ");
   return {
-    command: `sh -c "${server} migrate && ${staff} && exec ${server}"`,
+    command: `sh -c "${server} migrate && ${staff} && scripts/sample-clients ${server} http://127.0.0.1:${samplePort} ${sampleKey} >/dev/null && exec ${server}"`,
     cwd: "..",
     url: `${url}/health`,
     reuseExistingServer: false,
@@ -44,6 +48,22 @@ function service(servicePort: number, database: string) {
       STAFF_OIDC_ISSUER: issuer,
       STAFF_OIDC_CLIENT_ID: "teacher-id-staff-e2e",
       STAFF_OIDC_CLIENT_SECRET: "staff-e2e-secret",
+    },
+  };
+}
+/** The sample services (end2end/sample-service), relying parties of the service on `servicePort`. */
+function sampleService(samplePort: number, servicePort: number) {
+  return {
+    command: "node end2end/sample-service/server.mjs",
+    cwd: "..",
+    url: `http://127.0.0.1:${samplePort}/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    env: {
+      SAMPLE_LISTEN: `127.0.0.1:${samplePort}`,
+      SAMPLE_PUBLIC_URL: `http://127.0.0.1:${samplePort}`,
+      TEACHER_ID_ISSUER: `http://127.0.0.1:${servicePort}`,
+      SAMPLE_KEY_FILE: sampleKey,
     },
   };
 }
@@ -86,7 +106,9 @@ export default defineConfig({
         RUST_LOG: "warn",
       },
     },
-    service(port, "js"),
-    service(noJsPort, "nojs"),
+    service(port, "js", samplePort),
+    service(noJsPort, "nojs", noJsSamplePort),
+    sampleService(samplePort, port),
+    sampleService(noJsSamplePort, noJsPort),
   ],
 });

@@ -347,6 +347,25 @@ pub fn personas(seed: u64) -> Vec<Persona> {
         out.push(p);
     }
 
+    // Last, so adding it changed no other persona's record.
+    if let Some((i, r)) = find(&mut taken, &|r| {
+        active(r)
+            && unique(r)
+            && r.email.is_some()
+            && r.nino.is_some()
+            && r.previous_names.is_empty()
+            && r.qts_year().is_some()
+    }) {
+        out.push(Persona::from_record(
+            "other-service",
+            "An exact match like exact-match, on a record with QTS, for signing in to another service through \
+             Teacher ID."
+                .into(),
+            i,
+            &r,
+        ));
+    }
+
     out
 }
 
@@ -370,7 +389,8 @@ mod tests {
                 "cannot-verify",
                 "deactivated-record",
                 "unverified-email",
-                "itt-only"
+                "itt-only",
+                "other-service"
             ]
         );
         let get = |id: &str| all.iter().find(|p| p.id == id).expect("persona");

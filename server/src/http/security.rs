@@ -31,13 +31,35 @@ impl CspNonce {
 /// `embeds` allows `<object>` from our own origin: only support task pages, which embed a PDF proof of identity.
 /// `one_login` (an origin) is allowed as a form's destination besides our own: browsers check `form-action` on
 /// every redirect of a form's submission, and the "Sign out?" page's button is sent on to One Login's logout.
-pub fn content_security_policy(nonce: &str, embeds: bool, one_login: &str) -> String {
+/// `client`, when given, is a further such origin ([`FormActionOrigin`]).
+pub fn content_security_policy(
+    nonce: &str,
+    embeds: bool,
+    one_login: &str,
+    client: Option<&FormActionOrigin>,
+) -> String {
     let object_src = if embeds { "'self'" } else { "'none'" };
+    let client = client.map(|c| format!(" {}", c.0)).unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self' {one_login}; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self' {one_login}{client}; \
          frame-ancestors 'none'; base-uri 'none'; object-src {object_src}"
     )
+}
+
+/// A further origin a form on this response may end at (a response extension): the service a teacher is signing in
+/// to, while its request is kept ([`super::session`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormActionOrigin(String);
+
+impl FormActionOrigin {
+    /// The origin of `uri` (an already checked redirect URI); `None` if it has none.
+    pub fn of(uri: &str) -> Option<Self> {
+        match url::Url::parse(uri).map(|u| u.origin()) {
+            Ok(origin @ url::Origin::Tuple(..)) => Some(Self(origin.ascii_serialization())),
+            _ => None,
+        }
+    }
 }
 
 /// The origin of One Login's issuer (`scheme://host[:port]`), where its logout endpoint is; `'self'` if the
@@ -77,6 +99,7 @@ pub async fn security_headers(
     req.extensions_mut().insert(nonce.clone());
     let embeds = req.uri().path().starts_with("/support/tasks/");
     let mut response = next.run(req).await;
+    let client = response.extensions_mut().remove::<FormActionOrigin>();
     let h = response.headers_mut();
     // A response with a policy of its own (a proof of identity file) keeps it.
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -84,6 +107,7 @@ pub async fn security_headers(
             &nonce.0,
             embeds,
             &settings.0.one_login_origin,
+            client.as_ref(),
         )) {
             h.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
@@ -133,10 +157,23 @@ mod tests {
             "http://127.0.0.1:3101"
         );
         assert_eq!(one_login_origin("not a url"), "'self'");
-        let csp = content_security_policy("n", false, &origin);
+        let csp = content_security_policy("n", false, &origin, None);
         assert!(
             csp.contains("form-action 'self' https://oidc.account.gov.uk;"),
             "{csp}"
         );
+    }
+
+    #[test]
+    fn while_a_service_waits_its_origin_may_end_a_form_too() {
+        let client = FormActionOrigin::of("https://npq.example:8443/callback?x=1").expect("origin");
+        let csp = content_security_policy("n", false, "https://oidc.account.gov.uk", Some(&client));
+        assert!(
+            csp.contains(
+                "form-action 'self' https://oidc.account.gov.uk https://npq.example:8443;"
+            ),
+            "{csp}"
+        );
+        assert_eq!(FormActionOrigin::of("not a url"), None);
     }
 }

@@ -279,6 +279,18 @@ async fn after_handler(
         }
     }
 
+    // "Continue to <service>" posts to us and is redirected to the service: browsers check `form-action` on each
+    // redirect of a form's submission, so while a service's request is kept its origin may be a form's end.
+    let client_origin = teacher
+        .handle
+        .lock()
+        .data
+        .client_request
+        .as_ref()
+        .and_then(|request| super::security::FormActionOrigin::of(&request.redirect_uri));
+    if let Some(origin) = client_origin {
+        response.extensions_mut().insert(origin);
+    }
     for session in [teacher, staff] {
         if let Err(failed) = session.save(state, now, secure, &mut response).await {
             return failed;
