@@ -566,11 +566,7 @@ async fn award(
     let (token, email) = match address {
         Some(address) => {
             let (token, token_sha256) = new_secret();
-            let link = format!(
-                "{}{}?trn_token={token}",
-                state.config.public_base_url,
-                app::routes::SIGN_IN
-            );
+            let link = format!("{}?trn_token={token}", state.config.qts_email_link);
             let name = format!("{} {}", record.first_name, record.last_name);
             (
                 Some(NewTrnToken {

@@ -13,6 +13,10 @@ pub const METRICS_ADDR: &str = "METRICS_ADDR";
 /// The address people use to reach the service, for links and cookie security. Env `PUBLIC_BASE_URL`, default
 /// `http://localhost:3000`. Cookies are `Secure` and HSTS is sent when it starts with `https://`.
 pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+/// Where the "You have been awarded QTS" email's link goes, given `?trn_token=…`: our own sign-in by default
+/// (`PUBLIC_BASE_URL/sign-in`), or a service's page that sends the teacher here with the token (`./run` uses the
+/// sample AYTQ's). Env `QTS_EMAIL_LINK`.
+pub const QTS_EMAIL_LINK: &str = "QTS_EMAIL_LINK";
 /// The database. Env `DATABASE_URL`, default `sqlite://data/teacher-id.sqlite` (created on first run).
 pub const DATABASE_URL: &str = "DATABASE_URL";
 /// Most connections the pool opens. Env `DATABASE_MAX_CONNECTIONS`, default 10.
@@ -196,6 +200,8 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub public_base_url: String,
+    /// [`QTS_EMAIL_LINK`]: an http(s) URL without a query or fragment.
+    pub qts_email_link: String,
     pub database_url: String,
     pub database_max_connections: u32,
     pub environment: Environment,
@@ -254,6 +260,7 @@ impl std::fmt::Debug for Config {
             .field("listen_addr", &self.listen_addr)
             .field("metrics_addr", &self.metrics_addr)
             .field("public_base_url", &self.public_base_url)
+            .field("qts_email_link", &self.qts_email_link)
             .field("database_url", &redact_url(&self.database_url))
             .field("database_max_connections", &self.database_max_connections)
             .field("environment", &self.environment)
@@ -330,6 +337,16 @@ impl Config {
         if environment == Environment::Production && !public_base_url.starts_with("https://") {
             return Err(invalid(PUBLIC_BASE_URL, "must use https:// in production"));
         }
+        let qts_email_link = get(QTS_EMAIL_LINK)
+            .unwrap_or_else(|| format!("{public_base_url}{}", app::routes::SIGN_IN));
+        if !url::Url::parse(&qts_email_link).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none()
+        }) {
+            return Err(invalid(
+                QTS_EMAIL_LINK,
+                "must be an http:// or https:// URL without a query or fragment",
+            ));
+        }
         let database_url =
             get(DATABASE_URL).unwrap_or_else(|| "sqlite://data/teacher-id.sqlite".into());
         if !(database_url.starts_with("sqlite:")
@@ -383,6 +400,7 @@ impl Config {
             listen_addr,
             metrics_addr,
             public_base_url,
+            qts_email_link,
             database_url,
             database_max_connections: parse_range(&get, DATABASE_MAX_CONNECTIONS, 10, 1..=1000)?,
             environment,
@@ -849,6 +867,12 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Pretty);
         assert_eq!(c.seed_records, 3000);
         assert!(!c.is_https());
+        assert_eq!(c.qts_email_link, "http://localhost:3000/sign-in");
+        let through_a_service = config(&[(QTS_EMAIL_LINK, "http://localhost:3200/aytq/sign-in")]);
+        assert_eq!(
+            through_a_service.unwrap().qts_email_link,
+            "http://localhost:3200/aytq/sign-in"
+        );
     }
 
     #[test]
@@ -879,6 +903,9 @@ mod tests {
             (MAX_BODY_BYTES, "1"),
             (PERSONAL_PAGES_KEPT, "-1"),
             (PUBLIC_BASE_URL, "ftp://x"),
+            (QTS_EMAIL_LINK, "https://aytq.example/sign-in?x=1"),
+            (QTS_EMAIL_LINK, "javascript:alert(1)"),
+            (QTS_EMAIL_LINK, "not a url"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();
