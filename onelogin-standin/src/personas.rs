@@ -170,14 +170,16 @@ pub fn personas(seed: u64) -> Vec<Persona> {
     };
 
     let mut out = Vec::new();
-
-    if let Some((i, r)) = find(&mut taken, &|r| {
+    // Verified name, date of birth and email all match one active record.
+    let exact = |r: &TeachingRecord| {
         active(r)
             && unique(r)
             && r.email.is_some()
             && r.nino.is_some()
             && r.previous_names.is_empty()
-    }) {
+    };
+
+    if let Some((i, r)) = find(&mut taken, &exact) {
         out.push(Persona::from_record(
             "exact-match",
             "Verified name, date of birth and email all match one active record.".into(),
@@ -348,14 +350,7 @@ pub fn personas(seed: u64) -> Vec<Persona> {
     }
 
     // Last, so adding it changed no other persona's record.
-    if let Some((i, r)) = find(&mut taken, &|r| {
-        active(r)
-            && unique(r)
-            && r.email.is_some()
-            && r.nino.is_some()
-            && r.previous_names.is_empty()
-            && r.qts_year().is_some()
-    }) {
+    if let Some((i, r)) = find(&mut taken, &|r| exact(r) && r.qts_year().is_some()) {
         out.push(Persona::from_record(
             "other-service",
             "An exact match like exact-match, on a record with QTS, for signing in to another service through \
