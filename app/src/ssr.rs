@@ -118,6 +118,15 @@ pub struct SessionData {
     pub post_logout_redirect: Option<String>,
 }
 
+impl SessionData {
+    /// Another service's request, while it may still take the teacher back ([`ClientRequest::is_live`]).
+    ///
+    /// [`ClientRequest::is_live`]: crate::domain::provider::ClientRequest::is_live
+    pub fn live_client_request(&self, now: i64) -> Option<&crate::domain::provider::ClientRequest> {
+        self.client_request.as_ref().filter(|r| r.is_live(now))
+    }
+}
+
 /// A member of staff signed in to the support console.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedInStaff {

@@ -628,6 +628,16 @@ pub struct ClientRequest {
 }
 
 impl ClientRequest {
+    /// How long a kept request may still take the teacher back: a One Login round trip and an identity check take
+    /// up to an hour each. Later, the service has long given up on its `state`, and the teacher who comes back from
+    /// it brings a new request.
+    pub const LIFETIME_SECONDS: i64 = 2 * 3600;
+
+    /// Whether the request may still take the teacher back at `now` (seconds since the epoch).
+    pub fn is_live(&self, now: i64) -> bool {
+        now - self.requested_at <= Self::LIFETIME_SECONDS
+    }
+
     pub fn new(request: &AuthorizationRequest, client: &Client, now: i64) -> Self {
         Self {
             client_id: request.client_id.clone(),
@@ -1407,6 +1417,14 @@ mod tests {
             request.code_location("c-1"),
             "https://service.example/other?x=1&code=c-1&state=a%26b"
         );
+    }
+
+    #[test]
+    fn a_kept_request_takes_the_teacher_back_for_two_hours_and_no_longer() {
+        let request = ClientRequest::new(&validate(&good()).unwrap(), &client(), NOW);
+        assert!(request.is_live(NOW));
+        assert!(request.is_live(NOW + ClientRequest::LIFETIME_SECONDS));
+        assert!(!request.is_live(NOW + ClientRequest::LIFETIME_SECONDS + 1));
     }
 
     proptest! {

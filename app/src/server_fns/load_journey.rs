@@ -172,7 +172,8 @@ fn client_return(
     user: Option<&crate::ssr::SignedInUser>,
 ) -> (Option<String>, Option<String>) {
     use crate::domain::provider::{may_return, MayReturn, TeacherState};
-    let Some(request) = session.lock().data.client_request.clone() else {
+    let now = chrono::Utc::now().timestamp();
+    let Some(request) = session.lock().data.live_client_request(now).cloned() else {
         return (None, None);
     };
     let verified =

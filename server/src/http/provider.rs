@@ -239,6 +239,11 @@ pub(super) async fn return_if_ready(
     let Some(request) = ctx.session.lock().data.client_request.clone() else {
         return Ok(None);
     };
+    if !request.is_live(Utc::now().timestamp()) {
+        // Too old for the service to still be waiting for it: forgotten, and the teacher stays with us.
+        ctx.session.update(|data| data.client_request = None);
+        return Ok(None);
+    }
     let (position, user) = super::connect::position(state, ctx).await?;
     let Some(user) = user else {
         return Ok(None);

@@ -285,8 +285,7 @@ async fn after_handler(
         .handle
         .lock()
         .data
-        .client_request
-        .as_ref()
+        .live_client_request(now.timestamp())
         .and_then(|request| super::security::FormActionOrigin::of(&request.redirect_uri));
     if let Some(origin) = client_origin {
         response.extensions_mut().insert(origin);
