@@ -67,6 +67,11 @@ impl Fields {
             .collect()
     }
 
+    /// A textarea's values, one on each line: each trimmed, blank lines left out.
+    fn lines(&self, name: &str) -> Vec<String> {
+        lines(&self.one(name).unwrap_or_default())
+    }
+
     /// What the form sent for `names`, to show again beside its errors (checkboxes as one value, space-separated).
     fn typed(&self, names: &[&str]) -> BTreeMap<String, String> {
         names
@@ -85,12 +90,40 @@ async fn audit(state: &AppState, me: &StaffMember, event: AuditEvent) -> Result<
         .map_err(AppError::store("auditing a change to a service"))
 }
 
+/// Audits a change the store has made; one it could not make because the row is not there (any more) is a 404,
+/// and nothing is audited.
+async fn audit_change(
+    state: &AppState,
+    me: &StaffMember,
+    changed: bool,
+    event: AuditEvent,
+) -> Result<(), AppError> {
+    if !changed {
+        return Err(AppError::NotFound);
+    }
+    audit(state, me, event).await
+}
+
 fn banner(ctx: &RequestContext, text: String) {
     ctx.staff.set_flash(Flash {
         form: FormId::SupportBanner,
         values: [("banner".to_string(), text)].into_iter().collect(),
         errors: vec![],
     });
+}
+
+/// Back to `to`, with `text` in its banner.
+fn done(ctx: &RequestContext, text: String, to: &str) -> HandlerResult {
+    banner(ctx, text);
+    Ok(Redirect::to(to).into_response())
+}
+
+fn enabled_word(enabled: bool) -> &'static str {
+    if enabled {
+        "enabled"
+    } else {
+        "disabled"
+    }
 }
 
 /// To the page that shows a new secret, with the secret in the flash.
@@ -106,6 +139,16 @@ fn show_secret(ctx: &RequestContext, secret: String, whose: String, to: String) 
         errors: vec![],
     });
     Ok(Redirect::to(&to).into_response())
+}
+
+/// To the page that shows a service's new client secret.
+fn show_client_secret(ctx: &RequestContext, secret: String, client_id: &str) -> HandlerResult {
+    show_secret(
+        ctx,
+        secret,
+        secret_of(false, client_id),
+        service_action(client_id, "secret"),
+    )
 }
 
 fn client_errors(problems: &[ClientProblem]) -> Vec<FieldError> {
@@ -151,12 +194,8 @@ pub async fn add_service(
         client_id: filled(form.one(fields::CLIENT_ID)),
         display_name: form.one(fields::NAME),
         service_url: filled(form.one(fields::SERVICE_URL)),
-        redirect_uris: lines(&form.one(fields::REDIRECT_URIS).unwrap_or_default()),
-        post_logout_redirect_uris: lines(
-            &form
-                .one(fields::POST_LOGOUT_REDIRECT_URIS)
-                .unwrap_or_default(),
-        ),
+        redirect_uris: form.lines(fields::REDIRECT_URIS),
+        post_logout_redirect_uris: form.lines(fields::POST_LOGOUT_REDIRECT_URIS),
         auth,
         jwks_uri: filled(form.one(fields::JWKS_URI)).filter(|_| own_keys),
         jwks: filled(form.one(fields::JWKS)).filter(|_| own_keys),
@@ -200,16 +239,12 @@ pub async fn add_service(
     .await?;
     tracing::info!(client_id, "an administrator added a service");
     match secret {
-        Some(secret) => show_secret(
+        Some(secret) => show_client_secret(&ctx, secret, &client_id),
+        None => done(
             &ctx,
-            secret,
-            secret_of(false, &client_id),
-            service_action(&client_id, "secret"),
+            format!("{name} has been added"),
+            &service_href(&client_id),
         ),
-        None => {
-            banner(&ctx, format!("{name} has been added"));
-            Ok(Redirect::to(&service_href(&client_id)).into_response())
-        }
     }
 }
 
@@ -236,12 +271,8 @@ pub async fn set_uris(
     let me = administrator(&state, &ctx).await?;
     let client = stored_client(&state, &client_id).await?;
     let form = Fields::read(&body);
-    let redirect = lines(&form.one(fields::REDIRECT_URIS).unwrap_or_default());
-    let post_logout = lines(
-        &form
-            .one(fields::POST_LOGOUT_REDIRECT_URIS)
-            .unwrap_or_default(),
-    );
+    let redirect = form.lines(fields::REDIRECT_URIS);
+    let post_logout = form.lines(fields::POST_LOGOUT_REDIRECT_URIS);
     let checked = (check_uris(&redirect, true), check_uris(&post_logout, false));
     let (redirect, post_logout) = match checked {
         (Ok(redirect), Ok(post_logout)) => (redirect, post_logout),
@@ -273,30 +304,28 @@ pub async fn set_uris(
         redirect,
         post_logout_redirect: post_logout,
     };
-    if !state
+    let changed = state
         .store
         .set_client_uris(&client_id, &uris, Utc::now())
         .await
-        .map_err(AppError::store("changing a service's URIs"))?
-    {
-        return Err(AppError::NotFound);
-    }
-    audit(
+        .map_err(AppError::store("changing a service's URIs"))?;
+    audit_change(
         &state,
         &me,
+        changed,
         AuditEvent::ServiceUrisChanged {
             client_id: client_id.clone(),
         },
     )
     .await?;
-    banner(
+    done(
         &ctx,
         format!(
             "The redirect URIs of {} have been saved",
             client.display_name
         ),
-    );
-    Ok(Redirect::to(&service_href(&client_id)).into_response())
+        &service_href(&client_id),
+    )
 }
 
 /// `POST /support/services/{client_id}/rotate-secret`: a new client secret, shown once; the old one stops
@@ -309,30 +338,23 @@ pub async fn rotate_secret(
     let me = administrator(&state, &ctx).await?;
     stored_client(&state, &client_id).await?;
     let (secret, sha256) = crate::http::cookies::new_secret();
-    if !state
+    // A service that authenticates with its own keys has no secret to replace: the store changes nothing (404).
+    let changed = state
         .store
         .set_client_secret(&client_id, &sha256, Utc::now())
         .await
-        .map_err(AppError::store("replacing a client secret"))?
-    {
-        // A service that authenticates with its own keys has no secret to replace.
-        return Err(AppError::NotFound);
-    }
-    audit(
+        .map_err(AppError::store("replacing a client secret"))?;
+    audit_change(
         &state,
         &me,
+        changed,
         AuditEvent::ServiceSecretRotated {
             client_id: client_id.clone(),
         },
     )
     .await?;
     tracing::info!(client_id, "an administrator replaced a client secret");
-    show_secret(
-        &ctx,
-        secret,
-        secret_of(false, &client_id),
-        service_action(&client_id, "secret"),
-    )
+    show_client_secret(&ctx, secret, &client_id)
 }
 
 /// `enabled=true` or `enabled=false`; anything else is a request no page of ours sends.
@@ -354,32 +376,26 @@ pub async fn set_service_enabled(
     let me = administrator(&state, &ctx).await?;
     let enabled = enabled_in(&body)?;
     let client = stored_client(&state, &client_id).await?;
-    if !state
+    let changed = state
         .store
         .set_client_enabled(&client_id, enabled, Utc::now())
         .await
-        .map_err(AppError::store("enabling or disabling a service"))?
-    {
-        return Err(AppError::NotFound);
-    }
-    audit(
+        .map_err(AppError::store("enabling or disabling a service"))?;
+    audit_change(
         &state,
         &me,
+        changed,
         AuditEvent::ServiceEnabled {
             client_id: client_id.clone(),
             enabled,
         },
     )
     .await?;
-    banner(
+    done(
         &ctx,
-        format!(
-            "{} has been {}",
-            client.display_name,
-            if enabled { "enabled" } else { "disabled" }
-        ),
-    );
-    Ok(Redirect::to(&service_href(&client_id)).into_response())
+        format!("{} has been {}", client.display_name, enabled_word(enabled)),
+        &service_href(&client_id),
+    )
 }
 
 /// `POST /support/api-clients/new`: registers an API client; its key is shown once.
@@ -453,17 +469,15 @@ pub async fn set_api_client_enabled(
         .into_iter()
         .find(|c| c.id == id)
         .ok_or(AppError::NotFound)?;
-    if !state
+    let changed = state
         .store
         .set_api_client_enabled(id, enabled)
         .await
-        .map_err(AppError::store("enabling or disabling an API client"))?
-    {
-        return Err(AppError::NotFound);
-    }
-    audit(
+        .map_err(AppError::store("enabling or disabling an API client"))?;
+    audit_change(
         &state,
         &me,
+        changed,
         AuditEvent::ApiClientEnabled {
             api_client_id: id,
             name: client.name.clone(),
@@ -471,13 +485,13 @@ pub async fn set_api_client_enabled(
         },
     )
     .await?;
-    banner(
+    done(
         &ctx,
         format!(
             "The API client {} has been {}",
             client.name,
-            if enabled { "enabled" } else { "disabled" }
+            enabled_word(enabled)
         ),
-    );
-    Ok(Redirect::to(routes::SUPPORT_SERVICES).into_response())
+        routes::SUPPORT_SERVICES,
+    )
 }

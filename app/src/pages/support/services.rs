@@ -6,7 +6,7 @@ use super::*;
 use crate::components::radios::{Legend, Radios};
 use crate::components::summary_list::{summary_list, SummaryRow};
 use crate::components::text_input::TextInput;
-use crate::domain::provider::Scope;
+use crate::domain::provider::{Scope, SignInPolicy, TrnPolicy};
 use crate::domain::services::{
     api_client_href, fields, service_action, service_href, sign_in_label, trn_label, ApiClientView,
     ServiceView,
@@ -25,6 +25,69 @@ fn status_tag(enabled: bool) -> AnyView {
     }
 }
 
+/// The hidden field with the session's CSRF token, in every form.
+fn csrf_input(token: String) -> impl IntoView {
+    view! { <input type="hidden" name="csrf_token" value=token /> }
+}
+
+/// A form's main button.
+fn submit_button(label: &'static str) -> impl IntoView {
+    view! {
+        <button
+            type="submit"
+            class="govuk-button"
+            data-module="govuk-button"
+            data-prevent-double-click="true"
+        >
+            {label}
+        </button>
+    }
+}
+
+/// A link drawn as a button, to the form that adds something.
+fn add_link(href: &'static str, label: &'static str) -> impl IntoView {
+    view! {
+        <a href=href rel="external" role="button" class="govuk-button" data-module="govuk-button">
+            {label}
+        </a>
+    }
+}
+
+/// A table's head: one column header for each of `headers`.
+fn table_head(headers: Vec<AnyView>) -> impl IntoView {
+    view! {
+        <thead class="govuk-table__head" role="rowgroup">
+            <tr class="govuk-table__row" role="row">
+                {headers
+                    .into_iter()
+                    .map(|header| {
+                        view! {
+                            <th scope="col" role="columnheader" class="govuk-table__header">
+                                {header}
+                            </th>
+                        }
+                    })
+                    .collect_view()}
+            </tr>
+        </thead>
+    }
+}
+
+const CELL: &str = "govuk-table__cell";
+/// A cell whose long values (client IDs, names) may break anywhere rather than widen the table.
+const WIDE_CELL: &str = "govuk-table__cell app-break-anywhere";
+
+/// A table cell, with its column's name for narrow screens, where the table is drawn as a list.
+fn cell(class: &'static str, heading: &'static str, content: impl IntoView + 'static) -> AnyView {
+    view! {
+        <td class=class role="cell">
+            {cell_heading(heading)}
+            {content}
+        </td>
+    }
+    .into_any()
+}
+
 /// A form that is one button, posting to `action`.
 fn button_form(
     action: String,
@@ -34,7 +97,7 @@ fn button_form(
 ) -> AnyView {
     view! {
         <form method="post" action=action class="app-inline-form" novalidate>
-            <input type="hidden" name="csrf_token" value=csrf_token />
+            {csrf_input(csrf_token)}
             {hidden
                 .into_iter()
                 .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
@@ -69,26 +132,10 @@ pub fn ServicesPage() -> impl IntoView {
                         "The services that sign teachers in through Teacher ID, and the services that call its API."
                     </p>
                     <h2 class="govuk-heading-m">"Services that sign teachers in"</h2>
-                    <a
-                        href=routes::SUPPORT_SERVICES_NEW
-                        rel="external"
-                        role="button"
-                        class="govuk-button"
-                        data-module="govuk-button"
-                    >
-                        "Add a service"
-                    </a>
+                    {add_link(routes::SUPPORT_SERVICES_NEW, "Add a service")}
                     {services_table(services)}
                     <h2 class="govuk-heading-m">"API clients"</h2>
-                    <a
-                        href=routes::SUPPORT_API_CLIENTS_NEW
-                        rel="external"
-                        role="button"
-                        class="govuk-button"
-                        data-module="govuk-button"
-                    >
-                        "Add an API client"
-                    </a>
+                    {add_link(routes::SUPPORT_API_CLIENTS_NEW, "Add an API client")}
                     {api_clients_table(api_clients, me.csrf_token.clone())}
                 }
                     .into_any()
@@ -106,57 +153,35 @@ fn services_table(services: Vec<ServiceView>) -> AnyView {
             <caption class="govuk-table__caption govuk-visually-hidden">
                 "Services that sign teachers in"
             </caption>
-            <thead class="govuk-table__head" role="rowgroup">
-                <tr class="govuk-table__row" role="row">
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Name"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Client ID"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Sign-in"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "TRN"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Status"
-                    </th>
-                </tr>
-            </thead>
+            {table_head(
+                ["Name", "Client ID", "Sign-in", "TRN", "Status"]
+                    .into_iter()
+                    .map(|h| h.into_any())
+                    .collect(),
+            )}
             <tbody class="govuk-table__body" role="rowgroup">
                 {services
                     .into_iter()
                     .map(|s| {
                         view! {
                             <tr class="govuk-table__row" role="row">
-                                <td class="govuk-table__cell app-break-anywhere" role="cell">
-                                    {cell_heading("Name")}
-                                    <a
-                                        class="govuk-link"
-                                        href=service_href(&s.client_id)
-                                        rel="external"
-                                    >
-                                        {s.display_name.clone()}
-                                    </a>
-                                </td>
-                                <td class="govuk-table__cell app-break-anywhere" role="cell">
-                                    {cell_heading("Client ID")}
-                                    {s.client_id.clone()}
-                                </td>
-                                <td class="govuk-table__cell" role="cell">
-                                    {cell_heading("Sign-in")}
-                                    {sign_in_label(s.sign_in)}
-                                </td>
-                                <td class="govuk-table__cell" role="cell">
-                                    {cell_heading("TRN")}
-                                    {trn_label(s.trn)}
-                                </td>
-                                <td class="govuk-table__cell" role="cell">
-                                    {cell_heading("Status")}
-                                    {status_tag(s.enabled)}
-                                </td>
+                                {cell(
+                                    WIDE_CELL,
+                                    "Name",
+                                    view! {
+                                        <a
+                                            class="govuk-link"
+                                            href=service_href(&s.client_id)
+                                            rel="external"
+                                        >
+                                            {s.display_name.clone()}
+                                        </a>
+                                    },
+                                )}
+                                {cell(WIDE_CELL, "Client ID", s.client_id.clone())}
+                                {cell(CELL, "Sign-in", sign_in_label(s.sign_in))}
+                                {cell(CELL, "TRN", trn_label(s.trn))}
+                                {cell(CELL, "Status", status_tag(s.enabled))}
                             </tr>
                         }
                     })
@@ -174,25 +199,15 @@ fn api_clients_table(clients: Vec<ApiClientView>, csrf_token: String) -> AnyView
     view! {
         <table class="govuk-table app-responsive-table" role="table" data-testid="api-clients">
             <caption class="govuk-table__caption govuk-visually-hidden">"API clients"</caption>
-            <thead class="govuk-table__head" role="rowgroup">
-                <tr class="govuk-table__row" role="row">
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Name"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Scopes"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Added"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        "Status"
-                    </th>
-                    <th scope="col" role="columnheader" class="govuk-table__header">
-                        <span class="govuk-visually-hidden">"Action"</span>
-                    </th>
-                </tr>
-            </thead>
+            {table_head(
+                ["Name", "Scopes", "Added", "Status"]
+                    .into_iter()
+                    .map(|h| h.into_any())
+                    .chain([
+                        view! { <span class="govuk-visually-hidden">"Action"</span> }.into_any(),
+                    ])
+                    .collect(),
+            )}
             <tbody class="govuk-table__body" role="rowgroup">
                 {clients
                     .into_iter()
@@ -210,22 +225,10 @@ fn api_clients_table(clients: Vec<ApiClientView>, csrf_token: String) -> AnyView
                         };
                         view! {
                             <tr class="govuk-table__row" role="row">
-                                <td class="govuk-table__cell app-break-anywhere" role="cell">
-                                    {cell_heading("Name")}
-                                    {c.name.clone()}
-                                </td>
-                                <td class="govuk-table__cell" role="cell">
-                                    {cell_heading("Scopes")}
-                                    {scopes}
-                                </td>
-                                <td class="govuk-table__cell" role="cell">
-                                    {cell_heading("Added")}
-                                    {when(c.created_at)}
-                                </td>
-                                <td class="govuk-table__cell" role="cell">
-                                    {cell_heading("Status")}
-                                    {status_tag(c.enabled)}
-                                </td>
+                                {cell(WIDE_CELL, "Name", c.name.clone())}
+                                {cell(CELL, "Scopes", scopes)}
+                                {cell(CELL, "Added", when(c.created_at))}
+                                {cell(CELL, "Status", status_tag(c.enabled))}
                                 <td class="govuk-table__cell" role="cell">
                                     {button_form(
                                         api_client_href(c.id, "enabled"),
@@ -248,44 +251,54 @@ fn value(me: &Me, field: &str) -> String {
     me.values.get(field).cloned().unwrap_or_default()
 }
 
-/// GOV.UK checkboxes for the scopes a service may ask for; `checked` as sent last (all on a new form).
-fn scope_checkboxes(checked: &str, error: Option<String>) -> AnyView {
+/// GOV.UK checkboxes for the scopes a client may have, the field `name`; `on` says which are ticked.
+fn scope_checkboxes(
+    name: &'static str,
+    hint: Option<&'static str>,
+    scopes: impl IntoIterator<Item = &'static str>,
+    on: impl Fn(&str) -> bool,
+    error: Option<String>,
+) -> AnyView {
     let group = with_error_class("govuk-form-group", &error);
-    let fresh = checked.is_empty() && error.is_none();
+    let described = hint.map(|_| "scopes-hint");
     view! {
         <div class=group>
-            <fieldset class="govuk-fieldset" aria-describedby="scopes-hint">
+            <fieldset class="govuk-fieldset" aria-describedby=described>
                 <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">"Scopes"</legend>
-                <div id="scopes-hint" class="govuk-hint">
-                    "What the service may ask for. Every service needs openid."
-                </div>
+                {hint
+                    .map(|text| {
+                        view! {
+                            <div id="scopes-hint" class="govuk-hint">
+                                {text}
+                            </div>
+                        }
+                    })}
                 <ErrorMessage id="scopes-error".to_string() message=error />
                 <div
                     class="govuk-checkboxes govuk-checkboxes--small"
                     data-module="govuk-checkboxes"
                 >
-                    {Scope::ALL
+                    {scopes
                         .into_iter()
                         .enumerate()
                         .map(|(i, scope)| {
                             let id = if i == 0 {
-                                fields::SCOPES.to_string()
+                                name.to_string()
                             } else {
-                                format!("{}-{}", fields::SCOPES, i + 1)
+                                format!("{name}-{}", i + 1)
                             };
-                            let on = fresh || checked.split(' ').any(|s| s == scope.as_str());
                             view! {
                                 <div class="govuk-checkboxes__item">
                                     <input
                                         class="govuk-checkboxes__input"
                                         id=id.clone()
-                                        name=fields::SCOPES
+                                        name=name
                                         type="checkbox"
-                                        value=scope.as_str()
-                                        checked=on
+                                        value=scope
+                                        checked=on(scope)
                                     />
                                     <label class="govuk-label govuk-checkboxes__label" for=id>
-                                        {scope.as_str()}
+                                        {scope}
                                     </label>
                                 </div>
                             }
@@ -298,6 +311,73 @@ fn scope_checkboxes(checked: &str, error: Option<String>) -> AnyView {
     .into_any()
 }
 
+/// The text input for `field`, with what was typed last and its error.
+fn input(me: &Me, field: &'static str, label: &'static str) -> TextInput {
+    TextInput::new(field, label, value(me, field), error_for(&me.errors, field))
+}
+
+/// The radios for `field`, with what was chosen last and its error.
+fn radios(me: &Me, field: &'static str, legend: &'static str) -> Radios {
+    Radios::new(
+        field,
+        Legend::Small(legend),
+        value(me, field),
+        error_for(&me.errors, field),
+    )
+}
+
+/// A service's redirect and post-logout URIs, one on each line.
+fn uri_inputs(me: &Me, redirect: String, post_logout: String) -> AnyView {
+    view! {
+        {TextInput::new(
+                fields::REDIRECT_URIS,
+                "Redirect URIs",
+                redirect,
+                error_for(&me.errors, fields::REDIRECT_URIS),
+            )
+            .hint("One on each line, exactly as the service sends them")
+            .textarea()
+            .render()}
+        {TextInput::new(
+                fields::POST_LOGOUT_REDIRECT_URIS,
+                "Post-logout redirect URIs (optional)",
+                post_logout,
+                error_for(&me.errors, fields::POST_LOGOUT_REDIRECT_URIS),
+            )
+            .hint("One on each line")
+            .textarea()
+            .render()}
+    }
+    .into_any()
+}
+
+/// A page holding the form that adds something, with what was typed and what was wrong.
+fn add_form(
+    me: &Me,
+    title: &'static str,
+    action: &'static str,
+    submit: &'static str,
+    fields: AnyView,
+) -> AnyView {
+    let has_errors = !me.errors.is_empty();
+    view! {
+        <PageTitle text=title.to_string() has_errors />
+        <ConsoleNav me=me.clone() current=routes::SUPPORT_SERVICES />
+        <ErrorSummary errors=me.errors.clone() />
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                <h1 class="govuk-heading-l">{title}</h1>
+                <form method="post" action=action novalidate>
+                    {csrf_input(me.csrf_token.clone())}
+                    {fields}
+                    {submit_button(submit)}
+                </form>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
 /// `/support/services/new`: the form for a new service, with what was typed and what was wrong.
 #[component]
 pub fn AddServicePage() -> impl IntoView {
@@ -305,150 +385,62 @@ pub fn AddServicePage() -> impl IntoView {
         <ConsolePage
             load=|| load_service_form(false)
             render=|me| {
-                let err = |f: &str| error_for(&me.errors, f);
-                let has_errors = !me.errors.is_empty();
                 let keys = view! {
-                    {TextInput::new(
-                            fields::JWKS_URI,
-                            "JWKS URL",
-                            value(&me, fields::JWKS_URI),
-                            err(fields::JWKS_URI),
-                        )
+                    {input(&me, fields::JWKS_URI, "JWKS URL")
                         .hint(
                             "Where the service publishes its public keys, or leave this empty and paste them below",
                         )
                         .render()}
-                    {TextInput::new(
-                            fields::JWKS,
-                            "JWKS",
-                            value(&me, fields::JWKS),
-                            err(fields::JWKS),
+                    {input(&me, fields::JWKS, "JWKS").textarea().render()}
+                }
+                    .into_any();
+                let checked = value(&me, fields::SCOPES);
+                let fresh = checked.is_empty() && error_for(&me.errors, fields::SCOPES).is_none();
+                let form = // A new form has every scope ticked; one sent back has those that were sent.
+                view! {
+                    {input(&me, fields::CLIENT_ID, "Client ID")
+                        .hint(
+                            "How the service names itself when it sends teachers here: letters, digits, hyphens, underscores and full stops",
                         )
-                        .textarea()
+                        .width("govuk-input--width-20")
+                        .render()}
+                    {input(&me, fields::NAME, "Service name")
+                        .hint("As teachers see it: “Continue to …”")
+                        .render()}
+                    {input(&me, fields::SERVICE_URL, "Service URL").render()}
+                    {uri_inputs(
+                        &me,
+                        value(&me, fields::REDIRECT_URIS),
+                        value(&me, fields::POST_LOGOUT_REDIRECT_URIS),
+                    )}
+                    {radios(&me, fields::AUTH, "How the service authenticates")
+                        .item(
+                            "client_secret",
+                            "With a client secret (shown once when you add the service)",
+                        )
+                        .revealing("private_key_jwt", "With its own keys (private_key_jwt)", keys)
+                        .render()}
+                    {scope_checkboxes(
+                        fields::SCOPES,
+                        Some("What the service may ask for. Every service needs openid."),
+                        Scope::ALL.into_iter().map(Scope::as_str),
+                        |scope| fresh || checked.split(' ').any(|s| s == scope),
+                        error_for(&me.errors, fields::SCOPES),
+                    )}
+                    {radios(&me, fields::SIGN_IN, "How teachers may sign in")
+                        .item("one_login", sign_in_label(SignInPolicy::OneLogin))
+                        .item(
+                            "one_login_or_account",
+                            sign_in_label(SignInPolicy::OneLoginOrAccount),
+                        )
+                        .render()}
+                    {radios(&me, fields::TRN, "Whether teachers need a TRN")
+                        .item("required", trn_label(TrnPolicy::Required))
+                        .item("optional", trn_label(TrnPolicy::Optional))
                         .render()}
                 }
                     .into_any();
-                view! {
-                    <PageTitle text="Add a service".to_string() has_errors />
-                    <ConsoleNav me=me.clone() current=routes::SUPPORT_SERVICES />
-                    <ErrorSummary errors=me.errors.clone() />
-                    <div class="govuk-grid-row">
-                        <div class="govuk-grid-column-two-thirds">
-                            <h1 class="govuk-heading-l">"Add a service"</h1>
-                            <form method="post" action=routes::SUPPORT_SERVICES_NEW novalidate>
-                                <input
-                                    type="hidden"
-                                    name="csrf_token"
-                                    value=me.csrf_token.clone()
-                                />
-                                {TextInput::new(
-                                        fields::CLIENT_ID,
-                                        "Client ID",
-                                        value(&me, fields::CLIENT_ID),
-                                        err(fields::CLIENT_ID),
-                                    )
-                                    .hint(
-                                        "How the service names itself when it sends teachers here: letters, digits, hyphens, underscores and full stops",
-                                    )
-                                    .width("govuk-input--width-20")
-                                    .render()}
-                                {TextInput::new(
-                                        fields::NAME,
-                                        "Service name",
-                                        value(&me, fields::NAME),
-                                        err(fields::NAME),
-                                    )
-                                    .hint("As teachers see it: “Continue to …”")
-                                    .render()}
-                                {TextInput::new(
-                                        fields::SERVICE_URL,
-                                        "Service URL",
-                                        value(&me, fields::SERVICE_URL),
-                                        err(fields::SERVICE_URL),
-                                    )
-                                    .render()}
-                                {TextInput::new(
-                                        fields::REDIRECT_URIS,
-                                        "Redirect URIs",
-                                        value(&me, fields::REDIRECT_URIS),
-                                        err(fields::REDIRECT_URIS),
-                                    )
-                                    .hint("One on each line, exactly as the service sends them")
-                                    .textarea()
-                                    .render()}
-                                {TextInput::new(
-                                        fields::POST_LOGOUT_REDIRECT_URIS,
-                                        "Post-logout redirect URIs (optional)",
-                                        value(&me, fields::POST_LOGOUT_REDIRECT_URIS),
-                                        err(fields::POST_LOGOUT_REDIRECT_URIS),
-                                    )
-                                    .hint("One on each line")
-                                    .textarea()
-                                    .render()}
-                                {Radios::new(
-                                        fields::AUTH,
-                                        Legend::Small("How the service authenticates"),
-                                        value(&me, fields::AUTH),
-                                        err(fields::AUTH),
-                                    )
-                                    .item(
-                                        "client_secret",
-                                        "With a client secret (shown once when you add the service)",
-                                    )
-                                    .revealing(
-                                        "private_key_jwt",
-                                        "With its own keys (private_key_jwt)",
-                                        keys,
-                                    )
-                                    .render()}
-                                {scope_checkboxes(&value(&me, fields::SCOPES), err(fields::SCOPES))}
-                                {Radios::new(
-                                        fields::SIGN_IN,
-                                        Legend::Small("How teachers may sign in"),
-                                        value(&me, fields::SIGN_IN),
-                                        err(fields::SIGN_IN),
-                                    )
-                                    .item(
-                                        "one_login",
-                                        sign_in_label(
-                                            crate::domain::provider::SignInPolicy::OneLogin,
-                                        ),
-                                    )
-                                    .item(
-                                        "one_login_or_account",
-                                        sign_in_label(
-                                            crate::domain::provider::SignInPolicy::OneLoginOrAccount,
-                                        ),
-                                    )
-                                    .render()}
-                                {Radios::new(
-                                        fields::TRN,
-                                        Legend::Small("Whether teachers need a TRN"),
-                                        value(&me, fields::TRN),
-                                        err(fields::TRN),
-                                    )
-                                    .item(
-                                        "required",
-                                        trn_label(crate::domain::provider::TrnPolicy::Required),
-                                    )
-                                    .item(
-                                        "optional",
-                                        trn_label(crate::domain::provider::TrnPolicy::Optional),
-                                    )
-                                    .render()}
-                                <button
-                                    type="submit"
-                                    class="govuk-button"
-                                    data-module="govuk-button"
-                                    data-prevent-double-click="true"
-                                >
-                                    "Add service"
-                                </button>
-                            </form>
-                        </div>
-                    </div>
-                }
-                    .into_any()
+                add_form(&me, "Add a service", routes::SUPPORT_SERVICES_NEW, "Add service", form)
             }
         />
     }
@@ -463,7 +455,6 @@ pub fn ServicePage() -> impl IntoView {
             load=move || load_service(client_id.clone())
             render=|v| {
                 let OneServiceView { me, service } = v;
-                let err = |f: &str| error_for(&me.errors, f);
                 let has_errors = !me.errors.is_empty();
                 let typed = |f: &str, stored: &[String]| {
                     me.values.get(f).cloned().unwrap_or_else(|| stored.join("\n"))
@@ -512,37 +503,9 @@ pub fn ServicePage() -> impl IntoView {
                             )}
                             <h2 class="govuk-heading-m">"Redirect URIs"</h2>
                             <form method="post" action=service_action(&id, "uris") novalidate>
-                                <input
-                                    type="hidden"
-                                    name="csrf_token"
-                                    value=me.csrf_token.clone()
-                                />
-                                {TextInput::new(
-                                        fields::REDIRECT_URIS,
-                                        "Redirect URIs",
-                                        redirect,
-                                        err(fields::REDIRECT_URIS),
-                                    )
-                                    .hint("One on each line, exactly as the service sends them")
-                                    .textarea()
-                                    .render()}
-                                {TextInput::new(
-                                        fields::POST_LOGOUT_REDIRECT_URIS,
-                                        "Post-logout redirect URIs (optional)",
-                                        post_logout,
-                                        err(fields::POST_LOGOUT_REDIRECT_URIS),
-                                    )
-                                    .hint("One on each line")
-                                    .textarea()
-                                    .render()}
-                                <button
-                                    type="submit"
-                                    class="govuk-button"
-                                    data-module="govuk-button"
-                                    data-prevent-double-click="true"
-                                >
-                                    "Save redirect URIs"
-                                </button>
+                                {csrf_input(me.csrf_token.clone())}
+                                {uri_inputs(&me, redirect, post_logout)}
+                                {submit_button("Save redirect URIs")}
                             </form>
                             {service
                                 .uses_secret
@@ -665,87 +628,25 @@ pub fn AddApiClientPage() -> impl IntoView {
         <ConsolePage
             load=|| load_service_form(true)
             render=|me| {
-                let has_errors = !me.errors.is_empty();
-                let name_error = error_for(&me.errors, fields::API_NAME);
-                let scopes_error = error_for(&me.errors, fields::API_SCOPES);
                 let checked = value(&me, fields::API_SCOPES);
-                let group = with_error_class("govuk-form-group", &scopes_error);
-                view! {
-                    <PageTitle text="Add an API client".to_string() has_errors />
-                    <ConsoleNav me=me.clone() current=routes::SUPPORT_SERVICES />
-                    <ErrorSummary errors=me.errors.clone() />
-                    <div class="govuk-grid-row">
-                        <div class="govuk-grid-column-two-thirds">
-                            <h1 class="govuk-heading-l">"Add an API client"</h1>
-                            <form method="post" action=routes::SUPPORT_API_CLIENTS_NEW novalidate>
-                                <input
-                                    type="hidden"
-                                    name="csrf_token"
-                                    value=me.csrf_token.clone()
-                                />
-                                {TextInput::new(
-                                        fields::API_NAME,
-                                        "Service name",
-                                        value(&me, fields::API_NAME),
-                                        name_error,
-                                    )
-                                    .render()}
-                                <div class=group>
-                                    <fieldset class="govuk-fieldset">
-                                        <legend class="govuk-fieldset__legend govuk-fieldset__legend--s">
-                                            "Scopes"
-                                        </legend>
-                                        <ErrorMessage
-                                            id="scopes-error".to_string()
-                                            message=scopes_error
-                                        />
-                                        <div
-                                            class="govuk-checkboxes govuk-checkboxes--small"
-                                            data-module="govuk-checkboxes"
-                                        >
-                                            {ApiScope::ALL
-                                                .into_iter()
-                                                .enumerate()
-                                                .map(|(i, scope)| {
-                                                    let id = if i == 0 {
-                                                        fields::API_SCOPES.to_string()
-                                                    } else {
-                                                        format!("{}-{}", fields::API_SCOPES, i + 1)
-                                                    };
-                                                    let on = checked.split(' ').any(|s| s == scope.as_str());
-                                                    view! {
-                                                        <div class="govuk-checkboxes__item">
-                                                            <input
-                                                                class="govuk-checkboxes__input"
-                                                                id=id.clone()
-                                                                name=fields::API_SCOPES
-                                                                type="checkbox"
-                                                                value=scope.as_str()
-                                                                checked=on
-                                                            />
-                                                            <label class="govuk-label govuk-checkboxes__label" for=id>
-                                                                {scope.as_str()}
-                                                            </label>
-                                                        </div>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </div>
-                                    </fieldset>
-                                </div>
-                                <button
-                                    type="submit"
-                                    class="govuk-button"
-                                    data-module="govuk-button"
-                                    data-prevent-double-click="true"
-                                >
-                                    "Add API client"
-                                </button>
-                            </form>
-                        </div>
-                    </div>
+                let form = view! {
+                    {input(&me, fields::API_NAME, "Service name").render()}
+                    {scope_checkboxes(
+                        fields::API_SCOPES,
+                        None,
+                        ApiScope::ALL.into_iter().map(ApiScope::as_str),
+                        |scope| checked.split(' ').any(|s| s == scope),
+                        error_for(&me.errors, fields::API_SCOPES),
+                    )}
                 }
-                    .into_any()
+                    .into_any();
+                add_form(
+                    &me,
+                    "Add an API client",
+                    routes::SUPPORT_API_CLIENTS_NEW,
+                    "Add API client",
+                    form,
+                )
             }
         />
     }
