@@ -411,16 +411,9 @@ async fn active_record(
         (status = 201, description = "The token, shown once", body = TrnTokenCreated),
         (status = 400, description = "Wrong content type, not a JSON object, an unknown or missing field, \
             or a TRN or email not accepted; `field` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No API key, or one that is wrong or disabled", body = Problem,
-            content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the scope trn_tokens:write", body = Problem,
             content_type = "application/problem+json"),
-        (status = 404, description = "No active record has this TRN", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 16 KiB", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 429, description = "Over the key's limit per minute; see Retry-After", body = Problem,
-            content_type = "application/problem+json"),
+        SharedRefusals,
     ),
     security(("bearer" = [])),
 )]
@@ -505,18 +498,11 @@ async fn create(
         (status = 400, description = "Wrong content type, not a JSON object, an unknown or missing field, a \
             TRN that is not 7 digits, or a date not accepted; `field` names it", body = Problem,
             content_type = "application/problem+json"),
-        (status = 401, description = "No API key, or one that is wrong or disabled", body = Problem,
-            content_type = "application/problem+json"),
         (status = 403, description = "The key lacks the scope qts:write", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 404, description = "No active record has this TRN", body = Problem,
             content_type = "application/problem+json"),
         (status = 409, description = "The record holds QTS awarded on another day", body = Problem,
             content_type = "application/problem+json"),
-        (status = 413, description = "The body is over 16 KiB", body = Problem,
-            content_type = "application/problem+json"),
-        (status = 429, description = "Over the key's limit per minute; see Retry-After", body = Problem,
-            content_type = "application/problem+json"),
+        SharedRefusals,
     ),
     security(("bearer" = [])),
 )]
@@ -641,6 +627,36 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 /// The OpenAPI 3 description of the API, generated from the handlers' annotations and the body and answer types
 /// above, so it cannot drift from what they read and write.
+/// The refusals every operation can answer, described once for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Never built: it only describes answers.
+enum SharedRefusals {
+    #[response(
+        status = 401,
+        description = "No API key, or one that is wrong or disabled",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(Problem),
+    #[response(
+        status = 404,
+        description = "No active record has this TRN",
+        content_type = "application/problem+json"
+    )]
+    NotFound(Problem),
+    #[response(
+        status = 413,
+        description = "The body is over 16 KiB",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    #[response(
+        status = 429,
+        description = "Over the key's limit per minute; see Retry-After",
+        content_type = "application/problem+json"
+    )]
+    TooMany(Problem),
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
