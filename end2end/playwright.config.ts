@@ -48,6 +48,8 @@ function service(servicePort: number, database: string, samplePort: number) {
       STAFF_OIDC_ISSUER: issuer,
       STAFF_OIDC_CLIENT_ID: "teacher-id-staff-e2e",
       STAFF_OIDC_CLIENT_SECRET: "staff-e2e-secret",
+      // The QTS email's link goes through the sample AYTQ, as under ./run.
+      QTS_EMAIL_LINK: `http://127.0.0.1:${samplePort}/aytq/sign-in`,
     },
   };
 }

@@ -4,7 +4,15 @@
 // our JWKS and userinfo are all checked by it, not by us. JavaScript on and off (the sample pages have none; ours
 // run both ways).
 import { test, expect, type Page } from "@playwright/test";
-import { askForSupportFromConnect, expectNoAxeViolations, newTeacher, pickTeacher, uniqueName } from "./helpers";
+import {
+  askForSupportFromConnect,
+  expectNoAxeViolations,
+  newPage,
+  newTeacher,
+  pickTeacher,
+  staffSignIn,
+  uniqueName,
+} from "./helpers";
 
 test.describe.configure({ timeout: 120_000 });
 
@@ -107,4 +115,51 @@ test("a teacher nobody can match returns to a service with an optional TRN as pe
   await expect(page.getByRole("button", { name: `Continue to ${AYTQ}` })).toHaveCount(0);
   await expect(page.locator("main")).toContainText(AYTQ);
   await expectNoAxeViolations(page);
+});
+
+test("an awarding service records QTS, and the teacher follows the email's link through the service to be connected by its TRN token", async ({
+  page,
+  browser,
+  baseURL,
+}) => {
+  // `qts-award`'s record has no QTS and no National Insurance number, and their One Login email is not on it: only
+  // the token (or the questions) can connect them.
+  const trn = await personaTrn("qts-award");
+
+  // An administrator gives the awarding service an API key in the console.
+  const admin = await newPage(browser, baseURL!);
+  await staffSignIn(admin, "admin");
+  await admin.goto("/support/api-clients/new");
+  await admin.getByLabel("Service name").fill(`Awarding service ${uniqueName()}`);
+  await admin.getByLabel("qts:write", { exact: true }).check();
+  await admin.getByRole("button", { name: "Add API client" }).click();
+  const key = (await admin.getByTestId("secret").innerText()).trim();
+
+  // The awarding service's server reports the award.
+  const award = await fetch(`${baseURL}/api/v1/teachers/${trn}/qts`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ awarded: "2026-07-01" }),
+  });
+  expect(award.status).toBe(201);
+  expect((await award.json()).emailSent).toBe(true);
+
+  // The email, in the development mailbox, with its link.
+  await admin.goto("/dev/mailbox");
+  const email = admin.getByTestId("email").filter({ hasText: "You have been awarded qualified teacher status" });
+  await expect(email).toHaveCount(1);
+  const link = (await email.innerText()).match(/http\S+trn_token=[\w-]+/)![0];
+  expect(link).toContain("/aytq/sign-in?trn_token=");
+  await admin.context().close();
+
+  // The teacher follows it: the service sends them to Teacher ID with the token, One Login verifies them, and
+  // the token connects them without a question.
+  await page.goto(link);
+  await pick(page, "(qts-award)", "Signed in (no identity check)");
+  await pick(page, "(qts-award)", "Signed in and identity proven");
+  await expect(page).toHaveURL(/\/connected$/);
+  await continueTo(page, AYTQ);
+  const idToken = await claims(page, "Claims in the ID token");
+  expect(idToken.trn).toBe(trn);
+  expect(idToken.trn_lookup_status).toBe("found");
 });

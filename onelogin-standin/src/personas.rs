@@ -361,6 +361,27 @@ pub fn personas(seed: u64) -> Vec<Persona> {
         ));
     }
 
+    // Also last. The record has an email and no QTS, for an awarding service to award it; no National Insurance
+    // number, and the One Login email is not on it, so only a TRN token (or the questions) connects them.
+    if let Some((i, r)) = find(&mut taken, &|r| {
+        active(r)
+            && unique(r)
+            && r.email.is_some()
+            && r.nino.is_none()
+            && r.previous_names.is_empty()
+            && r.qts_year().is_none()
+    }) {
+        let mut p = Persona::from_record(
+            "qts-award",
+            "Awarded QTS while this persona is in use: the QTS email's TRN token connects them without questions."
+                .into(),
+            i,
+            &r,
+        );
+        p.email = made_up_email("qts-award");
+        out.push(p);
+    }
+
     out
 }
 
@@ -385,7 +406,8 @@ mod tests {
                 "deactivated-record",
                 "unverified-email",
                 "itt-only",
-                "other-service"
+                "other-service",
+                "qts-award"
             ]
         );
         let get = |id: &str| all.iter().find(|p| p.id == id).expect("persona");
@@ -410,6 +432,11 @@ mod tests {
         assert_ne!(Some(&changed.email), r.email.as_ref());
 
         assert!(rec(get("nino-only")).email.is_none());
+        // Matching alone cannot connect qts-award: no NINO on the record, and their email is not the record's.
+        let award = get("qts-award");
+        let awarded = rec(award);
+        assert!(awarded.nino.is_none() && awarded.qts_year().is_none());
+        assert!(awarded.email.is_some() && awarded.email.as_deref() != Some(award.email.as_str()));
         assert!(rec(get("trn-only")).nino.is_none());
 
         let dup = get("possible-duplicate");
