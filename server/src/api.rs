@@ -171,7 +171,7 @@ fn unauthorized(detail: &str, key_given: bool) -> Response {
 }
 
 /// The key from `Authorization: Bearer <key>` (the scheme case-insensitively, RFC 9110 §11.1).
-fn bearer_key(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_key(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.split_once(' ')?;
     let key = key.trim();

@@ -576,6 +576,45 @@ struct AssertionClaims {
     exp: Option<i64>,
 }
 
+/// How long a client's JWKS fetched from its URL is used before it is fetched again: every token request of such
+/// a client needs it, so it is not fetched each time.
+const CLIENT_JWKS_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+/// A key id not in the kept JWKS fetches it again (the client rotated), but not more often than this.
+const CLIENT_JWKS_MIN_REFETCH: std::time::Duration = std::time::Duration::from_secs(30);
+/// The most of a client's JWKS read, declared or not.
+const CLIENT_JWKS_MAX_BYTES: usize = 256 * 1024;
+
+type JwksByUrl = HashMap<
+    String,
+    (
+        std::time::Instant,
+        std::sync::Arc<jsonwebtoken::jwk::JwkSet>,
+    ),
+>;
+
+/// A client's JWKS from its registered URL: the copy fetched within [`CLIENT_JWKS_MAX_AGE`], unless it lacks
+/// `kid` and is older than [`CLIENT_JWKS_MIN_REFETCH`]; otherwise fetched (and kept).
+async fn client_jwks(
+    url: &str,
+    kid: Option<&str>,
+) -> Option<std::sync::Arc<jsonwebtoken::jwk::JwkSet>> {
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<JwksByUrl>> = std::sync::OnceLock::new();
+    let kept = KEPT.get_or_init(Default::default);
+    let cached = kept.lock().ok()?.get(url).cloned();
+    if let Some((fetched, jwks)) = cached {
+        let age = fetched.elapsed();
+        let has_kid = kid.is_none_or(|kid| jwks.find(kid).is_some());
+        if age < CLIENT_JWKS_MAX_AGE && (has_kid || age < CLIENT_JWKS_MIN_REFETCH) {
+            return Some(jwks);
+        }
+    }
+    let jwks = std::sync::Arc::new(fetch_jwks(url).await?);
+    kept.lock()
+        .ok()?
+        .insert(url.to_string(), (std::time::Instant::now(), jwks.clone()));
+    Some(jwks)
+}
+
 /// Fetches a client's JWKS from its registered URL: short timeouts, no redirects, a bounded body.
 async fn fetch_jwks(url: &str) -> Option<jsonwebtoken::jwk::JwkSet> {
     static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
@@ -586,11 +625,18 @@ async fn fetch_jwks(url: &str) -> Option<jsonwebtoken::jwk::JwkSet> {
             .build()
             .expect("a plain HTTP client builds")
     });
-    let res = http.get(url).send().await.ok()?;
-    if !res.status().is_success() || res.content_length().is_some_and(|n| n > 256 * 1024) {
+    let mut res = http.get(url).send().await.ok()?;
+    if !res.status().is_success() {
         return None;
     }
-    let body = res.bytes().await.ok()?;
+    // Read in chunks so a body without a declared length is bounded too.
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.ok()? {
+        if body.len() + chunk.len() > CLIENT_JWKS_MAX_BYTES {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
     serde_json::from_slice(&body).ok()
 }
 
@@ -612,8 +658,8 @@ async fn check_assertion(
         ));
     }
     let jwks = match keys {
-        ClientKeys::Jwks(json) => serde_json::from_str(json).ok(),
-        ClientKeys::JwksUri(url) => fetch_jwks(url).await,
+        ClientKeys::Jwks(json) => serde_json::from_str(json).ok().map(std::sync::Arc::new),
+        ClientKeys::JwksUri(url) => client_jwks(url, header.kid.as_deref()).await,
     }
     .ok_or_else(|| OAuthError::invalid_client("The client's keys could not be read"))?;
     let base = &state.config.public_base_url;
@@ -887,17 +933,13 @@ async fn userinfo_claims(
     headers: &HeaderMap,
     client_id: &mut Option<String>,
 ) -> Result<Claims, OAuthError> {
-    let Some(authorization) = headers.get(header::AUTHORIZATION) else {
+    if !headers.contains_key(header::AUTHORIZATION) {
         return Err(OAuthError {
             challenge: Some("Bearer"),
             ..OAuthError::invalid_token("No access token")
         });
-    };
-    let token = authorization
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+    }
+    let token = crate::api::bearer_key(headers)
         .filter(|t| is_token(t))
         .ok_or_else(|| OAuthError::invalid_token("Not an access token"))?;
     let stored = state
