@@ -370,6 +370,24 @@ async fn a_teacher_already_signed_in_may_bring_a_token_mid_journey(backend: Back
     assert!(used_at(&rp, &token).await.is_some());
 }
 
+/// An API client with the `qts:write` scope tells us `trn` was awarded QTS on 15 July 2026; the answer.
+async fn award_qts(rp: &Rp, trn: &str) -> TestResponse {
+    let args = server::api::ApiClientAddArgs {
+        name: "Award QTS".into(),
+        scopes: [ApiScope::QtsWrite].into(),
+    };
+    let (_, key) = server::api::api_client_add(&rp.state.store, &args, Utc::now())
+        .await
+        .unwrap();
+    let put = axum::http::Request::put(format!("/api/v1/teachers/{trn}/qts"))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .body(axum::body::Body::from(r#"{"awarded":"2026-07-15"}"#))
+        .unwrap();
+    use tower::ServiceExt;
+    crate::support::read(rp.router.clone().oneshot(put).await.unwrap()).await
+}
+
 async fn the_qts_emails_link_signs_the_teacher_in_and_connects_them(backend: Backend) {
     let Some((mut rp, _, _)) = service(backend).await else {
         return;
@@ -381,22 +399,7 @@ async fn the_qts_emails_link_signs_the_teacher_in_and_connects_them(backend: Bac
         .insert_records(std::slice::from_ref(&r), Utc::now())
         .await
         .unwrap();
-    let args = server::api::ApiClientAddArgs {
-        name: "Award QTS".into(),
-        scopes: [ApiScope::QtsWrite].into(),
-    };
-    let (_, key) = server::api::api_client_add(&rp.state.store, &args, Utc::now())
-        .await
-        .unwrap();
-    let put = axum::http::Request::put("/api/v1/teachers/3100041/qts")
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {key}"))
-        .body(axum::body::Body::from(r#"{"awarded":"2026-07-15"}"#))
-        .unwrap();
-    let awarded = {
-        use tower::ServiceExt;
-        crate::support::read(rp.router.clone().oneshot(put).await.unwrap()).await
-    };
+    let awarded = award_qts(&rp, "3100041").await;
     assert_eq!(awarded.status, 201, "{}", awarded.body);
     let emails = rp.state.store.recent_emails(10).await.unwrap();
     let email = emails
@@ -433,22 +436,7 @@ async fn a_connected_teacher_sees_qts_on_their_record_page_once_it_is_awarded(ba
         assert_eq!(page.status, 200);
         assert!(!page.body.contains("15 July 2026"));
     }
-    let args = server::api::ApiClientAddArgs {
-        name: "Award QTS".into(),
-        scopes: [ApiScope::QtsWrite].into(),
-    };
-    let (_, key) = server::api::api_client_add(&rp.state.store, &args, Utc::now())
-        .await
-        .unwrap();
-    let put = axum::http::Request::put("/api/v1/teachers/3100051/qts")
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {key}"))
-        .body(axum::body::Body::from(r#"{"awarded":"2026-07-15"}"#))
-        .unwrap();
-    let awarded = {
-        use tower::ServiceExt;
-        crate::support::read(rp.router.clone().oneshot(put).await.unwrap()).await
-    };
+    let awarded = award_qts(&rp, "3100051").await;
     assert_eq!(awarded.status, 201, "{}", awarded.body);
     assert!(
         awarded.body.contains(r#""emailSent":false"#),
