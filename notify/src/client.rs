@@ -47,19 +47,73 @@ pub struct SentEmail {
     pub body: String,
 }
 
-/// An email notification as Notify lists it.
+/// One text message to send with a Notify SMS template.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SmsRequest {
+    pub template_id: String,
+    /// A UK mobile number in any shape Notify accepts (`07700 900123`, `+44 7700 900123`) or an international one
+    /// in E.164 (`+33 6 12 34 56 78`).
+    pub phone_number: String,
+    /// Values for the template's `((placeholders))`; Notify refuses the message if one is missing.
+    pub personalisation: BTreeMap<String, String>,
+    /// Our own identifier for the message, which Notify keeps and can search by
+    /// ([`NotifyClient::find_sms_by_reference`]).
+    pub reference: Option<String>,
+    /// One of the service's text message senders (Notify's Settings page); without it, the service's default.
+    pub sms_sender_id: Option<String>,
+}
+
+/// Notify's answer to an accepted text message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SentSms {
+    /// Notify's notification id.
+    pub id: String,
+    pub reference: Option<String>,
+    /// The message as rendered with the personalisation.
+    pub body: String,
+    /// The sender the recipient sees.
+    pub from_number: String,
+}
+
+/// A notification as Notify lists it: an email or a text message.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct SentNotification {
     pub id: String,
     pub reference: Option<String>,
-    #[serde(default)]
+    /// Empty for a text message (Notify answers `null`).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub email_address: String,
+    /// Empty for an email (Notify answers `null`).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub phone_number: String,
     /// `created`, `sending`, `delivered`, `permanent-failure`, `temporary-failure` or `technical-failure`.
     pub status: String,
-    #[serde(default)]
+    /// Empty for a text message, which has none.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub subject: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub body: String,
+}
+
+/// Notify answers `null` for the fields that do not apply to a notification's type.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Which kind of notification to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TemplateType {
+    Email,
+    Sms,
+}
+
+impl TemplateType {
+    fn as_str(self) -> &'static str {
+        match self {
+            TemplateType::Email => "email",
+            TemplateType::Sms => "sms",
+        }
+    }
 }
 
 impl NotifyClient {
@@ -142,12 +196,93 @@ impl NotifyClient {
         })
     }
 
+    /// Sends one text message (`POST /v2/notifications/sms`). Notify answers 201 once it has accepted the message,
+    /// before delivery. Its errors are classified as [`NotifyClient::send_email`]'s are.
+    pub async fn send_sms(&self, sms: &SmsRequest) -> Result<SentSms, SendError> {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            phone_number: &'a str,
+            template_id: &'a str,
+            personalisation: &'a BTreeMap<String, String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reference: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sms_sender_id: Option<&'a str>,
+        }
+        #[derive(Deserialize)]
+        struct Response {
+            id: String,
+            reference: Option<String>,
+            content: Content,
+        }
+        #[derive(Deserialize)]
+        struct Content {
+            body: String,
+            #[serde(default, deserialize_with = "null_as_empty")]
+            from_number: String,
+        }
+
+        // The number may come back in another shape (Notify normalises it), so its digits alone are redacted too.
+        let digits: String = sms
+            .phone_number
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let redactor = Redactor::new(
+            [sms.phone_number.as_str(), digits.as_str()]
+                .into_iter()
+                .chain(sms.personalisation.values().map(String::as_str)),
+        );
+        let request = self
+            .http
+            .post(format!("{}/v2/notifications/sms", self.base_url))
+            .json(&Body {
+                phone_number: &sms.phone_number,
+                template_id: &sms.template_id,
+                personalisation: &sms.personalisation,
+                reference: sms.reference.as_deref(),
+                sms_sender_id: sms.sms_sender_id.as_deref(),
+            });
+        let (status, bytes) = self.call(request, &redactor).await?;
+        // Accepted even if this answer can't be read: a retry must check the reference.
+        let response: Response = serde_json::from_slice(&bytes).map_err(|e| SendError::Retryable {
+            status: Some(status),
+            message: format!(
+                "Notify accepted the text message but its answer could not be read ({}); check the reference before sending again",
+                describe_json_error(&e)
+            ),
+        })?;
+        Ok(SentSms {
+            id: response.id,
+            reference: response.reference,
+            body: response.content.body,
+            from_number: response.content.from_number,
+        })
+    }
+
     /// The email notifications that were sent with this reference, newest first
     /// (`GET /v2/notifications?reference=..&template_type=email`). Only Notify's first page (250) is read: a
     /// reference names one email, sent at most a few times.
     pub async fn find_by_reference(
         &self,
         reference: &str,
+    ) -> Result<Vec<SentNotification>, SendError> {
+        self.find(reference, TemplateType::Email).await
+    }
+
+    /// The text messages that were sent with this reference, newest first
+    /// (`GET /v2/notifications?reference=..&template_type=sms`), as [`NotifyClient::find_by_reference`] finds emails.
+    pub async fn find_sms_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Vec<SentNotification>, SendError> {
+        self.find(reference, TemplateType::Sms).await
+    }
+
+    async fn find(
+        &self,
+        reference: &str,
+        template_type: TemplateType,
     ) -> Result<Vec<SentNotification>, SendError> {
         #[derive(Deserialize)]
         struct Response {
@@ -156,7 +291,10 @@ impl NotifyClient {
         let request = self
             .http
             .get(format!("{}/v2/notifications", self.base_url))
-            .query(&[("reference", reference), ("template_type", "email")]);
+            .query(&[
+                ("reference", reference),
+                ("template_type", template_type.as_str()),
+            ]);
         let (status, bytes) = self.call(request, &Redactor::default()).await?;
         let response: Response =
             serde_json::from_slice(&bytes).map_err(|e| SendError::Retryable {
@@ -264,12 +402,39 @@ impl fmt::Debug for SentEmail {
     }
 }
 
+impl fmt::Debug for SmsRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsRequest")
+            .field("template_id", &self.template_id)
+            .field("phone_number", &"[redacted]")
+            .field(
+                "personalisation_keys",
+                &self.personalisation.keys().collect::<Vec<_>>(),
+            )
+            .field("reference", &self.reference)
+            .field("sms_sender_id", &self.sms_sender_id)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SentSms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentSms")
+            .field("id", &self.id)
+            .field("reference", &self.reference)
+            .field("body", &"[redacted]")
+            .field("from_number", &self.from_number)
+            .finish()
+    }
+}
+
 impl fmt::Debug for SentNotification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SentNotification")
             .field("id", &self.id)
             .field("reference", &self.reference)
             .field("email_address", &"[redacted]")
+            .field("phone_number", &"[redacted]")
             .field("status", &self.status)
             .field("subject", &"[redacted]")
             .field("body", &"[redacted]")

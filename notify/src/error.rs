@@ -133,8 +133,9 @@ fn reason(status: u16) -> &'static str {
         .unwrap_or("")
 }
 
-/// Strips personal data from a message before it leaves this crate: the recipient's address, the personalisation
-/// values, and anything that looks like an email address. Messages are also capped in length.
+/// Strips personal data from a message before it leaves this crate: the recipient's address or number, the
+/// personalisation values, and anything that looks like an email address or a phone number. Messages are also capped
+/// in length.
 #[derive(Default)]
 pub(crate) struct Redactor<'a> {
     secrets: Vec<&'a str>,
@@ -144,6 +145,8 @@ const REDACTED: &str = "[redacted]";
 const MAX_MESSAGE_CHARS: usize = 500;
 /// Shorter values (initials, "Mr") are not identifying, and replacing them would mangle the message.
 const MIN_REDACTED_LEN: usize = 3;
+/// A word with this many digits may be a phone number (the shortest international numbers Notify takes have 8).
+const PHONE_LIKE_DIGITS: usize = 8;
 
 impl<'a> Redactor<'a> {
     pub(crate) fn new(values: impl IntoIterator<Item = &'a str>) -> Redactor<'a> {
@@ -164,7 +167,9 @@ impl<'a> Redactor<'a> {
         }
         let mut words: Vec<&str> = text.split_whitespace().collect();
         for word in &mut words {
-            if word.contains('@') {
+            if word.contains('@')
+                || word.chars().filter(char::is_ascii_digit).count() >= PHONE_LIKE_DIGITS
+            {
                 *word = REDACTED;
             }
         }
@@ -224,6 +229,17 @@ mod tests {
         assert_eq!(
             text,
             "[redacted]: [redacted] is not valid, [redacted] either; x stays"
+        );
+    }
+
+    #[test]
+    fn redacts_words_that_may_be_phone_numbers() {
+        let text = Redactor::default().apply(
+            "447700900123 and +33612345678 are numbers; 3000 requests per 60 seconds are not",
+        );
+        assert_eq!(
+            text,
+            "[redacted] and [redacted] are numbers; 3000 requests per 60 seconds are not"
         );
     }
 

@@ -1,6 +1,7 @@
 //! An in-memory GOV.UK Notify for tests and benchmarks: the real routes, request and response shapes, JWT
 //! authentication, validation messages and template rendering, over real HTTP, so the client under test is the
-//! production one. It sends nothing; what it accepted is in [`FakeNotify::sent`].
+//! production one. It sends nothing; the emails it accepted are in [`FakeNotify::sent`] and the text messages in
+//! [`FakeNotify::sent_sms`].
 //!
 //! ```no_run
 //! # async fn example() {
@@ -41,6 +42,8 @@ const GENERAL_TOKEN_ERROR: &str = "Invalid token: make sure your API token match
 /// How far `iat` may be from Notify's clock, either way.
 const CLOCK_SKEW_SECONDS: i64 = 30;
 const FROM_EMAIL: &str = "teacher.id@notifications.service.gov.uk";
+/// The text message sender the recipient sees (a service's default sender is its name, at most 11 characters).
+const FROM_NUMBER: &str = "DfE";
 
 /// The fake server's configuration and state. Clones share the state, so a test can keep one while the server runs.
 #[derive(Clone)]
@@ -54,14 +57,42 @@ pub struct FakeNotify {
 struct Inner {
     templates: HashMap<String, Template>,
     sent: Vec<FakeSent>,
+    sent_sms: Vec<FakeSms>,
+    /// Every notification in the order accepted, for listing emails and text messages together.
+    accepted: Vec<Accepted>,
     failures: Option<(usize, u16)>,
+}
+
+#[derive(Clone, Copy)]
+enum Accepted {
+    /// An index into `sent`.
+    Email(usize),
+    /// An index into `sent_sms`.
+    Sms(usize),
 }
 
 #[derive(Clone)]
 struct Template {
+    kind: TemplateKind,
     subject: String,
     body: String,
     version: u32,
+}
+
+/// A template is for one kind of notification; Notify refuses to send it as another.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TemplateKind {
+    Email,
+    Sms,
+}
+
+impl TemplateKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TemplateKind::Email => "email",
+            TemplateKind::Sms => "sms",
+        }
+    }
 }
 
 /// An email the fake accepted.
@@ -79,6 +110,36 @@ pub struct FakeSent {
     pub personalisation: BTreeMap<String, String>,
     /// RFC 3339, as in Notify's `created_at`.
     pub created_at: String,
+}
+
+/// A text message the fake accepted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FakeSms {
+    /// The notification id the fake gave it.
+    pub id: String,
+    pub reference: Option<String>,
+    /// As sent (trimmed).
+    pub phone_number: String,
+    /// As Notify keeps it: digits only with the country code and no `+` (`447700900123`).
+    pub normalised_number: String,
+    pub template_id: String,
+    /// Rendered with the personalisation, as Notify would.
+    pub body: String,
+    pub personalisation: BTreeMap<String, String>,
+    pub sms_sender_id: Option<String>,
+    /// RFC 3339, as in Notify's `created_at`.
+    pub created_at: String,
+}
+
+/// The message holds a passcode in the tests that use it: kept out of assertion failures' output.
+impl std::fmt::Debug for FakeSms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeSms")
+            .field("id", &self.id)
+            .field("reference", &self.reference)
+            .field("template_id", &self.template_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FakeNotify {
@@ -102,8 +163,19 @@ impl FakeNotify {
         format!("{name}-{}-{}", self.service_id, self.secret)
     }
 
-    /// Adds (or, as a new version, replaces) a template. `subject` and `body` may contain `((placeholder))` fields.
+    /// Adds (or, as a new version, replaces) an email template. `subject` and `body` may contain `((placeholder))`
+    /// fields.
     pub fn add_template(&self, id: &str, subject: &str, body: &str) {
+        self.insert_template(id, TemplateKind::Email, subject, body);
+    }
+
+    /// Adds (or, as a new version, replaces) a text message template, whose `body` may contain `((placeholder))`
+    /// fields.
+    pub fn add_sms_template(&self, id: &str, body: &str) {
+        self.insert_template(id, TemplateKind::Sms, "", body);
+    }
+
+    fn insert_template(&self, id: &str, kind: TemplateKind, subject: &str, body: &str) {
         let mut state = self.lock();
         let version = state
             .templates
@@ -112,6 +184,7 @@ impl FakeNotify {
         state.templates.insert(
             id.to_ascii_lowercase(),
             Template {
+                kind,
                 subject: subject.to_string(),
                 body: body.to_string(),
                 version,
@@ -131,10 +204,17 @@ impl FakeNotify {
         self.lock().sent.clone()
     }
 
-    /// Notify's routes: `POST /v2/notifications/email`, `GET /v2/notifications` and `GET /v2/notifications/{id}`.
+    /// The text messages accepted so far, oldest first.
+    pub fn sent_sms(&self) -> Vec<FakeSms> {
+        self.lock().sent_sms.clone()
+    }
+
+    /// Notify's routes: `POST /v2/notifications/email`, `POST /v2/notifications/sms`, `GET /v2/notifications` and
+    /// `GET /v2/notifications/{id}`.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v2/notifications/email", post(send_email))
+            .route("/v2/notifications/sms", post(send_sms))
             .route("/v2/notifications", get(list_notifications))
             .route("/v2/notifications/{id}", get(get_notification))
             .with_state(self.clone())
@@ -200,6 +280,16 @@ impl FakeNotifyHandle {
     /// See [`FakeNotify::sent`].
     pub fn sent(&self) -> Vec<FakeSent> {
         self.notify.sent()
+    }
+
+    /// See [`FakeNotify::sent_sms`].
+    pub fn sent_sms(&self) -> Vec<FakeSms> {
+        self.notify.sent_sms()
+    }
+
+    /// See [`FakeNotify::add_sms_template`].
+    pub fn add_sms_template(&self, id: &str, body: &str) {
+        self.notify.add_sms_template(id, body);
     }
 
     /// See [`FakeNotify::fail_next`].
@@ -339,19 +429,97 @@ fn authenticate(fake: &FakeNotify, headers: &HeaderMap) -> Result<(), (StatusCod
     Ok(())
 }
 
-async fn send_email(State(fake): State<FakeNotify>, headers: HeaderMap, body: Bytes) -> Response {
+/// What every send does first, in Notify's order: an injected failure, authentication, then the JSON body.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the response itself, made at most once per request to a test server"
+)]
+fn accept_send(
+    fake: &FakeNotify,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<serde_json::Map<String, Value>, Response> {
     {
         let mut state = fake.lock();
         if let Some((remaining, status)) = state.failures {
             state.failures = (remaining > 1).then_some((remaining - 1, status));
-            return injected_failure(status);
+            return Err(injected_failure(status));
         }
     }
-    if let Err((status, message)) = authenticate(&fake, &headers) {
-        return auth_error(status, message);
+    if let Err((status, message)) = authenticate(fake, headers) {
+        return Err(auth_error(status, message));
     }
-    let Ok(Value::Object(request)) = serde_json::from_slice::<Value>(&body) else {
-        return bad_request("Invalid JSON supplied in POST data");
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(request)) => Ok(request),
+        _ => Err(bad_request("Invalid JSON supplied in POST data")),
+    }
+}
+
+/// The optional `reference` and `personalisation`, checked as Notify's schema checks them.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the response itself, made at most once per request to a test server"
+)]
+fn reference_and_personalisation(
+    request: &serde_json::Map<String, Value>,
+) -> Result<(Option<String>, BTreeMap<String, String>), Response> {
+    let reference = match request.get("reference") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(reference)) => Some(reference.clone()),
+        Some(_) => return Err(validation("reference is not of type string")),
+    };
+    let personalisation = match request.get("personalisation") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(values)) => values
+            .iter()
+            .map(|(k, v)| (k.clone(), personalisation_text(v)))
+            .collect(),
+        Some(_) => return Err(validation("personalisation is not of type object")),
+    };
+    Ok((reference, personalisation))
+}
+
+/// The template for a send of `kind`, checked as Notify does: it exists, it is of that kind, and the
+/// personalisation fills every field.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the response itself, made at most once per request to a test server"
+)]
+fn template_for(
+    fake: &FakeNotify,
+    template_id: &str,
+    kind: TemplateKind,
+    values: &HashMap<String, &str>,
+) -> Result<Template, Response> {
+    let Some(template) = fake
+        .lock()
+        .templates
+        .get(&template_id.to_ascii_lowercase())
+        .cloned()
+    else {
+        return Err(bad_request("Template not found"));
+    };
+    if template.kind != kind {
+        return Err(bad_request(&format!(
+            "{} template is not suitable for {} notification",
+            template.kind.as_str(),
+            kind.as_str()
+        )));
+    }
+    let missing = missing_personalisation(&[&template.subject, &template.body], values);
+    if !missing.is_empty() {
+        return Err(bad_request(&format!(
+            "Missing personalisation: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(template)
+}
+
+async fn send_email(State(fake): State<FakeNotify>, headers: HeaderMap, body: Bytes) -> Response {
+    let request = match accept_send(&fake, &headers, &body) {
+        Ok(request) => request,
+        Err(refused) => return refused,
     };
 
     let Some(email_address) = request.get("email_address") else {
@@ -369,36 +537,18 @@ async fn send_email(State(fake): State<FakeNotify>, headers: HeaderMap, body: By
     else {
         return validation("email_address Not a valid email address");
     };
-    let reference = match request.get("reference") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(reference)) => Some(reference.clone()),
-        Some(_) => return validation("reference is not of type string"),
-    };
-    let personalisation = match request.get("personalisation") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(values)) => values
-            .iter()
-            .map(|(k, v)| (k.clone(), personalisation_text(v)))
-            .collect(),
-        Some(_) => return validation("personalisation is not of type object"),
-    };
-
-    let Some(template) = fake
-        .lock()
-        .templates
-        .get(&template_id.to_ascii_lowercase())
-        .cloned()
-    else {
-        return bad_request("Template not found");
+    let (reference, personalisation) = match reference_and_personalisation(&request) {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
     };
     let values: HashMap<String, &str> = personalisation
         .iter()
         .map(|(k, v)| (placeholder_key(k), v.as_str()))
         .collect();
-    let missing = missing_personalisation(&[&template.subject, &template.body], &values);
-    if !missing.is_empty() {
-        return bad_request(&format!("Missing personalisation: {}", missing.join(", ")));
-    }
+    let template = match template_for(&fake, template_id, TemplateKind::Email, &values) {
+        Ok(template) => template,
+        Err(refused) => return refused,
+    };
 
     let sent = FakeSent {
         id: uuid::Uuid::new_v4().to_string(),
@@ -426,7 +576,78 @@ async fn send_email(State(fake): State<FakeNotify>, headers: HeaderMap, body: By
         "template": template_json(&origin, &sent.template_id, template.version),
         "scheduled_for": null,
     });
-    fake.lock().sent.push(sent);
+    let mut state = fake.lock();
+    let at = state.sent.len();
+    state.accepted.push(Accepted::Email(at));
+    state.sent.push(sent);
+    (StatusCode::CREATED, Json(response)).into_response()
+}
+
+async fn send_sms(State(fake): State<FakeNotify>, headers: HeaderMap, body: Bytes) -> Response {
+    let request = match accept_send(&fake, &headers, &body) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let Some(phone_number) = request.get("phone_number") else {
+        return validation("phone_number is a required property");
+    };
+    let Some(template_id) = request.get("template_id") else {
+        return validation("template_id is a required property");
+    };
+    let Some(template_id) = template_id.as_str().filter(|id| is_uuid(id)) else {
+        return validation("template_id is not a valid UUID");
+    };
+    let Some(phone_number) = phone_number.as_str() else {
+        return validation("phone_number is not of type string");
+    };
+    let normalised_number = match validate_phone_number(phone_number) {
+        Ok(number) => number,
+        Err(reason) => return validation(&format!("phone_number {reason}")),
+    };
+    let sms_sender_id = match request.get("sms_sender_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if is_uuid(id) => Some(id.to_ascii_lowercase()),
+        Some(_) => return validation("sms_sender_id is not a valid UUID"),
+    };
+    let (reference, personalisation) = match reference_and_personalisation(&request) {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
+    };
+    let values: HashMap<String, &str> = personalisation
+        .iter()
+        .map(|(k, v)| (placeholder_key(k), v.as_str()))
+        .collect();
+    let template = match template_for(&fake, template_id, TemplateKind::Sms, &values) {
+        Ok(template) => template,
+        Err(refused) => return refused,
+    };
+
+    let sent = FakeSms {
+        id: uuid::Uuid::new_v4().to_string(),
+        reference,
+        phone_number: phone_number.trim().to_string(),
+        normalised_number,
+        template_id: template_id.to_ascii_lowercase(),
+        body: render(&template.body, &values),
+        personalisation,
+        sms_sender_id,
+        created_at: chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string(),
+    };
+    let origin = origin(&headers);
+    let response = json!({
+        "id": sent.id,
+        "reference": sent.reference,
+        "content": { "body": sent.body, "from_number": FROM_NUMBER },
+        "uri": format!("{origin}/v2/notifications/{}", sent.id),
+        "template": template_json(&origin, &sent.template_id, template.version),
+        "scheduled_for": null,
+    });
+    let mut state = fake.lock();
+    let at = state.sent_sms.len();
+    state.accepted.push(Accepted::Sms(at));
+    state.sent_sms.push(sent);
     (StatusCode::CREATED, Json(response)).into_response()
 }
 
@@ -448,25 +669,37 @@ async fn list_notifications(
     let origin = origin(&headers);
     let state = fake.lock();
     // Notify lists newest first, and `older_than` pages back from a notification id.
-    let mut newest_first: Vec<&FakeSent> = state.sent.iter().rev().collect();
+    let mut newest_first: Vec<Listed> = state
+        .accepted
+        .iter()
+        .rev()
+        .map(|accepted| match *accepted {
+            Accepted::Email(at) => Listed::Email(&state.sent[at]),
+            Accepted::Sms(at) => Listed::Sms(&state.sent_sms[at]),
+        })
+        .collect();
     if let Some(older_than) = query.get("older_than") {
         let after = newest_first
             .iter()
-            .position(|s| &s.id == older_than)
+            .position(|s| s.id() == older_than)
             .map_or(newest_first.len(), |at| at + 1);
         newest_first.drain(..after);
     }
     let notifications: Vec<Value> = newest_first
         .into_iter()
-        .filter(|_| query.get("template_type").is_none_or(|t| t == "email"))
+        .filter(|s| {
+            query
+                .get("template_type")
+                .is_none_or(|t| t == s.kind().as_str())
+        })
         .filter(|s| {
             query
                 .get("reference")
-                .is_none_or(|r| s.reference.as_ref() == Some(r))
+                .is_none_or(|r| s.reference() == Some(r))
         })
         .filter(|_| query.get("status").is_none_or(|s| s == "delivered"))
         .take(250)
-        .map(|s| notification_json(&origin, s, &state.templates))
+        .map(|s| s.json(&origin, &state.templates))
         .collect();
     let current = format!("{origin}/v2/notifications");
     Json(json!({ "notifications": notifications, "links": { "current": current } })).into_response()
@@ -484,11 +717,58 @@ async fn get_notification(
         return validation("notification_id is not a valid UUID");
     }
     let state = fake.lock();
-    match state.sent.iter().find(|s| s.id.eq_ignore_ascii_case(&id)) {
-        Some(sent) => {
-            Json(notification_json(&origin(&headers), sent, &state.templates)).into_response()
-        }
+    let email = state
+        .sent
+        .iter()
+        .find(|s| s.id.eq_ignore_ascii_case(&id))
+        .map(Listed::Email);
+    let sms = || {
+        state
+            .sent_sms
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(&id))
+            .map(Listed::Sms)
+    };
+    match email.or_else(sms) {
+        Some(sent) => Json(sent.json(&origin(&headers), &state.templates)).into_response(),
         None => error(StatusCode::NOT_FOUND, "NoResultFound", "No result found"),
+    }
+}
+
+/// A notification of either kind, as the listing routes show it.
+#[derive(Clone, Copy)]
+enum Listed<'a> {
+    Email(&'a FakeSent),
+    Sms(&'a FakeSms),
+}
+
+impl Listed<'_> {
+    fn id(&self) -> &str {
+        match self {
+            Listed::Email(sent) => &sent.id,
+            Listed::Sms(sent) => &sent.id,
+        }
+    }
+
+    fn reference(&self) -> Option<&String> {
+        match self {
+            Listed::Email(sent) => sent.reference.as_ref(),
+            Listed::Sms(sent) => sent.reference.as_ref(),
+        }
+    }
+
+    fn kind(&self) -> TemplateKind {
+        match self {
+            Listed::Email(_) => TemplateKind::Email,
+            Listed::Sms(_) => TemplateKind::Sms,
+        }
+    }
+
+    fn json(&self, origin: &str, templates: &HashMap<String, Template>) -> Value {
+        match self {
+            Listed::Email(sent) => notification_json(origin, sent, templates),
+            Listed::Sms(sent) => sms_notification_json(origin, sent, templates),
+        }
     }
 }
 
@@ -512,6 +792,35 @@ fn notification_json(
         "template": template_json(origin, &sent.template_id, version),
         "body": sent.body,
         "subject": sent.subject,
+        "created_at": sent.created_at,
+        "created_by_name": null,
+        "sent_at": sent.created_at,
+        "completed_at": sent.created_at,
+        "scheduled_for": null,
+        "one_click_unsubscribe_url": null,
+    })
+}
+
+fn sms_notification_json(
+    origin: &str,
+    sent: &FakeSms,
+    templates: &HashMap<String, Template>,
+) -> Value {
+    let version = templates.get(&sent.template_id).map_or(1, |t| t.version);
+    json!({
+        "id": sent.id,
+        "reference": sent.reference,
+        "email_address": null,
+        // Notify lists the number as it was sent.
+        "phone_number": sent.phone_number,
+        "line_1": null, "line_2": null, "line_3": null, "line_4": null, "line_5": null, "line_6": null,
+        "postcode": null,
+        "postage": null,
+        "type": "sms",
+        "status": "delivered",
+        "template": template_json(origin, &sent.template_id, version),
+        "body": sent.body,
+        "subject": null,
         "created_at": sent.created_at,
         "created_by_name": null,
         "sent_at": sent.created_at,
@@ -662,9 +971,136 @@ fn is_valid_email(address: &str) -> bool {
         && tld_ok
 }
 
+/// Characters Notify ignores in a phone number: whitespace (including the invisible kinds pasted from elsewhere),
+/// brackets, hyphens and plus signs.
+fn is_ignored_in_phone_number(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '(' | ')'
+                | '-'
+                | '+'
+                | '\u{180E}'
+                | '\u{200B}'
+                | '\u{200C}'
+                | '\u{200D}'
+                | '\u{2060}'
+                | '\u{FEFF}'
+        )
+}
+
+/// Notify's check of a phone number (notifications-utils' `validate_phone_number` with international sending
+/// allowed), in its words: a UK mobile (`07…`, `447…`, `+44 7…`, `0044 7…`, or `7…` under 11 digits) must have ten
+/// digits after the country code and start with 7; anything else is international and needs 8 to 15 digits after a
+/// country calling code that exists. Returns the number as Notify keeps it: digits with the country code.
+fn validate_phone_number(number: &str) -> Result<String, &'static str> {
+    let cleaned: String = number
+        .chars()
+        .filter(|c| !is_ignored_in_phone_number(*c))
+        .collect();
+    if !cleaned.chars().all(|c| c.is_ascii_digit()) {
+        return Err("Must not contain letters or symbols");
+    }
+    let trimmed = number.trim_matches(is_ignored_in_phone_number);
+    let digits = cleaned.trim_start_matches('0');
+    let uk = (trimmed.starts_with('0') && !trimmed.starts_with("00"))
+        || digits.starts_with("44")
+        || (digits.starts_with('7') && digits.len() < 11);
+    if uk {
+        let national = digits.strip_prefix("44").unwrap_or(digits);
+        let national = national.trim_start_matches('0');
+        if !national.starts_with('7') {
+            return Err("Not a UK mobile number");
+        }
+        return match national.len() {
+            11.. => Err("Too many digits"),
+            10 => Ok(format!("44{national}")),
+            _ => Err("Not enough digits"),
+        };
+    }
+    if digits.len() < 8 {
+        return Err("Not enough digits");
+    }
+    if digits.len() > 15 {
+        return Err("Too many digits");
+    }
+    if !has_country_code(digits) {
+        return Err("Not a valid country prefix");
+    }
+    Ok(digits.to_string())
+}
+
+/// Whether `digits` starts with an assigned ITU-T E.164 country calling code.
+fn has_country_code(digits: &str) -> bool {
+    const TWO_DIGIT: &[&str] = &[
+        "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
+        "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
+        "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+    ];
+    const THREE_DIGIT: &[&str] = &[
+        "211", "212", "213", "216", "218", "220", "221", "222", "223", "224", "225", "226", "227",
+        "228", "229", "230", "231", "232", "233", "234", "235", "236", "237", "238", "239", "240",
+        "241", "242", "243", "244", "245", "246", "247", "248", "249", "250", "251", "252", "253",
+        "254", "255", "256", "257", "258", "260", "261", "262", "263", "264", "265", "266", "267",
+        "268", "269", "290", "291", "297", "298", "299", "350", "351", "352", "353", "354", "355",
+        "356", "357", "358", "359", "370", "371", "372", "373", "374", "375", "376", "377", "378",
+        "380", "381", "382", "383", "385", "386", "387", "389", "420", "421", "423", "500", "501",
+        "502", "503", "504", "505", "506", "507", "508", "509", "590", "591", "592", "593", "594",
+        "595", "596", "597", "598", "599", "670", "672", "673", "674", "675", "676", "677", "678",
+        "679", "680", "681", "682", "683", "685", "686", "687", "688", "689", "690", "691", "692",
+        "850", "852", "853", "855", "856", "880", "886", "960", "961", "962", "963", "964", "965",
+        "966", "967", "968", "970", "971", "972", "973", "974", "975", "976", "977", "992", "993",
+        "994", "995", "996", "998",
+    ];
+    digits.starts_with('1')
+        || digits.starts_with('7')
+        || TWO_DIGIT.iter().any(|code| digits.starts_with(code))
+        || THREE_DIGIT.iter().any(|code| digits.starts_with(code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_phone_numbers_like_notify() {
+        for (good, kept) in [
+            ("07700900123", "447700900123"),
+            ("07700 900 123", "447700900123"),
+            ("(0)7700-900-123", "447700900123"),
+            ("7700900123", "447700900123"),
+            ("447700900123", "447700900123"),
+            ("+447700900123", "447700900123"),
+            ("+44 (0)7700 900 123", "447700900123"),
+            ("0044 7700 900123", "447700900123"),
+            ("\u{200B}\t+44 7700 900123\u{FEFF} \r\n", "447700900123"),
+            ("+33 6 12 34 56 78", "33612345678"),
+            ("+1 202-555-0123", "12025550123"),
+            ("00353 87 123 4567", "353871234567"),
+            ("+7 (8) (495) 123-45-67", "784951234567"),
+        ] {
+            assert_eq!(
+                validate_phone_number(good),
+                Ok(kept.to_string()),
+                "{good:?}"
+            );
+        }
+        for (bad, reason) in [
+            ("", "Not enough digits"),
+            ("07700 9001", "Not enough digits"),
+            ("07700 90012345", "Too many digits"),
+            ("020 7946 0000", "Not a UK mobile number"),
+            ("+44 20 7946 0000", "Not a UK mobile number"),
+            ("07700 900l23", "Must not contain letters or symbols"),
+            ("07700.900.123", "Must not contain letters or symbols"),
+            ("+123", "Not enough digits"),
+            ("+33 6 12 34 56 78 90 12 34", "Too many digits"),
+            ("+28 1234 5678", "Not a valid country prefix"),
+            ("+999 1234 5678", "Not a valid country prefix"),
+        ] {
+            assert_eq!(validate_phone_number(bad), Err(reason), "{bad:?}");
+        }
+    }
 
     fn values<'a>(pairs: &[(&str, &'a str)]) -> HashMap<String, &'a str> {
         pairs

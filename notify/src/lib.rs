@@ -2,9 +2,9 @@
 //! and benchmarks.
 //!
 //! The service sends its emails through Notify. This client is small and hand-written rather than generated because
-//! the service needs only two calls: send an email, and find notifications by reference, which the outbox uses so
-//! that a message interrupted by a crash is not sent twice. Its errors say whether a retry can help
-//! ([`SendError::is_retryable`]), and never carry the recipient's address or the personalisation, so that they can be
+//! the service needs only three calls: send an email, send a text message, and find notifications by reference, which
+//! the outbox uses so that a message interrupted by a crash is not sent twice. Its errors say whether a retry can help
+//! ([`SendError::is_retryable`]), and never carry the recipient's address or number or the personalisation, so that they can be
 //! logged as they are.
 //!
 //! The fake (`fake::FakeNotify`, behind the `fake` feature) is a real HTTP server with Notify's routes, authentication,
@@ -37,5 +37,7 @@ mod key;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use client::{EmailRequest, NotifyClient, SentEmail, SentNotification, NOTIFY_BASE_URL};
+pub use client::{
+    EmailRequest, NotifyClient, SentEmail, SentNotification, SentSms, SmsRequest, NOTIFY_BASE_URL,
+};
 pub use error::{KeyError, SendError};
