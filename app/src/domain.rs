@@ -1,6 +1,7 @@
 //! Domain rules as plain functions: no Leptos, no database, no HTTP. Everything here is shared by the server and
 //! the WASM client and is tested on its own.
 
+pub mod account;
 pub mod certificate;
 pub mod feedback;
 pub mod identity;
