@@ -13,6 +13,7 @@
 //! may be missing): it lists the column types sqlx must be able to bind and read on the backend, and Rust does not
 //! carry a trait's `where` clauses to its users, so it cannot be said once on [`Dialect`].
 
+pub mod accounts;
 pub mod api;
 pub mod audit;
 mod batch;
@@ -35,6 +36,7 @@ pub mod support;
 pub mod tasks;
 pub mod users;
 
+pub use accounts::AccountStore;
 pub use api::ApiStore;
 pub use audit::AuditStore;
 pub use client_admin::ClientAdminStore;
@@ -133,6 +135,7 @@ pub trait Store:
     + ApiStore
     + ClientAdminStore
     + MetricsStore
+    + AccountStore
     + Send
     + Sync
     + 'static
@@ -528,7 +531,8 @@ where
         + ProviderStore
         + ApiStore
         + ClientAdminStore
-        + MetricsStore,
+        + MetricsStore
+        + AccountStore,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {

@@ -1,6 +1,8 @@
-//! Our users: one row per GOV.UK One Login account. Our own `id` is the key everything else uses; One Login's `sub`
-//! only maps to it (rule 35), so an account recreated in One Login can be re-mapped. A user's verified identity
-//! is kept with who verified it: One Login's identity check, or a support officer deciding an identity task.
+//! Our users: one row per person, reached through GOV.UK One Login or a DfE Identity account ([`super::accounts`]).
+//! Our own `id` is the key everything else uses; One Login's `sub` only maps to it (rule 35), so an account
+//! recreated in One Login can be re-mapped, and a person with only a DfE Identity account has none. A user's
+//! verified identity is kept with who verified it: One Login's identity check, or a support officer deciding an
+//! identity task.
 
 use super::{Dialect, SqlStore, StoreError, StoreResult};
 use app::domain::identity::{IdentityVerification, VerifiedBy, VerifiedEmail, VerifiedIdentity};

@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
     )*};
 }
 
+mod accounts;
 mod certificate;
 mod console;
 mod contract;
