@@ -380,7 +380,12 @@ impl SupportConsole for StoreConsole {
             Ok(Some(TaskView {
                 decided: task.decision.as_ref().map(|d| DecidedView {
                     summary: d.summary(task.kind),
-                    by: task.decided_by.clone().unwrap_or_default(),
+                    // Decided by nobody on the staff: closed when a TRN token connected the teacher.
+                    by: task
+                        .decided_by
+                        .clone()
+                        .unwrap_or_else(|| "Teacher ID, when the teacher used a TRN token".into()),
+
                     at: task.decided_at.unwrap_or(task.created_at),
                 }),
                 reference: task.reference,
@@ -720,6 +725,9 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
         } => format!(
             "{} the API client {name} ({api_client_id})",
             if *enabled { "Enabled" } else { "Disabled" }
+        ),
+        AuditEvent::ClosedByTrnToken { trn } => format!(
+            "Closed the task: a TRN token connected the teacher to the record with TRN {trn}"
         ),
         AuditEvent::Unknown => action.replace('_', " "),
     }

@@ -75,6 +75,11 @@ pub enum AuditEvent {
         name: String,
         enabled: bool,
     },
+    /// A TRN token connected the teacher to the record with this TRN while their task was open, so the service
+    /// closed the task: there was nothing left for support to find.
+    ClosedByTrnToken {
+        trn: String,
+    },
     /// An action this version does not know (none is written today): shown by its stored name.
     #[serde(other)]
     Unknown,
@@ -412,6 +417,13 @@ mod tests {
             (AuditEvent::ViewedProof, "viewed_proof", "{}"),
             (AuditEvent::SavedDraft, "saved_draft", "{}"),
             (
+                AuditEvent::ClosedByTrnToken {
+                    trn: "1234567".into(),
+                },
+                "closed_by_trn_token",
+                r#"{"trn":"1234567"}"#,
+            ),
+            (
                 AuditEvent::DeletedProof { retention_days: 90 },
                 "deleted_proof",
                 r#"{"retention_days":90}"#,
@@ -518,6 +530,12 @@ mod tests {
         assert_eq!(
             TaskChange::from_audit_action(&written(decided)),
             Some(TaskChange::Decided)
+        );
+        assert_eq!(
+            TaskChange::from_audit_action(&written(AuditEvent::ClosedByTrnToken {
+                trn: "1".into()
+            })),
+            Some(TaskChange::ClosedByTrnToken)
         );
     }
 

@@ -474,6 +474,7 @@ where
         )
         .await?;
         if matches!(done, Connecting::Made) {
+            Self::close_tasks_found_by_token(&mut *tx, user_id, &trn, now).await?;
             tx.commit().await?;
             Ok(Redemption::Connected)
         } else {
@@ -627,6 +628,38 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    /// A teacher who asked support to find their record, then was connected by a TRN token: their open record
+    /// matching task is closed as decided, by nobody on the staff, with the record the token connected, so no
+    /// officer goes on looking (a decision on it would be refused anyway) and open dashboards move it to "done".
+    /// An identity task is left alone: the token proves nothing about who they are.
+    async fn close_tasks_found_by_token(
+        conn: &mut DB::Connection,
+        user_id: i64,
+        trn: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let decision = app::domain::support::Decision::Connect {
+            trn: trn.to_string(),
+        };
+        let closed: Vec<String> = sqlx::query_scalar(
+            "UPDATE support_tasks SET status = 'done', decision = $2, decided_by = NULL, decided_at = $3, \
+             draft = NULL, version = version + 1, updated_at = $3 \
+             WHERE user_id = $1 AND kind = 'record_matching' AND status <> 'done' RETURNING reference",
+        )
+        .bind(user_id)
+        .bind(serde_json::to_string(&decision).expect("decisions serialise"))
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+        let event = super::support::AuditEvent::ClosedByTrnToken {
+            trn: trn.to_string(),
+        };
+        for reference in &closed {
+            Self::audit_in(&mut *conn, None, Some(reference), &event, now).await?;
+        }
+        Ok(())
+    }
+
     /// Connects `user_id` to `person_id` in `conn` (a transaction) and adds the change-history event. A connection
     /// an administrator undid is never made again this way (only by support).
     async fn connect_in(

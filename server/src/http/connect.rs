@@ -293,15 +293,19 @@ pub async fn continue_journey(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
 ) -> HandlerResult {
-    let (mut answers, user) = answering(&state, &ctx).await?;
-    // Before anything else, even in the middle of the questions: the token makes them unnecessary.
-    if redeem_trn_token(&state, &ctx, &user)
-        .await
-        .map_err(AppError::store("redeeming a TRN token"))?
-    {
-        ctx.session.update(|data| data.connect = None);
-        return Ok(Redirect::to(routes::CONNECTED).into_response());
+    let (position, user) = position(&state, &ctx).await?;
+    // Before anything else, even in the middle of the questions or while support looks for their record: the
+    // token makes both unnecessary (the store closes the open task).
+    if let (Position::Answering(_) | Position::AwaitingSupport, Some(user)) = (&position, &user) {
+        if redeem_trn_token(&state, &ctx, user)
+            .await
+            .map_err(AppError::store("redeeming a TRN token"))?
+        {
+            ctx.session.update(|data| data.connect = None);
+            return Ok(Redirect::to(routes::CONNECTED).into_response());
+        }
     }
+    let (mut answers, user) = answering_at(position, user)?;
     if answers.nino.is_some() {
         // Back in the middle of the questions: carry on where they were.
         return Ok(Redirect::to(answers.resume_at()).into_response());

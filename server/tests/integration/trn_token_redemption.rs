@@ -24,6 +24,7 @@ on_both_backends!(
     a_teacher_already_signed_in_may_bring_a_token_mid_journey,
     the_qts_emails_link_signs_the_teacher_in_and_connects_them,
     a_connected_teacher_sees_qts_on_their_record_page_once_it_is_awarded,
+    a_token_closes_the_teachers_open_record_matching_task_for_every_officer,
 );
 
 /// Our service with the personas' records, an API client, and a second connection to its database.
@@ -446,5 +447,99 @@ async fn a_connected_teacher_sees_qts_on_their_record_page_once_it_is_awarded(ba
     assert!(
         page.body.contains("15 July 2026"),
         "the award on the page at once"
+    );
+}
+
+async fn a_token_closes_the_teachers_open_record_matching_task_for_every_officer(backend: Backend) {
+    let Some((mut rp, _, client)) = service(backend).await else {
+        return;
+    };
+    // A teacher the journey could not match asks support to find their record.
+    let r = stored_record(&rp, "3100061", ("Eve", "Hart"), RecordStatus::Active).await;
+    let who = person(("Eve", "Hart"), dob(), "eve@example.com");
+    assert_redirect(&verified_from(&mut rp, "/sign-in", &who).await, "/connect");
+    rp.get("/connect/nino").await;
+    let reference = crate::util::answer_no_and_ask_for_support(&mut rp).await;
+    let task_path = app::domain::support::task_href(&reference);
+    // An officer opens the task, and keeps it open.
+    crate::console::as_staff(&mut rp, "admin@education.gov.uk").await;
+    let opened = rp.get(&task_path).await;
+    assert_eq!(opened.status, 200);
+    let version_seen = crate::util::version_in(&opened.body);
+
+    let feed_from = rp.state.store.latest_audit_id().await.unwrap();
+    // Then QTS is awarded and the teacher follows the email's link.
+    let token = token_for(&rp, client, &r.trn, in_180_days()).await;
+    // Days later, in a new browser: One Login signs them in, and their identity is verified already.
+    rp.cookies.clear();
+    let back = rp
+        .round_trip(
+            &format!("/sign-in?trn_token={token}"),
+            NextLogin {
+                custom: Some(who.clone()),
+                ..NextLogin::new(CUSTOM, Outcome::Authenticated)
+            },
+        )
+        .await;
+    assert_redirect(&back, "/continue");
+    assert_redirect(&rp.get("/continue").await, "/connected");
+
+    let task = crate::util::stored_task(&rp.state.store, &reference).await;
+    assert_eq!(task.status, app::domain::support::TaskStatus::Done);
+    assert_eq!(
+        task.decision,
+        Some(app::domain::support::Decision::Connect {
+            trn: "3100061".into()
+        })
+    );
+    assert_eq!(task.decided_by, None, "decided by nobody on the staff");
+    // Open dashboards hear of it.
+    let changes = rp
+        .state
+        .store
+        .task_changes_since(feed_from, 10)
+        .await
+        .unwrap();
+    assert!(
+        changes.iter().any(|c| c.reference == reference
+            && c.change == app::domain::support::TaskChange::ClosedByTrnToken),
+        "{changes:?}"
+    );
+    // The officer comes back: the task says what happened, and their decision is refused, changing nothing.
+    crate::console::as_staff(&mut rp, "admin@education.gov.uk").await;
+    let page = rp.get(&task_path).await;
+    assert!(
+        page.body
+            .contains("Teacher ID, when the teacher used a TRN token"),
+        "{}",
+        page.body
+    );
+    let decided = rp
+        .post(
+            &format!("{task_path}/decision"),
+            &[
+                ("version", version_seen.as_str()),
+                ("outcome", "connect"),
+                ("trn", "3100061"),
+            ],
+        )
+        .await;
+    assert_ne!(decided.status, 500);
+    assert_eq!(
+        connections_of(&rp, &r.trn).await,
+        vec![ConnectedHow::TrnToken],
+        "one connection, by the token"
+    );
+    let audit = rp.state.store.audit_log(None, 50).await.unwrap();
+    assert!(
+        audit.iter().any(
+            |line| line.task_reference.as_deref() == Some(reference.as_str())
+                && line.staff.is_none()
+                && line.event
+                    == server::db::support::AuditEvent::ClosedByTrnToken {
+                        trn: "3100061".into()
+                    }
+        ),
+        "the closing is audited, by the service"
     );
 }

@@ -10,13 +10,16 @@ pub enum TaskChange {
     Assigned,
     DraftSaved,
     Decided,
+    /// Closed by the service: a TRN token connected the teacher while the task was open.
+    ClosedByTrnToken,
 }
 
 impl TaskChange {
-    pub const ALL: [TaskChange; 3] = [
+    pub const ALL: [TaskChange; 4] = [
         TaskChange::Assigned,
         TaskChange::DraftSaved,
         TaskChange::Decided,
+        TaskChange::ClosedByTrnToken,
     ];
 
     /// The audit log's action for this change.
@@ -25,6 +28,7 @@ impl TaskChange {
             Self::Assigned => "assigned",
             Self::DraftSaved => "saved_draft",
             Self::Decided => "decided",
+            Self::ClosedByTrnToken => "closed_by_trn_token",
         }
     }
 
@@ -38,6 +42,7 @@ impl TaskChange {
             Self::Assigned => "has been assigned",
             Self::DraftSaved => "has been updated",
             Self::Decided => "has been decided",
+            Self::ClosedByTrnToken => "has been closed: the teacher was connected by a TRN token",
         };
         format!("Task {reference} {what}. The list has been updated.")
     }
