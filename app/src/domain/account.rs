@@ -141,8 +141,9 @@ pub fn find_duplicate(applicant: &Applicant, accounts: &[Account]) -> Option<Dup
 }
 
 /// How many passcodes may be sent, per email or mobile and per client address, in windows of the given lengths.
-/// Configurable (the server's configuration reads them); the defaults allow a person several resends and a school
-/// behind one address a busy morning, and stop anyone using the service to flood an inbox or a phone.
+/// Configurable: the server passes the numbers in (its environment variables are to come with the pages). The
+/// defaults allow a person several resends and a school behind one address a busy morning, and stop anyone using
+/// the service to flood an inbox or a phone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendLimits {
     pub per_target: i64,
