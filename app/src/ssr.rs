@@ -379,6 +379,10 @@ pub trait SupportConsole: Send + Sync {
         query: crate::domain::support::TaskQuery,
         me: i64,
     ) -> BoxFuture<'_, Result<crate::domain::support::TaskPage, DataUnavailable>>;
+    /// The services the task dashboard can be filtered by (every registered client, by name).
+    fn task_services(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<crate::domain::support::ServiceOption>, DataUnavailable>>;
     /// The task page for `viewer`; the view is audited.
     fn task(
         &self,

@@ -358,6 +358,10 @@ impl ConsoleArgs {
     }
 }
 
+/// The services generated tasks came from (client ids; the list query needs no registered client to filter by one).
+const BENCH_NPQ: &str = "bench-npq";
+const BENCH_AYTQ: &str = "bench-aytq";
+
 /// Tasks a support team might have: both kinds, a quarter open, a quarter in progress, half done, over two years.
 fn generated_tasks(from: u64, count: u64, staff: &[i64]) -> Vec<crate::db::support::GeneratedTask> {
     use app::domain::support::{TaskKind, TaskStatus};
@@ -542,6 +546,12 @@ fn generated_tasks(from: u64, count: u64, staff: &[i64]) -> Vec<crate::db::suppo
                 trn: ((h >> 24) % 4 == 0).then(|| format!("{:07}", 3_000_000 + i % 6_000_000)),
                 name,
                 created_at: start + chrono::Duration::seconds((i * 63) as i64),
+                // A fifth of teachers came from the NPQ service, a tenth from AYTQ, the rest directly.
+                client_id: match (h >> 36) % 10 {
+                    0 | 1 => Some(BENCH_NPQ.to_string()),
+                    2 => Some(BENCH_AYTQ.to_string()),
+                    _ => None,
+                },
             }
         })
         .collect()
@@ -601,6 +611,8 @@ pub async fn console(config: &Config, args: ConsoleArgs) -> Result<(), ServerErr
         ("type: identity", vec![("type", "identity_verification")]),
         ("assigned to me", vec![("assignee", "me")]),
         ("unassigned", vec![("assignee", "unassigned")]),
+        ("service: NPQ (a fifth)", vec![("service", BENCH_NPQ)]),
+        ("service: came directly (70%)", vec![("service", "~direct")]),
         (
             "date range (a month)",
             vec![("status", "all"), ("from", "1/3/2025"), ("to", "31/3/2025")],
@@ -674,6 +686,16 @@ pub async fn console(config: &Config, args: ConsoleArgs) -> Result<(), ServerErr
             vec![("assignee", "me"), ("status", "all")],
         ),
         ("unassigned", vec![("assignee", "unassigned")]),
+        ("service: NPQ", vec![("service", BENCH_NPQ)]),
+        (
+            "service: AYTQ, all",
+            vec![("service", BENCH_AYTQ), ("status", "all")],
+        ),
+        ("came directly", vec![("service", "~direct")]),
+        (
+            "NPQ, assigned to me",
+            vec![("service", BENCH_NPQ), ("assignee", "me")],
+        ),
         (
             "a month",
             vec![("status", "all"), ("from", "1/3/2025"), ("to", "31/3/2025")],

@@ -84,6 +84,7 @@ pub async fn bench_sessions(config: &Config) -> Result<(), ServerError> {
                     flags: Default::default(),
                     itt: None,
                 }),
+                client_id: None,
             },
             Utc::now(),
         )

@@ -291,6 +291,17 @@ impl SupportConsole for StoreConsole {
         })
     }
 
+    fn task_services(
+        &self,
+    ) -> BoxFuture<'_, Result<Vec<app::domain::support::ServiceOption>, DataUnavailable>> {
+        Box::pin(async move {
+            self.store
+                .task_services()
+                .await
+                .map_err(DataUnavailable::from)
+        })
+    }
+
     fn task(
         &self,
         reference: String,
@@ -392,6 +403,7 @@ impl SupportConsole for StoreConsole {
                 kind: task.kind,
                 status: task.status,
                 requested_at: task.created_at,
+                service: task.service,
                 version: task.version,
                 assignee: task.assignee,
                 // Tasks raised before every flag was kept have only the one in the column.

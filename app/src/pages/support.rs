@@ -26,8 +26,8 @@ use crate::components::error_summary::{error_for, with_error_class, ErrorMessage
 use crate::components::page_title::PageTitle;
 use crate::domain::support::{
     count_text, params, task_href, AssigneeFilter, Comparison, NotConnectedReason, Permission,
-    RejectReason, Role, SortField, StatusCounts, StatusFilter, TaskKind, TaskQuery, TaskStatus,
-    COUNT_CAP, OTHER_TRN,
+    RejectReason, Role, ServiceFilter, SortField, StatusCounts, StatusFilter, TaskKind, TaskQuery,
+    TaskStatus, COUNT_CAP, OTHER_TRN,
 };
 use crate::routes;
 use crate::server_fns::console::{

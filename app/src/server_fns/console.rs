@@ -39,6 +39,9 @@ pub struct DashboardView {
     pub query: TaskQuery,
     pub errors: Vec<FieldError>,
     pub page: TaskPage,
+    /// The services the list can be filtered by.
+    #[serde(default)]
+    pub services: Vec<crate::domain::support::ServiceOption>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,7 +166,13 @@ pub async fn load_dashboard(query: String) -> Result<Console<DashboardView>, Ser
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     });
+    let services = guard::console()?
+        .task_services()
+        .await
+        .map_err(guard::unavailable)?;
     let mut query = query;
+    // A service that is not registered (only an edited link names one): the whole list.
+    query.service = query.service.known(&services);
     let mut page = guard::console()?
         .tasks(query.clone(), me.staff.id)
         .await
@@ -188,6 +197,7 @@ pub async fn load_dashboard(query: String) -> Result<Console<DashboardView>, Ser
         query,
         errors,
         page,
+        services,
     }))
 }
 

@@ -32,6 +32,9 @@ pub struct TeacherTask {
 pub struct NewSupportTask {
     pub user_id: i64,
     pub details: TaskDetails,
+    /// The OpenID Connect client whose request was kept in the teacher's session when they asked (its client id):
+    /// the service they came from, which the console shows and filters by. `None` when they came directly.
+    pub client_id: Option<String>,
 }
 
 /// One entry in a record's change history.
@@ -555,8 +558,8 @@ where
                 app::domain::journey::support_reference(self.next_reference_number().await?);
             let row: Option<TaskRow> = sqlx::query_as(
                 "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, details, \
-                 user_id, flag, created_at, updated_at, name_key, last_name_key, email_key, trn) \
-                 VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
+                 user_id, flag, created_at, updated_at, name_key, last_name_key, email_key, trn, client_id) \
+                 VALUES ($1, $2, 'open', $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT DO NOTHING RETURNING reference, created_at",
             )
             .bind(reference)
@@ -571,6 +574,7 @@ where
             .bind(name_key(requester_name.rsplit(' ').next().unwrap_or("")))
             .bind(requester_email.trim().to_lowercase())
             .bind(details.trn())
+            .bind(task.client_id.as_deref())
             .fetch_optional(&self.pool)
             .await?;
             if let Some(row) = row {

@@ -19,6 +19,8 @@ pub struct GeneratedTask {
     pub trn: Option<String>,
     pub assignee_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// The service the teacher came from (a client id), or `None` for directly.
+    pub client_id: Option<String>,
 }
 
 /// Details of a generated task's kind, made up from its name, email and TRN (no date of birth is known: 1 January
@@ -97,7 +99,8 @@ where
         for chunk in tasks.chunks(2000) {
             let mut q = QueryBuilder::<DB>::new(
                 "INSERT INTO support_tasks (reference, kind, status, requester_name, requester_email, \
-                 details, name_key, last_name_key, email_key, trn, assignee_id, created_at, updated_at) ",
+                 details, name_key, last_name_key, email_key, trn, assignee_id, created_at, updated_at, \
+                 client_id) ",
             );
             q.push_values(chunk, |mut b, t| {
                 let name_key = app::domain::names::name_key(&t.name);
@@ -114,7 +117,8 @@ where
                     .push_bind(t.trn.clone())
                     .push_bind(t.assignee_id)
                     .push_bind(t.created_at)
-                    .push_bind(t.created_at);
+                    .push_bind(t.created_at)
+                    .push_bind(t.client_id.clone());
             });
             DB::execute_built(q, &mut *tx).await?;
         }

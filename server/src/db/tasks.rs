@@ -6,9 +6,9 @@ use super::outbox::NewEmail;
 use super::records::{PersonRow, PERSON_COLUMNS};
 use super::{json, Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
 use app::domain::support::{
-    prefix_upper_bound, AssigneeFilter, Cursor, Decision, DecisionInput, Search, SortDirection,
-    SortField, StaffMember, StatusCounts, StatusFilter, TaskKind, TaskPage, TaskQuery, TaskStatus,
-    TaskSummary, COUNT_CAP, PAGE_SIZE,
+    prefix_upper_bound, AssigneeFilter, Cursor, Decision, DecisionInput, Search, ServiceFilter,
+    ServiceOption, SortDirection, SortField, StaffMember, StatusCounts, StatusFilter, TaskKind,
+    TaskPage, TaskQuery, TaskStatus, TaskSummary, COUNT_CAP, PAGE_SIZE,
 };
 use app::domain::support::{
     ConnectedHow, ConnectionEvent, SupportAction, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED,
@@ -36,6 +36,9 @@ pub struct StoredTask {
     pub user_id: Option<i64>,
     pub requester_name: String,
     pub requester_email: String,
+    /// The name of the service the teacher came from (its client id if no longer registered); `None` when they
+    /// came directly.
+    pub service: Option<String>,
     /// What the teacher told us and what One Login verified, read by the task's kind.
     pub details: TaskDetails,
     /// The strongest flag matching raised, as the dashboard shows it (the details hold every one).
@@ -89,6 +92,8 @@ pub trait TaskStore {
     async fn list_tasks(&self, query: &TaskQuery, me: i64) -> StoreResult<TaskPage>;
     /// How the database runs the dashboard query (for the benchmark).
     async fn task_query_plan(&self, query: &TaskQuery, me: i64) -> StoreResult<Vec<String>>;
+    /// The services the dashboard can be filtered by: every registered client, enabled or not, by name.
+    async fn task_services(&self) -> StoreResult<Vec<ServiceOption>>;
     /// The id of the newest task: the live dashboard watches it.
     async fn latest_task_id(&self) -> StoreResult<i64>;
     async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>>;
@@ -163,6 +168,7 @@ struct SummaryRow {
     created_at: DateTime<Utc>,
     assignee: Option<String>,
     flag: Option<String>,
+    service: Option<String>,
 }
 
 fn kind_of(s: &str) -> StoreResult<TaskKind> {
@@ -185,6 +191,7 @@ impl TryFrom<SummaryRow> for TaskSummary {
             requested_at: r.created_at,
             assignee: r.assignee,
             flag: r.flag,
+            service: r.service,
         })
     }
 }
@@ -198,6 +205,7 @@ struct TaskRow {
     user_id: Option<i64>,
     requester_name: String,
     requester_email: String,
+    service: Option<String>,
     details: String,
     flag: Option<String>,
     version: i64,
@@ -222,6 +230,7 @@ impl TryFrom<TaskRow> for StoredTask {
             user_id: r.user_id,
             requester_name: r.requester_name,
             requester_email: r.requester_email,
+            service: r.service,
             details: TaskDetails::parse(kind, &r.details)
                 .map_err(|e| StoreError::Corrupt(format!("task details: {e}")))?,
             flag: r.flag,
@@ -241,14 +250,17 @@ impl TryFrom<TaskRow> for StoredTask {
 }
 
 const TASK_SELECT: &str = "SELECT t.id, t.reference, t.kind, t.status, t.user_id, t.requester_name, \
-     t.requester_email, t.details, t.flag, t.version, t.assignee_id, a.name AS assignee_name, t.draft, t.decision, \
+     t.requester_email, COALESCE(c.display_name, t.client_id) AS service, t.details, t.flag, t.version, \
+     t.assignee_id, a.name AS assignee_name, t.draft, t.decision, \
      d.name AS decided_by_name, t.decided_at, t.created_at FROM support_tasks t \
      LEFT JOIN staff a ON a.id = t.assignee_id LEFT JOIN staff d ON d.id = t.decided_by \
+     LEFT JOIN oidc_clients c ON c.client_id = t.client_id \
      WHERE t.reference = $1";
 
 /// Whether the counts per status can come from `task_counts`: no filter but status and type.
 fn only_kind_filtered(query: &TaskQuery) -> bool {
     query.assignee == AssigneeFilter::Anyone
+        && query.service == ServiceFilter::Any
         && query.from.is_none()
         && query.to.is_none()
         && query.search() == Search::None
@@ -271,11 +283,13 @@ struct Unindexed {
     status: &'static str,
     kind: &'static str,
     assignee: &'static str,
+    service: &'static str,
 }
 
 impl Unindexed {
     /// The hints for a page in `sort`'s order: each filter column not leading one of that order's indexes
-    /// (migrations 0009 and 0010: `kind, created_at`; `status DESC, created_at`; `assignee_id` then each order).
+    /// (migrations 0009 and 0010: `kind, created_at`; `status DESC, created_at`; `assignee_id` then each order;
+    /// 0023: `client_id` then each order).
     /// A name search keeps every filter off its index, so the two name ranges are read.
     fn for_page<DB: Dialect>(sort: SortField, name_search: bool) -> Self {
         if DB::BACKEND != super::Backend::Sqlite {
@@ -286,6 +300,7 @@ impl Unindexed {
             status: plus(name_search || matches!(sort, SortField::Name | SortField::Kind)),
             kind: plus(name_search || matches!(sort, SortField::Name | SortField::Status)),
             assignee: plus(name_search),
+            service: plus(name_search),
         }
     }
 }
@@ -318,6 +333,16 @@ fn push_filters<'a, DB>(
         }
         AssigneeFilter::Unassigned => {
             q.push(format!(" AND {}t.assignee_id IS NULL", hints.assignee));
+        }
+    }
+    match &query.service {
+        ServiceFilter::Any => {}
+        ServiceFilter::Direct => {
+            q.push(format!(" AND {}t.client_id IS NULL", hints.service));
+        }
+        ServiceFilter::Service(client_id) => {
+            q.push(format!(" AND {}t.client_id = ", hints.service))
+                .push_bind(client_id.as_str());
         }
     }
     if let Some(from) = query.from {
@@ -524,7 +549,10 @@ fn per_value_reads(query: &TaskQuery, cursor: bool) -> bool {
     !matches!(query.search(), Search::Name(_))
         && ((query.sort == SortField::Kind && dated)
             || (query.sort == SortField::Status
-                && (dated || cursor || query.assignee != AssigneeFilter::Anyone)))
+                && (dated
+                    || cursor
+                    || query.assignee != AssigneeFilter::Anyone
+                    || query.service != ServiceFilter::Any)))
 }
 
 /// The page query of the dashboard, after `prefix` (e.g. `EXPLAIN`); from `start` when the page's link carried a
@@ -549,7 +577,7 @@ where
     // sort index), then the 25 rows: reading the rows skipped on the way to page 400 cost PostgreSQL 200 ms.
     let mut q = QueryBuilder::new(format!(
         "{prefix}SELECT t.reference, t.kind, t.status, t.requester_name, t.requester_email, t.created_at, \
-         a.name AS assignee, t.flag FROM (SELECT t.id"
+         a.name AS assignee, t.flag, COALESCE(c.display_name, t.client_id) AS service FROM (SELECT t.id"
     ));
     let name_search = matches!(query.search(), Search::Name(_));
     // A "previous" link reads backwards from its task; the rows are put back in order at the end.
@@ -697,7 +725,7 @@ where
     q.push_bind(outer_offset);
     q.push(format!(
         ") page JOIN support_tasks t ON t.id = page.id LEFT JOIN staff a ON a.id = t.assignee_id \
-         ORDER BY {}",
+         LEFT JOIN oidc_clients c ON c.client_id = t.client_id ORDER BY {}",
         order_by(query.sort, query.direction)
     ));
     q
@@ -876,6 +904,18 @@ where
     async fn task_query_plan(&self, query: &TaskQuery, me: i64) -> StoreResult<Vec<String>> {
         let q = page_query::<DB>(DB::EXPLAIN, query, me, None, None);
         Ok(DB::plan_of_built(q, &self.pool).await?)
+    }
+
+    async fn task_services(&self) -> StoreResult<Vec<ServiceOption>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT client_id, display_name FROM oidc_clients ORDER BY display_name, client_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(client_id, name)| ServiceOption { client_id, name })
+            .collect())
     }
 
     async fn latest_task_id(&self) -> StoreResult<i64> {

@@ -608,8 +608,19 @@ pub async fn request_support(
             flags: answers.flags.clone(),
             itt: answers.itt.clone(),
         }),
+        client_id: came_from(&ctx),
     };
     raise_task(&state, &ctx, &task, |data| data.connect = None).await
+}
+
+/// The service whose request is kept (and still live) in the teacher's session: the one a support task raised now
+/// came from, for the console (DESIGN §7.1). The same question the "Continue to <service>" button asks.
+pub(super) fn came_from(ctx: &RequestContext) -> Option<String> {
+    ctx.session
+        .lock()
+        .data
+        .live_client_request(Utc::now().timestamp())
+        .map(|request| request.client_id.clone())
 }
 
 /// Raises `task` (once, however often it is submitted), clears the journey's state with `clear`, and shows the

@@ -309,6 +309,7 @@ pub async fn send(
             proof: StoredProof::new(&proof),
             one_login_email: user.email.clone(),
         }),
+        client_id: super::connect::came_from(&ctx),
     };
     raise_task(&state, &ctx, &task, |data| data.identity_support = None).await
 }

@@ -78,6 +78,7 @@ pub(crate) async fn raise_identity_task(rp: &Rp, sub: &str) -> String {
     let task = NewSupportTask {
         user_id: user.id,
         details: TaskDetails::parse(TaskKind::IdentityVerification, &details.to_string()).unwrap(),
+        client_id: None,
     };
     store
         .raise_support_task(&task, now)
@@ -853,6 +854,7 @@ async fn the_dashboard_filters_searches_sorts_and_pages(backend: Backend) {
             trn: (i % 10 == 0).then(|| format!("{:07}", 2_000_000 + i)),
             assignee_id: None,
             created_at: base + chrono::Duration::hours(i as i64),
+            client_id: None,
         })
         .collect();
     rp.state.store.insert_generated_tasks(&tasks).await.unwrap();
@@ -1057,6 +1059,7 @@ async fn every_filter_and_sort_pages_in_the_same_order_on_both_backends(backend:
             assignee_id: [Some(me), Some(other), None, None][(i / 3) % 4],
             // Out of id order, with ties, over three days.
             created_at: base + chrono::Duration::hours(((i * 7) % 70) as i64),
+            client_id: None,
         })
         .collect();
     rp.state.store.insert_generated_tasks(&tasks).await.unwrap();

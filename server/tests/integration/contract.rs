@@ -288,6 +288,7 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
     let task = |user_id| NewSupportTask {
         user_id,
         details: TaskDetails::parse(TaskKind::RecordMatching, &details.to_string()).unwrap(),
+        client_id: None,
     };
     // References come from a counter: the first two numbers' references were taken before the counter existed
     // (drawn at random then), so the counter skips them.
@@ -302,6 +303,7 @@ async fn one_open_support_task_per_user_whatever_the_number_of_submits(store: Dy
             trn: None,
             assignee_id: None,
             created_at: now,
+            client_id: None,
         })
         .collect();
     store.insert_generated_tasks(&taken).await.unwrap();

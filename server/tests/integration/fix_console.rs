@@ -364,6 +364,7 @@ async fn the_search_finds_references_by_digits_and_emails_by_domain_and_a_late_p
             trn: None,
             assignee_id: None,
             created_at: base + chrono::Duration::minutes(i),
+            client_id: None,
         })
         .collect();
     rp.state.store.insert_generated_tasks(&tasks).await.unwrap();
@@ -658,6 +659,7 @@ async fn references_come_from_a_counter_and_skip_ones_taken_before(backend: Back
         trn: None,
         assignee_id: None,
         created_at: chrono::Utc::now(),
+        client_id: None,
     };
     rp.state.store.insert_generated_tasks(&[old]).await.unwrap();
     let first = raise_record_matching_task(&mut rp).await;

@@ -228,6 +228,7 @@ async fn the_page_version_moves_with_every_change_a_teacher_s_pages_read(backend
                     flags: Default::default(),
                     itt: None,
                 }),
+                client_id: None,
             },
             now,
         )

@@ -414,6 +414,7 @@ async fn a_refused_decision_verifies_nothing_and_one_login_s_verification_is_kep
             &details.to_string(),
         )
         .unwrap(),
+        client_id: None,
     };
     let raised = store.raise_support_task(&task, now).await.unwrap();
     let version = store

@@ -47,6 +47,7 @@ mod provider;
 mod recovery;
 mod services_console;
 mod support;
+mod task_services;
 mod trn_token_redemption;
 mod trn_tokens;
 mod util;

@@ -93,6 +93,69 @@ impl SortDirection {
     }
 }
 
+/// The dashboard's filter by the service a task came from (DESIGN §7.1): the OpenID Connect client whose request
+/// was kept in the teacher's session when the task was raised, or none when they came to Teacher ID directly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceFilter {
+    #[default]
+    Any,
+    /// Tasks raised with no other service's request kept.
+    Direct,
+    /// Tasks raised while this client's request was kept (its client id).
+    Service(String),
+}
+
+/// A service the dashboard can be filtered by: a registered client's id and name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceOption {
+    pub client_id: String,
+    pub name: String,
+}
+
+impl ServiceFilter {
+    /// "Came directly" in the URL. A client id is letters, digits, `-`, `_` and `.` only, so no service's id can
+    /// be read as this (`direct` could be one).
+    pub const DIRECT: &'static str = "~direct";
+    /// The longest client id registration accepts.
+    const MAX_CLIENT_ID: usize = 100;
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Any => "",
+            Self::Direct => Self::DIRECT,
+            Self::Service(id) => id,
+        }
+    }
+
+    /// Reads the URL's value. Anything shaped like no client id (an edited link) is no filter; whether a client
+    /// id names a registered service is [`Self::known`]'s question.
+    pub fn parse(raw: &str) -> Self {
+        let raw = raw.trim();
+        if raw == Self::DIRECT {
+            return Self::Direct;
+        }
+        let client_id = !raw.is_empty()
+            && raw.len() <= Self::MAX_CLIENT_ID
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if client_id {
+            Self::Service(raw.to_string())
+        } else {
+            Self::Any
+        }
+    }
+
+    /// The filter, if it names one of `services` (or none); a service not registered (only an edited link names
+    /// one) is no filter, so the list shown is the whole list rather than an empty one that looks like an answer.
+    pub fn known(self, services: &[ServiceOption]) -> Self {
+        match &self {
+            Self::Service(id) if !services.iter().any(|s| &s.client_id == id) => Self::Any,
+            _ => self,
+        }
+    }
+}
+
 /// What the search box was taken to mean.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Search {
@@ -125,6 +188,9 @@ pub struct TaskQuery {
     pub kind: Option<TaskKind>,
     pub status: StatusFilter,
     pub assignee: AssigneeFilter,
+    /// The service the task came from.
+    #[serde(default)]
+    pub service: ServiceFilter,
     /// Requested on or after.
     pub from: Option<NaiveDate>,
     /// Requested on or before.
@@ -174,6 +240,7 @@ pub mod params {
     pub const KIND: &str = "type";
     pub const STATUS: &str = "status";
     pub const ASSIGNEE: &str = "assignee";
+    pub const SERVICE: &str = "service";
     pub const FROM: &str = "from";
     pub const TO: &str = "to";
     pub const SEARCH: &str = "search";
@@ -236,6 +303,7 @@ impl TaskQuery {
             kind: TaskKind::parse(&text(params::KIND)),
             status: StatusFilter::parse(&text(params::STATUS)).unwrap_or_default(),
             assignee: AssigneeFilter::parse(&text(params::ASSIGNEE)).unwrap_or_default(),
+            service: ServiceFilter::parse(&text(params::SERVICE)),
             from,
             to,
             search,
@@ -275,6 +343,9 @@ impl TaskQuery {
         }
         if self.assignee != AssigneeFilter::default() {
             out.push((params::ASSIGNEE, self.assignee.as_str().to_string()));
+        }
+        if self.service != ServiceFilter::Any {
+            out.push((params::SERVICE, self.service.as_str().to_string()));
         }
         if let Some(from) = self.from {
             out.push((params::FROM, from.format("%-d/%-m/%Y").to_string()));
@@ -628,6 +699,100 @@ mod tests {
         assert!(prefix_upper_bound("ob").as_str() > "obrien");
         assert!(prefix_upper_bound("ob").as_str() > "ob");
         assert!(prefix_upper_bound("ob").as_str() < "oc");
+    }
+}
+
+#[cfg(test)]
+mod service_filter_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn query(pairs: &[(&str, &str)]) -> TaskQuery {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TaskQuery::from_params(|k| map.get(k).cloned()).0
+    }
+
+    fn services() -> Vec<ServiceOption> {
+        vec![ServiceOption {
+            client_id: "npq-sample".into(),
+            name: "Register for an NPQ (sample)".into(),
+        }]
+    }
+
+    #[test]
+    fn the_service_filter_round_trips_through_the_url() {
+        let q = query(&[("service", "npq-sample"), ("status", "all")]);
+        assert_eq!(q.service, ServiceFilter::Service("npq-sample".into()));
+        assert_eq!(q.href(), "/support?status=all&service=npq-sample");
+        let direct = query(&[("service", "~direct")]);
+        assert_eq!(direct.service, ServiceFilter::Direct);
+        assert_eq!(direct.href(), "/support?service=%7Edirect");
+        let href = direct.href();
+        let map: BTreeMap<String, String> =
+            form_urlencoded::parse(href.split_once('?').unwrap().1.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(
+            TaskQuery::from_params(|k| map.get(k).cloned()).0.service,
+            ServiceFilter::Direct
+        );
+        assert_eq!(query(&[("service", "")]).href(), "/support");
+        // The filter form's "All services" sends an empty value: left out of the URL.
+        assert!(!has_left_out_fields(&[(
+            "service".to_string(),
+            "npq-sample".to_string()
+        )]));
+        assert!(has_left_out_fields(&[(
+            "service".to_string(),
+            String::new()
+        )]));
+    }
+
+    #[test]
+    fn a_service_value_no_client_id_could_be_is_no_filter() {
+        for tampered in [
+            "' OR 1=1 --",
+            "<script>",
+            "direct ",
+            "~",
+            "npq sample",
+            "np%q",
+            "ñpq",
+            &"a".repeat(101),
+        ] {
+            assert_eq!(
+                query(&[("service", tampered)]).service,
+                if tampered == "direct " {
+                    // Trimmed, `direct` is shaped like a client id (a service could be called that).
+                    ServiceFilter::Service("direct".into())
+                } else {
+                    ServiceFilter::Any
+                },
+                "{tampered}"
+            );
+        }
+        assert_eq!(
+            query(&[("service", &"a".repeat(100))]).service,
+            ServiceFilter::Service("a".repeat(100))
+        );
+    }
+
+    #[test]
+    fn a_service_that_is_not_registered_is_no_filter() {
+        let known = services();
+        assert_eq!(
+            ServiceFilter::Service("npq-sample".into()).known(&known),
+            ServiceFilter::Service("npq-sample".into())
+        );
+        assert_eq!(
+            ServiceFilter::Service("gone".into()).known(&known),
+            ServiceFilter::Any
+        );
+        assert_eq!(ServiceFilter::Direct.known(&[]), ServiceFilter::Direct);
+        assert_eq!(ServiceFilter::Any.known(&known), ServiceFilter::Any);
     }
 }
 

@@ -33,4 +33,16 @@ pub struct TaskSummary {
     pub assignee: Option<String>,
     /// Why matching could not connect, if it said.
     pub flag: Option<String>,
+    /// The name of the service the teacher came from (its client id if it is no longer registered); `None` when
+    /// they came to Teacher ID directly.
+    #[serde(default)]
+    pub service: Option<String>,
 }
+
+/// What the console shows for a task's service: its name, or Teacher ID's own when the teacher came directly.
+pub fn service_text(service: Option<&str>) -> &str {
+    service.unwrap_or(DIRECT_SERVICE_NAME)
+}
+
+/// The service a task came from when the teacher came to Teacher ID directly.
+pub const DIRECT_SERVICE_NAME: &str = "Teacher ID";

@@ -46,6 +46,9 @@ pub struct TaskView {
     pub kind: TaskKind,
     pub status: TaskStatus,
     pub requested_at: DateTime<Utc>,
+    /// The service the teacher came from (see [`super::TaskSummary::service`]).
+    #[serde(default)]
+    pub service: Option<String>,
     pub version: i64,
     pub assignee: Option<(i64, String)>,
     /// Every flag matching raised on the way (e.g. "possible duplicate or namesake"), weakest first.

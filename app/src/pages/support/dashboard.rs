@@ -158,6 +158,7 @@ fn fields_of(form: &web_sys::HtmlFormElement) -> Option<Vec<(String, String)>> {
         params::KIND,
         params::STATUS,
         params::ASSIGNEE,
+        params::SERVICE,
         params::FROM,
         params::TO,
         params::SORT,
@@ -422,6 +423,9 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
                     </th>
                     {header(SortField::Name)}
                     {header(SortField::Kind)}
+                    <th scope="col" role="columnheader" class="govuk-table__header">
+                        "Service"
+                    </th>
                     {header(SortField::Requested)}
                     {header(SortField::Status)}
                     <th scope="col" role="columnheader" class="govuk-table__header">
@@ -454,6 +458,11 @@ fn task_table(query: &TaskQuery, tasks: Vec<crate::domain::support::TaskSummary>
                                 <td class="govuk-table__cell" role="cell">
                                     {cell_heading(SortField::Kind.label())}
                                     <strong class=kind_tag(t.kind)>{t.kind.label()}</strong>
+                                </td>
+                                <td class="govuk-table__cell" role="cell">
+                                    {cell_heading("Service")}
+                                    {crate::domain::support::service_text(t.service.as_deref())
+                                        .to_string()}
                                 </td>
                                 <td class="govuk-table__cell" role="cell">
                                     {cell_heading(SortField::Requested.label())}
@@ -554,6 +563,28 @@ fn Filters(
         .iter()
         .map(|(v, label)| (v.to_string(), label.to_string(), StatusFilter::parse(v)))
         .collect();
+    // Every registered service, and those who came to Teacher ID directly. An option's value is the service's
+    // client id, which is what the URL carries.
+    let services: Vec<(String, String, Option<StatusFilter>)> = [
+        (String::new(), "All services".to_string(), None),
+        (
+            ServiceFilter::DIRECT.to_string(),
+            format!(
+                "Came directly to {}",
+                crate::domain::support::DIRECT_SERVICE_NAME
+            ),
+            None,
+        ),
+    ]
+    .into_iter()
+    .chain(
+        shown
+            .view
+            .with_untracked(|v| v.services.clone())
+            .into_iter()
+            .map(|s| (s.client_id, s.name, None)),
+    )
+    .collect();
     let assignees = AssigneeFilter::ALL
         .iter()
         .map(|a| (a.as_str().to_string(), a.label().to_string(), None))
@@ -648,6 +679,9 @@ fn Filters(
     let assignee_select = select(params::ASSIGNEE, "Assigned to", assignees, |q| {
         q.assignee.as_str().to_string()
     });
+    let service_select = select(params::SERVICE, "Service", services, |q| {
+        q.service.as_str().to_string()
+    });
     // What was typed, even when it was refused (too long, say), so it can be corrected rather than typed again.
     let typed_search = shown.search_box.get_untracked();
     let from_field = date(params::FROM, "Requested from", |q| q.from);
@@ -684,6 +718,7 @@ fn Filters(
         {kind_select}
         {status_select}
         {assignee_select}
+        {service_select}
         {from_field}
         {to_field}
         // The sort survives filtering.

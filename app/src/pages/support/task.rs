@@ -115,6 +115,12 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
         <p class="govuk-body">
             <strong class=status_tag(task.status)>{task.status.label()}</strong>
             {format!(" Requested {}", when(task.requested_at))}
+            <span data-testid="task-service">
+                {format!(
+                    " through {}",
+                    crate::domain::support::service_text(task.service.as_deref()),
+                )}
+            </span>
             {(!task.flags.is_empty())
                 .then(|| format!(". Matching said: {}", task.flags.join("; ")))}
         </p>
