@@ -399,7 +399,7 @@ pub trait SupportConsole: Send + Sync {
     /// The development mailbox, or `None` when the service does not run one.
     fn mailbox(
         &self,
-    ) -> BoxFuture<'_, Result<Option<Vec<crate::domain::support::MailboxEmail>>, DataUnavailable>>;
+    ) -> BoxFuture<'_, Result<Option<Vec<crate::domain::support::MailboxMessage>>, DataUnavailable>>;
     /// Assigns the task, if it is still at `version`, to `assignee` (or no one), as `by`.
     fn assign(
         &self,

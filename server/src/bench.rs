@@ -822,6 +822,7 @@ pub async fn console(config: &Config, args: ConsoleArgs) -> Result<(), ServerErr
         )]
         .into_iter()
         .collect(),
+        sms_templates: Default::default(),
     };
     let now = chrono::Utc::now();
     let run = uuid::Uuid::new_v4();

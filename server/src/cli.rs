@@ -303,7 +303,10 @@ pub async fn notify_fake(config: &Config, addr: std::net::SocketAddr) -> Result<
     use std::sync::{Arc, Mutex};
 
     let crate::config::EmailConfig::Notify {
-        api_key, templates, ..
+        api_key,
+        templates,
+        sms_templates,
+        ..
     } = &config.email
     else {
         return Err(ServerError::Bench(
@@ -315,6 +318,9 @@ pub async fn notify_fake(config: &Config, addr: std::net::SocketAddr) -> Result<
     for (template, id) in templates {
         let (subject, body) = template.text();
         fake.add_template(id, subject, body);
+    }
+    for (template, id) in sms_templates {
+        fake.add_sms_template(id, template.text());
     }
 
     // Notification id -> the instance whose base URL it came through.

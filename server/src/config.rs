@@ -108,6 +108,10 @@ pub const NOTIFY_TEMPLATE_NOT_CONNECTED: &str = "NOTIFY_TEMPLATE_NOT_CONNECTED";
 pub const NOTIFY_TEMPLATE_DISCONNECTED: &str = "NOTIFY_TEMPLATE_DISCONNECTED";
 /// The "You have been awarded qualified teacher status" email (`PUT /api/v1/teachers/{trn}/qts`, DESIGN §7.2).
 pub const NOTIFY_TEMPLATE_QTS_AWARDED: &str = "NOTIFY_TEMPLATE_QTS_AWARDED";
+/// The DfE Identity account's passcode email (personalisation `code`; DESIGN §7.3).
+pub const NOTIFY_TEMPLATE_EMAIL_PASSCODE: &str = "NOTIFY_TEMPLATE_EMAIL_PASSCODE";
+/// The DfE Identity account's passcode text message, a Notify SMS template (personalisation `code`; DESIGN §7.3).
+pub const NOTIFY_TEMPLATE_SMS_PASSCODE: &str = "NOTIFY_TEMPLATE_SMS_PASSCODE";
 /// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
 /// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
 pub const STAFF_OIDC_TENANT_ID: &str = "STAFF_OIDC_TENANT_ID";
@@ -156,16 +160,17 @@ impl std::fmt::Debug for StaffOidcConfig {
     }
 }
 
-/// Where emails go.
+/// Where emails and text messages go.
 #[derive(Clone)]
 pub enum EmailConfig {
-    /// GOV.UK Notify, with a template id per email.
+    /// GOV.UK Notify, with a template id per email and per text message.
     Notify {
         api_key: String,
         base_url: String,
         templates: std::collections::BTreeMap<app::domain::support::EmailTemplate, String>,
+        sms_templates: std::collections::BTreeMap<app::domain::support::SmsTemplate, String>,
     },
-    /// Development only: kept in the outbox and shown at `/dev/mailbox`.
+    /// Development only: kept in the outbox and shown at `/dev/mailbox`, text messages too.
     DevMailbox,
 }
 
@@ -641,7 +646,7 @@ fn email_config(
     get: &impl Fn(&'static str) -> Option<String>,
     environment: Environment,
 ) -> Result<EmailConfig, ConfigError> {
-    use app::domain::support::EmailTemplate;
+    use app::domain::support::{EmailTemplate, SmsTemplate};
     let Some(api_key) = get(NOTIFY_API_KEY) else {
         return match environment {
             Environment::Development => Ok(EmailConfig::DevMailbox),
@@ -669,18 +674,32 @@ fn email_config(
         (NOTIFY_TEMPLATE_NOT_CONNECTED, EmailTemplate::NotConnected),
         (NOTIFY_TEMPLATE_DISCONNECTED, EmailTemplate::Disconnected),
         (NOTIFY_TEMPLATE_QTS_AWARDED, EmailTemplate::QtsAwarded),
+        (NOTIFY_TEMPLATE_EMAIL_PASSCODE, EmailTemplate::Passcode),
     ] {
-        let id = get(var).ok_or_else(|| invalid(var, "must be set when NOTIFY_API_KEY is"))?;
-        if uuid::Uuid::parse_str(&id).is_err() {
-            return Err(invalid(var, "must be a Notify template id (a UUID)"));
-        }
-        templates.insert(template, id);
+        templates.insert(template, template_id(get, var)?);
     }
+    let sms_templates = std::collections::BTreeMap::from([(
+        SmsTemplate::Passcode,
+        template_id(get, NOTIFY_TEMPLATE_SMS_PASSCODE)?,
+    )]);
     Ok(EmailConfig::Notify {
         api_key,
         base_url,
         templates,
+        sms_templates,
     })
+}
+
+/// A Notify template id from `var`, which must be set when `NOTIFY_API_KEY` is.
+fn template_id(
+    get: &impl Fn(&'static str) -> Option<String>,
+    var: &'static str,
+) -> Result<String, ConfigError> {
+    let id = get(var).ok_or_else(|| invalid(var, "must be set when NOTIFY_API_KEY is"))?;
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(invalid(var, "must be a Notify template id (a UUID)"));
+    }
+    Ok(id)
 }
 
 /// In production, the development client ids and secret (which the stand-in and this repository publish) and
@@ -853,6 +872,14 @@ mod tests {
                 NOTIFY_TEMPLATE_QTS_AWARDED,
                 "f33517ff-2a88-4f6e-b855-c550268ce08f",
             ),
+            (
+                NOTIFY_TEMPLATE_EMAIL_PASSCODE,
+                "f33517ff-2a88-4f6e-b855-c550268ce090",
+            ),
+            (
+                NOTIFY_TEMPLATE_SMS_PASSCODE,
+                "f33517ff-2a88-4f6e-b855-c550268ce091",
+            ),
         ];
         vars.extend_from_slice(extra);
         vars
@@ -998,6 +1025,8 @@ mod tests {
             STAFF_OIDC_TENANT_ID,
             NOTIFY_TEMPLATE_DISCONNECTED,
             NOTIFY_TEMPLATE_QTS_AWARDED,
+            NOTIFY_TEMPLATE_EMAIL_PASSCODE,
+            NOTIFY_TEMPLATE_SMS_PASSCODE,
         ] {
             let vars: Vec<(&str, &str)> = production(&[])
                 .into_iter()

@@ -11,7 +11,8 @@ use app::domain::journey::Answer;
 use app::domain::records::RecordStatus;
 use app::domain::support::{
     compare_record, render_template, AuditLine, DecidedView, EmailTemplate, MailboxEmail,
-    ProofView, Role, Row, StaffMember, SuggestedRecord, TaskFacts, TaskPage, TaskQuery, TaskView,
+    MailboxMessage, MailboxText, ProofView, Role, Row, StaffMember, SuggestedRecord, TaskFacts,
+    TaskPage, TaskQuery, TaskView,
 };
 use app::domain::support::{Decision, DecisionInput};
 use app::domain::task_details::TaskDetails;
@@ -455,7 +456,7 @@ impl SupportConsole for StoreConsole {
         })
     }
 
-    fn mailbox(&self) -> BoxFuture<'_, Result<Option<Vec<MailboxEmail>>, DataUnavailable>> {
+    fn mailbox(&self) -> BoxFuture<'_, Result<Option<Vec<MailboxMessage>>, DataUnavailable>> {
         Box::pin(async move {
             if !matches!(self.email, EmailConfig::DevMailbox) {
                 return Ok(None);
@@ -465,24 +466,37 @@ impl SupportConsole for StoreConsole {
                 .recent_emails(100)
                 .await
                 .map_err(DataUnavailable::from)?;
-            Ok(Some(
-                emails
-                    .into_iter()
-                    .map(|e| {
-                        let (subject, body) = EmailTemplate::parse(&e.email.template)
-                            .map(|t| t.text())
-                            .unwrap_or(("(unknown template)", ""));
-                        MailboxEmail {
-                            to: e.email.email_address,
-                            subject: render_template(subject, &e.email.personalisation),
-                            body: render_template(body, &e.email.personalisation),
-                            status: e.status,
-                            task_reference: e.email.task_reference,
-                            queued_at: e.created_at,
-                        }
-                    })
-                    .collect(),
-            ))
+            let texts = self
+                .store
+                .recent_sms(100)
+                .await
+                .map_err(DataUnavailable::from)?;
+            let emails = emails.into_iter().map(|e| {
+                let (subject, body) = EmailTemplate::parse(&e.email.template)
+                    .map(|t| t.text())
+                    .unwrap_or(("(unknown template)", ""));
+                MailboxMessage::Email(MailboxEmail {
+                    to: e.email.email_address,
+                    subject: render_template(subject, &e.email.personalisation),
+                    body: render_template(body, &e.email.personalisation),
+                    status: e.status,
+                    task_reference: e.email.task_reference,
+                    queued_at: e.created_at,
+                })
+            });
+            let texts = texts.into_iter().map(|t| {
+                MailboxMessage::Text(MailboxText {
+                    to: t.sms.phone_number,
+                    body: render_template(t.sms.template.text(), &t.sms.personalisation),
+                    status: t.status,
+                    queued_at: t.created_at,
+                })
+            });
+            let mut messages: Vec<MailboxMessage> = emails.chain(texts).collect();
+            // Newest first; a stable sort keeps each table's own order (newest id first) among equal times.
+            messages.sort_by_key(|m| std::cmp::Reverse(m.queued_at()));
+            messages.truncate(100);
+            Ok(Some(messages))
         })
     }
 

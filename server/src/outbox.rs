@@ -1,4 +1,4 @@
-//! The email outbox's worker, and the live feed of new and changed tasks.
+//! The outbox's worker (emails and text messages), and the live feed of new and changed tasks.
 //!
 //! Emails are written to `email_outbox` in the same transaction as the decision they announce, so a decision is
 //! never made without its email, nor an email sent for a decision that rolled back. The worker claims due emails
@@ -7,11 +7,17 @@
 //! is recorded as failed. If the process dies after Notify accepted an email but before it was marked sent, the
 //! lease runs out and the email is claimed again: any email on a second or later attempt is first looked up in
 //! Notify by its reference, so it is never sent twice.
+//!
+//! Text messages (the DfE Identity account's mobile passcodes) wait in `sms_outbox` and go the same way, in the
+//! same worker, with the same leases, retries and check by reference. Nothing about a message is logged but its
+//! attempts and Notify's error, which the `notify` crate has stripped of the number and the personalisation: the
+//! number is personal data and the code a secret. [`queue_passcode`] is how the rest of the server sends a
+//! passcode by either way.
 
 use crate::config::EmailConfig;
-use crate::db::support::OutboxEmail;
+use crate::db::support::{NewEmail, NewSms, OutboxEmail, OutboxSms, SmsDelivery};
 use crate::db::DynStore;
-use app::domain::support::EmailTemplate;
+use app::domain::support::{passcode_personalisation, EmailTemplate, SmsTemplate};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use tokio::sync::{broadcast, Notify};
@@ -25,11 +31,13 @@ const BATCH: i64 = 20;
 /// How often the worker looks for due emails when nobody wakes it.
 const POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Where emails go.
+/// Where emails and text messages go.
 pub enum Sender {
     Notify {
         client: notify::NotifyClient,
         templates: std::collections::BTreeMap<EmailTemplate, String>,
+        /// The text message templates' ids; a message without one fails.
+        sms_templates: std::collections::BTreeMap<SmsTemplate, String>,
     },
     DevMailbox,
 }
@@ -41,9 +49,11 @@ impl Sender {
                 api_key,
                 base_url,
                 templates,
+                sms_templates,
             } => Sender::Notify {
                 client: notify::NotifyClient::new(api_key, base_url).map_err(|e| e.to_string())?,
                 templates: templates.clone(),
+                sms_templates: sms_templates.clone(),
             },
             EmailConfig::DevMailbox => Sender::DevMailbox,
         })
@@ -79,7 +89,9 @@ pub async fn deliver(
                 .await?;
             return Ok(Delivery::Sent);
         }
-        Sender::Notify { client, templates } => (client, templates),
+        Sender::Notify {
+            client, templates, ..
+        } => (client, templates),
     };
     let Some(template_id) =
         EmailTemplate::parse(&email.email.template).and_then(|t| templates.get(&t))
@@ -145,25 +157,185 @@ async fn retry_or_fail(
     }
 }
 
-/// Claims and delivers what is due now, until nothing is; returns how many emails were handled.
+/// Sends one claimed text message and records the outcome, as [`deliver`] does an email.
+pub async fn deliver_sms(
+    store: &DynStore,
+    sender: &Sender,
+    sms: &OutboxSms,
+    now: DateTime<Utc>,
+) -> Result<Delivery, crate::db::StoreError> {
+    let (client, templates) = match sender {
+        Sender::DevMailbox => {
+            store
+                .mark_sms_sent(sms.id, None, SmsDelivery::DevMailbox, now)
+                .await?;
+            return Ok(Delivery::Sent);
+        }
+        Sender::Notify {
+            client,
+            sms_templates,
+            ..
+        } => (client, sms_templates),
+    };
+    let Some(template_id) = templates.get(&sms.sms.template) else {
+        store
+            .mark_sms_failed(sms.id, "no Notify template for this text message")
+            .await?;
+        return Ok(Delivery::Failed);
+    };
+    // A second attempt may follow a send that worked but was not recorded: ask Notify first.
+    if sms.attempts > 1 {
+        match client.find_sms_by_reference(&sms.sms.reference).await {
+            Ok(found) if !found.is_empty() => {
+                store
+                    .mark_sms_sent(sms.id, Some(&found[0].id), SmsDelivery::Notify, now)
+                    .await?;
+                return Ok(Delivery::AlreadySent);
+            }
+            Ok(_) => {}
+            Err(e) => return sms_retry_or_fail(store, sms, &e, now).await,
+        }
+    }
+    let request = notify::SmsRequest {
+        template_id: template_id.clone(),
+        phone_number: sms.sms.phone_number.clone(),
+        personalisation: sms.sms.personalisation.clone(),
+        reference: Some(sms.sms.reference.clone()),
+        sms_sender_id: None,
+    };
+    match client.send_sms(&request).await {
+        Ok(sent) => {
+            store
+                .mark_sms_sent(sms.id, Some(&sent.id), SmsDelivery::Notify, now)
+                .await?;
+            Ok(Delivery::Sent)
+        }
+        Err(e) => sms_retry_or_fail(store, sms, &e, now).await,
+    }
+}
+
+/// The error is Notify's, which the `notify` crate has already stripped of the number and the code.
+async fn sms_retry_or_fail(
+    store: &DynStore,
+    sms: &OutboxSms,
+    error: &notify::SendError,
+    now: DateTime<Utc>,
+) -> Result<Delivery, crate::db::StoreError> {
+    let message = error.to_string();
+    if error.is_retryable() && sms.attempts < MAX_ATTEMPTS {
+        tracing::warn!(
+            attempts = sms.attempts,
+            error = message,
+            "text message not sent; will retry"
+        );
+        store
+            .mark_sms_retry(sms.id, &message, now + backoff(sms.attempts))
+            .await?;
+        Ok(Delivery::Retry)
+    } else {
+        tracing::error!(
+            attempts = sms.attempts,
+            error = message,
+            "text message could not be sent"
+        );
+        store.mark_sms_failed(sms.id, &message).await?;
+        Ok(Delivery::Failed)
+    }
+}
+
+/// Claims and delivers what is due now, emails then text messages, until nothing is; returns how many messages
+/// were handled.
 pub async fn run_once(store: &DynStore, sender: &Sender) -> Result<usize, crate::db::StoreError> {
     let mut handled = 0;
     loop {
         let now = Utc::now();
-        let due = store
-            .claim_due_emails(now, now + Duration::seconds(LEASE_SECONDS), BATCH)
-            .await?;
-        if due.is_empty() {
-            return Ok(handled);
-        }
-        for email in &due {
+        let lease_until = now + Duration::seconds(LEASE_SECONDS);
+        let emails = store.claim_due_emails(now, lease_until, BATCH).await?;
+        for email in &emails {
             deliver(store, sender, email, Utc::now()).await?;
             handled += 1;
+        }
+        let texts = store.claim_due_sms(now, lease_until, BATCH).await?;
+        for sms in &texts {
+            deliver_sms(store, sender, sms, Utc::now()).await?;
+            handled += 1;
+        }
+        if emails.is_empty() && texts.is_empty() {
+            return Ok(handled);
         }
     }
 }
 
-/// The worker: runs until the process stops, woken early by `wake` when an email is queued.
+/// Where a one-time passcode goes (DfE Identity account, DESIGN §7.3): an email address, or a mobile number as
+/// the account keeps it (E.164).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PasscodeTo<'a> {
+    Email(&'a str),
+    Sms(&'a str),
+}
+
+/// The message that carries a passcode, for a change that queues it in its own transaction.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PasscodeMessage {
+    Email(NewEmail),
+    Sms(NewSms),
+}
+
+/// The code is a secret and the address personal data: only the kind and reference are shown.
+impl std::fmt::Debug for PasscodeMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasscodeMessage::Email(email) => f
+                .debug_tuple("PasscodeMessage::Email")
+                .field(&email.reference)
+                .finish(),
+            PasscodeMessage::Sms(sms) => f
+                .debug_tuple("PasscodeMessage::Sms")
+                .field(&sms.reference)
+                .finish(),
+        }
+    }
+}
+
+impl PasscodeMessage {
+    /// The passcode email or text message to `to`, with a reference of its own.
+    pub fn new(to: PasscodeTo<'_>, code: &str) -> PasscodeMessage {
+        let reference = format!("passcode-{}", uuid::Uuid::new_v4());
+        match to {
+            PasscodeTo::Email(address) => PasscodeMessage::Email(NewEmail {
+                reference,
+                template: EmailTemplate::Passcode.as_str().to_string(),
+                email_address: address.to_string(),
+                personalisation: passcode_personalisation(code),
+                task_reference: None,
+            }),
+            PasscodeTo::Sms(number) => PasscodeMessage::Sms(NewSms {
+                reference,
+                template: SmsTemplate::Passcode,
+                phone_number: number.to_string(),
+                personalisation: passcode_personalisation(code),
+            }),
+        }
+    }
+}
+
+/// Queues a passcode by email or text message and wakes the worker to send it now.
+pub async fn queue_passcode(
+    store: &DynStore,
+    wake: &Notify,
+    to: PasscodeTo<'_>,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), crate::db::StoreError> {
+    match PasscodeMessage::new(to, code) {
+        PasscodeMessage::Email(email) => store.queue_email(&email, now).await?,
+        PasscodeMessage::Sms(sms) => store.queue_sms(&sms, now).await?,
+    }
+    wake.notify_one();
+    Ok(())
+}
+
+/// The worker: runs until the process stops, woken early by `wake` when an email or text message is queued.
 pub async fn worker(store: DynStore, sender: Arc<Sender>, wake: Arc<Notify>) {
     loop {
         if let Err(e) = run_once(&store, &sender).await {

@@ -1,7 +1,9 @@
 //! The support console's server functions. Each checks the staff session and the member's *current* role on the
 //! server before reading anything: the pages only show what these return.
 
-use crate::domain::support::{AuditLine, MailboxEmail, StaffMember, TaskPage, TaskQuery, TaskView};
+use crate::domain::support::{
+    AuditLine, MailboxMessage, StaffMember, TaskPage, TaskQuery, TaskView,
+};
 use crate::domain::FieldError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -286,8 +288,8 @@ pub async fn load_audit(before: Option<i64>) -> Result<Console<AuditView>, Serve
 
 /// The development mailbox: only when the service runs one (development without a Notify key).
 #[server(input = GetUrl)]
-pub async fn load_mailbox() -> Result<Console<Vec<MailboxEmail>>, ServerFnError> {
-    // Emails hold teachers' personal data: staff only, even in development.
+pub async fn load_mailbox() -> Result<Console<Vec<MailboxMessage>>, ServerFnError> {
+    // Emails and text messages hold teachers' personal data: staff only, even in development.
     if let Err(denied) = guard::me(crate::domain::support::Permission::ViewTasks, None).await? {
         return Ok(denied);
     }

@@ -4,6 +4,6 @@
 
 pub use super::audit::{AuditEvent, AuditRecord, AuditStore, TaskChangeRecord};
 pub use super::generated::{BenchStore, GeneratedTask};
-pub use super::outbox::{NewEmail, OutboxEmail, OutboxStore};
+pub use super::outbox::{NewEmail, NewSms, OutboxEmail, OutboxSms, OutboxStore, SmsDelivery};
 pub use super::staff::{RoleChange, StaffSignIn, StaffStore};
 pub use super::tasks::{DisconnectRefused, StoredTask, TaskChangeRefused, TaskStore};

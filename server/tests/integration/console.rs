@@ -1266,6 +1266,7 @@ async fn the_outbox_sends_each_email_once_even_after_a_crash() {
         )]
         .into_iter()
         .collect(),
+        sms_templates: Default::default(),
     };
     let email = |reference: &str| NewEmail {
         reference: reference.into(),

@@ -46,6 +46,7 @@ mod onelogin;
 mod provider;
 mod recovery;
 mod services_console;
+mod sms_outbox;
 mod support;
 mod task_services;
 mod trn_token_redemption;

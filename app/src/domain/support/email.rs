@@ -18,7 +18,35 @@ named_enum! {
         /// The awarding service told us (through the API, DESIGN §7.2) that QTS was awarded; the link signs the
         /// teacher in with a TRN token.
         QtsAwarded = "qts_awarded",
+        /// A one-time passcode proving the person owns the address (DfE Identity account, DESIGN §7.3).
+        Passcode = "passcode",
     }
+}
+
+named_enum! {
+    /// The text messages the service sends (GOV.UK Notify SMS templates; the text lives here too, for the
+    /// development mailbox and for tests).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    pub enum SmsTemplate {
+        /// A one-time passcode proving the person owns the mobile (DfE Identity account, DESIGN §7.3).
+        Passcode = "passcode",
+    }
+}
+
+impl SmsTemplate {
+    /// The message, with Notify's `((placeholder))` fields. Short: a text message over 160 characters costs more.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Passcode => {
+                "((code)) is your DfE Identity account passcode. It expires in 15 minutes. Do not share it with anyone."
+            }
+        }
+    }
+}
+
+/// What fills a passcode's placeholder, by email or by text message: the code alone.
+pub fn passcode_personalisation(code: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("code".to_string(), code.to_string())])
 }
 
 impl EmailTemplate {
@@ -48,6 +76,10 @@ impl EmailTemplate {
             Self::QtsAwarded => (
                 "You have been awarded qualified teacher status",
                 "Dear ((name))\n\nYou have been awarded qualified teacher status (QTS) on ((awarded)). It is now on your teaching record.\n\nSign in with GOV.UK One Login to see your teaching record: ((sign_in_url))\n\nThis link connects your GOV.UK One Login to your teaching record without further questions once you have proved your identity. It works once, for 180 days. Do not share it.\n\nTeaching Regulation Agency",
+            ),
+            Self::Passcode => (
+                "Your DfE Identity account passcode",
+                "Use this passcode to confirm your email address:\n\n((code))\n\nIt expires in 15 minutes. Do not share it with anyone.\n\nIf you did not ask for a passcode, you can ignore this email.\n\nDepartment for Education",
             ),
         }
     }
@@ -177,6 +209,17 @@ mod tests {
         assert!(rendered.contains("((reason))"));
     }
 
+    #[test]
+    fn a_passcode_text_message_fills_its_code_and_fits_one_message() {
+        for template in SmsTemplate::ALL {
+            let rendered = render_template(template.text(), &passcode_personalisation("483920"));
+            assert!(!rendered.contains("(("), "{template:?}");
+            assert!(rendered.contains("483920"), "{template:?}");
+            assert!(rendered.chars().count() <= 160, "{rendered}");
+            assert_eq!(SmsTemplate::parse(template.as_str()), Some(template));
+        }
+    }
+
     /// The `((placeholder))` names in a template's text.
     fn placeholders(text: &str) -> Vec<&str> {
         text.split("((")
@@ -212,8 +255,9 @@ mod tests {
             .flat_map(|d| TaskKind::ALL.map(|kind| (d.email(kind), d.reason_for_teacher())))
             .collect();
         sent.push((EmailTemplate::Disconnected, other("Wrong person")));
-        // The QTS award's email, as the API queues it, with its own personalisation.
+        // The QTS award's email, as the API queues it, and the passcode email, each with its own personalisation.
         sent.push((EmailTemplate::QtsAwarded, None));
+        sent.push((EmailTemplate::Passcode, None));
         for template in EmailTemplate::ALL {
             assert!(
                 sent.iter().any(|(t, _)| *t == template),
@@ -227,6 +271,8 @@ mod tests {
                     chrono::NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
                     "https://example.com/sign-in?trn_token=abc",
                 )
+            } else if template == EmailTemplate::Passcode {
+                passcode_personalisation("483920")
             } else {
                 personalisation(
                     "Ann Lee",

@@ -113,6 +113,32 @@ pub struct MailboxEmail {
     pub queued_at: DateTime<Utc>,
 }
 
+/// A text message in the development mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxText {
+    /// The mobile number, as queued.
+    pub to: String,
+    pub body: String,
+    pub status: String,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// What the development mailbox shows: emails and text messages, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxMessage {
+    Email(MailboxEmail),
+    Text(MailboxText),
+}
+
+impl MailboxMessage {
+    pub fn queued_at(&self) -> DateTime<Utc> {
+        match self {
+            MailboxMessage::Email(email) => email.queued_at,
+            MailboxMessage::Text(text) => text.queued_at,
+        }
+    }
+}
+
 /// Paths of the console.
 pub fn task_href(reference: &str) -> String {
     format!("/support/tasks/{}", encode_component(reference))
