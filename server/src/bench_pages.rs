@@ -117,7 +117,7 @@ fn bench_error(what: &str) -> ServerError {
 }
 
 /// A teacher One Login has verified as `who`.
-async fn teacher(
+pub(crate) async fn teacher(
     store: &DynStore,
     subject: &str,
     who: &synthetic::SimulatedSignIn,

@@ -19,6 +19,9 @@
 //! server bench-baseline FILE ADDR          serve FILE's bytes from a bare axum handler (benchmark reference)
 //! server bench-leptos ADDR                 serve a bare Leptos SSR page (benchmark reference)
 //! server bench-sessions                    make signed-in teachers and staff for scripts/bench; print their cookies
+//! server bench-provider prepare            make a client, a connected teacher with an access token and an API
+//!                                          client for scripts/bench-provider; print their credentials
+//! server bench-provider token URL ...      load the token endpoint with fresh codes (`bench_provider`)
 //! server notify-fake ADDR                  serve a Notify-compatible fake that accepts NOTIFY_API_KEY and the
 //!                                          NOTIFY_TEMPLATE_* ids (scripts/cluster); GET /fake/sent lists what it took
 //! server bench-matching [--records N] [--sign-ins K] [--seed S]
@@ -84,13 +87,25 @@ pub async fn run(args: &[String], config: Config) -> ExitCode {
             None => return usage_error("usage: server bench-leptos ADDR"),
         },
         Some("bench-sessions") => crate::bench_pages::bench_sessions(&config).await,
+        Some("bench-provider") => match args.get(1).map(String::as_str) {
+            Some("prepare") if args.len() == 2 => crate::bench_provider::prepare(&config).await,
+            Some("token") => match crate::bench_provider::TokenLoadArgs::parse(&args[2..]) {
+                Ok(load) => crate::bench_provider::token_load(&config, load).await,
+                Err(e) => return usage_error(&e),
+            },
+            _ => {
+                return usage_error(
+                    "usage: server bench-provider prepare | server bench-provider token URL ...",
+                )
+            }
+        },
         Some("notify-fake") => match args.get(1).and_then(|a| a.parse().ok()) {
             Some(addr) => notify_fake(&config, addr).await,
             None => return usage_error("usage: server notify-fake ADDR"),
         },
         Some(other) => {
             return usage_error(&format!(
-                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, keys rotate, client add, api-client add, bench-matching, bench-console, bench-baseline, bench-leptos, bench-sessions or notify-fake"
+                "unknown command `{other}`: expected serve, migrate, seed --records N [--seed S], staff add, keys rotate, client add, api-client add, bench-matching, bench-console, bench-baseline, bench-leptos, bench-sessions, bench-provider or notify-fake"
             ))
         }
     };

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod bench;
 pub mod bench_pages;
+pub mod bench_provider;
 pub mod certificate;
 pub mod cli;
 pub mod client_registration;
