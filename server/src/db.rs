@@ -168,6 +168,9 @@ pub struct SqlStore<DB: sqlx::Database> {
     /// Audit entries written on their own (views, sign-ins) go through one writer that commits everything
     /// waiting at once ([`group_commit`]).
     audits: group_commit::GroupCommit<audit::NewAuditEntry>,
+    /// The provider's and the API's audit rows, one written per request, go the same way.
+    provider_events: group_commit::GroupCommit<provider::TimedProviderEvent>,
+    api_calls: group_commit::GroupCommit<api::ApiCall>,
 }
 
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {
@@ -177,6 +180,8 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
             lookups: self.lookups.clone(),
             sessions: self.sessions.clone(),
             audits: self.audits.clone(),
+            provider_events: self.provider_events.clone(),
+            api_calls: self.api_calls.clone(),
         }
     }
 }
@@ -456,6 +461,8 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         );
         Ok(Arc::new(PgStore {
             audits: PgStore::audit_writer(&pool),
+            provider_events: PgStore::provider_event_writer(&pool),
+            api_calls: PgStore::api_call_writer(&pool),
             sessions: PgStore::session_lookups(&lookups),
             pool,
             lookups,
@@ -507,6 +514,8 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         );
         Ok(Arc::new(SqliteStore {
             audits: SqliteStore::audit_writer(&pool),
+            provider_events: SqliteStore::provider_event_writer(&pool),
+            api_calls: SqliteStore::api_call_writer(&pool),
             sessions: SqliteStore::session_lookups(&lookups),
             pool,
             lookups,

@@ -5,12 +5,13 @@
 //! a plain one keeps each API call quick. A key is looked up by its hash, so no comparison of secrets happens in
 //! our code at all.
 
+use super::group_commit::{insert_rows, GroupCommit};
 use super::outbox::NewEmail;
 use super::{json, Dialect, RowsAffected, SqlStore, StoreResult};
 use app::domain::trn_tokens::{ApiScope, QtsAwardedEvent, TrnToken, QTS_AWARDED};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, Type};
 use std::collections::BTreeSet;
 
 /// An API client as stored (without its key's hash, which only finds it).
@@ -336,16 +337,8 @@ where
     }
 
     async fn record_api_call(&self, call: &ApiCall) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO api_calls (api_client_id, operation, status, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(call.api_client_id)
-        .bind(&call.operation)
-        .bind(call.status)
-        .bind(call.at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        // Written with whatever other calls are being audited at the same moment (see [`super::group_commit`]).
+        self.api_calls.write(call.clone()).await
     }
 
     async fn api_calls(&self) -> StoreResult<Vec<ApiCall>> {
@@ -386,4 +379,40 @@ where
         .await?;
         Ok(())
     }
+}
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    /// The API audit's group-commit writer over `pool`, started on the current runtime.
+    pub(super) fn api_call_writer(pool: &sqlx::Pool<DB>) -> GroupCommit<ApiCall> {
+        let pool = pool.clone();
+        GroupCommit::spawn(Box::new(move |calls| {
+            let pool = pool.clone();
+            Box::pin(async move { insert_rows(&pool, &calls, api_calls_statement).await })
+        }))
+    }
+}
+
+/// One multi-row `INSERT` of audited API calls.
+fn api_calls_statement<'q, DB: Dialect>(calls: &'q [ApiCall]) -> QueryBuilder<'q, DB>
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<i64>: Encode<'a, DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'a> DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new("INSERT INTO api_calls (api_client_id, operation, status, at) ");
+    q.push_values(calls, |mut row, call| {
+        row.push_bind(call.api_client_id)
+            .push_bind(call.operation.as_str())
+            .push_bind(call.status)
+            .push_bind(call.at);
+    });
+    q
 }

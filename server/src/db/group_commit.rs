@@ -17,7 +17,7 @@
 //! retry each. The writer ends when the last handle to it is dropped.
 
 use super::batch::{unless_panicked, Answer, Batched, Queue};
-use super::{StoreError, StoreResult};
+use super::{Dialect, StoreError, StoreResult};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
@@ -52,6 +52,37 @@ impl<T: Clone + Send + 'static> GroupCommit<T> {
     pub async fn write(&self, row: T) -> StoreResult<()> {
         self.rows.call(row).await
     }
+}
+
+/// Rows one multi-row `INSERT` of [`insert_rows`] holds at most. A batch is cut into statements of 128, 64, … 1
+/// rows, so that each connection prepares at most eight statements for a table however the batches fall.
+pub const ROWS_PER_STATEMENT: usize = 128;
+
+/// Inserts `rows`, all or none, with the multi-row `INSERT`s `statement` makes of them: the flush of a writer of
+/// plain audit rows (the provider's events, the API's calls).
+pub async fn insert_rows<DB: Dialect, T>(
+    pool: &sqlx::Pool<DB>,
+    rows: &[T],
+    statement: for<'q> fn(&'q [T]) -> sqlx::QueryBuilder<'q, DB>,
+) -> StoreResult<()>
+where
+    T: Sync,
+{
+    if rows.len() <= ROWS_PER_STATEMENT && rows.len().is_power_of_two() {
+        // One statement: atomic by itself, no transaction's round trips.
+        let mut conn = pool.acquire().await?;
+        return Ok(DB::execute_built(statement(rows), &mut *conn).await?);
+    }
+    let mut tx = pool.begin().await?;
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = 1 << rest.len().min(ROWS_PER_STATEMENT).ilog2();
+        let (these, after) = rest.split_at(n);
+        DB::execute_built(statement(these), &mut *tx).await?;
+        rest = after;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn writer<T: Clone + Send + 'static>(mut queue: Queue<T, ()>, mut flush: Flush<T>) {

@@ -9,12 +9,13 @@
 //! the old one `retiring`, published until `retire_after` (no ID token it signed is valid after that), then
 //! dropped at the next rotation. The private keys are PKCS#1 PEM in the database, protected as the database is.
 
+use super::group_commit::{insert_rows, GroupCommit};
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
 use app::domain::provider::{Client, Scopes, SignInPolicy, TrnPolicy};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 /// A client's exact URIs, stored together as JSON and read back through this type.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,6 +426,16 @@ where
         Ok(())
     }
     async fn provider_subject(&self, user_id: i64, now: DateTime<Utc>) -> StoreResult<String> {
+        // Read first: every token and userinfo request asks, and after the first the subject is there. Trying the
+        // insert each time made each of them a write, which on SQLite waits its turn for the one write lock.
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT sub FROM provider_subjects WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(sub) = known {
+            return Ok(sub);
+        }
         // A random id of our own, made once: two requests at once agree on the first one stored.
         sqlx::query(
             "INSERT INTO provider_subjects (user_id, sub, created_at) VALUES ($1, $2, $3) \
@@ -572,16 +583,9 @@ where
         event: &ProviderEvent,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO provider_events (client_id, event, outcome, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(event.client_id.as_deref())
-        .bind(&event.event)
-        .bind(&event.outcome)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        // Written with whatever other requests are auditing at the same moment (see [`super::group_commit`]):
+        // one INSERT per token or userinfo request made SQLite's write lock their queue.
+        self.provider_events.write((event.clone(), at)).await
     }
 
     async fn provider_events(&self) -> StoreResult<Vec<ProviderEvent>> {
@@ -591,4 +595,43 @@ where
                 .await?,
         )
     }
+}
+
+/// A provider event and when it happened, as its group-commit writer takes it.
+pub type TimedProviderEvent = (ProviderEvent, DateTime<Utc>);
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    /// The provider audit's group-commit writer over `pool`, started on the current runtime.
+    pub(super) fn provider_event_writer(pool: &sqlx::Pool<DB>) -> GroupCommit<TimedProviderEvent> {
+        let pool = pool.clone();
+        GroupCommit::spawn(Box::new(move |events| {
+            let pool = pool.clone();
+            Box::pin(async move { insert_rows(&pool, &events, provider_events_statement).await })
+        }))
+    }
+}
+
+/// One multi-row `INSERT` of provider events.
+fn provider_events_statement<'q, DB: Dialect>(
+    events: &'q [TimedProviderEvent],
+) -> QueryBuilder<'q, DB>
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<&'a str>: Encode<'a, DB>,
+    for<'a> DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new("INSERT INTO provider_events (client_id, event, outcome, at) ");
+    q.push_values(events, |mut row, (event, at)| {
+        row.push_bind(event.client_id.as_deref())
+            .push_bind(event.event.as_str())
+            .push_bind(event.outcome.as_str())
+            .push_bind(*at);
+    });
+    q
 }
