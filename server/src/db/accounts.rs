@@ -20,11 +20,11 @@
 //! **Uniqueness** of an account's email key and mobile is the database's: two creations with the same email at
 //! once insert one account, and the other learns which of its details is taken ([`Taken`]).
 
-use super::{Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
+use super::{ConnectStore, Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
 use app::domain::account::passcode::{check_claimed, check_unclaimed, MAX_TRIES};
 use app::domain::account::{
     Account, AccountEmail, AccountName, Applicant, Mobile, NewAccount, PasscodeCheck, PasscodeHash,
-    PasscodeSlot,
+    PasscodeSlot, SendLimits,
 };
 use app::domain::names::name_key;
 use async_trait::async_trait;
@@ -147,6 +147,43 @@ struct ClaimedRow {
     id: i64,
     code_hash: String,
     tries: i64,
+}
+
+/// Counts sending a passcode to `slot`'s email or mobile, and from `client_address` (as
+/// `http::client_addr::rate_limit_key` gives it; `None` when unknown), in the service's rate-limit windows (the
+/// `rate_limits` table, as the connect journey's answers are counted). `Some(window in seconds)` when either count
+/// is now over `limits` (send nothing; the page says when to try again), `None` to send. The keys are kept as their
+/// SHA-256 like every rate-limit key; the target's is already a keyed hash, so no email or number is stored.
+/// The counters are forgotten after the connect journey's longest window (`lib.rs`), which must not be shorter
+/// than `limits`' longest.
+pub async fn count_passcode_send<S: ConnectStore + ?Sized>(
+    store: &S,
+    slot: &PasscodeSlot,
+    client_address: Option<&str>,
+    limits: &SendLimits,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<i64>> {
+    let sha256 = crate::http::assets::sha256_hex;
+    let target_sends = store
+        .count_attempt(
+            &sha256(&slot.send_limit_key()),
+            limits.target_window_seconds,
+            now,
+        )
+        .await?;
+    let address_sends = match client_address {
+        Some(address) => Some(
+            store
+                .count_attempt(
+                    &sha256(&SendLimits::address_key(address)),
+                    limits.address_window_seconds,
+                    now,
+                )
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(limits.refused(target_sends, address_sends))
 }
 
 /// Whether `e` is the database refusing a duplicate in a unique column.

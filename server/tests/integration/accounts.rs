@@ -10,7 +10,7 @@ use app::domain::account::{
     PasscodeCheck, PasscodeKey, PasscodePurpose, PasscodeSlot, PasscodeTarget,
 };
 use chrono::{Duration, NaiveDate, Utc};
-use server::db::accounts::{AccountChange, Taken};
+use server::db::accounts::{count_passcode_send, AccountChange, Taken};
 use server::db::{Backend, DynStore};
 use std::sync::Arc;
 
@@ -32,6 +32,7 @@ on_both_backends!(
     the_duplicate_check_finds_seed_002s_three_scenarios,
     email_and_mobile_change_only_to_free_ones,
     migration_0024_keeps_one_login_users_their_connections_sessions_and_foreign_keys,
+    passcode_sends_are_limited_per_email_and_per_client_address,
 );
 
 /// A fresh store on `backend`, its database's URL (for [`run_sql`] and [`texts`]) and the SQLite file's folder;
@@ -769,6 +770,64 @@ async fn email_and_mobile_change_only_to_free_ones(backend: Backend) {
             .unwrap(),
         AccountChange::NoAccount
     );
+}
+
+async fn passcode_sends_are_limited_per_email_and_per_client_address(backend: Backend) {
+    let Some((store, _url, _dir)) = store_on(backend).await else {
+        return;
+    };
+    let limits = app::domain::account::SendLimits {
+        per_target: 3,
+        target_window_seconds: 900,
+        per_address: 4,
+        address_window_seconds: 3600,
+    };
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let count = |slot: PasscodeSlot, address: Option<&'static str>, at| {
+        let store = store.clone();
+        async move {
+            count_passcode_send(&*store, &slot, address, &limits, at)
+                .await
+                .unwrap()
+        }
+    };
+    let jo = || Sent::sign_in("jo@example.com").slot;
+    let from = Some("203.0.113.9");
+    for _ in 0..3 {
+        assert_eq!(count(jo(), from, now).await, None);
+    }
+    assert_eq!(
+        count(jo(), from, now).await,
+        Some(900),
+        "a fourth code to one email"
+    );
+    // The same email for another purpose counts against the same limit.
+    let change = Sent::to(
+        PasscodeTarget::Email(email("JO@example.com")),
+        PasscodePurpose::ChangeEmail,
+    )
+    .slot;
+    assert_eq!(count(change, None, now).await, Some(900));
+    // Another email from the same address: its fifth send (refused ones count too) is over its four.
+    assert_eq!(
+        count(Sent::sign_in("sam@example.com").slot, from, now).await,
+        Some(3600)
+    );
+    // From another address, another email goes.
+    assert_eq!(
+        count(
+            Sent::sign_in("sam@example.com").slot,
+            Some("198.51.100.7"),
+            now
+        )
+        .await,
+        None
+    );
+    // The email's window over, it may be sent to again (from an address still under its limit).
+    let later = now + Duration::minutes(15);
+    assert_eq!(count(jo(), Some("198.51.100.7"), later).await, None);
 }
 
 /// The database of a store on `backend` made with the migrations before 0024 only, and its URL: `None` when
