@@ -242,6 +242,17 @@ impl TryFrom<SmsRow> for OutboxSms {
 const SMS_COLUMNS: &str = "id, reference, template, phone_number, personalisation, status, \
      CAST(attempts AS BIGINT) AS attempts, last_error, delivered_via, created_at, sent_at";
 
+/// Claims due messages from an outbox table (`email_outbox` or `sms_outbox`, which share their queue's columns):
+/// each leased until `$2` and its attempt counted, at most `$3`, skipping rows another worker holds.
+fn claim_due_sql<DB: Dialect>(table: &str, columns: &str) -> String {
+    format!(
+        "UPDATE {table} SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
+         WHERE id IN (SELECT id FROM {table} WHERE status IN ('pending', 'sending') \
+         AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING {columns}",
+        DB::SKIP_LOCKED
+    )
+}
+
 const OUTBOX_COLUMNS: &str =
     "id, reference, template, email_address, personalisation, task_reference, status, \
      CAST(attempts AS BIGINT) AS attempts, last_error, delivered_via, created_at, sent_at";
@@ -272,17 +283,13 @@ where
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<OutboxEmail>> {
-        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
-            "UPDATE email_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
-             WHERE id IN (SELECT id FROM email_outbox WHERE status IN ('pending', 'sending') \
-             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING {OUTBOX_COLUMNS}",
-            DB::SKIP_LOCKED
-        ))
-        .bind(now)
-        .bind(lease_until)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<OutboxRow> =
+            sqlx::query_as(&claim_due_sql::<DB>("email_outbox", OUTBOX_COLUMNS))
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -312,15 +319,7 @@ where
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE email_outbox SET status = 'pending', last_error = $2, next_attempt_at = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(error)
-        .bind(next_attempt_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        Self::retry_in(&self.pool, "email_outbox", id, error, next_attempt_at).await
     }
 
     async fn mark_email_failed(&self, id: i64, error: &str) -> StoreResult<()> {
@@ -352,17 +351,12 @@ where
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<OutboxSms>> {
-        let rows: Vec<SmsRow> = sqlx::query_as(&format!(
-            "UPDATE sms_outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
-             WHERE id IN (SELECT id FROM sms_outbox WHERE status IN ('pending', 'sending') \
-             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING {SMS_COLUMNS}",
-            DB::SKIP_LOCKED
-        ))
-        .bind(now)
-        .bind(lease_until)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<SmsRow> = sqlx::query_as(&claim_due_sql::<DB>("sms_outbox", SMS_COLUMNS))
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -394,15 +388,7 @@ where
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sms_outbox SET status = 'pending', last_error = $2, next_attempt_at = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(error)
-        .bind(next_attempt_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        Self::retry_in(&self.pool, "sms_outbox", id, error, next_attempt_at).await
     }
 
     async fn mark_sms_failed(&self, id: i64, error: &str) -> StoreResult<()> {
@@ -442,6 +428,25 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    /// Puts a claimed message of an outbox table back in the queue until `next_attempt_at`, with its error.
+    async fn retry_in(
+        pool: &sqlx::Pool<DB>,
+        table: &str,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "UPDATE {table} SET status = 'pending', last_error = $2, next_attempt_at = $3 WHERE id = $1"
+        ))
+        .bind(id)
+        .bind(error)
+        .bind(next_attempt_at)
+        .execute(pool)
+        .await?;
+        Ok(())
+    }
+
     pub(super) async fn insert_email<'e, E: Executor<'e, Database = DB>>(
         exec: E,
         email: &NewEmail,
