@@ -397,7 +397,6 @@ impl SupportConsole for StoreConsole {
                         .decided_by
                         .clone()
                         .unwrap_or_else(|| "Teacher ID, when the teacher used a TRN token".into()),
-
                     at: task.decided_at.unwrap_or(task.created_at),
                 }),
                 reference: task.reference,
