@@ -355,6 +355,17 @@ fn read_body<T: DeserializeOwned>(body: &[u8], fields: &[&str]) -> Result<T, Bad
             None,
         ));
     };
+    // serde_json's map keeps the last of a repeated name, so `{"trn":"a","trn":"b"}` would mean whichever value
+    // a reader happened to take: a name sent twice is refused instead.
+    let Members(members) = serde_json::from_slice(body)
+        .map_err(|_| BadBody::new("The request body is not valid JSON", None))?;
+    let mut seen = BTreeSet::new();
+    if let Some((twice, _)) = members.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+        return Err(BadBody::new(
+            format!("Field {twice:?} is sent more than once"),
+            Some(twice),
+        ));
+    }
     if let Some(unknown) = object.keys().find(|k| !fields.contains(&k.as_str())) {
         return Err(BadBody::new(
             format!(
@@ -373,6 +384,32 @@ fn read_body<T: DeserializeOwned>(body: &[u8], fields: &[&str]) -> Result<T, Bad
     }
     serde_json::from_value(serde_json::Value::Object(object))
         .map_err(|_| BadBody::new("The request body does not have the fields expected", None))
+}
+
+/// A JSON object's top-level members in the order sent, a repeated name kept each time it is sent.
+struct Members(Vec<(String, serde::de::IgnoredAny)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// The active record with this TRN, or the 404.

@@ -21,7 +21,8 @@
 //!      / `request_uri_not_supported` (we read no request objects);
 //!    - `scope` missing, or without `openid` → `invalid_request` (as One Login answers); a scope we do not know,
 //!      a malformed list, or one the client may not ask for → `invalid_scope`;
-//!    - `state` and `nonce` required, non-empty, at most [`MAX_STATE_OR_NONCE`] characters → `invalid_request`;
+//!    - `state` and `nonce` required, non-empty, at most [`MAX_STATE_OR_NONCE`] bytes, no control characters →
+//!      `invalid_request`;
 //!    - PKCE required: `code_challenge_method` must be `S256` (`plain` refused, and a missing method is refused
 //!      rather than read as `plain` as RFC 7636 §4.3 would), and `code_challenge` a base64url SHA-256 (43
 //!      characters) → `invalid_request`;
@@ -355,6 +356,14 @@ impl AuthorizeError {
     }
 }
 
+/// A `state` or `nonce` we keep and send back: non-empty, at most [`MAX_STATE_OR_NONCE`] bytes, and no control
+/// characters. RFC 6749 (Appendix A) allows only printable ASCII in `state`; control characters are the part of
+/// that which matters here: NUL cannot be stored in PostgreSQL text, and CR or LF has no business in a value we
+/// put in a `Location` header or an ID token.
+fn state_or_nonce_fits(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_STATE_OR_NONCE && !value.chars().any(char::is_control)
+}
+
 /// Checks an authorization request (the query's pairs, in order, repeats kept) against `client`, the registered
 /// client its `client_id` names (`None` when there is none). See the module header for the rules and their order.
 pub fn validate_authorization_request(
@@ -393,7 +402,7 @@ pub fn validate_authorization_request(
     }
 
     // 2. Answered at the redirect URI. `state` goes back only when it was sent once.
-    let state = once("state").filter(|s| !s.is_empty() && s.len() <= MAX_STATE_OR_NONCE);
+    let state = once("state").filter(|s| state_or_nonce_fits(s));
     let refuse = |error: ErrorCode, description: &'static str| {
         AuthorizeError::Redirect(ErrorResponse {
             redirect_uri: redirect_uri.to_string(),
@@ -461,8 +470,7 @@ pub fn validate_authorization_request(
             "state is missing, empty or too long",
         ));
     };
-    let Some(nonce) = once("nonce").filter(|n| !n.is_empty() && n.len() <= MAX_STATE_OR_NONCE)
-    else {
+    let Some(nonce) = once("nonce").filter(|n| state_or_nonce_fits(n)) else {
         return Err(refuse(
             InvalidRequest,
             "nonce is missing, empty or too long",
@@ -1008,6 +1016,21 @@ mod tests {
             ErrorCode::InvalidRequest,
         );
         validate(&with("state", &"s".repeat(MAX_STATE_OR_NONCE))).unwrap();
+    }
+
+    #[test]
+    fn state_and_nonce_with_control_characters_are_refused_and_such_a_state_is_not_sent_back() {
+        for bad in ["a\0b", "a\r\nSet-Cookie: x=1", "tab\there", "\u{7f}"] {
+            let e = refused_with(&with("state", bad), ErrorCode::InvalidRequest);
+            assert_eq!(e.state, None, "{bad:?}");
+            let e = refused_with(&with("nonce", bad), ErrorCode::InvalidRequest);
+            assert_eq!(e.state.as_deref(), Some("st-1"), "{bad:?}");
+        }
+        // Other characters are the client's business: kept, and sent back as they came.
+        let odd = "\u{202e}\u{1f600}\u{663}";
+        let ok = validate(&with("state", odd)).unwrap();
+        assert_eq!(ok.state, odd);
+        validate(&with("nonce", odd)).unwrap();
     }
 
     #[test]

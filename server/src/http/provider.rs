@@ -87,7 +87,7 @@ pub async fn authorize(
             .collect();
     let mut client_ids = params.iter().filter(|(k, _)| k == "client_id");
     let client = match (client_ids.next(), client_ids.next()) {
-        (Some((_, id)), None) if id.len() <= 100 => state
+        (Some((_, id)), None) if could_be_client_id(id) => state
             .store
             .client(id)
             .await
@@ -185,6 +185,13 @@ pub async fn authorize(
             }
         },
     }
+}
+
+/// Whether `id` is worth looking up as a client id: no longer than any we register, and without control
+/// characters, which no client id has and PostgreSQL cannot even be asked about (a NUL in a text parameter is an
+/// error there, which would answer a bad request with a 503).
+fn could_be_client_id(id: &str) -> bool {
+    id.len() <= 100 && !id.chars().any(char::is_control)
 }
 
 /// `POST /oauth2/authorize`: the same request sent as a form, which OpenID Connect Core (§3.1.2.1) lets a client
@@ -709,7 +716,7 @@ async fn authenticate(
         ClientCredentials::Secret { client_id, .. }
         | ClientCredentials::Assertion { client_id, .. } => client_id,
     };
-    let client = if client_id.len() <= 100 {
+    let client = if could_be_client_id(client_id) {
         state
             .store
             .client(client_id)
@@ -999,7 +1006,7 @@ pub async fn logout(
         (None, None) => None,
     };
     let client = match &client_id {
-        Some(id) if id.len() <= 100 => state
+        Some(id) if could_be_client_id(id) => state
             .store
             .client(id)
             .await

@@ -44,6 +44,7 @@ mod metrics;
 mod object_stores;
 mod onelogin;
 mod provider;
+mod provider_bad_input;
 mod recovery;
 mod services_console;
 mod sms_outbox;
