@@ -2,8 +2,8 @@
 //!
 //! Outermost first: request counts and latency by route (only when `METRICS_ADDR` is set: [`crate::metrics`]),
 //! request id and tracing, panics caught, security headers (with the CSP nonce), the cache of
-//! pages that are the same for every signed-out visitor, error pages in place of bare error text, the body size
-//! limit, then sessions and CSRF checks, then the routes.
+//! pages that are the same for every signed-out visitor, error pages in place of bare error text, paths with a
+//! control character refused ([`paths`]), the body size limit, then sessions and CSRF checks, then the routes.
 
 pub mod assets;
 pub mod auth;
@@ -17,6 +17,7 @@ pub mod form_limit;
 pub mod health;
 pub mod identity_support;
 pub mod page_cache;
+pub mod paths;
 pub mod personal_pages;
 pub mod provider;
 pub mod record;
@@ -172,6 +173,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             session::session_and_csrf,
         ))
         .layer(from_fn_with_state(max_body, limit_body))
+        .layer(axum::middleware::from_fn(paths::refuse_control_characters))
         .layer(from_fn_with_state(
             error_pages::ErrorPages::new(pages),
             error_pages::replace_error_text,

@@ -81,7 +81,7 @@ fn is_page(response: &Response) -> bool {
 }
 
 /// Paths whose callers are programs, not people: they keep their own error bodies.
-fn is_machine_path(path: &str) -> bool {
+pub(super) fn is_machine_path(path: &str) -> bool {
     path.starts_with("/api/")
         || matches!(
             path,

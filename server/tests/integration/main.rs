@@ -22,6 +22,7 @@ macro_rules! on_both_backends {
 }
 
 mod accounts;
+mod bad_paths;
 mod certificate;
 mod console;
 mod contract;
