@@ -90,15 +90,16 @@ async fn audit(state: &AppState, me: &StaffMember, event: AuditEvent) -> Result<
         .map_err(AppError::store("auditing a change to a service"))
 }
 
-/// Audits a change the store has made; one it could not make because the row is not there (any more) is a 404,
-/// and nothing is audited.
+/// Audits a change the store has made (`what` names it in the log if the store failed); one it could not make
+/// because the row is not there (any more) is a 404, and nothing is audited.
 async fn audit_change(
     state: &AppState,
     me: &StaffMember,
-    changed: bool,
+    changed: Result<bool, crate::db::StoreError>,
+    what: &'static str,
     event: AuditEvent,
 ) -> Result<(), AppError> {
-    if !changed {
+    if !changed.map_err(AppError::store(what))? {
         return Err(AppError::NotFound);
     }
     audit(state, me, event).await
@@ -304,15 +305,14 @@ pub async fn set_uris(
         redirect,
         post_logout_redirect: post_logout,
     };
-    let changed = state
-        .store
-        .set_client_uris(&client_id, &uris, Utc::now())
-        .await
-        .map_err(AppError::store("changing a service's URIs"))?;
     audit_change(
         &state,
         &me,
-        changed,
+        state
+            .store
+            .set_client_uris(&client_id, &uris, Utc::now())
+            .await,
+        "changing a service's URIs",
         AuditEvent::ServiceUrisChanged {
             client_id: client_id.clone(),
         },
@@ -339,15 +339,14 @@ pub async fn rotate_secret(
     stored_client(&state, &client_id).await?;
     let (secret, sha256) = crate::http::cookies::new_secret();
     // A service that authenticates with its own keys has no secret to replace: the store changes nothing (404).
-    let changed = state
-        .store
-        .set_client_secret(&client_id, &sha256, Utc::now())
-        .await
-        .map_err(AppError::store("replacing a client secret"))?;
     audit_change(
         &state,
         &me,
-        changed,
+        state
+            .store
+            .set_client_secret(&client_id, &sha256, Utc::now())
+            .await,
+        "replacing a client secret",
         AuditEvent::ServiceSecretRotated {
             client_id: client_id.clone(),
         },
@@ -376,15 +375,14 @@ pub async fn set_service_enabled(
     let me = administrator(&state, &ctx).await?;
     let enabled = enabled_in(&body)?;
     let client = stored_client(&state, &client_id).await?;
-    let changed = state
-        .store
-        .set_client_enabled(&client_id, enabled, Utc::now())
-        .await
-        .map_err(AppError::store("enabling or disabling a service"))?;
     audit_change(
         &state,
         &me,
-        changed,
+        state
+            .store
+            .set_client_enabled(&client_id, enabled, Utc::now())
+            .await,
+        "enabling or disabling a service",
         AuditEvent::ServiceEnabled {
             client_id: client_id.clone(),
             enabled,
@@ -469,15 +467,11 @@ pub async fn set_api_client_enabled(
         .into_iter()
         .find(|c| c.id == id)
         .ok_or(AppError::NotFound)?;
-    let changed = state
-        .store
-        .set_api_client_enabled(id, enabled)
-        .await
-        .map_err(AppError::store("enabling or disabling an API client"))?;
     audit_change(
         &state,
         &me,
-        changed,
+        state.store.set_api_client_enabled(id, enabled).await,
+        "enabling or disabling an API client",
         AuditEvent::ApiClientEnabled {
             api_client_id: id,
             name: client.name.clone(),
