@@ -2,7 +2,7 @@
 //! Identity account's mobile passcodes) in a table of their own, both sent by [`crate::outbox`].
 
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
-use app::domain::support::SmsTemplate;
+use app::domain::support::{EmailTemplate, SmsTemplate};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -300,14 +300,18 @@ where
         via: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        // A passcode is a secret: once Notify has it, the outbox keeps no copy (the development mailbox, which
+        // shows it from here, keeps it), as the text messages' outbox does.
         sqlx::query(
             "UPDATE email_outbox SET status = 'sent', notify_id = $2, delivered_via = $3, sent_at = $4, \
-             last_error = NULL WHERE id = $1",
+             last_error = NULL, personalisation = CASE WHEN template = $5 AND $3 = 'notify' THEN '{}' \
+             ELSE personalisation END WHERE id = $1",
         )
         .bind(id)
         .bind(notify_id)
         .bind(via)
         .bind(now)
+        .bind(EmailTemplate::Passcode.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -323,11 +327,15 @@ where
     }
 
     async fn mark_email_failed(&self, id: i64, error: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE email_outbox SET status = 'failed', last_error = $2 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE email_outbox SET status = 'failed', last_error = $2, \
+             personalisation = CASE WHEN template = $3 THEN '{}' ELSE personalisation END WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(EmailTemplate::Passcode.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -317,6 +317,10 @@ async fn a_passcode_email_is_sent_with_its_own_template(backend: Backend) {
     assert_eq!(sent[0].subject, "Your DfE Identity account passcode");
     assert!(sent[0].body.contains(CODE), "{}", sent[0].body);
     assert!(fake.sent_sms().is_empty());
+    // Once Notify has it, the outbox keeps no copy of the code.
+    let kept = store.recent_emails(1).await.unwrap();
+    assert_eq!(kept[0].email.template, "passcode");
+    assert_eq!(kept[0].email.personalisation.get("code"), None);
 
     // For a change that queues it in its own transaction: the same message, and nothing secret in its Debug.
     let message = PasscodeMessage::new(PasscodeTo::Sms(MOBILE), CODE);
