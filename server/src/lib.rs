@@ -198,6 +198,14 @@ async fn expire_sessions(store: DynStore, longest_window_seconds: i64) {
         {
             tracing::warn!(error = %e, "could not delete old attempt counters");
         }
+        // A passcode a day past its expiry is still told apart from a wrong one ("expired", not "incorrect");
+        // after that it is only a row.
+        if let Err(e) = store
+            .forget_passcodes_before(chrono::Utc::now() - chrono::Duration::days(1))
+            .await
+        {
+            tracing::warn!(error = %e, "could not delete old passcodes");
+        }
         if let Err(e) = store.refresh_statistics().await {
             tracing::warn!(error = %e, "could not refresh the query planner's statistics");
         }
