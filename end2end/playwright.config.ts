@@ -78,6 +78,10 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   timeout: 30_000,
+  // An assertion waits up to 10 s (Playwright's default is 5): on this 2-core machine two workers, two services,
+  // Chromium and axe share the cores, and a form post that connects a teacher once took longer than 5 s to land
+  // (journey.spec, stop 23). It still fails when what it waits for never happens.
+  expect: { timeout: 10_000 },
   use: {
     launchOptions: {
       executablePath: chromium,
