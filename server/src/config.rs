@@ -47,6 +47,14 @@ pub const RATE_LIMIT_USER_WINDOW_SECONDS: &str = "RATE_LIMIT_USER_WINDOW_SECONDS
 /// `RATE_LIMIT_ADDRESS_WINDOW_SECONDS` (default 3600).
 pub const RATE_LIMIT_ADDRESS_ATTEMPTS: &str = "RATE_LIMIT_ADDRESS_ATTEMPTS";
 pub const RATE_LIMIT_ADDRESS_WINDOW_SECONDS: &str = "RATE_LIMIT_ADDRESS_WINDOW_SECONDS";
+/// Passcodes (DfE Identity account, DESIGN §7.3) sent to one email address or mobile per window, and the window in
+/// seconds. Env `PASSCODE_SENDS_PER_TARGET` (default 5) and `PASSCODE_SENDS_TARGET_WINDOW_SECONDS` (default 900).
+pub const PASSCODE_SENDS_PER_TARGET: &str = "PASSCODE_SENDS_PER_TARGET";
+pub const PASSCODE_SENDS_TARGET_WINDOW_SECONDS: &str = "PASSCODE_SENDS_TARGET_WINDOW_SECONDS";
+/// The same per client address. Env `PASSCODE_SENDS_PER_ADDRESS` (default 100) and
+/// `PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS` (default 3600).
+pub const PASSCODE_SENDS_PER_ADDRESS: &str = "PASSCODE_SENDS_PER_ADDRESS";
+pub const PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS: &str = "PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS";
 /// Calls one API client may make to the API per minute (DESIGN §7.2). Env `API_RATE_LIMIT_PER_MINUTE` (default 600).
 pub const API_RATE_LIMIT_PER_MINUTE: &str = "API_RATE_LIMIT_PER_MINUTE";
 /// Most connections served at once; more wait in the listen queue. Env `MAX_CONNECTIONS`, default 512 (keep it
@@ -222,6 +230,7 @@ pub struct Config {
     pub sessions: SessionLifetimes,
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
     pub rate_limits: app::domain::journey::RateLimits,
+    pub passcode_send_limits: app::domain::account::SendLimits,
     pub api_rate_limit_per_minute: i64,
     pub max_connections: usize,
     pub header_read_timeout: std::time::Duration,
@@ -281,6 +290,7 @@ impl std::fmt::Debug for Config {
             .field("sessions", &self.sessions)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
+            .field("passcode_send_limits", &self.passcode_send_limits)
             .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_connections", &self.max_connections)
             .field("header_read_timeout", &self.header_read_timeout)
@@ -424,6 +434,7 @@ impl Config {
             )
             .map_err(|reason| invalid(TRUSTED_PROXIES, &reason))?,
             rate_limits: rate_limits(&get)?,
+            passcode_send_limits: passcode_send_limits(&get)?,
             api_rate_limit_per_minute: parse_range(
                 &get,
                 API_RATE_LIMIT_PER_MINUTE,
@@ -450,6 +461,38 @@ impl Config {
     pub fn is_https(&self) -> bool {
         self.public_base_url.starts_with("https://")
     }
+}
+
+fn passcode_send_limits(
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<app::domain::account::SendLimits, ConfigError> {
+    let default = app::domain::account::SendLimits::default();
+    Ok(app::domain::account::SendLimits {
+        per_target: parse_range(
+            get,
+            PASSCODE_SENDS_PER_TARGET,
+            default.per_target,
+            1..=1_000,
+        )?,
+        target_window_seconds: parse_range(
+            get,
+            PASSCODE_SENDS_TARGET_WINDOW_SECONDS,
+            default.target_window_seconds,
+            60..=86_400,
+        )?,
+        per_address: parse_range(
+            get,
+            PASSCODE_SENDS_PER_ADDRESS,
+            default.per_address,
+            1..=1_000_000,
+        )?,
+        address_window_seconds: parse_range(
+            get,
+            PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS,
+            default.address_window_seconds,
+            60..=86_400,
+        )?,
+    })
 }
 
 fn rate_limits(
@@ -1111,6 +1154,10 @@ mod tests {
         let c = config(&[]).unwrap();
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.rate_limits, app::domain::journey::RateLimits::default());
+        assert_eq!(
+            c.passcode_send_limits,
+            app::domain::account::SendLimits::default()
+        );
         assert_eq!(c.max_connections, 512);
         assert_eq!(c.header_read_timeout, std::time::Duration::from_secs(10));
         assert_eq!(c.proof_retention_days, 90);
@@ -1123,8 +1170,21 @@ mod tests {
             (MAX_CONNECTIONS, "2000"),
             (HEADER_READ_TIMEOUT_SECONDS, "5"),
             (PROOF_RETENTION_DAYS, "30"),
+            (PASSCODE_SENDS_PER_TARGET, "3"),
+            (PASSCODE_SENDS_TARGET_WINDOW_SECONDS, "600"),
+            (PASSCODE_SENDS_PER_ADDRESS, "1000"),
+            (PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS, "7200"),
         ])
         .unwrap();
+        assert_eq!(
+            c.passcode_send_limits,
+            app::domain::account::SendLimits {
+                per_target: 3,
+                target_window_seconds: 600,
+                per_address: 1000,
+                address_window_seconds: 7200,
+            }
+        );
         assert!(c.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
         assert!(c.trusted_proxies.trusts("192.0.2.1".parse().unwrap()));
         assert!(!c.trusted_proxies.trusts("192.0.2.2".parse().unwrap()));
@@ -1148,6 +1208,8 @@ mod tests {
             (MAX_CONNECTIONS, "1"),
             (HEADER_READ_TIMEOUT_SECONDS, "0"),
             (PROOF_RETENTION_DAYS, "0"),
+            (PASSCODE_SENDS_PER_TARGET, "0"),
+            (PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS, "5"),
         ] {
             assert_eq!(
                 config(&[(var, value)]).unwrap_err().var,

@@ -137,7 +137,12 @@ pub async fn serve(config: Config) -> Result<(), ServerError> {
     });
     tokio::spawn(expire_sessions(
         state.store.clone(),
-        state.config.rate_limits.longest_window_seconds(),
+        // Attempt and passcode-send counters share one table: kept as long as the longest window of either.
+        state
+            .config
+            .rate_limits
+            .longest_window_seconds()
+            .max(state.config.passcode_send_limits.longest_window_seconds()),
     ));
     tokio::spawn(uploads::housekeeping(
         state.store.clone(),

@@ -141,7 +141,7 @@ pub fn find_duplicate(applicant: &Applicant, accounts: &[Account]) -> Option<Dup
 }
 
 /// How many passcodes may be sent, per email or mobile and per client address, in windows of the given lengths.
-/// Configurable: the server passes the numbers in (its environment variables are to come with the pages). The
+/// Configurable: the server passes the numbers in (`PASSCODE_SENDS_*`, `server/src/config.rs`). The
 /// defaults allow a person several resends and a school behind one address a busy morning, and stop anyone using
 /// the service to flood an inbox or a phone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
