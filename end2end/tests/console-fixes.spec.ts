@@ -177,7 +177,7 @@ test("the task and staff tables fit from 320 px to 1280 px, with no sideways scr
   await page.setViewportSize({ width: 320, height: 900 });
   await page.goto(`/support?status=all&search=${lastName}`);
   const headings = page.getByTestId("tasks").getByRole("row").filter({ hasText: reference }).locator(".app-responsive-table__heading");
-  await expect(headings).toHaveText(["Reference", "Name", "Type", "Requested", "Status", "Assigned to"]);
+  await expect(headings).toHaveText(["Reference", "Name", "Type", "Service", "Requested", "Status", "Assigned to"]);
   await expect(headings.last()).toBeVisible();
   await expectNoAxeViolations(page);
   await page.goto("/support/staff");
