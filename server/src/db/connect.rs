@@ -648,11 +648,12 @@ where
         let closed: Vec<String> = sqlx::query_scalar(
             "UPDATE support_tasks SET status = 'done', decision = $2, decided_by = NULL, decided_at = $3, \
              draft = NULL, version = version + 1, updated_at = $3 \
-             WHERE user_id = $1 AND kind = 'record_matching' AND status <> 'done' RETURNING reference",
+             WHERE user_id = $1 AND kind = $4 AND status <> 'done' RETURNING reference",
         )
         .bind(user_id)
         .bind(serde_json::to_string(&decision).expect("decisions serialise"))
         .bind(now)
+        .bind(app::domain::support::TaskKind::RecordMatching.as_str())
         .fetch_all(&mut *conn)
         .await?;
         let event = super::support::AuditEvent::ClosedByTrnToken {
