@@ -11,6 +11,11 @@ use axum::response::{IntoResponse, Response};
 
 /// Whether the decoded `path` holds a control character (C0, DEL or C1), or bytes that are not UTF-8.
 pub fn has_control_character(path: &str) -> bool {
+    // A raw control character never gets past the `http` crate's URI parser: only an escape can carry one, and
+    // most paths have none, so they are not decoded at all.
+    if !path.contains('%') {
+        return false;
+    }
     match percent_encoding::percent_decode_str(path).decode_utf8() {
         Ok(decoded) => decoded.chars().any(char::is_control),
         Err(_) => true,
