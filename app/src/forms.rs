@@ -28,6 +28,16 @@ pub enum FormId {
     ApiClientForm,
     /// A new client secret or API key, carried to the one page that shows it, once (not a form either).
     NewSecret,
+    /// The DfE Identity account's forms (DESIGN §7.3): email, each passcode, mobile, name, date of birth and
+    /// "Is this you?".
+    AccountEmail,
+    AccountEmailCode,
+    AccountMobile,
+    AccountMobileCode,
+    AccountName,
+    AccountDateOfBirth,
+    AccountIsThisYou,
+    AccountExistingCode,
     /// A task's decision, assignment and disconnect forms, by task reference.
     Decision(String),
     /// The disconnect form of a task, by task reference.
@@ -35,7 +45,7 @@ pub enum FormId {
 }
 
 impl FormId {
-    const FIXED: [(FormId, &'static str); 10] = [
+    const FIXED: [(FormId, &'static str); 18] = [
         (FormId::Feedback, "feedback"),
         (FormId::IdentitySupport, "identity-support"),
         (FormId::ConnectNino, "connect-nino"),
@@ -46,6 +56,14 @@ impl FormId {
         (FormId::ServiceForm, "service-form"),
         (FormId::ApiClientForm, "api-client-form"),
         (FormId::NewSecret, "new-secret"),
+        (FormId::AccountEmail, "account-email"),
+        (FormId::AccountEmailCode, "account-email-code"),
+        (FormId::AccountMobile, "account-mobile"),
+        (FormId::AccountMobileCode, "account-mobile-code"),
+        (FormId::AccountName, "account-name"),
+        (FormId::AccountDateOfBirth, "account-date-of-birth"),
+        (FormId::AccountIsThisYou, "account-is-this-you"),
+        (FormId::AccountExistingCode, "account-existing-code"),
     ];
 
     /// The form's name as stored.

@@ -47,6 +47,32 @@ pub const RECORD: &str = "/record";
 pub const RECORD_QTS_CERTIFICATE: &str = "/record/qts-certificate.pdf";
 pub const REQUEST_PENDING: &str = "/request-pending";
 
+/// Signing in to or creating a DfE Identity account with an email and passcode (DESIGN §7.3), for services that
+/// allow it: the choice beside GOV.UK One Login, then each page of the journey (each a page and its form's action).
+pub const ACCOUNT_SIGN_IN: &str = "/account-sign-in";
+pub const ACCOUNT_SIGN_IN_EMAIL: &str = "/account-sign-in/email";
+pub const ACCOUNT_SIGN_IN_EMAIL_CODE: &str = "/account-sign-in/email/code";
+/// "Send a new code" (server routes).
+pub const ACCOUNT_SIGN_IN_EMAIL_RESEND: &str = "/account-sign-in/email/resend";
+/// An email proven that has no account, when they chose to sign in.
+pub const ACCOUNT_SIGN_IN_NO_ACCOUNT: &str = "/account-sign-in/no-account";
+pub const ACCOUNT_SIGN_IN_MOBILE: &str = "/account-sign-in/mobile";
+pub const ACCOUNT_SIGN_IN_MOBILE_CODE: &str = "/account-sign-in/mobile/code";
+pub const ACCOUNT_SIGN_IN_MOBILE_RESEND: &str = "/account-sign-in/mobile/resend";
+pub const ACCOUNT_SIGN_IN_NAME: &str = "/account-sign-in/name";
+pub const ACCOUNT_SIGN_IN_DATE_OF_BIRTH: &str = "/account-sign-in/date-of-birth";
+/// Seed 002 scenarios 1 and 2: the email or mobile they proved is an account's, which they are now signed in to.
+pub const ACCOUNT_SIGN_IN_YOU_HAVE_AN_ACCOUNT: &str = "/account-sign-in/you-have-an-account";
+/// Seed 002 scenario 3: an account with the same name and date of birth, its email partly hidden.
+pub const ACCOUNT_SIGN_IN_IS_THIS_YOU: &str = "/account-sign-in/is-this-you";
+/// The code sent to that account's email.
+pub const ACCOUNT_SIGN_IN_EXISTING_CODE: &str = "/account-sign-in/is-this-you/code";
+pub const ACCOUNT_SIGN_IN_EXISTING_RESEND: &str = "/account-sign-in/is-this-you/resend";
+pub const ACCOUNT_SIGN_IN_CREATED: &str = "/account-sign-in/created";
+/// Where an account holder without a teaching record goes from `/continue`: finding their record (issue 13 §3)
+/// starts here; until it is built, a page that says support will help.
+pub const ACCOUNT_FIND_RECORD: &str = "/account/find-your-record";
+
 pub const IDENTITY_SUPPORT: &str = "/identity-support";
 pub const IDENTITY_SUPPORT_CHECK: &str = "/identity-support/check";
 /// Where "Send request" posts (a server route).

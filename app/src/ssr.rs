@@ -88,6 +88,9 @@ pub struct SessionData {
     /// The connect journey's answers so far, for the signed-in person.
     #[serde(default)]
     pub connect: Option<crate::domain::journey::ConnectAnswers>,
+    /// Signing in to or creating a DfE Identity account (DESIGN §7.3): what has been typed and proven so far.
+    #[serde(default)]
+    pub account_journey: Option<crate::domain::account::journey::AccountJourney>,
     /// A support request for someone One Login could not verify, being written.
     #[serde(default)]
     pub identity_support: Option<crate::domain::identity_support::IdentitySupportDraft>,
@@ -169,20 +172,61 @@ pub enum IdentityStatus {
     NotChecked,
     Verified(crate::domain::identity::VerifiedIdentity),
     NotVerified,
+    /// Signed in with a DfE Identity account: the name and date of birth are the account's own, typed and never
+    /// verified. Never counts as One Login's verification, and One Login's identity check is not offered.
+    Unverified,
 }
 
-/// The signed-in person. `subject` (One Login's `sub`) maps to our own `user_id`, which is the key we use
-/// (rule 35). The ID token is kept for the logout request's `id_token_hint` (rule 32).
+/// The signed-in person: our own `user_id` is the key we use (rule 35), whichever way they came in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedInUser {
     pub user_id: i64,
-    pub subject: String,
-    /// `None` when One Login has not verified the account's email address: then we neither keep it nor use it as
-    /// matching evidence, and have no address to write to.
+    /// How they signed in this time. Flattened, so a One Login session saved before there was a choice (its
+    /// `subject` and `id_token` beside `user_id`) still reads, and reads as One Login.
+    #[serde(flatten)]
+    pub way_in: WayIn,
+    /// One Login's verified email address; `None` when One Login has not verified it (then we neither keep it nor
+    /// use it as matching evidence, and have no address to write to), and for a DfE Identity account, whose email
+    /// is the account's, proven by a passcode but not by One Login.
     #[serde(default)]
     pub email: Option<crate::domain::identity::VerifiedEmail>,
-    pub id_token: String,
+    /// One Login's verification, or support's. A DfE Identity account's name and date of birth are its own, typed
+    /// and never verified: an account holder is [`IdentityStatus::Unverified`] unless support verified them.
     pub identity: IdentityStatus,
+}
+
+/// How the signed-in person signed in (DESIGN §7.3: a person may have both ways in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WayIn {
+    /// GOV.UK One Login. `subject` is One Login's `sub` (back-channel logout ends the sessions holding it); the ID
+    /// token is kept for the logout request's `id_token_hint` (rule 32).
+    OneLogin { subject: String, id_token: String },
+    /// A DfE Identity account, with an email and passcode: the account's `accounts.user_id`.
+    Account { account_id: i64 },
+}
+
+impl SignedInUser {
+    /// One Login's `sub`, when they signed in with One Login.
+    pub fn one_login_subject(&self) -> Option<&str> {
+        match &self.way_in {
+            WayIn::OneLogin { subject, .. } => Some(subject),
+            WayIn::Account { .. } => None,
+        }
+    }
+
+    /// The ID token One Login gave at sign-in, for its logout request.
+    pub fn one_login_id_token(&self) -> Option<&str> {
+        match &self.way_in {
+            WayIn::OneLogin { id_token, .. } => Some(id_token),
+            WayIn::Account { .. } => None,
+        }
+    }
+
+    /// Whether they signed in with a DfE Identity account.
+    pub fn is_account(&self) -> bool {
+        matches!(self.way_in, WayIn::Account { .. })
+    }
 }
 
 /// The session as one request sees it, and what the request wants done with it afterwards.
@@ -350,6 +394,7 @@ pub async fn position(
             }
             IdentityStatus::NotChecked => Position::IdentityNotChecked,
             IdentityStatus::NotVerified => Position::IdentityNotVerified,
+            IdentityStatus::Unverified => Position::AccountNotConnected,
         }
     };
     Ok((position, Some(user), facts))
@@ -516,6 +561,82 @@ mod tests {
         assert_eq!(flash.values["nino"], "QQ");
         let json = serde_json::to_string(&flash).unwrap();
         assert!(json.starts_with(r#"{"form":"connect-nino","#), "{json}");
+    }
+
+    #[test]
+    fn a_one_login_session_saved_before_the_way_in_was_typed_still_reads_as_one_login() {
+        let stored = r#"{"user":{"user_id":4,"subject":"urn:fdc:a","email":null,"id_token":"t","identity":"NotChecked"}}"#;
+        let user = serde_json::from_str::<SessionData>(stored)
+            .unwrap()
+            .user
+            .unwrap();
+        assert_eq!(
+            user.way_in,
+            WayIn::OneLogin {
+                subject: "urn:fdc:a".into(),
+                id_token: "t".into()
+            }
+        );
+        assert_eq!(user.one_login_subject(), Some("urn:fdc:a"));
+        assert!(!user.is_account());
+        // And is written the same way.
+        let again: serde_json::Value = serde_json::to_value(&user).unwrap();
+        assert_eq!(again["subject"], "urn:fdc:a");
+        assert_eq!(again["id_token"], "t");
+    }
+
+    #[test]
+    fn an_account_session_has_no_one_login_subject_and_reads_back_as_an_account() {
+        let user = SignedInUser {
+            user_id: 9,
+            way_in: WayIn::Account { account_id: 9 },
+            email: None,
+            identity: IdentityStatus::Unverified,
+        };
+        let json = serde_json::to_string(&user).unwrap();
+        assert!(!json.contains("subject"), "{json}");
+        let read: SignedInUser = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, user);
+        assert!(read.is_account());
+        assert_eq!(read.one_login_subject(), None);
+        assert_eq!(read.one_login_id_token(), None);
+    }
+
+    #[test]
+    fn an_account_holder_without_a_record_or_task_is_sent_to_find_their_record() {
+        struct NoFacts;
+        impl TeacherData for NoFacts {
+            fn facts(&self, _: i64) -> BoxFuture<'_, Result<TeacherFacts, DataUnavailable>> {
+                Box::pin(async { Ok(TeacherFacts::default()) })
+            }
+            fn itt_providers(
+                &self,
+            ) -> BoxFuture<'_, Result<std::sync::Arc<Vec<String>>, DataUnavailable>> {
+                Box::pin(async { Ok(Default::default()) })
+            }
+        }
+        let session = SessionHandle::default();
+        session.update(|data| {
+            data.user = Some(SignedInUser {
+                user_id: 9,
+                way_in: WayIn::Account { account_id: 9 },
+                email: None,
+                identity: IdentityStatus::Unverified,
+            })
+        });
+        use std::future::Future;
+        // Nothing here waits, so one poll finishes it.
+        let mut future = std::pin::pin!(position(&session, &NoFacts));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let std::task::Poll::Ready(Ok((position, _, _))) = future.as_mut().poll(&mut context)
+        else {
+            panic!("the position is known at once");
+        };
+        assert_eq!(
+            position,
+            crate::domain::journey::Position::AccountNotConnected
+        );
+        assert_eq!(position.home(), Some(crate::routes::ACCOUNT_FIND_RECORD));
     }
 
     #[test]

@@ -131,9 +131,11 @@ pub(crate) async fn teacher(
         .await?;
     Ok(SignedInUser {
         user_id: user.id,
-        subject: subject.to_string(),
+        way_in: app::ssr::WayIn::OneLogin {
+            subject: subject.to_string(),
+            id_token: "bench".into(),
+        },
         email,
-        id_token: "bench".into(),
         identity: IdentityStatus::Verified(who.identity.clone()),
     })
 }
@@ -154,13 +156,15 @@ async fn session(
 ) -> Result<String, ServerError> {
     let token = new_token();
     let json = serde_json::to_string(data).expect("session data serialises");
-    let subject = data.user.as_ref().map(|u| u.subject.as_str());
+    let subject = data.user.as_ref().and_then(|u| u.one_login_subject());
+    let user_id = data.user.as_ref().map(|u| u.user_id);
     let now = Utc::now();
     store
         .insert_session(
             &session_key(&token),
             &json,
             subject,
+            user_id,
             now,
             now + config.sessions.idle,
         )

@@ -55,6 +55,10 @@ pub const PASSCODE_SENDS_TARGET_WINDOW_SECONDS: &str = "PASSCODE_SENDS_TARGET_WI
 /// `PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS` (default 3600).
 pub const PASSCODE_SENDS_PER_ADDRESS: &str = "PASSCODE_SENDS_PER_ADDRESS";
 pub const PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS: &str = "PASSCODE_SENDS_ADDRESS_WINDOW_SECONDS";
+/// The secret passcodes and the emails and mobiles they prove are kept under (HMAC-SHA256, DESIGN §7.3), at least
+/// 32 bytes. Env `PASSCODE_KEY`; a published development value in development, required in production (and refused
+/// there if it is the development value). Changing it makes the passcodes outstanding at that moment fail.
+pub const PASSCODE_KEY: &str = "PASSCODE_KEY";
 /// Calls one API client may make to the API per minute (DESIGN §7.2). Env `API_RATE_LIMIT_PER_MINUTE` (default 600).
 pub const API_RATE_LIMIT_PER_MINUTE: &str = "API_RATE_LIMIT_PER_MINUTE";
 /// Most connections served at once; more wait in the listen queue. Env `MAX_CONNECTIONS`, default 512 (keep it
@@ -137,6 +141,7 @@ pub const STAFF_SESSION_MAX_HOURS: &str = "STAFF_SESSION_MAX_HOURS";
 const DEV_ONE_LOGIN_CLIENT_ID: &str = "teacher-id-dev";
 const DEV_STAFF_CLIENT_ID: &str = "teacher-id-staff-dev";
 const DEV_STAFF_CLIENT_SECRET: &str = "dev-staff-secret";
+const DEV_PASSCODE_KEY: &str = "teacher-id development passcode key, never production";
 
 /// How long sessions last: an idle limit renewed on use, and an absolute limit from sign-in that is not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,6 +236,8 @@ pub struct Config {
     pub trusted_proxies: crate::http::client_addr::TrustedProxies,
     pub rate_limits: app::domain::journey::RateLimits,
     pub passcode_send_limits: app::domain::account::SendLimits,
+    /// [`PASSCODE_KEY`]. Its `Debug` hides it.
+    pub passcode_key: app::domain::account::PasscodeKey,
     pub api_rate_limit_per_minute: i64,
     pub max_connections: usize,
     pub header_read_timeout: std::time::Duration,
@@ -291,6 +298,7 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
             .field("passcode_send_limits", &self.passcode_send_limits)
+            .field("passcode_key", &self.passcode_key)
             .field("api_rate_limit_per_minute", &self.api_rate_limit_per_minute)
             .field("max_connections", &self.max_connections)
             .field("header_read_timeout", &self.header_read_timeout)
@@ -435,6 +443,7 @@ impl Config {
             .map_err(|reason| invalid(TRUSTED_PROXIES, &reason))?,
             rate_limits: rate_limits(&get)?,
             passcode_send_limits: passcode_send_limits(&get)?,
+            passcode_key: passcode_key(&get, environment)?,
             api_rate_limit_per_minute: parse_range(
                 &get,
                 API_RATE_LIMIT_PER_MINUTE,
@@ -492,6 +501,32 @@ fn passcode_send_limits(
             default.address_window_seconds,
             60..=86_400,
         )?,
+    })
+}
+
+/// [`PASSCODE_KEY`]: the development value only in development; at least 32 bytes.
+fn passcode_key(
+    get: &impl Fn(&'static str) -> Option<String>,
+    environment: Environment,
+) -> Result<app::domain::account::PasscodeKey, ConfigError> {
+    let secret = match (get(PASSCODE_KEY), environment) {
+        (Some(secret), Environment::Production) if secret == DEV_PASSCODE_KEY => {
+            return Err(invalid(
+                PASSCODE_KEY,
+                "is the development value; production must use its own",
+            ))
+        }
+        (Some(secret), _) => secret,
+        (None, Environment::Development) => DEV_PASSCODE_KEY.to_string(),
+        (None, Environment::Production) => {
+            return Err(invalid(PASSCODE_KEY, "must be set in production"))
+        }
+    };
+    app::domain::account::PasscodeKey::new(secret.as_bytes()).ok_or_else(|| {
+        invalid(
+            PASSCODE_KEY,
+            "must be at least 32 bytes (e.g. `openssl rand -base64 48`)",
+        )
     })
 }
 
@@ -867,7 +902,8 @@ mod tests {
     }
 
     fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-        let mut vars = vec![
+        let mut vars =
+            vec![
             (APP_ENV, "production"),
             (PUBLIC_BASE_URL, "https://teacher-id.education.gov.uk/"),
             (ONE_LOGIN_ISSUER, "https://oidc.account.gov.uk/"),
@@ -923,6 +959,7 @@ mod tests {
                 NOTIFY_TEMPLATE_SMS_PASSCODE,
                 "f33517ff-2a88-4f6e-b855-c550268ce091",
             ),
+            (PASSCODE_KEY, "a production passcode key of at least 32 bytes"),
         ];
         vars.extend_from_slice(extra);
         vars
@@ -1092,6 +1129,41 @@ mod tests {
             // The same value is the default in development.
             assert!(config(&[(var, dev_value)]).is_ok());
         }
+    }
+
+    #[test]
+    fn the_passcode_key_has_a_development_default_that_production_refuses() {
+        let dev = config(&[]).unwrap().passcode_key;
+        let own = config(&[(PASSCODE_KEY, "another key of at least thirty-two bytes")])
+            .unwrap()
+            .passcode_key;
+        let email = app::domain::account::AccountEmail::parse("jo@example.com").unwrap();
+        let target = app::domain::account::PasscodeTarget::Email(email);
+        let purpose = app::domain::account::PasscodePurpose::SignIn;
+        assert_ne!(
+            dev.slot(&target, purpose),
+            own.slot(&target, purpose),
+            "the key set is the key used"
+        );
+        assert!(!format!("{:?}", config(&[]).unwrap()).contains(DEV_PASSCODE_KEY));
+        let missing: Vec<_> = production(&[])
+            .into_iter()
+            .filter(|(k, _)| *k != PASSCODE_KEY)
+            .collect();
+        let err = config(&missing).unwrap_err();
+        assert_eq!(
+            (err.var, err.reason.as_str()),
+            (PASSCODE_KEY, "must be set in production")
+        );
+        let err = config(&production(&[(PASSCODE_KEY, DEV_PASSCODE_KEY)])).unwrap_err();
+        assert!(err.reason.contains("development value"), "{err}");
+        for short in ["short", &"x".repeat(31)] {
+            assert_eq!(
+                config(&[(PASSCODE_KEY, short)]).unwrap_err().var,
+                PASSCODE_KEY
+            );
+        }
+        assert!(config(&production(&[])).is_ok());
     }
 
     #[test]

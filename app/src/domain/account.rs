@@ -29,6 +29,7 @@
 //! limit nothing is sent.
 
 pub mod email;
+pub mod journey;
 pub mod mobile;
 pub mod passcode;
 

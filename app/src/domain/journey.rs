@@ -327,6 +327,9 @@ pub enum Position {
     AwaitingSupport,
     /// Verified and not connected: answering questions.
     Answering(ConnectAnswers),
+    /// Signed in with a DfE Identity account, not connected and with no support request open: finding their record
+    /// (DESIGN §7.3, issue 13 §3) starts at [`routes::ACCOUNT_FIND_RECORD`].
+    AccountNotConnected,
 }
 
 /// The journey's pages.
@@ -389,6 +392,7 @@ impl Position {
             Self::IdentityNotVerified => Some(routes::IDENTITY_NOT_VERIFIED),
             Self::Connected => Some(routes::RECORD),
             Self::AwaitingSupport => Some(routes::REQUEST_PENDING),
+            Self::AccountNotConnected => Some(routes::ACCOUNT_FIND_RECORD),
             Self::Answering(_) => None,
         }
     }

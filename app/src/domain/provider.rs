@@ -47,10 +47,11 @@ pub const MAX_STATE_OR_NONCE: usize = 512;
 pub const MAX_TRN_TOKEN: usize = 256;
 
 /// How a client's users may sign in (DESIGN §7 table).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInPolicy {
     /// GOV.UK One Login only: every service that shows or changes a teaching record.
+    #[default]
     OneLogin,
     /// One Login, or a DfE Identity account (email and passcode; identity not verified).
     OneLoginOrAccount,
@@ -633,6 +634,10 @@ pub struct ClientRequest {
     pub trn: TrnPolicy,
     /// When the request arrived (seconds since the epoch).
     pub requested_at: i64,
+    /// Whether the client lets teachers sign in with a DfE Identity account as well as One Login (DESIGN §7.3);
+    /// One Login only for a request kept before this was.
+    #[serde(default)]
+    pub sign_in: SignInPolicy,
 }
 
 impl ClientRequest {
@@ -657,6 +662,7 @@ impl ClientRequest {
             scopes: request.scopes.clone(),
             trn: client.trn,
             requested_at: now,
+            sign_in: client.sign_in,
         }
     }
 
@@ -685,6 +691,9 @@ pub struct TeacherState {
     pub open_support_task: bool,
     /// They answered every question the journey asks without being connected (they are at check answers).
     pub questions_finished: bool,
+    /// Signed in with a DfE Identity account (DESIGN §7.3): a client that offers accounts takes the account's own,
+    /// unverified name and date of birth, so One Login's identity check is not asked of them.
+    pub account_holder: bool,
 }
 
 impl TeacherState {
@@ -702,6 +711,15 @@ impl TeacherState {
                 Position::Answering(answers)
                     if answers.nino.is_some() && answers.trn.is_some() && !answers.needs_third_question()
             ),
+            account_holder: false,
+        }
+    }
+
+    /// This state for someone who signed in with a DfE Identity account (`true`) or One Login.
+    pub fn signed_in_with_account(self, account_holder: bool) -> Self {
+        Self {
+            account_holder,
+            ..self
         }
     }
 }
@@ -755,7 +773,7 @@ pub fn may_return(trn: TrnPolicy, scopes: &Scopes, teacher: &TeacherState) -> Ma
     if !needs_identity {
         return MayReturn::Now;
     }
-    if !teacher.identity_verified {
+    if !teacher.identity_verified && !teacher.account_holder {
         return MayReturn::VerifyIdentity;
     }
     if !scopes.contains(Scope::TeachingRecord) || teacher.connected {
@@ -1318,7 +1336,45 @@ mod tests {
             connected,
             open_support_task: task,
             questions_finished: finished,
+            account_holder: false,
         }
+    }
+
+    #[test]
+    fn an_account_holder_is_not_sent_to_one_logins_identity_check_but_still_needs_a_record() {
+        let holder = TeacherState {
+            account_holder: true,
+            ..teacher(false, false, false, false)
+        };
+        let profile = Scopes::from([Scope::Openid, Scope::Profile]);
+        assert_eq!(
+            may_return(TrnPolicy::Required, &profile, &holder),
+            MayReturn::Now
+        );
+        for trn in [TrnPolicy::Required, TrnPolicy::Optional] {
+            assert_eq!(
+                may_return(trn, &Scopes::from(RECORD), &holder),
+                MayReturn::FindRecord,
+                "{trn:?}"
+            );
+        }
+        let connected = TeacherState {
+            connected: true,
+            ..holder
+        };
+        assert_eq!(
+            may_return(TrnPolicy::Required, &Scopes::from(RECORD), &connected),
+            MayReturn::Now
+        );
+        // Without the account, the same person is sent to verify their identity.
+        assert_eq!(
+            may_return(
+                TrnPolicy::Required,
+                &profile,
+                &teacher(false, false, false, false)
+            ),
+            MayReturn::VerifyIdentity
+        );
     }
 
     const RECORD: [Scope; 2] = [Scope::Openid, Scope::TeachingRecord];

@@ -102,6 +102,23 @@ fn Account(account: AccountView) -> impl IntoView {
         }
         .into_any(),
         AccountIdentity::NotVerified => view! { <NotVerifiedContent /> }.into_any(),
+        AccountIdentity::AccountHolder => view! {
+            <PageTitle text="Your DfE Identity account".to_string() />
+            <div class="govuk-grid-row">
+                <div class="govuk-grid-column-two-thirds">
+                    <h1 class="govuk-heading-l">"Your DfE Identity account"</h1>
+                    <p class="govuk-body">
+                        "You’ve signed in with your DfE Identity account, with your email address and a security code."
+                    </p>
+                    <p class="govuk-body">
+                        <a class="govuk-link" href=crate::routes::SIGN_OUT rel="external">
+                            "Sign out"
+                        </a>
+                    </p>
+                </div>
+            </div>
+        }
+        .into_any(),
     }
 }
 

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 /// What the account page shows about the person's identity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountIdentity {
+    /// Signed in with a DfE Identity account: its details are its own, not verified (the account page's own
+    /// changes come with issue 13 §4).
+    AccountHolder,
     NotChecked,
     NotVerified,
     Verified {
@@ -32,7 +35,9 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
         leptos_axum::redirect(crate::routes::SIGN_IN);
         return Ok(None);
     };
+    let account_holder = user.is_account();
     let identity = match user.identity {
+        IdentityStatus::Unverified => AccountIdentity::AccountHolder,
         IdentityStatus::NotChecked => AccountIdentity::NotChecked,
         IdentityStatus::NotVerified => AccountIdentity::NotVerified,
         IdentityStatus::Verified(identity) => AccountIdentity::Verified {
@@ -53,7 +58,13 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
         email: user
             .email
             .map(|e| e.as_str().to_string())
-            .unwrap_or_else(|| "Not verified by GOV.UK One Login".into()),
+            .unwrap_or_else(|| {
+                if account_holder {
+                    "Your DfE Identity account’s email address".into()
+                } else {
+                    "Not verified by GOV.UK One Login".into()
+                }
+            }),
         identity,
     }))
 }

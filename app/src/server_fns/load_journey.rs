@@ -181,7 +181,8 @@ fn client_return(
     match may_return(
         request.trn,
         &request.scopes,
-        &TeacherState::at(position, verified),
+        &TeacherState::at(position, verified)
+            .signed_in_with_account(user.is_some_and(|u| u.is_account())),
     ) {
         MayReturn::Now => (Some(request.client_name), None),
         MayReturn::WaitForSupport => (None, Some(request.client_name)),

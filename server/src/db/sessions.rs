@@ -32,13 +32,16 @@ pub trait SessionStore {
     async fn load_session(&self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
         Ok(self.load_live_session(id_hash, now).await?.map(|s| s.data))
     }
-    /// Creates a new session. `subject` is the signed-in person's One Login `sub`, if any. An id that is already
-    /// taken is an error: ids are random, so that never happens by chance.
+    /// Creates a new session. `subject` is the signed-in person's One Login `sub`, when they signed in with One
+    /// Login (back-channel logout ends sessions by it); `user_id` is the signed-in person's, however they signed in
+    /// (the lookup reads their `page_version` by it). An id that is already taken is an error: ids are random, so
+    /// that never happens by chance.
     async fn insert_session(
         &self,
         id_hash: &str,
         data: &str,
         subject: Option<&str>,
+        user_id: Option<i64>,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
@@ -49,6 +52,7 @@ pub trait SessionStore {
         id_hash: &str,
         data: &str,
         subject: Option<&str>,
+        user_id: Option<i64>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Moves an existing session's expiry (renewal on use); false when it has been ended.
@@ -91,7 +95,7 @@ where
         // One statement however many keys (they are bound as one JSON array), so it is prepared once.
         let sql: std::sync::Arc<str> = format!(
             "SELECT s.id_hash, s.data, s.created_at, s.expires_at, u.page_version FROM sessions s \
-             LEFT JOIN users u ON u.one_login_sub = s.subject WHERE s.id_hash {}",
+             LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash {}",
             DB::IN_JSON_ARRAY
         )
         .into();
@@ -146,16 +150,18 @@ where
         id_hash: &str,
         data: &str,
         subject: Option<&str>,
+        user_id: Option<i64>,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, data, subject, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sessions (id_hash, data, subject, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id_hash)
         .bind(data)
         .bind(subject)
+        .bind(user_id)
         .bind(created_at)
         .bind(expires_at)
         .execute(&self.pool)
@@ -168,14 +174,16 @@ where
         id_hash: &str,
         data: &str,
         subject: Option<&str>,
+        user_id: Option<i64>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE sessions SET data = $2, subject = $3, expires_at = $4 WHERE id_hash = $1",
+            "UPDATE sessions SET data = $2, subject = $3, user_id = $4, expires_at = $5 WHERE id_hash = $1",
         )
         .bind(id_hash)
         .bind(data)
         .bind(subject)
+        .bind(user_id)
         .bind(expires_at)
         .execute(&self.pool)
         .await?;

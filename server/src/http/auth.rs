@@ -7,7 +7,7 @@ use crate::onelogin::{Callback, IdentityOutcome, OneLoginError};
 use crate::state::AppState;
 use app::domain::identity::{AfterSignIn, VerifiedBy};
 use app::domain::support::Decision;
-use app::ssr::{AuthKind, IdentityStatus, RequestContext, SignedInUser};
+use app::ssr::{AuthKind, IdentityStatus, RequestContext, SignedInUser, WayIn};
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -265,9 +265,11 @@ pub async fn callback(
             ctx.session.update(|data| {
                 data.user = Some(SignedInUser {
                     user_id: user.id,
-                    subject: result.subject,
+                    way_in: WayIn::OneLogin {
+                        subject: result.subject,
+                        id_token: result.id_token,
+                    },
                     email: result.email,
-                    id_token: result.id_token,
                     identity,
                 });
                 data.signed_in_at = Some(now.timestamp());
@@ -287,7 +289,7 @@ pub async fn callback(
                 return Ok(problem("expired"));
             };
             // Rule 11: the identity round trip is for the person who signed in.
-            if signed_in.subject != result.subject {
+            if signed_in.one_login_subject() != Some(result.subject.as_str()) {
                 tracing::warn!(
                     rule = 11,
                     reason = "identity is for another subject",
@@ -306,7 +308,9 @@ pub async fn callback(
                     ctx.session.update(|data| {
                         if let Some(user) = data.user.as_mut() {
                             user.identity = IdentityStatus::Verified(identity);
-                            user.id_token = result.id_token;
+                            if let WayIn::OneLogin { id_token, .. } = &mut user.way_in {
+                                *id_token = result.id_token;
+                            }
                         }
                     });
                     ctx.session.rotate_id();
@@ -376,16 +380,17 @@ pub(super) async fn end_session(state: &AppState, ctx: &RequestContext) -> Respo
     let Some(user) = ctx.session.user() else {
         return Redirect::to(app::routes::SIGNED_OUT).into_response();
     };
+    let Some(id_token) = user.one_login_id_token().map(str::to_string) else {
+        // Signed in with a DfE Identity account: there is no One Login session to end.
+        ctx.session.end();
+        return Redirect::to(app::routes::SIGNED_OUT).into_response();
+    };
     let logout_state = crate::onelogin::client::random_token();
     ctx.session.end();
     // A fresh session remembers the logout state, to check it on the page One Login sends the browser back to.
     ctx.session
         .update(|data| data.logout_state = Some(logout_state.clone()));
-    match state
-        .one_login
-        .logout_url(&user.id_token, &logout_state)
-        .await
-    {
+    match state.one_login.logout_url(&id_token, &logout_state).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => {
             tracing::warn!(rule = e.rule(), reason = %e, "could not build the One Login logout URL; signed out here only");

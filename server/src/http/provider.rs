@@ -278,7 +278,7 @@ pub(super) async fn return_if_ready(
         })));
     };
     let verified = matches!(user.identity, IdentityStatus::Verified(_));
-    let teacher = TeacherState::at(&position, verified);
+    let teacher = TeacherState::at(&position, verified).signed_in_with_account(user.is_account());
     if may_return(client.trn, &request.scopes, &teacher) != MayReturn::Now {
         return Ok(None);
     }

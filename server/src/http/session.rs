@@ -427,11 +427,12 @@ impl LoadedSession {
         match (&old_key, &self.loaded) {
             (Some(key), Some(loaded)) if dirty && !replaced => {
                 let json = serde_json::to_string(&data).expect("session data serialises");
-                let subject = data.user.as_ref().map(|u| u.subject.as_str());
+                let subject = data.user.as_ref().and_then(|u| u.one_login_subject());
+                let user_id = data.user.as_ref().map(|u| u.user_id);
                 let expires_at = self.expiry(loaded.created_at, now, idle);
                 match state
                     .store
-                    .update_session(key, &json, subject, expires_at)
+                    .update_session(key, &json, subject, user_id, expires_at)
                     .await
                 {
                     Ok(true) => {}
@@ -467,13 +468,15 @@ impl LoadedSession {
             _ => {
                 let new_token = new_token();
                 let json = serde_json::to_string(&data).expect("session data serialises");
-                let subject = data.user.as_ref().map(|u| u.subject.as_str());
+                let subject = data.user.as_ref().and_then(|u| u.one_login_subject());
+                let user_id = data.user.as_ref().map(|u| u.user_id);
                 if let Err(e) = state
                     .store
                     .insert_session(
                         &session_key(&new_token),
                         &json,
                         subject,
+                        user_id,
                         now,
                         self.expiry(now, now, idle),
                     )

@@ -438,14 +438,17 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     let now = Utc::now();
     let later = now + Duration::hours(2);
     store
-        .insert_session("a", r#"{"flash":null}"#, None, now, later)
+        .insert_session("a", r#"{"flash":null}"#, None, None, now, later)
         .await
         .unwrap();
     assert_eq!(
         store.load_session("a", now).await.unwrap().as_deref(),
         Some(r#"{"flash":null}"#)
     );
-    assert!(store.update_session("a", "{}", None, later).await.unwrap());
+    assert!(store
+        .update_session("a", "{}", None, None, later)
+        .await
+        .unwrap());
     assert_eq!(
         store.load_session("a", now).await.unwrap().as_deref(),
         Some("{}")
@@ -466,11 +469,11 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     assert_eq!(store.load_session("unknown", now).await.unwrap(), None);
     // Only a new session is inserted, and an update or renewal never creates one.
     assert!(store
-        .insert_session("a", "{}", None, now, later)
+        .insert_session("a", "{}", None, None, now, later)
         .await
         .is_err());
     assert!(!store
-        .update_session("unknown", "{}", None, later)
+        .update_session("unknown", "{}", None, None, later)
         .await
         .unwrap());
     assert!(!store.touch_session("unknown", later).await.unwrap());
@@ -480,6 +483,7 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
         .insert_session(
             "old",
             "{}",
+            None,
             None,
             now - Duration::hours(3),
             now - Duration::hours(1),
@@ -506,7 +510,10 @@ async fn sessions_save_load_expire_and_delete(store: DynStore) {
     assert!(store.delete_session("a").await.unwrap());
     assert!(!store.delete_session("a").await.unwrap(), "already gone");
     assert_eq!(store.load_session("a", now).await.unwrap(), None);
-    assert!(!store.update_session("a", "{}", None, later).await.unwrap());
+    assert!(!store
+        .update_session("a", "{}", None, None, later)
+        .await
+        .unwrap());
     assert_eq!(
         store.load_session("a", now).await.unwrap(),
         None,
@@ -518,19 +525,19 @@ async fn every_session_of_a_subject_can_be_ended(store: DynStore) {
     let now = Utc::now();
     let later = now + Duration::hours(2);
     store
-        .insert_session("phone", "{}", Some("urn:fdc:a"), now, later)
+        .insert_session("phone", "{}", Some("urn:fdc:a"), None, now, later)
         .await
         .unwrap();
     store
-        .insert_session("laptop", "{}", Some("urn:fdc:a"), now, later)
+        .insert_session("laptop", "{}", Some("urn:fdc:a"), None, now, later)
         .await
         .unwrap();
     store
-        .insert_session("other", "{}", Some("urn:fdc:b"), now, later)
+        .insert_session("other", "{}", Some("urn:fdc:b"), None, now, later)
         .await
         .unwrap();
     store
-        .insert_session("anonymous", "{}", None, now, later)
+        .insert_session("anonymous", "{}", None, None, now, later)
         .await
         .unwrap();
     assert_eq!(

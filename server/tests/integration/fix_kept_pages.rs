@@ -187,11 +187,18 @@ async fn the_page_version_moves_with_every_change_a_teacher_s_pages_read(backend
         .unwrap();
     let user = store.sign_in_user("kept-pages", None, now).await.unwrap();
     store
-        .insert_session("kept-pages-session", "{}", Some("kept-pages"), now, later)
+        .insert_session(
+            "kept-pages-session",
+            "{}",
+            Some("kept-pages"),
+            Some(user.id),
+            now,
+            later,
+        )
         .await
         .unwrap();
     store
-        .insert_session("kept-pages-staff", "{}", None, now, later)
+        .insert_session("kept-pages-staff", "{}", None, None, now, later)
         .await
         .unwrap();
     let version = || async {
@@ -300,7 +307,7 @@ async fn held_lookup_connections_recover_when_postgres_drops_them() {
     let now = chrono::Utc::now();
     let later = now + chrono::Duration::hours(1);
     store
-        .insert_session("held", "{}", None, now, later)
+        .insert_session("held", "{}", None, None, now, later)
         .await
         .unwrap();
     let lookup = || async { store.load_live_session("held", now).await };

@@ -188,7 +188,13 @@ async fn a_logout_token_with_a_nonce_or_signed_rs256_is_refused() {
     let mut rp = Rp::new().await;
     rp.verify("exact-match", Outcome::IdentityVerified, vec![])
         .await;
-    let sub = rp.signed_in_user().await.unwrap().subject;
+    let sub = rp
+        .signed_in_user()
+        .await
+        .unwrap()
+        .one_login_subject()
+        .unwrap()
+        .to_string();
     for fault in [LogoutTokenFault::Nonce, LogoutTokenFault::Rs256] {
         let token = rp.standin.faulty_logout_token(&sub, fault);
         assert_eq!(post_logout_token(&rp, &token).await, 400, "{fault:?}");

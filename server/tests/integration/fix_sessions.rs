@@ -53,7 +53,9 @@ fn test_router(state: &AppState, hold: Hold) -> Router {
             route_get(|Extension(ctx): Extension<RequestContext>| async move {
                 format!(
                     "teacher={:?} staff={:?}",
-                    ctx.session.user().map(|u| u.subject),
+                    ctx.session
+                        .user()
+                        .and_then(|u| u.one_login_subject().map(str::to_string)),
                     ctx.staff.lock().data.staff.as_ref().map(|s| s.staff_id)
                 )
             }),
@@ -105,7 +107,13 @@ async fn an_ended_session_stays_ended(backend: Backend, ending: Ending, rotate: 
         return;
     };
     rp.sign_in("exact-match").await;
-    let sub = rp.signed_in_user().await.expect("signed in").subject;
+    let sub = rp
+        .signed_in_user()
+        .await
+        .expect("signed in")
+        .one_login_subject()
+        .unwrap()
+        .to_string();
     let old_token = rp.cookies["tid_session"].clone();
     let hold = Hold::default();
     let router = test_router(&rp.state, hold.clone());
@@ -213,9 +221,11 @@ fn teacher_data() -> SessionData {
     SessionData {
         user: Some(SignedInUser {
             user_id: 1,
-            subject: "urn:fdc:gov.uk:2022:test".into(),
+            way_in: app::ssr::WayIn::OneLogin {
+                subject: "urn:fdc:gov.uk:2022:test".into(),
+                id_token: "id-token".into(),
+            },
             email: app::domain::identity::VerifiedEmail::verified_before("teacher@example.com"),
-            id_token: "id-token".into(),
             identity: IdentityStatus::NotChecked,
         }),
         ..Default::default()
@@ -240,13 +250,14 @@ async fn stored_session(
     expires_at: DateTime<Utc>,
 ) -> String {
     let token = new_token();
-    let subject = data.user.as_ref().map(|u| u.subject.as_str());
+    let subject = data.user.as_ref().and_then(|u| u.one_login_subject());
     state
         .store
         .insert_session(
             &session_key(&token),
             &serde_json::to_string(data).unwrap(),
             subject,
+            data.user.as_ref().map(|u| u.user_id),
             created_at,
             expires_at,
         )

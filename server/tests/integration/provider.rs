@@ -935,7 +935,13 @@ async fn the_full_code_flow_for_a_signed_in_connected_teacher_returns_verified_t
         .expect("signed with a published key, for npq, with our nonce");
     assert_eq!(claims.nonce().unwrap().secret(), "n-1");
     assert!(claims.auth_time().is_some());
-    let one_login_sub = rp.signed_in_user().await.unwrap().subject;
+    let one_login_sub = rp
+        .signed_in_user()
+        .await
+        .unwrap()
+        .one_login_subject()
+        .unwrap()
+        .to_string();
     let sub = claims.subject().as_str().to_string();
     assert_ne!(sub, one_login_sub, "our own sub, never One Login's");
     assert_eq!(claims.email().unwrap().as_str(), persona.email);
