@@ -145,6 +145,57 @@ pub fn task_facts(task: &StoredTask) -> (TaskFacts, Vec<Row>, Vec<Row>) {
             }
             (facts, one_login, additional)
         }
+        TaskDetails::AccountRecordMatching(details) => {
+            // No One Login here: the account's email and mobile were proven by passcode; its name and date of
+            // birth were typed, and are marked so that nobody takes them for verified ones.
+            let one_login = vec![
+                Row::new("Identity", "Not verified: DfE Identity account"),
+                Row::new("Email address", details.email.clone()),
+                Row::new(
+                    "Mobile number",
+                    details.mobile.as_deref().map_or_else(
+                        || "Not given".to_string(),
+                        app::domain::account_record::masked_mobile,
+                    ),
+                ),
+            ];
+            let mut additional = vec![
+                Row::new(
+                    "Name (not verified)",
+                    format!("{} {}", details.first_name, details.last_name),
+                ),
+                Row::new("Preferred name", given(details.preferred_name.as_deref())),
+                Row::new("Date of birth (not verified)", date(details.date_of_birth)),
+                Row::new(
+                    "National Insurance number",
+                    match &details.answers.nino {
+                        None => "Not asked".to_string(),
+                        Some(Answer::No) => "Does not have one".to_string(),
+                        Some(Answer::Yes(n)) => n.as_str().to_string(),
+                    },
+                ),
+                Row::new(
+                    "TRN",
+                    match &details.answers.trn {
+                        None => "Not asked".to_string(),
+                        Some(Answer::No) => "Does not have one".to_string(),
+                        Some(Answer::Yes(t)) => t.as_str().to_string(),
+                    },
+                ),
+            ];
+            match &details.answers.itt {
+                None => {}
+                Some(Answer::No) => {
+                    additional.push(Row::new("Qualified teacher status (QTS)", "No"))
+                }
+                Some(Answer::Yes(itt)) => additional.extend([
+                    Row::new("Qualified teacher status (QTS)", "Yes"),
+                    Row::new("Initial teacher training provider", itt.provider.clone()),
+                    Row::new("Year QTS awarded", itt.qts_year.to_string()),
+                ]),
+            }
+            (facts, one_login, additional)
+        }
         TaskDetails::IdentityVerification(details) => {
             let entered = &details.entered;
             let one_login = vec![
@@ -754,6 +805,11 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
         AuditEvent::ClosedByTrnToken { trn } => format!(
             "Closed the task: a TRN token connected the teacher to the record with TRN {trn}"
         ),
+        AuditEvent::PeopleMerged {
+            kept_user_id,
+            gone_user_id,
+            ..
+        } => format!("Merged person {gone_user_id} into person {kept_user_id}"),
         AuditEvent::Unknown => action.replace('_', " "),
     }
 }

@@ -13,6 +13,7 @@
 //! may be missing): it lists the column types sqlx must be able to bind and read on the backend, and Rust does not
 //! carry a trait's `where` clauses to its users, so it cannot be said once on [`Dialect`].
 
+pub mod account_records;
 pub mod accounts;
 pub mod api;
 pub mod audit;
@@ -36,6 +37,7 @@ pub mod support;
 pub mod tasks;
 pub mod users;
 
+pub use account_records::AccountRecordStore;
 pub use accounts::AccountStore;
 pub use api::ApiStore;
 pub use audit::AuditStore;
@@ -136,6 +138,7 @@ pub trait Store:
     + ClientAdminStore
     + MetricsStore
     + AccountStore
+    + AccountRecordStore
     + Send
     + Sync
     + 'static
@@ -541,7 +544,8 @@ where
         + ApiStore
         + ClientAdminStore
         + MetricsStore
-        + AccountStore,
+        + AccountStore
+        + AccountRecordStore,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
 {

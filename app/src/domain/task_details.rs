@@ -7,6 +7,7 @@
 //! The console's facts (for comparing records) and evidence (for finding them) come from here, so the console
 //! searches with the same names the journey matched with.
 
+use super::account_record::{account_evidence, AccountAnswers, AccountFacts};
 use super::identity::{VerifiedEmail, VerifiedIdentity, VerifiedName};
 use super::identity_support::{IdentitySupportDetails, UploadedProof};
 use super::journey::Answer;
@@ -22,6 +23,41 @@ use std::collections::BTreeSet;
 pub enum TaskDetails {
     RecordMatching(RecordMatchingDetails),
     IdentityVerification(IdentityVerificationDetails),
+    AccountRecordMatching(AccountRecordMatchingDetails),
+}
+
+/// An account-record-matching task (DESIGN §7.3): a DfE Identity account's record was not found. Its name and date
+/// of birth are the person's own typing, never verified; its email (and mobile) were proven by passcode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRecordMatchingDetails {
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_name: Option<String>,
+    pub date_of_birth: chrono::NaiveDate,
+    /// The account's email, proven by passcode.
+    pub email: String,
+    /// The account's mobile (E.164), proven by passcode; shown to support only partly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// The answers to the record questions.
+    #[serde(default)]
+    pub answers: AccountAnswers,
+    /// Every flag matching raised on the way.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub flags: BTreeSet<SupportFlag>,
+}
+
+impl AccountRecordMatchingDetails {
+    /// The facts the account route matched with, for the console's search.
+    pub fn facts(&self) -> AccountFacts {
+        AccountFacts {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            date_of_birth: self.date_of_birth,
+            email: self.email.clone(),
+        }
+    }
 }
 
 /// A record-matching task: the teacher proved who they are, but matching found no record to connect.
@@ -114,6 +150,9 @@ impl TaskDetails {
             TaskKind::IdentityVerification => {
                 Self::IdentityVerification(serde_json::from_str(json)?)
             }
+            TaskKind::AccountRecordMatching => {
+                Self::AccountRecordMatching(serde_json::from_str(json)?)
+            }
         })
     }
 
@@ -122,6 +161,7 @@ impl TaskDetails {
         match self {
             Self::RecordMatching(d) => serde_json::to_string(d),
             Self::IdentityVerification(d) => serde_json::to_string(d),
+            Self::AccountRecordMatching(d) => serde_json::to_string(d),
         }
         .expect("task details serialise")
     }
@@ -130,6 +170,7 @@ impl TaskDetails {
         match self {
             Self::RecordMatching(_) => TaskKind::RecordMatching,
             Self::IdentityVerification(_) => TaskKind::IdentityVerification,
+            Self::AccountRecordMatching(_) => TaskKind::AccountRecordMatching,
         }
     }
 
@@ -142,18 +183,24 @@ impl TaskDetails {
                 .map(VerifiedName::full_name)
                 .unwrap_or_default(),
             Self::IdentityVerification(d) => d.entered.name.clone(),
+            Self::AccountRecordMatching(d) => format!("{} {}", d.first_name, d.last_name),
         }
     }
 
-    /// The verified One Login email, blank when One Login has not verified one (we keep no other).
+    /// The verified One Login email, blank when One Login has not verified one (we keep no other); for an
+    /// account, its email proven by passcode.
     pub fn requester_email(&self) -> &str {
-        self.one_login_email().map_or("", VerifiedEmail::as_str)
+        match self {
+            Self::AccountRecordMatching(d) => &d.email,
+            _ => self.one_login_email().map_or("", VerifiedEmail::as_str),
+        }
     }
 
     fn one_login_email(&self) -> Option<&VerifiedEmail> {
         match self {
             Self::RecordMatching(d) => d.one_login_email.as_ref(),
             Self::IdentityVerification(d) => d.one_login_email.as_ref(),
+            Self::AccountRecordMatching(_) => None,
         }
     }
 
@@ -162,6 +209,7 @@ impl TaskDetails {
         match self {
             Self::RecordMatching(d) => d.trn.as_ref().map(Trn::as_str),
             Self::IdentityVerification(d) => d.entered.trn.as_deref(),
+            Self::AccountRecordMatching(d) => d.answers.trn().map(Trn::as_str),
         }
     }
 
@@ -169,6 +217,7 @@ impl TaskDetails {
     pub fn flags(&self) -> impl Iterator<Item = SupportFlag> + '_ {
         match self {
             Self::RecordMatching(d) => Some(d.flags.iter().copied()),
+            Self::AccountRecordMatching(d) => Some(d.flags.iter().copied()),
             Self::IdentityVerification(_) => None,
         }
         .into_iter()
@@ -182,7 +231,7 @@ impl TaskDetails {
 
     pub fn proof(&self) -> Option<&StoredProof> {
         match self {
-            Self::RecordMatching(_) => None,
+            Self::RecordMatching(_) | Self::AccountRecordMatching(_) => None,
             Self::IdentityVerification(d) => Some(&d.proof),
         }
     }
@@ -212,6 +261,13 @@ impl TaskDetails {
                 nino: d.entered.nino.clone(),
                 trn: d.entered.trn.clone(),
             },
+            Self::AccountRecordMatching(d) => TaskFacts {
+                names: vec![format!("{} {}", d.first_name, d.last_name)],
+                dates_of_birth: vec![d.date_of_birth],
+                email,
+                nino: d.answers.nino().map(|n| n.as_str().to_string()),
+                trn: d.answers.trn().map(|t| t.as_str().to_string()),
+            },
         }
     }
 
@@ -239,6 +295,8 @@ impl TaskDetails {
                 trn: d.entered.trn.as_deref().and_then(|t| parse_trn(t).ok()),
                 itt: None,
             },
+            // The account route's own evidence, so the console searches as the account's look-up did.
+            Self::AccountRecordMatching(d) => account_evidence(&d.facts(), &d.answers),
         }
     }
 }
@@ -342,6 +400,44 @@ mod tests {
         );
         assert!(TaskDetails::parse(TaskKind::RecordMatching, "{}").is_err());
         assert!(TaskDetails::parse(TaskKind::RecordMatching, "not json").is_err());
+    }
+
+    #[test]
+    fn an_account_task_reads_back_and_searches_as_the_account_route_did() {
+        use crate::domain::journey::Answer;
+        let details = TaskDetails::AccountRecordMatching(AccountRecordMatchingDetails {
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            preferred_name: None,
+            date_of_birth: dob(),
+            email: "ann+npq@example.com".into(),
+            mobile: Some("+447700900123".into()),
+            answers: AccountAnswers {
+                nino: Some(Answer::Yes(parse_nino("AB123456C").unwrap())),
+                trn: Some(Answer::No),
+                itt: None,
+            },
+            flags: [SupportFlag::PossibleDuplicateOrNamesake].into(),
+        });
+        let json = details.to_json();
+        assert_eq!(
+            TaskDetails::parse(TaskKind::AccountRecordMatching, &json).unwrap(),
+            details
+        );
+        assert!(TaskDetails::parse(TaskKind::RecordMatching, &json).is_err());
+        assert_eq!(details.kind(), TaskKind::AccountRecordMatching);
+        assert_eq!(details.requester_name(), "Ann Lee");
+        assert_eq!(details.requester_email(), "ann+npq@example.com");
+        assert_eq!(details.trn(), None);
+        assert_eq!(
+            details.strongest_flag(),
+            Some(SupportFlag::PossibleDuplicateOrNamesake)
+        );
+        let evidence = details.evidence();
+        assert_eq!(evidence.names[0].family_name, "Lee");
+        assert_eq!(evidence.dates_of_birth, [dob()]);
+        assert_eq!(evidence.nino.as_ref().map(Nino::as_str), Some("AB123456C"));
+        assert_eq!(details.facts().nino.as_deref(), Some("AB123456C"));
     }
 
     #[test]

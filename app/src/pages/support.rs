@@ -209,6 +209,7 @@ fn kind_tag(kind: TaskKind) -> &'static str {
     match kind {
         TaskKind::IdentityVerification => "govuk-tag govuk-tag--purple",
         TaskKind::RecordMatching => "govuk-tag govuk-tag--blue",
+        TaskKind::AccountRecordMatching => "govuk-tag govuk-tag--turquoise",
     }
 }
 

@@ -80,6 +80,12 @@ pub enum AuditEvent {
     ClosedByTrnToken {
         trn: String,
     },
+    /// Two people in Teacher ID were merged into one (DESIGN §7.3): ids only, and what moved.
+    PeopleMerged {
+        kept_user_id: i64,
+        gone_user_id: i64,
+        moved: super::account_records::MergeReport,
+    },
     /// An action this version does not know (none is written today): shown by its stored name.
     #[serde(other)]
     Unknown,

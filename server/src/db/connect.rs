@@ -16,7 +16,9 @@ use sqlx::{Postgres, QueryBuilder, Sqlite};
 use std::collections::{HashMap, HashSet};
 
 pub use app::domain::support::TaskKind;
-use app::domain::support::{ConnectionEvent, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED};
+use app::domain::support::{
+    ConnectionEvent, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED, PEOPLE_MERGED,
+};
 pub use app::domain::task_details::TaskDetails;
 
 /// A support task a teacher raised, as the teacher sees it.
@@ -506,7 +508,8 @@ where
         .await?;
         rows.into_iter()
             .map(|r| {
-                let ours = [ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED].contains(&r.kind.as_str());
+                let ours = [ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED, PEOPLE_MERGED]
+                    .contains(&r.kind.as_str());
                 Ok(RecordEvent {
                     details: ours
                         .then(|| serde_json::from_str(&r.details))

@@ -46,6 +46,21 @@ fn generated_details(t: &GeneratedTask) -> TaskDetails {
             flags: Default::default(),
             itt: None,
         }),
+        TaskKind::AccountRecordMatching => {
+            let name = split_name(&t.name);
+            TaskDetails::AccountRecordMatching(
+                app::domain::task_details::AccountRecordMatchingDetails {
+                    first_name: name.given_names.join(" "),
+                    last_name: name.family_name,
+                    preferred_name: None,
+                    date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).expect("a date"),
+                    email: t.email.clone(),
+                    mobile: None,
+                    answers: Default::default(),
+                    flags: Default::default(),
+                },
+            )
+        }
         TaskKind::IdentityVerification => {
             TaskDetails::IdentityVerification(IdentityVerificationDetails {
                 entered: app::domain::identity_support::IdentitySupportDetails {

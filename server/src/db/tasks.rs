@@ -1100,6 +1100,12 @@ where
             )
             .await?;
         }
+        // Support found no record for an account's person: it is not looked up again at sign-in (DESIGN §7.3).
+        if let (Some(user_id), Decision::DoNotConnect { .. }, TaskKind::AccountRecordMatching) =
+            (user_id, decision, kind_of(&kind)?)
+        {
+            Self::mark_no_trn_in(&mut *tx, user_id, reference, now).await?;
+        }
         // Support checked the proof: the teacher's identity is verified from now on, by this officer.
         if let (Some(user_id), true) = (user_id, decision.verifies_identity(kind_of(&kind)?)) {
             Self::verify_identity_by_support_in(&mut *tx, user_id, reference, actor.id, now)

@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
     )*};
 }
 
+mod account_records;
 mod accounts;
 mod bad_paths;
 mod certificate;

@@ -72,6 +72,12 @@ impl Decision {
             (Self::DoNotConnect { reason, .. }, TaskKind::RecordMatching) => {
                 format!("Not connected: {}", reason.label())
             }
+            (Self::Connect { trn }, TaskKind::AccountRecordMatching) => {
+                format!("TRN {trn} assigned to the account")
+            }
+            (Self::DoNotConnect { reason, .. }, TaskKind::AccountRecordMatching) => {
+                format!("No TRN: {}", reason.label())
+            }
             (Self::Reject { reason, .. }, _) => format!("Rejected: {}", reason.label()),
         }
     }
@@ -88,7 +94,9 @@ impl Decision {
 
     pub fn email(&self, kind: TaskKind) -> EmailTemplate {
         match (self, kind) {
-            (Self::Connect { .. }, TaskKind::RecordMatching) => EmailTemplate::Connected,
+            (Self::Connect { .. }, TaskKind::RecordMatching | TaskKind::AccountRecordMatching) => {
+                EmailTemplate::Connected
+            }
             (Self::Connect { .. }, TaskKind::IdentityVerification) => {
                 EmailTemplate::IdentityVerifiedAndConnected
             }

@@ -14,6 +14,9 @@ pub struct HistoryLine {
 /// The change-history event kinds this service writes; other kinds (from the records' source) are only shown.
 pub const ONE_LOGIN_CONNECTED: &str = "one_login_connected";
 pub const ONE_LOGIN_DISCONNECTED: &str = "one_login_disconnected";
+/// Two people in Teacher ID were found to be one and merged; the record stays connected to the one kept
+/// (`user_id`), and `reason` says which went.
+pub const PEOPLE_MERGED: &str = "people_merged";
 
 /// How a One Login account came to be connected to a record (or, for a disconnection, who undid it: support).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +104,17 @@ pub fn describe_event(kind: &str, actor: &str, details: Option<&ConnectionEvent>
                 d.reason.as_deref().unwrap_or("")
             )
         }
+        (PEOPLE_MERGED, Some(d)) => {
+            let by = match &d.support {
+                Some(s) => format!("by {} (support task {})", s.decided_by, s.task_reference),
+                None => "by the teacher".to_string(),
+            };
+            format!(
+                "Two ways in merged into one person ({}) {by}: {}",
+                account(d),
+                d.reason.as_deref().unwrap_or("")
+            )
+        }
         (other, _) => format!("{} by {actor}", other.replace('_', " ")),
     }
 }
@@ -153,6 +167,14 @@ mod tests {
         assert_eq!(
             describe_event("one_login_connected", "teacher", Some(&token)),
             "GOV.UK One Login ann@example.com connected with a TRN token"
+        );
+        let merged: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"support","task_reference":"TRS-123456","decided_by":"Sam Okafor","decided_by_email":"sam@x","user_id":7,"one_login_email":"ann@example.com","reason":"person 9 merged into person 7"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            describe_event(PEOPLE_MERGED, "support:sam@x", Some(&merged)),
+            "Two ways in merged into one person (ann@example.com) by Sam Okafor (support task TRS-123456): person 9 merged into person 7"
         );
         assert_eq!(
             describe_event("name_changed", "dqt", None),

@@ -12,14 +12,17 @@ pub enum TaskChange {
     Decided,
     /// Closed by the service: a TRN token connected the teacher while the task was open.
     ClosedByTrnToken,
+    /// Two people were merged (DESIGN §7.3): the task moved to the person kept, or was closed for them.
+    PeopleMerged,
 }
 
 impl TaskChange {
-    pub const ALL: [TaskChange; 4] = [
+    pub const ALL: [TaskChange; 5] = [
         TaskChange::Assigned,
         TaskChange::DraftSaved,
         TaskChange::Decided,
         TaskChange::ClosedByTrnToken,
+        TaskChange::PeopleMerged,
     ];
 
     /// The audit log's action for this change.
@@ -29,6 +32,7 @@ impl TaskChange {
             Self::DraftSaved => "saved_draft",
             Self::Decided => "decided",
             Self::ClosedByTrnToken => "closed_by_trn_token",
+            Self::PeopleMerged => "people_merged",
         }
     }
 
@@ -43,6 +47,7 @@ impl TaskChange {
             Self::DraftSaved => "has been updated",
             Self::Decided => "has been decided",
             Self::ClosedByTrnToken => "has been closed: the teacher was connected by a TRN token",
+            Self::PeopleMerged => "has been updated: two accounts were merged",
         };
         format!("Task {reference} {what}. The list has been updated.")
     }

@@ -4,11 +4,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 named_enum! {
-    /// The two kinds of support task.
+    /// The three kinds of support task: a One Login teacher's identity or record, and a DfE Identity account's
+    /// record (DESIGN §7.3: "we could not find your record").
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
     pub enum TaskKind {
         IdentityVerification = "identity_verification" => "Identity verification",
         RecordMatching = "record_matching" => "Record matching",
+        AccountRecordMatching = "account_record_matching" => "Account record matching",
     }
 }
 
