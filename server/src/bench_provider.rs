@@ -71,6 +71,10 @@ pub async fn prepare(config: &Config) -> Result<(), ServerError> {
         "one_login",
         "--trn",
         "optional",
+        // As a service that wants quick sign-ins registers: an RS256 signature alone costs more CPU than the
+        // whole of the rest of a token request (docs/performance.md).
+        "--id-token-alg",
+        "ES256",
     ]
     .iter()
     .map(|a| a.to_string())

@@ -182,15 +182,17 @@ pub async fn staff_add(config: &Config, args: StaffAddArgs) -> Result<(), Server
     Ok(())
 }
 
-/// `server keys rotate`: a new ID-token signing key becomes current at once; the one it replaces stays published
+/// `server keys rotate`: a new ID-token signing key of each algorithm becomes current at once; the one it replaces stays published
 /// until every ID token it signed has expired ([`crate::provider::rotate_keys`]).
 pub async fn keys_rotate(config: &Config) -> Result<(), ServerError> {
     let store = db::connect(&config.database_url, 1).await?;
-    let kid = crate::provider::rotate_keys(&store, chrono::Utc::now()).await?;
-    println!(
-        "ID tokens are now signed with key {kid}; the previous key stays published for {} minutes",
-        crate::provider::RETIRING_KEY_PUBLISHED.num_minutes()
-    );
+    for (alg, kid) in crate::provider::rotate_keys(&store, chrono::Utc::now()).await? {
+        println!(
+            "{} ID tokens are now signed with key {kid}; the previous key stays published for {} minutes",
+            alg.as_str(),
+            crate::provider::RETIRING_KEY_PUBLISHED.num_minutes()
+        );
+    }
     Ok(())
 }
 

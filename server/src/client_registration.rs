@@ -7,7 +7,7 @@
 use crate::api::ApiClientAddArgs;
 use crate::provider::ClientAddArgs;
 use app::domain::provider::{
-    Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnPolicy,
+    Client, ClientAuth, ClientKeys, IdTokenAlg, Scope, Scopes, SignInPolicy, TrnPolicy,
 };
 use app::domain::trn_tokens::ApiScope;
 use std::collections::BTreeSet;
@@ -38,6 +38,7 @@ pub enum ClientField {
     Scopes,
     SignIn,
     Trn,
+    IdTokenAlg,
 }
 
 impl ClientField {
@@ -55,6 +56,7 @@ impl ClientField {
             Self::Scopes => "--scopes",
             Self::SignIn => "--sign-in",
             Self::Trn => "--trn",
+            Self::IdTokenAlg => "--id-token-alg",
         }
     }
 
@@ -73,6 +75,7 @@ impl ClientField {
             Self::Scopes => f::SCOPES,
             Self::SignIn => f::SIGN_IN,
             Self::Trn => f::TRN,
+            Self::IdTokenAlg => f::ID_TOKEN_ALG,
         }
     }
 
@@ -90,6 +93,7 @@ impl ClientField {
             Self::Scopes => "Scopes",
             Self::SignIn => "Sign-in policy",
             Self::Trn => "TRN policy",
+            Self::IdTokenAlg => "ID token signing",
         }
     }
 }
@@ -128,6 +132,8 @@ pub enum Problem {
     ScopesWithoutOpenid,
     UnknownSignIn(String),
     UnknownTrn(String),
+    /// Neither `RS256` nor `ES256`.
+    UnknownIdTokenAlg(String),
 }
 
 /// One field's problem.
@@ -192,6 +198,9 @@ impl ClientProblem {
                 format!("unknown --sign-in `{s}`: expected one_login or one_login_or_account")
             }
             Problem::UnknownTrn(s) => format!("unknown --trn `{s}`: expected required or optional"),
+            Problem::UnknownIdTokenAlg(s) => {
+                format!("unknown --id-token-alg `{s}`: expected RS256 or ES256")
+            }
         }
     }
 
@@ -247,6 +256,7 @@ impl ClientProblem {
             Problem::ScopesWithoutOpenid => "Select openid: every service needs it".into(),
             Problem::UnknownSignIn(_) => "Select how teachers may sign in".into(),
             Problem::UnknownTrn(_) => "Select whether teachers need a TRN".into(),
+            Problem::UnknownIdTokenAlg(_) => "Select how the service’s ID tokens are signed".into(),
         }
     }
 }
@@ -266,6 +276,8 @@ pub struct ClientInput {
     pub scopes: Option<String>,
     pub sign_in: Option<String>,
     pub trn: Option<String>,
+    /// `id_token_signed_response_alg`; `None` for OpenID Connect's default, RS256.
+    pub id_token_alg: Option<String>,
 }
 
 /// Checks a registration; the client to store (with a placeholder secret hash when one is to be made), or every
@@ -410,6 +422,13 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
             None
         }),
     };
+    let id_token_alg = match input.id_token_alg.as_deref() {
+        None => Some(IdTokenAlg::default()),
+        Some(s) => IdTokenAlg::parse(s).or_else(|| {
+            problem(F::IdTokenAlg, Problem::UnknownIdTokenAlg(s.to_string()));
+            None
+        }),
+    };
     match (
         client_id,
         display_name,
@@ -420,6 +439,7 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
         scopes,
         sign_in,
         trn,
+        id_token_alg,
     ) {
         (
             Some(client_id),
@@ -431,6 +451,7 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
             Some(allowed_scopes),
             Some(sign_in),
             Some(trn),
+            Some(id_token_alg),
         ) if problems.is_empty() => Ok(ClientAddArgs {
             client: Client {
                 client_id,
@@ -442,6 +463,7 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
                 allowed_scopes,
                 sign_in,
                 trn,
+                id_token_alg,
                 enabled: true,
             },
             generate_secret,
@@ -635,6 +657,37 @@ mod tests {
         assert!(checked.generate_secret);
         assert_eq!(checked.client.display_name, "Register for an NPQ");
         assert_eq!(checked.client.allowed_scopes, Scopes::from(Scope::ALL));
+        assert_eq!(
+            checked.client.id_token_alg,
+            IdTokenAlg::Rs256,
+            "OpenID Connect's default"
+        );
+    }
+
+    #[test]
+    fn an_id_token_alg_is_rs256_or_es256_and_nothing_else() {
+        let with = |alg: &str| ClientInput {
+            id_token_alg: Some(alg.into()),
+            ..good()
+        };
+        assert_eq!(
+            check_client(&with("ES256")).unwrap().client.id_token_alg,
+            IdTokenAlg::Es256
+        );
+        assert_eq!(
+            check_client(&with("RS256")).unwrap().client.id_token_alg,
+            IdTokenAlg::Rs256
+        );
+        for bad in ["HS256", "none", "es256", "", "RS256 "] {
+            let problems = check_client(&with(bad)).unwrap_err();
+            assert_eq!(problems.len(), 1, "{bad:?}");
+            assert_eq!(problems[0].field, ClientField::IdTokenAlg);
+            assert_eq!(
+                problems[0].console(),
+                "Select how the service’s ID tokens are signed"
+            );
+            assert!(problems[0].cli().contains("RS256 or ES256"));
+        }
     }
 
     #[test]

@@ -746,6 +746,7 @@ fn service_view(client: app::domain::provider::Client) -> app::domain::services:
         post_logout_redirect_uris: client.post_logout_redirect_uris,
         sign_in: client.sign_in,
         trn: client.trn,
+        id_token_alg: client.id_token_alg,
         enabled: client.enabled,
     }
 }

@@ -2,26 +2,27 @@
 //! the published JWKS, the discovery document, client secrets, and registering a client (`server client add`).
 //! The rules for an authorization request are in [`app::domain::provider`]; the storage in [`crate::db::provider`].
 //!
-//! **Keys.** ID tokens are signed RS256 with a 2048-bit RSA key of our own (never the key we sign One Login client
-//! assertions with). One key is current. `server keys rotate` ([`rotate_keys`]) makes a new current key at once and
-//! keeps the old one published for [`RETIRING_KEY_PUBLISHED`]: the longest an ID token it signed stays valid
+//! **Keys.** A client's ID tokens are signed as it registered ([`IdTokenAlg`]): RS256 (OpenID Connect's default) with
+//! a 2048-bit RSA key of our own (never the key we sign One Login client assertions with), or ES256 with an EC P-256
+//! key. One key of each algorithm is current. `server keys rotate` ([`rotate_keys`]) makes new current keys at once
+//! and keeps the old ones published for [`RETIRING_KEY_PUBLISHED`]: the longest an ID token they signed stays valid
 //! ([`ID_TOKEN_LIFETIME`]) and a margin for clocks and caches. A relying party that cached our JWKS meets the new
-//! `kid` and fetches the JWKS again (our `Cache-Control` keeps caches short too). If no key exists when the service
-//! starts, one is made ([`ensure_signing_key`]).
+//! `kid` and fetches the JWKS again (our `Cache-Control` keeps caches short too). If no key of an algorithm exists
+//! when the service starts, one is made ([`ensure_signing_key`]).
 //!
 //! The JOSE work is the `openidconnect` crate's (its `IdToken`, `CoreJsonWebKey`, and `CoreRsaPrivateSigningKey` to
-//! read a key and publish its public half); the keys are made with `rsa`. The RSA signature itself is `ring`'s
-//! ([`IdTokenKey`]): `openidconnect`'s own signer computes it with the `rsa` crate, about 4 ms of CPU for each ID
-//! token on our machine (two thirds of a token request's CPU), `ring` in about 1.4 ms (issue 12, "Measure").
+//! read an RSA key and publish its public half); RSA keys are made with `rsa`, EC keys with `ring`. The signatures
+//! themselves are `ring`'s ([`IdTokenKey`]): `openidconnect`'s own RSA signer uses the `rsa` crate, about 4 ms of
+//! CPU for each ID token on our machine, `ring` about 1.4 ms, and an ES256 signature far less (issue 12, "Measure").
 
 use crate::db::provider::{ClientAdded, KeyState, SigningKey};
 use crate::db::users::TeacherStanding;
 use crate::db::{DynStore, StoreError};
-use app::domain::provider::{Client, ClientAuth, Scope, Scopes, TrnLookupStatus};
+use app::domain::provider::{Client, ClientAuth, IdTokenAlg, Scope, Scopes, TrnLookupStatus};
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGenderClaim,
-    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreGrantType, CoreJsonCurveType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
     CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
     CoreRsaPrivateSigningKey, CoreSubjectIdentifierType,
 };
@@ -70,23 +71,52 @@ pub enum ProviderError {
     NoCurrentKey,
 }
 
-/// A new ID-token signing key, current from `now`: RSA, its `kid` the RFC 7638 thumbprint of its public key.
-/// Slow (a large prime search): run it on a blocking thread.
-pub fn generate_signing_key(now: DateTime<Utc>) -> Result<SigningKey, ProviderError> {
-    use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS)
-        .map_err(|e| ProviderError::Key(e.to_string()))?;
-    let pem = key
-        .to_pkcs1_pem(LineEnding::LF)
-        .map_err(|e| ProviderError::Key(e.to_string()))?
-        .to_string();
-    let unnamed = CoreRsaPrivateSigningKey::from_pem(&pem, None).map_err(ProviderError::Key)?;
-    let public = serde_json::to_value(unnamed.as_verification_key()).expect("a JWK serialises");
+/// A new ID-token signing key for `alg`, current from `now`, its `kid` the RFC 7638 thumbprint of its public key.
+/// An RSA key is slow to make (a large prime search): run it on a blocking thread.
+pub fn generate_signing_key(
+    alg: IdTokenAlg,
+    now: DateTime<Utc>,
+) -> Result<SigningKey, ProviderError> {
+    let (private_key_pem, unnamed) = match alg {
+        IdTokenAlg::Rs256 => {
+            use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
+            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS)
+                .map_err(|e| ProviderError::Key(e.to_string()))?;
+            let pem = key
+                .to_pkcs1_pem(LineEnding::LF)
+                .map_err(|e| ProviderError::Key(e.to_string()))?
+                .to_string();
+            let unnamed = IdTokenKey::from_pem(alg, &pem, "")?;
+            (pem, unnamed)
+        }
+        IdTokenAlg::Es256 => {
+            let rng = ring::rand::SystemRandom::new();
+            let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &rng,
+            )
+            .map_err(|e| ProviderError::Key(e.to_string()))?;
+            let pem = rsa::pkcs8::der::pem::encode_string(
+                "PRIVATE KEY",
+                rsa::pkcs8::LineEnding::LF,
+                pkcs8.as_ref(),
+            )
+            .map_err(|e| ProviderError::Key(e.to_string()))?;
+            let unnamed = IdTokenKey::from_pem(alg, &pem, "")?;
+            (pem, unnamed)
+        }
+    };
+    let mut public = serde_json::to_value(unnamed.as_verification_key()).expect("a JWK serialises");
+    if let Some(fields) = public.as_object_mut() {
+        fields.remove("kid");
+    }
     let kid = thumbprint(&public)?;
+    let named = IdTokenKey::from_pem(alg, &private_key_pem, &kid)?;
     Ok(SigningKey {
-        public_jwk: public_jwk(&pem, &kid)?,
+        public_jwk: named.published_jwk(),
         kid,
-        private_key_pem: pem,
+        alg,
+        private_key_pem,
         state: KeyState::Current,
         created_at: now,
     })
@@ -99,44 +129,60 @@ fn thumbprint(jwk: &serde_json::Value) -> Result<String, ProviderError> {
     Ok(jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256))
 }
 
-/// The public JWK of the key in `pem`, as published: `openidconnect`'s, with the `alg` it signs with added so a
-/// relying party can check the token's header against it (One Login RP rule 25 asks the same of One Login's).
-fn public_jwk(pem: &str, kid: &str) -> Result<serde_json::Value, ProviderError> {
-    let named = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into())))
-        .map_err(ProviderError::Key)?;
-    let mut jwk = serde_json::to_value(named.as_verification_key()).expect("a JWK serialises");
-    jwk["alg"] = "RS256".into();
-    Ok(jwk)
-}
-
-async fn generate_off_thread(now: DateTime<Utc>) -> Result<SigningKey, ProviderError> {
-    tokio::task::spawn_blocking(move || generate_signing_key(now))
+async fn generate_off_thread(
+    alg: IdTokenAlg,
+    now: DateTime<Utc>,
+) -> Result<SigningKey, ProviderError> {
+    tokio::task::spawn_blocking(move || generate_signing_key(alg, now))
         .await
         .map_err(|e| ProviderError::Key(e.to_string()))?
 }
 
-/// Makes a current signing key if there is none (at start-up). True when one was made; when two instances start
-/// at once, one key is kept and the other instance's is dropped.
+/// Makes a current signing key for each algorithm that has none (at start-up). True when one was made; when two
+/// instances start at once, one key is kept and the other instance's is dropped.
 pub async fn ensure_signing_key(
     store: &DynStore,
     now: DateTime<Utc>,
 ) -> Result<bool, ProviderError> {
-    let has_current = |keys: &[SigningKey]| keys.iter().any(|k| k.state == KeyState::Current);
-    if has_current(&store.signing_keys().await?) {
-        return Ok(false);
+    let keys = store.signing_keys().await?;
+    let mut made = false;
+    for alg in IdTokenAlg::ALL {
+        if keys
+            .iter()
+            .any(|k| k.alg == alg && k.state == KeyState::Current)
+        {
+            continue;
+        }
+        let key = generate_off_thread(alg, now).await?;
+        made |= store.add_first_signing_key(&key).await?;
     }
-    let key = generate_off_thread(now).await?;
-    Ok(store.add_first_signing_key(&key).await?)
+    Ok(made)
 }
 
-/// `server keys rotate`: a new key signs from `now`; the one it replaces stays published until
-/// `now + RETIRING_KEY_PUBLISHED`; keys retired before `now` are dropped. The new key's `kid`.
-pub async fn rotate_keys(store: &DynStore, now: DateTime<Utc>) -> Result<String, ProviderError> {
-    let key = generate_off_thread(now).await?;
+/// A new `alg` key signs from `now`; the one it replaces stays published until `now + RETIRING_KEY_PUBLISHED`;
+/// keys retired before `now` are dropped. The new key's `kid`.
+pub async fn rotate_key(
+    store: &DynStore,
+    alg: IdTokenAlg,
+    now: DateTime<Utc>,
+) -> Result<String, ProviderError> {
+    let key = generate_off_thread(alg, now).await?;
     store
         .rotate_signing_key(&key, now, now + RETIRING_KEY_PUBLISHED)
         .await?;
     Ok(key.kid)
+}
+
+/// `server keys rotate`: [`rotate_key`] for every algorithm. The new keys' algorithms and `kid`s.
+pub async fn rotate_keys(
+    store: &DynStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<(IdTokenAlg, String)>, ProviderError> {
+    let mut rotated = Vec::new();
+    for alg in IdTokenAlg::ALL {
+        rotated.push((alg, rotate_key(store, alg, now).await?));
+    }
+    Ok(rotated)
 }
 
 /// The ID-token keys to publish at `now`: the current one and any retiring one whose time has not passed.
@@ -153,31 +199,92 @@ pub async fn published_keys(
         .collect())
 }
 
-/// An ID-token signing key ready to sign: RS256 computed by `ring`, for `openidconnect`'s `IdToken`. Clones share
-/// the parsed key.
+/// An ID-token signing key ready to sign, computed by `ring`, for `openidconnect`'s `IdToken`: RS256 or ES256. Clones
+/// share the parsed key.
 #[derive(Clone)]
 pub struct IdTokenKey(std::sync::Arc<ParsedKey>);
 
 pub struct ParsedKey {
-    pair: ring::signature::RsaKeyPair,
+    pair: KeyPair,
     /// The public half, with its `kid`: `IdToken` puts the `kid` in the header.
     public: CoreJsonWebKey,
 }
 
+enum KeyPair {
+    Rsa(ring::signature::RsaKeyPair),
+    Ec(ring::signature::EcdsaKeyPair),
+}
+
 impl IdTokenKey {
-    /// The key in `pem` (PKCS#1, as stored), known as `kid`.
-    pub fn from_pem(pem: &str, kid: &str) -> Result<Self, ProviderError> {
-        use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+    /// The `alg` key in `pem` (as stored: PKCS#1 for RSA, PKCS#8 for EC), known as `kid`.
+    pub fn from_pem(alg: IdTokenAlg, pem: &str, kid: &str) -> Result<Self, ProviderError> {
         let key = ProviderError::Key;
-        let der = rsa::RsaPrivateKey::from_pkcs1_pem(pem)
-            .and_then(|k| k.to_pkcs1_der())
-            .map_err(|e| key(e.to_string()))?;
-        let pair = ring::signature::RsaKeyPair::from_der(der.as_bytes())
-            .map_err(|e| key(e.to_string()))?;
-        let public = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into())))
-            .map_err(key)?
-            .as_verification_key();
+        let kid = (!kid.is_empty()).then(|| JsonWebKeyId::new(kid.into()));
+        let (pair, public) = match alg {
+            IdTokenAlg::Rs256 => {
+                use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+                let der = rsa::RsaPrivateKey::from_pkcs1_pem(pem)
+                    .and_then(|k| k.to_pkcs1_der())
+                    .map_err(|e| key(e.to_string()))?;
+                let pair = ring::signature::RsaKeyPair::from_der(der.as_bytes())
+                    .map_err(|e| key(e.to_string()))?;
+                let public = CoreRsaPrivateSigningKey::from_pem(pem, kid)
+                    .map_err(key)?
+                    .as_verification_key();
+                (KeyPair::Rsa(pair), public)
+            }
+            IdTokenAlg::Es256 => {
+                let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes())
+                    .map_err(|e| key(e.to_string()))?;
+                if label != "PRIVATE KEY" {
+                    return Err(key(format!("an EC key is PKCS#8, not {label}")));
+                }
+                let pair = ring::signature::EcdsaKeyPair::from_pkcs8(
+                    &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &der,
+                    &ring::rand::SystemRandom::new(),
+                )
+                .map_err(|e| key(e.to_string()))?;
+                // The uncompressed point: 0x04, then x and y, 32 bytes each.
+                use ring::signature::KeyPair as _;
+                let point = pair.public_key().as_ref();
+                if point.len() != 65 || point[0] != 4 {
+                    return Err(key("not an uncompressed P-256 point".into()));
+                }
+                let public = CoreJsonWebKey::new_ec(
+                    point[1..33].to_vec(),
+                    point[33..].to_vec(),
+                    CoreJsonCurveType::P256,
+                    kid,
+                );
+                (KeyPair::Ec(pair), public)
+            }
+        };
         Ok(Self(std::sync::Arc::new(ParsedKey { pair, public })))
+    }
+
+    /// What it signs with.
+    pub fn alg(&self) -> IdTokenAlg {
+        match self.0.pair {
+            KeyPair::Rsa(_) => IdTokenAlg::Rs256,
+            KeyPair::Ec(_) => IdTokenAlg::Es256,
+        }
+    }
+
+    /// Its public JWK as published: `openidconnect`'s, with the `alg` it signs with added so a relying party can
+    /// check the token's header against it (One Login RP rule 25 asks the same of One Login's).
+    fn published_jwk(&self) -> serde_json::Value {
+        let mut jwk = serde_json::to_value(&self.0.public).expect("a JWK serialises");
+        jwk["alg"] = self.alg().as_str().into();
+        jwk
+    }
+}
+
+/// `openidconnect`'s name for `alg`.
+pub fn jws_alg(alg: IdTokenAlg) -> CoreJwsSigningAlgorithm {
+    match alg {
+        IdTokenAlg::Rs256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        IdTokenAlg::Es256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
     }
 }
 
@@ -189,22 +296,31 @@ impl PrivateSigningKey for IdTokenKey {
         alg: &CoreJwsSigningAlgorithm,
         message: &[u8],
     ) -> Result<Vec<u8>, openidconnect::SigningError> {
-        if *alg != CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256 {
+        if *alg != jws_alg(self.alg()) {
             return Err(openidconnect::SigningError::UnsupportedAlg(format!(
                 "{alg:?}"
             )));
         }
-        let mut signature = vec![0; self.0.pair.public().modulus_len()];
-        self.0
-            .pair
-            .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                message,
-                &mut signature,
-            )
-            .map_err(|_| openidconnect::SigningError::CryptoError)?;
-        Ok(signature)
+        let rng = ring::rand::SystemRandom::new();
+        match &self.0.pair {
+            KeyPair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public().modulus_len()];
+                pair.sign(
+                    &ring::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    message,
+                    &mut signature,
+                )
+                .map_err(|_| openidconnect::SigningError::CryptoError)?;
+                Ok(signature)
+            }
+            // JWS's ES256 signature is r and s side by side (RFC 7518 §3.4): ring's "fixed" form.
+            KeyPair::Ec(pair) => Ok(pair
+                .sign(&rng, message)
+                .map_err(|_| openidconnect::SigningError::CryptoError)?
+                .as_ref()
+                .to_vec()),
+        }
     }
 
     fn as_verification_key(&self) -> CoreJsonWebKey {
@@ -212,18 +328,26 @@ impl PrivateSigningKey for IdTokenKey {
     }
 }
 
-/// The current signing key, ready to sign. Which key is current is read from the database each time (a rotation
-/// on any instance takes effect at once); a key is parsed once per process and kept by its `kid`, which names
-/// exactly one key (the thumbprint of its public half).
-pub async fn current_signing_key(store: &DynStore) -> Result<IdTokenKey, ProviderError> {
-    type Parsed = std::collections::HashMap<String, IdTokenKey>;
-    static PARSED: std::sync::OnceLock<std::sync::Mutex<Parsed>> = std::sync::OnceLock::new();
+/// The current `alg` signing key, ready to sign. Which key is current is read from the database each time (a
+/// rotation on any instance takes effect at once); a key is parsed once per process and kept by its `kid`, which
+/// names exactly one key (the thumbprint of its public half).
+pub async fn current_signing_key(
+    store: &DynStore,
+    alg: IdTokenAlg,
+) -> Result<IdTokenKey, ProviderError> {
     let key = store
         .signing_keys()
         .await?
         .into_iter()
-        .find(|k| k.state == KeyState::Current)
+        .find(|k| k.alg == alg && k.state == KeyState::Current)
         .ok_or(ProviderError::NoCurrentKey)?;
+    parsed_key(&key)
+}
+
+/// `key` parsed, from this process's keys kept by `kid` when it was parsed before.
+pub fn parsed_key(key: &SigningKey) -> Result<IdTokenKey, ProviderError> {
+    type Parsed = std::collections::HashMap<String, IdTokenKey>;
+    static PARSED: std::sync::OnceLock<std::sync::Mutex<Parsed>> = std::sync::OnceLock::new();
     let parsed = PARSED.get_or_init(Default::default);
     let lock = || {
         parsed
@@ -233,32 +357,38 @@ pub async fn current_signing_key(store: &DynStore) -> Result<IdTokenKey, Provide
     if let Some(ready) = lock().get(&key.kid) {
         return Ok(ready.clone());
     }
-    let ready = IdTokenKey::from_pem(&key.private_key_pem, &key.kid)?;
+    let ready = IdTokenKey::from_pem(key.alg, &key.private_key_pem, &key.kid)?;
     let mut kept = lock();
-    // A few keys in a process's life (one per rotation, or per test database): bounded all the same.
-    if kept.len() >= 16 {
+    // A few keys in a process's life (two per rotation, or per test database): bounded all the same.
+    if kept.len() >= 32 {
         kept.clear();
     }
-    kept.insert(key.kid, ready.clone());
+    kept.insert(key.kid.clone(), ready.clone());
     Ok(ready)
 }
 
-/// Signs `claims` as an ID token with `key`, RS256, its `kid` in the header.
+/// Signs `claims` as an ID token with `key`, with the algorithm it is for, its `kid` in the header.
 pub fn sign_id_token<AC: AdditionalClaims>(
     claims: IdTokenClaims<AC, CoreGenderClaim>,
-    key: &impl PrivateSigningKey<VerificationKey = CoreJsonWebKey>,
+    key: &IdTokenKey,
 ) -> Result<
     IdToken<AC, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
     ProviderError,
 > {
-    IdToken::new(
-        claims,
-        key,
-        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-        None,
-        None,
-    )
-    .map_err(|e| ProviderError::Key(e.to_string()))
+    sign_id_token_as(claims, key, key.alg())
+}
+
+/// Signs `claims` as an ID token with any of `openidconnect`'s signing keys, as `alg`.
+pub fn sign_id_token_as<AC: AdditionalClaims>(
+    claims: IdTokenClaims<AC, CoreGenderClaim>,
+    key: &impl PrivateSigningKey<VerificationKey = CoreJsonWebKey>,
+    alg: IdTokenAlg,
+) -> Result<
+    IdToken<AC, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>,
+    ProviderError,
+> {
+    IdToken::new(claims, key, jws_alg(alg), None, None)
+        .map_err(|e| ProviderError::Key(e.to_string()))
 }
 
 /// Our claims beyond OpenID Connect's standard ones (DESIGN §7.1), in ID tokens and at userinfo.
@@ -410,7 +540,7 @@ pub fn discovery(public_base_url: &str) -> Discovery {
         JsonWebKeySetUrl::new(url(JWKS_PATH)).expect("a URL below PUBLIC_BASE_URL"),
         vec![ResponseTypes::new(vec![CoreResponseType::Code])],
         vec![CoreSubjectIdentifierType::Public],
-        vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+        IdTokenAlg::ALL.into_iter().map(jws_alg).collect(),
         PkceMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
             end_session_endpoint: Some(url(END_SESSION_PATH)),
@@ -478,7 +608,7 @@ pub const CLIENT_ADD_USAGE: &str =
 --redirect-uri URI [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...] \
 --auth client_secret|private_key_jwt [--jwks-uri URL | --jwks JSON] \
 [--scopes \"openid email profile teaching_record\"] --sign-in one_login|one_login_or_account \
---trn required|optional";
+--trn required|optional [--id-token-alg RS256|ES256]";
 
 impl ClientAddArgs {
     /// Reads and checks the arguments; every problem is a message for the person typing them. The checks are
@@ -509,6 +639,7 @@ impl ClientAddArgs {
                 "--scopes" => &mut input.scopes,
                 "--sign-in" => &mut input.sign_in,
                 "--trn" => &mut input.trn,
+                "--id-token-alg" => &mut input.id_token_alg,
                 _ => return Err(format!("unknown option `{flag}`\n{CLIENT_ADD_USAGE}")),
             };
             if one.replace(value.clone()).is_some() {
@@ -721,8 +852,8 @@ mod tests {
     fn ring_signs_exactly_as_openidconnects_own_rsa_signer() {
         // RS256 (PKCS#1 v1.5) is deterministic: the same key and message give the same signature, so an ID token
         // signed by `ring` is the one `openidconnect` would have made.
-        let key = generate_signing_key(Utc::now()).unwrap();
-        let ours = IdTokenKey::from_pem(&key.private_key_pem, &key.kid).unwrap();
+        let key = generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
+        let ours = IdTokenKey::from_pem(IdTokenAlg::Rs256, &key.private_key_pem, &key.kid).unwrap();
         let theirs = CoreRsaPrivateSigningKey::from_pem(
             &key.private_key_pem,
             Some(JsonWebKeyId::new(key.kid.clone())),
@@ -741,8 +872,46 @@ mod tests {
     }
 
     #[test]
+    fn an_es256_signature_is_r_and_s_and_verifies_with_the_published_point() {
+        let key = generate_signing_key(IdTokenAlg::Es256, Utc::now()).unwrap();
+        let ours = IdTokenKey::from_pem(IdTokenAlg::Es256, &key.private_key_pem, &key.kid).unwrap();
+        let es256 = CoreJwsSigningAlgorithm::EcdsaP256Sha256;
+        let message = b"header.claims";
+        let signature = ours.sign(&es256, message).unwrap();
+        assert_eq!(signature.len(), 64, "JWS's fixed r || s, not DER");
+        // Checked by another implementation (openidconnect's, with the `p256` crate) against the published JWK.
+        let published: CoreJsonWebKey = serde_json::from_value(key.public_jwk.clone()).unwrap();
+        use openidconnect::JsonWebKey;
+        published
+            .verify_signature(&es256, message, &signature)
+            .unwrap();
+        assert!(published
+            .verify_signature(&es256, b"header.other", &signature)
+            .is_err());
+        assert!(ours
+            .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, message)
+            .is_err());
+        assert!(key
+            .private_key_pem
+            .starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(key.public_jwk["kty"], "EC");
+        assert_eq!(key.public_jwk["crv"], "P-256");
+        assert_eq!(key.public_jwk["alg"], "ES256");
+        assert_eq!(key.public_jwk["use"], "sig");
+        assert_eq!(key.public_jwk["kid"], key.kid.as_str());
+        assert!(key.public_jwk.get("d").is_none());
+        // The kid is the RFC 7638 thumbprint of the public key, as for RSA keys.
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk.clone()).unwrap();
+        assert_eq!(
+            jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256),
+            key.kid
+        );
+        assert!(IdTokenKey::from_pem(IdTokenAlg::Rs256, &key.private_key_pem, &key.kid).is_err());
+    }
+
+    #[test]
     fn a_key_is_published_under_its_thumbprint_without_its_private_part() {
-        let key = generate_signing_key(Utc::now()).unwrap();
+        let key = generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
         assert!(key
             .private_key_pem
             .starts_with("-----BEGIN RSA PRIVATE KEY-----"));

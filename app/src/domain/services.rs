@@ -2,7 +2,7 @@
 //! Connect clients ("services") and API clients. The rules a registration must meet are the server's
 //! (`client_registration`), shared with `server client add`; here are what the pages show and the forms' fields.
 
-use super::provider::{SignInPolicy, TrnPolicy};
+use super::provider::{IdTokenAlg, SignInPolicy, TrnPolicy};
 use super::trn_tokens::ApiScope;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,8 @@ pub mod fields {
     pub const SCOPES: &str = "scopes";
     pub const SIGN_IN: &str = "sign_in";
     pub const TRN: &str = "trn";
+    /// Radios: `RS256` or `ES256`, OIDC Dynamic Client Registration's name for it.
+    pub const ID_TOKEN_ALG: &str = "id_token_signed_response_alg";
     /// The API client form's name and scopes.
     pub const API_NAME: &str = "name";
     pub const API_SCOPES: &str = "scopes";
@@ -43,6 +45,7 @@ pub struct ServiceView {
     pub scopes: String,
     pub sign_in: SignInPolicy,
     pub trn: TrnPolicy,
+    pub id_token_alg: IdTokenAlg,
     pub enabled: bool,
 }
 
@@ -69,6 +72,14 @@ pub fn trn_label(policy: TrnPolicy) -> &'static str {
     match policy {
         TrnPolicy::Required => "Required: teachers return only with a TRN",
         TrnPolicy::Optional => "Optional: teachers may return without a TRN",
+    }
+}
+
+/// How a service's ID tokens are signed, in words.
+pub fn id_token_alg_label(alg: IdTokenAlg) -> &'static str {
+    match alg {
+        IdTokenAlg::Rs256 => "RS256 (RSA): the default, which every OpenID Connect library accepts",
+        IdTokenAlg::Es256 => "ES256 (elliptic curve P-256): smaller and quicker to sign",
     }
 }
 
@@ -124,6 +135,10 @@ mod tests {
         assert_ne!(
             trn_label(TrnPolicy::Required),
             trn_label(TrnPolicy::Optional)
+        );
+        assert_ne!(
+            id_token_alg_label(IdTokenAlg::Rs256),
+            id_token_alg_label(IdTokenAlg::Es256)
         );
     }
 }

@@ -11,7 +11,7 @@
 
 use super::group_commit::{insert_rows, GroupCommit};
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
-use app::domain::provider::{Client, Scopes, SignInPolicy, TrnPolicy};
+use app::domain::provider::{Client, IdTokenAlg, Scopes, SignInPolicy, TrnPolicy};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,10 @@ pub enum KeyState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigningKey {
     pub kid: String,
-    /// PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), the form `openidconnect` reads.
+    /// What it signs with: one current key for each algorithm.
+    pub alg: IdTokenAlg,
+    /// RS256: PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), the form `openidconnect` reads; ES256: PKCS#8 PEM ("BEGIN
+    /// PRIVATE KEY"), the form `ring` reads.
     pub private_key_pem: String,
     /// The public half as the JWKS publishes it.
     pub public_jwk: serde_json::Value,
@@ -145,11 +148,11 @@ pub trait ProviderStore {
     ) -> StoreResult<bool>;
     /// Every stored signing key, the current one first, then the retiring ones newest first.
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
-    /// Stores `key` as the current key if there is none (start-up); false when there was one already, which is
-    /// kept (two instances starting at once agree on one).
+    /// Stores `key` as the current key of its algorithm if there is none (start-up); false when there was one
+    /// already, which is kept (two instances starting at once agree on one).
     async fn add_first_signing_key(&self, key: &SigningKey) -> StoreResult<bool>;
-    /// In one transaction: drops retiring keys past their time at `now`, turns the current key (if any) into a
-    /// retiring one published until `retire_after`, and stores `key` as the current key.
+    /// In one transaction: drops retiring keys past their time at `now`, turns the current key of `key`'s
+    /// algorithm (if any) into a retiring one published until `retire_after`, and stores `key` as the current key.
     async fn rotate_signing_key(
         &self,
         key: &SigningKey,
@@ -194,6 +197,7 @@ struct ClientRow {
     allowed_scopes: String,
     sign_in: String,
     trn: String,
+    id_token_signed_response_alg: String,
     enabled: bool,
 }
 
@@ -214,6 +218,8 @@ impl TryFrom<ClientRow> for Client {
             sign_in: SignInPolicy::parse(&r.sign_in)
                 .ok_or_else(|| corrupt("sign_in", &r.sign_in))?,
             trn: TrnPolicy::parse(&r.trn).ok_or_else(|| corrupt("trn", &r.trn))?,
+            id_token_alg: IdTokenAlg::parse(&r.id_token_signed_response_alg)
+                .ok_or_else(|| corrupt("alg", &r.id_token_signed_response_alg))?,
             enabled: r.enabled,
             client_id: r.client_id,
         })
@@ -223,6 +229,7 @@ impl TryFrom<ClientRow> for Client {
 #[derive(sqlx::FromRow)]
 struct KeyRow {
     kid: String,
+    alg: String,
     private_key_pem: String,
     public_jwk: String,
     state: String,
@@ -239,6 +246,8 @@ impl TryFrom<KeyRow> for SigningKey {
             (other, _) => return Err(StoreError::Corrupt(format!("signing key state {other:?}"))),
         };
         Ok(SigningKey {
+            alg: IdTokenAlg::parse(&r.alg)
+                .ok_or_else(|| StoreError::Corrupt(format!("signing key alg {:?}", r.alg)))?,
             public_jwk: json("signing key public_jwk", &r.public_jwk)?,
             kid: r.kid,
             private_key_pem: r.private_key_pem,
@@ -290,7 +299,8 @@ struct AccessTokenRow {
 }
 
 const CLIENT_COLUMNS: &str =
-    "client_id, display_name, service_url, uris, token_auth, allowed_scopes, sign_in, trn, enabled";
+    "client_id, display_name, service_url, uris, token_auth, allowed_scopes, sign_in, \
+     trn, id_token_signed_response_alg, enabled";
 
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serialises")
@@ -320,7 +330,8 @@ where
         };
         let added: Option<i64> = sqlx::query_scalar(
             "INSERT INTO oidc_clients (client_id, display_name, service_url, uris, token_auth, allowed_scopes, \
-             sign_in, trn, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+             sign_in, trn, enabled, created_at, updated_at, id_token_signed_response_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
              ON CONFLICT (client_id) DO NOTHING RETURNING id",
         )
         .bind(&client.client_id)
@@ -333,6 +344,7 @@ where
         .bind(client.trn.as_str())
         .bind(client.enabled)
         .bind(now)
+        .bind(client.id_token_alg.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(match added {
@@ -370,8 +382,8 @@ where
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
         let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT kid, private_key_pem, public_jwk, state, created_at, retire_after \
-             FROM provider_signing_keys ORDER BY state, created_at DESC, kid",
+            "SELECT kid, alg, private_key_pem, public_jwk, state, created_at, retire_after \
+             FROM provider_signing_keys ORDER BY state, created_at DESC, alg, kid",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -380,14 +392,15 @@ where
 
     async fn add_first_signing_key(&self, key: &SigningKey) -> StoreResult<bool> {
         let added: Option<String> = sqlx::query_scalar(
-            "INSERT INTO provider_signing_keys (kid, private_key_pem, public_jwk, state, created_at, retire_after) \
-             VALUES ($1, $2, $3, 'current', $4, NULL) \
-             ON CONFLICT (state) WHERE state = 'current' DO NOTHING RETURNING kid",
+            "INSERT INTO provider_signing_keys (kid, private_key_pem, public_jwk, state, created_at, retire_after, \
+             alg) VALUES ($1, $2, $3, 'current', $4, NULL, $5) \
+             ON CONFLICT (alg) WHERE state = 'current' DO NOTHING RETURNING kid",
         )
         .bind(&key.kid)
         .bind(&key.private_key_pem)
         .bind(to_json(&key.public_jwk))
         .bind(key.created_at)
+        .bind(key.alg.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(added.is_some())
@@ -407,19 +420,22 @@ where
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE provider_signing_keys SET state = 'retiring', retire_after = $1 WHERE state = 'current'",
+            "UPDATE provider_signing_keys SET state = 'retiring', retire_after = $1 \
+             WHERE state = 'current' AND alg = $2",
         )
         .bind(retire_after)
+        .bind(key.alg.as_str())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO provider_signing_keys (kid, private_key_pem, public_jwk, state, created_at, retire_after) \
-             VALUES ($1, $2, $3, 'current', $4, NULL)",
+            "INSERT INTO provider_signing_keys (kid, private_key_pem, public_jwk, state, created_at, retire_after, \
+             alg) VALUES ($1, $2, $3, 'current', $4, NULL, $5)",
         )
         .bind(&key.kid)
         .bind(&key.private_key_pem)
         .bind(to_json(&key.public_jwk))
         .bind(key.created_at)
+        .bind(key.alg.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

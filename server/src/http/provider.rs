@@ -848,12 +848,13 @@ async fn exchange(
             now,
         )
         .map_err(signing_failed)?;
-    let key = match current_signing_key(&state.store).await {
+    let alg = client.id_token_alg;
+    let key = match current_signing_key(&state.store, alg).await {
         Err(ProviderError::NoCurrentKey) => {
             ensure_signing_key(&state.store, now)
                 .await
                 .map_err(signing_failed)?;
-            current_signing_key(&state.store).await
+            current_signing_key(&state.store, alg).await
         }
         other => other,
     }
@@ -1104,13 +1105,20 @@ async fn verify_hint(state: &AppState, token: &str) -> Result<Option<Hint>, AppE
     let Ok(header) = jsonwebtoken::decode_header(token) else {
         return Ok(None);
     };
-    let mut validation = Validation::new(Algorithm::RS256);
+    // Signed as its client asked: RS256 or ES256, and only with a key published for that algorithm.
+    let alg = match header.alg {
+        Algorithm::RS256 => "RS256",
+        Algorithm::ES256 => "ES256",
+        _ => return Ok(None),
+    };
+    let mut validation = Validation::new(header.alg);
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_issuer(&[&state.config.public_base_url]);
     validation.set_required_spec_claims(&["iss", "sub", "aud"]);
     let claims = keys
         .iter()
+        .filter(|jwk| jwk["alg"].as_str() == Some(alg))
         .filter(|jwk| header.kid.is_none() || jwk["kid"].as_str() == header.kid.as_deref())
         .filter_map(|jwk| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(jwk.clone()).ok())
         .filter_map(|jwk| DecodingKey::from_jwk(&jwk).ok())

@@ -166,7 +166,7 @@ fn filled(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-const SERVICE_FIELDS: [&str; 11] = [
+const SERVICE_FIELDS: [&str; 12] = [
     fields::CLIENT_ID,
     fields::NAME,
     fields::SERVICE_URL,
@@ -178,6 +178,7 @@ const SERVICE_FIELDS: [&str; 11] = [
     fields::SCOPES,
     fields::SIGN_IN,
     fields::TRN,
+    fields::ID_TOKEN_ALG,
 ];
 
 /// `POST /support/services/new`: registers a service; its secret, if it uses one, is shown once.
@@ -203,6 +204,8 @@ pub async fn add_service(
         scopes: Some(form.all(fields::SCOPES).join(" ")),
         sign_in: filled(form.one(fields::SIGN_IN)),
         trn: filled(form.one(fields::TRN)),
+        // Radios with RS256 chosen at first: a value outside them was not typed by anyone, and is refused.
+        id_token_alg: form.one(fields::ID_TOKEN_ALG),
     };
     let back = |errors: Vec<FieldError>| {
         AppError::form(

@@ -7,7 +7,7 @@ use crate::onelogin::Rp;
 use crate::support::{get, read, test_config, TestResponse};
 use crate::util::{assert_redirect, seeded_with_sql, InProcess, Sql};
 use app::domain::provider::{
-    Client, ClientAuth, ClientKeys, Scope, Scopes, SignInPolicy, TrnPolicy,
+    Client, ClientAuth, ClientKeys, IdTokenAlg, Scope, Scopes, SignInPolicy, TrnPolicy,
 };
 use app::domain::support::Role;
 use chrono::{Duration, Utc};
@@ -39,6 +39,7 @@ on_both_backends!(
     authorize_answers_an_untrusted_redirect_uri_with_an_error_page,
     authorize_answers_other_errors_at_the_redirect_uri,
     authorize_sent_as_a_form_from_another_site_is_the_same_request_as_a_get,
+    an_es256_key_rotates_like_an_rsa_key_and_the_old_one_stays_published,
 );
 
 const BASE: &str = "http://localhost:3000";
@@ -49,7 +50,10 @@ type Service = InProcess;
 /// What the provider's tests read of the service.
 trait ProviderService {
     async fn jwks(&self) -> serde_json::Value;
-    async fn id_token_kids(&self) -> Vec<String>;
+    async fn id_token_kids_of(&self, alg: IdTokenAlg) -> Vec<String>;
+    async fn id_token_kids(&self) -> Vec<String> {
+        self.id_token_kids_of(IdTokenAlg::Rs256).await
+    }
     fn rp_kid(&self) -> serde_json::Value;
 }
 
@@ -61,8 +65,8 @@ impl ProviderService for InProcess {
         serde_json::from_str(&res.body).unwrap()
     }
 
-    /// The `kid`s of the ID-token keys published (every key but our One Login client-assertion key, first).
-    async fn id_token_kids(&self) -> Vec<String> {
+    /// The `kid`s of the `alg` ID-token keys published (every key but our One Login client-assertion key, first).
+    async fn id_token_kids_of(&self, alg: IdTokenAlg) -> Vec<String> {
         let jwks = self.jwks().await;
         let keys = jwks["keys"].as_array().unwrap();
         assert_eq!(
@@ -72,6 +76,7 @@ impl ProviderService for InProcess {
         );
         keys[1..]
             .iter()
+            .filter(|k| k["alg"] == alg.as_str())
             .map(|k| k["kid"].as_str().unwrap().to_string())
             .collect()
     }
@@ -111,7 +116,7 @@ async fn discovery_is_core_provider_metadata_and_lists_only_endpoints_that_exist
     assert_eq!(raw["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(
         raw["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
+        serde_json::json!(["RS256", "ES256"])
     );
     assert_eq!(
         raw["scopes_supported"],
@@ -192,7 +197,9 @@ async fn the_jwks_shows_one_id_token_key_then_two_during_a_rollover_then_one(bac
     assert_eq!(service.id_token_kids().await, first);
 
     // `server keys rotate`: the new key signs, the old one stays published.
-    let second = provider::rotate_keys(store, Utc::now()).await.unwrap();
+    let second = provider::rotate_key(store, IdTokenAlg::Rs256, Utc::now())
+        .await
+        .unwrap();
     let published = service.id_token_kids().await;
     assert_eq!(published.len(), 2, "{published:?}");
     assert!(published.contains(&first[0]) && published.contains(&second));
@@ -201,16 +208,20 @@ async fn the_jwks_shows_one_id_token_key_then_two_during_a_rollover_then_one(bac
 
     // Once ID tokens signed with the old key can no longer be valid, it drops out.
     let later = Utc::now() + RETIRING_KEY_PUBLISHED + Duration::seconds(1);
-    let then: Vec<serde_json::Value> = provider::published_keys(store, later).await.unwrap();
+    let mut then: Vec<serde_json::Value> = provider::published_keys(store, later).await.unwrap();
+    then.retain(|k| k["alg"] == "RS256");
     assert_eq!(then.len(), 1);
     assert_eq!(then[0]["kid"], second.as_str());
     // … and the next rotation after that forgets it.
-    let third = provider::rotate_keys(store, later).await.unwrap();
+    let third = provider::rotate_key(store, IdTokenAlg::Rs256, later)
+        .await
+        .unwrap();
     let kept: Vec<String> = store
         .signing_keys()
         .await
         .unwrap()
         .into_iter()
+        .filter(|k| k.alg == IdTokenAlg::Rs256)
         .map(|k| k.kid)
         .collect();
     assert_eq!(
@@ -218,6 +229,61 @@ async fn the_jwks_shows_one_id_token_key_then_two_during_a_rollover_then_one(bac
         vec![third, second],
         "the current key first, then the retiring one"
     );
+}
+
+async fn an_es256_key_rotates_like_an_rsa_key_and_the_old_one_stays_published(backend: Backend) {
+    let Some(service) = InProcess::new(backend, "provider tests", &[]).await else {
+        return;
+    };
+    let store = &service.store;
+    assert!(provider::ensure_signing_key(store, Utc::now())
+        .await
+        .unwrap());
+    let rsa = service.id_token_kids().await;
+    let first = service.id_token_kids_of(IdTokenAlg::Es256).await;
+    assert_eq!((rsa.len(), first.len()), (1, 1), "one current key of each");
+    let jwks = service.jwks().await;
+    let ec = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == first[0].as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&ec["kty"], &ec["crv"], &ec["alg"], &ec["use"]),
+        (
+            &serde_json::json!("EC"),
+            &serde_json::json!("P-256"),
+            &serde_json::json!("ES256"),
+            &serde_json::json!("sig")
+        )
+    );
+    assert_eq!(base64_decode(ec["x"].as_str().unwrap()).len(), 32);
+    assert_eq!(base64_decode(ec["y"].as_str().unwrap()).len(), 32);
+    assert!(ec.get("d").is_none(), "no private part");
+
+    let second = provider::rotate_key(store, IdTokenAlg::Es256, Utc::now())
+        .await
+        .unwrap();
+    let published = service.id_token_kids_of(IdTokenAlg::Es256).await;
+    assert_eq!(published.len(), 2, "{published:?}");
+    assert!(published.contains(&first[0]) && published.contains(&second));
+    assert_eq!(
+        service.id_token_kids().await,
+        rsa,
+        "the RSA key is not touched"
+    );
+    assert_eq!(
+        provider::current_signing_key(store, IdTokenAlg::Es256)
+            .await
+            .unwrap()
+            .alg(),
+        IdTokenAlg::Es256
+    );
+    // Two first ES256 keys at once still make one current one.
+    let a = provider::generate_signing_key(IdTokenAlg::Es256, Utc::now()).unwrap();
+    assert!(!store.add_first_signing_key(&a).await.unwrap());
 }
 
 async fn a_retiring_key_drops_out_once_its_time_has_passed(backend: Backend) {
@@ -229,11 +295,12 @@ async fn a_retiring_key_drops_out_once_its_time_has_passed(backend: Backend) {
     provider::ensure_signing_key(&service.store, long_ago - Duration::hours(1))
         .await
         .unwrap();
-    let current = provider::rotate_keys(&service.store, long_ago)
+    let current = provider::rotate_key(&service.store, IdTokenAlg::Rs256, long_ago)
         .await
         .unwrap();
     assert_eq!(service.id_token_kids().await, vec![current]);
-    let keys = service.store.signing_keys().await.unwrap();
+    let mut keys = service.store.signing_keys().await.unwrap();
+    keys.retain(|k| k.alg == IdTokenAlg::Rs256);
     assert_eq!(keys.len(), 2, "still stored until the next rotation");
     assert!(matches!(keys[1].state, KeyState::Retiring { .. }));
 }
@@ -261,10 +328,16 @@ async fn an_id_token_signed_with_the_current_key_verifies_against_the_published_
     provider::ensure_signing_key(store, Utc::now())
         .await
         .unwrap();
-    let before = provider::current_signing_key(store).await.unwrap();
+    let before = provider::current_signing_key(store, IdTokenAlg::Rs256)
+        .await
+        .unwrap();
     let old_token = provider::sign_id_token(claims(&nonce, Utc::now()), &before).unwrap();
-    provider::rotate_keys(store, Utc::now()).await.unwrap();
-    let after = provider::current_signing_key(store).await.unwrap();
+    provider::rotate_key(store, IdTokenAlg::Rs256, Utc::now())
+        .await
+        .unwrap();
+    let after = provider::current_signing_key(store, IdTokenAlg::Rs256)
+        .await
+        .unwrap();
     let new_token = provider::sign_id_token(claims(&nonce, Utc::now()), &after).unwrap();
 
     let jwks: CoreJsonWebKeySet = serde_json::from_value(service.jwks().await).unwrap();
@@ -301,13 +374,16 @@ async fn an_id_token_signed_with_the_current_key_verifies_against_the_published_
         &after,
     )
     .unwrap();
-    let unpublished = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let unpublished =
+        server::provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
     let unpublished = openidconnect::core::CoreRsaPrivateSigningKey::from_pem(
         &unpublished.private_key_pem,
         Some(openidconnect::JsonWebKeyId::new(unpublished.kid)),
     )
     .unwrap();
-    let forged = provider::sign_id_token(claims(&nonce, Utc::now()), &unpublished).unwrap();
+    let forged =
+        provider::sign_id_token_as(claims(&nonce, Utc::now()), &unpublished, IdTokenAlg::Rs256)
+            .unwrap();
     for token in [other_aud, forged] {
         let token: CoreIdToken = token.to_string().parse().unwrap();
         assert!(token.claims(&verifier, &nonce).is_err());
@@ -332,6 +408,7 @@ fn npq(auth: ClientAuth) -> Client {
         allowed_scopes: Scopes::from([Scope::Openid, Scope::Email, Scope::TeachingRecord]),
         sign_in: SignInPolicy::OneLoginOrAccount,
         trn: TrnPolicy::Optional,
+        id_token_alg: app::domain::provider::IdTokenAlg::Rs256,
         enabled: true,
     }
 }
@@ -423,8 +500,8 @@ async fn two_first_signing_keys_never_make_two_current_keys(backend: Backend) {
         return;
     };
     let store = &service.store;
-    let a = provider::generate_signing_key(Utc::now()).unwrap();
-    let b = provider::generate_signing_key(Utc::now()).unwrap();
+    let a = provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
+    let b = provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
     let (first, second) = tokio::join!(
         store.add_first_signing_key(&a),
         store.add_first_signing_key(&b)
@@ -456,6 +533,11 @@ async fn keys_rotate_on_the_command_line_publishes_a_second_key(backend: Backend
     let after = service.id_token_kids().await;
     assert_eq!(after.len(), 2);
     assert!(after.contains(&before[0]));
+    assert_eq!(
+        service.id_token_kids_of(IdTokenAlg::Es256).await.len(),
+        2,
+        "every algorithm's key is rotated"
+    );
     for bad in [&["keys"][..], &["keys", "rotate", "now"], &["keys", "turn"]] {
         assert_eq!(
             server::cli::run(&args(bad), service.config()).await,
@@ -675,9 +757,13 @@ async fn authorize_answers_other_errors_at_the_redirect_uri(backend: Backend) {
     let none = authorize(&service, &[("prompt", Some("none"))]).await;
     assert_error_redirect(&none, "login_required");
     assert!(none.header("location").ends_with("&state=st-1"));
-    // A request that keeps every rule, with nobody signed in: to sign in.
+    // A request that keeps every rule, with nobody signed in: to sign in (npq offers DfE Identity accounts, so to
+    // the choice of One Login or an account first).
     let valid = authorize(&service, &[]).await;
-    assert_eq!((valid.status, valid.header("location")), (303, "/sign-in"));
+    assert_eq!(
+        (valid.status, valid.header("location")),
+        (303, "/account-sign-in")
+    );
     // A disabled client is told it may not ask.
     service
         .store
@@ -734,6 +820,7 @@ async fn authorize_sent_as_a_form_from_another_site_is_the_same_request_as_a_get
 
 on_both_backends!(
     the_full_code_flow_for_a_signed_in_connected_teacher_returns_verified_tokens_and_claims,
+    an_es256_clients_id_token_verifies_with_the_published_ec_key,
     a_teacher_not_signed_in_is_sent_to_sign_in_and_comes_back_with_a_code,
     a_wrong_pkce_verifier_is_refused,
     a_redirect_uri_differing_from_the_codes_is_refused,
@@ -935,6 +1022,11 @@ async fn the_full_code_flow_for_a_signed_in_connected_teacher_returns_verified_t
         .expect("signed with a published key, for npq, with our nonce");
     assert_eq!(claims.nonce().unwrap().secret(), "n-1");
     assert!(claims.auth_time().is_some());
+    assert_eq!(
+        jose_header(body["id_token"].as_str().unwrap())["alg"],
+        "RS256",
+        "OpenID Connect's default for a client that did not ask"
+    );
     let one_login_sub = rp
         .signed_in_user()
         .await
@@ -988,7 +1080,7 @@ async fn a_teacher_not_signed_in_is_sent_to_sign_in_and_comes_back_with_a_code(b
     };
     // Only `openid email`: no verified identity needed, so back as soon as they have signed in.
     let start = authorize_as(&mut rp, &[("trn_token", Some("tok-123"))]).await;
-    assert_redirect(&start, "/sign-in");
+    assert_redirect(&start, "/account-sign-in");
     let back = rp
         .round_trip(
             "/sign-in",
@@ -1196,7 +1288,7 @@ async fn with_assertion(rp: &Rp, code: &str, assertion: &str) -> TestResponse {
 
 async fn a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(backend: Backend) {
     // The client's own key pair: we hold only its public JWK.
-    let key = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let key = server::provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
     let jwks = serde_json::json!({ "keys": [key.public_jwk] }).to_string();
     let client = Client {
         allowed_scopes: Scopes::from(Scope::ALL),
@@ -1213,7 +1305,7 @@ async fn a_private_key_jwt_client_authenticates_with_a_signed_assertion_once(bac
     let ok = with_assertion(&rp, &code, &good).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 
-    let another = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let another = server::provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
     for (what, refused) in [
         ("replayed", good),
         (
@@ -1289,7 +1381,7 @@ async fn prompt_login_signs_the_teacher_in_again(backend: Backend) {
     };
     connected_teacher(&mut rp).await;
     let again = authorize_as(&mut rp, &[("prompt", Some("login"))]).await;
-    assert_redirect(&again, "/sign-in");
+    assert_redirect(&again, "/account-sign-in");
     assert!(
         rp.signed_in_user().await.is_none(),
         "signed out of Teacher ID, the request kept"
@@ -1307,7 +1399,7 @@ async fn max_age_signs_the_teacher_in_again_once_exceeded(backend: Backend) {
     code_in(&authorize_as(&mut rp, &[("max_age", Some("3600"))]).await);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let stale = authorize_as(&mut rp, &[("max_age", Some("0"))]).await;
-    assert_redirect(&stale, "/sign-in");
+    assert_redirect(&stale, "/account-sign-in");
     assert!(rp.signed_in_user().await.is_none());
     code_in(&rp.sign_in("exact-match").await);
 }
@@ -1316,7 +1408,7 @@ async fn max_age_signs_the_teacher_in_again_once_exceeded(backend: Backend) {
 async fn unmatched_teacher_from_npq_asks_for_support(rp: &mut Rp) {
     assert_redirect(
         &authorize_as(rp, &[("scope", Some(RECORD_SCOPES))]).await,
-        "/sign-in",
+        "/account-sign-in",
     );
     crate::util::unmatched_teacher_asks_for_support(rp).await;
 }
@@ -1670,15 +1762,19 @@ async fn logout_to_an_unregistered_uri_or_with_a_forged_hint_is_refused_and_chan
     };
     let id_token = id_token_of_connected_teacher(&mut rp, &secret).await;
     let forged = {
-        let key = server::provider::generate_signing_key(Utc::now()).unwrap();
+        let key = server::provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
         let key = openidconnect::core::CoreRsaPrivateSigningKey::from_pem(
             &key.private_key_pem,
             Some(openidconnect::JsonWebKeyId::new(key.kid)),
         )
         .unwrap();
-        provider::sign_id_token(claims(&Nonce::new("n".into()), Utc::now()), &key)
-            .unwrap()
-            .to_string()
+        provider::sign_id_token_as(
+            claims(&Nonce::new("n".into()), Utc::now()),
+            &key,
+            IdTokenAlg::Rs256,
+        )
+        .unwrap()
+        .to_string()
     };
     for (what, path) in [
         (
@@ -1733,7 +1829,7 @@ async fn a_private_key_jwt_client_with_a_jwks_url_is_checked_against_the_keys_it
     if crate::support::postgres_url().is_none() && backend == Backend::Postgres {
         return;
     }
-    let key = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let key = server::provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
     let url = serve_jwks(backend, serde_json::json!({ "keys": [key.public_jwk] })).await;
     let client = Client {
         allowed_scopes: Scopes::from(Scope::ALL),
@@ -1749,7 +1845,7 @@ async fn a_private_key_jwt_client_with_a_jwks_url_is_checked_against_the_keys_it
     let good = assertion(&key.private_key_pem, &key.kid, &token_url, "jti-url-1", 60);
     let ok = with_assertion(&rp, &code, &good).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
-    let other = server::provider::generate_signing_key(Utc::now()).unwrap();
+    let other = server::provider::generate_signing_key(IdTokenAlg::Rs256, Utc::now()).unwrap();
     let code = code_in(&authorize_as(&mut rp, &[]).await);
     let not_served = assertion(
         &other.private_key_pem,
@@ -1761,4 +1857,76 @@ async fn a_private_key_jwt_client_with_a_jwks_url_is_checked_against_the_keys_it
     let refused = with_assertion(&rp, &code, &not_served).await;
     assert_eq!(refused.status, 401, "{}", refused.body);
     assert_eq!(json(&refused)["error"], "invalid_client");
+}
+
+/// An ID token's JOSE header.
+fn jose_header(token: &str) -> serde_json::Value {
+    serde_json::from_slice(&base64_decode(token.split('.').next().unwrap())).unwrap()
+}
+
+async fn an_es256_clients_id_token_verifies_with_the_published_ec_key(backend: Backend) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let client = Client {
+        id_token_alg: IdTokenAlg::Es256,
+        ..client
+    };
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let code = code_in(&authorize_as(&mut rp, &[("scope", Some(RECORD_SCOPES))]).await);
+    let tokens = exchange(&rp, &secret, &code).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let id_token = json(&tokens)["id_token"].as_str().unwrap().to_string();
+    let header = jose_header(&id_token);
+    assert_eq!(header["alg"], "ES256");
+    let jwks_text = rp.get("/.well-known/jwks.json").await.body;
+    let jwks: serde_json::Value = serde_json::from_str(&jwks_text).unwrap();
+    let signer = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("signed with a published key");
+    assert_eq!(
+        (&signer["kty"], &signer["alg"]),
+        (&"EC".into(), &"ES256".into())
+    );
+
+    // Through `openidconnect`'s verifier, as a relying party registered for ES256 checks it.
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new("npq".into()),
+        IssuerUrl::new(BASE.into()).unwrap(),
+        serde_json::from_str::<CoreJsonWebKeySet>(&jwks_text).unwrap(),
+    )
+    .set_allowed_algs([openidconnect::core::CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let token: IdTokenOf = id_token.parse().unwrap();
+    let claims = token
+        .claims(&verifier, &Nonce::new("n-1".into()))
+        .expect("verifies with the published EC key");
+    let persona = rp.standin.persona("exact-match").unwrap();
+    assert_eq!(claims.additional_claims().trn, persona.trn_hint);
+    // A verifier that accepts only RS256 refuses it: the algorithm really is ES256.
+    assert!(verified_id_token(&mut rp, &id_token, "npq", "n-1")
+        .await
+        .is_err());
+    // Tampered with, it no longer verifies.
+    let mut parts: Vec<String> = id_token.split('.').map(String::from).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    let tampered: Result<IdTokenOf, _> = parts.join(".").parse();
+    if let Ok(tampered) = tampered {
+        assert!(tampered
+            .claims(&verifier, &Nonce::new("n-1".into()))
+            .is_err());
+    }
+
+    // It is a good `id_token_hint` at logout, as an RS256 one is.
+    let out = rp.get(&logout_query(&id_token, SIGNED_OUT_AT_NPQ)).await;
+    assert!(
+        out.header("location")
+            .starts_with(&format!("{}logout?", rp.standin.issuer())),
+        "to One Login's logout: {}",
+        out.header("location")
+    );
+    assert!(rp.signed_in_user().await.is_none());
 }

@@ -6,7 +6,7 @@
 use crate::console::{as_staff, assert_redirect, console, ADMIN, OFFICER, VIEWER};
 use crate::onelogin::Rp;
 use crate::support::TestResponse;
-use app::domain::provider::{ClientAuth, Scope, Scopes, SignInPolicy, TrnPolicy};
+use app::domain::provider::{ClientAuth, IdTokenAlg, Scope, Scopes, SignInPolicy, TrnPolicy};
 use axum::body::Body;
 use axum::http::Request;
 use server::db::support::AuditEvent;
@@ -19,6 +19,7 @@ on_both_backends!(
     an_administrator_adds_an_api_client_whose_key_works_until_it_is_disabled,
     bad_api_client_input_comes_back_with_what_was_typed_and_stores_nothing,
     staff_who_are_not_administrators_are_refused_every_services_page_and_form,
+    a_service_may_ask_for_es256_id_tokens_and_a_tampered_algorithm_is_a_govuk_error,
 );
 
 const NPQ: &str = "npq-test";
@@ -122,6 +123,11 @@ async fn an_administrator_adds_a_service_and_sees_its_secret_once(backend: Backe
     assert_eq!(
         (client.sign_in, client.trn, client.enabled),
         (SignInPolicy::OneLoginOrAccount, TrnPolicy::Optional, true)
+    );
+    assert_eq!(
+        client.id_token_alg,
+        IdTokenAlg::Rs256,
+        "OpenID Connect's default when the form does not say"
     );
     assert!(server::provider::client_secret_matches(
         &client.auth,
@@ -555,4 +561,52 @@ async fn staff_who_are_not_administrators_are_refused_every_services_page_and_fo
     assert_eq!(rp.state.store.client(NPQ).await.unwrap(), before);
     assert_eq!(rp.state.store.client_ids().await.unwrap(), [NPQ]);
     assert_eq!(rp.state.store.count_api_clients().await.unwrap(), 0);
+}
+
+async fn a_service_may_ask_for_es256_id_tokens_and_a_tampered_algorithm_is_a_govuk_error(
+    backend: Backend,
+) {
+    let Some(mut rp) = as_administrator(backend).await else {
+        return;
+    };
+    // A new form offers both, RS256 (OpenID Connect's default) chosen.
+    let form = rp.get("/support/services/new").await;
+    assert!(form.body.contains(r#"value="RS256" checked"#));
+    assert!(form.body.contains(r#"value="ES256""#));
+    assert!(!form.body.contains(r#"value="ES256" checked"#));
+
+    // A value no radio offers: a GOV.UK error on that field, what was typed kept, nothing stored.
+    for tampered in ["HS256", "none", "es256"] {
+        let refused = rp
+            .post(
+                "/support/services/new",
+                &service_form(&[
+                    ("display_name", "Typed name kept"),
+                    ("id_token_signed_response_alg", tampered),
+                ]),
+            )
+            .await;
+        assert_redirect(&refused, "/support/services/new");
+        let page = rp.get("/support/services/new").await;
+        assert!(page.body.contains("There is a problem"), "{tampered}");
+        assert!(page
+            .body
+            .contains("Select how the service’s ID tokens are signed"));
+        assert!(page.body.contains("#id_token_signed_response_alg"));
+        assert!(page.body.contains("Typed name kept"));
+        assert!(rp.state.store.client_ids().await.unwrap().is_empty());
+    }
+
+    // ES256 chosen: stored, and shown on the service's page.
+    let added = rp
+        .post(
+            "/support/services/new",
+            &service_form(&[("id_token_signed_response_alg", "ES256")]),
+        )
+        .await;
+    assert_redirect(&added, &format!("/support/services/{NPQ}/secret"));
+    let client = rp.state.store.client(NPQ).await.unwrap().expect("stored");
+    assert_eq!(client.id_token_alg, IdTokenAlg::Es256);
+    let page = rp.get(&format!("/support/services/{NPQ}/edit")).await;
+    assert!(page.body.contains("ES256 (elliptic curve P-256)"));
 }

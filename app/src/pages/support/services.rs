@@ -6,10 +6,10 @@ use super::*;
 use crate::components::radios::{Legend, Radios};
 use crate::components::summary_list::{summary_list, SummaryRow};
 use crate::components::text_input::TextInput;
-use crate::domain::provider::{Scope, SignInPolicy, TrnPolicy};
+use crate::domain::provider::{IdTokenAlg, Scope, SignInPolicy, TrnPolicy};
 use crate::domain::services::{
-    api_client_href, fields, service_action, service_href, sign_in_label, trn_label, ApiClientView,
-    ServiceView,
+    api_client_href, fields, id_token_alg_label, service_action, service_href, sign_in_label,
+    trn_label, ApiClientView, ServiceView,
 };
 use crate::domain::trn_tokens::ApiScope;
 use crate::server_fns::services::{
@@ -326,6 +326,27 @@ fn radios(me: &Me, field: &'static str, legend: &'static str) -> Radios {
     )
 }
 
+/// How the service's ID tokens are signed: RS256 (OpenID Connect's default) chosen on a new form, what was sent on
+/// one sent back.
+fn id_token_alg_radios(me: &Me) -> AnyView {
+    let sent = value(me, fields::ID_TOKEN_ALG);
+    let chosen = if sent.is_empty() && error_for(&me.errors, fields::ID_TOKEN_ALG).is_none() {
+        IdTokenAlg::default().as_str().to_string()
+    } else {
+        sent
+    };
+    let mut radios = Radios::new(
+        fields::ID_TOKEN_ALG,
+        Legend::Small("How the service’s ID tokens are signed"),
+        chosen,
+        error_for(&me.errors, fields::ID_TOKEN_ALG),
+    );
+    for alg in IdTokenAlg::ALL {
+        radios = radios.item(alg.as_str(), id_token_alg_label(alg));
+    }
+    radios.render()
+}
+
 /// A service's redirect and post-logout URIs, one on each line.
 fn uri_inputs(me: &Me, redirect: String, post_logout: String) -> AnyView {
     view! {
@@ -438,6 +459,7 @@ pub fn AddServicePage() -> impl IntoView {
                         .item("required", trn_label(TrnPolicy::Required))
                         .item("optional", trn_label(TrnPolicy::Optional))
                         .render()}
+                    {id_token_alg_radios(&me)}
                 }
                     .into_any();
                 add_form(&me, "Add a service", routes::SUPPORT_SERVICES_NEW, "Add service", form)
@@ -497,6 +519,10 @@ pub fn ServicePage() -> impl IntoView {
                                     SummaryRow::new("Scopes", service.scopes.clone()),
                                     SummaryRow::new("Sign-in", sign_in_label(service.sign_in)),
                                     SummaryRow::new("TRN", trn_label(service.trn)),
+                                    SummaryRow::new(
+                                        "ID tokens",
+                                        id_token_alg_label(service.id_token_alg),
+                                    ),
                                     SummaryRow::new("Status", status_tag(service.enabled)),
                                 ],
                                 None,
