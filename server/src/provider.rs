@@ -15,8 +15,7 @@
 //! themselves are `ring`'s ([`IdTokenKey`]): `openidconnect`'s own RSA signer uses the `rsa` crate, about 4 ms of
 //! CPU for each ID token on our machine, `ring` about 1.4 ms, and an ES256 signature far less (issue 12, "Measure").
 
-use crate::db::provider::{ClientAdded, KeyState, SigningKey};
-use crate::db::users::TeacherStanding;
+use crate::db::provider::{ClaimsSource, ClientAdded, KeyState, SigningKey};
 use crate::db::{DynStore, StoreError};
 use app::domain::provider::{Client, ClientAuth, IdTokenAlg, Scope, Scopes, TrnLookupStatus};
 use chrono::{DateTime, Duration, Utc};
@@ -344,21 +343,40 @@ pub async fn current_signing_key(
     parsed_key(&key)
 }
 
+type ParsedKeys = std::collections::HashMap<String, IdTokenKey>;
+
+/// This process's parsed keys, by `kid`.
+fn parsed_keys() -> std::sync::MutexGuard<'static, ParsedKeys> {
+    static PARSED: std::sync::OnceLock<std::sync::Mutex<ParsedKeys>> = std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The current `alg` key, `kid` as the database just said (`None`: it has none). The token endpoint reads the
+/// `kid` with the teacher's claims, in the same statement, so a key parsed before costs no round trip; any other
+/// (a rotation on another instance) is read and parsed once.
+pub async fn signing_key_by_kid(
+    store: &DynStore,
+    alg: IdTokenAlg,
+    kid: Option<&str>,
+) -> Result<IdTokenKey, ProviderError> {
+    if let Some(ready) = kid.and_then(|kid| parsed_keys().get(kid).cloned()) {
+        if ready.alg() == alg {
+            return Ok(ready);
+        }
+    }
+    current_signing_key(store, alg).await
+}
+
 /// `key` parsed, from this process's keys kept by `kid` when it was parsed before.
 pub fn parsed_key(key: &SigningKey) -> Result<IdTokenKey, ProviderError> {
-    type Parsed = std::collections::HashMap<String, IdTokenKey>;
-    static PARSED: std::sync::OnceLock<std::sync::Mutex<Parsed>> = std::sync::OnceLock::new();
-    let parsed = PARSED.get_or_init(Default::default);
-    let lock = || {
-        parsed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    };
-    if let Some(ready) = lock().get(&key.kid) {
+    if let Some(ready) = parsed_keys().get(&key.kid) {
         return Ok(ready.clone());
     }
     let ready = IdTokenKey::from_pem(key.alg, &key.private_key_pem, &key.kid)?;
-    let mut kept = lock();
+    let mut kept = parsed_keys();
     // A few keys in a process's life (two per rotation, or per test database): bounded all the same.
     if kept.len() >= 32 {
         kept.clear();
@@ -424,18 +442,18 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// The claims of `standing`'s teacher, known to clients as `sub`, for `scopes`: `email` with `email`; the
-    /// verified name and date of birth and `verified: true` with `profile` once verified; with `teaching_record`,
-    /// the TRN once connected and `trn_lookup_status`.
-    pub fn of(sub: String, scopes: &Scopes, standing: &TeacherStanding) -> Self {
-        let identity = standing
+    /// The claims of `teacher`, known to clients as `sub`, for `scopes`: `email` with `email`; the verified name
+    /// and date of birth and `verified: true` with `profile` once verified; with `teaching_record`, the TRN once
+    /// connected and `trn_lookup_status`.
+    pub fn of(sub: String, scopes: &Scopes, teacher: &ClaimsSource) -> Self {
+        let identity = teacher
             .user
             .verified_identity()
             .filter(|_| scopes.contains(Scope::Profile));
         let record = scopes.contains(Scope::TeachingRecord);
         Claims {
             sub,
-            email: standing
+            email: teacher
                 .user
                 .email
                 .as_ref()
@@ -449,14 +467,9 @@ impl Claims {
                 .map(|d| d.format("%Y-%m-%d").to_string()),
             teacher: TeacherClaims {
                 verified: identity.map(|_| true),
-                trn: standing
-                    .record
-                    .as_ref()
-                    .filter(|_| record)
-                    .map(|r| r.trn.clone()),
-                trn_lookup_status: record.then(|| {
-                    TrnLookupStatus::of(standing.record.is_some(), standing.open_task.is_some())
-                }),
+                trn: teacher.trn.clone().filter(|_| record),
+                trn_lookup_status: record
+                    .then(|| TrnLookupStatus::of(teacher.trn.is_some(), teacher.open_task)),
             },
         }
     }

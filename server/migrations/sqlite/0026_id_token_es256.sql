@@ -10,3 +10,8 @@ ALTER TABLE provider_signing_keys ADD COLUMN alg TEXT NOT NULL DEFAULT 'RS256' C
 -- At most one current key for each algorithm, however many instances start at once with none.
 DROP INDEX provider_signing_keys_one_current;
 CREATE UNIQUE INDEX provider_signing_keys_one_current ON provider_signing_keys (alg) WHERE state = 'current';
+
+-- When a used code was presented again (issue 12 "Measure", step 2): every access token issued for it is revoked,
+-- including one still being written when the code came back (access tokens are written with the provider audit's
+-- group commit, after the code is used), so userinfo reads a token as revoked when its code has `reused_at`.
+ALTER TABLE authorization_codes ADD COLUMN reused_at TEXT;

@@ -9,7 +9,9 @@
 //! the old one `retiring`, published until `retire_after` (no ID token it signed is valid after that), then
 //! dropped at the next rotation. The private keys are PKCS#1 PEM in the database, protected as the database is.
 
-use super::group_commit::{insert_rows, GroupCommit};
+use super::group_commit::{insert_rows, GroupCommit, ROWS_PER_STATEMENT};
+use super::users::User;
+use super::users::UserRow;
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
 use app::domain::provider::{Client, IdTokenAlg, Scopes, SignInPolicy, TrnPolicy};
 use async_trait::async_trait;
@@ -122,6 +124,18 @@ pub struct NewAccessToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a teacher's claims are made of (see [`crate::provider::Claims::of`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimsSource {
+    pub user: User,
+    /// Their record's TRN, when connected to one.
+    pub trn: Option<String>,
+    /// Whether a support task of theirs is open (only asked when not connected).
+    pub open_task: bool,
+    /// The `sub` clients know them by, once made ([`ProviderStore::provider_subject`] makes it).
+    pub sub: Option<String>,
+}
+
 /// One line of the provider's audit: nothing personal.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ProviderEvent {
@@ -169,7 +183,29 @@ pub trait ProviderStore {
         now: DateTime<Utc>,
     ) -> StoreResult<CodeExchange>;
     async fn add_access_token(&self, token: &NewAccessToken) -> StoreResult<()>;
+    /// Stores `token` and audits `event` (the token request's answer) in one write, shared with whatever other
+    /// requests are writing at the same moment ([`super::group_commit`]); durable when this returns.
+    async fn issue_access_token(
+        &self,
+        token: &NewAccessToken,
+        event: &ProviderEvent,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The token with this SHA-256; revoked also when its code was presented again.
     async fn access_token(&self, token_sha256: &str) -> StoreResult<Option<AccessToken>>;
+    /// What the claims of `user_id` are made of, in one statement, with the `kid` of the current `alg` signing key;
+    /// `None` when there is no such user.
+    async fn claims_source(
+        &self,
+        user_id: i64,
+        alg: IdTokenAlg,
+    ) -> StoreResult<Option<(ClaimsSource, Option<String>)>>;
+    /// userinfo's one statement: the access token with this SHA-256 (revoked also when its code was presented
+    /// again), and what its teacher's claims are made of (`None` when the user is gone).
+    async fn userinfo_source(
+        &self,
+        token_sha256: &str,
+    ) -> StoreResult<Option<(AccessToken, Option<ClaimsSource>)>>;
     /// Records a client assertion's `jti` until `expires_at`; false when it was seen before (a replay).
     async fn first_use_of_client_assertion(
         &self,
@@ -289,13 +325,65 @@ impl TryFrom<CodeRow> for AuthorizationCode {
     }
 }
 
+/// The columns of a [`ClaimsSource`], from `users u` joined as [`CLAIMS_JOINS`] joins them.
+const CLAIMS_COLUMNS: &str = "u.id AS user_id, u.email AS user_email, u.verified_identity, \
+     u.identity_verified_at, u.identity_verified_via, u.identity_verified_by, u.identity_verified_task, \
+     p.trn, t.reference AS task_reference, s.sub";
+
+/// The user's connection, its record, their open support task (only looked for when not connected: at most one,
+/// `support_tasks_one_open_per_user`) and their provider subject, as the teacher's standing joins them.
+const CLAIMS_JOINS: &str = "LEFT JOIN connections c ON c.user_id = u.id \
+     LEFT JOIN persons p ON p.id = c.person_id \
+     LEFT JOIN support_tasks t ON c.user_id IS NULL AND t.user_id = u.id AND t.status IN ('open', 'in_progress') \
+     LEFT JOIN provider_subjects s ON s.user_id = u.id";
+
 #[derive(sqlx::FromRow)]
-struct AccessTokenRow {
+struct ClaimsRow {
+    user_id: Option<i64>,
+    user_email: Option<String>,
+    verified_identity: Option<String>,
+    identity_verified_at: Option<DateTime<Utc>>,
+    identity_verified_via: Option<String>,
+    identity_verified_by: Option<i64>,
+    identity_verified_task: Option<String>,
+    trn: Option<String>,
+    task_reference: Option<String>,
+    sub: Option<String>,
+}
+
+impl ClaimsRow {
+    /// `None` when the user's columns are NULL (a token whose user is gone).
+    fn source(self) -> StoreResult<Option<ClaimsSource>> {
+        let (Some(id), Some(email)) = (self.user_id, self.user_email) else {
+            return Ok(None);
+        };
+        Ok(Some(ClaimsSource {
+            user: User::try_from(UserRow {
+                id,
+                email,
+                verified_identity: self.verified_identity,
+                identity_verified_at: self.identity_verified_at,
+                identity_verified_via: self.identity_verified_via,
+                identity_verified_by: self.identity_verified_by,
+                identity_verified_task: self.identity_verified_task,
+            })?,
+            trn: self.trn,
+            open_task: self.task_reference.is_some(),
+            sub: self.sub,
+        }))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserinfoRow {
     client_id: String,
-    user_id: i64,
+    token_user_id: i64,
     scopes: String,
     expires_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    reused_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    claims: ClaimsRow,
 }
 
 const CLIENT_COLUMNS: &str =
@@ -497,77 +585,120 @@ where
         code_sha256: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<CodeExchange> {
-        let mut tx = self.pool.begin().await?;
-        // One statement marks it used and reads it, so of two exchanges at once only one gets it.
+        // One statement marks it used and reads it, so of two exchanges at once only one gets it; alone, it needs
+        // no transaction's round trips.
         let used: Option<CodeRow> = sqlx::query_as(
             "UPDATE authorization_codes SET used_at = $2 WHERE code_sha256 = $1 AND used_at IS NULL \
              RETURNING client_id, redirect_uri, nonce, code_challenge, scopes, user_id, auth_time, expires_at",
         )
         .bind(code_sha256)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?;
-        let exchange = match used {
-            Some(row) => CodeExchange::Redeemed(row.try_into()?),
-            None => {
-                let known: Option<String> = sqlx::query_scalar(
-                    "SELECT code_sha256 FROM authorization_codes WHERE code_sha256 = $1",
-                )
-                .bind(code_sha256)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if known.is_none() {
-                    CodeExchange::Unknown
-                } else {
-                    sqlx::query(
-                        "UPDATE access_tokens SET revoked_at = $2 WHERE code_sha256 = $1 AND revoked_at IS NULL",
-                    )
-                    .bind(code_sha256)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    CodeExchange::Reused
-                }
-            }
-        };
-        tx.commit().await?;
-        Ok(exchange)
+        if let Some(row) = used {
+            return Ok(CodeExchange::Redeemed(row.try_into()?));
+        }
+        // Presented again (or never issued). `reused_at` revokes every token issued for the code, also one whose
+        // write was still on its way (see [`AccessToken::revoked`]); the tokens already stored are marked too.
+        let reused: Option<String> = sqlx::query_scalar(
+            "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE code_sha256 = $1 \
+             RETURNING code_sha256",
+        )
+        .bind(code_sha256)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if reused.is_none() {
+            return Ok(CodeExchange::Unknown);
+        }
+        sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $2 WHERE code_sha256 = $1 AND revoked_at IS NULL",
+        )
+        .bind(code_sha256)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(CodeExchange::Reused)
     }
 
     async fn add_access_token(&self, token: &NewAccessToken) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO access_tokens (token_sha256, code_sha256, client_id, user_id, scopes, created_at, \
-             expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
-        )
-        .bind(&token.token_sha256)
-        .bind(&token.code_sha256)
-        .bind(&token.client_id)
-        .bind(token.user_id)
-        .bind(token.scopes.to_param())
-        .bind(token.created_at)
-        .bind(token.expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.provider_events
+            .write(ProviderRow::Token(token.clone()))
+            .await
+    }
+
+    async fn issue_access_token(
+        &self,
+        token: &NewAccessToken,
+        event: &ProviderEvent,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.provider_events
+            .write(ProviderRow::Issued(token.clone(), event.clone(), at))
+            .await
     }
 
     async fn access_token(&self, token_sha256: &str) -> StoreResult<Option<AccessToken>> {
-        let row: Option<AccessTokenRow> = sqlx::query_as(
-            "SELECT client_id, user_id, scopes, expires_at, revoked_at FROM access_tokens WHERE token_sha256 = $1",
-        )
+        Ok(self
+            .userinfo_source(token_sha256)
+            .await?
+            .map(|(token, _)| token))
+    }
+
+    async fn claims_source(
+        &self,
+        user_id: i64,
+        alg: IdTokenAlg,
+    ) -> StoreResult<Option<(ClaimsSource, Option<String>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            claims: ClaimsRow,
+            current_kid: Option<String>,
+        }
+        let mut conn = self.lookups.get().await?;
+        let found = sqlx::query_as::<_, Row>(&format!(
+            "SELECT {CLAIMS_COLUMNS}, \
+             (SELECT kid FROM provider_signing_keys WHERE state = 'current' AND alg = $2) AS current_kid \
+             FROM users u {CLAIMS_JOINS} WHERE u.id = $1"
+        ))
+        .bind(user_id)
+        .bind(alg.as_str())
+        .fetch_optional(&mut *conn)
+        .await;
+        let Some(row) = conn.check(found)? else {
+            return Ok(None);
+        };
+        let kid = row.current_kid;
+        Ok(row.claims.source()?.map(|source| (source, kid)))
+    }
+
+    async fn userinfo_source(
+        &self,
+        token_sha256: &str,
+    ) -> StoreResult<Option<(AccessToken, Option<ClaimsSource>)>> {
+        let mut conn = self.lookups.get().await?;
+        let found = sqlx::query_as::<_, UserinfoRow>(&format!(
+            "SELECT a.client_id, a.user_id AS token_user_id, a.scopes, a.expires_at, a.revoked_at, ac.reused_at, \
+             {CLAIMS_COLUMNS} \
+             FROM access_tokens a JOIN authorization_codes ac ON ac.code_sha256 = a.code_sha256 \
+             LEFT JOIN users u ON u.id = a.user_id {CLAIMS_JOINS} \
+             WHERE a.token_sha256 = $1"
+        ))
         .bind(token_sha256)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(AccessToken {
-                scopes: scopes(&r.scopes)?,
-                client_id: r.client_id,
-                user_id: r.user_id,
-                expires_at: r.expires_at,
-                revoked: r.revoked_at.is_some(),
-            })
-        })
-        .transpose()
+        .fetch_optional(&mut *conn)
+        .await;
+        let Some(row) = conn.check(found)? else {
+            return Ok(None);
+        };
+        let token = AccessToken {
+            scopes: scopes(&row.scopes)?,
+            client_id: row.client_id,
+            user_id: row.token_user_id,
+            expires_at: row.expires_at,
+            revoked: row.revoked_at.is_some() || row.reused_at.is_some(),
+        };
+        Ok(Some((token, row.claims.source()?)))
     }
 
     async fn first_use_of_client_assertion(
@@ -601,7 +732,9 @@ where
     ) -> StoreResult<()> {
         // Written with whatever other requests are auditing at the same moment (see [`super::group_commit`]):
         // one INSERT per token or userinfo request made SQLite's write lock their queue.
-        self.provider_events.write((event.clone(), at)).await
+        self.provider_events
+            .write(ProviderRow::Event(event.clone(), at))
+            .await
     }
 
     async fn provider_events(&self) -> StoreResult<Vec<ProviderEvent>> {
@@ -613,24 +746,100 @@ where
     }
 }
 
-/// A provider event and when it happened, as its group-commit writer takes it.
+/// A provider event and when it happened.
 pub type TimedProviderEvent = (ProviderEvent, DateTime<Utc>);
+
+/// What the provider's group-commit writer takes: audit events, and access tokens (with the event of the token
+/// request that issued them), so that a token request's writes after its code is used are one shared commit.
+#[derive(Clone, Debug)]
+pub enum ProviderRow {
+    Event(ProviderEvent, DateTime<Utc>),
+    Token(NewAccessToken),
+    Issued(NewAccessToken, ProviderEvent, DateTime<Utc>),
+}
 
 impl<DB: Dialect> SqlStore<DB>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
-    /// The provider audit's group-commit writer over `pool`, started on the current runtime.
-    pub(super) fn provider_event_writer(pool: &sqlx::Pool<DB>) -> GroupCommit<TimedProviderEvent> {
+    /// The provider's group-commit writer over `pool`, started on the current runtime: audit events alone are
+    /// one multi-row `INSERT` as before; with access tokens, both tables in one transaction.
+    pub(super) fn provider_event_writer(pool: &sqlx::Pool<DB>) -> GroupCommit<ProviderRow> {
         let pool = pool.clone();
-        GroupCommit::spawn(Box::new(move |events| {
+        GroupCommit::spawn(Box::new(move |rows: Vec<ProviderRow>| {
             let pool = pool.clone();
-            Box::pin(async move { insert_rows(&pool, &events, provider_events_statement).await })
+            Box::pin(async move {
+                let mut events = Vec::with_capacity(rows.len());
+                let mut tokens = Vec::new();
+                for row in rows {
+                    match row {
+                        ProviderRow::Event(event, at) => events.push((event, at)),
+                        ProviderRow::Token(token) => tokens.push(token),
+                        ProviderRow::Issued(token, event, at) => {
+                            tokens.push(token);
+                            events.push((event, at));
+                        }
+                    }
+                }
+                if tokens.is_empty() {
+                    return insert_rows(&pool, &events, provider_events_statement).await;
+                }
+                let mut tx = pool.begin().await?;
+                insert_chunks(&mut tx, &tokens, access_tokens_statement).await?;
+                insert_chunks(&mut tx, &events, provider_events_statement).await?;
+                tx.commit().await?;
+                Ok(())
+            })
         }))
     }
+}
+
+/// `rows` in multi-row `INSERT`s of 128, 64, … 1 rows (as [`insert_rows`] cuts them), on `tx`.
+async fn insert_chunks<DB: Dialect, T>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    rows: &[T],
+    statement: for<'q> fn(&'q [T]) -> QueryBuilder<'q, DB>,
+) -> StoreResult<()>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = 1 << rest.len().min(ROWS_PER_STATEMENT).ilog2();
+        let (these, after) = rest.split_at(n);
+        DB::execute_built(statement(these), &mut **tx).await?;
+        rest = after;
+    }
+    Ok(())
+}
+
+/// One multi-row `INSERT` of access tokens.
+fn access_tokens_statement<'q, DB: Dialect>(tokens: &'q [NewAccessToken]) -> QueryBuilder<'q, DB>
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'a> String: Encode<'a, DB> + Type<DB>,
+    for<'a> DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(
+        "INSERT INTO access_tokens (token_sha256, code_sha256, client_id, user_id, scopes, created_at, \
+         expires_at) ",
+    );
+    q.push_values(tokens, |mut row, token| {
+        row.push_bind(token.token_sha256.as_str())
+            .push_bind(token.code_sha256.as_str())
+            .push_bind(token.client_id.as_str())
+            .push_bind(token.user_id)
+            .push_bind(token.scopes.to_param())
+            .push_bind(token.created_at)
+            .push_bind(token.expires_at);
+    });
+    q
 }
 
 /// One multi-row `INSERT` of provider events.

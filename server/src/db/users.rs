@@ -33,14 +33,14 @@ const USER_COLUMNS: &str =
      identity_verified_by, identity_verified_task";
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    email: String,
-    verified_identity: Option<String>,
-    identity_verified_at: Option<DateTime<Utc>>,
-    identity_verified_via: Option<String>,
-    identity_verified_by: Option<i64>,
-    identity_verified_task: Option<String>,
+pub(super) struct UserRow {
+    pub(super) id: i64,
+    pub(super) email: String,
+    pub(super) verified_identity: Option<String>,
+    pub(super) identity_verified_at: Option<DateTime<Utc>>,
+    pub(super) identity_verified_via: Option<String>,
+    pub(super) identity_verified_by: Option<i64>,
+    pub(super) identity_verified_task: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {

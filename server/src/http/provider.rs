@@ -13,12 +13,13 @@ use super::auth::SIGNED_IN_HOME;
 use super::cookies::{is_token, new_secret};
 use super::error::AppError;
 use crate::db::provider::{
-    AuthorizationCode, CodeExchange, NewAccessToken, NewAuthorizationCode, ProviderEvent,
+    AuthorizationCode, ClaimsSource, CodeExchange, NewAccessToken, NewAuthorizationCode,
+    ProviderEvent,
 };
 use crate::db::StoreError;
 use crate::provider::{
     client_secret_matches, current_signing_key, discovery, ensure_signing_key, published_keys,
-    sign_id_token, Claims, ProviderError, ACCESS_TOKEN_LIFETIME, CODE_LIFETIME,
+    sign_id_token, signing_key_by_kid, Claims, ProviderError, ACCESS_TOKEN_LIFETIME, CODE_LIFETIME,
     JWKS_MAX_AGE_SECONDS, TOKEN_PATH,
 };
 use crate::state::AppState;
@@ -749,11 +750,10 @@ async fn authenticate(
 pub async fn token(State(state): State<AppState>, req: Request) -> Response {
     let mut client_id = None;
     let answer = exchange(&state, req, &mut client_id).await;
-    let outcome = match &answer {
-        Ok(_) => "tokens",
-        Err(e) => e.error,
-    };
-    audit(&state, client_id.as_deref(), "token", outcome).await;
+    // Tokens issued were audited with the access token's write; a refusal is audited here.
+    if let Err(e) = &answer {
+        audit(&state, client_id.as_deref(), "token", e.error).await;
+    }
     match answer {
         Ok(tokens) => {
             let mut res = Json(tokens).into_response();
@@ -835,9 +835,15 @@ async fn exchange(
             "code_verifier does not match the code_challenge",
         ));
     }
-    let claims = claims_of(state, issued.user_id, &issued.scopes)
-        .await?
+    // The teacher's claims, their `sub` and the current key's `kid` in one statement.
+    let alg = client.id_token_alg;
+    let (source, kid) = state
+        .store
+        .claims_source(issued.user_id, alg)
+        .await
+        .map_err(OAuthError::unavailable("reading the teacher's claims"))?
         .ok_or_else(|| OAuthError::invalid_grant("The teacher is no longer known"))?;
+    let claims = claims_for(state, issued.user_id, &issued.scopes, &source).await?;
     let auth_time = chrono::DateTime::from_timestamp(issued.auth_time, 0).unwrap_or(now);
     let id_token_claims = claims
         .id_token_claims(
@@ -848,8 +854,7 @@ async fn exchange(
             now,
         )
         .map_err(signing_failed)?;
-    let alg = client.id_token_alg;
-    let key = match current_signing_key(&state.store, alg).await {
+    let key = match signing_key_by_kid(&state.store, alg, kid.as_deref()).await {
         Err(ProviderError::NoCurrentKey) => {
             ensure_signing_key(&state.store, now)
                 .await
@@ -861,17 +866,27 @@ async fn exchange(
     .map_err(signing_failed)?;
     let id_token = sign_id_token(id_token_claims, &key).map_err(signing_failed)?;
     let (access_token, token_sha256) = new_secret();
+    // The token and the audit line of its issue in one write, shared with other requests' writes. A reuse of the
+    // code revokes this token even if it came back before this write ended (`authorization_codes.reused_at`).
     state
         .store
-        .add_access_token(&NewAccessToken {
-            token_sha256,
-            code_sha256,
-            client_id: client.client_id.clone(),
-            user_id: issued.user_id,
-            scopes: issued.scopes.clone(),
-            created_at: now,
-            expires_at: now + ACCESS_TOKEN_LIFETIME,
-        })
+        .issue_access_token(
+            &NewAccessToken {
+                token_sha256,
+                code_sha256,
+                client_id: client.client_id.clone(),
+                user_id: issued.user_id,
+                scopes: issued.scopes.clone(),
+                created_at: now,
+                expires_at: now + ACCESS_TOKEN_LIFETIME,
+            },
+            &ProviderEvent {
+                client_id: Some(client.client_id.clone()),
+                event: "token".into(),
+                outcome: "tokens".into(),
+            },
+            now,
+        )
         .await
         .map_err(OAuthError::unavailable("storing an access token"))?;
     Ok(TokenResponse {
@@ -893,26 +908,22 @@ fn signing_failed(e: ProviderError) -> OAuthError {
     }
 }
 
-/// The teacher's claims for `scopes`, or `None` when the user is not there any more.
-async fn claims_of(
+/// The claims of `source`'s teacher for `scopes`; their `sub` is made the first time a service asks.
+async fn claims_for(
     state: &AppState,
     user_id: i64,
     scopes: &app::domain::provider::Scopes,
-) -> Result<Option<Claims>, OAuthError> {
-    let Some(standing) = state
-        .store
-        .teacher_standing(user_id)
-        .await
-        .map_err(OAuthError::unavailable("reading the teacher's standing"))?
-    else {
-        return Ok(None);
+    source: &ClaimsSource,
+) -> Result<Claims, OAuthError> {
+    let sub = match &source.sub {
+        Some(sub) => sub.clone(),
+        None => state
+            .store
+            .provider_subject(user_id, Utc::now())
+            .await
+            .map_err(OAuthError::unavailable("reading the teacher's subject"))?,
     };
-    let sub = state
-        .store
-        .provider_subject(user_id, Utc::now())
-        .await
-        .map_err(OAuthError::unavailable("reading the teacher's subject"))?;
-    Ok(Some(Claims::of(sub, scopes, &standing)))
+    Ok(Claims::of(sub, scopes, source))
 }
 
 /// `GET|POST /oauth2/userinfo` with `Authorization: Bearer <access token>` (OIDC Core §5.3): the claims of the
@@ -950,9 +961,10 @@ async fn userinfo_claims(
     let token = crate::api::bearer_key(headers)
         .filter(|t| is_token(t))
         .ok_or_else(|| OAuthError::invalid_token("Not an access token"))?;
-    let stored = state
+    // The token and what its teacher's claims are made of, in one statement.
+    let (stored, source) = state
         .store
-        .access_token(&sha256_hex(token))
+        .userinfo_source(&sha256_hex(token))
         .await
         .map_err(OAuthError::unavailable("reading an access token"))?
         .ok_or_else(|| OAuthError::invalid_token("Unknown access token"))?;
@@ -963,9 +975,9 @@ async fn userinfo_claims(
     if stored.expires_at <= Utc::now() {
         return Err(OAuthError::invalid_token("The access token has expired"));
     }
-    claims_of(state, stored.user_id, &stored.scopes)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_token("The teacher is no longer known"))
+    let source =
+        source.ok_or_else(|| OAuthError::invalid_token("The teacher is no longer known"))?;
+    claims_for(state, stored.user_id, &stored.scopes, &source).await
 }
 
 /// `GET /oauth2/logout` (OpenID Connect RP-Initiated Logout 1.0): a service signs the teacher out of Teacher ID.

@@ -825,6 +825,8 @@ on_both_backends!(
     a_wrong_pkce_verifier_is_refused,
     a_redirect_uri_differing_from_the_codes_is_refused,
     a_code_used_twice_is_refused_and_its_access_token_no_longer_works,
+    two_redemptions_of_one_code_at_once_give_one_set_of_tokens_and_revoke_it,
+    a_token_written_after_its_code_came_back_is_revoked_all_the_same,
     a_code_older_than_60_seconds_is_refused,
     client_secret_basic_and_post_both_authenticate_and_a_wrong_secret_is_invalid_client,
     a_private_key_jwt_client_authenticates_with_a_signed_assertion_once,
@@ -1929,4 +1931,114 @@ async fn an_es256_clients_id_token_verifies_with_the_published_ec_key(backend: B
         out.header("location")
     );
     assert!(rp.signed_in_user().await.is_none());
+}
+
+async fn two_redemptions_of_one_code_at_once_give_one_set_of_tokens_and_revoke_it(
+    backend: Backend,
+) {
+    let (client, secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    for _ in 0..4 {
+        let code = code_in(&authorize_as(&mut rp, &[]).await);
+        let (a, b) = tokio::join!(exchange(&rp, &secret, &code), exchange(&rp, &secret, &code));
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 400], "one wins: {} / {}", a.body, b.body);
+        let (won, lost) = if a.status == 200 { (a, b) } else { (b, a) };
+        assert_eq!(json(&lost)["error"], "invalid_grant");
+        // The code was presented twice, so what it issued is revoked, whichever came first.
+        let access_token = json(&won)["access_token"].as_str().unwrap().to_string();
+        assert_eq!(userinfo(&rp, &access_token).await.status, 401);
+    }
+}
+
+/// The race the group-committed token write opens, played in order: the code is used, presented again, and only
+/// then is the token of the first use written. It is revoked all the same.
+async fn a_token_written_after_its_code_came_back_is_revoked_all_the_same(backend: Backend) {
+    use server::db::provider::{
+        AuthorizationCode, CodeExchange, NewAccessToken, NewAuthorizationCode,
+    };
+    let (client, _secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let user_id = rp.signed_in_user().await.unwrap().user_id;
+    let store = &rp.state.store;
+    let now = Utc::now();
+    for (n, presented_again) in [(1, true), (2, false)] {
+        let code_sha256 = format!("{n:064}");
+        store
+            .add_authorization_code(&NewAuthorizationCode {
+                code_sha256: code_sha256.clone(),
+                code: AuthorizationCode {
+                    client_id: "npq".into(),
+                    redirect_uri: REDIRECT.into(),
+                    nonce: "n".into(),
+                    code_challenge: "c".into(),
+                    scopes: Scopes::from(Scope::ALL),
+                    user_id,
+                    auth_time: now.timestamp(),
+                    expires_at: now + Duration::seconds(60),
+                },
+                created_at: now,
+            })
+            .await
+            .unwrap();
+        if presented_again {
+            let (first, second) = tokio::join!(
+                store.exchange_authorization_code(&code_sha256, now),
+                store.exchange_authorization_code(&code_sha256, now)
+            );
+            let outcomes = [first.unwrap(), second.unwrap()];
+            assert_eq!(
+                outcomes
+                    .iter()
+                    .filter(|o| matches!(o, CodeExchange::Redeemed(_)))
+                    .count(),
+                1,
+                "single use: {outcomes:?}"
+            );
+            assert!(outcomes.contains(&CodeExchange::Reused));
+        } else {
+            let once = store.exchange_authorization_code(&code_sha256, now);
+            assert!(matches!(once.await.unwrap(), CodeExchange::Redeemed(_)));
+        }
+        let token_sha256 = format!("{:064}", n + 100);
+        let event = server::db::provider::ProviderEvent {
+            client_id: Some("npq".into()),
+            event: "token".into(),
+            outcome: "tokens".into(),
+        };
+        store
+            .issue_access_token(
+                &NewAccessToken {
+                    token_sha256: token_sha256.clone(),
+                    code_sha256: code_sha256.clone(),
+                    client_id: "npq".into(),
+                    user_id,
+                    scopes: Scopes::from(Scope::ALL),
+                    created_at: now,
+                    expires_at: now + Duration::hours(1),
+                },
+                &event,
+                now,
+            )
+            .await
+            .unwrap();
+        let stored = store.access_token(&token_sha256).await.unwrap().unwrap();
+        assert_eq!(stored.revoked, presented_again, "code {n}");
+    }
+    assert!(
+        store
+            .provider_events()
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.event == "token" && e.outcome == "tokens"),
+        "audited in the same write"
+    );
 }
