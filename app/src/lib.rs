@@ -100,6 +100,71 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/account-sign-in")
+                        view=pages::account_sign_in::LandingPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/email")
+                        view=pages::account_sign_in::EmailPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/email/code")
+                        view=pages::account_sign_in::EmailCodePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/no-account")
+                        view=pages::account_sign_in::NoAccountPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/mobile")
+                        view=pages::account_sign_in::MobilePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/mobile/code")
+                        view=pages::account_sign_in::MobileCodePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/name")
+                        view=pages::account_sign_in::NamePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/date-of-birth")
+                        view=pages::account_sign_in::DateOfBirthPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/you-have-an-account")
+                        view=pages::account_sign_in::YouHaveAnAccountPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/is-this-you")
+                        view=pages::account_sign_in::IsThisYouPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/is-this-you/code")
+                        view=pages::account_sign_in::ExistingCodePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account-sign-in/created")
+                        view=pages::account_sign_in::CreatedPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/find-your-record")
+                        view=pages::account_sign_in::FindRecordPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/connect")
                         view=pages::connect::NeedMoreInformationPage
                         ssr=SsrMode::Async

@@ -107,7 +107,20 @@ pub fn is_console_page(path: &str) -> bool {
 
 /// The pages the Leptos router serves (the rest are the server's own routes).
 #[cfg(test)]
-const PAGES: [&str; 27] = [
+const PAGES: [&str; 40] = [
+    ACCOUNT_SIGN_IN,
+    ACCOUNT_SIGN_IN_EMAIL,
+    ACCOUNT_SIGN_IN_EMAIL_CODE,
+    ACCOUNT_SIGN_IN_NO_ACCOUNT,
+    ACCOUNT_SIGN_IN_MOBILE,
+    ACCOUNT_SIGN_IN_MOBILE_CODE,
+    ACCOUNT_SIGN_IN_NAME,
+    ACCOUNT_SIGN_IN_DATE_OF_BIRTH,
+    ACCOUNT_SIGN_IN_YOU_HAVE_AN_ACCOUNT,
+    ACCOUNT_SIGN_IN_IS_THIS_YOU,
+    ACCOUNT_SIGN_IN_EXISTING_CODE,
+    ACCOUNT_SIGN_IN_CREATED,
+    ACCOUNT_FIND_RECORD,
     SIGNED_OUT_DONE,
     START,
     SIGN_OUT_CONFIRM,

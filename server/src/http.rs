@@ -5,6 +5,7 @@
 //! pages that are the same for every signed-out visitor, error pages in place of bare error text, paths with a
 //! control character refused ([`paths`]), the body size limit, then sessions and CSRF checks, then the routes.
 
+pub mod account_sign_in;
 pub mod assets;
 pub mod auth;
 pub mod client_addr;
@@ -66,6 +67,50 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(routes::IDENTITY_SUPPORT_SEND, post(identity_support::send))
         .route(routes::SIGN_IN, get(auth::sign_in))
+        .route(
+            routes::ACCOUNT_SIGN_IN_EMAIL,
+            post(account_sign_in::submit_email),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_EMAIL_CODE,
+            post(account_sign_in::submit_email_code),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_EMAIL_RESEND,
+            post(account_sign_in::resend_email_code),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_MOBILE,
+            post(account_sign_in::submit_mobile),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_MOBILE_CODE,
+            post(account_sign_in::submit_mobile_code),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_MOBILE_RESEND,
+            post(account_sign_in::resend_mobile_code),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_NAME,
+            post(account_sign_in::submit_name),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_DATE_OF_BIRTH,
+            post(account_sign_in::submit_date_of_birth),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_IS_THIS_YOU,
+            post(account_sign_in::submit_is_this_you),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_EXISTING_CODE,
+            post(account_sign_in::submit_existing_code),
+        )
+        .route(
+            routes::ACCOUNT_SIGN_IN_EXISTING_RESEND,
+            post(account_sign_in::resend_existing_code),
+        )
         .route(routes::AUTH_IDENTITY, get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))
         .route(

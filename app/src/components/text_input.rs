@@ -17,6 +17,8 @@ pub struct TextInput {
     list: Option<&'static str>,
     textarea: bool,
     after: Option<AnyView>,
+    input_type: &'static str,
+    autocomplete: &'static str,
 }
 
 impl TextInput {
@@ -39,7 +41,21 @@ impl TextInput {
             list: None,
             textarea: false,
             after: None,
+            input_type: "text",
+            autocomplete: "off",
         }
+    }
+
+    /// The input's `type` (`text` unless set): `email` or `tel`, so phones show the right keyboard.
+    pub fn input_type(mut self, input_type: &'static str) -> Self {
+        self.input_type = input_type;
+        self
+    }
+
+    /// The input's `autocomplete` (`off` unless set), such as `email`, `tel` or `one-time-code`.
+    pub fn autocomplete(mut self, autocomplete: &'static str) -> Self {
+        self.autocomplete = autocomplete;
+        self
     }
 
     /// A bold label (`govuk-label--s`), for a field revealed under a question.
@@ -96,6 +112,8 @@ impl TextInput {
             list,
             textarea,
             after,
+            input_type,
+            autocomplete,
         } = self;
         let group = with_error_class("govuk-form-group", &error);
         let hint_id = format!("{name}-hint");
@@ -133,12 +151,12 @@ impl TextInput {
                     class=class
                     id=name
                     name=name
-                    type="text"
+                    type=input_type
                     inputmode=inputmode
                     value=value
                     list=list
                     spellcheck="false"
-                    autocomplete="off"
+                    autocomplete=autocomplete
                     aria-describedby=described
                 />
             }

@@ -160,7 +160,14 @@ pub async fn authorize(
                 ctx.session.rotate_id();
             }
             audit(&state, Some(&client.client_id), "authorize", "sign_in").await;
-            Ok(Redirect::to(app::routes::SIGN_IN).into_response())
+            // A service that offers DfE Identity accounts: the choice of the two ways in first (DESIGN §7.3).
+            let to = match client.sign_in {
+                app::domain::provider::SignInPolicy::OneLoginOrAccount => {
+                    app::routes::ACCOUNT_SIGN_IN
+                }
+                app::domain::provider::SignInPolicy::OneLogin => app::routes::SIGN_IN,
+            };
+            Ok(Redirect::to(to).into_response())
         }
         SignInNeeded::No => match return_if_ready(&state, &ctx, "authorize").await? {
             Some(back) => Ok(back),

@@ -22,6 +22,7 @@ macro_rules! on_both_backends {
 }
 
 mod account_records;
+mod account_sign_in;
 mod accounts;
 mod bad_paths;
 mod certificate;

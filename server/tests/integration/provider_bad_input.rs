@@ -841,7 +841,7 @@ async fn continue_needs_our_csrf_token_and_our_site_and_a_kept_request(backend: 
     };
     assert_redirect(
         &rp.get(&query(&[("scope", Some(RECORD_SCOPES))], &[])).await,
-        "/sign-in",
+        "/account-sign-in",
     );
     crate::util::unmatched_teacher_asks_for_support(&mut rp).await;
     let before = counts(&sql).await;
