@@ -173,7 +173,7 @@ pub struct SqlStore<DB: sqlx::Database> {
     audits: group_commit::GroupCommit<audit::NewAuditEntry>,
     /// The provider's and the API's audit rows, one written per request, go the same way.
     provider_events: group_commit::GroupCommit<provider::ProviderRow>,
-    api_calls: group_commit::GroupCommit<api::ApiCall>,
+    api_calls: api::ApiWriter,
 }
 
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {

@@ -5,7 +5,7 @@
 //! a plain one keeps each API call quick. A key is looked up by its hash, so no comparison of secrets happens in
 //! our code at all.
 
-use super::group_commit::{insert_rows, GroupCommit};
+use super::group_commit::{insert_rows, insert_rows_in, GroupCommit};
 use super::outbox::NewEmail;
 use super::{json, Dialect, RowsAffected, SqlStore, StoreResult};
 use app::domain::trn_tokens::{ApiScope, QtsAwardedEvent, TrnToken, QTS_AWARDED};
@@ -72,6 +72,36 @@ pub struct ApiCall {
     pub at: DateTime<Utc>,
 }
 
+/// What the API's group-commit writer takes: audited calls, and TRN tokens with the audit line of the call that
+/// made them, so that such a call's writes are one shared commit.
+#[derive(Clone, Debug)]
+pub enum ApiRow {
+    Call(ApiCall),
+    Token(NewTrnToken, ApiCall),
+}
+
+/// The API's writes and this instance's shares of the clients' rate limits ([`ApiStore::take_api_call`]).
+#[derive(Clone)]
+pub struct ApiWriter {
+    rows: GroupCommit<ApiRow>,
+    shares: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Share>>>,
+}
+
+/// Calls an instance may still let through for a client in a rate-limit window, already counted in the database.
+#[derive(Clone, Copy, Debug)]
+struct Share {
+    window_start: i64,
+    left: i64,
+}
+
+/// How many of a client's calls an instance counts in the database at once: a twentieth of the limit (at least
+/// one). The database's count is what every instance shares, so the limit holds across instances; taking a share
+/// at a time makes the count a write per twenty calls instead of per call. What an instance took and has not used
+/// when the window ends is lost, so the others may meet the limit a little before that many calls were answered.
+pub fn rate_share(limit: i64) -> i64 {
+    (limit / 20).max(1)
+}
+
 #[async_trait]
 pub trait ApiStore {
     /// Stores a client whose key has this hash; its id.
@@ -89,6 +119,20 @@ pub trait ApiStore {
     /// Enables or disables a client; false when there is no such client.
     async fn set_api_client_enabled(&self, id: i64, enabled: bool) -> StoreResult<bool>;
     async fn add_trn_token(&self, token: &NewTrnToken) -> StoreResult<()>;
+    /// Stores `token` and audits `call` (the call that made it) in one write, shared with whatever other calls
+    /// are writing at the same moment ([`super::group_commit`]); durable when this returns.
+    async fn add_trn_token_audited(&self, token: &NewTrnToken, call: &ApiCall) -> StoreResult<()>;
+    /// Counts a call of client `client_id` against its `limit` per window of `window_seconds` (windows start at
+    /// multiples of it), shared by every instance on the database: false when it is over. See [`rate_share`].
+    async fn take_api_call(
+        &self,
+        client_id: i64,
+        limit: i64,
+        window_seconds: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Whether an active record has this TRN (one indexed read, not the record).
+    async fn active_trn(&self, trn: &str) -> StoreResult<bool>;
     /// The token with this hash.
     async fn trn_token(&self, token_sha256: &str) -> StoreResult<Option<TrnToken>>;
     /// How many tokens are stored (for tests that nothing was stored, and for operations).
@@ -338,7 +382,75 @@ where
 
     async fn record_api_call(&self, call: &ApiCall) -> StoreResult<()> {
         // Written with whatever other calls are being audited at the same moment (see [`super::group_commit`]).
-        self.api_calls.write(call.clone()).await
+        self.api_calls.rows.write(ApiRow::Call(call.clone())).await
+    }
+
+    async fn add_trn_token_audited(&self, token: &NewTrnToken, call: &ApiCall) -> StoreResult<()> {
+        self.api_calls
+            .rows
+            .write(ApiRow::Token(token.clone(), call.clone()))
+            .await
+    }
+
+    async fn take_api_call(
+        &self,
+        client_id: i64,
+        limit: i64,
+        window_seconds: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let window_start = now.timestamp() - now.timestamp().rem_euclid(window_seconds);
+        let from_share =
+            |shares: &mut std::collections::HashMap<i64, Share>| match shares.get_mut(&client_id) {
+                Some(share) if share.window_start == window_start && share.left > 0 => {
+                    share.left -= 1;
+                    true
+                }
+                _ => false,
+            };
+        if from_share(&mut self.api_calls.lock_shares()) {
+            return Ok(true);
+        }
+        let want = rate_share(limit);
+        // The same counter as before shares were taken (`rate_limits`, keyed by the client): the window's total
+        // across instances, shares included.
+        let total: i64 = sqlx::query_scalar(
+            "INSERT INTO rate_limits (key_hash, window_start, hits) VALUES ($1, $2, $3) \
+             ON CONFLICT (key_hash, window_start) DO UPDATE SET hits = rate_limits.hits + $3 RETURNING hits",
+        )
+        .bind(crate::http::assets::sha256_hex(&format!("api-client:{client_id}")))
+        .bind(window_start)
+        .bind(want)
+        .fetch_one(&self.pool)
+        .await?;
+        // Of the `want` just counted, those past the limit are not ours to use.
+        let granted = (want - (total - limit).max(0)).clamp(0, want);
+        if granted == 0 {
+            return Ok(false);
+        }
+        let mut shares = self.api_calls.lock_shares();
+        let share = shares.entry(client_id).or_insert(Share {
+            window_start,
+            left: 0,
+        });
+        if share.window_start != window_start {
+            *share = Share {
+                window_start,
+                left: 0,
+            };
+        }
+        // One of them is this call.
+        share.left += granted - 1;
+        Ok(true)
+    }
+
+    async fn active_trn(&self, trn: &str) -> StoreResult<bool> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM persons WHERE trn = $1")
+                .bind(trn)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(status.as_deref() == Some(app::domain::records::RecordStatus::Active.as_str()))
     }
 
     async fn api_calls(&self) -> StoreResult<Vec<ApiCall>> {
@@ -389,14 +501,68 @@ where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
-    /// The API audit's group-commit writer over `pool`, started on the current runtime.
-    pub(super) fn api_call_writer(pool: &sqlx::Pool<DB>) -> GroupCommit<ApiCall> {
+    /// The API's group-commit writer over `pool`, started on the current runtime: audited calls alone are one
+    /// multi-row `INSERT`; with TRN tokens, both tables in one transaction.
+    pub(super) fn api_call_writer(pool: &sqlx::Pool<DB>) -> ApiWriter {
         let pool = pool.clone();
-        GroupCommit::spawn(Box::new(move |calls| {
+        let rows = GroupCommit::spawn(Box::new(move |rows: Vec<ApiRow>| {
             let pool = pool.clone();
-            Box::pin(async move { insert_rows(&pool, &calls, api_calls_statement).await })
-        }))
+            Box::pin(async move {
+                let mut calls = Vec::with_capacity(rows.len());
+                let mut tokens = Vec::new();
+                for row in rows {
+                    match row {
+                        ApiRow::Call(call) => calls.push(call),
+                        ApiRow::Token(token, call) => {
+                            tokens.push(token);
+                            calls.push(call);
+                        }
+                    }
+                }
+                if tokens.is_empty() {
+                    return insert_rows(&pool, &calls, api_calls_statement).await;
+                }
+                let mut tx = pool.begin().await?;
+                insert_rows_in(&mut tx, &tokens, trn_tokens_statement).await?;
+                insert_rows_in(&mut tx, &calls, api_calls_statement).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        }));
+        ApiWriter {
+            rows,
+            shares: Default::default(),
+        }
     }
+}
+
+impl ApiWriter {
+    fn lock_shares(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, Share>> {
+        self.shares
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One multi-row `INSERT` of TRN tokens.
+fn trn_tokens_statement<'q, DB: Dialect>(tokens: &'q [NewTrnToken]) -> QueryBuilder<'q, DB>
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> i64: Encode<'a, DB> + Type<DB>,
+    for<'a> DateTime<Utc>: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(
+        "INSERT INTO trn_tokens (token_sha256, trn, email, api_client_id, created_at, expires_at) ",
+    );
+    q.push_values(tokens, |mut row, token| {
+        row.push_bind(token.token_sha256.as_str())
+            .push_bind(token.trn.as_str())
+            .push_bind(token.email.as_str())
+            .push_bind(token.api_client_id)
+            .push_bind(token.created_at)
+            .push_bind(token.expires_at);
+    });
+    q
 }
 
 /// One multi-row `INSERT` of audited API calls.

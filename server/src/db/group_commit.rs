@@ -85,6 +85,26 @@ where
     Ok(())
 }
 
+/// Inserts `rows` on `tx` with the multi-row `INSERT`s `statement` makes of them, cut as [`insert_rows`] cuts them:
+/// for a flush that writes more than one table in one transaction.
+pub async fn insert_rows_in<DB: Dialect, T>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    rows: &[T],
+    statement: for<'q> fn(&'q [T]) -> sqlx::QueryBuilder<'q, DB>,
+) -> StoreResult<()>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = 1 << rest.len().min(ROWS_PER_STATEMENT).ilog2();
+        let (these, after) = rest.split_at(n);
+        DB::execute_built(statement(these), &mut **tx).await?;
+        rest = after;
+    }
+    Ok(())
+}
+
 async fn writer<T: Clone + Send + 'static>(mut queue: Queue<T, ()>, mut flush: Flush<T>) {
     let mut waiting = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut waiting, MAX_BATCH).await > 0 {

@@ -9,7 +9,7 @@
 //! the old one `retiring`, published until `retire_after` (no ID token it signed is valid after that), then
 //! dropped at the next rotation. The private keys are PKCS#1 PEM in the database, protected as the database is.
 
-use super::group_commit::{insert_rows, GroupCommit, ROWS_PER_STATEMENT};
+use super::group_commit::{insert_rows, insert_rows_in, GroupCommit};
 use super::users::User;
 use super::users::UserRow;
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
@@ -790,32 +790,13 @@ where
                     return insert_rows(&pool, &events, provider_events_statement).await;
                 }
                 let mut tx = pool.begin().await?;
-                insert_chunks(&mut tx, &tokens, access_tokens_statement).await?;
-                insert_chunks(&mut tx, &events, provider_events_statement).await?;
+                insert_rows_in(&mut tx, &tokens, access_tokens_statement).await?;
+                insert_rows_in(&mut tx, &events, provider_events_statement).await?;
                 tx.commit().await?;
                 Ok(())
             })
         }))
     }
-}
-
-/// `rows` in multi-row `INSERT`s of 128, 64, … 1 rows (as [`insert_rows`] cuts them), on `tx`.
-async fn insert_chunks<DB: Dialect, T>(
-    tx: &mut sqlx::Transaction<'_, DB>,
-    rows: &[T],
-    statement: for<'q> fn(&'q [T]) -> QueryBuilder<'q, DB>,
-) -> StoreResult<()>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-{
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let n = 1 << rest.len().min(ROWS_PER_STATEMENT).ilog2();
-        let (these, after) = rest.split_at(n);
-        DB::execute_built(statement(these), &mut **tx).await?;
-        rest = after;
-    }
-    Ok(())
 }
 
 /// One multi-row `INSERT` of access tokens.

@@ -25,6 +25,8 @@ on_both_backends!(
     bad_requests_are_400_problems_naming_the_field,
     a_huge_body_is_a_413_problem,
     calls_over_the_per_key_limit_are_429_with_retry_after,
+    the_per_client_limit_holds_across_instances_counted_a_share_at_a_time,
+    a_created_token_is_audited_in_the_same_write,
     qts_is_recorded_once_with_one_token_and_one_email_however_often_it_is_sent,
     a_record_without_an_email_gets_qts_and_the_answer_says_no_email_was_sent,
     qts_needs_a_valid_key_with_the_qts_write_scope,
@@ -879,4 +881,78 @@ async fn the_openapi_description_lists_both_operations_their_bodies_and_the_bear
         }
         _ => panic!("an HTTP bearer scheme"),
     }
+}
+
+async fn the_per_client_limit_holds_across_instances_counted_a_share_at_a_time(backend: Backend) {
+    use chrono::TimeZone;
+    let Some(service) = service(backend, &[]).await else {
+        return;
+    };
+    let (id, _) = service.client(&[ApiScope::TrnTokensWrite]).await;
+    let (other_client, _) = service.client(&[ApiScope::TrnTokensWrite]).await;
+    // A second instance: its own process state, the same database.
+    let second = server::db::connect(&service.url, 2).await.unwrap();
+    let instances = [service.store.clone(), second];
+    // Inside one window, so that no call straddles two.
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 10).unwrap();
+    let limit = 40;
+    let mut allowed = [0, 0];
+    for call in 0..200 {
+        let instance = call % 2;
+        if instances[instance]
+            .take_api_call(id, limit, 60, now)
+            .await
+            .unwrap()
+        {
+            allowed[instance] += 1;
+        }
+    }
+    assert_eq!(allowed[0] + allowed[1], limit, "{allowed:?}");
+    assert!(
+        allowed[0] > 0 && allowed[1] > 0,
+        "both served some: {allowed:?}"
+    );
+    // Counted in shares: the database saw a write per share, not per call.
+    assert_eq!(server::db::api::rate_share(limit), 2);
+    // The limit is per client, and per window.
+    assert!(instances[1]
+        .take_api_call(other_client, limit, 60, now)
+        .await
+        .unwrap());
+    assert!(instances[0]
+        .take_api_call(id, limit, 60, now + Duration::seconds(60))
+        .await
+        .unwrap());
+    assert!(
+        !instances[1]
+            .take_api_call(id, limit, 60, now + Duration::seconds(30))
+            .await
+            .unwrap(),
+        "still over in the first window"
+    );
+}
+
+async fn a_created_token_is_audited_in_the_same_write(backend: Backend) {
+    let Some(service) = service(backend, &[]).await else {
+        return;
+    };
+    let (id, key) = service.client(&[ApiScope::TrnTokensWrite]).await;
+    let body = format!(r#"{{"trn":"{ACTIVE}","email":"a@b.example"}}"#);
+    let (a, b) = tokio::join!(
+        service.post_json(&key, &body),
+        service.post_json(&key, &body)
+    );
+    assert_eq!((a.status, b.status), (201, 201));
+    assert_eq!(service.tokens().await, 2);
+    let calls = service.store.api_calls().await.unwrap();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.api_client_id == Some(id)
+                && c.operation == "create_trn_token"
+                && c.status == 201)
+            .count(),
+        2,
+        "each created token audited once: {calls:?}"
+    );
 }
