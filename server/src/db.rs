@@ -34,6 +34,7 @@ pub mod records;
 pub mod sessions;
 pub mod staff;
 pub mod support;
+pub mod task_pages;
 pub mod tasks;
 pub mod users;
 
@@ -168,6 +169,8 @@ pub struct SqlStore<DB: sqlx::Database> {
     lookups: held::Held<DB>,
     /// Sessions by key, looked up for many requests in one query ([`coalesce`]), on `lookups`.
     sessions: coalesce::Coalesced<String, sessions::StoredSession>,
+    /// Task pages' versions by reference, looked up the same way ([`task_pages`]).
+    task_page_versions: coalesce::Coalesced<String, task_pages::TaskPageVersion>,
     /// Audit entries written on their own (views, sign-ins) go through one writer that commits everything
     /// waiting at once ([`group_commit`]).
     audits: group_commit::GroupCommit<audit::NewAuditEntry>,
@@ -182,6 +185,7 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
             pool: self.pool.clone(),
             lookups: self.lookups.clone(),
             sessions: self.sessions.clone(),
+            task_page_versions: self.task_page_versions.clone(),
             audits: self.audits.clone(),
             provider_events: self.provider_events.clone(),
             api_calls: self.api_calls.clone(),
@@ -467,6 +471,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             provider_events: PgStore::provider_event_writer(&pool),
             api_calls: PgStore::api_call_writer(&pool),
             sessions: PgStore::session_lookups(&lookups),
+            task_page_versions: PgStore::task_page_lookups(&lookups),
             pool,
             lookups,
         }))
@@ -520,6 +525,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             provider_events: SqliteStore::provider_event_writer(&pool),
             api_calls: SqliteStore::api_call_writer(&pool),
             sessions: SqliteStore::session_lookups(&lookups),
+            task_page_versions: SqliteStore::task_page_lookups(&lookups),
             pool,
             lookups,
         }))

@@ -26,6 +26,7 @@ pub mod security;
 pub mod server_fns;
 pub mod services;
 pub mod session;
+pub mod staff_pages;
 pub mod support;
 
 use crate::state::AppState;
@@ -213,6 +214,10 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
                 pages: pages.clone(),
                 personal_pages: personal_pages::PersonalPages::new(
                     state.config.personal_pages_kept,
+                ),
+                staff_pages: staff_pages::StaffPages::new(
+                    state.config.personal_pages_kept,
+                    state.store.clone(),
                 ),
             }),
             session::session_and_csrf,

@@ -32,6 +32,7 @@ pub const SUPPORT_TASKS_OPEN: &str = "teacher_id_support_tasks_open";
 pub const SUPPORT_TASKS_OLDEST_AGE: &str = "teacher_id_support_tasks_oldest_age_seconds";
 pub const SCRAPE_ERRORS: &str = "teacher_id_metrics_scrape_errors_total";
 pub const PERSONAL_PAGES: &str = "teacher_id_personal_pages_total";
+pub const STAFF_PAGES: &str = "teacher_id_staff_pages_total";
 
 /// The latency histogram's buckets, in seconds: the pages' targets are tens of milliseconds, and the request
 /// timeout is 30 s.
@@ -124,6 +125,10 @@ fn describe() {
     describe_counter!(
         PERSONAL_PAGES,
         "Requests for a signed-in teacher's page that may be kept, by outcome: served (as kept), kept (rendered, then kept) or rendered (not kept: it changed the session, or was not a plain page)."
+    );
+    describe_counter!(
+        STAFF_PAGES,
+        "Requests for a support task page that may be kept, by outcome: served (as kept), kept (rendered, then kept) or rendered (not kept: it changed the session, or was not a plain page)."
     );
     describe_counter!(
         SCRAPE_ERRORS,

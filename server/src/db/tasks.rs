@@ -97,6 +97,12 @@ pub trait TaskStore {
     /// The id of the newest task: the live dashboard watches it.
     async fn latest_task_id(&self) -> StoreResult<i64>;
     async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>>;
+    /// The versions of what the task's page shows, read after this call began (migration 0027); `None` when
+    /// there is no such task.
+    async fn task_page_version(
+        &self,
+        reference: &str,
+    ) -> StoreResult<Option<super::task_pages::TaskPageVersion>>;
     /// Assigns the task (to nobody with `None`), if it is still at `version`.
     async fn assign_task(
         &self,
@@ -925,6 +931,13 @@ where
                 .await?
                 .unwrap_or(0),
         )
+    }
+
+    async fn task_page_version(
+        &self,
+        reference: &str,
+    ) -> StoreResult<Option<super::task_pages::TaskPageVersion>> {
+        self.task_page_versions.get(reference.to_string()).await
     }
 
     async fn task_by_reference(&self, reference: &str) -> StoreResult<Option<StoredTask>> {

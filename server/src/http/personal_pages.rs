@@ -52,7 +52,8 @@ pub struct Visit {
     session: String,
     path: String,
     data: String,
-    page_version: i64,
+    /// What the page read of the database, as versions: for a teacher, their `page_version`.
+    versions: Vec<i64>,
     csrf_token: String,
 }
 
@@ -70,15 +71,34 @@ impl Visit {
         if method != Method::GET || !KEPT.contains(&uri.path()) {
             return None;
         }
-        Some(Self {
+        let page_version = page_version?;
+        Some(Self::new(
+            session,
+            uri,
+            data,
+            vec![page_version],
+            csrf_token,
+        ))
+    }
+
+    /// The visit of `session` to `uri`, with the session's `data`, the `versions` of what the page reads and the
+    /// CSRF token: for other kept pages ([`super::staff_pages`]).
+    pub fn new(
+        session: &str,
+        uri: &axum::http::Uri,
+        data: &str,
+        versions: Vec<i64>,
+        csrf_token: &str,
+    ) -> Self {
+        Self {
             session: session.to_string(),
             path: uri
                 .path_and_query()
                 .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string()),
             data: data.to_string(),
-            page_version: page_version?,
+            versions,
             csrf_token: csrf_token.to_string(),
-        })
+        }
     }
 }
 
@@ -94,6 +114,8 @@ struct Kept {
 #[derive(Clone)]
 pub struct PersonalPages {
     capacity: usize,
+    /// The counter of what became of each request ([`crate::metrics`]).
+    metric: &'static str,
     pages: Arc<Mutex<Pages>>,
 }
 
@@ -106,8 +128,14 @@ struct Pages {
 impl PersonalPages {
     /// Holds at most `capacity` pages; 0 keeps none.
     pub fn new(capacity: usize) -> Self {
+        Self::counted_as(capacity, crate::metrics::PERSONAL_PAGES)
+    }
+
+    /// Holds at most `capacity` pages, counting what became of each request in `metric`.
+    pub fn counted_as(capacity: usize, metric: &'static str) -> Self {
         Self {
             capacity,
+            metric,
             pages: Arc::default(),
         }
     }
@@ -131,7 +159,7 @@ impl PersonalPages {
         }
         let mut response = Response::new(Body::from(kept.page.with_nonce(nonce)));
         *response.headers_mut() = kept.headers.clone();
-        counted("served");
+        counted(self.metric, "served");
         Some(response)
     }
 
@@ -150,7 +178,7 @@ impl PersonalPages {
             || !is_html(&response)
             || response.headers().contains_key(header::SET_COOKIE)
         {
-            counted("rendered");
+            counted(self.metric, "rendered");
             return response;
         }
         let (parts, body) = response.into_parts();
@@ -170,7 +198,7 @@ impl PersonalPages {
             order: 0,
         };
         self.insert(kept);
-        counted("kept");
+        counted(self.metric, "kept");
         Response::from_parts(parts, Body::from(body))
     }
 
@@ -192,14 +220,14 @@ impl PersonalPages {
     }
 
     #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.lock().by_visit.len()
     }
 }
 
 /// Counts a request for a page that may be kept, by what became of it (`docs/operations.md`).
-fn counted(outcome: &'static str) {
-    metrics::counter!(crate::metrics::PERSONAL_PAGES, "outcome" => outcome).increment(1);
+fn counted(metric: &'static str, outcome: &'static str) {
+    metrics::counter!(metric, "outcome" => outcome).increment(1);
 }
 
 #[cfg(test)]

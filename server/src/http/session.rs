@@ -41,6 +41,8 @@ pub struct SessionLayer {
     pub pages: Router,
     /// Signed-in teachers' pages kept rendered, checked against the sessions loaded here.
     pub personal_pages: super::personal_pages::PersonalPages,
+    /// The console's task pages kept rendered, likewise.
+    pub staff_pages: super::staff_pages::StaffPages,
 }
 
 /// Paths that never need a session: static files and probes. They skip the database entirely.
@@ -85,37 +87,58 @@ pub async fn session_and_csrf(
         Ok(pair) => pair,
         Err(refused) => return refused,
     };
-    let response = run_or_serve_kept_boxed(&layer.personal_pages, &pending, req, next).await;
+    let response = run_or_serve_kept_boxed(&layer, &pending, req, next).await;
     after_handler_boxed(&layer.state, &layer.pages, pending, response).await
 }
 
-/// The handler's response, or the teacher's page as kept from an earlier render of exactly the same state
-/// ([`super::personal_pages`]); a page the handler renders is kept if it may be served again.
+/// The handler's response, or the teacher's page or the console's task page as kept from an earlier render of
+/// exactly the same state ([`super::personal_pages`], [`super::staff_pages`]); a page the handler renders is kept
+/// if it may be served again.
 async fn run_or_serve_kept(
-    kept: &super::personal_pages::PersonalPages,
+    layer: &SessionLayer,
     pending: &Pending,
     req: Request,
     next: Next,
 ) -> Response {
-    let nonce = req.extensions().get::<super::security::CspNonce>().cloned();
-    let (Some(nonce), Some(visit)) = (nonce, pending.visit(&req)) else {
+    let Some(nonce) = req.extensions().get::<super::security::CspNonce>().cloned() else {
         return next.run(req).await;
     };
-    if let Some(page) = kept.serve(&visit, &nonce.0) {
+    if let Some(visit) = pending.visit(&req) {
+        let kept = &layer.personal_pages;
+        if let Some(page) = kept.serve(&visit, &nonce.0) {
+            return page;
+        }
+        let response = next.run(req).await;
+        return kept
+            .keep(visit, &nonce.0, pending.changed_nothing(), response)
+            .await;
+    }
+    if pending.staff.loaded.is_none() || !super::staff_pages::is_task_page(req.method(), req.uri())
+    {
+        return next.run(req).await;
+    }
+    // Read before the handler reads the page's facts (see `staff_pages`).
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let Some(task) = pending.task_visit(&layer.staff_pages, &method, &uri).await else {
+        return next.run(req).await;
+    };
+    if let Some(page) = layer.staff_pages.serve(&task, &nonce.0).await {
         return page;
     }
     let response = next.run(req).await;
-    let changed_nothing = pending.teacher.is_untouched() && pending.staff.is_untouched();
-    kept.keep(visit, &nonce.0, changed_nothing, response).await
+    layer
+        .staff_pages
+        .keep(task, &nonce.0, pending.changed_nothing(), response)
+        .await
 }
 
 fn run_or_serve_kept_boxed<'a>(
-    kept: &'a super::personal_pages::PersonalPages,
+    layer: &'a SessionLayer,
     pending: &'a Pending,
     req: Request,
     next: Next,
 ) -> BoxedFuture<'a, Response> {
-    Box::pin(run_or_serve_kept(kept, pending, req, next))
+    Box::pin(run_or_serve_kept(layer, pending, req, next))
 }
 
 type BoxedFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -167,6 +190,31 @@ impl Pending {
             loaded.page_version,
             &self.csrf_token,
         )
+    }
+
+    /// The visit to a task page of the console this request makes, if its page may be kept: a signed-in member of
+    /// staff's session and no teacher's (whose session the page would then depend on too).
+    async fn task_visit(
+        &self,
+        staff_pages: &super::staff_pages::StaffPages,
+        method: &Method,
+        uri: &axum::http::Uri,
+    ) -> Option<super::staff_pages::TaskVisit> {
+        let (Some(key), Some(loaded)) = (&self.staff.key, &self.staff.loaded) else {
+            return None;
+        };
+        if self.teacher.key.is_some() {
+            return None;
+        }
+        let staff_id = self.staff.handle.lock().data.staff.as_ref()?.staff_id;
+        staff_pages
+            .visit(method, uri, key, &loaded.data, staff_id, &self.csrf_token)
+            .await
+    }
+
+    /// True when the request asked for neither session to be saved.
+    fn changed_nothing(&self) -> bool {
+        self.teacher.is_untouched() && self.staff.is_untouched()
     }
 }
 

@@ -32,6 +32,7 @@ mod fix_console;
 mod fix_errors;
 mod fix_flags;
 mod fix_kept_pages;
+mod fix_kept_task_pages;
 mod fix_limits;
 mod fix_live;
 mod fix_matching;
