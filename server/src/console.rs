@@ -72,6 +72,25 @@ pub fn refusal_message(refused: &TaskChangeRefused, trn: Option<&str>) -> (&'sta
         ),
         TaskChangeRefused::NotAssignable => ("assignee", "Select someone who can work on tasks".into()),
         TaskChangeRefused::RecordDeactivated => ("trn", deactivated_message(trn.unwrap_or_default())),
+        TaskChangeRefused::NoSuchAccount => (
+            "merge_email",
+            "There is no other account with this email address".into(),
+        ),
+        TaskChangeRefused::NotMergeable(why) => (
+            "merge_email",
+            match why {
+                crate::db::account_records::MergeRefused::BothOneLogin => {
+                    "These accounts both sign in with GOV.UK One Login, so they cannot be merged".into()
+                }
+                crate::db::account_records::MergeRefused::DifferentRecords => {
+                    "These accounts are connected to different teaching records, so they cannot be merged".into()
+                }
+                crate::db::account_records::MergeRefused::SamePerson
+                | crate::db::account_records::MergeRefused::NotMergeable => {
+                    "This account cannot be merged: it may have been merged already".into()
+                }
+            },
+        ),
     }
 }
 

@@ -130,9 +130,10 @@ struct PersonState {
     id: i64,
     one_login_sub: Option<String>,
     email: String,
-    has_account: bool,
+    /// 1 or 0 (an integer on both backends).
+    has_account: i64,
     person_id: Option<i64>,
-    has_provider_subject: bool,
+    has_provider_subject: i64,
 }
 
 #[async_trait]
@@ -216,64 +217,97 @@ where
         by: MergedBy<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<MergeReport, MergeRefused>> {
+        let mut tx = self.pool.begin().await?;
+        let merged = Self::merge_in(&mut tx, keep, gone, account, by, now).await?;
+        // A refusal rolls back explicitly: only dropped, SQLite's write lock would wait for the connection's
+        // next use.
+        if merged.is_ok() {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(merged)
+    }
+}
+
+impl<DB: Dialect> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    /// [`AccountRecordStore::merge_users`] in `conn`, a transaction the caller commits (or rolls back on a
+    /// refusal): support's merge decision runs it in the decision's own transaction.
+    pub(super) async fn merge_in(
+        conn: &mut DB::Connection,
+        keep: i64,
+        gone: i64,
+        account: KeepAccount,
+        by: MergedBy<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<MergeReport, MergeRefused>> {
         if keep == gone {
             return Ok(Err(MergeRefused::SamePerson));
         }
-        let mut tx = self.pool.begin().await?;
         // The write comes first (module docs): both rows, or neither is mergeable.
         let locked = sqlx::query(
             "UPDATE users SET merged_at = merged_at WHERE id IN ($1, $2) AND merged_into IS NULL",
         )
         .bind(keep)
         .bind(gone)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
         if locked != 2 {
-            tx.rollback().await?;
             return Ok(Err(MergeRefused::NotMergeable));
         }
         let states: Vec<PersonState> = sqlx::query_as(
             "SELECT u.id, u.one_login_sub, u.email, \
-             EXISTS (SELECT 1 FROM accounts a WHERE a.user_id = u.id) AS has_account, \
+             (SELECT COUNT(*) FROM accounts a WHERE a.user_id = u.id) AS has_account, \
              (SELECT c.person_id FROM connections c WHERE c.user_id = u.id) AS person_id, \
-             EXISTS (SELECT 1 FROM provider_subjects s WHERE s.user_id = u.id) AS has_provider_subject \
+             (SELECT COUNT(*) FROM provider_subjects s WHERE s.user_id = u.id) AS has_provider_subject \
              FROM users u WHERE u.id IN ($1, $2)",
         )
         .bind(keep)
         .bind(gone)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
         let (Some(k), Some(g)) = (
             states.iter().find(|s| s.id == keep),
             states.iter().find(|s| s.id == gone),
         ) else {
-            tx.rollback().await?;
             return Ok(Err(MergeRefused::NotMergeable));
         };
         if k.one_login_sub.is_some() && g.one_login_sub.is_some() {
-            tx.rollback().await?;
             return Ok(Err(MergeRefused::BothOneLogin));
         }
         if k.person_id.is_some() && g.person_id.is_some() && k.person_id != g.person_id {
-            tx.rollback().await?;
             return Ok(Err(MergeRefused::DifferentRecords));
         }
         let mut report = MergeReport::default();
 
         // The account: the chosen one stays, on the kept person.
-        if g.has_account {
-            if k.has_account && account == KeepAccount::Kept {
+        if g.has_account > 0 {
+            if k.has_account > 0 && account == KeepAccount::Kept {
                 sqlx::query("DELETE FROM accounts WHERE user_id = $1")
                     .bind(gone)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 report.account_deleted = true;
             } else {
-                if k.has_account {
+                if k.has_account > 0 {
                     sqlx::query("DELETE FROM accounts WHERE user_id = $1")
                         .bind(keep)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
                     report.account_deleted = true;
                 }
@@ -281,7 +315,7 @@ where
                     .bind(keep)
                     .bind(gone)
                     .bind(now)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                 report.account_moved = true;
             }
@@ -292,7 +326,7 @@ where
         if let Some(sub) = &g.one_login_sub {
             sqlx::query("UPDATE users SET one_login_sub = NULL WHERE id = $1")
                 .bind(gone)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             sqlx::query(
                 "UPDATE users SET one_login_sub = $2, \
@@ -304,7 +338,7 @@ where
             .bind(keep)
             .bind(sub)
             .bind(gone)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
             report.one_login_moved = true;
         }
@@ -314,7 +348,7 @@ where
             sqlx::query("UPDATE connections SET user_id = $1 WHERE user_id = $2")
                 .bind(keep)
                 .bind(gone)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             report.connection_moved = true;
         }
@@ -324,7 +358,7 @@ where
             "SELECT reference FROM support_tasks WHERE user_id = $1 AND status IN ('open', 'in_progress')",
         )
         .bind(keep)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         if kept_open.is_some() {
             report.task_closed = sqlx::query_scalar(
@@ -334,21 +368,21 @@ where
             )
             .bind(gone)
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         }
         report.tasks_moved =
             sqlx::query("UPDATE support_tasks SET user_id = $1 WHERE user_id = $2")
                 .bind(keep)
                 .bind(gone)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected();
         report.disconnections_moved =
             sqlx::query("UPDATE disconnections SET user_id = $1 WHERE user_id = $2")
                 .bind(keep)
                 .bind(gone)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected();
         for table in ["authorization_codes", "access_tokens"] {
@@ -357,28 +391,28 @@ where
             ))
             .bind(keep)
             .bind(gone)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
         }
-        if g.has_provider_subject && !k.has_provider_subject {
+        if g.has_provider_subject > 0 && k.has_provider_subject == 0 {
             sqlx::query("UPDATE provider_subjects SET user_id = $1 WHERE user_id = $2")
                 .bind(keep)
                 .bind(gone)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
             report.provider_subject_moved = true;
         }
         report.sessions_ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(gone)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
         sqlx::query("UPDATE users SET merged_into = $1, merged_at = $3 WHERE id = $2")
             .bind(keep)
             .bind(gone)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
 
         // The record's change history says the two ways in are one person now.
@@ -409,7 +443,7 @@ where
                 support,
                 reason: Some(format!("person {gone} merged into person {keep}")),
             };
-            Self::insert_record_event(&mut *tx, person_id, PEOPLE_MERGED, &actor, &details, now)
+            Self::insert_record_event(&mut *conn, person_id, PEOPLE_MERGED, &actor, &details, now)
                 .await?;
         }
         let (staff_id, task_reference) = match by {
@@ -424,8 +458,7 @@ where
             gone_user_id: gone,
             moved: report.clone(),
         };
-        Self::audit_in(&mut *tx, staff_id, task_reference, &event, now).await?;
-        tx.commit().await?;
+        Self::audit_in(&mut *conn, staff_id, task_reference, &event, now).await?;
         Ok(Ok(report))
     }
 }

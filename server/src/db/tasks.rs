@@ -71,6 +71,10 @@ pub enum TaskChangeRefused {
     RecordTaken,
     /// The person to assign is not staff who can work on tasks.
     NotAssignable,
+    /// Merge: no account has that email, or it is this task's own account.
+    NoSuchAccount,
+    /// Merge: the two cannot be one person as they stand (both One Login, different records, merged already).
+    NotMergeable(super::account_records::MergeRefused),
 }
 
 /// A change-history event's actor when support staff act.
@@ -1113,6 +1117,60 @@ where
             )
             .await?;
         }
+        // Two accounts are one person: this task's account goes into the one with that email, in this
+        // transaction, and the email goes to the kept account, saying whether it now holds a record.
+        let mut email = email.clone();
+        if let Decision::Merge { email: other } = decision {
+            let key = app::domain::account::AccountEmail::parse(other)
+                .map(|e| e.key().to_string())
+                .unwrap_or_default();
+            let kept: Option<(i64, String)> =
+                sqlx::query_as("SELECT user_id, email FROM accounts WHERE email_key = $1")
+                    .bind(&key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let (Some(gone), Some((keep, kept_email))) = (user_id, kept) else {
+                tx.rollback().await?;
+                return Ok(Err(TaskChangeRefused::NoSuchAccount));
+            };
+            if keep == gone {
+                tx.rollback().await?;
+                return Ok(Err(TaskChangeRefused::NoSuchAccount));
+            }
+            let by = super::account_records::MergedBy::Support {
+                actor,
+                task_reference: reference,
+            };
+            let merged = Self::merge_in(
+                &mut tx,
+                keep,
+                gone,
+                super::account_records::KeepAccount::Kept,
+                by,
+                now,
+            )
+            .await?;
+            if let Err(why) = merged {
+                tx.rollback().await?;
+                return Ok(Err(TaskChangeRefused::NotMergeable(why)));
+            }
+            let has_record: Option<i64> =
+                sqlx::query_scalar("SELECT person_id FROM connections WHERE user_id = $1")
+                    .bind(keep)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            email.email_address = kept_email;
+            if has_record.is_none() {
+                email.template = app::domain::support::EmailTemplate::NotConnected
+                    .as_str()
+                    .to_string();
+                email.personalisation.insert(
+                    "reason".into(),
+                    "Your two accounts are now one. We have not found your teaching record yet"
+                        .into(),
+                );
+            }
+        }
         // Support found no record for an account's person: it is not looked up again at sign-in (DESIGN §7.3).
         if let (Some(user_id), Decision::DoNotConnect { .. }, TaskKind::AccountRecordMatching) =
             (user_id, decision, kind_of(&kind)?)
@@ -1124,7 +1182,7 @@ where
             Self::verify_identity_by_support_in(&mut *tx, user_id, reference, actor.id, now)
                 .await?;
         }
-        Self::insert_email(&mut *tx, email, now).await?;
+        Self::insert_email(&mut *tx, &email, now).await?;
         Self::audit_in(
             &mut *tx,
             Some(actor.id),

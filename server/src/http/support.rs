@@ -294,6 +294,8 @@ pub struct DecisionForm {
     reject_reason: String,
     #[serde(default)]
     reject_reason_detail: String,
+    #[serde(default)]
+    merge_email: String,
 }
 
 /// `POST /support/tasks/{reference}/decision`: check the decision, then show the check page; or save it.
@@ -312,6 +314,7 @@ pub async fn decision(
         reason_detail: form.reason_detail,
         reject_reason: form.reject_reason,
         reject_reason_detail: form.reject_reason_detail,
+        merge_email: form.merge_email,
     };
     let values = input.values();
     let task = stored_task(&state, &reference).await?;

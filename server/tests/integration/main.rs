@@ -27,6 +27,7 @@ mod accounts;
 mod bad_paths;
 mod certificate;
 mod console;
+mod console_accounts;
 mod contract;
 mod fix_console;
 mod fix_errors;

@@ -40,6 +40,9 @@ pub enum Decision {
         reason: RejectReason,
         detail: Option<String>,
     },
+    /// Account tasks only (DESIGN §7.3): this account and the account with this email are one person. The other
+    /// account is kept, with its email; this one's record, tasks and history move to it.
+    Merge { email: String },
 }
 
 impl Decision {
@@ -48,6 +51,7 @@ impl Decision {
             Self::Connect { .. } => "connect",
             Self::DoNotConnect { .. } => "do_not_connect",
             Self::Reject { .. } => "reject",
+            Self::Merge { .. } => "merge",
         }
     }
 
@@ -79,13 +83,14 @@ impl Decision {
                 format!("No TRN: {}", reason.label())
             }
             (Self::Reject { reason, .. }, _) => format!("Rejected: {}", reason.label()),
+            (Self::Merge { email }, _) => format!("Merged into the account {email}"),
         }
     }
 
     /// The reason in words for the teacher: the chosen reason, or what the officer wrote for "another reason".
     pub fn reason_for_teacher(&self) -> Option<String> {
         let (label, detail) = match self {
-            Self::Connect { .. } => return None,
+            Self::Connect { .. } | Self::Merge { .. } => return None,
             Self::DoNotConnect { reason, detail } => (reason.label(), detail),
             Self::Reject { reason, detail } => (reason.label(), detail),
         };
@@ -102,6 +107,9 @@ impl Decision {
             }
             (Self::DoNotConnect { .. }, _) => EmailTemplate::NotConnected,
             (Self::Reject { .. }, _) => EmailTemplate::Rejected,
+            // Connected when the merged person holds a record; the storage sends "not connected" otherwise
+            // (`db::tasks::decide_task`), as only it knows.
+            (Self::Merge { .. }, _) => EmailTemplate::Connected,
         }
     }
 }
@@ -120,6 +128,9 @@ pub struct DecisionInput {
     pub reject_reason: String,
     #[serde(default)]
     pub reject_reason_detail: String,
+    /// Account tasks: the email of the account to merge this one into.
+    #[serde(default)]
+    pub merge_email: String,
 }
 
 impl DecisionInput {
@@ -133,6 +144,7 @@ impl DecisionInput {
             reason_detail: get("reason_detail"),
             reject_reason: get("reject_reason"),
             reject_reason_detail: get("reject_reason_detail"),
+            merge_email: get("merge_email"),
         }
     }
 
@@ -145,6 +157,7 @@ impl DecisionInput {
             ("reason_detail", &self.reason_detail),
             ("reject_reason", &self.reject_reason),
             ("reject_reason_detail", &self.reject_reason_detail),
+            ("merge_email", &self.merge_email),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -226,6 +239,18 @@ pub fn validate_decision(
             .map_err(one)?;
             Ok(Decision::Reject { reason, detail })
         }
+        "merge" if kind == TaskKind::AccountRecordMatching => {
+            match crate::domain::account::AccountEmail::parse(&input.merge_email) {
+                Ok(email) => Ok(Decision::Merge {
+                    email: email.address().to_string(),
+                }),
+                Err(crate::domain::account::EmailProblem::Missing) => Err(one(FieldError::new(
+                    "merge_email",
+                    "Enter the email address of the other account",
+                ))),
+                Err(problem) => Err(one(problem.field_error("merge_email"))),
+            }
+        }
         _ => Err(one(FieldError::new("outcome", "Select a decision"))),
     }
 }
@@ -244,6 +269,54 @@ pub fn validate_disconnect_reason(raw: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_account_task_merges_and_only_with_an_email() {
+        let merge = |email: &str| DecisionInput {
+            outcome: "merge".into(),
+            merge_email: email.into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            validate_decision(TaskKind::AccountRecordMatching, &merge(" ann@example.com ")),
+            Ok(Decision::Merge {
+                email: "ann@example.com".into()
+            })
+        );
+        let field = |r: Result<Decision, Vec<FieldError>>| r.unwrap_err()[0].field_id.clone();
+        assert_eq!(
+            field(validate_decision(
+                TaskKind::AccountRecordMatching,
+                &merge("not an email")
+            )),
+            "merge_email"
+        );
+        assert_eq!(
+            field(validate_decision(
+                TaskKind::AccountRecordMatching,
+                &merge("")
+            )),
+            "merge_email"
+        );
+        for kind in [TaskKind::RecordMatching, TaskKind::IdentityVerification] {
+            assert_eq!(
+                field(validate_decision(kind, &merge("ann@example.com"))),
+                "outcome"
+            );
+        }
+        let merged = Decision::Merge {
+            email: "ann@example.com".into(),
+        };
+        assert_eq!(merged.outcome(), "merge");
+        assert_eq!(
+            merged.summary(TaskKind::AccountRecordMatching),
+            "Merged into the account ann@example.com"
+        );
+        assert_eq!(merged.reason_for_teacher(), None);
+        // Kept in the task's draft and on the check page like every other field.
+        let input = merge("ann@example.com");
+        assert_eq!(DecisionInput::from_values(&input.values()), input);
+    }
 
     #[test]
     fn decisions_are_checked_with_govuk_messages() {

@@ -426,6 +426,9 @@ fn decision_form(
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
     let errors = &me.errors;
     let identity = task.kind == TaskKind::IdentityVerification;
+    // An account's task (DESIGN §7.3): a TRN is assigned to the account rather than a record connected to a One
+    // Login, "no TRN" stops its look-ups, and it may be merged into another account.
+    let account = task.kind == TaskKind::AccountRecordMatching;
     let other_trn = TextInput::new(
         "other_trn",
         "TRN",
@@ -499,6 +502,8 @@ fn decision_form(
         "connect",
         if identity {
             "Verify their identity and connect a record"
+        } else if account {
+            "Assign a TRN"
         } else {
             "Connect a record"
         },
@@ -508,6 +513,8 @@ fn decision_form(
         "do_not_connect",
         if identity {
             "Verify their identity but do not connect a record"
+        } else if account {
+            "No TRN: they do not have a teaching record"
         } else {
             "Do not connect a record"
         },
@@ -524,6 +531,21 @@ fn decision_form(
                 .collect(),
         );
         outcome_radios = outcome_radios.revealing("reject", "Reject the request", reject);
+    }
+    if account {
+        let other_account = TextInput::new(
+            "merge_email",
+            "Email address of the other account",
+            get("merge_email"),
+            error_for(errors, "merge_email"),
+        )
+        .hint("The other account is kept, with its email address. This account's record, tasks and history move to it.")
+        .render();
+        outcome_radios = outcome_radios.revealing(
+            "merge",
+            "Merge with another account (the same person)",
+            other_account,
+        );
     }
     let outcome_radios = outcome_radios.render();
     view! {
