@@ -99,7 +99,7 @@ test("a teacher nobody can match returns to a service with an optional TRN as pe
   const teacher = newTeacher("Morgan", uniqueName(), [14, 3, 1979]);
   await startAt(page, "npq");
   // NPQ offers DfE Identity accounts too: the choice of the two ways in comes first.
-  await page.getByRole("link", { name: "Continue with GOV.UK One Login" }).click();
+  await page.getByRole("button", { name: "Continue with GOV.UK One Login" }).click();
   await pickTeacher(page, teacher, "Signed in (no identity check)");
   await pickTeacher(page, teacher, "Signed in and identity proven");
   await expect(page).toHaveURL(/\/connect$/);

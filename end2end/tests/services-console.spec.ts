@@ -300,7 +300,7 @@ test("support staff see which service a request came from, and filter the tasks 
   await teacher.goto(`http://127.0.0.1:${port}/npq/`);
   await teacher.getByRole("link", { name: "Start now" }).click();
   // NPQ offers DfE Identity accounts too: the choice of the two ways in comes first.
-  await teacher.getByRole("link", { name: "Continue with GOV.UK One Login" }).click();
+  await teacher.getByRole("button", { name: "Continue with GOV.UK One Login" }).click();
   const person = newTeacher("Robin", lastName, [3, 4, 1981]);
   await pickTeacher(teacher, person, "Signed in (no identity check)");
   await pickTeacher(teacher, person, "Signed in and identity proven");
