@@ -315,6 +315,20 @@ async fn a_new_account_is_created_then_signed_in_to_again_in_a_new_browser_and_t
     let back = prove_email(&mut rp, "jo.bloggs+npq@example.com", "sign-in").await;
     assert_back_at_the_service(&back);
     assert_eq!(signed_in(&mut rp).await, Some((user_id, true)));
+    // The session is found by the person's id, so their pages can be kept (page_version), though it has no One
+    // Login subject for a back-channel logout to end it by.
+    let key = server::http::session::session_key(&rp.cookies["tid_session"]);
+    let session = rp
+        .state
+        .store
+        .load_live_session(&key, Utc::now())
+        .await
+        .unwrap()
+        .expect("a live session");
+    assert!(session.page_version.is_some(), "read by user id");
+    let user = rp.signed_in_user().await.unwrap();
+    assert_eq!(user.one_login_subject(), None);
+    assert_eq!(user.identity, app::ssr::IdentityStatus::Unverified);
     // Without a service's request, they land where finding their record starts.
     assert_redirect(&rp.get("/continue").await, "/account/find-your-record");
     let find = rp.get("/account/find-your-record").await;
