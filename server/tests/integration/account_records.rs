@@ -31,6 +31,7 @@ on_both_backends!(
     an_account_task_is_decided_once_across_officers_and_its_trn_found_at_sign_in,
     no_trn_stops_further_look_ups,
     the_third_kind_is_filtered_searched_and_counted_like_the_others,
+    migration_0029_keeps_tasks_their_counts_search_columns_and_triggers,
 );
 
 async fn store_on(backend: Backend) -> Option<(DynStore, String, Option<tempfile::TempDir>)> {
@@ -796,4 +797,201 @@ async fn the_third_kind_is_filtered_searched_and_counted_like_the_others(backend
     // All kinds: both, counted.
     let all = store.list_tasks(&all_tasks(), me.id).await.unwrap();
     assert_eq!((all.total, all.counts.open), (2, 2));
+}
+
+/// A database with every migration before `version` run, and its URL; `None` when PostgreSQL is not there.
+async fn migrated_before(
+    backend: Backend,
+    version: i64,
+) -> Option<(String, Option<tempfile::TempDir>)> {
+    let folder = |name: &str| {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(name)
+    };
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+            let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
+                .unwrap()
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let mut migrator = sqlx::migrate::Migrator::new(folder("sqlite"))
+                .await
+                .unwrap();
+            migrator.migrations = migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+            Some((url, Some(dir)))
+        }
+        Backend::Postgres => {
+            let base = crate::support::postgres_url()?;
+            let name = format!(
+                "t_m29_{}_{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            );
+            let admin = sqlx::PgPool::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let mut migrator = sqlx::migrate::Migrator::new(folder("postgres"))
+                .await
+                .unwrap();
+            migrator.migrations = migrator
+                .migrations
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+            Some((url, None))
+        }
+    }
+}
+
+async fn run_sql(backend: Backend, url: &str, statements: &[String]) {
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+}
+
+async fn migration_0029_keeps_tasks_their_counts_search_columns_and_triggers(backend: Backend) {
+    let Some((url, _dir)) = migrated_before(backend, 29).await else {
+        return;
+    };
+    let t = "'2026-11-30T10:00:00+00:00'";
+    let task = |id: i64, kind: &str, status: &str, email: &str| {
+        format!(
+            "INSERT INTO support_tasks (id, reference, kind, status, requester_name, requester_email, details, \
+             created_at, updated_at, user_id, name_key, last_name_key, email_key, client_id) \
+             VALUES ({id}, 'TRS-00000{id}', '{kind}', '{status}', 'Jo Bloggs', '{email}', \
+             '{{\"verified\":{{\"names\":[],\"dates_of_birth\":[]}},\"nino\":null,\"trn\":null}}', {t}, {t}, \
+             {user}, 'jobloggs', 'bloggs', '{email}', {client})",
+            user = if status == "open" { "7" } else { "NULL" },
+            client = if id == 1 { "'npq'" } else { "NULL" },
+        )
+    };
+    run_sql(
+        backend,
+        &url,
+        &[
+            format!(
+                "INSERT INTO users (id, one_login_sub, email, created_at, last_signed_in_at) \
+                 VALUES (7, 'urn:jo', 'jo@school.example.com', {t}, {t})"
+            ),
+            task(1, "record_matching", "open", "jo@school.example.com"),
+            task(2, "identity_verification", "done", "jo@home.example.com"),
+        ],
+    )
+    .await;
+
+    // The service starts: migration 0029 runs.
+    let store = server::db::connect(&url, 5).await.unwrap();
+    let now = Utc::now();
+    let me = officer(&store, "me@education.gov.uk", now).await;
+    let all = store.list_tasks(&all_tasks(), me.id).await.unwrap();
+    assert_eq!(
+        (all.total, all.counts.open, all.counts.done),
+        (2, 1, 1),
+        "the tasks and the counts the triggers kept"
+    );
+    // The generated search column is worked out again: a search by the email's domain finds the task.
+    let by_domain = store
+        .list_tasks(
+            &TaskQuery {
+                search: "@school.example.com".into(),
+                ..all_tasks()
+            },
+            me.id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        by_domain
+            .tasks
+            .iter()
+            .map(|t| t.reference.as_str())
+            .collect::<Vec<_>>(),
+        ["TRS-000001"]
+    );
+    assert_eq!(by_domain.tasks[0].service.as_deref(), Some("npq"));
+    // One open task per person still holds.
+    let ann = account(&store, "ann@example.com", None, now).await;
+    let raised = store
+        .raise_support_task(&account_task(7, "ann@example.com"), now)
+        .await
+        .unwrap();
+    assert_eq!(raised.reference, "TRS-000001", "the open task comes back");
+    // The triggers are back: a new task of the new kind is counted, and a change moves the page versions.
+    let new = store
+        .raise_support_task(&account_task(ann, "ann@example.com"), now)
+        .await
+        .unwrap();
+    let counted = store
+        .list_tasks(
+            &TaskQuery {
+                kind: Some(TaskKind::AccountRecordMatching),
+                ..all_tasks()
+            },
+            me.id,
+        )
+        .await
+        .unwrap();
+    assert_eq!((counted.total, counted.counts.open), (1, 1));
+    let versions = || {
+        texts(
+            backend,
+            &url,
+            "SELECT CAST(page_version AS TEXT) FROM support_tasks WHERE reference = 'TRS-000001' \
+             UNION ALL SELECT CAST(page_version AS TEXT) FROM users WHERE id = 7",
+        )
+    };
+    let before = versions().await;
+    let task = store
+        .task_by_reference("TRS-000001")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .assign_task("TRS-000001", task.version, Some(me.id), me.id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let after = versions().await;
+    assert_eq!(before.len(), 2);
+    for (b, a) in before.iter().zip(&after) {
+        assert!(
+            a.parse::<i64>().unwrap() > b.parse::<i64>().unwrap(),
+            "{before:?} -> {after:?}"
+        );
+    }
+    assert_ne!(new.reference, raised.reference);
 }
