@@ -85,6 +85,9 @@ pub enum ApiRow {
 pub struct ApiWriter {
     rows: GroupCommit<ApiRow>,
     shares: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Share>>>,
+    /// Held while a share is taken from the database: calls that find their client's share used up at the same
+    /// moment wait for one new share instead of each taking one (which spent the limit on shares nobody used).
+    taking: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Calls an instance may still let through for a client in a rate-limit window, already counted in the database.
@@ -411,6 +414,11 @@ where
         if from_share(&mut self.api_calls.lock_shares()) {
             return Ok(true);
         }
+        let _taking = self.api_calls.taking.lock().await;
+        // Another call may have taken a share meanwhile.
+        if from_share(&mut self.api_calls.lock_shares()) {
+            return Ok(true);
+        }
         let want = rate_share(limit);
         // The same counter as before shares were taken (`rate_limits`, keyed by the client): the window's total
         // across instances, shares included.
@@ -428,19 +436,22 @@ where
         if granted == 0 {
             return Ok(false);
         }
+        // One of them is this call; the rest are kept for the window, unless a later window's share is kept already
+        // (this call started before the window turned): then they are left unused rather than replace it.
         let mut shares = self.api_calls.lock_shares();
-        let share = shares.entry(client_id).or_insert(Share {
-            window_start,
-            left: 0,
-        });
-        if share.window_start != window_start {
-            *share = Share {
-                window_start,
-                left: 0,
-            };
+        match shares.get_mut(&client_id) {
+            Some(share) if share.window_start > window_start => {}
+            Some(share) if share.window_start == window_start => share.left += granted - 1,
+            _ => {
+                shares.insert(
+                    client_id,
+                    Share {
+                        window_start,
+                        left: granted - 1,
+                    },
+                );
+            }
         }
-        // One of them is this call.
-        share.left += granted - 1;
         Ok(true)
     }
 
@@ -532,6 +543,7 @@ where
         ApiWriter {
             rows,
             shares: Default::default(),
+            taking: Default::default(),
         }
     }
 }

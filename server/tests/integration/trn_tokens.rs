@@ -912,8 +912,43 @@ async fn the_per_client_limit_holds_across_instances_counted_a_share_at_a_time(b
         allowed[0] > 0 && allowed[1] > 0,
         "both served some: {allowed:?}"
     );
-    // Counted in shares: the database saw a write per share, not per call.
-    assert_eq!(server::db::api::rate_share(limit), 2);
+    assert_eq!(
+        server::db::api::rate_share(limit),
+        2,
+        "counted two at a time"
+    );
+    // Many calls at once on one instance: they wait for one share rather than each taking one, so the limit is
+    // reached, not spent on shares nobody used.
+    let (burst_client, _) = service.client(&[ApiScope::TrnTokensWrite]).await;
+    let burst = futures::future::join_all(
+        (0..100).map(|_| instances[0].take_api_call(burst_client, limit, 60, now)),
+    )
+    .await;
+    assert_eq!(
+        burst.into_iter().filter(|r| *r.as_ref().unwrap()).count(),
+        limit as usize
+    );
+    // A call that started before the window turned does not take the new window's share away.
+    let later = now + Duration::seconds(60);
+    let (turning, _) = service.client(&[ApiScope::TrnTokensWrite]).await;
+    assert!(instances[0]
+        .take_api_call(turning, limit, 60, later)
+        .await
+        .unwrap());
+    assert!(instances[0]
+        .take_api_call(turning, limit, 60, now)
+        .await
+        .unwrap());
+    let mut in_new_window = 1;
+    while instances[0]
+        .take_api_call(turning, limit, 60, later)
+        .await
+        .unwrap()
+    {
+        in_new_window += 1;
+        assert!(in_new_window <= limit, "never past the limit");
+    }
+    assert_eq!(in_new_window, limit);
     // The limit is per client, and per window.
     assert!(instances[1]
         .take_api_call(other_client, limit, 60, now)
