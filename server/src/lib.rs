@@ -1,5 +1,6 @@
 //! The Teacher ID server: configuration, storage, HTTP, and (in [`cli`]) the commands `main` offers.
 
+pub mod account_record_lookup;
 pub mod api;
 pub mod bench;
 pub mod bench_pages;

@@ -32,6 +32,7 @@ on_both_backends!(
     no_trn_stops_further_look_ups,
     the_third_kind_is_filtered_searched_and_counted_like_the_others,
     migration_0029_keeps_tasks_their_counts_search_columns_and_triggers,
+    an_account_is_looked_up_at_each_sign_in_until_found_or_no_trn,
 );
 
 async fn store_on(backend: Backend) -> Option<(DynStore, String, Option<tempfile::TempDir>)> {
@@ -994,4 +995,136 @@ async fn migration_0029_keeps_tasks_their_counts_search_columns_and_triggers(bac
         );
     }
     assert_ne!(new.reference, raised.reference);
+}
+
+async fn an_account_is_looked_up_at_each_sign_in_until_found_or_no_trn(backend: Backend) {
+    use server::account_record_lookup::{look_up_account_record, AccountRecord};
+    let Some((store, _url, _dir)) = store_on(backend).await else {
+        return;
+    };
+    let now = Utc::now();
+    store
+        .insert_records(
+            &[record("1234567", "Ann", "Lee"), {
+                let mut bo = record("7654321", "Bo", "Ng");
+                bo.nino = Some("CE123456A".into());
+                bo
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    let alex = officer(&store, "alex@education.gov.uk", now).await;
+    let answers = |nino: Option<&str>| AccountAnswers {
+        nino: Some(nino.map_or(Answer::No, |n| Answer::Yes(parse_nino(n).unwrap()))),
+        trn: Some(Answer::No),
+        itt: Some(Answer::No),
+    };
+    // Not found (no identifier typed): a task of the third kind, the same one at the next sign-in.
+    let ann_id = account(&store, "ann@example.com", None, now).await;
+    let ann = store.account(ann_id).await.unwrap().unwrap();
+    let first = look_up_account_record(&store, &ann, &answers(None), Some("npq".into()), now)
+        .await
+        .unwrap();
+    let AccountRecord::SupportTask { reference } = first else {
+        panic!("{first:?}")
+    };
+    let again = look_up_account_record(&store, &ann, &answers(None), None, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        AccountRecord::SupportTask {
+            reference: reference.clone()
+        }
+    );
+    let task = store.task_by_reference(&reference).await.unwrap().unwrap();
+    assert_eq!(task.kind, TaskKind::AccountRecordMatching);
+    assert_eq!(task.service.as_deref(), Some("npq"));
+    // Support assigns the TRN: the next sign-in finds it without a search.
+    store
+        .decide_task(
+            &reference,
+            task.version,
+            &Decision::Connect {
+                trn: "1234567".into(),
+            },
+            &alex,
+            &email_to("ann@example.com", &reference, "connected"),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        look_up_account_record(&store, &ann, &answers(None), None, now)
+            .await
+            .unwrap(),
+        AccountRecord::AlreadyFound {
+            trn: "1234567".into()
+        }
+    );
+    // Found directly by the NINO; then, for a second account with the same facts, the record is in use.
+    let bo_id = account(&store, "bo@example.com", None, now).await;
+    let mut bo = store.account(bo_id).await.unwrap().unwrap();
+    bo.name.first = "Bo".into();
+    bo.name.last = "Ng".into();
+    assert_eq!(
+        look_up_account_record(&store, &bo, &answers(Some("CE123456A")), None, now)
+            .await
+            .unwrap(),
+        AccountRecord::Found {
+            trn: "7654321".into(),
+            typed_trn_differs: false
+        }
+    );
+    let twin_id = account(&store, "bo.again@example.com", None, now).await;
+    let mut twin = store.account(twin_id).await.unwrap().unwrap();
+    twin.name = bo.name.clone();
+    assert_eq!(
+        look_up_account_record(&store, &twin, &answers(Some("CE123456A")), None, now)
+            .await
+            .unwrap(),
+        AccountRecord::TrnInUse {
+            trn: "7654321".into(),
+            holder: TrnHolder {
+                user_id: bo_id,
+                email: "bo@example.com".into(),
+                one_login: false
+            }
+        }
+    );
+    // "No TRN" from support: never looked up again, and no new task.
+    let cy_id = account(&store, "cy@example.com", None, now).await;
+    let cy = store.account(cy_id).await.unwrap().unwrap();
+    let AccountRecord::SupportTask { reference } =
+        look_up_account_record(&store, &cy, &answers(None), None, now)
+            .await
+            .unwrap()
+    else {
+        panic!("a task")
+    };
+    let task = store.task_by_reference(&reference).await.unwrap().unwrap();
+    store
+        .decide_task(
+            &reference,
+            task.version,
+            &Decision::DoNotConnect {
+                reason: NotConnectedReason::NoMatchingRecord,
+                detail: None,
+            },
+            &alex,
+            &email_to("cy@example.com", &reference, "not_connected"),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        look_up_account_record(&store, &cy, &answers(None), None, now)
+            .await
+            .unwrap(),
+        AccountRecord::NoTrn
+    );
+    assert_eq!(store.open_task_for_user(cy_id).await.unwrap(), None);
 }
