@@ -8,6 +8,7 @@ use crate::db::support::{NewEmail, RoleChange, TaskChangeRefused};
 use crate::db::DynStore;
 use app::domain::identity::VerifiedName;
 use app::domain::journey::Answer;
+use app::domain::matching::IttIdentifier;
 use app::domain::records::RecordStatus;
 use app::domain::support::{
     compare_record, render_template, AuditLine, DecidedView, EmailTemplate, MailboxEmail,
@@ -99,6 +100,19 @@ pub fn deactivated_message(trn: &str) -> String {
     format!("The record with TRN {trn} is deactivated. You cannot connect a deactivated record")
 }
 
+/// The rows of the third question's answers (QTS, where they trained, the year): none when it was not asked.
+fn itt_rows(itt: Option<&Answer<IttIdentifier>>) -> Vec<Row> {
+    match itt {
+        None => Vec::new(),
+        Some(Answer::No) => vec![Row::new("Qualified teacher status (QTS)", "No")],
+        Some(Answer::Yes(itt)) => vec![
+            Row::new("Qualified teacher status (QTS)", "Yes"),
+            Row::new("Initial teacher training provider", itt.provider.clone()),
+            Row::new("Year QTS awarded", itt.qts_year.to_string()),
+        ],
+    }
+}
+
 fn date(d: NaiveDate) -> String {
     app::domain::uk_time::long_date(d)
 }
@@ -151,17 +165,7 @@ pub fn task_facts(task: &StoredTask) -> (TaskFacts, Vec<Row>, Vec<Row>) {
                 Row::new("TRN", given(facts.trn.as_deref())),
             ];
             // The third question's answers, when it was asked (DESIGN §5).
-            match &details.itt {
-                None => {}
-                Some(Answer::No) => {
-                    additional.push(Row::new("Qualified teacher status (QTS)", "No"))
-                }
-                Some(Answer::Yes(itt)) => additional.extend([
-                    Row::new("Qualified teacher status (QTS)", "Yes"),
-                    Row::new("Initial teacher training provider", itt.provider.clone()),
-                    Row::new("Year QTS awarded", itt.qts_year.to_string()),
-                ]),
-            }
+            additional.extend(itt_rows(details.itt.as_ref()));
             (facts, one_login, additional)
         }
         TaskDetails::AccountRecordMatching(details) => {
@@ -202,17 +206,7 @@ pub fn task_facts(task: &StoredTask) -> (TaskFacts, Vec<Row>, Vec<Row>) {
                     },
                 ),
             ];
-            match &details.answers.itt {
-                None => {}
-                Some(Answer::No) => {
-                    additional.push(Row::new("Qualified teacher status (QTS)", "No"))
-                }
-                Some(Answer::Yes(itt)) => additional.extend([
-                    Row::new("Qualified teacher status (QTS)", "Yes"),
-                    Row::new("Initial teacher training provider", itt.provider.clone()),
-                    Row::new("Year QTS awarded", itt.qts_year.to_string()),
-                ]),
-            }
+            additional.extend(itt_rows(details.answers.itt.as_ref()));
             (facts, one_login, additional)
         }
         TaskDetails::IdentityVerification(details) => {

@@ -65,6 +65,29 @@ fn form(
     .into_any()
 }
 
+/// A one-question page: its title, a back link, the error summary, the heading and the form posting to `action`.
+fn question_page(
+    view: &AccountSignInView,
+    heading: &'static str,
+    back: &'static str,
+    action: &'static str,
+    fields: AnyView,
+) -> AnyView {
+    let has_errors = !view.errors.is_empty();
+    let errors = view.errors.clone();
+    let form = form(action, view.csrf_token.clone(), fields, "Continue");
+    view! {
+        <PageTitle text=heading.to_string() has_errors />
+        <BackLink href=back />
+        <Column>
+            <ErrorSummary errors />
+            <h1 class="govuk-heading-l">{heading}</h1>
+            {form}
+        </Column>
+    }
+    .into_any()
+}
+
 /// A GOV.UK button that is a link.
 fn button_link(href: &'static str, text: &'static str, secondary: bool) -> AnyView {
     let class = if secondary {
@@ -173,21 +196,13 @@ pub fn EmailPage() -> impl IntoView {
                     {input}
                 }
                     .into_any();
-                view! {
-                    <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
-                    <BackLink href=routes::ACCOUNT_SIGN_IN />
-                    <Column>
-                        <ErrorSummary errors=view.errors.clone() />
-                        <h1 class="govuk-heading-l">{HEADING}</h1>
-                        {form(
-                            routes::ACCOUNT_SIGN_IN_EMAIL,
-                            view.csrf_token.clone(),
-                            fields,
-                            "Continue",
-                        )}
-                    </Column>
-                }
-                    .into_any()
+                question_page(
+                    &view,
+                    HEADING,
+                    routes::ACCOUNT_SIGN_IN,
+                    routes::ACCOUNT_SIGN_IN_EMAIL,
+                    fields,
+                )
             }
         />
     }
@@ -353,22 +368,13 @@ pub fn MobilePage() -> impl IntoView {
                     .input_type("tel")
                     .autocomplete("tel")
                     .render();
-                let fields = input;
-                view! {
-                    <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
-                    <BackLink href=routes::ACCOUNT_SIGN_IN_EMAIL />
-                    <Column>
-                        <ErrorSummary errors=view.errors.clone() />
-                        <h1 class="govuk-heading-l">{HEADING}</h1>
-                        {form(
-                            routes::ACCOUNT_SIGN_IN_MOBILE,
-                            view.csrf_token.clone(),
-                            fields,
-                            "Continue",
-                        )}
-                    </Column>
-                }
-                    .into_any()
+                question_page(
+                    &view,
+                    HEADING,
+                    routes::ACCOUNT_SIGN_IN_EMAIL,
+                    routes::ACCOUNT_SIGN_IN_MOBILE,
+                    input,
+                )
             }
         />
     }
@@ -435,21 +441,13 @@ pub fn NamePage() -> impl IntoView {
                     {preferred}
                 }
                     .into_any();
-                view! {
-                    <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
-                    <BackLink href=routes::ACCOUNT_SIGN_IN_MOBILE />
-                    <Column>
-                        <ErrorSummary errors=view.errors.clone() />
-                        <h1 class="govuk-heading-l">{HEADING}</h1>
-                        {form(
-                            routes::ACCOUNT_SIGN_IN_NAME,
-                            view.csrf_token.clone(),
-                            fields,
-                            "Continue",
-                        )}
-                    </Column>
-                }
-                    .into_any()
+                question_page(
+                    &view,
+                    HEADING,
+                    routes::ACCOUNT_SIGN_IN_MOBILE,
+                    routes::ACCOUNT_SIGN_IN_NAME,
+                    fields,
+                )
             }
         />
     }
