@@ -72,6 +72,9 @@ pub const ACCOUNT_SIGN_IN_CREATED: &str = "/account-sign-in/created";
 /// Where an account holder without a teaching record goes from `/continue`: finding their record (issue 13 §3)
 /// starts here; until it is built, a page that says support will help.
 pub const ACCOUNT_FIND_RECORD: &str = "/account/find-your-record";
+/// The record another person holds (issue 13 §3 and §6): a passcode to their email, then merge or support.
+/// Reached with `SessionData::trn_in_use` set.
+pub const ACCOUNT_TRN_IN_USE: &str = "/account/trn-in-use";
 
 pub const IDENTITY_SUPPORT: &str = "/identity-support";
 pub const IDENTITY_SUPPORT_CHECK: &str = "/identity-support/check";

@@ -91,6 +91,10 @@ pub struct SessionData {
     /// Signing in to or creating a DfE Identity account (DESIGN §7.3): what has been typed and proven so far.
     #[serde(default)]
     pub account_journey: Option<crate::domain::account::journey::AccountJourney>,
+    /// A DfE Identity account holder whose record another person holds: the TRN-in-use and merge flow's state
+    /// (issue 13 §3 and §6).
+    #[serde(default)]
+    pub trn_in_use: Option<crate::domain::account_record::TrnInUse>,
     /// A support request for someone One Login could not verify, being written.
     #[serde(default)]
     pub identity_support: Option<crate::domain::identity_support::IdentitySupportDraft>,

@@ -128,6 +128,16 @@ pub fn find_account_record(evidence: &Evidence, candidates: &[Candidate]) -> Acc
     }
 }
 
+/// An account holder whose record is held by another person (issue 13 §3 and §6), kept in their session from the
+/// record questions' last answer until they prove the holder's email and merge, or ask support: the TRN, and the
+/// answers that found it (a support task raised from here carries them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrnInUse {
+    pub trn: String,
+    #[serde(default)]
+    pub answers: AccountAnswers,
+}
+
 /// Whether the person should be told that their TRN is not the one they typed: they typed one and the record
 /// found (or assigned by support) has another. Under §5 a typed TRN must be the record's for the policy to
 /// connect, so this is true only for a TRN found some other way — support's decision, a TRN token, or a merge
