@@ -2,6 +2,7 @@
 //! the WASM client and is tested on its own.
 
 pub mod account;
+pub mod account_merge;
 pub mod account_record;
 pub mod certificate;
 pub mod feedback;

@@ -75,6 +75,13 @@ pub const ACCOUNT_FIND_RECORD: &str = "/account/find-your-record";
 /// The record another person holds (issue 13 §3 and §6): a passcode to their email, then merge or support.
 /// Reached with `SessionData::trn_in_use` set.
 pub const ACCOUNT_TRN_IN_USE: &str = "/account/trn-in-use";
+/// Where the page sends someone whose merge flow has not begun (a server route): it reads who holds the record.
+pub const ACCOUNT_TRN_IN_USE_START: &str = "/account/trn-in-use/start";
+/// The code sent to the holder's email (page and form), and "Send a new code" (a server route).
+pub const ACCOUNT_TRN_IN_USE_CODE: &str = "/account/trn-in-use/code";
+pub const ACCOUNT_TRN_IN_USE_RESEND: &str = "/account/trn-in-use/resend";
+/// "Which email address do you want to keep?" (page and form), when both people have an account.
+pub const ACCOUNT_TRN_IN_USE_CHOOSE_EMAIL: &str = "/account/trn-in-use/choose-email";
 
 pub const IDENTITY_SUPPORT: &str = "/identity-support";
 pub const IDENTITY_SUPPORT_CHECK: &str = "/identity-support/check";

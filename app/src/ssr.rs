@@ -95,6 +95,9 @@ pub struct SessionData {
     /// (issue 13 §3 and §6).
     #[serde(default)]
     pub trn_in_use: Option<crate::domain::account_record::TrnInUse>,
+    /// How far the TRN-in-use flow has gone for `trn_in_use`: the holder, the code sent, the code proven.
+    #[serde(default)]
+    pub account_merge: Option<crate::domain::account_merge::MergeProgress>,
     /// A support request for someone One Login could not verify, being written.
     #[serde(default)]
     pub identity_support: Option<crate::domain::identity_support::IdentitySupportDraft>,

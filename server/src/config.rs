@@ -124,6 +124,8 @@ pub const NOTIFY_TEMPLATE_QTS_AWARDED: &str = "NOTIFY_TEMPLATE_QTS_AWARDED";
 pub const NOTIFY_TEMPLATE_EMAIL_PASSCODE: &str = "NOTIFY_TEMPLATE_EMAIL_PASSCODE";
 /// The DfE Identity account's passcode text message, a Notify SMS template (personalisation `code`; DESIGN §7.3).
 pub const NOTIFY_TEMPLATE_SMS_PASSCODE: &str = "NOTIFY_TEMPLATE_SMS_PASSCODE";
+/// "Your DfE Identity sign-ins have been combined" (personalisation `name`, `ways_in`; DESIGN §7.3, TRN in use).
+pub const NOTIFY_TEMPLATE_ACCOUNTS_MERGED: &str = "NOTIFY_TEMPLATE_ACCOUNTS_MERGED";
 /// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
 /// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
 pub const STAFF_OIDC_TENANT_ID: &str = "STAFF_OIDC_TENANT_ID";
@@ -753,6 +755,10 @@ fn email_config(
         (NOTIFY_TEMPLATE_DISCONNECTED, EmailTemplate::Disconnected),
         (NOTIFY_TEMPLATE_QTS_AWARDED, EmailTemplate::QtsAwarded),
         (NOTIFY_TEMPLATE_EMAIL_PASSCODE, EmailTemplate::Passcode),
+        (
+            NOTIFY_TEMPLATE_ACCOUNTS_MERGED,
+            EmailTemplate::AccountsMerged,
+        ),
     ] {
         templates.insert(template, template_id(get, var)?);
     }
@@ -959,6 +965,10 @@ mod tests {
                 NOTIFY_TEMPLATE_SMS_PASSCODE,
                 "f33517ff-2a88-4f6e-b855-c550268ce091",
             ),
+            (
+                NOTIFY_TEMPLATE_ACCOUNTS_MERGED,
+                "f33517ff-2a88-4f6e-b855-c550268ce092",
+            ),
             (PASSCODE_KEY, "a production passcode key of at least 32 bytes"),
         ];
         vars.extend_from_slice(extra);
@@ -1107,6 +1117,7 @@ mod tests {
             NOTIFY_TEMPLATE_QTS_AWARDED,
             NOTIFY_TEMPLATE_EMAIL_PASSCODE,
             NOTIFY_TEMPLATE_SMS_PASSCODE,
+            NOTIFY_TEMPLATE_ACCOUNTS_MERGED,
         ] {
             let vars: Vec<(&str, &str)> = production(&[])
                 .into_iter()

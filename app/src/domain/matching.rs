@@ -197,6 +197,9 @@ pub enum SupportFlag {
     PossibleDuplicate,
     PossibleDuplicateOrNamesake,
     AlreadyConnected,
+    /// A DfE Identity account's record is held by another person in Teacher ID ("TRN in use"), and the person
+    /// could not reach that person's email to prove the two are one: support decides whether to merge them.
+    TrnInUse,
 }
 
 impl SupportFlag {
@@ -206,6 +209,7 @@ impl SupportFlag {
             Self::PossibleDuplicate => "possible duplicate",
             Self::PossibleDuplicateOrNamesake => "possible duplicate or namesake",
             Self::AlreadyConnected => "already connected to another One Login",
+            Self::TrnInUse => "TRN in use by another account",
         }
     }
 }

@@ -20,6 +20,9 @@ named_enum! {
         QtsAwarded = "qts_awarded",
         /// A one-time passcode proving the person owns the address (DfE Identity account, DESIGN §7.3).
         Passcode = "passcode",
+        /// A person proved that the record another sign-in held is theirs, and the two were combined into one
+        /// person (DESIGN §7.3, "TRN in use").
+        AccountsMerged = "accounts_merged",
     }
 }
 
@@ -80,6 +83,10 @@ impl EmailTemplate {
             Self::Passcode => (
                 "Your DfE Identity account passcode",
                 "Use this passcode to confirm your email address:\n\n((code))\n\nIt expires in 15 minutes. Do not share it with anyone.\n\nIf you did not ask for a passcode, you can ignore this email.\n\nDepartment for Education",
+            ),
+            Self::AccountsMerged => (
+                "Your DfE Identity sign-ins have been combined",
+                "Dear ((name))\n\nYou told us that the teaching record linked to another sign-in is yours, and confirmed it with a security code sent to that sign-in’s email address. We have combined the two into one, with your teaching record.\n\nYou can now sign in with ((ways_in)).\n\nIf you did not do this, reply to this email.\n\nDepartment for Education",
             ),
         }
     }
@@ -258,6 +265,7 @@ mod tests {
         // The QTS award's email, as the API queues it, and the passcode email, each with its own personalisation.
         sent.push((EmailTemplate::QtsAwarded, None));
         sent.push((EmailTemplate::Passcode, None));
+        sent.push((EmailTemplate::AccountsMerged, None));
         for template in EmailTemplate::ALL {
             assert!(
                 sent.iter().any(|(t, _)| *t == template),
@@ -273,6 +281,8 @@ mod tests {
                 )
             } else if template == EmailTemplate::Passcode {
                 passcode_personalisation("483920")
+            } else if template == EmailTemplate::AccountsMerged {
+                crate::domain::account_merge::merged_personalisation("Ann", true, "ann@example.com")
             } else {
                 personalisation(
                     "Ann Lee",
