@@ -4,6 +4,7 @@
 pub mod account;
 pub mod account_merge;
 pub mod account_record;
+pub mod account_record_journey;
 pub mod certificate;
 pub mod feedback;
 pub mod identity;

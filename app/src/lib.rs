@@ -161,7 +161,42 @@ pub fn App() -> impl IntoView {
                     />
                     <Route
                         path=path!("/account/find-your-record")
-                        view=pages::account_sign_in::FindRecordPage
+                        view=pages::account_record::FindRecordPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/find-your-record/nino")
+                        view=pages::account_record::FindRecordNinoPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/find-your-record/trn")
+                        view=pages::account_record::FindRecordTrnPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/find-your-record/qts")
+                        view=pages::account_record::FindRecordQtsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/find-your-record/check-answers")
+                        view=pages::account_record::FindRecordCheckPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/find-your-record/too-many-attempts")
+                        view=pages::account_record::FindRecordTooManyAttemptsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/record-found")
+                        view=pages::account_record::RecordFoundPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/no-record")
+                        view=pages::account_record::NoRecordPage
                         ssr=SsrMode::Async
                     />
                     <Route

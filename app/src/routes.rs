@@ -70,8 +70,19 @@ pub const ACCOUNT_SIGN_IN_EXISTING_CODE: &str = "/account-sign-in/is-this-you/co
 pub const ACCOUNT_SIGN_IN_EXISTING_RESEND: &str = "/account-sign-in/is-this-you/resend";
 pub const ACCOUNT_SIGN_IN_CREATED: &str = "/account-sign-in/created";
 /// Where an account holder without a teaching record goes from `/continue`: finding their record (issue 13 §3)
-/// starts here; until it is built, a page that says support will help.
+/// starts here ("We need to find your teaching record").
 pub const ACCOUNT_FIND_RECORD: &str = "/account/find-your-record";
+/// The questions (each a page and its form's action).
+pub const ACCOUNT_FIND_RECORD_NINO: &str = "/account/find-your-record/nino";
+pub const ACCOUNT_FIND_RECORD_TRN: &str = "/account/find-your-record/trn";
+pub const ACCOUNT_FIND_RECORD_QTS: &str = "/account/find-your-record/qts";
+/// Check answers; its form looks the record up.
+pub const ACCOUNT_FIND_RECORD_CHECK: &str = "/account/find-your-record/check-answers";
+pub const ACCOUNT_FIND_RECORD_TOO_MANY_ATTEMPTS: &str = "/account/find-your-record/too-many-attempts";
+/// "We found your teaching record".
+pub const ACCOUNT_RECORD_FOUND: &str = "/account/record-found";
+/// Support said there is no teaching record for them.
+pub const ACCOUNT_NO_RECORD: &str = "/account/no-record";
 /// The record another person holds (issue 13 §3 and §6): a passcode to their email, then merge or support.
 /// Reached with `SessionData::trn_in_use` set.
 pub const ACCOUNT_TRN_IN_USE: &str = "/account/trn-in-use";
@@ -117,7 +128,7 @@ pub fn is_console_page(path: &str) -> bool {
 
 /// The pages the Leptos router serves (the rest are the server's own routes).
 #[cfg(test)]
-const PAGES: [&str; 40] = [
+const PAGES: [&str; 47] = [
     ACCOUNT_SIGN_IN,
     ACCOUNT_SIGN_IN_EMAIL,
     ACCOUNT_SIGN_IN_EMAIL_CODE,
@@ -131,6 +142,13 @@ const PAGES: [&str; 40] = [
     ACCOUNT_SIGN_IN_EXISTING_CODE,
     ACCOUNT_SIGN_IN_CREATED,
     ACCOUNT_FIND_RECORD,
+    ACCOUNT_FIND_RECORD_NINO,
+    ACCOUNT_FIND_RECORD_TRN,
+    ACCOUNT_FIND_RECORD_QTS,
+    ACCOUNT_FIND_RECORD_CHECK,
+    ACCOUNT_FIND_RECORD_TOO_MANY_ATTEMPTS,
+    ACCOUNT_RECORD_FOUND,
+    ACCOUNT_NO_RECORD,
     SIGNED_OUT_DONE,
     START,
     SIGN_OUT_CONFIRM,

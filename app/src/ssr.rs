@@ -91,6 +91,10 @@ pub struct SessionData {
     /// Signing in to or creating a DfE Identity account (DESIGN §7.3): what has been typed and proven so far.
     #[serde(default)]
     pub account_journey: Option<crate::domain::account::journey::AccountJourney>,
+    /// A DfE Identity account holder finding their record (issue 13 §3): the answers so far and the look-up's
+    /// outcome.
+    #[serde(default)]
+    pub account_record: Option<crate::domain::account_record_journey::AccountRecordJourney>,
     /// A DfE Identity account holder whose record another person holds: the TRN-in-use and merge flow's state
     /// (issue 13 §3 and §6).
     #[serde(default)]

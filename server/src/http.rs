@@ -5,6 +5,7 @@
 //! pages that are the same for every signed-out visitor, error pages in place of bare error text, paths with a
 //! control character refused ([`paths`]), the body size limit, then sessions and CSRF checks, then the routes.
 
+pub mod account_record;
 pub mod account_sign_in;
 pub mod assets;
 pub mod auth;
@@ -111,6 +112,22 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             routes::ACCOUNT_SIGN_IN_EXISTING_RESEND,
             post(account_sign_in::resend_existing_code),
+        )
+        .route(
+            routes::ACCOUNT_FIND_RECORD_NINO,
+            post(account_record::answer_nino),
+        )
+        .route(
+            routes::ACCOUNT_FIND_RECORD_TRN,
+            post(account_record::answer_trn),
+        )
+        .route(
+            routes::ACCOUNT_FIND_RECORD_QTS,
+            post(account_record::answer_qts),
+        )
+        .route(
+            routes::ACCOUNT_FIND_RECORD_CHECK,
+            post(account_record::look_up),
         )
         .route(routes::AUTH_IDENTITY, get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))

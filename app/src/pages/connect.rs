@@ -24,7 +24,7 @@ fn Journey(step: Step, render: fn(JourneyView) -> AnyView) -> impl IntoView {
 
 /// A GOV.UK start-style button that is a link to another page of the journey.
 #[component]
-fn ButtonLink(href: &'static str, text: &'static str) -> impl IntoView {
+pub(crate) fn ButtonLink(href: &'static str, text: &'static str) -> impl IntoView {
     view! {
         <a
             href=href
@@ -40,7 +40,7 @@ fn ButtonLink(href: &'static str, text: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn BackLink(href: &'static str) -> impl IntoView {
+pub(crate) fn BackLink(href: &'static str) -> impl IntoView {
     view! {
         <a href=href rel="external" class="govuk-back-link">
             "Back"
@@ -50,7 +50,7 @@ fn BackLink(href: &'static str) -> impl IntoView {
 
 /// A two-thirds column, the width of every page in the journey.
 #[component]
-fn Column(children: Children) -> impl IntoView {
+pub(crate) fn Column(children: Children) -> impl IntoView {
     view! {
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">{children()}</div>
@@ -88,20 +88,53 @@ pub fn NeedMoreInformationPage() -> impl IntoView {
     }
 }
 
-/// What differs between the National Insurance number and TRN questions.
-struct QuestionText {
-    question: Question,
-    action: &'static str,
-    back: &'static str,
-    heading: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    input_class: &'static str,
+/// What differs between the National Insurance number and TRN questions (and between the journeys that ask them:
+/// One Login's and a DfE Identity account holder's).
+pub(crate) struct QuestionText {
+    pub question: Question,
+    pub action: &'static str,
+    pub back: &'static str,
+    pub heading: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub input_class: &'static str,
+}
+
+impl QuestionText {
+    /// "Do you know your National Insurance number?", posting to `action`.
+    pub(crate) fn nino(action: &'static str, back: &'static str) -> Self {
+        Self {
+            question: Question::Nino,
+            action,
+            back,
+            heading: "Do you know your National Insurance number?",
+            label: "National Insurance number",
+            hint: "It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’.",
+            input_class: "govuk-input--width-10",
+        }
+    }
+
+    /// "Do you know your teacher reference number (TRN)?", posting to `action`.
+    pub(crate) fn trn(action: &'static str, back: &'static str) -> Self {
+        Self {
+            question: Question::Trn,
+            action,
+            back,
+            heading: "Do you know your teacher reference number (TRN)?",
+            label: "Teacher reference number (TRN)",
+            hint: "Your TRN is 7 digits long, for example, 1234567.",
+            input_class: "govuk-input--width-10",
+        }
+    }
 }
 
 /// "Do you know your …?": yes reveals the input, no moves on (GOV.UK radios with a conditional reveal; without
 /// JavaScript the input is simply always shown).
-fn identifier_question(view: JourneyView, text: QuestionText, details: Option<AnyView>) -> AnyView {
+pub(crate) fn identifier_question(
+    view: JourneyView,
+    text: QuestionText,
+    details: Option<AnyView>,
+) -> AnyView {
     let change = use_query_map().with_untracked(|q| q.get("change").is_some_and(|c| c == "1"));
     let choice_field = text.question.choice_field();
     let value_field = text.question.value_field();
@@ -155,15 +188,7 @@ pub fn NinoPage() -> impl IntoView {
             step=Step::Nino
             render=|view| identifier_question(
                 view,
-                QuestionText {
-                    question: Question::Nino,
-                    action: routes::CONNECT_NINO,
-                    back: routes::CONNECT,
-                    heading: "Do you know your National Insurance number?",
-                    label: "National Insurance number",
-                    hint: "It’s on your National Insurance card, benefit letter, payslip or P60. For example, ‘QQ 12 34 56 C’.",
-                    input_class: "govuk-input--width-10",
-                },
+                QuestionText::nino(routes::CONNECT_NINO, routes::CONNECT),
                 None,
             )
         />
@@ -177,48 +202,43 @@ pub fn TrnPage() -> impl IntoView {
             step=Step::Trn
             render=|view| identifier_question(
                 view,
-                QuestionText {
-                    question: Question::Trn,
-                    action: routes::CONNECT_TRN,
-                    back: routes::CONNECT_NINO,
-                    heading: "Do you know your teacher reference number (TRN)?",
-                    label: "Teacher reference number (TRN)",
-                    hint: "Your TRN is 7 digits long, for example, 1234567.",
-                    input_class: "govuk-input--width-10",
-                },
-                Some(
-                    view! {
-                        <details class="govuk-details">
-                            <summary class="govuk-details__summary">
-                                <span class="govuk-details__summary-text">
-                                    "What is a TRN and how do I find it?"
-                                </span>
-                            </summary>
-                            <div class="govuk-details__text">
-                                <p class="govuk-body">
-                                    "A TRN is a 7-digit number that identifies you on the teaching record. You get one when you start teacher training, and some teachers have one for other reasons."
-                                </p>
-                                <p class="govuk-body">
-                                    "It may be on your payslip, your teachers’ pension documents, or letters and emails about your teacher training or qualified teacher status (QTS)."
-                                </p>
-                                <p class="govuk-body">
-                                    "If you have lost your TRN, you can "
-                                    <a
-                                        class="govuk-link"
-                                        href="https://www.gov.uk/guidance/teacher-reference-number-trn"
-                                    >
-                                        "find a lost TRN"
-                                    </a>
-                                    ". If you do not know it, select ‘No’ and we’ll still try to find your record."
-                                </p>
-                            </div>
-                        </details>
-                    }
-                        .into_any(),
-                ),
+                QuestionText::trn(routes::CONNECT_TRN, routes::CONNECT_NINO),
+                Some(trn_details()),
             )
         />
     }
+}
+
+/// "What is a TRN and how do I find it?", under the TRN question.
+pub(crate) fn trn_details() -> AnyView {
+    view! {
+        <details class="govuk-details">
+            <summary class="govuk-details__summary">
+                <span class="govuk-details__summary-text">
+                    "What is a TRN and how do I find it?"
+                </span>
+            </summary>
+            <div class="govuk-details__text">
+                <p class="govuk-body">
+                    "A TRN is a 7-digit number that identifies you on the teaching record. You get one when you start teacher training, and some teachers have one for other reasons."
+                </p>
+                <p class="govuk-body">
+                    "It may be on your payslip, your teachers’ pension documents, or letters and emails about your teacher training or qualified teacher status (QTS)."
+                </p>
+                <p class="govuk-body">
+                    "If you have lost your TRN, you can "
+                    <a
+                        class="govuk-link"
+                        href="https://www.gov.uk/guidance/teacher-reference-number-trn"
+                    >
+                        "find a lost TRN"
+                    </a>
+                    ". If you do not know it, select ‘No’ and we’ll still try to find your record."
+                </p>
+            </div>
+        </details>
+    }
+    .into_any()
 }
 
 /// The third question (DESIGN §5): "Have you been awarded QTS?", yes revealing where they did their initial
@@ -226,10 +246,16 @@ pub fn TrnPage() -> impl IntoView {
 /// providers: browsers suggest from it as people type, with or without JavaScript, and any name may be typed.
 #[component]
 pub fn IttPage() -> impl IntoView {
-    view! { <Journey step=Step::Itt render=itt_question /> }
+    view! {
+        <Journey
+            step=Step::Itt
+            render=|view| itt_question(view, routes::CONNECT_ITT, routes::CONNECT_TRN)
+        />
+    }
 }
 
-fn itt_question(view: JourneyView) -> AnyView {
+/// The third question's page, posting to `action`, its back link to `back`.
+pub(crate) fn itt_question(view: JourneyView, action: &'static str, back: &'static str) -> AnyView {
     use crate::domain::journey::{ITT_PROVIDER_FIELD, QTS_CHOICE_FIELD, QTS_YEAR_FIELD};
     const HEADING: &str = "Have you been awarded qualified teacher status (QTS)?";
     let change = use_query_map().with_untracked(|q| q.get("change").is_some_and(|c| c == "1"));
@@ -277,10 +303,10 @@ fn itt_question(view: JourneyView) -> AnyView {
     .render();
     view! {
         <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
-        <BackLink href=routes::CONNECT_TRN />
+        <BackLink href=back />
         <Column>
             <ErrorSummary errors=view.errors.clone() />
-            <form method="post" action=routes::CONNECT_ITT novalidate>
+            <form method="post" action=action novalidate>
                 <input type="hidden" name="csrf_token" value=view.csrf_token.clone() />
                 {change.then(|| view! { <input type="hidden" name="change" value="1" /> })}
                 {question}
@@ -511,7 +537,7 @@ pub fn TooManyAttemptsPage() -> impl IntoView {
 /// Where the teacher stands with the service that sent them, if one did: "Continue to <service>" when they may go
 /// back now, or that it waits for support to find their record (`trn = required`).
 #[component]
-fn BackToService(view: JourneyView) -> impl IntoView {
+pub(crate) fn BackToService(view: JourneyView) -> impl IntoView {
     match (view.continue_to, view.waiting_service) {
         (Some(service), _) => {
             view! { <ContinueToService service csrf_token=view.csrf_token /> }.into_any()

@@ -68,7 +68,7 @@ pub struct JourneyView {
 /// The page for `step`, or `None` with a redirect to where the person should be.
 #[server(input = GetUrl)]
 pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnError> {
-    use crate::domain::journey::{redirect_for, Answer, Position};
+    use crate::domain::journey::{redirect_for, Position};
     let ctx =
         crate::ssr::request_context().ok_or_else(|| ServerFnError::new("no request context"))?;
     let data = use_context::<std::sync::Arc<dyn crate::ssr::TeacherData>>()
@@ -85,6 +85,48 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         Position::Answering(answers) => answers.clone(),
         _ => Default::default(),
     };
+    let shown = answers_view(
+        &ctx,
+        data.as_ref(),
+        step,
+        answers.nino.as_ref(),
+        answers.trn.as_ref(),
+        answers.itt.as_ref(),
+    )
+    .await?;
+    Ok(Some(JourneyView {
+        reference: facts.open_task.as_ref().map(|t| t.reference.clone()),
+        requested_on: facts
+            .open_task
+            .as_ref()
+            .map(|t| crate::domain::uk_time::long_date(t.requested_at.date_naive())),
+        email: user
+            .and_then(|u| u.email)
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_default(),
+        record: facts.record.as_ref().map(record_view),
+        try_again: answers.try_again.clone(),
+        continue_to,
+        waiting_service,
+        ..shown
+    }))
+}
+
+/// What a question page (`step` is [`Step::Nino`], [`Step::Trn`] or [`Step::Itt`]) or check answers shows of the
+/// answers so far: the last failed submission's values and errors, else the answer already given (so the back
+/// button and change links show it), the answers as check answers words them, and the third question's
+/// suggestions. Shared by the connect journey and an account holder's record questions, which ask the same
+/// questions with the same forms.
+#[cfg(feature = "ssr")]
+pub(crate) async fn answers_view(
+    ctx: &crate::ssr::RequestContext,
+    data: &dyn crate::ssr::TeacherData,
+    step: Step,
+    nino: Option<&crate::domain::journey::Answer<crate::domain::validation::Nino>>,
+    trn: Option<&crate::domain::journey::Answer<crate::domain::validation::Trn>>,
+    itt: Option<&crate::domain::journey::Answer<crate::domain::matching::IttIdentifier>>,
+) -> Result<JourneyView, ServerFnError> {
+    use crate::domain::journey::Answer;
     let form = match step {
         Step::Nino => Some(crate::forms::FormId::ConnectNino),
         Step::Trn => Some(crate::forms::FormId::ConnectTrn),
@@ -103,7 +145,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
                 values.insert(field.trim_start_matches("has_").to_string(), v.to_string());
             }
         };
-        match (step, &answers.nino, &answers.trn) {
+        match (step, nino, trn) {
             (Step::Nino, Some(Answer::No), _) => prefill("has_nino", "no", None),
             (Step::Nino, Some(Answer::Yes(n)), _) => prefill("has_nino", "yes", Some(n.as_str())),
             (Step::Trn, _, Some(Answer::No)) => prefill("has_trn", "no", None),
@@ -112,7 +154,7 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         }
         if step == Step::Itt {
             use crate::domain::journey::{ITT_PROVIDER_FIELD, QTS_CHOICE_FIELD, QTS_YEAR_FIELD};
-            match &answers.itt {
+            match itt {
                 Some(Answer::No) => {
                     values.insert(QTS_CHOICE_FIELD.into(), "no".into());
                 }
@@ -134,39 +176,26 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
     } else {
         Vec::new()
     };
-    let itt = answers.itt.as_ref();
     let answer_text = |answer: Option<Option<&str>>| {
         answer.map(|v| v.map_or_else(|| "No".to_string(), str::to_string))
     };
-    Ok(Some(JourneyView {
-        csrf_token: ctx.csrf_token,
+    Ok(JourneyView {
+        csrf_token: ctx.csrf_token.clone(),
         values,
         errors,
-        nino_answer: answer_text(answers.nino.as_ref().map(|a| a.value().map(|n| n.as_str()))),
-        trn_answer: answer_text(answers.trn.as_ref().map(|a| a.value().map(|t| t.as_str()))),
+        nino_answer: answer_text(nino.map(|a| a.value().map(|n| n.as_str()))),
+        trn_answer: answer_text(trn.map(|a| a.value().map(|t| t.as_str()))),
         qts_answer: itt.map(|a| if a.value().is_some() { "Yes" } else { "No" }.to_string()),
         itt_provider_answer: itt.and_then(|a| a.value()).map(|i| i.provider.clone()),
         qts_year_answer: itt.and_then(|a| a.value()).map(|i| i.qts_year.to_string()),
         itt_providers,
-        reference: facts.open_task.as_ref().map(|t| t.reference.clone()),
-        requested_on: facts
-            .open_task
-            .as_ref()
-            .map(|t| crate::domain::uk_time::long_date(t.requested_at.date_naive())),
-        email: user
-            .and_then(|u| u.email)
-            .map(|e| e.as_str().to_string())
-            .unwrap_or_default(),
-        record: facts.record.as_ref().map(record_view),
-        try_again: answers.try_again.clone(),
-        continue_to,
-        waiting_service,
-    }))
+        ..JourneyView::default()
+    })
 }
 
 /// The name of the service that sent the teacher, as `(they may go back now, it waits for support)`.
 #[cfg(feature = "ssr")]
-fn client_return(
+pub(crate) fn client_return(
     session: &crate::ssr::SessionHandle,
     position: &crate::domain::journey::Position,
     user: Option<&crate::ssr::SignedInUser>,

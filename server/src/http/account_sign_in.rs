@@ -209,6 +209,9 @@ async fn onwards(state: &AppState, ctx: &RequestContext, or: &'static str) -> Ha
     if or != routes::CONTINUE {
         return Ok(Redirect::to(or).into_response());
     }
+    if let Some(news) = super::account_record::look_up_at_sign_in(state, ctx).await? {
+        return Ok(Redirect::to(news).into_response());
+    }
     match super::provider::return_if_ready(state, ctx, "account_sign_in").await? {
         Some(back) => Ok(back),
         None => Ok(Redirect::to(routes::CONTINUE).into_response()),

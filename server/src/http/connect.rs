@@ -139,22 +139,41 @@ async fn count_attempt(
     answers: &mut ConnectAnswers,
     question: &'static str,
 ) -> Result<(), AppError> {
-    match rate_limited(state, user.user_id, client)
-        .await
-        .map_err(AppError::store("counting an attempt"))?
+    if attempt_stopped(
+        state,
+        user.user_id,
+        client,
+        &mut answers.try_again,
+        question,
+    )
+    .await?
     {
-        None => {
-            answers.try_again = None;
-            Ok(())
-        }
-        Some(when) => {
-            tracing::warn!(question, "connect attempts rate-limited");
-            answers.try_again = Some(when);
-            let answers = answers.clone();
-            ctx.session.update(|data| data.connect = Some(answers));
-            Err(AppError::Elsewhere(routes::CONNECT_TOO_MANY_ATTEMPTS))
-        }
+        let answers = answers.clone();
+        ctx.session.update(|data| data.connect = Some(answers));
+        return Err(AppError::Elsewhere(routes::CONNECT_TOO_MANY_ATTEMPTS));
     }
+    Ok(())
+}
+
+/// Counts an attempt for `user_id` against the limits ([`rate_limited`]) and sets `try_again` to when they may try
+/// again if this one was over a limit (else clears it): `true` when it was. Shared with an account holder's record
+/// questions, which count against the same limits.
+pub(super) async fn attempt_stopped(
+    state: &AppState,
+    user_id: i64,
+    client: Option<IpAddr>,
+    try_again: &mut Option<String>,
+    question: &'static str,
+) -> Result<bool, AppError> {
+    let limited = rate_limited(state, user_id, client)
+        .await
+        .map_err(AppError::store("counting an attempt"))?;
+    if limited.is_some() {
+        tracing::warn!(question, "record question attempts rate-limited");
+    }
+    let stopped = limited.is_some();
+    *try_again = limited;
+    Ok(stopped)
 }
 
 /// The One Login email to record with a connection or a support request: blank when One Login has not verified
@@ -340,6 +359,103 @@ pub struct TrnForm {
     change: String,
 }
 
+impl NinoForm {
+    /// The answer as posted, and whether they came from check answers to change it.
+    pub(super) fn input(self) -> (IdentifierInput, bool) {
+        let input = IdentifierInput {
+            choice: self.has_nino,
+            value: self.nino,
+        };
+        (input, self.change == "1")
+    }
+}
+
+impl TrnForm {
+    /// The answer as posted, and whether they came from check answers to change it.
+    pub(super) fn input(self) -> (IdentifierInput, bool) {
+        let input = IdentifierInput {
+            choice: self.has_trn,
+            value: self.trn,
+        };
+        (input, self.change == "1")
+    }
+}
+
+/// Validates `question`'s answer and stores it in `nino` or `trn`: `Ok(true)` when something was typed (an attempt
+/// to count), or the form's error.
+pub(super) fn set_identifier(
+    question: Question,
+    input: &IdentifierInput,
+    nino: &mut Option<Answer<app::domain::validation::Nino>>,
+    trn: &mut Option<Answer<app::domain::validation::Trn>>,
+) -> Result<bool, app::domain::validation::FieldError> {
+    Ok(match question {
+        Question::Nino => {
+            let answer = parse_nino_answer(input)?;
+            let typed = matches!(answer, Answer::Yes(_));
+            *nino = Some(answer);
+            typed
+        }
+        Question::Trn => {
+            let answer = parse_trn_answer(input)?;
+            let typed = matches!(answer, Answer::Yes(_));
+            *trn = Some(answer);
+            typed
+        }
+    })
+}
+
+/// The flash that takes a NINO or TRN answer with an error back to its page: what was typed, never more than a
+/// form field's worth (issue 10 §4: a megabyte typed is not kept).
+pub(super) fn identifier_flash(
+    question: Question,
+    input: &IdentifierInput,
+    error: app::domain::validation::FieldError,
+) -> Flash {
+    Flash {
+        form: match question {
+            Question::Nino => FormId::ConnectNino,
+            Question::Trn => FormId::ConnectTrn,
+        },
+        values: [
+            (
+                question.choice_field().to_string(),
+                truncate_chars(&input.choice, 10),
+            ),
+            (
+                question.value_field().to_string(),
+                truncate_chars(&input.value, MAX_IDENTIFIER_INPUT),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        errors: vec![error],
+    }
+}
+
+/// The flash that takes the third question's answer with its errors back to its page (each value a field's worth
+/// at most).
+pub(super) fn itt_flash(
+    input: &IttInput,
+    errors: Vec<app::domain::validation::FieldError>,
+) -> Flash {
+    Flash {
+        form: FormId::ConnectItt,
+        values: [
+            (QTS_CHOICE_FIELD, truncate_chars(&input.qts, 10)),
+            (
+                ITT_PROVIDER_FIELD,
+                truncate_chars(&input.provider, echo_limit(MAX_PROVIDER_CHARS)),
+            ),
+            (QTS_YEAR_FIELD, truncate_chars(&input.year, 20)),
+        ]
+        .into_iter()
+        .map(|(field, value)| (field.to_string(), value))
+        .collect(),
+        errors,
+    }
+}
+
 /// Counts an attempt against the user and the client address (see [`super::client_addr`]), with the configured
 /// limits. `Some(when they may try again)` if either limit is now exceeded.
 async fn rate_limited(
@@ -386,28 +502,12 @@ async fn answer(
     change: bool,
 ) -> HandlerResult {
     let (mut answers, user) = answering(state, ctx).await?;
-    let (form, page) = match question {
-        Question::Nino => (FormId::ConnectNino, routes::CONNECT_NINO),
-        Question::Trn => (FormId::ConnectTrn, routes::CONNECT_TRN),
+    let page = match question {
+        Question::Nino => routes::CONNECT_NINO,
+        Question::Trn => routes::CONNECT_TRN,
     };
     let back_with_errors = |error| {
-        let flash = Flash {
-            form,
-            // Shown back, never more than a form field's worth (issue 10 §4: a megabyte typed is not kept).
-            values: [
-                (
-                    question.choice_field().to_string(),
-                    truncate_chars(&input.choice, 10),
-                ),
-                (
-                    question.value_field().to_string(),
-                    truncate_chars(&input.value, MAX_IDENTIFIER_INPUT),
-                ),
-            ]
-            .into_iter()
-            .collect(),
-            errors: vec![error],
-        };
+        let flash = identifier_flash(question, &input, error);
         let to = if change {
             format!("{page}?change=1")
         } else {
@@ -415,30 +515,21 @@ async fn answer(
         };
         Err(AppError::form(&ctx.session, flash, to))
     };
-    let typed_something = match question {
-        Question::Nino => match parse_nino_answer(&input) {
-            Ok(a) => {
-                let typed = matches!(a, Answer::Yes(_));
-                answers.nino = Some(a);
-                typed
-            }
+    let typed_something =
+        match set_identifier(question, &input, &mut answers.nino, &mut answers.trn) {
+            Ok(typed) => typed,
             Err(e) => return back_with_errors(e),
-        },
-        Question::Trn => match parse_trn_answer(&input) {
-            Ok(a) => {
-                let typed = matches!(a, Answer::Yes(_));
-                answers.trn = Some(a);
-                typed
-            }
-            Err(e) => return back_with_errors(e),
-        },
-    };
-    if typed_something {
-        let name = match question {
-            Question::Nino => "nino",
-            Question::Trn => "trn",
         };
-        count_attempt(state, ctx, &user, client, &mut answers, name).await?;
+    if typed_something {
+        count_attempt(
+            state,
+            ctx,
+            &user,
+            client,
+            &mut answers,
+            question.value_field(),
+        )
+        .await?;
     }
     let connected = try_to_connect(state, &user, &mut answers)
         .await
@@ -466,19 +557,8 @@ pub async fn answer_nino(
     ClientAddress(client): ClientAddress,
     Form(form): Form<NinoForm>,
 ) -> HandlerResult {
-    let input = IdentifierInput {
-        choice: form.has_nino,
-        value: form.nino,
-    };
-    answer(
-        &state,
-        &ctx,
-        client,
-        Question::Nino,
-        input,
-        form.change == "1",
-    )
-    .await
+    let (input, change) = form.input();
+    answer(&state, &ctx, client, Question::Nino, input, change).await
 }
 
 /// `POST /connect/trn`.
@@ -488,19 +568,8 @@ pub async fn answer_trn(
     ClientAddress(client): ClientAddress,
     Form(form): Form<TrnForm>,
 ) -> HandlerResult {
-    let input = IdentifierInput {
-        choice: form.has_trn,
-        value: form.trn,
-    };
-    answer(
-        &state,
-        &ctx,
-        client,
-        Question::Trn,
-        input,
-        form.change == "1",
-    )
-    .await
+    let (input, change) = form.input();
+    answer(&state, &ctx, client, Question::Trn, input, change).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -513,6 +582,26 @@ pub struct IttForm {
     qts_year: String,
     #[serde(default)]
     change: String,
+}
+
+impl IttForm {
+    /// The answer as posted, and whether they came from check answers to change it.
+    pub(super) fn input(self) -> (IttInput, bool) {
+        let input = IttInput {
+            qts: self.has_qts,
+            provider: self.itt_provider,
+            year: self.qts_year,
+        };
+        (input, self.change == "1")
+    }
+}
+
+/// The third question's answer, with this year (UK time) the latest QTS year accepted.
+pub(super) fn parse_itt_now(
+    input: &IttInput,
+) -> Result<Answer<app::domain::matching::IttIdentifier>, Vec<app::domain::validation::FieldError>>
+{
+    parse_itt_answer(input, app::domain::uk_time::uk_time(Utc::now()).year())
 }
 
 /// `POST /connect/itt`: the third question (DESIGN §5). Only for someone it applies to (NINO and TRN answered
@@ -528,32 +617,11 @@ pub async fn answer_itt(
     if !answers.may_answer_third_question() {
         return Ok(Redirect::to(answers.resume_at()).into_response());
     }
-    let change = form.change == "1";
-    let input = IttInput {
-        qts: form.has_qts,
-        provider: form.itt_provider,
-        year: form.qts_year,
-    };
-    let this_year = app::domain::uk_time::uk_time(Utc::now()).year();
-    let answer = match parse_itt_answer(&input, this_year) {
+    let (input, change) = form.input();
+    let answer = match parse_itt_now(&input) {
         Ok(answer) => answer,
         Err(errors) => {
-            let flash = Flash {
-                form: FormId::ConnectItt,
-                // Shown back, never more than a field's worth (issue 10 §4).
-                values: [
-                    (QTS_CHOICE_FIELD, truncate_chars(&input.qts, 10)),
-                    (
-                        ITT_PROVIDER_FIELD,
-                        truncate_chars(&input.provider, echo_limit(MAX_PROVIDER_CHARS)),
-                    ),
-                    (QTS_YEAR_FIELD, truncate_chars(&input.year, 20)),
-                ]
-                .into_iter()
-                .map(|(field, value)| (field.to_string(), value))
-                .collect(),
-                errors,
-            };
+            let flash = itt_flash(&input, errors);
             let to = if change {
                 "/connect/itt?change=1"
             } else {

@@ -93,7 +93,7 @@ async fn at_the_choice(rp: &mut Rp) {
 }
 
 /// The newest passcode emailed to `address`.
-async fn emailed_code(rp: &Rp, address: &str) -> String {
+pub(crate) async fn emailed_code(rp: &Rp, address: &str) -> String {
     rp.state
         .store
         .recent_emails(50)
@@ -137,7 +137,7 @@ fn other_than(code: &str) -> String {
 }
 
 /// Types `email` (choosing `intent`) and enters its code; the code page's answer.
-async fn prove_email(rp: &mut Rp, email: &str, intent: &str) -> TestResponse {
+pub(crate) async fn prove_email(rp: &mut Rp, email: &str, intent: &str) -> TestResponse {
     assert_eq!(
         rp.get(&format!("/account-sign-in/email?intent={intent}"))
             .await
@@ -253,7 +253,7 @@ async fn signed_in(rp: &mut Rp) -> Option<(i64, bool)> {
 }
 
 /// `Continue to <service>`: back at the service with a code and its state.
-fn assert_back_at_the_service(res: &TestResponse) {
+pub(crate) fn assert_back_at_the_service(res: &TestResponse) {
     let location = res.header("location");
     assert!(
         location.starts_with(&format!("{REDIRECT}?code=")),
@@ -263,7 +263,7 @@ fn assert_back_at_the_service(res: &TestResponse) {
 }
 
 /// The error summary holds `message`, linked to `field`, and the title says there is an error.
-fn assert_error(page: &TestResponse, field: &str, message: &str) {
+pub(crate) fn assert_error(page: &TestResponse, field: &str, message: &str) {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("There is a problem"), "{}", page.body);
     assert!(
