@@ -38,6 +38,10 @@ pub enum FormId {
     AccountDateOfBirth,
     AccountIsThisYou,
     AccountExistingCode,
+    /// The TRN-in-use flow (issue 13 §3, §6): can you access the holder's email, its code, which email to keep.
+    AccountTrnInUse,
+    AccountTrnInUseCode,
+    AccountKeepEmail,
     /// A task's decision, assignment and disconnect forms, by task reference.
     Decision(String),
     /// The disconnect form of a task, by task reference.
@@ -45,7 +49,7 @@ pub enum FormId {
 }
 
 impl FormId {
-    const FIXED: [(FormId, &'static str); 18] = [
+    const FIXED: [(FormId, &'static str); 21] = [
         (FormId::Feedback, "feedback"),
         (FormId::IdentitySupport, "identity-support"),
         (FormId::ConnectNino, "connect-nino"),
@@ -64,6 +68,9 @@ impl FormId {
         (FormId::AccountDateOfBirth, "account-date-of-birth"),
         (FormId::AccountIsThisYou, "account-is-this-you"),
         (FormId::AccountExistingCode, "account-existing-code"),
+        (FormId::AccountTrnInUse, "account-trn-in-use"),
+        (FormId::AccountTrnInUseCode, "account-trn-in-use-code"),
+        (FormId::AccountKeepEmail, "account-keep-email"),
     ];
 
     /// The form's name as stored.

@@ -200,6 +200,21 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/account/trn-in-use")
+                        view=pages::account_merge::TrnInUsePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/trn-in-use/code")
+                        view=pages::account_merge::TrnInUseCodePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/trn-in-use/choose-email")
+                        view=pages::account_merge::ChooseEmailPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/connect")
                         view=pages::connect::NeedMoreInformationPage
                         ssr=SsrMode::Async

@@ -1,6 +1,7 @@
 //! One module per page or family of pages.
 
 pub mod account;
+pub mod account_merge;
 pub mod account_record;
 pub mod account_sign_in;
 pub mod connect;

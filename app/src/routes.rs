@@ -128,7 +128,7 @@ pub fn is_console_page(path: &str) -> bool {
 
 /// The pages the Leptos router serves (the rest are the server's own routes).
 #[cfg(test)]
-const PAGES: [&str; 47] = [
+const PAGES: [&str; 50] = [
     ACCOUNT_SIGN_IN,
     ACCOUNT_SIGN_IN_EMAIL,
     ACCOUNT_SIGN_IN_EMAIL_CODE,
@@ -142,6 +142,9 @@ const PAGES: [&str; 47] = [
     ACCOUNT_SIGN_IN_EXISTING_CODE,
     ACCOUNT_SIGN_IN_CREATED,
     ACCOUNT_FIND_RECORD,
+    ACCOUNT_TRN_IN_USE,
+    ACCOUNT_TRN_IN_USE_CODE,
+    ACCOUNT_TRN_IN_USE_CHOOSE_EMAIL,
     ACCOUNT_FIND_RECORD_NINO,
     ACCOUNT_FIND_RECORD_TRN,
     ACCOUNT_FIND_RECORD_QTS,

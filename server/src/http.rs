@@ -6,6 +6,7 @@
 //! control character refused ([`paths`]), the body size limit, then sessions and CSRF checks, then the routes.
 
 pub mod account_record;
+pub mod account_merge;
 pub mod account_sign_in;
 pub mod assets;
 pub mod auth;
@@ -129,6 +130,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             routes::ACCOUNT_FIND_RECORD_CHECK,
             post(account_record::look_up),
         )
+        .merge(account_merge::routes())
         .route(routes::AUTH_IDENTITY, get(auth::verify_identity))
         .route("/auth/callback", get(auth::callback))
         .route(

@@ -39,6 +39,16 @@ pub struct MergeProgress {
     /// The code sent to the holder's email was entered: the two are one person.
     #[serde(default)]
     pub proven: bool,
+    /// Once proven, when both have an account: the two emails to choose from, in full (both are theirs now).
+    #[serde(default)]
+    pub choices: Option<EmailChoices>,
+}
+
+/// "Which email address do you want to keep?": the holder's account email and the asking account's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChoices {
+    pub holders: String,
+    pub mine: String,
 }
 
 /// The flow's pages.
@@ -61,7 +71,9 @@ impl MergeProgress {
         match step {
             MergeStep::TrnInUse => true,
             MergeStep::Code => self.code_sent && self.masked_email.is_some(),
-            MergeStep::ChooseEmail => self.proven && self.holder_has_account,
+            MergeStep::ChooseEmail => {
+                self.proven && self.holder_has_account && self.choices.is_some()
+            }
         }
     }
 
@@ -178,6 +190,7 @@ mod tests {
             holder_has_account: true,
             code_sent: false,
             proven: false,
+            choices: None,
         }
     }
 
@@ -208,7 +221,16 @@ mod tests {
             Some(routes::ACCOUNT_TRN_IN_USE)
         );
         p.proven = true;
+        p.choices = Some(EmailChoices {
+            holders: "ann@example.com".into(),
+            mine: "ann.lee@example.com".into(),
+        });
         assert_eq!(p.redirect_for(MergeStep::ChooseEmail), None);
+        assert_eq!(
+            p.redirect_for(MergeStep::Code),
+            None,
+            "the back button from the choice"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn Page(page: AccountPage, render: fn(AccountSignInView) -> AnyView) -> impl Int
 }
 
 #[component]
-fn Column(children: Children) -> impl IntoView {
+pub(crate) fn Column(children: Children) -> impl IntoView {
     view! {
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">{children()}</div>
@@ -33,7 +33,7 @@ fn Column(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn BackLink(href: &'static str) -> impl IntoView {
+pub(crate) fn BackLink(href: &'static str) -> impl IntoView {
     view! {
         <a href=href rel="external" class="govuk-back-link">
             "Back"
@@ -42,7 +42,7 @@ fn BackLink(href: &'static str) -> impl IntoView {
 }
 
 /// A form posting to `action` with the CSRF token, its fields, and a "Continue" button.
-fn form(
+pub(crate) fn form(
     action: &'static str,
     csrf_token: String,
     fields: AnyView,
@@ -66,7 +66,7 @@ fn form(
 }
 
 /// A one-question page: its title, a back link, the error summary, the heading and the form posting to `action`.
-fn question_page(
+pub(crate) fn question_page(
     view: &AccountSignInView,
     heading: &'static str,
     back: &'static str,
@@ -89,7 +89,7 @@ fn question_page(
 }
 
 /// A GOV.UK button that is a link.
-fn button_link(href: &'static str, text: &'static str, secondary: bool) -> AnyView {
+pub(crate) fn button_link(href: &'static str, text: &'static str, secondary: bool) -> AnyView {
     let class = if secondary {
         "govuk-button govuk-button--secondary"
     } else {
@@ -110,7 +110,7 @@ fn button_link(href: &'static str, text: &'static str, secondary: bool) -> AnyVi
     .into_any()
 }
 
-fn value(view: &AccountSignInView, field: &str) -> String {
+pub(crate) fn value(view: &AccountSignInView, field: &str) -> String {
     view.values.get(field).cloned().unwrap_or_default()
 }
 
@@ -209,15 +209,15 @@ pub fn EmailPage() -> impl IntoView {
 }
 
 /// What the three code pages differ in.
-struct CodeText {
-    heading: &'static str,
-    action: &'static str,
-    resend: &'static str,
-    back: &'static str,
-    change: Option<(&'static str, &'static str)>,
+pub(crate) struct CodeText {
+    pub heading: &'static str,
+    pub action: &'static str,
+    pub resend: &'static str,
+    pub back: &'static str,
+    pub change: Option<(&'static str, &'static str)>,
 }
 
-fn code_page(view: AccountSignInView, text: CodeText, sent_to: String) -> AnyView {
+pub(crate) fn code_page(view: AccountSignInView, text: CodeText, sent_to: String) -> AnyView {
     let input = TextInput::new(
         CODE_FIELD,
         "Security code",

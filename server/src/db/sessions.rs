@@ -92,10 +92,12 @@ where
         lookups: &super::held::Held<DB>,
     ) -> super::coalesce::Coalesced<String, StoredSession> {
         let lookups = lookups.clone();
-        // One statement however many keys (they are bound as one JSON array), so it is prepared once.
+        // One statement however many keys (they are bound as one JSON array), so it is prepared once. A session
+        // of a person merged into another (TRN in use, issue 13 §6) is no session: the merge deletes them, and this
+        // also ends one a sign-in racing the merge wrote after it, so nobody acts as a person who is gone.
         let sql: std::sync::Arc<str> = format!(
             "SELECT s.id_hash, s.data, s.created_at, s.expires_at, u.page_version FROM sessions s \
-             LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash {}",
+             LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash {} AND u.merged_into IS NULL",
             DB::IN_JSON_ARRAY
         )
         .into();

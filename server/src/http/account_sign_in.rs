@@ -76,7 +76,7 @@ fn save(ctx: &RequestContext, journey: AccountJourney) {
 }
 
 /// Back to `to` with `errors` and what was typed (each value cut to what a form shows back).
-fn back_with(
+pub(super) fn back_with(
     ctx: &RequestContext,
     form: FormId,
     values: &[(&str, &str, usize)],
@@ -105,7 +105,7 @@ fn new_passcode() -> Passcode {
 }
 
 /// Why a passcode was not sent.
-enum NotSent {
+pub(super) enum NotSent {
     /// Over a sending limit: the window to wait, in seconds.
     Limited(i64),
     Store(AppError),
@@ -113,7 +113,7 @@ enum NotSent {
 
 /// Counts, issues and queues a passcode to `target` for `purpose`: the same steps for every email, whether or not
 /// it has an account.
-async fn send_passcode(
+pub(super) async fn send_passcode(
     state: &AppState,
     client: Option<IpAddr>,
     target: &PasscodeTarget,
@@ -156,7 +156,7 @@ async fn send_passcode(
 }
 
 /// Checks a typed passcode for `target`: `Ok(())` once it is right (and used up), or the form's error.
-async fn check_passcode(
+pub(super) async fn check_passcode(
     state: &AppState,
     target: &PasscodeTarget,
     purpose: PasscodePurpose,
@@ -262,11 +262,11 @@ pub async fn submit_email(
 #[derive(Debug, Default, Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
-    code: String,
+    pub(super) code: String,
 }
 
 /// Back to a code page with its error and what was typed.
-fn code_error(
+pub(super) fn code_error(
     ctx: &RequestContext,
     form: FormId,
     typed: &str,

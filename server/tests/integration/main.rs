@@ -22,6 +22,7 @@ macro_rules! on_both_backends {
 }
 
 mod account_record;
+mod account_merge;
 mod account_records;
 mod account_sign_in;
 mod accounts;
