@@ -30,6 +30,7 @@ on_both_backends!(
     a_one_login_holder_gets_the_code_at_the_one_login_email_and_ends_with_both_ways_in,
     the_merged_persons_other_browser_is_signed_out_even_after_a_racing_sign_in,
     pages_and_forms_without_or_with_tampered_flow_state_redirect_and_never_fail,
+    the_record_questions_lead_into_the_flow_and_the_merge_returns_to_the_service,
 );
 
 const REDIRECT: &str = "https://npq.example/callback";
@@ -845,4 +846,107 @@ async fn pages_and_forms_without_or_with_tampered_flow_state_redirect_and_never_
     ))
     .await;
     assert_redirect(&rp.get("/account/trn-in-use").await, "/sign-in");
+}
+
+async fn the_record_questions_lead_into_the_flow_and_the_merge_returns_to_the_service(
+    backend: Backend,
+) {
+    let Some((mut rp, _sql)) = service(backend).await else {
+        return;
+    };
+    let holder = account(&rp, "ann.lee@school.example", "Ann").await;
+    rp.state
+        .store
+        .connect_account(holder, TRN, MatchedVia::Nino, Utc::now())
+        .await
+        .unwrap();
+    let asker = account(&rp, "ann@home.example", "Ann").await;
+    // Sent by `npq` asking for the teaching record, they sign in to their account with its email and code.
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", "npq"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid email teaching_record"),
+            ("state", "st-1"),
+            ("nonce", "n-1"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ])
+        .finish();
+    assert_redirect(
+        &rp.get(&format!("/oauth2/authorize?{query}")).await,
+        "/account-sign-in",
+    );
+    rp.get("/account-sign-in/email?intent=sign-in").await;
+    rp.post(
+        "/account-sign-in/email",
+        &[("email", "ann@home.example"), ("intent", "sign-in")],
+    )
+    .await;
+    let code = emailed_code(&rp, "ann@home.example").await;
+    assert_redirect(
+        &rp.post("/account-sign-in/email/code", &[("code", &code)])
+            .await,
+        "/continue",
+    );
+    assert_eq!(signed_in(&mut rp).await, Some(asker));
+    assert_redirect(&rp.get("/continue").await, "/account/find-your-record");
+    // The record questions: their National Insurance number finds the record the other account holds.
+    for (form, fields, next) in [
+        (
+            "/account/find-your-record/nino",
+            [("has_nino", "yes"), ("nino", "AB 12 34 56 C")],
+            "/account/find-your-record/trn",
+        ),
+        (
+            "/account/find-your-record/trn",
+            [("has_trn", "no"), ("trn", "")],
+            "/account/find-your-record/qts",
+        ),
+        (
+            "/account/find-your-record/qts",
+            [("has_qts", "no"), ("itt_provider", "")],
+            "/account/find-your-record/check-answers",
+        ),
+    ] {
+        assert_redirect(&rp.post(form, &fields).await, next);
+    }
+    assert_redirect(
+        &rp.post("/account/find-your-record/check-answers", &[])
+            .await,
+        "/account/trn-in-use",
+    );
+    let page = trn_in_use_page(&mut rp).await;
+    assert_eq!(
+        heading(&page),
+        "Your teaching record is already linked to another account"
+    );
+    rp.post("/account/trn-in-use", &[("access", "yes")]).await;
+    let code = emailed_code(&rp, "ann.lee@school.example").await;
+    assert_redirect(
+        &rp.post("/account/trn-in-use/code", &[("code", &code)])
+            .await,
+        "/account/trn-in-use/choose-email",
+    );
+    let back = rp
+        .post(
+            "/account/trn-in-use/choose-email",
+            &[("keep_email", "mine")],
+        )
+        .await;
+    assert_back_at_the_service(&back);
+    assert_eq!(signed_in(&mut rp).await, Some(holder));
+    assert_eq!(
+        rp.state
+            .store
+            .connected_record(holder)
+            .await
+            .unwrap()
+            .map(|r| r.trn),
+        Some(TRN.into())
+    );
 }
