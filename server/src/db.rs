@@ -177,6 +177,15 @@ pub struct SqlStore<DB: sqlx::Database> {
     /// The provider's and the API's audit rows, one written per request, go the same way.
     provider_events: group_commit::GroupCommit<provider::ProviderRow>,
     api_calls: api::ApiWriter,
+    /// The provider's clients by id, looked up for many requests in one query ([`coalesce`]), on `lookups`.
+    clients: coalesce::Coalesced<String, app::domain::provider::Client>,
+    /// userinfo's reads by access token, the same way.
+    userinfo: coalesce::Coalesced<String, provider::UserinfoSource>,
+    /// The token endpoint's one write, shared by the token requests waiting at the same moment.
+    redeemer: batch::Batched<provider::Redemption, provider::Redeemed>,
+    /// API clients by their key's hash, and records' status by TRN, for the API's calls ([`coalesce`]).
+    api_keys: coalesce::Coalesced<String, api::ApiClient>,
+    trn_statuses: coalesce::Coalesced<String, String>,
 }
 
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {
@@ -189,6 +198,11 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
             audits: self.audits.clone(),
             provider_events: self.provider_events.clone(),
             api_calls: self.api_calls.clone(),
+            clients: self.clients.clone(),
+            userinfo: self.userinfo.clone(),
+            redeemer: self.redeemer.clone(),
+            api_keys: self.api_keys.clone(),
+            trn_statuses: self.trn_statuses.clone(),
         }
     }
 }
@@ -472,6 +486,11 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             api_calls: PgStore::api_call_writer(&pool),
             sessions: PgStore::session_lookups(&lookups),
             task_page_versions: PgStore::task_page_lookups(&lookups),
+            clients: PgStore::client_lookups(&lookups),
+            userinfo: PgStore::userinfo_lookups(&lookups),
+            redeemer: PgStore::code_redeemer(&pool),
+            api_keys: PgStore::api_key_lookups(&lookups),
+            trn_statuses: PgStore::trn_status_lookups(&lookups),
             pool,
             lookups,
         }))
@@ -526,6 +545,11 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             api_calls: SqliteStore::api_call_writer(&pool),
             sessions: SqliteStore::session_lookups(&lookups),
             task_page_versions: SqliteStore::task_page_lookups(&lookups),
+            clients: SqliteStore::client_lookups(&lookups),
+            userinfo: SqliteStore::userinfo_lookups(&lookups),
+            redeemer: SqliteStore::code_redeemer(&pool),
+            api_keys: SqliteStore::api_key_lookups(&lookups),
+            trn_statuses: SqliteStore::trn_status_lookups(&lookups),
             pool,
             lookups,
         }))

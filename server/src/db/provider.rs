@@ -101,6 +101,68 @@ pub enum CodeExchange {
     Unknown,
 }
 
+/// A token request's code with what the request must match, and the access token to store if it does
+/// ([`ProviderStore::redeem_authorization_code`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redemption {
+    pub code_sha256: String,
+    /// The authenticated client.
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_verifier: String,
+    /// When the request came: the code must not have expired by then.
+    pub now: DateTime<Utc>,
+    /// The access token to issue if the code is good: its SHA-256, never the token.
+    pub token_sha256: String,
+    pub token_expires_at: DateTime<Utc>,
+    /// The client's ID-token algorithm, whose current key's `kid` is read.
+    pub alg: IdTokenAlg,
+}
+
+/// What redeeming a code came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Redeemed {
+    /// The code was good: it is used, and the access token is stored and audited. What the ID token is made of,
+    /// with the `kid` of the current key of the client's algorithm.
+    Issued {
+        code: AuthorizationCode,
+        claims: Box<ClaimsSource>,
+        kid: Option<String>,
+    },
+    /// Refused; the code is used (or, presented again, its tokens revoked) all the same, and no token stored.
+    Refused(CodeRefusal),
+}
+
+/// Why a code was refused, in the order the token endpoint checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeRefusal {
+    Unknown,
+    /// Presented before: every access token issued for it is now revoked (RFC 6749 §4.1.2).
+    Reused,
+    OtherClient,
+    Expired,
+    RedirectUri,
+    /// The PKCE verifier does not answer the challenge.
+    Verifier,
+    /// The teacher it was issued for is gone.
+    UserGone,
+}
+
+/// Whether `code`, just used, may be exchanged by `r` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+fn check_code(code: &AuthorizationCode, r: &Redemption) -> Result<(), CodeRefusal> {
+    if code.client_id != r.client_id {
+        Err(CodeRefusal::OtherClient)
+    } else if code.expires_at <= r.now {
+        Err(CodeRefusal::Expired)
+    } else if code.redirect_uri != r.redirect_uri {
+        Err(CodeRefusal::RedirectUri)
+    } else if !app::domain::provider::pkce_matches(&r.code_verifier, &code.code_challenge) {
+        Err(CodeRefusal::Verifier)
+    } else {
+        Ok(())
+    }
+}
+
 /// An access token as stored (found by its SHA-256).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessToken {
@@ -183,6 +245,11 @@ pub trait ProviderStore {
         now: DateTime<Utc>,
     ) -> StoreResult<CodeExchange>;
     async fn add_access_token(&self, token: &NewAccessToken) -> StoreResult<()>;
+    /// The token endpoint's one write, shared with every other token request waiting at the same moment (one
+    /// transaction for all of them): uses the code (once; presented again, it revokes what it issued), checks it
+    /// against the request, reads the teacher's claims and the current key's `kid`, and stores and audits the
+    /// access token. Durable when this returns.
+    async fn redeem_authorization_code(&self, redemption: Redemption) -> StoreResult<Redeemed>;
     /// Stores `token` and audits `event` (the token request's answer) in one write, shared with whatever other
     /// requests are writing at the same moment ([`super::group_commit`]); durable when this returns.
     async fn issue_access_token(
@@ -442,13 +509,8 @@ where
     }
 
     async fn client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        let row: Option<ClientRow> = sqlx::query_as(&format!(
-            "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id = $1"
-        ))
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(TryInto::try_into).transpose()
+        // With every other request asking for a client at this moment: one query sent after this call began.
+        self.clients.get(client_id.to_string()).await
     }
 
     async fn set_client_enabled(
@@ -627,6 +689,10 @@ where
             .await
     }
 
+    async fn redeem_authorization_code(&self, redemption: Redemption) -> StoreResult<Redeemed> {
+        self.redeemer.call(redemption).await
+    }
+
     async fn issue_access_token(
         &self,
         token: &NewAccessToken,
@@ -677,28 +743,8 @@ where
         &self,
         token_sha256: &str,
     ) -> StoreResult<Option<(AccessToken, Option<ClaimsSource>)>> {
-        let mut conn = self.lookups.get().await?;
-        let found = sqlx::query_as::<_, UserinfoRow>(&format!(
-            "SELECT a.client_id, a.user_id AS token_user_id, a.scopes, a.expires_at, a.revoked_at, ac.reused_at, \
-             {CLAIMS_COLUMNS} \
-             FROM access_tokens a JOIN authorization_codes ac ON ac.code_sha256 = a.code_sha256 \
-             LEFT JOIN users u ON u.id = a.user_id {CLAIMS_JOINS} \
-             WHERE a.token_sha256 = $1"
-        ))
-        .bind(token_sha256)
-        .fetch_optional(&mut *conn)
-        .await;
-        let Some(row) = conn.check(found)? else {
-            return Ok(None);
-        };
-        let token = AccessToken {
-            scopes: scopes(&row.scopes)?,
-            client_id: row.client_id,
-            user_id: row.token_user_id,
-            expires_at: row.expires_at,
-            revoked: row.revoked_at.is_some() || row.reused_at.is_some(),
-        };
-        Ok(Some((token, row.claims.source()?)))
+        // With every other userinfo request at this moment: one query sent after this call began.
+        self.userinfo.get(token_sha256.to_string()).await
     }
 
     async fn first_use_of_client_assertion(
@@ -840,4 +886,290 @@ where
             .push_bind(*at);
     });
     q
+}
+
+/// What userinfo reads for an access token: the token, and what its teacher's claims are made of (`None` when
+/// the user is gone).
+pub type UserinfoSource = (AccessToken, Option<ClaimsSource>);
+
+/// A code just used, with its SHA-256.
+#[derive(sqlx::FromRow)]
+struct UsedCodeRow {
+    code_sha256: String,
+    #[sqlx(flatten)]
+    code: CodeRow,
+}
+
+/// A teacher's claims with the current keys' `kid`s, by user.
+#[derive(sqlx::FromRow)]
+struct BatchClaimsRow {
+    #[sqlx(flatten)]
+    claims: ClaimsRow,
+    rs256_kid: Option<String>,
+    es256_kid: Option<String>,
+}
+
+/// userinfo's row, with the token it was read for.
+#[derive(sqlx::FromRow)]
+struct KeyedUserinfoRow {
+    token_sha256: String,
+    #[sqlx(flatten)]
+    row: UserinfoRow,
+}
+
+impl<DB: Dialect + super::connect::InList> SqlStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Decode<'q, DB>,
+{
+    /// Clients by id, for every request asking at the same moment in one query ([`super::coalesce`]), on the
+    /// lookups' connections: each token request authenticates its client, so under load they all read the same
+    /// few rows.
+    pub(super) fn client_lookups(
+        lookups: &super::held::Held<DB>,
+    ) -> super::coalesce::Coalesced<String, Client> {
+        let lookups = lookups.clone();
+        let sql: std::sync::Arc<str> = format!(
+            "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id {}",
+            DB::IN_JSON_ARRAY
+        )
+        .into();
+        super::coalesce::Coalesced::spawn(Box::new(move |keys: Vec<String>| {
+            let lookups = lookups.clone();
+            let sql = sql.clone();
+            Box::pin(async move {
+                let keys = to_json(&keys);
+                let mut conn = lookups.get().await?;
+                let found = sqlx::query_as::<DB, ClientRow>(&sql)
+                    .bind(keys)
+                    .fetch_all(&mut *conn)
+                    .await;
+                conn.check(found)?
+                    .into_iter()
+                    .map(|row| Ok((row.client_id.clone(), Client::try_from(row)?)))
+                    .collect()
+            })
+        }))
+    }
+
+    /// userinfo's one statement (the token, its code's reuse and its teacher's claims), for every userinfo
+    /// request at the same moment in one query, on the lookups' connections.
+    pub(super) fn userinfo_lookups(
+        lookups: &super::held::Held<DB>,
+    ) -> super::coalesce::Coalesced<String, UserinfoSource> {
+        let lookups = lookups.clone();
+        let sql: std::sync::Arc<str> = format!(
+            "SELECT a.token_sha256, a.client_id, a.user_id AS token_user_id, a.scopes, a.expires_at, \
+             a.revoked_at, ac.reused_at, {CLAIMS_COLUMNS} \
+             FROM access_tokens a JOIN authorization_codes ac ON ac.code_sha256 = a.code_sha256 \
+             LEFT JOIN users u ON u.id = a.user_id {CLAIMS_JOINS} \
+             WHERE a.token_sha256 {}",
+            DB::IN_JSON_ARRAY
+        )
+        .into();
+        super::coalesce::Coalesced::spawn(Box::new(move |keys: Vec<String>| {
+            let lookups = lookups.clone();
+            let sql = sql.clone();
+            Box::pin(async move {
+                let keys = to_json(&keys);
+                let mut conn = lookups.get().await?;
+                let found = sqlx::query_as::<DB, KeyedUserinfoRow>(&sql)
+                    .bind(keys)
+                    .fetch_all(&mut *conn)
+                    .await;
+                conn.check(found)?
+                    .into_iter()
+                    .map(|keyed| {
+                        let row = keyed.row;
+                        let token = AccessToken {
+                            scopes: scopes(&row.scopes)?,
+                            client_id: row.client_id,
+                            user_id: row.token_user_id,
+                            expires_at: row.expires_at,
+                            revoked: row.revoked_at.is_some() || row.reused_at.is_some(),
+                        };
+                        Ok((keyed.token_sha256, (token, row.claims.source()?)))
+                    })
+                    .collect()
+            })
+        }))
+    }
+
+    /// The token endpoint's writer ([`ProviderStore::redeem_authorization_code`]): everything waiting, up to
+    /// [`super::group_commit::MAX_BATCH`], redeemed in one transaction, each request answered after the commit.
+    /// A batch that fails fails each of its requests with its error (nothing of it is stored, so every code is
+    /// still unused and the client may try again).
+    pub(super) fn code_redeemer(
+        pool: &sqlx::Pool<DB>,
+    ) -> super::batch::Batched<Redemption, Redeemed> {
+        let pool = pool.clone();
+        super::batch::Batched::spawn(
+            move |mut queue: super::batch::Queue<Redemption, Redeemed>| async move {
+                let mut waiting = Vec::with_capacity(super::group_commit::MAX_BATCH);
+                while queue
+                    .recv_many(&mut waiting, super::group_commit::MAX_BATCH)
+                    .await
+                    > 0
+                {
+                    let (batch, answers): (Vec<Redemption>, Vec<_>) = waiting.drain(..).unzip();
+                    match super::batch::unless_panicked(Self::redeem(&pool, &batch)).await {
+                        Ok(outcomes) => {
+                            for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                                let _ = answer.send(Ok(outcome));
+                            }
+                        }
+                        Err(error) => {
+                            let error = std::sync::Arc::new(error);
+                            for answer in answers {
+                                let _ = answer.send(Err(error.clone()));
+                            }
+                        }
+                    }
+                }
+            },
+        )
+    }
+
+    /// One batch of [`Self::code_redeemer`]: each outcome in the order of `batch`.
+    async fn redeem(pool: &sqlx::Pool<DB>, batch: &[Redemption]) -> StoreResult<Vec<Redeemed>> {
+        let now = Utc::now();
+        let mut tx = pool.begin().await?;
+        // Every code of the batch marked used in one statement: of two presentations of a code, here or in
+        // another batch or instance, only one gets its row.
+        let codes = to_json(&batch.iter().map(|r| &r.code_sha256).collect::<Vec<_>>());
+        let used: Vec<UsedCodeRow> = sqlx::query_as(&format!(
+            "UPDATE authorization_codes SET used_at = $2 WHERE code_sha256 {} AND used_at IS NULL \
+             RETURNING code_sha256, client_id, redirect_uri, nonce, code_challenge, scopes, user_id, auth_time, \
+             expires_at",
+            DB::IN_JSON_ARRAY
+        ))
+        .bind(codes)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut used: std::collections::HashMap<String, CodeRow> = used
+            .into_iter()
+            .map(|row| (row.code_sha256, row.code))
+            .collect();
+        let mut checked = Vec::with_capacity(batch.len());
+        for r in batch {
+            checked.push(match used.remove(&r.code_sha256) {
+                Some(row) => {
+                    let code = AuthorizationCode::try_from(row)?;
+                    check_code(&code, r).map(|()| code)
+                }
+                // Used before (or by an earlier request of this batch), or never issued.
+                None => Err(Self::present_again(&mut tx, &r.code_sha256, now).await?),
+            });
+        }
+        // The teachers' claims and the current keys, in one statement.
+        let mut users: Vec<i64> = checked
+            .iter()
+            .filter_map(|c| c.as_ref().ok().map(|code| code.user_id))
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        let mut claims = std::collections::HashMap::new();
+        let (mut rs256_kid, mut es256_kid) = (None, None);
+        if !users.is_empty() {
+            let mut q = QueryBuilder::new(format!(
+                "SELECT {CLAIMS_COLUMNS}, \
+                 (SELECT kid FROM provider_signing_keys WHERE state = 'current' AND alg = 'RS256') AS rs256_kid, \
+                 (SELECT kid FROM provider_signing_keys WHERE state = 'current' AND alg = 'ES256') AS es256_kid \
+                 FROM users u {CLAIMS_JOINS} WHERE u.id"
+            ));
+            DB::push_ids(&mut q, users);
+            let rows: Vec<BatchClaimsRow> = DB::fetch_all_built_on(q, &mut *tx).await?;
+            for row in rows {
+                (rs256_kid, es256_kid) = (row.rs256_kid, row.es256_kid);
+                if let Some(source) = row.claims.source()? {
+                    claims.insert(source.user.id, source);
+                }
+            }
+        }
+        // The access tokens and their audit lines.
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut tokens = Vec::new();
+        let mut events = Vec::new();
+        for (r, checked) in batch.iter().zip(checked) {
+            let code = match checked {
+                Ok(code) => code,
+                Err(refusal) => {
+                    outcomes.push(Redeemed::Refused(refusal));
+                    continue;
+                }
+            };
+            let Some(source) = claims.get(&code.user_id) else {
+                outcomes.push(Redeemed::Refused(CodeRefusal::UserGone));
+                continue;
+            };
+            tokens.push(NewAccessToken {
+                token_sha256: r.token_sha256.clone(),
+                code_sha256: r.code_sha256.clone(),
+                client_id: r.client_id.clone(),
+                user_id: code.user_id,
+                scopes: code.scopes.clone(),
+                created_at: r.now,
+                expires_at: r.token_expires_at,
+            });
+            events.push((
+                ProviderEvent {
+                    client_id: Some(r.client_id.clone()),
+                    event: "token".into(),
+                    outcome: "tokens".into(),
+                },
+                r.now,
+            ));
+            let kid = match r.alg {
+                IdTokenAlg::Rs256 => rs256_kid.clone(),
+                IdTokenAlg::Es256 => es256_kid.clone(),
+            };
+            outcomes.push(Redeemed::Issued {
+                code,
+                claims: Box::new(source.clone()),
+                kid,
+            });
+        }
+        insert_rows_in(&mut tx, &tokens, access_tokens_statement).await?;
+        insert_rows_in(&mut tx, &events, provider_events_statement).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// A code presented when it was not there to use: marks it reused and revokes the tokens already stored for
+    /// it (`reused_at` revokes one still on its way too, see [`AccessToken::revoked`]); or it was never issued.
+    async fn present_again(
+        tx: &mut sqlx::Transaction<'_, DB>,
+        code_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CodeRefusal> {
+        let reused: Option<String> = sqlx::query_scalar(
+            "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE code_sha256 = $1 \
+             RETURNING code_sha256",
+        )
+        .bind(code_sha256)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if reused.is_none() {
+            return Ok(CodeRefusal::Unknown);
+        }
+        sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $2 WHERE code_sha256 = $1 AND revoked_at IS NULL",
+        )
+        .bind(code_sha256)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(CodeRefusal::Reused)
+    }
 }

@@ -13,8 +13,8 @@ use super::auth::SIGNED_IN_HOME;
 use super::cookies::{is_token, new_secret};
 use super::error::AppError;
 use crate::db::provider::{
-    AuthorizationCode, ClaimsSource, CodeExchange, NewAccessToken, NewAuthorizationCode,
-    ProviderEvent,
+    AuthorizationCode, ClaimsSource, CodeRefusal, NewAuthorizationCode, ProviderEvent, Redeemed,
+    Redemption,
 };
 use crate::db::StoreError;
 use crate::provider::{
@@ -24,9 +24,9 @@ use crate::provider::{
 };
 use crate::state::AppState;
 use app::domain::provider::{
-    may_return, pkce_matches, sign_in_needed, validate_authorization_request, AuthorizeError,
-    Client, ClientAuth, ClientKeys, ClientRequest, ErrorCode, ErrorResponse, MayReturn, Prompt,
-    SignInNeeded, SignedIn, TeacherState,
+    may_return, sign_in_needed, validate_authorization_request, AuthorizeError, Client, ClientAuth,
+    ClientKeys, ClientRequest, ErrorCode, ErrorResponse, MayReturn, Prompt, SignInNeeded, SignedIn,
+    TeacherState,
 };
 use app::ssr::{IdentityStatus, RequestContext, SessionData};
 use axum::extract::{Request, State};
@@ -810,46 +810,29 @@ async fn exchange(
         .get("code_verifier")
         .ok_or_else(|| OAuthError::invalid_request("code_verifier is missing"))?;
     let now = Utc::now();
-    let code_sha256 = sha256_hex(code);
-    let issued = match state
-        .store
-        .exchange_authorization_code(&code_sha256, now)
-        .await
-        .map_err(OAuthError::unavailable("exchanging a code"))?
-    {
-        CodeExchange::Redeemed(issued) => issued,
-        CodeExchange::Reused => {
-            tracing::warn!("an authorization code was presented twice; its tokens are revoked");
-            return Err(OAuthError::invalid_grant("The code has been used already"));
-        }
-        CodeExchange::Unknown => return Err(OAuthError::invalid_grant("Unknown code")),
-    };
-    if issued.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "The code was issued to another client",
-        ));
-    }
-    if issued.expires_at <= now {
-        return Err(OAuthError::invalid_grant("The code has expired"));
-    }
-    if issued.redirect_uri != redirect_uri {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri differs from the authorization request's",
-        ));
-    }
-    if !pkce_matches(verifier, &issued.code_challenge) {
-        return Err(OAuthError::invalid_grant(
-            "code_verifier does not match the code_challenge",
-        ));
-    }
-    // The teacher's claims, their `sub` and the current key's `kid` in one statement.
     let alg = client.id_token_alg;
-    let (source, kid) = state
+    let (access_token, token_sha256) = new_secret();
+    // One write shared with the other token requests of the moment: the code used (once), checked, the teacher's
+    // claims and the current key's `kid` read, and the access token stored with the audit line of its issue. A
+    // reuse of the code revokes this token whenever it comes (`authorization_codes.reused_at`).
+    let redeemed = state
         .store
-        .claims_source(issued.user_id, alg)
+        .redeem_authorization_code(Redemption {
+            code_sha256: sha256_hex(code),
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.to_string(),
+            code_verifier: verifier.to_string(),
+            now,
+            token_sha256,
+            token_expires_at: now + ACCESS_TOKEN_LIFETIME,
+            alg,
+        })
         .await
-        .map_err(OAuthError::unavailable("reading the teacher's claims"))?
-        .ok_or_else(|| OAuthError::invalid_grant("The teacher is no longer known"))?;
+        .map_err(OAuthError::unavailable("exchanging a code"))?;
+    let (issued, source, kid) = match redeemed {
+        Redeemed::Issued { code, claims, kid } => (code, claims, kid),
+        Redeemed::Refused(refusal) => return Err(code_refused(refusal)),
+    };
     let claims = claims_for(state, issued.user_id, &issued.scopes, &source).await?;
     let auth_time = chrono::DateTime::from_timestamp(issued.auth_time, 0).unwrap_or(now);
     let id_token_claims = claims
@@ -861,6 +844,8 @@ async fn exchange(
             now,
         )
         .map_err(signing_failed)?;
+    // Signed after the write: an ID token that cannot be signed (no key could be made) leaves a stored access
+    // token that was never handed out, so no one can use it.
     let key = match signing_key_by_kid(&state.store, alg, kid.as_deref()).await {
         Err(ProviderError::NoCurrentKey) => {
             ensure_signing_key(&state.store, now)
@@ -872,36 +857,28 @@ async fn exchange(
     }
     .map_err(signing_failed)?;
     let id_token = sign_id_token(id_token_claims, &key).map_err(signing_failed)?;
-    let (access_token, token_sha256) = new_secret();
-    // The token and the audit line of its issue in one write, shared with other requests' writes. A reuse of the
-    // code revokes this token even if it came back before this write ended (`authorization_codes.reused_at`).
-    state
-        .store
-        .issue_access_token(
-            &NewAccessToken {
-                token_sha256,
-                code_sha256,
-                client_id: client.client_id.clone(),
-                user_id: issued.user_id,
-                scopes: issued.scopes.clone(),
-                created_at: now,
-                expires_at: now + ACCESS_TOKEN_LIFETIME,
-            },
-            &ProviderEvent {
-                client_id: Some(client.client_id.clone()),
-                event: "token".into(),
-                outcome: "tokens".into(),
-            },
-            now,
-        )
-        .await
-        .map_err(OAuthError::unavailable("storing an access token"))?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
         id_token: id_token.to_string(),
         scope: issued.scopes.to_param(),
+    })
+}
+
+/// The token endpoint's answer to a code it refused.
+fn code_refused(refusal: CodeRefusal) -> OAuthError {
+    OAuthError::invalid_grant(match refusal {
+        CodeRefusal::Unknown => "Unknown code",
+        CodeRefusal::Reused => {
+            tracing::warn!("an authorization code was presented twice; its tokens are revoked");
+            "The code has been used already"
+        }
+        CodeRefusal::OtherClient => "The code was issued to another client",
+        CodeRefusal::Expired => "The code has expired",
+        CodeRefusal::RedirectUri => "redirect_uri differs from the authorization request's",
+        CodeRefusal::Verifier => "code_verifier does not match the code_challenge",
+        CodeRefusal::UserGone => "The teacher is no longer known",
     })
 }
 

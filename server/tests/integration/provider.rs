@@ -827,6 +827,7 @@ on_both_backends!(
     a_code_used_twice_is_refused_and_its_access_token_no_longer_works,
     two_redemptions_of_one_code_at_once_give_one_set_of_tokens_and_revoke_it,
     a_token_written_after_its_code_came_back_is_revoked_all_the_same,
+    codes_redeemed_together_each_get_their_own_answer_and_a_code_twice_is_used_once,
     a_code_older_than_60_seconds_is_refused,
     client_secret_basic_and_post_both_authenticate_and_a_wrong_secret_is_invalid_client,
     a_private_key_jwt_client_authenticates_with_a_signed_assertion_once,
@@ -2041,4 +2042,143 @@ async fn a_token_written_after_its_code_came_back_is_revoked_all_the_same(backen
             .any(|e| e.event == "token" && e.outcome == "tokens"),
         "audited in the same write"
     );
+}
+
+/// The token endpoint's shared write: requests redeemed at the same moment (one transaction when they meet in
+/// one batch) each get their own answer, a code presented twice among them is used once and what it issued is
+/// revoked, a refused code stores no token, and each token issued is audited.
+async fn codes_redeemed_together_each_get_their_own_answer_and_a_code_twice_is_used_once(
+    backend: Backend,
+) {
+    use server::db::provider::{
+        AuthorizationCode, CodeRefusal, NewAuthorizationCode, Redeemed, Redemption,
+    };
+    let (client, _secret) = secret_client(TrnPolicy::Required);
+    let Some((mut rp, _sql)) = flow(backend, client).await else {
+        return;
+    };
+    connected_teacher(&mut rp).await;
+    let user_id = rp.signed_in_user().await.unwrap().user_id;
+    let store = &rp.state.store;
+    let now = Utc::now();
+    // The current keys, as the token endpoint makes them when there are none.
+    provider::ensure_signing_key(store, now).await.unwrap();
+    let verifier = "v".repeat(43);
+    let challenge = app::domain::provider::s256_challenge(&verifier);
+    // Codes 1-5 stored, 6 never issued; code 3 for another client, code 4 expired.
+    for n in 1..=5 {
+        store
+            .add_authorization_code(&NewAuthorizationCode {
+                code_sha256: format!("{n:064}"),
+                code: AuthorizationCode {
+                    client_id: if n == 3 { "other" } else { "npq" }.into(),
+                    redirect_uri: REDIRECT.into(),
+                    nonce: "n".into(),
+                    code_challenge: challenge.clone(),
+                    scopes: Scopes::from(Scope::ALL),
+                    user_id,
+                    auth_time: now.timestamp(),
+                    expires_at: now + Duration::seconds(if n == 4 { -1 } else { 60 }),
+                },
+                created_at: now,
+            })
+            .await
+            .unwrap();
+    }
+    // (code, verifier right): code 1 twice, code 2 with a wrong verifier, then 3, 4, 5 and the unknown 6.
+    let requests = [
+        (1, true),
+        (1, true),
+        (2, false),
+        (3, true),
+        (4, true),
+        (5, true),
+        (6, true),
+    ];
+    let redemptions: Vec<Redemption> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, &(n, right))| Redemption {
+            code_sha256: format!("{n:064}"),
+            client_id: "npq".into(),
+            redirect_uri: REDIRECT.into(),
+            code_verifier: if right {
+                verifier.clone()
+            } else {
+                "w".repeat(43)
+            },
+            now,
+            token_sha256: format!("{:064}", 100 + i),
+            token_expires_at: now + Duration::hours(1),
+            alg: IdTokenAlg::Es256,
+        })
+        .collect();
+    let outcomes = futures::future::join_all(
+        redemptions
+            .iter()
+            .map(|r| store.redeem_authorization_code(r.clone())),
+    )
+    .await;
+    let outcomes: Vec<Redeemed> = outcomes.into_iter().map(Result::unwrap).collect();
+    let refused = |i: usize| match &outcomes[i] {
+        Redeemed::Refused(r) => Some(*r),
+        Redeemed::Issued { .. } => None,
+    };
+    // Code 1: one of the two wins, the other finds it used.
+    let firsts = [refused(0), refused(1)];
+    assert!(
+        firsts.contains(&None) && firsts.contains(&Some(CodeRefusal::Reused)),
+        "{outcomes:?}"
+    );
+    assert_eq!(refused(2), Some(CodeRefusal::Verifier));
+    assert_eq!(refused(3), Some(CodeRefusal::OtherClient));
+    assert_eq!(refused(4), Some(CodeRefusal::Expired));
+    assert_eq!(refused(5), None, "{outcomes:?}");
+    assert_eq!(refused(6), Some(CodeRefusal::Unknown));
+    let Redeemed::Issued { code, claims, kid } = &outcomes[5] else {
+        unreachable!()
+    };
+    assert_eq!((code.user_id, claims.user.id), (user_id, user_id));
+    let current_es256 = store
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.alg == IdTokenAlg::Es256 && k.state == KeyState::Current)
+        .map(|k| k.kid);
+    assert!(current_es256.is_some());
+    assert_eq!(
+        *kid, current_es256,
+        "the current key of the client's algorithm"
+    );
+    // Code 1's token is revoked (its code came twice); code 5's works; refused codes stored none.
+    let token = |i: usize| store.access_token(&redemptions[i].token_sha256);
+    let winner = if refused(0).is_none() { 0 } else { 1 };
+    assert!(token(winner).await.unwrap().unwrap().revoked);
+    assert!(!token(5).await.unwrap().unwrap().revoked);
+    for i in [2, 3, 4, 6, 1 - winner] {
+        assert_eq!(token(i).await.unwrap(), None, "request {i}");
+    }
+    // Every code stored is used now: presented again, each is refused as reused.
+    for n in 2..=5 {
+        let again = Redemption {
+            code_sha256: format!("{n:064}"),
+            token_sha256: format!("{:064}", 200 + n),
+            ..redemptions[5].clone()
+        };
+        assert_eq!(
+            store.redeem_authorization_code(again).await.unwrap(),
+            Redeemed::Refused(CodeRefusal::Reused),
+            "code {n}"
+        );
+    }
+    assert!(token(5).await.unwrap().unwrap().revoked, "code 5 came back");
+    let issued = store
+        .provider_events()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event == "token" && e.outcome == "tokens")
+        .count();
+    assert_eq!(issued, 2, "one audit line for each token issued");
 }
