@@ -79,16 +79,11 @@ pub async fn look_up_account_record(
     }
     let task = NewSupportTask {
         user_id,
-        details: TaskDetails::AccountRecordMatching(AccountRecordMatchingDetails {
-            first_name: account.name.first.clone(),
-            last_name: account.name.last.clone(),
-            preferred_name: account.name.preferred.clone(),
-            date_of_birth: account.date_of_birth,
-            email: account.email.address().to_string(),
-            mobile: account.mobile.as_ref().map(|m| m.as_str().to_string()),
-            answers: answers.clone(),
-            flags: flag.into_iter().collect(),
-        }),
+        details: TaskDetails::AccountRecordMatching(AccountRecordMatchingDetails::of(
+            account,
+            answers.clone(),
+            flag.into_iter().collect(),
+        )),
         client_id,
     };
     let raised = store.raise_support_task(&task, now).await?;

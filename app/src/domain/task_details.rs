@@ -49,6 +49,24 @@ pub struct AccountRecordMatchingDetails {
 }
 
 impl AccountRecordMatchingDetails {
+    /// A task's details for `account`'s person, with their answers and the flags matching raised.
+    pub fn of(
+        account: &super::account::Account,
+        answers: AccountAnswers,
+        flags: BTreeSet<SupportFlag>,
+    ) -> Self {
+        Self {
+            first_name: account.name.first.clone(),
+            last_name: account.name.last.clone(),
+            preferred_name: account.name.preferred.clone(),
+            date_of_birth: account.date_of_birth,
+            email: account.email.address().to_string(),
+            mobile: account.mobile.as_ref().map(|m| m.as_str().to_string()),
+            answers,
+            flags,
+        }
+    }
+
     /// The facts the account route matched with, for the console's search.
     pub fn facts(&self) -> AccountFacts {
         AccountFacts {

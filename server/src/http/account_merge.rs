@@ -481,16 +481,11 @@ async fn ask_support(
         .ok_or(AppError::Elsewhere(routes::CONTINUE))?;
     let task = NewSupportTask {
         user_id: account.user_id,
-        details: TaskDetails::AccountRecordMatching(AccountRecordMatchingDetails {
-            first_name: account.name.first.clone(),
-            last_name: account.name.last.clone(),
-            preferred_name: account.name.preferred.clone(),
-            date_of_birth: account.date_of_birth,
-            email: account.email.address().to_string(),
-            mobile: account.mobile.as_ref().map(|m| m.as_str().to_string()),
-            answers: asking.trn_in_use.answers.clone(),
-            flags: [SupportFlag::TrnInUse].into(),
-        }),
+        details: TaskDetails::AccountRecordMatching(AccountRecordMatchingDetails::of(
+            &account,
+            asking.trn_in_use.answers.clone(),
+            [SupportFlag::TrnInUse].into(),
+        )),
         client_id: super::connect::came_from(ctx),
     };
     state

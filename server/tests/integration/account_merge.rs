@@ -116,14 +116,49 @@ async fn account(rp: &Rp, email: &str, first: &str) -> i64 {
         .user_id
 }
 
+/// The holder (an account connected to [`TRN`], at `ann.lee@school.example`) and the asker (an account at
+/// `ann@home.example` whose record questions found it): their ids.
+async fn two_accounts(rp: &Rp) -> (i64, i64) {
+    let holder = account(rp, "ann.lee@school.example", "Ann").await;
+    rp.state
+        .store
+        .connect_account(holder, TRN, MatchedVia::Nino, Utc::now())
+        .await
+        .unwrap();
+    (holder, account(rp, "ann@home.example", "Ann").await)
+}
+
+/// The "sign-ins combined" email: its address and how it says they can sign in.
+async fn merged_email(rp: &Rp) -> (String, String) {
+    let told = rp
+        .state
+        .store
+        .recent_emails(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.email.template == "accounts_merged")
+        .expect("the merged email");
+    (
+        told.email.email_address,
+        told.email.personalisation["ways_in"].clone(),
+    )
+}
+
 /// `npq`'s authorization request, which keeps it in the browser's session.
 async fn sent_by_npq(rp: &mut Rp) {
+    let res = authorize(rp, "openid email").await;
+    assert!(res.status == 302 || res.status == 303, "{}", res.status);
+}
+
+/// `npq`'s authorization request for `scope`, as the teacher's browser makes it.
+async fn authorize(rp: &mut Rp, scope: &str) -> TestResponse {
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("response_type", "code"),
             ("client_id", "npq"),
             ("redirect_uri", REDIRECT),
-            ("scope", "openid email"),
+            ("scope", scope),
             ("state", "st-1"),
             ("nonce", "n-1"),
             (
@@ -133,8 +168,7 @@ async fn sent_by_npq(rp: &mut Rp) {
             ("code_challenge_method", "S256"),
         ])
         .finish();
-    let res = rp.get(&format!("/oauth2/authorize?{query}")).await;
-    assert!(res.status == 302 || res.status == 303, "{}", res.status);
+    rp.get(&format!("/oauth2/authorize?{query}")).await
 }
 
 /// Changes this browser's session as the server keeps it.
@@ -260,27 +294,18 @@ async fn both_accounts_prove_the_holders_email_choose_one_and_merge_keeping_ever
     let now = Utc::now();
     let store = rp.state.store.clone();
     // The holder: an account connected to the record. The asker: a newer account with a task support has open.
-    let holder = account(&rp, "ann.lee@school.example", "Ann").await;
-    store
-        .connect_account(holder, TRN, MatchedVia::Nino, now)
-        .await
-        .unwrap();
-    let asker = account(&rp, "ann@home.example", "Ann").await;
+    let (holder, asker) = two_accounts(&rp).await;
+    let asker_account = store.account(asker).await.unwrap().unwrap();
     let task = store
         .raise_support_task(
             &server::db::connect::NewSupportTask {
                 user_id: asker,
                 details: TaskDetails::AccountRecordMatching(
-                    app::domain::task_details::AccountRecordMatchingDetails {
-                        first_name: "Ann".into(),
-                        last_name: "Lee".into(),
-                        preferred_name: None,
-                        date_of_birth: dob(),
-                        email: "ann@home.example".into(),
-                        mobile: None,
-                        answers: answers(),
-                        flags: Default::default(),
-                    },
+                    app::domain::task_details::AccountRecordMatchingDetails::of(
+                        &asker_account,
+                        answers(),
+                        Default::default(),
+                    ),
                 ),
                 client_id: None,
             },
@@ -413,16 +438,10 @@ async fn both_accounts_prove_the_holders_email_choose_one_and_merge_keeping_ever
         1
     );
     // The kept email is told.
-    let told = store
-        .recent_emails(20)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.email.template == "accounts_merged")
-        .expect("the merged email");
-    assert_eq!(told.email.email_address, "ann@home.example");
-    assert!(told.email.personalisation["ways_in"].contains("ann@home.example"));
-    assert!(!told.email.personalisation["ways_in"].contains("One Login"));
+    let (to, ways_in) = merged_email(&rp).await;
+    assert_eq!(to, "ann@home.example");
+    assert!(ways_in.contains("ann@home.example"));
+    assert!(!ways_in.contains("One Login"));
     // The flow is over: its pages send them on.
     assert_redirect(&rp.get("/account/trn-in-use").await, "/continue");
     assert_redirect(&rp.get("/continue").await, "/record");
@@ -434,13 +453,7 @@ async fn the_holders_code_dies_after_five_wrong_tries_expires_and_a_new_one_canc
     let Some((mut rp, sql)) = service(backend).await else {
         return;
     };
-    let holder = account(&rp, "ann.lee@school.example", "Ann").await;
-    rp.state
-        .store
-        .connect_account(holder, TRN, MatchedVia::Nino, Utc::now())
-        .await
-        .unwrap();
-    let asker = account(&rp, "ann@home.example", "Ann").await;
+    let (_, asker) = two_accounts(&rp).await;
     at_trn_in_use(&mut rp, asker).await;
     trn_in_use_page(&mut rp).await;
     rp.post("/account/trn-in-use", &[("access", "yes")]).await;
@@ -518,13 +531,7 @@ async fn cannot_access_the_email_raises_a_trn_in_use_task_with_the_answers_then_
     let Some((mut rp, _sql)) = service(backend).await else {
         return;
     };
-    let holder = account(&rp, "ann.lee@school.example", "Ann").await;
-    rp.state
-        .store
-        .connect_account(holder, TRN, MatchedVia::Nino, Utc::now())
-        .await
-        .unwrap();
-    let asker = account(&rp, "ann@home.example", "Ann").await;
+    let (_, asker) = two_accounts(&rp).await;
     at_trn_in_use(&mut rp, asker).await;
     trn_in_use_page(&mut rp).await;
     let asked = rp.post("/account/trn-in-use", &[("access", "no")]).await;
@@ -626,17 +633,9 @@ async fn a_one_login_holder_gets_the_code_at_the_one_login_email_and_ends_with_b
         .await;
     assert_back_at_the_service(&merged);
     assert_eq!(signed_in(&mut rp).await, Some(teacher));
-    let told = rp
-        .state
-        .store
-        .recent_emails(20)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.email.template == "accounts_merged")
-        .unwrap();
-    assert_eq!(told.email.email_address, "ann@home.example");
-    assert!(told.email.personalisation["ways_in"].starts_with("GOV.UK One Login"));
+    let (to, ways_in) = merged_email(&rp).await;
+    assert_eq!(to, "ann@home.example");
+    assert!(ways_in.starts_with("GOV.UK One Login"));
     assert_eq!(rp.get("/record").await.status, 200);
 
     // Both ways in reach the same person and record: One Login …
@@ -669,13 +668,7 @@ async fn the_merged_persons_other_browser_is_signed_out_even_after_a_racing_sign
     let Some((mut rp, _sql)) = service(backend).await else {
         return;
     };
-    let holder = account(&rp, "ann.lee@school.example", "Ann").await;
-    rp.state
-        .store
-        .connect_account(holder, TRN, MatchedVia::Nino, Utc::now())
-        .await
-        .unwrap();
-    let asker = account(&rp, "ann@home.example", "Ann").await;
+    let (holder, asker) = two_accounts(&rp).await;
     // Another browser, signed in as the asker (the same service, its own cookies).
     at_trn_in_use(&mut rp, asker).await;
     assert_eq!(signed_in(&mut rp).await, Some(asker));
@@ -746,13 +739,7 @@ async fn pages_and_forms_without_or_with_tampered_flow_state_redirect_and_never_
     let Some((mut rp, sql)) = service(backend).await else {
         return;
     };
-    let holder = account(&rp, "ann.lee@school.example", "Ann").await;
-    rp.state
-        .store
-        .connect_account(holder, TRN, MatchedVia::Nino, Utc::now())
-        .await
-        .unwrap();
-    let asker = account(&rp, "ann@home.example", "Ann").await;
+    let (holder, asker) = two_accounts(&rp).await;
     let pages = [
         "/account/trn-in-use",
         "/account/trn-in-use/code",
@@ -854,31 +841,10 @@ async fn the_record_questions_lead_into_the_flow_and_the_merge_returns_to_the_se
     let Some((mut rp, _sql)) = service(backend).await else {
         return;
     };
-    let holder = account(&rp, "ann.lee@school.example", "Ann").await;
-    rp.state
-        .store
-        .connect_account(holder, TRN, MatchedVia::Nino, Utc::now())
-        .await
-        .unwrap();
-    let asker = account(&rp, "ann@home.example", "Ann").await;
+    let (holder, asker) = two_accounts(&rp).await;
     // Sent by `npq` asking for the teaching record, they sign in to their account with its email and code.
-    let query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("response_type", "code"),
-            ("client_id", "npq"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "openid email teaching_record"),
-            ("state", "st-1"),
-            ("nonce", "n-1"),
-            (
-                "code_challenge",
-                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            ),
-            ("code_challenge_method", "S256"),
-        ])
-        .finish();
     assert_redirect(
-        &rp.get(&format!("/oauth2/authorize?{query}")).await,
+        &authorize(&mut rp, "openid email teaching_record").await,
         "/account-sign-in",
     );
     rp.get("/account-sign-in/email?intent=sign-in").await;
