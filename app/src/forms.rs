@@ -42,6 +42,15 @@ pub enum FormId {
     AccountTrnInUse,
     AccountTrnInUseCode,
     AccountKeepEmail,
+    /// The account page's forms (issue 13 §4): a new email and its passcode, a new mobile and its passcode, the
+    /// name, the date of birth; and its "changed" banner (not a form, carried the same way).
+    AccountChangeEmail,
+    AccountChangeEmailCode,
+    AccountChangeMobile,
+    AccountChangeMobileCode,
+    AccountChangeName,
+    AccountChangeDateOfBirth,
+    AccountChanged,
     /// A task's decision, assignment and disconnect forms, by task reference.
     Decision(String),
     /// The disconnect form of a task, by task reference.
@@ -49,7 +58,7 @@ pub enum FormId {
 }
 
 impl FormId {
-    const FIXED: [(FormId, &'static str); 21] = [
+    const FIXED: [(FormId, &'static str); 28] = [
         (FormId::Feedback, "feedback"),
         (FormId::IdentitySupport, "identity-support"),
         (FormId::ConnectNino, "connect-nino"),
@@ -71,6 +80,19 @@ impl FormId {
         (FormId::AccountTrnInUse, "account-trn-in-use"),
         (FormId::AccountTrnInUseCode, "account-trn-in-use-code"),
         (FormId::AccountKeepEmail, "account-keep-email"),
+        (FormId::AccountChangeEmail, "account-change-email"),
+        (FormId::AccountChangeEmailCode, "account-change-email-code"),
+        (FormId::AccountChangeMobile, "account-change-mobile"),
+        (
+            FormId::AccountChangeMobileCode,
+            "account-change-mobile-code",
+        ),
+        (FormId::AccountChangeName, "account-change-name"),
+        (
+            FormId::AccountChangeDateOfBirth,
+            "account-change-date-of-birth",
+        ),
+        (FormId::AccountChanged, "account-changed"),
     ];
 
     /// The form's name as stored.

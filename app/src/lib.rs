@@ -100,6 +100,36 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/account/email")
+                        view=pages::account::ChangeEmailPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/email/code")
+                        view=pages::account::ChangeEmailCodePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/mobile")
+                        view=pages::account::ChangeMobilePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/mobile/code")
+                        view=pages::account::ChangeMobileCodePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/name")
+                        view=pages::account::ChangeNamePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/account/date-of-birth")
+                        view=pages::account::ChangeDateOfBirthPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/account-sign-in")
                         view=pages::account_sign_in::LandingPage
                         ssr=SsrMode::Async

@@ -23,6 +23,17 @@ pub const OAUTH_USERINFO: &str = "/oauth2/userinfo";
 /// Where a service signs the teacher out (RP-initiated logout, a server route).
 pub const OAUTH_LOGOUT: &str = "/oauth2/logout";
 pub const ACCOUNT: &str = "/account";
+/// The account page's changes for a DfE Identity account holder (issue 13 §4): a new email or mobile and the
+/// passcode sent to it (each a page and its form's action; "Send a new code" is a server route), the name and the
+/// date of birth.
+pub const ACCOUNT_EMAIL: &str = "/account/email";
+pub const ACCOUNT_EMAIL_CODE: &str = "/account/email/code";
+pub const ACCOUNT_EMAIL_RESEND: &str = "/account/email/resend";
+pub const ACCOUNT_MOBILE: &str = "/account/mobile";
+pub const ACCOUNT_MOBILE_CODE: &str = "/account/mobile/code";
+pub const ACCOUNT_MOBILE_RESEND: &str = "/account/mobile/resend";
+pub const ACCOUNT_NAME: &str = "/account/name";
+pub const ACCOUNT_DATE_OF_BIRTH: &str = "/account/date-of-birth";
 /// The second One Login round trip, to prove identity (a server route).
 pub const AUTH_IDENTITY: &str = "/auth/identity";
 /// Where a signed-in teacher is sent on (a server route).
@@ -59,6 +70,8 @@ pub const ACCOUNT_SIGN_IN_NO_ACCOUNT: &str = "/account-sign-in/no-account";
 pub const ACCOUNT_SIGN_IN_MOBILE: &str = "/account-sign-in/mobile";
 pub const ACCOUNT_SIGN_IN_MOBILE_CODE: &str = "/account-sign-in/mobile/code";
 pub const ACCOUNT_SIGN_IN_MOBILE_RESEND: &str = "/account-sign-in/mobile/resend";
+/// "Continue without a mobile number", for services that allow it (a server route).
+pub const ACCOUNT_SIGN_IN_MOBILE_SKIP: &str = "/account-sign-in/mobile/skip";
 pub const ACCOUNT_SIGN_IN_NAME: &str = "/account-sign-in/name";
 pub const ACCOUNT_SIGN_IN_DATE_OF_BIRTH: &str = "/account-sign-in/date-of-birth";
 /// Seed 002 scenarios 1 and 2: the email or mobile they proved is an account's, which they are now signed in to.
@@ -78,7 +91,8 @@ pub const ACCOUNT_FIND_RECORD_TRN: &str = "/account/find-your-record/trn";
 pub const ACCOUNT_FIND_RECORD_QTS: &str = "/account/find-your-record/qts";
 /// Check answers; its form looks the record up.
 pub const ACCOUNT_FIND_RECORD_CHECK: &str = "/account/find-your-record/check-answers";
-pub const ACCOUNT_FIND_RECORD_TOO_MANY_ATTEMPTS: &str = "/account/find-your-record/too-many-attempts";
+pub const ACCOUNT_FIND_RECORD_TOO_MANY_ATTEMPTS: &str =
+    "/account/find-your-record/too-many-attempts";
 /// "We found your teaching record".
 pub const ACCOUNT_RECORD_FOUND: &str = "/account/record-found";
 /// Support said there is no teaching record for them.
@@ -128,7 +142,7 @@ pub fn is_console_page(path: &str) -> bool {
 
 /// The pages the Leptos router serves (the rest are the server's own routes).
 #[cfg(test)]
-const PAGES: [&str; 50] = [
+const PAGES: [&str; 56] = [
     ACCOUNT_SIGN_IN,
     ACCOUNT_SIGN_IN_EMAIL,
     ACCOUNT_SIGN_IN_EMAIL_CODE,
@@ -156,6 +170,12 @@ const PAGES: [&str; 50] = [
     START,
     SIGN_OUT_CONFIRM,
     ACCOUNT,
+    ACCOUNT_EMAIL,
+    ACCOUNT_EMAIL_CODE,
+    ACCOUNT_MOBILE,
+    ACCOUNT_MOBILE_CODE,
+    ACCOUNT_NAME,
+    ACCOUNT_DATE_OF_BIRTH,
     FEEDBACK,
     FEEDBACK_SENT,
     CONNECT,

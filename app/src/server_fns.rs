@@ -3,6 +3,7 @@
 pub mod console;
 pub mod load_account;
 pub mod load_account_merge;
+pub mod load_account_page;
 pub mod load_account_record;
 pub mod load_account_sign_in;
 pub mod load_feedback_form;

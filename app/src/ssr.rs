@@ -91,6 +91,10 @@ pub struct SessionData {
     /// Signing in to or creating a DfE Identity account (DESIGN §7.3): what has been typed and proven so far.
     #[serde(default)]
     pub account_journey: Option<crate::domain::account::journey::AccountJourney>,
+    /// A DfE Identity account holder changing their email or mobile on the account page: the new one, until its
+    /// passcode is entered.
+    #[serde(default)]
+    pub account_change: Option<crate::domain::account::change::PendingChange>,
     /// A DfE Identity account holder finding their record (issue 13 §3): the answers so far and the look-up's
     /// outcome.
     #[serde(default)]
@@ -361,6 +365,14 @@ pub trait TeacherData: Send + Sync {
     fn facts(&self, user_id: i64) -> BoxFuture<'_, Result<TeacherFacts, DataUnavailable>>;
     /// Every initial teacher training provider the records name, sorted: the third question's suggestions.
     fn itt_providers(&self) -> BoxFuture<'_, Result<std::sync::Arc<Vec<String>>, DataUnavailable>>;
+    /// The person's DfE Identity account, for their account page; `None` when they have none (the default, for
+    /// implementations that never hold accounts).
+    fn account(
+        &self,
+        _user_id: i64,
+    ) -> BoxFuture<'_, Result<Option<crate::domain::account::Account>, DataUnavailable>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Where `session`'s person stands in the journey, with the facts it was worked out from.

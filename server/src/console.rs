@@ -824,6 +824,10 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
             gone_user_id,
             ..
         } => format!("Merged person {gone_user_id} into person {kept_user_id}"),
+        AuditEvent::AccountChanged { user_id, what } => format!(
+            "Person {user_id} changed their DfE Identity account's {}",
+            what.replace('_', " ")
+        ),
         AuditEvent::Unknown => action.replace('_', " "),
     }
 }

@@ -5,8 +5,9 @@
 //! pages that are the same for every signed-out visitor, error pages in place of bare error text, paths with a
 //! control character refused ([`paths`]), the body size limit, then sessions and CSRF checks, then the routes.
 
-pub mod account_record;
 pub mod account_merge;
+pub mod account_page;
+pub mod account_record;
 pub mod account_sign_in;
 pub mod assets;
 pub mod auth;
@@ -70,6 +71,29 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route(routes::IDENTITY_SUPPORT_SEND, post(identity_support::send))
         .route(routes::SIGN_IN, get(auth::sign_in))
+        .route(routes::ACCOUNT_EMAIL, post(account_page::submit_email))
+        .route(
+            routes::ACCOUNT_EMAIL_CODE,
+            post(account_page::submit_email_code),
+        )
+        .route(
+            routes::ACCOUNT_EMAIL_RESEND,
+            post(account_page::resend_email_code),
+        )
+        .route(routes::ACCOUNT_MOBILE, post(account_page::submit_mobile))
+        .route(
+            routes::ACCOUNT_MOBILE_CODE,
+            post(account_page::submit_mobile_code),
+        )
+        .route(
+            routes::ACCOUNT_MOBILE_RESEND,
+            post(account_page::resend_mobile_code),
+        )
+        .route(routes::ACCOUNT_NAME, post(account_page::submit_name))
+        .route(
+            routes::ACCOUNT_DATE_OF_BIRTH,
+            post(account_page::submit_date_of_birth),
+        )
         .route(
             routes::ACCOUNT_SIGN_IN_EMAIL,
             post(account_sign_in::submit_email),

@@ -412,7 +412,8 @@ pub fn sign_id_token_as<AC: AdditionalClaims>(
 /// Our claims beyond OpenID Connect's standard ones (DESIGN §7.1), in ID tokens and at userinfo.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeacherClaims {
-    /// With `profile`, when the identity was verified (by One Login or by support).
+    /// With `profile`: `true` when the identity was verified (by One Login or by support), `false` for the name
+    /// and date of birth of a DfE Identity account, which nobody checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
     /// With `teaching_record`, when connected to a record.
@@ -445,11 +446,15 @@ impl Claims {
     /// The claims of `teacher`, known to clients as `sub`, for `scopes`: `email` with `email`; the verified name
     /// and date of birth and `verified: true` with `profile` once verified; with `teaching_record`, the TRN once
     /// connected and `trn_lookup_status`.
+    ///
+    /// A DfE Identity account holder whose identity nobody verified (DESIGN §7.3) gets their account's email, and
+    /// with `profile` the name and date of birth they typed, marked `verified: false` so a service never takes them
+    /// for checked ones. One Login's verified email and identity win when the person has both ways in.
     pub fn of(sub: String, scopes: &Scopes, teacher: &ClaimsSource) -> Self {
-        let identity = teacher
-            .user
-            .verified_identity()
-            .filter(|_| scopes.contains(Scope::Profile));
+        let profile = scopes.contains(Scope::Profile);
+        let identity = teacher.user.verified_identity().filter(|_| profile);
+        let account = teacher.account.as_ref();
+        let unverified = account.filter(|_| profile && teacher.user.verified_identity().is_none());
         let record = scopes.contains(Scope::TeachingRecord);
         Claims {
             sub,
@@ -457,16 +462,23 @@ impl Claims {
                 .user
                 .email
                 .as_ref()
-                .filter(|_| scopes.contains(Scope::Email))
-                .map(|e| e.as_str().to_string()),
+                .map(|e| e.as_str().to_string())
+                .or_else(|| account.map(|a| a.email.clone()))
+                .filter(|_| scopes.contains(Scope::Email)),
             name: identity
                 .and_then(|i| i.current_name())
-                .map(|n| n.full_name()),
+                .map(|n| n.full_name())
+                .or_else(|| unverified.map(|a| a.name.clone())),
             birthdate: identity
-                .and_then(|i| i.dates_of_birth.first())
+                .and_then(|i| i.dates_of_birth.first().copied())
+                .or_else(|| unverified.map(|a| a.date_of_birth))
                 .map(|d| d.format("%Y-%m-%d").to_string()),
             teacher: TeacherClaims {
-                verified: identity.map(|_| true),
+                verified: match (identity, unverified) {
+                    (Some(_), _) => Some(true),
+                    (None, Some(_)) => Some(false),
+                    (None, None) => None,
+                },
                 trn: teacher.trn.clone().filter(|_| record),
                 trn_lookup_status: record
                     .then(|| TrnLookupStatus::of(teacher.trn.is_some(), teacher.open_task)),

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderState {
     pub signed_in: bool,
+    /// Signed in with a DfE Identity account, not GOV.UK One Login: One Login's header and its account link would
+    /// be wrong for them, so the service's own navigation offers their account page and signing out.
+    #[serde(default)]
+    pub account_holder: bool,
     pub account_url: String,
 }
 
@@ -19,13 +23,15 @@ pub struct HeaderState {
 fn header_state() -> HeaderState {
     #[cfg(feature = "ssr")]
     {
-        let signed_in =
-            crate::ssr::request_context().is_some_and(|ctx| ctx.session.user().is_some());
+        let user = crate::ssr::request_context().and_then(|ctx| ctx.session.user());
+        let signed_in = user.is_some();
+        let account_holder = user.is_some_and(|u| u.is_account());
         let account_url = use_context::<crate::ssr::OneLoginLinks>()
             .map(|links| links.account_url)
             .unwrap_or_else(|| "https://home.account.gov.uk".into());
         HeaderState {
             signed_in,
+            account_holder,
             account_url,
         }
     }
@@ -51,11 +57,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                             {SERVICE_NAME}
                         </a>
                     </span>
+                    {header.account_holder.then(account_navigation)}
                 </div>
             </div>
         </section>
     };
-    let header = if header.signed_in {
+    let header = if header.signed_in && !header.account_holder {
         view! {
             <header class="govuk-template__header">
                 <div class="rebranded-cross-service-header" data-module="one-login-header">
@@ -214,5 +221,29 @@ fn OneLoginHeader(account_url: String) -> impl IntoView {
                 </nav>
             </div>
         </div>
+    }
+}
+
+/// The service navigation's links for a DfE Identity account holder: their account page and signing out.
+fn account_navigation() -> impl IntoView {
+    view! {
+        <nav aria-label="Menu" class="govuk-service-navigation__wrapper">
+            <ul class="govuk-service-navigation__list" id="navigation">
+                <li class="govuk-service-navigation__item">
+                    <a class="govuk-service-navigation__link" href=crate::routes::ACCOUNT>
+                        "Your account"
+                    </a>
+                </li>
+                <li class="govuk-service-navigation__item">
+                    <a
+                        class="govuk-service-navigation__link"
+                        href=crate::routes::SIGN_OUT
+                        rel="external"
+                    >
+                        "Sign out"
+                    </a>
+                </li>
+            </ul>
+        </nav>
     }
 }

@@ -28,6 +28,7 @@
 //! counted in the service's rate-limit windows (`rate_limits`, as the connect journey's answers are); over either
 //! limit nothing is sent.
 
+pub mod change;
 pub mod email;
 pub mod journey;
 pub mod mobile;

@@ -1,8 +1,26 @@
 //! Pages for a signed-in person: their account, and what happens when One Login could not verify them.
+//!
+//! A DfE Identity account holder's account page (issue 13 §4) shows their email, mobile, name and date of birth
+//! with a "Change" link for each: the email and mobile change only with a passcode sent to the new one; the name and
+//! date of birth only while no TRN is held (then the page says why not). Each change page is a plain form posting
+//! to a server handler (`server/src/http/account_page.rs`), so it works without JavaScript.
 
+use crate::components::error_summary::{error_for, ErrorSummary};
+use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
 use crate::components::summary_list::{summary_list, SummaryRow};
-use crate::server_fns::load_account::{load_account, AccountIdentity, AccountView};
+use crate::components::text_input::TextInput;
+use crate::domain::account::change::{NEW_EMAIL_FIELD, NEW_MOBILE_FIELD};
+use crate::pages::account_sign_in::{
+    code_page, date_of_birth_fields, form, name_fields, question_page, value, BackLink, CodeText,
+    Column,
+};
+use crate::routes;
+use crate::server_fns::load_account::{
+    load_account, AccountHolderView, AccountIdentity, AccountView,
+};
+use crate::server_fns::load_account_page::{load_account_change, ChangePage};
+use crate::server_fns::load_account_sign_in::AccountSignInView;
 use leptos::prelude::*;
 
 #[component]
@@ -102,23 +120,7 @@ fn Account(account: AccountView) -> impl IntoView {
         }
         .into_any(),
         AccountIdentity::NotVerified => view! { <NotVerifiedContent /> }.into_any(),
-        AccountIdentity::AccountHolder => view! {
-            <PageTitle text="Your DfE Identity account".to_string() />
-            <div class="govuk-grid-row">
-                <div class="govuk-grid-column-two-thirds">
-                    <h1 class="govuk-heading-l">"Your DfE Identity account"</h1>
-                    <p class="govuk-body">
-                        "You’ve signed in with your DfE Identity account, with your email address and a security code."
-                    </p>
-                    <p class="govuk-body">
-                        <a class="govuk-link" href=crate::routes::SIGN_OUT rel="external">
-                            "Sign out"
-                        </a>
-                    </p>
-                </div>
-            </div>
-        }
-        .into_any(),
+        AccountIdentity::AccountHolder(holder) => view! { <AccountHolder holder /> }.into_any(),
     }
 }
 
@@ -174,5 +176,260 @@ fn NotVerifiedContent() -> impl IntoView {
                 </a>
             </div>
         </div>
+    }
+}
+
+/// A row of the account holder's summary: its value and, when it may change, a "Change" link to `href`.
+fn holder_row(key: &'static str, value: String, href: Option<&'static str>) -> SummaryRow {
+    let row = SummaryRow::new(key, value);
+    match href {
+        Some(href) => row.change(href, format!(" {}", key.to_lowercase()), true),
+        None => row,
+    }
+}
+
+#[component]
+fn AccountHolder(holder: AccountHolderView) -> impl IntoView {
+    let details_href = |href| holder.locked.is_none().then_some(href);
+    let mobile = if holder.mobile.is_empty() {
+        "Not given".to_string()
+    } else {
+        holder.mobile.clone()
+    };
+    let rows = [
+        Some(holder_row(
+            "Email address",
+            holder.email.clone(),
+            Some(routes::ACCOUNT_EMAIL),
+        )),
+        Some(holder_row(
+            "Mobile number",
+            mobile,
+            Some(routes::ACCOUNT_MOBILE),
+        )),
+        Some(holder_row(
+            "Name",
+            holder.name.clone(),
+            details_href(routes::ACCOUNT_NAME),
+        )),
+        holder
+            .preferred_name
+            .clone()
+            .map(|p| holder_row("Preferred name", p, details_href(routes::ACCOUNT_NAME))),
+        Some(holder_row(
+            "Date of birth",
+            holder.date_of_birth.clone(),
+            details_href(routes::ACCOUNT_DATE_OF_BIRTH),
+        )),
+        holder
+            .trn
+            .clone()
+            .map(|trn| holder_row("Teacher reference number (TRN)", trn, None)),
+    ];
+    view! {
+        <PageTitle text="Your DfE Identity account".to_string() />
+        <div class="govuk-grid-row">
+            <div class="govuk-grid-column-two-thirds">
+                {holder
+                    .changed
+                    .clone()
+                    .map(|changed| {
+                        view! {
+                            <div
+                                class="govuk-notification-banner govuk-notification-banner--success"
+                                role="alert"
+                                aria-labelledby="changed-title"
+                                data-module="govuk-notification-banner"
+                            >
+                                <div class="govuk-notification-banner__header">
+                                    <h2 class="govuk-notification-banner__title" id="changed-title">
+                                        "Success"
+                                    </h2>
+                                </div>
+                                <div class="govuk-notification-banner__content">
+                                    <p class="govuk-notification-banner__heading">{changed}</p>
+                                </div>
+                            </div>
+                        }
+                    })} <h1 class="govuk-heading-l">"Your DfE Identity account"</h1>
+                <p class="govuk-body">
+                    "You sign in to your DfE Identity account with your email address and a security code."
+                </p> {summary_list(rows.into_iter().flatten(), None)}
+                {holder
+                    .locked
+                    .clone()
+                    .map(|why| {
+                        view! {
+                            <div class="govuk-inset-text" id="details-locked">
+                                {why}
+                            </div>
+                        }
+                    })} <p class="govuk-body">
+                    <a class="govuk-link" href=routes::SIGN_OUT rel="external">
+                        "Sign out"
+                    </a>
+                </p>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Change(page: ChangePage, render: fn(AccountSignInView) -> AnyView) -> impl IntoView {
+    view! { <Loaded load=move || load_account_change(page) render /> }
+}
+
+/// A page with one form: a new email, a new mobile or the name.
+fn change_question(
+    view: AccountSignInView,
+    heading: &'static str,
+    action: &'static str,
+    fields: AnyView,
+) -> AnyView {
+    question_page(&view, heading, routes::ACCOUNT, action, fields)
+}
+
+#[component]
+pub fn ChangeEmailPage() -> impl IntoView {
+    view! {
+        <Change
+            page=ChangePage::Email
+            render=|view| {
+                let input = TextInput::new(
+                        NEW_EMAIL_FIELD,
+                        "New email address",
+                        value(&view, NEW_EMAIL_FIELD),
+                        error_for(&view.errors, NEW_EMAIL_FIELD),
+                    )
+                    .hint(
+                        "We’ll send a security code to this address. Your email changes once you enter it.",
+                    )
+                    .input_type("email")
+                    .autocomplete("email")
+                    .render();
+                change_question(
+                    view,
+                    "What is your new email address?",
+                    routes::ACCOUNT_EMAIL,
+                    input,
+                )
+            }
+        />
+    }
+}
+
+#[component]
+pub fn ChangeEmailCodePage() -> impl IntoView {
+    view! {
+        <Change
+            page=ChangePage::EmailCode
+            render=|view| {
+                let email = view.email.clone();
+                code_page(
+                    view,
+                    CodeText {
+                        heading: "Check your email",
+                        action: routes::ACCOUNT_EMAIL_CODE,
+                        resend: routes::ACCOUNT_EMAIL_RESEND,
+                        back: routes::ACCOUNT_EMAIL,
+                        change: Some((routes::ACCOUNT_EMAIL, "Change the new email address")),
+                    },
+                    email,
+                )
+            }
+        />
+    }
+}
+
+#[component]
+pub fn ChangeMobilePage() -> impl IntoView {
+    view! {
+        <Change
+            page=ChangePage::Mobile
+            render=|view| {
+                let input = TextInput::new(
+                        NEW_MOBILE_FIELD,
+                        "New mobile number",
+                        value(&view, NEW_MOBILE_FIELD),
+                        error_for(&view.errors, NEW_MOBILE_FIELD),
+                    )
+                    .hint(
+                        "We’ll text you a security code. For international numbers include the country code, for example +33.",
+                    )
+                    .width("govuk-input--width-20")
+                    .input_type("tel")
+                    .autocomplete("tel")
+                    .render();
+                change_question(
+                    view,
+                    "What is your new mobile number?",
+                    routes::ACCOUNT_MOBILE,
+                    input,
+                )
+            }
+        />
+    }
+}
+
+#[component]
+pub fn ChangeMobileCodePage() -> impl IntoView {
+    view! {
+        <Change
+            page=ChangePage::MobileCode
+            render=|view| {
+                let mobile = view.mobile.clone();
+                code_page(
+                    view,
+                    CodeText {
+                        heading: "Check your phone",
+                        action: routes::ACCOUNT_MOBILE_CODE,
+                        resend: routes::ACCOUNT_MOBILE_RESEND,
+                        back: routes::ACCOUNT_MOBILE,
+                        change: Some((routes::ACCOUNT_MOBILE, "Change the new mobile number")),
+                    },
+                    mobile,
+                )
+            }
+        />
+    }
+}
+
+#[component]
+pub fn ChangeNamePage() -> impl IntoView {
+    view! {
+        <Change
+            page=ChangePage::Name
+            render=|view| {
+                let fields = name_fields(&view);
+                change_question(view, "What is your name?", routes::ACCOUNT_NAME, fields)
+            }
+        />
+    }
+}
+
+#[component]
+pub fn ChangeDateOfBirthPage() -> impl IntoView {
+    view! {
+        <Change
+            page=ChangePage::DateOfBirth
+            render=|view| {
+                const HEADING: &str = "What is your date of birth?";
+                let fields = date_of_birth_fields(&view, HEADING);
+                view! {
+                    <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
+                    <BackLink href=routes::ACCOUNT />
+                    <Column>
+                        <ErrorSummary errors=view.errors.clone() />
+                        {form(
+                            routes::ACCOUNT_DATE_OF_BIRTH,
+                            view.csrf_token.clone(),
+                            fields,
+                            "Continue",
+                        )}
+                    </Column>
+                }
+                    .into_any()
+            }
+        />
     }
 }

@@ -410,37 +410,7 @@ pub fn NamePage() -> impl IntoView {
             page=AccountPage::Journey(AccountStep::Name)
             render=|view| {
                 const HEADING: &str = "What is your name?";
-                let input = |field: &'static str, label: &'static str| {
-                    TextInput::new(
-                            field,
-                            label,
-                            value(&view, field),
-                            error_for(&view.errors, field),
-                        )
-                        .autocomplete(
-                            match field {
-                                FIRST_NAME_FIELD => "given-name",
-                                LAST_NAME_FIELD => "family-name",
-                                _ => "nickname",
-                            },
-                        )
-                        .render()
-                };
-                let preferred = TextInput::new(
-                        PREFERRED_NAME_FIELD,
-                        "Preferred name (optional)",
-                        value(&view, PREFERRED_NAME_FIELD),
-                        error_for(&view.errors, PREFERRED_NAME_FIELD),
-                    )
-                    .hint("If you use another name, such as a shortened first name.")
-                    .autocomplete("nickname")
-                    .render();
-                let fields = view! {
-                    {input(FIRST_NAME_FIELD, "First name")}
-                    {input(LAST_NAME_FIELD, "Last name")}
-                    {preferred}
-                }
-                    .into_any();
+                let fields = name_fields(&view);
                 question_page(
                     &view,
                     HEADING,
@@ -460,59 +430,7 @@ pub fn DateOfBirthPage() -> impl IntoView {
             page=AccountPage::Journey(AccountStep::DateOfBirth)
             render=|view| {
                 const HEADING: &str = "What is your date of birth?";
-                let error = error_for(&view.errors, DOB_DAY_FIELD);
-                let group = with_error_class("govuk-form-group", &error);
-                let described = if error.is_some() { "dob-hint dob-error" } else { "dob-hint" };
-                let parts = [
-                    (DOB_DAY_FIELD, "Day", "bday-day", 2),
-                    (DOB_MONTH_FIELD, "Month", "bday-month", 2),
-                    (DOB_YEAR_FIELD, "Year", "bday-year", 4),
-                ]
-                    .into_iter()
-                    .map(|(id, label, autocomplete, width)| {
-                        let class = with_error_class(
-                            &format!(
-                                "govuk-input govuk-date-input__input govuk-input--width-{width}",
-                            ),
-                            &error,
-                        );
-                        view! {
-                            <div class="govuk-date-input__item">
-                                <div class="govuk-form-group">
-                                    <label class="govuk-label govuk-date-input__label" for=id>
-                                        {label}
-                                    </label>
-                                    <input
-                                        class=class
-                                        id=id
-                                        name=id
-                                        type="text"
-                                        inputmode="numeric"
-                                        autocomplete=autocomplete
-                                        value=value(&view, id)
-                                    />
-                                </div>
-                            </div>
-                        }
-                    })
-                    .collect_view();
-                let fields = view! {
-                    <div class=group>
-                        <fieldset class="govuk-fieldset" role="group" aria-describedby=described>
-                            <legend class="govuk-fieldset__legend govuk-fieldset__legend--l">
-                                <h1 class="govuk-fieldset__heading">{HEADING}</h1>
-                            </legend>
-                            <div id="dob-hint" class="govuk-hint">
-                                "For example, 27 3 1985"
-                            </div>
-                            <ErrorMessage id="dob-error".into() message=error.clone() />
-                            <div class="govuk-date-input" id="dob">
-                                {parts}
-                            </div>
-                        </fieldset>
-                    </div>
-                }
-                    .into_any();
+                let fields = date_of_birth_fields(&view, HEADING);
                 view! {
                     <PageTitle text=HEADING.to_string() has_errors=!view.errors.is_empty() />
                     <BackLink href=routes::ACCOUNT_SIGN_IN_NAME />
@@ -660,27 +578,94 @@ pub fn YouHaveAnAccountPage() -> impl IntoView {
     }
 }
 
-/// Where an account holder without a teaching record lands until finding it (issue 13 §3) is built.
-#[component]
-pub fn FindRecordPage() -> impl IntoView {
+/// The date of birth's three inputs in a fieldset whose legend is the page's heading, with its error.
+pub(crate) fn date_of_birth_fields(view: &AccountSignInView, heading: &'static str) -> AnyView {
+    let error = error_for(&view.errors, DOB_DAY_FIELD);
+    let group = with_error_class("govuk-form-group", &error);
+    let described = if error.is_some() {
+        "dob-hint dob-error"
+    } else {
+        "dob-hint"
+    };
+    let parts = [
+        (DOB_DAY_FIELD, "Day", "bday-day", 2),
+        (DOB_MONTH_FIELD, "Month", "bday-month", 2),
+        (DOB_YEAR_FIELD, "Year", "bday-year", 4),
+    ]
+    .into_iter()
+    .map(|(id, label, autocomplete, width)| {
+        let class = with_error_class(
+            &format!("govuk-input govuk-date-input__input govuk-input--width-{width}",),
+            &error,
+        );
+        view! {
+            <div class="govuk-date-input__item">
+                <div class="govuk-form-group">
+                    <label class="govuk-label govuk-date-input__label" for=id>
+                        {label}
+                    </label>
+                    <input
+                        class=class
+                        id=id
+                        name=id
+                        type="text"
+                        inputmode="numeric"
+                        autocomplete=autocomplete
+                        value=value(view, id)
+                    />
+                </div>
+            </div>
+        }
+    })
+    .collect_view();
     view! {
-        <Page
-            page=AccountPage::FindRecord
-            render=|_| {
-                view! {
-                    <PageTitle text="We need to find your teaching record".to_string() />
-                    <Column>
-                        <h1 class="govuk-heading-l">"We need to find your teaching record"</h1>
-                        <p class="govuk-body">
-                            "You’ve signed in with your DfE Identity account, but it is not linked to a teaching record yet."
-                        </p>
-                        <p class="govuk-body">
-                            "Our support team will help you find it. Contact them and they’ll link your account to your record."
-                        </p>
-                    </Column>
-                }
-                    .into_any()
-            }
-        />
+        <div class=group>
+            <fieldset class="govuk-fieldset" role="group" aria-describedby=described>
+                <legend class="govuk-fieldset__legend govuk-fieldset__legend--l">
+                    <h1 class="govuk-fieldset__heading">{heading}</h1>
+                </legend>
+                <div id="dob-hint" class="govuk-hint">
+                    "For example, 27 3 1985"
+                </div>
+                <ErrorMessage id="dob-error".into() message=error.clone() />
+                <div class="govuk-date-input" id="dob">
+                    {parts}
+                </div>
+            </fieldset>
+        </div>
     }
+    .into_any()
+}
+
+/// The name's three inputs: first, last and preferred.
+pub(crate) fn name_fields(view: &AccountSignInView) -> AnyView {
+    let input = |field: &'static str, label: &'static str| {
+        TextInput::new(
+            field,
+            label,
+            value(view, field),
+            error_for(&view.errors, field),
+        )
+        .autocomplete(match field {
+            FIRST_NAME_FIELD => "given-name",
+            LAST_NAME_FIELD => "family-name",
+            _ => "nickname",
+        })
+        .render()
+    };
+    let preferred = TextInput::new(
+        PREFERRED_NAME_FIELD,
+        "Preferred name (optional)",
+        value(view, PREFERRED_NAME_FIELD),
+        error_for(&view.errors, PREFERRED_NAME_FIELD),
+    )
+    .hint("If you use another name, such as a shortened first name.")
+    .autocomplete("nickname")
+    .render();
+    view! {
+        {input(FIRST_NAME_FIELD, "First name")}
+        {input(LAST_NAME_FIELD, "Last name")}
+        {preferred}
+    }
+    .into_any()
 }

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 /// What the account page shows about the person's identity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountIdentity {
-    /// Signed in with a DfE Identity account: its details are its own, not verified (the account page's own
-    /// changes come with issue 13 §4).
-    AccountHolder,
+    /// Signed in with a DfE Identity account: its details are its own, not verified, and changed on the account
+    /// page (issue 13 §4).
+    AccountHolder(AccountHolderView),
     NotChecked,
     NotVerified,
     Verified {
@@ -17,6 +17,24 @@ pub enum AccountIdentity {
         previous_names: Vec<String>,
         dates_of_birth: Vec<String>,
     },
+}
+
+/// A DfE Identity account's details as its page shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountHolderView {
+    pub email: String,
+    /// E.164, or empty when they have none.
+    pub mobile: String,
+    pub name: String,
+    pub preferred_name: Option<String>,
+    /// In words.
+    pub date_of_birth: String,
+    /// The TRN their account is linked to, when it is.
+    pub trn: Option<String>,
+    /// Why the name and date of birth cannot be changed, once a TRN is held.
+    pub locked: Option<String>,
+    /// What was just changed, for the success banner.
+    pub changed: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +55,10 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
     };
     let account_holder = user.is_account();
     let identity = match user.identity {
-        IdentityStatus::Unverified => AccountIdentity::AccountHolder,
+        IdentityStatus::Unverified if account_holder => {
+            AccountIdentity::AccountHolder(account_holder_view(&ctx, user.user_id).await?)
+        }
+        IdentityStatus::Unverified => AccountIdentity::NotChecked,
         IdentityStatus::NotChecked => AccountIdentity::NotChecked,
         IdentityStatus::NotVerified => AccountIdentity::NotVerified,
         IdentityStatus::Verified(identity) => AccountIdentity::Verified {
@@ -67,4 +88,38 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
             }),
         identity,
     }))
+}
+
+/// The account holder's details, read afresh, with the TRN their account is linked to and the banner of a change
+/// just made.
+#[cfg(feature = "ssr")]
+async fn account_holder_view(
+    ctx: &crate::ssr::RequestContext,
+    user_id: i64,
+) -> Result<AccountHolderView, ServerFnError> {
+    let data = use_context::<std::sync::Arc<dyn crate::ssr::TeacherData>>()
+        .ok_or_else(|| ServerFnError::new("no teacher data"))?;
+    let unavailable = crate::ssr::DataUnavailable::server_fn_error;
+    let Some(account) = data.account(user_id).await.map_err(unavailable)? else {
+        return Err(ServerFnError::new("an account holder without an account"));
+    };
+    let facts = data.facts(user_id).await.map_err(unavailable)?;
+    let trn = facts.record.map(|r| r.trn);
+    let changed = ctx
+        .session
+        .take_flash(&crate::forms::FormId::AccountChanged)
+        .and_then(|f| f.values.get("changed").cloned());
+    Ok(AccountHolderView {
+        email: account.email.address().to_string(),
+        mobile: account
+            .mobile
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+        name: format!("{} {}", account.name.first, account.name.last),
+        preferred_name: account.name.preferred,
+        date_of_birth: crate::domain::uk_time::long_date(account.date_of_birth),
+        locked: crate::domain::account::change::details_locked(trn.is_some()).map(str::to_string),
+        trn,
+        changed,
+    })
 }

@@ -48,6 +48,15 @@ pub enum AccountChange {
     NoAccount,
 }
 
+/// What changing an account's name and date of birth did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DetailsChange {
+    Changed,
+    /// The account is connected to a teaching record: its name and date of birth are that record's (DESIGN §7.3).
+    TrnHeld,
+    NoAccount,
+}
+
 /// The most namesakes born on the same day the duplicate check reads (oldest first): more than this many accounts
 /// with one name and date of birth means something other than a person is creating them.
 const MAX_NAMESAKES: i64 = 20;
@@ -101,6 +110,15 @@ pub trait AccountStore {
         mobile: Option<&Mobile>,
         now: DateTime<Utc>,
     ) -> StoreResult<AccountChange>;
+    /// Changes an account's name and date of birth, only while it is connected to no record: checked in the same
+    /// statement, so a connection made at the same moment is never changed under.
+    async fn change_account_details(
+        &self,
+        user_id: i64,
+        name: &AccountName,
+        date_of_birth: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DetailsChange>;
 }
 
 const ACCOUNT_COLUMNS: &str =
@@ -447,6 +465,36 @@ where
                 .execute(&self.pool)
                 .await;
         Self::account_change(changed)
+    }
+
+    async fn change_account_details(
+        &self,
+        user_id: i64,
+        name: &AccountName,
+        date_of_birth: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DetailsChange> {
+        let changed = sqlx::query(
+            "UPDATE accounts SET first_name = $2, last_name = $3, preferred_name = $4, last_name_key = $5, \
+             date_of_birth = $6, updated_at = $7 \
+             WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM connections WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .bind(&name.first)
+        .bind(&name.last)
+        .bind(name.preferred.as_deref())
+        .bind(name_key(&name.last))
+        .bind(date_of_birth)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if changed.rows_affected() == 1 {
+            return Ok(DetailsChange::Changed);
+        }
+        Ok(match self.account(user_id).await? {
+            Some(_) => DetailsChange::TrnHeld,
+            None => DetailsChange::NoAccount,
+        })
     }
 }
 

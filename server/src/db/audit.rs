@@ -86,6 +86,12 @@ pub enum AuditEvent {
         gone_user_id: i64,
         moved: super::account_records::MergeReport,
     },
+    /// A DfE Identity account holder changed their account's `what` (`email`, `mobile`, `name` or
+    /// `date_of_birth`) on their account page: which account and which detail, never the values.
+    AccountChanged {
+        user_id: i64,
+        what: String,
+    },
     /// An action this version does not know (none is written today): shown by its stored name.
     #[serde(other)]
     Unknown,

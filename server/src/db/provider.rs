@@ -196,6 +196,18 @@ pub struct ClaimsSource {
     pub open_task: bool,
     /// The `sub` clients know them by, once made ([`ProviderStore::provider_subject`] makes it).
     pub sub: Option<String>,
+    /// Their DfE Identity account, when they have one: its email, name and date of birth, which nobody verified.
+    /// Boxed: most teachers have none, and this rides in every token redemption's answer.
+    pub account: Option<Box<AccountClaims>>,
+}
+
+/// What a DfE Identity account gives a teacher's claims (DESIGN §7.1, §7.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountClaims {
+    pub email: String,
+    /// First and last name, as the person typed them.
+    pub name: String,
+    pub date_of_birth: NaiveDate,
 }
 
 /// One line of the provider's audit: nothing personal.
@@ -395,14 +407,17 @@ impl TryFrom<CodeRow> for AuthorizationCode {
 /// The columns of a [`ClaimsSource`], from `users u` joined as [`CLAIMS_JOINS`] joins them.
 const CLAIMS_COLUMNS: &str = "u.id AS user_id, u.email AS user_email, u.verified_identity, \
      u.identity_verified_at, u.identity_verified_via, u.identity_verified_by, u.identity_verified_task, \
-     p.trn, t.reference AS task_reference, s.sub";
+     p.trn, t.reference AS task_reference, s.sub, acc.email AS account_email, \
+     acc.first_name AS account_first_name, acc.last_name AS account_last_name, \
+     acc.date_of_birth AS account_date_of_birth";
 
 /// The user's connection, its record, their open support task (only looked for when not connected: at most one,
 /// `support_tasks_one_open_per_user`) and their provider subject, as the teacher's standing joins them.
 const CLAIMS_JOINS: &str = "LEFT JOIN connections c ON c.user_id = u.id \
      LEFT JOIN persons p ON p.id = c.person_id \
      LEFT JOIN support_tasks t ON c.user_id IS NULL AND t.user_id = u.id AND t.status IN ('open', 'in_progress') \
-     LEFT JOIN provider_subjects s ON s.user_id = u.id";
+     LEFT JOIN provider_subjects s ON s.user_id = u.id \
+     LEFT JOIN accounts acc ON acc.user_id = u.id";
 
 #[derive(sqlx::FromRow)]
 struct ClaimsRow {
@@ -416,6 +431,10 @@ struct ClaimsRow {
     trn: Option<String>,
     task_reference: Option<String>,
     sub: Option<String>,
+    account_email: Option<String>,
+    account_first_name: Option<String>,
+    account_last_name: Option<String>,
+    account_date_of_birth: Option<NaiveDate>,
 }
 
 impl ClaimsRow {
@@ -437,6 +456,21 @@ impl ClaimsRow {
             trn: self.trn,
             open_task: self.task_reference.is_some(),
             sub: self.sub,
+            account: match (
+                self.account_email,
+                self.account_first_name,
+                self.account_last_name,
+                self.account_date_of_birth,
+            ) {
+                (Some(email), Some(first), Some(last), Some(date_of_birth)) => {
+                    Some(Box::new(AccountClaims {
+                        email,
+                        name: format!("{first} {last}"),
+                        date_of_birth,
+                    }))
+                }
+                _ => None,
+            },
         }))
     }
 }

@@ -88,6 +88,13 @@ impl TeacherData for StoreTeacherData {
     fn itt_providers(&self) -> BoxFuture<'_, Result<Arc<Vec<String>>, DataUnavailable>> {
         Box::pin(async move { self.1.get(&self.0).await.map_err(DataUnavailable::from) })
     }
+
+    fn account(
+        &self,
+        user_id: i64,
+    ) -> BoxFuture<'_, Result<Option<app::domain::account::Account>, DataUnavailable>> {
+        Box::pin(async move { self.0.account(user_id).await.map_err(DataUnavailable::from) })
+    }
 }
 
 /// Where this person stands.

@@ -64,7 +64,7 @@ async fn service(backend: Backend, sign_in: SignInPolicy) -> Option<(Rp, Sql)> {
 }
 
 /// `npq`'s authorization request (`openid email`), as the teacher's browser makes it.
-async fn authorize(rp: &mut Rp) -> TestResponse {
+pub(super) async fn authorize(rp: &mut Rp) -> TestResponse {
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("response_type", "code"),
@@ -84,7 +84,7 @@ async fn authorize(rp: &mut Rp) -> TestResponse {
 }
 
 /// The browser sent by `npq`, at the choice of One Login or an account.
-async fn at_the_choice(rp: &mut Rp) {
+pub(super) async fn at_the_choice(rp: &mut Rp) {
     assert_redirect(&authorize(rp).await, ACCOUNT_SIGN_IN);
     let landing = rp.get(ACCOUNT_SIGN_IN).await;
     assert_eq!(landing.status, 200);
@@ -118,7 +118,7 @@ async fn emails_to(rp: &Rp, address: &str) -> usize {
 }
 
 /// The newest passcode texted to `e164`.
-async fn texted_code(rp: &Rp, e164: &str) -> String {
+pub(super) async fn texted_code(rp: &Rp, e164: &str) -> String {
     rp.state
         .store
         .recent_sms(50)
@@ -131,7 +131,7 @@ async fn texted_code(rp: &Rp, e164: &str) -> String {
 }
 
 /// A code that is not `code`.
-fn other_than(code: &str) -> String {
+pub(super) fn other_than(code: &str) -> String {
     let n: u32 = code.parse().unwrap();
     format!("{:06}", (n + 1) % 1_000_000)
 }
@@ -159,7 +159,7 @@ pub(crate) async fn prove_email(rp: &mut Rp, email: &str, intent: &str) -> TestR
 }
 
 /// Types and proves a mobile; the code page's answer.
-async fn prove_mobile(rp: &mut Rp, typed: &str, e164: &str) -> TestResponse {
+pub(super) async fn prove_mobile(rp: &mut Rp, typed: &str, e164: &str) -> TestResponse {
     assert_redirect(
         &rp.post("/account-sign-in/mobile", &[("mobile", typed)])
             .await,
@@ -175,7 +175,7 @@ async fn prove_mobile(rp: &mut Rp, typed: &str, e164: &str) -> TestResponse {
         .await
 }
 
-async fn name_and_date_of_birth(
+pub(super) async fn name_and_date_of_birth(
     rp: &mut Rp,
     first: &str,
     last: &str,
@@ -205,7 +205,7 @@ async fn name_and_date_of_birth(
 }
 
 /// Creates an account through the pages: email, mobile, name, date of birth; the date of birth's answer.
-async fn create_through_the_pages(
+pub(super) async fn create_through_the_pages(
     rp: &mut Rp,
     email: &str,
     mobile: (&str, &str),
@@ -223,7 +223,13 @@ async fn create_through_the_pages(
 }
 
 /// An account stored directly, as another person made it earlier.
-async fn existing(rp: &Rp, email: &str, mobile: Option<&str>, first: &str, last: &str) -> i64 {
+pub(super) async fn existing(
+    rp: &Rp,
+    email: &str,
+    mobile: Option<&str>,
+    first: &str,
+    last: &str,
+) -> i64 {
     rp.state
         .store
         .create_account(
@@ -246,7 +252,7 @@ async fn existing(rp: &Rp, email: &str, mobile: Option<&str>, first: &str, last:
 }
 
 /// Who this browser is signed in as: `(user id, signed in with an account)`.
-async fn signed_in(rp: &mut Rp) -> Option<(i64, bool)> {
+pub(super) async fn signed_in(rp: &mut Rp) -> Option<(i64, bool)> {
     rp.signed_in_user()
         .await
         .map(|u| (u.user_id, u.is_account()))

@@ -21,8 +21,9 @@ macro_rules! on_both_backends {
     )*};
 }
 
-mod account_record;
 mod account_merge;
+mod account_page;
+mod account_record;
 mod account_records;
 mod account_sign_in;
 mod accounts;

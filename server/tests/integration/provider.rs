@@ -856,7 +856,7 @@ type IdTokenOf = openidconnect::IdToken<
 
 /// The seeded service (the stand-in's personas' records) with `client` registered, and a second connection to its
 /// database.
-async fn flow(backend: Backend, client: Client) -> Option<(Rp, Sql)> {
+pub(super) async fn flow(backend: Backend, client: Client) -> Option<(Rp, Sql)> {
     let (rp, sql) = seeded_with_sql(
         backend,
         "provider flow tests",
@@ -872,7 +872,7 @@ async fn flow(backend: Backend, client: Client) -> Option<(Rp, Sql)> {
 }
 
 /// `npq` with a client secret, allowed every scope, with `trn` policy `trn`; and its secret.
-fn secret_client(trn: TrnPolicy) -> (Client, String) {
+pub(super) fn secret_client(trn: TrnPolicy) -> (Client, String) {
     let (secret, sha256) = server::http::cookies::new_secret();
     let client = Client {
         allowed_scopes: Scopes::from(Scope::ALL),
@@ -915,7 +915,7 @@ async fn token_request(
 }
 
 /// The authorization code grant for `code` with the right redirect URI and verifier, by client secret Basic.
-async fn exchange(rp: &Rp, secret: &str, code: &str) -> TestResponse {
+pub(super) async fn exchange(rp: &Rp, secret: &str, code: &str) -> TestResponse {
     token_request(
         rp,
         Some(&basic("npq", secret)),
@@ -929,7 +929,7 @@ async fn exchange(rp: &Rp, secret: &str, code: &str) -> TestResponse {
     .await
 }
 
-async fn userinfo(rp: &Rp, access_token: &str) -> TestResponse {
+pub(super) async fn userinfo(rp: &Rp, access_token: &str) -> TestResponse {
     let req = axum::http::Request::get("/oauth2/userinfo")
         .header("authorization", format!("Bearer {access_token}"))
         .body(axum::body::Body::empty())
@@ -939,7 +939,7 @@ async fn userinfo(rp: &Rp, access_token: &str) -> TestResponse {
 
 /// The `code` a redirect to the client carries, checking it goes to the client with our `state`.
 #[track_caller]
-fn code_in(res: &TestResponse) -> String {
+pub(super) fn code_in(res: &TestResponse) -> String {
     assert_eq!(res.status, 302, "{}", &res.body[..res.body.len().min(300)]);
     let location = res.header("location");
     let (to, query) = location.split_once('?').expect("a query");
@@ -953,7 +953,7 @@ fn code_in(res: &TestResponse) -> String {
 }
 
 /// `/oauth2/authorize` for `npq` with `changes` (see [`request_query`]), as the teacher's browser.
-async fn authorize_as(rp: &mut Rp, changes: &[(&str, Option<&str>)]) -> TestResponse {
+pub(super) async fn authorize_as(rp: &mut Rp, changes: &[(&str, Option<&str>)]) -> TestResponse {
     rp.get(&format!("/oauth2/authorize?{}", request_query(changes)))
         .await
 }
@@ -967,14 +967,14 @@ async fn connected_teacher(rp: &mut Rp) {
     assert_redirect(&rp.get("/continue").await, "/connected");
 }
 
-const RECORD_SCOPES: &str = "openid email profile teaching_record";
+pub(super) const RECORD_SCOPES: &str = "openid email profile teaching_record";
 
-fn json(res: &TestResponse) -> serde_json::Value {
+pub(super) fn json(res: &TestResponse) -> serde_json::Value {
     serde_json::from_str(&res.body).unwrap_or_else(|_| panic!("JSON: {}", res.body))
 }
 
 /// The ID token's claims, its signature checked against the published JWKS for `client_id` with `nonce`.
-async fn verified_id_token(
+pub(super) async fn verified_id_token(
     rp: &mut Rp,
     id_token: &str,
     client_id: &str,
