@@ -3,14 +3,14 @@
 //! look-up came to. Plain HTML forms posting to server handlers, so every page works without JavaScript.
 
 use super::connect::{
-    identifier_question, itt_question, trn_details, BackLink, BackToService, ButtonLink, Column,
-    QuestionText,
+    answer_rows, identifier_question, itt_question, trn_details, BackLink, BackToService,
+    ButtonLink, Column, QuestionText,
 };
 use crate::components::continue_to_service::ContinueToService;
 use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
 use crate::components::post_button::PostButton;
-use crate::components::summary_list::{summary_list, SummaryRow};
+use crate::components::summary_list::summary_list;
 use crate::domain::account_record_journey::RecordStep;
 use crate::routes;
 use crate::server_fns::load_account_record::{load_account_record, AccountRecordView};
@@ -98,54 +98,20 @@ pub fn FindRecordCheckPage() -> impl IntoView {
 fn check_answers(v: AccountRecordView) -> AnyView {
     const HEADING: &str = "Check your answers";
     let view = v.view;
-    let row = |key: &'static str, value: String, href: &'static str, hidden: &'static str| {
-        SummaryRow::new(key, value).change(href, hidden, true)
-    };
-    let qts = "/account/find-your-record/qts?change=1";
-    let rows = [
-        Some(row(
-            "National Insurance number",
-            view.nino_answer.unwrap_or_default(),
+    let rows = answer_rows(
+        &view,
+        [
             "/account/find-your-record/nino?change=1",
-            " National Insurance number",
-        )),
-        Some(row(
-            "Teacher reference number (TRN)",
-            view.trn_answer.unwrap_or_default(),
             "/account/find-your-record/trn?change=1",
-            " teacher reference number",
-        )),
-        view.qts_answer.map(|a| {
-            row(
-                "Qualified teacher status (QTS)",
-                a,
-                qts,
-                " whether you have qualified teacher status",
-            )
-        }),
-        view.itt_provider_answer.map(|a| {
-            row(
-                "Initial teacher training provider",
-                a,
-                qts,
-                " initial teacher training provider",
-            )
-        }),
-        view.qts_year_answer.map(|a| {
-            row(
-                "Year you were awarded QTS",
-                a,
-                qts,
-                " year you were awarded QTS",
-            )
-        }),
-    ];
+            "/account/find-your-record/qts?change=1",
+        ],
+    );
     view! {
         <PageTitle text=HEADING.to_string() />
         <BackLink href=routes::ACCOUNT_FIND_RECORD_QTS />
         <Column>
             <h1 class="govuk-heading-l">{HEADING}</h1>
-            {summary_list(rows.into_iter().flatten(), Some("govuk-!-margin-bottom-9"))}
+            {summary_list(rows, Some("govuk-!-margin-bottom-9"))}
             <p class="govuk-body">
                 "We’ll use your answers, with the name and date of birth on your DfE Identity account, to find your teaching record."
             </p>

@@ -349,18 +349,60 @@ pub fn NotFoundPage() -> impl IntoView {
     }
 }
 
+/// The answers as check answers lists them, each with its "Change" link: `change` is where the National
+/// Insurance number, the TRN and the third question are changed. The third question's rows only when it was asked.
+pub(crate) fn answer_rows(view: &JourneyView, change: [&'static str; 3]) -> Vec<SummaryRow> {
+    let [nino, trn, itt] = change;
+    let row =
+        |key: &'static str, value: &Option<String>, href: &'static str, hidden: &'static str| {
+            value
+                .clone()
+                .map(|value| SummaryRow::new(key, value).change(href, hidden, true))
+        };
+    let always = |value: &Option<String>| Some(value.clone().unwrap_or_default());
+    [
+        row(
+            "National Insurance number",
+            &always(&view.nino_answer),
+            nino,
+            " National Insurance number",
+        ),
+        row(
+            "Teacher reference number (TRN)",
+            &always(&view.trn_answer),
+            trn,
+            " teacher reference number",
+        ),
+        row(
+            "Qualified teacher status (QTS)",
+            &view.qts_answer,
+            itt,
+            " whether you have qualified teacher status",
+        ),
+        row(
+            "Initial teacher training provider",
+            &view.itt_provider_answer,
+            itt,
+            " initial teacher training provider",
+        ),
+        row(
+            "Year you were awarded QTS",
+            &view.qts_year_answer,
+            itt,
+            " year you were awarded QTS",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 #[component]
 pub fn CheckAnswersPage() -> impl IntoView {
     view! {
         <Journey
             step=Step::CheckAnswers
             render=|view| {
-                let row = |
-                    key: &'static str,
-                    value: String,
-                    href: &'static str,
-                    hidden: &'static str|
-                { SummaryRow::new(key, value).change(href, hidden, true) };
                 view! {
                     <PageTitle text="Check your answers before asking for support".to_string() />
                     <BackLink href=routes::CONNECT_NOT_FOUND />
@@ -369,50 +411,14 @@ pub fn CheckAnswersPage() -> impl IntoView {
                             "Check your answers before asking for support"
                         </h1>
                         {summary_list(
-                            [
-                                Some(
-                                    row(
-                                        "National Insurance number",
-                                        view.nino_answer.unwrap_or_default(),
-                                        "/connect/nino?change=1",
-                                        " National Insurance number",
-                                    ),
-                                ),
-                                Some(
-                                    row(
-                                        "Teacher reference number (TRN)",
-                                        view.trn_answer.unwrap_or_default(),
-                                        "/connect/trn?change=1",
-                                        " teacher reference number",
-                                    ),
-                                ),
-                                view
-                                    .qts_answer
-                                    .map(|qts| row(
-                                        "Qualified teacher status (QTS)",
-                                        qts,
-                                        "/connect/itt?change=1",
-                                        " whether you have qualified teacher status",
-                                    )),
-                                view
-                                    .itt_provider_answer
-                                    .map(|provider| row(
-                                        "Initial teacher training provider",
-                                        provider,
-                                        "/connect/itt?change=1",
-                                        " initial teacher training provider",
-                                    )),
-                                view
-                                    .qts_year_answer
-                                    .map(|year| row(
-                                        "Year you were awarded QTS",
-                                        year,
-                                        "/connect/itt?change=1",
-                                        " year you were awarded QTS",
-                                    )),
-                            ]
-                                .into_iter()
-                                .flatten(),
+                            answer_rows(
+                                &view,
+                                [
+                                    "/connect/nino?change=1",
+                                    "/connect/trn?change=1",
+                                    "/connect/itt?change=1",
+                                ],
+                            ),
                             Some("govuk-!-margin-bottom-9"),
                         )}
                         <h2 class="govuk-heading-m">"Now ask for support"</h2>

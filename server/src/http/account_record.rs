@@ -20,8 +20,8 @@
 
 use super::client_addr::ClientAddress;
 use super::connect::{
-    attempt_stopped, came_from, identifier_flash, itt_flash, parse_itt_now, set_identifier,
-    IttForm, NinoForm, TrnForm,
+    came_from, count_attempt, identifier_flash, itt_flash, parse_itt_now, set_identifier, IttForm,
+    KeptAnswers, NinoForm, TrnForm,
 };
 use super::error::{AppError, HandlerResult};
 use crate::account_record_lookup::{look_up_account_record, AccountRecord};
@@ -72,31 +72,14 @@ fn page_for(page: &'static str, change: bool) -> String {
     }
 }
 
-/// Counts an answer with something typed against the connect journey's limits; over one, the too-many-attempts
-/// page (the answers kept).
-async fn count_attempt(
-    state: &AppState,
-    ctx: &RequestContext,
-    user: &SignedInUser,
-    client: Option<IpAddr>,
-    journey: &mut AccountRecordJourney,
-    question: &'static str,
-) -> Result<(), AppError> {
-    if attempt_stopped(
-        state,
-        user.user_id,
-        client,
-        &mut journey.try_again,
-        question,
-    )
-    .await?
-    {
-        save(ctx, journey.clone());
-        return Err(AppError::Elsewhere(
-            routes::ACCOUNT_FIND_RECORD_TOO_MANY_ATTEMPTS,
-        ));
+impl KeptAnswers for AccountRecordJourney {
+    fn try_again(&mut self) -> &mut Option<String> {
+        &mut self.try_again
     }
-    Ok(())
+    fn keep(self, data: &mut app::ssr::SessionData) {
+        data.account_record = Some(self);
+    }
+    const TOO_MANY_ATTEMPTS: &'static str = routes::ACCOUNT_FIND_RECORD_TOO_MANY_ATTEMPTS;
 }
 
 /// The National Insurance number and TRN questions: validate, count, keep, on to the next unanswered question

@@ -135,52 +135,50 @@ fn answering_at(
     }
 }
 
-/// Counts an attempt for `user` (see [`rate_limited`]): `Err` sends a rate-limited person to the
-/// too-many-attempts page, keeping `answers` (with when they may try again). `question` names the question in
-/// the log ("nino", "trn", "itt"), never the answer.
-async fn count_attempt(
+/// Answers to the record questions kept in the session while a person answers them: the connect journey's and a
+/// DfE Identity account holder's. They count attempts against the same limits ([`count_attempt`]).
+pub(super) trait KeptAnswers: Clone {
+    /// When a rate-limited person may try again ("in an hour").
+    fn try_again(&mut self) -> &mut Option<String>;
+    /// Puts these answers back in the session.
+    fn keep(self, data: &mut app::ssr::SessionData);
+    /// The page that says they have tried too many times.
+    const TOO_MANY_ATTEMPTS: &'static str;
+}
+
+impl KeptAnswers for ConnectAnswers {
+    fn try_again(&mut self) -> &mut Option<String> {
+        &mut self.try_again
+    }
+    fn keep(self, data: &mut app::ssr::SessionData) {
+        data.connect = Some(self);
+    }
+    const TOO_MANY_ATTEMPTS: &'static str = routes::CONNECT_TOO_MANY_ATTEMPTS;
+}
+
+/// Counts an attempt for `user` against the limits ([`rate_limited`]) and notes in `answers` when they may try
+/// again if it was over one (else clears it): `Err` then sends them to the too-many-attempts page, `answers` kept.
+/// `question` names the question in the log ("nino", "trn", "itt"), never the answer.
+pub(super) async fn count_attempt<A: KeptAnswers>(
     state: &AppState,
     ctx: &RequestContext,
     user: &SignedInUser,
     client: Option<IpAddr>,
-    answers: &mut ConnectAnswers,
+    answers: &mut A,
     question: &'static str,
 ) -> Result<(), AppError> {
-    if attempt_stopped(
-        state,
-        user.user_id,
-        client,
-        &mut answers.try_again,
-        question,
-    )
-    .await?
-    {
-        let answers = answers.clone();
-        ctx.session.update(|data| data.connect = Some(answers));
-        return Err(AppError::Elsewhere(routes::CONNECT_TOO_MANY_ATTEMPTS));
-    }
-    Ok(())
-}
-
-/// Counts an attempt for `user_id` against the limits ([`rate_limited`]) and sets `try_again` to when they may try
-/// again if this one was over a limit (else clears it): `true` when it was. Shared with an account holder's record
-/// questions, which count against the same limits.
-pub(super) async fn attempt_stopped(
-    state: &AppState,
-    user_id: i64,
-    client: Option<IpAddr>,
-    try_again: &mut Option<String>,
-    question: &'static str,
-) -> Result<bool, AppError> {
-    let limited = rate_limited(state, user_id, client)
+    let limited = rate_limited(state, user.user_id, client)
         .await
         .map_err(AppError::store("counting an attempt"))?;
-    if limited.is_some() {
-        tracing::warn!(question, "record question attempts rate-limited");
-    }
     let stopped = limited.is_some();
-    *try_again = limited;
-    Ok(stopped)
+    *answers.try_again() = limited;
+    if stopped {
+        tracing::warn!(question, "record question attempts rate-limited");
+        let answers = answers.clone();
+        ctx.session.update(|data| answers.keep(data));
+        return Err(AppError::Elsewhere(A::TOO_MANY_ATTEMPTS));
+    }
+    Ok(())
 }
 
 /// The One Login email to record with a connection or a support request: blank when One Login has not verified
