@@ -142,7 +142,7 @@ async fn same_holder(
 }
 
 /// `GET /account/trn-in-use/start`: reads who holds the record and begins the flow's progress (the page cannot
-/// read the database itself), then shows the page.
+/// read the database itself), then shows the page. Progress already made with the same holder is kept.
 pub async fn start(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -163,6 +163,14 @@ pub async fn start(
         .account(holder.user_id)
         .await
         .map_err(AppError::store("reading the holder's account"))?;
+    // Begun already for this person, TRN and holder: kept as it is, so that following a link here (from
+    // anywhere) never undoes a code sent or proven.
+    let current = ctx.session.lock().data.account_merge.clone();
+    if current.is_some_and(|p| {
+        p.is_for(asking.user.user_id, &asking.trn_in_use.trn) && p.holder_user_id == holder.user_id
+    }) {
+        return Ok(Redirect::to(routes::ACCOUNT_TRN_IN_USE).into_response());
+    }
     let masked_email = AccountEmail::parse(&holder.email).ok().map(|e| e.masked());
     if masked_email.is_none() {
         tracing::warn!("the record's holder has no email a passcode can go to");
@@ -446,7 +454,7 @@ async fn tell_kept_email(
 
 /// This browser, signed in as the kept person with their account, in a new session: the merge ended the asking
 /// person's sessions (this one among them), and a sign-in changes privilege anyway. The service's request and
-/// anything else the session kept come along; the flow's state does not.
+/// anything else the session kept come along; the flow's state and the record questions' answers do not.
 fn sign_in_as_kept(ctx: &RequestContext, kept: &Account) {
     let mut data = ctx.session.lock().data.clone();
     data.user = Some(SignedInUser {
@@ -459,6 +467,7 @@ fn sign_in_as_kept(ctx: &RequestContext, kept: &Account) {
     });
     data.trn_in_use = None;
     data.account_merge = None;
+    data.account_record = None;
     data.flash = None;
     data.signed_in_at = Some(Utc::now().timestamp());
     ctx.session.end();

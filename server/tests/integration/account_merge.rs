@@ -359,6 +359,12 @@ async fn both_accounts_prove_the_holders_email_choose_one_and_merge_keeping_ever
         .await,
         "/account/trn-in-use",
     );
+    // Following a link to the start again keeps the code sent.
+    assert_redirect(
+        &rp.get("/account/trn-in-use/start").await,
+        "/account/trn-in-use",
+    );
+    assert_eq!(rp.get("/account/trn-in-use/code").await.status, 200);
     let code = emailed_code(&rp, "ann.lee@school.example").await;
     assert_redirect(
         &rp.post("/account/trn-in-use/code", &[("code", &other_than(&code))])
