@@ -603,68 +603,38 @@ where
     pub(super) fn api_key_lookups(
         lookups: &super::held::Held<DB>,
     ) -> super::coalesce::Coalesced<String, ApiClient> {
-        let lookups = lookups.clone();
-        let sql: std::sync::Arc<str> = format!(
-            "SELECT key_sha256, id, name, scopes, enabled, created_at FROM api_clients WHERE key_sha256 {}",
-            DB::IN_JSON_ARRAY
+        super::coalesce::by_text_key(
+            lookups,
+            format!(
+                "SELECT key_sha256, id, name, scopes, enabled, created_at FROM api_clients WHERE key_sha256 {}",
+                DB::IN_JSON_ARRAY
+            ),
+            |KeyedClientRow { key_sha256, client: r }| {
+                Ok((
+                    key_sha256,
+                    ApiClient {
+                        scopes: json("api client scopes", &r.scopes)?,
+                        id: r.id,
+                        name: r.name,
+                        enabled: r.enabled,
+                        created_at: r.created_at,
+                    },
+                ))
+            },
         )
-        .into();
-        super::coalesce::Coalesced::spawn(Box::new(move |keys: Vec<String>| {
-            let lookups = lookups.clone();
-            let sql = sql.clone();
-            Box::pin(async move {
-                let keys = serde_json::to_string(&keys).expect("strings serialise");
-                let mut conn = lookups.get().await?;
-                let found = sqlx::query_as::<DB, KeyedClientRow>(&sql)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await;
-                conn.check(found)?
-                    .into_iter()
-                    .map(
-                        |KeyedClientRow {
-                             key_sha256,
-                             client: r,
-                         }| {
-                            Ok((
-                                key_sha256,
-                                ApiClient {
-                                    scopes: json("api client scopes", &r.scopes)?,
-                                    id: r.id,
-                                    name: r.name,
-                                    enabled: r.enabled,
-                                    created_at: r.created_at,
-                                },
-                            ))
-                        },
-                    )
-                    .collect()
-            })
-        }))
     }
 
     /// Records' status by TRN, the same way (the TRN token API's check that the record is active).
     pub(super) fn trn_status_lookups(
         lookups: &super::held::Held<DB>,
     ) -> super::coalesce::Coalesced<String, String> {
-        let lookups = lookups.clone();
-        let sql: std::sync::Arc<str> = format!(
-            "SELECT trn, status FROM persons WHERE trn {}",
-            DB::IN_JSON_ARRAY
+        super::coalesce::by_text_key(
+            lookups,
+            format!(
+                "SELECT trn, status FROM persons WHERE trn {}",
+                DB::IN_JSON_ARRAY
+            ),
+            |row: (String, String)| Ok(row),
         )
-        .into();
-        super::coalesce::Coalesced::spawn(Box::new(move |keys: Vec<String>| {
-            let lookups = lookups.clone();
-            let sql = sql.clone();
-            Box::pin(async move {
-                let keys = serde_json::to_string(&keys).expect("strings serialise");
-                let mut conn = lookups.get().await?;
-                let found = sqlx::query_as::<DB, (String, String)>(&sql)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await;
-                Ok(conn.check(found)?)
-            })
-        }))
     }
 }

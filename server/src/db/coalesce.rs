@@ -104,6 +104,39 @@ where
     }
 }
 
+/// A fetcher of rows by text key on the lookups' connections: `sql` selects the rows whose key is in the JSON
+/// array bound as `$1` ([`super::Dialect::IN_JSON_ARRAY`], so one statement however many keys), and `keyed` turns
+/// each row into its key and value.
+pub fn by_text_key<DB, R, V>(
+    lookups: &super::held::Held<DB>,
+    sql: String,
+    keyed: fn(R) -> StoreResult<(String, V)>,
+) -> Coalesced<String, V>
+where
+    DB: super::Dialect,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    R: for<'r> sqlx::FromRow<'r, DB::Row> + Send + Unpin + 'static,
+    V: Clone + Send + 'static,
+{
+    let lookups = lookups.clone();
+    let sql: Arc<str> = sql.into();
+    Coalesced::spawn(Box::new(move |keys: Vec<String>| {
+        let lookups = lookups.clone();
+        let sql = sql.clone();
+        Box::pin(async move {
+            let keys = serde_json::to_string(&keys).expect("strings serialise");
+            let mut conn = lookups.get().await?;
+            let found = sqlx::query_as::<DB, R>(&sql)
+                .bind(keys)
+                .fetch_all(&mut *conn)
+                .await;
+            conn.check(found)?.into_iter().map(keyed).collect()
+        })
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

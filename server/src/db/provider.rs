@@ -694,27 +694,14 @@ where
         if let Some(row) = used {
             return Ok(CodeExchange::Redeemed(row.try_into()?));
         }
-        // Presented again (or never issued). `reused_at` revokes every token issued for the code, also one whose
-        // write was still on its way (see [`AccessToken::revoked`]); the tokens already stored are marked too.
-        let reused: Option<String> = sqlx::query_scalar(
-            "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE code_sha256 = $1 \
-             RETURNING code_sha256",
+        // Presented again (or never issued).
+        let mut conn = self.pool.acquire().await?;
+        Ok(
+            match present_again::<DB>(&mut conn, code_sha256, now).await? {
+                CodeRefusal::Reused => CodeExchange::Reused,
+                _ => CodeExchange::Unknown,
+            },
         )
-        .bind(code_sha256)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        if reused.is_none() {
-            return Ok(CodeExchange::Unknown);
-        }
-        sqlx::query(
-            "UPDATE access_tokens SET revoked_at = $2 WHERE code_sha256 = $1 AND revoked_at IS NULL",
-        )
-        .bind(code_sha256)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(CodeExchange::Reused)
     }
 
     async fn add_access_token(&self, token: &NewAccessToken) -> StoreResult<()> {
@@ -971,28 +958,14 @@ where
     pub(super) fn client_lookups(
         lookups: &super::held::Held<DB>,
     ) -> super::coalesce::Coalesced<String, Client> {
-        let lookups = lookups.clone();
-        let sql: std::sync::Arc<str> = format!(
-            "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id {}",
-            DB::IN_JSON_ARRAY
+        super::coalesce::by_text_key(
+            lookups,
+            format!(
+                "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id {}",
+                DB::IN_JSON_ARRAY
+            ),
+            |row: ClientRow| Ok((row.client_id.clone(), Client::try_from(row)?)),
         )
-        .into();
-        super::coalesce::Coalesced::spawn(Box::new(move |keys: Vec<String>| {
-            let lookups = lookups.clone();
-            let sql = sql.clone();
-            Box::pin(async move {
-                let keys = to_json(&keys);
-                let mut conn = lookups.get().await?;
-                let found = sqlx::query_as::<DB, ClientRow>(&sql)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await;
-                conn.check(found)?
-                    .into_iter()
-                    .map(|row| Ok((row.client_id.clone(), Client::try_from(row)?)))
-                    .collect()
-            })
-        }))
     }
 
     /// userinfo's one statement (the token, its code's reuse and its teacher's claims), for every userinfo
@@ -1000,42 +973,28 @@ where
     pub(super) fn userinfo_lookups(
         lookups: &super::held::Held<DB>,
     ) -> super::coalesce::Coalesced<String, UserinfoSource> {
-        let lookups = lookups.clone();
-        let sql: std::sync::Arc<str> = format!(
-            "SELECT a.token_sha256, a.client_id, a.user_id AS token_user_id, a.scopes, a.expires_at, \
-             a.revoked_at, ac.reused_at, {CLAIMS_COLUMNS} \
-             FROM access_tokens a JOIN authorization_codes ac ON ac.code_sha256 = a.code_sha256 \
-             LEFT JOIN users u ON u.id = a.user_id {CLAIMS_JOINS} \
-             WHERE a.token_sha256 {}",
-            DB::IN_JSON_ARRAY
+        super::coalesce::by_text_key(
+            lookups,
+            format!(
+                "SELECT a.token_sha256, a.client_id, a.user_id AS token_user_id, a.scopes, a.expires_at, \
+                 a.revoked_at, ac.reused_at, {CLAIMS_COLUMNS} \
+                 FROM access_tokens a JOIN authorization_codes ac ON ac.code_sha256 = a.code_sha256 \
+                 LEFT JOIN users u ON u.id = a.user_id {CLAIMS_JOINS} \
+                 WHERE a.token_sha256 {}",
+                DB::IN_JSON_ARRAY
+            ),
+            |keyed: KeyedUserinfoRow| {
+                let row = keyed.row;
+                let token = AccessToken {
+                    scopes: scopes(&row.scopes)?,
+                    client_id: row.client_id,
+                    user_id: row.token_user_id,
+                    expires_at: row.expires_at,
+                    revoked: row.revoked_at.is_some() || row.reused_at.is_some(),
+                };
+                Ok((keyed.token_sha256, (token, row.claims.source()?)))
+            },
         )
-        .into();
-        super::coalesce::Coalesced::spawn(Box::new(move |keys: Vec<String>| {
-            let lookups = lookups.clone();
-            let sql = sql.clone();
-            Box::pin(async move {
-                let keys = to_json(&keys);
-                let mut conn = lookups.get().await?;
-                let found = sqlx::query_as::<DB, KeyedUserinfoRow>(&sql)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await;
-                conn.check(found)?
-                    .into_iter()
-                    .map(|keyed| {
-                        let row = keyed.row;
-                        let token = AccessToken {
-                            scopes: scopes(&row.scopes)?,
-                            client_id: row.client_id,
-                            user_id: row.token_user_id,
-                            expires_at: row.expires_at,
-                            revoked: row.revoked_at.is_some() || row.reused_at.is_some(),
-                        };
-                        Ok((keyed.token_sha256, (token, row.claims.source()?)))
-                    })
-                    .collect()
-            })
-        }))
     }
 
     /// The token endpoint's writer ([`ProviderStore::redeem_authorization_code`]): everything waiting, up to
@@ -1102,7 +1061,7 @@ where
                     check_code(&code, r).map(|()| code)
                 }
                 // Used before (or by an earlier request of this batch), or never issued.
-                None => Err(Self::present_again(&mut tx, &r.code_sha256, now).await?),
+                None => Err(present_again::<DB>(&mut tx, &r.code_sha256, now).await?),
             });
         }
         // The teachers' claims and the current keys, in one statement.
@@ -1178,32 +1137,40 @@ where
         tx.commit().await?;
         Ok(outcomes)
     }
+}
 
-    /// A code presented when it was not there to use: marks it reused and revokes the tokens already stored for
-    /// it (`reused_at` revokes one still on its way too, see [`AccessToken::revoked`]); or it was never issued.
-    async fn present_again(
-        tx: &mut sqlx::Transaction<'_, DB>,
-        code_sha256: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<CodeRefusal> {
-        let reused: Option<String> = sqlx::query_scalar(
-            "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE code_sha256 = $1 \
-             RETURNING code_sha256",
-        )
-        .bind(code_sha256)
-        .bind(now)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if reused.is_none() {
-            return Ok(CodeRefusal::Unknown);
-        }
-        sqlx::query(
-            "UPDATE access_tokens SET revoked_at = $2 WHERE code_sha256 = $1 AND revoked_at IS NULL",
-        )
-        .bind(code_sha256)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        Ok(CodeRefusal::Reused)
+/// A code presented when it was not there to use: marks it reused and revokes the tokens already stored for it
+/// (`reused_at` revokes one still on its way too, see [`AccessToken::revoked`]); or it was never issued.
+async fn present_again<DB: Dialect>(
+    conn: &mut DB::Connection,
+    code_sha256: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<CodeRefusal>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    let reused: Option<String> = sqlx::query_scalar(
+        "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE code_sha256 = $1 \
+         RETURNING code_sha256",
+    )
+    .bind(code_sha256)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if reused.is_none() {
+        return Ok(CodeRefusal::Unknown);
     }
+    sqlx::query(
+        "UPDATE access_tokens SET revoked_at = $2 WHERE code_sha256 = $1 AND revoked_at IS NULL",
+    )
+    .bind(code_sha256)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(CodeRefusal::Reused)
 }
