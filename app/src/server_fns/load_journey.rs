@@ -94,16 +94,25 @@ pub async fn load_journey(step: Step) -> Result<Option<JourneyView>, ServerFnErr
         answers.itt.as_ref(),
     )
     .await?;
+    // Where support's answer goes: One Login's verified email, or a DfE Identity account's own (read only for an
+    // account holder, whose session holds no email).
+    let email = match user {
+        Some(u) if u.is_account() => data
+            .account(u.user_id)
+            .await
+            .map_err(crate::ssr::DataUnavailable::server_fn_error)?
+            .map(|a| a.email.address().to_string()),
+        Some(u) => u.email.map(|e| e.as_str().to_string()),
+        None => None,
+    }
+    .unwrap_or_default();
     Ok(Some(JourneyView {
         reference: facts.open_task.as_ref().map(|t| t.reference.clone()),
         requested_on: facts
             .open_task
             .as_ref()
             .map(|t| crate::domain::uk_time::long_date(t.requested_at.date_naive())),
-        email: user
-            .and_then(|u| u.email)
-            .map(|e| e.as_str().to_string())
-            .unwrap_or_default(),
+        email,
         record: facts.record.as_ref().map(record_view),
         try_again: answers.try_again.clone(),
         continue_to,

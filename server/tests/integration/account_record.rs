@@ -401,6 +401,10 @@ async fn not_found_raises_one_task_and_an_optional_service_goes_on_with_it_pendi
     let page = rp.get("/request-pending").await;
     assert_eq!(heading(&page), "We’re still looking at your request");
     assert!(page.body.contains(&task.reference));
+    assert!(
+        page.body.contains("<strong>nemo@example.com</strong>"),
+        "support's answer goes to the account's email"
+    );
     assert!(page.body.contains(&format!("Continue to {SERVICE}")));
     // `trn = optional`: back to the service meanwhile (its claims say `trn_lookup_status = pending`).
     assert_back_at_the_service(&rp.post("/oauth2/continue", &[]).await);
