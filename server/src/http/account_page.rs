@@ -11,7 +11,8 @@
 //! Anyone not signed in with an account is sent to their account page, which shows what fits them.
 
 use super::account_sign_in::{
-    back_with, check_passcode, code_error, send_passcode, CodeForm, NotSent,
+    back_with, check_passcode, code_error, date_of_birth_from, name_from, send_passcode, CodeForm,
+    DateOfBirthForm, NameForm, NotSent,
 };
 use super::client_addr::ClientAddress;
 use super::error::{AppError, HandlerResult};
@@ -22,12 +23,9 @@ use app::domain::account::change::{
     email_taken, mobile_taken, same_email, same_mobile, PendingChange, NEW_EMAIL_FIELD,
     NEW_MOBILE_FIELD,
 };
-use app::domain::account::journey::{
-    parse_name, too_many_codes, NameInput, CODE_FIELD, DOB_DAY_FIELD, DOB_MONTH_FIELD,
-    DOB_YEAR_FIELD, FIRST_NAME_FIELD, LAST_NAME_FIELD, PREFERRED_NAME_FIELD,
-};
+use app::domain::account::journey::{too_many_codes, CODE_FIELD};
 use app::domain::account::{Account, AccountEmail, Mobile, PasscodePurpose, PasscodeTarget};
-use app::domain::validation::{date_of_birth_message, parse_past_date, FieldError, MAX_NAME_CHARS};
+use app::domain::validation::FieldError;
 use app::forms::FormId;
 use app::routes;
 use app::ssr::{Flash, RequestContext};
@@ -398,16 +396,6 @@ async fn change_details(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct NameForm {
-    #[serde(default)]
-    first_name: String,
-    #[serde(default)]
-    last_name: String,
-    #[serde(default)]
-    preferred_name: String,
-}
-
 /// `POST /account/name`.
 pub async fn submit_name(
     State(state): State<AppState>,
@@ -415,35 +403,8 @@ pub async fn submit_name(
     Form(form): Form<NameForm>,
 ) -> HandlerResult {
     let mut account = holder(&state, &ctx).await?;
-    let input = NameInput {
-        first: form.first_name.clone(),
-        last: form.last_name.clone(),
-        preferred: form.preferred_name.clone(),
-    };
-    account.name = parse_name(&input).map_err(|errors| {
-        back_with(
-            &ctx,
-            FormId::AccountChangeName,
-            &[
-                (FIRST_NAME_FIELD, &form.first_name, MAX_NAME_CHARS),
-                (LAST_NAME_FIELD, &form.last_name, MAX_NAME_CHARS),
-                (PREFERRED_NAME_FIELD, &form.preferred_name, MAX_NAME_CHARS),
-            ],
-            errors,
-            routes::ACCOUNT_NAME,
-        )
-    })?;
+    account.name = name_from(&ctx, &form, FormId::AccountChangeName, routes::ACCOUNT_NAME)?;
     change_details(&state, &ctx, account, "name", "Your name has been changed").await
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct DateOfBirthForm {
-    #[serde(default, rename = "dob-day")]
-    day: String,
-    #[serde(default, rename = "dob-month")]
-    month: String,
-    #[serde(default, rename = "dob-year")]
-    year: String,
 }
 
 /// `POST /account/date-of-birth`.
@@ -453,21 +414,12 @@ pub async fn submit_date_of_birth(
     Form(form): Form<DateOfBirthForm>,
 ) -> HandlerResult {
     let mut account = holder(&state, &ctx).await?;
-    let today = app::domain::uk_time::uk_time(Utc::now()).date_naive();
-    account.date_of_birth =
-        parse_past_date(&form.day, &form.month, &form.year, today).map_err(|e| {
-            back_with(
-                &ctx,
-                FormId::AccountChangeDateOfBirth,
-                &[
-                    (DOB_DAY_FIELD, &form.day, 10),
-                    (DOB_MONTH_FIELD, &form.month, 10),
-                    (DOB_YEAR_FIELD, &form.year, 10),
-                ],
-                vec![FieldError::new(DOB_DAY_FIELD, date_of_birth_message(e))],
-                routes::ACCOUNT_DATE_OF_BIRTH,
-            )
-        })?;
+    account.date_of_birth = date_of_birth_from(
+        &ctx,
+        &form,
+        FormId::AccountChangeDateOfBirth,
+        routes::ACCOUNT_DATE_OF_BIRTH,
+    )?;
     change_details(
         &state,
         &ctx,

@@ -484,30 +484,45 @@ pub struct NameForm {
     preferred_name: String,
 }
 
-/// `POST /account-sign-in/name`.
-pub async fn submit_name(
-    Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<NameForm>,
-) -> HandlerResult {
-    let mut journey = journey_at(&ctx, AccountStep::Name)?;
+/// The name form's answers checked, or back to `to` with the errors of `form` and what was typed.
+pub(super) fn name_from(
+    ctx: &RequestContext,
+    form: &NameForm,
+    form_id: FormId,
+    to: &'static str,
+) -> Result<app::domain::account::AccountName, AppError> {
     let input = NameInput {
         first: form.first_name.clone(),
         last: form.last_name.clone(),
         preferred: form.preferred_name.clone(),
     };
-    let name = parse_name(&input).map_err(|errors| {
+    parse_name(&input).map_err(|errors| {
         back_with(
-            &ctx,
-            FormId::AccountName,
+            ctx,
+            form_id,
             &[
                 (FIRST_NAME_FIELD, &form.first_name, MAX_NAME_CHARS),
                 (LAST_NAME_FIELD, &form.last_name, MAX_NAME_CHARS),
                 (PREFERRED_NAME_FIELD, &form.preferred_name, MAX_NAME_CHARS),
             ],
             errors,
-            routes::ACCOUNT_SIGN_IN_NAME,
+            to,
         )
-    })?;
+    })
+}
+
+/// `POST /account-sign-in/name`.
+pub async fn submit_name(
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<NameForm>,
+) -> HandlerResult {
+    let mut journey = journey_at(&ctx, AccountStep::Name)?;
+    let name = name_from(
+        &ctx,
+        &form,
+        FormId::AccountName,
+        routes::ACCOUNT_SIGN_IN_NAME,
+    )?;
     journey.name = Some(name);
     save(&ctx, journey);
     Ok(Redirect::to(routes::ACCOUNT_SIGN_IN_DATE_OF_BIRTH).into_response())
@@ -523,6 +538,29 @@ pub struct DateOfBirthForm {
     year: String,
 }
 
+/// The date of birth typed, a day in the past, or back to `to` with the error and what was typed.
+pub(super) fn date_of_birth_from(
+    ctx: &RequestContext,
+    form: &DateOfBirthForm,
+    form_id: FormId,
+    to: &'static str,
+) -> Result<chrono::NaiveDate, AppError> {
+    let today = app::domain::uk_time::uk_time(Utc::now()).date_naive();
+    parse_past_date(&form.day, &form.month, &form.year, today).map_err(|e| {
+        back_with(
+            ctx,
+            form_id,
+            &[
+                (DOB_DAY_FIELD, &form.day, 10),
+                (DOB_MONTH_FIELD, &form.month, 10),
+                (DOB_YEAR_FIELD, &form.year, 10),
+            ],
+            vec![FieldError::new(DOB_DAY_FIELD, date_of_birth_message(e))],
+            to,
+        )
+    })
+}
+
 /// `POST /account-sign-in/date-of-birth`: the last answer. An account with the same name and date of birth is
 /// offered first (seed 002 scenario 3); otherwise the account is made.
 pub async fn submit_date_of_birth(
@@ -531,21 +569,12 @@ pub async fn submit_date_of_birth(
     Form(form): Form<DateOfBirthForm>,
 ) -> HandlerResult {
     let mut journey = journey_at(&ctx, AccountStep::DateOfBirth)?;
-    let today = app::domain::uk_time::uk_time(Utc::now()).date_naive();
-    let date_of_birth =
-        parse_past_date(&form.day, &form.month, &form.year, today).map_err(|e| {
-            back_with(
-                &ctx,
-                FormId::AccountDateOfBirth,
-                &[
-                    (DOB_DAY_FIELD, &form.day, 10),
-                    (DOB_MONTH_FIELD, &form.month, 10),
-                    (DOB_YEAR_FIELD, &form.year, 10),
-                ],
-                vec![FieldError::new(DOB_DAY_FIELD, date_of_birth_message(e))],
-                routes::ACCOUNT_SIGN_IN_DATE_OF_BIRTH,
-            )
-        })?;
+    let date_of_birth = date_of_birth_from(
+        &ctx,
+        &form,
+        FormId::AccountDateOfBirth,
+        routes::ACCOUNT_SIGN_IN_DATE_OF_BIRTH,
+    )?;
     journey.date_of_birth = Some(date_of_birth);
     let (Some(email), Some(name)) = (journey.email.clone(), journey.name.clone()) else {
         return Err(AppError::Elsewhere(journey.resume_at()));
