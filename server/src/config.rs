@@ -126,6 +126,9 @@ pub const NOTIFY_TEMPLATE_EMAIL_PASSCODE: &str = "NOTIFY_TEMPLATE_EMAIL_PASSCODE
 pub const NOTIFY_TEMPLATE_SMS_PASSCODE: &str = "NOTIFY_TEMPLATE_SMS_PASSCODE";
 /// "Your DfE Identity sign-ins have been combined" (personalisation `name`, `ways_in`; DESIGN §7.3, TRN in use).
 pub const NOTIFY_TEMPLATE_ACCOUNTS_MERGED: &str = "NOTIFY_TEMPLATE_ACCOUNTS_MERGED";
+/// "The email address of your DfE Identity account has changed", to the old address (personalisation `name`,
+/// `new_email` partly hidden; issue 13 §4).
+pub const NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED: &str = "NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED";
 /// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
 /// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
 pub const STAFF_OIDC_TENANT_ID: &str = "STAFF_OIDC_TENANT_ID";
@@ -759,6 +762,10 @@ fn email_config(
             NOTIFY_TEMPLATE_ACCOUNTS_MERGED,
             EmailTemplate::AccountsMerged,
         ),
+        (
+            NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED,
+            EmailTemplate::AccountEmailChanged,
+        ),
     ] {
         templates.insert(template, template_id(get, var)?);
     }
@@ -969,6 +976,10 @@ mod tests {
                 NOTIFY_TEMPLATE_ACCOUNTS_MERGED,
                 "f33517ff-2a88-4f6e-b855-c550268ce092",
             ),
+            (
+                NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED,
+                "f33517ff-2a88-4f6e-b855-c550268ce093",
+            ),
             (PASSCODE_KEY, "a production passcode key of at least 32 bytes"),
         ];
         vars.extend_from_slice(extra);
@@ -1118,6 +1129,7 @@ mod tests {
             NOTIFY_TEMPLATE_EMAIL_PASSCODE,
             NOTIFY_TEMPLATE_SMS_PASSCODE,
             NOTIFY_TEMPLATE_ACCOUNTS_MERGED,
+            NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED,
         ] {
             let vars: Vec<(&str, &str)> = production(&[])
                 .into_iter()

@@ -6,7 +6,7 @@
 //! - A new email or mobile gets a passcode; the account keeps the old one until that passcode is entered. Another
 //!   account's email or mobile is refused only then, so the form never tells a stranger whose it is.
 //! - The name and date of birth change only while no TRN is held; the store checks that in the same statement.
-//! - Every change is audited (which account, which detail; never the values).
+//! - Every change is audited (which account, which detail; never the values). The email's old address is told.
 //!
 //! Anyone not signed in with an account is sent to their account page, which shows what fits them.
 
@@ -18,13 +18,15 @@ use super::client_addr::ClientAddress;
 use super::error::{AppError, HandlerResult};
 use crate::db::accounts::{AccountChange, DetailsChange};
 use crate::db::audit::AuditEvent;
+use crate::db::support::NewEmail;
 use crate::state::AppState;
 use app::domain::account::change::{
-    email_taken, mobile_taken, same_email, same_mobile, PendingChange, NEW_EMAIL_FIELD,
-    NEW_MOBILE_FIELD,
+    email_changed_personalisation, email_taken, mobile_taken, same_email, same_mobile,
+    PendingChange, NEW_EMAIL_FIELD, NEW_MOBILE_FIELD,
 };
 use app::domain::account::journey::{too_many_codes, CODE_FIELD};
 use app::domain::account::{Account, AccountEmail, Mobile, PasscodePurpose, PasscodeTarget};
+use app::domain::support::EmailTemplate;
 use app::domain::validation::FieldError;
 use app::forms::FormId;
 use app::routes;
@@ -101,6 +103,27 @@ async fn send(
         Ok(()) => Ok(Ok(())),
         Err(NotSent::Limited(window)) => Ok(Err(too_many_codes(field, window))),
         Err(NotSent::Store(e)) => Err(e),
+    }
+}
+
+/// Tells the old address that the account's email changed, with the new one partly hidden, so someone who did not
+/// make the change hears of it. The change is made whatever happens here, so a failure is logged, not shown.
+async fn tell_old_email(state: &AppState, account: &Account, new: &AccountEmail) {
+    let name = account
+        .name
+        .preferred
+        .as_deref()
+        .unwrap_or(&account.name.first);
+    let email = NewEmail {
+        reference: format!("account-email-changed-{}", uuid::Uuid::new_v4()),
+        template: EmailTemplate::AccountEmailChanged.as_str().to_string(),
+        email_address: account.email.address().to_string(),
+        personalisation: email_changed_personalisation(name, new),
+        task_reference: None,
+    };
+    match state.store.queue_email(&email, Utc::now()).await {
+        Ok(()) => state.outbox_wake.notify_one(),
+        Err(e) => tracing::error!(error = %e, "could not queue the email-changed email"),
     }
 }
 
@@ -185,6 +208,7 @@ pub async fn submit_email_code(
         .map_err(AppError::store("changing an account's email"))?;
     match outcome {
         AccountChange::Changed => {
+            tell_old_email(&state, &account, &email).await;
             changed(
                 &state,
                 &ctx,

@@ -154,6 +154,19 @@ async fn the_email_changes_only_with_the_passcode_sent_to_the_new_one(backend: B
         new
     );
     assert_eq!(audited(&rp, "email").await, 1);
+    // The old address is told, with the new one partly hidden.
+    let told = rp
+        .state
+        .store
+        .recent_emails(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.email.email_address == EMAIL)
+        .expect("an email to the old address");
+    assert_eq!(told.email.template, "account_email_changed");
+    assert_eq!(told.email.personalisation["name"], "Jo");
+    assert!(!told.email.personalisation["new_email"].contains("Jo.New"));
     // The code is used up: entering it again changes nothing more.
     assert_redirect(
         &rp.post("/account/email/code", &[("code", &resent)]).await,

@@ -69,6 +69,18 @@ pub fn mobile_taken() -> FieldError {
     )
 }
 
+/// What fills the email to the old address after the email changed: the name they go by and the new address
+/// partly hidden (it goes to an address that may no longer be theirs).
+pub fn email_changed_personalisation(
+    name: &str,
+    new: &AccountEmail,
+) -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([
+        ("name".to_string(), name.to_string()),
+        ("new_email".to_string(), new.masked()),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,9 @@ named_enum! {
         /// A person proved that the record another sign-in held is theirs, and the two were combined into one
         /// person (DESIGN §7.3, "TRN in use").
         AccountsMerged = "accounts_merged",
+        /// Sent to a DfE Identity account's old email address when its holder changed it on the account page
+        /// (issue 13 §4), so someone who did not make the change hears of it.
+        AccountEmailChanged = "account_email_changed",
     }
 }
 
@@ -83,6 +86,10 @@ impl EmailTemplate {
             Self::Passcode => (
                 "Your DfE Identity account passcode",
                 "Use this passcode to confirm your email address:\n\n((code))\n\nIt expires in 15 minutes. Do not share it with anyone.\n\nIf you did not ask for a passcode, you can ignore this email.\n\nDepartment for Education",
+            ),
+            Self::AccountEmailChanged => (
+                "The email address of your DfE Identity account has changed",
+                "Dear ((name))\n\nThe email address you sign in to your DfE Identity account with has been changed to ((new_email)). We will not send emails to this address any more.\n\nIf you did not change it, reply to this email straight away.\n\nDepartment for Education",
             ),
             Self::AccountsMerged => (
                 "Your DfE Identity sign-ins have been combined",
@@ -266,6 +273,7 @@ mod tests {
         sent.push((EmailTemplate::QtsAwarded, None));
         sent.push((EmailTemplate::Passcode, None));
         sent.push((EmailTemplate::AccountsMerged, None));
+        sent.push((EmailTemplate::AccountEmailChanged, None));
         for template in EmailTemplate::ALL {
             assert!(
                 sent.iter().any(|(t, _)| *t == template),
@@ -281,6 +289,11 @@ mod tests {
                 )
             } else if template == EmailTemplate::Passcode {
                 passcode_personalisation("483920")
+            } else if template == EmailTemplate::AccountEmailChanged {
+                crate::domain::account::change::email_changed_personalisation(
+                    "Ann",
+                    &crate::domain::account::AccountEmail::parse("ann.new@example.com").unwrap(),
+                )
             } else if template == EmailTemplate::AccountsMerged {
                 crate::domain::account_merge::merged_personalisation("Ann", true, "ann@example.com")
             } else {
