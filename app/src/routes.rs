@@ -70,8 +70,6 @@ pub const ACCOUNT_SIGN_IN_NO_ACCOUNT: &str = "/account-sign-in/no-account";
 pub const ACCOUNT_SIGN_IN_MOBILE: &str = "/account-sign-in/mobile";
 pub const ACCOUNT_SIGN_IN_MOBILE_CODE: &str = "/account-sign-in/mobile/code";
 pub const ACCOUNT_SIGN_IN_MOBILE_RESEND: &str = "/account-sign-in/mobile/resend";
-/// "Continue without a mobile number", for services that allow it (a server route).
-pub const ACCOUNT_SIGN_IN_MOBILE_SKIP: &str = "/account-sign-in/mobile/skip";
 pub const ACCOUNT_SIGN_IN_NAME: &str = "/account-sign-in/name";
 pub const ACCOUNT_SIGN_IN_DATE_OF_BIRTH: &str = "/account-sign-in/date-of-birth";
 /// Seed 002 scenarios 1 and 2: the email or mobile they proved is an account's, which they are now signed in to.
