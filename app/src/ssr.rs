@@ -137,6 +137,13 @@ pub struct SessionData {
 }
 
 impl SessionData {
+    /// Whether support has said there is no record for the signed-in account holder, as their last look-up found.
+    pub fn account_has_no_record(&self) -> bool {
+        self.account_record
+            .as_ref()
+            .is_some_and(crate::domain::account_record_journey::AccountRecordJourney::no_record)
+    }
+
     /// Another service's request, while it may still take the teacher back ([`ClientRequest::is_live`]).
     ///
     /// [`ClientRequest::is_live`]: crate::domain::provider::ClientRequest::is_live

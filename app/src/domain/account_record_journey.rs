@@ -59,6 +59,11 @@ pub struct AccountRecordJourney {
 }
 
 impl AccountRecordJourney {
+    /// Whether support has said there is no record for them (the last look-up says so).
+    pub fn no_record(&self) -> bool {
+        self.looked_up == Some(LookedUp::NoTrn)
+    }
+
     /// The first question not yet answered, or check answers: where a question answered (or changed from check
     /// answers) goes next.
     pub fn resume_at(&self) -> &'static str {

@@ -747,6 +747,16 @@ impl TeacherState {
         }
     }
 
+    /// This state once support has said there is no record for this account holder (DESIGN §7.3): nothing more
+    /// will be looked up, so a `trn = optional` service takes them back (`trn_lookup_status = none`) as it does
+    /// someone who answered every question.
+    pub fn with_no_record_found(self, no_record: bool) -> Self {
+        Self {
+            questions_finished: self.questions_finished || no_record,
+            ..self
+        }
+    }
+
     /// This state for someone who signed in with a DfE Identity account (`true`) or One Login.
     pub fn signed_in_with_account(self, account_holder: bool) -> Self {
         Self {
@@ -1378,6 +1388,32 @@ mod tests {
             questions_finished: finished,
             account_holder: false,
         }
+    }
+
+    #[test]
+    fn an_account_holder_support_found_no_record_for_goes_back_to_an_optional_service_only() {
+        let holder = TeacherState {
+            account_holder: true,
+            ..teacher(false, false, false, false)
+        };
+        let no_record = holder.with_no_record_found(true);
+        let record = Scopes::from(RECORD);
+        assert_eq!(
+            may_return(TrnPolicy::Optional, &record, &no_record),
+            MayReturn::Now
+        );
+        assert_eq!(
+            may_return(TrnPolicy::Required, &record, &no_record),
+            MayReturn::FindRecord
+        );
+        assert_eq!(
+            may_return(
+                TrnPolicy::Optional,
+                &record,
+                &holder.with_no_record_found(false)
+            ),
+            MayReturn::FindRecord
+        );
     }
 
     #[test]

@@ -220,7 +220,8 @@ pub(crate) fn client_return(
         request.trn,
         &request.scopes,
         &TeacherState::at(position, verified)
-            .signed_in_with_account(user.is_some_and(|u| u.is_account())),
+            .signed_in_with_account(user.is_some_and(|u| u.is_account()))
+            .with_no_record_found(session.lock().data.account_has_no_record()),
     ) {
         MayReturn::Now => (Some(request.client_name), None),
         MayReturn::WaitForSupport => (None, Some(request.client_name)),

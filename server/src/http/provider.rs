@@ -286,7 +286,9 @@ pub(super) async fn return_if_ready(
         })));
     };
     let verified = matches!(user.identity, IdentityStatus::Verified(_));
-    let teacher = TeacherState::at(&position, verified).signed_in_with_account(user.is_account());
+    let teacher = TeacherState::at(&position, verified)
+        .signed_in_with_account(user.is_account())
+        .with_no_record_found(ctx.session.lock().data.account_has_no_record());
     if may_return(client.trn, &request.scopes, &teacher) != MayReturn::Now {
         return Ok(None);
     }
