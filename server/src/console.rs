@@ -819,6 +819,9 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
         AuditEvent::ClosedByTrnToken { trn } => format!(
             "Closed the task: a TRN token connected the teacher to the record with TRN {trn}"
         ),
+        AuditEvent::ClosedRecordFound { trn } => format!(
+            "Closed the task: the teacher's answers found the record with TRN {trn} when they signed in again"
+        ),
         AuditEvent::PeopleMerged {
             kept_user_id,
             gone_user_id,

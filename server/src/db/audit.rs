@@ -80,6 +80,11 @@ pub enum AuditEvent {
     ClosedByTrnToken {
         trn: String,
     },
+    /// The teacher's own answers found the record with this TRN (a DfE Identity account looked up again at sign-in)
+    /// while their task was open, so the service closed the task.
+    ClosedRecordFound {
+        trn: String,
+    },
     /// Two people in Teacher ID were merged into one (DESIGN §7.3): ids only, and what moved.
     PeopleMerged {
         kept_user_id: i64,
@@ -548,6 +553,12 @@ mod tests {
                 trn: "1".into()
             })),
             Some(TaskChange::ClosedByTrnToken)
+        );
+        assert_eq!(
+            TaskChange::from_audit_action(&written(AuditEvent::ClosedRecordFound {
+                trn: "1".into()
+            })),
+            Some(TaskChange::ClosedRecordFound)
         );
     }
 

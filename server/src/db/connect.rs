@@ -429,6 +429,10 @@ where
         let done =
             Self::connect_in(&mut *tx, user_id, person_id, via, one_login_email, now).await?;
         if matches!(done, Connecting::Made) {
+            let event = super::support::AuditEvent::ClosedRecordFound {
+                trn: trn.to_string(),
+            };
+            Self::close_tasks_found(&mut *tx, user_id, trn, &event, now).await?;
             tx.commit().await?;
         } else {
             tx.rollback().await?;
@@ -479,7 +483,8 @@ where
         )
         .await?;
         if matches!(done, Connecting::Made) {
-            Self::close_tasks_found_by_token(&mut *tx, user_id, &trn, now).await?;
+            let event = super::support::AuditEvent::ClosedByTrnToken { trn: trn.clone() };
+            Self::close_tasks_found(&mut *tx, user_id, &trn, &event, now).await?;
             tx.commit().await?;
             Ok(Redemption::Connected)
         } else {
@@ -635,14 +640,16 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
-    /// A teacher who asked support to find their record, then was connected by a TRN token: their open record
-    /// matching task is closed as decided, by nobody on the staff, with the record the token connected, so no
-    /// officer goes on looking (a decision on it would be refused anyway) and open dashboards move it to "done".
-    /// An identity task is left alone: the token proves nothing about who they are.
-    async fn close_tasks_found_by_token(
+    /// A teacher who asked support to find their record, then was connected some other way (a TRN token, or a
+    /// DfE Identity account's answers looked up again at sign-in): their open record-finding task (record matching
+    /// or account record matching) is closed as decided, by nobody on the staff, with the record connected and
+    /// `event` saying how, so no officer goes on looking (a decision on it would be refused anyway) and open
+    /// dashboards move it to "done". An identity task is left alone: neither proves who they are.
+    async fn close_tasks_found(
         conn: &mut DB::Connection,
         user_id: i64,
         trn: &str,
+        event: &super::support::AuditEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let decision = app::domain::support::Decision::Connect {
@@ -651,19 +658,17 @@ where
         let closed: Vec<String> = sqlx::query_scalar(
             "UPDATE support_tasks SET status = 'done', decision = $2, decided_by = NULL, decided_at = $3, \
              draft = NULL, version = version + 1, updated_at = $3 \
-             WHERE user_id = $1 AND kind = $4 AND status <> 'done' RETURNING reference",
+             WHERE user_id = $1 AND kind IN ($4, $5) AND status <> 'done' RETURNING reference",
         )
         .bind(user_id)
         .bind(serde_json::to_string(&decision).expect("decisions serialise"))
         .bind(now)
         .bind(app::domain::support::TaskKind::RecordMatching.as_str())
+        .bind(app::domain::support::TaskKind::AccountRecordMatching.as_str())
         .fetch_all(&mut *conn)
         .await?;
-        let event = super::support::AuditEvent::ClosedByTrnToken {
-            trn: trn.to_string(),
-        };
         for reference in &closed {
-            Self::audit_in(&mut *conn, None, Some(reference), &event, now).await?;
+            Self::audit_in(&mut *conn, None, Some(reference), event, now).await?;
         }
         Ok(())
     }

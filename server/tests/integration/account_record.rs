@@ -27,6 +27,7 @@ on_both_backends!(
     not_found_with_a_required_service_waits_and_support_assigning_shows_at_the_next_sign_in,
     a_record_found_since_is_found_at_the_next_sign_in,
     support_saying_no_trn_is_shown_at_the_next_sign_in,
+    an_optional_service_takes_back_an_account_holder_support_found_no_record_for,
     a_record_another_person_holds_goes_to_trn_in_use_with_the_session_set,
     bad_answers_get_a_govuk_error_and_keep_what_was_typed,
     pages_out_of_order_and_people_who_do_not_belong_are_sent_where_they_belong,
@@ -483,6 +484,13 @@ async fn a_record_found_since_is_found_at_the_next_sign_in(backend: Backend) {
         &answer_and_look_up(&mut rp, Some("CE 12 34 56 A"), None, None).await,
         "/request-pending",
     );
+    let task = rp
+        .state
+        .store
+        .open_task_for_user(id)
+        .await
+        .unwrap()
+        .unwrap();
     // Her record is loaded later; at her next sign-in her answers find it.
     rp.state
         .store
@@ -512,13 +520,50 @@ async fn a_record_found_since_is_found_at_the_next_sign_in(backend: Backend) {
             .map(|r| r.trn),
         Some("2987653".to_string())
     );
+    // Her task is closed with the record found, so no officer goes on looking.
+    assert_eq!(rp.state.store.open_task_for_user(id).await.unwrap(), None);
+    let closed = rp
+        .state
+        .store
+        .task_by_reference(&task.reference)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        closed.decision,
+        Some(Decision::Connect {
+            trn: "2987653".into()
+        })
+    );
     assert_back_at_the_service(&rp.post("/oauth2/continue", &[]).await);
 }
 
 async fn support_saying_no_trn_is_shown_at_the_next_sign_in(backend: Backend) {
-    let Some(mut rp) = service(backend, TrnPolicy::Required).await else {
+    let Some(mut rp) = support_says_no_trn(backend, TrnPolicy::Required).await else {
         return;
     };
+    let page = rp.get("/account/no-record").await;
+    assert_eq!(heading(&page), "We could not find your teaching record");
+    // A service that needs the record does not take them back without it.
+    assert!(!page.body.contains(&format!("Continue to {SERVICE}")));
+}
+
+/// DESIGN §7.3: with `trn = optional` an account holder goes on to the service while there is no record; once
+/// support has said there is none, the no-record page takes them back to it (`trn_lookup_status = none`).
+async fn an_optional_service_takes_back_an_account_holder_support_found_no_record_for(
+    backend: Backend,
+) {
+    let Some(mut rp) = support_says_no_trn(backend, TrnPolicy::Optional).await else {
+        return;
+    };
+    let page = rp.get("/account/no-record").await;
+    assert!(page.body.contains(&format!("Continue to {SERVICE}")));
+    assert_back_at_the_service(&rp.post("/oauth2/continue", &[]).await);
+}
+
+/// An account holder not found, support's "no TRN", and their next sign-in, which shows it.
+async fn support_says_no_trn(backend: Backend, trn: TrnPolicy) -> Option<Rp> {
+    let mut rp = service(backend, trn).await?;
     let id = account(&rp, "nemo@example.com", ("Nemo", "Nowhere-Known")).await;
     at_the_questions(&mut rp, "nemo@example.com").await;
     assert_redirect(
@@ -539,10 +584,9 @@ async fn support_saying_no_trn_is_shown_at_the_next_sign_in(backend: Backend) {
         &sign_in(&mut rp, "nemo@example.com").await,
         "/account/no-record",
     );
-    let page = rp.get("/account/no-record").await;
-    assert_eq!(heading(&page), "We could not find your teaching record");
     // Not looked up again, and no new task.
     assert_eq!(rp.state.store.open_task_for_user(id).await.unwrap(), None);
+    Some(rp)
 }
 
 async fn a_record_another_person_holds_goes_to_trn_in_use_with_the_session_set(backend: Backend) {

@@ -12,16 +12,19 @@ pub enum TaskChange {
     Decided,
     /// Closed by the service: a TRN token connected the teacher while the task was open.
     ClosedByTrnToken,
+    /// Closed by the service: the teacher's own answers found their record (looked up again at sign-in).
+    ClosedRecordFound,
     /// Two people were merged (DESIGN §7.3): the task moved to the person kept, or was closed for them.
     PeopleMerged,
 }
 
 impl TaskChange {
-    pub const ALL: [TaskChange; 5] = [
+    pub const ALL: [TaskChange; 6] = [
         TaskChange::Assigned,
         TaskChange::DraftSaved,
         TaskChange::Decided,
         TaskChange::ClosedByTrnToken,
+        TaskChange::ClosedRecordFound,
         TaskChange::PeopleMerged,
     ];
 
@@ -32,6 +35,7 @@ impl TaskChange {
             Self::DraftSaved => "saved_draft",
             Self::Decided => "decided",
             Self::ClosedByTrnToken => "closed_by_trn_token",
+            Self::ClosedRecordFound => "closed_record_found",
             Self::PeopleMerged => "people_merged",
         }
     }
@@ -47,6 +51,7 @@ impl TaskChange {
             Self::DraftSaved => "has been updated",
             Self::Decided => "has been decided",
             Self::ClosedByTrnToken => "has been closed: the teacher was connected by a TRN token",
+            Self::ClosedRecordFound => "has been closed: the teacher's record was found",
             Self::PeopleMerged => "has been updated: two accounts were merged",
         };
         format!("Task {reference} {what}. The list has been updated.")
