@@ -129,6 +129,9 @@ pub const NOTIFY_TEMPLATE_ACCOUNTS_MERGED: &str = "NOTIFY_TEMPLATE_ACCOUNTS_MERG
 /// "The email address of your DfE Identity account has changed", to the old address (personalisation `name`,
 /// `new_email` partly hidden; issue 13 §4).
 pub const NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED: &str = "NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED";
+pub const NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND: &str = "NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND";
+pub const NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND: &str =
+    "NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND";
 /// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
 /// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
 pub const STAFF_OIDC_TENANT_ID: &str = "STAFF_OIDC_TENANT_ID";
@@ -766,6 +769,14 @@ fn email_config(
             NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED,
             EmailTemplate::AccountEmailChanged,
         ),
+        (
+            NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND,
+            EmailTemplate::AccountRecordFound,
+        ),
+        (
+            NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND,
+            EmailTemplate::AccountRecordNotFound,
+        ),
     ] {
         templates.insert(template, template_id(get, var)?);
     }
@@ -980,6 +991,14 @@ mod tests {
                 NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED,
                 "f33517ff-2a88-4f6e-b855-c550268ce093",
             ),
+            (
+                NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND,
+                "f33517ff-2a88-4f6e-b855-c550268ce094",
+            ),
+            (
+                NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND,
+                "f33517ff-2a88-4f6e-b855-c550268ce095",
+            ),
             (PASSCODE_KEY, "a production passcode key of at least 32 bytes"),
         ];
         vars.extend_from_slice(extra);
@@ -1130,6 +1149,8 @@ mod tests {
             NOTIFY_TEMPLATE_SMS_PASSCODE,
             NOTIFY_TEMPLATE_ACCOUNTS_MERGED,
             NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED,
+            NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND,
+            NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND,
         ] {
             let vars: Vec<(&str, &str)> = production(&[])
                 .into_iter()

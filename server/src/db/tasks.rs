@@ -1161,7 +1161,7 @@ where
                     .await?;
             email.email_address = kept_email;
             if has_record.is_none() {
-                email.template = app::domain::support::EmailTemplate::NotConnected
+                email.template = app::domain::support::EmailTemplate::AccountRecordNotFound
                     .as_str()
                     .to_string();
                 email.personalisation.insert(

@@ -174,7 +174,7 @@ async fn an_account_task_is_shown_and_decided_once_across_officers(backend: Back
     let emails = store.recent_emails(10).await.unwrap();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].email.email_address, "ann.lee@example.com");
-    assert_eq!(emails[0].email.template, "connected");
+    assert_eq!(emails[0].email.template, "account_record_found");
     // The decided page shows the record's change history with Sam's assignment.
     assert!(refused
         .body
@@ -247,7 +247,7 @@ async fn support_merges_an_account_into_another(backend: Backend) {
     let emails = store.recent_emails(10).await.unwrap();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].email.email_address, "ann.home@example.com");
-    assert_eq!(emails[0].email.template, "connected");
+    assert_eq!(emails[0].email.template, "account_record_found");
     // Audited as a decision and as a merge on this task.
     let audit = store.audit_log(None, 50).await.unwrap();
     for action in ["decided", "people_merged"] {

@@ -99,16 +99,21 @@ impl Decision {
 
     pub fn email(&self, kind: TaskKind) -> EmailTemplate {
         match (self, kind) {
-            (Self::Connect { .. }, TaskKind::RecordMatching | TaskKind::AccountRecordMatching) => {
-                EmailTemplate::Connected
+            (Self::Connect { .. }, TaskKind::RecordMatching) => EmailTemplate::Connected,
+            // An account holder may never have used GOV.UK One Login: their emails say "DfE Identity account".
+            (Self::Connect { .. } | Self::Merge { .. }, TaskKind::AccountRecordMatching) => {
+                EmailTemplate::AccountRecordFound
+            }
+            (Self::DoNotConnect { .. }, TaskKind::AccountRecordMatching) => {
+                EmailTemplate::AccountRecordNotFound
             }
             (Self::Connect { .. }, TaskKind::IdentityVerification) => {
                 EmailTemplate::IdentityVerifiedAndConnected
             }
             (Self::DoNotConnect { .. }, _) => EmailTemplate::NotConnected,
             (Self::Reject { .. }, _) => EmailTemplate::Rejected,
-            // Connected when the merged person holds a record; the storage sends "not connected" otherwise
-            // (`db::tasks::decide_task`), as only it knows.
+            // Found when the merged person holds a record; the storage sends "not found" otherwise
+            // (`db::tasks::decide_task`), as only it knows. Merges are of accounts, so only on their tasks.
             (Self::Merge { .. }, _) => EmailTemplate::Connected,
         }
     }

@@ -26,6 +26,11 @@ named_enum! {
         /// Sent to a DfE Identity account's old email address when its holder changed it on the account page
         /// (issue 13 §4), so someone who did not make the change hears of it.
         AccountEmailChanged = "account_email_changed",
+        /// Support found (or merged into) the record of a DfE Identity account holder (an account-record-matching
+        /// task): as [`Self::Connected`], in words for someone who never used GOV.UK One Login.
+        AccountRecordFound = "account_record_found",
+        /// Support did not find a record for a DfE Identity account holder: as [`Self::NotConnected`], for them.
+        AccountRecordNotFound = "account_record_not_found",
     }
 }
 
@@ -90,6 +95,14 @@ impl EmailTemplate {
             Self::AccountEmailChanged => (
                 "The email address of your DfE Identity account has changed",
                 "Dear ((name))\n\nThe email address you sign in to your DfE Identity account with has been changed to ((new_email)). We will not send emails to this address any more.\n\nIf you did not change it, reply to this email straight away.\n\nDepartment for Education",
+            ),
+            Self::AccountRecordFound => (
+                "We have found your teaching record",
+                "Dear ((name))\n\nWe have found your teaching record and linked it to your DfE Identity account.\n\nThe next time you sign in with your DfE Identity account, services that use your teaching record will have it.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::AccountRecordNotFound => (
+                "We could not find your teaching record",
+                "Dear ((name))\n\nWe could not find a teaching record for your DfE Identity account.\n\nThe reason: ((reason))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
             ),
             Self::AccountsMerged => (
                 "Your DfE Identity sign-ins have been combined",
@@ -168,6 +181,32 @@ pub fn qts_awarded_personalisation(
 mod tests {
     use super::super::{Decision, NotConnectedReason, RejectReason, TaskKind};
     use super::*;
+
+    #[test]
+    fn an_account_holders_decision_emails_speak_of_their_account_never_of_one_login() {
+        let decisions = [
+            Decision::Connect {
+                trn: "1234567".into(),
+            },
+            Decision::DoNotConnect {
+                reason: NotConnectedReason::NoMatchingRecord,
+                detail: None,
+            },
+            Decision::Merge {
+                email: "ann@example.com".into(),
+            },
+        ];
+        for decision in &decisions {
+            let (_, body) = decision.email(TaskKind::AccountRecordMatching).text();
+            assert!(body.contains("DfE Identity account"), "{decision:?}");
+            assert!(!body.contains("One Login"), "{decision:?}");
+            // A One Login teacher's record-matching decision still says One Login.
+            if !matches!(decision, Decision::Merge { .. }) {
+                let (_, body) = decision.email(TaskKind::RecordMatching).text();
+                assert!(body.contains("GOV.UK One Login"), "{decision:?}");
+            }
+        }
+    }
 
     #[test]
     fn each_decision_sends_its_own_email() {
