@@ -83,7 +83,7 @@ pub async fn session_and_csrf(
     // The work before and after the handler is boxed (built in functions of their own, so not even a temporary
     // copy lands in this frame): this future's frame stays on the stack while the rest of the request is served,
     // and a page render can be deep, so it is kept small.
-    let (req, pending) = match before_handler_boxed(&layer.state, req).await {
+    let (req, pending) = match before_handler_boxed(&layer, req).await {
         Ok(pair) => pair,
         Err(refused) => return refused,
     };
@@ -113,13 +113,7 @@ async fn run_or_serve_kept(
             .keep(visit, &nonce.0, pending.changed_nothing(), response)
             .await;
     }
-    if pending.staff.loaded.is_none() || !super::staff_pages::is_task_page(req.method(), req.uri())
-    {
-        return next.run(req).await;
-    }
-    // Read before the handler reads the page's facts (see `staff_pages`).
-    let (method, uri) = (req.method().clone(), req.uri().clone());
-    let Some(task) = pending.task_visit(&layer.staff_pages, &method, &uri).await else {
+    let Some(task) = pending.task_visit(&layer.staff_pages, req.uri()) else {
         return next.run(req).await;
     };
     if let Some(page) = layer.staff_pages.serve(&task, &nonce.0).await {
@@ -144,10 +138,10 @@ fn run_or_serve_kept_boxed<'a>(
 type BoxedFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 fn before_handler_boxed(
-    state: &AppState,
+    layer: &SessionLayer,
     req: Request,
 ) -> BoxedFuture<'_, Result<(Request, Pending), Response>> {
-    Box::pin(before_handler(state, req))
+    Box::pin(before_handler(layer, req))
 }
 
 fn after_handler_boxed<'a>(
@@ -164,6 +158,8 @@ struct Pending {
     teacher: LoadedSession,
     staff: LoadedSession,
     context: RequestContext,
+    /// For a GET of a task page by a member of staff: its versions, read beside the sessions.
+    task_versions: Option<super::staff_pages::TaskVersions>,
     /// For a state-changing request: what a page rendered in place of a redirect needs from it.
     page_request: Option<(HeaderMap, Option<super::security::CspNonce>)>,
     csrf_token: String,
@@ -194,10 +190,9 @@ impl Pending {
 
     /// The visit to a task page of the console this request makes, if its page may be kept: a signed-in member of
     /// staff's session and no teacher's (whose session the page would then depend on too).
-    async fn task_visit(
+    fn task_visit(
         &self,
         staff_pages: &super::staff_pages::StaffPages,
-        method: &Method,
         uri: &axum::http::Uri,
     ) -> Option<super::staff_pages::TaskVisit> {
         let (Some(key), Some(loaded)) = (&self.staff.key, &self.staff.loaded) else {
@@ -206,10 +201,9 @@ impl Pending {
         if self.teacher.key.is_some() {
             return None;
         }
+        let versions = self.task_versions.clone()?;
         let staff_id = self.staff.handle.lock().data.staff.as_ref()?.staff_id;
-        staff_pages
-            .visit(method, uri, key, &loaded.data, staff_id, &self.csrf_token)
-            .await
+        Some(staff_pages.visit(versions, uri, key, &loaded.data, staff_id, &self.csrf_token))
     }
 
     /// True when the request asked for neither session to be saved.
@@ -219,7 +213,11 @@ impl Pending {
 }
 
 /// Checks a state-changing request's origin and CSRF token, and loads both sessions into the request.
-async fn before_handler(state: &AppState, req: Request) -> Result<(Request, Pending), Response> {
+async fn before_handler(
+    layer: &SessionLayer,
+    req: Request,
+) -> Result<(Request, Pending), Response> {
+    let state = &layer.state;
     let secure = state.config.is_https();
     let existing_csrf = token_cookie(req.headers(), CSRF_COOKIE);
     let csrf_token = existing_csrf.clone().unwrap_or_else(new_token);
@@ -259,22 +257,34 @@ async fn before_handler(state: &AppState, req: Request) -> Result<(Request, Pend
 
     let now = Utc::now();
     let lifetimes = state.config.sessions;
-    let teacher = LoadedSession::load(
-        state,
-        req.headers(),
-        SESSION_COOKIE,
-        lifetimes.teacher_max,
-        now,
-    )
-    .await;
-    let staff = LoadedSession::load(
-        state,
-        req.headers(),
-        STAFF_SESSION_COOKIE,
-        lifetimes.staff_max,
-        now,
-    )
-    .await;
+    // A member of staff's GET of a task page reads the page's versions beside the sessions: a kept page is then
+    // one database step from being served, not two (see `staff_pages`). Both come before the page's facts.
+    let task_page = (token_cookie(req.headers(), SESSION_COOKIE).is_none()
+        && token_cookie(req.headers(), STAFF_SESSION_COOKIE).is_some()
+        && super::staff_pages::is_task_page(req.method(), req.uri()))
+    .then(|| (req.method().clone(), req.uri().clone()));
+    let (teacher, staff, task_versions) = tokio::join!(
+        LoadedSession::load(
+            state,
+            req.headers(),
+            SESSION_COOKIE,
+            lifetimes.teacher_max,
+            now,
+        ),
+        LoadedSession::load(
+            state,
+            req.headers(),
+            STAFF_SESSION_COOKIE,
+            lifetimes.staff_max,
+            now,
+        ),
+        async {
+            match &task_page {
+                Some((method, uri)) => layer.staff_pages.versions(method, uri).await,
+                None => None,
+            }
+        }
+    );
     let context = RequestContext {
         csrf_token: csrf_token.clone(),
         session: teacher.handle.clone(),
@@ -295,6 +305,7 @@ async fn before_handler(state: &AppState, req: Request) -> Result<(Request, Pend
             teacher,
             staff,
             context,
+            task_versions,
             page_request,
             csrf_token,
             set_csrf_cookie: existing_csrf.is_none(),
@@ -315,6 +326,7 @@ async fn after_handler(
         teacher,
         staff,
         context,
+        task_versions: _,
         page_request,
         csrf_token,
         set_csrf_cookie,
