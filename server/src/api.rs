@@ -6,6 +6,7 @@
 //! and the status, nothing personal). Every answer but a success is an RFC 9457 problem-details JSON
 //! (`application/problem+json`), naming the field when one is wrong.
 
+use crate::db::account_records::NOBODY_ASKING;
 use crate::db::api::{ApiCall, ApiClient, NewQtsAward, NewTrnToken, QtsAwardOutcome};
 use crate::db::support::NewEmail;
 use crate::db::{DynStore, StoreError};
@@ -13,7 +14,9 @@ use crate::http::assets::sha256_hex;
 use crate::http::cookies::new_secret;
 use crate::state::AppState;
 use app::domain::records::{RecordStatus, TeachingRecord};
-use app::domain::support::{qts_awarded_personalisation, EmailTemplate};
+use app::domain::support::{
+    qts_awarded_email, qts_awarded_personalisation, EmailTemplate, SignInKind,
+};
 use app::domain::trn_tokens::{self, ApiScope, QtsAwardRequest, TrnTokenRequest};
 use app::domain::validation::is_email_address;
 use axum::body::Bytes;
@@ -604,25 +607,44 @@ async fn award(
         .as_deref()
         .map(str::trim)
         .filter(|e| is_email_address(e));
+    // Its words (and whether it carries a token) depend on how the record's holder, if any, signs in.
+    let holder = match address {
+        Some(_) => state
+            .store
+            .trn_holder(&record.trn, NOBODY_ASKING)
+            .await
+            .map_err(|e| call.refuse(store_failed(e)))?
+            .map(|h| SignInKind::of(h.one_login, h.account)),
+        None => None,
+    };
     let (token, email) = match address {
         Some(address) => {
-            let (token, token_sha256) = new_secret();
-            let link = format!("{}?trn_token={token}", state.config.qts_email_link);
+            let template = qts_awarded_email(holder);
             let name = format!("{} {}", record.first_name, record.last_name);
+            let (token, link) = match template {
+                EmailTemplate::QtsAwarded => {
+                    let (token, token_sha256) = new_secret();
+                    let link = format!("{}?trn_token={token}", state.config.qts_email_link);
+                    let token = NewTrnToken {
+                        token_sha256,
+                        trn: record.trn.clone(),
+                        email: address.to_string(),
+                        api_client_id: call.client.id,
+                        created_at: now,
+                        expires_at: trn_tokens::expires_at(now),
+                    };
+                    (Some(token), Some(link))
+                }
+                // An account holder's email has no link, so no token is made for it.
+                _ => (None, None),
+            };
             (
-                Some(NewTrnToken {
-                    token_sha256,
-                    trn: record.trn.clone(),
-                    email: address.to_string(),
-                    api_client_id: call.client.id,
-                    created_at: now,
-                    expires_at: trn_tokens::expires_at(now),
-                }),
+                token,
                 Some(NewEmail {
                     reference: uuid::Uuid::new_v4().to_string(),
-                    template: EmailTemplate::QtsAwarded.as_str().to_string(),
+                    template: template.as_str().to_string(),
                     email_address: address.to_string(),
-                    personalisation: qts_awarded_personalisation(&name, awarded, &link),
+                    personalisation: qts_awarded_personalisation(&name, awarded, link.as_deref()),
                     task_reference: None,
                 }),
             )

@@ -132,6 +132,12 @@ pub const NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED: &str = "NOTIFY_TEMPLATE_ACCOUNT
 pub const NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND: &str = "NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND";
 pub const NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND: &str =
     "NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND";
+/// "We have removed your teaching record from your DfE Identity account": an administrator's disconnection, to an
+/// account holder (`app::domain::support::disconnected_email`).
+pub const NOTIFY_TEMPLATE_ACCOUNT_DISCONNECTED: &str = "NOTIFY_TEMPLATE_ACCOUNT_DISCONNECTED";
+/// "You have been awarded qualified teacher status" without a link, for a record an account holder holds
+/// (`app::domain::support::qts_awarded_email`).
+pub const NOTIFY_TEMPLATE_QTS_AWARDED_ACCOUNT: &str = "NOTIFY_TEMPLATE_QTS_AWARDED_ACCOUNT";
 /// The staff identity provider's tenant (Entra's directory id, the `tid` claim). Env `STAFF_OIDC_TENANT_ID`;
 /// required in production, optional in development. When set, a staff sign-in from any other tenant is refused.
 pub const STAFF_OIDC_TENANT_ID: &str = "STAFF_OIDC_TENANT_ID";
@@ -777,6 +783,14 @@ fn email_config(
             NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND,
             EmailTemplate::AccountRecordNotFound,
         ),
+        (
+            NOTIFY_TEMPLATE_ACCOUNT_DISCONNECTED,
+            EmailTemplate::AccountDisconnected,
+        ),
+        (
+            NOTIFY_TEMPLATE_QTS_AWARDED_ACCOUNT,
+            EmailTemplate::QtsAwardedAccount,
+        ),
     ] {
         templates.insert(template, template_id(get, var)?);
     }
@@ -999,6 +1013,14 @@ mod tests {
                 NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND,
                 "f33517ff-2a88-4f6e-b855-c550268ce095",
             ),
+            (
+                NOTIFY_TEMPLATE_ACCOUNT_DISCONNECTED,
+                "f33517ff-2a88-4f6e-b855-c550268ce096",
+            ),
+            (
+                NOTIFY_TEMPLATE_QTS_AWARDED_ACCOUNT,
+                "f33517ff-2a88-4f6e-b855-c550268ce097",
+            ),
             (PASSCODE_KEY, "a production passcode key of at least 32 bytes"),
         ];
         vars.extend_from_slice(extra);
@@ -1151,6 +1173,8 @@ mod tests {
             NOTIFY_TEMPLATE_ACCOUNT_EMAIL_CHANGED,
             NOTIFY_TEMPLATE_ACCOUNT_RECORD_FOUND,
             NOTIFY_TEMPLATE_ACCOUNT_RECORD_NOT_FOUND,
+            NOTIFY_TEMPLATE_ACCOUNT_DISCONNECTED,
+            NOTIFY_TEMPLATE_QTS_AWARDED_ACCOUNT,
         ] {
             let vars: Vec<(&str, &str)> = production(&[])
                 .into_iter()

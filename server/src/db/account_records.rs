@@ -51,7 +51,12 @@ pub struct TrnHolder {
     pub email: String,
     /// Whether the holder signs in with One Login.
     pub one_login: bool,
+    /// Whether the holder has a DfE Identity account (then `email` is its email).
+    pub account: bool,
 }
+
+/// No person's id (ids start at 1): [`AccountRecordStore::trn_holder`] with it finds whoever holds the record.
+pub const NOBODY_ASKING: i64 = 0;
 
 /// When both people have an account, whose row (email and mobile) the merged person keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +116,7 @@ pub trait AccountRecordStore {
         now: DateTime<Utc>,
     ) -> StoreResult<ConnectResult>;
     /// Another person (not `asking`) connected to the record with this TRN, and where a passcode to them goes.
+    /// [`NOBODY_ASKING`] finds whoever holds it.
     async fn trn_holder(&self, trn: &str, asking: i64) -> StoreResult<Option<TrnHolder>>;
     /// Whether the account's person is looked up again at sign-in.
     async fn account_lookup(&self, user_id: i64) -> StoreResult<AccountLookup>;
@@ -187,6 +193,7 @@ where
         Ok(
             row.map(|(user_id, sub, one_login_email, account_email)| TrnHolder {
                 user_id,
+                account: account_email.is_some(),
                 email: account_email.unwrap_or(one_login_email),
                 one_login: sub.is_some(),
             }),

@@ -9,7 +9,8 @@ use crate::db::support::{NewEmail, TaskChangeRefused};
 use crate::onelogin::Callback;
 use crate::state::AppState;
 use app::domain::support::{
-    task_href, validate_decision, DecisionInput, Permission, Role, StaffMember, DASHBOARD_PATH,
+    task_href, validate_decision, DecisionInput, EmailTemplate, Permission, Role, SignInKind,
+    StaffMember, DASHBOARD_PATH,
 };
 use app::domain::FieldError;
 use app::forms::FormId;
@@ -516,12 +517,27 @@ pub async fn disconnect(
             )],
         ));
     }
+    // The email speaks of how the teacher signs in: a DfE Identity account holder hears of their account, at its
+    // email now (it may have changed, or come from a merge, since they asked).
+    let holder = state
+        .store
+        .trn_holder(&record.trn, crate::db::account_records::NOBODY_ASKING)
+        .await
+        .map_err(AppError::store("reading how the teacher signs in"))?;
+    let person = holder.as_ref().map_or(SignInKind::OneLogin, |h| {
+        SignInKind::of(h.one_login, h.account)
+    });
+    let template = app::domain::support::disconnected_email(person, task.kind);
+    let (email_address, way_in) = match (template, holder) {
+        (EmailTemplate::AccountDisconnected, Some(holder)) => {
+            (holder.email, "DfE Identity account")
+        }
+        _ => (task.requester_email.clone(), "GOV.UK One Login"),
+    };
     let email = NewEmail {
         reference: uuid::Uuid::new_v4().to_string(),
-        template: app::domain::support::EmailTemplate::Disconnected
-            .as_str()
-            .to_string(),
-        email_address: task.requester_email.clone(),
+        template: template.as_str().to_string(),
+        email_address,
         personalisation: personalisation(
             &task.requester_name,
             &reference,
@@ -550,7 +566,7 @@ pub async fn disconnect(
             banner(
                 &ctx,
                 format!(
-                    "The record with TRN {} is no longer connected to the teacher’s GOV.UK One Login. We’ve emailed the teacher.",
+                    "The record with TRN {} is no longer connected to the teacher’s {way_in}. We’ve emailed the teacher.",
                     record.trn
                 ),
             );

@@ -248,6 +248,7 @@ async fn trn_in_use_names_the_holder_and_where_the_passcode_goes(backend: Backen
             user_id: teacher,
             email: "ann.onelogin@example.com".into(),
             one_login: true,
+            account: false,
         })
     );
     // An account holding one is reached at the account's email.
@@ -262,6 +263,7 @@ async fn trn_in_use_names_the_holder_and_where_the_passcode_goes(backend: Backen
             user_id: bo,
             email: "bo@example.com".into(),
             one_login: false,
+            account: true,
         })
     );
     // Connecting anyway is refused: one record, one person.
@@ -1090,7 +1092,8 @@ async fn an_account_is_looked_up_at_each_sign_in_until_found_or_no_trn(backend: 
             holder: TrnHolder {
                 user_id: bo_id,
                 email: "bo@example.com".into(),
-                one_login: false
+                one_login: false,
+                account: true,
             }
         }
     );

@@ -26,7 +26,11 @@ fn dob() -> NaiveDate {
 }
 
 /// An account and its account-record-matching task, raised in storage; the user id and task reference.
-async fn account_with_task(store: &DynStore, email: &str, mobile: &str) -> (i64, String) {
+pub(crate) async fn account_with_task(
+    store: &DynStore,
+    email: &str,
+    mobile: &str,
+) -> (i64, String) {
     let now = chrono::Utc::now();
     let account = store
         .create_account(

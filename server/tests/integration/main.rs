@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
     )*};
 }
 
+mod account_emails;
 mod account_merge;
 mod account_page;
 mod account_record;

@@ -372,7 +372,7 @@ async fn a_teacher_already_signed_in_may_bring_a_token_mid_journey(backend: Back
 }
 
 /// An API client with the `qts:write` scope tells us `trn` was awarded QTS on 15 July 2026; the answer.
-async fn award_qts(rp: &Rp, trn: &str) -> TestResponse {
+pub(crate) async fn award_qts(rp: &Rp, trn: &str) -> TestResponse {
     let args = server::api::ApiClientAddArgs {
         name: "Award QTS".into(),
         scopes: [ApiScope::QtsWrite].into(),

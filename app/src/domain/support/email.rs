@@ -1,6 +1,7 @@
 //! The emails a decision sends: their text (GOV.UK Notify templates), what fills their placeholders, and the
 //! renderer the development mailbox and the tests use.
 
+use super::TaskKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -31,6 +32,62 @@ named_enum! {
         AccountRecordFound = "account_record_found",
         /// Support did not find a record for a DfE Identity account holder: as [`Self::NotConnected`], for them.
         AccountRecordNotFound = "account_record_not_found",
+        /// An administrator undid the connection of a DfE Identity account holder's record: as
+        /// [`Self::Disconnected`], for them ([`disconnected_email`]).
+        AccountDisconnected = "account_disconnected",
+        /// QTS was awarded to a record a DfE Identity account holder holds: as [`Self::QtsAwarded`] without the
+        /// TRN token's One Login link ([`qts_awarded_email`]).
+        QtsAwardedAccount = "qts_awarded_account",
+    }
+}
+
+/// How the person connected to a record signs in, for choosing the words of an email about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInKind {
+    OneLogin,
+    Account,
+    /// Both ways in: a person who proved the record another sign-in held was theirs (TRN in use, DESIGN §7.3).
+    Both,
+}
+
+impl SignInKind {
+    /// From whether the person has a One Login subject and a DfE Identity account. A person has at least one; one
+    /// with neither (never stored) is spoken to as One Login's, as every email was before accounts.
+    pub fn of(one_login: bool, account: bool) -> Self {
+        match (one_login, account) {
+            (true, true) => Self::Both,
+            (false, true) => Self::Account,
+            (_, false) => Self::OneLogin,
+        }
+    }
+}
+
+/// The email an administrator's disconnection sends, by how the teacher signs in and the kind of the task it was
+/// undone from.
+pub fn disconnected_email(person: SignInKind, task: TaskKind) -> EmailTemplate {
+    match person {
+        SignInKind::OneLogin => EmailTemplate::Disconnected,
+        SignInKind::Account => EmailTemplate::AccountDisconnected,
+        // Both ways in lose the record (the connection is the person's), so either email is true. We speak of the
+        // way in they asked support with: the task's kind says which, and it is the one they know this reference by.
+        SignInKind::Both => match task {
+            TaskKind::AccountRecordMatching => EmailTemplate::AccountDisconnected,
+            TaskKind::RecordMatching | TaskKind::IdentityVerification => {
+                EmailTemplate::Disconnected
+            }
+        },
+    }
+}
+
+/// The email the QTS award sends to the record's address, by who holds the record (`None`: nobody yet).
+pub fn qts_awarded_email(holder: Option<SignInKind>) -> EmailTemplate {
+    match holder {
+        // A DfE Identity account is signed in to only through a service, so there is no link to give them, and
+        // the record is theirs already (a TRN token could connect nobody).
+        Some(SignInKind::Account) => EmailTemplate::QtsAwardedAccount,
+        // Nobody: the link's TRN token connects the One Login they sign in with. One Login (with an account too or
+        // not): the link signs them in straight to their record page, which only One Login can do.
+        None | Some(SignInKind::OneLogin | SignInKind::Both) => EmailTemplate::QtsAwarded,
     }
 }
 
@@ -104,6 +161,14 @@ impl EmailTemplate {
                 "We could not find your teaching record",
                 "Dear ((name))\n\nWe could not find a teaching record for your DfE Identity account.\n\nThe reason: ((reason))\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
             ),
+            Self::AccountDisconnected => (
+                "We have removed your teaching record from your DfE Identity account",
+                "Dear ((name))\n\nWe have removed the teaching record that was linked to your DfE Identity account.\n\nThe reason: ((reason))\n\nThe next time you sign in with your DfE Identity account to a service that uses your teaching record, we will ask you some questions to find it again.\n\nIf you think this is wrong, reply to this email with your reference.\n\nYour reference is ((reference)).\n\nTeaching Regulation Agency",
+            ),
+            Self::QtsAwardedAccount => (
+                "You have been awarded qualified teacher status",
+                "Dear ((name))\n\nYou have been awarded qualified teacher status (QTS) on ((awarded)). It is now on your teaching record.\n\nYour teaching record is linked to your DfE Identity account. Services you sign in to with your DfE Identity account will see your QTS the next time you sign in.\n\nTeaching Regulation Agency",
+            ),
             Self::AccountsMerged => (
                 "Your DfE Identity sign-ins have been combined",
                 "Dear ((name))\n\nYou told us that the teaching record linked to another sign-in is yours, and confirmed it with a security code sent to that sign-in’s email address. We have combined the two into one, with your teaching record.\n\nYou can now sign in with ((ways_in)).\n\nIf you did not do this, reply to this email.\n\nDepartment for Education",
@@ -161,11 +226,11 @@ pub fn personalisation(
 }
 
 /// What fills the QTS email's placeholders: the teacher's name, the day QTS was awarded in words, and the link that
-/// signs them in with a TRN token.
+/// signs them in with a TRN token (none for [`EmailTemplate::QtsAwardedAccount`]).
 pub fn qts_awarded_personalisation(
     name: &str,
     awarded: chrono::NaiveDate,
-    sign_in_url: &str,
+    sign_in_url: Option<&str>,
 ) -> BTreeMap<String, String> {
     let mut p = BTreeMap::new();
     p.insert("name".to_string(), name.to_string());
@@ -173,7 +238,9 @@ pub fn qts_awarded_personalisation(
         "awarded".to_string(),
         crate::domain::uk_time::long_date(awarded),
     );
-    p.insert("sign_in_url".to_string(), sign_in_url.to_string());
+    if let Some(url) = sign_in_url {
+        p.insert("sign_in_url".to_string(), url.to_string());
+    }
     p
 }
 
@@ -206,6 +273,47 @@ mod tests {
                 assert!(body.contains("GOV.UK One Login"), "{decision:?}");
             }
         }
+    }
+
+    #[test]
+    fn an_account_holders_disconnection_and_qts_emails_speak_of_their_account_never_of_one_login() {
+        let account_only = [
+            disconnected_email(SignInKind::Account, TaskKind::AccountRecordMatching),
+            disconnected_email(SignInKind::Both, TaskKind::AccountRecordMatching),
+            qts_awarded_email(Some(SignInKind::Account)),
+        ];
+        for template in account_only {
+            let (subject, body) = template.text();
+            assert!(body.contains("DfE Identity account"), "{template:?}");
+            assert!(!subject.contains("One Login"), "{template:?}");
+            assert!(!body.contains("One Login"), "{template:?}");
+            // No link: an account is signed in to only through a service.
+            assert!(!body.contains("((sign_in_url))"), "{template:?}");
+        }
+        // A One Login teacher's still say One Login, and give the link that signs them in with it; so do those
+        // of a person with both ways in who asked support through One Login, and the QTS email of a record
+        // nobody holds yet (its TRN token connects a One Login) or of someone who signs in with One Login too.
+        let one_login = [
+            disconnected_email(SignInKind::OneLogin, TaskKind::RecordMatching),
+            disconnected_email(SignInKind::OneLogin, TaskKind::IdentityVerification),
+            disconnected_email(SignInKind::Both, TaskKind::RecordMatching),
+            qts_awarded_email(None),
+            qts_awarded_email(Some(SignInKind::OneLogin)),
+            qts_awarded_email(Some(SignInKind::Both)),
+        ];
+        for template in one_login {
+            let (_, body) = template.text();
+            assert!(body.contains("GOV.UK One Login"), "{template:?}");
+            assert!(body.contains("((sign_in_url))"), "{template:?}");
+        }
+        assert_eq!(
+            [
+                SignInKind::of(true, false),
+                SignInKind::of(false, true),
+                SignInKind::of(true, true)
+            ],
+            [SignInKind::OneLogin, SignInKind::Account, SignInKind::Both]
+        );
     }
 
     #[test]
@@ -307,9 +415,16 @@ mod tests {
             .iter()
             .flat_map(|d| TaskKind::ALL.map(|kind| (d.email(kind), d.reason_for_teacher())))
             .collect();
-        sent.push((EmailTemplate::Disconnected, other("Wrong person")));
-        // The QTS award's email, as the API queues it, and the passcode email, each with its own personalisation.
-        sent.push((EmailTemplate::QtsAwarded, None));
+        for person in [SignInKind::OneLogin, SignInKind::Account, SignInKind::Both] {
+            for kind in TaskKind::ALL {
+                sent.push((disconnected_email(person, kind), other("Wrong person")));
+            }
+        }
+        // The QTS award's emails, as the API queues them, and the passcode email, each with its own
+        // personalisation.
+        for holder in [None, Some(SignInKind::Account)] {
+            sent.push((qts_awarded_email(holder), None));
+        }
         sent.push((EmailTemplate::Passcode, None));
         sent.push((EmailTemplate::AccountsMerged, None));
         sent.push((EmailTemplate::AccountEmailChanged, None));
@@ -320,12 +435,15 @@ mod tests {
             );
         }
         for (template, reason) in sent {
+            let awarded = chrono::NaiveDate::from_ymd_opt(2026, 7, 15).unwrap();
             let values = if template == EmailTemplate::QtsAwarded {
                 qts_awarded_personalisation(
                     "Ann Lee",
-                    chrono::NaiveDate::from_ymd_opt(2026, 7, 15).unwrap(),
-                    "https://example.com/sign-in?trn_token=abc",
+                    awarded,
+                    Some("https://example.com/sign-in?trn_token=abc"),
                 )
+            } else if template == EmailTemplate::QtsAwardedAccount {
+                qts_awarded_personalisation("Ann Lee", awarded, None)
             } else if template == EmailTemplate::Passcode {
                 passcode_personalisation("483920")
             } else if template == EmailTemplate::AccountEmailChanged {
