@@ -382,6 +382,31 @@ pub fn personas(seed: u64) -> Vec<Persona> {
         out.push(p);
     }
 
+    // Also last, for the DfE Identity account's "TRN in use" (DESIGN §7.3): records no other persona's test
+    // connects, so the browser tests of that flow decide who holds them. `account-merge`'s record has a National
+    // Insurance number, so accounts typing its name, date of birth and NINO find it; `two-ways-in` is exact-match's
+    // rule, so One Login connects it without questions before an account finds it.
+    if let Some((i, r)) = find(&mut taken, &|r| {
+        active(r) && unique(r) && r.nino.is_some() && r.previous_names.is_empty()
+    }) {
+        out.push(Persona::from_record(
+            "account-merge",
+            "Two DfE Identity accounts find this record: the second is asked to prove the first's email and merge."
+                .into(),
+            i,
+            &r,
+        ));
+    }
+    if let Some((i, r)) = find(&mut taken, &exact) {
+        out.push(Persona::from_record(
+            "two-ways-in",
+            "Connected through One Login, then found by a DfE Identity account: one person with both ways in."
+                .into(),
+            i,
+            &r,
+        ));
+    }
+
     out
 }
 
@@ -407,7 +432,9 @@ mod tests {
                 "unverified-email",
                 "itt-only",
                 "other-service",
-                "qts-award"
+                "qts-award",
+                "account-merge",
+                "two-ways-in"
             ]
         );
         let get = |id: &str| all.iter().find(|p| p.id == id).expect("persona");
@@ -469,6 +496,11 @@ mod tests {
         assert_eq!(itt.qts_year_hint, r.qts_year());
         assert!(itt.qts_year_hint.is_some());
         assert_eq!(itt.itt_provider_hint.as_deref(), r.itt_providers().next());
+
+        assert!(rec(get("account-merge")).nino.is_some());
+        let both = get("two-ways-in");
+        assert_eq!(Some(&both.email), rec(both).email.as_ref());
+        assert!(rec(both).nino.is_some());
     }
 
     #[test]

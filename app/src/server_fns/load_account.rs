@@ -55,7 +55,9 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
     };
     let account_holder = user.is_account();
     let identity = match user.identity {
-        IdentityStatus::Unverified if account_holder => {
+        // Signed in with the account, whatever else the person has: one merged with a One Login teacher (issue 13
+        // §6) is verified by One Login too, but still changes their account's email and mobile here.
+        _ if account_holder => {
             AccountIdentity::AccountHolder(account_holder_view(&ctx, user.user_id).await?)
         }
         IdentityStatus::Unverified => AccountIdentity::NotChecked,
@@ -79,13 +81,7 @@ pub async fn load_account() -> Result<Option<AccountView>, ServerFnError> {
         email: user
             .email
             .map(|e| e.as_str().to_string())
-            .unwrap_or_else(|| {
-                if account_holder {
-                    "Your DfE Identity account’s email address".into()
-                } else {
-                    "Not verified by GOV.UK One Login".into()
-                }
-            }),
+            .unwrap_or_else(|| "Not verified by GOV.UK One Login".into()),
         identity,
     }))
 }

@@ -26,6 +26,7 @@ on_both_backends!(
     bad_input_on_the_account_page_gets_a_govuk_error_and_keeps_what_was_typed,
     only_an_account_holder_may_post_the_account_pages_forms,
     an_account_holders_id_token_and_userinfo_carry_the_accounts_details_marked_not_verified,
+    an_account_holder_whom_one_login_verified_too_still_gets_the_account_page,
 );
 
 const EMAIL: &str = "jo.bloggs@example.com";
@@ -585,4 +586,41 @@ async fn an_account_holders_id_token_and_userinfo_carry_the_accounts_details_mar
     );
     let info = json(&userinfo(&rp, tokens["access_token"].as_str().unwrap()).await);
     assert_eq!(info["name"], "Joanna Bloggs");
+}
+
+/// Merged with a teacher One Login verified (issue 13 §6), the person signed in with their account is verified too,
+/// yet their account page is still the account's (email, mobile, changes), never One Login's summary with a
+/// stand-in for the email.
+async fn an_account_holder_whom_one_login_verified_too_still_gets_the_account_page(
+    backend: Backend,
+) {
+    let Some((mut rp, _sql, _)) = signed_in_holder(backend, "openid email").await else {
+        return;
+    };
+    let me = user_id(&mut rp).await;
+    let identity = app::domain::identity::VerifiedIdentity {
+        names: vec![app::domain::identity::VerifiedName {
+            given_names: vec!["Joanna".into()],
+            family_name: "Bloggs".into(),
+            valid_from: None,
+            valid_until: None,
+        }],
+        dates_of_birth: vec![chrono::NaiveDate::from_ymd_opt(1985, 3, 14).unwrap()],
+    };
+    rp.state
+        .store
+        .record_verified_identity(me, &identity, chrono::Utc::now())
+        .await
+        .unwrap();
+    // The first page after it upgrades this session to verified, as a merge's sign-in would be.
+    rp.get("/continue").await;
+    assert!(matches!(
+        rp.signed_in_user().await.expect("signed in").identity,
+        app::ssr::IdentityStatus::Verified(_)
+    ));
+    let page = account_page_shows(&mut rp, EMAIL).await;
+    assert_eq!(heading(&page), "Your DfE Identity account");
+    assert!(page.body.contains("+447400123456"));
+    assert!(page.body.contains(r#"href="/account/email""#));
+    assert!(!page.body.contains("proved your identity"));
 }
