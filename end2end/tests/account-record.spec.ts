@@ -60,7 +60,7 @@ async function createAccount(page: Page, mail: Page, name: [string, string], dob
   await page.getByRole("button", { name: "Continue" }).click();
   await enterCode(page, await codeFor(mail, "email", email));
   await page.getByLabel("Mobile number").fill(`07400 ${digits}`);
-  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
   await enterCode(page, await codeFor(mail, "text-message", `+447400${digits}`));
   await page.getByLabel("First name").fill(name[0]);
   await page.getByLabel("Last name").fill(name[1]);

@@ -79,11 +79,11 @@ test("a teacher creates a DfE Identity account from a service, then signs in to 
   await expectHeading(page, "What is your mobile number?");
   await expectNoAxeViolations(page);
   await page.getByLabel("Mobile number").fill("020 7946 0018");
-  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
   await expectErrors(page, ["Enter a mobile number that can receive text messages, not a landline"]);
   await expect(page.getByLabel("Mobile number")).toHaveValue("020 7946 0018");
   await page.getByLabel("Mobile number").fill(`07400 ${digits}`);
-  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
   await expectHeading(page, "Check your phone");
   await expectNoAxeViolations(page);
   await enterCode(page, await codeFor(mail, "text-message", e164));
@@ -129,6 +129,44 @@ test("a teacher creates a DfE Identity account from a service, then signs in to 
   await mail.context().close();
 });
 
+// The sample NPQ lets teachers create an account without a mobile number (issue 13 §2; `scripts/sample-clients`):
+// the mobile page offers the skip as a second button of its form, which needs no JavaScript.
+test("a teacher creates an account without a mobile number where the service allows it", async ({ page, browser, baseURL }) => {
+  const mail = await mailbox(browser, baseURL!);
+  const last = uniqueName();
+  const email = `${last.toLowerCase()}.nomobile@example.com`;
+
+  await startAtNpq(page);
+  await page.getByRole("button", { name: "Create a DfE Identity account" }).click();
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
+  await enterCode(page, await codeFor(mail, "email", email));
+
+  await expectHeading(page, "What is your mobile number?");
+  const skip = page.getByRole("button", { name: "Continue without a mobile number" });
+  await expect(skip).toBeVisible();
+  await expectNoAxeViolations(page);
+  await skip.click();
+
+  await expectHeading(page, "What is your name?");
+  await page.getByLabel("First name").fill("Noa");
+  await page.getByLabel("Last name").fill(last);
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
+  await expectHeading(page, "What is your date of birth?");
+  await page.getByLabel("Day").fill("9");
+  await page.getByLabel("Month").fill("11");
+  await page.getByLabel("Year").fill("1988");
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
+  await expectHeading(page, "Your DfE Identity account has been created");
+
+  // The account page says no mobile was given.
+  await page.goto("/account");
+  await expectHeading(page, "Your DfE Identity account");
+  await expect(page.locator("main")).toContainText("Not given");
+  await expectNoAxeViolations(page);
+  await mail.context().close();
+});
+
 test("creating an account with an email that already has one signs in to it, and a bad email keeps what was typed", async ({
   page,
   browser,
@@ -151,7 +189,7 @@ test("creating an account with an email that already has one signs in to it, and
   await page.getByRole("button", { name: "Continue" }).click();
   await enterCode(page, await codeFor(mail, "email", email));
   await page.getByLabel("Mobile number").fill(`+44 7400 ${digits}`);
-  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByRole("button", { name: "Continue", exact: true }).click();
   await enterCode(page, await codeFor(mail, "text-message", `+447400${digits}`));
   await page.getByLabel("First name").fill("Sam");
   await page.getByLabel("Last name").fill(last);

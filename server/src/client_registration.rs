@@ -7,7 +7,8 @@
 use crate::api::ApiClientAddArgs;
 use crate::provider::ClientAddArgs;
 use app::domain::provider::{
-    Client, ClientAuth, ClientKeys, IdTokenAlg, Scope, Scopes, SignInPolicy, TrnPolicy,
+    Client, ClientAuth, ClientKeys, IdTokenAlg, MobilePolicy, Scope, Scopes, SignInPolicy,
+    TrnPolicy,
 };
 use app::domain::trn_tokens::ApiScope;
 use std::collections::BTreeSet;
@@ -38,6 +39,7 @@ pub enum ClientField {
     Scopes,
     SignIn,
     Trn,
+    Mobile,
     IdTokenAlg,
 }
 
@@ -56,6 +58,7 @@ impl ClientField {
             Self::Scopes => "--scopes",
             Self::SignIn => "--sign-in",
             Self::Trn => "--trn",
+            Self::Mobile => "--mobile",
             Self::IdTokenAlg => "--id-token-alg",
         }
     }
@@ -75,6 +78,7 @@ impl ClientField {
             Self::Scopes => f::SCOPES,
             Self::SignIn => f::SIGN_IN,
             Self::Trn => f::TRN,
+            Self::Mobile => f::MOBILE,
             Self::IdTokenAlg => f::ID_TOKEN_ALG,
         }
     }
@@ -93,6 +97,7 @@ impl ClientField {
             Self::Scopes => "Scopes",
             Self::SignIn => "Sign-in policy",
             Self::Trn => "TRN policy",
+            Self::Mobile => "Mobile number policy",
             Self::IdTokenAlg => "ID token signing",
         }
     }
@@ -132,6 +137,8 @@ pub enum Problem {
     ScopesWithoutOpenid,
     UnknownSignIn(String),
     UnknownTrn(String),
+    /// Neither `required` nor `optional`.
+    UnknownMobile(String),
     /// Neither `RS256` nor `ES256`.
     UnknownIdTokenAlg(String),
 }
@@ -198,6 +205,9 @@ impl ClientProblem {
                 format!("unknown --sign-in `{s}`: expected one_login or one_login_or_account")
             }
             Problem::UnknownTrn(s) => format!("unknown --trn `{s}`: expected required or optional"),
+            Problem::UnknownMobile(s) => {
+                format!("unknown --mobile `{s}`: expected required or optional")
+            }
             Problem::UnknownIdTokenAlg(s) => {
                 format!("unknown --id-token-alg `{s}`: expected RS256 or ES256")
             }
@@ -256,6 +266,9 @@ impl ClientProblem {
             Problem::ScopesWithoutOpenid => "Select openid: every service needs it".into(),
             Problem::UnknownSignIn(_) => "Select how teachers may sign in".into(),
             Problem::UnknownTrn(_) => "Select whether teachers need a TRN".into(),
+            Problem::UnknownMobile(_) => {
+                "Select whether new accounts need a mobile number".into()
+            }
             Problem::UnknownIdTokenAlg(_) => "Select how the service’s ID tokens are signed".into(),
         }
     }
@@ -276,6 +289,8 @@ pub struct ClientInput {
     pub scopes: Option<String>,
     pub sign_in: Option<String>,
     pub trn: Option<String>,
+    /// `required` or `optional`; `None` for required, as before clients said.
+    pub mobile: Option<String>,
     /// `id_token_signed_response_alg`; `None` for OpenID Connect's default, RS256.
     pub id_token_alg: Option<String>,
 }
@@ -422,6 +437,13 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
             None
         }),
     };
+    let mobile = match input.mobile.as_deref() {
+        None => Some(MobilePolicy::default()),
+        Some(s) => MobilePolicy::parse(s).or_else(|| {
+            problem(F::Mobile, Problem::UnknownMobile(s.to_string()));
+            None
+        }),
+    };
     let id_token_alg = match input.id_token_alg.as_deref() {
         None => Some(IdTokenAlg::default()),
         Some(s) => IdTokenAlg::parse(s).or_else(|| {
@@ -439,6 +461,7 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
         scopes,
         sign_in,
         trn,
+        mobile,
         id_token_alg,
     ) {
         (
@@ -451,6 +474,7 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
             Some(allowed_scopes),
             Some(sign_in),
             Some(trn),
+            Some(mobile),
             Some(id_token_alg),
         ) if problems.is_empty() => Ok(ClientAddArgs {
             client: Client {
@@ -463,6 +487,7 @@ pub fn check_client(input: &ClientInput) -> Result<ClientAddArgs, Vec<ClientProb
                 allowed_scopes,
                 sign_in,
                 trn,
+                mobile,
                 id_token_alg,
                 enabled: true,
             },
@@ -662,6 +687,32 @@ mod tests {
             IdTokenAlg::Rs256,
             "OpenID Connect's default"
         );
+    }
+
+    #[test]
+    fn a_mobile_is_required_unless_the_registration_says_optional() {
+        assert_eq!(
+            check_client(&good()).unwrap().client.mobile,
+            MobilePolicy::Required
+        );
+        let with = |mobile: &str| ClientInput {
+            mobile: Some(mobile.into()),
+            ..good()
+        };
+        assert_eq!(
+            check_client(&with("optional")).unwrap().client.mobile,
+            MobilePolicy::Optional
+        );
+        for bad in ["Optional", "", "no", "optional "] {
+            let problems = check_client(&with(bad)).unwrap_err();
+            assert_eq!(problems.len(), 1, "{bad:?}");
+            assert_eq!(problems[0].field, ClientField::Mobile);
+            assert!(problems[0].cli().starts_with("unknown --mobile"));
+            assert_eq!(
+                problems[0].console(),
+                "Select whether new accounts need a mobile number"
+            );
+        }
     }
 
     #[test]

@@ -759,6 +759,7 @@ fn service_view(client: app::domain::provider::Client) -> app::domain::services:
         post_logout_redirect_uris: client.post_logout_redirect_uris,
         sign_in: client.sign_in,
         trn: client.trn,
+        mobile: client.mobile,
         id_token_alg: client.id_token_alg,
         enabled: client.enabled,
     }
@@ -795,6 +796,9 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
         AuditEvent::ServiceUrisChanged { client_id } => {
             format!("Changed the redirect URIs of the service {client_id}")
         }
+        AuditEvent::ServiceMobileChanged { client_id, mobile } => format!(
+            "Made a mobile number {mobile} for new accounts of the service {client_id}"
+        ),
         AuditEvent::ServiceSecretRotated { client_id } => {
             format!("Replaced the client secret of the service {client_id}")
         }

@@ -201,6 +201,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(services::set_uris),
         )
         .route(
+            "/support/services/{client_id}/mobile",
+            post(services::set_mobile),
+        )
+        .route(
             "/support/services/{client_id}/rotate-secret",
             post(services::rotate_secret),
         )

@@ -633,7 +633,7 @@ pub const CLIENT_ADD_USAGE: &str =
 --redirect-uri URI [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...] \
 --auth client_secret|private_key_jwt [--jwks-uri URL | --jwks JSON] \
 [--scopes \"openid email profile teaching_record\"] --sign-in one_login|one_login_or_account \
---trn required|optional [--id-token-alg RS256|ES256]";
+--trn required|optional [--mobile required|optional] [--id-token-alg RS256|ES256]";
 
 impl ClientAddArgs {
     /// Reads and checks the arguments; every problem is a message for the person typing them. The checks are
@@ -664,6 +664,7 @@ impl ClientAddArgs {
                 "--scopes" => &mut input.scopes,
                 "--sign-in" => &mut input.sign_in,
                 "--trn" => &mut input.trn,
+                "--mobile" => &mut input.mobile,
                 "--id-token-alg" => &mut input.id_token_alg,
                 _ => return Err(format!("unknown option `{flag}`\n{CLIENT_ADD_USAGE}")),
             };
@@ -712,7 +713,7 @@ pub async fn client_add(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::domain::provider::{ClientKeys, SignInPolicy, TrnPolicy};
+    use app::domain::provider::{ClientKeys, MobilePolicy, SignInPolicy, TrnPolicy};
 
     fn args(s: &[&str]) -> Vec<String> {
         s.iter().map(|a| a.to_string()).collect()
@@ -772,6 +773,9 @@ mod tests {
             "openid email profile teaching_record"
         );
         assert!(c.enabled);
+        assert_eq!(c.mobile, MobilePolicy::Required, "without --mobile");
+        let optional = ClientAddArgs::parse(&with(&["--mobile", "optional"])).unwrap();
+        assert_eq!(optional.client.mobile, MobilePolicy::Optional);
     }
 
     #[test]
@@ -797,6 +801,7 @@ mod tests {
             (replacing("--auth", "magic"), "unknown --auth"),
             (replacing("--sign-in", "account"), "unknown --sign-in"),
             (replacing("--trn", "maybe"), "unknown --trn"),
+            (with(&["--mobile", "maybe"]), "unknown --mobile"),
             (replacing("--name", "  "), "--name is needed"),
             (with(&["--scopes", "email"]), "must include openid"),
             (with(&["--scopes", "openid phone"]), "--scopes"),

@@ -129,6 +129,32 @@ impl TrnPolicy {
     }
 }
 
+/// Whether someone creating a DfE Identity account for a client's service must give a mobile number (DESIGN §7.3,
+/// issue 13 §2): required unless the service says otherwise, so a client registered before this was, or a request
+/// kept in a session from then, asks for one as it always did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MobilePolicy {
+    /// The mobile page has no way past it but a proven number.
+    #[default]
+    Required,
+    /// The mobile page also offers "Continue without a mobile number".
+    Optional,
+}
+
+impl MobilePolicy {
+    pub const ALL: [MobilePolicy; 2] = [Self::Required, Self::Optional];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Optional => "optional",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
 /// Where a `private_key_jwt` client's public keys are.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -249,6 +275,8 @@ pub struct Client {
     pub allowed_scopes: Scopes,
     pub sign_in: SignInPolicy,
     pub trn: TrnPolicy,
+    /// Whether its teachers creating a DfE Identity account may do so without a mobile number.
+    pub mobile: MobilePolicy,
     /// How its ID tokens are signed.
     pub id_token_alg: IdTokenAlg,
     pub enabled: bool,
@@ -670,6 +698,10 @@ pub struct ClientRequest {
     /// One Login only for a request kept before this was.
     #[serde(default)]
     pub sign_in: SignInPolicy,
+    /// Whether a new DfE Identity account may be made without a mobile number; required for a request kept before
+    /// this was.
+    #[serde(default)]
+    pub mobile: MobilePolicy,
 }
 
 impl ClientRequest {
@@ -695,6 +727,7 @@ impl ClientRequest {
             trn: client.trn,
             requested_at: now,
             sign_in: client.sign_in,
+            mobile: client.mobile,
         }
     }
 
@@ -852,6 +885,7 @@ mod tests {
             allowed_scopes: Scopes::from([Scope::Openid, Scope::Email, Scope::TeachingRecord]),
             sign_in: SignInPolicy::OneLogin,
             trn: TrnPolicy::Required,
+            mobile: MobilePolicy::Required,
             id_token_alg: IdTokenAlg::Rs256,
             enabled: true,
         }
@@ -1373,6 +1407,15 @@ mod tests {
             assert_eq!(IdTokenAlg::parse(refused), None, "{refused}");
         }
         assert_eq!(IdTokenAlg::default(), IdTokenAlg::Rs256, "OIDC's default");
+        for policy in MobilePolicy::ALL {
+            assert_eq!(MobilePolicy::parse(policy.as_str()), Some(policy));
+        }
+        assert_eq!(MobilePolicy::parse("Optional"), None);
+        assert_eq!(
+            MobilePolicy::default(),
+            MobilePolicy::Required,
+            "a client registered before the setting asks for a mobile"
+        );
     }
 
     fn verifier() -> impl Strategy<Value = String> {

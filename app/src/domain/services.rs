@@ -2,7 +2,7 @@
 //! Connect clients ("services") and API clients. The rules a registration must meet are the server's
 //! (`client_registration`), shared with `server client add`; here are what the pages show and the forms' fields.
 
-use super::provider::{IdTokenAlg, SignInPolicy, TrnPolicy};
+use super::provider::{IdTokenAlg, MobilePolicy, SignInPolicy, TrnPolicy};
 use super::trn_tokens::ApiScope;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,8 @@ pub mod fields {
     pub const SCOPES: &str = "scopes";
     pub const SIGN_IN: &str = "sign_in";
     pub const TRN: &str = "trn";
+    /// Radios: `required` or `optional`.
+    pub const MOBILE: &str = "mobile";
     /// Radios: `RS256` or `ES256`, OIDC Dynamic Client Registration's name for it.
     pub const ID_TOKEN_ALG: &str = "id_token_signed_response_alg";
     /// The API client form's name and scopes.
@@ -45,6 +47,7 @@ pub struct ServiceView {
     pub scopes: String,
     pub sign_in: SignInPolicy,
     pub trn: TrnPolicy,
+    pub mobile: MobilePolicy,
     pub id_token_alg: IdTokenAlg,
     pub enabled: bool,
 }
@@ -72,6 +75,16 @@ pub fn trn_label(policy: TrnPolicy) -> &'static str {
     match policy {
         TrnPolicy::Required => "Required: teachers return only with a TRN",
         TrnPolicy::Optional => "Optional: teachers may return without a TRN",
+    }
+}
+
+/// Whether a service's new DfE Identity account holders must give a mobile number, in words.
+pub fn mobile_label(policy: MobilePolicy) -> &'static str {
+    match policy {
+        MobilePolicy::Required => "Required: new accounts must have a mobile number",
+        MobilePolicy::Optional => {
+            "Optional: teachers may create an account without a mobile number"
+        }
     }
 }
 
@@ -135,6 +148,10 @@ mod tests {
         assert_ne!(
             trn_label(TrnPolicy::Required),
             trn_label(TrnPolicy::Optional)
+        );
+        assert_ne!(
+            mobile_label(MobilePolicy::Required),
+            mobile_label(MobilePolicy::Optional)
         );
         assert_ne!(
             id_token_alg_label(IdTokenAlg::Rs256),

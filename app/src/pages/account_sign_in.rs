@@ -11,6 +11,7 @@ use crate::components::text_input::TextInput;
 use crate::domain::account::journey::{
     AccountStep, CODE_FIELD, DOB_DAY_FIELD, DOB_MONTH_FIELD, DOB_YEAR_FIELD, EMAIL_FIELD,
     FIRST_NAME_FIELD, IS_THIS_YOU_FIELD, LAST_NAME_FIELD, MOBILE_FIELD, PREFERRED_NAME_FIELD,
+    SKIP_MOBILE_FIELD,
 };
 use crate::routes;
 use crate::server_fns::load_account_sign_in::{
@@ -48,18 +49,44 @@ pub(crate) fn form(
     fields: AnyView,
     button: &'static str,
 ) -> AnyView {
+    form_with(action, csrf_token, fields, button, None)
+}
+
+/// A form's main submit button.
+fn submit(text: &'static str) -> AnyView {
+    view! {
+        <button
+            type="submit"
+            class="govuk-button"
+            data-module="govuk-button"
+            data-prevent-double-click="true"
+        >
+            {text}
+        </button>
+    }
+    .into_any()
+}
+
+/// [`form`], with a second button beside the main one when `second` is given. The main button comes first, so
+/// pressing Enter in a field sends the form with it.
+fn form_with(
+    action: &'static str,
+    csrf_token: String,
+    fields: AnyView,
+    button: &'static str,
+    second: Option<AnyView>,
+) -> AnyView {
+    let buttons = match second {
+        None => submit(button),
+        Some(second) => {
+            view! { <div class="govuk-button-group">{submit(button)} {second}</div> }.into_any()
+        }
+    };
     view! {
         <form method="post" action=action novalidate>
             <input type="hidden" name="csrf_token" value=csrf_token />
             {fields}
-            <button
-                type="submit"
-                class="govuk-button"
-                data-module="govuk-button"
-                data-prevent-double-click="true"
-            >
-                {button}
-            </button>
+            {buttons}
         </form>
     }
     .into_any()
@@ -73,9 +100,21 @@ pub(crate) fn question_page(
     action: &'static str,
     fields: AnyView,
 ) -> AnyView {
+    question_page_with(view, heading, back, action, fields, None)
+}
+
+/// [`question_page`], with a second button in its form.
+fn question_page_with(
+    view: &AccountSignInView,
+    heading: &'static str,
+    back: &'static str,
+    action: &'static str,
+    fields: AnyView,
+    second: Option<AnyView>,
+) -> AnyView {
     let has_errors = !view.errors.is_empty();
     let errors = view.errors.clone();
-    let form = form(action, view.csrf_token.clone(), fields, "Continue");
+    let form = form_with(action, view.csrf_token.clone(), fields, "Continue", second);
     view! {
         <PageTitle text=heading.to_string() has_errors />
         <BackLink href=back />
@@ -368,12 +407,31 @@ pub fn MobilePage() -> impl IntoView {
                     .input_type("tel")
                     .autocomplete("tel")
                     .render();
-                question_page(
+                let skip = view
+                    .mobile_optional
+                    .then(|| {
+                        // Only where the service allows it; the server refuses the skip for any other service.
+                        view! {
+                            <button
+                                type="submit"
+                                name=SKIP_MOBILE_FIELD
+                                value="yes"
+                                class="govuk-button govuk-button--secondary"
+                                data-module="govuk-button"
+                                data-prevent-double-click="true"
+                            >
+                                "Continue without a mobile number"
+                            </button>
+                        }
+                            .into_any()
+                    });
+                question_page_with(
                     &view,
                     HEADING,
                     routes::ACCOUNT_SIGN_IN_EMAIL,
                     routes::ACCOUNT_SIGN_IN_MOBILE,
                     input,
+                    skip,
                 )
             }
         />

@@ -39,6 +39,8 @@ pub struct AccountSignInView {
     pub masked_email: String,
     /// A new code was just sent.
     pub resent: bool,
+    /// The service lets them create an account without a mobile number.
+    pub mobile_optional: bool,
 }
 
 /// The page, or `None` with a redirect to where the person should be.
@@ -145,7 +147,11 @@ pub async fn load_account_sign_in(
         Some(intent) => Intent::parse(&intent),
         None => journey.intent,
     };
+    let mobile_optional = request
+        .as_ref()
+        .is_some_and(|r| r.mobile == crate::domain::provider::MobilePolicy::Optional);
     Ok(Some(AccountSignInView {
+        mobile_optional,
         csrf_token: ctx.csrf_token,
         values,
         errors,

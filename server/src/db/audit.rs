@@ -55,6 +55,12 @@ pub enum AuditEvent {
     ServiceUrisChanged {
         client_id: String,
     },
+    /// An administrator set whether a service's new DfE Identity account holders must give a mobile number
+    /// (`required` or `optional`).
+    ServiceMobileChanged {
+        client_id: String,
+        mobile: String,
+    },
     /// An administrator replaced a service's client secret (never stored here, nor its hash).
     ServiceSecretRotated {
         client_id: String,

@@ -1,11 +1,11 @@
 //! What the support console reads and changes of the services registered to use Teacher ID (issue 12 items 2
 //! and 4), beside what [`super::ProviderStore`] and [`super::ApiStore`] already do (add, enable and disable):
-//! listing them, changing a client's URIs, and replacing a client's secret (kept, as ever, only as its SHA-256).
+//! listing them, changing a client's URIs and whether its new account holders need a mobile, and replacing a client's secret (kept, as ever, only as its SHA-256).
 
 use super::provider::ClientUris;
 use super::{json, Dialect, SqlStore, StoreResult};
 use crate::db::api::ApiClient;
-use app::domain::provider::ClientAuth;
+use app::domain::provider::{ClientAuth, MobilePolicy};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
@@ -19,6 +19,14 @@ pub trait ClientAdminStore {
         &self,
         client_id: &str,
         uris: &ClientUris,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Sets whether someone creating a DfE Identity account from the client must give a mobile number; false when
+    /// there is no such client.
+    async fn set_client_mobile(
+        &self,
+        client_id: &str,
+        mobile: MobilePolicy,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Replaces the secret of a client that authenticates with one by the secret with this SHA-256; false when
@@ -74,6 +82,23 @@ where
         )
         .bind(client_id)
         .bind(serde_json::to_string(uris).expect("plain data serialises"))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(changed.is_some())
+    }
+
+    async fn set_client_mobile(
+        &self,
+        client_id: &str,
+        mobile: MobilePolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed: Option<i64> = sqlx::query_scalar(
+            "UPDATE oidc_clients SET mobile = $2, updated_at = $3 WHERE client_id = $1 RETURNING id",
+        )
+        .bind(client_id)
+        .bind(mobile.as_str())
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;

@@ -13,7 +13,7 @@ use super::group_commit::{insert_rows, insert_rows_in, GroupCommit};
 use super::users::User;
 use super::users::UserRow;
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
-use app::domain::provider::{Client, IdTokenAlg, Scopes, SignInPolicy, TrnPolicy};
+use app::domain::provider::{Client, IdTokenAlg, MobilePolicy, Scopes, SignInPolicy, TrnPolicy};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -312,6 +312,7 @@ struct ClientRow {
     allowed_scopes: String,
     sign_in: String,
     trn: String,
+    mobile: String,
     id_token_signed_response_alg: String,
     enabled: bool,
 }
@@ -333,6 +334,7 @@ impl TryFrom<ClientRow> for Client {
             sign_in: SignInPolicy::parse(&r.sign_in)
                 .ok_or_else(|| corrupt("sign_in", &r.sign_in))?,
             trn: TrnPolicy::parse(&r.trn).ok_or_else(|| corrupt("trn", &r.trn))?,
+            mobile: MobilePolicy::parse(&r.mobile).ok_or_else(|| corrupt("mobile", &r.mobile))?,
             id_token_alg: IdTokenAlg::parse(&r.id_token_signed_response_alg)
                 .ok_or_else(|| corrupt("alg", &r.id_token_signed_response_alg))?,
             enabled: r.enabled,
@@ -489,7 +491,7 @@ struct UserinfoRow {
 
 const CLIENT_COLUMNS: &str =
     "client_id, display_name, service_url, uris, token_auth, allowed_scopes, sign_in, \
-     trn, id_token_signed_response_alg, enabled";
+     trn, mobile, id_token_signed_response_alg, enabled";
 
 fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serialises")
@@ -519,8 +521,8 @@ where
         };
         let added: Option<i64> = sqlx::query_scalar(
             "INSERT INTO oidc_clients (client_id, display_name, service_url, uris, token_auth, allowed_scopes, \
-             sign_in, trn, enabled, created_at, updated_at, id_token_signed_response_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
+             sign_in, trn, enabled, created_at, updated_at, id_token_signed_response_alg, mobile) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) \
              ON CONFLICT (client_id) DO NOTHING RETURNING id",
         )
         .bind(&client.client_id)
@@ -534,6 +536,7 @@ where
         .bind(client.enabled)
         .bind(now)
         .bind(client.id_token_alg.as_str())
+        .bind(client.mobile.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(match added {

@@ -403,9 +403,14 @@ pub async fn resend_existing_code(
 pub struct MobileForm {
     #[serde(default)]
     mobile: String,
+    /// The "Continue without a mobile number" button.
+    #[serde(default)]
+    skip_mobile: String,
 }
 
-/// `POST /account-sign-in/mobile`: sends a passcode by text message to the mobile typed.
+/// `POST /account-sign-in/mobile`: sends a passcode by text message to the mobile typed; or, with "Continue
+/// without a mobile number", goes on without one when the service they came from allows it (the mobile page's
+/// error, with what was typed, when it does not: only a forged form sends it then).
 pub async fn submit_mobile(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
@@ -422,6 +427,21 @@ pub async fn submit_mobile(
             routes::ACCOUNT_SIGN_IN_MOBILE,
         )
     };
+    if !form.skip_mobile.is_empty() {
+        let policy = ctx
+            .session
+            .lock()
+            .data
+            .live_client_request(Utc::now().timestamp())
+            .map(|r| r.mobile)
+            .unwrap_or_default();
+        if let Err(error) = journey.skip_mobile(policy) {
+            tracing::warn!("a skip of the mobile refused: the service needs one");
+            return Err(back(error));
+        }
+        save(&ctx, journey);
+        return Ok(Redirect::to(routes::ACCOUNT_SIGN_IN_NAME).into_response());
+    }
     let mobile = Mobile::parse(&form.mobile).map_err(|p| back(p.field_error(MOBILE_FIELD)))?;
     let target = PasscodeTarget::Mobile(mobile.clone());
     match send_passcode(&state, client, &target, PasscodePurpose::NewAccount).await {

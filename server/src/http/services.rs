@@ -1,5 +1,5 @@
 //! The console's forms for the services that use Teacher ID (issue 12 items 2 and 4): add a service (an OpenID
-//! Connect client), change its URIs, make it a new secret, disable or enable it; add an API client, disable or
+//! Connect client), change its URIs, say whether its new account holders need a mobile, make it a new secret, disable or enable it; add an API client, disable or
 //! enable it. Administrators only, checked here whatever the pages show; every change is audited (who, what,
 //! which client; never a secret). The checks are `server client add`'s and `server api-client add`'s
 //! ([`crate::client_registration`]).
@@ -18,6 +18,7 @@ use crate::db::provider::ClientUris;
 use crate::db::support::AuditEvent;
 use crate::provider::ClientAddOutcome;
 use crate::state::AppState;
+use app::domain::provider::MobilePolicy;
 use app::domain::services::{
     api_client_href, fields, lines, secret_of, service_action, service_href,
 };
@@ -166,7 +167,7 @@ fn filled(value: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-const SERVICE_FIELDS: [&str; 12] = [
+const SERVICE_FIELDS: [&str; 13] = [
     fields::CLIENT_ID,
     fields::NAME,
     fields::SERVICE_URL,
@@ -178,6 +179,7 @@ const SERVICE_FIELDS: [&str; 12] = [
     fields::SCOPES,
     fields::SIGN_IN,
     fields::TRN,
+    fields::MOBILE,
     fields::ID_TOKEN_ALG,
 ];
 
@@ -204,6 +206,7 @@ pub async fn add_service(
         scopes: Some(form.all(fields::SCOPES).join(" ")),
         sign_in: filled(form.one(fields::SIGN_IN)),
         trn: filled(form.one(fields::TRN)),
+        mobile: filled(form.one(fields::MOBILE)),
         // Radios with RS256 chosen at first: a value outside them was not typed by anyone, and is refused.
         id_token_alg: form.one(fields::ID_TOKEN_ALG),
     };
@@ -325,6 +328,61 @@ pub async fn set_uris(
         &ctx,
         format!(
             "The redirect URIs of {} have been saved",
+            client.display_name
+        ),
+        &service_href(&client_id),
+    )
+}
+
+/// `POST /support/services/{client_id}/mobile`: whether someone creating a DfE Identity account from the service
+/// must give a mobile number (issue 13 §2).
+pub async fn set_mobile(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> HandlerResult {
+    let me = administrator(&state, &ctx).await?;
+    let client = stored_client(&state, &client_id).await?;
+    let sent = Fields::read(&body).one(fields::MOBILE).unwrap_or_default();
+    let Some(mobile) = MobilePolicy::parse(&sent) else {
+        let problem = ClientProblem {
+            field: ClientField::Mobile,
+            problem: crate::client_registration::Problem::UnknownMobile(sent),
+        };
+        return Err(AppError::form(
+            &ctx.staff,
+            Flash {
+                form: FormId::ServiceForm,
+                values: BTreeMap::new(),
+                errors: client_errors(&[problem]),
+            },
+            service_href(&client_id),
+        ));
+    };
+    audit_change(
+        &state,
+        &me,
+        state
+            .store
+            .set_client_mobile(&client_id, mobile, Utc::now())
+            .await,
+        "changing whether a service's new accounts need a mobile",
+        AuditEvent::ServiceMobileChanged {
+            client_id: client_id.clone(),
+            mobile: mobile.as_str().to_string(),
+        },
+    )
+    .await?;
+    tracing::info!(
+        client_id,
+        mobile = mobile.as_str(),
+        "an administrator changed a service's mobile policy"
+    );
+    done(
+        &ctx,
+        format!(
+            "Whether new accounts of {} need a mobile number has been saved",
             client.display_name
         ),
         &service_href(&client_id),

@@ -60,6 +60,7 @@ async fn service(backend: Backend) -> Option<(Rp, Sql)> {
                 allowed_scopes: Scopes::from(Scope::ALL),
                 sign_in: SignInPolicy::OneLoginOrAccount,
                 trn: TrnPolicy::Optional,
+                mobile: Default::default(),
                 id_token_alg: Default::default(),
                 enabled: true,
             },

@@ -89,6 +89,7 @@ async fn service(backend: Backend, trn: TrnPolicy) -> Option<Rp> {
         allowed_scopes: Scopes::from(Scope::ALL),
         sign_in: SignInPolicy::OneLoginOrAccount,
         trn,
+        mobile: Default::default(),
         id_token_alg: Default::default(),
         enabled: true,
     };

@@ -52,6 +52,7 @@ async fn service(backend: Backend, sign_in: SignInPolicy) -> Option<(Rp, Sql)> {
         allowed_scopes: Scopes::from(Scope::ALL),
         sign_in,
         trn: TrnPolicy::Optional,
+        mobile: Default::default(),
         id_token_alg: Default::default(),
         enabled: true,
     };

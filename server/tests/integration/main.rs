@@ -23,6 +23,7 @@ macro_rules! on_both_backends {
 
 mod account_emails;
 mod account_merge;
+mod account_mobile_optional;
 mod account_page;
 mod account_record;
 mod account_records;

@@ -408,6 +408,7 @@ fn npq(auth: ClientAuth) -> Client {
         allowed_scopes: Scopes::from([Scope::Openid, Scope::Email, Scope::TeachingRecord]),
         sign_in: SignInPolicy::OneLoginOrAccount,
         trn: TrnPolicy::Optional,
+        mobile: Default::default(),
         id_token_alg: app::domain::provider::IdTokenAlg::Rs256,
         enabled: true,
     }

@@ -52,6 +52,7 @@ fn npq(trn: TrnPolicy) -> (Client, String) {
         allowed_scopes: Scopes::from(Scope::ALL),
         sign_in: SignInPolicy::OneLoginOrAccount,
         trn,
+        mobile: Default::default(),
         id_token_alg: app::domain::provider::IdTokenAlg::Rs256,
         enabled: true,
     };

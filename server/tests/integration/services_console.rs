@@ -20,6 +20,7 @@ on_both_backends!(
     bad_api_client_input_comes_back_with_what_was_typed_and_stores_nothing,
     staff_who_are_not_administrators_are_refused_every_services_page_and_form,
     a_service_may_ask_for_es256_id_tokens_and_a_tampered_algorithm_is_a_govuk_error,
+    whether_new_accounts_need_a_mobile_is_chosen_saved_and_audited,
 );
 
 const NPQ: &str = "npq-test";
@@ -609,4 +610,90 @@ async fn a_service_may_ask_for_es256_id_tokens_and_a_tampered_algorithm_is_a_gov
     assert_eq!(client.id_token_alg, IdTokenAlg::Es256);
     let page = rp.get(&format!("/support/services/{NPQ}/edit")).await;
     assert!(page.body.contains("ES256 (elliptic curve P-256)"));
+}
+
+async fn whether_new_accounts_need_a_mobile_is_chosen_saved_and_audited(backend: Backend) {
+    use app::domain::provider::MobilePolicy;
+    let Some(mut rp) = as_administrator(backend).await else {
+        return;
+    };
+    // A new form asks for a mobile unless the administrator says otherwise.
+    let form = rp.get("/support/services/new").await;
+    assert!(mobile_radios(&form).contains(r#"value="required" checked"#));
+    add_npq(&mut rp).await;
+    assert_eq!(mobile_of(&rp).await, MobilePolicy::Required);
+    let edit = format!("/support/services/{NPQ}/edit");
+    assert!(rp
+        .get(&edit)
+        .await
+        .body
+        .contains("Required: new accounts must have a mobile number"));
+
+    let saved = rp
+        .post(
+            &format!("/support/services/{NPQ}/mobile"),
+            &[("mobile", "optional")],
+        )
+        .await;
+    assert_redirect(&saved, &edit);
+    assert_eq!(mobile_of(&rp).await, MobilePolicy::Optional);
+    let page = rp.get(&edit).await;
+    assert!(page
+        .body
+        .contains("Optional: teachers may create an account without a mobile number"));
+    assert!(mobile_radios(&page).contains(r#"value="optional" checked"#));
+
+    // A value no radio offers: a GOV.UK error on the service's page, nothing changed, nothing audited.
+    let tampered = rp
+        .post(
+            &format!("/support/services/{NPQ}/mobile"),
+            &[("mobile", "sometimes")],
+        )
+        .await;
+    assert_redirect(&tampered, &edit);
+    let page = rp.get(&edit).await;
+    assert!(page.body.contains("There is a problem"));
+    assert!(page
+        .body
+        .contains("Select whether new accounts need a mobile number"));
+    assert!(page.body.contains("#mobile"));
+    assert_eq!(mobile_of(&rp).await, MobilePolicy::Optional);
+    let unknown = rp
+        .post(
+            "/support/services/no-such-service/mobile",
+            &[("mobile", "optional")],
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+
+    assert_eq!(
+        audited(&rp).await[0],
+        AuditEvent::ServiceMobileChanged {
+            client_id: NPQ.into(),
+            mobile: "optional".into()
+        }
+    );
+    assert_eq!(
+        audited(&rp)
+            .await
+            .iter()
+            .filter(|e| matches!(e, AuditEvent::ServiceMobileChanged { .. }))
+            .count(),
+        1,
+        "the refused change is not audited"
+    );
+}
+
+async fn mobile_of(rp: &Rp) -> app::domain::provider::MobilePolicy {
+    rp.state.store.client(NPQ).await.unwrap().unwrap().mobile
+}
+
+/// The mobile radios of a page: from the first input named `mobile` to the end of its fieldset.
+fn mobile_radios(page: &TestResponse) -> &str {
+    let from = page
+        .body
+        .find(r#"name="mobile""#)
+        .expect("the mobile radios");
+    let to = from + page.body[from..].find("</fieldset>").unwrap();
+    &page.body[from..to]
 }

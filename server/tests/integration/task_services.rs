@@ -36,6 +36,7 @@ async fn with_npq(backend: Backend) -> Option<Rp> {
         allowed_scopes: Scopes::from(Scope::ALL),
         sign_in: SignInPolicy::OneLogin,
         trn: TrnPolicy::Optional,
+        mobile: Default::default(),
         id_token_alg: app::domain::provider::IdTokenAlg::Rs256,
         enabled: true,
     };

@@ -9,9 +9,15 @@
 //! (scenario 2); once the name and date of birth are typed, an account with the same ones is offered ("Is this
 //! you?", scenario 3) with its email partly hidden, and a passcode to *that* email signs in to it.
 //!
+//! **The mobile may be skipped only where the service allows it** (issue 13 §2): a client whose
+//! [`MobilePolicy`] is `Optional` has the mobile page offer "Continue without a mobile number", which goes on to
+//! the name with no mobile kept ([`AccountJourney::skip_mobile`]); for any other client the skip is refused with
+//! the mobile page's error, whoever sent it, so a forged form gets no further than the page that hides the button.
+//!
 //! Pure: the server works out what the database says and these functions decide.
 
 use super::{AccountEmail, AccountName, Mobile};
+use crate::domain::provider::MobilePolicy;
 use crate::domain::validation::{validate_text, FieldError, MAX_NAME_CHARS};
 use crate::routes;
 use chrono::NaiveDate;
@@ -22,6 +28,11 @@ pub const EMAIL_FIELD: &str = "email";
 /// Every passcode form's field.
 pub const CODE_FIELD: &str = "code";
 pub const MOBILE_FIELD: &str = "mobile";
+/// The mobile form's second button, "Continue without a mobile number": `skip_mobile=yes`.
+pub const SKIP_MOBILE_FIELD: &str = "skip_mobile";
+/// A skip refused: the service they came from needs a mobile number.
+pub const MOBILE_NEEDED: &str =
+    "Enter your mobile number: the service you came from needs one to create an account";
 pub const FIRST_NAME_FIELD: &str = "first_name";
 pub const LAST_NAME_FIELD: &str = "last_name";
 pub const PREFERRED_NAME_FIELD: &str = "preferred_name";
@@ -82,6 +93,9 @@ pub struct AccountJourney {
     /// The mobile a passcode was sent to.
     pub mobile: Option<Mobile>,
     pub mobile_proven: bool,
+    /// They chose "Continue without a mobile number", which their service allows: no mobile is kept.
+    #[serde(default)]
+    pub mobile_skipped: bool,
     pub name: Option<AccountName>,
     pub date_of_birth: Option<NaiveDate>,
     /// Scenario 3: an account with the same name and date of birth, while "Is this you?" is answered.
@@ -118,12 +132,12 @@ impl AccountJourney {
             routes::ACCOUNT_SIGN_IN_EMAIL
         } else if !self.email_proven {
             routes::ACCOUNT_SIGN_IN_EMAIL_CODE
-        } else if self.mobile.is_none() {
+        } else if self.mobile.is_none() && !self.mobile_skipped {
             match self.intent {
                 Intent::SignIn => routes::ACCOUNT_SIGN_IN_NO_ACCOUNT,
                 Intent::Create => routes::ACCOUNT_SIGN_IN_MOBILE,
             }
-        } else if !self.mobile_proven {
+        } else if !self.mobile_done() {
             routes::ACCOUNT_SIGN_IN_MOBILE_CODE
         } else if self.name.is_none() {
             routes::ACCOUNT_SIGN_IN_NAME
@@ -140,8 +154,8 @@ impl AccountJourney {
             EmailCode => self.email.is_some() && !self.email_proven,
             NoAccount | Mobile => self.email_proven,
             MobileCode => self.email_proven && self.mobile.is_some() && !self.mobile_proven,
-            Name => self.mobile_proven,
-            DateOfBirth => self.mobile_proven && self.name.is_some(),
+            Name => self.mobile_done(),
+            DateOfBirth => self.mobile_done() && self.name.is_some(),
             IsThisYou => self.existing.is_some(),
             ExistingCode => self.existing.as_ref().is_some_and(|e| e.code_sent),
         }
@@ -169,6 +183,27 @@ impl AccountJourney {
     pub fn mobile_sent(&mut self, mobile: Mobile) {
         self.mobile = Some(mobile);
         self.mobile_proven = false;
+        self.mobile_skipped = false;
+    }
+
+    /// The mobile step is over: a number proven, or skipped where the service allows it.
+    pub fn mobile_done(&self) -> bool {
+        self.mobile_proven || self.mobile_skipped
+    }
+
+    /// "Continue without a mobile number" under the service's `policy`: allowed, any number typed or sent before
+    /// is dropped and they go on to their name; refused, the mobile page's error and nothing changes.
+    pub fn skip_mobile(&mut self, policy: MobilePolicy) -> Result<(), FieldError> {
+        match policy {
+            MobilePolicy::Optional => {
+                self.intent = Intent::Create;
+                self.mobile = None;
+                self.mobile_proven = false;
+                self.mobile_skipped = true;
+                Ok(())
+            }
+            MobilePolicy::Required => Err(FieldError::new(MOBILE_FIELD, MOBILE_NEEDED)),
+        }
     }
 }
 
@@ -303,6 +338,42 @@ mod tests {
             j.redirect_for(AccountStep::ExistingCode),
             Some(routes::ACCOUNT_SIGN_IN_IS_THIS_YOU)
         );
+    }
+
+    #[test]
+    fn the_mobile_is_skipped_only_where_the_service_allows_it() {
+        let mut j = creating();
+        j.email_sent(email("jo@example.com"));
+        j.email_proven = true;
+        j.mobile_sent(Mobile::parse("07400 123456").unwrap());
+        let before = j.clone();
+        assert_eq!(
+            j.skip_mobile(MobilePolicy::Required),
+            Err(FieldError::new(MOBILE_FIELD, MOBILE_NEEDED))
+        );
+        assert_eq!(j, before, "a refused skip changes nothing");
+        assert_eq!(
+            j.redirect_for(AccountStep::Name),
+            Some(routes::ACCOUNT_SIGN_IN_MOBILE_CODE)
+        );
+
+        assert_eq!(j.skip_mobile(MobilePolicy::Optional), Ok(()));
+        assert_eq!(j.mobile, None, "no number is kept");
+        assert_eq!(j.resume_at(), routes::ACCOUNT_SIGN_IN_NAME);
+        assert_eq!(j.redirect_for(AccountStep::Name), None);
+        assert_eq!(
+            j.redirect_for(AccountStep::MobileCode),
+            Some(routes::ACCOUNT_SIGN_IN_NAME),
+            "no code to enter"
+        );
+        assert_eq!(
+            j.redirect_for(AccountStep::Mobile),
+            None,
+            "they may go back and give one"
+        );
+        j.mobile_sent(Mobile::parse("07400 123456").unwrap());
+        assert!(!j.mobile_skipped);
+        assert_eq!(j.resume_at(), routes::ACCOUNT_SIGN_IN_MOBILE_CODE);
     }
 
     #[test]

@@ -6,10 +6,10 @@ use super::*;
 use crate::components::radios::{Legend, Radios};
 use crate::components::summary_list::{summary_list, SummaryRow};
 use crate::components::text_input::TextInput;
-use crate::domain::provider::{IdTokenAlg, Scope, SignInPolicy, TrnPolicy};
+use crate::domain::provider::{IdTokenAlg, MobilePolicy, Scope, SignInPolicy, TrnPolicy};
 use crate::domain::services::{
-    api_client_href, fields, id_token_alg_label, service_action, service_href, sign_in_label,
-    trn_label, ApiClientView, ServiceView,
+    api_client_href, fields, id_token_alg_label, mobile_label, service_action, service_href,
+    sign_in_label, trn_label, ApiClientView, ServiceView,
 };
 use crate::domain::trn_tokens::ApiScope;
 use crate::server_fns::services::{
@@ -329,20 +329,50 @@ fn radios(me: &Me, field: &'static str, legend: &'static str) -> Radios {
 /// How the service's ID tokens are signed: RS256 (OpenID Connect's default) chosen on a new form, what was sent on
 /// one sent back.
 fn id_token_alg_radios(me: &Me) -> AnyView {
-    let sent = value(me, fields::ID_TOKEN_ALG);
-    let chosen = if sent.is_empty() && error_for(&me.errors, fields::ID_TOKEN_ALG).is_none() {
-        IdTokenAlg::default().as_str().to_string()
+    setting_radios(
+        me,
+        fields::ID_TOKEN_ALG,
+        "How the service’s ID tokens are signed",
+        IdTokenAlg::default().as_str(),
+        IdTokenAlg::ALL.map(|alg| (alg.as_str(), id_token_alg_label(alg))),
+    )
+}
+
+/// Whether teachers creating a DfE Identity account from the service must give a mobile number: `stored` chosen
+/// (required on a new form), what was sent on a form sent back.
+fn mobile_radios(me: &Me, stored: MobilePolicy) -> AnyView {
+    setting_radios(
+        me,
+        fields::MOBILE,
+        "Whether teachers creating a DfE Identity account must give a mobile number",
+        stored.as_str(),
+        MobilePolicy::ALL.map(|policy| (policy.as_str(), mobile_label(policy))),
+    )
+}
+
+/// Radios for one of a service's settings, `(value, label)` each: `chosen` chosen at first, what was sent on a
+/// form sent back (none when what was sent is no radio's, with its error).
+fn setting_radios<const N: usize>(
+    me: &Me,
+    field: &'static str,
+    legend: &'static str,
+    chosen: &str,
+    items: [(&'static str, &'static str); N],
+) -> AnyView {
+    let sent = value(me, field);
+    let chosen = if sent.is_empty() && error_for(&me.errors, field).is_none() {
+        chosen.to_string()
     } else {
         sent
     };
     let mut radios = Radios::new(
-        fields::ID_TOKEN_ALG,
-        Legend::Small("How the service’s ID tokens are signed"),
+        field,
+        Legend::Small(legend),
         chosen,
-        error_for(&me.errors, fields::ID_TOKEN_ALG),
+        error_for(&me.errors, field),
     );
-    for alg in IdTokenAlg::ALL {
-        radios = radios.item(alg.as_str(), id_token_alg_label(alg));
+    for (value, label) in items {
+        radios = radios.item(value, label);
     }
     radios.render()
 }
@@ -459,6 +489,7 @@ pub fn AddServicePage() -> impl IntoView {
                         .item("required", trn_label(TrnPolicy::Required))
                         .item("optional", trn_label(TrnPolicy::Optional))
                         .render()}
+                    {mobile_radios(&me, MobilePolicy::default())}
                     {id_token_alg_radios(&me)}
                 }
                     .into_any();
@@ -519,6 +550,7 @@ pub fn ServicePage() -> impl IntoView {
                                     SummaryRow::new("Scopes", service.scopes.clone()),
                                     SummaryRow::new("Sign-in", sign_in_label(service.sign_in)),
                                     SummaryRow::new("TRN", trn_label(service.trn)),
+                                    SummaryRow::new("Mobile number", mobile_label(service.mobile)),
                                     SummaryRow::new(
                                         "ID tokens",
                                         id_token_alg_label(service.id_token_alg),
@@ -532,6 +564,12 @@ pub fn ServicePage() -> impl IntoView {
                                 {csrf_input(me.csrf_token.clone())}
                                 {uri_inputs(&me, redirect, post_logout)}
                                 {submit_button("Save redirect URIs")}
+                            </form>
+                            <h2 class="govuk-heading-m">"Mobile number"</h2>
+                            <form method="post" action=service_action(&id, "mobile") novalidate>
+                                {csrf_input(me.csrf_token.clone())}
+                                {mobile_radios(&me, service.mobile)}
+                                {submit_button("Save mobile number setting")}
                             </form>
                             {service
                                 .uses_secret
