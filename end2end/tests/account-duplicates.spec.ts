@@ -3,7 +3,7 @@
 // account; the same name (a first-name synonym) and date of birth offers the other account, its email partly
 // hidden, and either signs in to it with a code sent to that email or creates the new account. Codes are read from
 // the development mailbox, as a person would read their email and texts.
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect, type Browser, type Page } from "@playwright/test";
 import { expectErrors, expectNoAxeViolations, newPage, uniqueName } from "./helpers";
 import {
   NPQ,
@@ -74,19 +74,37 @@ test("creating an account with a mobile another account has signs in to that acc
   await mail.context().close();
 });
 
-/** The first account, then a second person with the same last name and date of birth and `first` as first name. */
-async function sameNameAndDateOfBirth(page: Page, mail: Page, first: string) {
+/**
+ * An account, then in another browser a second person with the same last name and date of birth and `first` as
+ * first name, up to "Is this your account?" (checking the page and its error). The mailbox, the second browser and
+ * both people.
+ */
+async function atIsThisYou(page: Page, browser: Browser, baseURL: string, first: string) {
+  const mail = await mailbox(browser, baseURL);
   const existing = applicant("William", uniqueName(), ["3", "11", "1979"]);
   await createAccount(page, mail, existing);
   await page.context().close();
   const other = applicant(first, existing.last, existing.dob);
-  return { existing, other };
+  const again = await newPage(browser, baseURL);
+  await startCreating(again);
+  await badEmails(again);
+  await proveEmailAndMobile(again, mail, other);
+  await nameAndDateOfBirth(again, other);
+
+  await expectHeading(again, "Is this your account?");
+  const main = again.locator("main");
+  await expect(main).toContainText(`${existing.email[0]}****@****.com`);
+  await expect(main).not.toContainText(existing.email);
+  await expectNoAxeViolations(again);
+  // No answer: the GOV.UK error.
+  await clickContinue(again);
+  await expectErrors(again, ["Select yes if this is your account"]);
+  await expectNoAxeViolations(again);
+  return { mail, again, existing, other };
 }
 
-/** Creates `other`'s account up to "Is this your account?", checking the page and its error. */
-async function toIsThisYou(page: Page, mail: Page, existing: Applicant, other: Applicant) {
-  await startCreating(page);
-  // A very long email and one with a Unicode local part first: the GOV.UK errors, and what was typed is kept.
+/** At the email page: a very long email and one with a Unicode local part get GOV.UK errors and are kept. */
+async function badEmails(page: Page) {
   const long = `${"a".repeat(250)}@example.com`;
   await page.getByLabel("Email address").fill(long);
   await clickContinue(page);
@@ -97,18 +115,6 @@ async function toIsThisYou(page: Page, mail: Page, existing: Applicant, other: A
   await clickContinue(page);
   await expectErrors(page, ["Enter an email address in the correct format, like name@example.com"]);
   await expect(page.getByLabel("Email address")).toHaveValue("zoë@example.com");
-  await proveEmailAndMobile(page, mail, other);
-  await nameAndDateOfBirth(page, other);
-
-  await expectHeading(page, "Is this your account?");
-  const main = page.locator("main");
-  await expect(main).toContainText(`${existing.email[0]}****@****.com`);
-  await expect(main).not.toContainText(existing.email);
-  await expectNoAxeViolations(page);
-  // No answer: the GOV.UK error.
-  await clickContinue(page);
-  await expectErrors(page, ["Select yes if this is your account"]);
-  await expectNoAxeViolations(page);
 }
 
 test("the same name (a synonym) and date of birth as an account: 'yes' and the code sent to its email sign in to it (seed 002 scenario 3)", async ({
@@ -116,10 +122,7 @@ test("the same name (a synonym) and date of birth as an account: 'yes' and the c
   browser,
   baseURL,
 }) => {
-  const mail = await mailbox(browser, baseURL!);
-  const { existing, other } = await sameNameAndDateOfBirth(page, mail, "Bill");
-  const again = await newPage(browser, baseURL!);
-  await toIsThisYou(again, mail, existing, other);
+  const { mail, again, existing, other } = await atIsThisYou(page, browser, baseURL!, "Bill");
 
   await again.getByLabel("Yes, send a security code to this email address").check();
   await clickContinue(again);
@@ -139,10 +142,7 @@ test("the same name and date of birth as an account: 'not me' creates the new ac
   browser,
   baseURL,
 }) => {
-  const mail = await mailbox(browser, baseURL!);
-  const { existing, other } = await sameNameAndDateOfBirth(page, mail, "Will");
-  const again = await newPage(browser, baseURL!);
-  await toIsThisYou(again, mail, existing, other);
+  const { mail, again, existing, other } = await atIsThisYou(page, browser, baseURL!, "Will");
 
   await again.getByLabel("No, this is not me: create a new account").check();
   await clickContinue(again);
