@@ -110,7 +110,12 @@ async fn an_account_task_is_shown_and_decided_once_across_officers(backend: Back
     assert!(!other_kind.body.contains(&reference));
     // Its page: the account's details, unverified marked, the mobile masked; the account's decisions.
     let page = rp.get(&task_path).await;
+    assert!(
+        !page.body.contains("What GOV.UK One Login gave us"),
+        "an account holder's rows are not One Login's"
+    );
     for shown in [
+        "Their DfE Identity account",
         "Not verified: DfE Identity account",
         "ann.lee@example.com",
         "Name (not verified)",

@@ -137,7 +137,14 @@ fn task_page(v: crate::server_fns::console::TaskPageView) -> impl IntoView {
             })}
         <div class="govuk-grid-row">
             <div class="govuk-grid-column-two-thirds">
-                <h2 class="govuk-heading-m">"What GOV.UK One Login gave us"</h2>
+                // An account holder may never have used One Login: their rows are the account's.
+                <h2 class="govuk-heading-m">
+                    {if task.kind == TaskKind::AccountRecordMatching {
+                        "Their DfE Identity account"
+                    } else {
+                        "What GOV.UK One Login gave us"
+                    }}
+                </h2>
                 {summary_list(task.one_login.clone())}
                 <h2 class="govuk-heading-m">"Additional information"</h2>
                 <p class="govuk-body">"What the teacher entered."</p>
