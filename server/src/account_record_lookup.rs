@@ -5,6 +5,8 @@
 //! 1. Already connected → its TRN; support said "no TRN" → not looked up again.
 //! 2. Otherwise the account's evidence (typed name and date of birth, proven email, answers) goes through the same
 //!    candidate search and §5 policy as One Login's, without a connection on name, date of birth and email alone.
+//!    A typed TRN that found nothing gets a second look without it (a second search and decision, exactly as for
+//!    "I don't have a TRN"; `app::domain::account_record::second_look`).
 //! 3. Found → connected now (the person is told if the TRN they typed was another); held by another person → TRN
 //!    in use, with where that person's passcode goes; not found → an account-record-matching support task (one
 //!    open task per person: asking again gives the same task).
@@ -14,8 +16,8 @@ use crate::db::connect::{ConnectResult, NewSupportTask};
 use crate::db::{DynStore, StoreResult};
 use app::domain::account::Account;
 use app::domain::account_record::{
-    account_evidence, find_account_record, typed_trn_differs, AccountAnswers, AccountFacts,
-    AccountMatch,
+    account_evidence, after_second_look, find_account_record, second_look, typed_trn_differs,
+    AccountAnswers, AccountFacts, AccountMatch,
 };
 use app::domain::task_details::{AccountRecordMatchingDetails, TaskDetails};
 use chrono::{DateTime, Utc};
@@ -55,7 +57,13 @@ pub async fn look_up_account_record(
     }
     let evidence = account_evidence(&AccountFacts::of(account), answers);
     let candidates = store.find_candidates(&evidence, user_id).await?;
-    let (trn_in_use, flag) = match find_account_record(&evidence, &candidates) {
+    let mut found = find_account_record(&evidence, &candidates);
+    if let Some(without_trn) = second_look(&evidence, &found) {
+        // Searched again: the candidates are the ones "I don't have a TRN" would have found.
+        let candidates = store.find_candidates(&without_trn, user_id).await?;
+        found = after_second_look(found, find_account_record(&without_trn, &candidates));
+    }
+    let (trn_in_use, flag) = match found {
         AccountMatch::Found { trn, via } => {
             match store.connect_account(user_id, &trn, via, now).await? {
                 ConnectResult::Connected => {

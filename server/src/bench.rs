@@ -156,14 +156,16 @@ async fn simulate(
 
 /// The DfE Identity account route (DESIGN §7.3) for the same person: the name and date of birth they would type
 /// (One Login's current name and first date of birth, here unverified), the email they proved, and every answer at
-/// once (the account's questions come before any look-up). One search and decision, as the account route makes.
+/// once (the account's questions come before any look-up). One search and decision (and a second without a typed TRN
+/// that found nothing), as the account route makes.
 async fn simulate_account(
     store: &DynStore,
     person: &SimulatedSignIn,
     times: &mut Vec<Duration>,
 ) -> Result<MatchOutcome, ServerError> {
     use app::domain::account_record::{
-        account_evidence, find_account_record, AccountAnswers, AccountFacts, AccountMatch,
+        account_evidence, after_second_look, find_account_record, second_look, AccountAnswers,
+        AccountFacts, AccountMatch,
     };
     let (Some(name), Some(dob)) = (
         person.identity.current_name(),
@@ -205,7 +207,12 @@ async fn simulate_account(
     let evidence = account_evidence(&facts, &answers);
     let started = Instant::now();
     let candidates = store.find_candidates(&evidence, 0).await?;
-    let found = find_account_record(&evidence, &candidates);
+    let mut found = find_account_record(&evidence, &candidates);
+    // A typed TRN that found nothing: the second look without it, as `look_up_account_record` makes it.
+    if let Some(without_trn) = second_look(&evidence, &found) {
+        let candidates = store.find_candidates(&without_trn, 0).await?;
+        found = after_second_look(found, find_account_record(&without_trn, &candidates));
+    }
     times.push(started.elapsed());
     // As the One Login route's outcomes, for the same tally; only the flag of a task matters there.
     Ok(match found {

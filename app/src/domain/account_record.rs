@@ -12,6 +12,20 @@
 //! identifiers at least" of §7.3. Whatever the account route connects, the One Login route with the same facts
 //! connects to the same record (a property test below holds it).
 //!
+//! **A TRN typed that is not theirs** (issue 13 §3, "tell them if the TRN they typed differs"). Under §5 a typed TRN
+//! must be the record's TRN for that record to match at all, so someone who mistyped theirs, or typed an old or a
+//! colleague's, would find nothing though their other answers identify them. So, on this route only, when the
+//! answers hold a TRN and the policy finds no record at all ([`AccountMatch::NotFound`] without a flag: no definite
+//! match), the same policy runs once more on the same evidence **without the typed TRN** ([`second_look`]) — exactly
+//! what §5 is given when someone answers "I don't have a TRN", so never weaker: the record still needs the name,
+//! date of birth and a NINO or the ITT answer, and every guard (a NINO that differs, namesakes needing NINO *and* TRN,
+//! deactivated and held-elsewhere records, the ITT answer's lookalikes) applies as it would. Only a connection is
+//! taken from the second look ([`after_second_look`]); the person is then told the TRN they gave is not the one on
+//! their record, and shown the right one ([`typed_trn_differs`]). The typed TRN never helps the second look, so a
+//! TRN belonging to someone else's record never connects that record. A record held by another person is not
+//! offered on the strength of the second look (the merge flow shows their email partly hidden): such a person, like
+//! any other not found, goes to support with their answers, and the second look's flag, if stronger, goes with them.
+//!
 //! The guard "already connected to another One Login" becomes **TRN in use** here: the record is held by another
 //! person in Teacher ID (by One Login or by an account), which starts the passcode-to-their-email and merge flow
 //! rather than a connection.
@@ -128,6 +142,33 @@ pub fn find_account_record(evidence: &Evidence, candidates: &[Candidate]) -> Acc
     }
 }
 
+/// The evidence of the account route's second look (module docs): `evidence` without the TRN typed, when a TRN was
+/// typed and the first look (`first`) found no record at all; otherwise `None`, no second look.
+pub fn second_look(evidence: &Evidence, first: &AccountMatch) -> Option<Evidence> {
+    match first {
+        AccountMatch::NotFound { flag: None } if evidence.trn.is_some() => Some(Evidence {
+            trn: None,
+            ..evidence.clone()
+        }),
+        _ => None,
+    }
+}
+
+/// What the account route comes to after a second look: the record it connects, if it connects one; otherwise the
+/// first look's outcome, with the stronger of the two support flags (a namesake the second look saw is worth
+/// support's knowing).
+pub fn after_second_look(first: AccountMatch, second: AccountMatch) -> AccountMatch {
+    match (first, second) {
+        (_, found @ AccountMatch::Found { .. }) => found,
+        (AccountMatch::NotFound { flag }, AccountMatch::NotFound { flag: second }) => {
+            AccountMatch::NotFound {
+                flag: flag.max(second),
+            }
+        }
+        (first, _) => first,
+    }
+}
+
 /// An account holder whose record is held by another person (issue 13 §3 and §6), kept in their session from the
 /// record questions' last answer until they prove the holder's email and merge, or ask support: the TRN, and the
 /// answers that found it (a support task raised from here carries them).
@@ -140,8 +181,8 @@ pub struct TrnInUse {
 
 /// Whether the person should be told that their TRN is not the one they typed: they typed one and the record
 /// found (or assigned by support) has another. Under §5 a typed TRN must be the record's for the policy to
-/// connect, so this is true only for a TRN found some other way — support's decision, a TRN token, or a merge
-/// with a person already connected.
+/// connect, so this is true only for a record found without it: by the second look (module docs), support's
+/// decision, a TRN token, or a merge with a person already connected.
 pub fn typed_trn_differs(typed: Option<&Trn>, found: &str) -> bool {
     typed.is_some_and(|t| t.as_str() != found.trim())
 }
@@ -315,6 +356,138 @@ mod tests {
         );
     }
 
+    /// Both looks, as the server makes them, over one world of candidates.
+    fn look(e: &Evidence, candidates: &[Candidate]) -> AccountMatch {
+        let first = find_account_record(e, candidates);
+        match second_look(e, &first) {
+            Some(without_trn) => {
+                after_second_look(first, find_account_record(&without_trn, candidates))
+            }
+            None => first,
+        }
+    }
+
+    fn ann_with_nino() -> TeachingRecord {
+        let mut r = record("1234567", "Ann", "Lee");
+        r.nino = Some("AB123456C".into());
+        r
+    }
+
+    #[test]
+    fn a_mistyped_trn_still_finds_the_record_by_the_other_answers_and_says_so() {
+        let e = account_evidence(
+            &facts("Ann", "Lee"),
+            &answers(Some("AB123456C"), Some("1234568")),
+        );
+        let world = free([ann_with_nino()]);
+        assert_eq!(
+            find_account_record(&e, &world),
+            AccountMatch::NotFound { flag: None },
+            "§5 alone: a typed TRN that differs rules the record out"
+        );
+        let found = look(&e, &world);
+        assert_eq!(
+            found,
+            AccountMatch::Found {
+                trn: "1234567".into(),
+                via: MatchedVia::Nino
+            }
+        );
+        assert!(typed_trn_differs(e.trn.as_ref(), "1234567"));
+    }
+
+    #[test]
+    fn a_trn_of_someone_elses_record_never_connects_that_record() {
+        // Another teacher born the same day; and a namesake by first name with another surname.
+        let mut bob = record("7654321", "Bob", "Jones");
+        bob.nino = Some("CD654321A".into());
+        let mut ann_smith = record("7654322", "Ann", "Smith");
+        ann_smith.nino = Some("CD654322A".into());
+        for theirs in [bob, ann_smith] {
+            let world = free([ann_with_nino(), theirs.clone()]);
+            // With their own NINO: their own record, never the one whose TRN they typed.
+            let e = account_evidence(
+                &facts("Ann", "Lee"),
+                &answers(Some("AB123456C"), Some(&theirs.trn)),
+            );
+            assert_eq!(
+                look(&e, &world),
+                AccountMatch::Found {
+                    trn: "1234567".into(),
+                    via: MatchedVia::Nino
+                }
+            );
+            // Without another identifier: nothing, as for "I don't have a TRN".
+            let e = account_evidence(&facts("Ann", "Lee"), &answers(None, Some(&theirs.trn)));
+            assert_eq!(look(&e, &world), AccountMatch::NotFound { flag: None });
+        }
+    }
+
+    #[test]
+    fn namesakes_still_need_both_nino_and_trn_after_a_mistyped_trn() {
+        let twin = record("7654321", "Ann", "Lee");
+        let e = account_evidence(
+            &facts("Ann", "Lee"),
+            &answers(Some("AB123456C"), Some("1234568")),
+        );
+        assert_eq!(
+            look(&e, &free([ann_with_nino(), twin])),
+            AccountMatch::NotFound {
+                flag: Some(SupportFlag::PossibleDuplicateOrNamesake)
+            },
+            "not connected, and support is told of the namesake"
+        );
+    }
+
+    #[test]
+    fn deactivated_or_held_records_are_still_refused_after_a_mistyped_trn() {
+        let e = account_evidence(
+            &facts("Ann", "Lee"),
+            &answers(Some("AB123456C"), Some("1234568")),
+        );
+        let mut deactivated = ann_with_nino();
+        deactivated.status = RecordStatus::Deactivated;
+        assert_eq!(
+            look(&e, &free([deactivated])),
+            AccountMatch::NotFound { flag: None }
+        );
+        let held = vec![Candidate {
+            record: ann_with_nino(),
+            connected_to_another_login: true,
+        }];
+        assert_eq!(
+            look(&e, &held),
+            AccountMatch::NotFound { flag: None },
+            "neither connected nor offered as in use on the second look"
+        );
+    }
+
+    #[test]
+    fn there_is_a_second_look_only_when_a_typed_trn_found_nothing() {
+        let with_trn = account_evidence(
+            &facts("Ann", "Lee"),
+            &answers(Some("AB123456C"), Some("1234568")),
+        );
+        let without = account_evidence(&facts("Ann", "Lee"), &answers(Some("AB123456C"), None));
+        let nothing = AccountMatch::NotFound { flag: None };
+        assert_eq!(second_look(&with_trn, &nothing), Some(without.clone()));
+        assert_eq!(second_look(&without, &nothing), None, "no TRN typed");
+        for first in [
+            AccountMatch::Found {
+                trn: "1234567".into(),
+                via: MatchedVia::Trn,
+            },
+            AccountMatch::TrnInUse {
+                trn: "1234567".into(),
+            },
+            AccountMatch::NotFound {
+                flag: Some(SupportFlag::PossibleDuplicate),
+            },
+        ] {
+            assert_eq!(second_look(&with_trn, &first), None, "{first:?}");
+        }
+    }
+
     #[test]
     fn a_mobile_shows_only_its_last_three_digits() {
         assert_eq!(masked_mobile("+447700900123"), "+*********123");
@@ -434,6 +607,11 @@ mod tests {
             }
         }
 
+        /// The candidates of a world: every seed's record.
+        fn world(seeds: &[Seed]) -> Vec<Candidate> {
+            seeds.iter().enumerate().map(|(i, s)| build(i, s)).collect()
+        }
+
         /// Which answers the person gives, each either their own true value, "haven't", or (for the property
         /// that compares routes) someone else's.
         #[derive(Clone, Debug)]
@@ -530,8 +708,7 @@ mod tests {
                 honest in any::<bool>(),
             ) {
                 let me = me % seeds.len();
-                let candidates: Vec<Candidate> =
-                    seeds.iter().enumerate().map(|(i, s)| build(i, s)).collect();
+                let candidates = world(&seeds);
                 let (facts, answers) = person(me, &seeds, &a, honest);
                 let evidence = account_evidence(&facts, &answers);
                 let one_login = match_records(&evidence, &candidates);
@@ -554,6 +731,53 @@ mod tests {
                 }
             }
 
+            /// The second look is never weaker than §5: whatever the account route connects, §5 connects to the same
+            /// record with the same facts as verified ones, with the typed TRN or (as for "I don't have a TRN")
+            /// without it, by more than name, date of birth and email.
+            #[test]
+            fn both_looks_connect_only_where_the_one_login_route_would(
+                seeds in prop::collection::vec(seed(), 1..7),
+                me in 0..7usize,
+                a in asking(),
+                honest in any::<bool>(),
+            ) {
+                let me = me % seeds.len();
+                let candidates = world(&seeds);
+                let (facts, answers) = person(me, &seeds, &a, honest);
+                let evidence = account_evidence(&facts, &answers);
+                if let AccountMatch::Found { trn, via } = look(&evidence, &candidates) {
+                    prop_assert_ne!(via, MatchedVia::Automatic);
+                    let without_trn = Evidence { trn: None, ..evidence.clone() };
+                    let connects = MatchOutcome::Connect { trn, via };
+                    prop_assert!(
+                        match_records(&evidence, &candidates) == connects
+                            || match_records(&without_trn, &candidates) == connects
+                    );
+                }
+            }
+
+            /// A TRN that is someone else's never connects their record: a person honest in everything but the TRN
+            /// (another record's) is found only ever to their own record.
+            #[test]
+            fn someone_elses_trn_never_connects_their_record(
+                seeds in prop::collection::vec(seed(), 2..7),
+                me in 0..7usize,
+                a in asking(),
+            ) {
+                let me = me % seeds.len();
+                let candidates = world(&seeds);
+                let (facts, mut answers) = person(me, &seeds, &a, true);
+                let other = (me + 1) % seeds.len();
+                answers.trn = Some(Answer::Yes(parse_trn(&trn_of(other)).unwrap()));
+                let evidence = account_evidence(&facts, &answers);
+                match look(&evidence, &candidates) {
+                    AccountMatch::Found { trn, .. } | AccountMatch::TrnInUse { trn } => {
+                        prop_assert_eq!(trn, trn_of(me));
+                    }
+                    AccountMatch::NotFound { .. } => {}
+                }
+            }
+
             /// No false connections: a person who answers truthfully (or says "haven't") is found only ever to
             /// their own record, however many namesakes, twins, shared emails and shared providers surround it.
             #[test]
@@ -563,8 +787,7 @@ mod tests {
                 a in asking(),
             ) {
                 let me = me % seeds.len();
-                let candidates: Vec<Candidate> =
-                    seeds.iter().enumerate().map(|(i, s)| build(i, s)).collect();
+                let candidates = world(&seeds);
                 let (facts, answers) = person(me, &seeds, &a, true);
                 let evidence = account_evidence(&facts, &answers);
                 match find_account_record(&evidence, &candidates) {

@@ -32,6 +32,7 @@ on_both_backends!(
     bad_answers_get_a_govuk_error_and_keep_what_was_typed,
     pages_out_of_order_and_people_who_do_not_belong_are_sent_where_they_belong,
     typed_answers_are_rate_limited_as_in_the_connect_journey,
+    a_typed_trn_that_is_not_theirs_still_finds_their_record_and_says_which_trn_is_theirs,
 );
 
 const REDIRECT: &str = "https://npq.example/callback";
@@ -814,4 +815,43 @@ async fn typed_answers_are_rate_limited_as_in_the_connect_journey(backend: Backe
             .await,
         "/account/find-your-record/qts",
     );
+}
+
+async fn a_typed_trn_that_is_not_theirs_still_finds_their_record_and_says_which_trn_is_theirs(
+    backend: Backend,
+) {
+    let Some(mut rp) = service(backend, TrnPolicy::Required).await else {
+        return;
+    };
+    // Someone else's TRN (Ottoline's) beside their own NINO: their own record, and they are told.
+    let id = account(&rp, "zeph@example.com", ("Zephyrine", "Quartermaine")).await;
+    at_the_questions(&mut rp, "zeph@example.com").await;
+    let res = answer_and_look_up(&mut rp, Some(NINO), Some(ITT_TRN), None).await;
+    assert_redirect(&res, "/account/record-found");
+    let page = assert_found(&mut rp, TRN).await;
+    assert!(page.body.contains(&format!(
+        "The TRN you gave us, {ITT_TRN}, is not the TRN on your teaching record. Your TRN is {TRN}."
+    )));
+    let store = rp.state.store.clone();
+    let connected = |id| {
+        let store = store.clone();
+        async move { store.connected_record(id).await.unwrap().map(|r| r.trn) }
+    };
+    assert_eq!(connected(id).await, Some(TRN.to_string()));
+
+    // The same TRN with nothing else that is theirs connects no one: a support task, as for "I don't have a TRN".
+    // Another person, in another browser.
+    rp.cookies.clear();
+    let other_id = account(&rp, "ottilie@example.com", ("Zephyrine", "Quartermain")).await;
+    at_the_questions(&mut rp, "ottilie@example.com").await;
+    let res = answer_and_look_up(&mut rp, None, Some(ITT_TRN), None).await;
+    assert_ne!(res.header("location"), "/account/record-found");
+    assert_eq!(connected(other_id).await, None);
+    assert!(rp
+        .state
+        .store
+        .open_task_for_user(other_id)
+        .await
+        .unwrap()
+        .is_some());
 }
