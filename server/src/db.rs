@@ -19,6 +19,7 @@ pub mod api;
 pub mod audit;
 mod batch;
 mod bulk;
+mod checkpoint;
 pub mod client_admin;
 mod coalesce;
 pub mod connect;
@@ -186,6 +187,8 @@ pub struct SqlStore<DB: sqlx::Database> {
     /// API clients by their key's hash, and records' status by TRN, for the API's calls ([`coalesce`]).
     api_keys: coalesce::Coalesced<String, api::ApiClient>,
     trn_statuses: coalesce::Coalesced<String, String>,
+    /// SQLite's WAL checkpoints, off the commit path ([`checkpoint`]); none for PostgreSQL and in-memory SQLite.
+    _checkpoints: Option<checkpoint::Checkpointer>,
 }
 
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {
@@ -203,6 +206,7 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
             redeemer: self.redeemer.clone(),
             api_keys: self.api_keys.clone(),
             trn_statuses: self.trn_statuses.clone(),
+            _checkpoints: self._checkpoints.clone(),
         }
     }
 }
@@ -488,9 +492,10 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: PgStore::task_page_lookups(&lookups),
             clients: PgStore::client_lookups(&lookups),
             userinfo: PgStore::userinfo_lookups(&lookups),
-            redeemer: PgStore::code_redeemer(&pool),
+            redeemer: PgStore::code_redeemer(held::Held::new(pool.clone(), 1)),
             api_keys: PgStore::api_key_lookups(&lookups),
             trn_statuses: PgStore::trn_status_lookups(&lookups),
+            _checkpoints: None,
             pool,
             lookups,
         }))
@@ -512,6 +517,8 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
+                // Checkpoints are the checkpointer's ([`checkpoint`]), not the commits'.
+                .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
         };
         // An in-memory database lives as long as its one connection, so that connection must never close.
         let pool_options = if in_memory {
@@ -547,9 +554,14 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: SqliteStore::task_page_lookups(&lookups),
             clients: SqliteStore::client_lookups(&lookups),
             userinfo: SqliteStore::userinfo_lookups(&lookups),
-            redeemer: SqliteStore::code_redeemer(&pool),
+            // An in-memory database's one connection must stay free for everything else.
+            redeemer: SqliteStore::code_redeemer(held::Held::new(
+                pool.clone(),
+                usize::from(!in_memory),
+            )),
             api_keys: SqliteStore::api_key_lookups(&lookups),
             trn_statuses: SqliteStore::trn_status_lookups(&lookups),
+            _checkpoints: (!in_memory).then(|| checkpoint::spawn(pool.clone())),
             pool,
             lookups,
         }))

@@ -107,7 +107,7 @@ impl<DB: sqlx::Database> Held<DB> {
 impl<DB: sqlx::Database> Lookup<'_, DB> {
     /// Passes on the result of the query made on this connection. After a failure a held connection goes back
     /// to the pool before the next lookup, and the pool closes it if it is broken.
-    pub fn check<T>(self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+    pub fn check<T, E>(self, result: Result<T, E>) -> Result<T, E> {
         if let (Lookup::Held(mut held), Err(_)) = (self, &result) {
             held.failed = true;
         }

@@ -1004,10 +1004,14 @@ where
     /// [`super::group_commit::MAX_BATCH`], redeemed in one transaction, each request answered after the commit.
     /// A batch that fails fails each of its requests with its error (nothing of it is stored, so every code is
     /// still unused and the client may try again).
+    ///
+    /// It writes on a connection of its own (`writer`, one held connection): SQLite empties a connection's page
+    /// cache whenever another connection has written since its last transaction, so a pool connection taken in
+    /// turn read every page of the batch's indexes from the file again; the writer's own connection keeps them.
+    /// On PostgreSQL it saves the pool's ping of each connection given back.
     pub(super) fn code_redeemer(
-        pool: &sqlx::Pool<DB>,
+        writer: super::held::Held<DB>,
     ) -> super::batch::Batched<Redemption, Redeemed> {
-        let pool = pool.clone();
         super::batch::Batched::spawn(
             move |mut queue: super::batch::Queue<Redemption, Redeemed>| async move {
                 let mut waiting = Vec::with_capacity(super::group_commit::MAX_BATCH);
@@ -1017,7 +1021,12 @@ where
                     > 0
                 {
                     let (batch, answers): (Vec<Redemption>, Vec<_>) = waiting.drain(..).unzip();
-                    match super::batch::unless_panicked(Self::redeem(&pool, &batch)).await {
+                    let redeemed = async {
+                        let mut conn = writer.get().await?;
+                        let redeemed = Self::redeem(&mut conn, &batch).await;
+                        conn.check(redeemed)
+                    };
+                    match super::batch::unless_panicked(redeemed).await {
                         Ok(outcomes) => {
                             for (answer, outcome) in answers.into_iter().zip(outcomes) {
                                 let _ = answer.send(Ok(outcome));
@@ -1036,9 +1045,9 @@ where
     }
 
     /// One batch of [`Self::code_redeemer`]: each outcome in the order of `batch`.
-    async fn redeem(pool: &sqlx::Pool<DB>, batch: &[Redemption]) -> StoreResult<Vec<Redeemed>> {
+    async fn redeem(conn: &mut DB::Connection, batch: &[Redemption]) -> StoreResult<Vec<Redeemed>> {
         let now = Utc::now();
-        let mut tx = pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(conn).await?;
         // Every code of the batch marked used in one statement: of two presentations of a code, here or in
         // another batch or instance, only one gets its row.
         let codes = to_json(&batch.iter().map(|r| &r.code_sha256).collect::<Vec<_>>());
