@@ -220,10 +220,6 @@ pub struct NewAuditEntry {
     occurred_at: DateTime<Utc>,
 }
 
-/// Entries inserted by one statement at most: 5 parameters each, well under SQLite's limit of 32,766 (999 before
-/// 3.32). A batch is cut into statements of 128, 64, … 1 entries, so each connection prepares at most eight.
-const ENTRIES_PER_STATEMENT: usize = 128;
-
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     id: i64,
@@ -353,30 +349,10 @@ where
         let pool = pool.clone();
         GroupCommit::spawn(Box::new(move |entries| {
             let pool = pool.clone();
-            Box::pin(async move { Self::insert_audit_entries(&pool, &entries).await })
+            Box::pin(async move {
+                super::group_commit::insert_rows(&pool, &entries, insert_statement).await
+            })
         }))
-    }
-
-    /// Inserts `entries`, all or none: the audit log's group-commit writer's flush.
-    pub(super) async fn insert_audit_entries(
-        pool: &sqlx::Pool<DB>,
-        entries: &[NewAuditEntry],
-    ) -> StoreResult<()> {
-        if entries.len() <= ENTRIES_PER_STATEMENT && entries.len().is_power_of_two() {
-            // One statement: atomic by itself, no transaction's round trips.
-            let mut conn = pool.acquire().await?;
-            return Ok(DB::execute_built(insert_statement(entries), &mut *conn).await?);
-        }
-        let mut tx = pool.begin().await?;
-        let mut rest = entries;
-        while !rest.is_empty() {
-            let n = 1 << rest.len().min(ENTRIES_PER_STATEMENT).ilog2();
-            let (these, after) = rest.split_at(n);
-            DB::execute_built(insert_statement(these), &mut *tx).await?;
-            rest = after;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Adds an audit entry with `exec`: the pool, or the transaction of the change it records.

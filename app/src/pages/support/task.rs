@@ -176,7 +176,7 @@ fn suggestions(task: &crate::domain::support::TaskView) -> impl IntoView {
                                 .then(|| {
                                     view! {
                                         <strong class="govuk-tag govuk-tag--red">
-                                            "Connected to another One Login"
+                                            "Connected to someone else"
                                         </strong>
                                     }
                                 })}
@@ -341,6 +341,12 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
     let error = error_for(&me.errors, "disconnect_reason");
     let csrf = me.csrf_token.clone();
     let record = format!("{} – TRN {}", connection.record_name, connection.trn);
+    // How this teacher signs in: an account holder may never have used One Login.
+    let way_in = if task.kind == TaskKind::AccountRecordMatching {
+        "DfE Identity account"
+    } else {
+        "GOV.UK One Login"
+    };
     Some(if checking {
         view! {
             <div id="disconnect" data-testid="disconnect-check">
@@ -348,7 +354,7 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
                 {summary_list(
                     vec![
                         Row::new("Record", record),
-                        Row::new("GOV.UK One Login", connection.one_login_email.clone()),
+                        Row::new(way_in, connection.one_login_email.clone()),
                         Row::new("Reason", reason.clone()),
                     ],
                 )}
@@ -388,7 +394,7 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
                 <h2 class="govuk-heading-m">"Disconnect the record"</h2>
                 <p class="govuk-body">
                     {format!(
-                        "This teacher’s GOV.UK One Login is connected to the record of {record}. If that is wrong, you can undo the connection.",
+                        "This teacher’s {way_in} is connected to the record of {record}. If that is wrong, you can undo the connection.",
                     )}
                 </p>
                 <form method="post" action=action novalidate>
