@@ -208,7 +208,8 @@ impl SupportFlag {
         match self {
             Self::PossibleDuplicate => "possible duplicate",
             Self::PossibleDuplicateOrNamesake => "possible duplicate or namesake",
-            Self::AlreadyConnected => "already connected to another One Login",
+            // Neutral: the one holding the record may be a DfE Identity account holder, not a One Login teacher.
+            Self::AlreadyConnected => "already connected to someone else",
             Self::TrnInUse => "TRN in use by another account",
         }
     }

@@ -22,11 +22,11 @@
 //! the kept person.
 
 use super::audit::AuditEvent;
-use super::connect::ConnectResult;
+use super::connect::{ConnectResult, InList};
 use super::{ConnectStore, Dialect, RowsAffected, SqlStore, StoreError, StoreResult};
 use app::domain::matching::MatchedVia;
 use app::domain::support::{
-    ConnectedHow, ConnectionEvent, StaffMember, SupportAction, PEOPLE_MERGED,
+    ConnectedHow, ConnectionEvent, StaffMember, SupportAction, WayIn, PEOPLE_MERGED,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -143,7 +143,8 @@ struct PersonState {
 }
 
 #[async_trait]
-impl<DB: Dialect> AccountRecordStore for SqlStore<DB>
+// `InList`, not only `Dialect`: connecting an account goes through `SqlStore::connect_by`, which needs it.
+impl<DB: InList> AccountRecordStore for SqlStore<DB>
 where
     Self: ConnectStore,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -176,7 +177,8 @@ where
                 "user {user_id} has no account"
             )));
         };
-        self.connect_user(user_id, trn, via, &email, now).await
+        self.connect_by(user_id, trn, via, WayIn::Account, &email, now)
+            .await
     }
 
     async fn trn_holder(&self, trn: &str, asking: i64) -> StoreResult<Option<TrnHolder>> {
@@ -446,6 +448,8 @@ where
             let details = ConnectionEvent {
                 how: ConnectedHow::Support,
                 user_id: keep,
+                // Unread: a merge's words name no way in (`kept_email` is either).
+                way_in: WayIn::default(),
                 one_login_email: kept_email,
                 support,
                 reason: Some(format!("person {gone} merged into person {keep}")),

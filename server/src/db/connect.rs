@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use app::domain::support::TaskKind;
 use app::domain::support::{
-    ConnectionEvent, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED, PEOPLE_MERGED,
+    ConnectionEvent, WayIn, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED, PEOPLE_MERGED,
 };
 pub use app::domain::task_details::TaskDetails;
 
@@ -415,32 +415,8 @@ where
         one_login_email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<ConnectResult> {
-        let mut tx = self.pool.begin().await?;
-        let person_id: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
-            .bind(trn)
-            .fetch_optional(&mut *tx)
-            .await?;
-        // Early returns roll back explicitly: a transaction only dropped is rolled back when its connection
-        // is next used, and until then SQLite's write lock makes the next writer fail "database is locked".
-        let Some(person_id) = person_id else {
-            tx.rollback().await?;
-            return Ok(ConnectResult::UnknownRecord);
-        };
-        let done =
-            Self::connect_in(&mut *tx, user_id, person_id, via, one_login_email, now).await?;
-        if matches!(done, Connecting::Made) {
-            let event = super::support::AuditEvent::ClosedRecordFound {
-                trn: trn.to_string(),
-            };
-            Self::close_tasks_found(&mut *tx, user_id, trn, &event, now).await?;
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
-        Ok(match done {
-            Connecting::Made | Connecting::AlreadyMade => ConnectResult::Connected,
-            Connecting::Refused => ConnectResult::RecordTaken,
-        })
+        self.connect_by(user_id, trn, via, WayIn::OneLogin, one_login_email, now)
+            .await
     }
 
     async fn redeem_trn_token(
@@ -478,6 +454,7 @@ where
             user_id,
             person_id,
             MatchedVia::TrnToken,
+            WayIn::OneLogin,
             one_login_email,
             now,
         )
@@ -640,6 +617,44 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
+    /// [`ConnectStore::connect_user`] for `way_in`: the caller knows which way in found the record (the account
+    /// lookup at sign-in passes [`WayIn::Account`]), so the change history names it.
+    pub(super) async fn connect_by(
+        &self,
+        user_id: i64,
+        trn: &str,
+        via: MatchedVia,
+        way_in: WayIn,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConnectResult> {
+        let mut tx = self.pool.begin().await?;
+        let person_id: Option<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE trn = $1")
+            .bind(trn)
+            .fetch_optional(&mut *tx)
+            .await?;
+        // Early returns roll back explicitly: a transaction only dropped is rolled back when its connection
+        // is next used, and until then SQLite's write lock makes the next writer fail "database is locked".
+        let Some(person_id) = person_id else {
+            tx.rollback().await?;
+            return Ok(ConnectResult::UnknownRecord);
+        };
+        let done = Self::connect_in(&mut *tx, user_id, person_id, via, way_in, email, now).await?;
+        if matches!(done, Connecting::Made) {
+            let event = super::support::AuditEvent::ClosedRecordFound {
+                trn: trn.to_string(),
+            };
+            Self::close_tasks_found(&mut *tx, user_id, trn, &event, now).await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(match done {
+            Connecting::Made | Connecting::AlreadyMade => ConnectResult::Connected,
+            Connecting::Refused => ConnectResult::RecordTaken,
+        })
+    }
+
     /// A teacher who asked support to find their record, then was connected some other way (a TRN token, or a
     /// DfE Identity account's answers looked up again at sign-in): their open record-finding task (record matching
     /// or account record matching) is closed as decided, by nobody on the staff, with the record connected and
@@ -680,7 +695,8 @@ where
         user_id: i64,
         person_id: i64,
         via: MatchedVia,
-        one_login_email: &str,
+        way_in: WayIn,
+        email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Connecting> {
         let inserted = sqlx::query(
@@ -710,7 +726,8 @@ where
         let details = ConnectionEvent {
             how: via.into(),
             user_id,
-            one_login_email: one_login_email.to_string(),
+            way_in,
+            one_login_email: email.to_string(),
             support: None,
             reason: None,
         };

@@ -11,7 +11,8 @@ use app::domain::support::{
     TaskPage, TaskQuery, TaskStatus, TaskSummary, COUNT_CAP, PAGE_SIZE,
 };
 use app::domain::support::{
-    ConnectedHow, ConnectionEvent, SupportAction, ONE_LOGIN_CONNECTED, ONE_LOGIN_DISCONNECTED,
+    ConnectedHow, ConnectionEvent, SupportAction, WayIn, ONE_LOGIN_CONNECTED,
+    ONE_LOGIN_DISCONNECTED,
 };
 use app::domain::task_details::TaskDetails;
 use async_trait::async_trait;
@@ -1103,6 +1104,7 @@ where
             let details = ConnectionEvent {
                 how: ConnectedHow::Support,
                 user_id,
+                way_in: WayIn::of_task(kind_of(&kind)?),
                 one_login_email: one_login_email.clone(),
                 support: Some(support_action(reference, actor)),
                 reason: None,
@@ -1229,15 +1231,31 @@ where
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let one_login_email: Option<String> =
-            sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        // The way in by the task's kind ([`WayIn::of_task`]), and that way in's email.
+        let (one_login_email, account_email, kind): (String, Option<String>, Option<String>) =
+            sqlx::query_as(
+                "SELECT u.email, (SELECT a.email FROM accounts a WHERE a.user_id = u.id), \
+                 (SELECT t.kind FROM support_tasks t WHERE t.reference = $2) FROM users u WHERE u.id = $1",
+            )
+            .bind(user_id)
+            .bind(task_reference)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or_default();
+        let way_in = kind
+            .as_deref()
+            .map(kind_of)
+            .transpose()?
+            .map_or(WayIn::OneLogin, WayIn::of_task);
+        let way_in_email = match way_in {
+            WayIn::Account => account_email.unwrap_or(one_login_email),
+            WayIn::OneLogin => one_login_email,
+        };
         let details = ConnectionEvent {
             how: ConnectedHow::Support,
             user_id,
-            one_login_email: one_login_email.unwrap_or_default(),
+            way_in,
+            one_login_email: way_in_email,
             support: Some(support_action(task_reference, actor)),
             reason: Some(reason.to_string()),
         };

@@ -10,8 +10,8 @@ use app::domain::journey::Answer;
 use app::domain::matching::MatchedVia;
 use app::domain::records::{RecordStatus, TeachingRecord};
 use app::domain::support::{
-    Decision, NotConnectedReason, Role, StaffMember, StatusFilter, TaskChange, TaskKind, TaskQuery,
-    TaskStatus, PEOPLE_MERGED,
+    describe_event, Decision, NotConnectedReason, Role, StaffMember, StatusFilter, TaskChange,
+    TaskKind, TaskQuery, TaskStatus, PEOPLE_MERGED,
 };
 use app::domain::task_details::{AccountRecordMatchingDetails, TaskDetails};
 use app::domain::validation::parse_nino;
@@ -33,6 +33,7 @@ on_both_backends!(
     the_third_kind_is_filtered_searched_and_counted_like_the_others,
     migration_0029_keeps_tasks_their_counts_search_columns_and_triggers,
     an_account_is_looked_up_at_each_sign_in_until_found_or_no_trn,
+    the_history_names_an_account_holders_dfe_identity_account_and_a_teachers_one_login,
 );
 
 async fn store_on(backend: Backend) -> Option<(DynStore, String, Option<tempfile::TempDir>)> {
@@ -691,30 +692,12 @@ async fn no_trn_stops_further_look_ups(backend: Backend) {
     let alex = officer(&store, "alex@education.gov.uk", now).await;
     let ann = account(&store, "ann@example.com", None, now).await;
     let other = account(&store, "other@example.com", None, now).await;
-    let raised = store
-        .raise_support_task(&account_task(ann, "ann@example.com"), now)
-        .await
-        .unwrap();
-    let task = store
-        .task_by_reference(&raised.reference)
-        .await
-        .unwrap()
-        .unwrap();
-    store
-        .decide_task(
-            &raised.reference,
-            task.version,
-            &Decision::DoNotConnect {
-                reason: NotConnectedReason::NoMatchingRecord,
-                detail: None,
-            },
-            &alex,
-            &email_to("ann@example.com", &raised.reference, "not_connected"),
-            now,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let no_trn = Decision::DoNotConnect {
+        reason: NotConnectedReason::NoMatchingRecord,
+        detail: None,
+    };
+    let account_email = ("ann@example.com", "not_connected");
+    decided_account_task(&store, ann, account_email, &no_trn, &alex, now).await;
     assert_eq!(
         store.account_lookup(ann).await.unwrap(),
         AccountLookup::NoTrn
@@ -1130,4 +1113,125 @@ async fn an_account_is_looked_up_at_each_sign_in_until_found_or_no_trn(backend: 
         AccountRecord::NoTrn
     );
     assert_eq!(store.open_task_for_user(cy_id).await.unwrap(), None);
+}
+
+/// A task of the third kind raised for `user_id` with `email`, then decided by `officer` at once, emailing
+/// `template`; its reference.
+async fn decided_account_task(
+    store: &DynStore,
+    user_id: i64,
+    (email, template): (&str, &str),
+    decision: &Decision,
+    officer: &StaffMember,
+    now: DateTime<Utc>,
+) -> String {
+    let raised = store
+        .raise_support_task(&account_task(user_id, email), now)
+        .await
+        .unwrap();
+    let task = store
+        .task_by_reference(&raised.reference)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .decide_task(
+            &raised.reference,
+            task.version,
+            decision,
+            officer,
+            &email_to(email, &raised.reference, template),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    raised.reference
+}
+
+/// Each record's change history in words, oldest first.
+async fn history_in_words(store: &DynStore, trn: &str) -> Vec<String> {
+    store
+        .record_history(trn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| describe_event(&e.kind, &e.actor, e.details.as_ref()))
+        .collect()
+}
+
+async fn the_history_names_an_account_holders_dfe_identity_account_and_a_teachers_one_login(
+    backend: Backend,
+) {
+    let Some((store, _url, _dir)) = store_on(backend).await else {
+        return;
+    };
+    let now = Utc::now();
+    store
+        .insert_records(
+            &[
+                record("1234567", "Ann", "Lee"),
+                record("2345678", "Bea", "Lee"),
+                record("3456789", "Cat", "Lee"),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    // An account holder's record found at sign-in.
+    let ann = account(&store, "ann@example.com", None, now).await;
+    store
+        .connect_account(ann, "1234567", MatchedVia::Nino, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        history_in_words(&store, "1234567").await,
+        ["DfE Identity account ann@example.com connected by National Insurance number"]
+    );
+    // An account holder's record assigned by support, then disconnected by support.
+    let alex = officer(&store, "alex@education.gov.uk", now).await;
+    let bea = account(&store, "bea@example.com", None, now).await;
+    let assign = Decision::Connect {
+        trn: "2345678".into(),
+    };
+    let reference = decided_account_task(
+        &store,
+        bea,
+        ("bea@example.com", "connected"),
+        &assign,
+        &alex,
+        now,
+    )
+    .await;
+    store
+        .disconnect(
+            bea,
+            "2345678",
+            "Wrong person",
+            &reference,
+            &alex,
+            &email_to("bea@example.com", &reference, "disconnected"),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let by = format!("{} (support task {reference})", alex.name);
+    assert_eq!(
+        history_in_words(&store, "2345678").await,
+        [
+            format!("DfE Identity account bea@example.com connected by {by}"),
+            format!("DfE Identity account bea@example.com disconnected by {by}: Wrong person"),
+        ]
+    );
+    // A One Login teacher's connection still names their One Login.
+    let cat = one_login(&store, "urn:fdc:cat", "cat@example.com", now).await;
+    store
+        .connect_user(cat, "3456789", MatchedVia::Trn, "cat@example.com", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        history_in_words(&store, "3456789").await,
+        ["GOV.UK One Login cat@example.com connected by TRN"]
+    );
 }

@@ -1,5 +1,6 @@
 //! A record's change history: the connection events this service writes, and every event in words.
 
+use super::TaskKind;
 use crate::domain::matching::MatchedVia;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -43,13 +44,49 @@ impl From<MatchedVia> for ConnectedHow {
     }
 }
 
+/// Which way in a connection was for: the teacher's GOV.UK One Login, or a DfE Identity account whose holder may
+/// never have used One Login (issue 13 §5), so the history names the right one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WayIn {
+    /// Every event stored before this field was: only One Login connected then.
+    #[default]
+    OneLogin,
+    Account,
+}
+
+impl WayIn {
+    /// The way in a support task's connection or disconnection is for, from the task's kind: an account record
+    /// matching task is only ever opened for a DfE Identity account holder, every other kind for a One Login
+    /// teacher. The kind, not whether the person also has a One Login now, so the history agrees with the
+    /// console's task page, which names the way in by the same rule.
+    pub fn of_task(kind: TaskKind) -> Self {
+        match kind {
+            TaskKind::AccountRecordMatching => Self::Account,
+            TaskKind::IdentityVerification | TaskKind::RecordMatching => Self::OneLogin,
+        }
+    }
+
+    /// The way in as staff read it in the history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OneLogin => "GOV.UK One Login",
+            Self::Account => "DfE Identity account",
+        }
+    }
+}
+
 /// The details of a connection or disconnection event in a record's change history, as stored in
 /// `record_events.details`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionEvent {
     pub how: ConnectedHow,
     pub user_id: i64,
-    /// The account's One Login email then; blank when One Login had not verified one.
+    /// The way in the connection was for; absent (One Login) in events stored before it was written.
+    #[serde(default)]
+    pub way_in: WayIn,
+    /// The email of that way in then (for [`WayIn::Account`], the account's); blank when One Login had not
+    /// verified one.
     #[serde(default)]
     pub one_login_email: String,
     /// Set when support staff made or undid the connection.
@@ -68,7 +105,8 @@ pub struct SupportAction {
     pub decided_by_email: String,
 }
 
-/// A change-history event in words: what happened, how, by whom, and which One Login account and email.
+/// A change-history event in words: what happened, how, by whom, and which way in (One Login or a DfE Identity
+/// account) and email.
 /// `details` are there for the two kinds this service writes.
 pub fn describe_event(kind: &str, actor: &str, details: Option<&ConnectionEvent>) -> String {
     let account = |d: &ConnectionEvent| {
@@ -94,12 +132,13 @@ pub fn describe_event(kind: &str, actor: &str, details: Option<&ConnectionEvent>
                     format!("by {by} (support task {task})")
                 }
             };
-            format!("GOV.UK One Login {} connected {how}", account(d))
+            format!("{} {} connected {how}", d.way_in.as_str(), account(d))
         }
         (ONE_LOGIN_DISCONNECTED, Some(d)) => {
             let (by, task) = by_task(d);
             format!(
-                "GOV.UK One Login {} disconnected by {by} (support task {task}): {}",
+                "{} {} disconnected by {by} (support task {task}): {}",
+                d.way_in.as_str(),
                 account(d),
                 d.reason.as_deref().unwrap_or("")
             )
@@ -179,6 +218,58 @@ mod tests {
         assert_eq!(
             describe_event("name_changed", "dqt", None),
             "name changed by dqt"
+        );
+    }
+
+    #[test]
+    fn events_stored_without_a_way_in_read_as_one_login() {
+        let old: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"trn","user_id":7,"one_login_email":"ann@example.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.way_in, WayIn::OneLogin);
+        let account: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"trn","user_id":7,"way_in":"account","one_login_email":"ann@example.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(account.way_in, WayIn::Account);
+        let json = serde_json::to_string(&account).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ConnectionEvent>(&json).unwrap(),
+            account
+        );
+    }
+
+    #[test]
+    fn an_account_holders_connection_and_disconnection_name_their_dfe_identity_account() {
+        let found: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"trn","user_id":7,"way_in":"account","one_login_email":"ann@example.com"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            describe_event(ONE_LOGIN_CONNECTED, "teacher", Some(&found)),
+            "DfE Identity account ann@example.com connected by TRN"
+        );
+        let undone: ConnectionEvent = serde_json::from_str(
+            r#"{"how":"support","task_reference":"TRS-123456","decided_by":"Sam Okafor","decided_by_email":"sam@x","user_id":7,"way_in":"account","one_login_email":"ann@example.com","reason":"Wrong person"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            describe_event(ONE_LOGIN_DISCONNECTED, "support:sam@x", Some(&undone)),
+            "DfE Identity account ann@example.com disconnected by Sam Okafor (support task TRS-123456): Wrong person"
+        );
+    }
+
+    #[test]
+    fn only_an_account_record_matching_task_is_for_a_dfe_identity_account() {
+        assert_eq!(
+            WayIn::of_task(TaskKind::AccountRecordMatching),
+            WayIn::Account
+        );
+        assert_eq!(WayIn::of_task(TaskKind::RecordMatching), WayIn::OneLogin);
+        assert_eq!(
+            WayIn::of_task(TaskKind::IdentityVerification),
+            WayIn::OneLogin
         );
     }
 }
