@@ -69,7 +69,7 @@ pub fn refusal_message(refused: &TaskChangeRefused, trn: Option<&str>) -> (&'sta
         ),
         TaskChangeRefused::RecordTaken => (
             "trn",
-            "This record is already connected to another GOV.UK One Login, or the teacher is connected to another record".into(),
+            "This record is already connected to someone else, or the teacher is connected to another record".into(),
         ),
         TaskChangeRefused::NotAssignable => ("assignee", "Select someone who can work on tasks".into()),
         TaskChangeRefused::RecordDeactivated => ("trn", deactivated_message(trn.unwrap_or_default())),

@@ -20,14 +20,26 @@ pub fn PostButton(
     view! {
         <form method="post" action=action novalidate>
             <input type="hidden" name="csrf_token" value=csrf_token />
-            <button
-                type="submit"
-                class=class
-                data-module="govuk-button"
-                data-prevent-double-click="true"
-            >
-                {label}
-            </button>
+            {submit_with_class(class, label)}
         </form>
     }
+}
+
+/// A form's main submit button, guarded against a double click.
+pub fn submit_button(label: &'static str) -> AnyView {
+    submit_with_class("govuk-button", label)
+}
+
+fn submit_with_class(class: &'static str, label: &'static str) -> AnyView {
+    view! {
+        <button
+            type="submit"
+            class=class
+            data-module="govuk-button"
+            data-prevent-double-click="true"
+        >
+            {label}
+        </button>
+    }
+    .into_any()
 }

@@ -6,6 +6,7 @@
 use crate::components::error_summary::{error_for, with_error_class, ErrorMessage, ErrorSummary};
 use crate::components::loaded::Loaded;
 use crate::components::page_title::PageTitle;
+use crate::components::post_button::submit_button;
 use crate::components::radios::{Legend, Radios};
 use crate::components::text_input::TextInput;
 use crate::domain::account::journey::{
@@ -52,21 +53,6 @@ pub(crate) fn form(
     form_with(action, csrf_token, fields, button, None)
 }
 
-/// A form's main submit button.
-fn submit(text: &'static str) -> AnyView {
-    view! {
-        <button
-            type="submit"
-            class="govuk-button"
-            data-module="govuk-button"
-            data-prevent-double-click="true"
-        >
-            {text}
-        </button>
-    }
-    .into_any()
-}
-
 /// [`form`], with a second button beside the main one when `second` is given. The main button comes first, so
 /// pressing Enter in a field sends the form with it.
 fn form_with(
@@ -77,9 +63,10 @@ fn form_with(
     second: Option<AnyView>,
 ) -> AnyView {
     let buttons = match second {
-        None => submit(button),
+        None => submit_button(button),
         Some(second) => {
-            view! { <div class="govuk-button-group">{submit(button)} {second}</div> }.into_any()
+            view! { <div class="govuk-button-group">{submit_button(button)} {second}</div> }
+                .into_any()
         }
     };
     view! {

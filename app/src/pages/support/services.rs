@@ -3,6 +3,7 @@
 //! server handler, which checks the role again, audits the change and comes back here.
 
 use super::*;
+use crate::components::post_button::submit_button;
 use crate::components::radios::{Legend, Radios};
 use crate::components::summary_list::{summary_list, SummaryRow};
 use crate::components::text_input::TextInput;
@@ -28,20 +29,6 @@ fn status_tag(enabled: bool) -> AnyView {
 /// The hidden field with the session's CSRF token, in every form.
 fn csrf_input(token: String) -> impl IntoView {
     view! { <input type="hidden" name="csrf_token" value=token /> }
-}
-
-/// A form's main button.
-fn submit_button(label: &'static str) -> impl IntoView {
-    view! {
-        <button
-            type="submit"
-            class="govuk-button"
-            data-module="govuk-button"
-            data-prevent-double-click="true"
-        >
-            {label}
-        </button>
-    }
 }
 
 /// A link drawn as a button, to the form that adds something.

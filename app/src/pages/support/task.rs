@@ -341,12 +341,8 @@ fn disconnect_section(me: &Me, task: &crate::domain::support::TaskView) -> Optio
     let error = error_for(&me.errors, "disconnect_reason");
     let csrf = me.csrf_token.clone();
     let record = format!("{} – TRN {}", connection.record_name, connection.trn);
-    // How this teacher signs in: an account holder may never have used One Login.
-    let way_in = if task.kind == TaskKind::AccountRecordMatching {
-        "DfE Identity account"
-    } else {
-        "GOV.UK One Login"
-    };
+    // How this teacher signs in (an account holder may never have used One Login), as the history names it.
+    let way_in = crate::domain::support::WayIn::of_task(task.kind).as_str();
     Some(if checking {
         view! {
             <div id="disconnect" data-testid="disconnect-check">
