@@ -406,6 +406,19 @@ pub fn personas(seed: u64) -> Vec<Persona> {
             &r,
         ));
     }
+    // Last again: a DfE Identity account that types a TRN that is not its record's, and is found by its name, date of
+    // birth and NINO all the same (DESIGN §7.3, "if they typed a different TRN, tell them the one found").
+    if let Some((i, r)) = find(&mut taken, &|r| {
+        active(r) && unique(r) && r.nino.is_some() && r.previous_names.is_empty()
+    }) {
+        out.push(Persona::from_record(
+            "typed-trn-differs",
+            "A DfE Identity account types a TRN that is not this record's; its NINO finds the record all the same."
+                .into(),
+            i,
+            &r,
+        ));
+    }
 
     out
 }
@@ -434,7 +447,8 @@ mod tests {
                 "other-service",
                 "qts-award",
                 "account-merge",
-                "two-ways-in"
+                "two-ways-in",
+                "typed-trn-differs"
             ]
         );
         let get = |id: &str| all.iter().find(|p| p.id == id).expect("persona");
@@ -501,6 +515,9 @@ mod tests {
         let both = get("two-ways-in");
         assert_eq!(Some(&both.email), rec(both).email.as_ref());
         assert!(rec(both).nino.is_some());
+        let differs = get("typed-trn-differs");
+        assert!(rec(differs).nino.is_some());
+        assert_ne!(differs.record_index, get("account-merge").record_index);
     }
 
     #[test]
