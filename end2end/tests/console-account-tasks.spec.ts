@@ -4,7 +4,8 @@
 // counts), opens it and decides: a TRN from the record picker (suggestions with field marks), "no TRN", or a merge
 // into another account. Each decision is in the record's change history or the audit log, and the account holder's
 // email (in the development mailbox) speaks of their account. With JavaScript another officer's open dashboard sees
-// the decision arrive. The account holder then signs in again and sees the outcome.
+// the decision arrive. The account holder then signs in again and sees the outcome; an administrator then
+// disconnects the record assigned, in the account's words, and the holder is asked the record questions again.
 import { test, expect, type Browser, type Page } from "@playwright/test";
 import { expectNoAxeViolations, newPage, staffSignIn, uniqueName } from "./helpers";
 import {
@@ -144,7 +145,7 @@ test("the dashboard filters account tasks, searches and counts them; 'no TRN' is
   await mail.context().close();
 });
 
-test("an officer assigns a TRN from the suggested records: history, email, another officer's dashboard, and the holder back at the service with it", async ({
+test("an officer assigns a TRN from the suggested records: history, email, another officer's dashboard, the holder back at the service with it; an administrator then disconnects it", async ({
   page,
   browser,
   baseURL,
@@ -167,6 +168,17 @@ test("an officer assigns a TRN from the suggested records: history, email, anoth
     await expect(watcher.getByTestId("tasks").getByRole("row").filter({ hasText: reference })).toContainText("Open");
     // Give the page a moment to open its live feed before the other officer acts.
     await watcher.waitForTimeout(1_000);
+    // Every announcement, kept: other tests decide tasks at the same time, and each announcement replaces the last.
+    await watcher.evaluate(() => {
+      const region = document.querySelector('[data-testid="live-announcement"]')!;
+      const seen: string[] = [];
+      (window as unknown as { announced: string[] }).announced = seen;
+      new MutationObserver(() => seen.push(region.textContent ?? "")).observe(region, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
   }
 
   await staffSignIn(page, "officer");
@@ -190,7 +202,9 @@ test("an officer assigns a TRN from the suggested records: history, email, anoth
   if (watcher) {
     const row = watcher.getByTestId("tasks").getByRole("row").filter({ hasText: reference });
     await expect(row).toContainText("Done", { timeout: 10_000 });
-    await expect(watcher.getByTestId("live-announcement")).toContainText(`Task ${reference} has been decided`);
+    await expect
+      .poll(() => watcher!.evaluate(() => (window as unknown as { announced: string[] }).announced))
+      .toContainEqual(expect.stringContaining(`Task ${reference} has been decided`));
     await watcher.context().close();
   }
 
@@ -205,6 +219,35 @@ test("an officer assigns a TRN from the suggested records: history, email, anoth
   await expectHeading(again, "You are signed in");
   await expect(again.locator("body")).toContainText(first);
   await again.context().close();
+
+  // An administrator then undoes the connection with a reason: the form, the check, the banner, the history and
+  // the email all name the account, not One Login; at their next sign-in the holder is asked the questions again.
+  const reason = "Assigned to the wrong person";
+  await mail.goto(`/support/tasks/${reference}`);
+  const disconnect = mail.locator("#disconnect");
+  await expect(disconnect).toContainText("This teacher’s DfE Identity account is connected to the record of");
+  await disconnect.getByLabel("Why are you disconnecting the record? The teacher will be sent this").fill(reason);
+  await disconnect.getByRole("button", { name: "Continue" }).click();
+  await expect(mail.getByTestId("disconnect-check")).toContainText("DfE Identity account");
+  await expect(mail.getByTestId("disconnect-check")).not.toContainText("One Login");
+  await expectNoAxeViolations(mail);
+  await mail.getByRole("button", { name: "Disconnect the record" }).click();
+  await expect(mail.locator(".govuk-notification-banner--success")).toContainText(
+    `The record with TRN ${first} is no longer connected to the teacher’s DfE Identity account`,
+  );
+  await expect(mail.getByTestId("history")).toContainText(
+    `DfE Identity account ${who.email} disconnected by Ada Adeyemi (support task ${reference}): ${reason}`,
+  );
+  await expectNoAxeViolations(mail);
+  await mail.goto("/dev/mailbox");
+  const removed = mail.getByTestId("email").filter({ hasText: reference }).filter({ hasText: "We have removed your teaching record" });
+  await expect(removed).toHaveCount(1);
+  await expect(removed).toContainText(`To ${who.email}`);
+  await expect(removed).toContainText(reason);
+  await expect(removed).not.toContainText("One Login");
+  const afterwards = await signInAgain(browser, baseURL!, mail, who.email);
+  await expectHeading(afterwards, "We need to find your teaching record");
+  await afterwards.context().close();
   await mail.context().close();
 });
 
