@@ -188,7 +188,7 @@ pub struct SqlStore<DB: sqlx::Database> {
     api_keys: coalesce::Coalesced<String, api::ApiClient>,
     trn_statuses: coalesce::Coalesced<String, String>,
     /// SQLite's WAL checkpoints, off the commit path ([`checkpoint`]); none for PostgreSQL and in-memory SQLite.
-    _checkpoints: Option<checkpoint::Checkpointer>,
+    checkpoints: Option<checkpoint::Checkpointer>,
 }
 
 impl<DB: sqlx::Database> Clone for SqlStore<DB> {
@@ -206,7 +206,7 @@ impl<DB: sqlx::Database> Clone for SqlStore<DB> {
             redeemer: self.redeemer.clone(),
             api_keys: self.api_keys.clone(),
             trn_statuses: self.trn_statuses.clone(),
-            _checkpoints: self._checkpoints.clone(),
+            checkpoints: self.checkpoints.clone(),
         }
     }
 }
@@ -495,7 +495,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             redeemer: PgStore::code_redeemer(held::Held::new(pool.clone(), 1)),
             api_keys: PgStore::api_key_lookups(&lookups),
             trn_statuses: PgStore::trn_status_lookups(&lookups),
-            _checkpoints: None,
+            checkpoints: None,
             pool,
             lookups,
         }))
@@ -561,7 +561,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             )),
             api_keys: SqliteStore::api_key_lookups(&lookups),
             trn_statuses: SqliteStore::trn_status_lookups(&lookups),
-            _checkpoints: (!in_memory).then(|| checkpoint::spawn(pool.clone())),
+            checkpoints: (!in_memory).then(|| checkpoint::spawn(pool.clone())),
             pool,
             lookups,
         }))

@@ -27,11 +27,24 @@ pub const BACKSTOP_PAGES: u32 = 10_000;
 #[derive(Clone)]
 pub struct Checkpointer {
     _stop: std::sync::Arc<tokio::sync::oneshot::Sender<()>>,
+    /// Held by each checkpoint while it runs, and by [`Checkpointer::pause`] while checkpoints must not run.
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Checkpointer {
+    /// No checkpoint runs until the guard is dropped (one running now is waited for). For a bulk load, which
+    /// switches the database's journal mode: a checkpoint opens a pool connection, whose own `journal_mode = WAL`
+    /// and locks met the load's in the middle of it (a seeding that failed with "database is locked" in CI).
+    pub async fn pause(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
 }
 
 /// Starts checkpointing `pool`'s database every [`INTERVAL`] on the current Tokio runtime.
 pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    let task_turn = turn.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -40,6 +53,10 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
                 _ = &mut stopped => break,
                 _ = tick.tick() => {}
             }
+            // Paused (a bulk load): skipped, the next tick tries again.
+            let Ok(_turn) = task_turn.try_lock() else {
+                continue;
+            };
             // A failure (the database is away, say) is tried again at the next tick; the backstop bounds the WAL
             // meanwhile.
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
@@ -52,6 +69,7 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
     });
     Checkpointer {
         _stop: std::sync::Arc::new(stop),
+        turn,
     }
 }
 
@@ -61,11 +79,10 @@ mod tests {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
     use std::str::FromStr;
 
-    /// Commits far below SQLite's own threshold stay in the WAL until the task copies them into the database file,
-    /// which then grows.
-    #[tokio::test]
-    async fn the_task_checkpoints_commits_that_stay_below_sqlites_own_threshold() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A WAL database file in `dir` with 20 small commits still in its WAL, and a way to read the file's length.
+    async fn with_commits_in_the_wal(
+        dir: &tempfile::TempDir,
+    ) -> (sqlx::SqlitePool, impl Fn() -> u64) {
         let path = dir.path().join("db.sqlite");
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .unwrap()
@@ -87,7 +104,15 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let file_len = || std::fs::metadata(&path).unwrap().len();
+        (pool, move || std::fs::metadata(&path).unwrap().len())
+    }
+
+    /// Commits far below SQLite's own threshold stay in the WAL until the task copies them into the database file,
+    /// which then grows.
+    #[tokio::test]
+    async fn the_task_checkpoints_commits_that_stay_below_sqlites_own_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, file_len) = with_commits_in_the_wal(&dir).await;
         let before = file_len();
         let _checkpoints = spawn(pool.clone());
         tokio::time::sleep(INTERVAL * 3).await;
@@ -95,5 +120,20 @@ mod tests {
             file_len() > before,
             "the database file did not grow: the WAL was not checkpointed"
         );
+    }
+
+    /// While paused (a bulk load) no checkpoint runs; once the pause ends they run again.
+    #[tokio::test]
+    async fn no_checkpoint_runs_while_paused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, file_len) = with_commits_in_the_wal(&dir).await;
+        let before = file_len();
+        let checkpoints = spawn(pool.clone());
+        let paused = checkpoints.pause().await;
+        tokio::time::sleep(INTERVAL * 3).await;
+        assert_eq!(file_len(), before, "a checkpoint ran while paused");
+        drop(paused);
+        tokio::time::sleep(INTERVAL * 3).await;
+        assert!(file_len() > before, "no checkpoint after the pause");
     }
 }

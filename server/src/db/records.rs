@@ -225,6 +225,11 @@ where
         expected: u64,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        // SQLite's checkpoints wait while the load switches journal modes ([`super::checkpoint`]).
+        let _paused = match &self.checkpoints {
+            Some(checkpoints) => Some(checkpoints.pause().await),
+            None => None,
+        };
         DB::bulk_load_records(&self.pool, batches, expected, now).await
     }
 
