@@ -797,7 +797,8 @@ fn describe_action(action: &str, event: &crate::db::support::AuditEvent) -> Stri
             format!("Changed the redirect URIs of the service {client_id}")
         }
         AuditEvent::ServiceMobileChanged { client_id, mobile } => format!(
-            "Made a mobile number {mobile} for new accounts of the service {client_id}"
+            "Made a mobile number {} for new accounts of the service {client_id}",
+            mobile.as_str()
         ),
         AuditEvent::ServiceSecretRotated { client_id } => {
             format!("Replaced the client secret of the service {client_id}")

@@ -2,6 +2,7 @@
 
 use super::group_commit::GroupCommit;
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
+use app::domain::provider::MobilePolicy;
 use app::domain::support::{Decision, Role, TaskKind};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -55,11 +56,11 @@ pub enum AuditEvent {
     ServiceUrisChanged {
         client_id: String,
     },
-    /// An administrator set whether a service's new DfE Identity account holders must give a mobile number
-    /// (`required` or `optional`).
+    /// An administrator set whether a service's new DfE Identity account holders must give a mobile number. Stored
+    /// as `"required"` or `"optional"`, the same text the field held when it was a string.
     ServiceMobileChanged {
         client_id: String,
-        mobile: String,
+        mobile: MobilePolicy,
     },
     /// An administrator replaced a service's client secret (never stored here, nor its hash).
     ServiceSecretRotated {
@@ -489,6 +490,14 @@ mod tests {
                 },
                 "role_changed",
                 r#"{"role":null,"staff_id":3,"staff_name":"Ada Adeyemi"}"#,
+            ),
+            (
+                AuditEvent::ServiceMobileChanged {
+                    client_id: "npq-sample".into(),
+                    mobile: MobilePolicy::Optional,
+                },
+                "service_mobile_changed",
+                r#"{"client_id":"npq-sample","mobile":"optional"}"#,
             ),
         ]
     }

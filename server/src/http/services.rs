@@ -370,7 +370,7 @@ pub async fn set_mobile(
         "changing whether a service's new accounts need a mobile",
         AuditEvent::ServiceMobileChanged {
             client_id: client_id.clone(),
-            mobile: mobile.as_str().to_string(),
+            mobile,
         },
     )
     .await?;

@@ -670,7 +670,7 @@ async fn whether_new_accounts_need_a_mobile_is_chosen_saved_and_audited(backend:
         audited(&rp).await[0],
         AuditEvent::ServiceMobileChanged {
             client_id: NPQ.into(),
-            mobile: "optional".into()
+            mobile: MobilePolicy::Optional
         }
     );
     assert_eq!(
