@@ -480,14 +480,15 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         let pool = pool_options().connect_with(options).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         // Opened as pages are read, so start-up still fails fast on the main pool alone.
-        let lookups = held::Held::new(
-            pool_options().connect_lazy_with(plain),
-            held_lookups(max_connections),
-        );
+        let generic = pool_options().connect_lazy_with(plain);
+        let lookups = held::Held::new(generic.clone(), held_lookups(max_connections));
         Ok(Arc::new(PgStore {
             audits: PgStore::audit_writer(&pool),
-            provider_events: PgStore::provider_event_writer(&pool),
-            api_calls: PgStore::api_call_writer(&pool),
+            // The provider's and the API's writers insert rows with foreign keys, whose checks PostgreSQL plans
+            // again for every row on a connection that plans each statement for its values (most of what such an
+            // insert cost, `docs/performance.md`): they write on the pool that keeps plans.
+            provider_events: PgStore::provider_event_writer(&generic),
+            api_calls: PgStore::api_call_writer(&generic),
             sessions: PgStore::session_lookups(&lookups),
             task_page_versions: PgStore::task_page_lookups(&lookups),
             clients: PgStore::client_lookups(&lookups),

@@ -11,6 +11,7 @@ use super::{json, Dialect, RowsAffected, SqlStore, StoreResult};
 use app::domain::trn_tokens::{ApiScope, QtsAwardedEvent, TrnToken, QTS_AWARDED};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::future::BoxFuture;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, QueryBuilder, Type};
 use std::collections::BTreeSet;
 
@@ -487,47 +488,94 @@ where
     }
 }
 
-impl<DB: Dialect> SqlStore<DB>
-where
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
-{
-    /// The API's group-commit writer over `pool`, started on the current runtime: audited calls alone are one
-    /// multi-row `INSERT`; with TRN tokens, both tables in one transaction.
+impl<DB: WriteApiRows> SqlStore<DB> {
+    /// The API's group-commit writer over `pool`, started on the current runtime: each batch of audited calls, with
+    /// the TRN tokens some of them made, written all or none ([`WriteApiRows`]).
     pub(super) fn api_call_writer(pool: &sqlx::Pool<DB>) -> ApiWriter {
         let pool = pool.clone();
         let rows = GroupCommit::spawn(Box::new(move |rows: Vec<ApiRow>| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                let mut calls = Vec::with_capacity(rows.len());
-                let mut tokens = Vec::new();
-                for row in rows {
-                    match row {
-                        ApiRow::Call(call) => calls.push(call),
-                        ApiRow::Token(token, call) => {
-                            tokens.push(token);
-                            calls.push(call);
-                        }
+            let mut calls = Vec::with_capacity(rows.len());
+            let mut tokens = Vec::new();
+            for row in rows {
+                match row {
+                    ApiRow::Call(call) => calls.push(call),
+                    ApiRow::Token(token, call) => {
+                        tokens.push(token);
+                        calls.push(call);
                     }
                 }
-                if tokens.is_empty() {
-                    return insert_rows(&pool, &calls, api_calls_statement).await;
-                }
-                let mut tx = pool.begin().await?;
-                insert_rows_in(&mut tx, &tokens, trn_tokens_statement).await?;
-                insert_rows_in(&mut tx, &calls, api_calls_statement).await?;
-                tx.commit().await?;
-                Ok(())
-            })
+            }
+            DB::write_api_rows(pool.clone(), calls, tokens)
         }));
         ApiWriter {
             rows,
             shares: Default::default(),
             taking: Default::default(),
         }
+    }
+}
+
+/// How a backend writes a batch of the API's rows, all or none: the audited calls and the TRN tokens some of them
+/// made.
+pub trait WriteApiRows: Dialect {
+    fn write_api_rows(
+        pool: sqlx::Pool<Self>,
+        calls: Vec<ApiCall>,
+        tokens: Vec<NewTrnToken>,
+    ) -> BoxFuture<'static, StoreResult<()>>;
+}
+
+/// SQLite: calls alone are one multi-row `INSERT`; with TRN tokens, both tables in one transaction.
+impl WriteApiRows for sqlx::Sqlite {
+    fn write_api_rows(
+        pool: sqlx::Pool<Self>,
+        calls: Vec<ApiCall>,
+        tokens: Vec<NewTrnToken>,
+    ) -> BoxFuture<'static, StoreResult<()>> {
+        Box::pin(async move {
+            if tokens.is_empty() {
+                return insert_rows(&pool, &calls, api_calls_statement).await;
+            }
+            let mut tx = pool.begin().await?;
+            insert_rows_in(&mut tx, &tokens, trn_tokens_statement).await?;
+            insert_rows_in(&mut tx, &calls, api_calls_statement).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+/// PostgreSQL: one statement whatever the batch (so atomic without a transaction's two round trips, and one
+/// prepared statement however many rows), the rows bound as one array per column.
+impl WriteApiRows for sqlx::Postgres {
+    fn write_api_rows(
+        pool: sqlx::Pool<Self>,
+        calls: Vec<ApiCall>,
+        tokens: Vec<NewTrnToken>,
+    ) -> BoxFuture<'static, StoreResult<()>> {
+        Box::pin(async move {
+            sqlx::query(
+                "WITH tokens AS (INSERT INTO trn_tokens \
+                 (token_sha256, trn, email, api_client_id, created_at, expires_at) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], \
+                 $6::timestamptz[])) \
+                 INSERT INTO api_calls (api_client_id, operation, status, at) \
+                 SELECT * FROM UNNEST($7::bigint[], $8::text[], $9::bigint[], $10::timestamptz[])",
+            )
+            .bind(tokens.iter().map(|t| t.token_sha256.as_str()).collect::<Vec<_>>())
+            .bind(tokens.iter().map(|t| t.trn.as_str()).collect::<Vec<_>>())
+            .bind(tokens.iter().map(|t| t.email.as_str()).collect::<Vec<_>>())
+            .bind(tokens.iter().map(|t| t.api_client_id).collect::<Vec<_>>())
+            .bind(tokens.iter().map(|t| t.created_at).collect::<Vec<_>>())
+            .bind(tokens.iter().map(|t| t.expires_at).collect::<Vec<_>>())
+            .bind(calls.iter().map(|c| c.api_client_id).collect::<Vec<_>>())
+            .bind(calls.iter().map(|c| c.operation.as_str()).collect::<Vec<_>>())
+            .bind(calls.iter().map(|c| c.status).collect::<Vec<_>>())
+            .bind(calls.iter().map(|c| c.at).collect::<Vec<_>>())
+            .execute(&pool)
+            .await?;
+            Ok(())
+        })
     }
 }
 
