@@ -483,12 +483,14 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         let generic = pool_options().connect_lazy_with(plain);
         let lookups = held::Held::new(generic.clone(), held_lookups(max_connections));
         Ok(Arc::new(PgStore {
-            audits: PgStore::audit_writer(&pool),
             // The provider's and the API's writers insert rows with foreign keys, whose checks PostgreSQL plans
             // again for every row on a connection that plans each statement for its values (most of what such an
             // insert cost, `docs/performance.md`): they write on the pool that keeps plans.
             provider_events: PgStore::provider_event_writer(&generic),
             api_calls: PgStore::api_call_writer(&generic),
+            // The audit log's writer likewise: its rows' foreign key to `staff` was planned again for every row, most
+            // of what a view of a staff task page cost PostgreSQL (issue 16 §1).
+            audits: PgStore::audit_writer(&generic),
             sessions: PgStore::session_lookups(&lookups),
             task_page_versions: PgStore::task_page_lookups(&lookups),
             clients: PgStore::client_lookups(&lookups),
