@@ -315,6 +315,7 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
                         Err(e) => *seen.errors.entry(e.to_string()).or_default() += 1,
                     }
                     seen.latencies.push(sent.elapsed().as_secs_f64());
+                    seen.sent.push((sent - started).as_secs_f64());
                 }
                 seen
             })
@@ -323,6 +324,8 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
     let mut all = Seen::default();
     for worker in workers {
         let seen = worker.await.map_err(|e| bench_error(&e.to_string()))?;
+        all.timeline
+            .extend(seen.sent.into_iter().zip(seen.latencies.iter().copied()));
         all.latencies.extend(seen.latencies);
         for (k, v) in seen.statuses {
             *all.statuses.entry(k).or_default() += v;
@@ -333,6 +336,9 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
         all.ran_out |= seen.ran_out;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if let Some(path) = std::env::var_os(TIMELINE) {
+        write_timeline(&path, &mut all.timeline).map_err(|e| bench_error(&e.to_string()))?;
+    }
     all.latencies.sort_by(f64::total_cmp);
     let figures = serde_json::json!({
         "summary": {
@@ -352,9 +358,27 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
     Ok(())
 }
 
+/// Env: a file to write each request of `server bench-provider token` to, `SENT_MS LATENCY_MS` a line in the order
+/// sent (milliseconds from the start), to see when the slow ones were: stalls or a spread.
+const TIMELINE: &str = "BENCH_TIMELINE";
+
+fn write_timeline(path: &std::ffi::OsStr, timeline: &mut [(f64, f64)]) -> std::io::Result<()> {
+    use std::io::Write;
+    timeline.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (sent, latency) in timeline.iter().copied() {
+        writeln!(out, "{:.3} {:.3}", sent * 1e3, latency * 1e3)?;
+    }
+    out.flush()
+}
+
 #[derive(Default)]
 struct Seen {
     latencies: Vec<f64>,
+    /// When each request of `latencies` was sent, seconds from the start.
+    sent: Vec<f64>,
+    /// `(sent, latency)` of every request.
+    timeline: Vec<(f64, f64)>,
     statuses: BTreeMap<String, u64>,
     errors: BTreeMap<String, u64>,
     ran_out: bool,

@@ -8,20 +8,99 @@
 //! [`INTERVAL`]: it never waits for readers or writers and they never wait for it (WAL mode lets a checkpoint run
 //! beside them), and a page written many times between two checkpoints is copied once.
 //!
-//! The limit of it: SQLite starts the WAL again from its beginning only at a write that finds every frame already
-//! checkpointed, which writes that never pause for a moment do not give it. Under such load the WAL grows, past
-//! [`BACKSTOP_PAGES`], where commits checkpoint by themselves again as they did past 1,000 (measured in
-//! docs/performance.md: a 100 MB WAL after 40,000 token requests in six seconds); as soon as the writes pause the
-//! task's next checkpoint completes and the WAL starts again.
+//! Starting the WAL again: SQLite writes from the WAL's beginning again only at a write that finds every frame
+//! already checkpointed, which writes that never pause do not give a `PASSIVE` checkpoint (frames are added while it
+//! copies). Under such load the WAL grew past [`BACKSTOP_PAGES`] within seconds, and from then on every commit
+//! checkpointed by itself again, with two `fsync`s, the shared writer's included (measured in docs/performance.md).
+//! So once the WAL holds [`RESTART_PAGES`] the task follows its `PASSIVE` checkpoint with a second one and then a
+//! `RESTART` one ([`after_passive`]): that takes the write lock, copies what was added since (little: the `PASSIVE`
+//! ones have just run), and waits only for the readers of the moment (new readers read the database file, all of it
+//! checkpointed); the next write then starts the WAL from its beginning. Writers wait for it a few milliseconds about
+//! once a second under the heaviest load instead of at every commit past the backstop.
 
 use std::time::Duration;
 
 /// How often the WAL is checkpointed.
 pub const INTERVAL: Duration = Duration::from_millis(250);
 
-/// The WAL size (pages) at which a commit checkpoints by itself all the same: ten times SQLite's default, a bound
-/// on the WAL should the task fall behind.
-pub const BACKSTOP_PAGES: u32 = 10_000;
+/// The WAL size (pages) at which a commit checkpoints by itself all the same: thirty times SQLite's default, a bound
+/// on the WAL should the task fall behind, well above [`RESTART_PAGES`] and what one [`INTERVAL`] adds to it.
+pub const BACKSTOP_PAGES: u32 = 30_000;
+
+/// The WAL size (pages) from which the task starts the WAL again ([`Mode::Restart`]): 48 MiB of 4 KiB pages, about a
+/// second of the token endpoint's writes at 50 connections (12,000 pages a second measured), so that writers wait
+/// for a restart about once a second at most. A long WAL costs readers little: they look pages up only among the
+/// frames not yet checkpointed.
+pub const RESTART_PAGES: u32 = 12_000;
+
+// A restart must come before commits checkpoint by themselves.
+const _: () = assert!(RESTART_PAGES < BACKSTOP_PAGES);
+
+/// A checkpoint the task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Copies what it can beside readers and writers.
+    Passive,
+    /// Copies the rest holding the write lock and waits for the readers of the moment, so that the next write
+    /// starts the WAL from its beginning.
+    Restart,
+}
+
+impl Mode {
+    fn pragma(self) -> &'static str {
+        match self {
+            Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+            Mode::Restart => "PRAGMA wal_checkpoint(RESTART)",
+        }
+    }
+}
+
+/// What follows a `PASSIVE` checkpoint that found `wal_pages` in the WAL: nothing below `restart_pages`; from there
+/// on a second `PASSIVE` one, which copies (and syncs) what was written while the first copied, outside the write
+/// lock, and then the `RESTART`, which holds the write lock while it copies and syncs the little left (measured: a
+/// `RESTART` straight after one `PASSIVE` held writers 10–25 ms, the syncs of some 30 ms of writes).
+pub fn after_passive(wal_pages: i64, restart_pages: u32) -> &'static [Mode] {
+    if wal_pages >= i64::from(restart_pages) {
+        &[Mode::Passive, Mode::Restart]
+    } else {
+        &[]
+    }
+}
+
+/// One checkpoint: its `(busy, WAL pages, pages checkpointed)`, as SQLite reports them.
+async fn checkpoint(
+    conn: &mut sqlx::SqliteConnection,
+    mode: Mode,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    sqlx::query_as(mode.pragma()).fetch_one(conn).await
+}
+
+/// One turn of the task: a `PASSIVE` checkpoint, followed by what [`after_passive`] says when the WAL holds
+/// `restart_pages` or more. The modes run.
+pub async fn run_once(
+    pool: &sqlx::SqlitePool,
+    restart_pages: u32,
+) -> Result<Vec<Mode>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let started = std::time::Instant::now();
+    let (_, wal_pages, copied) = checkpoint(&mut conn, Mode::Passive).await?;
+    let mut ran = vec![Mode::Passive];
+    let mut busy = 0;
+    for &mode in after_passive(wal_pages, restart_pages) {
+        (busy, _, _) = checkpoint(&mut conn, mode).await?;
+        ran.push(mode);
+    }
+    if ran.len() > 1 {
+        tracing::debug!(
+            wal_pages,
+            copied,
+            busy,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "WAL restarted"
+        );
+    }
+    Ok(ran)
+}
 
 /// The checkpoint task of one database; it stops when the last clone is dropped (with the store that holds it).
 #[derive(Clone)]
@@ -59,10 +138,7 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
             };
             // A failure (the database is away, say) is tried again at the next tick; the backstop bounds the WAL
             // meanwhile.
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await
-            {
+            if let Err(e) = run_once(&pool, RESTART_PAGES).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
@@ -78,6 +154,16 @@ mod tests {
     use super::*;
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
     use std::str::FromStr;
+
+    /// `n` commits of a row each.
+    async fn commit_rows(pool: &sqlx::SqlitePool, n: usize) {
+        for _ in 0..n {
+            sqlx::query("INSERT INTO t VALUES (randomblob(2000))")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
 
     /// A WAL database file in `dir` with 20 small commits still in its WAL, and a way to read the file's length.
     async fn with_commits_in_the_wal(
@@ -98,12 +184,7 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        for _ in 0..20 {
-            sqlx::query("INSERT INTO t VALUES (randomblob(2000))")
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
+        commit_rows(&pool, 20).await;
         (pool, move || std::fs::metadata(&path).unwrap().len())
     }
 
@@ -135,5 +216,67 @@ mod tests {
         drop(paused);
         tokio::time::sleep(INTERVAL * 3).await;
         assert!(file_len() > before, "no checkpoint after the pause");
+    }
+
+    /// The pages in the WAL now (a `PASSIVE` checkpoint reports them).
+    async fn wal_pages(pool: &sqlx::SqlitePool) -> i64 {
+        let (_, pages, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        pages
+    }
+
+    /// The WAL after a turn of the task with `restart_pages`, under writes it cannot catch up with: a reader holds
+    /// an older snapshot while the turn starts (so its `PASSIVE` checkpoint cannot copy the newer frames, as when
+    /// writes go on while it copies) and ends during it; then one more commit. The pages in the WAL after that
+    /// commit, and the modes the turn ran.
+    async fn wal_after_a_turn_under_load(restart_pages: u32) -> (i64, Vec<Mode>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, _) = with_commits_in_the_wal(&dir).await;
+        let mut reader = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .execute(&mut *reader)
+            .await
+            .unwrap();
+        commit_rows(&pool, 20).await;
+        let turn = tokio::spawn({
+            let pool = pool.clone();
+            async move { run_once(&pool, restart_pages).await.unwrap() }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sqlx::query("COMMIT").execute(&mut *reader).await.unwrap();
+        let ran = turn.await.unwrap();
+        commit_rows(&pool, 1).await;
+        (wal_pages(&pool).await, ran)
+    }
+
+    /// Past the restart threshold the next write starts the WAL from its beginning; with `PASSIVE` checkpoints
+    /// alone it goes on growing.
+    #[tokio::test]
+    async fn past_the_restart_threshold_the_next_write_starts_the_wal_again() {
+        let (pages, ran) = wal_after_a_turn_under_load(10).await;
+        assert_eq!(ran, vec![Mode::Passive, Mode::Passive, Mode::Restart]);
+        assert!(pages <= 5, "the WAL was not started again: {pages} pages");
+        let (pages, ran) = wal_after_a_turn_under_load(u32::MAX).await;
+        assert_eq!(ran, vec![Mode::Passive]);
+        assert!(
+            pages > 40,
+            "without a restart the WAL keeps its frames: {pages} pages"
+        );
+    }
+
+    #[test]
+    fn a_passive_checkpoint_is_followed_by_a_restart_from_the_threshold_on() {
+        assert_eq!(after_passive(0, RESTART_PAGES), &[]);
+        assert_eq!(
+            after_passive(i64::from(RESTART_PAGES) - 1, RESTART_PAGES),
+            &[]
+        );
+        assert_eq!(
+            after_passive(i64::from(RESTART_PAGES), RESTART_PAGES),
+            &[Mode::Passive, Mode::Restart]
+        );
     }
 }
