@@ -15,6 +15,7 @@
 //! passcode by either way.
 
 use crate::config::EmailConfig;
+use crate::db::audit::TaskChangeRecord;
 use crate::db::support::{NewEmail, NewSms, OutboxEmail, OutboxSms, SmsDelivery};
 use crate::db::DynStore;
 use app::domain::support::{passcode_personalisation, EmailTemplate, SmsTemplate};
@@ -359,43 +360,90 @@ pub enum LiveEvent {
     Changed(app::domain::support::TaskChanged),
 }
 
+/// Polls over which the live feed reads task changes again (10 s at [`LIVE_POLL`]). On PostgreSQL an audit entry
+/// takes its id from a sequence when it is inserted, not when it commits, so a change can become visible after one
+/// with a higher id has been read: reading only past the highest id seen would skip it for good, and one officer's
+/// decision would never reach another officer's open dashboard. So the feed reads again from the highest id it had
+/// seen this many polls ago, and sends only what it has not sent. (SQLite takes ids under its one write lock, so
+/// they commit in order there; the window costs it a small re-read.)
+const LOOK_BACK_POLLS: usize = 40;
+
+/// Where the live feed reads task changes from, and which of them it has sent: see [`LOOK_BACK_POLLS`].
+#[derive(Debug)]
+struct ChangeCursor {
+    /// Every change at or below this id was read at least [`LOOK_BACK_POLLS`] polls ago; it is not read again.
+    floor: i64,
+    /// The highest id seen by each of the last polls, oldest first.
+    highest: std::collections::VecDeque<i64>,
+    /// The ids above `floor` already sent.
+    sent: std::collections::BTreeSet<i64>,
+}
+
+impl ChangeCursor {
+    /// Watching starts at `latest`: what happened before is not sent.
+    fn new(latest: i64) -> Self {
+        Self {
+            floor: latest,
+            highest: Default::default(),
+            sent: Default::default(),
+        }
+    }
+
+    /// The next read: changes after this id, at most this many (room for every change sent again and
+    /// [`LIVE_BATCH`] new ones).
+    fn next_read(&self) -> (i64, i64) {
+        (self.floor, LIVE_BATCH + self.sent.len() as i64)
+    }
+
+    /// Takes one poll's changes (the answer to [`Self::next_read`]) and returns those not sent before, in order.
+    fn take(&mut self, read: Vec<TaskChangeRecord>) -> Vec<TaskChangeRecord> {
+        let fresh: Vec<_> = read
+            .into_iter()
+            .filter(|c| self.sent.insert(c.id))
+            .collect();
+        let before = self.highest.back().copied().unwrap_or(self.floor);
+        self.highest
+            .push_back(self.sent.last().copied().unwrap_or(before).max(before));
+        if self.highest.len() > LOOK_BACK_POLLS {
+            self.floor = self.highest.pop_front().unwrap_or(self.floor);
+            self.sent = self.sent.split_off(&(self.floor + 1));
+        }
+        fresh
+    }
+}
+
 /// Watches for new tasks and for changes to tasks (from any instance, so it reads the database) and tells every
 /// open dashboard. It reads nothing while nobody watches, and when someone starts watching it begins from now, so
 /// a new dashboard is not sent what happened before it opened.
 pub async fn watch_tasks(store: DynStore, live: broadcast::Sender<LiveEvent>) {
-    let mut positions: Option<(i64, i64)> = None;
+    let mut positions: Option<(i64, ChangeCursor)> = None;
     loop {
         tokio::time::sleep(LIVE_POLL).await;
         if live.receiver_count() == 0 {
             positions = None;
             continue;
         }
-        let (latest_task, latest_change) = match positions {
-            Some(p) => p,
-            None => match (store.latest_task_id().await, store.latest_audit_id().await) {
-                (Ok(task), Ok(audit)) => {
-                    positions = Some((task, audit));
-                    continue;
-                }
+        let Some((latest_task, changes)) = &mut positions else {
+            match (store.latest_task_id().await, store.latest_audit_id().await) {
+                (Ok(task), Ok(audit)) => positions = Some((task, ChangeCursor::new(audit))),
                 (Err(e), _) | (_, Err(e)) => {
-                    tracing::warn!(error = %e, "live task feed could not read the database");
-                    continue;
+                    tracing::warn!(error = %e, "live task feed could not read the database")
                 }
-            },
+            }
+            continue;
         };
-        let mut latest = (latest_task, latest_change);
         match store.latest_task_id().await {
-            Ok(now) if now > latest_task => {
-                latest.0 = now;
+            Ok(now) if now > *latest_task => {
+                *latest_task = now;
                 let _ = live.send(LiveEvent::NewTask(now));
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "live task feed could not read the database"),
         }
-        match store.task_changes_since(latest_change, LIVE_BATCH).await {
-            Ok(changes) => {
-                for change in changes {
-                    latest.1 = change.id;
+        let (after, limit) = changes.next_read();
+        match store.task_changes_since(after, limit).await {
+            Ok(read) => {
+                for change in changes.take(read) {
                     let _ = live.send(LiveEvent::Changed(app::domain::support::TaskChanged {
                         reference: change.reference,
                         change: change.change,
@@ -404,13 +452,88 @@ pub async fn watch_tasks(store: DynStore, live: broadcast::Sender<LiveEvent>) {
             }
             Err(e) => tracing::warn!(error = %e, "live task feed could not read the database"),
         }
-        positions = Some(latest);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, ChangeCursor, LIVE_BATCH, LOOK_BACK_POLLS};
+    use crate::db::audit::TaskChangeRecord;
+    use app::domain::support::TaskChange;
+
+    /// The audit log as a store would answer the feed: the committed changes after `after`, by id, at most `limit`.
+    fn read(committed: &[i64], (after, limit): (i64, i64)) -> Vec<TaskChangeRecord> {
+        let mut ids: Vec<i64> = committed.iter().copied().filter(|id| *id > after).collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .take(limit as usize)
+            .map(|id| TaskChangeRecord {
+                id,
+                reference: format!("T{id}"),
+                change: TaskChange::Decided,
+            })
+            .collect()
+    }
+
+    fn ids(changes: Vec<TaskChangeRecord>) -> Vec<i64> {
+        changes.into_iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn a_change_committed_after_a_higher_id_was_read_is_still_sent_once() {
+        let mut cursor = ChangeCursor::new(10);
+        // Ids 11 and 12 were taken at once; 12 committed first.
+        let mut committed = vec![12];
+        assert_eq!(ids(cursor.take(read(&committed, cursor.next_read()))), [12]);
+        committed.push(11);
+        assert_eq!(ids(cursor.take(read(&committed, cursor.next_read()))), [11]);
+        committed.push(13);
+        assert_eq!(ids(cursor.take(read(&committed, cursor.next_read()))), [13]);
+        for _ in 0..3 * LOOK_BACK_POLLS {
+            assert!(cursor.take(read(&committed, cursor.next_read())).is_empty());
+        }
+    }
+
+    #[test]
+    fn changes_before_watching_began_are_not_sent() {
+        let mut cursor = ChangeCursor::new(10);
+        assert_eq!(
+            ids(cursor.take(read(&[9, 10, 11], cursor.next_read()))),
+            [11]
+        );
+    }
+
+    #[test]
+    fn what_was_read_long_enough_ago_is_not_read_again_nor_remembered() {
+        let mut cursor = ChangeCursor::new(0);
+        let committed: Vec<i64> = (1..=5).collect();
+        cursor.take(read(&committed, cursor.next_read()));
+        assert_eq!(cursor.next_read(), (0, LIVE_BATCH + 5));
+        for _ in 0..LOOK_BACK_POLLS {
+            cursor.take(read(&committed, cursor.next_read()));
+        }
+        assert_eq!(
+            cursor.next_read(),
+            (5, LIVE_BATCH),
+            "read from 5 on, nothing kept"
+        );
+    }
+
+    #[test]
+    fn changes_sent_again_never_crowd_out_new_ones() {
+        let mut cursor = ChangeCursor::new(0);
+        let mut committed: Vec<i64> = (1..=LIVE_BATCH).collect();
+        assert_eq!(
+            cursor.take(read(&committed, cursor.next_read())).len(),
+            LIVE_BATCH as usize
+        );
+        committed.extend(LIVE_BATCH + 1..=3 * LIVE_BATCH);
+        assert_eq!(
+            ids(cursor.take(read(&committed, cursor.next_read()))),
+            (LIVE_BATCH + 1..=2 * LIVE_BATCH).collect::<Vec<_>>(),
+            "a whole batch of new changes, beside the 50 read again"
+        );
+    }
 
     #[test]
     fn backoff_doubles_and_stops_at_an_hour() {
