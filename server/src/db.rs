@@ -495,7 +495,10 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: PgStore::task_page_lookups(&lookups),
             clients: PgStore::client_lookups(&lookups),
             userinfo: PgStore::userinfo_lookups(&lookups),
-            redeemer: PgStore::code_redeemer(held::Held::new(pool.clone(), 1)),
+            redeemer: PgStore::code_redeemer(held::Held::new(
+                pool.clone(),
+                <Postgres as provider::RedeemBatch>::BATCHES_IN_FLIGHT,
+            )),
             api_keys: PgStore::api_key_lookups(&lookups),
             trn_statuses: PgStore::trn_status_lookups(&lookups),
             checkpoints: None,

@@ -1013,35 +1013,52 @@ where
         writer: super::held::Held<DB>,
     ) -> super::batch::Batched<Redemption, Redeemed> {
         super::batch::Batched::spawn(
-            move |mut queue: super::batch::Queue<Redemption, Redeemed>| async move {
-                let mut waiting = Vec::with_capacity(super::group_commit::MAX_BATCH);
-                while queue
-                    .recv_many(&mut waiting, super::group_commit::MAX_BATCH)
-                    .await
-                    > 0
-                {
-                    let (batch, answers): (Vec<Redemption>, Vec<_>) = waiting.drain(..).unzip();
-                    let redeemed = async {
-                        let mut conn = writer.get().await?;
-                        let redeemed = DB::redeem_batch(&mut conn, &batch).await;
-                        conn.check(redeemed)
-                    };
-                    match super::batch::unless_panicked(redeemed).await {
-                        Ok(outcomes) => {
-                            for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                                let _ = answer.send(Ok(outcome));
-                            }
-                        }
-                        Err(error) => {
-                            let error = std::sync::Arc::new(error);
-                            for answer in answers {
-                                let _ = answer.send(Err(error.clone()));
-                            }
-                        }
-                    }
-                }
+            move |queue: super::batch::Queue<Redemption, Redeemed>| async move {
+                // Each writer takes everything waiting when it is free, so with two a batch starts while the
+                // other is still on its way to the database.
+                let queue = tokio::sync::Mutex::new(queue);
+                let writers =
+                    (0..DB::BATCHES_IN_FLIGHT).map(|_| Self::redeem_batches(&queue, &writer));
+                futures::future::join_all(writers).await;
             },
         )
+    }
+
+    /// One writer of [`Self::code_redeemer`]: batch after batch until the queue ends.
+    async fn redeem_batches(
+        queue: &tokio::sync::Mutex<super::batch::Queue<Redemption, Redeemed>>,
+        writer: &super::held::Held<DB>,
+    ) {
+        let mut waiting = Vec::with_capacity(super::group_commit::MAX_BATCH);
+        loop {
+            let taken = queue
+                .lock()
+                .await
+                .recv_many(&mut waiting, super::group_commit::MAX_BATCH)
+                .await;
+            if taken == 0 {
+                return;
+            }
+            let (batch, answers): (Vec<Redemption>, Vec<_>) = waiting.drain(..).unzip();
+            let redeemed = async {
+                let mut conn = writer.get().await?;
+                let redeemed = DB::redeem_batch(&mut conn, &batch).await;
+                conn.check(redeemed)
+            };
+            match super::batch::unless_panicked(redeemed).await {
+                Ok(outcomes) => {
+                    for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                        let _ = answer.send(Ok(outcome));
+                    }
+                }
+                Err(error) => {
+                    let error = std::sync::Arc::new(error);
+                    for answer in answers {
+                        let _ = answer.send(Err(error.clone()));
+                    }
+                }
+            }
+        }
     }
 
     /// One batch of [`Self::code_redeemer`] on SQLite: each outcome in the order of `batch`.
@@ -1219,6 +1236,10 @@ impl BatchClaims {
 
 /// How a backend redeems a batch of codes ([`SqlStore::code_redeemer`]), in one transaction either way.
 pub trait RedeemBatch: Dialect {
+    /// Batches redeemed at once, each on its own connection. PostgreSQL: two, as two batches' codes are used by
+    /// `UPDATE … WHERE used_at IS NULL`, whose row locks make the second wait for the first's commit on a code
+    /// both hold, and then not get it. SQLite: one, as its writers take turns anyway.
+    const BATCHES_IN_FLIGHT: usize;
     fn redeem_batch<'c>(
         conn: &'c mut Self::Connection,
         batch: &'c [Redemption],
@@ -1226,6 +1247,7 @@ pub trait RedeemBatch: Dialect {
 }
 
 impl RedeemBatch for sqlx::Sqlite {
+    const BATCHES_IN_FLIGHT: usize = 1;
     fn redeem_batch<'c>(
         conn: &'c mut Self::Connection,
         batch: &'c [Redemption],
@@ -1235,6 +1257,7 @@ impl RedeemBatch for sqlx::Sqlite {
 }
 
 impl RedeemBatch for sqlx::Postgres {
+    const BATCHES_IN_FLIGHT: usize = 2;
     fn redeem_batch<'c>(
         conn: &'c mut Self::Connection,
         batch: &'c [Redemption],
