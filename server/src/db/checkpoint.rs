@@ -15,7 +15,7 @@
 //! So once the WAL holds [`RESTART_PAGES`] the task follows its `PASSIVE` checkpoint with a second one and then a
 //! `RESTART` one ([`after_passive`]): that takes the write lock, copies what was added since (little: the `PASSIVE`
 //! ones have just run), and waits only for the readers of the moment (new readers read the database file, all of it
-//! checkpointed); the next write then starts the WAL from its beginning. Writers wait for it a few milliseconds about
+//! checkpointed), and for them at most [`RESTART_WAIT`]; the next write then starts the WAL from its beginning. Writers wait for it a few milliseconds about
 //! once a second under the heaviest load instead of at every commit past the backstop.
 
 use std::time::Duration;
@@ -75,11 +75,41 @@ async fn checkpoint(
     sqlx::query_as(mode.pragma()).fetch_one(conn).await
 }
 
+/// How long a `RESTART` checkpoint waits for the write lock and for the readers of the moment before it gives up
+/// (SQLite reports it busy, and the next turn tries again). It holds the write lock while it waits for readers, so
+/// with the pool's own busy timeout (seconds) one long read — a large export, say — would stop every writer for as
+/// long, and their own busy timeouts could run out: "database is locked" for requests that only wanted to write.
+pub const RESTART_WAIT: Duration = Duration::from_millis(100);
+
+/// One `RESTART` checkpoint on `conn`, waiting at most `wait` (see [`RESTART_WAIT`]); the connection's own busy
+/// timeout is put back after it, or the connection is closed rather than go back to the pool with the short one.
+async fn restart(
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    wait: Duration,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let own: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut **conn)
+        .await?;
+    sqlx::query(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))
+        .execute(&mut **conn)
+        .await?;
+    let result = checkpoint(conn, Mode::Restart).await;
+    if sqlx::query(&format!("PRAGMA busy_timeout = {own}"))
+        .execute(&mut **conn)
+        .await
+        .is_err()
+    {
+        conn.close_on_drop();
+    }
+    result
+}
+
 /// One turn of the task: a `PASSIVE` checkpoint, followed by what [`after_passive`] says when the WAL holds
-/// `restart_pages` or more. The modes run.
+/// `restart_pages` or more, the `RESTART` waiting at most `restart_wait`. The modes run.
 pub async fn run_once(
     pool: &sqlx::SqlitePool,
     restart_pages: u32,
+    restart_wait: Duration,
 ) -> Result<Vec<Mode>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let started = std::time::Instant::now();
@@ -87,7 +117,10 @@ pub async fn run_once(
     let mut ran = vec![Mode::Passive];
     let mut busy = 0;
     for &mode in after_passive(wal_pages, restart_pages) {
-        (busy, _, _) = checkpoint(&mut conn, mode).await?;
+        (busy, _, _) = match mode {
+            Mode::Passive => checkpoint(&mut conn, mode).await?,
+            Mode::Restart => restart(&mut conn, restart_wait).await?,
+        };
         ran.push(mode);
     }
     if ran.len() > 1 {
@@ -138,7 +171,7 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
             };
             // A failure (the database is away, say) is tried again at the next tick; the backstop bounds the WAL
             // meanwhile.
-            if let Err(e) = run_once(&pool, RESTART_PAGES).await {
+            if let Err(e) = run_once(&pool, RESTART_PAGES, RESTART_WAIT).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
@@ -174,7 +207,9 @@ mod tests {
             .unwrap()
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .pragma("wal_autocheckpoint", BACKSTOP_PAGES.to_string());
+            .pragma("wal_autocheckpoint", BACKSTOP_PAGES.to_string())
+            // Far longer than any test waits: a checkpoint held by a reader would wait this long.
+            .busy_timeout(Duration::from_secs(60));
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(options)
@@ -243,7 +278,11 @@ mod tests {
         commit_rows(&pool, 20).await;
         let turn = tokio::spawn({
             let pool = pool.clone();
-            async move { run_once(&pool, restart_pages).await.unwrap() }
+            async move {
+                run_once(&pool, restart_pages, Duration::from_secs(5))
+                    .await
+                    .unwrap()
+            }
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
         sqlx::query("COMMIT").execute(&mut *reader).await.unwrap();
@@ -265,6 +304,47 @@ mod tests {
             pages > 40,
             "without a restart the WAL keeps its frames: {pages} pages"
         );
+    }
+
+    /// A reader that goes on reading does not stop the writers: the restart gives up after its wait (the WAL is not
+    /// started again), the turn ends while the reader still reads, and a write made meanwhile commits.
+    #[tokio::test]
+    async fn a_restart_gives_up_on_a_long_read_instead_of_holding_the_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, _) = with_commits_in_the_wal(&dir).await;
+        let mut reader = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .execute(&mut *reader)
+            .await
+            .unwrap();
+        commit_rows(&pool, 20).await;
+        let turn = tokio::spawn({
+            let pool = pool.clone();
+            async move { run_once(&pool, 10, Duration::from_millis(50)).await }
+        });
+        let ran = tokio::time::timeout(Duration::from_secs(10), turn)
+            .await
+            .expect("the turn waited for the reader (the pool's busy timeout is 60 s)")
+            .unwrap()
+            .unwrap();
+        assert_eq!(ran, vec![Mode::Passive, Mode::Passive, Mode::Restart]);
+        commit_rows(&pool, 1).await;
+        let pages = wal_pages(&pool).await;
+        assert!(
+            pages > 40,
+            "the WAL started again under a reader: {pages} pages"
+        );
+        // The reader was there all along; the connection the turn used has the pool's busy timeout back.
+        sqlx::query("COMMIT").execute(&mut *reader).await.unwrap();
+        let other = pool.acquire().await.unwrap();
+        for mut conn in [reader, other] {
+            let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(timeout, 60_000);
+        }
     }
 
     #[test]
