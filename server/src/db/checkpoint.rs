@@ -262,6 +262,21 @@ mod tests {
         pages
     }
 
+    /// A connection reading in a transaction begun before 20 more commits: no checkpoint can copy those while it
+    /// reads, and the WAL cannot start again.
+    async fn a_reader_behind_20_commits(
+        pool: &sqlx::SqlitePool,
+    ) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
+        let mut reader = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .execute(&mut *reader)
+            .await
+            .unwrap();
+        commit_rows(pool, 20).await;
+        reader
+    }
+
     /// The WAL after a turn of the task with `restart_pages`, under writes it cannot catch up with: a reader holds
     /// an older snapshot while the turn starts (so its `PASSIVE` checkpoint cannot copy the newer frames, as when
     /// writes go on while it copies) and ends during it; then one more commit. The pages in the WAL after that
@@ -269,13 +284,7 @@ mod tests {
     async fn wal_after_a_turn_under_load(restart_pages: u32) -> (i64, Vec<Mode>) {
         let dir = tempfile::tempdir().unwrap();
         let (pool, _) = with_commits_in_the_wal(&dir).await;
-        let mut reader = pool.acquire().await.unwrap();
-        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
-        sqlx::query("SELECT count(*) FROM t")
-            .execute(&mut *reader)
-            .await
-            .unwrap();
-        commit_rows(&pool, 20).await;
+        let mut reader = a_reader_behind_20_commits(&pool).await;
         let turn = tokio::spawn({
             let pool = pool.clone();
             async move {
@@ -312,13 +321,7 @@ mod tests {
     async fn a_restart_gives_up_on_a_long_read_instead_of_holding_the_writers() {
         let dir = tempfile::tempdir().unwrap();
         let (pool, _) = with_commits_in_the_wal(&dir).await;
-        let mut reader = pool.acquire().await.unwrap();
-        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
-        sqlx::query("SELECT count(*) FROM t")
-            .execute(&mut *reader)
-            .await
-            .unwrap();
-        commit_rows(&pool, 20).await;
+        let mut reader = a_reader_behind_20_commits(&pool).await;
         let turn = tokio::spawn({
             let pool = pool.clone();
             async move { run_once(&pool, 10, Duration::from_millis(50)).await }
