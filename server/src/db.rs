@@ -454,10 +454,25 @@ fn ping_if_idle<DB: sqlx::Database>(
     })
 }
 
-/// How many of the lookups pool's connections are held out of it ([`held`]): enough for the lookups two cores run
-/// at once, and at most half the pool, so the rest is always there for everything else.
-fn held_lookups(max_connections: u32) -> usize {
-    (max_connections as usize / 2).min(4)
+/// How many of a pool's connections are held out of it ([`held`]) by the lookups and by the token endpoint's writer
+/// when both take from the same pool: `(lookups, writers)`. Together at most half the pool, so the rest is always
+/// there for everything else: a held connection is kept for half an hour, and a pool of one or two
+/// (`DATABASE_MAX_CONNECTIONS`) all held would leave every other query waiting until it timed out. The writer
+/// comes first (one batch in flight is what a token request waits for); the lookups take up to four of what is
+/// left, enough for the lookups two cores run at once. On PostgreSQL the two take from different pools: each
+/// gets its own half ([`held_in_own_pools`]).
+fn held_in_one_pool(max_connections: u32, writers: usize) -> (usize, usize) {
+    let half = max_connections as usize / 2;
+    let writers = writers.min(half);
+    ((half - writers).min(4), writers)
+}
+
+/// [`held_in_one_pool`] when the lookups and the writer hold connections of two pools of `max_connections` each.
+fn held_in_own_pools(max_connections: u32, writers: usize) -> (usize, usize) {
+    (
+        held_in_one_pool(max_connections, 0).0,
+        held_in_one_pool(max_connections, writers).1,
+    )
 }
 
 /// Opens the database named by `url`, creating a SQLite file (and its folder) if needed, and runs migrations.
@@ -481,7 +496,11 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         // Opened as pages are read, so start-up still fails fast on the main pool alone.
         let generic = pool_options().connect_lazy_with(plain);
-        let lookups = held::Held::new(generic.clone(), held_lookups(max_connections));
+        let (held_lookups, held_writers) = held_in_own_pools(
+            max_connections,
+            <Postgres as provider::RedeemBatch>::BATCHES_IN_FLIGHT,
+        );
+        let lookups = held::Held::new(generic.clone(), held_lookups);
         Ok(Arc::new(PgStore {
             // The provider's and the API's writers insert rows with foreign keys, whose checks PostgreSQL plans
             // again for every row on a connection that plans each statement for its values (most of what such an
@@ -495,10 +514,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: PgStore::task_page_lookups(&lookups),
             clients: PgStore::client_lookups(&lookups),
             userinfo: PgStore::userinfo_lookups(&lookups),
-            redeemer: PgStore::code_redeemer(held::Held::new(
-                pool.clone(),
-                <Postgres as provider::RedeemBatch>::BATCHES_IN_FLIGHT,
-            )),
+            redeemer: PgStore::code_redeemer(held::Held::new(pool.clone(), held_writers)),
             api_keys: PgStore::api_key_lookups(&lookups),
             trn_statuses: PgStore::trn_status_lookups(&lookups),
             checkpoints: None,
@@ -544,14 +560,15 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         // An in-memory database has one connection, which must stay free for everything else.
-        let lookups = held::Held::new(
-            pool.clone(),
-            if in_memory {
-                0
-            } else {
-                held_lookups(max_connections)
-            },
-        );
+        let (held_lookups, held_writers) = if in_memory {
+            (0, 0)
+        } else {
+            held_in_one_pool(
+                max_connections,
+                <Sqlite as provider::RedeemBatch>::BATCHES_IN_FLIGHT,
+            )
+        };
+        let lookups = held::Held::new(pool.clone(), held_lookups);
         Ok(Arc::new(SqliteStore {
             audits: SqliteStore::audit_writer(&pool),
             provider_events: SqliteStore::provider_event_writer(&pool),
@@ -560,11 +577,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: SqliteStore::task_page_lookups(&lookups),
             clients: SqliteStore::client_lookups(&lookups),
             userinfo: SqliteStore::userinfo_lookups(&lookups),
-            // An in-memory database's one connection must stay free for everything else.
-            redeemer: SqliteStore::code_redeemer(held::Held::new(
-                pool.clone(),
-                usize::from(!in_memory),
-            )),
+            redeemer: SqliteStore::code_redeemer(held::Held::new(pool.clone(), held_writers)),
             api_keys: SqliteStore::api_key_lookups(&lookups),
             trn_statuses: SqliteStore::trn_status_lookups(&lookups),
             checkpoints: (!in_memory).then(|| checkpoint::spawn(pool.clone())),
@@ -623,5 +636,27 @@ mod tests {
         assert!(StoreError::Shared(Arc::new(away())).is_unavailable());
         assert!(!StoreError::Corrupt("x".into()).is_unavailable());
         assert!(!StoreError::Shared(Arc::new(StoreError::Corrupt("x".into()))).is_unavailable());
+    }
+
+    #[test]
+    fn held_connections_leave_at_least_half_of_every_pool_free() {
+        for max in 1..=40 {
+            for writers in 0..=3 {
+                let (lookups, held_writers) = held_in_one_pool(max, writers);
+                assert!(
+                    lookups + held_writers <= max as usize / 2,
+                    "{max} {writers}"
+                );
+                assert!(held_writers <= writers && lookups <= 4);
+                let (lookups, held_writers) = held_in_own_pools(max, writers);
+                assert!(lookups <= max as usize / 2 && held_writers <= max as usize / 2);
+            }
+        }
+        // A pool of one holds nothing; the default of ten holds what it always did.
+        assert_eq!(held_in_one_pool(1, 1), (0, 0));
+        assert_eq!(held_in_one_pool(2, 1), (0, 1));
+        assert_eq!(held_in_one_pool(10, 1), (4, 1));
+        assert_eq!(held_in_own_pools(10, 2), (4, 2));
+        assert_eq!(held_in_own_pools(3, 2), (1, 1));
     }
 }

@@ -45,6 +45,7 @@ mod fix_matching;
 mod fix_onelogin;
 mod fix_seeding;
 mod fix_sessions;
+mod fix_small_pools;
 mod fix_support_verified;
 mod fix_third_question;
 mod fix_view_audits;

@@ -25,6 +25,12 @@ pub fn postgres_url() -> Option<String> {
 
 /// A fresh database on the test PostgreSQL server, migrated. Each test gets its own, so tests run in parallel.
 pub async fn postgres_store() -> Option<(DynStore, String)> {
+    let url = fresh_postgres_database().await?;
+    Some((db::connect(&url, 5).await.expect("postgres opens"), url))
+}
+
+/// The URL of a fresh, empty database on the test PostgreSQL server.
+pub async fn fresh_postgres_database() -> Option<String> {
     let base = postgres_url()?;
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let name = format!(
@@ -40,11 +46,10 @@ pub async fn postgres_store() -> Option<(DynStore, String)> {
         .await
         .expect("create test database");
     admin.close().await;
-    let url = match base.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
+    match base.rsplit_once('/') {
+        Some((server, _)) => Some(format!("{server}/{name}")),
         None => panic!("TEST_POSTGRES_URL must name a database"),
-    };
-    Some((db::connect(&url, 5).await.expect("postgres opens"), url))
+    }
 }
 
 /// Our test RSA key pair for `private_key_jwt` (a fixture, used nowhere else).
