@@ -475,6 +475,12 @@ fn held_in_own_pools(max_connections: u32, writers: usize) -> (usize, usize) {
     )
 }
 
+/// How many connections a group-commit writer ([`group_commit::insert_writer`]) holds from a pool of which `held`
+/// are held already: one if half the pool is still free after it, none (it uses the pool's) otherwise.
+fn held_group_writer(max_connections: u32, held: usize) -> usize {
+    usize::from(held < max_connections as usize / 2)
+}
+
 /// Opens the database named by `url`, creating a SQLite file (and its folder) if needed, and runs migrations.
 pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -509,7 +515,10 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             api_calls: PgStore::api_call_writer(&generic),
             // The audit log's writer likewise: its rows' foreign key to `staff` was planned again for every row, most
             // of what a view of a staff task page cost PostgreSQL (issue 16 §1).
-            audits: PgStore::audit_writer(&generic),
+            audits: PgStore::audit_writer(held::Held::new(
+                generic.clone(),
+                held_group_writer(max_connections, held_lookups),
+            )),
             sessions: PgStore::session_lookups(&lookups),
             task_page_versions: PgStore::task_page_lookups(&lookups),
             clients: PgStore::client_lookups(&lookups),
@@ -570,7 +579,14 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
         };
         let lookups = held::Held::new(pool.clone(), held_lookups);
         Ok(Arc::new(SqliteStore {
-            audits: SqliteStore::audit_writer(&pool),
+            audits: SqliteStore::audit_writer(held::Held::new(
+                pool.clone(),
+                if in_memory {
+                    0
+                } else {
+                    held_group_writer(max_connections, held_lookups + held_writers)
+                },
+            )),
             provider_events: SqliteStore::provider_event_writer(&pool),
             api_calls: SqliteStore::api_call_writer(&pool),
             sessions: SqliteStore::session_lookups(&lookups),

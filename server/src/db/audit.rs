@@ -1,6 +1,6 @@
 //! The audit log: who did what to which task, and when, for support staff's actions and the service's own.
 
-use super::group_commit::GroupCommit;
+use super::group_commit::{GroupCommit, InsertBatch, PgQuery, Unnest};
 use super::{json, Dialect, SqlStore, StoreError, StoreResult};
 use app::domain::provider::MobilePolicy;
 use app::domain::support::{Decision, Role, TaskKind};
@@ -345,15 +345,12 @@ where
     for<'q> NaiveDate: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
-    /// The audit log's group-commit writer over `pool`, started on the current runtime.
-    pub(super) fn audit_writer(pool: &sqlx::Pool<DB>) -> GroupCommit<NewAuditEntry> {
-        let pool = pool.clone();
-        GroupCommit::spawn(Box::new(move |entries| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                super::group_commit::insert_rows(&pool, &entries, insert_statement).await
-            })
-        }))
+    /// The audit log's group-commit writer on a connection of `writer`, started on the current runtime.
+    pub(super) fn audit_writer(writer: super::held::Held<DB>) -> GroupCommit<NewAuditEntry>
+    where
+        DB: InsertBatch,
+    {
+        super::group_commit::insert_writer(writer, insert_statement)
     }
 
     /// Adds an audit entry with `exec`: the pool, or the transaction of the change it records.
@@ -377,6 +374,35 @@ where
         .execute(exec)
         .await?;
         Ok(())
+    }
+}
+
+impl Unnest for NewAuditEntry {
+    const INSERT: &'static str =
+        "INSERT INTO audit_log (staff_id, action, task_reference, details, occurred_at) \
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])";
+
+    fn bind_columns<'q>(entries: &'q [Self], q: PgQuery<'q>) -> PgQuery<'q> {
+        q.bind(entries.iter().map(|e| e.staff_id).collect::<Vec<_>>())
+            .bind(
+                entries
+                    .iter()
+                    .map(|e| e.action.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                entries
+                    .iter()
+                    .map(|e| e.task_reference.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                entries
+                    .iter()
+                    .map(|e| e.details.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(entries.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
     }
 }
 

@@ -15,10 +15,16 @@
 //! is tried again on its own, so that one bad row cannot fail the others' requests and each caller gets its own
 //! row's result; while the database is unreachable every caller gets that error at once instead of waiting out a
 //! retry each. The writer ends when the last handle to it is dropped.
+//!
+//! [`insert_writer`] is such a writer for rows of one table: on PostgreSQL a batch is one `INSERT … SELECT FROM
+//! UNNEST` of one array per column ([`Unnest`]), on SQLite multi-row `INSERT`s, on a connection the writer holds.
 
 use super::batch::{unless_panicked, Answer, Batched, Queue};
+use super::held::Held;
 use super::{Dialect, StoreError, StoreResult};
 use futures::future::BoxFuture;
+use sqlx::postgres::{PgArguments, Postgres};
+use sqlx::{QueryBuilder, Sqlite};
 use std::sync::Arc;
 
 /// Rows flushed together at most.
@@ -54,6 +60,9 @@ impl<T: Clone + Send + 'static> GroupCommit<T> {
     }
 }
 
+/// Makes the multi-row `INSERT` of a slice of rows.
+pub type Values<DB, T> = for<'q> fn(&'q [T]) -> QueryBuilder<'q, DB>;
+
 /// Rows one multi-row `INSERT` of [`insert_rows`] holds at most. A batch is cut into statements of 128, 64, … 1
 /// rows, so that each connection prepares at most eight statements for a table however the batches fall.
 pub const ROWS_PER_STATEMENT: usize = 128;
@@ -63,24 +72,31 @@ pub const ROWS_PER_STATEMENT: usize = 128;
 pub async fn insert_rows<DB: Dialect, T>(
     pool: &sqlx::Pool<DB>,
     rows: &[T],
-    statement: for<'q> fn(&'q [T]) -> sqlx::QueryBuilder<'q, DB>,
+    statement: Values<DB, T>,
 ) -> StoreResult<()>
 where
     T: Sync,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    if rows.len() <= ROWS_PER_STATEMENT && rows.len().is_power_of_two() {
+    insert_rows_on(&mut *pool.acquire().await?, rows, statement).await
+}
+
+/// [`insert_rows`] on `conn`.
+async fn insert_rows_on<DB: Dialect, T>(
+    conn: &mut DB::Connection,
+    rows: &[T],
+    statement: Values<DB, T>,
+) -> StoreResult<()>
+where
+    T: Sync,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    if fits_one_statement(rows.len()) {
         // One statement: atomic by itself, no transaction's round trips.
-        let mut conn = pool.acquire().await?;
-        return Ok(DB::execute_built(statement(rows), &mut *conn).await?);
+        return Ok(DB::execute_built(statement(rows), conn).await?);
     }
-    let mut tx = pool.begin().await?;
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let n = 1 << rest.len().min(ROWS_PER_STATEMENT).ilog2();
-        let (these, after) = rest.split_at(n);
-        DB::execute_built(statement(these), &mut *tx).await?;
-        rest = after;
-    }
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    insert_rows_in(&mut tx, rows, statement).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -90,7 +106,7 @@ where
 pub async fn insert_rows_in<DB: Dialect, T>(
     tx: &mut sqlx::Transaction<'_, DB>,
     rows: &[T],
-    statement: for<'q> fn(&'q [T]) -> sqlx::QueryBuilder<'q, DB>,
+    statement: Values<DB, T>,
 ) -> StoreResult<()>
 where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
@@ -103,6 +119,79 @@ where
         rest = after;
     }
     Ok(())
+}
+
+/// A statement of PostgreSQL's with its arguments.
+pub type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+/// Rows of one table as PostgreSQL's `UNNEST` takes them, one array per column: a batch of any size is then one
+/// statement, atomic without a transaction, prepared once per connection (so PostgreSQL keeps its plan), where
+/// multi-row `INSERT`s cut by size were several inside `BEGIN`/`COMMIT`, a round trip each (issue 16 §1).
+pub trait Unnest: Sized {
+    /// `INSERT INTO t (a, b) SELECT * FROM UNNEST($1::bigint[], $2::text[])`.
+    const INSERT: &'static str;
+    /// Binds each column of `rows` as one array, in the order of [`Unnest::INSERT`]'s parameters.
+    fn bind_columns<'q>(rows: &'q [Self], q: PgQuery<'q>) -> PgQuery<'q>;
+}
+
+/// How a backend writes a batch of rows of one table, all or none, on one connection.
+pub trait InsertBatch: Dialect {
+    /// `statement` makes the multi-row `INSERT`s SQLite runs; PostgreSQL runs [`Unnest::INSERT`] instead.
+    fn insert_batch<'c, T: Unnest + Sync>(
+        conn: &'c mut Self::Connection,
+        rows: &'c [T],
+        statement: Values<Self, T>,
+    ) -> BoxFuture<'c, StoreResult<()>>;
+}
+
+/// SQLite: multi-row `INSERT`s, as [`insert_rows`] writes them.
+impl InsertBatch for Sqlite {
+    fn insert_batch<'c, T: Unnest + Sync>(
+        conn: &'c mut Self::Connection,
+        rows: &'c [T],
+        statement: Values<Self, T>,
+    ) -> BoxFuture<'c, StoreResult<()>> {
+        Box::pin(insert_rows_on(conn, rows, statement))
+    }
+}
+
+/// PostgreSQL: one statement whatever the batch.
+impl InsertBatch for Postgres {
+    fn insert_batch<'c, T: Unnest + Sync>(
+        conn: &'c mut Self::Connection,
+        rows: &'c [T],
+        _statement: Values<Self, T>,
+    ) -> BoxFuture<'c, StoreResult<()>> {
+        Box::pin(async move {
+            T::bind_columns(rows, sqlx::query(T::INSERT))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+/// A group-commit writer of rows of one table ([`InsertBatch`]), on a connection of `writer` (one held, so no
+/// pool ping after each batch, and on SQLite a page cache that survives between batches; the pool's when it
+/// holds none). A connection whose batch failed goes back to the pool, which closes it if it is broken.
+pub fn insert_writer<DB, T>(writer: Held<DB>, statement: Values<DB, T>) -> GroupCommit<T>
+where
+    DB: InsertBatch,
+    T: Unnest + Clone + Send + Sync + 'static,
+{
+    GroupCommit::spawn(Box::new(move |rows: Vec<T>| {
+        let writer = writer.clone();
+        Box::pin(async move {
+            let mut conn = writer.get().await?;
+            let written = DB::insert_batch(&mut conn, &rows, statement).await;
+            conn.check(written)
+        })
+    }))
+}
+
+/// A batch [`insert_rows`] writes as one multi-row `INSERT`.
+fn fits_one_statement(rows: usize) -> bool {
+    rows <= ROWS_PER_STATEMENT && rows.is_power_of_two()
 }
 
 async fn writer<T: Clone + Send + 'static>(mut queue: Queue<T, ()>, mut flush: Flush<T>) {

@@ -29,6 +29,7 @@ mod account_record;
 mod account_records;
 mod account_sign_in;
 mod accounts;
+mod audit_batches;
 mod bad_paths;
 mod certificate;
 mod console;
