@@ -177,11 +177,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             routes::OAUTH_LOGOUT,
             get(provider::logout).post(provider::logout_post),
         )
-        .route(crate::provider::TOKEN_PATH, post(provider::token))
-        .route(
-            crate::provider::USERINFO_PATH,
-            get(provider::userinfo).post(provider::userinfo),
-        )
         .route(
             crate::api::TRN_TOKENS_PATH,
             post(crate::api::create_trn_token),
@@ -247,7 +242,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback(move |state: State<AppState>, req: Request| fallback(state, context, req))
 }
 
-/// Adds the middleware stack to `routes`.
+/// The provider's client endpoints ([`crate::provider::is_client_endpoint`]), called by other services' servers:
+/// [`with_middleware`] adds them below only the layers that do anything for them.
+fn client_routes() -> Router<AppState> {
+    Router::new()
+        .route(crate::provider::TOKEN_PATH, post(provider::token))
+        .route(
+            crate::provider::USERINFO_PATH,
+            get(provider::userinfo).post(provider::userinfo),
+        )
+}
+
+/// Adds the middleware stack to `routes`, and the provider's client endpoints ([`client_routes`]).
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let pages = routes.clone().with_state(state.clone());
@@ -279,6 +285,10 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
             page_cache::PageCache::default(),
             page_cache::serve_cached_pages,
         ))
+        // The client endpoints join here, past the layers above, each of which lets them through untouched (no
+        // session, no server function, no page to cache or to show for an error, one fixed path) but would still
+        // cost every token request its boxing and polling (issue 12, "Measure"); their body limit is kept.
+        .merge(client_routes().layer(from_fn_with_state(max_body, limit_body)))
         .layer(from_fn_with_state(
             security::SecurityHeaders::new(&state),
             security::security_headers,

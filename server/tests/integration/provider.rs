@@ -1626,6 +1626,9 @@ async fn bad_input_at_the_token_endpoint_gets_a_clear_error_never_a_5xx(backend:
         assert!(json(&res)["error_description"].is_string(), "{what}");
         assert_eq!(res.header("cache-control"), "no-store", "{what}");
         assert_eq!(res.set_cookies(), Vec::<String>::new(), "{what}");
+        // The client endpoints skip the layers meant for people's pages, not these (`http::with_middleware`).
+        assert_eq!(res.header("x-content-type-options"), "nosniff", "{what}");
+        assert!(!res.header("x-request-id").is_empty(), "{what}");
     }
     // A huge body, declared or streamed: refused before it is read, in OAuth's JSON.
     let huge = send(
