@@ -10,8 +10,9 @@
 //! - `server bench-provider token URL [--client-id ID --secret S --user-id U] [--codes N] [-c C] [-z SECONDS]`
 //!   loads the token endpoint. An authorization code works once, and `oha` sends the same body every time (its
 //!   only varying input is a URL from a regex, and the token request's code goes in the body), so this stores N
-//!   codes for the teacher first, as `/oauth2/authorize` would, and then C connections each send one code after
-//!   another for SECONDS (then waiting for the requests in flight, as `oha -w`). It prints `oha`'s JSON figures
+//!   codes for the teacher first, as `/oauth2/authorize` would, and then C connections (hyper's HTTP/1.1 client,
+//!   keep-alive) each send one code after another for SECONDS (then waiting for the requests in flight, as
+//!   `oha -w`). URL is a plain `http://` one. It prints `oha`'s JSON figures
 //!   (`summary.requestsPerSec`, `latencyPercentiles.p50` and `p99` in seconds, `statusCodeDistribution`,
 //!   `errorDistribution`) so the script reads both alike. Without `--client-id` no code is stored and made-up
 //!   codes are sent (each many times): the same load on a reference server (the plain axum handler), to tell this
@@ -193,7 +194,7 @@ impl TokenLoadArgs {
         let mut it = args.iter();
         let url = it
             .next()
-            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+            .filter(|u| u.starts_with("http://"))
             .ok_or(TOKEN_LOAD_USAGE)?
             .clone();
         let (mut client_id, mut secret, mut user_id) = (None, None, None);
@@ -256,7 +257,9 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
             "Basic cmVmZXJlbmNlOnJlZmVyZW5jZQ==".to_string(),
         ),
     };
-    let bodies: Arc<Vec<String>> = Arc::new(
+    let authorization = http::HeaderValue::try_from(authorization)
+        .map_err(|e| bench_error(&format!("the client's credentials: {e}")))?;
+    let bodies: Arc<Vec<bytes::Bytes>> = Arc::new(
         codes
             .iter()
             .map(|code| {
@@ -266,25 +269,22 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
                     .append_pair("redirect_uri", REDIRECT_URI)
                     .append_pair("code_verifier", VERIFIER)
                     .finish()
+                    .into()
             })
             .collect(),
     );
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.connections)
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| bench_error(&e.to_string()))?;
+    let target = Target::of(&args.url)?;
     let reuse = args.client.is_none();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + std::time::Duration::from_secs_f64(args.seconds);
     let workers: Vec<_> = (0..args.connections)
         .map(|_| {
-            let (http, bodies, next) = (http.clone(), bodies.clone(), next.clone());
-            let (url, authorization) = (args.url.clone(), authorization.clone());
+            let (bodies, next, target) = (bodies.clone(), next.clone(), target.clone());
+            let authorization = authorization.clone();
             tokio::spawn(async move {
                 let mut seen = Seen::default();
+                let mut connection = None;
                 while Instant::now() < deadline {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     // Made-up codes may be sent again; stored ones only once.
@@ -294,25 +294,14 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
                         break;
                     };
                     let sent = Instant::now();
-                    let answer = http
-                        .post(&url)
-                        .header(reqwest::header::AUTHORIZATION, &authorization)
-                        .header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(body.clone())
-                        .send()
-                        .await;
-                    match answer {
-                        Ok(res) => {
-                            let status = res.status().as_u16().to_string();
-                            match res.bytes().await {
-                                Ok(_) => *seen.statuses.entry(status).or_default() += 1,
-                                Err(e) => *seen.errors.entry(e.to_string()).or_default() += 1,
-                            }
+                    let request = target.request(&authorization, body.clone());
+                    match send(&mut connection, &target, request).await {
+                        Ok(status) => *seen.statuses.entry(status.as_u16()).or_default() += 1,
+                        Err(e) => {
+                            // Connected again for the next request, as a client's pool would.
+                            connection = None;
+                            *seen.errors.entry(e).or_default() += 1
                         }
-                        Err(e) => *seen.errors.entry(e.to_string()).or_default() += 1,
                     }
                     seen.latencies.push(sent.elapsed().as_secs_f64());
                     seen.sent.push((sent - started).as_secs_f64());
@@ -358,6 +347,107 @@ pub async fn token_load(config: &Config, args: TokenLoadArgs) -> Result<(), Serv
     Ok(())
 }
 
+/// Where `server bench-provider token` sends its requests: the server's address, and what each request carries.
+#[derive(Clone)]
+struct Target {
+    /// `host:port`, to connect to and for the `Host` header.
+    authority: http::uri::Authority,
+    path: http::uri::PathAndQuery,
+}
+
+impl Target {
+    /// `url`, a plain `http://` one (the server's own address: no TLS in between).
+    fn of(url: &str) -> Result<Self, ServerError> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| bench_error(&format!("{url}: {e}")))?;
+        match (uri.scheme_str(), uri.authority(), uri.path_and_query()) {
+            (Some("http"), Some(authority), Some(path)) => Ok(Self {
+                authority: authority.clone(),
+                path: path.clone(),
+            }),
+            _ => Err(bench_error(&format!("{url}: an http:// URL is needed"))),
+        }
+    }
+
+    /// A token request with `body`, as a client sends one.
+    fn request(
+        &self,
+        authorization: &http::HeaderValue,
+        body: bytes::Bytes,
+    ) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+        use http::header;
+        let mut request = http::Request::new(http_body_util::Full::new(body));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = self.path.clone().into();
+        let headers = request.headers_mut();
+        headers.insert(
+            header::HOST,
+            http::HeaderValue::from_str(self.authority.as_str()).expect("an authority is a header"),
+        );
+        headers.insert(header::AUTHORIZATION, authorization.clone());
+        headers.insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        request
+    }
+}
+
+/// One connection of the load generator: hyper's HTTP/1.1 client, driven in the worker's own task. A general
+/// client (reqwest: its pool, a task per connection, the URL parsed per request) cost about as much CPU per
+/// request as a fifth of the server's, on the same two cores.
+struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    driver: std::pin::Pin<
+        Box<
+            hyper::client::conn::http1::Connection<
+                hyper_util::rt::TokioIo<tokio::net::TcpStream>,
+                http_body_util::Full<bytes::Bytes>,
+            >,
+        >,
+    >,
+}
+
+/// Sends `request` on `connection` (connecting first if there is none) and reads the whole answer: its status,
+/// or what went wrong.
+async fn send(
+    connection: &mut Option<Connection>,
+    target: &Target,
+    request: http::Request<http_body_util::Full<bytes::Bytes>>,
+) -> Result<http::StatusCode, String> {
+    use http_body_util::BodyExt;
+    if connection.is_none() {
+        let stream = tokio::net::TcpStream::connect(target.authority.as_str())
+            .await
+            .map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (sender, driver) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+        *connection = Some(Connection {
+            sender,
+            driver: Box::pin(driver),
+        });
+    }
+    let Connection { sender, driver } = connection.as_mut().expect("connected above");
+    let exchange = async {
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        Ok::<_, hyper::Error>(status)
+    };
+    tokio::select! {
+        answer = exchange => answer.map_err(|e| e.to_string()),
+        // The connection's own work is polled beside the request's; it ends only when the connection does.
+        ended = driver.as_mut() => Err(match ended {
+            Ok(()) => "the server closed the connection".to_string(),
+            Err(e) => e.to_string(),
+        }),
+    }
+}
+
 /// Env: a file to write each request of `server bench-provider token` to, `SENT_MS LATENCY_MS` a line in the order
 /// sent (milliseconds from the start), to see when the slow ones were: stalls or a spread.
 const TIMELINE: &str = "BENCH_TIMELINE";
@@ -379,7 +469,7 @@ struct Seen {
     sent: Vec<f64>,
     /// `(sent, latency)` of every request.
     timeline: Vec<(f64, f64)>,
-    statuses: BTreeMap<String, u64>,
+    statuses: BTreeMap<u16, u64>,
     errors: BTreeMap<String, u64>,
     ran_out: bool,
 }
