@@ -523,7 +523,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: PgStore::task_page_lookups(&lookups),
             clients: PgStore::client_lookups(&lookups),
             userinfo: PgStore::userinfo_lookups(&lookups),
-            redeemer: PgStore::code_redeemer(held::Held::new(pool.clone(), held_writers)),
+            redeemer: PgStore::code_redeemer(held::Held::new(pool.clone(), held_writers), None),
             api_keys: PgStore::api_key_lookups(&lookups),
             trn_statuses: PgStore::trn_status_lookups(&lookups),
             checkpoints: None,
@@ -578,6 +578,7 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             )
         };
         let lookups = held::Held::new(pool.clone(), held_lookups);
+        let checkpoints = (!in_memory).then(|| checkpoint::spawn(pool.clone()));
         Ok(Arc::new(SqliteStore {
             audits: SqliteStore::audit_writer(held::Held::new(
                 pool.clone(),
@@ -593,10 +594,14 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: SqliteStore::task_page_lookups(&lookups),
             clients: SqliteStore::client_lookups(&lookups),
             userinfo: SqliteStore::userinfo_lookups(&lookups),
-            redeemer: SqliteStore::code_redeemer(held::Held::new(pool.clone(), held_writers)),
+            // The WAL's restarts run between two of its batches ([`checkpoint::Handoff`]).
+            redeemer: SqliteStore::code_redeemer(
+                held::Held::new(pool.clone(), held_writers),
+                checkpoints.as_ref().map(checkpoint::Checkpointer::handoff),
+            ),
             api_keys: SqliteStore::api_key_lookups(&lookups),
             trn_statuses: SqliteStore::trn_status_lookups(&lookups),
-            checkpoints: (!in_memory).then(|| checkpoint::spawn(pool.clone())),
+            checkpoints,
             pool,
             lookups,
         }))

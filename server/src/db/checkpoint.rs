@@ -15,23 +15,30 @@
 //! So once the WAL holds [`RESTART_PAGES`] the task follows its `PASSIVE` checkpoint with a second one and then a
 //! `RESTART` one ([`after_passive`]): that takes the write lock, copies what was added since (little: the `PASSIVE`
 //! ones have just run), and waits only for the readers of the moment (new readers read the database file, all of it
-//! checkpointed), and for them at most [`RESTART_WAIT`]; the next write then starts the WAL from its beginning. Writers wait for it a few milliseconds about
-//! once a second under the heaviest load instead of at every commit past the backstop.
+//! checkpointed), and for them at most [`RESTART_WAIT`]; the next write then starts the WAL from its beginning.
+//! Writers wait for it a few milliseconds about once a second under the heaviest load instead of at every commit past
+//! the backstop. The `RESTART` is handed to the database's main writer, the token endpoint's code redeemer, which runs
+//! it between two of its batches on its own connection, so that it never sleeps in SQLite's busy handler for one
+//! ([`Handoff`]); the task runs it itself when no writer takes it.
 
 use std::time::Duration;
 
 /// How often the WAL is checkpointed.
 pub const INTERVAL: Duration = Duration::from_millis(250);
 
-/// The WAL size (pages) at which a commit checkpoints by itself all the same: thirty times SQLite's default, a bound
-/// on the WAL should the task fall behind, well above [`RESTART_PAGES`] and what one [`INTERVAL`] adds to it.
-pub const BACKSTOP_PAGES: u32 = 30_000;
+/// The WAL size (pages) at which a commit checkpoints by itself all the same: a hundred times SQLite's default
+/// (400 MiB of 4 KiB pages), a bound on the WAL should the task fall behind, well above [`RESTART_PAGES`] and what
+/// one [`INTERVAL`] adds to it.
+pub const BACKSTOP_PAGES: u32 = 100_000;
 
-/// The WAL size (pages) from which the task starts the WAL again ([`Mode::Restart`]): 48 MiB of 4 KiB pages, about a
-/// second of the token endpoint's writes at 50 connections (12,000 pages a second measured), so that writers wait
-/// for a restart about once a second at most. A long WAL costs readers little: they look pages up only among the
+/// The WAL size (pages) from which the task starts the WAL again ([`Mode::Restart`]): 192 MiB of 4 KiB pages, three
+/// to four seconds of the token endpoint's writes at 50 connections (12,000–17,000 pages a second measured). Each
+/// restart holds the token endpoint's writer 20–40 ms on this machine (the copy and `fsync`s of what the `PASSIVE`
+/// checkpoints left), every connection's request with it: at 12,000 pages, one restart every 0.75 s, that was
+/// 1–1.5% of the requests, where the p99 fell; now it is a few tenths of a percent. The price is disk: a WAL file
+/// of up to this size (more under a long read). A long WAL costs readers little: they look pages up only among the
 /// frames not yet checkpointed.
-pub const RESTART_PAGES: u32 = 12_000;
+pub const RESTART_PAGES: u32 = 48_000;
 
 // A restart must come before commits checkpoint by themselves.
 const _: () = assert!(RESTART_PAGES < BACKSTOP_PAGES);
@@ -81,45 +88,150 @@ async fn checkpoint(
 /// long, and their own busy timeouts could run out: "database is locked" for requests that only wanted to write.
 pub const RESTART_WAIT: Duration = Duration::from_millis(100);
 
-/// One `RESTART` checkpoint on `conn`, waiting at most `wait` (see [`RESTART_WAIT`]); the connection's own busy
-/// timeout is put back after it, or the connection is closed rather than go back to the pool with the short one.
+/// One `RESTART` checkpoint on `conn`, waiting at most `wait` (see [`RESTART_WAIT`]), and whether the connection's
+/// own busy timeout was put back after it (if not, the caller closes the connection rather than keep it with the
+/// short one).
 async fn restart(
-    conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    conn: &mut sqlx::SqliteConnection,
     wait: Duration,
-) -> Result<(i64, i64, i64), sqlx::Error> {
-    let own: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-        .fetch_one(&mut **conn)
-        .await?;
-    sqlx::query(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))
-        .execute(&mut **conn)
-        .await?;
-    let result = checkpoint(conn, Mode::Restart).await;
-    if sqlx::query(&format!("PRAGMA busy_timeout = {own}"))
-        .execute(&mut **conn)
+) -> (Result<(i64, i64, i64), sqlx::Error>, bool) {
+    let own: i64 = match sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
         .await
-        .is_err()
     {
-        conn.close_on_drop();
+        Ok(own) => own,
+        Err(e) => return (Err(e), true),
+    };
+    if let Err(e) = sqlx::query(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))
+        .execute(&mut *conn)
+        .await
+    {
+        return (Err(e), true);
     }
-    result
+    let result = checkpoint(conn, Mode::Restart).await;
+    let restored = sqlx::query(&format!("PRAGMA busy_timeout = {own}"))
+        .execute(&mut *conn)
+        .await
+        .is_ok();
+    (result, restored)
+}
+
+/// What a `RESTART` checkpoint reports: `(busy, WAL pages, pages checkpointed)`.
+type Reported = Result<(i64, i64, i64), sqlx::Error>;
+
+/// Where the task hands its `RESTART` checkpoints to the database's main writer, the token endpoint's code
+/// redeemer (`db/provider.rs`), which runs them on its own connection between two of its batches.
+///
+/// Why: a `RESTART` holds the write lock while it copies and syncs what the `PASSIVE` ones left, and a writer that
+/// finds the lock taken sleeps in SQLite's busy handler, 1, 2, 5, 10, 15 … ms at a time, so it wakes well after the
+/// lock is free again. Under the token endpoint's load that was a burst of every connection's request waiting
+/// 20–50 ms about once every 0.75 s, 1.3% of the requests, where the p99 fell (docs/performance.md). Run by the
+/// writer itself, the restart waits for no writer of that load and no writer of that load waits for it in a busy
+/// handler: the requests queue for the next batch and it starts as soon as the restart ends. sqlx offers no busy
+/// handler but SQLite's default (`busy_timeout`), so the back-off itself cannot be changed.
+///
+/// The task keeps everything else: when to restart, its bound ([`RESTART_WAIT`], on the writer's connection too),
+/// [`Checkpointer::pause`] (the task holds its turn until the writer has run the restart), and the restarts when no
+/// writer takes them (none registered, or none took the offer within [`RESTART_WAIT`]: busy with a batch that
+/// waits for another writer, say).
+#[derive(Clone, Default)]
+pub struct Handoff(std::sync::Arc<HandoffInner>);
+
+#[derive(Default)]
+struct HandoffInner {
+    offer: std::sync::Mutex<Option<Restart>>,
+    offered: tokio::sync::Notify,
+    /// A writer takes restarts ([`Handoff::taken_by_a_writer`]).
+    taker: std::sync::atomic::AtomicBool,
+}
+
+/// A `RESTART` checkpoint handed to a writer: [`Restart::run`] runs it and reports to the task.
+pub struct Restart {
+    wait: Duration,
+    reported: tokio::sync::oneshot::Sender<Reported>,
+}
+
+impl Restart {
+    /// Runs the `RESTART` on `conn`, waiting at most [`RESTART_WAIT`] for the write lock and the readers of the
+    /// moment; false when the connection's own busy timeout could not be put back (close it). Dropped unrun, the
+    /// task runs it itself.
+    pub async fn run(self, conn: &mut sqlx::SqliteConnection) -> bool {
+        let (result, restored) = restart(conn, self.wait).await;
+        let _ = self.reported.send(result);
+        restored
+    }
+}
+
+impl Handoff {
+    /// Marks that a writer takes this database's restarts (the task offers them from now on).
+    pub fn taken_by_a_writer(&self) {
+        self.0
+            .taker
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The restart the task offers now, if any.
+    pub fn take(&self) -> Option<Restart> {
+        self.0.offer.lock().expect("not poisoned").take()
+    }
+
+    /// Waits for the task's next offer; `None` when it was withdrawn before it could be taken.
+    pub async fn offered(&self) -> Option<Restart> {
+        self.0.offered.notified().await;
+        self.take()
+    }
+
+    /// The task's side: offers a restart to the writer and waits up to `wait` for it to be taken, then for its
+    /// report; `None` when there is no writer or none took it (withdrawn), or it was dropped unrun.
+    async fn hand_over(&self, wait: Duration) -> Option<Reported> {
+        if !self.0.taker.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let (reported, mut report) = tokio::sync::oneshot::channel();
+        *self.0.offer.lock().expect("not poisoned") = Some(Restart { wait, reported });
+        self.0.offered.notify_one();
+        tokio::select! {
+            report = &mut report => return report.ok(),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if self.take().is_some() {
+            return None;
+        }
+        report.await.ok()
+    }
 }
 
 /// One turn of the task: a `PASSIVE` checkpoint, followed by what [`after_passive`] says when the WAL holds
-/// `restart_pages` or more, the `RESTART` waiting at most `restart_wait`. The modes run.
+/// `restart_pages` or more, the `RESTART` handed to the writer that takes them ([`Handoff`]) or else run here, waiting
+/// at most `restart_wait` either way. The modes run.
 pub async fn run_once(
     pool: &sqlx::SqlitePool,
     restart_pages: u32,
     restart_wait: Duration,
+    handoff: &Handoff,
 ) -> Result<Vec<Mode>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let started = std::time::Instant::now();
     let (_, wal_pages, copied) = checkpoint(&mut conn, Mode::Passive).await?;
     let mut ran = vec![Mode::Passive];
     let mut busy = 0;
+    let mut by_writer = false;
     for &mode in after_passive(wal_pages, restart_pages) {
         (busy, _, _) = match mode {
             Mode::Passive => checkpoint(&mut conn, mode).await?,
-            Mode::Restart => restart(&mut conn, restart_wait).await?,
+            Mode::Restart => match handoff.hand_over(restart_wait).await {
+                Some(reported) => {
+                    by_writer = true;
+                    reported?
+                }
+                None => {
+                    let (reported, restored) = restart(&mut conn, restart_wait).await;
+                    if !restored {
+                        conn.close_on_drop();
+                    }
+                    reported?
+                }
+            },
         };
         ran.push(mode);
     }
@@ -128,6 +240,7 @@ pub async fn run_once(
             wal_pages,
             copied,
             busy,
+            by_writer,
             ms = started.elapsed().as_secs_f64() * 1e3,
             "WAL restarted"
         );
@@ -141,9 +254,15 @@ pub struct Checkpointer {
     _stop: std::sync::Arc<tokio::sync::oneshot::Sender<()>>,
     /// Held by each checkpoint while it runs, and by [`Checkpointer::pause`] while checkpoints must not run.
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    handoff: Handoff,
 }
 
 impl Checkpointer {
+    /// Where a writer takes this database's `RESTART` checkpoints from ([`Handoff`]).
+    pub fn handoff(&self) -> Handoff {
+        self.handoff.clone()
+    }
+
     /// No checkpoint runs until the guard is dropped (one running now is waited for). For a bulk load, which
     /// switches the database's journal mode: a checkpoint opens a pool connection, whose own `journal_mode = WAL`
     /// and locks met the load's in the middle of it (a seeding that failed with "database is locked" in CI).
@@ -157,6 +276,8 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     let task_turn = turn.clone();
+    let handoff = Handoff::default();
+    let task_handoff = handoff.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -171,7 +292,7 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
             };
             // A failure (the database is away, say) is tried again at the next tick; the backstop bounds the WAL
             // meanwhile.
-            if let Err(e) = run_once(&pool, RESTART_PAGES, RESTART_WAIT).await {
+            if let Err(e) = run_once(&pool, RESTART_PAGES, RESTART_WAIT, &task_handoff).await {
                 tracing::warn!(error = %e, "WAL checkpoint failed");
             }
         }
@@ -179,6 +300,7 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
     Checkpointer {
         _stop: std::sync::Arc::new(stop),
         turn,
+        handoff,
     }
 }
 
@@ -186,6 +308,7 @@ pub fn spawn(pool: sqlx::SqlitePool) -> Checkpointer {
 mod tests {
     use super::*;
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+    use sqlx::ConnectOptions;
     use std::str::FromStr;
 
     /// `n` commits of a row each.
@@ -288,9 +411,14 @@ mod tests {
         let turn = tokio::spawn({
             let pool = pool.clone();
             async move {
-                run_once(&pool, restart_pages, Duration::from_secs(5))
-                    .await
-                    .unwrap()
+                run_once(
+                    &pool,
+                    restart_pages,
+                    Duration::from_secs(5),
+                    &Handoff::default(),
+                )
+                .await
+                .unwrap()
             }
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -324,7 +452,7 @@ mod tests {
         let mut reader = a_reader_behind_20_commits(&pool).await;
         let turn = tokio::spawn({
             let pool = pool.clone();
-            async move { run_once(&pool, 10, Duration::from_millis(50)).await }
+            async move { run_once(&pool, 10, Duration::from_millis(50), &Handoff::default()).await }
         });
         let ran = tokio::time::timeout(Duration::from_secs(10), turn)
             .await
@@ -348,6 +476,79 @@ mod tests {
                 .unwrap();
             assert_eq!(timeout, 60_000);
         }
+    }
+
+    /// Commits row after row on `writer` while the task takes turns past the restart threshold, the writer taking
+    /// the restarts between two commits when `takes`: the commits that found the write lock taken, and the
+    /// restarts the writer ran.
+    async fn write_through_turns(
+        pool: &sqlx::SqlitePool,
+        writer: &mut sqlx::SqliteConnection,
+        takes: bool,
+    ) -> (usize, usize) {
+        let handoff = Handoff::default();
+        if takes {
+            handoff.taken_by_a_writer();
+        }
+        let turns = tokio::spawn({
+            let (pool, handoff) = (pool.clone(), handoff.clone());
+            async move {
+                for _ in 0..8 {
+                    // The writer's commits meanwhile take the WAL past the threshold again.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let ran = run_once(&pool, 10, RESTART_WAIT, &handoff).await.unwrap();
+                    assert_eq!(ran, vec![Mode::Passive, Mode::Passive, Mode::Restart]);
+                }
+            }
+        });
+        let (mut locked, mut taken) = (0, 0);
+        while !turns.is_finished() {
+            if let Some(restart) = handoff.take() {
+                assert!(restart.run(&mut *writer).await);
+                taken += 1;
+            }
+            match sqlx::query("INSERT INTO t VALUES (randomblob(2000))")
+                .execute(&mut *writer)
+                .await
+            {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.message().contains("locked") => locked += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        turns.await.unwrap();
+        (locked, taken)
+    }
+
+    /// A writer that never waits for the write lock (busy timeout 0: "database is locked" at once) and takes the
+    /// task's restarts between two of its commits is never stopped by one, where a restart run beside it is.
+    #[tokio::test]
+    async fn a_writer_that_takes_the_restarts_never_waits_for_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pool, _) = with_commits_in_the_wal(&dir).await;
+        let mut writer = SqliteConnectOptions::from_str(&format!(
+            "sqlite://{}",
+            dir.path().join("db.sqlite").display()
+        ))
+        .unwrap()
+        .busy_timeout(Duration::ZERO)
+        .connect()
+        .await
+        .unwrap();
+        let (locked, taken) = write_through_turns(&pool, &mut writer, false).await;
+        assert_eq!(taken, 0);
+        assert!(
+            locked > 0,
+            "the restarts run beside the writer never held it"
+        );
+        let (locked, taken) = write_through_turns(&pool, &mut writer, true).await;
+        assert_eq!(taken, 8, "the writer did not run every restart");
+        assert_eq!(locked, 0, "a commit found the write lock taken");
+        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut writer)
+            .await
+            .unwrap();
+        assert_eq!(timeout, 0, "the writer's busy timeout was not put back");
     }
 
     #[test]

@@ -113,6 +113,18 @@ impl<DB: sqlx::Database> Lookup<'_, DB> {
         }
         result
     }
+
+    /// Closes this connection instead of giving it back (one left in a state the pool must not hand out), and a
+    /// held one is replaced at the next lookup.
+    pub fn discard(self) {
+        match self {
+            Lookup::Held(mut held) => {
+                held.failed = true;
+                held.conn.close_on_drop();
+            }
+            Lookup::Pooled(mut conn) => conn.close_on_drop(),
+        }
+    }
 }
 
 impl<DB: sqlx::Database> Deref for Lookup<'_, DB> {

@@ -1009,33 +1009,64 @@ where
     /// cache whenever another connection has written since its last transaction, so a pool connection taken in
     /// turn read every page of the batch's indexes from the file again; the writer's own connection keeps them.
     /// On PostgreSQL it saves the pool's ping of each connection given back.
+    ///
+    /// On SQLite it also runs the checkpoint task's WAL restarts (`restarts`, [`super::checkpoint::Handoff`])
+    /// between two batches, on that connection: a restart run beside it held the write lock while the batch's
+    /// connection slept in SQLite's busy handler, longer than the restart, with every token request waiting.
     pub(super) fn code_redeemer(
         writer: super::held::Held<DB>,
+        restarts: Option<super::checkpoint::Handoff>,
     ) -> super::batch::Batched<Redemption, Redeemed> {
+        if let Some(restarts) = &restarts {
+            restarts.taken_by_a_writer();
+        }
         super::batch::Batched::spawn(
             move |queue: super::batch::Queue<Redemption, Redeemed>| async move {
                 // Each writer takes everything waiting when it is free, so with two a batch starts while the
                 // other is still on its way to the database.
                 let queue = tokio::sync::Mutex::new(queue);
-                let writers =
-                    (0..DB::BATCHES_IN_FLIGHT).map(|_| Self::redeem_batches(&queue, &writer));
+                let writers = (0..DB::BATCHES_IN_FLIGHT)
+                    .map(|_| Self::redeem_batches(&queue, &writer, restarts.as_ref()));
                 futures::future::join_all(writers).await;
             },
         )
     }
 
-    /// One writer of [`Self::code_redeemer`]: batch after batch until the queue ends.
+    /// One writer of [`Self::code_redeemer`]: batch after batch until the queue ends, and a WAL restart offered
+    /// when it is between two (before the next batch when both are waiting).
     async fn redeem_batches(
         queue: &tokio::sync::Mutex<super::batch::Queue<Redemption, Redeemed>>,
         writer: &super::held::Held<DB>,
+        restarts: Option<&super::checkpoint::Handoff>,
     ) {
         let mut waiting = Vec::with_capacity(super::group_commit::MAX_BATCH);
         loop {
-            let taken = queue
-                .lock()
-                .await
-                .recv_many(&mut waiting, super::group_commit::MAX_BATCH)
-                .await;
+            let offered = async {
+                match restarts {
+                    Some(restarts) => restarts.offered().await,
+                    None => std::future::pending().await,
+                }
+            };
+            // `recv_many` takes nothing when the restart comes first (it is cancel-safe).
+            let taken = tokio::select! {
+                biased;
+                Some(restart) = offered => {
+                    // Dropped unrun when no connection can be had: the task runs it then.
+                    if let Ok(mut conn) = writer.get().await {
+                        if !DB::restart_wal(&mut conn, restart).await {
+                            conn.discard();
+                        }
+                    }
+                    continue;
+                }
+                taken = async {
+                    queue
+                        .lock()
+                        .await
+                        .recv_many(&mut waiting, super::group_commit::MAX_BATCH)
+                        .await
+                } => taken,
+            };
             if taken == 0 {
                 return;
             }
@@ -1244,6 +1275,12 @@ pub trait RedeemBatch: Dialect {
         conn: &'c mut Self::Connection,
         batch: &'c [Redemption],
     ) -> futures::future::BoxFuture<'c, StoreResult<Vec<Redeemed>>>;
+    /// Runs a WAL restart the checkpoint task handed over ([`super::checkpoint::Handoff`]) on the writer's
+    /// connection; false when the connection must be closed.
+    fn restart_wal(
+        conn: &mut Self::Connection,
+        restart: super::checkpoint::Restart,
+    ) -> futures::future::BoxFuture<'_, bool>;
 }
 
 impl RedeemBatch for sqlx::Sqlite {
@@ -1254,6 +1291,12 @@ impl RedeemBatch for sqlx::Sqlite {
     ) -> futures::future::BoxFuture<'c, StoreResult<Vec<Redeemed>>> {
         Box::pin(SqlStore::<sqlx::Sqlite>::redeem(conn, batch))
     }
+    fn restart_wal(
+        conn: &mut Self::Connection,
+        restart: super::checkpoint::Restart,
+    ) -> futures::future::BoxFuture<'_, bool> {
+        Box::pin(restart.run(conn))
+    }
 }
 
 impl RedeemBatch for sqlx::Postgres {
@@ -1263,6 +1306,13 @@ impl RedeemBatch for sqlx::Postgres {
         batch: &'c [Redemption],
     ) -> futures::future::BoxFuture<'c, StoreResult<Vec<Redeemed>>> {
         Box::pin(redeem_on_postgres(conn, batch))
+    }
+    /// PostgreSQL has no checkpoint task: no restart is ever handed over (one dropped unrun is run by the task).
+    fn restart_wal(
+        _: &mut Self::Connection,
+        _: super::checkpoint::Restart,
+    ) -> futures::future::BoxFuture<'_, bool> {
+        Box::pin(std::future::ready(true))
     }
 }
 
