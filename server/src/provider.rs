@@ -385,6 +385,14 @@ pub fn parsed_key(key: &SigningKey) -> Result<IdTokenKey, ProviderError> {
     Ok(ready)
 }
 
+/// An ID token of ours, signed.
+pub type SignedIdToken = IdToken<
+    TeacherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
 /// Signs `claims` as an ID token with `key`, with the algorithm it is for, its `kid` in the header.
 pub fn sign_id_token<AC: AdditionalClaims>(
     claims: IdTokenClaims<AC, CoreGenderClaim>,
@@ -472,7 +480,8 @@ impl Claims {
             birthdate: identity
                 .and_then(|i| i.dates_of_birth.first().copied())
                 .or_else(|| unverified.map(|a| a.date_of_birth))
-                .map(|d| d.format("%Y-%m-%d").to_string()),
+                // `YYYY-MM-DD`: a date's `Display` (ISO 8601), without `format`'s parsing of a pattern each time.
+                .map(|d| d.to_string()),
             teacher: TeacherClaims {
                 verified: match (identity, unverified) {
                     (Some(_), _) => Some(true),
@@ -509,7 +518,7 @@ impl Claims {
             standard = standard.set_name(Some(localized));
         }
         Ok(IdTokenClaims::new(
-            IssuerUrl::new(issuer.into()).map_err(|e| ProviderError::Key(e.to_string()))?,
+            issuer_url(issuer)?,
             vec![Audience::new(client_id.into())],
             now + ID_TOKEN_LIFETIME,
             now,
@@ -519,6 +528,19 @@ impl Claims {
         .set_nonce(Some(Nonce::new(nonce.into())))
         .set_auth_time(Some(auth_time)))
     }
+}
+
+/// `issuer` as `openidconnect`'s URL, parsed once per process for the one issuer a process has (a URL's parsing,
+/// its host's IDNA check included, was a visible part of a token request's CPU); any other is parsed each time.
+fn issuer_url(issuer: &str) -> Result<IssuerUrl, ProviderError> {
+    static KEPT: std::sync::OnceLock<IssuerUrl> = std::sync::OnceLock::new();
+    if let Some(kept) = KEPT.get().filter(|kept| kept.as_str() == issuer) {
+        return Ok(kept.clone());
+    }
+    let parsed = IssuerUrl::new(issuer.into()).map_err(|e| ProviderError::Key(e.to_string()))?;
+    // The first one asked for is kept; a process with several (the tests) parses the others each time.
+    let _ = KEPT.set(parsed.clone());
+    Ok(parsed)
 }
 
 /// Discovery's fields beyond OIDC Discovery's own: PKCE's methods (RFC 8414 §2) and the logout endpoint
@@ -851,6 +873,18 @@ mod tests {
             r#"{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}"#,
         ]));
         assert!(ClientAddArgs::parse(&no_kid).unwrap_err().contains("kid"));
+    }
+
+    #[test]
+    fn the_issuer_kept_parsed_is_used_only_for_itself() {
+        let a = "https://teacher-id.example";
+        let b = "http://127.0.0.1:3000";
+        for _ in 0..2 {
+            assert_eq!(issuer_url(a).unwrap().as_str(), a);
+            assert_eq!(issuer_url(b).unwrap().as_str(), b);
+            assert_eq!(issuer_url(b).unwrap().url().port(), Some(3000));
+        }
+        assert!(issuer_url("not a URL").is_err());
     }
 
     #[test]

@@ -453,7 +453,8 @@ struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
-    id_token: String,
+    /// Serialised as its compact form, straight into the answer (its `to_string` goes through a JSON value).
+    id_token: crate::provider::SignedIdToken,
     scope: String,
 }
 
@@ -863,7 +864,7 @@ async fn exchange(
         access_token,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_LIFETIME.num_seconds(),
-        id_token: id_token.to_string(),
+        id_token,
         scope: issued.scopes.to_param(),
     })
 }
