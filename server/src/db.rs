@@ -594,10 +594,15 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<DynStore> {
             task_page_versions: SqliteStore::task_page_lookups(&lookups),
             clients: SqliteStore::client_lookups(&lookups),
             userinfo: SqliteStore::userinfo_lookups(&lookups),
-            // The WAL's restarts run between two of its batches ([`checkpoint::Handoff`]).
+            // The WAL's restarts run between two of its batches ([`checkpoint::Handoff`]), on the connection it
+            // holds. Not when it holds none (a pool of one): it would ask the pool for a connection while the
+            // checkpoint task, waiting for the restart to be run, holds the pool's last.
             redeemer: SqliteStore::code_redeemer(
                 held::Held::new(pool.clone(), held_writers),
-                checkpoints.as_ref().map(checkpoint::Checkpointer::handoff),
+                checkpoints
+                    .as_ref()
+                    .filter(|_| held_writers > 0)
+                    .map(checkpoint::Checkpointer::handoff),
             ),
             api_keys: SqliteStore::api_key_lookups(&lookups),
             trn_statuses: SqliteStore::trn_status_lookups(&lookups),

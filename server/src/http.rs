@@ -4,6 +4,9 @@
 //! request id and tracing, panics caught, security headers (with the CSP nonce), the cache of
 //! pages that are the same for every signed-out visitor, error pages in place of bare error text, paths with a
 //! control character refused ([`paths`]), the body size limit, then sessions and CSRF checks, then the routes.
+//! Other services' servers' busiest fixed paths (token, userinfo, creating a TRN token: [`client_routes`]) join below
+//! the security headers and pass only their own body limit after that: every layer in between lets them through
+//! untouched, but cost each request its polling.
 
 pub mod account_merge;
 pub mod account_page;
@@ -180,10 +183,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(provider::logout).post(provider::logout_post),
         )
         .route(
-            crate::api::TRN_TOKENS_PATH,
-            post(crate::api::create_trn_token),
-        )
-        .route(
             crate::api::QTS_PATH,
             axum::routing::put(crate::api::award_qts),
         )
@@ -244,14 +243,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback(move |state: State<AppState>, req: Request| fallback(state, context, req))
 }
 
-/// The provider's client endpoints ([`crate::provider::is_client_endpoint`]), called by other services' servers:
-/// [`with_middleware`] adds them below only the layers that do anything for them.
+/// The fixed paths other services' servers call under load: the provider's client endpoints
+/// ([`crate::provider::is_client_endpoint`]) and the TRN token API's create. [`with_middleware`] adds them below only
+/// the layers that do anything for them.
 fn client_routes() -> Router<AppState> {
     Router::new()
         .route(crate::provider::TOKEN_PATH, post(provider::token))
         .route(
             crate::provider::USERINFO_PATH,
             get(provider::userinfo).post(provider::userinfo),
+        )
+        .route(
+            crate::api::TRN_TOKENS_PATH,
+            post(crate::api::create_trn_token),
         )
 }
 
