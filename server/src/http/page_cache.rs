@@ -22,9 +22,15 @@ pub struct PageCache {
     pages: Arc<RwLock<HashMap<&'static str, CachedPage>>>,
 }
 
-/// A page cut at each placeholder, so serving it is one copy with the nonce between the pieces (no search).
+/// A page cut at each placeholder, so serving it needs no search: the nonce goes between the pieces.
 #[derive(Clone)]
 pub(super) struct CachedPage(Arc<[Bytes]>);
+
+/// Pieces at least this long are sent as kept, shared and not copied; shorter ones are copied with the nonces
+/// around them into one chunk. A kept page is mostly two long pieces (the nonces sit in the head and the closing
+/// script), so a response is a few chunks that hyper writes with one `writev`, where copying the whole page for
+/// every response (a staff task page is 20 KB) was the server's top symbol in the profile (issue 16 §1).
+const SHARED_PIECE_BYTES: usize = 512;
 
 impl CachedPage {
     pub(super) fn new(page: &Bytes, placeholder: &str) -> Self {
@@ -39,17 +45,60 @@ impl CachedPage {
         Self(pieces.into())
     }
 
-    pub(super) fn with_nonce(&self, nonce: &str) -> Vec<u8> {
-        let length =
-            self.0.iter().map(Bytes::len).sum::<usize>() + nonce.len() * (self.0.len() - 1);
-        let mut html = Vec::with_capacity(length);
+    /// The page with `nonce` at each placeholder, as a body of known length (hyper sends its `Content-Length`).
+    pub(super) fn body(&self, nonce: &str) -> Body {
+        let mut chunks = Vec::with_capacity(self.0.len());
+        let mut copied: Vec<u8> = Vec::new();
         for (i, piece) in self.0.iter().enumerate() {
             if i > 0 {
-                html.extend_from_slice(nonce.as_bytes());
+                copied.extend_from_slice(nonce.as_bytes());
             }
-            html.extend_from_slice(piece);
+            if piece.len() >= SHARED_PIECE_BYTES {
+                if !copied.is_empty() {
+                    chunks.push(Bytes::from(std::mem::take(&mut copied)));
+                }
+                chunks.push(piece.clone());
+            } else {
+                copied.extend_from_slice(piece);
+            }
         }
-        html
+        if !copied.is_empty() {
+            chunks.push(Bytes::from(copied));
+        }
+        Body::new(Chunks {
+            remaining: chunks.iter().map(|c| c.len() as u64).sum(),
+            chunks: chunks.into_iter(),
+        })
+    }
+}
+
+/// A body of chunks already in memory, with its exact length.
+struct Chunks {
+    chunks: std::vec::IntoIter<Bytes>,
+    remaining: u64,
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        std::task::Poll::Ready(this.chunks.next().map(|chunk| {
+            this.remaining -= chunk.len() as u64;
+            Ok(http_body::Frame::data(chunk))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
     }
 }
 
@@ -65,7 +114,7 @@ impl Default for PageCache {
 
 impl PageCache {
     fn respond(&self, cached: &CachedPage, nonce: &CspNonce) -> Response {
-        let mut response = Response::new(Body::from(cached.with_nonce(&nonce.0)));
+        let mut response = Response::new(cached.body(&nonce.0));
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
@@ -139,17 +188,26 @@ pub async fn serve_cached_pages(
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_placeholder_gets_the_nonce_and_nothing_else_changes() {
+    #[tokio::test]
+    async fn every_placeholder_gets_the_nonce_and_nothing_else_changes() {
+        let long = "x".repeat(SHARED_PIECE_BYTES);
         for page in [
-            "<script nonce=\"PH\">a</script><p>é</p><script nonce=\"PH\">b</script>",
-            "PH at the start and the end PH",
-            "no placeholder at all",
-            "",
+            "<script nonce=\"PH\">a</script><p>é</p><script nonce=\"PH\">b</script>".to_string(),
+            "PH at the start and the end PH".to_string(),
+            "no placeholder at all".to_string(),
+            String::new(),
+            format!("<a nonce=\"PH\">{long}</a>PHPH{long}PH<b nonce=\"PH\"></b>{long}"),
+            format!("{long}PH"),
         ] {
-            let cached = CachedPage::new(&Bytes::from(page), "PH");
-            let served = String::from_utf8(cached.with_nonce("n0nce")).unwrap();
-            assert_eq!(served, page.replace("PH", "n0nce"));
+            let cached = CachedPage::new(&Bytes::from(page.clone()), "PH");
+            let body = cached.body("n0nce");
+            let expected = page.replace("PH", "n0nce");
+            assert_eq!(
+                http_body::Body::size_hint(&body).exact(),
+                Some(expected.len() as u64)
+            );
+            let served = to_bytes(body, usize::MAX).await.unwrap();
+            assert_eq!(String::from_utf8(served.to_vec()).unwrap(), expected);
         }
     }
 }

@@ -157,7 +157,7 @@ impl PersonalPages {
             pages.by_visit.remove(&key);
             return None;
         }
-        let mut response = Response::new(Body::from(kept.page.with_nonce(nonce)));
+        let mut response = Response::new(kept.page.body(nonce));
         *response.headers_mut() = kept.headers.clone();
         counted(self.metric, "served");
         Some(response)
