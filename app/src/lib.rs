@@ -23,15 +23,15 @@ use leptos_router::{
 pub const SERVICE_NAME: &str = "Teacher ID";
 
 /// The document around every page. Rendered only on the server: the browser hydrates only islands, and only the
-/// console's pages have any ([`routes::is_console_page`]); the others get a few lines of script instead of WASM.
+/// console's task list has any ([`routes::has_islands`]); the others get a few lines of script instead of WASM.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos::nonce::use_nonce;
     use leptos_meta::MetaTags;
     let assets = use_context::<ssr::AssetUrls>().unwrap_or_default();
-    let console = use_context::<http::request::Parts>()
-        .is_some_and(|parts| routes::is_console_page(parts.uri.path()));
-    let scripts = if console {
+    let islands = use_context::<http::request::Parts>()
+        .is_some_and(|parts| routes::has_islands(parts.uri.path()));
+    let scripts = if islands {
         view! { <HydrationScripts options islands=true /> }.into_any()
     } else {
         // What `HydrationScripts` does in islands mode: outside islands nothing is hydrated, so nothing is written

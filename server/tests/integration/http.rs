@@ -639,3 +639,20 @@ async fn pages_the_same_for_everyone_are_served_from_memory_with_a_fresh_nonce()
     assert_eq!(res.status, 200);
     assert!(res.body.contains(&format!(r#"nonce="{}""#, nonce_of(&res))));
 }
+
+#[tokio::test]
+async fn only_the_task_list_loads_the_islands_wasm() {
+    let app = TestApp::new().await;
+    // The task list has the console's one island (signed out it shows the sign-in prompt, in the same document).
+    let list = app.send(get("/support")).await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("/pkg/teacher-id"), "{}", list.body);
+    assert!(!list.body.contains("/assets/app"), "{}", list.body);
+    // The console's other pages are plain HTML and forms, as teachers' pages are: no island loader, no WASM.
+    for path in ["/support/signed-out", "/support/staff", "/"] {
+        let page = app.send(get(path)).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(page.body.contains("/assets/app"), "{path}: {}", page.body);
+        assert!(!page.body.contains("/pkg/"), "{path}: {}", page.body);
+    }
+}
