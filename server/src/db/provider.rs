@@ -170,8 +170,9 @@ pub struct AccessToken {
     pub user_id: i64,
     pub scopes: Scopes,
     pub expires_at: DateTime<Utc>,
-    /// Its code was presented again (`authorization_codes.reused_at`, whenever the token was written), or its own
-    /// `revoked_at` is set (nothing sets it since migration 0032).
+    /// Its code was presented again (`authorization_codes.reused_at`, whenever the token was written). The token's
+    /// own `revoked_at` column is not read: it was only ever set beside its code's `reused_at`, and since migration
+    /// 0032 nothing sets it.
     pub revoked: bool,
 }
 
@@ -485,7 +486,6 @@ struct UserinfoRow {
     token_user_id: i64,
     scopes: String,
     expires_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
     reused_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     claims: ClaimsRow,
@@ -982,7 +982,7 @@ where
             lookups,
             format!(
                 "SELECT a.token_sha256, a.client_id, a.user_id AS token_user_id, a.scopes, a.expires_at, \
-                 a.revoked_at, ac.reused_at, {CLAIMS_COLUMNS} \
+                 ac.reused_at, {CLAIMS_COLUMNS} \
                  FROM access_tokens a JOIN authorization_codes ac ON ac.code_sha256 = a.code_sha256 \
                  LEFT JOIN users u ON u.id = a.user_id {CLAIMS_JOINS} \
                  WHERE a.token_sha256 {}",
@@ -995,7 +995,7 @@ where
                     client_id: row.client_id,
                     user_id: row.token_user_id,
                     expires_at: row.expires_at,
-                    revoked: row.revoked_at.is_some() || row.reused_at.is_some(),
+                    revoked: row.reused_at.is_some(),
                 };
                 Ok((keyed.token_sha256, (token, row.claims.source()?)))
             },

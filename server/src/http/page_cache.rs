@@ -72,7 +72,8 @@ impl CachedPage {
     }
 }
 
-/// A body of chunks already in memory, with its exact length.
+/// A body of chunks already in memory, with its exact length. Written here because `http-body-util` has none:
+/// `StreamBody` gives no length (so no `Content-Length`) and `Full` is one buffer, which would mean the copy.
 struct Chunks {
     chunks: std::vec::IntoIter<Bytes>,
     remaining: u64,
